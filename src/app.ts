@@ -1,0 +1,53 @@
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import { createBinding, type Binding } from './binding/binding';
+import type { AnyHandler } from './binding/handler-types';
+import type { Config } from './config/config';
+import type { Database } from './db/database';
+import { errorHandler } from './errors/error-handler';
+import { createHttpLogger } from './logging/http-logging';
+import { createMetrics } from './metrics/metrics';
+import { handlers as wardenHandlers } from './modules';
+import { loadContractDocuments, type ContractDocuments } from './modules/system/contract-documents';
+import { SystemService } from './modules/system/system-service';
+import type { Services } from './services';
+
+export interface AppOptions {
+  config: Config;
+  database: Database;
+  logger: Logger;
+  /** The published contract; defaults to generated/. */
+  contract?: ContractDocuments;
+  /** The spec to bind; defaults to the published contract. Tests bind fixture specs. */
+  definition?: object | string;
+  handlers?: Record<string, AnyHandler>;
+}
+
+export interface App {
+  app: Express;
+  binding: Binding;
+  services: Services;
+}
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config, database, logger } = options;
+  const contract = options.contract ?? loadContractDocuments();
+  const metrics = createMetrics(() => database.poolStats());
+  const services: Services = { config, database, metrics, contract, system: new SystemService(database) };
+  const binding = await createBinding({
+    definition: options.definition ?? contract.json,
+    handlers: options.handlers ?? wardenHandlers,
+    services,
+    bodyLimitBytes: config.bodyLimitBytes,
+    validateResponses: config.validateResponses,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(createHttpLogger(logger));
+  app.use(metrics.middleware);
+  app.use(binding.middleware);
+  app.use(errorHandler);
+  return { app, binding, services };
+}

@@ -1,0 +1,174 @@
+import addFormats from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import OpenAPIBackend, { type Document } from 'openapi-backend';
+import { InternalError, MethodNotAllowedError, NotFoundError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors/api-error';
+import type { AnyHandler, RuntimeContext, RuntimeResult } from './handler-types';
+import { buildOperationTable, type BoundOperation, type DereferencedDocument } from './operation-table';
+import { validateRequest } from './request-validator';
+import { RouteMatcher } from './route-matcher';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The operationId the binding matched, for logs and metrics. */
+    operationId?: string;
+  }
+}
+
+export interface BindingOptions<Services> {
+  /** The OpenAPI document: a parsed object or a file path (external `$ref`s are resolved). */
+  definition: object | string;
+  /** One handler per operationId, no more and no fewer. */
+  handlers: Record<string, AnyHandler>;
+  services: Services;
+  bodyLimitBytes: number;
+  /** Check each JSON response against the spec and turn a mismatch into a 500. */
+  validateResponses?: boolean;
+}
+
+export interface Binding {
+  operations: BoundOperation[];
+  matcher: RouteMatcher;
+  backend: OpenAPIBackend;
+  middleware: RequestHandler;
+}
+
+export class HandlerRegistryError extends Error {
+  constructor(
+    readonly missing: string[],
+    readonly unknown: string[],
+  ) {
+    const lines = [
+      ...missing.map((operationId) => `  - operation ${operationId} has no handler`),
+      ...unknown.map((operationId) => `  - handler ${operationId} has no operation in the spec`),
+    ];
+    super(`Handlers and spec disagree:\n${lines.join('\n')}`);
+    this.name = 'HandlerRegistryError';
+  }
+}
+
+/**
+ * Binds handlers to the spec by operationId. Everything per-operation — the route trie, the Ajv
+ * validators (with ajv-formats), the vendor-extension table — is built here, once; a request
+ * then costs one trie walk and the compiled validators of its own operation.
+ */
+export async function createBinding<Services>(options: BindingOptions<Services>): Promise<Binding> {
+  const backend = new OpenAPIBackend({
+    definition: typeof options.definition === 'string' ? options.definition : (structuredClone(options.definition) as Document),
+    strict: true,
+    validate: true,
+    ajvOpts: { allErrors: true, useDefaults: true, strict: false },
+    customizeAjv: (ajv) => {
+      addFormats(ajv);
+      return ajv;
+    },
+  });
+  await backend.init();
+
+  const operations = buildOperationTable(backend.definition as DereferencedDocument);
+  const operationIds = new Set(operations.map((operation) => operation.operationId));
+  const missing = [...operationIds].filter((operationId) => !(operationId in options.handlers));
+  const unknown = Object.keys(options.handlers).filter((operationId) => !operationIds.has(operationId));
+  if (missing.length > 0 || unknown.length > 0) throw new HandlerRegistryError(missing.sort(), unknown.sort());
+
+  const matcher = new RouteMatcher(operations);
+  const validators = new Map<string, ValidateFunction[]>(
+    operations.map((operation) => [
+      operation.operationId,
+      backend.validator.getRequestValidatorsForOperation(operation.operationId) ?? [],
+    ]),
+  );
+  const parseJson = express.json({ limit: options.bodyLimitBytes, strict: true, type: () => true });
+  const readJsonBody = (req: Request, res: Response) =>
+    new Promise<void>((resolve, reject) => parseJson(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+
+  const handle = async (req: Request, res: Response): Promise<void> => {
+    const match = matcher.match(req.method, req.path);
+    if (match.kind === 'not-found') throw new NotFoundError(`No route matches ${req.method} ${req.path}.`, 'ROUTE_NOT_FOUND');
+    if (match.kind === 'method-not-allowed') throw new MethodNotAllowedError(req.method, req.path, match.allowed);
+    const { operation } = match;
+    req.operationId = operation.operationId;
+
+    if (operation.security.length > 0) {
+      // Fail closed: no authenticator is wired into the binding yet, so nothing secured is served.
+      throw new UnauthorizedError();
+    }
+    let body: unknown;
+    if (operation.jsonBody && requestHasBody(req)) {
+      if (!req.is(['application/json', 'application/*+json'])) {
+        throw new UnsupportedMediaTypeError(
+          `This operation accepts application/json; got ${req.headers['content-type'] ?? 'no Content-Type'}.`,
+          'UNSUPPORTED_MEDIA_TYPE',
+        );
+      }
+      await readJsonBody(req, res);
+      body = req.body;
+    }
+
+    const input = validateRequest(operation, validators.get(operation.operationId)!, {
+      params: match.params,
+      query: req.query as Record<string, unknown>,
+      headers: req.headers,
+      body,
+    });
+    const context: RuntimeContext<Services> = {
+      operationId: operation.operationId,
+      operation,
+      ...input,
+      headers: req.headers,
+      requestId: String(req.id),
+      log: req.log.child({ operation_id: operation.operationId }),
+      services: options.services,
+      req,
+    };
+    const handler = options.handlers[operation.operationId] as unknown as (context: RuntimeContext<Services>) => unknown;
+    const result = (await handler(context)) as RuntimeResult;
+    if (options.validateResponses) assertResponseMatchesSpec(backend, operation, result, req);
+    send(res, operation, result);
+  };
+
+  return {
+    operations,
+    matcher,
+    backend,
+    middleware: (req, res, next) => {
+      handle(req, res).catch(next);
+    },
+  };
+}
+
+/** A body is present when one is announced with a non-zero length or as a chunked stream. */
+function requestHasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+}
+
+function send(res: Response, operation: BoundOperation, result: RuntimeResult): void {
+  const status = Number(result.status);
+  res.status(status);
+  if (result.headers) res.set(result.headers);
+  if (result.body === undefined) {
+    res.end();
+    return;
+  }
+  const contentType =
+    res.get('Content-Type') ??
+    operation.responseContentTypes.get(String(status)) ??
+    operation.responseContentTypes.get('default') ??
+    'application/json';
+  if (/^application\/(.+\+)?json/.test(contentType)) {
+    res.type(contentType).json(result.body);
+  } else {
+    res.type(contentType).send(result.body);
+  }
+}
+
+function assertResponseMatchesSpec(backend: OpenAPIBackend, operation: BoundOperation, result: RuntimeResult, req: Request): void {
+  const contentType = operation.responseContentTypes.get(String(result.status));
+  if (contentType !== undefined && !contentType.includes('json')) return;
+  const { valid, errors } = backend.validator.validateResponse(result.body, operation.operationId, Number(result.status));
+  if (!valid) {
+    req.log.error({ operation_id: operation.operationId, status: result.status, errors }, 'response does not match the spec');
+    throw new InternalError();
+  }
+}

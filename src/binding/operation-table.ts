@@ -1,0 +1,134 @@
+/**
+ * The per-operation facts the binding layer needs on every request, read once from the
+ * dereferenced spec at start-up: route, security, the JSON body it takes, the content type of
+ * each documented response, and Warden's vendor extensions.
+ */
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+export interface OperationExtensions {
+  /** `x-permission`: the RBAC permission a caller needs. */
+  permission?: string;
+  /** `x-plan-feature`: the plan feature that gates the operation (402 without it). */
+  planFeature?: string;
+  /** `x-audit`: the audit action written when the operation succeeds. */
+  audit?: string;
+  /** `x-rate-limit`: the rate-limit bucket the operation counts against. */
+  rateLimit?: string;
+}
+
+export interface BoundOperation {
+  operationId: string;
+  /** Upper-case HTTP method. */
+  method: string;
+  /** The path template as the spec writes it, e.g. `/api/v1/orgs/{org_id}/workspaces`. */
+  path: string;
+  tags: string[];
+  /** Effective security requirements (the operation's own, else the document's); empty = public. */
+  security: Array<Record<string, string[]>>;
+  extensions: OperationExtensions;
+  /** Present when the operation takes a JSON body. */
+  jsonBody?: { required: boolean };
+  /** Query parameters whose schema is an array, with how a single value is split. */
+  arrayQueryParameters: Map<string, 'repeat' | 'comma'>;
+  hasHeaderParameters: boolean;
+  /** Content type of each documented response, by status (`default` included). */
+  responseContentTypes: Map<string, string | undefined>;
+}
+
+interface ParameterObject {
+  name: string;
+  in: string;
+  explode?: boolean;
+  style?: string;
+  schema?: { type?: string };
+}
+interface OperationObject {
+  operationId?: string;
+  tags?: string[];
+  security?: Array<Record<string, string[]>>;
+  parameters?: ParameterObject[];
+  requestBody?: { required?: boolean; content?: Record<string, unknown> };
+  responses?: Record<string, { content?: Record<string, unknown> }>;
+  [extension: `x-${string}`]: unknown;
+}
+export interface DereferencedDocument {
+  security?: Array<Record<string, string[]>>;
+  paths?: Record<string, Record<string, unknown> & { parameters?: ParameterObject[] }>;
+}
+
+const EXTENSION_RULES: Record<string, { key: keyof OperationExtensions; pattern: RegExp; example: string }> = {
+  'x-permission': { key: 'permission', pattern: /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/, example: 'workspace.write' },
+  'x-plan-feature': { key: 'planFeature', pattern: /^[a-z][a-z0-9_]*$/, example: 'fleet_ops' },
+  'x-audit': { key: 'audit', pattern: /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/, example: 'workspace.created' },
+  'x-rate-limit': { key: 'rateLimit', pattern: /^[a-z][a-z0-9_]*$/, example: 'login' },
+};
+
+export class OperationTableError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The OpenAPI document cannot be bound:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'OperationTableError';
+  }
+}
+
+export function buildOperationTable(document: DereferencedDocument): BoundOperation[] {
+  const problems: string[] = [];
+  const operations: BoundOperation[] = [];
+  for (const [path, pathItem] of Object.entries(document.paths ?? {})) {
+    for (const method of HTTP_METHODS) {
+      const operation = pathItem[method] as OperationObject | undefined;
+      if (!operation) continue;
+      const where = `${method.toUpperCase()} ${path}`;
+      if (!operation.operationId) {
+        problems.push(`${where} has no operationId`);
+        continue;
+      }
+      const parameters = [...(operation.parameters ?? []), ...(pathItem.parameters ?? [])];
+      const jsonContent = operation.requestBody?.content?.['application/json'];
+      if (operation.requestBody && !jsonContent) {
+        problems.push(`${operation.operationId}: request bodies must be application/json`);
+      }
+      operations.push({
+        operationId: operation.operationId,
+        method: method.toUpperCase(),
+        path,
+        tags: operation.tags ?? [],
+        security: operation.security ?? document.security ?? [],
+        extensions: readExtensions(operation, problems),
+        jsonBody: jsonContent ? { required: operation.requestBody?.required === true } : undefined,
+        arrayQueryParameters: new Map(
+          parameters
+            .filter((parameter) => parameter.in === 'query' && parameter.schema?.type === 'array')
+            .map((parameter) => [parameter.name, parameter.explode === false ? 'comma' : 'repeat'] as const),
+        ),
+        hasHeaderParameters: parameters.some((parameter) => parameter.in === 'header'),
+        responseContentTypes: new Map(
+          Object.entries(operation.responses ?? {}).map(([status, response]) => [
+            status,
+            Object.keys(response.content ?? {})[0],
+          ]),
+        ),
+      });
+    }
+  }
+  const seen = new Set<string>();
+  for (const { operationId } of operations) {
+    if (seen.has(operationId)) problems.push(`operationId ${operationId} is used more than once`);
+    seen.add(operationId);
+  }
+  if (problems.length > 0) throw new OperationTableError(problems);
+  return operations;
+}
+
+function readExtensions(operation: OperationObject, problems: string[]): OperationExtensions {
+  const extensions: OperationExtensions = {};
+  for (const [name, rule] of Object.entries(EXTENSION_RULES)) {
+    const value = operation[name as `x-${string}`];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !rule.pattern.test(value)) {
+      problems.push(`${operation.operationId}: ${name} must be a string like "${rule.example}" (got ${JSON.stringify(value)})`);
+      continue;
+    }
+    extensions[rule.key] = value;
+  }
+  return extensions;
+}

@@ -1,0 +1,118 @@
+import { BadRequestError } from '../errors/api-error';
+import type { BoundOperation } from './operation-table';
+
+/**
+ * Matches a request to its operation through a segment trie built once at start-up, so the cost
+ * of a match depends on the depth of the path, not on how many operations the spec holds.
+ * (openapi-backend's stock router rebuilds its operation list and compiles a RegExp per
+ * operation on every request.) Static segments win over parameters, as OpenAPI requires.
+ */
+interface TrieNode {
+  statics: Map<string, TrieNode>;
+  parameter?: TrieNode;
+  /** Operations ending here, by upper-case method, with their parameter names by position. */
+  operations: Map<string, { operation: BoundOperation; parameterNames: string[] }>;
+}
+
+export type RouteMatch =
+  | { kind: 'operation'; operation: BoundOperation; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; allowed: string[] }
+  | { kind: 'not-found' };
+
+const PARAMETER_SEGMENT = /^\{([^{}]+)\}$/;
+
+const newNode = (): TrieNode => ({ statics: new Map(), operations: new Map() });
+
+export class RouteMatcher {
+  private readonly root = newNode();
+
+  constructor(operations: BoundOperation[]) {
+    for (const operation of operations) this.add(operation);
+  }
+
+  private add(operation: BoundOperation): void {
+    let node = this.root;
+    const parameterNames: string[] = [];
+    for (const segment of splitPath(operation.path)) {
+      const parameter = PARAMETER_SEGMENT.exec(segment);
+      if (parameter) {
+        parameterNames.push(parameter[1]!);
+        node.parameter ??= newNode();
+        node = node.parameter;
+      } else if (segment.includes('{')) {
+        throw new Error(`${operation.operationId}: a path parameter must fill a whole segment (${operation.path})`);
+      } else {
+        let next = node.statics.get(segment);
+        if (!next) node.statics.set(segment, (next = newNode()));
+        node = next;
+      }
+    }
+    if (node.operations.has(operation.method)) {
+      throw new Error(`${operation.operationId}: ${operation.method} ${operation.path} is already bound to another operation`);
+    }
+    node.operations.set(operation.method, { operation, parameterNames });
+  }
+
+  match(method: string, path: string): RouteMatch {
+    const segments = splitPath(path);
+    const values: string[] = [];
+    let pathExists: TrieNode | undefined;
+    const lookup = method === 'HEAD' ? ['HEAD', 'GET'] : [method];
+
+    // Depth-first, static child before the parameter child, so `/agents/register` beats
+    // `/agents/{id}`; the first node that has the method wins.
+    const walk = (node: TrieNode, depth: number): RouteMatch | undefined => {
+      if (depth === segments.length) {
+        if (node.operations.size === 0) return undefined;
+        pathExists ??= node;
+        for (const candidate of lookup) {
+          const bound = node.operations.get(candidate);
+          if (bound) return { kind: 'operation', operation: bound.operation, params: namedParameters(bound.parameterNames, values) };
+        }
+        return undefined;
+      }
+      const segment = segments[depth]!;
+      const staticChild = node.statics.get(segment);
+      if (staticChild) {
+        const found = walk(staticChild, depth + 1);
+        if (found) return found;
+      }
+      if (node.parameter && segment !== '') {
+        values.push(segment);
+        const found = walk(node.parameter, depth + 1);
+        if (found) return found;
+        values.pop();
+      }
+      return undefined;
+    };
+
+    const found = walk(this.root, 0);
+    if (found) return found;
+    if (pathExists) return { kind: 'method-not-allowed', allowed: allowedMethods(pathExists) };
+    return { kind: 'not-found' };
+  }
+}
+
+function splitPath(path: string): string[] {
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed.split('/').slice(1);
+}
+
+function namedParameters(names: string[], rawValues: string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  names.forEach((name, index) => {
+    const raw = rawValues[index]!;
+    try {
+      params[name] = decodeURIComponent(raw);
+    } catch {
+      throw new BadRequestError(`Path parameter '${name}' is not valid percent-encoding.`, 'MALFORMED_PATH');
+    }
+  });
+  return params;
+}
+
+function allowedMethods(node: TrieNode): string[] {
+  const methods = new Set(node.operations.keys());
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}

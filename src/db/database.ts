@@ -1,0 +1,132 @@
+import { Client, type Pool } from 'pg';
+import { DataSource, type MigrationInterface } from 'typeorm';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { migrations as allMigrations } from './migrations';
+
+export const MIGRATIONS_TABLE = 'warden_migrations';
+/** Arbitrary constant naming Warden's migration lock among the server's advisory locks. */
+const MIGRATION_LOCK_KEY = 7_302_716_341;
+
+export type DatabaseTarget =
+  | { kind: 'server'; url: string; poolSize: number; schema?: string }
+  | { kind: 'embedded'; dataDir: string | undefined };
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+export interface Database {
+  readonly dataSource: DataSource;
+  readonly embedded: boolean;
+  /** Names of the migrations this build knows that the database has not applied. */
+  pendingMigrations(): Promise<string[]>;
+  ping(): Promise<void>;
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  migrations?: Array<new () => MigrationInterface>;
+  /** Apply pending migrations before returning (start-up does; `/readyz` tests may not). */
+  migrate?: boolean;
+}
+
+/**
+ * Connects TypeORM over `pg` to a real Postgres, or to the embedded PGlite server when no URL
+ * is configured, and applies pending migrations. `synchronize` is never used: the schema is
+ * exactly what the migrations make.
+ */
+export async function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const migrations = options.migrations ?? allMigrations;
+  let embedded: EmbeddedPostgres | undefined;
+  let url: string;
+  let poolSize: number;
+  let schema: string | undefined;
+  if (target.kind === 'embedded') {
+    embedded = await startEmbeddedPostgres(target.dataDir);
+    url = embedded.url;
+    poolSize = 1;
+  } else {
+    ({ url, poolSize, schema } = target);
+  }
+
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    schema,
+    poolSize,
+    uuidExtension: 'pgcrypto',
+    applicationName: 'warden',
+    connectTimeoutMS: 10_000,
+    migrations,
+    migrationsTableName: MIGRATIONS_TABLE,
+    synchronize: false,
+    logging: false,
+    extra: schema ? { options: `-c search_path=${quoteIdentifier(schema)}` } : {},
+  });
+  try {
+    await dataSource.initialize();
+    if (options.migrate ?? true) {
+      await withMigrationLock(embedded ? undefined : url, schema, () =>
+        dataSource.runMigrations({ transaction: 'each' }),
+      );
+    }
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await embedded?.stop();
+    throw error;
+  }
+
+  const pool = (): Pool | undefined => (dataSource.driver as unknown as { master?: Pool }).master;
+  return {
+    dataSource,
+    embedded: embedded !== undefined,
+    async pendingMigrations() {
+      const [{ exists }] = await dataSource.query(`SELECT to_regclass($1) IS NOT NULL AS exists`, [MIGRATIONS_TABLE]);
+      const applied = new Set<string>(
+        exists ? (await dataSource.query(`SELECT name FROM ${MIGRATIONS_TABLE}`)).map((row: { name: string }) => row.name) : [],
+      );
+      return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
+    },
+    async ping() {
+      await dataSource.query('SELECT 1');
+    },
+    poolStats() {
+      const current = pool();
+      return {
+        total: current?.totalCount ?? 0,
+        idle: current?.idleCount ?? 0,
+        waiting: current?.waitingCount ?? 0,
+        max: poolSize,
+      };
+    },
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await embedded?.stop();
+    },
+  };
+}
+
+/**
+ * Several instances starting at once must not apply the same migration twice, so a real server
+ * serialises them with a session advisory lock held on a connection of its own. The embedded
+ * database has one session and one instance, so it needs no lock.
+ */
+async function withMigrationLock<T>(url: string | undefined, schema: string | undefined, work: () => Promise<T>): Promise<T> {
+  if (url === undefined) return work();
+  const lockClient = new Client({ connectionString: url, application_name: 'warden-migrations' });
+  await lockClient.connect();
+  try {
+    await lockClient.query('SELECT pg_advisory_lock($1, hashtext($2))', [MIGRATION_LOCK_KEY % 2 ** 31, schema ?? 'public']);
+    return await work();
+  } finally {
+    await lockClient.end();
+  }
+}
+
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,7 @@
+import type { MigrationInterface } from 'typeorm';
+
+/**
+ * Every migration Warden knows, oldest first. Start-up applies the pending ones and
+ * `/readyz` reports any that are not applied. Append new migrations at the end.
+ */
+export const migrations: Array<new () => MigrationInterface> = [];

@@ -1,0 +1,107 @@
+import type { components } from '../../generated/api';
+
+export type ErrorBody = components['schemas']['Error'];
+export type ErrorDetail = components['schemas']['ErrorDetail'];
+
+/**
+ * Every refusal Warden sends is an ApiError: the status, the snake_case kind and the
+ * UPPER_SNAKE code travel together so handlers cannot pair a status with the wrong body.
+ */
+export abstract class ApiError extends Error {
+  abstract readonly status: number;
+  abstract readonly kind: string;
+  readonly headers: Record<string, string> = {};
+
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  toBody(requestId: string): ErrorBody {
+    const body: ErrorBody = { error: this.kind, message: this.message, code: this.code, request_id: requestId };
+    if (this.details && this.details.length > 0) body.details = this.details;
+    return body;
+  }
+}
+
+export class BadRequestError extends ApiError {
+  readonly status = 400;
+  readonly kind = 'invalid_request';
+}
+
+export class UnauthorizedError extends ApiError {
+  readonly status = 401;
+  readonly kind = 'unauthorized';
+  constructor(message = 'The credential is missing, invalid, expired or revoked.', code = 'CREDENTIAL_INVALID') {
+    super(message, code);
+    this.headers['WWW-Authenticate'] = 'Bearer';
+  }
+}
+
+export class ForbiddenError extends ApiError {
+  readonly status = 403;
+  readonly kind = 'forbidden';
+}
+
+export class NotFoundError extends ApiError {
+  readonly status = 404;
+  readonly kind = 'not_found';
+}
+
+export class MethodNotAllowedError extends ApiError {
+  readonly status = 405;
+  readonly kind = 'method_not_allowed';
+  constructor(method: string, path: string, allowed: string[]) {
+    super(`${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}.`, 'METHOD_NOT_ALLOWED');
+    this.headers.Allow = allowed.join(', ');
+  }
+}
+
+export class ConflictError extends ApiError {
+  readonly status = 409;
+  readonly kind = 'conflict';
+}
+
+export class PayloadTooLargeError extends ApiError {
+  readonly status = 413;
+  readonly kind = 'payload_too_large';
+  constructor(limitBytes: number) {
+    super(`The request body exceeds the ${limitBytes}-byte limit.`, 'PAYLOAD_TOO_LARGE');
+  }
+}
+
+export class UnsupportedMediaTypeError extends ApiError {
+  readonly status = 415;
+  readonly kind = 'unsupported_media_type';
+}
+
+export class ValidationError extends ApiError {
+  readonly status = 422;
+  readonly kind = 'validation_failed';
+}
+
+export class RateLimitedError extends ApiError {
+  readonly status = 429;
+  readonly kind = 'rate_limited';
+  constructor(retryAfterSeconds: number, message = `Too many requests; retry in ${retryAfterSeconds} seconds.`) {
+    super(message, 'RATE_LIMITED');
+    this.headers['Retry-After'] = String(retryAfterSeconds);
+  }
+}
+
+export class InternalError extends ApiError {
+  readonly status = 500;
+  readonly kind = 'internal_error';
+  constructor() {
+    super('An unexpected error occurred. Quote the request id when reporting it.', 'INTERNAL_ERROR');
+  }
+}
+
+export class ServiceUnavailableError extends ApiError {
+  readonly status = 503;
+  readonly kind = 'service_unavailable';
+}

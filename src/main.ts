@@ -1,0 +1,59 @@
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config/config';
+import { openDatabase } from './db/database';
+import { createLogger } from './logging/logger';
+import { HandlerRegistryError } from './binding/binding';
+import { OperationTableError } from './binding/operation-table';
+
+/**
+ * `npm start`: configuration, database (embedded unless DATABASE_URL is set), migrations,
+ * binding, then the HTTP server; SIGTERM/SIGINT drain in-flight requests before closing.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const database = await openDatabase(
+    config.databaseUrl
+      ? { kind: 'server', url: config.databaseUrl, poolSize: config.dbPoolSize }
+      : { kind: 'embedded', dataDir: config.dataDir },
+  );
+  logger.info({ database: database.embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL' }, 'database ready');
+
+  const { app } = await createApp({ config, database, logger });
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info({ port }, `Warden listening on http://localhost:${port} (docs at http://localhost:${port}/docs)`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn('in-flight requests did not finish in time; closing their connections');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    server.close(async () => {
+      clearTimeout(force);
+      await database.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  // Start-up problems are the operator's to fix: say what is wrong, without a stack trace.
+  const known = error instanceof ConfigError || error instanceof HandlerRegistryError || error instanceof OperationTableError;
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`Warden could not start: ${known ? message : `${(error as Error)?.name ?? 'Error'}: ${message}`}`);
+  process.exit(1);
+});

@@ -1,0 +1,8 @@
+import { getDocs } from './getDocs';
+import { getHealth } from './getHealth';
+import { getMetrics } from './getMetrics';
+import { getOpenApiJson } from './getOpenApiJson';
+import { getOpenApiYaml } from './getOpenApiYaml';
+import { getReadiness } from './getReadiness';
+
+export const systemHandlers = { getHealth, getReadiness, getMetrics, getOpenApiJson, getOpenApiYaml, getDocs };
