@@ -1,0 +1,106 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import OpenAPIBackend, { type Document } from 'openapi-backend';
+import type { Response } from 'supertest';
+import { buildOperationTable, type DereferencedDocument } from '../../src/binding/operation-table';
+import { RouteMatcher } from '../../src/binding/route-matcher';
+import publishedSpec from '../../generated/openapi.json';
+
+export interface CoverageRecord {
+  operationId: string;
+  status: number;
+}
+
+/**
+ * Checks a response against the spec the app serves: the status must be documented for the
+ * operation, the content type must be the documented one, and the body must match its schema.
+ * Responses to unrouted requests (404/405) must still carry the documented error body. With
+ * `recordCoverage`, each (operationId, status) seen is appended for the suite's coverage check.
+ */
+export class ContractChecker {
+  private constructor(
+    private readonly backend: OpenAPIBackend,
+    private readonly matcher: RouteMatcher,
+    private readonly responses: Map<string, Record<string, { content?: Record<string, unknown> }>>,
+    private readonly recordCoverage: boolean,
+  ) {}
+
+  static async create(definition: object | string, recordCoverage: boolean): Promise<ContractChecker> {
+    const backend = new OpenAPIBackend({
+      definition: typeof definition === 'string' ? definition : (structuredClone(definition) as Document),
+      strict: true,
+      ajvOpts: { allErrors: true, strict: false },
+      customizeAjv: (ajv) => {
+        addFormats(ajv);
+        return ajv;
+      },
+    });
+    await backend.init();
+    const document = backend.definition as DereferencedDocument;
+    const operations = buildOperationTable(document);
+    const responses = new Map<string, Record<string, { content?: Record<string, unknown> }>>();
+    for (const pathItem of Object.values(document.paths ?? {})) {
+      for (const value of Object.values(pathItem)) {
+        const operation = value as { operationId?: string; responses?: Record<string, { content?: Record<string, unknown> }> };
+        if (operation?.operationId) responses.set(operation.operationId, operation.responses ?? {});
+      }
+    }
+    return new ContractChecker(backend, new RouteMatcher(operations), responses, recordCoverage);
+  }
+
+  check(method: string, url: string, res: Response): void {
+    const where = `${method} ${url} → ${res.status}`;
+    const requestId = res.headers['x-request-id'];
+    assert.ok(requestId, `${where}: every response carries X-Request-Id`);
+    if (res.status >= 400 && res.body && typeof res.body === 'object' && 'error' in res.body) {
+      assert.equal(res.body.request_id, requestId, `${where}: the error body repeats the request id`);
+    }
+
+    const path = new URL(url, 'http://x').pathname;
+    let match;
+    try {
+      match = this.matcher.match(method.toUpperCase(), path);
+    } catch {
+      match = { kind: 'not-found' as const };
+    }
+    if (match.kind !== 'operation') {
+      assert.ok([400, 404, 405].includes(res.status), `${where}: an unrouted request answers 400, 404 or 405`);
+      assertErrorBody(res.body, where);
+      return;
+    }
+    const { operationId } = match.operation;
+    const documented = this.responses.get(operationId)!;
+    const response = documented[String(res.status)] ?? documented.default;
+    assert.ok(response, `${where}: status ${res.status} is not documented for ${operationId}`);
+    if (this.recordCoverage && process.env.WARDEN_COVERAGE_DIR) {
+      const record: CoverageRecord = { operationId, status: res.status };
+      appendFileSync(join(process.env.WARDEN_COVERAGE_DIR, `${process.pid}.jsonl`), `${JSON.stringify(record)}\n`);
+    }
+
+    const contentTypes = Object.keys(response.content ?? {});
+    if (contentTypes.length === 0 || method.toUpperCase() === 'HEAD') return;
+    assert.ok(
+      contentTypes.some((type) => res.type === type),
+      `${where}: content type ${res.type} is not the documented ${contentTypes.join(' or ')}`,
+    );
+    if (res.type.includes('json')) {
+      const { valid, errors } = this.backend.validator.validateResponse(res.body, operationId, res.status);
+      assert.ok(valid, `${where}: body does not match the spec: ${JSON.stringify(errors)}`);
+    }
+  }
+}
+
+/** Every error leaves Warden in the same documented shape (the bundled `Error` schema). */
+export function assertErrorBody(body: unknown, where = 'error body'): void {
+  assert.ok(validateErrorBody(body), `${where}: not the documented error body: ${JSON.stringify(validateErrorBody.errors)}`);
+}
+
+const validateErrorBody = (() => {
+  const schemaAjv = new Ajv({ allErrors: true, strict: false });
+  addFormats(schemaAjv);
+  schemaAjv.addSchema({ $id: 'warden', components: (publishedSpec as { components: object }).components });
+  return schemaAjv.compile({ $ref: 'warden#/components/schemas/Error' });
+})();

@@ -1,0 +1,79 @@
+import { Writable } from 'node:stream';
+import supertest from 'supertest';
+import { createApp, type App, type AppOptions } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config/config';
+import { createLogger } from '../../src/logging/logger';
+import { ContractChecker } from './contract-checker';
+import { openTestDatabase, type TestDatabase } from './test-database';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options';
+
+/** supertest, with every response checked against the spec the app was bound to. */
+export type ContractClient = Record<Method, (url: string) => supertest.Test>;
+
+export interface TestApp extends App {
+  request: ContractClient;
+  database: TestDatabase;
+  config: Config;
+  /** Every log line the app wrote, parsed. */
+  logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions extends Pick<AppOptions, 'definition' | 'handlers'> {
+  config?: Partial<Config>;
+  /** A database the caller opened (and closes); by default the app opens and closes its own. */
+  database?: TestDatabase;
+}
+
+/**
+ * The app as `npm start` builds it, on the test file's own database, with a logger whose lines
+ * the test can read. Responses are checked against the bound spec; only the published spec's
+ * responses count towards the suite's coverage of operations and statuses.
+ */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const config: Config = { ...loadConfig({}), logLevel: 'debug', ...options.config };
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const database = options.database ?? (await openTestDatabase());
+  try {
+    const app = await createApp({
+      config,
+      database,
+      logger: createLogger(config.logLevel, sink),
+      definition: options.definition,
+      handlers: options.handlers,
+    });
+    const checker = await ContractChecker.create(options.definition ?? app.services.contract.json, options.definition === undefined);
+    const agent = supertest(app.app);
+    const method = (name: Method) => (url: string) =>
+      agent[name](url).expect((res) => checker.check(name, url, res));
+    const request: ContractClient = {
+      get: method('get'),
+      post: method('post'),
+      put: method('put'),
+      patch: method('patch'),
+      delete: method('delete'),
+      head: method('head'),
+      options: method('options'),
+    };
+    return {
+      ...app,
+      request,
+      database,
+      config,
+      logs,
+      close: async () => {
+        if (!options.database) await database.close();
+      },
+    };
+  } catch (error) {
+    if (!options.database) await database.close();
+    throw error;
+  }
+}
