@@ -38,8 +38,11 @@ async function main(): Promise<void> {
       logger.warn('in-flight requests did not finish in time; closing their connections');
       server.closeAllConnections();
     }, config.shutdownTimeoutMs);
+    // Keep-alive connections become idle as their last request finishes; close each promptly.
+    const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
     server.close(async () => {
       clearTimeout(force);
+      clearInterval(closeIdle);
       await database.close();
       logger.info('stopped');
       process.exit(0);

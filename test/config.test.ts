@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config/config';
+
+describe('configuration from the environment', () => {
+  it('has working defaults: port 9300, embedded database in .data', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 9300);
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.dataDir, '.data');
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.bodyLimitBytes, 1048576);
+    assert.equal(config.validateResponses, false);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'postgresql://warden:pw@db:5432/warden',
+      WARDEN_DATA_DIR: '/var/lib/warden',
+      DB_POOL_SIZE: '20',
+      LOG_LEVEL: 'debug',
+      BODY_LIMIT_BYTES: '65536',
+      SHUTDOWN_TIMEOUT_MS: '500',
+      VALIDATE_RESPONSES: 'true',
+    });
+    assert.deepEqual(config, {
+      port: 8080,
+      host: '127.0.0.1',
+      databaseUrl: 'postgresql://warden:pw@db:5432/warden',
+      dataDir: '/var/lib/warden',
+      dbPoolSize: 20,
+      logLevel: 'debug',
+      bodyLimitBytes: 65536,
+      shutdownTimeoutMs: 500,
+      validateResponses: true,
+    });
+  });
+
+  it('names every bad variable at once, and never echoes DATABASE_URL (it may hold a password)', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          PORT: 'eighty',
+          DATABASE_URL: 'mysql://root:secret@db/x',
+          LOG_LEVEL: 'loud',
+          DB_POOL_SIZE: '0',
+          VALIDATE_RESPONSES: 'maybe',
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.problems.length, 5);
+        assert.match(error.message, /PORT: must be a whole number from 0 to 65535 \(got "eighty"\)/);
+        assert.match(error.message, /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+        assert.match(error.message, /LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/);
+        assert.match(error.message, /DB_POOL_SIZE: must be a whole number from 1 to 500/);
+        assert.match(error.message, /VALIDATE_RESPONSES: must be true or false/);
+        assert.doesNotMatch(error.message, /secret/);
+        return true;
+      },
+    );
+  });
+
+  it('treats empty variables as unset', () => {
+    assert.equal(loadConfig({ PORT: '', DATABASE_URL: ' ' }).port, 9300);
+    assert.equal(loadConfig({ DATABASE_URL: '' }).databaseUrl, undefined);
+  });
+});

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { MIGRATIONS_TABLE, openDatabase, quoteIdentifier } from '../src/db/database';
+import { adminQuery, openTestDatabase, serverUrl } from './support/test-database';
+
+class CreateNotes1700000000001 implements MigrationInterface {
+  name = 'CreateNotes1700000000001';
+  async up(queryRunner: QueryRunner) {
+    await queryRunner.query('CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)');
+  }
+  async down(queryRunner: QueryRunner) {
+    await queryRunner.query('DROP TABLE notes');
+  }
+}
+
+class BrokenHalfway1700000000002 implements MigrationInterface {
+  name = 'BrokenHalfway1700000000002';
+  async up(queryRunner: QueryRunner) {
+    await queryRunner.query('CREATE TABLE half_done (id int)');
+    await queryRunner.query('SELECT * FROM table_that_does_not_exist');
+  }
+  async down() {}
+}
+
+describe('embedded database (no DATABASE_URL)', () => {
+  it('keeps its data in the data directory across restarts and applies each migration once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warden-data-'));
+    try {
+      const first = await openDatabase({ kind: 'embedded', dataDir }, { migrations: [CreateNotes1700000000001] });
+      assert.equal(first.embedded, true);
+      assert.deepEqual(first.poolStats().max, 1);
+      await first.dataSource.query(`INSERT INTO notes (body) VALUES ('kept')`);
+      await first.close();
+
+      const second = await openDatabase({ kind: 'embedded', dataDir }, { migrations: [CreateNotes1700000000001] });
+      try {
+        assert.deepEqual(await second.dataSource.query('SELECT body FROM notes'), [{ body: 'kept' }]);
+        assert.deepEqual(await second.pendingMigrations(), []);
+        const applied = await second.dataSource.query(`SELECT name FROM ${MIGRATIONS_TABLE}`);
+        assert.deepEqual(applied, [{ name: 'CreateNotes1700000000001' }]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('migrations on the test database (embedded or DATABASE_URL)', () => {
+  it('a failing migration leaves nothing half-written and stops start-up', async () => {
+    await assert.rejects(
+      openTestDatabase({ migrations: [CreateNotes1700000000001, BrokenHalfway1700000000002] }),
+      /table_that_does_not_exist/,
+    );
+  });
+
+  it('a failing migration rolls back its own statements', async () => {
+    const database = await openTestDatabase({ migrations: [CreateNotes1700000000001, BrokenHalfway1700000000002], migrate: false });
+    try {
+      await assert.rejects(database.dataSource.runMigrations({ transaction: 'each' }));
+      const [{ exists }] = await database.dataSource.query(`SELECT to_regclass('half_done') IS NOT NULL AS exists`);
+      assert.equal(exists, false);
+      assert.deepEqual(await database.pendingMigrations(), ['BrokenHalfway1700000000002']);
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+describe('a real Postgres (DATABASE_URL)', { skip: serverUrl ? false : 'no DATABASE_URL or TEST_DATABASE_URL' }, () => {
+  it('several instances starting at once apply each migration exactly once', async () => {
+    const schema = `warden_test_${process.pid}_concurrent`;
+    await adminQuery(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
+    await adminQuery(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
+    try {
+      const instances = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          openDatabase({ kind: 'server', url: serverUrl!, poolSize: 2, schema }, { migrations: [CreateNotes1700000000001] }),
+        ),
+      );
+      const applied = await instances[0]!.dataSource.query(`SELECT name FROM ${MIGRATIONS_TABLE}`);
+      assert.deepEqual(applied, [{ name: 'CreateNotes1700000000001' }]);
+      assert.equal(instances[0]!.embedded, false);
+      assert.equal(instances[0]!.poolStats().max, 2);
+      await Promise.all(instances.map((instance) => instance.close()));
+    } finally {
+      await adminQuery(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
+    }
+  });
+});

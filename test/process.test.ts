@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../src/config/paths';
+
+/** `npm start` as an operator runs it: the real entry point in a process of its own. */
+function startWarden(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'info', ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exit };
+}
+
+async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('the server process', () => {
+  it('refuses to start on bad configuration, naming the variable, without a stack trace', async () => {
+    const warden = startWarden({ PORT: 'eighty', LOG_LEVEL: 'chatty' });
+    assert.equal(await warden.exit, 1);
+    assert.match(warden.output(), /Warden could not start: Invalid configuration/);
+    assert.match(warden.output(), /PORT: must be a whole number/);
+    assert.match(warden.output(), /LOG_LEVEL: must be one of/);
+    assert.doesNotMatch(warden.output(), /\n\s+at /);
+  });
+
+  it('serves on the embedded database, and on SIGTERM finishes the request in flight before exiting 0', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warden-process-'));
+    const warden = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
+    try {
+      const port = await waitFor(() => {
+        const match = /"port":(\d+)/.exec(warden.output());
+        return match ? Number(match[1]) : undefined;
+      }, 'the listening line');
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(health.status, 200);
+
+      // A request whose headers are still arriving when SIGTERM lands.
+      const socket = connect(port, '127.0.0.1');
+      let response = '';
+      socket.on('data', (chunk) => (response += chunk));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('GET /readyz HTTP/1.1\r\nHost: localhost\r\n');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      warden.child.kill('SIGTERM');
+      await waitFor(() => (warden.output().includes('shutting down') ? true : undefined), 'the shutdown line');
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'no new connections are accepted');
+      socket.write('\r\n');
+
+      assert.equal(await warden.exit, 0);
+      assert.match(response, /^HTTP\/1\.1 200 OK/);
+      assert.match(response, /"status":"ready"/);
+      assert.match(warden.output(), /"msg":"stopped"/);
+    } finally {
+      warden.child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
