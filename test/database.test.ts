@@ -3,28 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { MIGRATIONS_TABLE, openDatabase, quoteIdentifier } from '../src/db/database';
 import { adminQuery, openTestDatabase, serverUrl } from './support/test-database';
+import { testMigration } from './support/test-migrations';
 
-class CreateNotes1700000000001 implements MigrationInterface {
-  name = 'CreateNotes1700000000001';
-  async up(queryRunner: QueryRunner) {
-    await queryRunner.query('CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)');
-  }
-  async down(queryRunner: QueryRunner) {
-    await queryRunner.query('DROP TABLE notes');
-  }
-}
-
-class BrokenHalfway1700000000002 implements MigrationInterface {
-  name = 'BrokenHalfway1700000000002';
-  async up(queryRunner: QueryRunner) {
-    await queryRunner.query('CREATE TABLE half_done (id int)');
-    await queryRunner.query('SELECT * FROM table_that_does_not_exist');
-  }
-  async down() {}
-}
+const CreateNotes1700000000001 = testMigration('CreateNotes1700000000001', [
+  'CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)',
+]);
+const BrokenHalfway1700000000002 = testMigration('BrokenHalfway1700000000002', [
+  'CREATE TABLE half_done (id int)',
+  'SELECT * FROM table_that_does_not_exist',
+]);
 
 describe('embedded database (no DATABASE_URL)', () => {
   it('keeps its data in the data directory across restarts and applies each migration once', async () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { GENERATED_DIR } from '../src/config/paths';
 import { startTestApp, type TestApp } from './support/test-app';
 import { openTestDatabase } from './support/test-database';
+import { testMigration } from './support/test-migrations';
 
 describe('probes, metrics and the published contract', () => {
   let warden: TestApp;
@@ -115,15 +115,7 @@ describe('probes, metrics and the published contract', () => {
 });
 
 describe('readiness when something is wrong', () => {
-  class AddWidgets1700000000000 implements MigrationInterface {
-    name = 'AddWidgets1700000000000';
-    async up(queryRunner: QueryRunner) {
-      await queryRunner.query('CREATE TABLE widgets (id text PRIMARY KEY)');
-    }
-    async down(queryRunner: QueryRunner) {
-      await queryRunner.query('DROP TABLE widgets');
-    }
-  }
+  const AddWidgets1700000000000 = testMigration('AddWidgets1700000000000', ['CREATE TABLE widgets (id text PRIMARY KEY)']);
 
   it('answers 503 naming a migration this build knows but the database has not applied', async () => {
     const database = await openTestDatabase({ migrations: [AddWidgets1700000000000], migrate: false });
