@@ -44,6 +44,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const app = express();
   app.disable('x-powered-by');
+  // OpenAPI query styles have no qs-style nesting (`a[b]=1`); keep query values flat strings.
   app.set('query parser', 'simple');
   app.use(createHttpLogger(logger));
   app.use(metrics.middleware);
