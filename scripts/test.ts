@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { loadSpec } from '../src/binding/binding';
 import { PROJECT_ROOT } from '../src/config/paths';
-
-const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+import type { CoverageRecord } from '../test/support/contract-checker';
 
 const requested = process.argv.slice(2);
 const files = requested.length > 0 ? requested : findTestFiles(join(PROJECT_ROOT, 'test'));
@@ -33,28 +33,39 @@ const run = spawnSync(
   { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...process.env, WARDEN_COVERAGE_DIR: workDir } },
 );
 
-const tap = readFileSync(tapFile, 'utf8');
-const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
-let passed = count('pass');
-let failed = count('fail') + count('cancelled');
-if (run.status !== 0 && failed === 0) failed = 1; // the runner itself failed (e.g. a file did not load)
+/** Counts the runner's results, adds the coverage check, and ends on a `N passed, N failed` line. */
+async function report(): Promise<number> {
+  const tap = readFileSync(tapFile, 'utf8');
+  const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+  let passed = count('pass');
+  let failed = count('fail') + count('cancelled');
+  if (run.status !== 0 && failed === 0) failed = 1; // the runner itself failed (e.g. a file did not load)
 
-const coverage = checkCoverage(workDir);
-console.log('\nContract coverage');
-console.log(`  operations exercised: ${coverage.exercised}/${coverage.total}`);
-for (const operationId of coverage.unexercised) console.log(`  ✖ operation ${operationId} is not exercised by any test`);
-if (coverage.unobserved.length > 0) {
-  console.log(`  documented statuses never observed (${coverage.unobserved.length}):`);
-  for (const line of coverage.unobserved) console.log(`    - ${line}`);
-}
-if (requested.length === 0) {
-  if (coverage.unexercised.length === 0) passed += 1;
-  else failed += 1;
-}
-rmSync(workDir, { recursive: true, force: true });
+  const coverage = await checkCoverage(workDir);
+  console.log('\nContract coverage');
+  console.log(`  operations exercised: ${coverage.exercised}/${coverage.total}`);
+  for (const operationId of coverage.unexercised) console.log(`  ✖ operation ${operationId} is not exercised by any test`);
+  if (coverage.unobserved.length > 0) {
+    console.log(`  documented statuses never observed (${coverage.unobserved.length}):`);
+    for (const line of coverage.unobserved) console.log(`    - ${line}`);
+  }
+  if (requested.length === 0) {
+    if (coverage.unexercised.length === 0) passed += 1;
+    else failed += 1;
+  }
+  rmSync(workDir, { recursive: true, force: true });
 
-console.log(`\ntests: ${passed} passed, ${failed} failed`);
-process.exit(failed > 0 ? 1 : 0);
+  console.log(`\ntests: ${passed} passed, ${failed} failed`);
+  return failed > 0 ? 1 : 0;
+}
+
+report().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
 
 function findTestFiles(folder: string): string[] {
   return readdirSync(folder, { recursive: true, encoding: 'utf8' })
@@ -63,22 +74,13 @@ function findTestFiles(folder: string): string[] {
     .sort();
 }
 
-function checkCoverage(recordsDir: string) {
-  const spec = JSON.parse(readFileSync(join(PROJECT_ROOT, 'generated/openapi.json'), 'utf8')) as {
-    paths: Record<string, Record<string, { operationId?: string; responses?: Record<string, unknown> }>>;
-  };
-  const documented = new Map<string, string[]>();
-  for (const pathItem of Object.values(spec.paths)) {
-    for (const [method, operation] of Object.entries(pathItem)) {
-      if (HTTP_METHODS.has(method) && operation.operationId) {
-        documented.set(operation.operationId, Object.keys(operation.responses ?? {}));
-      }
-    }
-  }
+async function checkCoverage(recordsDir: string) {
+  const { operations } = await loadSpec(join(PROJECT_ROOT, 'generated/openapi.json'));
+  const documented = new Map(operations.map((operation) => [operation.operationId, [...operation.responses.keys()]]));
   const observed = new Map<string, Set<string>>();
   for (const file of readdirSync(recordsDir).filter((name) => name.endsWith('.jsonl'))) {
     for (const line of readFileSync(join(recordsDir, file), 'utf8').split('\n').filter(Boolean)) {
-      const { operationId, status } = JSON.parse(line) as { operationId: string; status: number };
+      const { operationId, status } = JSON.parse(line) as CoverageRecord;
       if (!observed.has(operationId)) observed.set(operationId, new Set());
       observed.get(operationId)!.add(String(status));
     }

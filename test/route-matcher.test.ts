@@ -12,7 +12,7 @@ const operation = (method: string, path: string, operationId = `${method} ${path
   extensions: {},
   arrayQueryParameters: new Map(),
   hasHeaderParameters: false,
-  responseContentTypes: new Map(),
+  responses: new Map(),
 });
 
 describe('route matcher built once at start-up', () => {

@@ -26,8 +26,13 @@ export interface BindingOptions<Services> {
   validateResponses?: boolean;
 }
 
-export interface Binding {
+export interface LoadedSpec {
+  /** openapi-backend over the dereferenced spec, its Ajv validators compiled. */
+  backend: OpenAPIBackend;
   operations: BoundOperation[];
+}
+
+export interface Binding extends LoadedSpec {
   matcher: RouteMatcher;
   backend: OpenAPIBackend;
   middleware: RequestHandler;
@@ -52,9 +57,14 @@ export class HandlerRegistryError extends Error {
  * validators (with ajv-formats), the vendor-extension table — is built here, once; a request
  * then costs one trie walk and the compiled validators of its own operation.
  */
-export async function createBinding<Services>(options: BindingOptions<Services>): Promise<Binding> {
+/**
+ * Loads a spec the one way Warden reads specs: dereferenced and checked by openapi-backend, with
+ * request and response validators compiled (ajv-formats, every error, defaults applied), and
+ * its operation table built. The contract tests read the spec through this too.
+ */
+export async function loadSpec(definition: object | string): Promise<LoadedSpec> {
   const backend = new OpenAPIBackend({
-    definition: typeof options.definition === 'string' ? options.definition : (structuredClone(options.definition) as Document),
+    definition: typeof definition === 'string' ? definition : (structuredClone(definition) as Document),
     strict: true,
     validate: true,
     ajvOpts: { allErrors: true, useDefaults: true, strict: false },
@@ -64,8 +74,11 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
     },
   });
   await backend.init();
+  return { backend, operations: buildOperationTable(backend.definition as DereferencedDocument) };
+}
 
-  const operations = buildOperationTable(backend.definition as DereferencedDocument);
+export async function createBinding<Services>(options: BindingOptions<Services>): Promise<Binding> {
+  const { backend, operations } = await loadSpec(options.definition);
   const operationIds = new Set(operations.map((operation) => operation.operationId));
   const missing = [...operationIds].filter((operationId) => !(operationId in options.handlers));
   const unknown = Object.keys(options.handlers).filter((operationId) => !operationIds.has(operationId));
@@ -153,8 +166,7 @@ function send(res: Response, operation: BoundOperation, result: RuntimeResult): 
   }
   const contentType =
     res.get('Content-Type') ??
-    operation.responseContentTypes.get(String(status)) ??
-    operation.responseContentTypes.get('default') ??
+    (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0] ??
     'application/json';
   if (/^application\/(.+\+)?json/.test(contentType)) {
     res.type(contentType).json(result.body);
@@ -164,7 +176,7 @@ function send(res: Response, operation: BoundOperation, result: RuntimeResult): 
 }
 
 function assertResponseMatchesSpec(backend: OpenAPIBackend, operation: BoundOperation, result: RuntimeResult, req: Request): void {
-  const contentType = operation.responseContentTypes.get(String(result.status));
+  const contentType = operation.responses.get(String(result.status))?.[0];
   if (contentType !== undefined && !contentType.includes('json')) return;
   const { valid, errors } = backend.validator.validateResponse(result.body, operation.operationId, Number(result.status));
   if (!valid) {

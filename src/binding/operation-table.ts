@@ -31,8 +31,8 @@ export interface BoundOperation {
   /** Query parameters whose schema is an array, with how a single value is split. */
   arrayQueryParameters: Map<string, 'repeat' | 'comma'>;
   hasHeaderParameters: boolean;
-  /** Content type of each documented response, by status (`default` included). */
-  responseContentTypes: Map<string, string | undefined>;
+  /** Every documented response status (`default` included) with its content types, in spec order. */
+  responses: Map<string, string[]>;
 }
 
 interface ParameterObject {
@@ -101,11 +101,8 @@ export function buildOperationTable(document: DereferencedDocument): BoundOperat
             .map((parameter) => [parameter.name, parameter.explode === false ? 'comma' : 'repeat'] as const),
         ),
         hasHeaderParameters: parameters.some((parameter) => parameter.in === 'header'),
-        responseContentTypes: new Map(
-          Object.entries(operation.responses ?? {}).map(([status, response]) => [
-            status,
-            Object.keys(response.content ?? {})[0],
-          ]),
+        responses: new Map(
+          Object.entries(operation.responses ?? {}).map(([status, response]) => [status, Object.keys(response.content ?? {})]),
         ),
       });
     }
