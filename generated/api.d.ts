@@ -1,5 +1,589 @@
 /** Generated from openapi/ by `npm run generate`. Do not edit. */
 export interface paths {
+    "/api/v1/admin/auth/request-pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request an admin login PIN by email
+         * @description Starts a platform-admin login. When the email is one of `PLATFORM_ADMIN_EMAILS`, a 6-digit
+         *     PIN is emailed; it expires after 5 minutes, allows at most 5 attempts and works once. The
+         *     answer has the same shape and status whether or not the email belongs to an admin, so it
+         *     cannot be used to discover admin accounts. Rate-limited per IP and per email.
+         */
+        post: operations["requestAdminPin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/auth/verify-pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange an admin PIN for a session token
+         * @description Checks the PIN of a challenge. A right PIN, in time, on its first successful use, returns an
+         *     `adm_…` session token, used as `Authorization: Bearer adm_…` until `expires_at`
+         *     (`ADMIN_SESSION_TTL_MINUTES`, 7 hours by default). A wrong PIN counts an attempt; after the
+         *     fifth the challenge is dead. Every failure (unknown challenge, wrong email, wrong, expired or
+         *     used PIN, too many attempts) answers 401 with a code saying which.
+         */
+        post: operations["verifyAdminPin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description The org's API keys, newest first, revoked ones included (with `revoked_at`). Secrets are
+         *     never listed: only each key's prefix and last four characters.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Creates an API key and returns its secret, once. Choose `expires_in_days` (30, 180 or 365)
+         *     or a custom `expires_at` at most one year ahead (not both; 365 days when neither is
+         *     given). `permissions` must be a subset of the caller's own (403 names the ones you lack);
+         *     they default to all of the caller's org permissions. `mode` `test` makes an
+         *     `sk_test_` key. Only a SHA-256 digest of the secret is stored. Counts against the plan's
+         *     API key quota (402).
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Revokes the key and every secret of it; the next request with it gets 401. Revoking a revoked key is a no-op.
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}/roll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll an API key's secret
+         * @description Issues a new secret for the key, returned once. The previous secret keeps working for
+         *     `grace_period_seconds` (0 = stops at once, at most 86400 = 24 h), so deployments can
+         *     switch over. The key's id, permissions and expiry stay. A revoked or expired key cannot be
+         *     rolled (409).
+         */
+        post: operations["rollApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in with email and password
+         * @description Exchanges an email and password for a login JWT (HS256, `typ: JWT`, issuer and audience
+         *     `warden`, lifetime `JWT_TTL_MINUTES`, 15–60 min, 30 by default). Each token is backed by a
+         *     server-side session, so `POST /api/v1/auth/logout` revokes it at once. A wrong email and a
+         *     wrong password get the same 401, after the same work. Rate-limited per IP and per email.
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log out (revoke this login session)
+         * @description Revokes the session behind the login JWT or admin session token used to call it; the
+         *     token is refused from the next request on. API keys are revoked with
+         *     `DELETE /api/v1/api-keys/{id}` instead (409 here).
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who am I
+         * @description The principal behind the credential: a user (login JWT), an API key (with the user who
+         *     created it) or a platform admin session; its org, roles, effective permissions and when
+         *     the credential expires. Needs no permission beyond a valid credential.
+         */
+        get: operations["getCurrentPrincipal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List orgs
+         * @description The orgs the caller can see: its own org for a user or API key, every org for a platform
+         *     admin. Newest first.
+         */
+        get: operations["listOrgs"];
+        put?: never;
+        /**
+         * Create an org (platform admin)
+         * @description Creates an org on the free plan, or the plan given. Only platform admins hold
+         *     `org.create`. To give the org its first user, follow with `POST /api/v1/users` and
+         *     `org_id`, or let people sign up with `POST /api/v1/auth/signup`.
+         */
+        post: operations["createOrg"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set an org's plan (platform admin)
+         * @description Moves an org to another plan. Takes effect on the next request: features and quotas are
+         *     read from the plan table each time. Objects over a smaller plan's quota stay; only new
+         *     ones are refused.
+         */
+        put: operations["setOrgPlan"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List workspaces
+         * @description The org's workspaces, newest first.
+         */
+        get: operations["listWorkspaces"];
+        put?: never;
+        /**
+         * Create a workspace
+         * @description Creates a workspace. Names are unique in an org (case-insensitive; 409 otherwise). A user
+         *     who creates one becomes its admin member. Counts against the plan's workspace quota (402).
+         */
+        post: operations["createWorkspace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/workspaces/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a workspace
+         * @description One workspace of the org.
+         */
+        get: operations["getWorkspace"];
+        /**
+         * Update a workspace
+         * @description Replaces the workspace's name and description (omitting `description` keeps it).
+         */
+        put: operations["updateWorkspace"];
+        post?: never;
+        /**
+         * Delete a workspace
+         * @description Deletes the workspace and its memberships.
+         */
+        delete: operations["deleteWorkspace"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/workspaces/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a workspace's members
+         * @description The workspace's members with their workspace roles, oldest membership first.
+         */
+        get: operations["listWorkspaceMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orgs/{org_id}/workspaces/{id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add a member or change their role
+         * @description Makes a user of the same org a member of the workspace with the given role, or changes the
+         *     role of an existing member. Idempotent.
+         */
+        put: operations["setWorkspaceMember"];
+        post?: never;
+        /**
+         * Remove a member
+         * @description Ends the user's membership of the workspace (404 when they are not a member).
+         */
+        delete: operations["removeWorkspaceMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the permission catalog
+         * @description Every permission Warden knows, with what it allows. Roles, API keys and every operation's
+         *     `x-permission` use these names. The catalog changes only with a new Warden version, so
+         *     the answer may be cached for 5 minutes.
+         */
+        get: operations["listPermissions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List plans
+         * @description Warden's plan table, the one structure every plan check reads: the features each plan
+         *     includes (an operation's `x-plan-feature` names one; without it the answer is 402
+         *     `plan_limit_exceeded`) and its quotas (creating one more object than the quota allows is
+         *     402 with `current_usage`). Plans are listed cheapest first; each includes everything the
+         *     cheaper ones do.
+         */
+        get: operations["listPlans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List roles
+         * @description The built-in roles, then the org's custom roles oldest first.
+         */
+        get: operations["listRoles"];
+        put?: never;
+        /**
+         * Create a custom role
+         * @description Creates a role from catalog permissions. Every permission must be in the catalog (422
+         *     otherwise), of `org` scope, and held by the caller (403 names the ones you lack). Custom
+         *     roles need the `custom_roles` plan feature (Starter and up).
+         */
+        post: operations["createRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The role's id. */
+                id: components["parameters"]["RoleIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a role
+         * @description One built-in or custom role.
+         */
+        get: operations["getRole"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a custom role
+         * @description Deletes the role and every assignment of it, at once. Built-in roles cannot be deleted (409).
+         */
+        delete: operations["deleteRole"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/roles/{id}/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The role's id. */
+                id: components["parameters"]["RoleIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace a role's permissions
+         * @description Replaces the custom role's permissions, under the same rules as creating one: catalog
+         *     permissions of org scope that the caller holds. Built-in roles cannot change (409). Users
+         *     holding the role get the new set on their next request.
+         */
+        put: operations["setRolePermissions"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/user-roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List role assignments
+         * @description The org's role assignments, newest first, optionally for one user or one role.
+         */
+        get: operations["listUserRoles"];
+        put?: never;
+        /**
+         * Assign a role to a user
+         * @description Gives a user of the org a role on top of their built-in role. Nobody grants a role holding
+         *     permissions they lack themselves (403 names them). Assigning a role the user already has
+         *     is 409.
+         */
+        post: operations["assignUserRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/user-roles/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The assignment's id. */
+                id: components["parameters"]["UserRoleIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a role assignment
+         * @description Takes the role away from the user; their next request no longer has its permissions.
+         */
+        delete: operations["removeUserRole"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List users
+         * @description The users of the caller's org, newest first. A platform admin lists any org's users with
+         *     `org_id`; for anyone else `org_id` must be their own org (another org answers 404).
+         */
+        get: operations["listUsers"];
+        put?: never;
+        /**
+         * Create a user
+         * @description Adds a user with a password to the caller's org (a platform admin names `org_id`).
+         *     `role` is a built-in role, `member` by default; nobody can create a user holding
+         *     permissions they lack themselves, and only an owner creates owners. Passwords are stored as
+         *     scrypt hashes (N=2^14, r=8, p=5) and never returned. Counts against the plan's user quota.
+         */
+        post: operations["createUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a user's roles
+         * @description The user's built-in role first, then the roles assigned to them, with their permissions.
+         */
+        get: operations["listRolesOfUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -132,6 +716,42 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description An API key as listed. The secret itself is shown once, when the key is created or rolled; afterwards only its prefix and last four characters. */
+        ApiKey: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The user who created the key; null for the key made at first start. */
+            created_by: string | null;
+            description: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            last_four: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /**
+             * @description `live` keys start `sk_live_`, `test` keys `sk_test_`.
+             * @enum {string}
+             */
+            mode: "live" | "test";
+            name: string;
+            org_id: string;
+            permissions: string[];
+            /** @description The first 12 characters of the secret, e.g. `sk_live_3kTq`. */
+            prefix: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
+        /** @description A newly created or rolled API key, with its secret. The secret is never shown again. */
+        ApiKeyWithSecret: components["schemas"]["ApiKey"] & {
+            /** @description The secret. Send it as `X-API-Key` or `Authorization: Bearer`. Its last six characters are a CRC32 checksum of the rest, so scanners can tell a real key offline. */
+            key: string;
+        };
+        /**
+         * @description A built-in role. Owners hold every org permission; admins too, but only an owner can make another owner; members read and work in workspaces; viewers only read.
+         * @enum {string}
+         */
+        BuiltInRoleName: "owner" | "admin" | "member" | "viewer";
         /** @description The body of every error response. */
         Error: {
             /** @description Stable UPPER_SNAKE reason for programs to branch on. */
@@ -166,6 +786,105 @@ export interface components {
              */
             status: "ok";
         };
+        /** @description An organization (tenant). Every other object belongs to exactly one. */
+        Org: {
+            /** Format: date-time */
+            created_at: string;
+            /** @example org_01jd4v3k8m2q6r9t1w5y7z0abc */
+            id: string;
+            name: string;
+            plan: components["schemas"]["PlanName"];
+        };
+        /**
+         * @description Returned beside every page of a list. Pass `next_cursor` as `cursor` to get the next page;
+         *     it is null on the last page.
+         */
+        Pagination: {
+            /** @description Whether another page follows. */
+            has_more: boolean;
+            /** @description Opaque cursor of the next page, or null. */
+            next_cursor: string | null;
+        };
+        Permission: {
+            description: string;
+            /** @example workspace.edit */
+            name: string;
+            /**
+             * @description `platform` permissions belong to platform admins only and cannot be put in a role or key.
+             * @enum {string}
+             */
+            scope: "org" | "platform";
+        };
+        /**
+         * @description One row of Warden's plan table. `features` gate operations (an operation's `x-plan-feature`);
+         *     `quotas` cap how many of a kind of object an org may hold (`null`: unlimited).
+         */
+        Plan: {
+            audit_log_retention_days: number;
+            features: string[];
+            name: components["schemas"]["PlanName"];
+            quotas: {
+                agents: number | null;
+                api_keys: number | null;
+                users: number | null;
+                workspaces: number | null;
+            };
+        };
+        /**
+         * @description The 402 body when the org's plan does not include a feature or its quota is used up.
+         *     `current_usage` is present only for quota-style limits.
+         */
+        PlanLimitError: {
+            code: string;
+            current_usage?: {
+                current: number;
+                max: number;
+            };
+            /** @enum {string} */
+            error: "plan_limit_exceeded";
+            message: string;
+            request_id: string;
+            /** @enum {string} */
+            required_plan: "free" | "starter" | "professional" | "enterprise";
+            /** Format: uri */
+            upgrade_url: string;
+        };
+        /**
+         * @description An org's plan, cheapest first. See `GET /api/v1/plans` for what each includes.
+         * @enum {string}
+         */
+        PlanName: "free" | "starter" | "professional" | "enterprise";
+        /** @description Who is calling, and what they may do. */
+        Principal: {
+            /** @description The platform admin behind an admin session; absent otherwise. */
+            admin?: {
+                /** Format: email */
+                email: string;
+            };
+            /** @description The API key used; absent for other credentials. */
+            api_key?: {
+                /** Format: date-time */
+                expires_at: string;
+                id: string;
+                /** @enum {string} */
+                mode: "live" | "test";
+                name: string;
+                prefix: string;
+            };
+            /**
+             * Format: date-time
+             * @description When this credential stops working.
+             */
+            expires_at: string;
+            /** @description The caller's org; absent for a platform admin session. */
+            org?: components["schemas"]["Org"];
+            permissions: string[];
+            roles: string[];
+            /** @enum {string} */
+            type: "user" | "api_key" | "admin_session";
+            /** @description The user behind a login token, or the user who created the API key; absent otherwise. */
+            user?: components["schemas"]["User"];
+        };
         /** @description Whether this instance can serve traffic, with the outcome of each check. */
         Readiness: {
             /** @description One entry per check, by name. */
@@ -187,6 +906,70 @@ export interface components {
             /** @enum {string} */
             status: "ok" | "fail";
         };
+        /** @description A role is a named set of permissions. Built-in roles (owner, admin, member, viewer) are the same in every org and cannot be changed. */
+        Role: {
+            built_in: boolean;
+            /**
+             * Format: date-time
+             * @description Null for built-in roles.
+             */
+            created_at: string | null;
+            description: string;
+            id: string;
+            name: string;
+            /** @description Null for built-in roles. */
+            org_id: string | null;
+            permissions: string[];
+        };
+        /** @description A person who signs in. `role` is the built-in role the user holds in the org; more roles come from user-role assignments. */
+        User: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: email */
+            email: string;
+            email_verified: boolean;
+            /** Format: date-time */
+            email_verified_at: string | null;
+            id: string;
+            /** Format: date-time */
+            last_login_at: string | null;
+            org_id: string;
+            role: components["schemas"]["BuiltInRoleName"];
+        };
+        /** @description An assignment of a role to a user, on top of the user's built-in role. */
+        UserRole: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            role_id: string;
+            role_name: string;
+            user_id: string;
+        };
+        /** @description A workspace (seed 002's "project") groups agents, installations and environments inside an org. */
+        Workspace: {
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            id: string;
+            name: string;
+            org_id: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A user's membership of a workspace, with the role they hold there. */
+        WorkspaceMember: {
+            /** Format: date-time */
+            added_at: string;
+            /** Format: email */
+            email: string;
+            role: components["schemas"]["WorkspaceRole"];
+            user_id: string;
+        };
+        /**
+         * @description What a member may do in one workspace.
+         * @enum {string}
+         */
+        WorkspaceRole: "admin" | "member" | "viewer";
     };
     responses: {
         /** @description The request is malformed: broken JSON, or a path, query or header parameter that fails its schema. */
@@ -215,6 +998,42 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The request conflicts with the current state of the resource. */
+        Conflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "conflict",
+                 *       "message": "An agent with this sekuire_id is already registered.",
+                 *       "code": "ALREADY_EXISTS",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The credential is valid but lacks the permission the operation needs. */
+        Forbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "forbidden",
+                 *       "message": "This operation needs the 'workspace.write' permission.",
+                 *       "code": "PERMISSION_DENIED",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description An unexpected failure. The body never carries a stack trace; quote `request_id` when reporting it. */
         InternalError: {
             headers: {
@@ -233,17 +1052,1756 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description Done; no body. */
+        NoContent: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description There is no such object in your organization (objects of other organizations are reported the same way), or no such route. */
+        NotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "not_found",
+                 *       "message": "No workspace 'ws_3kTqz9' exists in this organization.",
+                 *       "code": "RESOURCE_NOT_FOUND",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The org's plan does not include this feature, or a quota is used up (then `current_usage` says how far). */
+        PaymentRequired: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "plan_limit_exceeded",
+                 *       "message": "Your current plan (free) does not include fleet_ops. Upgrade to starter or higher.",
+                 *       "code": "FLEET_OPS_REQUIRES_UPGRADE",
+                 *       "required_plan": "starter",
+                 *       "upgrade_url": "https://warden.example.com/billing",
+                 *       "current_usage": {
+                 *         "current": 3,
+                 *         "max": 3
+                 *       },
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PlanLimitError"];
+            };
+        };
+        /** @description Too many requests in the current window; retry after `Retry-After` seconds. */
+        TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "rate_limited",
+                 *       "message": "Too many requests; retry in 30 seconds.",
+                 *       "code": "RATE_LIMITED",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No credential was sent, or it is invalid, expired or revoked. */
+        Unauthorized: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "unauthorized",
+                 *       "message": "The credential is missing, invalid, expired or revoked.",
+                 *       "code": "CREDENTIAL_INVALID",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The JSON body does not match the operation's schema; `details` names every failing field. */
+        UnprocessableEntity: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "validation_failed",
+                 *       "message": "The request body failed validation (2 problems).",
+                 *       "code": "VALIDATION_FAILED",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                 *       "details": [
+                 *         {
+                 *           "location": "body",
+                 *           "field": "name",
+                 *           "message": "must NOT have more than 100 characters",
+                 *           "rule": "maxLength"
+                 *         },
+                 *         {
+                 *           "location": "body",
+                 *           "field": "colour",
+                 *           "message": "is not a known field",
+                 *           "rule": "additionalProperties"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
-    parameters: never;
+    parameters: {
+        /** @description The API key's id (`key_…`), never its secret. */
+        ApiKeyIdPath: string;
+        /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+        Cursor: string;
+        /** @description How many items a page holds at most. */
+        Limit: number;
+        /** @description The org's id. An org other than your own answers 404. */
+        OrgIdPath: string;
+        /** @description The role's id. */
+        RoleIdPath: string;
+        /** @description The user's id. */
+        UserIdPath: string;
+        /** @description The assignment's id. */
+        UserRoleIdPath: string;
+        /** @description The workspace's id. */
+        WorkspaceIdPath: string;
+    };
     requestBodies: never;
     headers: {
         /** @description The request id, echoed from the request's `X-Request-Id` or generated by Warden. */
         RequestId: string;
+        /** @description Seconds to wait before retrying. */
+        RetryAfter: number;
     };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    requestAdminPin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "admin@sekuire.ai"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description If the email is an admin's, a PIN is on its way. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "challenge_id": "cf4b26f1-3b34-4c8f-b4c4-dccb0c1828b0",
+                     *       "expires_at": "2026-02-19T18:15:00Z",
+                     *       "delivery": "email"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: uuid */
+                        challenge_id: string;
+                        /** @enum {string} */
+                        delivery: "email";
+                        /** Format: date-time */
+                        expires_at: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    verifyAdminPin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "admin@sekuire.ai",
+                 *       "challenge_id": "cf4b26f1-3b34-4c8f-b4c4-dccb0c1828b0",
+                 *       "pin": "123456"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: uuid */
+                    challenge_id: string;
+                    /** Format: email */
+                    email: string;
+                    pin: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The admin session. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "session_token": "adm_b1468f885cc34ff89f0410324d0c0354",
+                     *       "expires_at": "2026-02-20T01:10:00Z",
+                     *       "email": "admin@sekuire.ai"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: email */
+                        email: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        session_token: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of API keys. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "api_keys": [
+                     *         {
+                     *           "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "CI deploys",
+                     *           "description": "Used by the deploy pipeline",
+                     *           "mode": "live",
+                     *           "prefix": "sk_live_1hSY",
+                     *           "last_four": "CVBC",
+                     *           "permissions": [
+                     *             "workspace.read"
+                     *           ],
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "expires_at": "2027-05-23T09:00:00Z",
+                     *           "last_used_at": null,
+                     *           "revoked_at": null,
+                     *           "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        api_keys: components["schemas"]["ApiKey"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "CI deploys",
+                 *       "description": "Used by the deploy pipeline",
+                 *       "expires_in_days": 180,
+                 *       "permissions": [
+                 *         "workspace.read"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    description?: string;
+                    /** Format: date-time */
+                    expires_at?: string;
+                    /** @enum {integer} */
+                    expires_in_days?: 30 | 180 | 365;
+                    /**
+                     * @default live
+                     * @enum {string}
+                     */
+                    mode?: "live" | "test";
+                    name: string;
+                    permissions?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The new key, with its secret in `key`. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "CI deploys",
+                     *       "description": "Used by the deploy pipeline",
+                     *       "mode": "live",
+                     *       "prefix": "sk_live_1hSY",
+                     *       "last_four": "CVBC",
+                     *       "permissions": [
+                     *         "workspace.read"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "expires_at": "2027-05-23T09:00:00Z",
+                     *       "last_used_at": null,
+                     *       "revoked_at": null,
+                     *       "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "key": "sk_live_1hSYMpLFRxTF4SN8LxzjMFT5LOHCQIMw4TCVBC"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revoked key. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "CI deploys",
+                     *       "description": "Used by the deploy pipeline",
+                     *       "mode": "live",
+                     *       "prefix": "sk_live_1hSY",
+                     *       "last_four": "CVBC",
+                     *       "permissions": [
+                     *         "workspace.read"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "expires_at": "2027-05-23T09:00:00Z",
+                     *       "last_used_at": null,
+                     *       "revoked_at": null,
+                     *       "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    rollApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "grace_period_seconds": 3600
+                 *     }
+                 */
+                "application/json": {
+                    /** @default 0 */
+                    grace_period_seconds?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The key with its new secret in `key`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "CI deploys",
+                     *       "description": "Used by the deploy pipeline",
+                     *       "mode": "live",
+                     *       "prefix": "sk_live_1hSY",
+                     *       "last_four": "CVBC",
+                     *       "permissions": [
+                     *         "workspace.read"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "expires_at": "2027-05-23T09:00:00Z",
+                     *       "last_used_at": null,
+                     *       "revoked_at": null,
+                     *       "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "key": "sk_live_1hSYMpLFRxTF4SN8LxzjMFT5LOHCQIMw4TCVBC"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "jane@example.com",
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Logged in. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfMDFqZDR2M2s4bSIsImp0aSI6InNlc18wMWpkNHYzazhtIn0.c2lnbmF0dXJl",
+                     *       "expires_at": "2026-11-24T18:30:00Z",
+                     *       "user": {
+                     *         "id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "email": "jane@example.com",
+                     *         "role": "owner",
+                     *         "email_verified": true,
+                     *         "email_verified_at": "2026-11-01T09:00:00Z",
+                     *         "created_at": "2026-11-01T08:59:00Z",
+                     *         "last_login_at": "2026-11-24T18:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        expires_at: string;
+                        /** @description The JWT; send it as `Authorization: Bearer`. */
+                        token: string;
+                        user: components["schemas"]["User"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session is revoked. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "revoked": true
+                     *     }
+                     */
+                    "application/json": {
+                        revoked: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getCurrentPrincipal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "api_key",
+                     *       "org": {
+                     *         "id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "name": "Acme Corp",
+                     *         "plan": "starter",
+                     *         "created_at": "2026-11-01T08:59:00Z"
+                     *       },
+                     *       "user": {
+                     *         "id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "email": "dev@example.com",
+                     *         "role": "admin",
+                     *         "email_verified": true,
+                     *         "email_verified_at": "2026-11-01T09:00:00Z",
+                     *         "created_at": "2026-11-01T08:59:00Z",
+                     *         "last_login_at": null
+                     *       },
+                     *       "api_key": {
+                     *         "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "name": "CLI",
+                     *         "mode": "live",
+                     *         "prefix": "sk_live_1hSY",
+                     *         "expires_at": "2027-05-23T09:00:00Z"
+                     *       },
+                     *       "roles": [],
+                     *       "permissions": [
+                     *         "workspace.read",
+                     *         "org.read"
+                     *       ],
+                     *       "expires_at": "2027-05-23T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Principal"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listOrgs: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of orgs. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "orgs": [
+                     *         {
+                     *           "id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "Acme Corp",
+                     *           "plan": "starter",
+                     *           "created_at": "2026-11-01T08:59:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        orgs: components["schemas"]["Org"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createOrg: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Acme Corp"
+                 *     }
+                 */
+                "application/json": {
+                    name: string;
+                    plan?: components["schemas"]["PlanName"];
+                };
+            };
+        };
+        responses: {
+            /** @description The new org. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "Acme Corp",
+                     *       "plan": "starter",
+                     *       "created_at": "2026-11-01T08:59:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Org"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setOrgPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "plan": "professional"
+                 *     }
+                 */
+                "application/json": {
+                    plan: components["schemas"]["PlanName"];
+                };
+            };
+        };
+        responses: {
+            /** @description The org with its new plan. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "Acme Corp",
+                     *       "plan": "starter",
+                     *       "created_at": "2026-11-01T08:59:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Org"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listWorkspaces: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of workspaces. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "workspaces": [
+                     *         {
+                     *           "id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "Production",
+                     *           "description": "Production workspace",
+                     *           "created_at": "2026-11-02T10:00:00Z",
+                     *           "updated_at": "2026-11-02T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        workspaces: components["schemas"]["Workspace"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Production",
+                 *       "description": "Production workspace"
+                 *     }
+                 */
+                "application/json": {
+                    description?: string;
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new workspace. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "Production",
+                     *       "description": "Production workspace",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workspace. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "Production",
+                     *       "description": "Production workspace",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Production (Updated)",
+                 *       "description": "Updated production workspace"
+                 *     }
+                 */
+                "application/json": {
+                    description?: string;
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The updated workspace. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "Production",
+                     *       "description": "Production workspace",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listWorkspaceMembers: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of members. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "members": [
+                     *         {
+                     *           "user_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "email": "jane@example.com",
+                     *           "role": "admin",
+                     *           "added_at": "2026-11-02T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        members: components["schemas"]["WorkspaceMember"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setWorkspaceMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "role": "member"
+                 *     }
+                 */
+                "application/json": {
+                    role: components["schemas"]["WorkspaceRole"];
+                };
+            };
+        };
+        responses: {
+            /** @description The membership. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "user_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "email": "jane@example.com",
+                     *       "role": "admin",
+                     *       "added_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WorkspaceMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    removeWorkspaceMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listPermissions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalog. */
+            200: {
+                headers: {
+                    /** @description `private, max-age=300` */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "permissions": [
+                     *         {
+                     *           "name": "workspace.read",
+                     *           "description": "See workspaces and their members.",
+                     *           "scope": "org"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        permissions: components["schemas"]["Permission"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every plan. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "plans": [
+                     *         {
+                     *           "name": "free",
+                     *           "features": [],
+                     *           "quotas": {
+                     *             "workspaces": 1,
+                     *             "api_keys": 3,
+                     *             "users": 3,
+                     *             "agents": 3
+                     *           },
+                     *           "audit_log_retention_days": 7
+                     *         },
+                     *         {
+                     *           "name": "starter",
+                     *           "features": [
+                     *             "audit_logs",
+                     *             "custom_roles",
+                     *             "fleet_ops"
+                     *           ],
+                     *           "quotas": {
+                     *             "workspaces": 5,
+                     *             "api_keys": 10,
+                     *             "users": 10,
+                     *             "agents": 25
+                     *           },
+                     *           "audit_log_retention_days": 90
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        plans: components["schemas"]["Plan"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every role of the org. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "roles": [
+                     *         {
+                     *           "id": "rol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "deployer",
+                     *           "description": "Ships workspaces",
+                     *           "built_in": false,
+                     *           "permissions": [
+                     *             "workspace.read",
+                     *             "workspace.edit"
+                     *           ],
+                     *           "created_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        roles: components["schemas"]["Role"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "deployer",
+                 *       "description": "Ships workspaces",
+                 *       "permissions": [
+                 *         "workspace.read",
+                 *         "workspace.edit"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    description?: string;
+                    name: string;
+                    permissions: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The new role. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "rol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "deployer",
+                     *       "description": "Ships workspaces",
+                     *       "built_in": false,
+                     *       "permissions": [
+                     *         "workspace.read",
+                     *         "workspace.edit"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The role's id. */
+                id: components["parameters"]["RoleIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The role. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "rol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "deployer",
+                     *       "description": "Ships workspaces",
+                     *       "built_in": false,
+                     *       "permissions": [
+                     *         "workspace.read",
+                     *         "workspace.edit"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The role's id. */
+                id: components["parameters"]["RoleIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setRolePermissions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The role's id. */
+                id: components["parameters"]["RoleIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "permissions": [
+                 *         "workspace.read"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    permissions: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The role with its new permissions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "rol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "deployer",
+                     *       "description": "Ships workspaces",
+                     *       "built_in": false,
+                     *       "permissions": [
+                     *         "workspace.read",
+                     *         "workspace.edit"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Role"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listUserRoles: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only assignments of this role. */
+                role_id?: string;
+                /** @description Only this user's assignments. */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of assignments. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "user_roles": [
+                     *         {
+                     *           "id": "ura_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "user_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "role_id": "rol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "role_name": "deployer",
+                     *           "created_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        user_roles: components["schemas"]["UserRole"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    assignUserRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "user_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "role_id": "rol_01jd4v3k8m2q6r9t1w5y7z0abc"
+                 *     }
+                 */
+                "application/json": {
+                    role_id: string;
+                    user_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The assignment. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ura_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "user_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "role_id": "rol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "role_name": "deployer",
+                     *       "created_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserRole"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    removeUserRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The assignment's id. */
+                id: components["parameters"]["UserRoleIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Whose users; defaults to the caller's org. */
+                org_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of users. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "users": [
+                     *         {
+                     *           "id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "email": "jane@example.com",
+                     *           "role": "admin",
+                     *           "email_verified": false,
+                     *           "email_verified_at": null,
+                     *           "created_at": "2026-11-01T08:59:00Z",
+                     *           "last_login_at": null
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        users: components["schemas"]["User"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "jane@example.com",
+                 *       "password": "correct horse battery staple",
+                 *       "role": "admin"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                    org_id?: string;
+                    password: string;
+                    role?: components["schemas"]["BuiltInRoleName"];
+                };
+            };
+        };
+        responses: {
+            /** @description The new user. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "email": "jane@example.com",
+                     *       "role": "admin",
+                     *       "email_verified": false,
+                     *       "email_verified_at": null,
+                     *       "created_at": "2026-11-01T08:59:00Z",
+                     *       "last_login_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listRolesOfUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's roles. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "roles": [
+                     *         {
+                     *           "id": "rol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "deployer",
+                     *           "description": "Ships workspaces",
+                     *           "built_in": false,
+                     *           "permissions": [
+                     *             "workspace.read",
+                     *             "workspace.edit"
+                     *           ],
+                     *           "created_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        roles: components["schemas"]["Role"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getDocs: {
         parameters: {
             query?: never;

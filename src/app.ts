@@ -1,6 +1,19 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import { createAccessGate } from './auth/access-gate';
+import { Authenticator } from './auth/authenticator';
+import { LoginTokens } from './auth/login-tokens';
+import { RateLimiter } from './auth/rate-limiter';
 import { createBinding, type Binding } from './binding/binding';
+import { InstanceSecrets } from './db/instance-secrets';
+import { Mailer } from './mail/mailer';
+import { AdminService } from './modules/admin/admin-service';
+import { ApiKeyService } from './modules/api-keys/api-key-service';
+import { AuthService } from './modules/auth/auth-service';
+import { OrgService } from './modules/orgs/org-service';
+import { RbacService } from './modules/rbac/rbac-service';
+import { UserService } from './modules/users/user-service';
+import { WorkspaceService } from './modules/workspaces/workspace-service';
 import type { AnyHandler } from './binding/handler-types';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
@@ -33,13 +46,23 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { config, database, logger } = options;
   const contract = options.contract ?? loadContractDocuments();
   const metrics = createMetrics(() => database.poolStats());
-  const services: Services = { config, database, metrics, contract, system: new SystemService(database) };
+  const services = createServices({ config, database, logger, metrics, contract });
+  const authenticator = new Authenticator(database.dataSource, services.loginTokens);
+  const rateLimiter = new RateLimiter(database.dataSource, config.rateLimits);
   const binding = await createBinding({
     definition: options.definition ?? contract.json,
     handlers: options.handlers ?? wardenHandlers,
     services,
     bodyLimitBytes: config.bodyLimitBytes,
     validateResponses: config.validateResponses,
+    gate: (operations) =>
+      createAccessGate({
+        operations,
+        authenticator,
+        rateLimiter,
+        rateLimitBuckets: Object.keys(config.rateLimits),
+        upgradeUrl: config.upgradeUrl,
+      }),
   });
 
   const app = express();
@@ -51,4 +74,27 @@ export async function createApp(options: AppOptions): Promise<App> {
   app.use(binding.middleware);
   app.use(errorHandler);
   return { app, binding, services };
+}
+
+function createServices(options: Pick<Services, 'config' | 'database' | 'metrics' | 'contract'> & { logger: Logger }): Services & { loginTokens: LoginTokens } {
+  const { config, database, logger } = options;
+  const { dataSource } = database;
+  const secrets = new InstanceSecrets(dataSource);
+  const loginTokens = new LoginTokens(secrets, config.jwtSecret, config.jwtTtlMinutes);
+  const mailer = new Mailer(dataSource, logger, config.smtpUrl, config.mailFrom);
+  const orgs = new OrgService(dataSource, config.upgradeUrl);
+  const users = new UserService(dataSource, orgs);
+  return {
+    ...options,
+    loginTokens,
+    mailer,
+    system: new SystemService(database),
+    auth: new AuthService(dataSource, loginTokens, orgs),
+    admin: new AdminService(dataSource, mailer, logger, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes),
+    orgs,
+    users,
+    workspaces: new WorkspaceService(dataSource, orgs, users),
+    apiKeys: new ApiKeyService(dataSource, orgs),
+    rbac: new RbacService(dataSource, orgs, users),
+  };
 }

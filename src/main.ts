@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
+import { ensureFirstOrg } from './modules/orgs/first-start';
 import { ConfigError, loadConfig } from './config/config';
 import { openDatabase } from './db/database';
 import { createLogger } from './logging/logger';
@@ -20,7 +21,13 @@ async function main(): Promise<void> {
   );
   logger.info({ database: database.embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL' }, 'database ready');
 
-  const { app } = await createApp({ config, database, logger });
+  const { app, services } = await createApp({ config, database, logger });
+  const firstStart = await ensureFirstOrg({
+    dataSource: database.dataSource,
+    orgs: services.orgs,
+    apiKeys: services.apiKeys,
+    plan: config.defaultOrgPlan,
+  });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -28,6 +35,7 @@ async function main(): Promise<void> {
   });
   const { port } = server.address() as AddressInfo;
   logger.info({ port }, `Warden listening on http://localhost:${port} (docs at http://localhost:${port}/docs)`);
+  if (firstStart) printFirstStartCredential(firstStart.org.id, firstStart.apiKey.key, port);
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -51,6 +59,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * The first-start owner key goes to the console once, outside the structured log: it is the
+ * operator's to copy now, and no log pipeline should keep it.
+ */
+function printFirstStartCredential(orgId: string, key: string, port: number): void {
+  const lines = [
+    '',
+    '  First start: Warden created the org ' + orgId + ' and an owner API key for it.',
+    '  It is shown this once and stored only as a hash. Copy it now:',
+    '',
+    `      ${key}`,
+    '',
+    `  Try it:  curl -H "X-API-Key: ${key}" http://localhost:${port}/api/v1/auth/me`,
+    '  Then create users and keys of your own with it, and revoke it (DELETE /api/v1/api-keys/{id}).',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 main().catch((error: unknown) => {

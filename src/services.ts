@@ -1,8 +1,16 @@
 import type { Config } from './config/config';
 import type { Database } from './db/database';
+import type { Mailer } from './mail/mailer';
 import type { Metrics } from './metrics/metrics';
+import type { AdminService } from './modules/admin/admin-service';
+import type { ApiKeyService } from './modules/api-keys/api-key-service';
+import type { AuthService } from './modules/auth/auth-service';
+import type { OrgService } from './modules/orgs/org-service';
+import type { RbacService } from './modules/rbac/rbac-service';
 import type { ContractDocuments } from './modules/system/contract-documents';
 import type { SystemService } from './modules/system/system-service';
+import type { UserService } from './modules/users/user-service';
+import type { WorkspaceService } from './modules/workspaces/workspace-service';
 
 /** What every handler can reach through `context.services`; built once in createApp. */
 export interface Services {
@@ -10,5 +18,13 @@ export interface Services {
   database: Database;
   metrics: Metrics;
   contract: ContractDocuments;
+  mailer: Mailer;
   system: SystemService;
+  auth: AuthService;
+  admin: AdminService;
+  orgs: OrgService;
+  users: UserService;
+  workspaces: WorkspaceService;
+  apiKeys: ApiKeyService;
+  rbac: RbacService;
 }

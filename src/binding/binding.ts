@@ -15,6 +15,18 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/**
+ * What the binding asks of the access layer, in request order: who is calling (secured
+ * operations only; 401), may they call this operation (403/402), and have they called it too
+ * often (`x-rate-limit`, after validation so the bucket can read the body; 429).
+ */
+export interface RequestGate {
+  anonymous: unknown;
+  authenticate(req: Request, operation: BoundOperation): Promise<unknown>;
+  authorize(principal: unknown, operation: BoundOperation): void;
+  throttle(operation: BoundOperation, req: Request, body: unknown): Promise<void>;
+}
+
 export interface BindingOptions<Services> {
   /** The OpenAPI document: a parsed object or a file path (external `$ref`s are resolved). */
   definition: object | string;
@@ -24,6 +36,8 @@ export interface BindingOptions<Services> {
   bodyLimitBytes: number;
   /** Check each JSON response against the spec and turn a mismatch into a 500. */
   validateResponses?: boolean;
+  /** Builds the gate from the operation table; without one, secured operations answer 401 (fail closed). */
+  gate?: (operations: BoundOperation[]) => RequestGate;
 }
 
 export interface LoadedSpec {
@@ -85,6 +99,7 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
   if (missing.length > 0 || unknown.length > 0) throw new HandlerRegistryError(missing.sort(), unknown.sort());
 
   const matcher = new RouteMatcher(operations);
+  const gate = options.gate?.(operations);
   const validators = new Map<string, ValidateFunction[]>(
     operations.map((operation) => [
       operation.operationId,
@@ -102,10 +117,9 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
     const { operation } = match;
     req.operationId = operation.operationId;
 
-    if (operation.security.length > 0) {
-      // Fail closed: no authenticator is wired into the binding yet, so nothing secured is served.
-      throw new UnauthorizedError();
-    }
+    if (operation.security.length > 0 && !gate) throw new UnauthorizedError();
+    const principal = operation.security.length > 0 ? await gate!.authenticate(req, operation) : gate?.anonymous;
+    gate?.authorize(principal, operation);
     let body: unknown;
     if (operation.jsonBody && requestHasBody(req)) {
       if (!req.is(['application/json', 'application/*+json'])) {
@@ -124,12 +138,14 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
       headers: req.headers,
       body,
     });
+    if (operation.extensions.rateLimit && gate) await gate.throttle(operation, req, input.body);
     const context: RuntimeContext<Services> = {
       operationId: operation.operationId,
       operation,
       ...input,
       headers: req.headers,
       requestId: String(req.id),
+      principal,
       log: req.log.child({ operation_id: operation.operationId }),
       services: options.services,
       req,

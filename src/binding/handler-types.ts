@@ -37,7 +37,7 @@ export type HandlerResult<K extends OperationId> = {
   };
 }[keyof ResponsesOf<K>];
 
-export interface OperationContext<K extends OperationId, Services> {
+export interface OperationContext<K extends OperationId, Services, Principal = unknown> {
   operationId: K;
   operation: BoundOperation;
   params: PathParams<K>;
@@ -45,13 +45,15 @@ export interface OperationContext<K extends OperationId, Services> {
   body: RequestBody<K>;
   headers: IncomingHttpHeaders;
   requestId: string;
+  /** Who is calling, as the binding's gate resolved it (its anonymous principal on public operations). */
+  principal: Principal;
   log: Logger;
   services: Services;
   req: Request;
 }
 
-export type OperationHandler<K extends OperationId, Services> = (
-  context: OperationContext<K, Services>,
+export type OperationHandler<K extends OperationId, Services, Principal = unknown> = (
+  context: OperationContext<K, Services, Principal>,
 ) => HandlerResult<K> | Promise<HandlerResult<K>>;
 
 /** What the binding layer itself sees: any handler, bound to whatever spec it was given. */

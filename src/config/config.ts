@@ -1,3 +1,5 @@
+import type { components } from '../../generated/api';
+
 /**
  * The one place that reads process.env. Every variable is parsed and checked here so that a
  * bad value stops start-up with a message naming it, instead of failing later at a distance.
@@ -23,7 +25,36 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Validate every response against the spec and answer 500 on a mismatch (development aid). */
   validateResponses: boolean;
+  /** HS256 key for login JWTs; without it each database keeps a random key of its own. */
+  jwtSecret: string | undefined;
+  jwtTtlMinutes: number;
+  adminSessionTtlMinutes: number;
+  /** Emails that may log in as platform admin with a PIN (lower-cased). */
+  platformAdminEmails: string[];
+  /** smtp:// or smtps:// URL; without it mail is written to the log instead. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Where 402 answers send people to upgrade. */
+  upgradeUrl: string;
+  /** The plan of the org made at first start. */
+  defaultOrgPlan: PlanName;
+  rateLimits: RateLimits;
 }
+
+export type PlanName = components['schemas']['PlanName'];
+const PLAN_NAMES = ['free', 'starter', 'professional', 'enterprise'] as const satisfies readonly PlanName[];
+
+export interface RateLimitRule {
+  limit: number;
+  windowSeconds: number;
+}
+/** Per `x-rate-limit` bucket: how many requests one IP, and one email, may make per window. */
+export type RateLimits = Record<string, { perIp: RateLimitRule; perEmail: RateLimitRule }>;
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  login: { perIp: { limit: 100, windowSeconds: 300 }, perEmail: { limit: 10, windowSeconds: 300 } },
+  admin_pin: { perIp: { limit: 30, windowSeconds: 900 }, perEmail: { limit: 10, windowSeconds: 900 } },
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -63,6 +94,14 @@ export function loadConfig(env: Env = process.env): Config {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/[^\s]+$/.test(databaseUrl)) {
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
   }
+  const jwtSecret = env.JWT_SECRET?.trim() || undefined;
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) problems.push('JWT_SECRET: must be at least 32 bytes');
+  const smtpUrl = env.SMTP_URL?.trim() || undefined;
+  if (smtpUrl !== undefined && !/^smtps?:\/\/[^\s]+$/.test(smtpUrl)) problems.push('SMTP_URL: must be an smtp:// or smtps:// URL');
+  const defaultOrgPlan = env.DEFAULT_ORG_PLAN?.trim() || 'enterprise';
+  if (!(PLAN_NAMES as readonly string[]).includes(defaultOrgPlan)) {
+    problems.push(`DEFAULT_ORG_PLAN: must be one of ${PLAN_NAMES.join(', ')} (got ${JSON.stringify(defaultOrgPlan)})`);
+  }
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
@@ -78,6 +117,18 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: read('BODY_LIMIT_BYTES', 1024 * 1024, integer(1024, 100 * 1024 * 1024)),
     shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS', 10_000, integer(0, 600_000)),
     validateResponses: read('VALIDATE_RESPONSES', false, boolean),
+    jwtSecret,
+    jwtTtlMinutes: read('JWT_TTL_MINUTES', 30, integer(15, 60)),
+    adminSessionTtlMinutes: read('ADMIN_SESSION_TTL_MINUTES', 420, integer(5, 24 * 60)),
+    platformAdminEmails: (env.PLATFORM_ADMIN_EMAILS ?? '')
+      .split(',')
+      .map((email) => email.trim().toLowerCase())
+      .filter(Boolean),
+    smtpUrl,
+    mailFrom: env.MAIL_FROM?.trim() || 'Warden <warden@localhost>',
+    upgradeUrl: env.UPGRADE_URL?.trim() || 'http://localhost:9300/docs#tag/orgs',
+    defaultOrgPlan: defaultOrgPlan as PlanName,
+    rateLimits: DEFAULT_RATE_LIMITS,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

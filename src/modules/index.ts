@@ -1,5 +1,21 @@
 import type { HandlerMap } from './handler';
 import { systemHandlers } from './system/handlers';
+import { authHandlers } from './auth/handlers';
+import { adminHandlers } from './admin/handlers';
+import { orgsHandlers } from './orgs/handlers';
+import { usersHandlers } from './users/handlers';
+import { workspacesHandlers } from './workspaces/handlers';
+import { apiKeysHandlers } from './api-keys/handlers';
+import { rbacHandlers } from './rbac/handlers';
 
 /** Every module's handlers, keyed by operationId. */
-export const handlers = { ...systemHandlers } satisfies HandlerMap;
+export const handlers = {
+  ...systemHandlers,
+  ...authHandlers,
+  ...adminHandlers,
+  ...orgsHandlers,
+  ...usersHandlers,
+  ...workspacesHandlers,
+  ...apiKeysHandlers,
+  ...rbacHandlers,
+} satisfies HandlerMap;

@@ -1,7 +1,8 @@
 import type { MigrationInterface } from 'typeorm';
+import { Identity1732400000000 } from './1732400000000-identity';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
  * `/readyz` reports any that are not applied. Append new migrations at the end.
  */
-export const migrations: Array<new () => MigrationInterface> = [];
+export const migrations: Array<new () => MigrationInterface> = [Identity1732400000000];

@@ -1,0 +1,177 @@
+import type { Request } from 'express';
+import type { DataSource } from 'typeorm';
+import type { PlanName } from '../config/config';
+import { UnauthorizedError } from '../errors/api-error';
+import { digestSecret, isWellFormedSecret } from './credentials';
+import { LoginTokenError, type LoginTokens } from './login-tokens';
+import { ALL_PERMISSIONS, builtInRole, ORG_PERMISSIONS } from './permissions';
+import type { Principal } from './principal';
+
+export const API_KEY_PREFIXES = ['sk_live', 'sk_test'] as const;
+export const ADMIN_SESSION_PREFIX = 'adm';
+/** A key's `last_used_at` is written at most this often, so a busy key costs no write per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+const ORG_PERMISSION_SET = new Set(ORG_PERMISSIONS);
+
+const missing = () =>
+  new UnauthorizedError('No credential: send an API key as X-API-Key, or a bearer token as Authorization: Bearer.', 'CREDENTIAL_MISSING');
+const malformed = () =>
+  new UnauthorizedError('The credential is not a well-formed Warden API key, admin session token or login JWT.', 'CREDENTIAL_MALFORMED');
+const invalid = () => new UnauthorizedError('The credential is not valid.', 'CREDENTIAL_INVALID');
+const expired = () => new UnauthorizedError('The credential has expired.', 'CREDENTIAL_EXPIRED');
+const revoked = () => new UnauthorizedError('The credential has been revoked.', 'CREDENTIAL_REVOKED');
+
+export interface RoleAssignment {
+  role_id: string;
+  name: string | null;
+  permissions: string[] | null;
+}
+
+/** A user's roles and permissions: their built-in role, plus every role assigned to them. */
+export function rolesAndPermissions(builtInRoleName: string, assigned: RoleAssignment[]): { roles: string[]; permissions: Set<string> } {
+  const roles = [builtInRoleName];
+  const permissions = new Set(builtInRole(builtInRoleName)?.permissions ?? []);
+  for (const assignment of assigned) {
+    const role = builtInRole(assignment.role_id) ?? assignment;
+    if (!role.name) continue;
+    roles.push(role.name);
+    for (const permission of role.permissions ?? []) if (ORG_PERMISSION_SET.has(permission)) permissions.add(permission);
+  }
+  return { roles, permissions };
+}
+
+/** SQL for the assignments of user `u`, as RoleAssignment JSON. */
+export const ASSIGNED_ROLES_SQL = `COALESCE((
+  SELECT json_agg(json_build_object('role_id', ur.role_id, 'name', r.name, 'permissions', r.permissions) ORDER BY ur.id)
+  FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]')`;
+
+/**
+ * Turns the request's credential into a Principal, or refuses with 401. Accepted: an API key
+ * as `X-API-Key` or `Authorization: Bearer`, an admin session token (`adm_…`) and a login JWT
+ * as bearer. Secrets are looked up by SHA-256 digest, so no secret is compared in Node; the
+ * checksum suffix turns typos and made-up keys away without touching the database.
+ */
+export class Authenticator {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly loginTokens: LoginTokens,
+  ) {}
+
+  async authenticate(req: Request): Promise<Principal> {
+    const credential = credentialOf(req);
+    if (API_KEY_PREFIXES.some((prefix) => credential.startsWith(`${prefix}_`))) return this.apiKey(credential);
+    if (credential.startsWith(`${ADMIN_SESSION_PREFIX}_`)) return this.adminSession(credential);
+    if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(credential)) return this.loginToken(req, credential);
+    throw malformed();
+  }
+
+  private async apiKey(secret: string): Promise<Principal> {
+    if (!API_KEY_PREFIXES.some((prefix) => isWellFormedSecret(secret, prefix))) throw malformed();
+    const rows: Array<{
+      id: string;
+      org_id: string;
+      created_by: string | null;
+      permissions: string[];
+      expires_at: Date;
+      revoked_at: Date | null;
+      retires_at: Date | null;
+      last_used_at: Date | null;
+      plan: PlanName;
+    }> = await this.dataSource.query(
+      `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, s.retires_at, o.plan
+       FROM api_key_secrets s JOIN api_keys k ON k.id = s.api_key_id JOIN orgs o ON o.id = k.org_id
+       WHERE s.secret_digest = $1`,
+      [digestSecret(secret)],
+    );
+    const key = rows[0];
+    if (!key) throw invalid();
+    const now = Date.now();
+    if (key.revoked_at) throw revoked();
+    if (key.expires_at.getTime() <= now || (key.retires_at && key.retires_at.getTime() <= now)) throw expired();
+    if (!key.last_used_at || now - key.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.dataSource.query(`UPDATE api_keys SET last_used_at = now() WHERE id = $1`, [key.id]);
+    }
+    return {
+      kind: 'api_key',
+      orgId: key.org_id,
+      plan: key.plan,
+      userId: key.created_by,
+      apiKeyId: key.id,
+      sessionId: null,
+      adminEmail: null,
+      roles: [],
+      permissions: new Set(key.permissions.filter((permission) => ORG_PERMISSION_SET.has(permission))),
+      expiresAt: key.expires_at,
+    };
+  }
+
+  private async adminSession(token: string): Promise<Principal> {
+    if (!isWellFormedSecret(token, ADMIN_SESSION_PREFIX)) throw malformed();
+    const [session]: Array<{ id: string; admin_email: string; expires_at: Date; revoked_at: Date | null }> = await this.dataSource.query(
+      `SELECT id, admin_email, expires_at, revoked_at FROM sessions WHERE token_digest = $1 AND kind = 'admin'`,
+      [digestSecret(token)],
+    );
+    if (!session) throw invalid();
+    if (session.revoked_at) throw revoked();
+    if (session.expires_at.getTime() <= Date.now()) throw expired();
+    return {
+      kind: 'admin_session',
+      orgId: null,
+      plan: null,
+      userId: null,
+      apiKeyId: null,
+      sessionId: session.id,
+      adminEmail: session.admin_email,
+      roles: ['platform_admin'],
+      permissions: ALL_PERMISSIONS,
+      expiresAt: session.expires_at,
+    };
+  }
+
+  private async loginToken(req: Request, token: string): Promise<Principal> {
+    let claims;
+    try {
+      claims = await this.loginTokens.verify(req, token);
+    } catch (error) {
+      if (error instanceof LoginTokenError) throw error.reason === 'expired' ? expired() : invalid();
+      throw error;
+    }
+    const [session]: Array<{
+      expires_at: Date;
+      revoked_at: Date | null;
+      org_id: string;
+      plan: PlanName;
+      role: string;
+      assigned: RoleAssignment[];
+    }> = await this.dataSource.query(
+      `SELECT s.expires_at, s.revoked_at, u.org_id, o.plan, u.role, ${ASSIGNED_ROLES_SQL} AS assigned
+       FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id
+       WHERE s.id = $1 AND s.user_id = $2 AND s.kind = 'user'`,
+      [claims.sid, claims.sub],
+    );
+    if (!session) throw invalid();
+    if (session.revoked_at) throw revoked();
+    if (session.expires_at.getTime() <= Date.now()) throw expired();
+    return {
+      kind: 'user',
+      orgId: session.org_id,
+      plan: session.plan,
+      userId: claims.sub,
+      apiKeyId: null,
+      sessionId: claims.sid,
+      adminEmail: null,
+      ...rolesAndPermissions(session.role, session.assigned),
+      expiresAt: session.expires_at,
+    };
+  }
+}
+
+function credentialOf(req: Request): string {
+  const apiKey = req.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  const authorization = req.headers.authorization;
+  if (authorization === undefined || authorization.trim() === '') throw missing();
+  const match = /^Bearer +(\S+) *$/i.exec(authorization);
+  if (!match) throw malformed();
+  return match[1]!;
+}

@@ -1,0 +1,67 @@
+import type { components } from '../../generated/api';
+
+type Permission = components['schemas']['Permission'];
+type BuiltInRoleName = components['schemas']['BuiltInRoleName'];
+
+/**
+ * The permission catalog: every permission an operation's `x-permission` may name. Start-up
+ * fails when the spec names one that is not here. `platform` permissions belong to platform
+ * admins only; roles and API keys hold `org` permissions.
+ */
+export const PERMISSION_CATALOG: readonly Permission[] = [
+  { name: 'org.read', description: 'See your org and its plan.', scope: 'org' },
+  { name: 'user.read', description: "See the org's users.", scope: 'org' },
+  { name: 'user.edit', description: 'Create users.', scope: 'org' },
+  { name: 'workspace.read', description: 'See workspaces and their members.', scope: 'org' },
+  { name: 'workspace.edit', description: 'Create and rename workspaces.', scope: 'org' },
+  { name: 'workspace.delete', description: 'Delete workspaces.', scope: 'org' },
+  { name: 'workspace_member.edit', description: 'Add and remove workspace members and set their workspace roles.', scope: 'org' },
+  { name: 'api_key.read', description: "See the org's API keys (never their secrets).", scope: 'org' },
+  { name: 'api_key.edit', description: 'Create, roll and revoke API keys.', scope: 'org' },
+  { name: 'role.read', description: 'See roles and their permissions.', scope: 'org' },
+  { name: 'role.edit', description: 'Create, change and delete custom roles.', scope: 'org' },
+  { name: 'user_role.read', description: 'See which users hold which roles.', scope: 'org' },
+  { name: 'user_role.edit', description: 'Assign roles to users and take them away.', scope: 'org' },
+  { name: 'owner.grant', description: 'Make other users owners (only owners hold it).', scope: 'org' },
+  { name: 'org.create', description: 'Create orgs.', scope: 'platform' },
+  { name: 'org.plan.edit', description: "Change an org's plan.", scope: 'platform' },
+];
+
+export const ALL_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSION_CATALOG.map((permission) => permission.name));
+export const ORG_PERMISSIONS: readonly string[] = PERMISSION_CATALOG.filter((p) => p.scope === 'org').map((p) => p.name);
+
+const READ_PERMISSIONS = ORG_PERMISSIONS.filter((name) => name.endsWith('.read'));
+
+export interface BuiltInRole {
+  id: string;
+  name: BuiltInRoleName;
+  description: string;
+  permissions: readonly string[];
+}
+
+/** The same four roles in every org; their permissions follow the catalog as it grows. */
+export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
+  { id: 'rol_owner', name: 'owner', description: 'Everything in the org, including making other owners.', permissions: ORG_PERMISSIONS },
+  {
+    id: 'rol_admin',
+    name: 'admin',
+    description: 'Everything in the org except making owners.',
+    permissions: ORG_PERMISSIONS.filter((name) => name !== 'owner.grant'),
+  },
+  {
+    id: 'rol_member',
+    name: 'member',
+    description: 'Reads everything and works in workspaces.',
+    permissions: [...READ_PERMISSIONS, 'workspace.edit'],
+  },
+  { id: 'rol_viewer', name: 'viewer', description: 'Reads everything, changes nothing.', permissions: READ_PERMISSIONS },
+];
+
+/** 403 naming every permission the caller would grant without holding it: nobody grants more than they have. */
+export function missingPermissions(granting: Iterable<string>, held: ReadonlySet<string>): string[] {
+  return [...granting].filter((permission) => !held.has(permission));
+}
+
+export function builtInRole(nameOrId: string): BuiltInRole | undefined {
+  return BUILT_IN_ROLES.find((role) => role.name === nameOrId || role.id === nameOrId);
+}

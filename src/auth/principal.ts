@@ -1,0 +1,36 @@
+import type { PlanName } from '../config/config';
+
+/** Who is calling: resolved once per request by the authenticator, read by the gate and handlers. */
+export interface Principal {
+  kind: 'anonymous' | 'user' | 'api_key' | 'admin_session';
+  /** The caller's org; null for platform admins and anonymous callers. */
+  orgId: string | null;
+  plan: PlanName | null;
+  /** The user behind a login, or the user who created the API key. */
+  userId: string | null;
+  apiKeyId: string | null;
+  /** The login or admin session, which logout revokes. */
+  sessionId: string | null;
+  adminEmail: string | null;
+  /** Names of the roles the permissions come from. */
+  roles: string[];
+  permissions: ReadonlySet<string>;
+  expiresAt: Date | null;
+}
+
+export const ANONYMOUS: Principal = Object.freeze({
+  kind: 'anonymous',
+  orgId: null,
+  plan: null,
+  userId: null,
+  apiKeyId: null,
+  sessionId: null,
+  adminEmail: null,
+  roles: [],
+  permissions: new Set<string>(),
+  expiresAt: null,
+});
+
+export function isPlatformAdmin(principal: Principal): boolean {
+  return principal.kind === 'admin_session';
+}

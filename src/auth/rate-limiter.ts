@@ -1,0 +1,39 @@
+import type { DataSource } from 'typeorm';
+import type { RateLimitRule, RateLimits } from '../config/config';
+import { RateLimitedError } from '../errors/api-error';
+
+/**
+ * Fixed-window counters kept in Postgres, so every Warden instance counts against the same
+ * limit: one upsert per subject (the client IP, and the email when the body names one).
+ */
+export class RateLimiter {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly limits: RateLimits,
+  ) {}
+
+  async hit(bucket: string, subjects: { ip: string; email?: string }): Promise<void> {
+    const rules = this.limits[bucket];
+    if (!rules) throw new Error(`No rate limits are configured for the x-rate-limit bucket '${bucket}'`);
+    const checks: Array<[string, RateLimitRule]> = [[`ip:${subjects.ip}`, rules.perIp]];
+    if (subjects.email) checks.push([`email:${subjects.email.toLowerCase()}`, rules.perEmail]);
+    let retryAfter = 0;
+    for (const [subject, rule] of checks) {
+      const windowMs = rule.windowSeconds * 1000;
+      const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
+      const [row]: Array<{ hits: number }> = await this.dataSource.query(
+        `INSERT INTO rate_limit_hits (bucket, subject, window_start, hits) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (bucket, subject, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1
+         RETURNING hits`,
+        [bucket, subject, new Date(windowStart)],
+      );
+      if (row!.hits > rule.limit) retryAfter = Math.max(retryAfter, Math.ceil((windowStart + windowMs - Date.now()) / 1000));
+    }
+    if (retryAfter > 0) throw new RateLimitedError(Math.max(1, retryAfter));
+  }
+
+  /** Drops windows that ended over a day ago; start-up calls it, so the table stays small. */
+  async prune(): Promise<void> {
+    await this.dataSource.query(`DELETE FROM rate_limit_hits WHERE window_start < now() - interval '1 day'`);
+  }
+}

@@ -1,0 +1,55 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { newId } from '../db/ids';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * Sends mail through SMTP (`SMTP_URL`). Without it, the message is written to the log so
+ * `npm start` works alone (the operator reads a PIN or link from the console). Either way the
+ * outbox table records recipient, subject and outcome, never the body: bodies carry PINs and
+ * links, which are secrets.
+ */
+export class Mailer {
+  private readonly transport: Transporter | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly logger: Logger,
+    smtpUrl: string | undefined,
+    private readonly from: string,
+  ) {
+    this.transport = smtpUrl ? nodemailer.createTransport(smtpUrl) : undefined;
+  }
+
+  async send(message: MailMessage): Promise<void> {
+    let status: 'sent' | 'logged' | 'failed';
+    if (!this.transport) {
+      this.logger.warn({ mail_to: message.to, mail_subject: message.subject, mail_text: message.text }, 'SMTP_URL is not set; mail written to the log instead');
+      status = 'logged';
+    } else {
+      try {
+        await this.transport.sendMail({ from: this.from, ...message });
+        status = 'sent';
+      } catch (error) {
+        this.logger.error({ mail_to: message.to, err_message: (error as Error).message }, 'mail could not be sent');
+        status = 'failed';
+      }
+    }
+    await this.dataSource.query(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [
+      newId('msg'),
+      message.to,
+      message.subject,
+      status,
+    ]);
+  }
+
+  close(): void {
+    this.transport?.close();
+  }
+}

@@ -1,0 +1,89 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { constantTimeEqual, digestSecret, newPin, newSecret } from '../../auth/credentials';
+import { ADMIN_SESSION_PREFIX } from '../../auth/authenticator';
+import { newId } from '../../db/ids';
+import type { InstanceSecrets } from '../../db/instance-secrets';
+import { UnauthorizedError } from '../../errors/api-error';
+import type { Mailer } from '../../mail/mailer';
+
+const PIN_TTL_MS = 5 * 60_000;
+const MAX_PIN_ATTEMPTS = 5;
+
+const pinRefused = (code: string, message: string) => new UnauthorizedError(message, code);
+
+/**
+ * Platform-admin login by emailed PIN (seed 000). PINs are stored as an HMAC keyed by a
+ * per-database secret, so a leaked table alone does not give them away; they live 5 minutes,
+ * allow 5 attempts and work once.
+ */
+export class AdminService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly mailer: Mailer,
+    private readonly logger: Logger,
+    private readonly secrets: InstanceSecrets,
+    private readonly adminEmails: ReadonlySet<string>,
+    private readonly sessionTtlMinutes: number,
+  ) {}
+
+  /**
+   * Same answer, and no extra wait, for any email: the challenge id of a non-admin email simply
+   * matches nothing, and mail goes out after the response.
+   */
+  async requestPin(email: string) {
+    const challengeId = randomUUID();
+    const expiresAt = new Date(Date.now() + PIN_TTL_MS);
+    const normalized = email.toLowerCase();
+    if (this.adminEmails.has(normalized)) {
+      const pin = newPin();
+      await this.dataSource.query(`INSERT INTO admin_pin_challenges (id, email, pin_digest, expires_at) VALUES ($1, $2, $3, $4)`, [
+        challengeId,
+        normalized,
+        await this.pinDigest(challengeId, pin),
+        expiresAt,
+      ]);
+      this.mailer
+        .send({
+          to: normalized,
+          subject: 'Your Warden admin PIN',
+          text: `Your Warden admin login PIN is ${pin}.\nIt expires at ${expiresAt.toISOString()} and works once.\nIf you did not ask for it, ignore this mail.`,
+        })
+        .catch((error: Error) => this.logger.error({ err_message: error.message }, 'admin PIN mail failed'));
+    }
+    return { challenge_id: challengeId, expires_at: expiresAt.toISOString(), delivery: 'email' as const };
+  }
+
+  async verifyPin(input: { email: string; challenge_id: string; pin: string }) {
+    // A wrong PIN must still count its attempt, so refusals are decided inside the transaction
+    // (which commits the count) and thrown after it.
+    const outcome = await this.dataSource.transaction(async (manager) => {
+      const [challenge] = await manager.query(`SELECT * FROM admin_pin_challenges WHERE id = $1 FOR UPDATE`, [input.challenge_id]);
+      if (!challenge || challenge.email !== input.email.toLowerCase()) return pinRefused('PIN_INVALID', 'The PIN is wrong.');
+      if (challenge.consumed_at) return pinRefused('PIN_USED', 'This PIN has been used; request a new one.');
+      if (challenge.expires_at.getTime() <= Date.now()) return pinRefused('PIN_EXPIRED', 'This PIN has expired; request a new one.');
+      if (challenge.attempts >= MAX_PIN_ATTEMPTS) {
+        return pinRefused('PIN_ATTEMPTS_EXCEEDED', 'Too many wrong PINs for this challenge; request a new one.');
+      }
+      if (!constantTimeEqual(await this.pinDigest(challenge.id, input.pin), challenge.pin_digest)) {
+        await manager.query(`UPDATE admin_pin_challenges SET attempts = attempts + 1 WHERE id = $1`, [challenge.id]);
+        return pinRefused('PIN_INVALID', 'The PIN is wrong.');
+      }
+      await manager.query(`UPDATE admin_pin_challenges SET consumed_at = now() WHERE id = $1`, [challenge.id]);
+      const token = newSecret(ADMIN_SESSION_PREFIX);
+      const expiresAt = new Date(Date.now() + this.sessionTtlMinutes * 60_000);
+      await manager.query(
+        `INSERT INTO sessions (id, kind, admin_email, token_digest, expires_at) VALUES ($1, 'admin', $2, $3, $4)`,
+        [newId('ses'), challenge.email, digestSecret(token), expiresAt],
+      );
+      return { session_token: token, expires_at: expiresAt.toISOString(), email: challenge.email as string };
+    });
+    if (outcome instanceof UnauthorizedError) throw outcome;
+    return outcome;
+  }
+
+  private async pinDigest(challengeId: string, pin: string): Promise<Buffer> {
+    return createHmac('sha256', await this.secrets.get('admin_pin_hmac')).update(`${challengeId}:${pin}`).digest();
+  }
+}

@@ -1,0 +1,4 @@
+import { requestAdminPin } from './requestAdminPin';
+import { verifyAdminPin } from './verifyAdminPin';
+
+export const adminHandlers = { requestAdminPin, verifyAdminPin };

@@ -1,0 +1,96 @@
+import type { EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import type { components } from '../../../generated/api';
+import { assertQuota, type Quota } from '../../auth/plans';
+import type { Principal } from '../../auth/principal';
+import type { PlanName } from '../../config/config';
+import { newId } from '../../db/ids';
+import { decodeCursor, pageOf } from '../../db/pagination';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
+
+type Org = components['schemas']['Org'];
+interface OrgRow {
+  id: string;
+  name: string;
+  plan: PlanName;
+  created_at: Date;
+}
+
+export const toOrg = (row: OrgRow): Org => ({ id: row.id, name: row.name, plan: row.plan, created_at: row.created_at.toISOString() });
+
+const QUOTA_COUNTS: Record<Exclude<Quota, 'agents'>, string> = {
+  workspaces: `SELECT count(*)::int AS n FROM workspaces WHERE org_id = $1`,
+  users: `SELECT count(*)::int AS n FROM users WHERE org_id = $1`,
+  api_keys: `SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL AND expires_at > now()`,
+};
+
+/** Orgs, and the rules every org-scoped operation shares: which org a caller may act on, and quotas. */
+export class OrgService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly upgradeUrl: string,
+  ) {}
+
+  /**
+   * The org a request acts on. A user or API key acts on its own org; naming another answers
+   * 404, exactly as if it did not exist. A platform admin acts on the org it names.
+   */
+  async scope(principal: Principal, requestedOrgId?: string): Promise<string> {
+    if (principal.kind === 'anonymous') throw new UnauthorizedError();
+    if (principal.orgId !== null) {
+      if (requestedOrgId !== undefined && requestedOrgId !== principal.orgId) throw orgNotFound(requestedOrgId);
+      return principal.orgId;
+    }
+    if (requestedOrgId === undefined) {
+      throw new ForbiddenError(
+        'A platform admin session acts on the org a request names; this operation names none. Use an org credential.',
+        'ORG_CREDENTIAL_REQUIRED',
+      );
+    }
+    const [row] = await this.dataSource.query(`SELECT 1 FROM orgs WHERE id = $1`, [requestedOrgId]);
+    if (!row) throw orgNotFound(requestedOrgId);
+    return requestedOrgId;
+  }
+
+  async get(orgId: string): Promise<Org> {
+    const [row] = await this.dataSource.query(`SELECT * FROM orgs WHERE id = $1`, [orgId]);
+    if (!row) throw orgNotFound(orgId);
+    return toOrg(row);
+  }
+
+  async list(principal: Principal, limit: number, cursor?: string) {
+    const after = decodeCursor(cursor);
+    const rows: OrgRow[] = await this.dataSource.query(
+      `SELECT * FROM orgs WHERE ($1::text IS NULL OR id = $1) AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
+      [principal.orgId, after, limit + 1],
+    );
+    const page = pageOf(rows, limit);
+    return { orgs: page.items.map(toOrg), has_more: page.has_more, next_cursor: page.next_cursor };
+  }
+
+  async create(name: string, plan: PlanName, manager: EntityManager = this.dataSource.manager): Promise<Org> {
+    const [row] = await manager.query(`INSERT INTO orgs (id, name, plan) VALUES ($1, $2, $3) RETURNING *`, [newId('org'), name, plan]);
+    return toOrg(row);
+  }
+
+  async setPlan(orgId: string, plan: PlanName): Promise<Org> {
+    const [rows] = await this.dataSource.query(`UPDATE orgs SET plan = $2 WHERE id = $1 RETURNING *`, [orgId, plan]);
+    if (!rows?.[0]) throw orgNotFound(orgId);
+    return toOrg(rows[0]);
+  }
+
+  /**
+   * Inside a transaction: locks the org row, so concurrent creations count one at a time, and
+   * answers 402 when one more object of this kind would exceed the plan's quota.
+   */
+  async reserveQuota(manager: EntityManager, orgId: string, quota: Exclude<Quota, 'agents'>): Promise<void> {
+    const [org] = await manager.query(`SELECT plan FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
+    if (!org) throw orgNotFound(orgId);
+    const [{ n }] = await manager.query(QUOTA_COUNTS[quota], [orgId]);
+    assertQuota(org.plan, quota, n, this.upgradeUrl);
+  }
+}
+
+export function orgNotFound(orgId: string): NotFoundError {
+  return new NotFoundError(`No org '${orgId}' exists, or it is not yours.`, 'ORG_NOT_FOUND');
+}
