@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config/config';
+import { ConfigError, DEFAULT_RATE_LIMITS, loadConfig } from '../src/config/config';
 
 describe('configuration from the environment', () => {
   it('has working defaults: port 9300, embedded database in .data', () => {
@@ -24,6 +24,14 @@ describe('configuration from the environment', () => {
       BODY_LIMIT_BYTES: '65536',
       SHUTDOWN_TIMEOUT_MS: '500',
       VALIDATE_RESPONSES: 'true',
+      JWT_SECRET: 'a-secret-of-at-least-thirty-two-bytes!',
+      JWT_TTL_MINUTES: '15',
+      ADMIN_SESSION_TTL_MINUTES: '60',
+      PLATFORM_ADMIN_EMAILS: ' Root@Example.com, ops@example.com ,',
+      SMTP_URL: 'smtp://mail:2525',
+      MAIL_FROM: 'Warden <noreply@example.com>',
+      UPGRADE_URL: 'https://example.com/billing',
+      DEFAULT_ORG_PLAN: 'free',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -35,6 +43,15 @@ describe('configuration from the environment', () => {
       bodyLimitBytes: 65536,
       shutdownTimeoutMs: 500,
       validateResponses: true,
+      jwtSecret: 'a-secret-of-at-least-thirty-two-bytes!',
+      jwtTtlMinutes: 15,
+      adminSessionTtlMinutes: 60,
+      platformAdminEmails: ['root@example.com', 'ops@example.com'],
+      smtpUrl: 'smtp://mail:2525',
+      mailFrom: 'Warden <noreply@example.com>',
+      upgradeUrl: 'https://example.com/billing',
+      defaultOrgPlan: 'free',
+      rateLimits: DEFAULT_RATE_LIMITS,
     });
   });
 
@@ -47,10 +64,19 @@ describe('configuration from the environment', () => {
           LOG_LEVEL: 'loud',
           DB_POOL_SIZE: '0',
           VALIDATE_RESPONSES: 'maybe',
+          JWT_SECRET: 'short',
+          JWT_TTL_MINUTES: '90',
+          SMTP_URL: 'http://mail',
+          DEFAULT_ORG_PLAN: 'gold',
         }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        assert.equal(error.problems.length, 5);
+        assert.equal(error.problems.length, 9);
+        assert.match(error.message, /JWT_SECRET: must be at least 32 bytes/);
+        assert.match(error.message, /JWT_TTL_MINUTES: must be a whole number from 15 to 60/);
+        assert.match(error.message, /SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/);
+        assert.match(error.message, /DEFAULT_ORG_PLAN: must be one of free, starter, professional, enterprise/);
+        assert.doesNotMatch(error.message, /short/);
         assert.match(error.message, /PORT: must be a whole number from 0 to 65535 \(got "eighty"\)/);
         assert.match(error.message, /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
         assert.match(error.message, /LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent/);

@@ -28,7 +28,10 @@ export function createAccessGate(options: {
   upgradeUrl: string;
 }): RequestGate {
   const problems: string[] = [];
-  for (const { operationId, extensions } of options.operations) {
+  for (const { operationId, extensions, security } of options.operations) {
+    if ((extensions.permission || extensions.planFeature) && security.length === 0) {
+      problems.push(`${operationId}: x-permission and x-plan-feature need a caller, but the operation has \`security: []\``);
+    }
     if (extensions.permission && !ALL_PERMISSIONS.has(extensions.permission)) {
       problems.push(`${operationId}: x-permission '${extensions.permission}' is not in the permission catalog`);
     }

@@ -57,14 +57,13 @@ export class LoginTokens {
   }
 
   async sign(claims: LoginClaims, expiresAt: Date): Promise<string> {
-    return jwt.sign({ sid: claims.sid }, await this.secret(), {
+    return jwt.sign({ sid: claims.sid, exp: Math.floor(expiresAt.getTime() / 1000) }, await this.secret(), {
       algorithm: 'HS256',
       header: { alg: 'HS256', typ: JWT_TYPE },
       subject: claims.sub,
       issuer: JWT_ISSUER,
       audience: JWT_AUDIENCE,
       jwtid: claims.sid,
-      expiresIn: Math.round((expiresAt.getTime() - Date.now()) / 1000),
     });
   }
 

@@ -27,7 +27,8 @@ export class AuthService {
     const matches = await verifyPassword(password, row?.password_hash ?? UNUSABLE_PASSWORD_HASH);
     if (!row || !matches) throw new UnauthorizedError('The email or password is wrong.', 'LOGIN_FAILED');
     const sessionId = newId('ses');
-    const expiresAt = new Date(Date.now() + this.loginTokens.ttlMinutes * 60_000);
+    // Whole seconds, so expires_at equals the token's exp claim.
+    const expiresAt = new Date(Math.floor(Date.now() / 1000) * 1000 + this.loginTokens.ttlMinutes * 60_000);
     const user = await this.dataSource.transaction(async (manager) => {
       await manager.query(`INSERT INTO sessions (id, kind, user_id, expires_at) VALUES ($1, 'user', $2, $3)`, [sessionId, row.id, expiresAt]);
       const [[updated]] = await manager.query(`UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [row.id]);
