@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createOrg, createUserAndLogin, rowCounts, type TestOrg } from './support/identity';
+import { startTestApp, type TestApp } from './support/test-app';
+
+describe('RBAC: permission catalog, roles, assignments, enforced from x-permission (seed 002)', () => {
+  let warden: TestApp;
+  let org: TestOrg;
+  let owner: { id: string; token: string };
+  let admin: { id: string; token: string };
+  let viewer: { id: string; token: string };
+  const as = (who: { token: string }) => ({ Authorization: `Bearer ${who.token}` });
+
+  before(async () => {
+    warden = await startTestApp();
+    org = await createOrg(warden, 'starter');
+    owner = await createUserAndLogin(warden, org, 'owner@example.com', 'owner');
+    admin = await createUserAndLogin(warden, org, 'admin@example.com', 'admin');
+    viewer = await createUserAndLogin(warden, org, 'viewer@example.com', 'viewer');
+  });
+  after(() => warden.close());
+
+  it('GET /permissions lists the catalog with descriptions, cacheable for 5 minutes', async () => {
+    const res = await warden.request.get('/api/v1/permissions').set(as(viewer)).expect(200);
+    assert.equal(res.headers['cache-control'], 'private, max-age=300');
+    const names = res.body.permissions.map((p: { name: string }) => p.name);
+    for (const name of ['workspace.read', 'api_key.edit', 'role.edit', 'user_role.edit', 'org.create']) assert.ok(names.includes(name), name);
+    assert.ok(res.body.permissions.every((p: { description: string }) => p.description.length > 0));
+    // Every x-permission of the spec is in the catalog (start-up enforces it too).
+    for (const operation of warden.binding.operations) {
+      if (operation.extensions.permission) assert.ok(names.includes(operation.extensions.permission), operation.operationId);
+    }
+  });
+
+  it('GET /roles lists the four built-in roles; GET /roles/{id} reads one', async () => {
+    const res = await warden.request.get('/api/v1/roles').set(as(viewer)).expect(200);
+    assert.deepEqual(res.body.roles.slice(0, 4).map((r: { name: string }) => r.name), ['owner', 'admin', 'member', 'viewer']);
+    const ownerRole = await warden.request.get('/api/v1/roles/rol_owner').set(as(viewer)).expect(200);
+    assert.ok(ownerRole.body.permissions.includes('owner.grant'));
+    assert.equal(ownerRole.body.built_in, true);
+    await warden.request.get('/api/v1/roles/rol_nosuchrole').set(as(viewer)).expect(404);
+  });
+
+  it('a viewer is refused every change with 403 naming the missing permission', async () => {
+    const cases = [
+      warden.request.post('/api/v1/roles').set(as(viewer)).send({ name: 'x', permissions: ['workspace.read'] }),
+      warden.request.post('/api/v1/user-roles').set(as(viewer)).send({ user_id: viewer.id, role_id: 'rol_admin' }),
+      warden.request.post('/api/v1/users').set(as(viewer)).send({ email: 'v2@example.com', password: 'long enough password' }),
+      warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(as(viewer)).send({ name: 'nope' }),
+    ];
+    const expected = ['role.edit', 'user_role.edit', 'user.edit', 'workspace.edit'];
+    const results = await Promise.all(cases);
+    results.forEach((res, i) => {
+      assert.equal(res.status, 403);
+      assert.equal(res.body.code, 'PERMISSION_DENIED');
+      assert.equal(res.body.message, `This operation needs the '${expected[i]}' permission.`);
+    });
+  });
+
+  it('custom roles: create, read, replace permissions, assign, and the holder gains exactly those permissions', async () => {
+    const created = await warden.request
+      .post('/api/v1/roles')
+      .set(as(admin))
+      .send({ name: 'deployer', description: 'Ships workspaces', permissions: ['workspace.edit'] })
+      .expect(201);
+    assert.match(created.body.id, /^rol_[0-9a-z]{26}$/);
+    assert.equal(created.body.built_in, false);
+    await warden.request.get(`/api/v1/roles/${created.body.id}`).set(as(viewer)).expect(200);
+
+    // The viewer cannot create a workspace until the role is assigned, and can afterwards.
+    await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(as(viewer)).send({ name: 'before' }).expect(403);
+    const assigned = await warden.request.post('/api/v1/user-roles').set(as(admin)).send({ user_id: viewer.id, role_id: created.body.id }).expect(201);
+    assert.equal(assigned.body.role_name, 'deployer');
+    await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(as(viewer)).send({ name: 'after' }).expect(201);
+    const me = await warden.request.get('/api/v1/auth/me').set(as(viewer)).expect(200);
+    assert.deepEqual(me.body.roles, ['viewer', 'deployer']);
+
+    const roles = await warden.request.get(`/api/v1/users/${viewer.id}/roles`).set(as(viewer)).expect(200);
+    assert.deepEqual(roles.body.roles.map((r: { name: string }) => r.name), ['viewer', 'deployer']);
+    const listed = await warden.request.get(`/api/v1/user-roles?user_id=${viewer.id}`).set(as(viewer)).expect(200);
+    assert.deepEqual(listed.body.user_roles.map((r: { id: string }) => r.id), [assigned.body.id]);
+    const byRole = await warden.request.get(`/api/v1/user-roles?role_id=${created.body.id}&limit=1`).set(as(viewer)).expect(200);
+    assert.equal(byRole.body.user_roles.length, 1);
+
+    // Changing the role's permissions applies on the next request.
+    const replaced = await warden.request.put(`/api/v1/roles/${created.body.id}/permissions`).set(as(admin)).send({ permissions: ['workspace.read'] }).expect(200);
+    assert.deepEqual(replaced.body.permissions, ['workspace.read']);
+    await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(as(viewer)).send({ name: 'too late' }).expect(403);
+
+    const again = await warden.request.post('/api/v1/user-roles').set(as(admin)).send({ user_id: viewer.id, role_id: created.body.id }).expect(409);
+    assert.equal(again.body.code, 'ROLE_ALREADY_ASSIGNED');
+    await warden.request.delete(`/api/v1/user-roles/${assigned.body.id}`).set(as(admin)).expect(204);
+    await warden.request.delete(`/api/v1/user-roles/${assigned.body.id}`).set(as(admin)).expect(404);
+  });
+
+  it('deleting a role deletes its assignments in the same transaction', async () => {
+    const role = await warden.request.post('/api/v1/roles').set(as(admin)).send({ name: 'temp', permissions: ['user.read'] }).expect(201);
+    await warden.request.post('/api/v1/user-roles').set(as(admin)).send({ user_id: viewer.id, role_id: role.body.id }).expect(201);
+    await warden.request.delete(`/api/v1/roles/${role.body.id}`).set(as(admin)).expect(204);
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM user_roles WHERE role_id = $1`, [role.body.id]);
+    assert.equal(n, 0);
+    await warden.request.delete(`/api/v1/roles/${role.body.id}`).set(as(admin)).expect(404);
+  });
+
+  it('no privilege escalation: roles, assignments and users with permissions the caller lacks are 403; nothing changes', async () => {
+    const tables = ['roles', 'user_roles', 'users'];
+    const before = await rowCounts(warden, tables);
+    // admins lack owner.grant, so they can neither make owners nor hand out the owner role.
+    const makeOwner = await warden.request.post('/api/v1/users').set(as(admin)).send({ email: 'o2@example.com', password: 'long enough password', role: 'owner' }).expect(403);
+    assert.equal(makeOwner.body.code, 'PRIVILEGE_ESCALATION');
+    assert.match(makeOwner.body.message, /owner\.grant/);
+    await warden.request.post('/api/v1/user-roles').set(as(admin)).send({ user_id: admin.id, role_id: 'rol_owner' }).expect(403);
+    const role = await warden.request.post('/api/v1/roles').set(as(admin)).send({ name: 'sneaky', permissions: ['owner.grant'] }).expect(403);
+    assert.deepEqual(role.body.details, [{ location: 'body', field: 'permissions', message: 'you do not hold owner.grant', rule: 'escalation' }]);
+    assert.deepEqual(await rowCounts(warden, tables), before);
+    // An owner can.
+    await warden.request.post('/api/v1/user-roles').set(as(owner)).send({ user_id: admin.id, role_id: 'rol_owner' }).expect(201);
+  });
+
+  it('built-in roles cannot change (409); unknown and platform permissions are 422; duplicate names 409', async () => {
+    const fixed = await warden.request.put('/api/v1/roles/rol_admin/permissions').set(as(owner)).send({ permissions: ['workspace.read'] }).expect(409);
+    assert.equal(fixed.body.code, 'ROLE_BUILT_IN');
+    await warden.request.delete('/api/v1/roles/rol_viewer').set(as(owner)).expect(409);
+    const unknown = await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'bad', permissions: ['workspace.read', 'teleport.use'] }).expect(422);
+    assert.equal(unknown.body.code, 'UNKNOWN_PERMISSION');
+    assert.deepEqual(unknown.body.details, [{ location: 'body', field: 'permissions/1', message: 'is not in the permission catalog', rule: 'enum' }]);
+    const platform = await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'bad', permissions: ['org.create'] }).expect(422);
+    assert.equal(platform.body.details[0].message, 'is a platform permission');
+    await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'dup', permissions: ['user.read'] }).expect(201);
+    const dup = await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'dup', permissions: ['user.read'] }).expect(409);
+    assert.equal(dup.body.code, 'ROLE_NAME_TAKEN');
+    await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'admin', permissions: ['user.read'] }).expect(409);
+    await warden.request.put('/api/v1/roles/rol_nosuch/permissions').set(as(owner)).send({ permissions: ['user.read'] }).expect(404);
+    await warden.request.post('/api/v1/user-roles').set(as(owner)).send({ user_id: 'usr_nosuch', role_id: 'rol_admin' }).expect(404);
+    await warden.request.get('/api/v1/users/usr_nosuch/roles').set(as(owner)).expect(404);
+  });
+
+  it('custom roles need the custom_roles plan feature: 402 on the free plan with the seed-000 body', async () => {
+    const free = await createOrg(warden, 'free', 'Free org');
+    const res = await warden.request.post('/api/v1/roles').set('X-API-Key', free.key).send({ name: 'x', permissions: ['user.read'] }).expect(402);
+    assert.equal(res.body.error, 'plan_limit_exceeded');
+    assert.equal(res.body.code, 'CUSTOM_ROLES_REQUIRES_UPGRADE');
+    assert.equal(res.body.message, 'Your current plan (free) does not include custom_roles. Upgrade to starter or higher.');
+    assert.equal(res.body.required_plan, 'starter');
+    assert.equal(res.body.current_usage, undefined);
+  });
+
+  it('GET /plans serves the plan table the checks read', async () => {
+    const res = await warden.request.get('/api/v1/plans').expect(200);
+    assert.deepEqual(res.body.plans.map((p: { name: string }) => p.name), ['free', 'starter', 'professional', 'enterprise']);
+    assert.equal(res.body.plans[0].quotas.api_keys, 3);
+    assert.equal(res.body.plans[3].quotas.workspaces, null);
+  });
+});
