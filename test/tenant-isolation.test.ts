@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createOrg, createUserAndLogin, dumpDatabase, type TestOrg } from './support/identity';
+import { startTestApp, type TestApp } from './support/test-app';
+
+interface Tenant {
+  org: TestOrg;
+  user: { id: string; token: string };
+  workspaceId: string;
+  apiKeyId: string;
+  roleId: string;
+  userRoleId: string;
+}
+
+describe('tenant isolation: a credential of org A never reads, lists or changes org B', () => {
+  let warden: TestApp;
+  let a: Tenant;
+  let b: Tenant;
+
+  async function tenant(name: string): Promise<Tenant> {
+    const org = await createOrg(warden, 'enterprise', name);
+    const auth = { 'X-API-Key': org.key };
+    const user = await createUserAndLogin(warden, org, `${name.toLowerCase()}@example.com`, 'admin');
+    const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(auth).send({ name: 'Shared name' }).expect(201);
+    await warden.request.put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members/${user.id}`).set(auth).send({ role: 'member' }).expect(200);
+    const key = await warden.request.post('/api/v1/api-keys').set(auth).send({ name: 'k' }).expect(201);
+    const role = await warden.request.post('/api/v1/roles').set(auth).send({ name: 'shared-role', permissions: ['user.read'] }).expect(201);
+    const assignment = await warden.request.post('/api/v1/user-roles').set(auth).send({ user_id: user.id, role_id: role.body.id }).expect(201);
+    return { org, user, workspaceId: ws.body.id, apiKeyId: key.body.id, roleId: role.body.id, userRoleId: assignment.body.id };
+  }
+
+  before(async () => {
+    warden = await startTestApp();
+    a = await tenant('Alpha');
+    b = await tenant('Beta');
+  });
+  after(() => warden.close());
+
+  for (const credential of ['api key', 'login JWT'] as const) {
+    it(`with A's ${credential}: every B object by id is 404, exactly as a missing one`, async () => {
+      const auth = credential === 'api key' ? { 'X-API-Key': a.org.key } : { Authorization: `Bearer ${a.user.token}` };
+      const before = await dumpDatabase(warden);
+      const ws = `/api/v1/orgs/${b.org.id}/workspaces`;
+      const attempts = [
+        warden.request.get(ws).set(auth),
+        warden.request.post(ws).set(auth).send({ name: 'intruder' }),
+        warden.request.get(`${ws}/${b.workspaceId}`).set(auth),
+        warden.request.put(`${ws}/${b.workspaceId}`).set(auth).send({ name: 'pwned' }),
+        warden.request.delete(`${ws}/${b.workspaceId}`).set(auth),
+        warden.request.get(`${ws}/${b.workspaceId}/members`).set(auth),
+        warden.request.put(`${ws}/${b.workspaceId}/members/${a.user.id}`).set(auth).send({ role: 'admin' }),
+        warden.request.delete(`${ws}/${b.workspaceId}/members/${b.user.id}`).set(auth),
+        // B's workspace under A's own org id.
+        warden.request.get(`/api/v1/orgs/${a.org.id}/workspaces/${b.workspaceId}`).set(auth),
+        warden.request.put(`/api/v1/orgs/${a.org.id}/workspaces/${a.workspaceId}/members/${b.user.id}`).set(auth).send({ role: 'admin' }),
+        warden.request.get(`/api/v1/users?org_id=${b.org.id}`).set(auth),
+        warden.request.post('/api/v1/users').set(auth).send({ org_id: b.org.id, email: 'x@example.com', password: 'long enough password' }),
+        warden.request.get(`/api/v1/users/${b.user.id}/roles`).set(auth),
+        warden.request.delete(`/api/v1/api-keys/${b.apiKeyId}`).set(auth),
+        warden.request.post(`/api/v1/api-keys/${b.apiKeyId}/roll`).set(auth),
+        warden.request.get(`/api/v1/roles/${b.roleId}`).set(auth),
+        warden.request.put(`/api/v1/roles/${b.roleId}/permissions`).set(auth).send({ permissions: ['user.read'] }),
+        warden.request.delete(`/api/v1/roles/${b.roleId}`).set(auth),
+        warden.request.post('/api/v1/user-roles').set(auth).send({ user_id: b.user.id, role_id: 'rol_viewer' }),
+        warden.request.post('/api/v1/user-roles').set(auth).send({ user_id: a.user.id, role_id: b.roleId }),
+        warden.request.delete(`/api/v1/user-roles/${b.userRoleId}`).set(auth),
+      ];
+      for (const [index, res] of (await Promise.all(attempts)).entries()) {
+        assert.equal(res.status, 404, `attempt ${index}: ${res.status} ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.error, 'not_found');
+      }
+      assert.equal(await dumpDatabase(warden), before, 'nothing of either org changed');
+    });
+
+    it(`with A's ${credential}: no list shows a B row`, async () => {
+      const auth = credential === 'api key' ? { 'X-API-Key': a.org.key } : { Authorization: `Bearer ${a.user.token}` };
+      const bIds = [b.org.id, b.user.id, b.workspaceId, b.apiKeyId, b.roleId, b.userRoleId];
+      const lists = await Promise.all([
+        warden.request.get('/api/v1/orgs').set(auth).expect(200),
+        warden.request.get('/api/v1/users?limit=200').set(auth).expect(200),
+        warden.request.get(`/api/v1/orgs/${a.org.id}/workspaces?limit=200`).set(auth).expect(200),
+        warden.request.get(`/api/v1/orgs/${a.org.id}/workspaces/${a.workspaceId}/members`).set(auth).expect(200),
+        warden.request.get('/api/v1/api-keys?limit=200').set(auth).expect(200),
+        warden.request.get('/api/v1/roles').set(auth).expect(200),
+        warden.request.get('/api/v1/user-roles?limit=200').set(auth).expect(200),
+        warden.request.get(`/api/v1/user-roles?user_id=${b.user.id}`).set(auth).expect(200),
+      ]);
+      for (const res of lists) {
+        const text = JSON.stringify(res.body);
+        for (const id of bIds) assert.ok(!text.includes(id), `${res.req.path} shows ${id}`);
+      }
+      const own = JSON.stringify(lists.map((res) => res.body));
+      for (const id of [a.org.id, a.user.id, a.workspaceId, a.apiKeyId, a.roleId, a.userRoleId]) assert.ok(own.includes(id), `A's own ${id} is listed`);
+    });
+  }
+});
