@@ -72,4 +72,36 @@ describe('the server process', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('on first start creates an org and prints its owner API key once, outside the JSON log; never again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warden-first-start-'));
+    const listening = (output: () => string) =>
+      waitFor(() => {
+        const match = /"port":(\d+)/.exec(output());
+        return match ? Number(match[1]) : undefined;
+      }, 'the listening line');
+    try {
+      const first = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
+      const port = await listening(first.output);
+      const key = await waitFor(() => /sk_live_[A-Za-z0-9]{38}/.exec(first.output())?.[0], 'the printed key');
+      const me = await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`, { headers: { 'X-API-Key': key } });
+      assert.equal(me.status, 200);
+      const principal = (await me.json()) as { type: string; permissions: string[]; org: { name: string } };
+      assert.equal(principal.type, 'api_key');
+      assert.equal(principal.org.name, 'Default org');
+      assert.ok(principal.permissions.includes('owner.grant'));
+      const jsonLines = first.output().split('\n').filter((line) => line.startsWith('{'));
+      assert.ok(jsonLines.every((line) => !line.includes(key)), 'the key is not in the structured log');
+      first.child.kill('SIGTERM');
+      assert.equal(await first.exit, 0);
+
+      const second = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
+      await listening(second.output);
+      second.child.kill('SIGTERM');
+      assert.equal(await second.exit, 0);
+      assert.doesNotMatch(second.output(), /sk_live_|First start/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

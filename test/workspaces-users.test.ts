@@ -121,6 +121,18 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     await warden.request.post('/api/v1/auth/login').send({ email: 'carol@example.com', password: PASSWORD }).expect(200);
   });
 
+  it('the free plan allows 3 users: the 4th is 402 with current_usage, and is not created', async () => {
+    const free = await createOrg(warden, 'free', 'Free users');
+    for (const name of ['u1', 'u2', 'u3']) {
+      await warden.request.post('/api/v1/users').set('X-API-Key', free.key).send({ email: `${name}@free.example.com`, password: PASSWORD }).expect(201);
+    }
+    const res = await warden.request.post('/api/v1/users').set('X-API-Key', free.key).send({ email: 'u4@free.example.com', password: PASSWORD }).expect(402);
+    assert.equal(res.body.code, 'USERS_LIMIT_REACHED');
+    assert.deepEqual(res.body.current_usage, { current: 3, max: 3 });
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM users WHERE email = 'u4@free.example.com'`);
+    assert.equal(n, 0);
+  });
+
   it('GET /orgs lists only the caller org', async () => {
     const res = await warden.request.get('/api/v1/orgs').set(key).expect(200);
     assert.deepEqual(res.body.orgs.map((o: { id: string }) => o.id), [org.id]);
