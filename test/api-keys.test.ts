@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { isWellFormedSecret } from '../src/auth/credentials';
+import { isWellFormedSecret, newSecret } from '../src/auth/credentials';
 import { createOrg, createUserAndLogin, dumpDatabase, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -36,7 +37,6 @@ describe('API keys (seeds 003 and 004)', () => {
     const days = (new Date(res.body.expires_at).getTime() - Date.now()) / 86_400_000;
     assert.ok(days > 29.99 && days <= 30, `expires in ${days} days`);
     const [row] = await warden.database.dataSource.query(`SELECT encode(secret_digest, 'hex') AS digest FROM api_key_secrets WHERE api_key_id = $1`, [res.body.id]);
-    const { createHash } = await import('node:crypto');
     assert.equal(row.digest, createHash('sha256').update(res.body.key).digest('hex'));
 
     const me = await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer ${res.body.key}`).expect(200);
@@ -180,7 +180,6 @@ describe('API keys (seeds 003 and 004)', () => {
     assert.equal(malformed.body.code, 'CREDENTIAL_MALFORMED');
     await warden.request.get('/api/v1/auth/me').set(withKey(org.key.slice(0, 20))).expect(401);
     // Well-formed (valid checksum) but never issued.
-    const { newSecret } = await import('../src/auth/credentials');
     const unknown = await warden.request.get('/api/v1/auth/me').set(withKey(newSecret('sk_live'))).expect(401);
     assert.equal(unknown.body.code, 'CREDENTIAL_INVALID');
   });

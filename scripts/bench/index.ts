@@ -4,12 +4,20 @@
  * layer; each with Warden's real spec and with that spec padded by 300 synthetic operations.
  * Each server runs alone in a child process; autocannon loads it from this process over
  * 127.0.0.1. Prints requests/s, p50/p99 latency and the ratio to bare Express on the same spec.
+ * Then an authenticated GET (API key, permission, one read) through Warden's whole app against
+ * bare Express + pg issuing the same queries.
  *
  * BENCH_DURATION (seconds per run, default 8) and BENCH_CONNECTIONS (default 32) tune it.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { openDatabase, quoteIdentifier } from '../../src/db/database';
+import { newId } from '../../src/db/ids';
+import { ApiKeyService } from '../../src/modules/api-keys/api-key-service';
+import { OrgService } from '../../src/modules/orgs/org-service';
+import { AUTHENTICATED_CONTENDERS } from './authenticated-server';
 import { BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -25,10 +33,11 @@ interface Result {
   non2xx: number;
 }
 
-async function measure(contender: Contender, padding: number): Promise<Result> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'contender-server.ts'), contender, String(padding)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+type Load = Pick<autocannon.Options, 'method' | 'headers' | 'body'> & { path: string };
+
+/** Starts a server script in a child process, loads it with autocannon after a warm-up, stops it. */
+async function load(script: string, args: string[], request: Load): Promise<Omit<Result, 'contender' | 'padding'>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let output = '';
@@ -37,20 +46,13 @@ async function measure(contender: Contender, padding: number): Promise<Result> {
         const match = /LISTENING (\d+)/.exec(output);
         if (match) resolve(Number(match[1]));
       });
-      child.once('exit', (code) => reject(new Error(`${contender} exited with ${code} before listening`)));
+      child.once('exit', (code) => reject(new Error(`${script} ${args[0]} exited with ${code} before listening`)));
     });
-    const options = {
-      url: `http://127.0.0.1:${port}${BENCH_PATH}`,
-      method: 'POST' as const,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(BENCH_BODY),
-      connections: CONNECTIONS,
-    };
+    const { path, ...rest } = request;
+    const options = { url: `http://127.0.0.1:${port}${path}`, ...rest, connections: CONNECTIONS };
     await autocannon({ ...options, duration: 1 }); // warm-up: JIT and connection set-up
     const result = await autocannon({ ...options, duration: DURATION });
     return {
-      contender,
-      padding,
       requestsPerSecond: result.requests.average,
       p50: result.latency.p50,
       p99: result.latency.p99,
@@ -59,6 +61,89 @@ async function measure(contender: Contender, padding: number): Promise<Result> {
   } finally {
     child.kill();
   }
+}
+
+async function measure(contender: Contender, padding: number): Promise<Result> {
+  const measured = await load('contender-server.ts', [contender, String(padding)], {
+    path: BENCH_PATH,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(BENCH_BODY),
+  });
+  return { contender, padding, ...measured };
+}
+
+/**
+ * Authenticated GET: an API key lookup, the permission check and one indexed read, through
+ * Warden's whole app and through bare Express + pg doing the same queries, on one database
+ * (DATABASE_URL when set, else the embedded one, whose single session both then share).
+ */
+async function authenticatedGet(): Promise<void> {
+  const serverUrl = process.env.DATABASE_URL || undefined;
+  const schema = serverUrl ? `warden_bench_${process.pid}` : undefined;
+  if (serverUrl) await adminQuery(serverUrl, `CREATE SCHEMA ${quoteIdentifier(schema!)}`);
+  const database = serverUrl
+    ? await openDatabase({ kind: 'server', url: serverUrl, poolSize: 2, schema })
+    : await openDatabase({ kind: 'embedded', dataDir: undefined });
+  try {
+    const { dataSource } = database;
+    const orgs = new OrgService(dataSource, 'http://localhost');
+    const { orgId, key, workspaceId } = await dataSource.transaction(async (manager) => {
+      const org = await orgs.create('Bench org', 'enterprise', manager);
+      const apiKey = await new ApiKeyService(dataSource, orgs).insert(manager, {
+        orgId: org.id,
+        createdBy: null,
+        name: 'bench',
+        description: '',
+        mode: 'live',
+        permissions: ['workspace.read'],
+        expiresAt: new Date(Date.now() + 86_400_000),
+      });
+      const workspaceId = newId('ws');
+      await manager.query(`INSERT INTO workspaces (id, org_id, name) VALUES ($1, $2, 'bench')`, [workspaceId, org.id]);
+      return { orgId: org.id, key: apiKey.key, workspaceId };
+    });
+    const poolSize = serverUrl ? 10 : 1;
+    console.log(
+      `\nAuthenticated GET /api/v1/orgs/{org_id}/workspaces/{id} (API key lookup + permission check + indexed read), ` +
+        `${serverUrl ? 'DATABASE_URL' : 'embedded PGlite (one session)'}, pool ${poolSize}, autocannon -c${CONNECTIONS} -d${DURATION}s\n`,
+    );
+    const rows: Array<[string, Omit<Result, 'contender' | 'padding'>]> = [];
+    for (const contender of AUTHENTICATED_CONTENDERS) {
+      const measured = await load('authenticated-server.ts', [contender, database.url, schema ?? '-', String(poolSize)], {
+        path: `/api/v1/orgs/${orgId}/workspaces/${workspaceId}`,
+        method: 'GET',
+        headers: { 'x-api-key': key },
+      });
+      rows.push([contender, measured]);
+      process.stdout.write(`  measured ${contender}: ${Math.round(measured.requestsPerSecond)} req/s\n`);
+    }
+    const baseline = rows[0]![1].requestsPerSecond;
+    printTable(
+      ['contender', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'non-2xx'],
+      rows.map(([name, r]) => [name, String(Math.round(r.requestsPerSecond)), String(r.p50), String(r.p99), `${(r.requestsPerSecond / baseline).toFixed(2)}x`, String(r.non2xx)]),
+    );
+  } finally {
+    await database.close();
+    if (serverUrl) await adminQuery(serverUrl, `DROP SCHEMA IF EXISTS ${quoteIdentifier(schema!)} CASCADE`);
+  }
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  console.log(`\n${line(header)}\n|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
 }
 
 async function main(): Promise<void> {
@@ -84,14 +169,13 @@ async function main(): Promise<void> {
       String(result.non2xx),
     ];
   });
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
-  console.log(`\n${line(header)}\n|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
-  for (const row of rows) console.log(line(row));
+  printTable(header, rows);
 
   const warden = (padding: number) => results.find((result) => result.contender === 'warden' && result.padding === padding)!;
   const flatness = warden(300).requestsPerSecond / warden(0).requestsPerSecond;
   console.log(`\nWarden with 300 extra operations vs the real spec: ${flatness.toFixed(2)}x`);
+
+  await authenticatedGet();
 }
 
 main().catch((error: unknown) => {

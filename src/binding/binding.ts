@@ -139,14 +139,18 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
       body,
     });
     if (operation.extensions.rateLimit && gate) await gate.throttle(operation, req, input.body);
+    let log: RuntimeContext<Services>['log'] | undefined;
     const context: RuntimeContext<Services> = {
       operationId: operation.operationId,
       operation,
       ...input,
       headers: req.headers,
-      requestId: String(req.id),
+      requestId: req.id,
       principal,
-      log: req.log.child({ operation_id: operation.operationId }),
+      // Made on first use: most handlers never log.
+      get log() {
+        return (log ??= req.log.child({ operation_id: operation.operationId }));
+      },
       services: options.services,
       req,
     };

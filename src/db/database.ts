@@ -20,6 +20,8 @@ export interface PoolStats {
 
 export interface Database {
   readonly dataSource: DataSource;
+  /** The connection URL; for the embedded database, its socket server on 127.0.0.1. */
+  readonly url: string;
   readonly embedded: boolean;
   /** Names of the migrations this build knows that the database has not applied. */
   pendingMigrations(): Promise<string[]>;
@@ -83,6 +85,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   const pool = (): Pool | undefined => (dataSource.driver as unknown as { master?: Pool }).master;
   return {
     dataSource,
+    url,
     embedded: embedded !== undefined,
     async pendingMigrations() {
       const [{ exists }] = await dataSource.query(`SELECT to_regclass($1) IS NOT NULL AS exists`, [MIGRATIONS_TABLE]);
