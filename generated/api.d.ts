@@ -171,6 +171,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/magic/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Complete a magic-link login
+         * @description Exchanges the link's token, once, for a login JWT: 302 to the `redirect_url` given at the
+         *     start with `#token=<jwt>` in the fragment, or 200 with the token when none was given. A used,
+         *     expired or unknown token is 401. Following the link also verifies the email.
+         */
+        get: operations["completeMagicLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/magic/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a magic-link login
+         * @description Emails a single-use login link, valid 15 minutes, when the email belongs to a user; the
+         *     answer is the same when it does not (no account discovery). Without SMTP the token is in
+         *     the answer instead (`delivery: response`) and only then does it differ for unknown emails.
+         *     Rate-limited per IP and per email.
+         */
+        post: operations["startMagicLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/me": {
         parameters: {
             query?: never;
@@ -187,6 +232,79 @@ export interface paths {
         get: operations["getCurrentPrincipal"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign up (self-serve)
+         * @description Creates an org on the free plan and its owner, logs the owner in, and starts email
+         *     verification (see `POST /api/v1/auth/verify/start`).
+         *
+         *     **Idempotency.** With `idempotency_key`, a retry with the same key and the same body
+         *     returns the same org and user (201 again, with a fresh login token: tokens are never stored);
+         *     the same key with a different body is 409 `IDEMPOTENCY_KEY_REUSED`. Keys are kept 24 hours.
+         *     Concurrent requests with one key create one account.
+         *
+         *     `daily_budget_usd`, `network`, `create_wallet` and `stripe_email` are accepted for
+         *     compatibility with seed-001 clients and ignored: billing and wallets are not part of this
+         *     Warden. Rate-limited per IP and per email.
+         */
+        post: operations["signup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Complete email verification
+         * @description Marks the email verified, once, and logs the user in: 302 to the `redirect_url` with
+         *     `#token=<jwt>`, or 200 with the token. A used, superseded, expired or unknown token is 401.
+         */
+        get: operations["completeEmailVerification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start (or resend) email verification
+         * @description Emails the logged-in user a single-use verification link, valid 24 hours (or returns its
+         *     token when SMTP is not configured). Earlier links stop working. 409 when the email is
+         *     already verified; 409 for credentials that are not a user login.
+         */
+        post: operations["startEmailVerification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -584,6 +702,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/environments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. A workspace of another org answers 404. */
+                workspace_id: components["parameters"]["WorkspaceIdOfPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a workspace's environments
+         * @description The workspace's environments, oldest first.
+         */
+        get: operations["listEnvironments"];
+        put?: never;
+        /**
+         * Create an environment
+         * @description Adds a named environment to the workspace. Names are unique in a workspace (case-insensitive; 409).
+         */
+        post: operations["createEnvironment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace_id}/environments/{environment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The environment's id. */
+                environment_id: string;
+                /** @description The workspace's id. A workspace of another org answers 404. */
+                workspace_id: components["parameters"]["WorkspaceIdOfPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an environment
+         * @description Deletes the environment.
+         */
+        delete: operations["deleteEnvironment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -752,6 +922,27 @@ export interface components {
          * @enum {string}
          */
         BuiltInRoleName: "owner" | "admin" | "member" | "viewer";
+        /**
+         * @description How a link was delivered. `email` when SMTP is configured; otherwise (`SMTP_URL` unset, mail
+         *     written to the server log) `response`, and the link's `token` is in this body, as seed 001
+         *     documents for "email disabled".
+         */
+        EmailDelivery: {
+            /** @enum {string} */
+            delivery: "email" | "response";
+            /** Format: date-time */
+            expires_at: string;
+            /** @description Only when `delivery` is `response`. */
+            token?: string;
+        };
+        /** @description A named stage inside a workspace (seed 002), such as `staging` or `production`. */
+        Environment: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            name: string;
+            workspace_id: string;
+        };
         /** @description The body of every error response. */
         Error: {
             /** @description Stable UPPER_SNAKE reason for programs to branch on. */
@@ -785,6 +976,13 @@ export interface components {
              * @enum {string}
              */
             status: "ok";
+        };
+        /** @description A login session for a user: the JWT to send as `Authorization: Bearer`, when it expires, and the user. */
+        LoginResult: {
+            /** Format: date-time */
+            expires_at: string;
+            token: string;
+            user: components["schemas"]["User"];
         };
         /** @description An organization (tenant). Every other object belongs to exactly one. */
         Org: {
@@ -906,6 +1104,13 @@ export interface components {
             /** @enum {string} */
             status: "ok" | "fail";
         };
+        /**
+         * Format: uri
+         * @description Where the emailed link sends the browser afterwards, with the login JWT in the URL fragment
+         *     (`#token=…`). Its origin must be one of `REDIRECT_ALLOWED_ORIGINS` (422 otherwise); without
+         *     it the link answers 200 with the token as JSON.
+         */
+        RedirectUrl: string;
         /** @description A role is a named set of permissions. Built-in roles (owner, admin, member, viewer) are the same in every org and cannot be changed. */
         Role: {
             built_in: boolean;
@@ -1179,6 +1384,8 @@ export interface components {
         Cursor: string;
         /** @description How many items a page holds at most. */
         Limit: number;
+        /** @description The single-use token from the emailed link. */
+        LinkToken: string;
         /** @description The org's id. An org other than your own answers 404. */
         OrgIdPath: string;
         /** @description The role's id. */
@@ -1187,6 +1394,8 @@ export interface components {
         UserIdPath: string;
         /** @description The assignment's id. */
         UserRoleIdPath: string;
+        /** @description The workspace's id. A workspace of another org answers 404. */
+        WorkspaceIdOfPath: string;
         /** @description The workspace's id. */
         WorkspaceIdPath: string;
     };
@@ -1596,13 +1805,7 @@ export interface operations {
                      *       }
                      *     }
                      */
-                    "application/json": {
-                        /** Format: date-time */
-                        expires_at: string;
-                        /** @description The JWT; send it as `Authorization: Bearer`. */
-                        token: string;
-                        user: components["schemas"]["User"];
-                    };
+                    "application/json": components["schemas"]["LoginResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1641,6 +1844,104 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    completeMagicLink: {
+        parameters: {
+            query: {
+                /** @description The single-use token from the emailed link. */
+                token: components["parameters"]["LinkToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged in. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfMDFqZDR2M2s4bSIsImp0aSI6InNlc18wMWpkNHYzazhtIn0.c2lnbmF0dXJl",
+                     *       "expires_at": "2026-11-24T18:30:00Z",
+                     *       "user": {
+                     *         "id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "email": "jane@example.com",
+                     *         "role": "owner",
+                     *         "email_verified": false,
+                     *         "email_verified_at": null,
+                     *         "created_at": "2026-11-24T18:00:00Z",
+                     *         "last_login_at": "2026-11-24T18:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LoginResult"];
+                };
+            };
+            /** @description Logged in; the browser goes on to the redirect URL with the JWT in its fragment. */
+            302: {
+                headers: {
+                    /** @description The redirect URL with `#token=<jwt>`. */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    startMagicLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "jane@example.com",
+                 *       "redirect_url": "https://console.example.com/auth/done"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: email */
+                    email: string;
+                    redirect_url?: components["schemas"]["RedirectUrl"];
+                };
+            };
+        };
+        responses: {
+            /** @description A link is on its way (if the email is a user's). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "delivery": "email",
+                     *       "expires_at": "2026-11-24T18:15:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmailDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1699,6 +2000,182 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    signup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "org_name": "Acme Corp",
+                 *       "email": "jane@example.com",
+                 *       "password": "correct horse battery staple",
+                 *       "idempotency_key": "signup-7f3c2a91"
+                 *     }
+                 */
+                "application/json": {
+                    create_wallet?: boolean;
+                    daily_budget_usd?: number;
+                    /** Format: email */
+                    email: string;
+                    idempotency_key?: string;
+                    network?: string;
+                    /** @description Defaults to the email's domain. */
+                    org_name?: string;
+                    password: string;
+                    redirect_url?: components["schemas"]["RedirectUrl"];
+                    /** Format: email */
+                    stripe_email?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new org and owner, logged in. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfMDFqZDR2M2s4bSIsImp0aSI6InNlc18wMWpkNHYzazhtIn0.c2lnbmF0dXJl",
+                     *       "expires_at": "2026-11-24T18:30:00Z",
+                     *       "user": {
+                     *         "id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "email": "jane@example.com",
+                     *         "role": "owner",
+                     *         "email_verified": false,
+                     *         "email_verified_at": null,
+                     *         "created_at": "2026-11-24T18:00:00Z",
+                     *         "last_login_at": "2026-11-24T18:00:00Z"
+                     *       },
+                     *       "org": {
+                     *         "id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "name": "Acme Corp",
+                     *         "plan": "free",
+                     *         "created_at": "2026-11-24T18:00:00Z"
+                     *       },
+                     *       "email_verification": {
+                     *         "delivery": "email",
+                     *         "expires_at": "2026-11-25T18:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LoginResult"] & {
+                        email_verification: components["schemas"]["EmailDelivery"];
+                        org: components["schemas"]["Org"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    completeEmailVerification: {
+        parameters: {
+            query: {
+                /** @description The single-use token from the emailed link. */
+                token: components["parameters"]["LinkToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Verified and logged in. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c3JfMDFqZDR2M2s4bSIsImp0aSI6InNlc18wMWpkNHYzazhtIn0.c2lnbmF0dXJl",
+                     *       "expires_at": "2026-11-24T18:30:00Z",
+                     *       "user": {
+                     *         "id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "email": "jane@example.com",
+                     *         "role": "owner",
+                     *         "email_verified": false,
+                     *         "email_verified_at": null,
+                     *         "created_at": "2026-11-24T18:00:00Z",
+                     *         "last_login_at": "2026-11-24T18:00:00Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["LoginResult"];
+                };
+            };
+            /** @description Verified; the browser goes on to the redirect URL with the JWT in its fragment. */
+            302: {
+                headers: {
+                    /** @description The redirect URL with `#token=<jwt>`. */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    startEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "redirect_url": "https://console.example.com/verified"
+                 *     }
+                 */
+                "application/json": {
+                    redirect_url?: components["schemas"]["RedirectUrl"];
+                };
+            };
+        };
+        responses: {
+            /** @description A link is on its way. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "delivery": "email",
+                     *       "expires_at": "2026-11-25T18:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmailDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2795,6 +3272,128 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listEnvironments: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The workspace's id. A workspace of another org answers 404. */
+                workspace_id: components["parameters"]["WorkspaceIdOfPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of environments. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "environments": [
+                     *         {
+                     *           "id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "staging",
+                     *           "created_at": "2026-11-24T18:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        environments: components["schemas"]["Environment"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. A workspace of another org answers 404. */
+                workspace_id: components["parameters"]["WorkspaceIdOfPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "staging"
+                 *     }
+                 */
+                "application/json": {
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new environment. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "staging",
+                     *       "created_at": "2026-11-24T18:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Environment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The environment's id. */
+                environment_id: string;
+                /** @description The workspace's id. A workspace of another org answers 404. */
+                workspace_id: components["parameters"]["WorkspaceIdOfPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];

@@ -10,6 +10,8 @@ import { Mailer } from './mail/mailer';
 import { AdminService } from './modules/admin/admin-service';
 import { ApiKeyService } from './modules/api-keys/api-key-service';
 import { AuthService } from './modules/auth/auth-service';
+import { LoginLinkService } from './modules/auth/login-link-service';
+import { EnvironmentService } from './modules/workspaces/environment-service';
 import { OrgService } from './modules/orgs/org-service';
 import { RbacService } from './modules/rbac/rbac-service';
 import { UserService } from './modules/users/user-service';
@@ -89,11 +91,18 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
     loginTokens,
     mailer,
     system: new SystemService(database),
-    auth: new AuthService(dataSource, loginTokens, orgs),
+    auth: new AuthService(
+      dataSource,
+      loginTokens,
+      orgs,
+      new LoginLinkService(dataSource, mailer, config.publicUrl, config.redirectAllowedOrigins),
+      secrets,
+    ),
     admin: new AdminService(dataSource, mailer, logger, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes),
     orgs,
     users,
     workspaces: new WorkspaceService(dataSource, orgs, users),
+    environments: new EnvironmentService(dataSource, orgs),
     apiKeys: new ApiKeyService(dataSource, orgs),
     rbac: new RbacService(dataSource, orgs, users),
   };

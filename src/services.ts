@@ -10,6 +10,7 @@ import type { RbacService } from './modules/rbac/rbac-service';
 import type { ContractDocuments } from './modules/system/contract-documents';
 import type { SystemService } from './modules/system/system-service';
 import type { UserService } from './modules/users/user-service';
+import type { EnvironmentService } from './modules/workspaces/environment-service';
 import type { WorkspaceService } from './modules/workspaces/workspace-service';
 
 /** What every handler can reach through `context.services`; built once in createApp. */
@@ -25,6 +26,7 @@ export interface Services {
   orgs: OrgService;
   users: UserService;
   workspaces: WorkspaceService;
+  environments: EnvironmentService;
   apiKeys: ApiKeyService;
   rbac: RbacService;
 }

@@ -16,6 +16,7 @@ export const PERMISSION_CATALOG: readonly Permission[] = [
   { name: 'workspace.edit', description: 'Create and rename workspaces.', scope: 'org' },
   { name: 'workspace.delete', description: 'Delete workspaces.', scope: 'org' },
   { name: 'workspace_member.edit', description: 'Add and remove workspace members and set their workspace roles.', scope: 'org' },
+  { name: 'environment.edit', description: "Create and delete a workspace's environments.", scope: 'org' },
   { name: 'api_key.read', description: "See the org's API keys (never their secrets).", scope: 'org' },
   { name: 'api_key.edit', description: 'Create, roll and revoke API keys.', scope: 'org' },
   { name: 'role.read', description: 'See roles and their permissions.', scope: 'org' },
@@ -52,7 +53,7 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     id: 'rol_member',
     name: 'member',
     description: 'Reads everything and works in workspaces.',
-    permissions: [...READ_PERMISSIONS, 'workspace.edit'],
+    permissions: [...READ_PERMISSIONS, 'workspace.edit', 'environment.edit'],
   },
   { id: 'rol_viewer', name: 'viewer', description: 'Reads everything, changes nothing.', permissions: READ_PERMISSIONS },
 ];

@@ -34,6 +34,10 @@ export interface Config {
   /** smtp:// or smtps:// URL; without it mail is written to the log instead. */
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** Warden's own address as users' browsers reach it; emailed links start with it. */
+  publicUrl: string;
+  /** Origins that magic-link and verification links may redirect to after logging in. */
+  redirectAllowedOrigins: string[];
   /** Where 402 answers send people to upgrade. */
   upgradeUrl: string;
   /** The plan of the org made at first start. */
@@ -54,6 +58,8 @@ export type RateLimits = Record<string, { perIp: RateLimitRule; perEmail: RateLi
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   login: { perIp: { limit: 100, windowSeconds: 300 }, perEmail: { limit: 10, windowSeconds: 300 } },
   admin_pin: { perIp: { limit: 30, windowSeconds: 900 }, perEmail: { limit: 10, windowSeconds: 900 } },
+  signup: { perIp: { limit: 20, windowSeconds: 3600 }, perEmail: { limit: 5, windowSeconds: 3600 } },
+  magic_link: { perIp: { limit: 30, windowSeconds: 900 }, perEmail: { limit: 5, windowSeconds: 900 } },
 };
 
 export class ConfigError extends Error {
@@ -102,6 +108,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (!(PLAN_NAMES as readonly string[]).includes(defaultOrgPlan)) {
     problems.push(`DEFAULT_ORG_PLAN: must be one of ${PLAN_NAMES.join(', ')} (got ${JSON.stringify(defaultOrgPlan)})`);
   }
+  const publicUrl = (env.PUBLIC_URL?.trim() || 'http://localhost:9300').replace(/\/+$/, '');
+  if (!isHttpUrl(publicUrl)) problems.push('PUBLIC_URL: must be an http:// or https:// URL');
+  const redirectAllowedOrigins: string[] = [];
+  for (const origin of (env.REDIRECT_ALLOWED_ORIGINS ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)) {
+    if (isHttpUrl(origin)) redirectAllowedOrigins.push(new URL(origin).origin);
+    else problems.push(`REDIRECT_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an http:// or https:// origin`);
+  }
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
@@ -126,10 +139,20 @@ export function loadConfig(env: Env = process.env): Config {
       .filter(Boolean),
     smtpUrl,
     mailFrom: env.MAIL_FROM?.trim() || 'Warden <warden@localhost>',
+    publicUrl,
+    redirectAllowedOrigins,
     upgradeUrl: env.UPGRADE_URL?.trim() || 'http://localhost:9300/docs#tag/orgs',
     defaultOrgPlan: defaultOrgPlan as PlanName,
     rateLimits: DEFAULT_RATE_LIMITS,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
 }

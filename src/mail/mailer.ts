@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { newId } from '../db/ids';
 
+type OutboxStatus = 'sent' | 'logged' | 'failed' | 'in_response';
+
 export interface MailMessage {
   to: string;
   subject: string;
@@ -27,8 +29,13 @@ export class Mailer {
     this.transport = smtpUrl ? nodemailer.createTransport(smtpUrl) : undefined;
   }
 
+  /** Whether mail actually leaves (SMTP_URL is set), rather than going to the log. */
+  get delivers(): boolean {
+    return this.transport !== undefined;
+  }
+
   async send(message: MailMessage): Promise<void> {
-    let status: 'sent' | 'logged' | 'failed';
+    let status: OutboxStatus;
     if (!this.transport) {
       this.logger.warn({ mail_to: message.to, mail_subject: message.subject, mail_text: message.text }, 'SMTP_URL is not set; mail written to the log instead');
       status = 'logged';
@@ -41,12 +48,12 @@ export class Mailer {
         status = 'failed';
       }
     }
-    await this.dataSource.query(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [
-      newId('msg'),
-      message.to,
-      message.subject,
-      status,
-    ]);
+    await this.record(message.to, message.subject, status);
+  }
+
+  /** Notes a message in the outbox; `in_response` when its content went back in the API answer instead. */
+  async record(to: string, subject: string, status: OutboxStatus): Promise<void> {
+    await this.dataSource.query(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [newId('msg'), to, subject, status]);
   }
 
   close(): void {

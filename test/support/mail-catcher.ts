@@ -4,6 +4,17 @@ import { SMTPServer } from 'smtp-server';
 export interface CaughtMail {
   to: string[];
   raw: string;
+  /** The body, quoted-printable decoded. */
+  text: string;
+}
+
+/** Nodemailer sends text bodies quoted-printable when lines are long or contain `=`. */
+function bodyOf(raw: string): string {
+  const split = raw.indexOf('\r\n\r\n');
+  const headers = raw.slice(0, split);
+  const body = raw.slice(split + 4);
+  if (!/Content-Transfer-Encoding: quoted-printable/i.test(headers)) return body;
+  return body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /** A real SMTP server on 127.0.0.1 that keeps what Warden delivers, for tests to read. */
@@ -27,7 +38,8 @@ export async function startMailCatcher(): Promise<MailCatcher> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        messages.push({ to: session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()), raw: Buffer.concat(chunks).toString('utf8') });
+        const raw = Buffer.concat(chunks).toString('utf8');
+        messages.push({ to: session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()), raw, text: bodyOf(raw) });
         waiters.splice(0).forEach((wake) => wake());
         callback();
       });

@@ -118,7 +118,7 @@ export class Identity1732400000000 implements MigrationInterface {
         id text PRIMARY KEY,
         recipient text NOT NULL,
         subject text NOT NULL,
-        status text NOT NULL CHECK (status IN ('sent', 'logged', 'failed')),
+        status text NOT NULL CHECK (status IN ('sent', 'logged', 'failed', 'in_response')),
         created_at timestamptz NOT NULL DEFAULT now()
       )`,
       `CREATE TABLE instance_secrets (

@@ -1,44 +1,134 @@
-import type { DataSource } from 'typeorm';
+import { createHmac } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
-import { UNUSABLE_PASSWORD_HASH, verifyPassword } from '../../auth/credentials';
+import { hashPassword, UNUSABLE_PASSWORD_HASH, verifyPassword } from '../../auth/credentials';
 import type { LoginTokens } from '../../auth/login-tokens';
 import type { Principal } from '../../auth/principal';
+import type { RequestBody } from '../../binding/handler-types';
+import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
+import type { InstanceSecrets } from '../../db/instance-secrets';
 import { ConflictError, UnauthorizedError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
 import { toUser, USER_COLUMNS, type UserRow } from '../users/user-service';
+import type { LoginLinkKind, LoginLinkService } from './login-link-service';
 
 type PrincipalBody = components['schemas']['Principal'];
+type LoginResult = components['schemas']['LoginResult'];
+type Signup = RequestBody<'signup'>;
 
-/** Password login, logout, and describing the caller. */
+/** What a followed link answers: a redirect carrying the JWT in its fragment, or the login itself. */
+export type LinkOutcome = { redirectTo: string; login: LoginResult } | { redirectTo: null; login: LoginResult };
+
+interface OpenedSession {
+  sessionId: string;
+  expiresAt: Date;
+  user: UserRow;
+}
+
+const SIGNUP_KEY_LIFETIME = `interval '24 hours'`;
+
+/** Signing up, logging in (password, magic link), email verification, logout, and describing the caller. */
 export class AuthService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly loginTokens: LoginTokens,
     private readonly orgs: OrgService,
+    private readonly links: LoginLinkService,
+    private readonly secrets: InstanceSecrets,
   ) {}
 
   /** A wrong email costs the same scrypt work as a wrong password, and gets the same answer. */
-  async login(email: string, password: string) {
+  async login(email: string, password: string): Promise<LoginResult> {
     const [row]: Array<UserRow & { password_hash: string | null }> = await this.dataSource.query(
       `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)`,
       [email],
     );
     const matches = await verifyPassword(password, row?.password_hash ?? UNUSABLE_PASSWORD_HASH);
     if (!row || !matches) throw new UnauthorizedError('The email or password is wrong.', 'LOGIN_FAILED');
-    const sessionId = newId('ses');
-    // Whole seconds, so expires_at equals the token's exp claim.
-    const expiresAt = new Date(Math.floor(Date.now() / 1000) * 1000 + this.loginTokens.ttlMinutes * 60_000);
-    const user = await this.dataSource.transaction(async (manager) => {
-      await manager.query(`INSERT INTO sessions (id, kind, user_id, expires_at) VALUES ($1, 'user', $2, $3)`, [sessionId, row.id, expiresAt]);
-      const [[updated]] = await manager.query(`UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [row.id]);
-      return updated as UserRow;
+    return this.signed(await this.dataSource.transaction((manager) => this.openSession(manager, row.id)));
+  }
+
+  /**
+   * Creates an org on the free plan and its owner. With an idempotency key, the first request
+   * claims the key (a concurrent one waits on it) and a retry with the same body gets the same
+   * account back; only an HMAC of the body and the ids are kept, never the password or a token.
+   */
+  async signup(input: Signup): Promise<LoginResult & { org: components['schemas']['Org']; email_verification: components['schemas']['EmailDelivery'] }> {
+    this.links.assertRedirectAllowed(input.redirect_url);
+    const requestHmac = input.idempotency_key ? await this.signupHmac(input) : undefined;
+    const passwordHash = await hashPassword(input.password);
+    const { orgId, userId, session } = await this.dataSource.transaction(async (manager) => {
+      if (input.idempotency_key) {
+        await manager.query(`DELETE FROM signup_idempotency_keys WHERE key = $1 AND created_at < now() - ${SIGNUP_KEY_LIFETIME}`, [input.idempotency_key]);
+        const claimed = await manager.query(
+          `INSERT INTO signup_idempotency_keys (key, request_hmac) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key`,
+          [input.idempotency_key, requestHmac],
+        );
+        if (claimed.length === 0) {
+          const [earlier] = await manager.query(`SELECT request_hmac, org_id, user_id FROM signup_idempotency_keys WHERE key = $1`, [input.idempotency_key]);
+          if (!earlier.request_hmac.equals(requestHmac)) {
+            throw new ConflictError('This idempotency_key was used with a different request body.', 'IDEMPOTENCY_KEY_REUSED');
+          }
+          return { orgId: earlier.org_id as string, userId: earlier.user_id as string, session: await this.openSession(manager, earlier.user_id) };
+        }
+      }
+      const org = await this.orgs.create(input.org_name ?? input.email.split('@')[1]!, 'free', manager);
+      const userId = newId('usr');
+      try {
+        await manager.query(`INSERT INTO users (id, org_id, email, password_hash, role) VALUES ($1, $2, $3, $4, 'owner')`, [
+          userId,
+          org.id,
+          input.email,
+          passwordHash,
+        ]);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError(`A user with the email ${input.email} already exists.`, 'EMAIL_TAKEN');
+        throw error;
+      }
+      if (input.idempotency_key) {
+        await manager.query(`UPDATE signup_idempotency_keys SET org_id = $2, user_id = $3 WHERE key = $1`, [input.idempotency_key, org.id, userId]);
+      }
+      return { orgId: org.id, userId, session: await this.openSession(manager, userId) };
     });
-    return {
-      token: await this.loginTokens.sign({ sub: row.id, sid: sessionId }, expiresAt),
-      expires_at: expiresAt.toISOString(),
-      user: toUser(user),
-    };
+    const login = await this.signed(session);
+    const email_verification = await this.links.issue('email_verification', { id: userId, email: login.user.email }, input.redirect_url);
+    return { ...login, org: await this.orgs.get(orgId), email_verification };
+  }
+
+  /** Mails a login link to a user's email; an unknown email gets the same answer and no link. */
+  async startMagicLink(email: string, redirectUrl: string | undefined) {
+    this.links.assertRedirectAllowed(redirectUrl);
+    const [user] = await this.dataSource.query(`SELECT id, email FROM users WHERE lower(email) = lower($1)`, [email]);
+    if (!user) return { delivery: 'email' as const, expires_at: new Date(Date.now() + 15 * 60_000).toISOString() };
+    return this.links.issue('magic_link', user, redirectUrl);
+  }
+
+  async startEmailVerification(principal: Principal, redirectUrl: string | undefined) {
+    if (principal.kind !== 'user' || !principal.userId) {
+      throw new ConflictError('Only a logged-in user verifies an email; log in with POST /api/v1/auth/login.', 'NOT_A_USER_LOGIN');
+    }
+    this.links.assertRedirectAllowed(redirectUrl);
+    const [user] = await this.dataSource.query(`SELECT id, email, email_verified_at FROM users WHERE id = $1`, [principal.userId]);
+    if (user.email_verified_at) throw new ConflictError('This email is already verified.', 'EMAIL_ALREADY_VERIFIED');
+    return this.links.issue('email_verification', user, redirectUrl);
+  }
+
+  /**
+   * Uses a link once and logs its user in. Either kind proves the user reads the mailbox, so
+   * both mark the email verified.
+   */
+  async completeLink(kind: LoginLinkKind, token: string): Promise<LinkOutcome> {
+    const { redirectUrl, session } = await this.dataSource.transaction(async (manager) => {
+      const { userId, redirectUrl } = await this.links.consume(kind, token, manager);
+      await manager.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [userId]);
+      return { redirectUrl, session: await this.openSession(manager, userId) };
+    });
+    const login = await this.signed(session);
+    if (!redirectUrl) return { redirectTo: null, login };
+    const target = new URL(redirectUrl);
+    target.hash = `token=${encodeURIComponent(login.token)}`;
+    return { redirectTo: target.toString(), login };
   }
 
   async logout(principal: Principal): Promise<void> {
@@ -66,5 +156,34 @@ export class AuthService {
     }
     if (principal.adminEmail) body.admin = { email: principal.adminEmail };
     return body;
+  }
+
+  /** A server-side session, inside the caller's transaction; logout revokes it, and with it the token. */
+  private async openSession(manager: EntityManager, userId: string): Promise<OpenedSession> {
+    const sessionId = newId('ses');
+    // Whole seconds, so expires_at equals the token's exp claim.
+    const expiresAt = new Date(Math.floor(Date.now() / 1000) * 1000 + this.loginTokens.ttlMinutes * 60_000);
+    await manager.query(`INSERT INTO sessions (id, kind, user_id, expires_at) VALUES ($1, 'user', $2, $3)`, [sessionId, userId, expiresAt]);
+    const [[user]] = await manager.query(`UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [userId]);
+    return { sessionId, expiresAt, user };
+  }
+
+  /**
+   * Signs the session's JWT once its transaction has committed: the signing key may be read
+   * from the database on first use, which must not wait for a connection the transaction holds.
+   */
+  private async signed(session: OpenedSession): Promise<LoginResult> {
+    return {
+      token: await this.loginTokens.sign({ sub: session.user.id, sid: session.sessionId }, session.expiresAt),
+      expires_at: session.expiresAt.toISOString(),
+      user: toUser(session.user),
+    };
+  }
+
+  /** The signup body minus its key, canonical (sorted keys), keyed by a per-database secret. */
+  private async signupHmac(input: Signup): Promise<Buffer> {
+    const { idempotency_key: _key, ...request } = input;
+    const canonical = JSON.stringify(Object.fromEntries(Object.entries(request).sort(([a], [b]) => a.localeCompare(b))));
+    return createHmac('sha256', await this.secrets.get('signup_idempotency_hmac')).update(canonical).digest();
   }
 }

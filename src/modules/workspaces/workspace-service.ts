@@ -41,7 +41,7 @@ const toMember = (row: MemberRow): WorkspaceMember => ({
   added_at: row.added_at.toISOString(),
 });
 
-const workspaceNotFound = (id: string) => new NotFoundError(`No workspace '${id}' exists in this org.`, 'WORKSPACE_NOT_FOUND');
+export const workspaceNotFound = (id: string) => new NotFoundError(`No workspace '${id}' exists in this org.`, 'WORKSPACE_NOT_FOUND');
 const nameTaken = (name: string) => new ConflictError(`A workspace named '${name}' already exists in this org.`, 'WORKSPACE_NAME_TAKEN');
 
 export class WorkspaceService {
