@@ -8,6 +8,7 @@ interface Tenant {
   user: { id: string; token: string };
   workspaceId: string;
   apiKeyId: string;
+  environmentId: string;
   roleId: string;
   userRoleId: string;
 }
@@ -24,9 +25,10 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
     const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(auth).send({ name: 'Shared name' }).expect(201);
     await warden.request.put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members/${user.id}`).set(auth).send({ role: 'member' }).expect(200);
     const key = await warden.request.post('/api/v1/api-keys').set(auth).send({ name: 'k' }).expect(201);
+    const environment = await warden.request.post(`/api/v1/workspaces/${ws.body.id}/environments`).set(auth).send({ name: 'staging' }).expect(201);
     const role = await warden.request.post('/api/v1/roles').set(auth).send({ name: 'shared-role', permissions: ['user.read'] }).expect(201);
     const assignment = await warden.request.post('/api/v1/user-roles').set(auth).send({ user_id: user.id, role_id: role.body.id }).expect(201);
-    return { org, user, workspaceId: ws.body.id, apiKeyId: key.body.id, roleId: role.body.id, userRoleId: assignment.body.id };
+    return { org, user, workspaceId: ws.body.id, apiKeyId: key.body.id, environmentId: environment.body.id, roleId: role.body.id, userRoleId: assignment.body.id };
   }
 
   before(async () => {
@@ -53,6 +55,10 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
         // B's workspace under A's own org id.
         warden.request.get(`/api/v1/orgs/${a.org.id}/workspaces/${b.workspaceId}`).set(auth),
         warden.request.put(`/api/v1/orgs/${a.org.id}/workspaces/${a.workspaceId}/members/${b.user.id}`).set(auth).send({ role: 'admin' }),
+        warden.request.get(`/api/v1/workspaces/${b.workspaceId}/environments`).set(auth),
+        warden.request.post(`/api/v1/workspaces/${b.workspaceId}/environments`).set(auth).send({ name: 'intruder' }),
+        warden.request.delete(`/api/v1/workspaces/${b.workspaceId}/environments/${b.environmentId}`).set(auth),
+        warden.request.delete(`/api/v1/workspaces/${a.workspaceId}/environments/${b.environmentId}`).set(auth),
         warden.request.get(`/api/v1/users?org_id=${b.org.id}`).set(auth),
         warden.request.post('/api/v1/users').set(auth).send({ org_id: b.org.id, email: 'x@example.com', password: 'long enough password' }),
         warden.request.get(`/api/v1/users/${b.user.id}/roles`).set(auth),
@@ -74,13 +80,14 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
 
     it(`with A's ${credential}: no list shows a B row`, async () => {
       const auth = credential === 'api key' ? { 'X-API-Key': a.org.key } : { Authorization: `Bearer ${a.user.token}` };
-      const bIds = [b.org.id, b.user.id, b.workspaceId, b.apiKeyId, b.roleId, b.userRoleId];
+      const bIds = [b.org.id, b.user.id, b.workspaceId, b.apiKeyId, b.environmentId, b.roleId, b.userRoleId];
       const lists = await Promise.all([
         warden.request.get('/api/v1/orgs').set(auth).expect(200),
         warden.request.get('/api/v1/users?limit=200').set(auth).expect(200),
         warden.request.get(`/api/v1/orgs/${a.org.id}/workspaces?limit=200`).set(auth).expect(200),
         warden.request.get(`/api/v1/orgs/${a.org.id}/workspaces/${a.workspaceId}/members`).set(auth).expect(200),
         warden.request.get('/api/v1/api-keys?limit=200').set(auth).expect(200),
+        warden.request.get(`/api/v1/workspaces/${a.workspaceId}/environments`).set(auth).expect(200),
         warden.request.get('/api/v1/roles').set(auth).expect(200),
         warden.request.get('/api/v1/user-roles?limit=200').set(auth).expect(200),
         warden.request.get(`/api/v1/user-roles?user_id=${b.user.id}`).set(auth).expect(200),
@@ -90,7 +97,7 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
         for (const id of bIds) assert.ok(!text.includes(id), `list ${index} shows ${id}`);
       }
       const own = JSON.stringify(lists.map((res) => res.body));
-      for (const id of [a.org.id, a.user.id, a.workspaceId, a.apiKeyId, a.roleId, a.userRoleId]) assert.ok(own.includes(id), `A's own ${id} is listed`);
+      for (const id of [a.org.id, a.user.id, a.workspaceId, a.apiKeyId, a.environmentId, a.roleId, a.userRoleId]) assert.ok(own.includes(id), `A's own ${id} is listed`);
     });
   }
 });

@@ -133,6 +133,36 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     assert.equal(n, 0);
   });
 
+  it('environments (seed 002): create, list, delete; names unique per workspace; members may, viewers may not', async () => {
+    const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'With environments' }).expect(201);
+    const base = `/api/v1/workspaces/${ws.body.id}/environments`;
+    const staging = await warden.request.post(base).set(key).send({ name: 'staging' }).expect(201);
+    assert.match(staging.body.id, /^env_[0-9a-z]{26}$/);
+    assert.equal(staging.body.workspace_id, ws.body.id);
+    await warden.request.post(base).set(key).send({ name: 'production' }).expect(201);
+    const dup = await warden.request.post(base).set(key).send({ name: 'STAGING' }).expect(409);
+    assert.equal(dup.body.code, 'ENVIRONMENT_NAME_TAKEN');
+    await warden.request.post(base).set(key).send({ name: 'has spaces' }).expect(422);
+    const list = await warden.request.get(`${base}?limit=1`).set(key).expect(200);
+    assert.deepEqual(list.body.environments.map((e: { name: string }) => e.name), ['staging']);
+    const rest = await warden.request.get(`${base}?cursor=${list.body.next_cursor}`).set(key).expect(200);
+    assert.deepEqual(rest.body.environments.map((e: { name: string }) => e.name), ['production']);
+
+    const member = await createUserAndLogin(warden, org, 'env-member@example.com', 'member');
+    await warden.request.post(base).set('Authorization', `Bearer ${member.token}`).send({ name: 'dev' }).expect(201);
+    const viewer = await createUserAndLogin(warden, org, 'env-viewer@example.com', 'viewer');
+    const denied = await warden.request.post(base).set('Authorization', `Bearer ${viewer.token}`).send({ name: 'qa' }).expect(403);
+    assert.match(denied.body.message, /'environment\.edit'/);
+
+    await warden.request.delete(`${base}/${staging.body.id}`).set(key).expect(204);
+    await warden.request.delete(`${base}/${staging.body.id}`).set(key).expect(404);
+    await warden.request.get('/api/v1/workspaces/ws_nosuch/environments').set(key).expect(404);
+    // Deleting the workspace takes its environments with it.
+    await warden.request.delete(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}`).set(key).expect(204);
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM environments WHERE workspace_id = $1`, [ws.body.id]);
+    assert.equal(n, 0);
+  });
+
   it('GET /orgs lists only the caller org', async () => {
     const res = await warden.request.get('/api/v1/orgs').set(key).expect(200);
     assert.deepEqual(res.body.orgs.map((o: { id: string }) => o.id), [org.id]);
