@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminLogin, createOrg, dumpDatabase, requestPin, rowCounts, type TestOrg } from './support/identity';
+import { adminLogin, createOrg, assertNoSecretAtRest, requestPin, rowCounts, type TestOrg } from './support/identity';
 import { startMailCatcher, type MailCatcher } from './support/mail-catcher';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -28,12 +28,7 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
     handled.push(org.key);
   });
   after(async () => {
-    const dump = await dumpDatabase(warden);
-    const logs = JSON.stringify(warden.logs);
-    for (const secret of handled) {
-      assert.ok(!dump.includes(secret), `a secret is stored in plaintext`);
-      assert.ok(!logs.includes(secret), `a secret is in the logs`);
-    }
+    await assertNoSecretAtRest(warden, handled);
     await warden.close();
     await mail.close();
   });

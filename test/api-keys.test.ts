@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { isWellFormedSecret, newSecret } from '../src/auth/credentials';
-import { createOrg, createUserAndLogin, dumpDatabase, rowCounts, type TestOrg } from './support/identity';
+import { createOrg, createUserAndLogin, assertNoSecretAtRest, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('API keys (seeds 003 and 004)', () => {
@@ -17,8 +17,7 @@ describe('API keys (seeds 003 and 004)', () => {
     handled.push(org.key);
   });
   after(async () => {
-    const dump = await dumpDatabase(warden);
-    for (const secret of handled) assert.ok(!dump.includes(secret), 'an API key is stored in plaintext');
+    await assertNoSecretAtRest(warden, handled);
     await warden.close();
   });
 

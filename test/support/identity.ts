@@ -84,6 +84,17 @@ export async function dumpDatabase(warden: TestApp): Promise<string> {
   return dump;
 }
 
+/** Nothing secret a test handled (passwords, PINs, tokens, keys) is readable in a database dump or the logs. */
+export async function assertNoSecretAtRest(warden: TestApp, secrets: string[]): Promise<void> {
+  const dump = await dumpDatabase(warden);
+  const logs = JSON.stringify(warden.logs);
+  assert.ok(secrets.length > 0);
+  for (const secret of secrets) {
+    assert.ok(!dump.includes(secret), `a secret (${secret.slice(0, 6)}…) is stored in plaintext`);
+    assert.ok(!logs.includes(secret), `a secret (${secret.slice(0, 6)}…) is in the logs`);
+  }
+}
+
 export async function rowCounts(warden: TestApp, tables: string[]): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of tables) {

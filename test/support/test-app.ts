@@ -32,7 +32,14 @@ export interface TestAppOptions extends Pick<AppOptions, 'definition' | 'handler
  * responses count towards the suite's coverage of operations and statuses.
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const config: Config = { ...loadConfig({}), logLevel: 'debug', ...options.config };
+  const defaults = loadConfig({});
+  // Rate-limit overrides name only the buckets a test tightens or loosens; the rest keep their defaults.
+  const config: Config = {
+    ...defaults,
+    logLevel: 'debug',
+    ...options.config,
+    rateLimits: { ...defaults.rateLimits, ...options.config?.rateLimits },
+  };
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
