@@ -513,7 +513,8 @@ export interface paths {
          *     includes (an operation's `x-plan-feature` names one; without it the answer is 402
          *     `plan_limit_exceeded`) and its quotas (creating one more object than the quota allows is
          *     402 with `current_usage`). Plans are listed cheapest first; each includes everything the
-         *     cheaper ones do.
+         *     cheaper ones do. The example below is the table as this version ships it (a test keeps the
+         *     two equal).
          */
         get: operations["listPlans"];
         put?: never;
@@ -2758,6 +2759,45 @@ export interface operations {
                      *             "agents": 25
                      *           },
                      *           "audit_log_retention_days": 90
+                     *         },
+                     *         {
+                     *           "name": "professional",
+                     *           "features": [
+                     *             "audit_logs",
+                     *             "custom_roles",
+                     *             "fleet_ops",
+                     *             "siem_export",
+                     *             "priority_support",
+                     *             "registry_network"
+                     *           ],
+                     *           "quotas": {
+                     *             "workspaces": 25,
+                     *             "api_keys": 50,
+                     *             "users": 50,
+                     *             "agents": 250
+                     *           },
+                     *           "audit_log_retention_days": 365
+                     *         },
+                     *         {
+                     *           "name": "enterprise",
+                     *           "features": [
+                     *             "audit_logs",
+                     *             "custom_roles",
+                     *             "fleet_ops",
+                     *             "siem_export",
+                     *             "priority_support",
+                     *             "registry_network",
+                     *             "custom_retention",
+                     *             "compliance_reports",
+                     *             "dedicated_csm"
+                     *           ],
+                     *           "quotas": {
+                     *             "workspaces": null,
+                     *             "api_keys": null,
+                     *             "users": null,
+                     *             "agents": null
+                     *           },
+                     *           "audit_log_retention_days": 365
                      *         }
                      *       ]
                      *     }

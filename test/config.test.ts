@@ -32,6 +32,8 @@ describe('configuration from the environment', () => {
       MAIL_FROM: 'Warden <noreply@example.com>',
       UPGRADE_URL: 'https://example.com/billing',
       DEFAULT_ORG_PLAN: 'free',
+      PUBLIC_URL: 'https://warden.example.com/',
+      REDIRECT_ALLOWED_ORIGINS: 'https://console.example.com/some/path, http://localhost:3000',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -49,6 +51,8 @@ describe('configuration from the environment', () => {
       platformAdminEmails: ['root@example.com', 'ops@example.com'],
       smtpUrl: 'smtp://mail:2525',
       mailFrom: 'Warden <noreply@example.com>',
+      publicUrl: 'https://warden.example.com',
+      redirectAllowedOrigins: ['https://console.example.com', 'http://localhost:3000'],
       upgradeUrl: 'https://example.com/billing',
       defaultOrgPlan: 'free',
       rateLimits: DEFAULT_RATE_LIMITS,
@@ -68,10 +72,14 @@ describe('configuration from the environment', () => {
           JWT_TTL_MINUTES: '90',
           SMTP_URL: 'http://mail',
           DEFAULT_ORG_PLAN: 'gold',
+          PUBLIC_URL: 'warden.example.com',
+          REDIRECT_ALLOWED_ORIGINS: 'javascript:alert(1)',
         }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        assert.equal(error.problems.length, 9);
+        assert.equal(error.problems.length, 11);
+        assert.match(error.message, /PUBLIC_URL: must be an http:\/\/ or https:\/\/ URL/);
+        assert.match(error.message, /REDIRECT_ALLOWED_ORIGINS: "javascript:alert\(1\)" is not an http:\/\/ or https:\/\/ origin/);
         assert.match(error.message, /JWT_SECRET: must be at least 32 bytes/);
         assert.match(error.message, /JWT_TTL_MINUTES: must be a whole number from 15 to 60/);
         assert.match(error.message, /SMTP_URL: must be an smtp:\/\/ or smtps:\/\/ URL/);
