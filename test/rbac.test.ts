@@ -148,7 +148,7 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
   it('GET /plans serves the plan table the checks read, exactly as the spec documents it', async () => {
     const res = await warden.request.get('/api/v1/plans').expect(200);
     const documented = warden.binding.backend.getOperation('listPlans')!.responses!['200'] as { content: Record<string, { example: unknown }> };
-    assert.deepEqual(res.body, documented.content['application/json']!.example);
+    assert.deepEqual(documented.content['application/json']!.example, res.body);
     assert.deepEqual(res.body.plans.map((p: { name: string }) => p.name), ['free', 'starter', 'professional', 'enterprise']);
     assert.equal(res.body.plans[0].quotas.api_keys, 3);
     assert.equal(res.body.plans[3].quotas.workspaces, null);
