@@ -103,6 +103,8 @@ async function authenticatedGet(): Promise<void> {
       await manager.query(`INSERT INTO workspaces (id, org_id, name) VALUES ($1, $2, 'bench')`, [workspaceId, org.id]);
       return { orgId: org.id, key: apiKey.key, workspaceId };
     });
+    // The embedded database serves one session at a time: hand it over to the contenders.
+    if (!serverUrl) await dataSource.destroy();
     const poolSize = serverUrl ? 10 : 1;
     console.log(
       `\nAuthenticated GET /api/v1/orgs/{org_id}/workspaces/{id} (API key lookup + permission check + indexed read), ` +
