@@ -47,6 +47,198 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List agents
+         * @description The org's agents, newest first, optionally by status or workspace. Never carries credentials.
+         */
+        get: operations["listAgents"];
+        put?: never;
+        /**
+         * Mint an agent
+         * @description Creates an agent (seeds 001 and 002) and returns its `sas_…` secret once; the agent sends it
+         *     as `X-Agent-Secret` on its own routes. `org_id` may be given and must be the caller's org
+         *     (a platform admin names any org). Counts against the plan's agent quota.
+         */
+        post: operations["createAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an agent
+         * @description One agent, by `agt_` id or `sekuire_id`.
+         */
+        get: operations["getAgent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift the kill switch
+         * @description Re-enables an agent disabled by the kill switch. A revoked agent stays revoked (409).
+         */
+        post: operations["enableAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Agent heartbeat (agent)
+         * @description Bumps the agent's `last_seen_at` (seed 002). Authenticated by the agent's own `X-Agent-Secret`.
+         */
+        post: operations["recordAgentHeartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the agent's wire-envelope key (agent)
+         * @description The agent registers its X25519 public key for wire envelopes (seed 002). Authenticated by
+         *     the agent's own `X-Agent-Secret`; a secret works only on its own agent's routes (403 on
+         *     another agent's, 401 when revoked or disabled).
+         */
+        put: operations["setAgentPublicKey"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke an agent (permanent)
+         * @description Revokes the agent for good. From the moment this returns, every credential of the agent is
+         *     refused (its secret, install tokens, runtime and refresh tokens), and each installation's
+         *     next lease answers the `shutdown` command. Revoking a revoked agent is a no-op.
+         */
+        post: operations["revokeAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Verify an agent
+         * @description Whether the agent is a registered, active identity (seed 000). `valid` is false for disabled
+         *     and revoked agents; an unknown agent (or another org's) is 404.
+         */
+        get: operations["verifyAgent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register an agent by its Ed25519 key
+         * @description Registers an agent identity (seed 000). `public_key` is the base64 of a 32-byte Ed25519
+         *     public key and `sekuire_id` must be the lowercase hex SHA-256 of those 32 bytes: the id
+         *     certifies the key, so anyone can check it offline. A `sekuire_id` already registered is 409.
+         *     Counts against the plan's agent quota.
+         */
+        post: operations["registerAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/api-keys": {
         parameters: {
             query?: never;
@@ -305,6 +497,184 @@ export interface paths {
          *     already verified; 409 for credentials that are not a user login.
          */
         post: operations["startEmailVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/installations/{id}/beacon/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The installation's id. */
+                id: components["parameters"]["InstallationIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a liveness beacon
+         * @description Records where the installation runs (seed 000), e.g. a Kubernetes pod; a later call replaces it.
+         */
+        post: operations["registerInstallationBeacon"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/installations/{id}/lease": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The installation's id. */
+                id: components["parameters"]["InstallationIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Heartbeat / lease renewal
+         * @description The installation reports its status and health with its runtime token (`Authorization:
+         *     Bearer srt_…`) and gets its lease (seed 000): `lease_expires_at` (three heartbeat intervals
+         *     ahead), `next_heartbeat_at`, and `command`: null, or `{type: shutdown, reason,
+         *     timeout_ms}` once the installation or its agent is revoked or disabled (the runtime token of
+         *     a stopped agent is accepted here only, to deliver that command). `refreshed_token` is present
+         *     only when the current token is within 7 days of expiry; it replaces the current token at
+         *     once. An installation whose lease lapsed is listed as `stale`.
+         */
+        post: operations["renewInstallationLease"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/installations/{id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The installation's id. */
+                id: components["parameters"]["InstallationIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh the runtime token
+         * @description Exchanges the installation's refresh token for a new runtime token (seed 000);
+         *     `token_version` goes up by one and the previous runtime token stops working at once (no grace
+         *     period). A refresh token superseded by a recovery and presented again revokes every token of
+         *     the installation (reuse detection, RFC 9700 §4.14.2). Of concurrent refreshes with one
+         *     token, one wins; the others get 409 and their token is not counted as reused.
+         */
+        post: operations["refreshInstallationToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/installations/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The installation's id. */
+                id: components["parameters"]["InstallationIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke an installation
+         * @description Stops one installation (seed 000): its refresh token dies at once, its next lease answers
+         *     `{type: shutdown, reason, timeout_ms}`, and its runtime token is refused once
+         *     `shutdown_timeout_ms` (0–600000, default 0) has passed. Revoking again is a no-op.
+         */
+        post: operations["revokeInstallation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/installations/bootstrap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bootstrap an installation
+         * @description Exchanges an install token for runtime credentials (seed 000): an installation, a 90-day
+         *     `srt_…` runtime token and a `srf_…` refresh token. Idempotent for 60 seconds: the same
+         *     install token again returns the same installation with a new runtime token and without
+         *     `refresh_token`; after that, or once expired, the token is refused (401). Concurrent
+         *     bootstraps with one token create exactly one installation and hand out one refresh token.
+         */
+        post: operations["bootstrapInstallation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/installations/recovery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recovery bootstrap
+         * @description Re-bootstraps the agent's installation in a workspace without an install token (seed 000),
+         *     with an API key that may manage installations. Returns the bootstrap shape with a new
+         *     runtime token and a new refresh token; every earlier refresh token of that installation
+         *     dies, and presenting one later revokes the installation's tokens. Creates the installation
+         *     when the agent has none in the workspace.
+         */
+        post: operations["recoverInstallation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kill-switch/{agent_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its `sekuire_id`. */
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Kill switch - disable an agent
+         * @description Disables the agent at once (seed 001), with a reason and optionally until `expires_at`.
+         *     From the moment this returns every credential of the agent is refused, and each
+         *     installation's next lease answers the `shutdown` command. `POST /api/v1/agents/{id}/enable`
+         *     lifts it. A revoked agent cannot be disabled (409).
+         */
+        post: operations["killAgent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -755,6 +1125,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace_id}/install-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. A workspace of another org answers 404. */
+                workspace_id: components["parameters"]["WorkspaceIdOfPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create an install token
+         * @description A single-use `skt_…` token that lets one deployment of the agent bootstrap into this
+         *     workspace (seed 000), valid `expiry_minutes` (1–1440, 15 by default). Shown once; stored as
+         *     a SHA-256 digest. A disabled or revoked agent gets none (409).
+         */
+        post: operations["createInstallToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -887,6 +1282,46 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description An agent identity. Registered agents (seed 000) carry a self-certifying `sekuire_id`: the
+         *     lowercase hex SHA-256 of their 32-byte Ed25519 `public_key`, also written `did:sekuire:<sekuire_id>`.
+         *     Minted agents (seeds 001/002) get an `sas_…` secret instead. Credentials are never listed.
+         */
+        Agent: {
+            /** Format: date-time */
+            created_at: string;
+            daily_budget: number | null;
+            did: string | null;
+            disabled_reason: string | null;
+            /** Format: date-time */
+            disabled_until: string | null;
+            id: string;
+            /** Format: date-time */
+            last_seen_at: string | null;
+            manifest_hash: string | null;
+            name: string;
+            org_id: string;
+            policy_ids: string[];
+            /** @description Base64 Ed25519 identity key (registered agents). */
+            public_key: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+            sekuire_id: string | null;
+            /**
+             * @description `disabled` by the kill switch (until enabled, or `disabled_until`); `revoked` is permanent.
+             * @enum {string}
+             */
+            status: "active" | "disabled" | "revoked";
+            version: string | null;
+            /** @description Base64 X25519 key the agent set for wire envelopes. */
+            wire_public_key: string | null;
+            workspace_id: string | null;
+        };
+        /** @description A newly minted agent with its secret, shown this once. */
+        AgentWithSecret: components["schemas"]["Agent"] & {
+            /** @description The agent's credential for its own routes, sent as `X-Agent-Secret`. Stored only as a SHA-256 digest. */
+            agent_secret: string;
+        };
         /** @description An API key as listed. The secret itself is shown once, when the key is created or rolled; afterwards only its prefix and last four characters. */
         ApiKey: {
             /** Format: date-time */
@@ -917,6 +1352,23 @@ export interface components {
         ApiKeyWithSecret: components["schemas"]["ApiKey"] & {
             /** @description The secret. Send it as `X-API-Key` or `Authorization: Bearer`. Its last six characters are a CRC32 checksum of the rest, so scanners can tell a real key offline. */
             key: string;
+        };
+        /**
+         * @description Runtime credentials of an installation. `refresh_token` is present on the first bootstrap and
+         *     on recovery; an idempotent repeat of a bootstrap (same install token within 60 s) omits it so
+         *     the token held by the first caller stays the only one.
+         */
+        BootstrapResult: {
+            /**
+             * Format: date-time
+             * @description When the runtime token expires (90 days).
+             */
+            expires_at: string;
+            /** @description Seconds between leases. */
+            heartbeat_interval: number;
+            installation_id: string;
+            refresh_token?: string;
+            runtime_token: string;
         };
         /**
          * @description A built-in role. Owners hold every org permission; admins too, but only an owner can make another owner; members read and work in workspaces; viewers only read.
@@ -1126,6 +1578,13 @@ export interface components {
             /** @description Null for built-in roles. */
             org_id: string | null;
             permissions: string[];
+        };
+        /** @description A new runtime token; the previous one stops working at once (no grace period). */
+        RuntimeToken: {
+            /** Format: date-time */
+            expires_at: string;
+            runtime_token: string;
+            token_version: number;
         };
         /** @description A person who signs in. `role` is the built-in role the user holds in the org; more roles come from user-role assignments. */
         User: {
@@ -1379,10 +1838,14 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+        AgentRef: string;
         /** @description The API key's id (`key_…`), never its secret. */
         ApiKeyIdPath: string;
         /** @description The `next_cursor` of the previous page. Omit it for the first page. */
         Cursor: string;
+        /** @description The installation's id. */
+        InstallationIdPath: string;
         /** @description How many items a page holds at most. */
         Limit: number;
         /** @description The single-use token from the emailed link. */
@@ -1515,6 +1978,448 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAgents: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only agents in this state. */
+                status?: "active" | "disabled" | "revoked";
+                /** @description Only agents of this workspace. */
+                workspace_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of agents. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "agents": [
+                     *         {
+                     *           "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "workspace_id": null,
+                     *           "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *           "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *           "name": "My Agent",
+                     *           "version": "1.0.0",
+                     *           "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *           "manifest_hash": "hash_of_manifest",
+                     *           "wire_public_key": null,
+                     *           "daily_budget": null,
+                     *           "policy_ids": [],
+                     *           "status": "active",
+                     *           "disabled_reason": null,
+                     *           "disabled_until": null,
+                     *           "revoked_at": null,
+                     *           "last_seen_at": null,
+                     *           "created_at": "2024-01-15T10:30:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        agents: components["schemas"]["Agent"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "billing-bot",
+                 *       "daily_budget": 25,
+                 *       "policy_ids": []
+                 *     }
+                 */
+                "application/json": {
+                    daily_budget?: number;
+                    name: string;
+                    org_id?: string;
+                    policy_ids?: string[];
+                    workspace_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new agent and its secret. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": null,
+                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "name": "My Agent",
+                     *       "version": "1.0.0",
+                     *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "manifest_hash": "hash_of_manifest",
+                     *       "wire_public_key": null,
+                     *       "daily_budget": null,
+                     *       "policy_ids": [],
+                     *       "status": "active",
+                     *       "disabled_reason": null,
+                     *       "disabled_until": null,
+                     *       "revoked_at": null,
+                     *       "last_seen_at": null,
+                     *       "created_at": "2024-01-15T10:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    enableAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": null,
+                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "name": "My Agent",
+                     *       "version": "1.0.0",
+                     *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "manifest_hash": "hash_of_manifest",
+                     *       "wire_public_key": null,
+                     *       "daily_budget": null,
+                     *       "policy_ids": [],
+                     *       "status": "active",
+                     *       "disabled_reason": null,
+                     *       "disabled_until": null,
+                     *       "revoked_at": null,
+                     *       "last_seen_at": null,
+                     *       "created_at": "2024-01-15T10:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    recordAgentHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setAgentPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "public_key": "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Base64 of the 32-byte X25519 public key. */
+                    public_key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The agent with its key. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": null,
+                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "name": "My Agent",
+                     *       "version": "1.0.0",
+                     *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "manifest_hash": "hash_of_manifest",
+                     *       "wire_public_key": null,
+                     *       "daily_budget": null,
+                     *       "policy_ids": [],
+                     *       "status": "active",
+                     *       "disabled_reason": null,
+                     *       "disabled_until": null,
+                     *       "revoked_at": null,
+                     *       "last_seen_at": null,
+                     *       "created_at": "2024-01-15T10:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    verifyAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "valid": true,
+                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "name": "My Agent",
+                     *       "version": "1.0.0",
+                     *       "registered_at": "2024-01-15T10:30:00Z",
+                     *       "status": "active"
+                     *     }
+                     */
+                    "application/json": {
+                        name: string;
+                        /** Format: date-time */
+                        registered_at: string;
+                        sekuire_id: string | null;
+                        /** @enum {string} */
+                        status: "active" | "disabled" | "revoked";
+                        valid: boolean;
+                        version: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    registerAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                 *       "name": "My Agent",
+                 *       "version": "1.0.0",
+                 *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                 *       "manifest_hash": "hash_of_manifest"
+                 *     }
+                 */
+                "application/json": {
+                    manifest_hash?: string;
+                    name: string;
+                    public_key: string;
+                    sekuire_id: string;
+                    version?: string;
+                    workspace_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The registered agent. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": null,
+                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "name": "My Agent",
+                     *       "version": "1.0.0",
+                     *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "manifest_hash": "hash_of_manifest",
+                     *       "wire_public_key": null,
+                     *       "daily_budget": null,
+                     *       "policy_ids": [],
+                     *       "status": "active",
+                     *       "disabled_reason": null,
+                     *       "disabled_until": null,
+                     *       "revoked_at": null,
+                     *       "last_seen_at": null,
+                     *       "created_at": "2024-01-15T10:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1844,6 +2749,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
@@ -2001,6 +2907,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2175,6 +3082,444 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    registerInstallationBeacon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The installation's id. */
+                id: components["parameters"]["InstallationIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "platform": "kubernetes",
+                 *       "metadata": {
+                 *         "pod_name": "agent-abc",
+                 *         "namespace": "prod"
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    metadata?: {
+                        [key: string]: string;
+                    };
+                    /** @enum {string} */
+                    platform: "kubernetes" | "docker" | "ecs" | "lambda" | "vm" | "bare_metal" | "other";
+                };
+            };
+        };
+        responses: {
+            /** @description The beacon. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "installation_id": "inst_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "platform": "kubernetes",
+                     *       "metadata": {
+                     *         "pod_name": "agent-abc",
+                     *         "namespace": "prod"
+                     *       },
+                     *       "registered_at": "2026-02-03T12:00:00Z"
+                     *     }
+                     */
+                    "application/json": {
+                        installation_id: string;
+                        metadata: {
+                            [key: string]: string;
+                        };
+                        platform: string;
+                        /** Format: date-time */
+                        registered_at: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    renewInstallationLease: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The installation's id. */
+                id: components["parameters"]["InstallationIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "running",
+                 *       "heartbeat_interval_seconds": 60,
+                 *       "health_payload": {
+                 *         "memory_mb": 512
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    health_payload?: {
+                        [key: string]: unknown;
+                    };
+                    heartbeat_interval_seconds?: number;
+                    /**
+                     * @default running
+                     * @enum {string}
+                     */
+                    status?: "starting" | "running" | "degraded" | "stopping";
+                };
+            };
+        };
+        responses: {
+            /** @description The lease. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "installation_id": "inst_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "lease_expires_at": "2026-02-03T12:05:00Z",
+                     *       "next_heartbeat_at": "2026-02-03T12:01:00Z",
+                     *       "command": null,
+                     *       "refreshed_token": {
+                     *         "runtime_token": "srt_Yc8HsJ4fDa6GuE1iOoPqXw3vB7nQ2kLp9RtY5m",
+                     *         "expires_at": "2026-05-03T12:00:00Z",
+                     *         "token_version": 2
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        command: {
+                            reason: string;
+                            timeout_ms: number;
+                            /** @enum {string} */
+                            type: "shutdown";
+                        } | null;
+                        installation_id: string;
+                        /** Format: date-time */
+                        lease_expires_at: string;
+                        /** Format: date-time */
+                        next_heartbeat_at: string;
+                        refreshed_token?: components["schemas"]["RuntimeToken"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    refreshInstallationToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The installation's id. */
+                id: components["parameters"]["InstallationIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "srf_Xw3vB7nQ2kLp9RtY5mZc8HsJ4fDa6GuE1iOoPq"
+                 *     }
+                 */
+                "application/json": {
+                    refresh_token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new runtime token. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "runtime_token": "srt_Yc8HsJ4fDa6GuE1iOoPqXw3vB7nQ2kLp9RtY5m",
+                     *       "expires_at": "2026-05-03T12:00:00Z",
+                     *       "token_version": 2
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RuntimeToken"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeInstallation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The installation's id. */
+                id: components["parameters"]["InstallationIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Security incident",
+                 *       "shutdown_timeout_ms": 5000
+                 *     }
+                 */
+                "application/json": {
+                    reason: string;
+                    /** @default 0 */
+                    shutdown_timeout_ms?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The revocation. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "installation_id": "inst_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "status": "revoked",
+                     *       "reason": "Security incident",
+                     *       "shutdown_deadline": "2026-02-03T12:00:05Z"
+                     *     }
+                     */
+                    "application/json": {
+                        installation_id: string;
+                        reason: string;
+                        /**
+                         * Format: date-time
+                         * @description When the runtime token stops working.
+                         */
+                        shutdown_deadline: string;
+                        /** @enum {string} */
+                        status: "revoked";
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    bootstrapInstallation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "install_token": "skt_u2ZQfOpyP01KcEDfdmu0yciIBU6SnLJV3aB9cD",
+                 *       "upstream_url": "http://my-agent:8000",
+                 *       "capabilities": [
+                 *         "data_analysis",
+                 *         "code_generation"
+                 *       ],
+                 *       "heartbeat_interval_seconds": 60
+                 *     }
+                 */
+                "application/json": {
+                    capabilities?: string[];
+                    /** @default 60 */
+                    heartbeat_interval_seconds?: number;
+                    install_token: string;
+                    /** Format: uri */
+                    upstream_url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The installation's credentials. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "installation_id": "inst_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "runtime_token": "srt_u2ZQfOpyP01KcEDfdmu0yciIBU6SnLJV3aB9cD",
+                     *       "refresh_token": "srf_Xw3vB7nQ2kLp9RtY5mZc8HsJ4fDa6GuE1iOoPq",
+                     *       "expires_at": "2026-05-03T12:00:00Z",
+                     *       "heartbeat_interval": 60
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BootstrapResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    recoverInstallation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "agent_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                 *       "workspace_id": "ws_abc123",
+                 *       "upstream_url": "http://my-agent:8000",
+                 *       "capabilities": [
+                 *         "data_analysis"
+                 *       ],
+                 *       "heartbeat_interval_seconds": 60
+                 *     }
+                 */
+                "application/json": {
+                    agent_id: string;
+                    capabilities?: string[];
+                    /** @default 60 */
+                    heartbeat_interval_seconds?: number;
+                    /** Format: uri */
+                    upstream_url?: string;
+                    workspace_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The installation's new credentials. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "installation_id": "inst_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "runtime_token": "srt_u2ZQfOpyP01KcEDfdmu0yciIBU6SnLJV3aB9cD",
+                     *       "refresh_token": "srf_Xw3vB7nQ2kLp9RtY5mZc8HsJ4fDa6GuE1iOoPq",
+                     *       "expires_at": "2026-05-03T12:00:00Z",
+                     *       "heartbeat_interval": 60
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BootstrapResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    killAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its `sekuire_id`. */
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Runaway spend"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: date-time */
+                    expires_at?: string;
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The disabled agent. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": null,
+                     *       "sekuire_id": null,
+                     *       "did": null,
+                     *       "name": "billing-bot",
+                     *       "version": null,
+                     *       "public_key": null,
+                     *       "manifest_hash": null,
+                     *       "wire_public_key": null,
+                     *       "daily_budget": 25,
+                     *       "policy_ids": [],
+                     *       "status": "disabled",
+                     *       "disabled_reason": "Runaway spend",
+                     *       "disabled_until": null,
+                     *       "revoked_at": null,
+                     *       "last_seen_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
@@ -2712,6 +4057,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3438,6 +4784,67 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createInstallToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. A workspace of another org answers 404. */
+                workspace_id: components["parameters"]["WorkspaceIdOfPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "agent_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                 *       "expiry_minutes": 15
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The agent's `agt_` id or `sekuire_id`. */
+                    agent_id: string;
+                    /** @default 15 */
+                    expiry_minutes?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The token, shown once. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "token": "skt_u2ZQfOpyP01KcEDfdmu0yciIBU6SnLJV3aB9cD",
+                     *       "expires_at": "2026-02-03T12:15:00Z",
+                     *       "agent_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "workspace_id": "ws_abc123"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The agent as the request named it. */
+                        agent_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                        token: string;
+                        workspace_id: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
         };
     };

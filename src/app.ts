@@ -8,6 +8,9 @@ import { createBinding, type Binding } from './binding/binding';
 import { InstanceSecrets } from './db/instance-secrets';
 import { Mailer } from './mail/mailer';
 import { AdminService } from './modules/admin/admin-service';
+import { AgentCredentialLookup } from './modules/agents/agent-credentials';
+import { AgentService } from './modules/agents/agent-service';
+import { InstallationService } from './modules/installations/installation-service';
 import { ApiKeyService } from './modules/api-keys/api-key-service';
 import { AuthService } from './modules/auth/auth-service';
 import { LoginLinkService } from './modules/auth/login-link-service';
@@ -49,7 +52,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const contract = options.contract ?? loadContractDocuments();
   const metrics = createMetrics(() => database.poolStats());
   const services = createServices({ config, database, logger, metrics, contract });
-  const authenticator = new Authenticator(database.dataSource, services.loginTokens);
+  const authenticator = new Authenticator(database.dataSource, services.loginTokens, new AgentCredentialLookup(database.dataSource));
   const rateLimiter = new RateLimiter(database.dataSource, config.rateLimits);
   const binding = await createBinding({
     definition: options.definition ?? contract.json,
@@ -86,6 +89,7 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
   const mailer = new Mailer(dataSource, logger, config.smtpUrl, config.mailFrom);
   const orgs = new OrgService(dataSource, config.upgradeUrl);
   const users = new UserService(dataSource, orgs);
+  const agents = new AgentService(dataSource, orgs);
   return {
     ...options,
     loginTokens,
@@ -105,5 +109,7 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
     environments: new EnvironmentService(dataSource, orgs),
     apiKeys: new ApiKeyService(dataSource, orgs),
     rbac: new RbacService(dataSource, orgs, users),
+    agents,
+    installations: new InstallationService(dataSource, orgs, agents, logger),
   };
 }

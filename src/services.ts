@@ -2,6 +2,8 @@ import type { Config } from './config/config';
 import type { Database } from './db/database';
 import type { Mailer } from './mail/mailer';
 import type { Metrics } from './metrics/metrics';
+import type { AgentService } from './modules/agents/agent-service';
+import type { InstallationService } from './modules/installations/installation-service';
 import type { AdminService } from './modules/admin/admin-service';
 import type { ApiKeyService } from './modules/api-keys/api-key-service';
 import type { AuthService } from './modules/auth/auth-service';
@@ -29,4 +31,6 @@ export interface Services {
   environments: EnvironmentService;
   apiKeys: ApiKeyService;
   rbac: RbacService;
+  agents: AgentService;
+  installations: InstallationService;
 }

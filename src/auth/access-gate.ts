@@ -46,7 +46,7 @@ export function createAccessGate(options: {
 
   return {
     anonymous: ANONYMOUS,
-    authenticate: (req: Request) => options.authenticator.authenticate(req),
+    authenticate: (req: Request, operation: BoundOperation) => options.authenticator.authenticate(req, operation),
     authorize(caller: unknown, operation: BoundOperation) {
       const principal = caller as Principal;
       const { permission, planFeature } = operation.extensions;

@@ -1,14 +1,40 @@
 import type { Request } from 'express';
 import type { DataSource } from 'typeorm';
 import type { PlanName } from '../config/config';
-import { UnauthorizedError } from '../errors/api-error';
+import type { BoundOperation } from '../binding/operation-table';
+import { ForbiddenError, UnauthorizedError } from '../errors/api-error';
 import { digestSecret, isWellFormedSecret } from './credentials';
 import { LoginTokenError, type LoginTokens } from './login-tokens';
 import { ALL_PERMISSIONS, builtInRole, ORG_PERMISSIONS } from './permissions';
 import type { Principal } from './principal';
 
+/** Agent secrets and runtime tokens are checked by the agents module, which owns their tables. */
+export interface AgentCredentials {
+  authenticateAgent(secret: string): Promise<Principal>;
+  authenticateInstallation(runtimeToken: string): Promise<Principal>;
+}
+
 export const API_KEY_PREFIXES = ['sk_live', 'sk_test'] as const;
 export const ADMIN_SESSION_PREFIX = 'adm';
+export const AGENT_SECRET_PREFIX = 'sas';
+export const RUNTIME_TOKEN_PREFIX = 'srt';
+
+type CredentialKind = 'api_key' | 'admin_session' | 'login_jwt' | 'agent_secret' | 'runtime_token';
+
+/** Which credentials each security scheme of the spec accepts. */
+const ACCEPTED_BY_SCHEME: Record<string, CredentialKind[]> = {
+  ApiKeyAuth: ['api_key'],
+  BearerAuth: ['api_key', 'admin_session', 'login_jwt'],
+  AgentSecret: ['agent_secret'],
+  RuntimeToken: ['runtime_token'],
+};
+const NOT_ACCEPTED: Record<CredentialKind, string> = {
+  api_key: 'An API key does not work on this operation.',
+  admin_session: 'An admin session does not work on this operation.',
+  login_jwt: 'A login token does not work on this operation.',
+  agent_secret: "An agent secret works only on its own agent's routes (public key, heartbeat).",
+  runtime_token: "A runtime token works only on its own installation's lease.",
+};
 /** A key's `last_used_at` is written at most this often, so a busy key costs no write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 const ORG_PERMISSION_SET = new Set(ORG_PERMISSIONS);
@@ -55,14 +81,31 @@ export class Authenticator {
   constructor(
     private readonly dataSource: DataSource,
     private readonly loginTokens: LoginTokens,
+    private readonly agents: AgentCredentials,
   ) {}
 
-  async authenticate(req: Request): Promise<Principal> {
+  /**
+   * The credential must be of a kind one of the operation's security schemes accepts: an agent
+   * secret or a runtime token on a management route is 403, whatever it could do elsewhere.
+   */
+  async authenticate(req: Request, operation: BoundOperation): Promise<Principal> {
     const credential = credentialOf(req);
-    if (API_KEY_PREFIXES.some((prefix) => credential.startsWith(`${prefix}_`))) return this.apiKey(credential);
-    if (credential.startsWith(`${ADMIN_SESSION_PREFIX}_`)) return this.adminSession(credential);
-    if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(credential)) return this.loginToken(req, credential);
-    throw malformed();
+    const kind = kindOf(credential);
+    if (!kind) throw malformed();
+    const accepted = operation.security.some((requirement) => Object.keys(requirement).some((scheme) => ACCEPTED_BY_SCHEME[scheme]?.includes(kind)));
+    if (!accepted) throw new ForbiddenError(NOT_ACCEPTED[kind], 'CREDENTIAL_NOT_ACCEPTED');
+    switch (kind) {
+      case 'api_key':
+        return this.apiKey(credential);
+      case 'admin_session':
+        return this.adminSession(credential);
+      case 'login_jwt':
+        return this.loginToken(req, credential);
+      case 'agent_secret':
+        return this.agents.authenticateAgent(credential);
+      case 'runtime_token':
+        return this.agents.authenticateInstallation(credential);
+    }
   }
 
   private async apiKey(secret: string): Promise<Principal> {
@@ -99,6 +142,8 @@ export class Authenticator {
       apiKeyId: key.id,
       sessionId: null,
       adminEmail: null,
+      agentId: null,
+      installationId: null,
       roles: [],
       permissions: new Set(key.permissions.filter((permission) => ORG_PERMISSION_SET.has(permission))),
       expiresAt: key.expires_at,
@@ -122,6 +167,8 @@ export class Authenticator {
       apiKeyId: null,
       sessionId: session.id,
       adminEmail: session.admin_email,
+      agentId: null,
+      installationId: null,
       roles: ['platform_admin'],
       permissions: ALL_PERMISSIONS,
       expiresAt: session.expires_at,
@@ -160,13 +207,26 @@ export class Authenticator {
       apiKeyId: null,
       sessionId: claims.sid,
       adminEmail: null,
+      agentId: null,
+      installationId: null,
       ...rolesAndPermissions(session.role, session.assigned),
       expiresAt: session.expires_at,
     };
   }
 }
 
+function kindOf(credential: string): CredentialKind | undefined {
+  if (API_KEY_PREFIXES.some((prefix) => credential.startsWith(`${prefix}_`))) return 'api_key';
+  if (credential.startsWith(`${ADMIN_SESSION_PREFIX}_`)) return 'admin_session';
+  if (credential.startsWith(`${AGENT_SECRET_PREFIX}_`)) return 'agent_secret';
+  if (credential.startsWith(`${RUNTIME_TOKEN_PREFIX}_`)) return 'runtime_token';
+  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(credential)) return 'login_jwt';
+  return undefined;
+}
+
 function credentialOf(req: Request): string {
+  const agentSecret = req.headers['x-agent-secret'];
+  if (typeof agentSecret === 'string' && agentSecret.trim() !== '') return agentSecret.trim();
   const apiKey = req.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
   const authorization = req.headers.authorization;

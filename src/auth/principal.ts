@@ -2,7 +2,7 @@ import type { PlanName } from '../config/config';
 
 /** Who is calling: resolved once per request by the authenticator, read by the gate and handlers. */
 export interface Principal {
-  kind: 'anonymous' | 'user' | 'api_key' | 'admin_session';
+  kind: 'anonymous' | 'user' | 'api_key' | 'admin_session' | 'agent' | 'installation';
   /** The caller's org; null for platform admins and anonymous callers. */
   orgId: string | null;
   plan: PlanName | null;
@@ -12,6 +12,9 @@ export interface Principal {
   /** The login or admin session, which logout revokes. */
   sessionId: string | null;
   adminEmail: string | null;
+  /** The agent behind an agent secret or an installation's runtime token. */
+  agentId: string | null;
+  installationId: string | null;
   /** Names of the roles the permissions come from. */
   roles: string[];
   permissions: ReadonlySet<string>;
@@ -26,6 +29,8 @@ export const ANONYMOUS: Principal = Object.freeze({
   apiKeyId: null,
   sessionId: null,
   adminEmail: null,
+  agentId: null,
+  installationId: null,
   roles: [],
   permissions: new Set<string>(),
   expiresAt: null,

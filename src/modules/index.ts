@@ -7,6 +7,8 @@ import { usersHandlers } from './users/handlers';
 import { workspacesHandlers } from './workspaces/handlers';
 import { apiKeysHandlers } from './api-keys/handlers';
 import { rbacHandlers } from './rbac/handlers';
+import { agentsHandlers } from './agents/handlers';
+import { installationsHandlers } from './installations/handlers';
 
 /** Every module's handlers, keyed by operationId. */
 export const handlers = {
@@ -18,4 +20,6 @@ export const handlers = {
   ...workspacesHandlers,
   ...apiKeysHandlers,
   ...rbacHandlers,
+  ...agentsHandlers,
+  ...installationsHandlers,
 } satisfies HandlerMap;

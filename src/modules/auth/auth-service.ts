@@ -139,8 +139,11 @@ export class AuthService {
   }
 
   async describe(principal: Principal): Promise<PrincipalBody> {
+    const { kind } = principal;
+    // Agent secrets and runtime tokens never reach this operation: its security schemes refuse them.
+    if (kind !== 'user' && kind !== 'api_key' && kind !== 'admin_session') throw new UnauthorizedError();
     const body: PrincipalBody = {
-      type: principal.kind === 'anonymous' ? 'user' : principal.kind,
+      type: kind,
       roles: principal.roles,
       permissions: [...principal.permissions].sort(),
       expires_at: principal.expiresAt!.toISOString(),

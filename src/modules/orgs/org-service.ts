@@ -18,7 +18,8 @@ interface OrgRow {
 
 export const toOrg = (row: OrgRow): Org => ({ id: row.id, name: row.name, plan: row.plan, created_at: row.created_at.toISOString() });
 
-const QUOTA_COUNTS: Record<Exclude<Quota, 'agents'>, string> = {
+const QUOTA_COUNTS: Record<Quota, string> = {
+  agents: `SELECT count(*)::int AS n FROM agents WHERE org_id = $1 AND status <> 'revoked'`,
   workspaces: `SELECT count(*)::int AS n FROM workspaces WHERE org_id = $1`,
   users: `SELECT count(*)::int AS n FROM users WHERE org_id = $1`,
   api_keys: `SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL AND expires_at > now()`,
@@ -83,7 +84,7 @@ export class OrgService {
    * Inside a transaction: locks the org row, so concurrent creations count one at a time, and
    * answers 402 when one more object of this kind would exceed the plan's quota.
    */
-  async reserveQuota(manager: EntityManager, orgId: string, quota: Exclude<Quota, 'agents'>): Promise<void> {
+  async reserveQuota(manager: EntityManager, orgId: string, quota: Quota): Promise<void> {
     const [org] = await manager.query(`SELECT plan FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
     if (!org) throw orgNotFound(orgId);
     const [{ n }] = await manager.query(QUOTA_COUNTS[quota], [orgId]);

@@ -1,0 +1,65 @@
+import type { DataSource } from 'typeorm';
+import { AGENT_SECRET_PREFIX, RUNTIME_TOKEN_PREFIX, type AgentCredentials } from '../../auth/authenticator';
+import { digestSecret, isWellFormedSecret } from '../../auth/credentials';
+import type { Principal } from '../../auth/principal';
+import { UnauthorizedError } from '../../errors/api-error';
+import { AGENT_STOPPED_SQL } from './agent-service';
+
+const NO_PERMISSIONS: ReadonlySet<string> = new Set();
+const malformed = () => new UnauthorizedError('The credential is not a well-formed Warden credential.', 'CREDENTIAL_MALFORMED');
+const invalid = () => new UnauthorizedError('The credential is not valid.', 'CREDENTIAL_INVALID');
+const revoked = () => new UnauthorizedError('The credential has been revoked.', 'CREDENTIAL_REVOKED');
+
+/**
+ * Agent secrets and installation runtime tokens, looked up by digest. Neither carries a
+ * permission: they open only the agent's own routes and the installation's own lease.
+ */
+export class AgentCredentialLookup implements AgentCredentials {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async authenticateAgent(secret: string): Promise<Principal> {
+    if (!isWellFormedSecret(secret, AGENT_SECRET_PREFIX)) throw malformed();
+    const [agent] = await this.dataSource.query(`SELECT a.id, a.org_id, ${AGENT_STOPPED_SQL} AS stopped FROM agents a WHERE a.secret_digest = $1`, [
+      digestSecret(secret),
+    ]);
+    if (!agent) throw invalid();
+    if (agent.stopped) throw revoked();
+    return principal('agent', agent.org_id, agent.id, null, null);
+  }
+
+  /**
+   * A runtime token is good while it is the installation's current version, unexpired, and the
+   * installation's shutdown deadline (after a revoke) has not passed. A stopped agent's token
+   * still reaches the lease, whose answer is the shutdown command.
+   */
+  async authenticateInstallation(token: string): Promise<Principal> {
+    if (!isWellFormedSecret(token, RUNTIME_TOKEN_PREFIX)) throw malformed();
+    const [row] = await this.dataSource.query(
+      `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id, i.org_id, i.agent_id,
+         i.revoked_at IS NOT NULL AND i.revoked_at + make_interval(secs => i.shutdown_timeout_ms / 1000.0) <= now() AS shut_down
+       FROM runtime_tokens t JOIN installations i ON i.id = t.installation_id WHERE t.token_digest = $1`,
+      [digestSecret(token)],
+    );
+    if (!row) throw invalid();
+    if (!row.current || row.shut_down) throw revoked();
+    if (row.expires_at.getTime() <= Date.now()) throw new UnauthorizedError('The credential has expired.', 'CREDENTIAL_EXPIRED');
+    return principal('installation', row.org_id, row.agent_id, row.id, row.expires_at);
+  }
+}
+
+function principal(kind: 'agent' | 'installation', orgId: string, agentId: string, installationId: string | null, expiresAt: Date | null): Principal {
+  return {
+    kind,
+    orgId,
+    plan: null,
+    userId: null,
+    apiKeyId: null,
+    sessionId: null,
+    adminEmail: null,
+    agentId,
+    installationId,
+    roles: [],
+    permissions: NO_PERMISSIONS,
+    expiresAt,
+  };
+}

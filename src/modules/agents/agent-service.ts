@@ -1,0 +1,254 @@
+import { createHash, createPublicKey } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { components } from '../../../generated/api';
+import { digestSecret, newSecret } from '../../auth/credentials';
+import { AGENT_SECRET_PREFIX } from '../../auth/authenticator';
+import type { Principal } from '../../auth/principal';
+import type { RequestBody } from '../../binding/handler-types';
+import { isUniqueViolation } from '../../db/errors';
+import { newId } from '../../db/ids';
+import { decodeCursor, pageOf } from '../../db/pagination';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
+import type { OrgService } from '../orgs/org-service';
+
+type Agent = components['schemas']['Agent'];
+export interface AgentRow {
+  id: string;
+  org_id: string;
+  workspace_id: string | null;
+  sekuire_id: string | null;
+  name: string;
+  version: string | null;
+  public_key: string | null;
+  manifest_hash: string | null;
+  wire_public_key: string | null;
+  daily_budget: string | null;
+  policy_ids: string[];
+  status: Agent['status'];
+  disabled_reason: string | null;
+  disabled_until: Date | null;
+  revoked_at: Date | null;
+  last_seen_at: Date | null;
+  created_at: Date;
+}
+
+const AGENT_COLUMNS = `id, org_id, workspace_id, sekuire_id, name, version, public_key, manifest_hash, wire_public_key, daily_budget,
+  policy_ids, status, disabled_reason, disabled_until, revoked_at, last_seen_at, created_at`;
+
+/** SQL: the agent `a` is revoked, or disabled by a kill switch that has not expired. */
+export const AGENT_STOPPED_SQL = `(a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now())))`;
+
+/** A kill switch with `expires_at` lifts itself: the agent reads as active once it has passed. */
+export function effectiveStatus(row: Pick<AgentRow, 'status' | 'disabled_until'>): Agent['status'] {
+  return row.status === 'disabled' && row.disabled_until && row.disabled_until.getTime() <= Date.now() ? 'active' : row.status;
+}
+
+export const toAgent = (row: AgentRow): Agent => {
+  const status = effectiveStatus(row);
+  return {
+    id: row.id,
+    org_id: row.org_id,
+    workspace_id: row.workspace_id,
+    sekuire_id: row.sekuire_id,
+    did: row.sekuire_id ? `did:sekuire:${row.sekuire_id}` : null,
+    name: row.name,
+    version: row.version,
+    public_key: row.public_key,
+    manifest_hash: row.manifest_hash,
+    wire_public_key: row.wire_public_key,
+    daily_budget: row.daily_budget === null ? null : Number(row.daily_budget),
+    policy_ids: row.policy_ids,
+    status,
+    disabled_reason: status === 'disabled' ? row.disabled_reason : null,
+    disabled_until: status === 'disabled' ? (row.disabled_until?.toISOString() ?? null) : null,
+    revoked_at: row.revoked_at?.toISOString() ?? null,
+    last_seen_at: row.last_seen_at?.toISOString() ?? null,
+    created_at: row.created_at.toISOString(),
+  };
+};
+
+export const agentNotFound = (ref: string) => new NotFoundError(`No agent '${ref}' exists in this org.`, 'AGENT_NOT_FOUND');
+
+/** `agt_…` ids and 64-hex sekuire_ids both name an agent. */
+export const agentRefColumn = (ref: string) => (ref.startsWith('agt_') ? 'id' : 'sekuire_id');
+
+/**
+ * 422 unless `value` is the canonical base64 of a 32-byte key of this curve: the key must parse,
+ * and re-encoding it must give the same text, so one key has one spelling.
+ */
+function decodeKey(value: string, curve: 'Ed25519' | 'X25519', field: string): Buffer {
+  const bytes = Buffer.from(value, 'base64');
+  const fail = (message: string) =>
+    new ValidationError(`${field} must be the base64 of a 32-byte ${curve} public key: ${message}.`, 'INVALID_PUBLIC_KEY', [
+      { location: 'body', field, message, rule: 'format' },
+    ]);
+  if (bytes.toString('base64') !== value) throw fail('it is not canonical base64');
+  if (bytes.length !== 32) throw fail(`it decodes to ${bytes.length} bytes`);
+  try {
+    createPublicKey({ key: { kty: 'OKP', crv: curve, x: bytes.toString('base64url') }, format: 'jwk' });
+  } catch {
+    throw fail('it is not a valid key');
+  }
+  return bytes;
+}
+
+export class AgentService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly orgs: OrgService,
+  ) {}
+
+  /** Seed 000: the sekuire_id must be the SHA-256 of the key, so the id proves which key it names. */
+  async register(principal: Principal, input: RequestBody<'registerAgent'>): Promise<Agent> {
+    const orgId = await this.orgs.scope(principal);
+    const key = decodeKey(input.public_key, 'Ed25519', 'public_key');
+    if (createHash('sha256').update(key).digest('hex') !== input.sekuire_id) {
+      throw new ValidationError('sekuire_id must be the lowercase hex SHA-256 of the decoded public_key.', 'SEKUIRE_ID_MISMATCH', [
+        { location: 'body', field: 'sekuire_id', message: 'does not match public_key', rule: 'sha256' },
+      ]);
+    }
+    return this.insert(orgId, input.workspace_id, {
+      sekuire_id: input.sekuire_id,
+      name: input.name,
+      version: input.version ?? null,
+      public_key: input.public_key,
+      manifest_hash: input.manifest_hash ?? null,
+    }).then(({ agent }) => agent);
+  }
+
+  /** Seeds 001/002: an agent with an `sas_` secret, returned once. */
+  async mint(principal: Principal, input: RequestBody<'createAgent'>) {
+    const orgId = await this.orgs.scope(principal, input.org_id);
+    const secret = newSecret(AGENT_SECRET_PREFIX);
+    const { agent } = await this.insert(orgId, input.workspace_id, {
+      name: input.name,
+      daily_budget: input.daily_budget ?? null,
+      policy_ids: input.policy_ids ?? [],
+      secret_digest: digestSecret(secret),
+    });
+    return { ...agent, agent_secret: secret };
+  }
+
+  private async insert(orgId: string, workspaceId: string | undefined, fields: Record<string, unknown>): Promise<{ agent: Agent }> {
+    return this.dataSource.transaction(async (manager) => {
+      await this.orgs.reserveQuota(manager, orgId, 'agents');
+      if (workspaceId) await this.assertWorkspace(manager, orgId, workspaceId);
+      const columns = ['id', 'org_id', 'workspace_id', ...Object.keys(fields)];
+      const values = [newId('agt'), orgId, workspaceId ?? null, ...Object.values(fields)];
+      try {
+        const [row] = await manager.query(
+          `INSERT INTO agents (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING ${AGENT_COLUMNS}`,
+          values,
+        );
+        return { agent: toAgent(row) };
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError('An agent with this sekuire_id is already registered.', 'ALREADY_EXISTS');
+        throw error;
+      }
+    });
+  }
+
+  async list(principal: Principal, query: { status?: Agent['status']; workspace_id?: string; limit: number; cursor?: string }) {
+    const orgId = await this.orgs.scope(principal);
+    const statusSql = {
+      active: `AND NOT ${AGENT_STOPPED_SQL}`,
+      disabled: `AND a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now())`,
+      revoked: `AND a.status = 'revoked'`,
+    };
+    const rows: AgentRow[] = await this.dataSource.query(
+      `SELECT ${AGENT_COLUMNS} FROM agents a WHERE org_id = $1 AND ($2::text IS NULL OR workspace_id = $2) AND ($3::text IS NULL OR id < $3)
+       ${query.status ? statusSql[query.status] : ''} ORDER BY id DESC LIMIT $4`,
+      [orgId, query.workspace_id ?? null, decodeCursor(query.cursor), query.limit + 1],
+    );
+    const page = pageOf(rows, query.limit);
+    return { agents: page.items.map(toAgent), has_more: page.has_more, next_cursor: page.next_cursor };
+  }
+
+  async get(principal: Principal, ref: string): Promise<Agent> {
+    return toAgent(await this.row(this.dataSource.manager, await this.orgs.scope(principal), ref));
+  }
+
+  async verify(principal: Principal, ref: string) {
+    const agent = await this.get(principal, ref);
+    return {
+      valid: agent.status === 'active',
+      sekuire_id: agent.sekuire_id,
+      name: agent.name,
+      version: agent.version,
+      registered_at: agent.created_at,
+      status: agent.status,
+    };
+  }
+
+  /** Permanent. Credentials are checked against the agent's status on every use, so none survives this commit. */
+  async revoke(principal: Principal, ref: string): Promise<Agent> {
+    const orgId = await this.orgs.scope(principal);
+    const [rows] = await this.dataSource.query(
+      `UPDATE agents SET status = 'revoked', revoked_at = COALESCE(revoked_at, now())
+       WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 RETURNING ${AGENT_COLUMNS}`,
+      [orgId, ref],
+    );
+    if (!rows[0]) throw agentNotFound(ref);
+    return toAgent(rows[0]);
+  }
+
+  async kill(principal: Principal, ref: string, input: { reason: string; expires_at?: string }): Promise<Agent> {
+    if (input.expires_at && new Date(input.expires_at).getTime() <= Date.now()) {
+      throw new ValidationError('expires_at must be in the future.', 'EXPIRY_OUT_OF_RANGE', [
+        { location: 'body', field: 'expires_at', message: 'is not in the future', rule: 'range' },
+      ]);
+    }
+    return this.setStatus(principal, ref, 'disabled', input.reason, input.expires_at ?? null);
+  }
+
+  async enable(principal: Principal, ref: string): Promise<Agent> {
+    return this.setStatus(principal, ref, 'active', null, null);
+  }
+
+  private async setStatus(principal: Principal, ref: string, status: 'active' | 'disabled', reason: string | null, until: string | null) {
+    const orgId = await this.orgs.scope(principal);
+    const [rows] = await this.dataSource.query(
+      `UPDATE agents SET status = $3, disabled_reason = $4, disabled_until = $5
+       WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 AND status <> 'revoked' RETURNING ${AGENT_COLUMNS}`,
+      [orgId, ref, status, reason, until],
+    );
+    if (rows[0]) return toAgent(rows[0]);
+    await this.row(this.dataSource.manager, orgId, ref);
+    throw new ConflictError('The agent is revoked; revocation is permanent.', 'AGENT_REVOKED');
+  }
+
+  /** The agent's own routes: its secret works only for itself. */
+  async setWireKey(principal: Principal, ref: string, publicKey: string): Promise<Agent> {
+    await this.assertSelf(principal, ref);
+    decodeKey(publicKey, 'X25519', 'public_key');
+    const [[row]] = await this.dataSource.query(`UPDATE agents SET wire_public_key = $2, last_seen_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [
+      principal.agentId,
+      publicKey,
+    ]);
+    return toAgent(row);
+  }
+
+  async heartbeat(principal: Principal, ref: string): Promise<void> {
+    await this.assertSelf(principal, ref);
+    await this.dataSource.query(`UPDATE agents SET last_seen_at = now() WHERE id = $1`, [principal.agentId]);
+  }
+
+  private async assertSelf(principal: Principal, ref: string): Promise<void> {
+    const self =
+      principal.agentId === ref ||
+      (!ref.startsWith('agt_') && (await this.dataSource.query(`SELECT 1 FROM agents WHERE id = $1 AND sekuire_id = $2`, [principal.agentId, ref])).length > 0);
+    if (!self) throw new ForbiddenError("An agent secret works only on its own agent's routes.", 'NOT_THIS_AGENT');
+  }
+
+  /** The agent named by id or sekuire_id in the org, or 404. */
+  async row(manager: EntityManager, orgId: string, ref: string): Promise<AgentRow> {
+    const [row] = await manager.query(`SELECT ${AGENT_COLUMNS} FROM agents WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2`, [orgId, ref]);
+    if (!row) throw agentNotFound(ref);
+    return row;
+  }
+
+  private async assertWorkspace(manager: EntityManager, orgId: string, workspaceId: string): Promise<void> {
+    const [row] = await manager.query(`SELECT 1 FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
+    if (!row) throw new NotFoundError(`No workspace '${workspaceId}' exists in this org.`, 'WORKSPACE_NOT_FOUND');
+  }
+}

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { agentIdentity } from './support/agents';
+import { assertNoSecretAtRest, createOrg, rowCounts, type TestOrg } from './support/identity';
+import { startTestApp, type TestApp } from './support/test-app';
+
+describe('installations: install tokens, bootstrap, lease, refresh, recovery, beacon, revoke (seed 000)', () => {
+  let warden: TestApp;
+  let org: TestOrg;
+  let key: { 'X-API-Key': string };
+  let workspaceId: string;
+  const handled: string[] = [];
+
+  async function registeredAgent(): Promise<{ id: string; sekuireId: string }> {
+    const identity = agentIdentity();
+    const res = await warden.request
+      .post('/api/v1/agents/register')
+      .set(key)
+      .send({ sekuire_id: identity.sekuireId, name: 'My Agent', version: '1.0.0', public_key: identity.publicKey, manifest_hash: 'hash_of_manifest' })
+      .expect(201);
+    return { id: res.body.id, sekuireId: identity.sekuireId };
+  }
+  async function installToken(agentRef: string, expiryMinutes = 15): Promise<string> {
+    const res = await warden.request
+      .post(`/api/v1/workspaces/${workspaceId}/install-tokens`)
+      .set(key)
+      .send({ agent_id: agentRef, expiry_minutes: expiryMinutes })
+      .expect(201);
+    handled.push(res.body.token);
+    return res.body.token;
+  }
+  async function bootstrap(token: string) {
+    const res = await warden.request
+      .post('/api/v1/installations/bootstrap')
+      .send({ install_token: token, upstream_url: 'http://my-agent:8000', capabilities: ['data_analysis'], heartbeat_interval_seconds: 60 })
+      .expect(200);
+    handled.push(res.body.runtime_token);
+    if (res.body.refresh_token) handled.push(res.body.refresh_token);
+    return res.body as { installation_id: string; runtime_token: string; refresh_token?: string; expires_at: string; heartbeat_interval: number };
+  }
+  const lease = (id: string, runtimeToken: string) =>
+    warden.request.post(`/api/v1/installations/${id}/lease`).set('Authorization', `Bearer ${runtimeToken}`).send({ status: 'running', heartbeat_interval_seconds: 60, health_payload: { memory_mb: 512 } });
+
+  before(async () => {
+    warden = await startTestApp();
+    org = await createOrg(warden, 'enterprise');
+    key = { 'X-API-Key': org.key };
+    const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Production' }).expect(201);
+    workspaceId = ws.body.id;
+  });
+  after(async () => {
+    await assertNoSecretAtRest(warden, handled);
+    await warden.close();
+  });
+
+  it('the seed 000 flow: register → install token → bootstrap → lease ×3 → refresh → revoke → lease says shutdown → token refused', async () => {
+    const agent = await registeredAgent();
+    const token = await installToken(agent.sekuireId);
+    assert.match(token, /^skt_[A-Za-z0-9]{38}$/);
+    const boot = await bootstrap(token);
+    assert.match(boot.installation_id, /^inst_/);
+    assert.match(boot.runtime_token, /^srt_/);
+    assert.match(boot.refresh_token!, /^srf_/);
+    assert.equal(boot.heartbeat_interval, 60);
+    const days = (new Date(boot.expires_at).getTime() - Date.now()) / 86_400_000;
+    assert.ok(days > 89.9 && days <= 90);
+
+    for (let i = 0; i < 3; i++) {
+      const res = await lease(boot.installation_id, boot.runtime_token).expect(200);
+      assert.equal(res.body.command, null);
+      assert.equal(res.body.refreshed_token, undefined, 'a fresh token is not replaced');
+      const leaseMs = new Date(res.body.lease_expires_at).getTime() - Date.now();
+      assert.ok(leaseMs > 170_000 && leaseMs <= 180_000, `lease ${leaseMs} ms`);
+    }
+    const [row] = await warden.database.dataSource.query(`SELECT reported_status, health_payload FROM installations WHERE id = $1`, [boot.installation_id]);
+    assert.deepEqual(row, { reported_status: 'running', health_payload: { memory_mb: 512 } });
+
+    const refreshed = await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token }).expect(200);
+    handled.push(refreshed.body.runtime_token);
+    assert.equal(refreshed.body.token_version, 2);
+    const stale = await lease(boot.installation_id, boot.runtime_token).expect(401);
+    assert.equal(stale.body.code, 'CREDENTIAL_REVOKED', 'the previous runtime token stops at once');
+    await lease(boot.installation_id, refreshed.body.runtime_token).expect(200);
+
+    const revoked = await warden.request
+      .post(`/api/v1/installations/${boot.installation_id}/revoke`)
+      .set(key)
+      .send({ reason: 'Security incident', shutdown_timeout_ms: 60_000 })
+      .expect(200);
+    assert.equal(revoked.body.status, 'revoked');
+    const shutdown = await lease(boot.installation_id, refreshed.body.runtime_token).expect(200);
+    assert.equal(shutdown.body.command.type, 'shutdown');
+    assert.equal(shutdown.body.command.reason, 'Security incident');
+    assert.ok(shutdown.body.command.timeout_ms > 50_000 && shutdown.body.command.timeout_ms <= 60_000);
+    await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token }).expect(401);
+    // Past the shutdown deadline the runtime token is refused.
+    await warden.database.dataSource.query(`UPDATE installations SET revoked_at = now() - interval '2 minutes' WHERE id = $1`, [boot.installation_id]);
+    const dead = await lease(boot.installation_id, refreshed.body.runtime_token).expect(401);
+    assert.equal(dead.body.code, 'CREDENTIAL_REVOKED');
+  });
+
+  it('bootstrap is idempotent for 60 s: the same token returns the same installation without refresh_token; then it is refused', async () => {
+    const agent = await registeredAgent();
+    const token = await installToken(agent.id);
+    const first = await bootstrap(token);
+    const again = await bootstrap(token);
+    assert.equal(again.installation_id, first.installation_id);
+    assert.equal(again.refresh_token, undefined);
+    await lease(first.installation_id, first.runtime_token).expect(200);
+    await lease(again.installation_id, again.runtime_token).expect(200);
+    await warden.database.dataSource.query(`UPDATE install_tokens SET used_at = now() - interval '61 seconds' WHERE installation_id = $1`, [first.installation_id]);
+    const late = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token }).expect(401);
+    assert.equal(late.body.code, 'INSTALL_TOKEN_USED');
+  });
+
+  it('fifty concurrent bootstraps with one install token: one installation, one refresh token', async () => {
+    const agent = await registeredAgent();
+    const token = await installToken(agent.id);
+    const results = await Promise.all(Array.from({ length: 50 }, () => warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token })));
+    for (const res of results) handled.push(res.body.runtime_token, ...(res.body.refresh_token ? [res.body.refresh_token] : []));
+    assert.deepEqual([...new Set(results.map((res) => res.status))], [200]);
+    assert.equal(new Set(results.map((res) => res.body.installation_id)).size, 1);
+    assert.equal(results.filter((res) => res.body.refresh_token).length, 1);
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM installations WHERE agent_id = $1`, [agent.id]);
+    assert.equal(n, 1);
+  });
+
+  it('expired, forged and malformed install tokens are 401, and nothing is written', async () => {
+    const agent = await registeredAgent();
+    const token = await installToken(agent.id, 1);
+    await warden.database.dataSource.query(`UPDATE install_tokens SET expires_at = now() - interval '1 second' WHERE agent_id = $1`, [agent.id]);
+    const before = await rowCounts(warden, ['installations', 'runtime_tokens']);
+    const expired = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token }).expect(401);
+    assert.equal(expired.body.code, 'INSTALL_TOKEN_EXPIRED');
+    await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: 'skt_forged' }).expect(401);
+    await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token.slice(0, -1) + 'x' }).expect(401);
+    assert.deepEqual(await rowCounts(warden, ['installations', 'runtime_tokens']), before);
+    await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: agent.id, expiry_minutes: 1441 }).expect(422);
+    await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: 'agt_nosuch' }).expect(404);
+    await warden.request.post('/api/v1/workspaces/ws_nosuch/install-tokens').set(key).send({ agent_id: agent.id }).expect(404);
+  });
+
+  it('a lease within 7 days of expiry hands out a new token; the old one stops', async () => {
+    const boot = await bootstrap(await installToken((await registeredAgent()).id));
+    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() + interval '6 days' WHERE installation_id = $1`, [boot.installation_id]);
+    const res = await lease(boot.installation_id, boot.runtime_token).expect(200);
+    handled.push(res.body.refreshed_token.runtime_token);
+    assert.equal(res.body.refreshed_token.token_version, 2);
+    await lease(boot.installation_id, res.body.refreshed_token.runtime_token).expect(200);
+    await lease(boot.installation_id, boot.runtime_token).expect(401);
+  });
+
+  it('concurrent refreshes with one refresh token: exactly one wins', async () => {
+    const boot = await bootstrap(await installToken((await registeredAgent()).id));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token })),
+    );
+    for (const res of results) if (res.body.runtime_token) handled.push(res.body.runtime_token);
+    assert.deepEqual(results.map((res) => res.status).sort(), [200, 409, 409, 409, 409, 409, 409, 409]);
+    const winner = results.find((res) => res.status === 200)!;
+    await lease(boot.installation_id, winner.body.runtime_token).expect(200);
+  });
+
+  it('recovery gives new tokens; the superseded refresh token, presented again, revokes every token (reuse detection)', async () => {
+    const agent = await registeredAgent();
+    const boot = await bootstrap(await installToken(agent.id));
+    const recovered = await warden.request
+      .post('/api/v1/installations/recovery')
+      .set(key)
+      .send({ agent_id: agent.sekuireId, workspace_id: workspaceId, upstream_url: 'http://my-agent:8000', capabilities: ['data_analysis'], heartbeat_interval_seconds: 60 })
+      .expect(200);
+    handled.push(recovered.body.runtime_token, recovered.body.refresh_token);
+    assert.equal(recovered.body.installation_id, boot.installation_id);
+    assert.notEqual(recovered.body.refresh_token, boot.refresh_token);
+    await lease(boot.installation_id, boot.runtime_token).expect(401);
+    await lease(boot.installation_id, recovered.body.runtime_token).expect(200);
+
+    const reuse = await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token }).expect(401);
+    assert.equal(reuse.body.code, 'REFRESH_TOKEN_REUSED');
+    await lease(boot.installation_id, recovered.body.runtime_token).expect(401);
+    await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: recovered.body.refresh_token }).expect(401);
+    assert.ok(warden.logs.some((line) => line.installation_id === boot.installation_id && String(line.msg).includes('superseded refresh token')));
+  });
+
+  it('beacon: registers and replaces; another installation id is 404', async () => {
+    const boot = await bootstrap(await installToken((await registeredAgent()).id));
+    const res = await warden.request
+      .post(`/api/v1/installations/${boot.installation_id}/beacon/register`)
+      .set(key)
+      .send({ platform: 'kubernetes', metadata: { pod_name: 'agent-abc', namespace: 'prod' } })
+      .expect(200);
+    assert.deepEqual(res.body.metadata, { pod_name: 'agent-abc', namespace: 'prod' });
+    await warden.request.post('/api/v1/installations/inst_nosuch/beacon/register').set(key).send({ platform: 'docker' }).expect(404);
+    await warden.request.post(`/api/v1/installations/${boot.installation_id}/beacon/register`).set(key).send({ platform: 'mainframe' }).expect(422);
+  });
+
+  it('a runtime token is 403 on management routes and on another installation; an API key cannot lease', async () => {
+    const one = await bootstrap(await installToken((await registeredAgent()).id));
+    const two = await bootstrap(await installToken((await registeredAgent()).id));
+    const mgmt = await warden.request.get('/api/v1/agents').set('Authorization', `Bearer ${one.runtime_token}`).expect(403);
+    assert.equal(mgmt.body.code, 'CREDENTIAL_NOT_ACCEPTED');
+    await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer ${one.runtime_token}`).expect(403);
+    const other = await lease(two.installation_id, one.runtime_token).expect(403);
+    assert.equal(other.body.code, 'NOT_THIS_INSTALLATION');
+    const byKey = await warden.request.post(`/api/v1/installations/${one.installation_id}/lease`).set('Authorization', `Bearer ${org.key}`).send({}).expect(403);
+    assert.equal(byKey.body.code, 'CREDENTIAL_NOT_ACCEPTED');
+  });
+
+  it('revoking the agent: its installations lease shutdown, refresh and bootstrap are refused, no install token for it (409)', async () => {
+    const agent = await registeredAgent();
+    const spare = await installToken(agent.id);
+    const boot = await bootstrap(await installToken(agent.id));
+    await warden.request.post(`/api/v1/agents/${agent.id}/revoke`).set(key).expect(200);
+    const res = await lease(boot.installation_id, boot.runtime_token).expect(200);
+    assert.deepEqual(res.body.command, { type: 'shutdown', reason: 'agent revoked', timeout_ms: 0 });
+    await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token }).expect(401);
+    const refused = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: spare }).expect(401);
+    assert.equal(refused.body.code, 'CREDENTIAL_REVOKED');
+    const none = await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: agent.id }).expect(409);
+    assert.equal(none.body.code, 'AGENT_STOPPED');
+    await warden.request.post('/api/v1/installations/recovery').set(key).send({ agent_id: agent.id, workspace_id: workspaceId }).expect(409);
+  });
+
+  it('revoke racing leases: once the revoke has returned, no lease gets anything but shutdown', async () => {
+    const agent = await registeredAgent();
+    const boot = await bootstrap(await installToken(agent.id));
+    const leases = Array.from({ length: 10 }, () => lease(boot.installation_id, boot.runtime_token));
+    await warden.request.post(`/api/v1/agents/${agent.id}/revoke`).set(key).expect(200);
+    await Promise.all(leases);
+    for (let i = 0; i < 5; i++) {
+      const res = await lease(boot.installation_id, boot.runtime_token).expect(200);
+      assert.equal(res.body.command?.type, 'shutdown');
+      assert.equal(res.body.refreshed_token, undefined);
+    }
+  });
+});
