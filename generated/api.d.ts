@@ -783,7 +783,10 @@ export interface paths {
         post?: never;
         /**
          * Delete a workspace
-         * @description Deletes the workspace and its memberships.
+         * @description Deletes the workspace with its memberships and environments. A workspace that still has
+         *     agents or installations is 409 `WORKSPACE_NOT_EMPTY`, naming them (up to 20 ids each);
+         *     `?force=true` deletes them too: the agents, their installations, install tokens and runtime
+         *     and refresh tokens, in the same transaction.
          */
         delete: operations["deleteWorkspace"];
         options?: never;
@@ -3872,7 +3875,10 @@ export interface operations {
     };
     deleteWorkspace: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also delete the workspace's agents and installations. */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 /** @description The workspace's id. */
@@ -3889,6 +3895,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };

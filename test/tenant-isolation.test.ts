@@ -9,6 +9,8 @@ interface Tenant {
   workspaceId: string;
   apiKeyId: string;
   environmentId: string;
+  agentId: string;
+  installationId: string;
   roleId: string;
   userRoleId: string;
 }
@@ -26,9 +28,12 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
     await warden.request.put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members/${user.id}`).set(auth).send({ role: 'member' }).expect(200);
     const key = await warden.request.post('/api/v1/api-keys').set(auth).send({ name: 'k' }).expect(201);
     const environment = await warden.request.post(`/api/v1/workspaces/${ws.body.id}/environments`).set(auth).send({ name: 'staging' }).expect(201);
+    const agent = await warden.request.post('/api/v1/agents').set(auth).send({ name: 'agent' }).expect(201);
+    const installToken = await warden.request.post(`/api/v1/workspaces/${ws.body.id}/install-tokens`).set(auth).send({ agent_id: agent.body.id }).expect(201);
+    const installation = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: installToken.body.token }).expect(200);
     const role = await warden.request.post('/api/v1/roles').set(auth).send({ name: 'shared-role', permissions: ['user.read'] }).expect(201);
     const assignment = await warden.request.post('/api/v1/user-roles').set(auth).send({ user_id: user.id, role_id: role.body.id }).expect(201);
-    return { org, user, workspaceId: ws.body.id, apiKeyId: key.body.id, environmentId: environment.body.id, roleId: role.body.id, userRoleId: assignment.body.id };
+    return { org, user, workspaceId: ws.body.id, apiKeyId: key.body.id, environmentId: environment.body.id, agentId: agent.body.id, installationId: installation.body.installation_id, roleId: role.body.id, userRoleId: assignment.body.id };
   }
 
   before(async () => {
@@ -59,6 +64,19 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
         warden.request.post(`/api/v1/workspaces/${b.workspaceId}/environments`).set(auth).send({ name: 'intruder' }),
         warden.request.delete(`/api/v1/workspaces/${b.workspaceId}/environments/${b.environmentId}`).set(auth),
         warden.request.delete(`/api/v1/workspaces/${a.workspaceId}/environments/${b.environmentId}`).set(auth),
+        warden.request.get(`/api/v1/agents/${b.agentId}`).set(auth),
+        warden.request.get(`/api/v1/agents/${b.agentId}/verify`).set(auth),
+        warden.request.post(`/api/v1/agents/${b.agentId}/revoke`).set(auth),
+        warden.request.post(`/api/v1/agents/${b.agentId}/enable`).set(auth),
+        warden.request.post(`/api/v1/kill-switch/${b.agentId}`).set(auth).send({ reason: 'x' }),
+        warden.request.post('/api/v1/agents').set(auth).send({ org_id: b.org.id, name: 'intruder' }),
+        warden.request.post('/api/v1/agents').set(auth).send({ name: 'intruder', workspace_id: b.workspaceId }),
+        warden.request.post(`/api/v1/workspaces/${b.workspaceId}/install-tokens`).set(auth).send({ agent_id: a.agentId }),
+        warden.request.post(`/api/v1/workspaces/${a.workspaceId}/install-tokens`).set(auth).send({ agent_id: b.agentId }),
+        warden.request.post('/api/v1/installations/recovery').set(auth).send({ agent_id: b.agentId, workspace_id: b.workspaceId }),
+        warden.request.post('/api/v1/installations/recovery').set(auth).send({ agent_id: b.agentId, workspace_id: a.workspaceId }),
+        warden.request.post(`/api/v1/installations/${b.installationId}/beacon/register`).set(auth).send({ platform: 'docker' }),
+        warden.request.post(`/api/v1/installations/${b.installationId}/revoke`).set(auth).send({ reason: 'x' }),
         warden.request.get(`/api/v1/users?org_id=${b.org.id}`).set(auth),
         warden.request.post('/api/v1/users').set(auth).send({ org_id: b.org.id, email: 'x@example.com', password: 'long enough password' }),
         warden.request.get(`/api/v1/users/${b.user.id}/roles`).set(auth),
@@ -80,7 +98,7 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
 
     it(`with A's ${credential}: no list shows a B row`, async () => {
       const auth = credential === 'api key' ? { 'X-API-Key': a.org.key } : { Authorization: `Bearer ${a.user.token}` };
-      const bIds = [b.org.id, b.user.id, b.workspaceId, b.apiKeyId, b.environmentId, b.roleId, b.userRoleId];
+      const bIds = [b.org.id, b.user.id, b.workspaceId, b.apiKeyId, b.environmentId, b.agentId, b.roleId, b.userRoleId];
       const lists = await Promise.all([
         warden.request.get('/api/v1/orgs').set(auth).expect(200),
         warden.request.get('/api/v1/users?limit=200').set(auth).expect(200),
@@ -89,6 +107,7 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
         warden.request.get('/api/v1/api-keys?limit=200').set(auth).expect(200),
         warden.request.get(`/api/v1/workspaces/${a.workspaceId}/environments`).set(auth).expect(200),
         warden.request.get('/api/v1/roles').set(auth).expect(200),
+        warden.request.get('/api/v1/agents?limit=200').set(auth).expect(200),
         warden.request.get('/api/v1/user-roles?limit=200').set(auth).expect(200),
         warden.request.get(`/api/v1/user-roles?user_id=${b.user.id}`).set(auth).expect(200),
       ]);
@@ -97,7 +116,7 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
         for (const id of bIds) assert.ok(!text.includes(id), `list ${index} shows ${id}`);
       }
       const own = JSON.stringify(lists.map((res) => res.body));
-      for (const id of [a.org.id, a.user.id, a.workspaceId, a.apiKeyId, a.environmentId, a.roleId, a.userRoleId]) assert.ok(own.includes(id), `A's own ${id} is listed`);
+      for (const id of [a.org.id, a.user.id, a.workspaceId, a.apiKeyId, a.environmentId, a.agentId, a.roleId, a.userRoleId]) assert.ok(own.includes(id), `A's own ${id} is listed`);
     });
   }
 });

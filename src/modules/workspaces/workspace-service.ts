@@ -41,6 +41,9 @@ const toMember = (row: MemberRow): WorkspaceMember => ({
   added_at: row.added_at.toISOString(),
 });
 
+/** How many dependents of each kind a 409 names. */
+const NAMED_DEPENDENTS = 20;
+
 export const workspaceNotFound = (id: string) => new NotFoundError(`No workspace '${id}' exists in this org.`, 'WORKSPACE_NOT_FOUND');
 const nameTaken = (name: string) => new ConflictError(`A workspace named '${name}' already exists in this org.`, 'WORKSPACE_NAME_TAKEN');
 
@@ -106,10 +109,32 @@ export class WorkspaceService {
     }
   }
 
-  async delete(principal: Principal, orgId: string, workspaceId: string): Promise<void> {
+  /**
+   * Refuses, naming them, while agents or installations live in the workspace; with `force`
+   * they go too (the foreign keys cascade to their tokens), in one transaction.
+   */
+  async delete(principal: Principal, orgId: string, workspaceId: string, force: boolean): Promise<void> {
     const scoped = await this.orgs.scope(principal, orgId);
-    const [, deleted] = await this.dataSource.query(`DELETE FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, scoped]);
-    if (deleted === 0) throw workspaceNotFound(workspaceId);
+    await this.dataSource.transaction(async (manager) => {
+      const [workspace] = await manager.query(`SELECT id FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`, [workspaceId, scoped]);
+      if (!workspace) throw workspaceNotFound(workspaceId);
+      if (!force) {
+        const [dependents] = await manager.query(
+          `SELECT (SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM agents WHERE workspace_id = $1 LIMIT ${NAMED_DEPENDENTS}) a) AS agents,
+                  (SELECT array_agg(id ORDER BY id) FROM (SELECT id FROM installations WHERE workspace_id = $1 LIMIT ${NAMED_DEPENDENTS}) i) AS installations`,
+          [workspaceId],
+        );
+        const named = [
+          ...(dependents.agents ? [`agents ${dependents.agents.join(', ')}`] : []),
+          ...(dependents.installations ? [`installations ${dependents.installations.join(', ')}`] : []),
+        ];
+        if (named.length > 0) {
+          throw new ConflictError(`The workspace still has ${named.join('; and ')}. Remove them, or delete with ?force=true.`, 'WORKSPACE_NOT_EMPTY');
+        }
+      }
+      await manager.query(`DELETE FROM agents WHERE workspace_id = $1`, [workspaceId]);
+      await manager.query(`DELETE FROM workspaces WHERE id = $1`, [workspaceId]);
+    });
   }
 
   async members(principal: Principal, orgId: string, workspaceId: string, page: { limit: number; cursor?: string }) {
