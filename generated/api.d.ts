@@ -1,5 +1,27 @@
 /** Generated from openapi/ by `npm run generate`. Do not edit. */
 export interface paths {
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Warden's public signing keys (JWKS)
+         * @description The Ed25519 public keys Warden signs trust headers with, as a JSON Web Key Set (RFC 7517,
+         *     OKP keys per RFC 8037). Public and cacheable; receivers verify `POST /api/v1/trust/headers`
+         *     output with it, offline.
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/auth/request-pin": {
         parameters: {
             query?: never;
@@ -976,6 +998,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/trust/headers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign trust headers for an agent's request
+         * @description Warden vouches for an outgoing request of an active agent (seed 000): it returns headers
+         *     that bind the agent's DID, the SHA-256 of the request body and a timestamp, signed with
+         *     Warden's own Ed25519 key, so the receiving service can check them offline.
+         *
+         *     **How a receiver verifies** (with nothing but Warden's public key):
+         *     1. Fetch `GET /.well-known/jwks.json` once and pick the key whose `kid` equals
+         *        `X-Warden-Key-Id` (an OKP / Ed25519 JWK).
+         *     2. Compute the lowercase hex SHA-256 of the request body it received; it must equal
+         *        `X-Warden-Body-SHA256`.
+         *     3. Build the UTF-8 bytes of the RFC 8785 canonical JSON of
+         *        `{"agent": X-Warden-Agent, "body_sha256": X-Warden-Body-SHA256, "key_id": X-Warden-Key-Id, "timestamp": X-Warden-Timestamp}`
+         *        (keys in that order, no whitespace).
+         *     4. Verify `X-Warden-Signature` (base64url, 64 bytes) over those bytes with the key.
+         *     5. Refuse a `X-Warden-Timestamp` older than `expires_at` allows (5 minutes), and keep the
+         *        signatures seen in that window to refuse replays.
+         */
+        post: operations["createTrustHeaders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trust/profile/{did}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's DID, `did:sekuire:<sekuire_id>`. */
+                did: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an agent's trust profile
+         * @description What a relying party needs to decide whether to trust the agent (seed 000): identity, key
+         *     and its fingerprint, status and revocation, installations (a lapsed lease shows as
+         *     `stale`) and when it was last seen.
+         */
+        get: operations["getTrustProfile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trust/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an agent's signature in context
+         * @description Checks that `signature` was made by the agent's registered Ed25519 key, that the agent is
+         *     active, and, when `context.workspace_id` is given, that it has a live installation there
+         *     (seed 000). `valid` is true only when every check passes; `reasons` says what each found.
+         *
+         *     **Signed bytes.** The agent signs the UTF-8 bytes of the RFC 8785 (JCS) canonical JSON of
+         *     `{"context": <context, or {}>, "sekuire_id": "<sekuire_id>"}`: object keys sorted by code
+         *     point, no whitespace, numbers in their shortest ECMAScript form. `signature` is the 64-byte
+         *     Ed25519 signature in base64 or base64url. Example: for `context {"workspace_id": "ws_abc123"}`
+         *     the bytes are `{"context":{"workspace_id":"ws_abc123"},"sekuire_id":"3b6a…da29"}`.
+         */
+        post: operations["verifyTrust"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/user-roles": {
         parameters: {
             query?: never;
@@ -1877,6 +1986,58 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set. */
+            200: {
+                headers: {
+                    /** @description `public, max-age=3600` */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "OKP",
+                     *           "crv": "Ed25519",
+                     *           "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                     *           "kid": "wk_Gf3sHn2XbQ",
+                     *           "use": "sig",
+                     *           "alg": "EdDSA"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        keys: {
+                            /** @enum {string} */
+                            alg: "EdDSA";
+                            /** @enum {string} */
+                            crv: "Ed25519";
+                            kid: string;
+                            /** @enum {string} */
+                            kty: "OKP";
+                            /** @enum {string} */
+                            use: "sig";
+                            x: string;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     requestAdminPin: {
         parameters: {
             query?: never;
@@ -4387,6 +4548,225 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createTrustHeaders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                 *       "request_body_hash": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Lowercase hex SHA-256 of the exact request body the agent will send. */
+                    request_body_hash: string;
+                    sekuire_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The headers to attach, and until when a receiver should accept them. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "headers": {
+                     *         "X-Warden-Agent": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *         "X-Warden-Body-SHA256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                     *         "X-Warden-Timestamp": "2026-11-24T18:00:00.000Z",
+                     *         "X-Warden-Key-Id": "wk_Gf3sHn2XbQ",
+                     *         "X-Warden-Signature": "x_jZ7raZZDAISaLDJK2I0uVOCJ7b1gkhXz8s4QpFx0a9MsaO1ocaQuNMLbt1a0iQ9FkRJCLyL-mxcRaxkY5Uuw"
+                     *       },
+                     *       "expires_at": "2026-11-24T18:05:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        expires_at: string;
+                        headers: {
+                            "X-Warden-Agent": string;
+                            "X-Warden-Body-SHA256": string;
+                            "X-Warden-Key-Id": string;
+                            "X-Warden-Signature": string;
+                            /** Format: date-time */
+                            "X-Warden-Timestamp": string;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getTrustProfile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's DID, `did:sekuire:<sekuire_id>`. */
+                did: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The profile. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "name": "My Agent",
+                     *       "version": "1.0.0",
+                     *       "status": "active",
+                     *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "key_fingerprint": "SHA256:O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik",
+                     *       "registered_at": "2024-01-15T10:30:00Z",
+                     *       "last_seen_at": "2026-11-24T18:00:00Z",
+                     *       "revoked_at": null,
+                     *       "disabled_reason": null,
+                     *       "installations": [
+                     *         {
+                     *           "id": "inst_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "workspace_id": "ws_abc123",
+                     *           "status": "active",
+                     *           "lease_expires_at": "2026-11-24T18:03:00Z",
+                     *           "platform": "kubernetes",
+                     *           "created_at": "2026-11-01T09:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        did: string;
+                        disabled_reason: string | null;
+                        installations: {
+                            /** Format: date-time */
+                            created_at: string;
+                            id: string;
+                            /** Format: date-time */
+                            lease_expires_at: string | null;
+                            platform: string | null;
+                            /**
+                             * @description `pending` until the first lease; `stale` once the lease lapsed.
+                             * @enum {string}
+                             */
+                            status: "pending" | "active" | "stale" | "revoked";
+                            workspace_id: string;
+                        }[];
+                        /** @description SHA256: and the unpadded base64 of the key hash, as OpenSSH prints fingerprints. */
+                        key_fingerprint: string;
+                        /**
+                         * Format: date-time
+                         * @description The latest agent heartbeat or installation lease.
+                         */
+                        last_seen_at: string | null;
+                        name: string;
+                        public_key: string;
+                        /** Format: date-time */
+                        registered_at: string;
+                        /** Format: date-time */
+                        revoked_at: string | null;
+                        sekuire_id: string;
+                        /** @enum {string} */
+                        status: "active" | "disabled" | "revoked";
+                        version: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    verifyTrust: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                 *       "signature": "ZmFrZS1zaWduYXR1cmUtZm9yLXRoZS1leGFtcGxlLW9ubHktNjQtYnl0ZXMtbG9uZy4uLi4uLi4uLi4uLi4uLg==",
+                 *       "context": {
+                 *         "workspace_id": "ws_abc123"
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    context?: {
+                        [key: string]: unknown;
+                    };
+                    sekuire_id: string;
+                    signature: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The verdict, with a reason per check. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "valid": true,
+                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "reasons": [
+                     *         "signature_valid",
+                     *         "agent_active",
+                     *         "installed_in_workspace"
+                     *       ],
+                     *       "checked_at": "2026-11-24T18:00:00Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: date-time */
+                        checked_at: string;
+                        did: string;
+                        reasons: ("signature_valid" | "signature_invalid" | "agent_active" | "agent_disabled" | "agent_revoked" | "installed_in_workspace" | "not_installed_in_workspace")[];
+                        sekuire_id: string;
+                        valid: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
         };

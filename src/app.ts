@@ -11,6 +11,7 @@ import { AdminService } from './modules/admin/admin-service';
 import { AgentCredentialLookup } from './modules/agents/agent-credentials';
 import { AgentService } from './modules/agents/agent-service';
 import { InstallationService } from './modules/installations/installation-service';
+import { TrustService } from './modules/trust/trust-service';
 import { ApiKeyService } from './modules/api-keys/api-key-service';
 import { AuthService } from './modules/auth/auth-service';
 import { LoginLinkService } from './modules/auth/login-link-service';
@@ -111,5 +112,6 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
     rbac: new RbacService(dataSource, orgs, users),
     agents,
     installations: new InstallationService(dataSource, orgs, agents, logger),
+    trust: new TrustService(dataSource, orgs, secrets),
   };
 }

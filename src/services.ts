@@ -3,6 +3,7 @@ import type { Database } from './db/database';
 import type { Mailer } from './mail/mailer';
 import type { Metrics } from './metrics/metrics';
 import type { AgentService } from './modules/agents/agent-service';
+import type { TrustService } from './modules/trust/trust-service';
 import type { InstallationService } from './modules/installations/installation-service';
 import type { AdminService } from './modules/admin/admin-service';
 import type { ApiKeyService } from './modules/api-keys/api-key-service';
@@ -33,4 +34,5 @@ export interface Services {
   rbac: RbacService;
   agents: AgentService;
   installations: InstallationService;
+  trust: TrustService;
 }

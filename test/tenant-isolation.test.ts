@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { agentIdentity } from './support/agents';
 import { createOrg, createUserAndLogin, dumpDatabase, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -10,6 +11,7 @@ interface Tenant {
   apiKeyId: string;
   environmentId: string;
   agentId: string;
+  sekuireId: string;
   installationId: string;
   roleId: string;
   userRoleId: string;
@@ -29,11 +31,13 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
     const key = await warden.request.post('/api/v1/api-keys').set(auth).send({ name: 'k' }).expect(201);
     const environment = await warden.request.post(`/api/v1/workspaces/${ws.body.id}/environments`).set(auth).send({ name: 'staging' }).expect(201);
     const agent = await warden.request.post('/api/v1/agents').set(auth).send({ name: 'agent' }).expect(201);
+    const identity = agentIdentity();
+    await warden.request.post('/api/v1/agents/register').set(auth).send({ sekuire_id: identity.sekuireId, name: 'registered', public_key: identity.publicKey }).expect(201);
     const installToken = await warden.request.post(`/api/v1/workspaces/${ws.body.id}/install-tokens`).set(auth).send({ agent_id: agent.body.id }).expect(201);
     const installation = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: installToken.body.token }).expect(200);
     const role = await warden.request.post('/api/v1/roles').set(auth).send({ name: 'shared-role', permissions: ['user.read'] }).expect(201);
     const assignment = await warden.request.post('/api/v1/user-roles').set(auth).send({ user_id: user.id, role_id: role.body.id }).expect(201);
-    return { org, user, workspaceId: ws.body.id, apiKeyId: key.body.id, environmentId: environment.body.id, agentId: agent.body.id, installationId: installation.body.installation_id, roleId: role.body.id, userRoleId: assignment.body.id };
+    return { org, user, workspaceId: ws.body.id, apiKeyId: key.body.id, environmentId: environment.body.id, agentId: agent.body.id, sekuireId: identity.sekuireId, installationId: installation.body.installation_id, roleId: role.body.id, userRoleId: assignment.body.id };
   }
 
   before(async () => {
@@ -77,6 +81,10 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
         warden.request.post('/api/v1/installations/recovery').set(auth).send({ agent_id: b.agentId, workspace_id: a.workspaceId }),
         warden.request.post(`/api/v1/installations/${b.installationId}/beacon/register`).set(auth).send({ platform: 'docker' }),
         warden.request.post(`/api/v1/installations/${b.installationId}/revoke`).set(auth).send({ reason: 'x' }),
+        warden.request.get(`/api/v1/agents/${b.sekuireId}`).set(auth),
+        warden.request.get(`/api/v1/trust/profile/did:sekuire:${b.sekuireId}`).set(auth),
+        warden.request.post('/api/v1/trust/verify').set(auth).send({ sekuire_id: b.sekuireId, signature: Buffer.alloc(64).toString('base64') }),
+        warden.request.post('/api/v1/trust/headers').set(auth).send({ sekuire_id: b.sekuireId, request_body_hash: 'a'.repeat(64) }),
         warden.request.get(`/api/v1/users?org_id=${b.org.id}`).set(auth),
         warden.request.post('/api/v1/users').set(auth).send({ org_id: b.org.id, email: 'x@example.com', password: 'long enough password' }),
         warden.request.get(`/api/v1/users/${b.user.id}/roles`).set(auth),
@@ -98,7 +106,7 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
 
     it(`with A's ${credential}: no list shows a B row`, async () => {
       const auth = credential === 'api key' ? { 'X-API-Key': a.org.key } : { Authorization: `Bearer ${a.user.token}` };
-      const bIds = [b.org.id, b.user.id, b.workspaceId, b.apiKeyId, b.environmentId, b.agentId, b.roleId, b.userRoleId];
+      const bIds = [b.org.id, b.user.id, b.workspaceId, b.apiKeyId, b.environmentId, b.agentId, b.sekuireId, b.roleId, b.userRoleId];
       const lists = await Promise.all([
         warden.request.get('/api/v1/orgs').set(auth).expect(200),
         warden.request.get('/api/v1/users?limit=200').set(auth).expect(200),

@@ -29,6 +29,7 @@ export const PERMISSION_CATALOG: readonly Permission[] = [
   { name: 'agent.disable', description: 'Use the kill switch on agents, and lift it.', scope: 'org' },
   { name: 'install_token.create', description: 'Create install tokens that let an agent bootstrap into a workspace.', scope: 'org' },
   { name: 'installation.manage', description: 'Recover, revoke and register beacons of installations.', scope: 'org' },
+  { name: 'trust.sign', description: "Have Warden sign trust headers for an agent's outgoing requests.", scope: 'org' },
   { name: 'owner.grant', description: 'Make other users owners (only owners hold it).', scope: 'org' },
   { name: 'org.create', description: 'Create orgs.', scope: 'platform' },
   { name: 'org.plan.edit', description: "Change an org's plan.", scope: 'platform' },

@@ -9,6 +9,7 @@ import { apiKeysHandlers } from './api-keys/handlers';
 import { rbacHandlers } from './rbac/handlers';
 import { agentsHandlers } from './agents/handlers';
 import { installationsHandlers } from './installations/handlers';
+import { trustHandlers } from './trust/handlers';
 
 /** Every module's handlers, keyed by operationId. */
 export const handlers = {
@@ -22,4 +23,5 @@ export const handlers = {
   ...rbacHandlers,
   ...agentsHandlers,
   ...installationsHandlers,
+  ...trustHandlers,
 } satisfies HandlerMap;

@@ -39,6 +39,7 @@ export class Agents1732600000000 implements MigrationInterface {
         reported_status text,
         health_payload jsonb,
         lease_expires_at timestamptz,
+        last_lease_at timestamptz,
         token_version integer NOT NULL DEFAULT 1,
         last_refreshed_at timestamptz,
         refresh_token_digest bytea UNIQUE,

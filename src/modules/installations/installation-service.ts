@@ -108,7 +108,8 @@ export class InstallationService {
            reported_status = $2,
            heartbeat_interval = COALESCE($3, i.heartbeat_interval),
            health_payload = COALESCE($4, i.health_payload),
-           lease_expires_at = now() + make_interval(secs => ${LEASE_INTERVALS} * COALESCE($3, i.heartbeat_interval))
+           lease_expires_at = now() + make_interval(secs => ${LEASE_INTERVALS} * COALESCE($3, i.heartbeat_interval)),
+           last_lease_at = now()
          FROM agents a WHERE i.id = $1 AND a.id = i.agent_id
          RETURNING i.lease_expires_at, i.heartbeat_interval, i.token_version, i.revoked_at, i.revoke_reason, i.shutdown_timeout_ms,
            a.status AS agent_status, a.disabled_reason, ${AGENT_STOPPED_SQL} AS agent_stopped`,

@@ -1,0 +1,173 @@
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { operations } from '../../../generated/api';
+import type { Principal } from '../../auth/principal';
+import type { RequestBody } from '../../binding/handler-types';
+import type { InstanceSecrets } from '../../db/instance-secrets';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
+import { effectiveStatus, type AgentRow } from '../agents/agent-service';
+import type { OrgService } from '../orgs/org-service';
+import { canonicalJson } from './canonical-json';
+
+type Jwk = operations['getJwks']['responses']['200']['content']['application/json']['keys'][number];
+
+/** How long a receiver should accept signed trust headers. */
+const HEADER_LIFETIME_MS = 5 * 60_000;
+/** PKCS#8 DER prefix of an Ed25519 private key; the 32-byte seed follows it. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+interface SigningKey {
+  privateKey: KeyObject;
+  jwk: Jwk;
+}
+
+const agentNotFound = (ref: string) => new NotFoundError(`No registered agent '${ref}' exists in this org.`, 'AGENT_NOT_FOUND');
+
+/**
+ * The trust protocol: checking an agent's own Ed25519 signatures against its registered key,
+ * its profile for relying parties, and headers Warden signs with its own Ed25519 key (kept as
+ * a seed in the database, so every instance signs with the same key and publishes one JWKS).
+ */
+export class TrustService {
+  private signingKey: Promise<SigningKey> | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly orgs: OrgService,
+    private readonly secrets: InstanceSecrets,
+  ) {}
+
+  async verify(principal: Principal, input: RequestBody<'verifyTrust'>) {
+    const agent = await this.registeredAgent(principal, input.sekuire_id);
+    const signature = decodeSignature(input.signature);
+    const message = Buffer.from(canonicalJson({ context: input.context ?? {}, sekuire_id: input.sekuire_id }), 'utf8');
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(agent.public_key!, 'base64').toString('base64url') }, format: 'jwk' });
+    const signatureValid = verify(null, message, key, signature);
+    const status = effectiveStatus(agent);
+    const reasons: Array<'signature_valid' | 'signature_invalid' | 'agent_active' | 'agent_disabled' | 'agent_revoked' | 'installed_in_workspace' | 'not_installed_in_workspace'> = [
+      signatureValid ? 'signature_valid' : 'signature_invalid',
+      `agent_${status}`,
+    ];
+    const workspaceId = input.context?.workspace_id;
+    if (workspaceId !== undefined) {
+      const [installed] = await this.dataSource.query(
+        `SELECT 1 FROM installations WHERE agent_id = $1 AND workspace_id = $2 AND revoked_at IS NULL LIMIT 1`,
+        [agent.id, String(workspaceId)],
+      );
+      reasons.push(installed ? 'installed_in_workspace' : 'not_installed_in_workspace');
+    }
+    return {
+      valid: signatureValid && status === 'active' && !reasons.includes('not_installed_in_workspace'),
+      sekuire_id: input.sekuire_id,
+      did: `did:sekuire:${input.sekuire_id}`,
+      reasons,
+      checked_at: new Date().toISOString(),
+    };
+  }
+
+  async profile(principal: Principal, did: string) {
+    const sekuireId = did.slice('did:sekuire:'.length);
+    const agent = await this.registeredAgent(principal, sekuireId);
+    const installations: Array<{
+      id: string;
+      workspace_id: string;
+      lease_expires_at: Date | null;
+      last_lease_at: Date | null;
+      revoked_at: Date | null;
+      beacon_platform: string | null;
+      created_at: Date;
+    }> = await this.dataSource.query(
+      `SELECT id, workspace_id, lease_expires_at, last_lease_at, revoked_at, beacon_platform, created_at
+       FROM installations WHERE agent_id = $1 ORDER BY id DESC LIMIT 200`,
+      [agent.id],
+    );
+    const lastSeen = [agent.last_seen_at, ...installations.map((installation) => installation.last_lease_at)]
+      .filter((seen): seen is Date => seen !== null)
+      .sort((a, b) => b.getTime() - a.getTime())[0];
+    const status = effectiveStatus(agent);
+    return {
+      did,
+      sekuire_id: sekuireId,
+      name: agent.name,
+      version: agent.version,
+      status,
+      public_key: agent.public_key!,
+      key_fingerprint: `SHA256:${createHash('sha256').update(Buffer.from(agent.public_key!, 'base64')).digest('base64').replace(/=+$/, '')}`,
+      registered_at: agent.created_at.toISOString(),
+      last_seen_at: lastSeen?.toISOString() ?? null,
+      revoked_at: agent.revoked_at?.toISOString() ?? null,
+      disabled_reason: status === 'disabled' ? agent.disabled_reason : null,
+      installations: installations.map((installation) => ({
+        id: installation.id,
+        workspace_id: installation.workspace_id,
+        status: installation.revoked_at
+          ? ('revoked' as const)
+          : !installation.lease_expires_at
+            ? ('pending' as const)
+            : installation.lease_expires_at.getTime() < Date.now()
+              ? ('stale' as const)
+              : ('active' as const),
+        lease_expires_at: installation.lease_expires_at?.toISOString() ?? null,
+        platform: installation.beacon_platform,
+        created_at: installation.created_at.toISOString(),
+      })),
+    };
+  }
+
+  async headers(principal: Principal, input: RequestBody<'createTrustHeaders'>) {
+    const agent = await this.registeredAgent(principal, input.sekuire_id);
+    if (effectiveStatus(agent) !== 'active') throw new ConflictError('Warden vouches only for active agents.', 'AGENT_STOPPED');
+    const { privateKey, jwk } = await this.key();
+    const timestamp = new Date();
+    const signed = {
+      agent: `did:sekuire:${input.sekuire_id}`,
+      body_sha256: input.request_body_hash,
+      key_id: jwk.kid,
+      timestamp: timestamp.toISOString(),
+    };
+    const signature = sign(null, Buffer.from(canonicalJson(signed), 'utf8'), privateKey).toString('base64url');
+    return {
+      headers: {
+        'X-Warden-Agent': signed.agent,
+        'X-Warden-Body-SHA256': signed.body_sha256,
+        'X-Warden-Timestamp': signed.timestamp,
+        'X-Warden-Key-Id': signed.key_id,
+        'X-Warden-Signature': signature,
+      },
+      expires_at: new Date(timestamp.getTime() + HEADER_LIFETIME_MS).toISOString(),
+    };
+  }
+
+  async jwks(): Promise<{ keys: Jwk[] }> {
+    return { keys: [(await this.key()).jwk] };
+  }
+
+  private key(): Promise<SigningKey> {
+    this.signingKey ??= this.secrets.get('trust_ed25519_seed').then((material) => {
+      const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, material.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
+      const x = createPublicKey(privateKey).export({ format: 'jwk' }).x!;
+      const kid = `wk_${createHash('sha256').update(x).digest('base64url').slice(0, 16)}`;
+      return { privateKey, jwk: { kty: 'OKP', crv: 'Ed25519', x, kid, use: 'sig', alg: 'EdDSA' } };
+    });
+    return this.signingKey;
+  }
+
+  /** A registered (key-holding) agent of the caller's org, by sekuire_id; anything else is 404. */
+  private async registeredAgent(principal: Principal, sekuireId: string): Promise<AgentRow> {
+    const orgId = await this.orgs.scope(principal);
+    const [agent] = await this.dataSource.query(`SELECT * FROM agents WHERE org_id = $1 AND sekuire_id = $2`, [orgId, sekuireId]);
+    if (!agent?.public_key) throw agentNotFound(sekuireId);
+    return agent;
+  }
+}
+
+/** 422 unless the signature is 64 bytes of base64 or base64url. */
+function decodeSignature(signature: string): Buffer {
+  const bytes = /^[A-Za-z0-9_-]+$/.test(signature) ? Buffer.from(signature, 'base64url') : Buffer.from(signature, 'base64');
+  if (bytes.length !== 64 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(signature)) {
+    throw new ValidationError('signature must be a 64-byte Ed25519 signature in base64 or base64url.', 'INVALID_SIGNATURE_ENCODING', [
+      { location: 'body', field: 'signature', message: `decodes to ${bytes.length} bytes`, rule: 'format' },
+    ]);
+  }
+  return bytes;
+}

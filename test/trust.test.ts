@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { canonicalJson } from '../src/modules/trust/canonical-json';
+import { createOrg, type TestOrg } from './support/identity';
+import { startTestApp, type TestApp } from './support/test-app';
+
+interface Identity {
+  privateKey: KeyObject;
+  publicKey: string;
+  sekuireId: string;
+}
+
+function identity(): Identity {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  return { privateKey, publicKey: raw.toString('base64'), sekuireId: createHash('sha256').update(raw).digest('hex') };
+}
+
+/** What the agent signs: the JCS canonical JSON of {context, sekuire_id}, as the spec documents. */
+const signContext = (agent: Identity, context: object) =>
+  sign(null, Buffer.from(canonicalJson({ context, sekuire_id: agent.sekuireId }), 'utf8'), agent.privateKey).toString('base64');
+
+describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000)', () => {
+  let warden: TestApp;
+  let org: TestOrg;
+  let key: { 'X-API-Key': string };
+  let agent: Identity;
+  let workspaceId: string;
+  let installationId: string;
+
+  before(async () => {
+    warden = await startTestApp();
+    org = await createOrg(warden, 'enterprise');
+    key = { 'X-API-Key': org.key };
+    agent = identity();
+    await warden.request
+      .post('/api/v1/agents/register')
+      .set(key)
+      .send({ sekuire_id: agent.sekuireId, name: 'Trusted', version: '2.0.0', public_key: agent.publicKey })
+      .expect(201);
+    const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Prod' }).expect(201);
+    workspaceId = ws.body.id;
+    const token = await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: agent.sekuireId }).expect(201);
+    const boot = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token.body.token }).expect(200);
+    installationId = boot.body.installation_id;
+    await warden.request.post(`/api/v1/installations/${installationId}/lease`).set('Authorization', `Bearer ${boot.body.runtime_token}`).send({}).expect(200);
+  });
+  after(() => warden.close());
+
+  it('canonical JSON follows RFC 8785: sorted keys, no whitespace, ECMAScript numbers', () => {
+    assert.equal(canonicalJson({ b: [1, 2.5, 1e21, -0], a: { z: null, y: 'é"\n' } }), '{"a":{"y":"é\\"\\n","z":null},"b":[1,2.5,1e+21,0]}');
+  });
+
+  it('POST /trust/verify: a signature by the registered key over the documented bytes is valid, in its workspace', async () => {
+    const context = { workspace_id: workspaceId, purpose: 'payment' };
+    const res = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: signContext(agent, context), context }).expect(200);
+    assert.equal(res.body.valid, true);
+    assert.deepEqual(res.body.reasons, ['signature_valid', 'agent_active', 'installed_in_workspace']);
+    assert.equal(res.body.did, `did:sekuire:${agent.sekuireId}`);
+    // base64url is accepted too; without a context the signed context is {}.
+    const bare = sign(null, Buffer.from(canonicalJson({ context: {}, sekuire_id: agent.sekuireId })), agent.privateKey).toString('base64url');
+    const plain = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: bare }).expect(200);
+    assert.deepEqual(plain.body.reasons, ['signature_valid', 'agent_active']);
+  });
+
+  it('a signature by another key, over other bytes, or outside the workspace is not valid; a malformed one is 422', async () => {
+    const context = { workspace_id: workspaceId };
+    const impostor = identity();
+    const wrongKey = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: signContext(impostor, context), context }).expect(200);
+    assert.equal(wrongKey.body.valid, false);
+    assert.equal(wrongKey.body.reasons[0], 'signature_invalid');
+    const tampered = await warden.request
+      .post('/api/v1/trust/verify')
+      .set(key)
+      .send({ sekuire_id: agent.sekuireId, signature: signContext(agent, context), context: { workspace_id: workspaceId, extra: 1 } })
+      .expect(200);
+    assert.equal(tampered.body.valid, false);
+    const elsewhere = { workspace_id: 'ws_elsewhere' };
+    const outside = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: signContext(agent, elsewhere), context: elsewhere }).expect(200);
+    assert.deepEqual(outside.body.reasons, ['signature_valid', 'agent_active', 'not_installed_in_workspace']);
+    assert.equal(outside.body.valid, false);
+    const malformed = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: 'c2hvcnQ=' }).expect(422);
+    assert.equal(malformed.body.code, 'INVALID_SIGNATURE_ENCODING');
+    await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: identity().sekuireId, signature: signContext(agent, {}) }).expect(404);
+  });
+
+  it('GET /trust/profile/{did}: identity, fingerprint, status, installations (stale once the lease lapses)', async () => {
+    const res = await warden.request.get(`/api/v1/trust/profile/did:sekuire:${agent.sekuireId}`).set(key).expect(200);
+    assert.equal(res.body.name, 'Trusted');
+    assert.equal(res.body.public_key, agent.publicKey);
+    assert.equal(res.body.key_fingerprint, `SHA256:${createHash('sha256').update(Buffer.from(agent.publicKey, 'base64')).digest('base64').replace(/=+$/, '')}`);
+    assert.deepEqual(res.body.installations.map((i: { id: string; status: string }) => [i.id, i.status]), [[installationId, 'active']]);
+    assert.ok(res.body.last_seen_at);
+    await warden.database.dataSource.query(`UPDATE installations SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [installationId]);
+    const stale = await warden.request.get(`/api/v1/trust/profile/did:sekuire:${agent.sekuireId}`).set(key).expect(200);
+    assert.equal(stale.body.installations[0].status, 'stale');
+    await warden.request.get(`/api/v1/trust/profile/did:example:${agent.sekuireId}`).set(key).expect(400);
+    await warden.request.get(`/api/v1/trust/profile/did:sekuire:${'a'.repeat(64)}`).set(key).expect(404);
+  });
+
+  it('POST /trust/headers: a receiver verifies them with only the public key from /.well-known/jwks.json', async () => {
+    const body = JSON.stringify({ amount: 12, currency: 'EUR' });
+    const bodyHash = createHash('sha256').update(body).digest('hex');
+    const res = await warden.request.post('/api/v1/trust/headers').set(key).send({ sekuire_id: agent.sekuireId, request_body_hash: bodyHash }).expect(200);
+    const headers = res.body.headers as Record<string, string>;
+
+    // The receiver's side: nothing but the published key set.
+    const jwks = await warden.request.get('/.well-known/jwks.json').expect(200);
+    assert.equal(jwks.headers['cache-control'], 'public, max-age=3600');
+    const jwk = jwks.body.keys.find((k: { kid: string }) => k.kid === headers['X-Warden-Key-Id']);
+    assert.ok(jwk, 'the signing key is published');
+    const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
+    assert.equal(createHash('sha256').update(body).digest('hex'), headers['X-Warden-Body-SHA256']);
+    const signed = canonicalJson({
+      agent: headers['X-Warden-Agent'],
+      body_sha256: headers['X-Warden-Body-SHA256'],
+      key_id: headers['X-Warden-Key-Id'],
+      timestamp: headers['X-Warden-Timestamp'],
+    });
+    assert.ok(verify(null, Buffer.from(signed), publicKey, Buffer.from(headers['X-Warden-Signature']!, 'base64url')));
+    assert.equal(headers['X-Warden-Agent'], `did:sekuire:${agent.sekuireId}`);
+    const age = Date.now() - new Date(headers['X-Warden-Timestamp']!).getTime();
+    assert.ok(age >= 0 && age < 10_000);
+    // Any change to what was signed fails verification.
+    const forged = signed.replace(bodyHash, createHash('sha256').update('other').digest('hex'));
+    assert.ok(!verify(null, Buffer.from(forged), publicKey, Buffer.from(headers['X-Warden-Signature']!, 'base64url')));
+  });
+
+  it('Warden vouches only for active agents (409), and the headers operation needs trust.sign', async () => {
+    const stopped = identity();
+    await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: stopped.sekuireId, name: 'Stopped', public_key: stopped.publicKey }).expect(201);
+    await warden.request.post(`/api/v1/kill-switch/${stopped.sekuireId}`).set(key).send({ reason: 'test' }).expect(200);
+    const res = await warden.request.post('/api/v1/trust/headers').set(key).send({ sekuire_id: stopped.sekuireId, request_body_hash: 'a'.repeat(64) }).expect(409);
+    assert.equal(res.body.code, 'AGENT_STOPPED');
+    const reader = await warden.request.post('/api/v1/api-keys').set(key).send({ name: 'reader', permissions: ['agent.read'] }).expect(201);
+    const denied = await warden.request.post('/api/v1/trust/headers').set('X-API-Key', reader.body.key).send({ sekuire_id: agent.sekuireId, request_body_hash: 'a'.repeat(64) }).expect(403);
+    assert.match(denied.body.message, /'trust\.sign'/);
+    const verdict = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: stopped.sekuireId, signature: signContext(stopped, {}) }).expect(200);
+    assert.deepEqual(verdict.body.reasons, ['signature_valid', 'agent_disabled']);
+  });
+});
