@@ -1,8 +1,11 @@
 /**
- * One contender of the authenticated-GET bench, alone in its own process:
- * `authenticated-server.ts <warden|bare-express-pg> <database url> <schema or ->`. Both serve
- * GET /api/v1/orgs/{org_id}/workspaces/{id} with an API key: look the key up by SHA-256 digest,
- * check it is live and holds workspace.read, read the workspace by primary key, answer JSON.
+ * One contender of the database-backed benches, alone in its own process:
+ * `authenticated-server.ts <warden|bare-express-pg> <database url> <schema or -> <pool size>`.
+ * Both serve the same two routes the same way:
+ * - GET /api/v1/orgs/{org_id}/workspaces/{id} with an API key: look the key up by SHA-256
+ *   digest, check it is live and holds workspace.read, read the workspace by primary key;
+ * - POST /api/v1/installations/{id}/lease with a runtime token: look the token up by digest,
+ *   check it is current, unexpired and not shut down, update the lease, answer the lease.
  * Prints `LISTENING <port>`.
  */
 import { createHash } from 'node:crypto';
@@ -47,6 +50,38 @@ async function build(contender: AuthenticatedContender, url: string, schema: str
       if (!rows[0]) return void res.status(404).json({ error: 'not_found' });
       const row = rows[0];
       res.json({ ...row, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() });
+    } catch (error) {
+      next(error);
+    }
+  });
+  app.post('/api/v1/installations/:id/lease', express.json(), async (req, res, next) => {
+    try {
+      const token = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
+      if (!token) return void res.status(401).json({ error: 'unauthorized' });
+      const { rows: tokens } = await pool.query(
+        `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id,
+           i.revoked_at IS NOT NULL AND i.revoked_at + make_interval(secs => i.shutdown_timeout_ms / 1000.0) <= now() AS shut_down
+         FROM runtime_tokens t JOIN installations i ON i.id = t.installation_id WHERE t.token_digest = $1`,
+        [createHash('sha256').update(token).digest()],
+      );
+      const found = tokens[0];
+      if (!found || !found.current || found.shut_down || found.expires_at <= new Date()) return void res.status(401).json({ error: 'unauthorized' });
+      if (found.id !== req.params.id) return void res.status(403).json({ error: 'forbidden' });
+      const { rows } = await pool.query(
+        `UPDATE installations i SET reported_status = $2, heartbeat_interval = COALESCE($3, i.heartbeat_interval),
+           health_payload = COALESCE($4, i.health_payload),
+           lease_expires_at = now() + make_interval(secs => 3 * COALESCE($3, i.heartbeat_interval)), last_lease_at = now()
+         FROM agents a WHERE i.id = $1 AND a.id = i.agent_id
+         RETURNING i.lease_expires_at, i.heartbeat_interval, i.revoked_at, a.status AS agent_status`,
+        [req.params.id, req.body?.status ?? 'running', req.body?.heartbeat_interval_seconds ?? null, req.body?.health_payload ?? null],
+      );
+      const lease = rows[0];
+      res.json({
+        installation_id: req.params.id,
+        lease_expires_at: lease.lease_expires_at.toISOString(),
+        next_heartbeat_at: new Date(Date.now() + lease.heartbeat_interval * 1000).toISOString(),
+        command: lease.revoked_at || lease.agent_status !== 'active' ? { type: 'shutdown', reason: 'stopped', timeout_ms: 0 } : null,
+      });
     } catch (error) {
       next(error);
     }

@@ -4,16 +4,19 @@
  * layer; each with Warden's real spec and with that spec padded by 300 synthetic operations.
  * Each server runs alone in a child process; autocannon loads it from this process over
  * 127.0.0.1. Prints requests/s, p50/p99 latency and the ratio to bare Express on the same spec.
- * Then an authenticated GET (API key, permission, one read) through Warden's whole app against
- * bare Express + pg issuing the same queries.
+ * Then two database-backed scenarios, an authenticated GET (API key, permission, one read) and a
+ * lease renewal (runtime token, lease update), through Warden's whole app against bare Express
+ * + pg issuing the same queries.
  *
- * BENCH_DURATION (seconds per run, default 8) and BENCH_CONNECTIONS (default 32) tune it.
+ * BENCH_DURATION (seconds per run, default 8) and BENCH_CONNECTIONS (default 32) tune it;
+ * BENCH_ONLY=binding or BENCH_ONLY=database runs one part.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
+import { digestSecret, newSecret } from '../../src/auth/credentials';
 import { newId } from '../../src/db/ids';
 import { ApiKeyService } from '../../src/modules/api-keys/api-key-service';
 import { OrgService } from '../../src/modules/orgs/org-service';
@@ -23,6 +26,7 @@ import { BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PADDINGS = [0, 300];
+const ONLY = process.env.BENCH_ONLY;
 
 interface Result {
   contender: Contender;
@@ -74,11 +78,13 @@ async function measure(contender: Contender, padding: number): Promise<Result> {
 }
 
 /**
- * Authenticated GET: an API key lookup, the permission check and one indexed read, through
- * Warden's whole app and through bare Express + pg doing the same queries, on one database
- * (DATABASE_URL when set, else the embedded one, whose single session both then share).
+ * Two database-backed scenarios through Warden's whole app and through bare Express + pg issuing
+ * the same queries, on one database (DATABASE_URL when set, else the embedded one, whose single
+ * session the contenders then take in turn):
+ * - authenticated GET: API key lookup, permission check, one indexed read;
+ * - lease renewal: runtime-token lookup and the lease update.
  */
-async function authenticatedGet(): Promise<void> {
+async function databaseScenarios(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL || undefined;
   const schema = serverUrl ? `warden_bench_${process.pid}` : undefined;
   if (serverUrl) await adminQuery(serverUrl, `CREATE SCHEMA ${quoteIdentifier(schema!)}`);
@@ -88,7 +94,7 @@ async function authenticatedGet(): Promise<void> {
   try {
     const { dataSource } = database;
     const orgs = new OrgService(dataSource, 'http://localhost');
-    const { orgId, key, workspaceId } = await dataSource.transaction(async (manager) => {
+    const { orgId, key, workspaceId, installationId, runtimeToken } = await dataSource.transaction(async (manager) => {
       const org = await orgs.create('Bench org', 'enterprise', manager);
       const apiKey = await new ApiKeyService(dataSource, orgs).insert(manager, {
         orgId: org.id,
@@ -101,30 +107,55 @@ async function authenticatedGet(): Promise<void> {
       });
       const workspaceId = newId('ws');
       await manager.query(`INSERT INTO workspaces (id, org_id, name) VALUES ($1, $2, 'bench')`, [workspaceId, org.id]);
-      return { orgId: org.id, key: apiKey.key, workspaceId };
+      const agentId = newId('agt');
+      const installationId = newId('inst');
+      const runtimeToken = newSecret('srt');
+      await manager.query(`INSERT INTO agents (id, org_id, workspace_id, name) VALUES ($1, $2, $3, 'bench')`, [agentId, org.id, workspaceId]);
+      await manager.query(`INSERT INTO installations (id, org_id, workspace_id, agent_id, heartbeat_interval) VALUES ($1, $2, $3, $4, 60)`, [
+        installationId,
+        org.id,
+        workspaceId,
+        agentId,
+      ]);
+      await manager.query(`INSERT INTO runtime_tokens (token_digest, installation_id, token_version, expires_at) VALUES ($1, $2, 1, now() + interval '90 days')`, [
+        digestSecret(runtimeToken),
+        installationId,
+      ]);
+      return { orgId: org.id, key: apiKey.key, workspaceId, installationId, runtimeToken };
     });
     // The embedded database serves one session at a time: hand it over to the contenders.
     if (!serverUrl) await dataSource.destroy();
     const poolSize = serverUrl ? 10 : 1;
-    console.log(
-      `\nAuthenticated GET /api/v1/orgs/{org_id}/workspaces/{id} (API key lookup + permission check + indexed read), ` +
-        `${serverUrl ? 'DATABASE_URL' : 'embedded PGlite (one session)'}, pool ${poolSize}, autocannon -c${CONNECTIONS} -d${DURATION}s\n`,
-    );
-    const rows: Array<[string, Omit<Result, 'contender' | 'padding'>]> = [];
-    for (const contender of AUTHENTICATED_CONTENDERS) {
-      const measured = await load('authenticated-server.ts', [contender, database.url, schema ?? '-', String(poolSize)], {
-        path: `/api/v1/orgs/${orgId}/workspaces/${workspaceId}`,
-        method: 'GET',
-        headers: { 'x-api-key': key },
-      });
-      rows.push([contender, measured]);
-      process.stdout.write(`  measured ${contender}: ${Math.round(measured.requestsPerSecond)} req/s\n`);
+    const where = `${serverUrl ? 'DATABASE_URL' : 'embedded PGlite (one session)'}, pool ${poolSize}, autocannon -c${CONNECTIONS} -d${DURATION}s`;
+    const scenarios: Array<{ title: string; request: Load }> = [
+      {
+        title: `Authenticated GET /api/v1/orgs/{org_id}/workspaces/{id} (API key lookup + permission check + indexed read), ${where}`,
+        request: { path: `/api/v1/orgs/${orgId}/workspaces/${workspaceId}`, method: 'GET', headers: { 'x-api-key': key } },
+      },
+      {
+        title: `Lease renewal POST /api/v1/installations/{id}/lease (runtime-token lookup + lease update), ${where}`,
+        request: {
+          path: `/api/v1/installations/${installationId}/lease`,
+          method: 'POST',
+          headers: { authorization: `Bearer ${runtimeToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ status: 'running', heartbeat_interval_seconds: 60, health_payload: { memory_mb: 512 } }),
+        },
+      },
+    ];
+    for (const scenario of scenarios) {
+      console.log(`\n${scenario.title}\n`);
+      const rows: Array<[string, Omit<Result, 'contender' | 'padding'>]> = [];
+      for (const contender of AUTHENTICATED_CONTENDERS) {
+        const measured = await load('authenticated-server.ts', [contender, database.url, schema ?? '-', String(poolSize)], scenario.request);
+        rows.push([contender, measured]);
+        process.stdout.write(`  measured ${contender}: ${Math.round(measured.requestsPerSecond)} req/s\n`);
+      }
+      const baseline = rows[0]![1].requestsPerSecond;
+      printTable(
+        ['contender', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'non-2xx'],
+        rows.map(([name, r]) => [name, String(Math.round(r.requestsPerSecond)), String(r.p50), String(r.p99), `${(r.requestsPerSecond / baseline).toFixed(2)}x`, String(r.non2xx)]),
+      );
     }
-    const baseline = rows[0]![1].requestsPerSecond;
-    printTable(
-      ['contender', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'non-2xx'],
-      rows.map(([name, r]) => [name, String(Math.round(r.requestsPerSecond)), String(r.p50), String(r.p99), `${(r.requestsPerSecond / baseline).toFixed(2)}x`, String(r.non2xx)]),
-    );
   } finally {
     await database.close();
     if (serverUrl) await adminQuery(serverUrl, `DROP SCHEMA IF EXISTS ${quoteIdentifier(schema!)} CASCADE`);
@@ -149,6 +180,11 @@ function printTable(header: string[], rows: string[][]): void {
 }
 
 async function main(): Promise<void> {
+  if (ONLY !== 'database') await bindingScenarios();
+  if (ONLY !== 'binding') await databaseScenarios();
+}
+
+async function bindingScenarios(): Promise<void> {
   console.log(`Validated JSON POST ${BENCH_PATH}, autocannon -c${CONNECTIONS} -d${DURATION}s, 127.0.0.1, one server process each\n`);
   const results: Result[] = [];
   for (const padding of PADDINGS) {
@@ -176,8 +212,6 @@ async function main(): Promise<void> {
   const warden = (padding: number) => results.find((result) => result.contender === 'warden' && result.padding === padding)!;
   const flatness = warden(300).requestsPerSecond / warden(0).requestsPerSecond;
   console.log(`\nWarden with 300 extra operations vs the real spec: ${flatness.toFixed(2)}x`);
-
-  await authenticatedGet();
 }
 
 main().catch((error: unknown) => {

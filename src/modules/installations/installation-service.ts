@@ -102,40 +102,39 @@ export class InstallationService {
     if (principal.installationId !== installationId) {
       throw new ForbiddenError("A runtime token works only on its own installation's lease.", 'NOT_THIS_INSTALLATION');
     }
-    return this.dataSource.transaction(async (manager) => {
-      const [[row]] = await manager.query(
-        `UPDATE installations i SET
-           reported_status = $2,
-           heartbeat_interval = COALESCE($3, i.heartbeat_interval),
-           health_payload = COALESCE($4, i.health_payload),
-           lease_expires_at = now() + make_interval(secs => ${LEASE_INTERVALS} * COALESCE($3, i.heartbeat_interval)),
-           last_lease_at = now()
-         FROM agents a WHERE i.id = $1 AND a.id = i.agent_id
-         RETURNING i.lease_expires_at, i.heartbeat_interval, i.token_version, i.revoked_at, i.revoke_reason, i.shutdown_timeout_ms,
-           a.status AS agent_status, a.disabled_reason, ${AGENT_STOPPED_SQL} AS agent_stopped`,
-        [installationId, input?.status ?? 'running', input?.heartbeat_interval_seconds ?? null, input?.health_payload ?? null],
-      );
-      const command = row.revoked_at
-        ? {
-            type: 'shutdown' as const,
-            reason: row.revoke_reason as string,
-            timeout_ms: Math.max(0, row.revoked_at.getTime() + row.shutdown_timeout_ms - Date.now()),
-          }
-        : row.agent_stopped
-          ? { type: 'shutdown' as const, reason: row.agent_status === 'revoked' ? 'agent revoked' : `agent disabled: ${row.disabled_reason}`, timeout_ms: 0 }
-          : null;
-      const refreshed_token =
-        !command && principal.expiresAt!.getTime() - Date.now() < REFRESH_WITHIN_MS
-          ? await this.issueRuntimeToken(manager, installationId, await this.nextVersion(manager, installationId))
-          : undefined;
-      return {
-        installation_id: installationId,
-        lease_expires_at: row.lease_expires_at.toISOString(),
-        next_heartbeat_at: new Date(Date.now() + row.heartbeat_interval * 1000).toISOString(),
-        command,
-        ...(refreshed_token ? { refreshed_token } : {}),
-      };
-    });
+    // One autocommitted UPDATE on the hot path; a transaction only when a token is replaced.
+    const [[row]] = await this.dataSource.query(
+      `UPDATE installations i SET
+         reported_status = $2,
+         heartbeat_interval = COALESCE($3, i.heartbeat_interval),
+         health_payload = COALESCE($4, i.health_payload),
+         lease_expires_at = now() + make_interval(secs => ${LEASE_INTERVALS} * COALESCE($3, i.heartbeat_interval)),
+         last_lease_at = now()
+       FROM agents a WHERE i.id = $1 AND a.id = i.agent_id
+       RETURNING i.lease_expires_at, i.heartbeat_interval, i.revoked_at, i.revoke_reason, i.shutdown_timeout_ms,
+         a.status AS agent_status, a.disabled_reason, ${AGENT_STOPPED_SQL} AS agent_stopped`,
+      [installationId, input?.status ?? 'running', input?.heartbeat_interval_seconds ?? null, input?.health_payload ?? null],
+    );
+    const command = row.revoked_at
+      ? {
+          type: 'shutdown' as const,
+          reason: row.revoke_reason as string,
+          timeout_ms: Math.max(0, row.revoked_at.getTime() + row.shutdown_timeout_ms - Date.now()),
+        }
+      : row.agent_stopped
+        ? { type: 'shutdown' as const, reason: row.agent_status === 'revoked' ? 'agent revoked' : `agent disabled: ${row.disabled_reason}`, timeout_ms: 0 }
+        : null;
+    const refreshed_token =
+      !command && principal.expiresAt!.getTime() - Date.now() < REFRESH_WITHIN_MS
+        ? await this.dataSource.transaction(async (manager) => this.issueRuntimeToken(manager, installationId, await this.nextVersion(manager, installationId)))
+        : undefined;
+    return {
+      installation_id: installationId,
+      lease_expires_at: row.lease_expires_at.toISOString(),
+      next_heartbeat_at: new Date(Date.now() + row.heartbeat_interval * 1000).toISOString(),
+      command,
+      ...(refreshed_token ? { refreshed_token } : {}),
+    };
   }
 
   /**
