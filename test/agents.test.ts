@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { agentIdentity } from './support/agents';
+import { agentIdentity, registerAgent } from './support/agents';
 import { assertNoSecretAtRest, createOrg, createUserAndLogin, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -22,12 +22,8 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
   });
 
   it('POST /agents/register: the sekuire_id certifies the key; the agent reads by agt_ id, sekuire_id and DID form', async () => {
-    const identity = agentIdentity();
-    const res = await warden.request
-      .post('/api/v1/agents/register')
-      .set(key)
-      .send({ sekuire_id: identity.sekuireId, name: 'My Agent', version: '1.0.0', public_key: identity.publicKey, manifest_hash: 'hash_of_manifest' })
-      .expect(201);
+    const identity = await registerAgent(warden, org.key);
+    const res = await warden.request.get(`/api/v1/agents/${identity.id}`).set(key).expect(200);
     assert.match(res.body.id, /^agt_[0-9a-z]{26}$/);
     assert.equal(res.body.did, `did:sekuire:${identity.sekuireId}`);
     assert.equal(res.body.status, 'active');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { agentIdentity } from './support/agents';
+import { registerAgent } from './support/agents';
 import { assertNoSecretAtRest, createOrg, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -11,15 +11,7 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
   let workspaceId: string;
   const handled: string[] = [];
 
-  async function registeredAgent(): Promise<{ id: string; sekuireId: string }> {
-    const identity = agentIdentity();
-    const res = await warden.request
-      .post('/api/v1/agents/register')
-      .set(key)
-      .send({ sekuire_id: identity.sekuireId, name: 'My Agent', version: '1.0.0', public_key: identity.publicKey, manifest_hash: 'hash_of_manifest' })
-      .expect(201);
-    return { id: res.body.id, sekuireId: identity.sekuireId };
-  }
+  const registeredAgent = () => registerAgent(warden, org.key);
   async function installToken(agentRef: string, expiryMinutes = 15): Promise<string> {
     const res = await warden.request
       .post(`/api/v1/workspaces/${workspaceId}/install-tokens`)

@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, verify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { canonicalJson } from '../src/modules/trust/canonical-json';
+import { agentIdentity, type AgentIdentity } from './support/agents';
 import { createOrg, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
-interface Identity {
-  privateKey: KeyObject;
-  publicKey: string;
-  sekuireId: string;
-}
-
-function identity(): Identity {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  return { privateKey, publicKey: raw.toString('base64'), sekuireId: createHash('sha256').update(raw).digest('hex') };
-}
+type Identity = AgentIdentity;
+const identity = agentIdentity;
 
 /** What the agent signs: the JCS canonical JSON of {context, sekuire_id}, as the spec documents. */
 const signContext = (agent: Identity, context: object) =>

@@ -1,8 +1,27 @@
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { TestApp } from './test-app';
 
-/** A fresh Ed25519 identity as an agent holds it: the base64 public key and its sekuire_id. */
-export function agentIdentity(): { publicKey: string; sekuireId: string } {
-  const { publicKey } = generateKeyPairSync('ed25519');
+export interface AgentIdentity {
+  privateKey: KeyObject;
+  /** Base64 of the raw 32-byte Ed25519 public key, as registration takes it. */
+  publicKey: string;
+  sekuireId: string;
+}
+
+/** A fresh Ed25519 identity as an agent holds it: its key pair and its sekuire_id. */
+export function agentIdentity(): AgentIdentity {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  return { publicKey: raw.toString('base64'), sekuireId: createHash('sha256').update(raw).digest('hex') };
+  return { privateKey, publicKey: raw.toString('base64'), sekuireId: createHash('sha256').update(raw).digest('hex') };
+}
+
+/** Registers a fresh identity through the API (seed 000 body). */
+export async function registerAgent(warden: TestApp, apiKey: string, name = 'My Agent'): Promise<AgentIdentity & { id: string }> {
+  const identity = agentIdentity();
+  const res = await warden.request
+    .post('/api/v1/agents/register')
+    .set('X-API-Key', apiKey)
+    .send({ sekuire_id: identity.sekuireId, name, version: '1.0.0', public_key: identity.publicKey, manifest_hash: 'hash_of_manifest' })
+    .expect(201);
+  return { ...identity, id: res.body.id };
 }

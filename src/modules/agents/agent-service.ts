@@ -10,6 +10,7 @@ import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
+import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
 
 type Agent = components['schemas']['Agent'];
 export interface AgentRow {
@@ -132,7 +133,7 @@ export class AgentService {
   private async insert(orgId: string, workspaceId: string | undefined, fields: Record<string, unknown>): Promise<{ agent: Agent }> {
     return this.dataSource.transaction(async (manager) => {
       await this.orgs.reserveQuota(manager, orgId, 'agents');
-      if (workspaceId) await this.assertWorkspace(manager, orgId, workspaceId);
+      if (workspaceId) await assertWorkspaceInOrg(manager, orgId, workspaceId);
       const columns = ['id', 'org_id', 'workspace_id', ...Object.keys(fields)];
       const values = [newId('agt'), orgId, workspaceId ?? null, ...Object.values(fields)];
       try {
@@ -245,10 +246,5 @@ export class AgentService {
     const [row] = await manager.query(`SELECT ${AGENT_COLUMNS} FROM agents WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2`, [orgId, ref]);
     if (!row) throw agentNotFound(ref);
     return row;
-  }
-
-  private async assertWorkspace(manager: EntityManager, orgId: string, workspaceId: string): Promise<void> {
-    const [row] = await manager.query(`SELECT 1 FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
-    if (!row) throw new NotFoundError(`No workspace '${workspaceId}' exists in this org.`, 'WORKSPACE_NOT_FOUND');
   }
 }

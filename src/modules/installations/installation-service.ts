@@ -9,6 +9,7 @@ import { newId } from '../../db/ids';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
 import { AGENT_STOPPED_SQL, type AgentService } from '../agents/agent-service';
 import type { OrgService } from '../orgs/org-service';
+import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
 
 type BootstrapResult = components['schemas']['BootstrapResult'];
 type RuntimeToken = components['schemas']['RuntimeToken'];
@@ -50,7 +51,7 @@ export class InstallationService {
   async createInstallToken(principal: Principal, workspaceId: string, input: RequestBody<'createInstallToken'>) {
     const orgId = await this.orgs.scope(principal);
     return this.dataSource.transaction(async (manager) => {
-      await this.assertWorkspace(manager, orgId, workspaceId);
+      await assertWorkspaceInOrg(manager, orgId, workspaceId);
       const agent = await this.agents.row(manager, orgId, input.agent_id);
       await this.assertAgentRunnable(manager, agent.id, workspaceId, agent.workspace_id);
       const token = newSecret(INSTALL_TOKEN_PREFIX);
@@ -173,7 +174,7 @@ export class InstallationService {
   async recover(principal: Principal, input: RequestBody<'recoverInstallation'>): Promise<BootstrapResult> {
     const orgId = await this.orgs.scope(principal);
     return this.dataSource.transaction(async (manager) => {
-      await this.assertWorkspace(manager, orgId, input.workspace_id);
+      await assertWorkspaceInOrg(manager, orgId, input.workspace_id);
       const agent = await this.agents.row(manager, orgId, input.agent_id);
       await this.assertAgentRunnable(manager, agent.id, input.workspace_id, agent.workspace_id);
       const [installation] = await manager.query(
@@ -266,11 +267,6 @@ export class InstallationService {
     return { runtime_token: token, expires_at: expiresAt.toISOString(), token_version: version };
   }
 
-  private async assertWorkspace(manager: EntityManager, orgId: string, workspaceId: string): Promise<void> {
-    const [row] = await manager.query(`SELECT 1 FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
-    if (!row) throw new NotFoundError(`No workspace '${workspaceId}' exists in this org.`, 'WORKSPACE_NOT_FOUND');
-  }
-
   /** 409 for a stopped agent, or one that belongs to another workspace. */
   private async assertAgentRunnable(manager: EntityManager, agentId: string, workspaceId: string, agentWorkspaceId: string | null): Promise<void> {
     const [row] = await manager.query(`SELECT ${AGENT_STOPPED_SQL} AS stopped FROM agents a WHERE a.id = $1`, [agentId]);
@@ -280,4 +276,3 @@ export class InstallationService {
     }
   }
 }
-

@@ -6,7 +6,7 @@ import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
-import { workspaceNotFound } from './workspace-service';
+import { assertWorkspaceInOrg } from './workspace-service';
 
 type Environment = components['schemas']['Environment'];
 interface EnvironmentRow {
@@ -63,8 +63,6 @@ export class EnvironmentService {
 
   /** The workspace must belong to the caller's org; any other is 404. */
   private async workspaceOf(principal: Principal, workspaceId: string): Promise<void> {
-    const orgId = await this.orgs.scope(principal);
-    const [row] = await this.dataSource.query(`SELECT 1 FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
-    if (!row) throw workspaceNotFound(workspaceId);
+    await assertWorkspaceInOrg(this.dataSource.manager, await this.orgs.scope(principal), workspaceId);
   }
 }

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
 import { isUniqueViolation } from '../../db/errors';
@@ -46,6 +46,12 @@ const NAMED_DEPENDENTS = 20;
 
 export const workspaceNotFound = (id: string) => new NotFoundError(`No workspace '${id}' exists in this org.`, 'WORKSPACE_NOT_FOUND');
 const nameTaken = (name: string) => new ConflictError(`A workspace named '${name}' already exists in this org.`, 'WORKSPACE_NAME_TAKEN');
+
+/** 404 unless the workspace belongs to the org: other modules check workspaces they are handed this way. */
+export async function assertWorkspaceInOrg(manager: EntityManager, orgId: string, workspaceId: string): Promise<void> {
+  const [row] = await manager.query(`SELECT 1 FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
+  if (!row) throw workspaceNotFound(workspaceId);
+}
 
 export class WorkspaceService {
   constructor(
