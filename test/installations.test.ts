@@ -140,6 +140,10 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.equal(res.body.refreshed_token.token_version, 2);
     await lease(boot.installation_id, res.body.refreshed_token.runtime_token).expect(200);
     await lease(boot.installation_id, boot.runtime_token).expect(401);
+    // An expired runtime token is refused outright.
+    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() - interval '1 second' WHERE installation_id = $1`, [boot.installation_id]);
+    const expired = await lease(boot.installation_id, res.body.refreshed_token.runtime_token).expect(401);
+    assert.equal(expired.body.code, 'CREDENTIAL_EXPIRED');
   });
 
   it('concurrent refreshes with one refresh token: exactly one wins', async () => {
