@@ -57,7 +57,9 @@ export class LoginTokens {
   }
 
   async sign(claims: LoginClaims, expiresAt: Date): Promise<string> {
-    return jwt.sign({ sid: claims.sid, exp: Math.floor(expiresAt.getTime() / 1000) }, await this.secret(), {
+    const exp = Math.floor(expiresAt.getTime() / 1000);
+    // iat is the session's start, so exp - iat is exactly the configured lifetime.
+    return jwt.sign({ sid: claims.sid, exp, iat: exp - this.ttlMinutes * 60 }, await this.secret(), {
       algorithm: 'HS256',
       header: { alg: 'HS256', typ: JWT_TYPE },
       subject: claims.sub,
