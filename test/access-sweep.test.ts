@@ -34,7 +34,7 @@ describe('access rules hold for every operation of the spec', () => {
     const parameters = (operation.parameters ?? []) as Parameter[];
     return operation.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
       const pattern = parameters.find((parameter) => parameter.in === 'path' && parameter.name === name)?.schema?.pattern ?? '';
-      const prefix = /^\^([a-z]+_)/.exec(pattern)?.[1] ?? '';
+      const prefix = /^\^\(?([a-z]+_)/.exec(pattern)?.[1] ?? '';
       return `${prefix}x1`;
     });
   }
@@ -70,6 +70,25 @@ describe('access rules hold for every operation of the spec', () => {
       const res = await call(operation.method, `${urlOf(operation.operationId)}?unexpected=1`).set('X-API-Key', org.key);
       assert.equal(res.status, 400, `${operation.operationId}: ${JSON.stringify(res.body)}`);
       assert.equal(res.body.code, 'INVALID_PARAMETER');
+    }
+  });
+
+  it('a JSON body with an unknown field → 422 naming it, on every operation that takes a body and an org owner may call', async () => {
+    const platformOnly = new Set(PERMISSION_CATALOG.filter((permission) => permission.scope === 'platform').map((permission) => permission.name));
+    const withBody = product().filter(
+      (operation) =>
+        operation.jsonBody &&
+        !platformOnly.has(operation.extensions.permission ?? '') &&
+        (operation.security.length === 0 || operation.security.some((requirement) => 'ApiKeyAuth' in requirement)),
+    );
+    assert.ok(withBody.length >= 20);
+    for (const operation of withBody) {
+      const res = await call(operation.method, urlOf(operation.operationId)).set('X-API-Key', org.key).send({ unexpected_field: 1 });
+      assert.equal(res.status, 422, `${operation.operationId}: ${JSON.stringify(res.body)}`);
+      assert.ok(
+        res.body.details.some((detail: { field: string }) => detail.field === 'unexpected_field'),
+        `${operation.operationId} names the unknown field`,
+      );
     }
   });
 });
