@@ -340,6 +340,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search audit events
+         * @description The caller's org's audit events, newest first, filtered as seed 002 does: `actor` (an actor
+         *     id), `action`, `resource` (a resource id), `correlation_id` (the request id), and the
+         *     time window `since`/`until` (inclusive, exclusive). Same plan gate as `GET /api/v1/audit-logs`.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit logs
+         * @description The org's audit events, newest first (seed 000), optionally of one workspace. Needs the
+         *     `audit_logs` plan feature (Starter and up). A platform admin names any org with
+         *     `organization_id`; anyone else may name only their own.
+         */
+        get: operations["listAuditLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the audit chain
+         * @description Walks the org's chain in `seq` order, in batches (constant memory), recomputing each hash as
+         *     `AuditEvent` documents, and reports the first break: `deleted` (a gap in `seq`, or the chain
+         *     ends before its recorded head), `reordered` (an event's `prev_hash` is not its predecessor's
+         *     hash) or `edited` (an event's content no longer matches its hash). Org admins verify their
+         *     org; a platform admin names one with `organization_id`.
+         */
+        get: operations["verifyAuditChain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -1464,6 +1532,39 @@ export interface components {
         ApiKeyWithSecret: components["schemas"]["ApiKey"] & {
             /** @description The secret. Send it as `X-API-Key` or `Authorization: Bearer`. Its last six characters are a CRC32 checksum of the rest, so scanners can tell a real key offline. */
             key: string;
+        };
+        /**
+         * @description One entry of an org's tamper-evident audit chain. `hash` is the lowercase hex SHA-256 of the
+         *     32 bytes of `prev_hash` (32 zero bytes for the first event) followed by the UTF-8 bytes of the
+         *     RFC 8785 canonical JSON of this object without `hash` and `prev_hash`; `seq` counts from 1
+         *     with no gaps, so an export can be re-verified offline.
+         */
+        AuditEvent: {
+            /** @example workspace.updated */
+            action: string;
+            actor_id: string | null;
+            /** @enum {string} */
+            actor_type: "user" | "api_key" | "admin_session" | "agent" | "installation" | "anonymous" | "system";
+            details: {
+                [key: string]: unknown;
+            };
+            hash: string;
+            id: string;
+            ip: string | null;
+            /** Format: date-time */
+            occurred_at: string;
+            /** @description The org whose chain holds the event; `platform` for events of no org. */
+            org_id: string;
+            /** @enum {string} */
+            outcome: "success" | "failure" | "denied";
+            prev_hash: string;
+            /** @description Quote it to find the request in the logs (correlation id). */
+            request_id: string | null;
+            resource_id: string | null;
+            resource_type: string;
+            seq: number;
+            user_agent: string | null;
+            workspace_id: string | null;
         };
         /**
          * @description Runtime credentials of an installation. `refresh_token` is present on the first bootstrap and
@@ -2826,6 +2927,197 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description Events of this action. */
+                action?: string;
+                /** @description Events by this actor id. */
+                actor?: string;
+                /** @description Events of this request id. */
+                correlation_id?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Events about this resource id. */
+                resource?: string;
+                /** @description Events at or after this time. */
+                since?: string;
+                /** @description Events before this time. */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "id": "evt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "seq": 42,
+                     *           "occurred_at": "2026-11-24T18:00:00.123Z",
+                     *           "actor_type": "api_key",
+                     *           "actor_id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "action": "workspace.updated",
+                     *           "resource_type": "workspace",
+                     *           "resource_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "outcome": "success",
+                     *           "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                     *           "ip": "127.0.0.1",
+                     *           "user_agent": "curl/8.5.0",
+                     *           "details": {
+                     *             "operation_id": "updateWorkspace",
+                     *             "status": 200
+                     *           },
+                     *           "prev_hash": "9f2c6a0d3e1b4f5a6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3",
+                     *           "hash": "3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817060504"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        events: components["schemas"]["AuditEvent"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listAuditLogs: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The org whose events to list; defaults to the caller's. */
+                organization_id?: string;
+                /** @description Only events of this workspace. */
+                workspace_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "id": "evt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "seq": 42,
+                     *           "occurred_at": "2026-11-24T18:00:00.123Z",
+                     *           "actor_type": "api_key",
+                     *           "actor_id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "action": "workspace.updated",
+                     *           "resource_type": "workspace",
+                     *           "resource_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "outcome": "success",
+                     *           "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                     *           "ip": "127.0.0.1",
+                     *           "user_agent": "curl/8.5.0",
+                     *           "details": {
+                     *             "operation_id": "updateWorkspace",
+                     *             "status": 200
+                     *           },
+                     *           "prev_hash": "9f2c6a0d3e1b4f5a6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3",
+                     *           "hash": "3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817060504"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        events: components["schemas"]["AuditEvent"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    verifyAuditChain: {
+        parameters: {
+            query?: {
+                /** @description The org whose chain to verify; defaults to the caller's. */
+                organization_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "valid": false,
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "events_checked": 41,
+                     *       "head_seq": 57,
+                     *       "first_broken_seq": 42,
+                     *       "reason": "edited"
+                     *     }
+                     */
+                    "application/json": {
+                        events_checked: number;
+                        first_broken_seq: number | null;
+                        /** @description The last seq the chain recorded. */
+                        head_seq: number;
+                        org_id: string;
+                        /** @enum {string|null} */
+                        reason: "edited" | "deleted" | "reordered" | null;
+                        valid: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };

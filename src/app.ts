@@ -5,9 +5,11 @@ import { Authenticator } from './auth/authenticator';
 import { LoginTokens } from './auth/login-tokens';
 import { RateLimiter } from './auth/rate-limiter';
 import { createBinding, type Binding } from './binding/binding';
+import { Db } from './db/db';
 import { InstanceSecrets } from './db/instance-secrets';
 import { Mailer } from './mail/mailer';
 import { AdminService } from './modules/admin/admin-service';
+import { AuditService } from './modules/audit/audit-service';
 import { AgentCredentialLookup } from './modules/agents/agent-credentials';
 import { AgentService } from './modules/agents/agent-service';
 import { InstallationService } from './modules/installations/installation-service';
@@ -53,7 +55,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const contract = options.contract ?? loadContractDocuments();
   const metrics = createMetrics(() => database.poolStats());
   const services = createServices({ config, database, logger, metrics, contract });
-  const authenticator = new Authenticator(database.dataSource, services.loginTokens, new AgentCredentialLookup(database.dataSource));
+  const authenticator = new Authenticator(database.dataSource, services.loginTokens, new AgentCredentialLookup(services.db));
   const rateLimiter = new RateLimiter(database.dataSource, config.rateLimits);
   const binding = await createBinding({
     definition: options.definition ?? contract.json,
@@ -68,6 +70,8 @@ export async function createApp(options: AppOptions): Promise<App> {
         rateLimiter,
         rateLimitBuckets: Object.keys(config.rateLimits),
         upgradeUrl: config.upgradeUrl,
+        db: services.db,
+        audit: services.audit,
       }),
   });
 
@@ -84,34 +88,33 @@ export async function createApp(options: AppOptions): Promise<App> {
 
 function createServices(options: Pick<Services, 'config' | 'database' | 'metrics' | 'contract'> & { logger: Logger }): Services & { loginTokens: LoginTokens } {
   const { config, database, logger } = options;
-  const { dataSource } = database;
-  const secrets = new InstanceSecrets(dataSource);
+  const db = new Db(database.dataSource);
+  // Instance secrets are read and created outside any request transaction, so a key is never
+  // cached in memory while the row that holds it might still roll back.
+  const secrets = new InstanceSecrets(database.dataSource);
   const loginTokens = new LoginTokens(secrets, config.jwtSecret, config.jwtTtlMinutes);
-  const mailer = new Mailer(dataSource, logger, config.smtpUrl, config.mailFrom);
-  const orgs = new OrgService(dataSource, config.upgradeUrl);
-  const users = new UserService(dataSource, orgs);
-  const agents = new AgentService(dataSource, orgs);
+  const mailer = new Mailer(db, logger, config.smtpUrl, config.mailFrom);
+  const audit = new AuditService(db);
+  const orgs = new OrgService(db, config.upgradeUrl);
+  const users = new UserService(db, orgs);
+  const agents = new AgentService(db, orgs);
   return {
     ...options,
+    db,
     loginTokens,
     mailer,
+    audit,
     system: new SystemService(database),
-    auth: new AuthService(
-      dataSource,
-      loginTokens,
-      orgs,
-      new LoginLinkService(dataSource, mailer, config.publicUrl, config.redirectAllowedOrigins),
-      secrets,
-    ),
-    admin: new AdminService(dataSource, mailer, logger, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes),
+    auth: new AuthService(db, loginTokens, orgs, new LoginLinkService(db, mailer, config.publicUrl, config.redirectAllowedOrigins), secrets, audit),
+    admin: new AdminService(db, mailer, logger, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes, audit),
     orgs,
     users,
-    workspaces: new WorkspaceService(dataSource, orgs, users),
-    environments: new EnvironmentService(dataSource, orgs),
-    apiKeys: new ApiKeyService(dataSource, orgs),
-    rbac: new RbacService(dataSource, orgs, users),
+    workspaces: new WorkspaceService(db, orgs, users),
+    environments: new EnvironmentService(db, orgs),
+    apiKeys: new ApiKeyService(db, orgs),
+    rbac: new RbacService(db, orgs, users),
     agents,
-    installations: new InstallationService(dataSource, orgs, agents, logger),
-    trust: new TrustService(dataSource, orgs, secrets),
+    installations: new InstallationService(db, orgs, agents, logger, audit),
+    trust: new TrustService(db, orgs, secrets),
   };
 }

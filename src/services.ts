@@ -1,11 +1,13 @@
 import type { Config } from './config/config';
 import type { Database } from './db/database';
+import type { Db } from './db/db';
 import type { Mailer } from './mail/mailer';
 import type { Metrics } from './metrics/metrics';
 import type { AgentService } from './modules/agents/agent-service';
 import type { TrustService } from './modules/trust/trust-service';
 import type { InstallationService } from './modules/installations/installation-service';
 import type { AdminService } from './modules/admin/admin-service';
+import type { AuditService } from './modules/audit/audit-service';
 import type { ApiKeyService } from './modules/api-keys/api-key-service';
 import type { AuthService } from './modules/auth/auth-service';
 import type { OrgService } from './modules/orgs/org-service';
@@ -22,7 +24,9 @@ export interface Services {
   database: Database;
   metrics: Metrics;
   contract: ContractDocuments;
+  db: Db;
   mailer: Mailer;
+  audit: AuditService;
   system: SystemService;
   auth: AuthService;
   admin: AdminService;

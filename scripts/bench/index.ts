@@ -17,6 +17,7 @@ import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { digestSecret, newSecret } from '../../src/auth/credentials';
+import { Db } from '../../src/db/db';
 import { newId } from '../../src/db/ids';
 import { ApiKeyService } from '../../src/modules/api-keys/api-key-service';
 import { OrgService } from '../../src/modules/orgs/org-service';
@@ -93,10 +94,11 @@ async function databaseScenarios(): Promise<void> {
     : await openDatabase({ kind: 'embedded', dataDir: undefined });
   try {
     const { dataSource } = database;
-    const orgs = new OrgService(dataSource, 'http://localhost');
+    const db = new Db(dataSource);
+    const orgs = new OrgService(db, 'http://localhost');
     const { orgId, key, workspaceId, installationId, runtimeToken } = await dataSource.transaction(async (manager) => {
       const org = await orgs.create('Bench org', 'enterprise', manager);
-      const apiKey = await new ApiKeyService(dataSource, orgs).insert(manager, {
+      const apiKey = await new ApiKeyService(db, orgs).insert(manager, {
         orgId: org.id,
         createdBy: null,
         name: 'bench',

@@ -1,10 +1,13 @@
 import type { Request } from 'express';
 import type { RequestGate } from '../binding/binding';
+import type { RuntimeContext, RuntimeResult } from '../binding/handler-types';
+import type { Db } from '../db/db';
+import { actorOf, requestFactsOf, type AuditService, type NewAuditEvent } from '../modules/audit/audit-service';
 import type { BoundOperation } from '../binding/operation-table';
 import { ForbiddenError } from '../errors/api-error';
 import type { Authenticator } from './authenticator';
 import { ALL_PERMISSIONS } from './permissions';
-import { assertPlanFeature, isPlanFeature } from './plans';
+import { assertPlanFeature, isPlanFeature, PlanLimitError } from './plans';
 import { ANONYMOUS, type Principal } from './principal';
 import type { RateLimiter } from './rate-limiter';
 
@@ -26,7 +29,10 @@ export function createAccessGate(options: {
   rateLimiter: RateLimiter;
   rateLimitBuckets: string[];
   upgradeUrl: string;
+  db: Db;
+  audit: AuditService;
 }): RequestGate {
+  const { db, audit } = options;
   const problems: string[] = [];
   for (const { operationId, extensions, security } of options.operations) {
     if ((extensions.permission || extensions.planFeature) && security.length === 0) {
@@ -47,13 +53,38 @@ export function createAccessGate(options: {
   return {
     anonymous: ANONYMOUS,
     authenticate: (req: Request, operation: BoundOperation) => options.authenticator.authenticate(req, operation),
-    authorize(caller: unknown, operation: BoundOperation) {
+    async authorize(caller: unknown, operation: BoundOperation, req: Request) {
       const principal = caller as Principal;
       const { permission, planFeature } = operation.extensions;
       if (permission && !principal.permissions.has(permission)) {
         throw new ForbiddenError(`This operation needs the '${permission}' permission.`, 'PERMISSION_DENIED');
       }
-      if (planFeature && principal.plan) assertPlanFeature(principal.plan, planFeature, options.upgradeUrl);
+      if (!planFeature || !principal.plan) return;
+      try {
+        assertPlanFeature(principal.plan, planFeature, options.upgradeUrl);
+      } catch (error) {
+        if (error instanceof PlanLimitError) await audit.record(planDenial(principal, operation, req, error));
+        throw error;
+      }
+    },
+    /**
+     * An operation with `x-audit` runs in one transaction with its audit event: the event is
+     * appended when the handler succeeds, and neither commits without the other. A quota refusal
+     * (402) is recorded once the refused change has rolled back.
+     */
+    async execute(context: RuntimeContext<unknown>, run: () => Promise<RuntimeResult>) {
+      const { audit: action } = context.operation.extensions;
+      if (!action) return run();
+      try {
+        return await db.transaction(async (manager) => {
+          const result = await run();
+          if (Number(result.status) < 400) await audit.append(manager, auditedChange(context, action, result));
+          return result;
+        });
+      } catch (error) {
+        if (error instanceof PlanLimitError) await audit.record(planDenial(context.principal as Principal, context.operation, context.req, error));
+        throw error;
+      }
     },
     async throttle(operation: BoundOperation, req: Request, body: unknown) {
       const email = (body as { email?: unknown } | undefined)?.email;
@@ -62,5 +93,39 @@ export function createAccessGate(options: {
         email: typeof email === 'string' ? email : undefined,
       });
     },
+  };
+}
+
+
+/** The event of a successful audited operation: who, which org and workspace, what, on what. */
+function auditedChange(context: RuntimeContext<unknown>, action: string, result: RuntimeResult): NewAuditEvent {
+  const principal = context.principal as Principal;
+  const params = context.params as Record<string, string | undefined>;
+  const body = (result.body ?? {}) as Record<string, unknown>;
+  const input = (context.body ?? {}) as Record<string, unknown>;
+  const id = (value: unknown, prefix: string) => (typeof value === 'string' && value.startsWith(prefix) ? value : undefined);
+  return {
+    orgId: principal.orgId ?? params.org_id ?? id(body.org_id, 'org_') ?? id(body.id, 'org_') ?? null,
+    actor: actorOf(principal),
+    workspaceId: params.workspace_id ?? id(params.id, 'ws_') ?? id(body.workspace_id, 'ws_') ?? id(input.workspace_id, 'ws_') ?? null,
+    action,
+    resourceId:
+      params.id ?? params.agent_id ?? params.user_id ?? params.environment_id ?? (body.id as string | undefined) ?? (body.installation_id as string | undefined) ?? null,
+    outcome: 'success',
+    ...requestFactsOf(context.req),
+    details: { operation_id: context.operationId, status: Number(result.status), ...(context.query.force === true ? { force: true } : {}) },
+  };
+}
+
+function planDenial(principal: Principal, operation: BoundOperation, req: Request, error: PlanLimitError): NewAuditEvent {
+  return {
+    orgId: principal.orgId,
+    actor: actorOf(principal),
+    action: 'plan.limit_exceeded',
+    resourceType: 'plan',
+    resourceId: principal.plan,
+    outcome: 'denied',
+    ...requestFactsOf(req),
+    details: { operation_id: operation.operationId, code: error.code, required_plan: error.requiredPlan, ...(error.currentUsage ? { current_usage: error.currentUsage } : {}) },
   };
 }

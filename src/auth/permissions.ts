@@ -30,6 +30,8 @@ export const PERMISSION_CATALOG: readonly Permission[] = [
   { name: 'install_token.create', description: 'Create install tokens that let an agent bootstrap into a workspace.', scope: 'org' },
   { name: 'installation.manage', description: 'Recover, revoke and register beacons of installations.', scope: 'org' },
   { name: 'trust.sign', description: "Have Warden sign trust headers for an agent's outgoing requests.", scope: 'org' },
+  { name: 'audit.read', description: "Read the org's audit log.", scope: 'org' },
+  { name: 'audit.verify', description: "Verify the org's audit chain.", scope: 'org' },
   { name: 'owner.grant', description: 'Make other users owners (only owners hold it).', scope: 'org' },
   { name: 'org.create', description: 'Create orgs.', scope: 'platform' },
   { name: 'org.plan.edit', description: "Change an org's plan.", scope: 'platform' },
@@ -38,7 +40,8 @@ export const PERMISSION_CATALOG: readonly Permission[] = [
 export const ALL_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSION_CATALOG.map((permission) => permission.name));
 export const ORG_PERMISSIONS: readonly string[] = PERMISSION_CATALOG.filter((p) => p.scope === 'org').map((p) => p.name);
 
-const READ_PERMISSIONS = ORG_PERMISSIONS.filter((name) => name.endsWith('.read'));
+/** What every member may read; the audit log is for owners and admins. */
+const READ_PERMISSIONS = ORG_PERMISSIONS.filter((name) => name.endsWith('.read') && name !== 'audit.read');
 
 export interface BuiltInRole {
   id: string;

@@ -23,8 +23,10 @@ declare module 'express-serve-static-core' {
 export interface RequestGate {
   anonymous: unknown;
   authenticate(req: Request, operation: BoundOperation): Promise<unknown>;
-  authorize(principal: unknown, operation: BoundOperation): void;
+  authorize(principal: unknown, operation: BoundOperation, req: Request): Promise<void>;
   throttle(operation: BoundOperation, req: Request, body: unknown): Promise<void>;
+  /** Runs the handler; the gate may wrap it (e.g. in the transaction that writes its audit event). */
+  execute(context: RuntimeContext<unknown>, run: () => Promise<RuntimeResult>): Promise<RuntimeResult>;
 }
 
 export interface BindingOptions<Services> {
@@ -119,7 +121,7 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
 
     if (operation.security.length > 0 && !gate) throw new UnauthorizedError();
     const principal = operation.security.length > 0 ? await gate!.authenticate(req, operation) : gate?.anonymous;
-    gate?.authorize(principal, operation);
+    await gate?.authorize(principal, operation, req);
     let body: unknown;
     if (operation.jsonBody && requestHasBody(req)) {
       if (!req.is(['application/json', 'application/*+json'])) {
@@ -155,7 +157,8 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
       req,
     };
     const handler = options.handlers[operation.operationId] as unknown as (context: RuntimeContext<Services>) => unknown;
-    const result = (await handler(context)) as RuntimeResult;
+    const run = async () => (await handler(context)) as RuntimeResult;
+    const result = gate ? await gate.execute(context as RuntimeContext<unknown>, run) : await run();
     if (options.validateResponses) assertResponseMatchesSpec(backend, operation, result, req);
     send(res, operation, result);
   };

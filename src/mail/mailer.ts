@@ -1,6 +1,6 @@
+import type { Db } from '../db/db';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
 import { newId } from '../db/ids';
 
 type OutboxStatus = 'sent' | 'logged' | 'failed' | 'in_response';
@@ -21,7 +21,7 @@ export class Mailer {
   private readonly transport: Transporter | undefined;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly logger: Logger,
     smtpUrl: string | undefined,
     private readonly from: string,
@@ -53,7 +53,7 @@ export class Mailer {
 
   /** Notes a message in the outbox; `in_response` when its content went back in the API answer instead. */
   async record(to: string, subject: string, status: OutboxStatus): Promise<void> {
-    await this.dataSource.query(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [newId('msg'), to, subject, status]);
+    await this.db.query(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [newId('msg'), to, subject, status]);
   }
 
   close(): void {

@@ -10,6 +10,7 @@ import { rbacHandlers } from './rbac/handlers';
 import { agentsHandlers } from './agents/handlers';
 import { installationsHandlers } from './installations/handlers';
 import { trustHandlers } from './trust/handlers';
+import { auditHandlers } from './audit/handlers';
 
 /** Every module's handlers, keyed by operationId. */
 export const handlers = {
@@ -24,4 +25,5 @@ export const handlers = {
   ...agentsHandlers,
   ...installationsHandlers,
   ...trustHandlers,
+  ...auditHandlers,
 } satisfies HandlerMap;

@@ -1,12 +1,13 @@
+import type { Db } from '../../db/db';
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
 import { constantTimeEqual, digestSecret, newPin, newSecret } from '../../auth/credentials';
 import { ADMIN_SESSION_PREFIX } from '../../auth/authenticator';
 import { newId } from '../../db/ids';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { UnauthorizedError } from '../../errors/api-error';
 import type { Mailer } from '../../mail/mailer';
+import type { AuditService, RequestFacts } from '../audit/audit-service';
 
 const PIN_TTL_MS = 5 * 60_000;
 const MAX_PIN_ATTEMPTS = 5;
@@ -20,12 +21,13 @@ const pinRefused = (code: string, message: string) => new UnauthorizedError(mess
  */
 export class AdminService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly mailer: Mailer,
     private readonly logger: Logger,
     private readonly secrets: InstanceSecrets,
     private readonly adminEmails: ReadonlySet<string>,
     private readonly sessionTtlMinutes: number,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -38,7 +40,7 @@ export class AdminService {
     const normalized = email.toLowerCase();
     if (this.adminEmails.has(normalized)) {
       const pin = newPin();
-      await this.dataSource.query(`INSERT INTO admin_pin_challenges (id, email, pin_digest, expires_at) VALUES ($1, $2, $3, $4)`, [
+      await this.db.query(`INSERT INTO admin_pin_challenges (id, email, pin_digest, expires_at) VALUES ($1, $2, $3, $4)`, [
         challengeId,
         normalized,
         await this.pinDigest(challengeId, pin),
@@ -55,10 +57,10 @@ export class AdminService {
     return { challenge_id: challengeId, expires_at: expiresAt.toISOString(), delivery: 'email' as const };
   }
 
-  async verifyPin(input: { email: string; challenge_id: string; pin: string }) {
+  async verifyPin(input: { email: string; challenge_id: string; pin: string }, request: RequestFacts) {
     // A wrong PIN must still count its attempt, so refusals are decided inside the transaction
     // (which commits the count) and thrown after it.
-    const outcome = await this.dataSource.transaction(async (manager) => {
+    const outcome = await this.db.transaction(async (manager) => {
       const [challenge] = await manager.query(`SELECT * FROM admin_pin_challenges WHERE id = $1 FOR UPDATE`, [input.challenge_id]);
       if (!challenge || challenge.email !== input.email.toLowerCase()) return pinRefused('PIN_INVALID', 'The PIN is wrong.');
       if (challenge.consumed_at) return pinRefused('PIN_USED', 'This PIN has been used; request a new one.');
@@ -68,6 +70,18 @@ export class AdminService {
       }
       if (!constantTimeEqual(await this.pinDigest(challenge.id, input.pin), challenge.pin_digest)) {
         await manager.query(`UPDATE admin_pin_challenges SET attempts = attempts + 1 WHERE id = $1`, [challenge.id]);
+        if (challenge.attempts + 1 === MAX_PIN_ATTEMPTS) {
+          await this.audit.append(manager, {
+            orgId: null,
+            actor: { type: 'anonymous', id: challenge.email },
+            action: 'admin.pin_locked',
+            resourceType: 'admin_pin_challenge',
+            resourceId: challenge.id,
+            outcome: 'denied',
+            ...request,
+            details: { attempts: MAX_PIN_ATTEMPTS },
+          });
+        }
         return pinRefused('PIN_INVALID', 'The PIN is wrong.');
       }
       await manager.query(`UPDATE admin_pin_challenges SET consumed_at = now() WHERE id = $1`, [challenge.id]);

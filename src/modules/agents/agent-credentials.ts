@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { Db } from '../../db/db';
 import { AGENT_SECRET_PREFIX, RUNTIME_TOKEN_PREFIX, type AgentCredentials } from '../../auth/authenticator';
 import { digestSecret, isWellFormedSecret } from '../../auth/credentials';
 import type { Principal } from '../../auth/principal';
@@ -15,11 +15,11 @@ const revoked = () => new UnauthorizedError('The credential has been revoked.', 
  * permission: they open only the agent's own routes and the installation's own lease.
  */
 export class AgentCredentialLookup implements AgentCredentials {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly db: Db) {}
 
   async authenticateAgent(secret: string): Promise<Principal> {
     if (!isWellFormedSecret(secret, AGENT_SECRET_PREFIX)) throw malformed();
-    const [agent] = await this.dataSource.query(`SELECT a.id, a.org_id, ${AGENT_STOPPED_SQL} AS stopped FROM agents a WHERE a.secret_digest = $1`, [
+    const [agent] = await this.db.query(`SELECT a.id, a.org_id, ${AGENT_STOPPED_SQL} AS stopped FROM agents a WHERE a.secret_digest = $1`, [
       digestSecret(secret),
     ]);
     if (!agent) throw invalid();
@@ -34,7 +34,7 @@ export class AgentCredentialLookup implements AgentCredentials {
    */
   async authenticateInstallation(token: string): Promise<Principal> {
     if (!isWellFormedSecret(token, RUNTIME_TOKEN_PREFIX)) throw malformed();
-    const [row] = await this.dataSource.query(
+    const [row] = await this.db.query(
       `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id, i.org_id, i.agent_id,
          i.revoked_at IS NOT NULL AND i.revoked_at + make_interval(secs => i.shutdown_timeout_ms / 1000.0) <= now() AS shut_down
        FROM runtime_tokens t JOIN installations i ON i.id = t.installation_id WHERE t.token_digest = $1`,

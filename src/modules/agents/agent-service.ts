@@ -1,5 +1,6 @@
+import type { Db } from '../../db/db';
 import { createHash, createPublicKey } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { digestSecret, newSecret } from '../../auth/credentials';
 import { AGENT_SECRET_PREFIX } from '../../auth/authenticator';
@@ -95,7 +96,7 @@ function decodeKey(value: string, curve: 'Ed25519' | 'X25519', field: string): B
 
 export class AgentService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly orgs: OrgService,
   ) {}
 
@@ -131,7 +132,7 @@ export class AgentService {
   }
 
   private async insert(orgId: string, workspaceId: string | undefined, fields: Record<string, unknown>): Promise<{ agent: Agent }> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.db.transaction(async (manager) => {
       await this.orgs.reserveQuota(manager, orgId, 'agents');
       if (workspaceId) await assertWorkspaceInOrg(manager, orgId, workspaceId);
       const columns = ['id', 'org_id', 'workspace_id', ...Object.keys(fields)];
@@ -156,7 +157,7 @@ export class AgentService {
       disabled: `AND a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now())`,
       revoked: `AND a.status = 'revoked'`,
     };
-    const rows: AgentRow[] = await this.dataSource.query(
+    const rows: AgentRow[] = await this.db.query(
       `SELECT ${AGENT_COLUMNS} FROM agents a WHERE org_id = $1 AND ($2::text IS NULL OR workspace_id = $2) AND ($3::text IS NULL OR id < $3)
        ${query.status ? statusSql[query.status] : ''} ORDER BY id DESC LIMIT $4`,
       [orgId, query.workspace_id ?? null, decodeCursor(query.cursor), query.limit + 1],
@@ -166,7 +167,7 @@ export class AgentService {
   }
 
   async get(principal: Principal, ref: string): Promise<Agent> {
-    return toAgent(await this.row(this.dataSource.manager, await this.orgs.scope(principal), ref));
+    return toAgent(await this.row(this.db.manager, await this.orgs.scope(principal), ref));
   }
 
   async verify(principal: Principal, ref: string) {
@@ -184,7 +185,7 @@ export class AgentService {
   /** Permanent. Credentials are checked against the agent's status on every use, so none survives this commit. */
   async revoke(principal: Principal, ref: string): Promise<Agent> {
     const orgId = await this.orgs.scope(principal);
-    const [rows] = await this.dataSource.query(
+    const [rows] = await this.db.query(
       `UPDATE agents SET status = 'revoked', revoked_at = COALESCE(revoked_at, now())
        WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 RETURNING ${AGENT_COLUMNS}`,
       [orgId, ref],
@@ -208,13 +209,13 @@ export class AgentService {
 
   private async setStatus(principal: Principal, ref: string, status: 'active' | 'disabled', reason: string | null, until: string | null) {
     const orgId = await this.orgs.scope(principal);
-    const [rows] = await this.dataSource.query(
+    const [rows] = await this.db.query(
       `UPDATE agents SET status = $3, disabled_reason = $4, disabled_until = $5
        WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 AND status <> 'revoked' RETURNING ${AGENT_COLUMNS}`,
       [orgId, ref, status, reason, until],
     );
     if (rows[0]) return toAgent(rows[0]);
-    await this.row(this.dataSource.manager, orgId, ref);
+    await this.row(this.db.manager, orgId, ref);
     throw new ConflictError('The agent is revoked; revocation is permanent.', 'AGENT_REVOKED');
   }
 
@@ -222,7 +223,7 @@ export class AgentService {
   async setWireKey(principal: Principal, ref: string, publicKey: string): Promise<Agent> {
     await this.assertSelf(principal, ref);
     decodeKey(publicKey, 'X25519', 'public_key');
-    const [[row]] = await this.dataSource.query(`UPDATE agents SET wire_public_key = $2, last_seen_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [
+    const [[row]] = await this.db.query(`UPDATE agents SET wire_public_key = $2, last_seen_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [
       principal.agentId,
       publicKey,
     ]);
@@ -231,13 +232,13 @@ export class AgentService {
 
   async heartbeat(principal: Principal, ref: string): Promise<void> {
     await this.assertSelf(principal, ref);
-    await this.dataSource.query(`UPDATE agents SET last_seen_at = now() WHERE id = $1`, [principal.agentId]);
+    await this.db.query(`UPDATE agents SET last_seen_at = now() WHERE id = $1`, [principal.agentId]);
   }
 
   private async assertSelf(principal: Principal, ref: string): Promise<void> {
     const self =
       principal.agentId === ref ||
-      (!ref.startsWith('agt_') && (await this.dataSource.query(`SELECT 1 FROM agents WHERE id = $1 AND sekuire_id = $2`, [principal.agentId, ref])).length > 0);
+      (!ref.startsWith('agt_') && (await this.db.query(`SELECT 1 FROM agents WHERE id = $1 AND sekuire_id = $2`, [principal.agentId, ref])).length > 0);
     if (!self) throw new ForbiddenError("An agent secret works only on its own agent's routes.", 'NOT_THIS_AGENT');
   }
 

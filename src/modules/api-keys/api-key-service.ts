@@ -1,4 +1,5 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { Db } from '../../db/db';
+import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import type { RequestBody } from '../../binding/handler-types';
 import { digestSecret, newSecret } from '../../auth/credentials';
@@ -71,7 +72,7 @@ function expiryOf(input: Pick<CreateApiKey, 'expires_in_days' | 'expires_at'>, n
 
 export class ApiKeyService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly orgs: OrgService,
   ) {}
 
@@ -81,7 +82,7 @@ export class ApiKeyService {
     const permissions = input.permissions ?? ORG_PERMISSIONS.filter((permission) => principal.permissions.has(permission));
     assertOrgPermissions(permissions);
     assertCanGrant(principal, permissions, 'an API key with these permissions');
-    return this.dataSource.transaction(async (manager) => {
+    return this.db.transaction(async (manager) => {
       await this.orgs.reserveQuota(manager, orgId, 'api_keys');
       return this.insert(manager, {
         orgId,
@@ -112,7 +113,7 @@ export class ApiKeyService {
 
   async list(principal: Principal, page: { limit: number; cursor?: string }) {
     const orgId = await this.orgs.scope(principal);
-    const rows: ApiKeyRow[] = await this.dataSource.query(
+    const rows: ApiKeyRow[] = await this.db.query(
       `SELECT * FROM api_keys WHERE org_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [orgId, decodeCursor(page.cursor), page.limit + 1],
     );
@@ -122,7 +123,7 @@ export class ApiKeyService {
 
   async revoke(principal: Principal, keyId: string): Promise<ApiKey> {
     const orgId = await this.orgs.scope(principal);
-    const [rows] = await this.dataSource.query(
+    const [rows] = await this.db.query(
       `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND org_id = $2 RETURNING *`,
       [keyId, orgId],
     );
@@ -133,7 +134,7 @@ export class ApiKeyService {
   /** A new secret; the secrets in use keep working until the grace period ends (at once for 0). */
   async roll(principal: Principal, keyId: string, gracePeriodSeconds: number): Promise<ApiKeyWithSecret> {
     const orgId = await this.orgs.scope(principal);
-    return this.dataSource.transaction(async (manager) => {
+    return this.db.transaction(async (manager) => {
       const [key]: ApiKeyRow[] = await manager.query(`SELECT * FROM api_keys WHERE id = $1 AND org_id = $2 FOR UPDATE`, [keyId, orgId]);
       if (!key) throw keyNotFound(keyId);
       if (key.revoked_at) throw new ConflictError('A revoked API key cannot be rolled; create a new one.', 'API_KEY_REVOKED');

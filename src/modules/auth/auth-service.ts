@@ -1,5 +1,6 @@
+import type { Db } from '../../db/db';
 import { createHmac } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { hashPassword, UNUSABLE_PASSWORD_HASH, verifyPassword } from '../../auth/credentials';
 import type { LoginTokens } from '../../auth/login-tokens';
@@ -9,6 +10,7 @@ import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { ConflictError, UnauthorizedError } from '../../errors/api-error';
+import type { AuditService, RequestFacts } from '../audit/audit-service';
 import type { OrgService } from '../orgs/org-service';
 import { toUser, USER_COLUMNS, type UserRow } from '../users/user-service';
 import type { LoginLinkKind, LoginLinkService } from './login-link-service';
@@ -31,22 +33,34 @@ const SIGNUP_KEY_LIFETIME = `interval '24 hours'`;
 /** Signing up, logging in (password, magic link), email verification, logout, and describing the caller. */
 export class AuthService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly loginTokens: LoginTokens,
     private readonly orgs: OrgService,
     private readonly links: LoginLinkService,
     private readonly secrets: InstanceSecrets,
+    private readonly audit: AuditService,
   ) {}
 
   /** A wrong email costs the same scrypt work as a wrong password, and gets the same answer. */
-  async login(email: string, password: string): Promise<LoginResult> {
-    const [row]: Array<UserRow & { password_hash: string | null }> = await this.dataSource.query(
+  async login(email: string, password: string, request: RequestFacts): Promise<LoginResult> {
+    const [row]: Array<UserRow & { password_hash: string | null }> = await this.db.query(
       `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)`,
       [email],
     );
     const matches = await verifyPassword(password, row?.password_hash ?? UNUSABLE_PASSWORD_HASH);
-    if (!row || !matches) throw new UnauthorizedError('The email or password is wrong.', 'LOGIN_FAILED');
-    return this.signed(await this.dataSource.transaction((manager) => this.openSession(manager, row.id)));
+    if (!row || !matches) {
+      await this.audit.record({
+        orgId: row?.org_id ?? null,
+        actor: { type: 'anonymous', id: email.toLowerCase() },
+        action: 'auth.login_failed',
+        resourceType: 'user',
+        resourceId: row?.id ?? null,
+        outcome: 'failure',
+        ...request,
+      });
+      throw new UnauthorizedError('The email or password is wrong.', 'LOGIN_FAILED');
+    }
+    return this.signed(await this.db.transaction((manager) => this.openSession(manager, row.id)));
   }
 
   /**
@@ -58,7 +72,7 @@ export class AuthService {
     this.links.assertRedirectAllowed(input.redirect_url);
     const requestHmac = input.idempotency_key ? await this.signupHmac(input) : undefined;
     const passwordHash = await hashPassword(input.password);
-    const { orgId, userId, session } = await this.dataSource.transaction(async (manager) => {
+    const { orgId, userId, session } = await this.db.transaction(async (manager) => {
       if (input.idempotency_key) {
         await manager.query(`DELETE FROM signup_idempotency_keys WHERE key = $1 AND created_at < now() - ${SIGNUP_KEY_LIFETIME}`, [input.idempotency_key]);
         const claimed = await manager.query(
@@ -99,7 +113,7 @@ export class AuthService {
   /** Mails a login link to a user's email; an unknown email gets the same answer and no link. */
   async startMagicLink(email: string, redirectUrl: string | undefined) {
     this.links.assertRedirectAllowed(redirectUrl);
-    const [user] = await this.dataSource.query(`SELECT id, email FROM users WHERE lower(email) = lower($1)`, [email]);
+    const [user] = await this.db.query(`SELECT id, email FROM users WHERE lower(email) = lower($1)`, [email]);
     if (!user) return { delivery: 'email' as const, expires_at: new Date(Date.now() + 15 * 60_000).toISOString() };
     return this.links.issue('magic_link', user, redirectUrl);
   }
@@ -109,7 +123,7 @@ export class AuthService {
       throw new ConflictError('Only a logged-in user verifies an email; log in with POST /api/v1/auth/login.', 'NOT_A_USER_LOGIN');
     }
     this.links.assertRedirectAllowed(redirectUrl);
-    const [user] = await this.dataSource.query(`SELECT id, email, email_verified_at FROM users WHERE id = $1`, [principal.userId]);
+    const [user] = await this.db.query(`SELECT id, email, email_verified_at FROM users WHERE id = $1`, [principal.userId]);
     if (user.email_verified_at) throw new ConflictError('This email is already verified.', 'EMAIL_ALREADY_VERIFIED');
     return this.links.issue('email_verification', user, redirectUrl);
   }
@@ -119,7 +133,7 @@ export class AuthService {
    * both mark the email verified.
    */
   async completeLink(kind: LoginLinkKind, token: string): Promise<LinkOutcome> {
-    const { redirectUrl, session } = await this.dataSource.transaction(async (manager) => {
+    const { redirectUrl, session } = await this.db.transaction(async (manager) => {
       const { userId, redirectUrl } = await this.links.consume(kind, token, manager);
       await manager.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [userId]);
       return { redirectUrl, session: await this.openSession(manager, userId) };
@@ -135,7 +149,7 @@ export class AuthService {
     if (!principal.sessionId) {
       throw new ConflictError('API keys have no session to log out of; revoke the key with DELETE /api/v1/api-keys/{id}.', 'NOT_A_SESSION');
     }
-    await this.dataSource.query(`UPDATE sessions SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1`, [principal.sessionId]);
+    await this.db.query(`UPDATE sessions SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1`, [principal.sessionId]);
   }
 
   async describe(principal: Principal): Promise<PrincipalBody> {
@@ -150,11 +164,11 @@ export class AuthService {
     };
     if (principal.orgId) body.org = await this.orgs.get(principal.orgId);
     if (principal.userId) {
-      const [user] = await this.dataSource.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [principal.userId]);
+      const [user] = await this.db.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [principal.userId]);
       if (user) body.user = toUser(user);
     }
     if (principal.apiKeyId) {
-      const [key] = await this.dataSource.query(`SELECT id, name, mode, prefix, expires_at FROM api_keys WHERE id = $1`, [principal.apiKeyId]);
+      const [key] = await this.db.query(`SELECT id, name, mode, prefix, expires_at FROM api_keys WHERE id = $1`, [principal.apiKeyId]);
       body.api_key = { ...key, expires_at: key.expires_at.toISOString() };
     }
     if (principal.adminEmail) body.admin = { email: principal.adminEmail };

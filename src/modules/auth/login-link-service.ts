@@ -1,4 +1,5 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { Db } from '../../db/db';
+import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { digestSecret, isWellFormedSecret, newSecret } from '../../auth/credentials';
 import { UnauthorizedError, ValidationError } from '../../errors/api-error';
@@ -32,7 +33,7 @@ const refused = (code: string, message: string) => new UnauthorizedError(message
  */
 export class LoginLinkService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly mailer: Mailer,
     private readonly publicUrl: string,
     private readonly redirectAllowedOrigins: readonly string[],
@@ -64,7 +65,7 @@ export class LoginLinkService {
         expiresAt,
       ]);
     };
-    await (manager ? run(manager) : this.dataSource.transaction(run));
+    await (manager ? run(manager) : this.db.transaction(run));
     if (!this.mailer.delivers) {
       await this.mailer.record(user.email, link.subject, 'in_response');
       return { delivery: 'response', expires_at: expiresAt.toISOString(), token };

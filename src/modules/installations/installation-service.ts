@@ -1,5 +1,6 @@
+import type { Db } from '../../db/db';
 import type { Logger } from 'pino';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { digestSecret, isWellFormedSecret, newSecret } from '../../auth/credentials';
 import { RUNTIME_TOKEN_PREFIX } from '../../auth/authenticator';
@@ -8,6 +9,7 @@ import type { RequestBody } from '../../binding/handler-types';
 import { newId } from '../../db/ids';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
 import { AGENT_STOPPED_SQL, type AgentService } from '../agents/agent-service';
+import type { AuditService, RequestFacts } from '../audit/audit-service';
 import type { OrgService } from '../orgs/org-service';
 import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
 
@@ -42,15 +44,16 @@ interface Setup {
  */
 export class InstallationService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly orgs: OrgService,
     private readonly agents: AgentService,
     private readonly logger: Logger,
+    private readonly audit: AuditService,
   ) {}
 
   async createInstallToken(principal: Principal, workspaceId: string, input: RequestBody<'createInstallToken'>) {
     const orgId = await this.orgs.scope(principal);
-    return this.dataSource.transaction(async (manager) => {
+    return this.db.transaction(async (manager) => {
       await assertWorkspaceInOrg(manager, orgId, workspaceId);
       const agent = await this.agents.row(manager, orgId, input.agent_id);
       await this.assertAgentRunnable(manager, agent.id, workspaceId, agent.workspace_id);
@@ -71,7 +74,7 @@ export class InstallationService {
    */
   async bootstrap(input: RequestBody<'bootstrapInstallation'>): Promise<BootstrapResult> {
     if (!isWellFormedSecret(input.install_token, INSTALL_TOKEN_PREFIX)) throw refused('INSTALL_TOKEN_INVALID', 'The install token is not valid.');
-    return this.dataSource.transaction(async (manager) => {
+    return this.db.transaction(async (manager) => {
       const [token] = await manager.query(
         `SELECT t.*, ${AGENT_STOPPED_SQL} AS agent_stopped FROM install_tokens t JOIN agents a ON a.id = t.agent_id
          WHERE t.token_digest = $1 FOR UPDATE OF t`,
@@ -104,7 +107,7 @@ export class InstallationService {
       throw new ForbiddenError("A runtime token works only on its own installation's lease.", 'NOT_THIS_INSTALLATION');
     }
     // One autocommitted UPDATE on the hot path; a transaction only when a token is replaced.
-    const [[row]] = await this.dataSource.query(
+    const [[row]] = await this.db.query(
       `UPDATE installations i SET
          reported_status = $2,
          heartbeat_interval = COALESCE($3, i.heartbeat_interval),
@@ -127,7 +130,7 @@ export class InstallationService {
         : null;
     const refreshed_token =
       !command && principal.expiresAt!.getTime() - Date.now() < REFRESH_WITHIN_MS
-        ? await this.dataSource.transaction(async (manager) => this.issueRuntimeToken(manager, installationId, await this.nextVersion(manager, installationId)))
+        ? await this.db.transaction(async (manager) => this.issueRuntimeToken(manager, installationId, await this.nextVersion(manager, installationId)))
         : undefined;
     return {
       installation_id: installationId,
@@ -143,11 +146,11 @@ export class InstallationService {
    * recovery superseded, presented again, revokes all of the installation's tokens (RFC 9700
    * §4.14.2): someone holds a copy they should not.
    */
-  async refresh(installationId: string, refreshToken: string): Promise<RuntimeToken> {
+  async refresh(installationId: string, refreshToken: string, request: RequestFacts): Promise<RuntimeToken> {
     const invalid = () => refused('REFRESH_TOKEN_INVALID', 'The refresh token is not valid for this installation.');
     if (!isWellFormedSecret(refreshToken, REFRESH_TOKEN_PREFIX)) throw invalid();
     const digest = digestSecret(refreshToken);
-    const outcome = await this.dataSource.transaction(async (manager) => {
+    const outcome = await this.db.transaction(async (manager) => {
       const [installation] = await manager.query(
         `SELECT i.*, ${AGENT_STOPPED_SQL} AS agent_stopped, i.last_refreshed_at > now() - make_interval(secs => ${REFRESH_SPACING_SECONDS}) AS just_refreshed
          FROM installations i JOIN agents a ON a.id = i.agent_id WHERE i.id = $1 FOR UPDATE OF i`,
@@ -163,6 +166,17 @@ export class InstallationService {
       const [reused] = await manager.query(`SELECT 1 FROM superseded_refresh_tokens WHERE token_digest = $1 AND installation_id = $2`, [digest, installationId]);
       if (!reused) return invalid();
       await manager.query(`UPDATE installations SET refresh_token_digest = NULL, token_version = token_version + 1 WHERE id = $1`, [installationId]);
+      await this.audit.append(manager, {
+        orgId: installation.org_id,
+        actor: { type: 'anonymous', id: null },
+        workspaceId: installation.workspace_id,
+        action: 'installation.refresh_token_reused',
+        resourceType: 'installation',
+        resourceId: installationId,
+        outcome: 'denied',
+        ...request,
+        details: { revoked: 'every runtime and refresh token of the installation' },
+      });
       this.logger.warn({ installation_id: installationId }, 'superseded refresh token presented again: every token of the installation is revoked');
       return refused('REFRESH_TOKEN_REUSED', 'This refresh token was replaced; every token of the installation is now revoked. Use recovery.');
     });
@@ -173,7 +187,7 @@ export class InstallationService {
   /** Re-bootstrap without an install token: new runtime and refresh tokens; earlier refresh tokens die. */
   async recover(principal: Principal, input: RequestBody<'recoverInstallation'>): Promise<BootstrapResult> {
     const orgId = await this.orgs.scope(principal);
-    return this.dataSource.transaction(async (manager) => {
+    return this.db.transaction(async (manager) => {
       await assertWorkspaceInOrg(manager, orgId, input.workspace_id);
       const agent = await this.agents.row(manager, orgId, input.agent_id);
       await this.assertAgentRunnable(manager, agent.id, input.workspace_id, agent.workspace_id);
@@ -209,7 +223,7 @@ export class InstallationService {
 
   async registerBeacon(principal: Principal, installationId: string, input: RequestBody<'registerInstallationBeacon'>) {
     const orgId = await this.orgs.scope(principal);
-    const [rows] = await this.dataSource.query(
+    const [rows] = await this.db.query(
       `UPDATE installations SET beacon_platform = $3, beacon_metadata = $4, beacon_registered_at = now()
        WHERE id = $1 AND org_id = $2 RETURNING beacon_registered_at`,
       [installationId, orgId, input.platform, input.metadata ?? {}],
@@ -221,7 +235,7 @@ export class InstallationService {
   /** The refresh token dies now; the next lease says shutdown; the runtime token dies at the deadline. */
   async revoke(principal: Principal, installationId: string, input: RequestBody<'revokeInstallation'>) {
     const orgId = await this.orgs.scope(principal);
-    const [rows] = await this.dataSource.query(
+    const [rows] = await this.db.query(
       `UPDATE installations SET revoked_at = COALESCE(revoked_at, now()), revoke_reason = COALESCE(revoke_reason, $3),
          shutdown_timeout_ms = COALESCE(shutdown_timeout_ms, $4), refresh_token_digest = NULL
        WHERE id = $1 AND org_id = $2 RETURNING revoked_at, revoke_reason, shutdown_timeout_ms`,

@@ -1,5 +1,5 @@
+import type { Db } from '../../db/db';
 import type { EntityManager } from 'typeorm';
-import type { DataSource } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { assertQuota, type Quota } from '../../auth/plans';
 import type { Principal } from '../../auth/principal';
@@ -28,7 +28,7 @@ const QUOTA_COUNTS: Record<Quota, string> = {
 /** Orgs, and the rules every org-scoped operation shares: which org a caller may act on, and quotas. */
 export class OrgService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly upgradeUrl: string,
   ) {}
 
@@ -48,20 +48,20 @@ export class OrgService {
         'ORG_CREDENTIAL_REQUIRED',
       );
     }
-    const [row] = await this.dataSource.query(`SELECT 1 FROM orgs WHERE id = $1`, [requestedOrgId]);
+    const [row] = await this.db.query(`SELECT 1 FROM orgs WHERE id = $1`, [requestedOrgId]);
     if (!row) throw orgNotFound(requestedOrgId);
     return requestedOrgId;
   }
 
   async get(orgId: string): Promise<Org> {
-    const [row] = await this.dataSource.query(`SELECT * FROM orgs WHERE id = $1`, [orgId]);
+    const [row] = await this.db.query(`SELECT * FROM orgs WHERE id = $1`, [orgId]);
     if (!row) throw orgNotFound(orgId);
     return toOrg(row);
   }
 
   async list(principal: Principal, limit: number, cursor?: string) {
     const after = decodeCursor(cursor);
-    const rows: OrgRow[] = await this.dataSource.query(
+    const rows: OrgRow[] = await this.db.query(
       `SELECT * FROM orgs WHERE ($1::text IS NULL OR id = $1) AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [principal.orgId, after, limit + 1],
     );
@@ -69,13 +69,13 @@ export class OrgService {
     return { orgs: page.items.map(toOrg), has_more: page.has_more, next_cursor: page.next_cursor };
   }
 
-  async create(name: string, plan: PlanName, manager: EntityManager = this.dataSource.manager): Promise<Org> {
+  async create(name: string, plan: PlanName, manager: EntityManager = this.db.manager): Promise<Org> {
     const [row] = await manager.query(`INSERT INTO orgs (id, name, plan) VALUES ($1, $2, $3) RETURNING *`, [newId('org'), name, plan]);
     return toOrg(row);
   }
 
   async setPlan(orgId: string, plan: PlanName): Promise<Org> {
-    const [rows] = await this.dataSource.query(`UPDATE orgs SET plan = $2 WHERE id = $1 RETURNING *`, [orgId, plan]);
+    const [rows] = await this.db.query(`UPDATE orgs SET plan = $2 WHERE id = $1 RETURNING *`, [orgId, plan]);
     if (!rows?.[0]) throw orgNotFound(orgId);
     return toOrg(rows[0]);
   }

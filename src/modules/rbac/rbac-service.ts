@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
 import { BUILT_IN_ROLES, builtInRole, type BuiltInRole } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
@@ -60,14 +60,14 @@ const builtInIsFixed = (role: BuiltInRole) =>
 
 export class RbacService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly orgs: OrgService,
     private readonly users: UserService,
   ) {}
 
   async listRoles(principal: Principal): Promise<Role[]> {
     const orgId = await this.orgs.scope(principal);
-    const rows: RoleRow[] = await this.dataSource.query(`SELECT * FROM roles WHERE org_id = $1 ORDER BY id`, [orgId]);
+    const rows: RoleRow[] = await this.db.query(`SELECT * FROM roles WHERE org_id = $1 ORDER BY id`, [orgId]);
     return [...BUILT_IN_ROLES.map(fromBuiltIn), ...rows.map(toRole)];
   }
 
@@ -75,7 +75,7 @@ export class RbacService {
     const orgId = await this.orgs.scope(principal);
     const builtIn = builtInRole(roleId);
     if (builtIn) return fromBuiltIn(builtIn);
-    const [row] = await this.dataSource.query(`SELECT * FROM roles WHERE id = $1 AND org_id = $2`, [roleId, orgId]);
+    const [row] = await this.db.query(`SELECT * FROM roles WHERE id = $1 AND org_id = $2`, [roleId, orgId]);
     if (!row) throw roleNotFound(roleId);
     return toRole(row);
   }
@@ -86,7 +86,7 @@ export class RbacService {
     assertCanGrant(principal, input.permissions, `the role '${input.name}'`);
     if (builtInRole(input.name)) throw new ConflictError(`'${input.name}' is the name of a built-in role.`, 'ROLE_NAME_TAKEN');
     try {
-      const [row] = await this.dataSource.query(
+      const [row] = await this.db.query(
         `INSERT INTO roles (id, org_id, name, description, permissions) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
         [newId('rol'), orgId, input.name, input.description ?? '', input.permissions],
       );
@@ -103,7 +103,7 @@ export class RbacService {
     if (builtIn) throw builtInIsFixed(builtIn);
     assertOrgPermissions(permissions);
     assertCanGrant(principal, permissions, 'these permissions');
-    const [rows] = await this.dataSource.query(`UPDATE roles SET permissions = $3 WHERE id = $1 AND org_id = $2 RETURNING *`, [
+    const [rows] = await this.db.query(`UPDATE roles SET permissions = $3 WHERE id = $1 AND org_id = $2 RETURNING *`, [
       roleId,
       orgId,
       permissions,
@@ -116,7 +116,7 @@ export class RbacService {
     const orgId = await this.orgs.scope(principal);
     const builtIn = builtInRole(roleId);
     if (builtIn) throw builtInIsFixed(builtIn);
-    await this.dataSource.transaction(async (manager) => {
+    await this.db.transaction(async (manager) => {
       const [, deleted] = await manager.query(`DELETE FROM roles WHERE id = $1 AND org_id = $2`, [roleId, orgId]);
       if (deleted === 0) throw roleNotFound(roleId);
       await manager.query(`DELETE FROM user_roles WHERE role_id = $1 AND org_id = $2`, [roleId, orgId]);
@@ -129,7 +129,7 @@ export class RbacService {
     const role = await this.getRole(principal, input.role_id);
     assertCanGrant(principal, role.permissions, `the role '${role.name}'`);
     try {
-      const [row] = await this.dataSource.query(
+      const [row] = await this.db.query(
         `INSERT INTO user_roles (id, org_id, user_id, role_id) VALUES ($1, $2, $3, $4) RETURNING *, $5::text AS role_name`,
         [newId('ura'), orgId, input.user_id, input.role_id, role.name],
       );
@@ -142,7 +142,7 @@ export class RbacService {
 
   async listAssignments(principal: Principal, query: { user_id?: string; role_id?: string; limit: number; cursor?: string }) {
     const orgId = await this.orgs.scope(principal);
-    const rows: UserRoleRow[] = await this.dataSource.query(
+    const rows: UserRoleRow[] = await this.db.query(
       `SELECT ur.*, r.name AS role_name FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id
        WHERE ur.org_id = $1 AND ($2::text IS NULL OR ur.user_id = $2) AND ($3::text IS NULL OR ur.role_id = $3)
          AND ($4::text IS NULL OR ur.id < $4)
@@ -155,7 +155,7 @@ export class RbacService {
 
   async removeAssignment(principal: Principal, assignmentId: string): Promise<void> {
     const orgId = await this.orgs.scope(principal);
-    const [, deleted] = await this.dataSource.query(`DELETE FROM user_roles WHERE id = $1 AND org_id = $2`, [assignmentId, orgId]);
+    const [, deleted] = await this.db.query(`DELETE FROM user_roles WHERE id = $1 AND org_id = $2`, [assignmentId, orgId]);
     if (deleted === 0) throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
   }
 
@@ -163,7 +163,7 @@ export class RbacService {
   async rolesOfUser(principal: Principal, userId: string): Promise<Role[]> {
     const orgId = await this.orgs.scope(principal);
     const user = await this.users.get(orgId, userId);
-    const rows: Array<RoleRow & { role_id: string }> = await this.dataSource.query(
+    const rows: Array<RoleRow & { role_id: string }> = await this.db.query(
       `SELECT ur.role_id, r.* FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 ORDER BY ur.id`,
       [userId],
     );

@@ -1,5 +1,5 @@
+import type { Db } from '../../db/db';
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import type { DataSource } from 'typeorm';
 import type { operations } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
 import type { RequestBody } from '../../binding/handler-types';
@@ -32,7 +32,7 @@ export class TrustService {
   private signingKey: Promise<SigningKey> | undefined;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly orgs: OrgService,
     private readonly secrets: InstanceSecrets,
   ) {}
@@ -50,7 +50,7 @@ export class TrustService {
     ];
     const workspaceId = input.context?.workspace_id;
     if (workspaceId !== undefined) {
-      const [installed] = await this.dataSource.query(
+      const [installed] = await this.db.query(
         `SELECT 1 FROM installations WHERE agent_id = $1 AND workspace_id = $2 AND revoked_at IS NULL LIMIT 1`,
         [agent.id, String(workspaceId)],
       );
@@ -76,7 +76,7 @@ export class TrustService {
       revoked_at: Date | null;
       beacon_platform: string | null;
       created_at: Date;
-    }> = await this.dataSource.query(
+    }> = await this.db.query(
       `SELECT id, workspace_id, lease_expires_at, last_lease_at, revoked_at, beacon_platform, created_at
        FROM installations WHERE agent_id = $1 ORDER BY id DESC LIMIT 200`,
       [agent.id],
@@ -155,7 +155,7 @@ export class TrustService {
   /** A registered (key-holding) agent of the caller's org, by sekuire_id; anything else is 404. */
   private async registeredAgent(principal: Principal, sekuireId: string): Promise<AgentRow> {
     const orgId = await this.orgs.scope(principal);
-    const [agent] = await this.dataSource.query(`SELECT * FROM agents WHERE org_id = $1 AND sekuire_id = $2`, [orgId, sekuireId]);
+    const [agent] = await this.db.query(`SELECT * FROM agents WHERE org_id = $1 AND sekuire_id = $2`, [orgId, sekuireId]);
     if (!agent?.public_key) throw agentNotFound(sekuireId);
     return agent;
   }

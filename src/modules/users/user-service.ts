@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
 import { hashPassword } from '../../auth/credentials';
 import { assertCanGrant } from '../rbac/grants';
@@ -37,13 +37,13 @@ export const toUser = (row: UserRow): User => ({
 
 export class UserService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly orgs: OrgService,
   ) {}
 
   async list(principal: Principal, query: { org_id?: string; limit: number; cursor?: string }) {
     const orgId = await this.orgs.scope(principal, query.org_id);
-    const rows: UserRow[] = await this.dataSource.query(
+    const rows: UserRow[] = await this.db.query(
       `SELECT ${USER_COLUMNS} FROM users WHERE org_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [orgId, decodeCursor(query.cursor), query.limit + 1],
     );
@@ -53,7 +53,7 @@ export class UserService {
 
   /** A user of the org, or 404 (a user of another org is reported the same way). */
   async get(orgId: string, userId: string): Promise<UserRow> {
-    const [row] = await this.dataSource.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND org_id = $2`, [userId, orgId]);
+    const [row] = await this.db.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND org_id = $2`, [userId, orgId]);
     if (!row) throw new NotFoundError(`No user '${userId}' exists in this org.`, 'USER_NOT_FOUND');
     return row;
   }
@@ -63,7 +63,7 @@ export class UserService {
     const role = input.role ?? 'member';
     assertCanGrant(principal, builtInRole(role)!.permissions, `the ${role} role`);
     const passwordHash = await hashPassword(input.password);
-    return this.dataSource.transaction(async (manager) => {
+    return this.db.transaction(async (manager) => {
       await this.orgs.reserveQuota(manager, orgId, 'users');
       try {
         const [row] = await manager.query(

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
 import { isUniqueViolation } from '../../db/errors';
@@ -26,13 +26,13 @@ const toEnvironment = (row: EnvironmentRow): Environment => ({
 /** Seed 002's environments, kept per workspace. */
 export class EnvironmentService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly orgs: OrgService,
   ) {}
 
   async list(principal: Principal, workspaceId: string, page: { limit: number; cursor?: string }) {
     await this.workspaceOf(principal, workspaceId);
-    const rows: EnvironmentRow[] = await this.dataSource.query(
+    const rows: EnvironmentRow[] = await this.db.query(
       `SELECT * FROM environments WHERE workspace_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
       [workspaceId, decodeCursor(page.cursor), page.limit + 1],
     );
@@ -43,7 +43,7 @@ export class EnvironmentService {
   async create(principal: Principal, workspaceId: string, name: string): Promise<Environment> {
     await this.workspaceOf(principal, workspaceId);
     try {
-      const [row] = await this.dataSource.query(`INSERT INTO environments (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING *`, [
+      const [row] = await this.db.query(`INSERT INTO environments (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING *`, [
         newId('env'),
         workspaceId,
         name,
@@ -57,12 +57,12 @@ export class EnvironmentService {
 
   async delete(principal: Principal, workspaceId: string, environmentId: string): Promise<void> {
     await this.workspaceOf(principal, workspaceId);
-    const [, deleted] = await this.dataSource.query(`DELETE FROM environments WHERE id = $1 AND workspace_id = $2`, [environmentId, workspaceId]);
+    const [, deleted] = await this.db.query(`DELETE FROM environments WHERE id = $1 AND workspace_id = $2`, [environmentId, workspaceId]);
     if (deleted === 0) throw new NotFoundError(`No environment '${environmentId}' exists in this workspace.`, 'ENVIRONMENT_NOT_FOUND');
   }
 
   /** The workspace must belong to the caller's org; any other is 404. */
   private async workspaceOf(principal: Principal, workspaceId: string): Promise<void> {
-    await assertWorkspaceInOrg(this.dataSource.manager, await this.orgs.scope(principal), workspaceId);
+    await assertWorkspaceInOrg(this.db.manager, await this.orgs.scope(principal), workspaceId);
   }
 }

@@ -1,4 +1,5 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { Db } from '../../db/db';
+import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
 import { isUniqueViolation } from '../../db/errors';
@@ -55,14 +56,14 @@ export async function assertWorkspaceInOrg(manager: EntityManager, orgId: string
 
 export class WorkspaceService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly orgs: OrgService,
     private readonly users: UserService,
   ) {}
 
   async list(principal: Principal, orgId: string, page: { limit: number; cursor?: string }) {
     const scoped = await this.orgs.scope(principal, orgId);
-    const rows: WorkspaceRow[] = await this.dataSource.query(
+    const rows: WorkspaceRow[] = await this.db.query(
       `SELECT * FROM workspaces WHERE org_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [scoped, decodeCursor(page.cursor), page.limit + 1],
     );
@@ -78,7 +79,7 @@ export class WorkspaceService {
   /** Creates the workspace, counted against the plan's quota; a user creating it becomes its admin. */
   async create(principal: Principal, orgId: string, input: { name: string; description?: string }): Promise<Workspace> {
     const scoped = await this.orgs.scope(principal, orgId);
-    return this.dataSource.transaction(async (manager) => {
+    return this.db.transaction(async (manager) => {
       await this.orgs.reserveQuota(manager, scoped, 'workspaces');
       let row: WorkspaceRow;
       try {
@@ -102,7 +103,7 @@ export class WorkspaceService {
   async update(principal: Principal, orgId: string, workspaceId: string, input: { name: string; description?: string }): Promise<Workspace> {
     const scoped = await this.orgs.scope(principal, orgId);
     try {
-      const [rows] = await this.dataSource.query(
+      const [rows] = await this.db.query(
         `UPDATE workspaces SET name = $3, description = COALESCE($4, description), updated_at = now()
          WHERE id = $1 AND org_id = $2 RETURNING *`,
         [workspaceId, scoped, input.name, input.description ?? null],
@@ -121,7 +122,7 @@ export class WorkspaceService {
    */
   async delete(principal: Principal, orgId: string, workspaceId: string, force: boolean): Promise<void> {
     const scoped = await this.orgs.scope(principal, orgId);
-    await this.dataSource.transaction(async (manager) => {
+    await this.db.transaction(async (manager) => {
       const [workspace] = await manager.query(`SELECT id FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`, [workspaceId, scoped]);
       if (!workspace) throw workspaceNotFound(workspaceId);
       if (!force) {
@@ -146,7 +147,7 @@ export class WorkspaceService {
   async members(principal: Principal, orgId: string, workspaceId: string, page: { limit: number; cursor?: string }) {
     const scoped = await this.orgs.scope(principal, orgId);
     await this.row(scoped, workspaceId);
-    const rows: Array<MemberRow & { id: string }> = await this.dataSource.query(
+    const rows: Array<MemberRow & { id: string }> = await this.db.query(
       `SELECT m.user_id AS id, m.user_id, u.email, m.role, m.added_at FROM workspace_members m JOIN users u ON u.id = m.user_id
        WHERE m.workspace_id = $1 AND ($2::text IS NULL OR m.user_id > $2) ORDER BY m.user_id LIMIT $3`,
       [workspaceId, decodeCursor(page.cursor), page.limit + 1],
@@ -159,7 +160,7 @@ export class WorkspaceService {
     const scoped = await this.orgs.scope(principal, orgId);
     await this.row(scoped, workspaceId);
     const user = await this.users.get(scoped, userId);
-    const [row] = await this.dataSource.query(
+    const [row] = await this.db.query(
       `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3)
        ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role
        RETURNING user_id, role, added_at`,
@@ -171,7 +172,7 @@ export class WorkspaceService {
   async removeMember(principal: Principal, orgId: string, workspaceId: string, userId: string): Promise<void> {
     const scoped = await this.orgs.scope(principal, orgId);
     await this.row(scoped, workspaceId);
-    const [, deleted] = await this.dataSource.query(`DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, [
+    const [, deleted] = await this.db.query(`DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, [
       workspaceId,
       userId,
     ]);
@@ -179,7 +180,7 @@ export class WorkspaceService {
   }
 
   private async row(orgId: string, workspaceId: string): Promise<WorkspaceRow> {
-    const [row] = await this.dataSource.query(`SELECT * FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
+    const [row] = await this.db.query(`SELECT * FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
     if (!row) throw workspaceNotFound(workspaceId);
     return row;
   }

@@ -1,3 +1,7 @@
+import { requestFactsOf } from '../../audit/audit-service';
 import type { Handler } from '../../handler';
 
-export const verifyAdminPin: Handler<'verifyAdminPin'> = async ({ services, body }) => ({ status: 200, body: await services.admin.verifyPin(body) });
+export const verifyAdminPin: Handler<'verifyAdminPin'> = async ({ services, body, req }) => ({
+  status: 200,
+  body: await services.admin.verifyPin(body, requestFactsOf(req)),
+});

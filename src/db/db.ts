@@ -1,0 +1,31 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { DataSource, EntityManager } from 'typeorm';
+
+/**
+ * The services' way to the database. Inside `transaction(work)` every query a service makes,
+ * through any service, runs on that transaction's connection: the binding opens one around an
+ * operation that writes an audit event, so the change and its event commit together, and a
+ * service's own `transaction()` joins it instead of taking a second connection (which the
+ * embedded database, with its single session, could never grant).
+ */
+export class Db {
+  private readonly ambient = new AsyncLocalStorage<EntityManager>();
+
+  constructor(readonly dataSource: DataSource) {}
+
+  /** The current transaction's manager, or the pool's. */
+  get manager(): EntityManager {
+    return this.ambient.getStore() ?? this.dataSource.manager;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are typed where they are read
+  query(sql: string, parameters?: unknown[]): Promise<any> {
+    return this.manager.query(sql, parameters);
+  }
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const current = this.ambient.getStore();
+    if (current) return work(current);
+    return this.dataSource.transaction((manager) => this.ambient.run(manager, () => work(manager)));
+  }
+}

@@ -1,0 +1,6 @@
+import type { Handler } from '../../handler';
+
+export const verifyAuditChain: Handler<'verifyAuditChain'> = async ({ services, principal, query }) => ({
+  status: 200,
+  body: await services.audit.verify(await services.orgs.scope(principal, query.organization_id)),
+});
