@@ -107,7 +107,7 @@ function auditedChange(context: RuntimeContext<unknown>, action: string, result:
   return {
     orgId: principal.orgId ?? params.org_id ?? id(body.org_id, 'org_') ?? id(body.id, 'org_') ?? null,
     actor: actorOf(principal),
-    workspaceId: params.workspace_id ?? id(params.id, 'ws_') ?? id(body.workspace_id, 'ws_') ?? id(input.workspace_id, 'ws_') ?? null,
+    workspaceId: params.workspace_id ?? id(params.id, 'ws_') ?? id(body.workspace_id, 'ws_') ?? id(body.id, 'ws_') ?? id(input.workspace_id, 'ws_') ?? null,
     action,
     resourceId:
       params.id ?? params.agent_id ?? params.user_id ?? params.environment_id ?? (body.id as string | undefined) ?? (body.installation_id as string | undefined) ?? null,

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { openDatabase } from '../src/db/database';
+import { Db } from '../src/db/db';
+import { AuditService, chainHash } from '../src/modules/audit/audit-service';
+import { createOrg, createUserAndLogin, PASSWORD, type TestOrg } from './support/identity';
+import { startTestApp, type TestApp } from './support/test-app';
+import { serverUrl } from './support/test-database';
+
+describe('audit log: written with each change, hash-chained, verifiable, searchable (issue 5 core)', () => {
+  let warden: TestApp;
+  let org: TestOrg;
+  let key: { 'X-API-Key': string };
+  const events = (orgId: string) => warden.database.dataSource.query(`SELECT * FROM audit_events WHERE org_id = $1 ORDER BY seq`, [orgId]);
+
+  before(async () => {
+    warden = await startTestApp({ config: { platformAdminEmails: ['root@example.com'] } });
+    org = await createOrg(warden, 'starter');
+    key = { 'X-API-Key': org.key };
+  });
+  after(() => warden.close());
+
+  it('an x-audit operation writes one event with actor, org, workspace, resource, request id, IP and user agent', async () => {
+    const res = await warden.request
+      .post(`/api/v1/orgs/${org.id}/workspaces`)
+      .set(key)
+      .set('X-Request-Id', 'trace-workspace-1')
+      .set('User-Agent', 'audit-test/1.0')
+      .send({ name: 'Audited' })
+      .expect(201);
+    const [event] = (await events(org.id)).filter((row: { action: string }) => row.action === 'workspace.created');
+    assert.equal(event.actor_type, 'api_key');
+    assert.equal(event.actor_id, org.keyId);
+    assert.equal(event.workspace_id, res.body.id);
+    assert.equal(event.resource_type, 'workspace');
+    assert.equal(event.resource_id, res.body.id);
+    assert.equal(event.outcome, 'success');
+    assert.equal(event.request_id, 'trace-workspace-1');
+    assert.equal(event.user_agent, 'audit-test/1.0');
+    assert.match(event.ip, /127\.0\.0\.1/);
+    assert.deepEqual(event.details, { operation_id: 'createWorkspace', status: 201 });
+  });
+
+  it('no change without its event and no event without its change: a failed append rolls the change back; a refused change writes nothing', async () => {
+    const before = (await events(org.id)).length;
+    await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Audited' }).expect(409);
+    assert.equal((await events(org.id)).length, before, 'a 409 writes no event');
+    await warden.database.dataSource.query(`ALTER TABLE audit_events ADD CONSTRAINT refuse_environment CHECK (action <> 'environment.created')`);
+    try {
+      const ws = await warden.request.get(`/api/v1/orgs/${org.id}/workspaces`).set(key).expect(200);
+      await warden.request.post(`/api/v1/workspaces/${ws.body.workspaces[0].id}/environments`).set(key).send({ name: 'staging' }).expect(500);
+      const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM environments`);
+      assert.equal(n, 0, 'the environment rolled back with its event');
+    } finally {
+      await warden.database.dataSource.query(`ALTER TABLE audit_events DROP CONSTRAINT refuse_environment`);
+    }
+  });
+
+  it('security events without an operation: failed logins, plan denials, refresh-token reuse, PIN lockouts', async () => {
+    await createUserAndLogin(warden, org, 'audited@example.com', 'admin');
+    await warden.request.post('/api/v1/auth/login').send({ email: 'audited@example.com', password: 'wrong' }).expect(401);
+    await warden.request.post('/api/v1/auth/login').send({ email: 'ghost@example.com', password: PASSWORD }).expect(401);
+    const failed = (await events(org.id)).find((row: { action: string }) => row.action === 'auth.login_failed');
+    assert.equal(failed.outcome, 'failure');
+    assert.equal(failed.actor_id, 'audited@example.com');
+    const platform = await events('platform');
+    assert.ok(platform.some((row: { action: string; actor_id: string }) => row.action === 'auth.login_failed' && row.actor_id === 'ghost@example.com'));
+
+    const free = await createOrg(warden, 'free', 'Free audit');
+    await warden.request.post('/api/v1/roles').set('X-API-Key', free.key).send({ name: 'x', permissions: ['user.read'] }).expect(402);
+    await warden.request.post(`/api/v1/orgs/${free.id}/workspaces`).set('X-API-Key', free.key).send({ name: 'one' }).expect(201);
+    await warden.request.post(`/api/v1/orgs/${free.id}/workspaces`).set('X-API-Key', free.key).send({ name: 'two' }).expect(402);
+    const denials = (await events(free.id)).filter((row: { action: string }) => row.action === 'plan.limit_exceeded');
+    assert.deepEqual(denials.map((row: { details: { code: string } }) => row.details.code), ['CUSTOM_ROLES_REQUIRES_UPGRADE', 'WORKSPACES_LIMIT_REACHED']);
+    assert.ok((await events(free.id)).every((row: { action: string; resource_id: string | null }) => row.action !== 'workspace.created' || row.resource_id));
+
+    const ws = await warden.request.get(`/api/v1/orgs/${org.id}/workspaces`).set(key).expect(200);
+    const agent = await warden.request.post('/api/v1/agents').set(key).send({ name: 'audited-agent' }).expect(201);
+    const token = await warden.request.post(`/api/v1/workspaces/${ws.body.workspaces[0].id}/install-tokens`).set(key).send({ agent_id: agent.body.id }).expect(201);
+    const boot = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token.body.token }).expect(200);
+    await warden.request.post('/api/v1/installations/recovery').set(key).send({ agent_id: agent.body.id, workspace_id: ws.body.workspaces[0].id }).expect(200);
+    await warden.request.post(`/api/v1/installations/${boot.body.installation_id}/refresh`).send({ refresh_token: boot.body.refresh_token }).expect(401);
+    const reuse = (await events(org.id)).find((row: { action: string }) => row.action === 'installation.refresh_token_reused');
+    assert.equal(reuse.resource_id, boot.body.installation_id);
+    assert.equal(reuse.outcome, 'denied');
+
+    // Without SMTP the PIN mail goes to the log; five wrong PINs lock the challenge, and that is audited.
+    const pinRequest = await warden.request.post('/api/v1/admin/auth/request-pin').send({ email: 'root@example.com' }).expect(200);
+    for (let i = 0; i < 5; i++) {
+      await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: 'root@example.com', challenge_id: pinRequest.body.challenge_id, pin: 'x0000'.replace('x', String(i)) + '0' }).expect(401);
+    }
+    assert.ok((await events('platform')).some((row: { action: string; resource_id: string }) => row.action === 'admin.pin_locked' && row.resource_id === pinRequest.body.challenge_id));
+  });
+
+  it('GET /audit/verify: the chain is valid, and each tampering in SQL is found with its kind', async () => {
+    const chain = await createOrg(warden, 'professional', 'Chain');
+    const chainKey = { 'X-API-Key': chain.key };
+    for (let i = 0; i < 6; i++) await warden.request.post(`/api/v1/orgs/${chain.id}/workspaces`).set(chainKey).send({ name: `w${i}` }).expect(201);
+    const ok = await warden.request.get('/api/v1/audit/verify').set(chainKey).expect(200);
+    assert.deepEqual(ok.body, { valid: true, org_id: chain.id, events_checked: 6, head_seq: 6, first_broken_seq: null, reason: null });
+
+    const query = (sql: string) => warden.database.dataSource.query(sql, [chain.id]);
+    const verdict = async () => (await warden.request.get('/api/v1/audit/verify').set(chainKey).expect(200)).body;
+    const snapshot = await query(`SELECT * FROM audit_events WHERE org_id = $1 ORDER BY seq`);
+    const restore = async () => {
+      await query(`DELETE FROM audit_events WHERE org_id = $1`);
+      for (const row of snapshot) {
+        await warden.database.dataSource.query(
+          `INSERT INTO audit_events SELECT * FROM json_populate_record(NULL::audit_events, $1::json)`,
+          [JSON.stringify({ ...row, prev_hash: `\\x${row.prev_hash.toString('hex')}`, hash: `\\x${row.hash.toString('hex')}` })],
+        );
+      }
+      assert.equal((await verdict()).valid, true);
+    };
+
+    await query(`UPDATE audit_events SET resource_id = 'ws_forged' WHERE org_id = $1 AND seq = 3`);
+    assert.deepEqual(await verdict(), { valid: false, org_id: chain.id, events_checked: 2, head_seq: 6, first_broken_seq: 3, reason: 'edited' });
+    await restore();
+
+    await query(`DELETE FROM audit_events WHERE org_id = $1 AND seq = 4`);
+    assert.deepEqual(await verdict(), { valid: false, org_id: chain.id, events_checked: 3, head_seq: 6, first_broken_seq: 4, reason: 'deleted' });
+    await restore();
+
+    await query(`DELETE FROM audit_events WHERE org_id = $1 AND seq = 6`);
+    const tail = await verdict();
+    assert.equal(tail.reason, 'deleted');
+    assert.equal(tail.first_broken_seq, 6);
+    await restore();
+
+    // Swap events 2 and 5 (through a free seq: the pair is unique).
+    await query(`UPDATE audit_events SET seq = -2 WHERE org_id = $1 AND seq = 2`);
+    await query(`UPDATE audit_events SET seq = 2 WHERE org_id = $1 AND seq = 5`);
+    await query(`UPDATE audit_events SET seq = 5 WHERE org_id = $1 AND seq = -2`);
+    const swapped = await verdict();
+    assert.equal(swapped.reason, 'reordered');
+    assert.equal(swapped.first_broken_seq, 2);
+    await restore();
+
+    // Rewriting an event and its own hash still breaks the next link.
+    const [third] = await query(`SELECT * FROM audit_events WHERE org_id = $1 AND seq = 3`);
+    const forged = { ...third, resource_id: 'ws_forged' };
+    const { prev_hash, hash: _hash, ...fields } = forged;
+    const rehash = chainHash(prev_hash, { ...fields, seq: Number(fields.seq), occurred_at: fields.occurred_at.toISOString() });
+    await warden.database.dataSource.query(`UPDATE audit_events SET resource_id = 'ws_forged', hash = $2 WHERE org_id = $1 AND seq = 3`, [chain.id, rehash]);
+    const relinked = await verdict();
+    assert.equal(relinked.valid, false);
+    assert.equal(relinked.first_broken_seq, 4);
+  });
+
+  it('GET /audit-logs and /audit-events: newest first, seed filters, cursor pages; Starter+; audit.read; other orgs 404', async () => {
+    const logs = await warden.request.get(`/api/v1/audit-logs?organization_id=${org.id}&limit=2`).set(key).expect(200);
+    assert.equal(logs.body.events.length, 2);
+    assert.ok(logs.body.events[0].seq > logs.body.events[1].seq);
+    const next = await warden.request.get(`/api/v1/audit-logs?limit=2&cursor=${logs.body.next_cursor}`).set(key).expect(200);
+    assert.ok(next.body.events[0].seq < logs.body.events[1].seq);
+    const ws = await warden.request.get(`/api/v1/orgs/${org.id}/workspaces`).set(key).expect(200);
+    const byWorkspace = await warden.request.get(`/api/v1/audit-logs?workspace_id=${ws.body.workspaces.at(-1).id}`).set(key).expect(200);
+    assert.ok(byWorkspace.body.events.every((event: { workspace_id: string }) => event.workspace_id === ws.body.workspaces.at(-1).id));
+
+    const byRequest = await warden.request.get('/api/v1/audit-events?correlation_id=trace-workspace-1').set(key).expect(200);
+    assert.deepEqual(byRequest.body.events.map((event: { action: string }) => event.action), ['workspace.created']);
+    const byActor = await warden.request.get(`/api/v1/audit-events?actor=${org.keyId}&action=workspace.created`).set(key).expect(200);
+    assert.ok(byActor.body.events.length >= 1);
+    const resource = byRequest.body.events[0].resource_id;
+    const byResource = await warden.request.get(`/api/v1/audit-events?resource=${resource}`).set(key).expect(200);
+    assert.ok(byResource.body.events.every((event: { resource_id: string }) => event.resource_id === resource));
+    const future = await warden.request.get(`/api/v1/audit-events?since=${new Date(Date.now() + 60_000).toISOString()}`).set(key).expect(200);
+    assert.deepEqual(future.body.events, []);
+    const past = await warden.request.get(`/api/v1/audit-events?until=2000-01-01T00:00:00Z`).set(key).expect(200);
+    assert.deepEqual(past.body.events, []);
+    await warden.request.get('/api/v1/audit-events?cursor=bm9wZQ').set(key).expect(400);
+
+    const free = await createOrg(warden, 'free', 'No audit');
+    const gated = await warden.request.get('/api/v1/audit-logs').set('X-API-Key', free.key).expect(402);
+    assert.equal(gated.body.code, 'AUDIT_LOGS_REQUIRES_UPGRADE');
+    await warden.request.get(`/api/v1/audit-logs?organization_id=${free.id}`).set(key).expect(404);
+    await warden.request.get(`/api/v1/audit/verify?organization_id=${free.id}`).set(key).expect(404);
+    const viewer = await createUserAndLogin(warden, org, 'audit-viewer@example.com', 'viewer');
+    const denied = await warden.request.get('/api/v1/audit-events').set('Authorization', `Bearer ${viewer.token}`).expect(403);
+    assert.match(denied.body.message, /'audit\.read'/);
+  });
+});
+
+describe('the chain stays one gap-free line under concurrent writers', () => {
+  it('32 concurrent appends on one database', async () => {
+    const warden = await startTestApp();
+    try {
+      await Promise.all(
+        Array.from({ length: 32 }, (_, i) =>
+          warden.services.audit.record({ orgId: 'org_concurrent', actor: { type: 'system', id: null }, action: 'test.append', outcome: 'success', details: { i } }),
+        ),
+      );
+      assert.deepEqual(await warden.services.audit.verify('org_concurrent'), {
+        valid: true,
+        org_id: 'org_concurrent',
+        events_checked: 32,
+        head_seq: 32,
+        first_broken_seq: null,
+        reason: null,
+      });
+    } finally {
+      await warden.close();
+    }
+  });
+
+  it('32 concurrent writers across two DataSources ("two instances") on a real PostgreSQL', { skip: serverUrl ? false : 'needs DATABASE_URL or TEST_DATABASE_URL' }, async () => {
+    const warden = await startTestApp();
+    const schema = warden.database.schema!;
+    const second = await openDatabase({ kind: 'server', url: serverUrl!, poolSize: 8, schema }, { migrate: false });
+    try {
+      const instances = [warden.services.audit, new AuditService(new Db(second.dataSource))];
+      await Promise.all(
+        Array.from({ length: 32 }, (_, i) =>
+          instances[i % 2]!.record({ orgId: 'org_two_instances', actor: { type: 'system', id: null }, action: 'test.append', outcome: 'success', details: { i } }),
+        ),
+      );
+      const verdict = await warden.services.audit.verify('org_two_instances');
+      assert.deepEqual(verdict, { valid: true, org_id: 'org_two_instances', events_checked: 32, head_seq: 32, first_broken_seq: null, reason: null });
+      const seqs = await warden.database.dataSource.query(`SELECT seq::int AS seq FROM audit_events WHERE org_id = 'org_two_instances' ORDER BY seq`);
+      assert.deepEqual(seqs.map((row: { seq: number }) => row.seq), Array.from({ length: 32 }, (_, i) => i + 1));
+    } finally {
+      await second.close();
+      await warden.close();
+    }
+  });
+});
