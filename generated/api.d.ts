@@ -384,6 +384,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the audit log as CSV
+         * @description Streams the org's events in chain order as RFC 4180 CSV with a header row (the
+         *     `AuditEvent` fields; `details` as JSON). A cell that starts with `=`, `+`, `-`, `@`, a tab or
+         *     a carriage return is prefixed with `'` so spreadsheets do not run it as a formula. Same
+         *     filters and plan gate as `GET /api/v1/audit-events`.
+         */
+        get: operations["exportAuditCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/export.jsonl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the audit log as JSON Lines
+         * @description Streams the org's events in chain order (oldest first), one `AuditEvent` JSON object per
+         *     line, each with its `prev_hash` and `hash`: an unfiltered export re-verifies offline as the
+         *     `AuditEvent` schema describes. Read in batches, so memory stays flat for any size. Same
+         *     filters as `GET /api/v1/audit-events`; same plan gate.
+         */
+        get: operations["exportAuditJsonl"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/verify": {
         parameters: {
             query?: never;
@@ -3063,6 +3109,99 @@ export interface operations {
                     "application/json": components["schemas"]["Pagination"] & {
                         events: components["schemas"]["AuditEvent"][];
                     };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    exportAuditCsv: {
+        parameters: {
+            query?: {
+                /** @description Events of this action. */
+                action?: string;
+                /** @description Events by this actor id. */
+                actor?: string;
+                /** @description Events of this request id. */
+                correlation_id?: string;
+                /** @description The org whose events to export (platform admins); defaults to the caller's. */
+                org_id?: string;
+                /** @description Events about this resource id. */
+                resource?: string;
+                /** @description Events at or after this time. */
+                since?: string;
+                /** @description Events before this time. */
+                until?: string;
+                /** @description Only events of this workspace. */
+                workspace_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events as CSV. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id,org_id,seq,occurred_at,actor_type,actor_id,workspace_id,action,resource_type,resource_id,outcome,request_id,ip,user_agent,details,prev_hash,hash
+                     *     evt_01jd4v3k8m2q6r9t1w5y7z0abc,org_01jd4v3k8m2q6r9t1w5y7z0abc,1,2026-11-24T18:00:00.123Z,api_key,key_01jd4v3k8m2q6r9t1w5y7z0abc,ws_01jd4v3k8m2q6r9t1w5y7z0abc,workspace.created,workspace,ws_01jd4v3k8m2q6r9t1w5y7z0abc,success,req_8f14e45fceea167a5a36dedd4bea2543,127.0.0.1,curl/8.5.0,"{""operation_id"":""createWorkspace"",""status"":201}",0000000000000000000000000000000000000000000000000000000000000000,3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817060504
+                     */
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    exportAuditJsonl: {
+        parameters: {
+            query?: {
+                /** @description Events of this action. */
+                action?: string;
+                /** @description Events by this actor id. */
+                actor?: string;
+                /** @description Events of this request id. */
+                correlation_id?: string;
+                /** @description The org whose events to export (platform admins); defaults to the caller's. */
+                org_id?: string;
+                /** @description Events about this resource id. */
+                resource?: string;
+                /** @description Events at or after this time. */
+                since?: string;
+                /** @description Events before this time. */
+                until?: string;
+                /** @description Only events of this workspace. */
+                workspace_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events, one JSON object per line. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"action":"workspace.created","actor_id":"key_01jd4v3k8m2q6r9t1w5y7z0abc","actor_type":"api_key","details":{"operation_id":"createWorkspace","status":201},"hash":"3d2c1b0a9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a392817060504","id":"evt_01jd4v3k8m2q6r9t1w5y7z0abc","ip":"127.0.0.1","occurred_at":"2026-11-24T18:00:00.123Z","org_id":"org_01jd4v3k8m2q6r9t1w5y7z0abc","outcome":"success","prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","request_id":"req_8f14e45fceea167a5a36dedd4bea2543","resource_id":"ws_01jd4v3k8m2q6r9t1w5y7z0abc","resource_type":"workspace","seq":1,"user_agent":"curl/8.5.0","workspace_id":"ws_01jd4v3k8m2q6r9t1w5y7z0abc"} */
+                    "application/x-ndjson": string;
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -1,5 +1,7 @@
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import OpenAPIBackend, { type Document } from 'openapi-backend';
 import { InternalError, MethodNotAllowedError, NotFoundError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors/api-error';
@@ -191,6 +193,15 @@ function send(res: Response, operation: BoundOperation, result: RuntimeResult): 
     res.get('Content-Type') ??
     (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0] ??
     'application/json';
+  if (result.body instanceof Readable) {
+    res.type(contentType);
+    // A stream that fails after the headers went out can only end the connection.
+    pipeline(result.body, res).catch((error: Error) => {
+      res.req.log.error({ err_message: error.message }, 'streamed response failed');
+      res.destroy(error);
+    });
+    return;
+  }
   if (/^application\/(.+\+)?json/.test(contentType)) {
     res.type(contentType).json(result.body);
   } else {

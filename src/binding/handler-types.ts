@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { operations } from '../../generated/api';
 import type { BoundOperation } from './operation-table';
@@ -22,10 +23,12 @@ export type RequestBody<K extends OperationId> = [Exclude<operations[K]['request
   : JsonContent<Exclude<operations[K]['requestBody'], undefined>>;
 
 type ResponsesOf<K extends OperationId> = operations[K]['responses'];
+/** A JSON body is a value; any other content type may also be streamed from a Readable. */
+type BodyIn<Content> = { [Type in keyof Content]: Type extends `application/json` ? Content[Type] : Content[Type] | Readable }[keyof Content];
 type BodyOf<Response> = Response extends { content: infer Content }
   ? [Exclude<Content, undefined>] extends [never]
     ? undefined
-    : Exclude<Content, undefined>[keyof Exclude<Content, undefined>]
+    : BodyIn<Exclude<Content, undefined>>
   : undefined;
 
 /** One of the responses the spec documents for K; the binding sets the content type from the spec. */

@@ -14,6 +14,17 @@ type ActorType = AuditEvent['actor_type'];
 export const PLATFORM_CHAIN = 'platform';
 const GENESIS = Buffer.alloc(32);
 const VERIFY_BATCH = 1000;
+const EXPORT_BATCH = 1000;
+
+export interface ExportFilters {
+  workspace_id?: string;
+  actor?: string;
+  action?: string;
+  resource?: string;
+  correlation_id?: string;
+  since?: string;
+  until?: string;
+}
 
 export interface NewAuditEvent {
   orgId: string | null;
@@ -181,6 +192,28 @@ export class AuditService {
       has_more: hasMore,
       next_cursor: hasMore ? Buffer.from(`seq_${page[page.length - 1]!.seq}`).toString('base64url') : null,
     };
+  }
+
+  /**
+   * Events in chain order, read a batch at a time by seq, so an export of any size holds one
+   * batch in memory; the consumer's pace (stream backpressure) sets the pace of the reads.
+   */
+  async *export(orgId: string, filters: ExportFilters): AsyncGenerator<AuditEvent> {
+    let after = '0';
+    for (;;) {
+      const rows: EventRow[] = await this.db.query(
+        `SELECT * FROM audit_events WHERE org_id = $1 AND seq > $2
+           AND ($3::text IS NULL OR workspace_id = $3) AND ($4::text IS NULL OR actor_id = $4) AND ($5::text IS NULL OR action = $5)
+           AND ($6::text IS NULL OR resource_id = $6) AND ($7::text IS NULL OR request_id = $7)
+           AND ($8::timestamptz IS NULL OR occurred_at >= $8) AND ($9::timestamptz IS NULL OR occurred_at < $9)
+         ORDER BY seq LIMIT ${EXPORT_BATCH}`,
+        [orgId, after, filters.workspace_id ?? null, filters.actor ?? null, filters.action ?? null, filters.resource ?? null,
+          filters.correlation_id ?? null, filters.since ?? null, filters.until ?? null],
+      );
+      for (const row of rows) yield toAuditEvent(row);
+      if (rows.length < EXPORT_BATCH) return;
+      after = rows[rows.length - 1]!.seq;
+    }
   }
 
   /** Walks the chain in seq order, a batch at a time, and reports the first break. */

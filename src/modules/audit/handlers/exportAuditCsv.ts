@@ -1,0 +1,8 @@
+import type { Handler } from '../../handler';
+import { csvRows } from '../audit-export';
+
+export const exportAuditCsv: Handler<'exportAuditCsv'> = async ({ services, principal, query }) => ({
+  status: 200,
+  body: csvRows(services.audit.export(await services.orgs.scope(principal, query.org_id), query)),
+  headers: { 'Content-Disposition': 'attachment; filename="audit.csv"' },
+});
