@@ -9,7 +9,8 @@
  * + pg issuing the same queries.
  *
  * BENCH_DURATION (seconds per run, default 8) and BENCH_CONNECTIONS (default 32) tune it;
- * BENCH_ONLY=binding or BENCH_ONLY=database runs one part.
+ * BENCH_ONLY=binding, =database or =audit runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
+ * sets the length of the chain the audit part verifies.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { Db } from '../../src/db/db';
 import { newId } from '../../src/db/ids';
 import { ApiKeyService } from '../../src/modules/api-keys/api-key-service';
 import { OrgService } from '../../src/modules/orgs/org-service';
+import { auditScenarios } from './audit';
 import { AUTHENTICATED_CONTENDERS } from './authenticated-server';
 import { BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
 
@@ -182,8 +184,9 @@ function printTable(header: string[], rows: string[][]): void {
 }
 
 async function main(): Promise<void> {
-  if (ONLY !== 'database') await bindingScenarios();
-  if (ONLY !== 'binding') await databaseScenarios();
+  if (!ONLY || ONLY === 'binding') await bindingScenarios();
+  if (!ONLY || ONLY === 'database') await databaseScenarios();
+  if (!ONLY || ONLY === 'audit') await auditScenarios();
 }
 
 async function bindingScenarios(): Promise<void> {

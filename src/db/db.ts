@@ -23,6 +23,11 @@ export class Db {
     return this.manager.query(sql, parameters);
   }
 
+  /** Runs `work` outside any request's transaction (for work that outlives the request that started it). */
+  detached<T>(work: () => Promise<T>): Promise<T> {
+    return this.ambient.exit(work);
+  }
+
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const current = this.ambient.getStore();
     if (current) return work(current);

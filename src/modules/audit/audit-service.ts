@@ -13,8 +13,12 @@ type ActorType = AuditEvent['actor_type'];
 /** The chain of events that belong to no org (e.g. a failed login for an unknown email). */
 export const PLATFORM_CHAIN = 'platform';
 const GENESIS = Buffer.alloc(32);
-const VERIFY_BATCH = 1000;
+const VERIFY_BATCH = 2500;
+/** How many verification batches are read ahead at once. */
+const READ_AHEAD = 4;
 const EXPORT_BATCH = 1000;
+/** At most this many queued security events go into one transaction. */
+const RECORD_BATCH = 500;
 
 export interface ExportFilters {
   workspace_id?: string;
@@ -93,8 +97,20 @@ function hashedFields(row: Omit<EventRow, 'prev_hash' | 'hash'>): Omit<AuditEven
   };
 }
 
+/**
+ * SHA-256 of the predecessor's hash and the RFC 8785 canonical JSON of the event's fields. The
+ * top-level keys are fixed, so they are written in their sorted order directly (this runs once
+ * per event in verification); `details` goes through the general canonicalizer.
+ */
 export function chainHash(prevHash: Buffer, fields: Omit<AuditEvent, 'prev_hash' | 'hash'>): Buffer {
-  return createHash('sha256').update(prevHash).update(canonicalJson(fields), 'utf8').digest();
+  const text = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
+  const canonical =
+    `{"action":${text(fields.action)},"actor_id":${text(fields.actor_id)},"actor_type":${text(fields.actor_type)},` +
+    `"details":${canonicalJson(fields.details)},"id":${text(fields.id)},"ip":${text(fields.ip)},` +
+    `"occurred_at":${text(fields.occurred_at)},"org_id":${text(fields.org_id)},"outcome":${text(fields.outcome)},` +
+    `"request_id":${text(fields.request_id)},"resource_id":${text(fields.resource_id)},"resource_type":${text(fields.resource_type)},` +
+    `"seq":${JSON.stringify(fields.seq)},"user_agent":${text(fields.user_agent)},"workspace_id":${text(fields.workspace_id)}}`;
+  return createHash('sha256').update(prevHash).update(canonical, 'utf8').digest();
 }
 
 const toAuditEvent = (row: EventRow): AuditEvent => ({ ...hashedFields(row), prev_hash: row.prev_hash.toString('hex'), hash: row.hash.toString('hex') });
@@ -125,42 +141,98 @@ export function actorOf(principal: Principal): NewAuditEvent['actor'] {
 export class AuditService {
   constructor(private readonly db: Db) {}
 
+  private readonly queued = new Map<string, Array<{ event: NewAuditEvent; settle: (error?: unknown) => void }>>();
+
   /** Appends inside the caller's transaction: the event commits or rolls back with the change. */
-  async append(manager: EntityManager, event: NewAuditEvent): Promise<void> {
+  append(manager: EntityManager, event: NewAuditEvent): Promise<void> {
+    return this.appendMany(manager, event.orgId ?? PLATFORM_CHAIN, [event]);
+  }
+
+  /**
+   * A security event of its own (a failed login, a plan denial), committed on its own. Events
+   * recorded while a chain's previous batch commits are queued and appended together in the
+   * next transaction (group commit): the head row is locked once per batch instead of per event.
+   */
+  record(event: NewAuditEvent): Promise<void> {
     const chain = event.orgId ?? PLATFORM_CHAIN;
-    await manager.query(`INSERT INTO audit_chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING`, [chain, GENESIS]);
-    const [head] = await manager.query(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1 FOR UPDATE`, [chain]);
-    const row = {
-      id: newId('evt'),
-      org_id: chain,
-      seq: String(Number(head.seq) + 1),
-      occurred_at: new Date(),
-      actor_type: event.actor.type,
-      actor_id: event.actor.id,
-      workspace_id: event.workspaceId ?? null,
-      action: event.action,
-      resource_type: event.resourceType ?? event.action.split('.')[0]!,
-      resource_id: event.resourceId ?? null,
-      outcome: event.outcome,
-      request_id: event.requestId ?? null,
-      ip: event.ip ?? null,
-      user_agent: event.userAgent?.slice(0, 512) ?? null,
-      details: event.details ?? {},
-    };
-    const hash = chainHash(head.hash, hashedFields(row));
+    return new Promise((resolve, reject) => {
+      const queue = this.queued.get(chain);
+      const entry = { event, settle: (error?: unknown) => (error ? reject(error) : resolve()) };
+      if (queue) {
+        queue.push(entry);
+        return;
+      }
+      this.queued.set(chain, [entry]);
+      void this.db.detached(() => this.drain(chain));
+    });
+  }
+
+  private async drain(chain: string): Promise<void> {
+    for (;;) {
+      const batch = this.queued.get(chain)!.splice(0, RECORD_BATCH);
+      if (batch.length === 0) {
+        this.queued.delete(chain);
+        return;
+      }
+      try {
+        await this.db.transaction((manager) => this.appendMany(manager, chain, batch.map((entry) => entry.event)));
+        for (const entry of batch) entry.settle();
+      } catch (error) {
+        for (const entry of batch) entry.settle(error);
+      }
+    }
+  }
+
+  /**
+   * Reserves the next seqs by bumping the locked head (one statement), hashes each event onto
+   * its predecessor, inserts them in one statement and moves the head's hash.
+   */
+  private async appendMany(manager: EntityManager, chain: string, events: NewAuditEvent[]): Promise<void> {
+    const reserve = () =>
+      manager.query(`UPDATE audit_chain_heads SET seq = seq + $2 WHERE org_id = $1 RETURNING seq - $2 AS last_seq, hash`, [chain, events.length]);
+    let [rows] = await reserve();
+    if (rows.length === 0) {
+      await manager.query(`INSERT INTO audit_chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING`, [chain, GENESIS]);
+      [rows] = await reserve();
+    }
+    let prevHash: Buffer = rows[0].hash;
+    let seq = Number(rows[0].last_seq);
+    const occurredAt = new Date();
+    const columns: unknown[][] = Array.from({ length: 17 }, () => []);
+    for (const event of events) {
+      const row = {
+        id: newId('evt'),
+        org_id: chain,
+        seq: String(++seq),
+        occurred_at: occurredAt,
+        actor_type: event.actor.type,
+        actor_id: event.actor.id,
+        workspace_id: event.workspaceId ?? null,
+        action: event.action,
+        resource_type: event.resourceType ?? event.action.split('.')[0]!,
+        resource_id: event.resourceId ?? null,
+        outcome: event.outcome,
+        request_id: event.requestId ?? null,
+        ip: event.ip ?? null,
+        user_agent: event.userAgent?.slice(0, 512) ?? null,
+        details: event.details ?? {},
+      };
+      const hash = chainHash(prevHash, hashedFields(row));
+      [row.id, row.seq, row.actor_type, row.actor_id, row.workspace_id, row.action, row.resource_type, row.resource_id, row.outcome,
+        row.request_id, row.ip, row.user_agent, JSON.stringify(row.details), prevHash, hash].forEach((value, i) => columns[i]!.push(value));
+      prevHash = hash;
+    }
     await manager.query(
       `INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
          outcome, request_id, ip, user_agent, details, prev_hash, hash)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-      [row.id, chain, row.seq, row.occurred_at, row.actor_type, row.actor_id, row.workspace_id, row.action, row.resource_type, row.resource_id,
-        row.outcome, row.request_id, row.ip, row.user_agent, row.details, head.hash, hash],
+       SELECT id, $16, seq, $17, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent,
+         details::jsonb, prev_hash, hash
+       FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+         $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[], $15::bytea[])
+         AS t(id, seq, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details, prev_hash, hash)`,
+      [...columns.slice(0, 15), chain, occurredAt],
     );
-    await manager.query(`UPDATE audit_chain_heads SET seq = $2, hash = $3 WHERE org_id = $1`, [chain, row.seq, hash]);
-  }
-
-  /** A security event of its own (a failed login, a plan denial), committed on its own. */
-  record(event: NewAuditEvent): Promise<void> {
-    return this.db.transaction((manager) => this.append(manager, event));
+    await manager.query(`UPDATE audit_chain_heads SET hash = $2 WHERE org_id = $1`, [chain, prevHash]);
   }
 
   async list(orgId: string, filters: {
@@ -230,8 +302,25 @@ export class AuditService {
       first_broken_seq: seq,
       reason,
     });
-    for (;;) {
-      const rows: EventRow[] = await this.db.query(`SELECT * FROM audit_events WHERE org_id = $1 AND seq >= $2 ORDER BY seq LIMIT ${VERIFY_BATCH}`, [orgId, expected]);
+    // Reads run ahead of the hashing, a few seq ranges at once on their own connections, so the
+    // database is never idle while events are hashed; at most READ_AHEAD batches are held.
+    const batch = (from: number): Promise<EventRow[]> => {
+      const read = this.db.query(`SELECT * FROM audit_events WHERE org_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`, [
+        orgId,
+        from,
+        from + VERIFY_BATCH,
+      ]);
+      read.catch(() => undefined); // a read-ahead nobody awaits (the chain broke first) must not go unhandled
+      return read;
+    };
+    const reads = Array.from({ length: READ_AHEAD }, (_, i) => batch(1 + i * VERIFY_BATCH));
+    let nextFrom = 1 + READ_AHEAD * VERIFY_BATCH;
+    for (let from = 1; ; from += VERIFY_BATCH) {
+      const rows = await reads.shift()!;
+      // Past the recorded head, an empty range ends the walk; before it, the gap is a deletion.
+      if (rows.length === 0 && from > headSeq) break;
+      reads.push(batch(nextFrom));
+      nextFrom += VERIFY_BATCH;
       for (const row of rows) {
         if (Number(row.seq) !== expected) return broken(expected, 'deleted');
         if (!row.prev_hash.equals(prevHash)) return broken(expected, 'reordered');
@@ -239,7 +328,7 @@ export class AuditService {
         prevHash = row.hash;
         expected++;
       }
-      if (rows.length < VERIFY_BATCH) break;
+      if (expected !== from + VERIFY_BATCH && expected <= headSeq) return broken(expected, 'deleted');
     }
     if (expected - 1 < headSeq) return broken(expected, 'deleted');
     if (head && !prevHash.equals(head.hash)) return broken(headSeq, 'edited');
