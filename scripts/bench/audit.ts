@@ -2,26 +2,15 @@
  * Audit benches: chained appends from 32 concurrent writers against plain inserts of the same
  * rows without a chain (same database, same run), and the verification rate over a long chain.
  */
-import { Client } from 'pg';
-import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { Db } from '../../src/db/db';
 import { newId } from '../../src/db/ids';
 import { AuditService, chainHash } from '../../src/modules/audit/audit-service';
+import { withBenchDatabase } from './bench-database';
 
 const WRITERS = 32;
 const APPEND_SECONDS = Number(process.env.BENCH_DURATION ?? 8);
 const VERIFY_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
 const INSERT_BATCH = 5000;
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Runs `work` from WRITERS concurrent loops for the duration; returns completed calls per second. */
 async function throughput(work: (writer: number) => Promise<void>): Promise<number> {
@@ -41,12 +30,7 @@ async function throughput(work: (writer: number) => Promise<void>): Promise<numb
 
 export async function auditScenarios(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL || undefined;
-  const schema = serverUrl ? `warden_bench_audit_${process.pid}` : undefined;
-  if (serverUrl) await adminQuery(serverUrl, `CREATE SCHEMA ${quoteIdentifier(schema!)}`);
-  const database = serverUrl
-    ? await openDatabase({ kind: 'server', url: serverUrl, poolSize: WRITERS, schema })
-    : await openDatabase({ kind: 'embedded', dataDir: undefined });
-  try {
+  await withBenchDatabase('audit', WRITERS, async (database) => {
     const { dataSource } = database;
     const audit = new AuditService(new Db(dataSource));
     const where = serverUrl ? `DATABASE_URL, pool ${WRITERS}` : 'embedded PGlite (one session)';
@@ -110,8 +94,5 @@ export async function auditScenarios(): Promise<void> {
       `${result.valid ? 'valid' : 'BROKEN'}; ${Math.round(result.events_checked / seconds).toLocaleString('en')} events/s (${seconds.toFixed(1)} s); ` +
         `heap ${Math.round(heapBefore / 2 ** 20)} MiB before, peak ${Math.round(peakHeap / 2 ** 20)} MiB during`,
     );
-  } finally {
-    await database.close();
-    if (serverUrl) await adminQuery(serverUrl, `DROP SCHEMA IF EXISTS ${quoteIdentifier(schema!)} CASCADE`);
-  }
+  });
 }

@@ -15,14 +15,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { Client } from 'pg';
-import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { digestSecret, newSecret } from '../../src/auth/credentials';
 import { Db } from '../../src/db/db';
 import { newId } from '../../src/db/ids';
 import { ApiKeyService } from '../../src/modules/api-keys/api-key-service';
 import { OrgService } from '../../src/modules/orgs/org-service';
 import { auditScenarios } from './audit';
+import { withBenchDatabase } from './bench-database';
 import { AUTHENTICATED_CONTENDERS } from './authenticated-server';
 import { BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
 
@@ -89,12 +88,7 @@ async function measure(contender: Contender, padding: number): Promise<Result> {
  */
 async function databaseScenarios(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL || undefined;
-  const schema = serverUrl ? `warden_bench_${process.pid}` : undefined;
-  if (serverUrl) await adminQuery(serverUrl, `CREATE SCHEMA ${quoteIdentifier(schema!)}`);
-  const database = serverUrl
-    ? await openDatabase({ kind: 'server', url: serverUrl, poolSize: 2, schema })
-    : await openDatabase({ kind: 'embedded', dataDir: undefined });
-  try {
+  await withBenchDatabase('http', 2, async (database, schema) => {
     const { dataSource } = database;
     const db = new Db(dataSource);
     const orgs = new OrgService(db, 'http://localhost');
@@ -160,20 +154,7 @@ async function databaseScenarios(): Promise<void> {
         rows.map(([name, r]) => [name, String(Math.round(r.requestsPerSecond)), String(r.p50), String(r.p99), `${(r.requestsPerSecond / baseline).toFixed(2)}x`, String(r.non2xx)]),
       );
     }
-  } finally {
-    await database.close();
-    if (serverUrl) await adminQuery(serverUrl, `DROP SCHEMA IF EXISTS ${quoteIdentifier(schema!)} CASCADE`);
-  }
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 function printTable(header: string[], rows: string[][]): void {

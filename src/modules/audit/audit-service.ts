@@ -20,6 +20,7 @@ const EXPORT_BATCH = 1000;
 /** At most this many queued security events go into one transaction. */
 const RECORD_BATCH = 500;
 
+/** The seed filters shared by listing, searching and exporting. */
 export interface ExportFilters {
   workspace_id?: string;
   actor?: string;
@@ -235,17 +236,7 @@ export class AuditService {
     await manager.query(`UPDATE audit_chain_heads SET hash = $2 WHERE org_id = $1`, [chain, prevHash]);
   }
 
-  async list(orgId: string, filters: {
-    workspace_id?: string;
-    actor?: string;
-    action?: string;
-    resource?: string;
-    correlation_id?: string;
-    since?: string;
-    until?: string;
-    limit: number;
-    cursor?: string;
-  }) {
+  async list(orgId: string, filters: ExportFilters & { limit: number; cursor?: string }) {
     const before = decodeSeqCursor(filters.cursor);
     const rows: EventRow[] = await this.db.query(
       `SELECT * FROM audit_events WHERE org_id = $1
