@@ -442,7 +442,8 @@ export interface paths {
          * @description Walks the org's chain in `seq` order, in batches (constant memory), recomputing each hash as
          *     `AuditEvent` documents, and reports the first break: `deleted` (a gap in `seq`, or the chain
          *     ends before its recorded head), `reordered` (an event's `prev_hash` is not its predecessor's
-         *     hash) or `edited` (an event's content no longer matches its hash). Org admins verify their
+         *     hash) or `edited` (an event's content no longer matches its hash, or the retention checkpoint's
+         *     signature fails). Org admins verify their
          *     org; a platform admin names one with `organization_id`.
          */
         get: operations["verifyAuditChain"];
@@ -633,6 +634,33 @@ export interface paths {
          *     already verified; 409 for credentials that are not a user login.
          */
         post: operations["startEmailVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enterprise/orgs/{org_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Custom audit retention (Enterprise)
+         * @description Overrides how long the org's audit events are kept (seed 000): more than 365 and at most 3650
+         *     days (422 otherwise). Without an override the plan's `audit_log_retention_days` applies. An
+         *     hourly purge deletes older events; at each cut it stores a checkpoint of the chain at the cut
+         *     (seq and hash) signed with Warden's Ed25519 key (the JWKS key), and verification continues
+         *     from that checkpoint.
+         */
+        put: operations["setAuditRetention"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3238,10 +3266,19 @@ export interface operations {
                      *       "events_checked": 41,
                      *       "head_seq": 57,
                      *       "first_broken_seq": 42,
-                     *       "reason": "edited"
+                     *       "reason": "edited",
+                     *       "checkpoint": null
                      *     }
                      */
                     "application/json": {
+                        /** @description Where verification started, when a retention purge cut the chain; its signature has been checked. */
+                        checkpoint: {
+                            /** Format: date-time */
+                            cut_at: string;
+                            hash: string;
+                            key_id: string;
+                            seq: number;
+                        } | null;
                         events_checked: number;
                         first_broken_seq: number | null;
                         /** @description The last seq the chain recorded. */
@@ -3679,6 +3716,57 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setAuditRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's id. An org other than your own answers 404. */
+                org_id: components["parameters"]["OrgIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "audit_log_retention_days": 730
+                 *     }
+                 */
+                "application/json": {
+                    audit_log_retention_days: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The org's retention. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_abc123",
+                     *       "audit_log_retention_days": 730
+                     *     }
+                     */
+                    "application/json": {
+                        audit_log_retention_days: number;
+                        org_id: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
         };

@@ -4,6 +4,7 @@ import { createAccessGate } from './auth/access-gate';
 import { Authenticator } from './auth/authenticator';
 import { LoginTokens } from './auth/login-tokens';
 import { RateLimiter } from './auth/rate-limiter';
+import { SigningKey } from './auth/signing-key';
 import { createBinding, type Binding } from './binding/binding';
 import { Db } from './db/db';
 import { InstanceSecrets } from './db/instance-secrets';
@@ -94,7 +95,8 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
   const secrets = new InstanceSecrets(database.dataSource);
   const loginTokens = new LoginTokens(secrets, config.jwtSecret, config.jwtTtlMinutes);
   const mailer = new Mailer(db, logger, config.smtpUrl, config.mailFrom);
-  const audit = new AuditService(db);
+  const signingKey = new SigningKey(secrets);
+  const audit = new AuditService(db, signingKey);
   const orgs = new OrgService(db, config.upgradeUrl);
   const users = new UserService(db, orgs);
   const agents = new AgentService(db, orgs);
@@ -115,6 +117,6 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
     rbac: new RbacService(db, orgs, users),
     agents,
     installations: new InstallationService(db, orgs, agents, logger, audit),
-    trust: new TrustService(db, orgs, secrets),
+    trust: new TrustService(db, orgs, signingKey),
   };
 }

@@ -2,7 +2,9 @@
  * Audit benches: chained appends from 32 concurrent writers against plain inserts of the same
  * rows without a chain (same database, same run), and the verification rate over a long chain.
  */
+import { SigningKey } from '../../src/auth/signing-key';
 import { Db } from '../../src/db/db';
+import { InstanceSecrets } from '../../src/db/instance-secrets';
 import { newId } from '../../src/db/ids';
 import { AuditService, chainHash } from '../../src/modules/audit/audit-service';
 import { withBenchDatabase } from './bench-database';
@@ -32,7 +34,7 @@ export async function auditScenarios(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL || undefined;
   await withBenchDatabase('audit', WRITERS, async (database) => {
     const { dataSource } = database;
-    const audit = new AuditService(new Db(dataSource));
+    const audit = new AuditService(new Db(dataSource), new SigningKey(new InstanceSecrets(dataSource)));
     const where = serverUrl ? `DATABASE_URL, pool ${WRITERS}` : 'embedded PGlite (one session)';
     await dataSource.query(`CREATE TABLE plain_events (LIKE audit_events INCLUDING DEFAULTS)`);
     const event = (writer: number) => ({

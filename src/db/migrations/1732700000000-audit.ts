@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The audit log: one hash chain per org (or `platform`), and each chain's head. */
+/** The audit log: one hash chain per org (or `platform`), each chain's head, retention and its signed checkpoints. */
 export class Audit1732700000000 implements MigrationInterface {
   name = 'Audit1732700000000';
 
@@ -35,11 +35,23 @@ export class Audit1732700000000 implements MigrationInterface {
         seq bigint NOT NULL,
         hash bytea NOT NULL
       )`,
+      `ALTER TABLE orgs ADD COLUMN audit_log_retention_days integer`,
+      // Where a retention purge cut the chain: the last deleted event's seq and hash, signed by Warden.
+      `CREATE TABLE audit_checkpoints (
+        org_id text PRIMARY KEY,
+        seq bigint NOT NULL,
+        hash bytea NOT NULL,
+        cut_at timestamptz NOT NULL,
+        key_id text NOT NULL,
+        signature bytea NOT NULL
+      )`,
     ];
     for (const statement of statements) await queryRunner.query(statement);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP TABLE audit_checkpoints`);
+    await queryRunner.query(`ALTER TABLE orgs DROP COLUMN audit_log_retention_days`);
     await queryRunner.query(`DROP TABLE audit_chain_heads`);
     await queryRunner.query(`DROP TABLE audit_events`);
   }

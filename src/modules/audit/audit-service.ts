@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
-import type { components } from '../../../generated/api';
+import type { components, operations } from '../../../generated/api';
+import { planNamed } from '../../auth/plans';
+import type { SigningKey } from '../../auth/signing-key';
+import type { PlanName } from '../../config/config';
 import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
@@ -13,6 +16,8 @@ type ActorType = AuditEvent['actor_type'];
 /** The chain of events that belong to no org (e.g. a failed login for an unknown email). */
 export const PLATFORM_CHAIN = 'platform';
 const GENESIS = Buffer.alloc(32);
+/** Events of no org are kept a year. */
+const PLATFORM_RETENTION_DAYS = 365;
 const VERIFY_BATCH = 2500;
 /** How many verification batches are read ahead at once. */
 const READ_AHEAD = 4;
@@ -56,6 +61,8 @@ export function requestFactsOf(req: { id: string; ip?: string; socket: { remoteA
   const userAgent = req.headers['user-agent'];
   return { requestId: req.id, ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null };
 }
+
+export type ChainVerdict = operations['verifyAuditChain']['responses']['200']['content']['application/json'];
 
 interface EventRow {
   id: string;
@@ -140,7 +147,10 @@ export function actorOf(principal: Principal): NewAuditEvent['actor'] {
  * any connection or instance take turns and the chain stays one line.
  */
 export class AuditService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly signingKey: SigningKey,
+  ) {}
 
   private readonly queued = new Map<string, Array<{ event: NewAuditEvent; settle: (error?: unknown) => void }>>();
 
@@ -280,19 +290,29 @@ export class AuditService {
   }
 
   /** Walks the chain in seq order, a batch at a time, and reports the first break. */
-  async verify(orgId: string) {
+  async verify(orgId: string): Promise<ChainVerdict> {
     const [head] = await this.db.query(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [orgId]);
     const headSeq = head ? Number(head.seq) : 0;
-    let prevHash: Buffer = GENESIS;
-    let expected = 1;
-    const broken = (seq: number, reason: 'edited' | 'deleted' | 'reordered') => ({
+    const [checkpointRow] = await this.db.query(`SELECT * FROM audit_checkpoints WHERE org_id = $1`, [orgId]);
+    const checkpoint = checkpointRow
+      ? { seq: Number(checkpointRow.seq), hash: checkpointRow.hash.toString('hex'), cut_at: checkpointRow.cut_at.toISOString(), key_id: checkpointRow.key_id as string }
+      : null;
+    // A retention purge removed everything up to the checkpoint; the walk starts after it.
+    const start = checkpoint ? checkpoint.seq + 1 : 1;
+    let prevHash: Buffer = checkpointRow ? checkpointRow.hash : GENESIS;
+    let expected = start;
+    const broken = (seq: number, reason: 'edited' | 'deleted' | 'reordered'): ChainVerdict => ({
       valid: false,
       org_id: orgId,
-      events_checked: expected - 1,
+      events_checked: expected - start,
       head_seq: headSeq,
       first_broken_seq: seq,
       reason,
+      checkpoint,
     });
+    if (checkpoint && !(await this.signingKey.verify(checkpointMessage(orgId, checkpoint), checkpointRow.signature, checkpoint.key_id))) {
+      return broken(checkpoint.seq, 'edited');
+    }
     // Reads run ahead of the hashing, a few seq ranges at once on their own connections, so the
     // database is never idle while events are hashed; at most READ_AHEAD batches are held.
     const batch = (from: number): Promise<EventRow[]> => {
@@ -304,9 +324,9 @@ export class AuditService {
       read.catch(() => undefined); // a read-ahead nobody awaits (the chain broke first) must not go unhandled
       return read;
     };
-    const reads = Array.from({ length: READ_AHEAD }, (_, i) => batch(1 + i * VERIFY_BATCH));
-    let nextFrom = 1 + READ_AHEAD * VERIFY_BATCH;
-    for (let from = 1; ; from += VERIFY_BATCH) {
+    const reads = Array.from({ length: READ_AHEAD }, (_, i) => batch(start + i * VERIFY_BATCH));
+    let nextFrom = start + READ_AHEAD * VERIFY_BATCH;
+    for (let from = start; ; from += VERIFY_BATCH) {
       const rows = await reads.shift()!;
       // Past the recorded head, an empty range ends the walk; before it, the gap is a deletion.
       if (rows.length === 0 && from > headSeq) break;
@@ -323,8 +343,60 @@ export class AuditService {
     }
     if (expected - 1 < headSeq) return broken(expected, 'deleted');
     if (head && !prevHash.equals(head.hash)) return broken(headSeq, 'edited');
-    return { valid: true, org_id: orgId, events_checked: expected - 1, head_seq: headSeq, first_broken_seq: null, reason: null };
+    return { valid: true, org_id: orgId, events_checked: expected - start, head_seq: headSeq, first_broken_seq: null, reason: null, checkpoint };
   }
+
+  async setRetention(orgId: string, days: number) {
+    await this.db.query(`UPDATE orgs SET audit_log_retention_days = $2 WHERE id = $1`, [orgId, days]);
+    return { org_id: orgId, audit_log_retention_days: days };
+  }
+
+  /**
+   * Deletes every chain's events older than its retention (the org's override, else its plan's;
+   * a year for the platform chain). At the cut it stores the last deleted event's seq and hash,
+   * signed, so what remains still verifies from there. Returns how many events each chain lost.
+   */
+  async purgeExpired(now = new Date()): Promise<Record<string, number>> {
+    const orgs: Array<{ id: string; plan: PlanName; audit_log_retention_days: number | null }> = await this.db.query(
+      `SELECT id, plan, audit_log_retention_days FROM orgs`,
+    );
+    const retention = new Map<string, number>([[PLATFORM_CHAIN, PLATFORM_RETENTION_DAYS]]);
+    for (const org of orgs) retention.set(org.id, org.audit_log_retention_days ?? planNamed(org.plan).audit_log_retention_days);
+    const purged: Record<string, number> = {};
+    // Loaded before any transaction: a first load reads the database on a connection of its own.
+    await this.signingKey.jwk();
+    for (const [chain, days] of retention) {
+      const cutoff = new Date(now.getTime() - days * 86_400_000);
+      const deleted = await this.db.transaction(async (manager) => {
+        await manager.query(`SELECT 1 FROM audit_chain_heads WHERE org_id = $1 FOR UPDATE`, [chain]);
+        const [cut] = await manager.query(
+          `SELECT seq, hash FROM audit_events WHERE org_id = $1 AND occurred_at < $2 ORDER BY seq DESC LIMIT 1`,
+          [chain, cutoff],
+        );
+        if (!cut) return 0;
+        const checkpoint = { seq: Number(cut.seq), hash: cut.hash.toString('hex'), cut_at: now.toISOString() };
+        const { signature, keyId } = await this.signingKey.sign(checkpointMessage(chain, checkpoint));
+        await manager.query(
+          `INSERT INTO audit_checkpoints (org_id, seq, hash, cut_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (org_id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, cut_at = EXCLUDED.cut_at,
+             key_id = EXCLUDED.key_id, signature = EXCLUDED.signature`,
+          [chain, checkpoint.seq, cut.hash, now, keyId, signature],
+        );
+        const [, count] = await manager.query(`DELETE FROM audit_events WHERE org_id = $1 AND seq <= $2`, [chain, checkpoint.seq]);
+        return count as number;
+      });
+      if (deleted > 0) purged[chain] = deleted;
+    }
+    return purged;
+  }
+}
+
+/**
+ * The signed bytes of a checkpoint: the RFC 8785 JSON of {org_id, seq, hash, cut_at}. The key id
+ * travels beside the signature, not inside what is signed.
+ */
+function checkpointMessage(orgId: string, checkpoint: { seq: number; hash: string; cut_at: string }): Buffer {
+  return Buffer.from(canonicalJson({ org_id: orgId, seq: checkpoint.seq, hash: checkpoint.hash, cut_at: checkpoint.cut_at }), 'utf8');
 }
 
 function decodeSeqCursor(cursor: string | undefined): string | null {

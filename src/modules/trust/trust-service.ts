@@ -1,25 +1,16 @@
 import type { Db } from '../../db/db';
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import type { operations } from '../../../generated/api';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import type { Principal } from '../../auth/principal';
 import type { RequestBody } from '../../binding/handler-types';
-import type { InstanceSecrets } from '../../db/instance-secrets';
+import type { Jwk, SigningKey } from '../../auth/signing-key';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
 import { effectiveStatus, type AgentRow } from '../agents/agent-service';
 import type { OrgService } from '../orgs/org-service';
 import { canonicalJson } from './canonical-json';
 
-type Jwk = operations['getJwks']['responses']['200']['content']['application/json']['keys'][number];
 
 /** How long a receiver should accept signed trust headers. */
 const HEADER_LIFETIME_MS = 5 * 60_000;
-/** PKCS#8 DER prefix of an Ed25519 private key; the 32-byte seed follows it. */
-const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-
-interface SigningKey {
-  privateKey: KeyObject;
-  jwk: Jwk;
-}
 
 const agentNotFound = (ref: string) => new NotFoundError(`No registered agent '${ref}' exists in this org.`, 'AGENT_NOT_FOUND');
 
@@ -29,12 +20,10 @@ const agentNotFound = (ref: string) => new NotFoundError(`No registered agent '$
  * a seed in the database, so every instance signs with the same key and publishes one JWKS).
  */
 export class TrustService {
-  private signingKey: Promise<SigningKey> | undefined;
-
   constructor(
     private readonly db: Db,
     private readonly orgs: OrgService,
-    private readonly secrets: InstanceSecrets,
+    private readonly signingKey: SigningKey,
   ) {}
 
   async verify(principal: Principal, input: RequestBody<'verifyTrust'>) {
@@ -117,15 +106,15 @@ export class TrustService {
   async headers(principal: Principal, input: RequestBody<'createTrustHeaders'>) {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
     if (effectiveStatus(agent) !== 'active') throw new ConflictError('Warden vouches only for active agents.', 'AGENT_STOPPED');
-    const { privateKey, jwk } = await this.key();
+    const { kid } = await this.signingKey.jwk();
     const timestamp = new Date();
     const signed = {
       agent: `did:sekuire:${input.sekuire_id}`,
       body_sha256: input.request_body_hash,
-      key_id: jwk.kid,
+      key_id: kid,
       timestamp: timestamp.toISOString(),
     };
-    const signature = sign(null, Buffer.from(canonicalJson(signed), 'utf8'), privateKey).toString('base64url');
+    const signature = (await this.signingKey.sign(Buffer.from(canonicalJson(signed), 'utf8'))).signature.toString('base64url');
     return {
       headers: {
         'X-Warden-Agent': signed.agent,
@@ -139,17 +128,7 @@ export class TrustService {
   }
 
   async jwks(): Promise<{ keys: Jwk[] }> {
-    return { keys: [(await this.key()).jwk] };
-  }
-
-  private key(): Promise<SigningKey> {
-    this.signingKey ??= this.secrets.get('trust_ed25519_seed').then((material) => {
-      const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, material.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
-      const x = createPublicKey(privateKey).export({ format: 'jwk' }).x!;
-      const kid = `wk_${createHash('sha256').update(x).digest('base64url').slice(0, 16)}`;
-      return { privateKey, jwk: { kty: 'OKP', crv: 'Ed25519', x, kid, use: 'sig', alg: 'EdDSA' } };
-    });
-    return this.signingKey;
+    return { keys: [await this.signingKey.jwk()] };
   }
 
   /** A registered (key-holding) agent of the caller's org, by sekuire_id; anything else is 404. */

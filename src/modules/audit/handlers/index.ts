@@ -3,5 +3,6 @@ import { listAuditEvents } from './listAuditEvents';
 import { verifyAuditChain } from './verifyAuditChain';
 import { exportAuditJsonl } from './exportAuditJsonl';
 import { exportAuditCsv } from './exportAuditCsv';
+import { setAuditRetention } from './setAuditRetention';
 
-export const auditHandlers = { listAuditLogs, listAuditEvents, verifyAuditChain, exportAuditJsonl, exportAuditCsv };
+export const auditHandlers = { listAuditLogs, listAuditEvents, verifyAuditChain, exportAuditJsonl, exportAuditCsv, setAuditRetention };
