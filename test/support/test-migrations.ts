@@ -1,12 +1,7 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import type { MigrationInterface } from 'typeorm';
+import { sqlMigration } from '../../src/db/migrations/sql-migration';
 
-/** A migration class named `name` whose `up` runs the given statements in order. */
+/** A migration class named `name` whose `up` runs the given statements in order (and `down` nothing). */
 export function testMigration(name: string, statements: string[]): new () => MigrationInterface {
-  return class implements MigrationInterface {
-    name = name;
-    async up(queryRunner: QueryRunner) {
-      for (const statement of statements) await queryRunner.query(statement);
-    }
-    async down() {}
-  };
+  return sqlMigration(name, statements, []);
 }
