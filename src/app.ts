@@ -57,7 +57,6 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetrics(() => database.poolStats());
   const services = createServices({ config, database, logger, metrics, contract });
   const authenticator = new Authenticator(database.dataSource, services.loginTokens, new AgentCredentialLookup(services.db));
-  const rateLimiter = new RateLimiter(database.dataSource, config.rateLimits);
   const binding = await createBinding({
     definition: options.definition ?? contract.json,
     handlers: options.handlers ?? wardenHandlers,
@@ -68,7 +67,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       createAccessGate({
         operations,
         authenticator,
-        rateLimiter,
+        rateLimiter: services.rateLimits,
         rateLimitBuckets: Object.keys(config.rateLimits),
         upgradeUrl: config.upgradeUrl,
         db: services.db,
@@ -106,6 +105,7 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
     loginTokens,
     mailer,
     audit,
+    rateLimits: new RateLimiter(database.dataSource, config.rateLimits),
     system: new SystemService(database),
     auth: new AuthService(db, loginTokens, orgs, new LoginLinkService(db, mailer, config.publicUrl, config.redirectAllowedOrigins), secrets, audit),
     admin: new AdminService(db, mailer, logger, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes, audit),

@@ -11,7 +11,7 @@ import { OperationTableError } from './binding/operation-table';
  * `npm start`: configuration, database (embedded unless DATABASE_URL is set), migrations,
  * binding, then the HTTP server; SIGTERM/SIGINT drain in-flight requests before closing.
  */
-const AUDIT_PURGE_INTERVAL_MS = 3_600_000;
+const MAINTENANCE_INTERVAL_MS = 3_600_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -39,22 +39,23 @@ async function main(): Promise<void> {
   logger.info({ port }, `Warden listening on http://localhost:${port} (docs at http://localhost:${port}/docs)`);
   if (firstStart) printFirstStartCredential(firstStart.org.id, firstStart.apiKey.key, port);
 
-  // Audit retention: purge expired events now and every hour (each cut leaves a signed checkpoint).
-  const purgeAudit = () =>
-    services.audit
-      .purgeExpired()
-      .then((purged) => Object.keys(purged).length > 0 && logger.info({ purged }, 'expired audit events purged'))
-      .catch((error: Error) => logger.error({ err_message: error.message }, 'audit retention purge failed'));
-  void purgeAudit();
-  const purgeTimer = setInterval(purgeAudit, AUDIT_PURGE_INTERVAL_MS);
-  purgeTimer.unref();
+  // Hourly maintenance, and once at start-up: expired audit events go (each cut leaves a signed
+  // checkpoint) and so do rate-limit windows that ended over a day ago.
+  const maintain = () =>
+    Promise.all([
+      services.audit.purgeExpired().then((purged) => Object.keys(purged).length > 0 && logger.info({ purged }, 'expired audit events purged')),
+      services.rateLimits.prune(),
+    ]).catch((error: Error) => logger.error({ err_message: error.message }, 'maintenance failed'));
+  void maintain();
+  const maintenanceTimer = setInterval(maintain, MAINTENANCE_INTERVAL_MS);
+  maintenanceTimer.unref();
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-    clearInterval(purgeTimer);
+    clearInterval(maintenanceTimer);
     const force = setTimeout(() => {
       logger.warn('in-flight requests did not finish in time; closing their connections');
       server.closeAllConnections();

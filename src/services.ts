@@ -1,3 +1,4 @@
+import type { RateLimiter } from './auth/rate-limiter';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
 import type { Db } from './db/db';
@@ -27,6 +28,7 @@ export interface Services {
   db: Db;
   mailer: Mailer;
   audit: AuditService;
+  rateLimits: RateLimiter;
   system: SystemService;
   auth: AuthService;
   admin: AdminService;

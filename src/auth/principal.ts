@@ -35,7 +35,3 @@ export const ANONYMOUS: Principal = Object.freeze({
   permissions: new Set<string>(),
   expiresAt: null,
 });
-
-export function isPlatformAdmin(principal: Principal): boolean {
-  return principal.kind === 'admin_session';
-}

@@ -32,7 +32,7 @@ export class RateLimiter {
     if (retryAfter > 0) throw new RateLimitedError(Math.max(1, retryAfter));
   }
 
-  /** Drops windows that ended over a day ago; start-up calls it, so the table stays small. */
+  /** Drops windows that ended over a day ago; the server's hourly maintenance calls it, so the table stays small. */
   async prune(): Promise<void> {
     await this.dataSource.query(`DELETE FROM rate_limit_hits WHERE window_start < now() - interval '1 day'`);
   }

@@ -56,7 +56,4 @@ export class Mailer {
     await this.db.query(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [newId('msg'), to, subject, status]);
   }
 
-  close(): void {
-    this.transport?.close();
-  }
 }

@@ -51,11 +51,11 @@ export class LoginLinkService {
    * Makes a link for the user, superseding their unused links of the same kind, and mails it;
    * without SMTP the token is returned instead, as seed 001 documents for "email disabled".
    */
-  async issue(kind: LoginLinkKind, user: { id: string; email: string }, redirectUrl: string | undefined, manager?: EntityManager): Promise<EmailDelivery> {
+  async issue(kind: LoginLinkKind, user: { id: string; email: string }, redirectUrl: string | undefined): Promise<EmailDelivery> {
     const link = LINKS[kind];
     const token = newSecret(link.prefix);
     const expiresAt = new Date(Date.now() + link.ttlMs);
-    const run = async (tx: EntityManager) => {
+    await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE login_links SET consumed_at = now() WHERE user_id = $1 AND kind = $2 AND consumed_at IS NULL`, [user.id, kind]);
       await tx.query(`INSERT INTO login_links (token_digest, kind, user_id, redirect_url, expires_at) VALUES ($1, $2, $3, $4, $5)`, [
         digestSecret(token),
@@ -64,8 +64,7 @@ export class LoginLinkService {
         redirectUrl ?? null,
         expiresAt,
       ]);
-    };
-    await (manager ? run(manager) : this.db.transaction(run));
+    });
     if (!this.mailer.delivers) {
       await this.mailer.record(user.email, link.subject, 'in_response');
       return { delivery: 'response', expires_at: expiresAt.toISOString(), token };
