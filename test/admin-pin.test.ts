@@ -20,7 +20,7 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
         platformAdminEmails: [ADMIN, 'ops@example.com'],
         rateLimits: {
           login: { perIp: { limit: 1000, windowSeconds: 60 }, perEmail: { limit: 100, windowSeconds: 60 } },
-          admin_pin: { perIp: { limit: 1000, windowSeconds: 600 }, perEmail: { limit: 40, windowSeconds: 600 } },
+          admin_pin: { perIp: { limit: 1000, windowSeconds: 3600 }, perEmail: { limit: 40, windowSeconds: 3600 } },
         },
       },
     });

@@ -185,8 +185,8 @@ describe('without SMTP ("email disabled"), link tokens come back in the answer',
         rateLimits: {
           login: { perIp: { limit: 100, windowSeconds: 60 }, perEmail: { limit: 100, windowSeconds: 60 } },
           admin_pin: { perIp: { limit: 100, windowSeconds: 60 }, perEmail: { limit: 100, windowSeconds: 60 } },
-          signup: { perIp: { limit: 100, windowSeconds: 60 }, perEmail: { limit: 2, windowSeconds: 60 } },
-          magic_link: { perIp: { limit: 100, windowSeconds: 60 }, perEmail: { limit: 3, windowSeconds: 60 } },
+          signup: { perIp: { limit: 100, windowSeconds: 3600 }, perEmail: { limit: 2, windowSeconds: 3600 } },
+          magic_link: { perIp: { limit: 100, windowSeconds: 3600 }, perEmail: { limit: 3, windowSeconds: 3600 } },
         },
       },
     });
