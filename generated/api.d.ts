@@ -118,6 +118,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/{id}/compliance/{workspace_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+                /** @description The workspace's id. A workspace of another org answers 404. */
+                workspace_id: components["parameters"]["WorkspaceIdOfPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Export a compliance report (Enterprise)
+         * @description A report on one agent in one workspace (seed 000): its identity, its credentials and their
+         *     rotation, its installations and leases, every revocation, a summary of its audit trail with
+         *     the 20 newest events, and a fresh verification of the org's audit chain; then each control
+         *     of the requested frameworks with its status and the evidence behind it. `format=json`
+         *     (default) answers the report as JSON; `format=markdown` answers the same report as a
+         *     Markdown document for auditors. The agent is named by its `agt_` id or its 64-hex
+         *     `sekuire_id`; an agent or workspace of another org is 404. Enterprise plan.
+         */
+        get: operations["getComplianceReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agents/{id}/enable": {
         parameters: {
             query?: never;
@@ -378,6 +409,127 @@ export interface paths {
         get: operations["listAuditLogs"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/siem/datadog/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export audit logs to Datadog
+         * @description Sends audit events to Datadog's Logs intake (API v2, `POST /api/v2/logs` with the
+         *     `DD-API-KEY` header), up to 1,000 events and 5 MB per request (seed 000). Each log has
+         *     `ddsource`, `ddtags`, `service`, `hostname` (`warden`), `status` (`info`, or `warn` for
+         *     failed and denied outcomes), `date` and, as `message`, the event as canonical JSON with its
+         *     hashes, so it can be re-verified from Datadog. The key comes from `api_key` or the server's
+         *     `DATADOG_API_KEY`; the intake from `intake_url` or `DATADOG_INTAKE_URL` (default
+         *     `https://http-intake.logs.datadoghq.com/api/v2/logs`). Professional plan and up.
+         *
+         *     Selects the newest `limit` audit events of the org matching `workspace_id` and `event_type`
+         *     and sends them, oldest first, to the intake. A failed request is retried (three attempts in
+         *     all, with exponential backoff, honouring `Retry-After`) on 429, 5xx and network errors;
+         *     other answers are final. The answer counts what was sent and what failed; when nothing at
+         *     all could be delivered it is 502. Each export is itself recorded in the audit log as
+         *     `audit.siem_exported` (vendor, intake host, counts; never the credential).
+         *
+         *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
+         *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
+         *     multicast and cloud-metadata addresses are refused unless the host is allow-listed), the
+         *     connection goes to the checked address, redirects are not followed, each attempt has a
+         *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
+         *     destination is 422 `DESTINATION_NOT_ALLOWED`.
+         */
+        post: operations["exportAuditLogsToDatadog"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/siem/pagerduty/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export audit logs to PagerDuty
+         * @description Sends audit events to the PagerDuty Events API v2 (`POST /v2/enqueue`), one event per
+         *     request as that API takes them: `routing_key`, `event_action`, `dedup_key` =
+         *     `<dedup_key_prefix>-<event id>` (so a repeated export updates the same alerts instead of
+         *     opening new ones), and a `payload` with `summary` (action, resource and outcome),
+         *     `source`, `severity`, `timestamp`, `component`, `group`, `class` and the event with its
+         *     hashes (and the tags) in `custom_details`. The routing key comes from `routing_key` or the
+         *     server's `PAGERDUTY_ROUTING_KEY`; the intake from `intake_url` or `PAGERDUTY_EVENTS_URL`
+         *     (default `https://events.pagerduty.com/v2/enqueue`). Professional plan and up.
+         *
+         *     Selects the newest `limit` audit events of the org matching `workspace_id` and `event_type`
+         *     and sends them, oldest first, to the intake. A failed request is retried (three attempts in
+         *     all, with exponential backoff, honouring `Retry-After`) on 429, 5xx and network errors;
+         *     other answers are final. The answer counts what was sent and what failed; when nothing at
+         *     all could be delivered it is 502. Each export is itself recorded in the audit log as
+         *     `audit.siem_exported` (vendor, intake host, counts; never the credential).
+         *
+         *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
+         *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
+         *     multicast and cloud-metadata addresses are refused unless the host is allow-listed), the
+         *     connection goes to the checked address, redirects are not followed, each attempt has a
+         *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
+         *     destination is 422 `DESTINATION_NOT_ALLOWED`.
+         */
+        post: operations["exportAuditLogsToPagerDuty"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/siem/splunk/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export audit logs to Splunk HEC
+         * @description Sends audit events to a Splunk HTTP Event Collector (`Authorization: Splunk <token>`), as
+         *     HEC event JSON: one object per event (`time` in epoch seconds, `host`, `source`,
+         *     `sourcetype`, `index` when given, `event` = the audit event with its hashes, and the tags
+         *     as the indexed field `tags`), concatenated, up to 500 events and 1 MiB per request
+         *     (seed 000). The token comes from `hec_token` or the server's `SPLUNK_HEC_TOKEN`; the
+         *     collector from `intake_url` or `SPLUNK_HEC_URL` (no default: one of them is required).
+         *     Professional plan and up.
+         *
+         *     Selects the newest `limit` audit events of the org matching `workspace_id` and `event_type`
+         *     and sends them, oldest first, to the intake. A failed request is retried (three attempts in
+         *     all, with exponential backoff, honouring `Retry-After`) on 429, 5xx and network errors;
+         *     other answers are final. The answer counts what was sent and what failed; when nothing at
+         *     all could be delivered it is 502. Each export is itself recorded in the audit log as
+         *     `audit.siem_exported` (vendor, intake host, counts; never the credential).
+         *
+         *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
+         *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
+         *     multicast and cloud-metadata addresses are refused unless the host is allow-listed), the
+         *     connection goes to the checked address, redirects are not followed, each attempt has a
+         *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
+         *     destination is 422 `DESTINATION_NOT_ALLOWED`.
+         */
+        post: operations["exportAuditLogsToSplunk"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1662,6 +1814,148 @@ export interface components {
          * @enum {string}
          */
         BuiltInRoleName: "owner" | "admin" | "member" | "viewer";
+        /** @description The verdict of walking one org's audit chain. */
+        ChainVerification: {
+            /** @description Where verification started, when a retention purge cut the chain; its signature has been checked. */
+            checkpoint: {
+                /** Format: date-time */
+                cut_at: string;
+                hash: string;
+                key_id: string;
+                seq: number;
+            } | null;
+            events_checked: number;
+            first_broken_seq: number | null;
+            /** @description The last seq the chain recorded. */
+            head_seq: number;
+            org_id: string;
+            /** @enum {string|null} */
+            reason: "edited" | "deleted" | "reordered" | null;
+            valid: boolean;
+        };
+        /**
+         * @description `soc2`: AICPA SOC 2 Trust Services Criteria (2017, common criteria); `hipaa`: the HIPAA Security Rule technical and administrative safeguards (45 CFR 164.308, 164.312).
+         * @enum {string}
+         */
+        ComplianceFramework: "soc2" | "hipaa";
+        /**
+         * @description Evidence about one agent in one workspace, gathered at `generated_at`, and what it says about
+         *     each control of the requested frameworks. A control is `satisfied` when the evidence shows it
+         *     working, `attention` when the evidence shows a gap someone should look at, and
+         *     `not_applicable` when the agent has nothing the control covers.
+         */
+        ComplianceReport: {
+            agent: {
+                /** Format: date-time */
+                created_at: string;
+                did: string | null;
+                disabled_reason: string | null;
+                /** Format: date-time */
+                disabled_until: string | null;
+                id: string;
+                /**
+                 * @description How the agent proves who it is: its own Ed25519 key (`sekuire_id` = SHA-256 of it), or a Warden-issued `sas_` secret.
+                 * @enum {string}
+                 */
+                identity: "registered_key" | "minted_secret";
+                name: string;
+                public_key_fingerprint: string | null;
+                /** Format: date-time */
+                revoked_at: string | null;
+                sekuire_id: string | null;
+                /** @enum {string} */
+                status: "active" | "disabled" | "revoked";
+                version: string | null;
+            };
+            audit: {
+                /** @description Event count per action. */
+                by_action: {
+                    [key: string]: number;
+                };
+                chain: components["schemas"]["ChainVerification"];
+                /** @description Audit events about the agent or its installations in the workspace (kept under the org's retention). */
+                events: number;
+                /** Format: date-time */
+                first_at: string | null;
+                /** Format: date-time */
+                last_at: string | null;
+                /** @description The 20 newest of those events. */
+                recent: components["schemas"]["AuditEvent"][];
+            };
+            controls: {
+                /** @example CC6.1 */
+                control: string;
+                evidence: string[];
+                framework: components["schemas"]["ComplianceFramework"];
+                /** @enum {string} */
+                status: "satisfied" | "attention" | "not_applicable";
+                title: string;
+            }[];
+            credentials: {
+                /** @description Whether a `sas_` secret exists (it is stored only as a SHA-256 digest). */
+                agent_secret_issued: boolean;
+                install_tokens: {
+                    expired_unused: number;
+                    issued: number;
+                    /** @description Unused and not yet expired. */
+                    outstanding: number;
+                    used: number;
+                };
+                refresh: {
+                    /** Format: date-time */
+                    last_rotated_at: string | null;
+                    /** @description Times a retired refresh token was presented (each revoked that installation's tokens). */
+                    reuse_detected: number;
+                    /** @description Refreshes and recoveries across the agent's installations in this workspace. */
+                    rotations: number;
+                };
+                runtime_tokens: {
+                    /** @description Runtime tokens of live installations that are unexpired and of the installation's current token version. */
+                    active: number;
+                    expiring_within_7_days: number;
+                };
+            };
+            frameworks: components["schemas"]["ComplianceFramework"][];
+            /** Format: date-time */
+            generated_at: string;
+            /** @description The agent's installations in the workspace, newest first (at most 200). */
+            installations: {
+                /** Format: date-time */
+                created_at: string;
+                id: string;
+                /** Format: date-time */
+                last_lease_at: string | null;
+                /** Format: date-time */
+                last_refreshed_at: string | null;
+                /** Format: date-time */
+                lease_expires_at: string | null;
+                revoke_reason: string | null;
+                /** Format: date-time */
+                revoked_at: string | null;
+                /**
+                 * @description `pending` never leased, `active` lease current, `stale` lease lapsed.
+                 * @enum {string}
+                 */
+                status: "pending" | "active" | "stale" | "revoked";
+                token_version: number;
+            }[];
+            organization_id: string;
+            /** @description Every stop applied to the agent or its installations in the workspace. */
+            revocations: {
+                /** Format: date-time */
+                at: string | null;
+                id: string;
+                /** @enum {string} */
+                kind: "agent_revoked" | "agent_disabled" | "installation_revoked";
+                reason: string | null;
+            }[];
+            summary: {
+                attention: number;
+                not_applicable: number;
+                satisfied: number;
+            };
+            workspace_id: string;
+        };
         /**
          * @description How a link was delivered. `email` when SMTP is configured; otherwise (`SMTP_URL` unset, mail
          *     written to the server log) `response`, and the link's `token` is in this body, as seed 001
@@ -1700,10 +1994,10 @@ export interface components {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
             field: string;
             /**
-             * @description Where the failing value was sent.
+             * @description Where the failing value was sent; `upstream` for what an outside service (a SIEM intake) answered.
              * @enum {string}
              */
-            location: "body" | "path" | "query" | "header";
+            location: "body" | "path" | "query" | "header" | "upstream";
             /** @description What is wrong with the value. */
             message: string;
             /** @description The schema keyword that failed (`required`, `type`, `maxLength`, `additionalProperties`, …). */
@@ -1873,6 +2167,56 @@ export interface components {
             runtime_token: string;
             token_version: number;
         };
+        /**
+         * @description What one SIEM export delivered. The events selected (newest `limit` of those matching the
+         *     filters) are sent oldest first in batches; a batch that still fails after the retries counts
+         *     all its events as `failed`.
+         */
+        SiemExportResult: {
+            /** @description Requests made to the intake, retries not counted (PagerDuty takes one event per request). */
+            batches: number;
+            /** @description One entry per batch that failed, after its retries. */
+            errors: {
+                attempts: number;
+                batch: number;
+                events: number;
+                reason: string;
+                /** @description The intake's last HTTP status; null when no answer came. */
+                status: number | null;
+            }[];
+            /** @description Events the intake did not accept after every retry. */
+            failed: number;
+            /** @description Chain seq of the oldest event selected. */
+            first_seq: number | null;
+            /** @description The intake the events went to (without any query string). */
+            intake_url: string;
+            /** @description Chain seq of the newest event selected. */
+            last_seq: number | null;
+            organization_id: string;
+            /** @description Events that matched the filters (at most `limit`). */
+            selected: number;
+            /** @description Events the intake accepted. */
+            sent: number;
+            /** @enum {string} */
+            vendor: "datadog" | "splunk" | "pagerduty";
+        };
+        /**
+         * @description Where to send the events; defaults to the server's configured intake (or the vendor's public
+         *     one). Must be `https://`: plain `http://` only for hosts in the server's
+         *     `OUTBOUND_ALLOWED_HOSTS`. Warden resolves the host once and refuses private, loopback,
+         *     link-local and cloud-metadata addresses unless the host is allow-listed; it follows no
+         *     redirects. A custom `intake_url` needs the credential in the body as well: the server's own
+         *     credential is only ever sent to the server's own intake.
+         */
+        SiemIntakeUrl: string;
+        /**
+         * @description Tags sent with every event (Datadog `ddtags`, Splunk indexed field `tags`, PagerDuty `custom_details.tags`).
+         * @example [
+         *       "env:prod",
+         *       "team:secops"
+         *     ]
+         */
+        SiemTags: string[];
         /** @description A person who signs in. `role` is the built-in role the user holds in the org; more roles come from user-role assignments. */
         User: {
             /** Format: date-time */
@@ -1924,6 +2268,32 @@ export interface components {
         WorkspaceRole: "admin" | "member" | "viewer";
     };
     responses: {
+        /** @description The outside service (e.g. the SIEM intake) could not be reached or refused every request; `details` says what it answered. */
+        BadGateway: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "bad_gateway",
+                 *       "message": "The intake accepted none of the 3 events: HTTP 403 from http-intake.logs.datadoghq.com.",
+                 *       "code": "SIEM_DELIVERY_FAILED",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                 *       "details": [
+                 *         {
+                 *           "location": "upstream",
+                 *           "field": "batch 1",
+                 *           "message": "HTTP 403 after 1 attempt",
+                 *           "rule": "delivery"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The request is malformed: broken JSON, or a path, query or header parameter that fails its schema. */
         BadRequest: {
             headers: {
@@ -2052,6 +2422,30 @@ export interface components {
                  *     }
                  */
                 "application/json": components["schemas"]["PlanLimitError"];
+            };
+        };
+        /** @description What was sent and what failed (at least one event was accepted, or none matched). */
+        SiemExported: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "vendor": "datadog",
+                 *       "organization_id": "org_abc123",
+                 *       "intake_url": "https://http-intake.logs.datadoghq.com/api/v2/logs",
+                 *       "selected": 250,
+                 *       "sent": 250,
+                 *       "failed": 0,
+                 *       "batches": 1,
+                 *       "first_seq": 1181,
+                 *       "last_seq": 1430,
+                 *       "errors": []
+                 *     }
+                 */
+                "application/json": components["schemas"]["SiemExportResult"];
             };
         };
         /** @description Too many requests in the current window; retry after `Retry-After` seconds. */
@@ -2475,6 +2869,143 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getComplianceReport: {
+        parameters: {
+            query?: {
+                /** @description `json` (default) or `markdown`. */
+                format?: "json" | "markdown";
+                /** @description Comma-separated frameworks to map the evidence to (default both). */
+                frameworks?: components["schemas"]["ComplianceFramework"][];
+            };
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+                /** @description The workspace's id. A workspace of another org answers 404. */
+                workspace_id: components["parameters"]["WorkspaceIdOfPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report, as JSON or Markdown. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "generated_at": "2026-11-25T09:00:00.000Z",
+                     *       "organization_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "frameworks": [
+                     *         "soc2"
+                     *       ],
+                     *       "agent": {
+                     *         "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *         "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *         "name": "My Agent",
+                     *         "version": "1.0.0",
+                     *         "identity": "registered_key",
+                     *         "status": "active",
+                     *         "public_key_fingerprint": "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
+                     *         "created_at": "2026-11-01T10:30:00.000Z",
+                     *         "disabled_reason": null,
+                     *         "disabled_until": null,
+                     *         "revoked_at": null
+                     *       },
+                     *       "credentials": {
+                     *         "agent_secret_issued": false,
+                     *         "install_tokens": {
+                     *           "issued": 1,
+                     *           "used": 1,
+                     *           "expired_unused": 0,
+                     *           "outstanding": 0
+                     *         },
+                     *         "runtime_tokens": {
+                     *           "active": 1,
+                     *           "expiring_within_7_days": 0
+                     *         },
+                     *         "refresh": {
+                     *           "rotations": 2,
+                     *           "last_rotated_at": "2026-11-20T08:00:00.000Z",
+                     *           "reuse_detected": 0
+                     *         }
+                     *       },
+                     *       "installations": [
+                     *         {
+                     *           "id": "inst_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "status": "active",
+                     *           "created_at": "2026-11-01T10:35:00.000Z",
+                     *           "token_version": 3,
+                     *           "last_refreshed_at": "2026-11-20T08:00:00.000Z",
+                     *           "last_lease_at": "2026-11-25T08:59:30.000Z",
+                     *           "lease_expires_at": "2026-11-25T09:01:00.000Z",
+                     *           "revoked_at": null,
+                     *           "revoke_reason": null
+                     *         }
+                     *       ],
+                     *       "revocations": [],
+                     *       "audit": {
+                     *         "events": 4,
+                     *         "first_at": "2026-11-01T10:30:00.000Z",
+                     *         "last_at": "2026-11-20T08:00:00.000Z",
+                     *         "by_action": {
+                     *           "agent.registered": 1,
+                     *           "install_token.created": 1,
+                     *           "installation.bootstrapped": 1,
+                     *           "installation.refreshed": 1
+                     *         },
+                     *         "recent": [],
+                     *         "chain": {
+                     *           "valid": true,
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "events_checked": 120,
+                     *           "head_seq": 120,
+                     *           "first_broken_seq": null,
+                     *           "reason": null,
+                     *           "checkpoint": null
+                     *         }
+                     *       },
+                     *       "controls": [
+                     *         {
+                     *           "framework": "soc2",
+                     *           "control": "CC6.1",
+                     *           "title": "Logical access - identities and credentials",
+                     *           "status": "satisfied",
+                     *           "evidence": [
+                     *             "Identity: registered Ed25519 key; sekuire_id is the SHA-256 of the key",
+                     *             "Secrets stored only as SHA-256 digests"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "summary": {
+                     *         "satisfied": 1,
+                     *         "attention": 0,
+                     *         "not_applicable": 0
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ComplianceReport"];
+                    /**
+                     * @example # Compliance report: My Agent
+                     *     Generated 2026-11-25T09:00:00.000Z for workspace ws_01jd4v3k8m2q6r9t1w5y7z0abc (org org_01jd4v3k8m2q6r9t1w5y7z0abc); frameworks: SOC 2.
+                     *     ...
+                     */
+                    "text/markdown": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
@@ -3147,6 +3678,212 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    exportAuditLogsToDatadog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "org_abc123",
+                 *       "workspace_id": "ws_abc123",
+                 *       "event_type": "policy.updated",
+                 *       "limit": 250,
+                 *       "api_key": "dd_api_key_optional_if_server_env_is_set",
+                 *       "intake_url": "https://http-intake.logs.datadoghq.com/api/v2/logs",
+                 *       "service": "sekuire.audit",
+                 *       "source": "sekuire",
+                 *       "tags": [
+                 *         "env:prod",
+                 *         "team:secops"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Datadog API key; optional when the server has `DATADOG_API_KEY`. Never stored or logged. */
+                    api_key?: string;
+                    /** @description Only events of this action (e.g. `workspace.updated`). */
+                    event_type?: string;
+                    intake_url?: components["schemas"]["SiemIntakeUrl"];
+                    /**
+                     * @description How many of the newest matching events to send.
+                     * @default 100
+                     */
+                    limit?: number;
+                    /** @description The org whose events to send; defaults to the caller's (platform admins must name one). */
+                    organization_id?: string;
+                    /** @default warden.audit */
+                    service?: string;
+                    /**
+                     * @description Sent as `ddsource`.
+                     * @default warden
+                     */
+                    source?: string;
+                    tags?: components["schemas"]["SiemTags"];
+                    /** @description Only events of this workspace. */
+                    workspace_id?: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["SiemExported"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+        };
+    };
+    exportAuditLogsToPagerDuty: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "org_abc123",
+                 *       "workspace_id": "ws_abc123",
+                 *       "event_type": "policy.updated",
+                 *       "limit": 100,
+                 *       "routing_key": "pd_routing_key_optional_if_server_env_is_set",
+                 *       "intake_url": "https://events.pagerduty.com/v2/enqueue",
+                 *       "event_action": "trigger",
+                 *       "source": "sekuire.audit",
+                 *       "severity": "info",
+                 *       "component": "agent-control-plane",
+                 *       "group": "governance",
+                 *       "class": "audit",
+                 *       "dedup_key_prefix": "sekuire-audit",
+                 *       "tags": [
+                 *         "env:prod",
+                 *         "team:secops"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    class?: string;
+                    component?: string;
+                    /** @default warden-audit */
+                    dedup_key_prefix?: string;
+                    /**
+                     * @default trigger
+                     * @enum {string}
+                     */
+                    event_action?: "trigger" | "acknowledge" | "resolve";
+                    /** @description Only events of this action (e.g. `workspace.updated`). */
+                    event_type?: string;
+                    group?: string;
+                    intake_url?: components["schemas"]["SiemIntakeUrl"];
+                    /**
+                     * @description How many of the newest matching events to send (one request each).
+                     * @default 50
+                     */
+                    limit?: number;
+                    /** @description The org whose events to send; defaults to the caller's (platform admins must name one). */
+                    organization_id?: string;
+                    /** @description PagerDuty integration (routing) key; optional when the server has `PAGERDUTY_ROUTING_KEY`. Never stored or logged. */
+                    routing_key?: string;
+                    /**
+                     * @default info
+                     * @enum {string}
+                     */
+                    severity?: "critical" | "error" | "warning" | "info";
+                    /** @default warden.audit */
+                    source?: string;
+                    tags?: components["schemas"]["SiemTags"];
+                    /** @description Only events of this workspace. */
+                    workspace_id?: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["SiemExported"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+        };
+    };
+    exportAuditLogsToSplunk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "org_abc123",
+                 *       "workspace_id": "ws_abc123",
+                 *       "event_type": "policy.updated",
+                 *       "limit": 250,
+                 *       "hec_token": "splunk_hec_token_optional_if_server_env_is_set",
+                 *       "intake_url": "https://splunk.example.com:8088/services/collector",
+                 *       "source": "sekuire:audit",
+                 *       "sourcetype": "_json",
+                 *       "host": "api-node-1",
+                 *       "index": "main",
+                 *       "tags": [
+                 *         "env:prod",
+                 *         "team:secops"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Only events of this action (e.g. `workspace.updated`). */
+                    event_type?: string;
+                    /** @description Splunk HEC token; optional when the server has `SPLUNK_HEC_TOKEN`. Never stored or logged. */
+                    hec_token?: string;
+                    /** @default warden */
+                    host?: string;
+                    index?: string;
+                    intake_url?: components["schemas"]["SiemIntakeUrl"];
+                    /**
+                     * @description How many of the newest matching events to send.
+                     * @default 100
+                     */
+                    limit?: number;
+                    /** @description The org whose events to send; defaults to the caller's (platform admins must name one). */
+                    organization_id?: string;
+                    /** @default warden:audit */
+                    source?: string;
+                    /** @default _json */
+                    sourcetype?: string;
+                    tags?: components["schemas"]["SiemTags"];
+                    /** @description Only events of this workspace. */
+                    workspace_id?: string;
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["SiemExported"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+        };
+    };
     exportAuditCsv: {
         parameters: {
             query?: {
@@ -3270,24 +4007,7 @@ export interface operations {
                      *       "checkpoint": null
                      *     }
                      */
-                    "application/json": {
-                        /** @description Where verification started, when a retention purge cut the chain; its signature has been checked. */
-                        checkpoint: {
-                            /** Format: date-time */
-                            cut_at: string;
-                            hash: string;
-                            key_id: string;
-                            seq: number;
-                        } | null;
-                        events_checked: number;
-                        first_broken_seq: number | null;
-                        /** @description The last seq the chain recorded. */
-                        head_seq: number;
-                        org_id: string;
-                        /** @enum {string|null} */
-                        reason: "edited" | "deleted" | "reordered" | null;
-                        valid: boolean;
-                    };
+                    "application/json": components["schemas"]["ChainVerification"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -9,6 +9,8 @@ import type { TrustService } from './modules/trust/trust-service';
 import type { InstallationService } from './modules/installations/installation-service';
 import type { AdminService } from './modules/admin/admin-service';
 import type { AuditService } from './modules/audit/audit-service';
+import type { ComplianceService } from './modules/audit/compliance-service';
+import type { SiemExportService } from './modules/audit/siem-export-service';
 import type { ApiKeyService } from './modules/api-keys/api-key-service';
 import type { AuthService } from './modules/auth/auth-service';
 import type { OrgService } from './modules/orgs/org-service';
@@ -28,6 +30,8 @@ export interface Services {
   db: Db;
   mailer: Mailer;
   audit: AuditService;
+  siem: SiemExportService;
+  compliance: ComplianceService;
   rateLimits: RateLimiter;
   system: SystemService;
   auth: AuthService;

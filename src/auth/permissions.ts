@@ -33,6 +33,7 @@ export const PERMISSION_CATALOG: readonly Permission[] = [
   { name: 'audit.read', description: "Read the org's audit log.", scope: 'org' },
   { name: 'audit.verify', description: "Verify the org's audit chain.", scope: 'org' },
   { name: 'audit.configure', description: "Set how long the org's audit events are kept.", scope: 'org' },
+  { name: 'audit.export', description: "Send the org's audit events to a SIEM (Datadog, Splunk, PagerDuty).", scope: 'org' },
   { name: 'owner.grant', description: 'Make other users owners (only owners hold it).', scope: 'org' },
   { name: 'org.create', description: 'Create orgs.', scope: 'platform' },
   { name: 'org.plan.edit', description: "Change an org's plan.", scope: 'platform' },

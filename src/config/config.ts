@@ -43,6 +43,26 @@ export interface Config {
   /** The plan of the org made at first start. */
   defaultOrgPlan: PlanName;
   rateLimits: RateLimits;
+  outbound: OutboundConfig;
+  siem: SiemConfig;
+}
+
+/** Calls Warden makes to URLs callers give it (SIEM intakes). */
+export interface OutboundConfig {
+  /** Hosts (`name` or `name:port`) that may be called over plain http and at private addresses. */
+  allowedHosts: string[];
+  timeoutMs: number;
+  retryBaseMs: number;
+}
+
+/** Server-side SIEM credentials and intakes, used when an export request names none. */
+export interface SiemConfig {
+  datadogApiKey: string | undefined;
+  datadogIntakeUrl: string;
+  splunkHecToken: string | undefined;
+  splunkHecUrl: string | undefined;
+  pagerdutyRoutingKey: string | undefined;
+  pagerdutyEventsUrl: string;
 }
 
 export type PlanName = components['schemas']['PlanName'];
@@ -115,6 +135,16 @@ export function loadConfig(env: Env = process.env): Config {
     if (isHttpUrl(origin)) redirectAllowedOrigins.push(new URL(origin).origin);
     else problems.push(`REDIRECT_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an http:// or https:// origin`);
   }
+  const url = (name: string, fallback?: string): string | undefined => {
+    const value = env[name]?.trim() || fallback;
+    if (value !== undefined && !isHttpUrl(value)) problems.push(`${name}: must be an http:// or https:// URL`);
+    return value;
+  };
+  const outboundAllowedHosts: string[] = [];
+  for (const host of (env.OUTBOUND_ALLOWED_HOSTS ?? '').split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean)) {
+    if (/^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(host) && isHttpUrl(`http://${host}`)) outboundAllowedHosts.push(host);
+    else problems.push(`OUTBOUND_ALLOWED_HOSTS: ${JSON.stringify(host)} is not a host or host:port`);
+  }
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
@@ -144,6 +174,19 @@ export function loadConfig(env: Env = process.env): Config {
     upgradeUrl: env.UPGRADE_URL?.trim() || 'http://localhost:9300/docs#tag/orgs',
     defaultOrgPlan: defaultOrgPlan as PlanName,
     rateLimits: DEFAULT_RATE_LIMITS,
+    outbound: {
+      allowedHosts: outboundAllowedHosts,
+      timeoutMs: read('OUTBOUND_TIMEOUT_MS', 10_000, integer(100, 120_000)),
+      retryBaseMs: read('OUTBOUND_RETRY_BASE_MS', 500, integer(0, 60_000)),
+    },
+    siem: {
+      datadogApiKey: env.DATADOG_API_KEY?.trim() || undefined,
+      datadogIntakeUrl: url('DATADOG_INTAKE_URL', 'https://http-intake.logs.datadoghq.com/api/v2/logs')!,
+      splunkHecToken: env.SPLUNK_HEC_TOKEN?.trim() || undefined,
+      splunkHecUrl: url('SPLUNK_HEC_URL'),
+      pagerdutyRoutingKey: env.PAGERDUTY_ROUTING_KEY?.trim() || undefined,
+      pagerdutyEventsUrl: url('PAGERDUTY_EVENTS_URL', 'https://events.pagerduty.com/v2/enqueue')!,
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

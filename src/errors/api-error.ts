@@ -101,6 +101,12 @@ export class InternalError extends ApiError {
   }
 }
 
+/** An outside service Warden called for the request (a SIEM intake) failed or could not be reached. */
+export class BadGatewayError extends ApiError {
+  readonly status = 502;
+  readonly kind = 'bad_gateway';
+}
+
 export class ServiceUnavailableError extends ApiError {
   readonly status = 503;
   readonly kind = 'service_unavailable';

@@ -37,6 +37,11 @@ export interface AgentRow {
 const AGENT_COLUMNS = `id, org_id, workspace_id, sekuire_id, name, version, public_key, manifest_hash, wire_public_key, daily_budget,
   policy_ids, status, disabled_reason, disabled_until, revoked_at, last_seen_at, created_at`;
 
+/** OpenSSH-style fingerprint of a base64 Ed25519 public key: `SHA256:` + unpadded base64 of its digest. */
+export function keyFingerprint(publicKey: string): string {
+  return `SHA256:${createHash('sha256').update(Buffer.from(publicKey, 'base64')).digest('base64').replace(/=+$/, '')}`;
+}
+
 /** SQL: the agent `a` is revoked, or disabled by a kill switch that has not expired. */
 export const AGENT_STOPPED_SQL = `(a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now())))`;
 

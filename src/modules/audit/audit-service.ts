@@ -267,6 +267,15 @@ export class AuditService {
     };
   }
 
+  /** The newest events whose resource or actor is one of `subjects`. */
+  async about(orgId: string, subjects: string[], limit: number): Promise<AuditEvent[]> {
+    const rows: EventRow[] = await this.db.query(
+      `SELECT * FROM audit_events WHERE org_id = $1 AND (resource_id = ANY($2) OR actor_id = ANY($2)) ORDER BY seq DESC LIMIT $3`,
+      [orgId, subjects, limit],
+    );
+    return rows.map(toAuditEvent);
+  }
+
   /**
    * Events in chain order, read a batch at a time by seq, so an export of any size holds one
    * batch in memory; the consumer's pace (stream backpressure) sets the pace of the reads.

@@ -37,6 +37,13 @@ interface Setup {
   heartbeat_interval_seconds?: number;
 }
 
+/** How an installation looks from outside: revoked, never leased, lease lapsed, or leased now. */
+export function installationStatus(row: { revoked_at: Date | null; lease_expires_at: Date | null }, now = Date.now()) {
+  if (row.revoked_at) return 'revoked' as const;
+  if (!row.lease_expires_at) return 'pending' as const;
+  return row.lease_expires_at.getTime() < now ? ('stale' as const) : ('active' as const);
+}
+
 /**
  * Installations of agents: install tokens, bootstrap, leases, refresh and recovery, beacons,
  * revocation. Every token is stored as a SHA-256 digest; single-use and one-winner rules are

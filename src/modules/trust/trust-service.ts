@@ -1,10 +1,11 @@
 import type { Db } from '../../db/db';
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
+import { installationStatus } from '../installations/installation-service';
 import type { Principal } from '../../auth/principal';
 import type { RequestBody } from '../../binding/handler-types';
 import type { Jwk, SigningKey } from '../../auth/signing-key';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
-import { effectiveStatus, type AgentRow } from '../agents/agent-service';
+import { effectiveStatus, keyFingerprint, type AgentRow } from '../agents/agent-service';
 import type { OrgService } from '../orgs/org-service';
 import { canonicalJson } from './canonical-json';
 
@@ -81,7 +82,7 @@ export class TrustService {
       version: agent.version,
       status,
       public_key: agent.public_key!,
-      key_fingerprint: `SHA256:${createHash('sha256').update(Buffer.from(agent.public_key!, 'base64')).digest('base64').replace(/=+$/, '')}`,
+      key_fingerprint: keyFingerprint(agent.public_key!),
       registered_at: agent.created_at.toISOString(),
       last_seen_at: lastSeen?.toISOString() ?? null,
       revoked_at: agent.revoked_at?.toISOString() ?? null,
@@ -89,13 +90,7 @@ export class TrustService {
       installations: installations.map((installation) => ({
         id: installation.id,
         workspace_id: installation.workspace_id,
-        status: installation.revoked_at
-          ? ('revoked' as const)
-          : !installation.lease_expires_at
-            ? ('pending' as const)
-            : installation.lease_expires_at.getTime() < Date.now()
-              ? ('stale' as const)
-              : ('active' as const),
+        status: installationStatus(installation),
         lease_expires_at: installation.lease_expires_at?.toISOString() ?? null,
         platform: installation.beacon_platform,
         created_at: installation.created_at.toISOString(),

@@ -1,0 +1,7 @@
+import type { Handler } from '../../handler';
+import { requestFactsOf } from '../audit-service';
+
+export const exportAuditLogsToSplunk: Handler<'exportAuditLogsToSplunk'> = async ({ services, principal, body, req }) => ({
+  status: 200,
+  body: await services.siem.toSplunk(principal, requestFactsOf(req), body),
+});

@@ -1,0 +1,303 @@
+import type { components } from '../../../generated/api';
+import type { RequestBody } from '../../binding/handler-types';
+import type { Principal } from '../../auth/principal';
+import type { SiemConfig } from '../../config/config';
+import { BadGatewayError, ValidationError } from '../../errors/api-error';
+import { DestinationRefusedError, DestinationUnresolvableError, type Destination, type OutboundHttp } from '../../outbound/outbound-http';
+import type { OrgService } from '../orgs/org-service';
+import { canonicalJson } from '../trust/canonical-json';
+import { actorOf, type AuditService, type RequestFacts } from './audit-service';
+
+type AuditEvent = components['schemas']['AuditEvent'];
+type ExportResult = components['schemas']['SiemExportResult'];
+type Vendor = ExportResult['vendor'];
+
+/** How one vendor's intake takes events: the encoding of one event, of a batch, and its limits. */
+interface IntakeFormat {
+  maxEvents: number;
+  maxBytes: number;
+  headers: Record<string, string>;
+  encode(event: AuditEvent): string;
+  batch(encoded: string[]): string;
+}
+
+/** What every export request names, whatever the vendor. */
+interface Selection {
+  organization_id?: string;
+  workspace_id?: string;
+  event_type?: string;
+  limit?: number;
+  intake_url?: string;
+}
+
+/** The request's credential field, and the server's fallback credential and intake. */
+interface Credentials {
+  field: 'api_key' | 'hec_token' | 'routing_key';
+  given: string | undefined;
+  configured: string | undefined;
+  configuredIntake: string | undefined;
+  configuredName: string;
+  intakeName: string;
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_REPORTED_ERRORS = 100;
+
+/**
+ * Sends the org's audit events to a SIEM in the vendor's own intake format: Datadog Logs API v2,
+ * Splunk HEC, PagerDuty Events API v2. Every call goes through OutboundHttp (checked address,
+ * no redirects, timeouts, retries); the export itself is recorded in the audit log.
+ */
+export class SiemExportService {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly orgs: OrgService,
+    private readonly outbound: OutboundHttp,
+    private readonly config: SiemConfig,
+  ) {}
+
+  toDatadog(principal: Principal, facts: RequestFacts, body: RequestBody<'exportAuditLogsToDatadog'>): Promise<ExportResult> {
+    const tags = (body.tags ?? []).join(',');
+    const credentials: Credentials = {
+      field: 'api_key',
+      given: body.api_key,
+      configured: this.config.datadogApiKey,
+      configuredIntake: this.config.datadogIntakeUrl,
+      configuredName: 'DATADOG_API_KEY',
+      intakeName: 'DATADOG_INTAKE_URL',
+    };
+    return this.export(principal, facts, 'datadog', body, credentials, (apiKey) => ({
+      maxEvents: 1000,
+      maxBytes: 5 * 1024 * 1024,
+      headers: { 'Content-Type': 'application/json', 'DD-API-KEY': apiKey },
+      encode: (event) =>
+        JSON.stringify({
+          ddsource: body.source ?? 'warden',
+          ddtags: tags,
+          hostname: 'warden',
+          service: body.service ?? 'warden.audit',
+          status: event.outcome === 'success' ? 'info' : 'warn',
+          date: event.occurred_at,
+          message: canonicalJson(event),
+        }),
+      batch: (encoded) => `[${encoded.join(',')}]`,
+    }));
+  }
+
+  toSplunk(principal: Principal, facts: RequestFacts, body: RequestBody<'exportAuditLogsToSplunk'>): Promise<ExportResult> {
+    const credentials: Credentials = {
+      field: 'hec_token',
+      given: body.hec_token,
+      configured: this.config.splunkHecToken,
+      configuredIntake: this.config.splunkHecUrl,
+      configuredName: 'SPLUNK_HEC_TOKEN',
+      intakeName: 'SPLUNK_HEC_URL',
+    };
+    return this.export(principal, facts, 'splunk', body, credentials, (token) => ({
+      maxEvents: 500,
+      maxBytes: 1024 * 1024,
+      headers: { 'Content-Type': 'application/json', Authorization: `Splunk ${token}` },
+      encode: (event) =>
+        JSON.stringify({
+          time: Date.parse(event.occurred_at) / 1000,
+          host: body.host ?? 'warden',
+          source: body.source ?? 'warden:audit',
+          sourcetype: body.sourcetype ?? '_json',
+          ...(body.index ? { index: body.index } : {}),
+          event,
+          ...(body.tags?.length ? { fields: { tags: body.tags } } : {}),
+        }),
+      batch: (encoded) => encoded.join('\n'),
+    }));
+  }
+
+  toPagerDuty(principal: Principal, facts: RequestFacts, body: RequestBody<'exportAuditLogsToPagerDuty'>): Promise<ExportResult> {
+    const credentials: Credentials = {
+      field: 'routing_key',
+      given: body.routing_key,
+      configured: this.config.pagerdutyRoutingKey,
+      configuredIntake: this.config.pagerdutyEventsUrl,
+      configuredName: 'PAGERDUTY_ROUTING_KEY',
+      intakeName: 'PAGERDUTY_EVENTS_URL',
+    };
+    const action = body.event_action ?? 'trigger';
+    return this.export(principal, facts, 'pagerduty', body, credentials, (routingKey) => ({
+      maxEvents: 1,
+      maxBytes: 512 * 1024,
+      headers: { 'Content-Type': 'application/json' },
+      encode: (event) =>
+        JSON.stringify({
+          routing_key: routingKey,
+          event_action: action,
+          dedup_key: `${body.dedup_key_prefix ?? 'warden-audit'}-${event.id}`,
+          // Acknowledge and resolve address an alert by its dedup key and carry no payload.
+          ...(action === 'trigger'
+            ? {
+                payload: {
+                  summary: summaryOf(event),
+                  source: body.source ?? 'warden.audit',
+                  severity: body.severity ?? 'info',
+                  timestamp: event.occurred_at,
+                  ...(body.component ? { component: body.component } : {}),
+                  ...(body.group ? { group: body.group } : {}),
+                  ...(body.class ? { class: body.class } : {}),
+                  custom_details: { ...event, ...(body.tags?.length ? { tags: body.tags } : {}) },
+                },
+              }
+            : {}),
+        }),
+      batch: (encoded) => encoded[0]!,
+    }));
+  }
+
+  private async export(
+    principal: Principal,
+    facts: RequestFacts,
+    vendor: Vendor,
+    selection: Selection,
+    credentials: Credentials,
+    format: (credential: string) => IntakeFormat,
+  ): Promise<ExportResult> {
+    const orgId = await this.orgs.scope(principal, selection.organization_id);
+    const intakeUrl = selection.intake_url ?? credentials.configuredIntake;
+    if (intakeUrl === undefined) {
+      throw invalid('SIEM_INTAKE_REQUIRED', 'intake_url', `No intake: give intake_url, or set ${credentials.intakeName} on the server.`);
+    }
+    const credential = this.credential(credentials, selection.intake_url);
+    const destination = await this.destination(intakeUrl);
+    const intake = format(credential);
+
+    const { events: newestFirst } = await this.audit.list(orgId, {
+      workspace_id: selection.workspace_id,
+      action: selection.event_type,
+      limit: selection.limit ?? DEFAULT_LIMIT,
+    });
+    const events = newestFirst.reverse();
+    const result: ExportResult = {
+      vendor,
+      organization_id: orgId,
+      intake_url: `${destination.url.origin}${destination.url.pathname}`,
+      selected: events.length,
+      sent: 0,
+      failed: 0,
+      batches: 0,
+      first_seq: events[0]?.seq ?? null,
+      last_seq: events[events.length - 1]?.seq ?? null,
+      errors: [],
+    };
+    for (const batch of batches(events, intake)) {
+      result.batches++;
+      const delivery = await this.outbound.post(destination, intake.headers, intake.batch(batch));
+      if (delivery.ok) {
+        result.sent += batch.length;
+        continue;
+      }
+      result.failed += batch.length;
+      if (result.errors.length < MAX_REPORTED_ERRORS) {
+        result.errors.push({ batch: result.batches, events: batch.length, attempts: delivery.attempts, status: delivery.status, reason: delivery.reason });
+      }
+    }
+
+    await this.audit.record({
+      orgId,
+      actor: actorOf(principal),
+      workspaceId: selection.workspace_id ?? null,
+      action: 'audit.siem_exported',
+      resourceType: 'siem',
+      resourceId: vendor,
+      outcome: result.failed === 0 ? 'success' : 'failure',
+      ...facts,
+      details: {
+        vendor,
+        intake_host: destination.url.host,
+        event_type: selection.event_type ?? null,
+        selected: result.selected,
+        sent: result.sent,
+        failed: result.failed,
+      },
+    });
+    if (result.selected > 0 && result.sent === 0) {
+      throw new BadGatewayError(
+        `The intake accepted none of the ${result.selected} events: ${result.errors[0]!.reason} from ${destination.url.host}.`,
+        'SIEM_DELIVERY_FAILED',
+        result.errors.slice(0, 20).map((error) => ({
+          location: 'upstream' as const,
+          field: `batch ${error.batch}`,
+          message: `${error.reason} after ${error.attempts} attempt${error.attempts === 1 ? '' : 's'}`,
+          rule: 'delivery',
+        })),
+      );
+    }
+    return result;
+  }
+
+  /**
+   * The body's credential, else the server's, which only ever goes to the server's own intake:
+   * otherwise anyone allowed to export could send it to a URL of their choosing.
+   */
+  private credential(credentials: Credentials, givenIntake: string | undefined): string {
+    if (credentials.given !== undefined) return credentials.given;
+    if (credentials.configured === undefined) {
+      throw invalid('SIEM_CREDENTIAL_REQUIRED', credentials.field, `Give ${credentials.field}, or set ${credentials.configuredName} on the server.`);
+    }
+    if (givenIntake !== undefined && !sameUrl(givenIntake, credentials.configuredIntake)) {
+      throw invalid(
+        'SIEM_CREDENTIAL_REQUIRED',
+        credentials.field,
+        `A custom intake_url needs its own ${credentials.field}: the server's credential is only sent to ${credentials.intakeName}.`,
+      );
+    }
+    return credentials.configured;
+  }
+
+  private async destination(intakeUrl: string): Promise<Destination> {
+    try {
+      return await this.outbound.destination(intakeUrl);
+    } catch (error) {
+      if (error instanceof DestinationRefusedError) {
+        throw invalid('DESTINATION_NOT_ALLOWED', 'intake_url', `The intake URL ${error.message}.`, 'destination');
+      }
+      if (error instanceof DestinationUnresolvableError) {
+        throw new BadGatewayError(`The intake cannot be reached: ${error.message}.`, 'DESTINATION_UNRESOLVABLE');
+      }
+      throw error;
+    }
+  }
+}
+
+/** Consecutive runs of events that fit the intake's count and size limits (an oversized event goes alone). */
+function* batches(events: AuditEvent[], intake: IntakeFormat): Generator<string[]> {
+  let batch: string[] = [];
+  let bytes = 2;
+  for (const event of events) {
+    const encoded = intake.encode(event);
+    const size = Buffer.byteLength(encoded) + 1;
+    if (batch.length > 0 && (batch.length >= intake.maxEvents || bytes + size > intake.maxBytes)) {
+      yield batch;
+      batch = [];
+      bytes = 2;
+    }
+    batch.push(encoded);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
+}
+
+function summaryOf(event: AuditEvent): string {
+  const resource = event.resource_id ? `${event.resource_type} ${event.resource_id}` : event.resource_type;
+  const actor = event.actor_id ? `${event.actor_type} ${event.actor_id}` : event.actor_type;
+  return `Warden audit: ${event.action} (${event.outcome}) on ${resource} by ${actor}`.slice(0, 1024);
+}
+
+function sameUrl(a: string, b: string | undefined): boolean {
+  if (b === undefined) return false;
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return false;
+  }
+}
+
+function invalid(code: string, field: string, message: string, rule = 'required'): ValidationError {
+  return new ValidationError(message, code, [{ location: 'body', field, message, rule }]);
+}

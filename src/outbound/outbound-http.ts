@@ -1,0 +1,192 @@
+import { lookup } from 'node:dns/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { forbiddenAddressReason } from './address-policy';
+
+export interface OutboundPolicy {
+  /** Hosts (`name` or `name:port`) that may be reached over plain http and at non-public addresses. */
+  allowedHosts: readonly string[];
+  /** Limit for one attempt, from connecting to the last byte of the answer. */
+  timeoutMs: number;
+  /** First backoff; each retry waits twice as long as the one before (or what Retry-After says). */
+  retryBaseMs: number;
+}
+
+const ATTEMPTS = 3;
+const MAX_RESPONSE_BYTES = 64 * 1024;
+const MAX_RETRY_AFTER_MS = 10_000;
+
+/** The URL may not be called: its scheme, its credentials or the address it resolves to. */
+export class DestinationRefusedError extends Error {}
+/** The URL's host does not resolve. */
+export class DestinationUnresolvableError extends Error {}
+
+/** A URL whose host was resolved once and checked; every attempt connects to `address`. */
+export interface Destination {
+  url: URL;
+  address: string;
+  family: 4 | 6;
+}
+
+export interface Delivery {
+  ok: boolean;
+  /** The last HTTP status, or null when no answer came. */
+  status: number | null;
+  attempts: number;
+  /** Why the last attempt failed, for people ('HTTP 503', 'timed out after 10000 ms', …). */
+  reason: string;
+}
+
+interface Attempt extends Omit<Delivery, 'attempts'> {
+  retryable: boolean;
+  retryAfterMs?: number;
+}
+
+type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
+
+/**
+ * Warden's only way to call a URL a caller gave it. The host is resolved once and every address
+ * it resolves to is checked before anything is sent (no private, loopback, link-local or metadata
+ * address unless the host is allow-listed), and every attempt connects to that checked address,
+ * so a DNS answer that changes between check and use (rebinding) cannot redirect the request.
+ * Redirects are never followed, answers are read to 64 KiB, and 429/5xx/network failures are
+ * retried with exponential backoff.
+ */
+export class OutboundHttp {
+  private readonly allowed: Array<{ hostname: string; port: string | null }>;
+
+  constructor(
+    private readonly policy: OutboundPolicy,
+    private readonly resolve: Resolver = (host) => lookup(host, { all: true, verbatim: true }),
+  ) {
+    this.allowed = policy.allowedHosts.map((entry) => {
+      const url = new URL(`http://${entry}`);
+      return { hostname: url.hostname, port: url.port || null };
+    });
+  }
+
+  private isAllowListed(url: URL): boolean {
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    return this.allowed.some((entry) => entry.hostname === url.hostname && (entry.port === null || entry.port === port));
+  }
+
+  /** Parses, resolves and checks a URL; throws DestinationRefusedError or DestinationUnresolvableError. */
+  async destination(rawUrl: string): Promise<Destination> {
+    let url: URL;
+    try {
+      url = new URL(rawUrl);
+    } catch {
+      throw new DestinationRefusedError('is not a valid absolute URL');
+    }
+    const allowListed = this.isAllowListed(url);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowListed)) {
+      throw new DestinationRefusedError(
+        url.protocol === 'http:' ? `must use https (plain http only for hosts in OUTBOUND_ALLOWED_HOSTS)` : `must use https, not ${url.protocol}`,
+      );
+    }
+    if (url.username || url.password) throw new DestinationRefusedError('must not carry a user name or password');
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    let addresses: Array<{ address: string; family: number }>;
+    if (isIP(host)) {
+      addresses = [{ address: host, family: isIP(host) }];
+    } else {
+      try {
+        addresses = await this.resolve(host);
+      } catch {
+        addresses = [];
+      }
+      if (addresses.length === 0) throw new DestinationUnresolvableError(`${host} does not resolve`);
+    }
+    if (!allowListed) {
+      for (const { address } of addresses) {
+        const reason = forbiddenAddressReason(address);
+        if (reason) throw new DestinationRefusedError(`${host === address ? host : `${host} resolves to ${address}, which`} is ${reason}`);
+      }
+    }
+    return { url, address: addresses[0]!.address, family: addresses[0]!.family === 6 ? 6 : 4 };
+  }
+
+  /** POSTs `payload`, retrying 429, 5xx and network failures; never throws. */
+  async post(destination: Destination, headers: Record<string, string>, payload: string): Promise<Delivery> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.attempt(destination, headers, payload);
+      if (outcome.ok || !outcome.retryable || attempt >= ATTEMPTS) {
+        return { ok: outcome.ok, status: outcome.status, attempts: attempt, reason: outcome.reason };
+      }
+      await sleep(outcome.retryAfterMs ?? this.policy.retryBaseMs * 2 ** (attempt - 1));
+    }
+  }
+
+  private attempt(destination: Destination, headers: Record<string, string>, payload: string): Promise<Attempt> {
+    const { url, address, family } = destination;
+    // Node asks for all addresses when it races IPv4 and IPv6; either way it gets the checked one.
+    const pinned: LookupFunction = (_host, options, callback) => {
+      if ((options as { all?: boolean }).all) (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
+      else callback(null, address, family);
+    };
+    return new Promise<Attempt>((settle) => {
+      let settled = false;
+      const finish = (outcome: Attempt) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        settle(outcome);
+      };
+      const client = url.protocol === 'https:' ? https : http;
+      const req = client.request(
+        url,
+        {
+          method: 'POST',
+          agent: false,
+          lookup: pinned,
+          headers: { ...headers, 'Content-Length': String(Buffer.byteLength(payload)), 'User-Agent': 'Warden' },
+        },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 300 && status < 400) {
+            res.destroy();
+            finish({ ok: false, status, retryable: false, reason: `HTTP ${status} redirect not followed` });
+            return;
+          }
+          let received = 0;
+          res.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received > MAX_RESPONSE_BYTES) {
+              res.destroy();
+              finish({ ok: false, status, retryable: false, reason: `the answer exceeded ${MAX_RESPONSE_BYTES} bytes` });
+            }
+          });
+          res.on('error', (error) => finish(networkFailure(error)));
+          res.on('end', () =>
+            finish({
+              ok: status >= 200 && status < 300,
+              status,
+              retryable: status === 429 || status >= 500,
+              retryAfterMs: retryAfterMs(res.headers['retry-after']),
+              reason: `HTTP ${status}`,
+            }),
+          );
+        },
+      );
+      const timer = setTimeout(() => {
+        req.destroy();
+        finish({ ok: false, status: null, retryable: true, reason: `timed out after ${this.policy.timeoutMs} ms` });
+      }, this.policy.timeoutMs);
+      req.on('error', (error) => finish(networkFailure(error)));
+      req.end(payload);
+    });
+  }
+}
+
+function networkFailure(error: NodeJS.ErrnoException): Attempt {
+  return { ok: false, status: null, retryable: true, reason: error.code ?? error.message };
+}
+
+/** Retry-After in seconds or as an HTTP date, capped so one export cannot be held for long. */
+function retryAfterMs(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_MS) : undefined;
+}
