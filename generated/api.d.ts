@@ -1771,6 +1771,13 @@ export interface components {
             actor_id: string | null;
             /** @enum {string} */
             actor_type: "user" | "api_key" | "admin_session" | "agent" | "installation" | "anonymous" | "system";
+            /**
+             * @description What happened, by kind of event. For an operation's event: `operation_id`, `status`,
+             *     `after` (the operation's answer) and, for operations that overwrite state (rename, plan,
+             *     role permissions, member role, kill switch, retention), `before` (the changed fields as they
+             *     were; `null` when nothing existed). Secrets are never kept: fields such as `key`, `token`,
+             *     `secret` and any Warden credential or JWT value read `[REDACTED]`.
+             */
             details: {
                 [key: string]: unknown;
             };

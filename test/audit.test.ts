@@ -42,7 +42,30 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     assert.equal(event.request_id, 'trace-workspace-1');
     assert.equal(event.user_agent, 'audit-test/1.0');
     assert.match(event.ip, /127\.0\.0\.1/);
-    assert.deepEqual(event.details, { operation_id: 'createWorkspace', status: 201 });
+    assert.deepEqual(event.details, { operation_id: 'createWorkspace', status: 201, after: res.body });
+  });
+
+  it('events carry the change: before (as the service found it) and after, secrets redacted', async () => {
+    const latest = async (action: string) => (await events(org.id)).filter((row: { action: string }) => row.action === action).at(-1);
+    const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Before name', description: 'old' }).expect(201);
+    const renamed = await warden.request.put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}`).set(key).send({ name: 'After name' }).expect(200);
+    const updated = await latest('workspace.updated');
+    assert.deepEqual(updated.details.before, { name: 'Before name', description: 'old' });
+    assert.deepEqual(updated.details.after, renamed.body);
+
+    const created = await warden.request.post('/api/v1/api-keys').set(key).send({ name: 'audited key', expires_in_days: 30 }).expect(201);
+    const keyEvent = await latest('api_key.created');
+    assert.equal(keyEvent.details.after.key, '[REDACTED]');
+    assert.equal(keyEvent.details.after.id, created.body.id);
+    assert.equal(keyEvent.details.before, undefined, 'a creation has no before');
+    assert.ok(!JSON.stringify(await events(org.id)).includes(created.body.key), 'the new key is nowhere in the audit log');
+
+    const member = await createUserAndLogin(warden, org, 'member-change@example.com', 'viewer');
+    await warden.request.put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members/${member.id}`).set(key).send({ role: 'viewer' }).expect(200);
+    assert.equal((await latest('workspace.member_set')).details.before, null, 'a new member had no role before');
+    await warden.request.put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members/${member.id}`).set(key).send({ role: 'admin' }).expect(200);
+    const promoted = await latest('workspace.member_set');
+    assert.deepEqual([promoted.details.before, promoted.details.after.role], [{ role: 'viewer' }, 'admin']);
   });
 
   it('no change without its event and no event without its change: a failed append rolls the change back; a refused change writes nothing', async () => {

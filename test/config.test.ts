@@ -34,6 +34,15 @@ describe('configuration from the environment', () => {
       DEFAULT_ORG_PLAN: 'free',
       PUBLIC_URL: 'https://warden.example.com/',
       REDIRECT_ALLOWED_ORIGINS: 'https://console.example.com/some/path, http://localhost:3000',
+      OUTBOUND_ALLOWED_HOSTS: 'Splunk.Internal:8088, 127.0.0.1,[::1]',
+      OUTBOUND_TIMEOUT_MS: '2500',
+      OUTBOUND_RETRY_BASE_MS: '100',
+      DATADOG_API_KEY: 'dd-key',
+      DATADOG_INTAKE_URL: 'https://http-intake.logs.datadoghq.eu/api/v2/logs',
+      SPLUNK_HEC_TOKEN: 'hec-token',
+      SPLUNK_HEC_URL: 'http://splunk.internal:8088/services/collector',
+      PAGERDUTY_ROUTING_KEY: 'pd-key',
+      PAGERDUTY_EVENTS_URL: 'https://events.eu.pagerduty.com/v2/enqueue',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -56,6 +65,15 @@ describe('configuration from the environment', () => {
       upgradeUrl: 'https://example.com/billing',
       defaultOrgPlan: 'free',
       rateLimits: DEFAULT_RATE_LIMITS,
+      outbound: { allowedHosts: ['splunk.internal:8088', '127.0.0.1', '[::1]'], timeoutMs: 2500, retryBaseMs: 100 },
+      siem: {
+        datadogApiKey: 'dd-key',
+        datadogIntakeUrl: 'https://http-intake.logs.datadoghq.eu/api/v2/logs',
+        splunkHecToken: 'hec-token',
+        splunkHecUrl: 'http://splunk.internal:8088/services/collector',
+        pagerdutyRoutingKey: 'pd-key',
+        pagerdutyEventsUrl: 'https://events.eu.pagerduty.com/v2/enqueue',
+      },
     });
   });
 
@@ -74,10 +92,16 @@ describe('configuration from the environment', () => {
           DEFAULT_ORG_PLAN: 'gold',
           PUBLIC_URL: 'warden.example.com',
           REDIRECT_ALLOWED_ORIGINS: 'javascript:alert(1)',
+          OUTBOUND_ALLOWED_HOSTS: 'http://splunk:8088/x',
+          OUTBOUND_TIMEOUT_MS: '5',
+          SPLUNK_HEC_URL: 'splunk:8088',
         }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        assert.equal(error.problems.length, 11);
+        assert.equal(error.problems.length, 14);
+        assert.match(error.message, /OUTBOUND_ALLOWED_HOSTS: "http:\/\/splunk:8088\/x" is not a host or host:port/);
+        assert.match(error.message, /OUTBOUND_TIMEOUT_MS: must be a whole number from 100 to 120000/);
+        assert.match(error.message, /SPLUNK_HEC_URL: must be an http:\/\/ or https:\/\/ URL/);
         assert.match(error.message, /PUBLIC_URL: must be an http:\/\/ or https:\/\/ URL/);
         assert.match(error.message, /REDIRECT_ALLOWED_ORIGINS: "javascript:alert\(1\)" is not an http:\/\/ or https:\/\/ origin/);
         assert.match(error.message, /JWT_SECRET: must be at least 32 bytes/);

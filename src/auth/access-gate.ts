@@ -3,6 +3,7 @@ import type { RequestGate } from '../binding/binding';
 import type { RuntimeContext, RuntimeResult } from '../binding/handler-types';
 import type { Db } from '../db/db';
 import { actorOf, requestFactsOf, type AuditService, type NewAuditEvent } from '../modules/audit/audit-service';
+import { collectingBefore, redacted } from '../modules/audit/audited-change';
 import type { BoundOperation } from '../binding/operation-table';
 import { ForbiddenError } from '../errors/api-error';
 import type { Authenticator } from './authenticator';
@@ -77,8 +78,8 @@ export function createAccessGate(options: {
       if (!action) return run();
       try {
         return await db.transaction(async (manager) => {
-          const result = await run();
-          if (Number(result.status) < 400) await audit.append(manager, auditedChange(context, action, result));
+          const { result, before } = await collectingBefore(run);
+          if (Number(result.status) < 400) await audit.append(manager, auditedChange(context, action, result, before));
           return result;
         });
       } catch (error) {
@@ -97,8 +98,12 @@ export function createAccessGate(options: {
 }
 
 
-/** The event of a successful audited operation: who, which org and workspace, what, on what. */
-function auditedChange(context: RuntimeContext<unknown>, action: string, result: RuntimeResult): NewAuditEvent {
+/**
+ * The event of a successful audited operation: who, which org and workspace, what, on what, and
+ * the change itself: `before` where the service noted the old values, `after` from the answer,
+ * both with secrets redacted.
+ */
+function auditedChange(context: RuntimeContext<unknown>, action: string, result: RuntimeResult, before: Record<string, unknown> | null | undefined): NewAuditEvent {
   const principal = context.principal as Principal;
   const params = context.params as Record<string, string | undefined>;
   const body = (result.body ?? {}) as Record<string, unknown>;
@@ -113,7 +118,13 @@ function auditedChange(context: RuntimeContext<unknown>, action: string, result:
       params.id ?? params.agent_id ?? params.user_id ?? params.environment_id ?? (body.id as string | undefined) ?? (body.installation_id as string | undefined) ?? null,
     outcome: 'success',
     ...requestFactsOf(context.req),
-    details: { operation_id: context.operationId, status: Number(result.status), ...(context.query.force === true ? { force: true } : {}) },
+    details: {
+      operation_id: context.operationId,
+      status: Number(result.status),
+      ...(context.query.force === true ? { force: true } : {}),
+      ...(before !== undefined ? { before: redacted(before) } : {}),
+      ...(result.body !== undefined ? { after: redacted(result.body) } : {}),
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
 import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
+import { noteBefore } from '../audit/audited-change';
 
 type Agent = components['schemas']['Agent'];
 export interface AgentRow {
@@ -214,6 +215,8 @@ export class AgentService {
 
   private async setStatus(principal: Principal, ref: string, status: 'active' | 'disabled', reason: string | null, until: string | null) {
     const orgId = await this.orgs.scope(principal);
+    const [old] = await this.db.query(`SELECT status, disabled_reason, disabled_until FROM agents WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 FOR UPDATE`, [orgId, ref]);
+    if (old) noteBefore({ ...old, disabled_until: old.disabled_until?.toISOString() ?? null });
     const [rows] = await this.db.query(
       `UPDATE agents SET status = $3, disabled_reason = $4, disabled_until = $5
        WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 AND status <> 'revoked' RETURNING ${AGENT_COLUMNS}`,

@@ -9,6 +9,7 @@ import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { BadRequestError } from '../../errors/api-error';
 import { canonicalJson } from '../trust/canonical-json';
+import { noteBefore } from './audited-change';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 type ActorType = AuditEvent['actor_type'];
@@ -356,6 +357,8 @@ export class AuditService {
   }
 
   async setRetention(orgId: string, days: number) {
+    const [old] = await this.db.query(`SELECT audit_log_retention_days FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
+    noteBefore(old ?? null);
     await this.db.query(`UPDATE orgs SET audit_log_retention_days = $2 WHERE id = $1`, [orgId, days]);
     return { org_id: orgId, audit_log_retention_days: days };
   }

@@ -7,6 +7,7 @@ import type { PlanName } from '../../config/config';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
+import { noteBefore } from '../audit/audited-change';
 
 type Org = components['schemas']['Org'];
 interface OrgRow {
@@ -75,6 +76,8 @@ export class OrgService {
   }
 
   async setPlan(orgId: string, plan: PlanName): Promise<Org> {
+    const [old] = await this.db.query(`SELECT plan FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
+    if (old) noteBefore(old);
     const [rows] = await this.db.query(`UPDATE orgs SET plan = $2 WHERE id = $1 RETURNING *`, [orgId, plan]);
     if (!rows?.[0]) throw orgNotFound(orgId);
     return toOrg(rows[0]);

@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
 import type { UserService } from '../users/user-service';
 import { assertCanGrant, assertOrgPermissions } from './grants';
+import { noteBefore } from '../audit/audited-change';
 
 type Role = components['schemas']['Role'];
 type UserRole = components['schemas']['UserRole'];
@@ -103,6 +104,8 @@ export class RbacService {
     if (builtIn) throw builtInIsFixed(builtIn);
     assertOrgPermissions(permissions);
     assertCanGrant(principal, permissions, 'these permissions');
+    const [old] = await this.db.query(`SELECT permissions FROM roles WHERE id = $1 AND org_id = $2 FOR UPDATE`, [roleId, orgId]);
+    if (old) noteBefore(old);
     const [rows] = await this.db.query(`UPDATE roles SET permissions = $3 WHERE id = $1 AND org_id = $2 RETURNING *`, [
       roleId,
       orgId,

@@ -8,6 +8,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
 import type { UserService } from '../users/user-service';
+import { noteBefore } from '../audit/audited-change';
 
 type Workspace = components['schemas']['Workspace'];
 type WorkspaceMember = components['schemas']['WorkspaceMember'];
@@ -102,6 +103,8 @@ export class WorkspaceService {
 
   async update(principal: Principal, orgId: string, workspaceId: string, input: { name: string; description?: string }): Promise<Workspace> {
     const scoped = await this.orgs.scope(principal, orgId);
+    const [old] = await this.db.query(`SELECT name, description FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`, [workspaceId, scoped]);
+    if (old) noteBefore(old);
     try {
       const [rows] = await this.db.query(
         `UPDATE workspaces SET name = $3, description = COALESCE($4, description), updated_at = now()
@@ -160,6 +163,8 @@ export class WorkspaceService {
     const scoped = await this.orgs.scope(principal, orgId);
     await this.row(scoped, workspaceId);
     const user = await this.users.get(scoped, userId);
+    const [old] = await this.db.query(`SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 FOR UPDATE`, [workspaceId, userId]);
+    noteBefore(old ?? null);
     const [row] = await this.db.query(
       `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3)
        ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role

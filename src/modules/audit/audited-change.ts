@@ -1,0 +1,40 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * What an audited operation's service saw before it changed something, for the `before` of the
+ * operation's audit event. The binding opens a slot around each x-audit operation; a service
+ * that overwrites state notes the old values (read under the row lock it updates with).
+ */
+const slot = new AsyncLocalStorage<{ before?: Record<string, unknown> | null }>();
+
+export async function collectingBefore<T>(work: () => Promise<T>): Promise<{ result: T; before: Record<string, unknown> | null | undefined }> {
+  const noted: { before?: Record<string, unknown> | null } = {};
+  const result = await slot.run(noted, work);
+  return { result, before: noted.before };
+}
+
+/** The changed fields as they were; null when the change creates what did not exist. First note wins. */
+export function noteBefore(state: Record<string, unknown> | null): void {
+  const noted = slot.getStore();
+  if (noted && !('before' in noted)) noted.before = state;
+}
+
+const SECRET_FIELDS = new Set([
+  'key', 'secret', 'token', 'password', 'pin', 'api_key', 'agent_secret', 'session_token', 'install_token',
+  'runtime_token', 'refresh_token', 'refreshed_token', 'hec_token', 'routing_key', 'signature',
+]);
+/** Warden's own secrets (prefix_ + base62) and JWTs, wherever they appear. */
+const SECRET_VALUE = /^((sk_live|sk_test|sas|skt|srt|srf|adm|mgl|vfy)_[A-Za-z0-9]{20,}|eyJ[\w-]+\.[\w-]+\.[\w-]*)$/;
+const MAX_DEPTH = 4;
+const MAX_ITEMS = 50;
+
+/** A copy safe to keep in the audit log: secret fields and secret-looking strings become `[REDACTED]`. */
+export function redacted(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return SECRET_VALUE.test(value) ? '[REDACTED]' : value.slice(0, 1000);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return '[…]';
+  if (Array.isArray(value)) return value.slice(0, MAX_ITEMS).map((item) => redacted(item, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([field, item]) => [field, SECRET_FIELDS.has(field) ? '[REDACTED]' : redacted(item, depth + 1)]),
+  );
+}
