@@ -211,6 +211,15 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
     assert.equal((await siemEvents(org.id)).at(-1).outcome, 'failure');
 
     receiver.reset();
+    receiver.reply(status(403));
+    const refused = await warden.request
+      .post('/api/v1/audit-logs/siem/pagerduty/export')
+      .set(key)
+      .send({ limit: 1, routing_key: ROUTING_KEY, intake_url: receiver.url('/v2/enqueue') })
+      .expect(502);
+    assert.match(refused.body.message, new RegExp(`accepted none of the 1 events: HTTP 403 from 127\\.0\\.0\\.1:${receiver.port}`));
+
+    receiver.reset();
     receiver.reply(status(500), status(500), status(500));
     const failed = await warden.request
       .post('/api/v1/audit-logs/siem/datadog/export')
@@ -294,13 +303,19 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
 
   it('needs Professional (402 with the seed body), audit.export (403 for a viewer), and the caller\'s own org (404)', async () => {
     const starter = await createOrg(warden, 'starter', 'Starter SIEM');
-    const gated = await warden.request
-      .post('/api/v1/audit-logs/siem/splunk/export')
-      .set('X-API-Key', starter.key)
-      .send({ hec_token: HEC_TOKEN, intake_url: receiver.url('/services/collector') })
-      .expect(402);
-    assert.deepEqual([gated.body.error, gated.body.code, gated.body.required_plan], ['plan_limit_exceeded', 'SIEM_EXPORT_REQUIRES_UPGRADE', 'professional']);
-    assert.equal(typeof gated.body.upgrade_url, 'string');
+    const other = await createOrg(warden, 'enterprise', 'Other SIEM');
+    const bodies = {
+      datadog: { api_key: DD_KEY, intake_url: receiver.url('/api/v2/logs') },
+      splunk: { hec_token: HEC_TOKEN, intake_url: receiver.url('/services/collector') },
+      pagerduty: { routing_key: ROUTING_KEY, intake_url: receiver.url('/v2/enqueue') },
+    };
+    for (const [vendor, body] of Object.entries(bodies)) {
+      const gated = await warden.request.post(`/api/v1/audit-logs/siem/${vendor}/export`).set('X-API-Key', starter.key).send(body).expect(402);
+      assert.deepEqual([gated.body.error, gated.body.code, gated.body.required_plan], ['plan_limit_exceeded', 'SIEM_EXPORT_REQUIRES_UPGRADE', 'professional']);
+      assert.equal(typeof gated.body.upgrade_url, 'string');
+      const foreign = await warden.request.post(`/api/v1/audit-logs/siem/${vendor}/export`).set(key).send({ ...body, organization_id: other.id }).expect(404);
+      assert.equal(foreign.body.error, 'not_found');
+    }
 
     const viewer = await createUserAndLogin(warden, org, 'siem-viewer@example.com', 'viewer');
     const refused = await warden.request
@@ -310,13 +325,7 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
       .expect(403);
     assert.match(refused.body.message, /audit\.export/);
 
-    const other = await createOrg(warden, 'enterprise', 'Other SIEM');
     await warden.request.post(`/api/v1/orgs/${other.id}/workspaces`).set('X-API-Key', other.key).send({ name: 'Theirs' }).expect(201);
-    await warden.request
-      .post('/api/v1/audit-logs/siem/pagerduty/export')
-      .set(key)
-      .send({ organization_id: other.id, routing_key: ROUTING_KEY, intake_url: receiver.url('/v2/enqueue') })
-      .expect(404);
     const leaked = await warden.request
       .post('/api/v1/audit-logs/siem/datadog/export')
       .set('X-API-Key', other.key)
