@@ -96,6 +96,17 @@ describe('tenant isolation: a credential of org A never reads, lists or changes 
         warden.request.post('/api/v1/user-roles').set(auth).send({ user_id: b.user.id, role_id: 'rol_viewer' }),
         warden.request.post('/api/v1/user-roles').set(auth).send({ user_id: a.user.id, role_id: b.roleId }),
         warden.request.delete(`/api/v1/user-roles/${b.userRoleId}`).set(auth),
+        warden.request.get(`/api/v1/audit-logs?organization_id=${b.org.id}`).set(auth),
+        warden.request.get(`/api/v1/audit/verify?organization_id=${b.org.id}`).set(auth),
+        warden.request.get(`/api/v1/audit/export.jsonl?org_id=${b.org.id}`).set(auth),
+        warden.request.get(`/api/v1/audit/export.csv?org_id=${b.org.id}`).set(auth),
+        warden.request.put(`/api/v1/enterprise/orgs/${b.org.id}/retention`).set(auth).send({ audit_log_retention_days: 400 }),
+        warden.request.post('/api/v1/audit-logs/siem/datadog/export').set(auth).send({ organization_id: b.org.id, api_key: 'k', intake_url: 'https://siem.example/' }),
+        warden.request.post('/api/v1/audit-logs/siem/splunk/export').set(auth).send({ organization_id: b.org.id, hec_token: 't', intake_url: 'https://siem.example/' }),
+        warden.request.post('/api/v1/audit-logs/siem/pagerduty/export').set(auth).send({ organization_id: b.org.id, routing_key: 'r', intake_url: 'https://siem.example/' }),
+        warden.request.get(`/api/v1/agents/${b.agentId}/compliance/${b.workspaceId}/report`).set(auth),
+        warden.request.get(`/api/v1/agents/${b.sekuireId}/compliance/${a.workspaceId}/report?format=markdown`).set(auth),
+        warden.request.get(`/api/v1/agents/${a.agentId}/compliance/${b.workspaceId}/report`).set(auth),
       ];
       for (const [index, res] of (await Promise.all(attempts)).entries()) {
         assert.equal(res.status, 404, `attempt ${index}: ${res.status} ${JSON.stringify(res.body)}`);
