@@ -144,6 +144,11 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     assert.deepEqual(await verdict(), { valid: false, org_id: chain.id, events_checked: 2, head_seq: 6, first_broken_seq: 3, reason: 'edited', checkpoint: null });
     await restore();
 
+    // Backdating by a millisecond is caught: verification reads the time at the precision it was hashed with.
+    await query(`UPDATE audit_events SET occurred_at = occurred_at - interval '1 millisecond' WHERE org_id = $1 AND seq = 4`);
+    assert.deepEqual(await verdict(), { valid: false, org_id: chain.id, events_checked: 3, head_seq: 6, first_broken_seq: 4, reason: 'edited', checkpoint: null });
+    await restore();
+
     await query(`DELETE FROM audit_events WHERE org_id = $1 AND seq = 4`);
     assert.deepEqual(await verdict(), { valid: false, org_id: chain.id, events_checked: 3, head_seq: 6, first_broken_seq: 4, reason: 'deleted', checkpoint: null });
     await restore();

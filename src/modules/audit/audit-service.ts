@@ -19,9 +19,16 @@ export const PLATFORM_CHAIN = 'platform';
 const GENESIS = Buffer.alloc(32);
 /** Events of no org are kept a year. */
 const PLATFORM_RETENTION_DAYS = 365;
-const VERIFY_BATCH = 2500;
+const VERIFY_BATCH = 5000;
+/**
+ * The columns verification reads, with occurred_at formatted by the database exactly as
+ * toISOString() would (milliseconds, UTC): parsing a timestamp into a Date costs more in Node
+ * than the whole hash of the event.
+ */
+const VERIFY_COLUMNS = `id, org_id, seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, actor_type,
+  actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details, prev_hash, hash`;
 /** How many verification batches are read ahead at once. */
-const READ_AHEAD = 4;
+const READ_AHEAD = 3;
 const EXPORT_BATCH = 1000;
 /** At most this many queued security events go into one transaction. */
 const RECORD_BATCH = 500;
@@ -69,7 +76,8 @@ interface EventRow {
   id: string;
   org_id: string;
   seq: string;
-  occurred_at: Date;
+  /** A Date, or already its ISO text where the query formats it (verification, to spare parsing). */
+  occurred_at: Date | string;
   actor_type: ActorType;
   actor_id: string | null;
   workspace_id: string | null;
@@ -91,7 +99,7 @@ function hashedFields(row: Omit<EventRow, 'prev_hash' | 'hash'>): Omit<AuditEven
     id: row.id,
     org_id: row.org_id,
     seq: Number(row.seq),
-    occurred_at: row.occurred_at.toISOString(),
+    occurred_at: typeof row.occurred_at === 'string' ? row.occurred_at : row.occurred_at.toISOString(),
     actor_type: row.actor_type,
     actor_id: row.actor_id,
     workspace_id: row.workspace_id,
@@ -326,7 +334,7 @@ export class AuditService {
     // Reads run ahead of the hashing, a few seq ranges at once on their own connections, so the
     // database is never idle while events are hashed; at most READ_AHEAD batches are held.
     const batch = (from: number): Promise<EventRow[]> => {
-      const read = this.db.query(`SELECT * FROM audit_events WHERE org_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`, [
+      const read = this.db.query(`SELECT ${VERIFY_COLUMNS} FROM audit_events WHERE org_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`, [
         orgId,
         from,
         from + VERIFY_BATCH,
