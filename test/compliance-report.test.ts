@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { registerAgent } from './support/agents';
+import { bootstrapInstallation, registerAgent } from './support/agents';
 import { createOrg, createUserAndLogin, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -17,7 +17,7 @@ describe('compliance report: evidence about an agent in a workspace, mapped to S
   let key: { 'X-API-Key': string };
   let workspaceId: string;
   let agent: Awaited<ReturnType<typeof registerAgent>>;
-  let leased: { installation_id: string; runtime_token: string; refresh_token: string };
+  let leased: { installation_id: string; runtime_token: string; refresh_token: string | undefined };
   let revokedId: string;
 
   const report = (ref: string, query = '') => warden.request.get(`/api/v1/agents/${ref}/compliance/${workspaceId}/report${query}`).set(key);
@@ -26,13 +26,7 @@ describe('compliance report: evidence about an agent in a workspace, mapped to S
     const res = await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: agent.id }).expect(201);
     return res.body.token;
   }
-  async function bootstrap(token: string) {
-    const res = await warden.request
-      .post('/api/v1/installations/bootstrap')
-      .send({ install_token: token, upstream_url: 'http://my-agent:8000', capabilities: ['data_analysis'], heartbeat_interval_seconds: 60 })
-      .expect(200);
-    return res.body;
-  }
+  const bootstrap = (token: string) => bootstrapInstallation(warden, token);
   const lease = (id: string, token: string) =>
     warden.request.post(`/api/v1/installations/${id}/lease`).set('Authorization', `Bearer ${token}`).send({ status: 'running', heartbeat_interval_seconds: 60 }).expect(200);
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { registerAgent } from './support/agents';
+import { bootstrapInstallation, registerAgent } from './support/agents';
 import { assertNoSecretAtRest, createOrg, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -22,13 +22,10 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     return res.body.token;
   }
   async function bootstrap(token: string) {
-    const res = await warden.request
-      .post('/api/v1/installations/bootstrap')
-      .send({ install_token: token, upstream_url: 'http://my-agent:8000', capabilities: ['data_analysis'], heartbeat_interval_seconds: 60 })
-      .expect(200);
-    handled.push(res.body.runtime_token);
-    if (res.body.refresh_token) handled.push(res.body.refresh_token);
-    return res.body as { installation_id: string; runtime_token: string; refresh_token?: string; expires_at: string; heartbeat_interval: number };
+    const booted = await bootstrapInstallation(warden, token);
+    handled.push(booted.runtime_token);
+    if (booted.refresh_token) handled.push(booted.refresh_token);
+    return booted;
   }
   const lease = (id: string, runtimeToken: string) =>
     warden.request.post(`/api/v1/installations/${id}/lease`).set('Authorization', `Bearer ${runtimeToken}`).send({ status: 'running', heartbeat_interval_seconds: 60, health_payload: { memory_mb: 512 } });

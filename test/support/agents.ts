@@ -25,3 +25,20 @@ export async function registerAgent(warden: TestApp, apiKey: string, name = 'My 
     .expect(201);
   return { ...identity, id: res.body.id };
 }
+
+export interface Bootstrapped {
+  installation_id: string;
+  runtime_token: string;
+  refresh_token?: string;
+  expires_at: string;
+  heartbeat_interval: number;
+}
+
+/** Bootstraps an installation with an install token (seed 000 body). */
+export async function bootstrapInstallation(warden: TestApp, installToken: string): Promise<Bootstrapped> {
+  const res = await warden.request
+    .post('/api/v1/installations/bootstrap')
+    .send({ install_token: installToken, upstream_url: 'http://my-agent:8000', capabilities: ['data_analysis'], heartbeat_interval_seconds: 60 })
+    .expect(200);
+  return res.body;
+}

@@ -30,15 +30,18 @@ interface Selection {
   intake_url?: string;
 }
 
-/** The request's credential field, and the server's fallback credential and intake. */
-interface Credentials {
-  field: 'api_key' | 'hec_token' | 'routing_key';
-  given: string | undefined;
-  configured: string | undefined;
-  configuredIntake: string | undefined;
-  configuredName: string;
-  intakeName: string;
-}
+/** Per vendor: the body's credential field, and the server's fallback credential and intake (with their variables). */
+const CREDENTIALS = {
+  datadog: { field: 'api_key', secret: 'datadogApiKey', intake: 'datadogIntakeUrl', secretVariable: 'DATADOG_API_KEY', intakeVariable: 'DATADOG_INTAKE_URL' },
+  splunk: { field: 'hec_token', secret: 'splunkHecToken', intake: 'splunkHecUrl', secretVariable: 'SPLUNK_HEC_TOKEN', intakeVariable: 'SPLUNK_HEC_URL' },
+  pagerduty: {
+    field: 'routing_key',
+    secret: 'pagerdutyRoutingKey',
+    intake: 'pagerdutyEventsUrl',
+    secretVariable: 'PAGERDUTY_ROUTING_KEY',
+    intakeVariable: 'PAGERDUTY_EVENTS_URL',
+  },
+} as const satisfies Record<Vendor, { field: string; secret: keyof SiemConfig; intake: keyof SiemConfig; secretVariable: string; intakeVariable: string }>;
 
 const DEFAULT_LIMIT = 100;
 const MAX_REPORTED_ERRORS = 100;
@@ -58,15 +61,7 @@ export class SiemExportService {
 
   toDatadog(principal: Principal, facts: RequestFacts, body: RequestBody<'exportAuditLogsToDatadog'>): Promise<ExportResult> {
     const tags = (body.tags ?? []).join(',');
-    const credentials: Credentials = {
-      field: 'api_key',
-      given: body.api_key,
-      configured: this.config.datadogApiKey,
-      configuredIntake: this.config.datadogIntakeUrl,
-      configuredName: 'DATADOG_API_KEY',
-      intakeName: 'DATADOG_INTAKE_URL',
-    };
-    return this.export(principal, facts, 'datadog', body, credentials, (apiKey) => ({
+    return this.export(principal, facts, 'datadog', body, body.api_key, (apiKey) => ({
       maxEvents: 1000,
       maxBytes: 5 * 1024 * 1024,
       headers: { 'Content-Type': 'application/json', 'DD-API-KEY': apiKey },
@@ -85,15 +80,7 @@ export class SiemExportService {
   }
 
   toSplunk(principal: Principal, facts: RequestFacts, body: RequestBody<'exportAuditLogsToSplunk'>): Promise<ExportResult> {
-    const credentials: Credentials = {
-      field: 'hec_token',
-      given: body.hec_token,
-      configured: this.config.splunkHecToken,
-      configuredIntake: this.config.splunkHecUrl,
-      configuredName: 'SPLUNK_HEC_TOKEN',
-      intakeName: 'SPLUNK_HEC_URL',
-    };
-    return this.export(principal, facts, 'splunk', body, credentials, (token) => ({
+    return this.export(principal, facts, 'splunk', body, body.hec_token, (token) => ({
       maxEvents: 500,
       maxBytes: 1024 * 1024,
       headers: { 'Content-Type': 'application/json', Authorization: `Splunk ${token}` },
@@ -112,16 +99,8 @@ export class SiemExportService {
   }
 
   toPagerDuty(principal: Principal, facts: RequestFacts, body: RequestBody<'exportAuditLogsToPagerDuty'>): Promise<ExportResult> {
-    const credentials: Credentials = {
-      field: 'routing_key',
-      given: body.routing_key,
-      configured: this.config.pagerdutyRoutingKey,
-      configuredIntake: this.config.pagerdutyEventsUrl,
-      configuredName: 'PAGERDUTY_ROUTING_KEY',
-      intakeName: 'PAGERDUTY_EVENTS_URL',
-    };
     const action = body.event_action ?? 'trigger';
-    return this.export(principal, facts, 'pagerduty', body, credentials, (routingKey) => ({
+    return this.export(principal, facts, 'pagerduty', body, body.routing_key, (routingKey) => ({
       maxEvents: 1,
       maxBytes: 512 * 1024,
       headers: { 'Content-Type': 'application/json' },
@@ -155,15 +134,16 @@ export class SiemExportService {
     facts: RequestFacts,
     vendor: Vendor,
     selection: Selection,
-    credentials: Credentials,
+    givenCredential: string | undefined,
     format: (credential: string) => IntakeFormat,
   ): Promise<ExportResult> {
     const orgId = await this.orgs.scope(principal, selection.organization_id);
-    const intakeUrl = selection.intake_url ?? credentials.configuredIntake;
+    const names = CREDENTIALS[vendor];
+    const intakeUrl = selection.intake_url ?? this.config[names.intake];
     if (intakeUrl === undefined) {
-      throw invalid('SIEM_INTAKE_REQUIRED', 'intake_url', `No intake: give intake_url, or set ${credentials.intakeName} on the server.`);
+      throw invalid('SIEM_INTAKE_REQUIRED', 'intake_url', `No intake: give intake_url, or set ${names.intakeVariable} on the server.`);
     }
-    const credential = this.credential(credentials, selection.intake_url);
+    const credential = this.credential(vendor, givenCredential, selection.intake_url);
     const destination = await this.destination(intakeUrl);
     const intake = format(credential);
 
@@ -235,19 +215,21 @@ export class SiemExportService {
    * The body's credential, else the server's, which only ever goes to the server's own intake:
    * otherwise anyone allowed to export could send it to a URL of their choosing.
    */
-  private credential(credentials: Credentials, givenIntake: string | undefined): string {
-    if (credentials.given !== undefined) return credentials.given;
-    if (credentials.configured === undefined) {
-      throw invalid('SIEM_CREDENTIAL_REQUIRED', credentials.field, `Give ${credentials.field}, or set ${credentials.configuredName} on the server.`);
+  private credential(vendor: Vendor, given: string | undefined, givenIntake: string | undefined): string {
+    if (given !== undefined) return given;
+    const names = CREDENTIALS[vendor];
+    const configured = this.config[names.secret];
+    if (configured === undefined) {
+      throw invalid('SIEM_CREDENTIAL_REQUIRED', names.field, `Give ${names.field}, or set ${names.secretVariable} on the server.`);
     }
-    if (givenIntake !== undefined && !sameUrl(givenIntake, credentials.configuredIntake)) {
+    if (givenIntake !== undefined && !sameUrl(givenIntake, this.config[names.intake])) {
       throw invalid(
         'SIEM_CREDENTIAL_REQUIRED',
-        credentials.field,
-        `A custom intake_url needs its own ${credentials.field}: the server's credential is only sent to ${credentials.intakeName}.`,
+        names.field,
+        `A custom intake_url needs its own ${names.field}: the server's credential is only sent to ${names.intakeVariable}.`,
       );
     }
-    return credentials.configured;
+    return configured;
   }
 
   private async destination(intakeUrl: string): Promise<Destination> {
