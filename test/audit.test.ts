@@ -68,6 +68,29 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     assert.deepEqual([promoted.details.before, promoted.details.after.role], [{ role: 'viewer' }, 'admin']);
   });
 
+  it('before is noted for plan, role permissions, kill switch and retention changes', async () => {
+    const big = await createOrg(warden, 'enterprise', 'Before and after');
+    const auth = { 'X-API-Key': big.key };
+    const latest = async (action: string) => (await events(big.id)).filter((row: { action: string }) => row.action === action).at(-1);
+
+    const role = await warden.request.post('/api/v1/roles').set(auth).send({ name: 'auditors', permissions: ['user.read'] }).expect(201);
+    await warden.request.put(`/api/v1/roles/${role.body.id}/permissions`).set(auth).send({ permissions: ['user.read', 'audit.read'] }).expect(200);
+    const permissions = await latest('role.permissions_set');
+    assert.deepEqual([permissions.details.before, permissions.details.after.permissions], [{ permissions: ['user.read'] }, ['user.read', 'audit.read']]);
+
+    const agent = await warden.request.post('/api/v1/agents').set(auth).send({ name: 'audited agent' }).expect(201);
+    assert.equal((await latest('agent.minted')).details.after.agent_secret, '[REDACTED]');
+    await warden.request.post(`/api/v1/kill-switch/${agent.body.id}`).set(auth).send({ reason: 'Runaway loop' }).expect(200);
+    const killed = await latest('agent.killed');
+    assert.deepEqual(killed.details.before, { status: 'active', disabled_reason: null, disabled_until: null });
+    assert.equal(killed.details.after.status, 'disabled');
+
+    await warden.request.put(`/api/v1/enterprise/orgs/${big.id}/retention`).set(auth).send({ audit_log_retention_days: 730 }).expect(200);
+    await warden.request.put(`/api/v1/enterprise/orgs/${big.id}/retention`).set(auth).send({ audit_log_retention_days: 1000 }).expect(200);
+    const retention = await latest('audit.retention_set');
+    assert.deepEqual([retention.details.before, retention.details.after], [{ audit_log_retention_days: 730 }, { org_id: big.id, audit_log_retention_days: 1000 }]);
+  });
+
   it('no change without its event and no event without its change: a failed append rolls the change back; a refused change writes nothing', async () => {
     const before = (await events(org.id)).length;
     await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Audited' }).expect(409);
