@@ -3,9 +3,16 @@ import { Identity1732400000000 } from './1732400000000-identity';
 import { LoginLinks1732500000000 } from './1732500000000-login-links';
 import { Agents1732600000000 } from './1732600000000-agents';
 import { Audit1732700000000 } from './1732700000000-audit';
+import { AuditSubjectIndexes1732800000000 } from './1732800000000-audit-subject-indexes';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
  * `/readyz` reports any that are not applied. Append new migrations at the end.
  */
-export const migrations: Array<new () => MigrationInterface> = [Identity1732400000000, LoginLinks1732500000000, Agents1732600000000, Audit1732700000000];
+export const migrations: Array<new () => MigrationInterface> = [
+  Identity1732400000000,
+  LoginLinks1732500000000,
+  Agents1732600000000,
+  Audit1732700000000,
+  AuditSubjectIndexes1732800000000,
+];
