@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { forbiddenAddressReason } from '../src/outbound/address-policy';
 import { DestinationRefusedError, DestinationUnresolvableError, OutboundHttp } from '../src/outbound/outbound-http';
@@ -134,5 +138,24 @@ describe('outbound HTTP: SSRF defences for URLs callers give Warden', () => {
     const large = await client.post(destination, {}, '[]');
     assert.deepEqual(large, { ok: false, status: 200, attempts: 1, reason: 'the answer exceeded 65536 bytes' });
     assert.equal(receiver.requests.length, 5);
+  });
+
+  it('verifies the intake\'s TLS certificate: a self-signed one is refused before any request is sent, and not retried', async () => {
+    const tls = join(__dirname, 'fixtures', 'tls');
+    let requests = 0;
+    const server = createHttpsServer({ cert: readFileSync(join(tls, 'self-signed-cert.pem')), key: readFileSync(join(tls, 'self-signed-key.pem')) }, (_req, res) => {
+      requests++;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new OutboundHttp({ ...policy, allowedHosts: ['127.0.0.1'] });
+      const { port } = server.address() as AddressInfo;
+      const delivery = await client.post(await client.destination(`https://127.0.0.1:${port}/api/v2/logs`), {}, '[]');
+      assert.deepEqual(delivery, { ok: false, status: null, attempts: 1, reason: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+      assert.equal(requests, 0);
+    } finally {
+      server.close();
+    }
   });
 });

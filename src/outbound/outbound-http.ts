@@ -180,8 +180,10 @@ export class OutboundHttp {
   }
 }
 
+/** A refused or reset connection may work next time; a certificate that does not verify will not. */
 function networkFailure(error: NodeJS.ErrnoException): Attempt {
-  return { ok: false, status: null, retryable: true, reason: error.code ?? error.message };
+  const reason = error.code ?? error.message;
+  return { ok: false, status: null, retryable: !/CERT|SIGNATURE|TLS|SSL/.test(reason), reason };
 }
 
 /** Retry-After in seconds or as an HTTP date, capped so one export cannot be held for long. */
