@@ -2182,8 +2182,9 @@ export interface components {
         SiemExportResult: {
             /** @description Requests made to the intake, retries not counted (PagerDuty takes one event per request). */
             batches: number;
-            /** @description One entry per batch that failed, after its retries. */
+            /** @description One entry per batch that failed after its retries, and one for all the batches left unsent when the export's time (`SIEM_EXPORT_TIMEOUT_MS`, default 60 s) ran out. */
             errors: {
+                /** @description Attempts made; 0 for batches not sent because the export ran out of time (`SIEM_EXPORT_TIMEOUT_MS`). */
                 attempts: number;
                 batch: number;
                 events: number;

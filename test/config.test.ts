@@ -43,6 +43,7 @@ describe('configuration from the environment', () => {
       SPLUNK_HEC_URL: 'http://splunk.internal:8088/services/collector',
       PAGERDUTY_ROUTING_KEY: 'pd-key',
       PAGERDUTY_EVENTS_URL: 'https://events.eu.pagerduty.com/v2/enqueue',
+      SIEM_EXPORT_TIMEOUT_MS: '30000',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -73,6 +74,7 @@ describe('configuration from the environment', () => {
         splunkHecUrl: 'http://splunk.internal:8088/services/collector',
         pagerdutyRoutingKey: 'pd-key',
         pagerdutyEventsUrl: 'https://events.eu.pagerduty.com/v2/enqueue',
+        exportTimeoutMs: 30000,
       },
     });
   });

@@ -244,6 +244,25 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
     assert.equal(receiver.requests.length, 3);
   });
 
+  it('stops sending when the export\'s time is spent and reports the unsent batches as failed', async () => {
+    const defaults = loadConfig({});
+    const hurried = await startTestApp({
+      database: warden.database,
+      config: { outbound: { allowedHosts: ['127.0.0.1'], timeoutMs: 400, retryBaseMs: 10 }, siem: { ...defaults.siem, exportTimeoutMs: 1000 } },
+    });
+    receiver.reply(silence, silence, silence);
+    const res = await hurried.request
+      .post('/api/v1/audit-logs/siem/pagerduty/export')
+      .set(key)
+      .send({ event_type: 'environment.created', limit: 3, routing_key: ROUTING_KEY, intake_url: receiver.url('/v2/enqueue') })
+      .expect(502);
+    assert.deepEqual(
+      res.body.details.map((detail: { field: string; message: string }) => [detail.field, detail.message]),
+      [['batch 1', 'timed out after 400 ms after 3 attempts'], ['batch 2', "not sent: the export's 1000 ms were spent after 0 attempts"]],
+    );
+    assert.equal(receiver.requests.length, 3, 'only the first event was tried');
+  });
+
   it('refuses destinations: private, loopback by name or in IPv6 form, metadata, plain http; a redirect to metadata is not followed', async () => {
     const tries: Array<[string, RegExp]> = [
       ['https://169.254.169.254/latest/meta-data/', /cloud metadata/],

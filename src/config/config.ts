@@ -63,6 +63,8 @@ export interface SiemConfig {
   splunkHecUrl: string | undefined;
   pagerdutyRoutingKey: string | undefined;
   pagerdutyEventsUrl: string;
+  /** How long one export may keep sending; batches not started by then are reported as failed. */
+  exportTimeoutMs: number;
 }
 
 export type PlanName = components['schemas']['PlanName'];
@@ -186,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
       splunkHecUrl: url('SPLUNK_HEC_URL'),
       pagerdutyRoutingKey: env.PAGERDUTY_ROUTING_KEY?.trim() || undefined,
       pagerdutyEventsUrl: url('PAGERDUTY_EVENTS_URL', 'https://events.pagerduty.com/v2/enqueue')!,
+      exportTimeoutMs: read('SIEM_EXPORT_TIMEOUT_MS', 60_000, integer(1000, 600_000)),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -165,7 +165,16 @@ export class SiemExportService {
       last_seq: events[events.length - 1]?.seq ?? null,
       errors: [],
     };
-    for (const batch of batches(events, intake)) {
+    // A slow or failing intake must not hold the request for the sum of every batch's retries.
+    const deadline = Date.now() + this.config.exportTimeoutMs;
+    const pending = [...batches(events, intake)];
+    for (const [index, batch] of pending.entries()) {
+      if (Date.now() >= deadline) {
+        const unsent = pending.slice(index).reduce((sum, rest) => sum + rest.length, 0);
+        result.failed += unsent;
+        result.errors.push({ batch: index + 1, events: unsent, attempts: 0, status: null, reason: `not sent: the export's ${this.config.exportTimeoutMs} ms were spent` });
+        break;
+      }
       result.batches++;
       const delivery = await this.outbound.post(destination, intake.headers, intake.batch(batch));
       if (delivery.ok) {
@@ -173,7 +182,7 @@ export class SiemExportService {
         continue;
       }
       result.failed += batch.length;
-      if (result.errors.length < MAX_REPORTED_ERRORS) {
+      if (result.errors.length < MAX_REPORTED_ERRORS - 1) {
         result.errors.push({ batch: result.batches, events: batch.length, attempts: delivery.attempts, status: delivery.status, reason: delivery.reason });
       }
     }
