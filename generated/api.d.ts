@@ -446,7 +446,8 @@ export interface paths {
          *     multicast and cloud-metadata addresses are refused unless the host is allow-listed), the
          *     connection goes to the checked address, redirects are not followed, each attempt has a
          *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
-         *     destination is 422 `DESTINATION_NOT_ALLOWED`.
+         *     destination is 422 `DESTINATION_NOT_ALLOWED`. Exports count against the `siem_export` rate
+         *     limit: 60 an hour per org and 120 per client IP (429 with `Retry-After`).
          */
         post: operations["exportAuditLogsToDatadog"];
         delete?: never;
@@ -487,7 +488,8 @@ export interface paths {
          *     multicast and cloud-metadata addresses are refused unless the host is allow-listed), the
          *     connection goes to the checked address, redirects are not followed, each attempt has a
          *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
-         *     destination is 422 `DESTINATION_NOT_ALLOWED`.
+         *     destination is 422 `DESTINATION_NOT_ALLOWED`. Exports count against the `siem_export` rate
+         *     limit: 60 an hour per org and 120 per client IP (429 with `Retry-After`).
          */
         post: operations["exportAuditLogsToPagerDuty"];
         delete?: never;
@@ -527,7 +529,8 @@ export interface paths {
          *     multicast and cloud-metadata addresses are refused unless the host is allow-listed), the
          *     connection goes to the checked address, redirects are not followed, each attempt has a
          *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
-         *     destination is 422 `DESTINATION_NOT_ALLOWED`.
+         *     destination is 422 `DESTINATION_NOT_ALLOWED`. Exports count against the `siem_export` rate
+         *     limit: 60 an hour per org and 120 per client IP (429 with `Retry-After`).
          */
         post: operations["exportAuditLogsToSplunk"];
         delete?: never;
@@ -3745,6 +3748,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
         };
@@ -3823,6 +3827,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
         };
@@ -3888,6 +3893,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
         };

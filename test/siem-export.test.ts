@@ -357,6 +357,26 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
     assert.equal(receiver.requests.length, 1);
   });
 
+  it('counts exports per org against the siem_export rate limit (429 with Retry-After); another org keeps its own count', async () => {
+    const defaults = loadConfig({});
+    const strict = await startTestApp({
+      database: warden.database,
+      config: {
+        outbound: { allowedHosts: ['127.0.0.1'], timeoutMs: 400, retryBaseMs: 10 },
+        siem: { ...defaults.siem },
+        rateLimits: { siem_export: { perIp: { limit: 100, windowSeconds: 3600 }, perOrg: { limit: 2, windowSeconds: 3600 } } },
+      },
+    });
+    const limited = await createOrg(strict, 'professional', 'Rate limited');
+    const body = { api_key: DD_KEY, intake_url: receiver.url('/api/v2/logs') };
+    for (let i = 0; i < 2; i++) await strict.request.post('/api/v1/audit-logs/siem/datadog/export').set('X-API-Key', limited.key).send(body).expect(200);
+    const refused = await strict.request.post('/api/v1/audit-logs/siem/splunk/export').set('X-API-Key', limited.key).send({ hec_token: HEC_TOKEN, intake_url: body.intake_url }).expect(429);
+    assert.equal(refused.body.code, 'RATE_LIMITED');
+    assert.ok(Number(refused.headers['retry-after']) > 0);
+    const other = await createOrg(strict, 'professional', 'Not limited');
+    await strict.request.post('/api/v1/audit-logs/siem/pagerduty/export').set('X-API-Key', other.key).send({ routing_key: ROUTING_KEY, intake_url: receiver.url('/v2/enqueue') }).expect(200);
+  });
+
   it('rejects bodies that do not match the schema (unknown field, limit over the vendor maximum, bad tag) with 422', async () => {
     const cases: Array<[string, object, string]> = [
       ['datadog', { api_key: DD_KEY, colour: 'red' }, 'colour'],

@@ -87,11 +87,12 @@ export function createAccessGate(options: {
         throw error;
       }
     },
-    async throttle(operation: BoundOperation, req: Request, body: unknown) {
+    async throttle(operation: BoundOperation, req: Request, body: unknown, caller: unknown) {
       const email = (body as { email?: unknown } | undefined)?.email;
       await options.rateLimiter.hit(operation.extensions.rateLimit!, {
         ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
         email: typeof email === 'string' ? email : undefined,
+        org: (caller as Principal).orgId,
       });
     },
   };

@@ -4,7 +4,8 @@ import { RateLimitedError } from '../errors/api-error';
 
 /**
  * Fixed-window counters kept in Postgres, so every Warden instance counts against the same
- * limit: one upsert per subject (the client IP, and the email when the body names one).
+ * limit: one upsert per subject (the client IP, the email when the body names one, and the
+ * caller's org on authenticated operations).
  */
 export class RateLimiter {
   constructor(
@@ -12,11 +13,12 @@ export class RateLimiter {
     private readonly limits: RateLimits,
   ) {}
 
-  async hit(bucket: string, subjects: { ip: string; email?: string }): Promise<void> {
+  async hit(bucket: string, subjects: { ip: string; email?: string; org?: string | null }): Promise<void> {
     const rules = this.limits[bucket];
     if (!rules) throw new Error(`No rate limits are configured for the x-rate-limit bucket '${bucket}'`);
     const checks: Array<[string, RateLimitRule]> = [[`ip:${subjects.ip}`, rules.perIp]];
-    if (subjects.email) checks.push([`email:${subjects.email.toLowerCase()}`, rules.perEmail]);
+    if (subjects.email && rules.perEmail) checks.push([`email:${subjects.email.toLowerCase()}`, rules.perEmail]);
+    if (subjects.org && rules.perOrg) checks.push([`org:${subjects.org}`, rules.perOrg]);
     let retryAfter = 0;
     for (const [subject, rule] of checks) {
       const windowMs = rule.windowSeconds * 1000;

@@ -26,7 +26,7 @@ export interface RequestGate {
   anonymous: unknown;
   authenticate(req: Request, operation: BoundOperation): Promise<unknown>;
   authorize(principal: unknown, operation: BoundOperation, req: Request): Promise<void>;
-  throttle(operation: BoundOperation, req: Request, body: unknown): Promise<void>;
+  throttle(operation: BoundOperation, req: Request, body: unknown, principal: unknown): Promise<void>;
   /** Runs the handler; the gate may wrap it (e.g. in the transaction that writes its audit event). */
   execute(context: RuntimeContext<unknown>, run: () => Promise<RuntimeResult>): Promise<RuntimeResult>;
 }
@@ -142,7 +142,7 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
       headers: req.headers,
       body,
     });
-    if (operation.extensions.rateLimit && gate) await gate.throttle(operation, req, input.body);
+    if (operation.extensions.rateLimit && gate) await gate.throttle(operation, req, input.body, principal);
     let log: RuntimeContext<Services>['log'] | undefined;
     const context: RuntimeContext<Services> = {
       operationId: operation.operationId,

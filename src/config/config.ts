@@ -74,14 +74,16 @@ export interface RateLimitRule {
   limit: number;
   windowSeconds: number;
 }
-/** Per `x-rate-limit` bucket: how many requests one IP, and one email, may make per window. */
-export type RateLimits = Record<string, { perIp: RateLimitRule; perEmail: RateLimitRule }>;
+/** Per `x-rate-limit` bucket: how many requests one IP, one email (named in the body) and one org (the caller's) may make per window. */
+export type RateLimits = Record<string, { perIp: RateLimitRule; perEmail?: RateLimitRule; perOrg?: RateLimitRule }>;
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   login: { perIp: { limit: 100, windowSeconds: 300 }, perEmail: { limit: 10, windowSeconds: 300 } },
   admin_pin: { perIp: { limit: 30, windowSeconds: 900 }, perEmail: { limit: 10, windowSeconds: 900 } },
   signup: { perIp: { limit: 20, windowSeconds: 3600 }, perEmail: { limit: 5, windowSeconds: 3600 } },
   magic_link: { perIp: { limit: 30, windowSeconds: 900 }, perEmail: { limit: 5, windowSeconds: 900 } },
+  // Each export makes up to hundreds of outbound requests: an org may not turn Warden into a traffic source.
+  siem_export: { perIp: { limit: 120, windowSeconds: 3600 }, perOrg: { limit: 60, windowSeconds: 3600 } },
 };
 
 export class ConfigError extends Error {
