@@ -444,7 +444,8 @@ export interface paths {
          *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
          *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
          *     multicast and cloud-metadata addresses are refused unless the host is allow-listed), the
-         *     connection goes to the checked address, redirects are not followed, each attempt has a
+         *     connection goes to the checked address, the certificate is verified (public CAs, plus any in
+         *     `OUTBOUND_CA_FILE`), redirects are not followed, each attempt has a
          *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
          *     destination is 422 `DESTINATION_NOT_ALLOWED`. Exports count against the `siem_export` rate
          *     limit: 60 an hour per org and 120 per client IP (429 with `Retry-After`).
@@ -486,7 +487,8 @@ export interface paths {
          *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
          *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
          *     multicast and cloud-metadata addresses are refused unless the host is allow-listed), the
-         *     connection goes to the checked address, redirects are not followed, each attempt has a
+         *     connection goes to the checked address, the certificate is verified (public CAs, plus any in
+         *     `OUTBOUND_CA_FILE`), redirects are not followed, each attempt has a
          *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
          *     destination is 422 `DESTINATION_NOT_ALLOWED`. Exports count against the `siem_export` rate
          *     limit: 60 an hour per org and 120 per client IP (429 with `Retry-After`).
@@ -527,7 +529,8 @@ export interface paths {
          *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
          *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
          *     multicast and cloud-metadata addresses are refused unless the host is allow-listed), the
-         *     connection goes to the checked address, redirects are not followed, each attempt has a
+         *     connection goes to the checked address, the certificate is verified (public CAs, plus any in
+         *     `OUTBOUND_CA_FILE`), redirects are not followed, each attempt has a
          *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
          *     destination is 422 `DESTINATION_NOT_ALLOWED`. Exports count against the `siem_export` rate
          *     limit: 60 an hour per org and 120 per client IP (429 with `Retry-After`).

@@ -13,7 +13,7 @@ import { AdminService } from './modules/admin/admin-service';
 import { AuditService } from './modules/audit/audit-service';
 import { ComplianceService } from './modules/audit/compliance-service';
 import { SiemExportService } from './modules/audit/siem-export-service';
-import { OutboundHttp } from './outbound/outbound-http';
+import { OutboundHttp, outboundPolicy } from './outbound/outbound-http';
 import { AgentCredentialLookup } from './modules/agents/agent-credentials';
 import { AgentService } from './modules/agents/agent-service';
 import { InstallationService } from './modules/installations/installation-service';
@@ -108,7 +108,7 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
     loginTokens,
     mailer,
     audit,
-    siem: new SiemExportService(audit, orgs, new OutboundHttp(config.outbound), config.siem),
+    siem: new SiemExportService(audit, orgs, new OutboundHttp(outboundPolicy(config.outbound)), config.siem),
     compliance: new ComplianceService(db, orgs, agents, audit),
     rateLimits: new RateLimiter(database.dataSource, config.rateLimits),
     system: new SystemService(database),

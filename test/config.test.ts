@@ -37,6 +37,7 @@ describe('configuration from the environment', () => {
       OUTBOUND_ALLOWED_HOSTS: 'Splunk.Internal:8088, 127.0.0.1,[::1]',
       OUTBOUND_TIMEOUT_MS: '2500',
       OUTBOUND_RETRY_BASE_MS: '100',
+      OUTBOUND_CA_FILE: 'package.json',
       DATADOG_API_KEY: 'dd-key',
       DATADOG_INTAKE_URL: 'https://http-intake.logs.datadoghq.eu/api/v2/logs',
       SPLUNK_HEC_TOKEN: 'hec-token',
@@ -66,7 +67,7 @@ describe('configuration from the environment', () => {
       upgradeUrl: 'https://example.com/billing',
       defaultOrgPlan: 'free',
       rateLimits: DEFAULT_RATE_LIMITS,
-      outbound: { allowedHosts: ['splunk.internal:8088', '127.0.0.1', '[::1]'], timeoutMs: 2500, retryBaseMs: 100 },
+      outbound: { allowedHosts: ['splunk.internal:8088', '127.0.0.1', '[::1]'], timeoutMs: 2500, retryBaseMs: 100, caFile: 'package.json' },
       siem: {
         datadogApiKey: 'dd-key',
         datadogIntakeUrl: 'https://http-intake.logs.datadoghq.eu/api/v2/logs',
@@ -97,10 +98,12 @@ describe('configuration from the environment', () => {
           OUTBOUND_ALLOWED_HOSTS: 'http://splunk:8088/x',
           OUTBOUND_TIMEOUT_MS: '5',
           SPLUNK_HEC_URL: 'splunk:8088',
+          OUTBOUND_CA_FILE: '/nonexistent/ca.pem',
         }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        assert.equal(error.problems.length, 14);
+        assert.equal(error.problems.length, 15);
+        assert.match(error.message, /OUTBOUND_CA_FILE: \/nonexistent\/ca\.pem is not a readable file/);
         assert.match(error.message, /OUTBOUND_ALLOWED_HOSTS: "http:\/\/splunk:8088\/x" is not a host or host:port/);
         assert.match(error.message, /OUTBOUND_TIMEOUT_MS: must be a whole number from 100 to 120000/);
         assert.match(error.message, /SPLUNK_HEC_URL: must be an http:\/\/ or https:\/\/ URL/);

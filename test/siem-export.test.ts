@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config';
 import { chainHash } from '../src/modules/audit/audit-service';
@@ -6,6 +10,9 @@ import { assertNoSecretAtRest, createOrg, createUserAndLogin, type TestOrg } fro
 import { silence, startHttpReceiver, status, type HttpReceiver } from './support/http-receiver';
 import { startTestApp, type TestApp } from './support/test-app';
 
+/** Receivers on 127.0.0.1, short timeouts, and the test CA of the https receiver trusted. */
+const TEST_CA = join(__dirname, 'fixtures', 'tls', 'self-signed-cert.pem');
+const OUTBOUND = { allowedHosts: ['127.0.0.1'], timeoutMs: 400, retryBaseMs: 10, caFile: TEST_CA };
 const DD_KEY = 'dd-test-api-key-0123456789abcdef';
 const HEC_TOKEN = 'splunk-hec-token-0123456789abcdef';
 const ROUTING_KEY = 'pd-routing-key-0123456789abcdefgh';
@@ -39,7 +46,7 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
     receiver = await startHttpReceiver();
     const defaults = loadConfig({});
     warden = await startTestApp({
-      config: { outbound: { allowedHosts: ['127.0.0.1'], timeoutMs: 400, retryBaseMs: 10 }, siem: { ...defaults.siem } },
+      config: { outbound: OUTBOUND, siem: { ...defaults.siem } },
     });
     org = await createOrg(warden, 'professional');
     key = { 'X-API-Key': org.key };
@@ -189,6 +196,34 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
     assert.equal(resolve.dedup_key, sent[2].dedup_key, 'resolve addresses the alert the newest event opened');
   });
 
+  it('https: an intake whose certificate chains to a trusted CA (OUTBOUND_CA_FILE) receives the events', async () => {
+    const received: Array<{ authorization: string | undefined; body: string }> = [];
+    const tls = join(__dirname, 'fixtures', 'tls');
+    const server = createHttpsServer({ cert: readFileSync(TEST_CA), key: readFileSync(join(tls, 'self-signed-key.pem')) }, (req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        received.push({ authorization: req.headers.authorization, body });
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"text":"Success","code":0}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const res = await warden.request
+        .post('/api/v1/audit-logs/siem/splunk/export')
+        .set(key)
+        .send({ hec_token: HEC_TOKEN, intake_url: `https://127.0.0.1:${port}/services/collector/event`, limit: 2 })
+        .expect(200);
+      assert.deepEqual([res.body.sent, res.body.intake_url], [2, `https://127.0.0.1:${port}/services/collector/event`]);
+      assert.equal(received.length, 1);
+      assert.equal(received[0]!.authorization, `Splunk ${HEC_TOKEN}`);
+      assert.equal(received[0]!.body.split('\n').length, 2);
+    } finally {
+      server.close();
+    }
+  });
+
   it('retries 429 and 5xx, reports a batch that still fails, and is 502 when nothing was delivered', async () => {
     receiver.reply(status(503), status(429, { 'Retry-After': '0' }));
     const retried = await warden.request
@@ -248,7 +283,7 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
     const defaults = loadConfig({});
     const hurried = await startTestApp({
       database: warden.database,
-      config: { outbound: { allowedHosts: ['127.0.0.1'], timeoutMs: 400, retryBaseMs: 10 }, siem: { ...defaults.siem, exportTimeoutMs: 1000 } },
+      config: { outbound: OUTBOUND, siem: { ...defaults.siem, exportTimeoutMs: 1000 } },
     });
     receiver.reply(silence, silence, silence);
     const res = await hurried.request
@@ -300,7 +335,7 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
     const configured = await startTestApp({
       database: warden.database,
       config: {
-        outbound: { allowedHosts: ['127.0.0.1'], timeoutMs: 400, retryBaseMs: 10 },
+        outbound: OUTBOUND,
         siem: { ...defaults.siem, datadogApiKey: DD_KEY, datadogIntakeUrl: receiver.url('/configured/logs'), pagerdutyRoutingKey: ROUTING_KEY, pagerdutyEventsUrl: receiver.url('/configured/enqueue') },
       },
     });
@@ -362,7 +397,7 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
     const strict = await startTestApp({
       database: warden.database,
       config: {
-        outbound: { allowedHosts: ['127.0.0.1'], timeoutMs: 400, retryBaseMs: 10 },
+        outbound: OUTBOUND,
         siem: { ...defaults.siem },
         rateLimits: { siem_export: { perIp: { limit: 100, windowSeconds: 3600 }, perOrg: { limit: 2, windowSeconds: 3600 } } },
       },

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import type { components } from '../../generated/api';
 
 /**
@@ -53,6 +54,8 @@ export interface OutboundConfig {
   allowedHosts: string[];
   timeoutMs: number;
   retryBaseMs: number;
+  /** PEM file of extra certificate authorities to trust (an on-premises SIEM with an internal CA). */
+  caFile: string | undefined;
 }
 
 /** Server-side SIEM credentials and intakes, used when an export request names none. */
@@ -149,6 +152,8 @@ export function loadConfig(env: Env = process.env): Config {
     if (/^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(host) && isHttpUrl(`http://${host}`)) outboundAllowedHosts.push(host);
     else problems.push(`OUTBOUND_ALLOWED_HOSTS: ${JSON.stringify(host)} is not a host or host:port`);
   }
+  const outboundCaFile = env.OUTBOUND_CA_FILE?.trim() || undefined;
+  if (outboundCaFile !== undefined && !isReadableFile(outboundCaFile)) problems.push(`OUTBOUND_CA_FILE: ${outboundCaFile} is not a readable file`);
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
@@ -182,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
       allowedHosts: outboundAllowedHosts,
       timeoutMs: read('OUTBOUND_TIMEOUT_MS', 10_000, integer(100, 120_000)),
       retryBaseMs: read('OUTBOUND_RETRY_BASE_MS', 500, integer(0, 60_000)),
+      caFile: outboundCaFile,
     },
     siem: {
       datadogApiKey: env.DATADOG_API_KEY?.trim() || undefined,
@@ -195,6 +201,15 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function isHttpUrl(value: string): boolean {

@@ -1,8 +1,11 @@
 import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rootCertificates } from 'node:tls';
+import type { OutboundConfig } from '../config/config';
 import { forbiddenAddressReason } from './address-policy';
 
 export interface OutboundPolicy {
@@ -12,11 +15,18 @@ export interface OutboundPolicy {
   timeoutMs: number;
   /** First backoff; each retry waits twice as long as the one before (or what Retry-After says). */
   retryBaseMs: number;
+  /** PEM of certificate authorities to trust besides the usual public ones. */
+  extraCa?: string;
 }
 
 const ATTEMPTS = 3;
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_RETRY_AFTER_MS = 10_000;
+
+/** The client's policy from configuration: the extra CA file is read once, at start-up. */
+export function outboundPolicy(config: OutboundConfig): OutboundPolicy {
+  return { ...config, extraCa: config.caFile ? readFileSync(config.caFile, 'utf8') : undefined };
+}
 
 /** The URL may not be called: its scheme, its credentials or the address it resolves to. */
 export class DestinationRefusedError extends Error {}
@@ -56,6 +66,8 @@ type Resolver = (host: string) => Promise<Array<{ address: string; family: numbe
  */
 export class OutboundHttp {
   private readonly allowed: Array<{ hostname: string; port: string | null }>;
+  /** Node's `ca` replaces the public roots, so extra authorities are added to them, not instead. */
+  private readonly trusted: string[] | undefined;
 
   constructor(
     private readonly policy: OutboundPolicy,
@@ -65,6 +77,7 @@ export class OutboundHttp {
       const url = new URL(`http://${entry}`);
       return { hostname: url.hostname, port: url.port || null };
     });
+    this.trusted = policy.extraCa ? [...rootCertificates, policy.extraCa] : undefined;
   }
 
   private isAllowListed(url: URL): boolean {
@@ -141,6 +154,7 @@ export class OutboundHttp {
           method: 'POST',
           agent: false,
           lookup: pinned,
+          ...(this.trusted ? { ca: this.trusted } : {}),
           headers: { ...headers, 'Content-Length': String(Buffer.byteLength(payload)), 'User-Agent': 'Warden' },
         },
         (res) => {
