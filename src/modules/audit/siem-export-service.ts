@@ -182,6 +182,7 @@ export class SiemExportService {
         continue;
       }
       result.failed += batch.length;
+      // One place stays free for the entry of batches left unsent when time runs out.
       if (result.errors.length < MAX_REPORTED_ERRORS - 1) {
         result.errors.push({ batch: result.batches, events: batch.length, attempts: delivery.attempts, status: delivery.status, reason: delivery.reason });
       }
