@@ -276,13 +276,19 @@ export class AuditService {
     };
   }
 
-  /** The newest events whose resource or actor is one of `subjects`. */
-  async about(orgId: string, subjects: string[], limit: number): Promise<AuditEvent[]> {
-    const rows: EventRow[] = await this.db.query(
-      `SELECT * FROM audit_events WHERE org_id = $1 AND (resource_id = ANY($2) OR actor_id = ANY($2)) ORDER BY seq DESC LIMIT $3`,
-      [orgId, subjects, limit],
+  /**
+   * The trail of some subjects (events whose resource or actor is one of them): per action, the
+   * count and the first and last time, and the newest `recent` events.
+   */
+  async trailOf(orgId: string, subjects: string[], recent: number) {
+    const about = `org_id = $1 AND (resource_id = ANY($2) OR actor_id = ANY($2))`;
+    const byAction: Array<{ action: string; n: number; first_at: Date; last_at: Date }> = await this.db.query(
+      `SELECT action, count(*)::int AS n, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM audit_events
+       WHERE ${about} GROUP BY action ORDER BY action`,
+      [orgId, subjects],
     );
-    return rows.map(toAuditEvent);
+    const rows: EventRow[] = await this.db.query(`SELECT * FROM audit_events WHERE ${about} ORDER BY seq DESC LIMIT $3`, [orgId, subjects, recent]);
+    return { byAction, recent: rows.map(toAuditEvent) };
   }
 
   /**

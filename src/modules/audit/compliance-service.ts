@@ -72,12 +72,7 @@ export class ComplianceService {
     );
     // The agent's own events and those of its installations here, as resource or as actor.
     const subjects = [agent.id, ...installations.map((installation) => installation.id)];
-    const trail: Array<{ action: string; n: number; first_at: Date; last_at: Date }> = await this.db.query(
-      `SELECT action, count(*)::int AS n, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM audit_events
-       WHERE org_id = $1 AND (resource_id = ANY($2) OR actor_id = ANY($2)) GROUP BY action ORDER BY action`,
-      [orgId, subjects],
-    );
-    const recent = await this.audit.about(orgId, subjects, RECENT_EVENTS);
+    const { byAction: trail, recent } = await this.audit.trailOf(orgId, subjects, RECENT_EVENTS);
     const chain = await this.audit.verify(orgId);
 
     const count = (action: string) => trail.find((row) => row.action === action)?.n ?? 0;
