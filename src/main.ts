@@ -36,8 +36,6 @@ async function main(): Promise<void> {
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  logger.info({ port }, `Warden listening on http://localhost:${port} (docs at http://localhost:${port}/docs)`);
-  if (firstStart) printFirstStartCredential(firstStart.org.id, firstStart.apiKey.key, port);
 
   // Hourly maintenance, and once at start-up: expired audit events go (each cut leaves a signed
   // checkpoint) and so do rate-limit windows that ended over a day ago.
@@ -46,7 +44,6 @@ async function main(): Promise<void> {
       services.audit.purgeExpired().then((purged) => Object.keys(purged).length > 0 && logger.info({ purged }, 'expired audit events purged')),
       services.rateLimits.prune(),
     ]).catch((error: Error) => logger.error({ err_message: error.message }, 'maintenance failed'));
-  void maintain();
   const maintenanceTimer = setInterval(maintain, MAINTENANCE_INTERVAL_MS);
   maintenanceTimer.unref();
 
@@ -73,6 +70,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  // Announced only once the signal handlers are in place: a supervisor that stops Warden as soon
+  // as it reports listening must get a drained shutdown, not the default kill.
+  logger.info({ port }, `Warden listening on http://localhost:${port} (docs at http://localhost:${port}/docs)`);
+  if (firstStart) printFirstStartCredential(firstStart.org.id, firstStart.apiKey.key, port);
+  void maintain();
 }
 
 /**
