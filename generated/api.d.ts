@@ -187,6 +187,11 @@ export interface paths {
         /**
          * Agent heartbeat (agent)
          * @description Bumps the agent's `last_seen_at` (seed 002). Authenticated by the agent's own `X-Agent-Secret`.
+         *
+         *     Agents ping every few seconds, so an audit event per ping would bury the chain (and the
+         *     org's retention budget) in liveness noise. Only the transition is audited: the first
+         *     heartbeat, or the first after 15 minutes of silence, records `agent.online`; the pings in
+         *     between change nothing but `last_seen_at`.
          */
         post: operations["recordAgentHeartbeat"];
         delete?: never;
@@ -210,7 +215,8 @@ export interface paths {
          * Set the agent's wire-envelope key (agent)
          * @description The agent registers its X25519 public key for wire envelopes (seed 002). Authenticated by
          *     the agent's own `X-Agent-Secret`; a secret works only on its own agent's routes (403 on
-         *     another agent's, 401 when revoked or disabled).
+         *     another agent's, 401 when revoked or disabled). Base64 or base64url; answered in base64.
+         *     Audited with the key it replaced as `before`.
          */
         put: operations["setAgentPublicKey"];
         post?: never;
@@ -257,12 +263,31 @@ export interface paths {
         };
         /**
          * Verify an agent
-         * @description Whether the agent is a registered, active identity (seed 000). `valid` is false for disabled
-         *     and revoked agents; an unknown agent (or another org's) is 404.
+         * @description Whether the agent is an active identity Warden vouches for (seed 000). `valid` is false for
+         *     disabled and revoked agents and for a registered key not yet proven; an unknown agent (or
+         *     another org's) is 404. While the key is unproven, `proof_message` is the exact text the
+         *     agent signs to prove it (see `POST` on this path), good for 5 minutes.
          */
         get: operations["verifyAgent"];
         put?: never;
-        post?: never;
+        /**
+         * Prove possession of the agent's key
+         * @description Marks a registered key as proven for this org: `signature` is the agent's Ed25519
+         *     signature over the UTF-8 bytes of the RFC 8785 canonical JSON of
+         *     `{"org_id": <this org>, "purpose": "warden.agent_key_proof", "sekuire_id": <sekuire_id>, "timestamp": <timestamp>}`
+         *     (`GET` on this path gives that text with the current time), and `timestamp` must be within
+         *     5 minutes of Warden's clock. Proving again is a no-op. 422 when the signature or timestamp
+         *     does not hold; 409 for a minted agent (no key), and when another org already proved the key
+         *     (said only to a caller who has just shown the key). Node:
+         *
+         *     ```js
+         *     const { sign } = require('node:crypto');
+         *     const timestamp = new Date().toISOString();
+         *     const message = JSON.stringify({ org_id, purpose: 'warden.agent_key_proof', sekuire_id, timestamp }); // RFC 8785: keys already sorted
+         *     const signature = sign(null, Buffer.from(message), privateKey).toString('base64url');
+         *     ```
+         */
+        post: operations["proveAgentKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -280,10 +305,34 @@ export interface paths {
         put?: never;
         /**
          * Register an agent by its Ed25519 key
-         * @description Registers an agent identity (seed 000). `public_key` is the base64 of a 32-byte Ed25519
-         *     public key and `sekuire_id` must be the lowercase hex SHA-256 of those 32 bytes: the id
-         *     certifies the key, so anyone can check it offline. A `sekuire_id` already registered is 409.
-         *     Counts against the plan's agent quota.
+         * @description Registers an agent identity (seed 000). `public_key` is the 32-byte Ed25519 public key in
+         *     base64 (44 characters, padded) or base64url (43 characters, unpadded, what Node's JWK export
+         *     gives as `x`); Warden answers it in base64. `sekuire_id` must be the lowercase hex SHA-256 of
+         *     those 32 bytes: the id certifies the key, so anyone can check it offline. The same
+         *     `sekuire_id` registered twice in one org is 409. Counts against the plan's agent quota.
+         *
+         *     **Proof of possession.** A registration without `proof` is *unproven*
+         *     (`key_proven_at: null`): Warden does not vouch for it (no trust headers, `verified: false`
+         *     profile, `valid: false` verdicts) until the agent proves it holds the private key, here with
+         *     `proof` or later with `POST /agents/{id}/verify`. The agent signs (Ed25519) the UTF-8 bytes
+         *     of the RFC 8785 canonical JSON of
+         *     `{"org_id": <your org>, "purpose": "warden.agent_key_proof", "sekuire_id": <sekuire_id>, "timestamp": <now, RFC 3339>}`;
+         *     the timestamp must be within 5 minutes of Warden's clock. Several orgs may hold unproven
+         *     registrations of one key (none learns of the others); the first org to prove it owns it,
+         *     and the others' registrations can then never be proven. A proof for a key another org
+         *     already proved is 409 (only the key's holder can make one).
+         *
+         *     ```js
+         *     const { createHash, generateKeyPairSync, sign } = require('node:crypto');
+         *     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+         *     const public_key = publicKey.export({ format: 'jwk' }).x; // base64url, 43 characters
+         *     const sekuire_id = createHash('sha256').update(Buffer.from(public_key, 'base64url')).digest('hex');
+         *     const timestamp = new Date().toISOString();
+         *     // Keys in code-point order and no whitespace: this is the RFC 8785 form.
+         *     const message = JSON.stringify({ org_id: 'org_…', purpose: 'warden.agent_key_proof', sekuire_id, timestamp });
+         *     const signature = sign(null, Buffer.from(message), privateKey).toString('base64url');
+         *     const body = { sekuire_id, name: 'My Agent', public_key, proof: { timestamp, signature } };
+         *     ```
          */
         post: operations["registerAgent"];
         delete?: never;
@@ -1309,7 +1358,8 @@ export interface paths {
         put?: never;
         /**
          * Sign trust headers for an agent's request
-         * @description Warden vouches for an outgoing request of an active agent (seed 000): it returns headers
+         * @description Warden vouches for an outgoing request of an active agent whose key this org has proven
+         *     (seed 000; unproven or stopped agents are 409): it returns headers
          *     that bind the agent's DID, the SHA-256 of the request body and a timestamp, signed with
          *     Warden's own Ed25519 key, so the receiving service can check them offline.
          *
@@ -1346,7 +1396,8 @@ export interface paths {
          * Get an agent's trust profile
          * @description What a relying party needs to decide whether to trust the agent (seed 000): identity, key
          *     and its fingerprint, status and revocation, installations (a lapsed lease shows as
-         *     `stale`) and when it was last seen.
+         *     `stale`) and when it was last seen. `verified` is true only once this org has proven the
+         *     key (`key_proven_at`); relying parties should not trust an unverified profile.
          */
         get: operations["getTrustProfile"];
         put?: never;
@@ -1368,15 +1419,15 @@ export interface paths {
         put?: never;
         /**
          * Verify an agent's signature in context
-         * @description Checks that `signature` was made by the agent's registered Ed25519 key, that the agent is
-         *     active, and, when `context.workspace_id` is given, that it has a live installation there
+         * @description Checks that `signature` was made by the agent's registered Ed25519 key, that this org has
+         *     proven that key (`POST /agents/{id}/verify`), that the agent is active, and, when `context.workspace_id` is given, that it has a live installation there
          *     (seed 000). `valid` is true only when every check passes; `reasons` says what each found.
          *
          *     **Signed bytes.** The agent signs the UTF-8 bytes of the RFC 8785 (JCS) canonical JSON of
          *     `{"context": <context, or {}>, "sekuire_id": "<sekuire_id>"}`: object keys sorted by code
          *     point, no whitespace, numbers in their shortest ECMAScript form. `signature` is the 64-byte
          *     Ed25519 signature in base64 or base64url. Example: for `context {"workspace_id": "ws_abc123"}`
-         *     the bytes are `{"context":{"workspace_id":"ws_abc123"},"sekuire_id":"3b6a…da29"}`.
+         *     the bytes are `{"context":{"workspace_id":"ws_abc123"},"sekuire_id":"21fe…21b9"}`.
          */
         post: operations["verifyTrust"];
         delete?: never;
@@ -1708,6 +1759,11 @@ export interface components {
             /** Format: date-time */
             disabled_until: string | null;
             id: string;
+            /**
+             * Format: date-time
+             * @description When the org proved it holds `public_key`'s private key; null while unproven (Warden vouches only for proven keys) and for minted agents.
+             */
+            key_proven_at: string | null;
             /** Format: date-time */
             last_seen_at: string | null;
             manifest_hash: string | null;
@@ -1728,6 +1784,21 @@ export interface components {
             /** @description Base64 X25519 key the agent set for wire envelopes. */
             wire_public_key: string | null;
             workspace_id: string | null;
+        };
+        /**
+         * @description Proof that the caller holds the agent's Ed25519 private key: `signature` is the key's Ed25519
+         *     signature over the UTF-8 bytes of the RFC 8785 canonical JSON of
+         *     `{"org_id", "purpose": "warden.agent_key_proof", "sekuire_id", "timestamp"}`, with the caller's
+         *     org id and this `timestamp`, which must be within 5 minutes of Warden's clock.
+         */
+        AgentKeyProof: {
+            /** @description The 64-byte Ed25519 signature in base64 or base64url. */
+            signature: string;
+            /**
+             * Format: date-time
+             * @description When the agent signed (RFC 3339).
+             */
+            timestamp: string;
         };
         /** @description A newly minted agent with its secret, shown this once. */
         AgentWithSecret: components["schemas"]["Agent"] & {
@@ -2760,11 +2831,12 @@ export interface operations {
                      *           "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *           "workspace_id": null,
-                     *           "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-                     *           "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *           "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *           "did": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *           "name": "My Agent",
                      *           "version": "1.0.0",
                      *           "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *           "key_proven_at": "2024-01-15T10:30:00Z",
                      *           "manifest_hash": "hash_of_manifest",
                      *           "wire_public_key": null,
                      *           "daily_budget": null,
@@ -2861,11 +2933,12 @@ export interface operations {
                      *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "workspace_id": null,
-                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *       "did": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *       "name": "My Agent",
                      *       "version": "1.0.0",
                      *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "key_proven_at": "2024-01-15T10:30:00Z",
                      *       "manifest_hash": "hash_of_manifest",
                      *       "wire_public_key": null,
                      *       "daily_budget": null,
@@ -3049,11 +3122,12 @@ export interface operations {
                      *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "workspace_id": null,
-                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *       "did": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *       "name": "My Agent",
                      *       "version": "1.0.0",
                      *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "key_proven_at": "2024-01-15T10:30:00Z",
                      *       "manifest_hash": "hash_of_manifest",
                      *       "wire_public_key": null,
                      *       "daily_budget": null,
@@ -3114,7 +3188,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @description Base64 of the 32-byte X25519 public key. */
+                    /** @description Base64 or base64url of the 32-byte X25519 public key. */
                     public_key: string;
                 };
             };
@@ -3161,11 +3235,12 @@ export interface operations {
                      *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "workspace_id": null,
-                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *       "did": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *       "name": "My Agent",
                      *       "version": "1.0.0",
                      *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "key_proven_at": "2024-01-15T10:30:00Z",
                      *       "manifest_hash": "hash_of_manifest",
                      *       "wire_public_key": null,
                      *       "daily_budget": null,
@@ -3209,16 +3284,22 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "valid": true,
-                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "valid": false,
+                     *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *       "name": "My Agent",
                      *       "version": "1.0.0",
                      *       "registered_at": "2024-01-15T10:30:00Z",
-                     *       "status": "active"
+                     *       "status": "active",
+                     *       "key_proven_at": null,
+                     *       "proof_message": "{\"org_id\":\"org_01jd4v3k8m2q6r9t1w5y7z0abc\",\"purpose\":\"warden.agent_key_proof\",\"sekuire_id\":\"21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9\",\"timestamp\":\"2024-01-15T10:30:00Z\"}"
                      *     }
                      */
                     "application/json": {
+                        /** Format: date-time */
+                        key_proven_at: string | null;
                         name: string;
+                        /** @description For an unproven registered key, the RFC 8785 JSON to sign (its timestamp is now); null once proven and for minted agents. */
+                        proof_message: string | null;
                         /** Format: date-time */
                         registered_at: string;
                         sekuire_id: string | null;
@@ -3236,6 +3317,70 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    proveAgentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "timestamp": "2024-01-15T10:30:00Z",
+                 *       "signature": "RESgkIGnQzMmgCJpEuEigdbeSI25wUrd45qaz0gR9RFuoXs5Cf5Z1m91p_jkYRcNoQ9zY29UJtQ3RxcCBFsoBQ"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentKeyProof"];
+            };
+        };
+        responses: {
+            /** @description The agent, with `key_proven_at`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": null,
+                     *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *       "did": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *       "name": "My Agent",
+                     *       "version": "1.0.0",
+                     *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "key_proven_at": "2024-01-15T10:30:02Z",
+                     *       "manifest_hash": "hash_of_manifest",
+                     *       "wire_public_key": null,
+                     *       "daily_budget": null,
+                     *       "policy_ids": [],
+                     *       "status": "active",
+                     *       "disabled_reason": null,
+                     *       "disabled_until": null,
+                     *       "revoked_at": null,
+                     *       "last_seen_at": null,
+                     *       "created_at": "2024-01-15T10:30:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     registerAgent: {
         parameters: {
             query?: never;
@@ -3247,7 +3392,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                 *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                  *       "name": "My Agent",
                  *       "version": "1.0.0",
                  *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
@@ -3257,6 +3402,7 @@ export interface operations {
                 "application/json": {
                     manifest_hash?: string;
                     name: string;
+                    proof?: components["schemas"]["AgentKeyProof"];
                     public_key: string;
                     sekuire_id: string;
                     version?: string;
@@ -3265,7 +3411,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The registered agent. */
+            /** @description The registered agent; `key_proven_at` is set when the body carried a valid `proof`. */
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -3277,11 +3423,12 @@ export interface operations {
                      *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "workspace_id": null,
-                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *       "did": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *       "name": "My Agent",
                      *       "version": "1.0.0",
                      *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                     *       "key_proven_at": null,
                      *       "manifest_hash": "hash_of_manifest",
                      *       "wire_public_key": null,
                      *       "daily_budget": null,
@@ -4921,6 +5068,7 @@ export interface operations {
                      *       "name": "billing-bot",
                      *       "version": null,
                      *       "public_key": null,
+                     *       "key_proven_at": null,
                      *       "manifest_hash": null,
                      *       "wire_public_key": null,
                      *       "daily_budget": 25,
@@ -5819,7 +5967,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                 *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                  *       "request_body_hash": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
                  *     }
                  */
@@ -5841,7 +5989,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "headers": {
-                     *         "X-Warden-Agent": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *         "X-Warden-Agent": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *         "X-Warden-Body-SHA256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                      *         "X-Warden-Timestamp": "2026-11-24T18:00:00.000Z",
                      *         "X-Warden-Key-Id": "wk_Gf3sHn2XbQ",
@@ -5894,13 +6042,15 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "did": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *       "name": "My Agent",
                      *       "version": "1.0.0",
                      *       "status": "active",
+                     *       "verified": true,
+                     *       "key_proven_at": "2024-01-15T10:30:02Z",
                      *       "public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
-                     *       "key_fingerprint": "SHA256:O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik",
+                     *       "key_fingerprint": "SHA256:If4x36FUomFia/hUBG/SJxt77UtqvkWqWId+9H+XIbk",
                      *       "registered_at": "2024-01-15T10:30:00Z",
                      *       "last_seen_at": "2026-11-24T18:00:00Z",
                      *       "revoked_at": null,
@@ -5936,6 +6086,8 @@ export interface operations {
                         }[];
                         /** @description SHA256: and the unpadded base64 of the key hash, as OpenSSH prints fingerprints. */
                         key_fingerprint: string;
+                        /** Format: date-time */
+                        key_proven_at: string | null;
                         /**
                          * Format: date-time
                          * @description The latest agent heartbeat or installation lease.
@@ -5950,6 +6102,8 @@ export interface operations {
                         sekuire_id: string;
                         /** @enum {string} */
                         status: "active" | "disabled" | "revoked";
+                        /** @description The org proved it holds the key's private key. */
+                        verified: boolean;
                         version: string | null;
                     };
                 };
@@ -5972,8 +6126,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-                 *       "signature": "ZmFrZS1zaWduYXR1cmUtZm9yLXRoZS1leGFtcGxlLW9ubHktNjQtYnl0ZXMtbG9uZy4uLi4uLi4uLi4uLi4uLg==",
+                 *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                 *       "signature": "bHjMORY2/+0fSrdjCDSeQMgdTodpxbC5uYz5kCbRwmeYZEdeUbCzlybWkLuq60s92qbJKxJRUzXcnF60Z52FBg==",
                  *       "context": {
                  *         "workspace_id": "ws_abc123"
                  *       }
@@ -5999,10 +6153,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "valid": true,
-                     *       "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-                     *       "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *       "did": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *       "reasons": [
                      *         "signature_valid",
+                     *         "key_proven",
                      *         "agent_active",
                      *         "installed_in_workspace"
                      *       ],
@@ -6013,7 +6168,7 @@ export interface operations {
                         /** Format: date-time */
                         checked_at: string;
                         did: string;
-                        reasons: ("signature_valid" | "signature_invalid" | "agent_active" | "agent_disabled" | "agent_revoked" | "installed_in_workspace" | "not_installed_in_workspace")[];
+                        reasons: ("signature_valid" | "signature_invalid" | "key_proven" | "key_unproven" | "agent_active" | "agent_disabled" | "agent_revoked" | "installed_in_workspace" | "not_installed_in_workspace")[];
                         sekuire_id: string;
                         valid: boolean;
                     };

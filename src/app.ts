@@ -101,7 +101,7 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
   const audit = new AuditService(db, signingKey);
   const orgs = new OrgService(db, config.upgradeUrl);
   const users = new UserService(db, orgs);
-  const agents = new AgentService(db, orgs);
+  const agents = new AgentService(db, orgs, audit);
   return {
     ...options,
     db,

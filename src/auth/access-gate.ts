@@ -116,7 +116,9 @@ function auditedChange(context: RuntimeContext<unknown>, action: string, result:
     workspaceId: params.workspace_id ?? id(params.id, 'ws_') ?? id(body.workspace_id, 'ws_') ?? id(body.id, 'ws_') ?? id(input.workspace_id, 'ws_') ?? null,
     action,
     resourceId:
-      params.id ?? params.agent_id ?? params.user_id ?? params.environment_id ?? (body.id as string | undefined) ?? (body.installation_id as string | undefined) ?? null,
+      params.id ?? params.agent_id ?? params.user_id ?? params.environment_id ?? (body.id as string | undefined) ?? (body.installation_id as string | undefined) ??
+      // The trust operations name their agent only in the body.
+      (input.sekuire_id as string | undefined) ?? null,
     outcome: 'success',
     ...requestFactsOf(context.req),
     details: {

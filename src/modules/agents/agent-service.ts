@@ -1,5 +1,5 @@
 import type { Db } from '../../db/db';
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { digestSecret, newSecret } from '../../auth/credentials';
@@ -13,6 +13,8 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { OrgService } from '../orgs/org-service';
 import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
 import { noteBefore } from '../audit/audited-change';
+import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
+import { assertKeyProof, decodeKey, proofMessage } from './agent-keys';
 
 type Agent = components['schemas']['Agent'];
 export interface AgentRow {
@@ -23,6 +25,7 @@ export interface AgentRow {
   name: string;
   version: string | null;
   public_key: string | null;
+  key_proven_at: Date | null;
   manifest_hash: string | null;
   wire_public_key: string | null;
   daily_budget: string | null;
@@ -35,7 +38,7 @@ export interface AgentRow {
   created_at: Date;
 }
 
-const AGENT_COLUMNS = `id, org_id, workspace_id, sekuire_id, name, version, public_key, manifest_hash, wire_public_key, daily_budget,
+const AGENT_COLUMNS = `id, org_id, workspace_id, sekuire_id, name, version, public_key, key_proven_at, manifest_hash, wire_public_key, daily_budget,
   policy_ids, status, disabled_reason, disabled_until, revoked_at, last_seen_at, created_at`;
 
 /** OpenSSH-style fingerprint of a base64 Ed25519 public key: `SHA256:` + unpadded base64 of its digest. */
@@ -62,6 +65,7 @@ export const toAgent = (row: AgentRow): Agent => {
     name: row.name,
     version: row.version,
     public_key: row.public_key,
+    key_proven_at: row.key_proven_at?.toISOString() ?? null,
     manifest_hash: row.manifest_hash,
     wire_public_key: row.wire_public_key,
     daily_budget: row.daily_budget === null ? null : Number(row.daily_budget),
@@ -75,38 +79,32 @@ export const toAgent = (row: AgentRow): Agent => {
   };
 };
 
+/** The partial unique index that lets one org at most hold a proven registration of a key. */
+const PROVEN_KEY_INDEX = 'agents_proven_sekuire_id_idx';
+/** Silence after which the next heartbeat counts as the agent coming (back) online. */
+const OFFLINE_AFTER_MINUTES = 15;
+
+const keyProvenElsewhere = () =>
+  new ConflictError('Another org has already proven possession of this key; it belongs to that org.', 'KEY_PROVEN_ELSEWHERE');
+
 export const agentNotFound = (ref: string) => new NotFoundError(`No agent '${ref}' exists in this org.`, 'AGENT_NOT_FOUND');
 
 /** `agt_…` ids and 64-hex sekuire_ids both name an agent. */
 export const agentRefColumn = (ref: string) => (ref.startsWith('agt_') ? 'id' : 'sekuire_id');
 
-/**
- * 422 unless `value` is the canonical base64 of a 32-byte key of this curve: the key must parse,
- * and re-encoding it must give the same text, so one key has one spelling.
- */
-function decodeKey(value: string, curve: 'Ed25519' | 'X25519', field: string): Buffer {
-  const bytes = Buffer.from(value, 'base64');
-  const fail = (message: string) =>
-    new ValidationError(`${field} must be the base64 of a 32-byte ${curve} public key: ${message}.`, 'INVALID_PUBLIC_KEY', [
-      { location: 'body', field, message, rule: 'format' },
-    ]);
-  if (bytes.toString('base64') !== value) throw fail('it is not canonical base64');
-  if (bytes.length !== 32) throw fail(`it decodes to ${bytes.length} bytes`);
-  try {
-    createPublicKey({ key: { kty: 'OKP', crv: curve, x: bytes.toString('base64url') }, format: 'jwk' });
-  } catch {
-    throw fail('it is not a valid key');
-  }
-  return bytes;
-}
-
 export class AgentService {
   constructor(
     private readonly db: Db,
     private readonly orgs: OrgService,
+    private readonly audit: AuditService,
   ) {}
 
-  /** Seed 000: the sekuire_id must be the SHA-256 of the key, so the id proves which key it names. */
+  /**
+   * Seed 000: the sekuire_id must be the SHA-256 of the key, so the id names one key. Anyone can
+   * copy a public key, so the registration stays unproven (nothing vouches for it) until a
+   * proof of possession, here or in proveKey. Until then other orgs may register the same key
+   * without either learning of the other.
+   */
   async register(principal: Principal, input: RequestBody<'registerAgent'>): Promise<Agent> {
     const orgId = await this.orgs.scope(principal);
     const key = decodeKey(input.public_key, 'Ed25519', 'public_key');
@@ -115,13 +113,37 @@ export class AgentService {
         { location: 'body', field: 'sekuire_id', message: 'does not match public_key', rule: 'sha256' },
       ]);
     }
+    if (input.proof) assertKeyProof(orgId, input.sekuire_id, key, input.proof, 'proof.');
     return this.insert(orgId, input.workspace_id, {
       sekuire_id: input.sekuire_id,
       name: input.name,
       version: input.version ?? null,
-      public_key: input.public_key,
+      public_key: key.toString('base64'),
+      key_proven_at: input.proof ? new Date() : null,
       manifest_hash: input.manifest_hash ?? null,
     }).then(({ agent }) => agent);
+  }
+
+  /**
+   * Proof of possession: from now on the key belongs to this org, and no other org's
+   * registration of it can be proven. Only a caller who has just shown the key learns that
+   * another org got there first.
+   */
+  async proveKey(principal: Principal, ref: string, proof: RequestBody<'proveAgentKey'>): Promise<Agent> {
+    const orgId = await this.orgs.scope(principal);
+    const agent = await this.row(this.db.manager, orgId, ref);
+    if (!agent.public_key || !agent.sekuire_id) {
+      throw new ConflictError('This agent has no registered key to prove; a minted agent authenticates with its secret.', 'AGENT_HAS_NO_KEY');
+    }
+    assertKeyProof(orgId, agent.sekuire_id, agent.public_key, proof);
+    if (agent.key_proven_at) return toAgent(agent);
+    try {
+      const [[row]] = await this.db.query(`UPDATE agents SET key_proven_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [agent.id]);
+      return toAgent(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw keyProvenElsewhere();
+      throw error;
+    }
   }
 
   /** Seeds 001/002: an agent with an `sas_` secret, returned once. */
@@ -150,8 +172,10 @@ export class AgentService {
         );
         return { agent: toAgent(row) };
       } catch (error) {
-        if (isUniqueViolation(error)) throw new ConflictError('An agent with this sekuire_id is already registered.', 'ALREADY_EXISTS');
-        throw error;
+        if (!isUniqueViolation(error)) throw error;
+        // The per-org index says "already here"; the proven-key index is hit only by a caller who just proved the key.
+        if ((error as { driverError?: { constraint?: string } }).driverError?.constraint === PROVEN_KEY_INDEX) throw keyProvenElsewhere();
+        throw new ConflictError('An agent with this sekuire_id is already registered in this org.', 'ALREADY_EXISTS');
       }
     });
   }
@@ -176,15 +200,20 @@ export class AgentService {
     return toAgent(await this.row(this.db.manager, await this.orgs.scope(principal), ref));
   }
 
+  /** A registered key counts only once proven; until then the answer carries the message to sign. */
   async verify(principal: Principal, ref: string) {
-    const agent = await this.get(principal, ref);
+    const orgId = await this.orgs.scope(principal);
+    const agent = toAgent(await this.row(this.db.manager, orgId, ref));
+    const unproven = agent.sekuire_id !== null && agent.key_proven_at === null;
     return {
-      valid: agent.status === 'active',
+      valid: agent.status === 'active' && !unproven,
       sekuire_id: agent.sekuire_id,
       name: agent.name,
       version: agent.version,
       registered_at: agent.created_at,
       status: agent.status,
+      key_proven_at: agent.key_proven_at,
+      proof_message: unproven ? proofMessage(orgId, agent.sekuire_id!, new Date().toISOString()) : null,
     };
   }
 
@@ -230,17 +259,39 @@ export class AgentService {
   /** The agent's own routes: its secret works only for itself. */
   async setWireKey(principal: Principal, ref: string, publicKey: string): Promise<Agent> {
     await this.assertSelf(principal, ref);
-    decodeKey(publicKey, 'X25519', 'public_key');
+    const key = decodeKey(publicKey, 'X25519', 'public_key');
+    const [old] = await this.db.query(`SELECT wire_public_key FROM agents WHERE id = $1 FOR UPDATE`, [principal.agentId]);
+    noteBefore(old);
     const [[row]] = await this.db.query(`UPDATE agents SET wire_public_key = $2, last_seen_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [
       principal.agentId,
-      publicKey,
+      key.toString('base64'),
     ]);
     return toAgent(row);
   }
 
-  async heartbeat(principal: Principal, ref: string): Promise<void> {
+  /** Pings come every few seconds: only coming online (first ping, or first after a silence) is an audit event. */
+  async heartbeat(principal: Principal, ref: string, request: RequestFacts): Promise<void> {
     await this.assertSelf(principal, ref);
-    await this.db.query(`UPDATE agents SET last_seen_at = now() WHERE id = $1`, [principal.agentId]);
+    await this.db.transaction(async (manager) => {
+      const [[agent]] = await manager.query(
+        `WITH old AS (SELECT id, last_seen_at FROM agents WHERE id = $1 FOR UPDATE)
+         UPDATE agents a SET last_seen_at = now() FROM old WHERE a.id = old.id
+         RETURNING a.org_id, a.workspace_id, old.last_seen_at AS previous_seen_at,
+           old.last_seen_at IS NULL OR old.last_seen_at < now() - make_interval(mins => ${OFFLINE_AFTER_MINUTES}) AS came_online`,
+        [principal.agentId],
+      );
+      if (!agent.came_online) return;
+      await this.audit.append(manager, {
+        orgId: agent.org_id,
+        actor: actorOf(principal),
+        workspaceId: agent.workspace_id,
+        action: 'agent.online',
+        resourceId: principal.agentId,
+        outcome: 'success',
+        ...request,
+        details: { operation_id: 'recordAgentHeartbeat', previous_seen_at: agent.previous_seen_at?.toISOString() ?? null },
+      });
+    });
   }
 
   private async assertSelf(principal: Principal, ref: string): Promise<void> {

@@ -1,14 +1,17 @@
 import type { Db } from '../../db/db';
-import { createPublicKey, verify } from 'node:crypto';
+import type { operations } from '../../../generated/api';
+import { verify } from 'node:crypto';
 import { installationStatus } from '../installations/installation-service';
 import type { Principal } from '../../auth/principal';
 import type { RequestBody } from '../../binding/handler-types';
 import type { Jwk, SigningKey } from '../../auth/signing-key';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
+import { ConflictError, NotFoundError } from '../../errors/api-error';
+import { decodeSignature, keyObject } from '../agents/agent-keys';
 import { effectiveStatus, keyFingerprint, type AgentRow } from '../agents/agent-service';
 import type { OrgService } from '../orgs/org-service';
 import { canonicalJson } from './canonical-json';
 
+type Reason = operations['verifyTrust']['responses']['200']['content']['application/json']['reasons'][number];
 
 /** How long a receiver should accept signed trust headers. */
 const HEADER_LIFETIME_MS = 5 * 60_000;
@@ -31,13 +34,9 @@ export class TrustService {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
     const signature = decodeSignature(input.signature);
     const message = Buffer.from(canonicalJson({ context: input.context ?? {}, sekuire_id: input.sekuire_id }), 'utf8');
-    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(agent.public_key!, 'base64').toString('base64url') }, format: 'jwk' });
-    const signatureValid = verify(null, message, key, signature);
+    const signatureValid = verify(null, message, keyObject(agent.public_key!), signature);
     const status = effectiveStatus(agent);
-    const reasons: Array<'signature_valid' | 'signature_invalid' | 'agent_active' | 'agent_disabled' | 'agent_revoked' | 'installed_in_workspace' | 'not_installed_in_workspace'> = [
-      signatureValid ? 'signature_valid' : 'signature_invalid',
-      `agent_${status}`,
-    ];
+    const reasons: Reason[] = [signatureValid ? 'signature_valid' : 'signature_invalid', agent.key_proven_at ? 'key_proven' : 'key_unproven', `agent_${status}`];
     const workspaceId = input.context?.workspace_id;
     if (workspaceId !== undefined) {
       const [installed] = await this.db.query(
@@ -47,7 +46,7 @@ export class TrustService {
       reasons.push(installed ? 'installed_in_workspace' : 'not_installed_in_workspace');
     }
     return {
-      valid: signatureValid && status === 'active' && !reasons.includes('not_installed_in_workspace'),
+      valid: signatureValid && agent.key_proven_at !== null && status === 'active' && !reasons.includes('not_installed_in_workspace'),
       sekuire_id: input.sekuire_id,
       did: `did:sekuire:${input.sekuire_id}`,
       reasons,
@@ -81,6 +80,8 @@ export class TrustService {
       name: agent.name,
       version: agent.version,
       status,
+      verified: agent.key_proven_at !== null,
+      key_proven_at: agent.key_proven_at?.toISOString() ?? null,
       public_key: agent.public_key!,
       key_fingerprint: keyFingerprint(agent.public_key!),
       registered_at: agent.created_at.toISOString(),
@@ -100,6 +101,9 @@ export class TrustService {
 
   async headers(principal: Principal, input: RequestBody<'createTrustHeaders'>) {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
+    if (!agent.key_proven_at) {
+      throw new ConflictError('Warden vouches only for keys whose possession this org has proven (POST /agents/{id}/verify).', 'KEY_NOT_PROVEN');
+    }
     if (effectiveStatus(agent) !== 'active') throw new ConflictError('Warden vouches only for active agents.', 'AGENT_STOPPED');
     const { kid } = await this.signingKey.jwk();
     const timestamp = new Date();
@@ -133,15 +137,4 @@ export class TrustService {
     if (!agent?.public_key) throw agentNotFound(sekuireId);
     return agent;
   }
-}
-
-/** 422 unless the signature is 64 bytes of base64 or base64url. */
-function decodeSignature(signature: string): Buffer {
-  const bytes = /^[A-Za-z0-9_-]+$/.test(signature) ? Buffer.from(signature, 'base64url') : Buffer.from(signature, 'base64');
-  if (bytes.length !== 64 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(signature)) {
-    throw new ValidationError('signature must be a 64-byte Ed25519 signature in base64 or base64url.', 'INVALID_SIGNATURE_ENCODING', [
-      { location: 'body', field: 'signature', message: `decodes to ${bytes.length} bytes`, rule: 'format' },
-    ]);
-  }
-  return bytes;
 }

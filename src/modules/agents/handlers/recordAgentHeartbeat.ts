@@ -1,6 +1,7 @@
+import { requestFactsOf } from '../../audit/audit-service';
 import type { Handler } from '../../handler';
 
-export const recordAgentHeartbeat: Handler<'recordAgentHeartbeat'> = async ({ services, principal, params }) => {
-  await services.agents.heartbeat(principal, params.id);
+export const recordAgentHeartbeat: Handler<'recordAgentHeartbeat'> = async ({ services, principal, params, req }) => {
+  await services.agents.heartbeat(principal, params.id, requestFactsOf(req));
   return { status: 204, body: undefined };
 };

@@ -1,0 +1,73 @@
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { ValidationError } from '../../errors/api-error';
+import { canonicalJson } from '../trust/canonical-json';
+
+/** How far a proof's timestamp may be from Warden's clock, either way. */
+export const PROOF_WINDOW_MS = 5 * 60_000;
+/** Names what the signature is for, so a proof can never pass for any other signed message. */
+const PROOF_PURPOSE = 'warden.agent_key_proof';
+
+const URL_SAFE = /^[A-Za-z0-9_-]+$/;
+const invalid = (field: string, message: string, rule: string, code: string, sentence: string) =>
+  new ValidationError(sentence, code, [{ location: 'body', field, message, rule }]);
+
+/**
+ * The 32 bytes of a public key of this curve, or 422. Padded base64 and unpadded base64url
+ * (Node's JWK `x`) are both taken; each must be the canonical spelling of its bytes, so one key
+ * has one spelling in each alphabet and Warden stores it as base64.
+ */
+export function decodeKey(value: string, curve: 'Ed25519' | 'X25519', field: string): Buffer {
+  const encoding = URL_SAFE.test(value) ? 'base64url' : 'base64';
+  const bytes = Buffer.from(value, encoding);
+  const fail = (message: string) =>
+    invalid(field, message, 'format', 'INVALID_PUBLIC_KEY', `${field} must be the base64 or base64url of a 32-byte ${curve} public key: ${message}.`);
+  if (bytes.toString(encoding) !== value) throw fail(`it is not canonical ${encoding}`);
+  if (bytes.length !== 32) throw fail(`it decodes to ${bytes.length} bytes`);
+  try {
+    keyObject(bytes, curve);
+  } catch {
+    throw fail('it is not a valid key');
+  }
+  return bytes;
+}
+
+export function keyObject(key: Buffer | string, curve: 'Ed25519' | 'X25519' = 'Ed25519'): KeyObject {
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'base64') : key;
+  return createPublicKey({ key: { kty: 'OKP', crv: curve, x: bytes.toString('base64url') }, format: 'jwk' });
+}
+
+/** 422 unless the signature is 64 bytes of base64 or base64url. */
+export function decodeSignature(signature: string, field = 'signature'): Buffer {
+  const bytes = URL_SAFE.test(signature) ? Buffer.from(signature, 'base64url') : Buffer.from(signature, 'base64');
+  if (bytes.length !== 64 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(signature)) {
+    throw invalid(field, `decodes to ${bytes.length} bytes`, 'format', 'INVALID_SIGNATURE_ENCODING', `${field} must be a 64-byte Ed25519 signature in base64 or base64url.`);
+  }
+  return bytes;
+}
+
+/** What an agent signs to prove, to one org, that it holds the private key of `sekuireId`. */
+export function proofMessage(orgId: string, sekuireId: string, timestamp: string): string {
+  return canonicalJson({ org_id: orgId, purpose: PROOF_PURPOSE, sekuire_id: sekuireId, timestamp });
+}
+
+/**
+ * 422 unless `proof` is the key's signature over the proof message of this org and sekuire_id,
+ * made within the window. Binding the org id means a proof shown to one org proves nothing to
+ * another; the window bounds how long a leaked proof is worth replaying to the same org.
+ */
+export function assertKeyProof(orgId: string, sekuireId: string, publicKey: Buffer | string, proof: { timestamp: string; signature: string }, prefix = ''): void {
+  const skew = Math.abs(Date.now() - new Date(proof.timestamp).getTime());
+  if (!(skew <= PROOF_WINDOW_MS)) {
+    throw invalid(`${prefix}timestamp`, 'is more than 5 minutes from the server clock', 'range', 'PROOF_EXPIRED', 'The proof timestamp must be within 5 minutes of now; sign a fresh one.');
+  }
+  const signature = decodeSignature(proof.signature, `${prefix}signature`);
+  if (!verify(null, Buffer.from(proofMessage(orgId, sekuireId, proof.timestamp), 'utf8'), keyObject(publicKey), signature)) {
+    throw invalid(
+      `${prefix}signature`,
+      'is not the registered key\'s signature over the proof message',
+      'signature',
+      'INVALID_PROOF',
+      'The signature is not the agent key\'s signature over the RFC 8785 JSON of {org_id, purpose: "warden.agent_key_proof", sekuire_id, timestamp}.',
+    );
+  }
+}
