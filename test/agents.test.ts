@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { agentIdentity, registerAgent } from './support/agents';
+import { agentIdentity, keyProof, registerAgent } from './support/agents';
 import { assertNoSecretAtRest, createOrg, createUserAndLogin, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -30,8 +30,24 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     const byId = await warden.request.get(`/api/v1/agents/${res.body.id}`).set(key).expect(200);
     const bySekuire = await warden.request.get(`/api/v1/agents/${identity.sekuireId}`).set(key).expect(200);
     assert.deepEqual(byId.body, bySekuire.body);
+    assert.equal(res.body.key_proven_at, null);
+    // Unproven: not valid, and the answer carries the exact message the agent signs to prove it holds the key.
+    const unproven = await warden.request.get(`/api/v1/agents/${identity.sekuireId}/verify`).set(key).expect(200);
+    const { proof_message: message, ...verdict } = unproven.body;
+    assert.deepEqual(verdict, { valid: false, sekuire_id: identity.sekuireId, name: 'My Agent', version: '1.0.0', registered_at: res.body.created_at, status: 'active', key_proven_at: null });
+    const timestamp = JSON.parse(message).timestamp;
+    assert.equal(message, JSON.stringify({ org_id: org.id, purpose: 'warden.agent_key_proof', sekuire_id: identity.sekuireId, timestamp }));
+    const signature = sign(null, Buffer.from(message), identity.privateKey).toString('base64');
+    const proven = await warden.request.post(`/api/v1/agents/${identity.id}/verify`).set(key).send({ timestamp, signature }).expect(200);
+    assert.ok(proven.body.key_proven_at);
     const verify = await warden.request.get(`/api/v1/agents/${identity.sekuireId}/verify`).set(key).expect(200);
-    assert.deepEqual(verify.body, { valid: true, sekuire_id: identity.sekuireId, name: 'My Agent', version: '1.0.0', registered_at: res.body.created_at, status: 'active' });
+    assert.deepEqual(verify.body, {
+      valid: true, sekuire_id: identity.sekuireId, name: 'My Agent', version: '1.0.0', registered_at: res.body.created_at, status: 'active',
+      key_proven_at: proven.body.key_proven_at, proof_message: null,
+    });
+    // Proving again changes nothing.
+    const again = await warden.request.post(`/api/v1/agents/${identity.sekuireId}/verify`).set(key).send(keyProof(identity, org.id)).expect(200);
+    assert.equal(again.body.key_proven_at, proven.body.key_proven_at);
     const dup = await warden.request
       .post('/api/v1/agents/register')
       .set(key)
@@ -178,5 +194,169 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
       .set('Authorization', `Bearer ${boot.body.runtime_token}`)
       .send({})
       .expect(401);
+  });
+  const auditEvents = (orgId: string, action: string) =>
+    warden.database.dataSource.query(`SELECT actor_type, actor_id, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`, [orgId, action]);
+
+  it("a copied public key buys another org nothing: no trust headers, no 409 to the key's owner, and it can never be proven there", async () => {
+    const owner = await createOrg(warden, 'enterprise', 'Key owner');
+    const thief = await createOrg(warden, 'enterprise', 'Key thief');
+    handled.push(owner.key, thief.key);
+    const [A, B] = [{ 'X-API-Key': owner.key }, { 'X-API-Key': thief.key }];
+    const identity = agentIdentity();
+    const body = { sekuire_id: identity.sekuireId, name: 'Payments agent', public_key: identity.publicKey };
+    const signHeaders = (auth: Record<string, string>) => warden.request.post('/api/v1/trust/headers').set(auth).send({ sekuire_id: identity.sekuireId, request_body_hash: 'a'.repeat(64) });
+
+    // B registers A's public key first, with the seed 000 body: accepted, unproven, vouched for by nothing.
+    const stolen = await warden.request.post('/api/v1/agents/register').set(B).send(body).expect(201);
+    assert.equal(stolen.body.key_proven_at, null);
+    const refused = await signHeaders(B).expect(409);
+    assert.equal(refused.body.code, 'KEY_NOT_PROVEN');
+    const profile = await warden.request.get(`/api/v1/trust/profile/did:sekuire:${identity.sekuireId}`).set(B).expect(200);
+    assert.equal(profile.body.verified, false);
+    assert.equal((await warden.request.get(`/api/v1/agents/${stolen.body.id}/verify`).set(B).expect(200)).body.valid, false);
+
+    // A registers its own key: no 409, and nothing in the answer speaks of B.
+    const own = await warden.request.post('/api/v1/agents/register').set(A).send(body).expect(201);
+    assert.equal(own.body.org_id, owner.id);
+    for (const trace of [thief.id, stolen.body.id]) assert.ok(!JSON.stringify(own.body).includes(trace));
+    await signHeaders(A).expect(409);
+
+    // A proves possession and Warden vouches for it.
+    await warden.request.post(`/api/v1/agents/${identity.sekuireId}/verify`).set(A).send(keyProof(identity, owner.id)).expect(200);
+    const headers = await signHeaders(A).expect(200);
+    assert.equal(headers.body.headers['X-Warden-Agent'], `did:sekuire:${identity.sekuireId}`);
+    assert.equal((await warden.request.get(`/api/v1/trust/profile/did:sekuire:${identity.sekuireId}`).set(A).expect(200)).body.verified, true);
+
+    // B cannot prove it: not without the private key, and not by replaying A's proof (it names A's org).
+    const forged = await warden.request.post(`/api/v1/agents/${stolen.body.id}/verify`).set(B).send(keyProof({ ...identity, privateKey: agentIdentity().privateKey }, thief.id)).expect(422);
+    assert.equal(forged.body.code, 'INVALID_PROOF');
+    const replayed = await warden.request.post(`/api/v1/agents/${stolen.body.id}/verify`).set(B).send(keyProof(identity, owner.id)).expect(422);
+    assert.equal(replayed.body.code, 'INVALID_PROOF');
+    // Even the key's holder cannot move it to a second org: it belongs to the org that proved it first.
+    const taken = await warden.request.post(`/api/v1/agents/${stolen.body.id}/verify`).set(B).send(keyProof(identity, thief.id)).expect(409);
+    assert.equal(taken.body.code, 'KEY_PROVEN_ELSEWHERE');
+    await signHeaders(B).expect(409);
+    assert.equal((await warden.request.get(`/api/v1/agents/${stolen.body.id}`).set(B).expect(200)).body.key_proven_at, null);
+
+    // The proof is an audit event of A's chain only.
+    const [proved] = await auditEvents(owner.id, 'agent.key_proven');
+    assert.equal(proved.resource_id, identity.sekuireId);
+    assert.equal(proved.details.after.id, own.body.id);
+    assert.deepEqual(await auditEvents(thief.id, 'agent.key_proven'), []);
+  });
+
+  it('proof rules: a proof may come with the registration; stale, foreign or malformed proofs are 422 and write nothing; minted agents have no key to prove', async () => {
+    const identity = agentIdentity();
+    const body = { sekuire_id: identity.sekuireId, name: 'Proven at birth', public_key: identity.publicKey };
+    const before = await rowCounts(warden, ['agents']);
+    const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+    const cases: Array<[object, string, string]> = [
+      [keyProof(identity, org.id, minutesAgo(6)), 'PROOF_EXPIRED', 'proof.timestamp'],
+      [keyProof(identity, org.id, minutesAgo(-6)), 'PROOF_EXPIRED', 'proof.timestamp'],
+      [{ timestamp: new Date().toISOString(), signature: 'c2hvcnQ=' }, 'INVALID_SIGNATURE_ENCODING', 'proof.signature'],
+      [keyProof(identity, 'org_someoneelse'), 'INVALID_PROOF', 'proof.signature'],
+      [keyProof(agentIdentity(), org.id), 'INVALID_PROOF', 'proof.signature'],
+    ];
+    for (const [proof, code, field] of cases) {
+      const res = await warden.request.post('/api/v1/agents/register').set(key).send({ ...body, proof }).expect(422);
+      assert.equal(res.body.code, code);
+      assert.equal(res.body.details[0].field, field);
+    }
+    assert.deepEqual(await rowCounts(warden, ['agents']), before);
+
+    const res = await warden.request.post('/api/v1/agents/register').set(key).send({ ...body, proof: keyProof(identity, org.id, minutesAgo(4)) }).expect(201);
+    assert.ok(res.body.key_proven_at);
+    assert.equal((await warden.request.get(`/api/v1/agents/${res.body.id}/verify`).set(key).expect(200)).body.valid, true);
+
+    const minted = await warden.request.post('/api/v1/agents').set(key).send({ name: 'keyless' }).expect(201);
+    handled.push(minted.body.agent_secret);
+    const keyless = await warden.request.post(`/api/v1/agents/${minted.body.id}/verify`).set(key).send(keyProof(identity, org.id)).expect(409);
+    assert.equal(keyless.body.code, 'AGENT_HAS_NO_KEY');
+    assert.equal((await warden.request.get(`/api/v1/agents/${minted.body.id}/verify`).set(key).expect(200)).body.proof_message, null);
+    await warden.request.post(`/api/v1/agents/${agentIdentity().sekuireId}/verify`).set(key).send(keyProof(identity, org.id)).expect(404);
+    const viewer = await createUserAndLogin(warden, org, 'proof-viewer@example.com', 'viewer');
+    handled.push(viewer.token);
+    await warden.request.post(`/api/v1/agents/${res.body.id}/verify`).set('Authorization', `Bearer ${viewer.token}`).send(keyProof(identity, org.id)).expect(403);
+  });
+
+  it("public keys are taken in base64url (Node's JWK x) as well as base64, and answered in base64", async () => {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    const x = publicKey.export({ format: 'jwk' }).x!;
+    const sekuireId = createHash('sha256').update(Buffer.from(x, 'base64url')).digest('hex');
+    const res = await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: sekuireId, name: 'jwk', public_key: x }).expect(201);
+    assert.equal(res.body.public_key, Buffer.from(x, 'base64url').toString('base64'));
+    const again = await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: sekuireId, name: 'jwk', public_key: res.body.public_key }).expect(409);
+    assert.equal(again.body.code, 'ALREADY_EXISTS');
+    // Spare bits set in the last character: another spelling of some key, refused.
+    const loose = await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: sekuireId, name: 'jwk', public_key: '_'.repeat(43) }).expect(422);
+    assert.equal(loose.body.code, 'INVALID_PUBLIC_KEY');
+  });
+
+  it('the spec examples of the agent operations keep the rules the handlers enforce, and the register example registers as it stands', async () => {
+    const spec = (await warden.request.get('/openapi.json').expect(200)).body;
+    const register = spec.paths['/api/v1/agents/register'].post;
+    const example = register.requestBody.content['application/json'].example;
+    const raw = Buffer.from(example.public_key, 'base64');
+    assert.equal(raw.length, 32);
+    assert.equal(createHash('sha256').update(raw).digest('hex'), example.sekuire_id, 'sekuire_id is the hex SHA-256 of public_key');
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+
+    // Every agent in an example of these paths: its sekuire_id certifies its key, its did names it.
+    const agents: Array<Record<string, unknown>> = [];
+    const collect = (value: unknown, inExample = false): void => {
+      if (Array.isArray(value)) value.forEach((item) => collect(item, inExample));
+      else if (value && typeof value === 'object') {
+        if (inExample && 'sekuire_id' in value && 'public_key' in value) agents.push(value as Record<string, unknown>);
+        for (const [field, item] of Object.entries(value)) collect(item, inExample || field === 'example');
+      }
+    };
+    for (const [path, item] of Object.entries(spec.paths)) if (/^\/api\/v1\/(agents|kill-switch|trust)/.test(path)) collect(item);
+    assert.ok(agents.length >= 7);
+    for (const agent of agents.filter((candidate) => candidate.public_key !== null)) {
+      assert.equal(createHash('sha256').update(Buffer.from(String(agent.public_key), 'base64')).digest('hex'), agent.sekuire_id);
+      if ('did' in agent) assert.equal(agent.did, `did:sekuire:${agent.sekuire_id}`);
+    }
+
+    // The proof example is the example key's signature over the proof message GET .../verify shows.
+    const verifyPath = spec.paths['/api/v1/agents/{id}/verify'];
+    const message = verifyPath.get.responses['200'].content['application/json'].example.proof_message;
+    const proof = verifyPath.post.requestBody.content['application/json'].example;
+    const org_id = register.responses['201'].content['application/json'].example.org_id;
+    assert.equal(message, JSON.stringify({ org_id, purpose: 'warden.agent_key_proof', sekuire_id: example.sekuire_id, timestamp: proof.timestamp }));
+    assert.ok(verify(null, Buffer.from(message), publicKey, Buffer.from(proof.signature, 'base64url')));
+
+    // Copied as it stands, the example registers (unproven).
+    const fresh = await createOrg(warden, 'enterprise', 'Copy and paste');
+    handled.push(fresh.key);
+    const res = await warden.request.post('/api/v1/agents/register').set('X-API-Key', fresh.key).send(example).expect(201);
+    assert.equal(res.body.sekuire_id, example.sekuire_id);
+  });
+
+  it('audit: a wire-key change is an event with the key it replaced; heartbeats leave one event per coming online, not one per ping', async () => {
+    const minted = await warden.request.post('/api/v1/agents').set(key).send({ name: 'pinger' }).expect(201);
+    handled.push(minted.body.agent_secret);
+    const secret = { 'X-Agent-Secret': minted.body.agent_secret };
+    const wireKey = () => Buffer.from(generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('base64');
+    const [first, second] = [wireKey(), wireKey()];
+    await warden.request.put(`/api/v1/agents/${minted.body.id}/public-key`).set(secret).send({ public_key: first }).expect(200);
+    await warden.request.put(`/api/v1/agents/${minted.body.id}/public-key`).set(secret).send({ public_key: second }).expect(200);
+    const changes = await auditEvents(org.id, 'agent.wire_key_set');
+    const mine = changes.filter((event: { resource_id: string }) => event.resource_id === minted.body.id);
+    assert.deepEqual(mine.map((event: { details: { before: unknown } }) => event.details.before), [{ wire_public_key: null }, { wire_public_key: first }]);
+    assert.deepEqual([mine[1].actor_type, mine[1].actor_id, mine[1].details.after.wire_public_key], ['agent', minted.body.id, second]);
+
+    const online = async () => (await auditEvents(org.id, 'agent.online')).filter((event: { resource_id: string }) => event.resource_id === minted.body.id);
+    // setting the wire key counted as being seen; make the agent silent for a while first.
+    await warden.database.dataSource.query(`UPDATE agents SET last_seen_at = NULL WHERE id = $1`, [minted.body.id]);
+    for (let ping = 0; ping < 3; ping++) await warden.request.post(`/api/v1/agents/${minted.body.id}/heartbeat`).set(secret).expect(204);
+    assert.equal((await online()).length, 1, 'the first heartbeat only');
+    await warden.database.dataSource.query(`UPDATE agents SET last_seen_at = now() - interval '16 minutes' WHERE id = $1`, [minted.body.id]);
+    await warden.request.post(`/api/v1/agents/${minted.body.id}/heartbeat`).set(secret).expect(204);
+    const events = await online();
+    assert.equal(events.length, 2, 'back after 15 minutes of silence');
+    assert.equal(events[0].details.previous_seen_at, null);
+    assert.deepEqual([events[1].actor_type, events[1].actor_id], ['agent', minted.body.id]);
+    assert.ok(events[1].details.previous_seen_at);
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { TestApp } from './test-app';
 
 export interface AgentIdentity {
@@ -13,6 +13,15 @@ export function agentIdentity(): AgentIdentity {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
   return { privateKey, publicKey: raw.toString('base64'), sekuireId: createHash('sha256').update(raw).digest('hex') };
+}
+
+/**
+ * The agent's proof that it holds its key, for one org: its signature over the RFC 8785 JSON of
+ * {org_id, purpose, sekuire_id, timestamp} (keys already in code-point order), as the spec documents.
+ */
+export function keyProof(identity: AgentIdentity, orgId: string, timestamp = new Date().toISOString()): { timestamp: string; signature: string } {
+  const message = JSON.stringify({ org_id: orgId, purpose: 'warden.agent_key_proof', sekuire_id: identity.sekuireId, timestamp });
+  return { timestamp, signature: sign(null, Buffer.from(message), identity.privateKey).toString('base64url') };
 }
 
 /** Registers a fresh identity through the API (seed 000 body). */
