@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, sign, verify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { canonicalJson } from '../src/modules/trust/canonical-json';
-import { agentIdentity, type AgentIdentity } from './support/agents';
+import { agentIdentity, keyProof, type AgentIdentity } from './support/agents';
 import { createOrg, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -29,7 +29,7 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     await warden.request
       .post('/api/v1/agents/register')
       .set(key)
-      .send({ sekuire_id: agent.sekuireId, name: 'Trusted', version: '2.0.0', public_key: agent.publicKey })
+      .send({ sekuire_id: agent.sekuireId, name: 'Trusted', version: '2.0.0', public_key: agent.publicKey, proof: keyProof(agent, org.id) })
       .expect(201);
     const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Prod' }).expect(201);
     workspaceId = ws.body.id;
@@ -48,12 +48,12 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     const context = { workspace_id: workspaceId, purpose: 'payment' };
     const res = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: signContext(agent, context), context }).expect(200);
     assert.equal(res.body.valid, true);
-    assert.deepEqual(res.body.reasons, ['signature_valid', 'agent_active', 'installed_in_workspace']);
+    assert.deepEqual(res.body.reasons, ['signature_valid', 'key_proven', 'agent_active', 'installed_in_workspace']);
     assert.equal(res.body.did, `did:sekuire:${agent.sekuireId}`);
     // base64url is accepted too; without a context the signed context is {}.
     const bare = sign(null, Buffer.from(canonicalJson({ context: {}, sekuire_id: agent.sekuireId })), agent.privateKey).toString('base64url');
     const plain = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: bare }).expect(200);
-    assert.deepEqual(plain.body.reasons, ['signature_valid', 'agent_active']);
+    assert.deepEqual(plain.body.reasons, ['signature_valid', 'key_proven', 'agent_active']);
   });
 
   it('a signature by another key, over other bytes, or outside the workspace is not valid; a malformed one is 422', async () => {
@@ -70,7 +70,7 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     assert.equal(tampered.body.valid, false);
     const elsewhere = { workspace_id: 'ws_elsewhere' };
     const outside = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: signContext(agent, elsewhere), context: elsewhere }).expect(200);
-    assert.deepEqual(outside.body.reasons, ['signature_valid', 'agent_active', 'not_installed_in_workspace']);
+    assert.deepEqual(outside.body.reasons, ['signature_valid', 'key_proven', 'agent_active', 'not_installed_in_workspace']);
     assert.equal(outside.body.valid, false);
     const malformed = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: 'c2hvcnQ=' }).expect(422);
     assert.equal(malformed.body.code, 'INVALID_SIGNATURE_ENCODING');
@@ -80,6 +80,8 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
   it('GET /trust/profile/{did}: identity, fingerprint, status, installations (stale once the lease lapses)', async () => {
     const res = await warden.request.get(`/api/v1/trust/profile/did:sekuire:${agent.sekuireId}`).set(key).expect(200);
     assert.equal(res.body.name, 'Trusted');
+    assert.equal(res.body.verified, true);
+    assert.ok(res.body.key_proven_at);
     assert.equal(res.body.public_key, agent.publicKey);
     assert.equal(res.body.key_fingerprint, `SHA256:${createHash('sha256').update(Buffer.from(agent.publicKey, 'base64')).digest('base64').replace(/=+$/, '')}`);
     assert.deepEqual(res.body.installations.map((i: { id: string; status: string }) => [i.id, i.status]), [[installationId, 'active']]);
@@ -121,7 +123,7 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
 
   it('Warden vouches only for active agents (409), and the headers operation needs trust.sign', async () => {
     const stopped = identity();
-    await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: stopped.sekuireId, name: 'Stopped', public_key: stopped.publicKey }).expect(201);
+    await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: stopped.sekuireId, name: 'Stopped', public_key: stopped.publicKey, proof: keyProof(stopped, org.id) }).expect(201);
     await warden.request.post(`/api/v1/kill-switch/${stopped.sekuireId}`).set(key).send({ reason: 'test' }).expect(200);
     const res = await warden.request.post('/api/v1/trust/headers').set(key).send({ sekuire_id: stopped.sekuireId, request_body_hash: 'a'.repeat(64) }).expect(409);
     assert.equal(res.body.code, 'AGENT_STOPPED');
@@ -129,6 +131,57 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     const denied = await warden.request.post('/api/v1/trust/headers').set('X-API-Key', reader.body.key).send({ sekuire_id: agent.sekuireId, request_body_hash: 'a'.repeat(64) }).expect(403);
     assert.match(denied.body.message, /'trust\.sign'/);
     const verdict = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: stopped.sekuireId, signature: signContext(stopped, {}) }).expect(200);
-    assert.deepEqual(verdict.body.reasons, ['signature_valid', 'agent_disabled']);
+    assert.deepEqual(verdict.body.reasons, ['signature_valid', 'key_proven', 'agent_disabled']);
+  });
+  const auditEvents = (action: string) =>
+    warden.database.dataSource.query(`SELECT actor_type, actor_id, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`, [org.id, action]);
+
+  it('an unproven registration gets no headers, an unverified profile and invalid verdicts, even with good signatures', async () => {
+    const unproven = identity();
+    await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: unproven.sekuireId, name: 'Unproven', public_key: unproven.publicKey }).expect(201);
+    const headers = await warden.request.post('/api/v1/trust/headers').set(key).send({ sekuire_id: unproven.sekuireId, request_body_hash: 'a'.repeat(64) }).expect(409);
+    assert.equal(headers.body.code, 'KEY_NOT_PROVEN');
+    const profile = await warden.request.get(`/api/v1/trust/profile/did:sekuire:${unproven.sekuireId}`).set(key).expect(200);
+    assert.deepEqual([profile.body.verified, profile.body.key_proven_at], [false, null]);
+    const verdict = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: unproven.sekuireId, signature: signContext(unproven, {}) }).expect(200);
+    assert.equal(verdict.body.valid, false);
+    assert.deepEqual(verdict.body.reasons, ['signature_valid', 'key_unproven', 'agent_active']);
+  });
+
+  it('audit: every signing of trust headers and every trust verification is an event about the agent', async () => {
+    const bodyHash = 'b'.repeat(64);
+    const signed = await warden.request.post('/api/v1/trust/headers').set(key).send({ sekuire_id: agent.sekuireId, request_body_hash: bodyHash }).expect(200);
+    const [event] = (await auditEvents('trust.headers_signed')).slice(-1);
+    assert.deepEqual([event.actor_type, event.resource_id], ['api_key', agent.sekuireId]);
+    assert.equal(event.details.after.headers['X-Warden-Signature'], signed.body.headers['X-Warden-Signature']);
+    assert.equal(event.details.after.headers['X-Warden-Body-SHA256'], bodyHash);
+
+    const checked = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: signContext(agent, {}) }).expect(200);
+    const [verification] = (await auditEvents('trust.verified')).slice(-1);
+    assert.equal(verification.resource_id, agent.sekuireId);
+    assert.deepEqual(verification.details.after, checked.body);
+  });
+
+  it('the spec examples of the trust operations hold: the verify signature, the profile fingerprint and DIDs match the example key', async () => {
+    const spec = (await warden.request.get('/openapi.json').expect(200)).body;
+    const example = (path: string, method: string, part: 'request' | 'response') => {
+      const operation = spec.paths[path][method];
+      return (part === 'request' ? operation.requestBody : operation.responses['200']).content['application/json'].example;
+    };
+    const registered = example('/api/v1/agents/register', 'post', 'request');
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(registered.public_key, 'base64').toString('base64url') }, format: 'jwk' });
+
+    const request = example('/api/v1/trust/verify', 'post', 'request');
+    assert.equal(request.sekuire_id, registered.sekuire_id);
+    const signedBytes = Buffer.from(canonicalJson({ context: request.context, sekuire_id: request.sekuire_id }));
+    assert.ok(verify(null, signedBytes, publicKey, Buffer.from(request.signature, 'base64')), 'the example signature is the example key\'s');
+    const verdict = example('/api/v1/trust/verify', 'post', 'response');
+    assert.equal(verdict.did, `did:sekuire:${request.sekuire_id}`);
+
+    const profile = example('/api/v1/trust/profile/{did}', 'get', 'response');
+    assert.deepEqual([profile.public_key, profile.sekuire_id, profile.did], [registered.public_key, registered.sekuire_id, `did:sekuire:${registered.sekuire_id}`]);
+    assert.equal(profile.key_fingerprint, `SHA256:${createHash('sha256').update(Buffer.from(registered.public_key, 'base64')).digest('base64').replace(/=+$/, '')}`);
+    assert.equal(example('/api/v1/trust/headers', 'post', 'request').sekuire_id, registered.sekuire_id);
+    assert.equal(example('/api/v1/trust/headers', 'post', 'response').headers['X-Warden-Agent'], `did:sekuire:${registered.sekuire_id}`);
   });
 });
