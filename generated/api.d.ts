@@ -1374,6 +1374,11 @@ export interface paths {
          *     4. Verify `X-Warden-Signature` (base64url, 64 bytes) over those bytes with the key.
          *     5. Refuse a `X-Warden-Timestamp` older than `expires_at` allows (5 minutes), and keep the
          *        signatures seen in that window to refuse replays.
+         *
+         *     Every signing is an audit event, `trust.headers_signed` on the agent, with the headers as
+         *     `after`. It is written by the operation itself rather than declared as `x-audit`: Warden's
+         *     key is read (on first use) on a connection of its own, which the embedded database cannot
+         *     give inside an operation's transaction.
          */
         post: operations["createTrustHeaders"];
         delete?: never;

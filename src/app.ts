@@ -122,6 +122,6 @@ function createServices(options: Pick<Services, 'config' | 'database' | 'metrics
     rbac: new RbacService(db, orgs, users),
     agents,
     installations: new InstallationService(db, orgs, agents, logger, audit),
-    trust: new TrustService(db, orgs, signingKey),
+    trust: new TrustService(db, orgs, signingKey, audit),
   };
 }

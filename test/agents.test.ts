@@ -236,6 +236,10 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     // Even the key's holder cannot move it to a second org: it belongs to the org that proved it first.
     const taken = await warden.request.post(`/api/v1/agents/${stolen.body.id}/verify`).set(B).send(keyProof(identity, thief.id)).expect(409);
     assert.equal(taken.body.code, 'KEY_PROVEN_ELSEWHERE');
+    const third = await createOrg(warden, 'enterprise', 'Third org');
+    handled.push(third.key);
+    const provenAtBirth = await warden.request.post('/api/v1/agents/register').set('X-API-Key', third.key).send({ ...body, proof: keyProof(identity, third.id) }).expect(409);
+    assert.equal(provenAtBirth.body.code, 'KEY_PROVEN_ELSEWHERE');
     await signHeaders(B).expect(409);
     assert.equal((await warden.request.get(`/api/v1/agents/${stolen.body.id}`).set(B).expect(200)).body.key_proven_at, null);
 
@@ -275,6 +279,8 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     assert.equal(keyless.body.code, 'AGENT_HAS_NO_KEY');
     assert.equal((await warden.request.get(`/api/v1/agents/${minted.body.id}/verify`).set(key).expect(200)).body.proof_message, null);
     await warden.request.post(`/api/v1/agents/${agentIdentity().sekuireId}/verify`).set(key).send(keyProof(identity, org.id)).expect(404);
+    await warden.request.post('/api/v1/agents/ABCDEF/verify').set(key).send(keyProof(identity, org.id)).expect(400);
+    await warden.request.post(`/api/v1/agents/${res.body.id}/verify`).send(keyProof(identity, org.id)).expect(401);
     const viewer = await createUserAndLogin(warden, org, 'proof-viewer@example.com', 'viewer');
     handled.push(viewer.token);
     await warden.request.post(`/api/v1/agents/${res.body.id}/verify`).set('Authorization', `Bearer ${viewer.token}`).send(keyProof(identity, org.id)).expect(403);

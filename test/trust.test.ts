@@ -18,6 +18,7 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
   let org: TestOrg;
   let key: { 'X-API-Key': string };
   let agent: Identity;
+  let agentId: string;
   let workspaceId: string;
   let installationId: string;
 
@@ -26,11 +27,12 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     org = await createOrg(warden, 'enterprise');
     key = { 'X-API-Key': org.key };
     agent = identity();
-    await warden.request
+    const registered = await warden.request
       .post('/api/v1/agents/register')
       .set(key)
       .send({ sekuire_id: agent.sekuireId, name: 'Trusted', version: '2.0.0', public_key: agent.publicKey, proof: keyProof(agent, org.id) })
       .expect(201);
+    agentId = registered.body.id;
     const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Prod' }).expect(201);
     workspaceId = ws.body.id;
     const token = await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: agent.sekuireId }).expect(201);
@@ -134,7 +136,7 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     assert.deepEqual(verdict.body.reasons, ['signature_valid', 'key_proven', 'agent_disabled']);
   });
   const auditEvents = (action: string) =>
-    warden.database.dataSource.query(`SELECT actor_type, actor_id, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`, [org.id, action]);
+    warden.database.dataSource.query(`SELECT actor_type, actor_id, resource_type, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`, [org.id, action]);
 
   it('an unproven registration gets no headers, an unverified profile and invalid verdicts, even with good signatures', async () => {
     const unproven = identity();
@@ -152,7 +154,7 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     const bodyHash = 'b'.repeat(64);
     const signed = await warden.request.post('/api/v1/trust/headers').set(key).send({ sekuire_id: agent.sekuireId, request_body_hash: bodyHash }).expect(200);
     const [event] = (await auditEvents('trust.headers_signed')).slice(-1);
-    assert.deepEqual([event.actor_type, event.resource_id], ['api_key', agent.sekuireId]);
+    assert.deepEqual([event.actor_type, event.resource_type, event.resource_id], ['api_key', 'agent', agentId]);
     assert.equal(event.details.after.headers['X-Warden-Signature'], signed.body.headers['X-Warden-Signature']);
     assert.equal(event.details.after.headers['X-Warden-Body-SHA256'], bodyHash);
 

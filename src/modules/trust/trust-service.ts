@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError } from '../../errors/api-error';
 import { decodeSignature, keyObject } from '../agents/agent-keys';
 import { effectiveStatus, keyFingerprint, type AgentRow } from '../agents/agent-service';
 import type { OrgService } from '../orgs/org-service';
+import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
 import { canonicalJson } from './canonical-json';
 
 type Reason = operations['verifyTrust']['responses']['200']['content']['application/json']['reasons'][number];
@@ -28,6 +29,7 @@ export class TrustService {
     private readonly db: Db,
     private readonly orgs: OrgService,
     private readonly signingKey: SigningKey,
+    private readonly audit: AuditService,
   ) {}
 
   async verify(principal: Principal, input: RequestBody<'verifyTrust'>) {
@@ -99,7 +101,12 @@ export class TrustService {
     };
   }
 
-  async headers(principal: Principal, input: RequestBody<'createTrustHeaders'>) {
+  /**
+   * Signed outside any transaction: the first use of Warden's key reads it on a connection of
+   * its own, which the embedded database (one session) cannot give while a transaction holds
+   * its only one. Signing changes nothing else, so the audit event is the operation's one write.
+   */
+  async headers(principal: Principal, input: RequestBody<'createTrustHeaders'>, request: RequestFacts) {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
     if (!agent.key_proven_at) {
       throw new ConflictError('Warden vouches only for keys whose possession this org has proven (POST /agents/{id}/verify).', 'KEY_NOT_PROVEN');
@@ -114,7 +121,7 @@ export class TrustService {
       timestamp: timestamp.toISOString(),
     };
     const signature = (await this.signingKey.sign(Buffer.from(canonicalJson(signed), 'utf8'))).signature.toString('base64url');
-    return {
+    const vouched = {
       headers: {
         'X-Warden-Agent': signed.agent,
         'X-Warden-Body-SHA256': signed.body_sha256,
@@ -124,6 +131,20 @@ export class TrustService {
       },
       expires_at: new Date(timestamp.getTime() + HEADER_LIFETIME_MS).toISOString(),
     };
+    await this.db.transaction((manager) =>
+      this.audit.append(manager, {
+        orgId: agent.org_id,
+        actor: actorOf(principal),
+        workspaceId: agent.workspace_id,
+        action: 'trust.headers_signed',
+        resourceType: 'agent',
+        resourceId: agent.id,
+        outcome: 'success',
+        ...request,
+        details: { operation_id: 'createTrustHeaders', status: 200, after: vouched },
+      }),
+    );
+    return vouched;
   }
 
   async jwks(): Promise<{ keys: Jwk[] }> {

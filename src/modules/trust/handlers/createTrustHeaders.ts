@@ -1,3 +1,7 @@
+import { requestFactsOf } from '../../audit/audit-service';
 import type { Handler } from '../../handler';
 
-export const createTrustHeaders: Handler<'createTrustHeaders'> = async ({ services, principal, body }) => ({ status: 200, body: await services.trust.headers(principal, body) });
+export const createTrustHeaders: Handler<'createTrustHeaders'> = async ({ services, principal, body, req }) => ({
+  status: 200,
+  body: await services.trust.headers(principal, body, requestFactsOf(req)),
+});
