@@ -34,6 +34,8 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     if (res.status === 200) handled.push(res.body.runtime_token, res.body.refresh_token);
     return res;
   };
+  const sealedPairs = async (installationId: string) =>
+    (await warden.database.dataSource.query(`SELECT count(replay_ciphertext)::int AS n FROM superseded_refresh_tokens WHERE installation_id = $1`, [installationId]))[0].n;
   /** The org's audit events about one installation, oldest first. */
   const eventsOf = async (installationId: string) =>
     warden.database.dataSource.query(`SELECT * FROM audit_events WHERE org_id = $1 AND resource_id = $2 ORDER BY seq`, [org.id, installationId]);
@@ -189,6 +191,7 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.equal((await refresh(boot.installation_id, second.body.refresh_token)).status, 401);
     const [revoked] = await warden.database.dataSource.query(`SELECT refresh_token_digest FROM installations WHERE id = $1`, [boot.installation_id]);
     assert.equal(revoked.refresh_token_digest, null);
+    assert.equal(await sealedPairs(boot.installation_id), 0, 'no sealed pair outlives the revocation');
   });
 
   it('a spent refresh token presented after the grace window revokes every token of the installation, audited', async () => {
@@ -196,6 +199,9 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     const fresh = await refresh(boot.installation_id, boot.refresh_token);
     assert.equal(fresh.status, 200);
     await warden.database.dataSource.query(`UPDATE superseded_refresh_tokens SET superseded_at = now() - interval '31 seconds' WHERE installation_id = $1`, [boot.installation_id]);
+    assert.equal(await sealedPairs(boot.installation_id), 1);
+    await warden.services.installations.forgetExpiredReplays();
+    assert.equal(await sealedPairs(boot.installation_id), 0, 'the hourly maintenance erases pairs past their window');
     const reuse = await refresh(boot.installation_id, boot.refresh_token);
     assert.equal(reuse.status, 401);
     assert.equal(reuse.body.code, 'REFRESH_TOKEN_REUSED');
@@ -205,11 +211,6 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     const reused = events.find((event: { action: string }) => event.action === 'installation.refresh_token_reused');
     assert.equal(reused?.outcome, 'denied');
     assert.equal(reused.workspace_id, workspaceId);
-    const [{ sealed }] = await warden.database.dataSource.query(
-      `SELECT count(replay_ciphertext)::int AS sealed FROM superseded_refresh_tokens WHERE installation_id = $1`,
-      [boot.installation_id],
-    );
-    assert.equal(sealed, 0, 'no sealed pair outlives the revocation');
   });
 
   it('eight concurrent refreshes with one token: one rotation, all eight get the same pair', async () => {
