@@ -328,8 +328,7 @@ export class InstallationService {
 
   /**
    * Spends the refresh token: a new pair, the old token kept (as a digest) for reuse detection
-   * with the pair sealed under it for the grace window. The installation's own expired sealed
-   * pairs go now, under the lock already held.
+   * with the pair sealed under it for the grace window (forgetExpiredReplays erases it later).
    */
   private async rotate(manager: EntityManager, installationId: string, refreshToken: string): Promise<RefreshResult> {
     const next = newSecret(REFRESH_TOKEN_PREFIX);
@@ -338,11 +337,6 @@ export class InstallationService {
       [installationId, digestSecret(next)],
     );
     const pair: RefreshResult = { ...(await this.issueRuntimeToken(manager, installationId, row.token_version)), refresh_token: next };
-    await manager.query(
-      `UPDATE superseded_refresh_tokens SET replay_ciphertext = NULL
-       WHERE installation_id = $1 AND replay_ciphertext IS NOT NULL AND superseded_at <= now() - make_interval(secs => ${REPLAY_GRACE_SECONDS})`,
-      [installationId],
-    );
     await manager.query(`INSERT INTO superseded_refresh_tokens (token_digest, installation_id, replacement_version, replay_ciphertext) VALUES ($1, $2, $3, $4)`, [
       digestSecret(refreshToken),
       installationId,
