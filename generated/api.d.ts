@@ -913,11 +913,20 @@ export interface paths {
          * Heartbeat / lease renewal
          * @description The installation reports its status and health with its runtime token (`Authorization:
          *     Bearer srt_…`) and gets its lease (seed 000): `lease_expires_at` (three heartbeat intervals
-         *     ahead), `next_heartbeat_at`, and `command`: null, or `{type: shutdown, reason,
-         *     timeout_ms}` once the installation or its agent is revoked or disabled (the runtime token of
-         *     a stopped agent is accepted here only, to deliver that command). `refreshed_token` is present
-         *     only when the current token is within 7 days of expiry; it replaces the current token at
-         *     once. An installation whose lease lapsed is listed as `stale`.
+         *     ahead), `next_heartbeat_at`, and `command`: null, or `{type: shutdown, reason, timeout_ms}`
+         *     once the installation or its agent is revoked or disabled. `timeout_ms` is what is left of
+         *     the revocation's `shutdown_timeout_ms` (0 for a stopped agent, and once the deadline has
+         *     passed: stop now). The runtime token of a revoked installation or of a stopped agent keeps
+         *     reaching this operation only, until it expires or is replaced, so an installation that was
+         *     offline at the revocation still hears the command at its next lease. `refreshed_token` is
+         *     present only when the current token is within 7 days of expiry (never with a command); it
+         *     replaces the current token at once. An installation whose lease lapsed is listed as `stale`.
+         *
+         *     No `x-audit`: a renewal is a liveness ping every 10 seconds to an hour per installation, and
+         *     an event per ping would flood the org's audit chain (and make every lease wait its turn at
+         *     the chain's head) without recording any change of rights. The lease that hands out a new
+         *     runtime token is audited, as `installation.runtime_token_renewed` in the same transaction,
+         *     with the new token's version and expiry but not the token.
          */
         post: operations["renewInstallationLease"];
         delete?: never;
@@ -940,11 +949,19 @@ export interface paths {
         put?: never;
         /**
          * Refresh the runtime token
-         * @description Exchanges the installation's refresh token for a new runtime token (seed 000);
-         *     `token_version` goes up by one and the previous runtime token stops working at once (no grace
-         *     period). A refresh token superseded by a recovery and presented again revokes every token of
-         *     the installation (reuse detection, RFC 9700 §4.14.2). Of concurrent refreshes with one
-         *     token, one wins; the others get 409 and their token is not counted as reused.
+         * @description Exchanges the installation's refresh token for a new runtime token (seed 000) and a new
+         *     refresh token: refresh tokens rotate on every use (RFC 9700 §4.14.2). `token_version` goes
+         *     up by one and the previous runtime token stops working at once (no grace period).
+         *
+         *     The presented refresh token is spent. Presented again within 30 seconds of its rotation (a
+         *     retry after a lost answer, or concurrent refreshes with one token) while its pair is still
+         *     current, it returns that same pair, runtime and refresh token, unchanged. Presented later,
+         *     or after its successor was used, or after a recovery replaced it, it revokes the whole
+         *     family: every runtime and refresh token of the installation (401 `REFRESH_TOKEN_REUSED`,
+         *     audited as `installation.refresh_token_reused`); the installation then needs a recovery.
+         *
+         *     Each answered refresh is an `installation.token_refreshed` event, by the installation, with
+         *     the tokens redacted.
          */
         post: operations["refreshInstallationToken"];
         delete?: never;
@@ -967,9 +984,12 @@ export interface paths {
         put?: never;
         /**
          * Revoke an installation
-         * @description Stops one installation (seed 000): its refresh token dies at once, its next lease answers
-         *     `{type: shutdown, reason, timeout_ms}`, and its runtime token is refused once
-         *     `shutdown_timeout_ms` (0–600000, default 0) has passed. Revoking again is a no-op.
+         * @description Stops one installation (seed 000): its refresh tokens die at once, and every lease from now
+         *     on, the next one first, answers `{type: shutdown, reason, timeout_ms}` whatever
+         *     `shutdown_timeout_ms` (0–600000, default 0) is: `timeout_ms` counts down to the
+         *     `shutdown_deadline` the installation has to finish its work, and is 0 from then on (stop
+         *     now). The runtime token reaches nothing but that lease, which never hands out a new token
+         *     again. Revoking again is a no-op.
          */
         post: operations["revokeInstallation"];
         delete?: never;
@@ -994,6 +1014,10 @@ export interface paths {
          *     install token again returns the same installation with a new runtime token and without
          *     `refresh_token`; after that, or once expired, the token is refused (401). Concurrent
          *     bootstraps with one token create exactly one installation and hand out one refresh token.
+         *
+         *     Every answered bootstrap, the idempotent repeats too (each issues a runtime token), is an
+         *     `installation.bootstrapped` event in the installation's org, by the installation, with the
+         *     tokens redacted.
          */
         post: operations["bootstrapInstallation"];
         delete?: never;
@@ -2234,6 +2258,14 @@ export interface components {
          *     it the link answers 200 with the token as JSON.
          */
         RedirectUrl: string;
+        /**
+         * @description The answer of a refresh: a new runtime token (seed 000's fields) and the refresh token that
+         *     replaces the one presented, which is spent (rotation, RFC 9700 §4.14.2). Keep the new refresh
+         *     token for the next refresh.
+         */
+        RefreshResult: components["schemas"]["RuntimeToken"] & {
+            refresh_token: string;
+        };
         /** @description A role is a named set of permissions. Built-in roles (owner, admin, member, viewer) are the same in every org and cannot be changed. */
         Role: {
             built_in: boolean;
@@ -4829,7 +4861,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new runtime token. */
+            /** @description The new runtime token and the refresh token that replaces the one presented. */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -4840,15 +4872,15 @@ export interface operations {
                      * @example {
                      *       "runtime_token": "srt_Yc8HsJ4fDa6GuE1iOoPqXw3vB7nQ2kLp9RtY5m",
                      *       "expires_at": "2026-05-03T12:00:00Z",
-                     *       "token_version": 2
+                     *       "token_version": 2,
+                     *       "refresh_token": "srf_Pq7Lm2Nb8Vc4Xz6Kj1Hg5Fd3Sa9Qw0ErTyUiOp"
                      *     }
                      */
-                    "application/json": components["schemas"]["RuntimeToken"];
+                    "application/json": components["schemas"]["RefreshResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
         };
@@ -4899,7 +4931,7 @@ export interface operations {
                         reason: string;
                         /**
                          * Format: date-time
-                         * @description When the runtime token stops working.
+                         * @description When the installation must have stopped: the revocation plus `shutdown_timeout_ms`.
                          */
                         shutdown_deadline: string;
                         /** @enum {string} */

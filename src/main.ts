@@ -38,11 +38,13 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo;
 
   // Hourly maintenance, and once at start-up: expired audit events go (each cut leaves a signed
-  // checkpoint) and so do rate-limit windows that ended over a day ago.
+  // checkpoint), so do rate-limit windows that ended over a day ago and refresh-token replays
+  // whose grace window has closed.
   const maintain = () =>
     Promise.all([
       services.audit.purgeExpired().then((purged) => Object.keys(purged).length > 0 && logger.info({ purged }, 'expired audit events purged')),
       services.rateLimits.prune(),
+      services.installations.forgetExpiredReplays(),
     ]).catch((error: Error) => logger.error({ err_message: error.message }, 'maintenance failed'));
   const maintenanceTimer = setInterval(maintain, MAINTENANCE_INTERVAL_MS);
   maintenanceTimer.unref();

@@ -29,6 +29,16 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
   }
   const lease = (id: string, runtimeToken: string) =>
     warden.request.post(`/api/v1/installations/${id}/lease`).set('Authorization', `Bearer ${runtimeToken}`).send({ status: 'running', heartbeat_interval_seconds: 60, health_payload: { memory_mb: 512 } });
+  const refresh = async (id: string, refreshToken: string | undefined) => {
+    const res = await warden.request.post(`/api/v1/installations/${id}/refresh`).send({ refresh_token: refreshToken });
+    if (res.status === 200) handled.push(res.body.runtime_token, res.body.refresh_token);
+    return res;
+  };
+  const sealedPairs = async (installationId: string) =>
+    (await warden.database.dataSource.query(`SELECT count(replay_ciphertext)::int AS n FROM superseded_refresh_tokens WHERE installation_id = $1`, [installationId]))[0].n;
+  /** The org's audit events about one installation, oldest first. */
+  const eventsOf = async (installationId: string) =>
+    warden.database.dataSource.query(`SELECT * FROM audit_events WHERE org_id = $1 AND resource_id = $2 ORDER BY seq`, [org.id, installationId]);
 
   before(async () => {
     warden = await startTestApp();
@@ -64,9 +74,11 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     const [row] = await warden.database.dataSource.query(`SELECT reported_status, health_payload FROM installations WHERE id = $1`, [boot.installation_id]);
     assert.deepEqual(row, { reported_status: 'running', health_payload: { memory_mb: 512 } });
 
-    const refreshed = await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token }).expect(200);
-    handled.push(refreshed.body.runtime_token);
+    const refreshed = await refresh(boot.installation_id, boot.refresh_token);
+    assert.equal(refreshed.status, 200);
     assert.equal(refreshed.body.token_version, 2);
+    assert.match(refreshed.body.refresh_token, /^srf_[A-Za-z0-9]{38}$/);
+    assert.notEqual(refreshed.body.refresh_token, boot.refresh_token, 'the refresh token rotates');
     const stale = await lease(boot.installation_id, boot.runtime_token).expect(401);
     assert.equal(stale.body.code, 'CREDENTIAL_REVOKED', 'the previous runtime token stops at once');
     await lease(boot.installation_id, refreshed.body.runtime_token).expect(200);
@@ -81,11 +93,27 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.equal(shutdown.body.command.type, 'shutdown');
     assert.equal(shutdown.body.command.reason, 'Security incident');
     assert.ok(shutdown.body.command.timeout_ms > 50_000 && shutdown.body.command.timeout_ms <= 60_000);
-    await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token }).expect(401);
-    // Past the shutdown deadline the runtime token is refused.
+    const afterRevoke = await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: refreshed.body.refresh_token }).expect(401);
+    assert.equal(afterRevoke.body.code, 'REFRESH_TOKEN_INVALID', 'the revocation killed the refresh token');
+    // Past the shutdown deadline the lease still says shutdown, now with nothing left to wait.
     await warden.database.dataSource.query(`UPDATE installations SET revoked_at = now() - interval '2 minutes' WHERE id = $1`, [boot.installation_id]);
-    const dead = await lease(boot.installation_id, refreshed.body.runtime_token).expect(401);
-    assert.equal(dead.body.code, 'CREDENTIAL_REVOKED');
+    const late = await lease(boot.installation_id, refreshed.body.runtime_token).expect(200);
+    assert.deepEqual(late.body.command, { type: 'shutdown', reason: 'Security incident', timeout_ms: 0 });
+  });
+
+  it('revoke with shutdown_timeout_ms 0: the next lease, and every one after, answers shutdown with timeout_ms 0 (not 401)', async () => {
+    const boot = await bootstrap(await installToken((await registeredAgent()).id));
+    const revoked = await warden.request.post(`/api/v1/installations/${boot.installation_id}/revoke`).set(key).send({ reason: 'Host decommissioned', shutdown_timeout_ms: 0 }).expect(200);
+    assert.ok(new Date(revoked.body.shutdown_deadline).getTime() <= Date.now());
+    // Even a token close to expiry gets no replacement: the answer is only the command.
+    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() + interval '1 day' WHERE installation_id = $1`, [boot.installation_id]);
+    for (let i = 0; i < 2; i++) {
+      const res = await lease(boot.installation_id, boot.runtime_token).expect(200);
+      assert.deepEqual(res.body.command, { type: 'shutdown', reason: 'Host decommissioned', timeout_ms: 0 });
+      assert.equal(res.body.refreshed_token, undefined);
+    }
+    // The token opens nothing else.
+    await warden.request.get('/api/v1/agents').set('Authorization', `Bearer ${boot.runtime_token}`).expect(403);
   });
 
   it('bootstrap is idempotent for 60 s: the same token returns the same installation without refresh_token; then it is refused', async () => {
@@ -143,15 +171,99 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.equal(expired.body.code, 'CREDENTIAL_EXPIRED');
   });
 
-  it('concurrent refreshes with one refresh token: exactly one wins', async () => {
+  it('refresh rotates; the spent token within 30 s returns the same pair; once its successor is used it revokes the family', async () => {
     const boot = await bootstrap(await installToken((await registeredAgent()).id));
-    const results = await Promise.all(
-      Array.from({ length: 8 }, () => warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token })),
+    const first = await refresh(boot.installation_id, boot.refresh_token);
+    assert.equal(first.status, 200);
+    const retry = await refresh(boot.installation_id, boot.refresh_token);
+    assert.equal(retry.status, 200, 'a retry within the grace window');
+    assert.deepEqual(retry.body, first.body, 'the retry gets the very same pair');
+    await lease(boot.installation_id, first.body.runtime_token).expect(200);
+
+    const second = await refresh(boot.installation_id, first.body.refresh_token);
+    assert.equal(second.status, 200);
+    assert.equal(second.body.token_version, 3);
+    assert.notEqual(second.body.refresh_token, first.body.refresh_token);
+    const reuse = await refresh(boot.installation_id, boot.refresh_token);
+    assert.equal(reuse.status, 401, 'its successor was used: no longer a retry');
+    assert.equal(reuse.body.code, 'REFRESH_TOKEN_REUSED');
+    await lease(boot.installation_id, second.body.runtime_token).expect(401);
+    assert.equal((await refresh(boot.installation_id, second.body.refresh_token)).status, 401);
+    const [revoked] = await warden.database.dataSource.query(`SELECT refresh_token_digest FROM installations WHERE id = $1`, [boot.installation_id]);
+    assert.equal(revoked.refresh_token_digest, null);
+    assert.equal(await sealedPairs(boot.installation_id), 0, 'no sealed pair outlives the revocation');
+  });
+
+  it('a spent refresh token presented after the grace window revokes every token of the installation, audited', async () => {
+    const boot = await bootstrap(await installToken((await registeredAgent()).id));
+    const fresh = await refresh(boot.installation_id, boot.refresh_token);
+    assert.equal(fresh.status, 200);
+    await warden.database.dataSource.query(`UPDATE superseded_refresh_tokens SET superseded_at = now() - interval '31 seconds' WHERE installation_id = $1`, [boot.installation_id]);
+    assert.equal(await sealedPairs(boot.installation_id), 1);
+    await warden.services.installations.forgetExpiredReplays();
+    assert.equal(await sealedPairs(boot.installation_id), 0, 'the hourly maintenance erases pairs past their window');
+    const reuse = await refresh(boot.installation_id, boot.refresh_token);
+    assert.equal(reuse.status, 401);
+    assert.equal(reuse.body.code, 'REFRESH_TOKEN_REUSED');
+    await lease(boot.installation_id, fresh.body.runtime_token).expect(401);
+    assert.equal((await refresh(boot.installation_id, fresh.body.refresh_token)).body.code, 'REFRESH_TOKEN_INVALID');
+    const events = await eventsOf(boot.installation_id);
+    const reused = events.find((event: { action: string }) => event.action === 'installation.refresh_token_reused');
+    assert.equal(reused?.outcome, 'denied');
+    assert.equal(reused.workspace_id, workspaceId);
+  });
+
+  it('eight concurrent refreshes with one token: one rotation, all eight get the same pair', async () => {
+    const boot = await bootstrap(await installToken((await registeredAgent()).id));
+    const results = await Promise.all(Array.from({ length: 8 }, () => refresh(boot.installation_id, boot.refresh_token)));
+    assert.deepEqual([...new Set(results.map((res) => res.status))], [200]);
+    for (const res of results) assert.deepEqual(res.body, results[0]!.body);
+    assert.equal(results[0]!.body.token_version, 2);
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM runtime_tokens WHERE installation_id = $1`, [boot.installation_id]);
+    assert.equal(n, 2, 'the bootstrap token and one new one');
+    await lease(boot.installation_id, results[0]!.body.runtime_token).expect(200);
+    assert.equal((await refresh(boot.installation_id, results[0]!.body.refresh_token)).status, 200);
+  });
+
+  it('bootstrap, refresh, recovery and a token-handing lease each leave an event in the org chain, with no secret; a plain lease leaves none', async () => {
+    const agent = await registeredAgent();
+    const token = await installToken(agent.id);
+    const boot = await bootstrap(token);
+    const repeat = await bootstrap(token);
+    const actions = async () => (await eventsOf(boot.installation_id)).map((event: { action: string }) => event.action);
+    assert.deepEqual(await actions(), ['installation.bootstrapped', 'installation.bootstrapped']);
+
+    await lease(boot.installation_id, boot.runtime_token).expect(200);
+    assert.deepEqual(await actions(), ['installation.bootstrapped', 'installation.bootstrapped'], 'a plain renewal is no event');
+
+    const refreshed = await refresh(boot.installation_id, boot.refresh_token);
+    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() + interval '6 days' WHERE installation_id = $1`, [boot.installation_id]);
+    const renewed = await lease(boot.installation_id, refreshed.body.runtime_token).expect(200);
+    handled.push(renewed.body.refreshed_token.runtime_token);
+    const recovered = await warden.request.post('/api/v1/installations/recovery').set(key).send({ agent_id: agent.id, workspace_id: workspaceId }).expect(200);
+    handled.push(recovered.body.runtime_token, recovered.body.refresh_token);
+
+    const events = await eventsOf(boot.installation_id);
+    assert.deepEqual(
+      events.map((event: { action: string; actor_type: string; actor_id: string | null }) => [event.action, event.actor_type, event.actor_id]),
+      [
+        ['installation.bootstrapped', 'installation', boot.installation_id],
+        ['installation.bootstrapped', 'installation', boot.installation_id],
+        ['installation.token_refreshed', 'installation', boot.installation_id],
+        ['installation.runtime_token_renewed', 'installation', boot.installation_id],
+        ['installation.recovered', 'api_key', org.keyId],
+      ],
     );
-    for (const res of results) if (res.body.runtime_token) handled.push(res.body.runtime_token);
-    assert.deepEqual(results.map((res) => res.status).sort(), [200, 409, 409, 409, 409, 409, 409, 409]);
-    const winner = results.find((res) => res.status === 200)!;
-    await lease(boot.installation_id, winner.body.runtime_token).expect(200);
+    for (const event of events) assert.equal(event.workspace_id, workspaceId);
+    const renewal = events.find((event: { action: string }) => event.action === 'installation.runtime_token_renewed');
+    assert.deepEqual(renewal.details, { token_version: 3, expires_at: renewed.body.refreshed_token.expires_at });
+    assert.equal(events[2].details.after.refresh_token, '[REDACTED]');
+    const text = JSON.stringify(events);
+    for (const secret of [token, boot.runtime_token, boot.refresh_token!, repeat.runtime_token, refreshed.body.runtime_token, refreshed.body.refresh_token, renewed.body.refreshed_token.runtime_token, recovered.body.runtime_token, recovered.body.refresh_token]) {
+      assert.ok(!text.includes(secret), `an audit event carries a secret (${secret.slice(0, 6)}…)`);
+    }
+    const verdict = await warden.request.get('/api/v1/audit/verify').set(key).expect(200);
+    assert.equal(verdict.body.valid, true);
   });
 
   it('recovery gives new tokens; the superseded refresh token, presented again, revokes every token (reuse detection)', async () => {
@@ -172,7 +284,7 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.equal(reuse.body.code, 'REFRESH_TOKEN_REUSED');
     await lease(boot.installation_id, recovered.body.runtime_token).expect(401);
     await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: recovered.body.refresh_token }).expect(401);
-    assert.ok(warden.logs.some((line) => line.installation_id === boot.installation_id && String(line.msg).includes('superseded refresh token')));
+    assert.ok(warden.logs.some((line) => line.installation_id === boot.installation_id && String(line.msg).includes('spent refresh token')));
   });
 
   it('beacon: registers and replaces; another installation id is 404', async () => {

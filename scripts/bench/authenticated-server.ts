@@ -59,13 +59,12 @@ async function build(contender: AuthenticatedContender, url: string, schema: str
       const token = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
       if (!token) return void res.status(401).json({ error: 'unauthorized' });
       const { rows: tokens } = await pool.query(
-        `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id,
-           i.revoked_at IS NOT NULL AND i.revoked_at + make_interval(secs => i.shutdown_timeout_ms / 1000.0) <= now() AS shut_down
+        `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id
          FROM runtime_tokens t JOIN installations i ON i.id = t.installation_id WHERE t.token_digest = $1`,
         [createHash('sha256').update(token).digest()],
       );
       const found = tokens[0];
-      if (!found || !found.current || found.shut_down || found.expires_at <= new Date()) return void res.status(401).json({ error: 'unauthorized' });
+      if (!found || !found.current || found.expires_at <= new Date()) return void res.status(401).json({ error: 'unauthorized' });
       if (found.id !== req.params.id) return void res.status(403).json({ error: 'forbidden' });
       const { rows } = await pool.query(
         `UPDATE installations i SET reported_status = $2, heartbeat_interval = COALESCE($3, i.heartbeat_interval),

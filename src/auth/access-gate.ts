@@ -3,7 +3,7 @@ import type { RequestGate } from '../binding/binding';
 import type { RuntimeContext, RuntimeResult } from '../binding/handler-types';
 import type { Db } from '../db/db';
 import { actorOf, requestFactsOf, type AuditService, type NewAuditEvent } from '../modules/audit/audit-service';
-import { collectingBefore, redacted } from '../modules/audit/audited-change';
+import { collectingBefore, redacted, type NotedActor } from '../modules/audit/audited-change';
 import type { BoundOperation } from '../binding/operation-table';
 import { ForbiddenError } from '../errors/api-error';
 import type { Authenticator } from './authenticator';
@@ -78,8 +78,8 @@ export function createAccessGate(options: {
       if (!action) return run();
       try {
         return await db.transaction(async (manager) => {
-          const { result, before } = await collectingBefore(run);
-          if (Number(result.status) < 400) await audit.append(manager, auditedChange(context, action, result, before));
+          const { result, before, actor } = await collectingBefore(run);
+          if (Number(result.status) < 400) await audit.append(manager, auditedChange(context, action, result, before, actor));
           return result;
         });
       } catch (error) {
@@ -104,16 +104,22 @@ export function createAccessGate(options: {
  * the change itself: `before` where the service noted the old values, `after` from the answer,
  * both with secrets redacted.
  */
-function auditedChange(context: RuntimeContext<unknown>, action: string, result: RuntimeResult, before: Record<string, unknown> | null | undefined): NewAuditEvent {
+function auditedChange(
+  context: RuntimeContext<unknown>,
+  action: string,
+  result: RuntimeResult,
+  before: Record<string, unknown> | null | undefined,
+  noted: NotedActor | undefined,
+): NewAuditEvent {
   const principal = context.principal as Principal;
   const params = context.params as Record<string, string | undefined>;
   const body = (result.body ?? {}) as Record<string, unknown>;
   const input = (context.body ?? {}) as Record<string, unknown>;
   const id = (value: unknown, prefix: string) => (typeof value === 'string' && value.startsWith(prefix) ? value : undefined);
   return {
-    orgId: principal.orgId ?? params.org_id ?? id(body.org_id, 'org_') ?? id(body.id, 'org_') ?? null,
-    actor: actorOf(principal),
-    workspaceId: params.workspace_id ?? id(params.id, 'ws_') ?? id(body.workspace_id, 'ws_') ?? id(body.id, 'ws_') ?? id(input.workspace_id, 'ws_') ?? null,
+    orgId: principal.orgId ?? noted?.orgId ?? params.org_id ?? id(body.org_id, 'org_') ?? id(body.id, 'org_') ?? null,
+    actor: noted?.actor ?? actorOf(principal),
+    workspaceId: noted?.workspaceId ?? params.workspace_id ?? id(params.id, 'ws_') ?? id(body.workspace_id, 'ws_') ?? id(body.id, 'ws_') ?? id(input.workspace_id, 'ws_') ?? null,
     action,
     resourceId:
       params.id ?? params.agent_id ?? params.user_id ?? params.environment_id ?? (body.id as string | undefined) ?? (body.installation_id as string | undefined) ??

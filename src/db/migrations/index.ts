@@ -5,6 +5,7 @@ import { Agents1732600000000 } from './1732600000000-agents';
 import { Audit1732700000000 } from './1732700000000-audit';
 import { AuditSubjectIndexes1732800000000 } from './1732800000000-audit-subject-indexes';
 import { AgentKeyProof1732900000000 } from './1732900000000-agent-key-proof';
+import { RefreshRotation1732950000000 } from './1732950000000-refresh-rotation';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -17,4 +18,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   Audit1732700000000,
   AuditSubjectIndexes1732800000000,
   AgentKeyProof1732900000000,
+  RefreshRotation1732950000000,
 ];

@@ -28,20 +28,19 @@ export class AgentCredentialLookup implements AgentCredentials {
   }
 
   /**
-   * A runtime token is good while it is the installation's current version, unexpired, and the
-   * installation's shutdown deadline (after a revoke) has not passed. A stopped agent's token
-   * still reaches the lease, whose answer is the shutdown command.
+   * A runtime token is good while it is the installation's current version and unexpired. The
+   * token of a revoked installation or of a stopped agent still reaches the lease (the only
+   * operation it opens), whose answer is then the shutdown command, however late it comes.
    */
   async authenticateInstallation(token: string): Promise<Principal> {
     if (!isWellFormedSecret(token, RUNTIME_TOKEN_PREFIX)) throw malformed();
     const [row] = await this.db.query(
-      `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id, i.org_id, i.agent_id,
-         i.revoked_at IS NOT NULL AND i.revoked_at + make_interval(secs => i.shutdown_timeout_ms / 1000.0) <= now() AS shut_down
+      `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id, i.org_id, i.agent_id
        FROM runtime_tokens t JOIN installations i ON i.id = t.installation_id WHERE t.token_digest = $1`,
       [digestSecret(token)],
     );
     if (!row) throw invalid();
-    if (!row.current || row.shut_down) throw revoked();
+    if (!row.current) throw revoked();
     if (row.expires_at.getTime() <= Date.now()) throw new UnauthorizedError('The credential has expired.', 'CREDENTIAL_EXPIRED');
     return principal('installation', row.org_id, row.agent_id, row.id, row.expires_at);
   }

@@ -1,22 +1,40 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { NewAuditEvent } from './audit-service';
 
 /**
  * What an audited operation's service saw before it changed something, for the `before` of the
  * operation's audit event. The binding opens a slot around each x-audit operation; a service
  * that overwrites state notes the old values (read under the row lock it updates with).
  */
-const slot = new AsyncLocalStorage<{ before?: Record<string, unknown> | null }>();
+const slot = new AsyncLocalStorage<{ before?: Record<string, unknown> | null; actor?: NotedActor }>();
 
-export async function collectingBefore<T>(work: () => Promise<T>): Promise<{ result: T; before: Record<string, unknown> | null | undefined }> {
-  const noted: { before?: Record<string, unknown> | null } = {};
+/** Who changed something, where the binding's principal cannot say: see noteActor. */
+export interface NotedActor {
+  orgId: string;
+  workspaceId: string | null;
+  actor: NewAuditEvent['actor'];
+}
+
+export async function collectingBefore<T>(work: () => Promise<T>): Promise<{ result: T; before: Record<string, unknown> | null | undefined; actor: NotedActor | undefined }> {
+  const noted: { before?: Record<string, unknown> | null; actor?: NotedActor } = {};
   const result = await slot.run(noted, work);
-  return { result, before: noted.before };
+  return { result, before: noted.before, actor: noted.actor };
 }
 
 /** The changed fields as they were; null when the change creates what did not exist. First note wins. */
 export function noteBefore(state: Record<string, unknown> | null): void {
   const noted = slot.getStore();
   if (noted && !('before' in noted)) noted.before = state;
+}
+
+/**
+ * The org, workspace and actor of an audited operation whose caller is anonymous to the binding
+ * because the service checks its credential itself (an install token, a refresh token): without
+ * this its event would land in no org's chain, by nobody.
+ */
+export function noteActor(actor: NotedActor): void {
+  const noted = slot.getStore();
+  if (noted) noted.actor = actor;
 }
 
 const SECRET_FIELDS = new Set([

@@ -9,12 +9,15 @@ import type { RequestBody } from '../../binding/handler-types';
 import { newId } from '../../db/ids';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
 import { AGENT_STOPPED_SQL, type AgentService } from '../agents/agent-service';
-import type { AuditService, RequestFacts } from '../audit/audit-service';
+import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
+import { noteActor } from '../audit/audited-change';
 import type { OrgService } from '../orgs/org-service';
 import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
+import { openReplay, sealReplay } from './refresh-replay';
 
 type BootstrapResult = components['schemas']['BootstrapResult'];
 type RuntimeToken = components['schemas']['RuntimeToken'];
+type RefreshResult = components['schemas']['RefreshResult'];
 
 export const INSTALL_TOKEN_PREFIX = 'skt';
 export const REFRESH_TOKEN_PREFIX = 'srf';
@@ -23,8 +26,11 @@ const RUNTIME_TOKEN_LIFETIME_MS = 90 * 86_400_000;
 const REFRESH_WITHIN_MS = 7 * 86_400_000;
 /** The same install token again within this window returns the same installation. */
 const IDEMPOTENT_BOOTSTRAP_MS = 60_000;
-/** A second refresh this soon after one is taken for a concurrent duplicate: exactly one wins. */
-const REFRESH_SPACING_SECONDS = 5;
+/**
+ * A rotated refresh token presented again this soon, while its pair is still current, is taken
+ * for a retry (a lost answer, a concurrent duplicate) and gets that pair again; later it is reuse.
+ */
+const REPLAY_GRACE_SECONDS = 30;
 /** A lease lasts three heartbeat intervals, so one missed heartbeat does not make it stale. */
 const LEASE_INTERVALS = 3;
 
@@ -43,6 +49,13 @@ export function installationStatus(row: { revoked_at: Date | null; lease_expires
   if (!row.lease_expires_at) return 'pending' as const;
   return row.lease_expires_at.getTime() < now ? ('stale' as const) : ('active' as const);
 }
+
+/** The audit subject of a caller that proved, with an install or refresh token, to be this installation. */
+const installationActor = (owner: { org_id: string; workspace_id: string }, installationId: string) => ({
+  orgId: owner.org_id,
+  workspaceId: owner.workspace_id,
+  actor: { type: 'installation' as const, id: installationId },
+});
 
 /**
  * Installations of agents: install tokens, bootstrap, leases, refresh and recovery, beacons,
@@ -96,10 +109,12 @@ export class InstallationService {
         }
         const [installation] = await manager.query(`SELECT id, token_version, heartbeat_interval FROM installations WHERE id = $1`, [token.installation_id]);
         const runtime = await this.issueRuntimeToken(manager, installation.id, installation.token_version);
+        noteActor(installationActor(token, installation.id));
         return { installation_id: installation.id, runtime_token: runtime.runtime_token, expires_at: runtime.expires_at, heartbeat_interval: installation.heartbeat_interval };
       }
       const result = await this.createInstallation(manager, { orgId: token.org_id, workspaceId: token.workspace_id, agentId: token.agent_id }, input);
       await manager.query(`UPDATE install_tokens SET used_at = now(), installation_id = $2 WHERE token_digest = $1`, [token.token_digest, result.installation_id]);
+      noteActor(installationActor(token, result.installation_id));
       return result;
     });
   }
@@ -107,9 +122,10 @@ export class InstallationService {
   /**
    * The heartbeat. Records what the installation reports and extends its lease; delivers the
    * shutdown command once the installation or its agent is stopped; hands out a new runtime
-   * token when the current one is within 7 days of expiry.
+   * token when the current one is within 7 days of expiry. Only that hand-out is audited: a
+   * renewal is a liveness ping, and an event per ping would flood the chain.
    */
-  async lease(principal: Principal, installationId: string, input: RequestBody<'renewInstallationLease'>) {
+  async lease(principal: Principal, installationId: string, input: RequestBody<'renewInstallationLease'>, request: RequestFacts) {
     if (principal.installationId !== installationId) {
       throw new ForbiddenError("A runtime token works only on its own installation's lease.", 'NOT_THIS_INSTALLATION');
     }
@@ -122,7 +138,7 @@ export class InstallationService {
          lease_expires_at = now() + make_interval(secs => ${LEASE_INTERVALS} * COALESCE($3, i.heartbeat_interval)),
          last_lease_at = now()
        FROM agents a WHERE i.id = $1 AND a.id = i.agent_id
-       RETURNING i.lease_expires_at, i.heartbeat_interval, i.revoked_at, i.revoke_reason, i.shutdown_timeout_ms,
+       RETURNING i.workspace_id, i.lease_expires_at, i.heartbeat_interval, i.revoked_at, i.revoke_reason, i.shutdown_timeout_ms,
          a.status AS agent_status, a.disabled_reason, ${AGENT_STOPPED_SQL} AS agent_stopped`,
       [installationId, input?.status ?? 'running', input?.heartbeat_interval_seconds ?? null, input?.health_payload ?? null],
     );
@@ -137,7 +153,21 @@ export class InstallationService {
         : null;
     const refreshed_token =
       !command && principal.expiresAt!.getTime() - Date.now() < REFRESH_WITHIN_MS
-        ? await this.db.transaction(async (manager) => this.issueRuntimeToken(manager, installationId, await this.nextVersion(manager, installationId)))
+        ? await this.db.transaction(async (manager) => {
+            const runtime = await this.issueRuntimeToken(manager, installationId, await this.nextVersion(manager, installationId));
+            await this.audit.append(manager, {
+              orgId: principal.orgId,
+              actor: actorOf(principal),
+              workspaceId: row.workspace_id,
+              action: 'installation.runtime_token_renewed',
+              resourceType: 'installation',
+              resourceId: installationId,
+              outcome: 'success',
+              ...request,
+              details: { token_version: runtime.token_version, expires_at: runtime.expires_at },
+            });
+            return runtime;
+          })
         : undefined;
     return {
       installation_id: installationId,
@@ -149,30 +179,44 @@ export class InstallationService {
   }
 
   /**
-   * A new runtime token for the refresh token, retiring every older one. A refresh token that a
-   * recovery superseded, presented again, revokes all of the installation's tokens (RFC 9700
-   * §4.14.2): someone holds a copy they should not.
+   * A new runtime token and a new refresh token for the current refresh token, which is spent
+   * (rotation, RFC 9700 §4.14.2). The installation row is locked, so of concurrent refreshes
+   * with one token the first rotates and the rest, like a retry within the grace window, get
+   * the pair it sealed for them. Any other spent token revokes the whole family: someone holds
+   * a copy they should not. That refusal is returned, not thrown, because the revocation and its
+   * audit event must commit with the request's transaction.
    */
-  async refresh(installationId: string, refreshToken: string, request: RequestFacts): Promise<RuntimeToken> {
+  async refresh(installationId: string, refreshToken: string, request: RequestFacts): Promise<RefreshResult | UnauthorizedError> {
     const invalid = () => refused('REFRESH_TOKEN_INVALID', 'The refresh token is not valid for this installation.');
+    const stopped = () => refused('CREDENTIAL_REVOKED', 'The installation or its agent is revoked or disabled.');
     if (!isWellFormedSecret(refreshToken, REFRESH_TOKEN_PREFIX)) throw invalid();
     const digest = digestSecret(refreshToken);
-    const outcome = await this.db.transaction(async (manager) => {
+    return this.db.transaction(async (manager) => {
       const [installation] = await manager.query(
-        `SELECT i.*, ${AGENT_STOPPED_SQL} AS agent_stopped, i.last_refreshed_at > now() - make_interval(secs => ${REFRESH_SPACING_SECONDS}) AS just_refreshed
+        `SELECT i.id, i.org_id, i.workspace_id, i.token_version, i.refresh_token_digest, i.revoked_at, ${AGENT_STOPPED_SQL} AS agent_stopped
          FROM installations i JOIN agents a ON a.id = i.agent_id WHERE i.id = $1 FOR UPDATE OF i`,
         [installationId],
       );
-      if (!installation) return invalid();
+      if (!installation) throw invalid();
+      const isStopped = installation.revoked_at !== null || installation.agent_stopped;
       if (installation.refresh_token_digest?.equals(digest)) {
-        if (installation.revoked_at || installation.agent_stopped) return refused('CREDENTIAL_REVOKED', 'The installation or its agent is revoked or disabled.');
-        if (installation.just_refreshed) return new ConflictError('This refresh token was just used; use the runtime token that refresh returned.', 'REFRESH_IN_PROGRESS');
-        await manager.query(`UPDATE installations SET last_refreshed_at = now() WHERE id = $1`, [installationId]);
-        return this.issueRuntimeToken(manager, installationId, await this.nextVersion(manager, installationId));
+        if (isStopped) throw stopped();
+        noteActor(installationActor(installation, installationId));
+        return this.rotate(manager, installationId, refreshToken);
       }
-      const [reused] = await manager.query(`SELECT 1 FROM superseded_refresh_tokens WHERE token_digest = $1 AND installation_id = $2`, [digest, installationId]);
-      if (!reused) return invalid();
+      const [spent] = await manager.query(
+        `SELECT replacement_version, replay_ciphertext, superseded_at > now() - make_interval(secs => ${REPLAY_GRACE_SECONDS}) AS in_grace
+         FROM superseded_refresh_tokens WHERE token_digest = $1 AND installation_id = $2`,
+        [digest, installationId],
+      );
+      if (!spent) throw invalid();
+      if (spent.in_grace && spent.replay_ciphertext && spent.replacement_version === installation.token_version) {
+        if (isStopped) throw stopped();
+        noteActor(installationActor(installation, installationId));
+        return openReplay<RefreshResult>(refreshToken, installationId, spent.replay_ciphertext);
+      }
       await manager.query(`UPDATE installations SET refresh_token_digest = NULL, token_version = token_version + 1 WHERE id = $1`, [installationId]);
+      await manager.query(`UPDATE superseded_refresh_tokens SET replay_ciphertext = NULL WHERE installation_id = $1 AND replay_ciphertext IS NOT NULL`, [installationId]);
       await this.audit.append(manager, {
         orgId: installation.org_id,
         actor: { type: 'anonymous', id: null },
@@ -184,11 +228,22 @@ export class InstallationService {
         ...request,
         details: { revoked: 'every runtime and refresh token of the installation' },
       });
-      this.logger.warn({ installation_id: installationId }, 'superseded refresh token presented again: every token of the installation is revoked');
+      this.logger.warn({ installation_id: installationId }, 'spent refresh token presented again: every token of the installation is revoked');
       return refused('REFRESH_TOKEN_REUSED', 'This refresh token was replaced; every token of the installation is now revoked. Use recovery.');
     });
-    if (outcome instanceof Error) throw outcome;
-    return outcome;
+  }
+
+  /**
+   * Erases the sealed pairs whose grace window has closed. Rows another transaction holds are
+   * skipped (left for the next run), so sweeps of several instances never wait on each other.
+   */
+  async forgetExpiredReplays(): Promise<void> {
+    await this.db.query(
+      `UPDATE superseded_refresh_tokens SET replay_ciphertext = NULL WHERE token_digest IN (
+         SELECT token_digest FROM superseded_refresh_tokens
+         WHERE replay_ciphertext IS NOT NULL AND superseded_at <= now() - make_interval(secs => ${REPLAY_GRACE_SECONDS})
+         FOR UPDATE SKIP LOCKED)`,
+    );
   }
 
   /** Re-bootstrap without an install token: new runtime and refresh tokens; earlier refresh tokens die. */
@@ -269,6 +324,26 @@ export class InstallationService {
     );
     const runtime = await this.issueRuntimeToken(manager, installationId, 1);
     return { installation_id: installationId, runtime_token: runtime.runtime_token, refresh_token: refreshToken, expires_at: runtime.expires_at, heartbeat_interval: heartbeatInterval };
+  }
+
+  /**
+   * Spends the refresh token: a new pair, the old token kept (as a digest) for reuse detection
+   * with the pair sealed under it for the grace window (forgetExpiredReplays erases it later).
+   */
+  private async rotate(manager: EntityManager, installationId: string, refreshToken: string): Promise<RefreshResult> {
+    const next = newSecret(REFRESH_TOKEN_PREFIX);
+    const [[row]] = await manager.query(
+      `UPDATE installations SET refresh_token_digest = $2, token_version = token_version + 1, last_refreshed_at = now() WHERE id = $1 RETURNING token_version`,
+      [installationId, digestSecret(next)],
+    );
+    const pair: RefreshResult = { ...(await this.issueRuntimeToken(manager, installationId, row.token_version)), refresh_token: next };
+    await manager.query(`INSERT INTO superseded_refresh_tokens (token_digest, installation_id, replacement_version, replay_ciphertext) VALUES ($1, $2, $3, $4)`, [
+      digestSecret(refreshToken),
+      installationId,
+      row.token_version,
+      sealReplay(refreshToken, installationId, pair),
+    ]);
+    return pair;
   }
 
   private async nextVersion(manager: EntityManager, installationId: string): Promise<number> {

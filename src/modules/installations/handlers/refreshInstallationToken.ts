@@ -1,7 +1,9 @@
 import { requestFactsOf } from '../../audit/audit-service';
+import { ApiError } from '../../../errors/api-error';
 import type { Handler } from '../../handler';
 
-export const refreshInstallationToken: Handler<'refreshInstallationToken'> = async ({ services, params, body, req }) => ({
-  status: 200,
-  body: await services.installations.refresh(params.id, body.refresh_token, requestFactsOf(req)),
-});
+/** A detected reuse is answered, not thrown: the family's revocation and its event must commit. */
+export const refreshInstallationToken: Handler<'refreshInstallationToken'> = async ({ services, params, body, req, requestId }) => {
+  const outcome = await services.installations.refresh(params.id, body.refresh_token, requestFactsOf(req));
+  return outcome instanceof ApiError ? { status: 401, headers: outcome.headers, body: outcome.toBody(requestId) } : { status: 200, body: outcome };
+};

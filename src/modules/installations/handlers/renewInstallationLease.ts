@@ -1,6 +1,7 @@
+import { requestFactsOf } from '../../audit/audit-service';
 import type { Handler } from '../../handler';
 
-export const renewInstallationLease: Handler<'renewInstallationLease'> = async ({ services, principal, params, body }) => ({
+export const renewInstallationLease: Handler<'renewInstallationLease'> = async ({ services, principal, params, body, req }) => ({
   status: 200,
-  body: await services.installations.lease(principal, params.id, body),
+  body: await services.installations.lease(principal, params.id, body, requestFactsOf(req)),
 });
