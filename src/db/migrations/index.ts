@@ -4,6 +4,7 @@ import { LoginLinks1732500000000 } from './1732500000000-login-links';
 import { Agents1732600000000 } from './1732600000000-agents';
 import { Audit1732700000000 } from './1732700000000-audit';
 import { AuditSubjectIndexes1732800000000 } from './1732800000000-audit-subject-indexes';
+import { ApiKeyCreator1732900000000 } from './1732900000000-api-key-creator';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -15,4 +16,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   Agents1732600000000,
   Audit1732700000000,
   AuditSubjectIndexes1732800000000,
+  ApiKeyCreator1732900000000,
 ];
