@@ -87,7 +87,8 @@ export class ApiKeyService {
       await this.orgs.reserveQuota(manager, orgId, 'api_keys');
       return this.insert(manager, {
         orgId,
-        createdBy: principal.kind === 'user' ? principal.userId : null,
+        // A key made with a key has the same creator, so it is bounded by the same user.
+        createdBy: principal.userId,
         name: input.name,
         description: input.description ?? '',
         mode: input.mode ?? 'live',
