@@ -34,11 +34,12 @@ async function runAdmin(env: Record<string, string>, args: string[]): Promise<{ 
   return { code, output };
 }
 
+/** The embedded database's first start is slow on a loaded machine: minutes, not seconds. */
 const listeningPort = (output: () => string) =>
   waitFor(() => {
     const match = /"port":(\d+)/.exec(output());
     return match ? Number(match[1]) : undefined;
-  }, 'the listening line');
+  }, 'the listening line', 180_000);
 const printedKey = (output: () => string) => waitFor(() => /sk_live_[A-Za-z0-9]{38}/.exec(output())?.[0], 'the printed key');
 
 async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
@@ -65,10 +66,7 @@ describe('the server process', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'warden-process-'));
     const warden = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
     try {
-      const port = await waitFor(() => {
-        const match = /"port":(\d+)/.exec(warden.output());
-        return match ? Number(match[1]) : undefined;
-      }, 'the listening line');
+      const port = await listeningPort(warden.output);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(health.status, 200);
 
