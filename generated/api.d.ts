@@ -386,7 +386,10 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API key
-         * @description Revokes the key and every secret of it; the next request with it gets 401. Revoking a revoked key is a no-op.
+         * @description Revokes the key and every secret of it; the next request with it gets 401. Revoking a
+         *     revoked key is a no-op. The org's last owner credential cannot be revoked: when no user
+         *     holds `owner.grant`, revoking the last key that still carries it is 409 `LAST_OWNER`
+         *     (create an owner user first).
          */
         delete: operations["revokeApiKey"];
         options?: never;
@@ -412,6 +415,10 @@ export interface paths {
          *     `grace_period_seconds` (0 = stops at once, at most 86400 = 24 h), so deployments can
          *     switch over. The key's id, permissions and expiry stay. A revoked or expired key cannot be
          *     rolled (409).
+         *
+         *     The new secret carries every permission of the key, so the caller must hold all of them:
+         *     otherwise 403 `PRIVILEGE_ESCALATION` naming the ones it lacks (an `api_key.edit` holder
+         *     cannot roll an owner's key into a secret of its own).
          */
         post: operations["rollApiKey"];
         delete?: never;
@@ -1338,7 +1345,9 @@ export interface paths {
         post?: never;
         /**
          * Delete a custom role
-         * @description Deletes the role and every assignment of it, at once. Built-in roles cannot be deleted (409).
+         * @description Deletes the role and every assignment of it, at once. Built-in roles cannot be deleted
+         *     (409 `ROLE_BUILT_IN`), nor a role whose assignments give the org's last owner
+         *     `owner.grant` (409 `LAST_OWNER`).
          */
         delete: operations["deleteRole"];
         options?: never;
@@ -1361,7 +1370,9 @@ export interface paths {
          * Replace a role's permissions
          * @description Replaces the custom role's permissions, under the same rules as creating one: catalog
          *     permissions of org scope that the caller holds. Built-in roles cannot change (409). Users
-         *     holding the role get the new set on their next request.
+         *     holding the role, and the API keys they created, get the new set on their next request.
+         *     Taking `owner.grant` away from the role when it is all that makes the org's last owner one
+         *     is 409 `LAST_OWNER`.
          */
         put: operations["setRolePermissions"];
         post?: never;
@@ -1506,7 +1517,9 @@ export interface paths {
         post?: never;
         /**
          * Remove a role assignment
-         * @description Takes the role away from the user; their next request no longer has its permissions.
+         * @description Takes the role away from the user; their next request no longer has its permissions, nor do
+         *     the API keys they created. Taking `owner.grant` from the org's last owner (no other owner
+         *     user, no first-start owner key left) is 409 `LAST_OWNER`.
          */
         delete: operations["removeUserRole"];
         options?: never;
@@ -1537,6 +1550,32 @@ export interface paths {
          */
         post: operations["createUser"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a user
+         * @description Deletes the user with their sessions and role assignments, and revokes the API keys they
+         *     created: the next request with any of them is 401. Only a caller holding `owner.grant` deletes
+         *     a user who holds it (403 `PRIVILEGE_ESCALATION`), and the org's last owner cannot be deleted
+         *     (409 `LAST_OWNER`: make another owner first).
+         */
+        delete: operations["deleteUser"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3667,6 +3706,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -6337,6 +6377,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -6448,6 +6489,27 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id. */
+                user_id: components["parameters"]["UserIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -24,18 +24,20 @@ async function main(): Promise<void> {
   logger.info({ database: database.embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL' }, 'database ready');
 
   const { app, services } = await createApp({ config, database, logger });
-  const firstStart = await ensureFirstOrg({
-    dataSource: database.dataSource,
-    orgs: services.orgs,
-    apiKeys: services.apiKeys,
-    plan: config.defaultOrgPlan,
-  });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
+  // Only once the port is ours: the first-start key is printed below without another await, so
+  // a start that fails (port taken) creates nothing, and one that creates the key prints it.
+  const firstStart = await ensureFirstOrg({
+    dataSource: database.dataSource,
+    orgs: services.orgs,
+    apiKeys: services.apiKeys,
+    plan: config.defaultOrgPlan,
+  });
 
   // Hourly maintenance, and once at start-up: expired audit events go (each cut leaves a signed
   // checkpoint), so do rate-limit windows that ended over a day ago and refresh-token replays
@@ -93,7 +95,8 @@ function printFirstStartCredential(orgId: string, key: string, port: number): vo
     `      ${key}`,
     '',
     `  Try it:  curl -H "X-API-Key: ${key}" http://localhost:${port}/api/v1/auth/me`,
-    '  Then create users and keys of your own with it, and revoke it (DELETE /api/v1/api-keys/{id}).',
+    '  Then create an owner user with it (POST /api/v1/users, "role": "owner") and revoke it (DELETE /api/v1/api-keys/{id}).',
+    '  Lost it? `npm run admin -- create-owner-key` makes a new one from the database, no key needed.',
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -173,6 +173,66 @@ describe('API keys (seeds 003 and 004)', () => {
     await warden.request.post(`/api/v1/api-keys/${created.body.id}/roll`).set(withKey(org.key)).send({ grace_period_seconds: 86_401 }).expect(422);
   });
 
+  it('rolling hands out a secret, so it needs every permission of the key: 403 PRIVILEGE_ESCALATION naming the missing ones', async () => {
+    // A viewer given a custom role with just api_key.read + api_key.edit.
+    const viewer = await createUserAndLogin(warden, org, 'key-clerk@example.com', 'viewer');
+    const role = await warden.request.post('/api/v1/roles').set(withKey(org.key)).send({ name: 'key-clerk', permissions: ['api_key.read', 'api_key.edit'] }).expect(201);
+    await warden.request.post('/api/v1/user-roles').set(withKey(org.key)).send({ user_id: viewer.id, role_id: role.body.id }).expect(201);
+    const asViewer = { Authorization: `Bearer ${viewer.token}` };
+
+    const before = await rowCounts(warden, ['api_key_secrets']);
+    const res = await warden.request.post(`/api/v1/api-keys/${org.keyId}/roll`).set(asViewer).send({ grace_period_seconds: 3600 }).expect(403);
+    assert.equal(res.body.code, 'PRIVILEGE_ESCALATION');
+    assert.match(res.body.message, /owner\.grant/);
+    assert.ok(res.body.details.some((detail: { message: string }) => detail.message === 'you do not hold user_role.edit'));
+    assert.equal(res.body.key, undefined);
+    assert.deepEqual(await rowCounts(warden, ['api_key_secrets']), before);
+    await warden.request.get('/api/v1/auth/me').set(withKey(org.key)).expect(200);
+
+    // A key whose permissions the caller holds can be rolled.
+    const readOnly = await warden.request.post('/api/v1/api-keys').set(withKey(org.key)).send({ name: 'reader', permissions: ['api_key.read'] }).expect(201);
+    handled.push(readOnly.body.key);
+    const rolled = await warden.request.post(`/api/v1/api-keys/${readOnly.body.id}/roll`).set(asViewer).expect(200);
+    handled.push(rolled.body.key);
+    assert.deepEqual(rolled.body.permissions, ['api_key.read']);
+  });
+
+  it("a key acts with its permissions ∩ its creator's current ones; a deleted creator's keys stop working", async () => {
+    const clerk = await createUserAndLogin(warden, org, 'deployer@example.com', 'viewer');
+    const role = await warden.request.post('/api/v1/roles').set(withKey(org.key)).send({ name: 'deployer', permissions: ['api_key.edit', 'workspace.edit'] }).expect(201);
+    const assignment = await warden.request.post('/api/v1/user-roles').set(withKey(org.key)).send({ user_id: clerk.id, role_id: role.body.id }).expect(201);
+    const key = await warden.request
+      .post('/api/v1/api-keys')
+      .set('Authorization', `Bearer ${clerk.token}`)
+      .send({ name: 'deploys', permissions: ['api_key.edit', 'workspace.edit', 'workspace.read'] })
+      .expect(201);
+    handled.push(key.body.key);
+    assert.equal(key.body.created_by, clerk.id);
+    // A key made with that key answers to the same user.
+    const child = await warden.request.post('/api/v1/api-keys').set(withKey(key.body.key)).send({ name: 'child', permissions: ['workspace.edit'] }).expect(201);
+    handled.push(child.body.key);
+    assert.equal(child.body.created_by, clerk.id);
+    const permissionsOf = async (secret: string) => (await warden.request.get('/api/v1/auth/me').set(withKey(secret)).expect(200)).body.permissions;
+    assert.deepEqual(await permissionsOf(key.body.key), ['api_key.edit', 'workspace.edit', 'workspace.read']);
+
+    // The role goes: the keys keep only what the creator still holds (a viewer reads workspaces).
+    await warden.request.delete(`/api/v1/user-roles/${assignment.body.id}`).set(withKey(org.key)).expect(204);
+    assert.deepEqual(await permissionsOf(key.body.key), ['workspace.read']);
+    assert.deepEqual(await permissionsOf(child.body.key), []);
+    await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(withKey(key.body.key)).send({ name: 'nope' }).expect(403);
+    // It comes back: so do the key's permissions, never more than the key's own list.
+    await warden.request.post('/api/v1/user-roles').set(withKey(org.key)).send({ user_id: clerk.id, role_id: role.body.id }).expect(201);
+    assert.deepEqual(await permissionsOf(key.body.key), ['api_key.edit', 'workspace.edit', 'workspace.read']);
+
+    // The user is deleted: their keys stop working instead of losing their bound.
+    await warden.database.dataSource.query(`DELETE FROM users WHERE id = $1`, [clerk.id]);
+    for (const secret of [key.body.key, child.body.key]) {
+      const refused = await warden.request.get('/api/v1/auth/me').set(withKey(secret)).expect(401);
+      assert.equal(refused.body.code, 'CREDENTIAL_REVOKED');
+      assert.match(refused.body.message, /no longer exists/);
+    }
+  });
+
   it('a key with a wrong checksum, an unknown key and a truncated key are 401 without a database lookup', async () => {
     const flipped = org.key.slice(0, -1) + (org.key.endsWith('a') ? 'b' : 'a');
     const malformed = await warden.request.get('/api/v1/auth/me').set(withKey(flipped)).expect(401);

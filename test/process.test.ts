@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -19,6 +20,27 @@ function startWarden(env: Record<string, string>): { child: ChildProcessWithoutN
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => output, exit };
 }
+
+/** `npm run admin -- …` against the same database settings. */
+async function runAdmin(env: Record<string, string>, args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, DATABASE_URL: '', ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const [code] = await once(child, 'exit');
+  return { code, output };
+}
+
+/** The embedded database's first start is slow on a loaded machine: minutes, not seconds. */
+const listeningPort = (output: () => string) =>
+  waitFor(() => {
+    const match = /"port":(\d+)/.exec(output());
+    return match ? Number(match[1]) : undefined;
+  }, 'the listening line', 180_000);
+const printedKey = (output: () => string) => waitFor(() => /sk_live_[A-Za-z0-9]{38}/.exec(output())?.[0], 'the printed key');
 
 async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -44,10 +66,7 @@ describe('the server process', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'warden-process-'));
     const warden = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
     try {
-      const port = await waitFor(() => {
-        const match = /"port":(\d+)/.exec(warden.output());
-        return match ? Number(match[1]) : undefined;
-      }, 'the listening line');
+      const port = await listeningPort(warden.output);
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(health.status, 200);
 
@@ -75,15 +94,10 @@ describe('the server process', () => {
 
   it('on first start creates an org and prints its owner API key once, outside the JSON log; never again', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'warden-first-start-'));
-    const listening = (output: () => string) =>
-      waitFor(() => {
-        const match = /"port":(\d+)/.exec(output());
-        return match ? Number(match[1]) : undefined;
-      }, 'the listening line');
     try {
       const first = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
-      const port = await listening(first.output);
-      const key = await waitFor(() => /sk_live_[A-Za-z0-9]{38}/.exec(first.output())?.[0], 'the printed key');
+      const port = await listeningPort(first.output);
+      const key = await printedKey(first.output);
       const me = await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`, { headers: { 'X-API-Key': key } });
       assert.equal(me.status, 200);
       const principal = (await me.json()) as { type: string; permissions: string[]; org: { name: string } };
@@ -96,10 +110,89 @@ describe('the server process', () => {
       assert.equal(await first.exit, 0);
 
       const second = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
-      await listening(second.output);
+      await listeningPort(second.output);
       second.child.kill('SIGTERM');
       assert.equal(await second.exit, 0);
       assert.doesNotMatch(second.output(), /sk_live_|First start/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a first start that cannot bind its port creates nothing, so the next start creates the org and prints its key', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warden-port-taken-'));
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    try {
+      const taken = (squatter.address() as AddressInfo).port;
+      const failed = startWarden({ PORT: String(taken), HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
+      assert.equal(await failed.exit, 1);
+      assert.match(failed.output(), /Warden could not start: .*EADDRINUSE/);
+      assert.doesNotMatch(failed.output(), /sk_live_|First start/);
+
+      const next = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
+      try {
+        const port = await listeningPort(next.output);
+        const key = await printedKey(next.output);
+        assert.match(next.output(), /First start: Warden created the org org_/);
+        await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`, { headers: { 'X-API-Key': key } }).then((res) => assert.equal(res.status, 200));
+        next.child.kill('SIGTERM');
+        assert.equal(await next.exit, 0);
+      } finally {
+        next.child.kill('SIGKILL');
+      }
+    } finally {
+      squatter.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('npm run admin -- create-owner-key: refused while Warden holds the embedded database, then prints a working owner key, audited', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warden-admin-'));
+    const env = { PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir };
+    try {
+      const first = startWarden(env);
+      try {
+        await listeningPort(first.output);
+        await printedKey(first.output);
+        const busy = await runAdmin(env, ['create-owner-key']);
+        assert.equal(busy.code, 1);
+        assert.match(busy.output, /in use by process \d+/);
+        assert.doesNotMatch(busy.output, /sk_live_/);
+        first.child.kill('SIGTERM');
+        assert.equal(await first.exit, 0);
+      } finally {
+        first.child.kill('SIGKILL');
+      }
+
+      const unknownOrg = await runAdmin(env, ['create-owner-key', '--org', 'org_nosuch']);
+      assert.equal(unknownOrg.code, 1);
+      assert.match(unknownOrg.output, /no org 'org_nosuch'/);
+      const made = await runAdmin(env, ['create-owner-key']);
+      assert.equal(made.code, 0, made.output);
+      const key = /sk_live_[A-Za-z0-9]{38}/.exec(made.output)?.[0];
+      assert.ok(key, made.output);
+
+      const again = startWarden(env);
+      try {
+        const port = await listeningPort(again.output);
+        assert.doesNotMatch(again.output(), /First start/);
+        const me = await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`, { headers: { 'X-API-Key': key } });
+        assert.equal(me.status, 200);
+        const principal = (await me.json()) as { permissions: string[]; api_key: { id: string } };
+        assert.ok(principal.permissions.includes('owner.grant'));
+        const audit = await fetch(`http://127.0.0.1:${port}/api/v1/audit-events?action=api_key.created`, { headers: { 'X-API-Key': key } });
+        assert.equal(audit.status, 200);
+        const { events } = (await audit.json()) as { events: Array<{ actor_type: string; resource_id: string; details: { after: { key: string } } }> };
+        assert.equal(events.length, 1);
+        assert.equal(events[0]!.actor_type, 'system');
+        assert.equal(events[0]!.resource_id, principal.api_key.id);
+        assert.equal(events[0]!.details.after.key, '[REDACTED]');
+        again.child.kill('SIGTERM');
+        assert.equal(await again.exit, 0);
+      } finally {
+        again.child.kill('SIGKILL');
+      }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

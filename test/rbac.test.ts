@@ -135,6 +135,57 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     await warden.request.get('/api/v1/users/usr_nosuch/roles').set(as(owner)).expect(404);
   });
 
+  it('the last owner cannot be revoked or demoted: 409 LAST_OWNER, nothing changes; with another owner it can', async () => {
+    const fresh = await createOrg(warden, 'enterprise', 'Owner guard org');
+    const withKey = { 'X-API-Key': fresh.key };
+    const events = async (action: string) =>
+      (await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE org_id = $1 AND action = $2`, [fresh.id, action]))[0].n;
+
+    // The first-start key is the only owner: it cannot revoke itself.
+    const lastKey = await warden.request.delete(`/api/v1/api-keys/${fresh.keyId}`).set(withKey).expect(409);
+    assert.equal(lastKey.body.code, 'LAST_OWNER');
+    assert.match(lastKey.body.message, /without an owner/);
+    await warden.request.get('/api/v1/auth/me').set(withKey).expect(200);
+    assert.equal(await events('api_key.revoked'), 0);
+
+    // An admin made owner through a custom role and through rol_owner, then the key goes.
+    const alice = await warden.request.post('/api/v1/users').set(withKey).send({ email: 'alice@guard.example', password: 'long enough password', role: 'admin' }).expect(201);
+    const keyholder = await warden.request.post('/api/v1/roles').set(withKey).send({ name: 'keyholder', permissions: ['owner.grant'] }).expect(201);
+    const viaCustom = await warden.request.post('/api/v1/user-roles').set(withKey).send({ user_id: alice.body.id, role_id: keyholder.body.id }).expect(201);
+    const viaOwner = await warden.request.post('/api/v1/user-roles').set(withKey).send({ user_id: alice.body.id, role_id: 'rol_owner' }).expect(201);
+    await warden.request.delete(`/api/v1/api-keys/${fresh.keyId}`).set(withKey).expect(200);
+    const aliceLogin = await warden.request.post('/api/v1/auth/login').send({ email: 'alice@guard.example', password: 'long enough password' }).expect(200);
+    const asAlice = { Authorization: `Bearer ${aliceLogin.body.token}` };
+
+    // One of her two owner grants can go; the last one cannot, by any route.
+    await warden.request.delete(`/api/v1/user-roles/${viaOwner.body.id}`).set(asAlice).expect(204);
+    const before = await rowCounts(warden, ['roles', 'user_roles']);
+    const demote = await warden.request.delete(`/api/v1/user-roles/${viaCustom.body.id}`).set(asAlice).expect(409);
+    assert.equal(demote.body.code, 'LAST_OWNER');
+    const narrow = await warden.request.put(`/api/v1/roles/${keyholder.body.id}/permissions`).set(asAlice).send({ permissions: ['user.read'] }).expect(409);
+    assert.equal(narrow.body.code, 'LAST_OWNER');
+    const drop = await warden.request.delete(`/api/v1/roles/${keyholder.body.id}`).set(asAlice).expect(409);
+    assert.equal(drop.body.code, 'LAST_OWNER');
+    assert.deepEqual(await rowCounts(warden, ['roles', 'user_roles']), before);
+    const role = await warden.request.get(`/api/v1/roles/${keyholder.body.id}`).set(asAlice).expect(200);
+    assert.deepEqual(role.body.permissions, ['owner.grant']);
+    assert.equal(await events('user_role.removed'), 1);
+
+    // Two owners demoting each other at once: exactly one of them wins.
+    const bob = await warden.request.post('/api/v1/users').set(asAlice).send({ email: 'bob@guard.example', password: 'long enough password', role: 'admin' }).expect(201);
+    const bobOwner = await warden.request.post('/api/v1/user-roles').set(asAlice).send({ user_id: bob.body.id, role_id: 'rol_owner' }).expect(201);
+    const results = await Promise.all([
+      warden.request.delete(`/api/v1/user-roles/${viaCustom.body.id}`).set(asAlice),
+      warden.request.delete(`/api/v1/user-roles/${bobOwner.body.id}`).set(asAlice),
+    ]);
+    assert.deepEqual(results.map((res) => res.status).sort(), [204, 409]);
+    const [{ n }] = await warden.database.dataSource.query(
+      `SELECT count(*)::int AS n FROM user_roles WHERE org_id = $1 AND id = ANY ($2)`,
+      [fresh.id, [viaCustom.body.id, bobOwner.body.id]],
+    );
+    assert.equal(n, 1);
+  });
+
   it('custom roles need the custom_roles plan feature: 402 on the free plan with the seed-000 body', async () => {
     const free = await createOrg(warden, 'free', 'Free org');
     const res = await warden.request.post('/api/v1/roles').set('X-API-Key', free.key).send({ name: 'x', permissions: ['user.read'] }).expect(402);

@@ -163,6 +163,44 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     assert.equal(n, 0);
   });
 
+  it('DELETE /users/{id}: the user, their sessions and keys stop at once; owners only by owners; never the last owner', async () => {
+    const fresh = await createOrg(warden, 'enterprise', 'Deletion org');
+    const owner = await createUserAndLogin(warden, fresh, 'owner@deletion.example', 'owner');
+    const admin = await createUserAndLogin(warden, fresh, 'admin@deletion.example', 'admin');
+    const asOwner = { Authorization: `Bearer ${owner.token}` };
+    const asAdmin = { Authorization: `Bearer ${admin.token}` };
+    const adminKey = await warden.request.post('/api/v1/api-keys').set(asAdmin).send({ name: 'admin tooling', permissions: ['user.read'] }).expect(201);
+
+    const notOwner = await warden.request.delete(`/api/v1/users/${owner.id}`).set(asAdmin).expect(403);
+    assert.equal(notOwner.body.code, 'PRIVILEGE_ESCALATION');
+    assert.match(notOwner.body.message, /owner\.grant/);
+
+    // With the first-start key revoked, the owner user is the last owner.
+    await warden.request.delete(`/api/v1/api-keys/${fresh.keyId}`).set(asOwner).expect(200);
+    const last = await warden.request.delete(`/api/v1/users/${owner.id}`).set(asOwner).expect(409);
+    assert.equal(last.body.code, 'LAST_OWNER');
+    await warden.request.get('/api/v1/auth/me').set(asOwner).expect(200);
+
+    await warden.request.delete(`/api/v1/users/${admin.id}`).set(asOwner).expect(204);
+    for (const credential of [asAdmin, { 'X-API-Key': adminKey.body.key }]) {
+      await warden.request.get('/api/v1/auth/me').set(credential).expect(401);
+    }
+    await warden.request.post('/api/v1/auth/login').send({ email: 'admin@deletion.example', password: PASSWORD }).expect(401);
+    const keys = await warden.request.get('/api/v1/api-keys').set(asOwner).expect(200);
+    assert.ok(keys.body.api_keys.find((k: { id: string }) => k.id === adminKey.body.id).revoked_at);
+    const [event] = await warden.database.dataSource.query(
+      `SELECT resource_id, details FROM audit_events WHERE org_id = $1 AND action = 'user.deleted'`,
+      [fresh.id],
+    );
+    assert.equal(event.resource_id, admin.id);
+    assert.equal(event.details.before.email, 'admin@deletion.example');
+
+    await warden.request.delete(`/api/v1/users/${admin.id}`).set(asOwner).expect(404);
+    await warden.request.delete(`/api/v1/users/${owner.id}`).set(key).expect(404); // another org's user
+    await warden.request.delete('/api/v1/users/not-a-user-id').set(asOwner).expect(400);
+    await warden.request.delete(`/api/v1/users/${owner.id}`).expect(401);
+  });
+
   it('GET /orgs lists only the caller org', async () => {
     const res = await warden.request.get('/api/v1/orgs').set(key).expect(200);
     assert.deepEqual(res.body.orgs.map((o: { id: string }) => o.id), [org.id]);

@@ -38,6 +38,7 @@ const NOT_ACCEPTED: Record<CredentialKind, string> = {
 /** A key's `last_used_at` is written at most this often, so a busy key costs no write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 const ORG_PERMISSION_SET = new Set(ORG_PERMISSIONS);
+const OWNER_PERMISSION_SET: ReadonlySet<string> = new Set(builtInRole('owner')!.permissions);
 
 const missing = () =>
   new UnauthorizedError('No credential: send an API key as X-API-Key, or a bearer token as Authorization: Bearer.', 'CREDENTIAL_MISSING');
@@ -46,6 +47,7 @@ const malformed = () =>
 const invalid = () => new UnauthorizedError('The credential is not valid.', 'CREDENTIAL_INVALID');
 const expired = () => new UnauthorizedError('The credential has expired.', 'CREDENTIAL_EXPIRED');
 const revoked = () => new UnauthorizedError('The credential has been revoked.', 'CREDENTIAL_REVOKED');
+const creatorGone = () => new UnauthorizedError('The user who created this API key no longer exists, so the key no longer works.', 'CREDENTIAL_REVOKED');
 
 export interface RoleAssignment {
   role_id: string;
@@ -108,6 +110,12 @@ export class Authenticator {
     }
   }
 
+  /**
+   * A key holds its own permissions only while its creator does: it acts with the intersection
+   * of its list and the creating user's current roles (read in the same statement), and stops
+   * working when that user is gone. Keys made with no creating user (first start, the admin
+   * script) are bounded by the owner role.
+   */
   private async apiKey(secret: string): Promise<Principal> {
     if (!API_KEY_PREFIXES.some((prefix) => isWellFormedSecret(secret, prefix))) throw malformed();
     const rows: Array<{
@@ -120,9 +128,13 @@ export class Authenticator {
       retires_at: Date | null;
       last_used_at: Date | null;
       plan: PlanName;
+      creator_role: string | null;
+      creator_assigned: RoleAssignment[];
     }> = await this.dataSource.query(
-      `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, s.retires_at, o.plan
+      `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, s.retires_at, o.plan,
+         u.role AS creator_role, ${ASSIGNED_ROLES_SQL} AS creator_assigned
        FROM api_key_secrets s JOIN api_keys k ON k.id = s.api_key_id JOIN orgs o ON o.id = k.org_id
+         LEFT JOIN users u ON u.id = k.created_by AND u.org_id = k.org_id
        WHERE s.secret_digest = $1`,
       [digestSecret(secret)],
     );
@@ -130,10 +142,12 @@ export class Authenticator {
     if (!key) throw invalid();
     const now = Date.now();
     if (key.revoked_at) throw revoked();
+    if (key.created_by !== null && key.creator_role === null) throw creatorGone();
     if (key.expires_at.getTime() <= now || (key.retires_at && key.retires_at.getTime() <= now)) throw expired();
     if (!key.last_used_at || now - key.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.dataSource.query(`UPDATE api_keys SET last_used_at = now() WHERE id = $1`, [key.id]);
     }
+    const bound = key.creator_role === null ? OWNER_PERMISSION_SET : rolesAndPermissions(key.creator_role, key.creator_assigned).permissions;
     return {
       kind: 'api_key',
       orgId: key.org_id,
@@ -145,7 +159,7 @@ export class Authenticator {
       agentId: null,
       installationId: null,
       roles: [],
-      permissions: new Set(key.permissions.filter((permission) => ORG_PERMISSION_SET.has(permission))),
+      permissions: new Set(key.permissions.filter((permission) => bound.has(permission))),
       expiresAt: key.expires_at,
     };
   }

@@ -11,7 +11,7 @@ type BuiltInRoleName = components['schemas']['BuiltInRoleName'];
 export const PERMISSION_CATALOG: readonly Permission[] = [
   { name: 'org.read', description: 'See your org and its plan.', scope: 'org' },
   { name: 'user.read', description: "See the org's users.", scope: 'org' },
-  { name: 'user.edit', description: 'Create users.', scope: 'org' },
+  { name: 'user.edit', description: 'Create and delete users.', scope: 'org' },
   { name: 'workspace.read', description: 'See workspaces and their members.', scope: 'org' },
   { name: 'workspace.edit', description: 'Create and rename workspaces.', scope: 'org' },
   { name: 'workspace.delete', description: 'Delete workspaces.', scope: 'org' },

@@ -6,6 +6,7 @@ import { Audit1732700000000 } from './1732700000000-audit';
 import { AuditSubjectIndexes1732800000000 } from './1732800000000-audit-subject-indexes';
 import { AgentKeyProof1732900000000 } from './1732900000000-agent-key-proof';
 import { RefreshRotation1732950000000 } from './1732950000000-refresh-rotation';
+import { ApiKeyCreator1732960000000 } from './1732960000000-api-key-creator';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -19,4 +20,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   AuditSubjectIndexes1732800000000,
   AgentKeyProof1732900000000,
   RefreshRotation1732950000000,
+  ApiKeyCreator1732960000000,
 ];

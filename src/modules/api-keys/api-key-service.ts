@@ -10,6 +10,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
 import { assertCanGrant, assertOrgPermissions } from '../rbac/grants';
+import { keepingAnOwner } from '../rbac/owners';
 
 type ApiKey = components['schemas']['ApiKey'];
 type ApiKeyWithSecret = components['schemas']['ApiKeyWithSecret'];
@@ -86,7 +87,8 @@ export class ApiKeyService {
       await this.orgs.reserveQuota(manager, orgId, 'api_keys');
       return this.insert(manager, {
         orgId,
-        createdBy: principal.kind === 'user' ? principal.userId : null,
+        // A key made with a key has the same creator, so it is bounded by the same user.
+        createdBy: principal.userId,
         name: input.name,
         description: input.description ?? '',
         mode: input.mode ?? 'live',
@@ -123,20 +125,26 @@ export class ApiKeyService {
 
   async revoke(principal: Principal, keyId: string): Promise<ApiKey> {
     const orgId = await this.orgs.scope(principal);
-    const [rows] = await this.db.query(
-      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND org_id = $2 RETURNING *`,
-      [keyId, orgId],
-    );
-    if (!rows[0]) throw keyNotFound(keyId);
-    return toApiKey(rows[0]);
+    return keepingAnOwner(this.db, orgId, `Revoking API key '${keyId}'`, async (manager) => {
+      const [rows] = await manager.query(
+        `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND org_id = $2 RETURNING *`,
+        [keyId, orgId],
+      );
+      if (!rows[0]) throw keyNotFound(keyId);
+      return toApiKey(rows[0]);
+    });
   }
 
-  /** A new secret; the secrets in use keep working until the grace period ends (at once for 0). */
+  /**
+   * A new secret; the secrets in use keep working until the grace period ends (at once for 0).
+   * Rolling hands the caller a secret, so it needs every permission of the key, like creating one.
+   */
   async roll(principal: Principal, keyId: string, gracePeriodSeconds: number): Promise<ApiKeyWithSecret> {
     const orgId = await this.orgs.scope(principal);
     return this.db.transaction(async (manager) => {
       const [key]: ApiKeyRow[] = await manager.query(`SELECT * FROM api_keys WHERE id = $1 AND org_id = $2 FOR UPDATE`, [keyId, orgId]);
       if (!key) throw keyNotFound(keyId);
+      assertCanGrant(principal, key.permissions, `a secret of the API key '${key.name}'`);
       if (key.revoked_at) throw new ConflictError('A revoked API key cannot be rolled; create a new one.', 'API_KEY_REVOKED');
       if (key.expires_at.getTime() <= Date.now()) throw new ConflictError('An expired API key cannot be rolled; create a new one.', 'API_KEY_EXPIRED');
       await manager.query(

@@ -10,6 +10,7 @@ import type { OrgService } from '../orgs/org-service';
 import type { UserService } from '../users/user-service';
 import { assertCanGrant, assertOrgPermissions } from './grants';
 import { noteBefore } from '../audit/audited-change';
+import { keepingAnOwner } from './owners';
 
 type Role = components['schemas']['Role'];
 type UserRole = components['schemas']['UserRole'];
@@ -104,22 +105,24 @@ export class RbacService {
     if (builtIn) throw builtInIsFixed(builtIn);
     assertOrgPermissions(permissions);
     assertCanGrant(principal, permissions, 'these permissions');
-    const [old] = await this.db.query(`SELECT permissions FROM roles WHERE id = $1 AND org_id = $2 FOR UPDATE`, [roleId, orgId]);
-    if (old) noteBefore(old);
-    const [rows] = await this.db.query(`UPDATE roles SET permissions = $3 WHERE id = $1 AND org_id = $2 RETURNING *`, [
-      roleId,
-      orgId,
-      permissions,
-    ]);
-    if (!rows[0]) throw roleNotFound(roleId);
-    return toRole(rows[0]);
+    return keepingAnOwner(this.db, orgId, `Taking these permissions from role '${roleId}'`, async (manager) => {
+      const [old] = await manager.query(`SELECT permissions FROM roles WHERE id = $1 AND org_id = $2 FOR UPDATE`, [roleId, orgId]);
+      if (old) noteBefore(old);
+      const [rows] = await manager.query(`UPDATE roles SET permissions = $3 WHERE id = $1 AND org_id = $2 RETURNING *`, [
+        roleId,
+        orgId,
+        permissions,
+      ]);
+      if (!rows[0]) throw roleNotFound(roleId);
+      return toRole(rows[0]);
+    });
   }
 
   async deleteRole(principal: Principal, roleId: string): Promise<void> {
     const orgId = await this.orgs.scope(principal);
     const builtIn = builtInRole(roleId);
     if (builtIn) throw builtInIsFixed(builtIn);
-    await this.db.transaction(async (manager) => {
+    await keepingAnOwner(this.db, orgId, `Deleting role '${roleId}'`, async (manager) => {
       const [, deleted] = await manager.query(`DELETE FROM roles WHERE id = $1 AND org_id = $2`, [roleId, orgId]);
       if (deleted === 0) throw roleNotFound(roleId);
       await manager.query(`DELETE FROM user_roles WHERE role_id = $1 AND org_id = $2`, [roleId, orgId]);
@@ -158,8 +161,10 @@ export class RbacService {
 
   async removeAssignment(principal: Principal, assignmentId: string): Promise<void> {
     const orgId = await this.orgs.scope(principal);
-    const [, deleted] = await this.db.query(`DELETE FROM user_roles WHERE id = $1 AND org_id = $2`, [assignmentId, orgId]);
-    if (deleted === 0) throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
+    await keepingAnOwner(this.db, orgId, `Removing role assignment '${assignmentId}'`, async (manager) => {
+      const [, deleted] = await manager.query(`DELETE FROM user_roles WHERE id = $1 AND org_id = $2`, [assignmentId, orgId]);
+      if (deleted === 0) throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
+    });
   }
 
   /** The user's built-in role, then each role assigned to them. */

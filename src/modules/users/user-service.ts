@@ -5,7 +5,10 @@ import { assertCanGrant } from '../rbac/grants';
 import { builtInRole } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
 import { decodeCursor, pageOf } from '../../db/pagination';
-import { ConflictError, NotFoundError } from '../../errors/api-error';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
+import { ASSIGNED_ROLES_SQL, rolesAndPermissions, type RoleAssignment } from '../../auth/authenticator';
+import { noteBefore } from '../audit/audited-change';
+import { keepingAnOwner } from '../rbac/owners';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import type { OrgService } from '../orgs/org-service';
@@ -75,6 +78,24 @@ export class UserService {
         if (isUniqueViolation(error)) throw new ConflictError(`A user with the email ${input.email} already exists.`, 'EMAIL_TAKEN');
         throw error;
       }
+    });
+  }
+
+  /**
+   * Deletes the user (sessions and role assignments go with them) and revokes the keys they
+   * created, which the authenticator would refuse anyway once their creator is gone.
+   */
+  async delete(principal: Principal, userId: string): Promise<void> {
+    const orgId = await this.orgs.scope(principal);
+    await keepingAnOwner(this.db, orgId, `Deleting user '${userId}'`, async (manager) => {
+      const user = await this.get(orgId, userId);
+      const [roles]: Array<{ assigned: RoleAssignment[] }> = await manager.query(`SELECT ${ASSIGNED_ROLES_SQL} AS assigned FROM users u WHERE u.id = $1`, [userId]);
+      if (rolesAndPermissions(user.role, roles!.assigned).permissions.has('owner.grant') && !principal.permissions.has('owner.grant')) {
+        throw new ForbiddenError(`Only an owner deletes an owner: ${user.email} holds owner.grant and you do not.`, 'PRIVILEGE_ESCALATION');
+      }
+      noteBefore(toUser(user));
+      await manager.query(`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE created_by = $1`, [userId]);
+      await manager.query(`DELETE FROM users WHERE id = $1`, [userId]);
     });
   }
 }

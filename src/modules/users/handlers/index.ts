@@ -1,5 +1,6 @@
 import { listUsers } from './listUsers';
 import { createUser } from './createUser';
+import { deleteUser } from './deleteUser';
 import { listRolesOfUser } from './listRolesOfUser';
 
-export const usersHandlers = { listUsers, createUser, listRolesOfUser };
+export const usersHandlers = { listUsers, createUser, deleteUser, listRolesOfUser };
