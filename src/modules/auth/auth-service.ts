@@ -72,7 +72,7 @@ export class AuthService {
    * claims the key (a concurrent one waits on it) and a retry with the same body gets the same
    * account back; only an HMAC of the body and the ids are kept, never the password or a token.
    */
-  async signup(input: Signup, request: RequestFacts): Promise<LoginResult & { org: components['schemas']['Org']; email_verification: components['schemas']['EmailDelivery'] }> {
+  async signup(input: Signup, request: RequestFacts): Promise<LoginResult & { org: components['schemas']['Org']; email_verification: EmailDelivery }> {
     this.links.assertRedirectAllowed(input.redirect_url);
     const requestHmac = input.idempotency_key ? await this.signupHmac(input) : undefined;
     const passwordHash = await hashPassword(input.password);
