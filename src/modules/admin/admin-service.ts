@@ -39,12 +39,15 @@ export class AdminService {
     const normalized = email.toLowerCase();
     const isAdmin = this.adminEmails.has(normalized);
     const pin = newPin();
+    // Before the transaction: the HMAC key may be read from the database on first use, which must
+    // not wait for a connection the transaction holds (the embedded database has only one).
+    const pinDigest = await this.pinDigest(challengeId, pin);
     await this.db.transaction(async (manager) => {
       if (isAdmin) {
         await manager.query(`INSERT INTO admin_pin_challenges (id, email, pin_digest, expires_at) VALUES ($1, $2, $3, $4)`, [
           challengeId,
           normalized,
-          await this.pinDigest(challengeId, pin),
+          pinDigest,
           expiresAt,
         ]);
       }
