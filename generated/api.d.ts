@@ -36,7 +36,11 @@ export interface paths {
          * @description Starts a platform-admin login. When the email is one of `PLATFORM_ADMIN_EMAILS`, a 6-digit
          *     PIN is emailed; it expires after 5 minutes, allows at most 5 attempts and works once. The
          *     answer has the same shape and status whether or not the email belongs to an admin, so it
-         *     cannot be used to discover admin accounts. Rate-limited per IP and per email.
+         *     cannot be used to discover admin accounts. Without SMTP the mail goes to the server log.
+         *     Rate-limited per IP and per email.
+         *
+         *     Audit: `admin.pin_requested` in the platform chain (actor `anonymous` with the email,
+         *     resource the challenge); outcome `failure` when the email is not an admin's.
          */
         post: operations["requestAdminPin"];
         delete?: never;
@@ -61,6 +65,9 @@ export interface paths {
          *     (`ADMIN_SESSION_TTL_MINUTES`, 7 hours by default). A wrong PIN counts an attempt; after the
          *     fifth the challenge is dead. Every failure (unknown challenge, wrong email, wrong, expired or
          *     used PIN, too many attempts) answers 401 with a code saying which.
+         *
+         *     Audit: `admin.login` in the platform chain, actor the admin (`admin_session`, the email),
+         *     resource the new session; the fifth wrong PIN is `admin.pin_locked`.
          */
         post: operations["verifyAdminPin"];
         delete?: never;
@@ -684,6 +691,9 @@ export interface paths {
          *     `warden`, lifetime `JWT_TTL_MINUTES`, 15–60 min, 30 by default). Each token is backed by a
          *     server-side session, so `POST /api/v1/auth/logout` revokes it at once. A wrong email and a
          *     wrong password get the same 401, after the same work. Rate-limited per IP and per email.
+         *
+         *     Audit: `auth.login` in the user's org, actor the user, resource the new session; a refusal is
+         *     `auth.login_failed` (outcome `failure`; in the platform chain when no user has the email).
          */
         post: operations["login"];
         delete?: never;
@@ -706,6 +716,9 @@ export interface paths {
          * @description Revokes the session behind the login JWT or admin session token used to call it; the
          *     token is refused from the next request on. API keys are revoked with
          *     `DELETE /api/v1/api-keys/{id}` instead (409 here).
+         *
+         *     Audit: `auth.logout`, actor the caller, resource the session; in the caller's org, or in the
+         *     platform chain for an admin session.
          */
         post: operations["logout"];
         delete?: never;
@@ -726,6 +739,8 @@ export interface paths {
          * @description Exchanges the link's token, once, for a login JWT: 302 to the `redirect_url` given at the
          *     start with `#token=<jwt>` in the fragment, or 200 with the token when none was given. A used,
          *     expired or unknown token is 401. Following the link also verifies the email.
+         *
+         *     Audit: `auth.magic_link_login` in the user's org, actor the user, resource the new session.
          */
         get: operations["completeMagicLink"];
         put?: never;
@@ -747,10 +762,15 @@ export interface paths {
         put?: never;
         /**
          * Start a magic-link login
-         * @description Emails a single-use login link, valid 15 minutes, when the email belongs to a user; the
-         *     answer is the same when it does not (no account discovery). Without SMTP the token is in
-         *     the answer instead (`delivery: response`) and only then does it differ for unknown emails.
+         * @description Emails a single-use login link, valid 15 minutes, when the email belongs to a user (without
+         *     SMTP the mail goes to the server log). An unknown email gets the same status and body after
+         *     the same work, and no link: the answer never tells whether an account exists, and never
+         *     carries the token, except under the development switch `DEV_RETURN_LINK_TOKENS`
+         *     (`delivery: response`; unknown emails then get a token that matches nothing).
          *     Rate-limited per IP and per email.
+         *
+         *     Audit: `auth.magic_link_requested` (actor `anonymous` with the email), in the user's org with
+         *     the user as resource, or, for an unknown email, in the platform chain with outcome `failure`.
          */
         post: operations["startMagicLink"];
         delete?: never;
@@ -793,7 +813,12 @@ export interface paths {
         /**
          * Sign up (self-serve)
          * @description Creates an org on the free plan and its owner, logs the owner in, and starts email
-         *     verification (see `POST /api/v1/auth/verify/start`).
+         *     verification (see `POST /api/v1/auth/verify/start`; the link is mailed, never in this
+         *     answer, except under the development switch `DEV_RETURN_LINK_TOKENS`). A taken email is
+         *     409: the answer is a logged-in account, so it cannot look the same for one that exists.
+         *
+         *     Audit: `auth.signup`, the new org's first event, actor the owner, resource the new session
+         *     (`idempotent_replay: true` in `details` when a retry opens another session).
          *
          *     **Idempotency.** With `idempotency_key`, a retry with the same key and the same body
          *     returns the same org and user (201 again, with a fresh login token: tokens are never stored);
@@ -822,6 +847,8 @@ export interface paths {
          * Complete email verification
          * @description Marks the email verified, once, and logs the user in: 302 to the `redirect_url` with
          *     `#token=<jwt>`, or 200 with the token. A used, superseded, expired or unknown token is 401.
+         *
+         *     Audit: `auth.email_verified` in the user's org, actor the user, resource the new session.
          */
         get: operations["completeEmailVerification"];
         put?: never;
@@ -843,9 +870,12 @@ export interface paths {
         put?: never;
         /**
          * Start (or resend) email verification
-         * @description Emails the logged-in user a single-use verification link, valid 24 hours (or returns its
-         *     token when SMTP is not configured). Earlier links stop working. 409 when the email is
-         *     already verified; 409 for credentials that are not a user login.
+         * @description Emails the logged-in user a single-use verification link, valid 24 hours (without SMTP the
+         *     mail goes to the server log; the token is in the answer only under the development switch
+         *     `DEV_RETURN_LINK_TOKENS`). Earlier links stop working. 409 when the email is already
+         *     verified; 409 for credentials that are not a user login.
+         *
+         *     Audit: `auth.email_verification_requested` in the user's org, actor and resource the user.
          */
         post: operations["startEmailVerification"];
         delete?: never;
@@ -2109,16 +2139,19 @@ export interface components {
             workspace_id: string;
         };
         /**
-         * @description How a link was delivered. `email` when SMTP is configured; otherwise (`SMTP_URL` unset, mail
-         *     written to the server log) `response`, and the link's `token` is in this body, as seed 001
-         *     documents for "email disabled".
+         * @description How a link was delivered. `email`: to the user's mailbox, or, when `SMTP_URL` is unset, to the
+         *     server log for the operator; the token is never in the answer, because whoever asks for a
+         *     link must not be the one who gets it (anyone can ask for anyone's magic link).
+         *     `response`, with the link's `token` in this body, only when the development switch
+         *     `DEV_RETURN_LINK_TOKENS` is on (seed 001's "token returned when email disabled"); Warden
+         *     refuses to start with it under `NODE_ENV=production`.
          */
         EmailDelivery: {
             /** @enum {string} */
             delivery: "email" | "response";
             /** Format: date-time */
             expires_at: string;
-            /** @description Only when `delivery` is `response`. */
+            /** @description Only when `delivery` is `response` (DEV_RETURN_LINK_TOKENS). */
             token?: string;
         };
         /** @description A named stage inside a workspace (seed 002), such as `staging` or `production`. */

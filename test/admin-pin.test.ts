@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminLogin, createOrg, assertNoSecretAtRest, requestPin, rowCounts, type TestOrg } from './support/identity';
+import { digestSecret } from '../src/auth/credentials';
+import { adminLogin, createOrg, assertNoSecretAtRest, requestPin, rowCounts, summary, theAuditEventOf, type TestOrg } from './support/identity';
 import { startMailCatcher, type MailCatcher } from './support/mail-catcher';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -77,6 +78,47 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
       .send({ email: 'mallory@example.com', challenge_id: res.body.challenge_id, pin: '000000' })
       .expect(401);
     assert.equal(verify.body.code, 'PIN_INVALID');
+  });
+
+  it('PIN requests, PIN logins and admin logouts are platform events; a non-admin email\'s request is a failure its caller cannot tell apart', async () => {
+    const asked = await warden.request.post('/api/v1/admin/auth/request-pin').send({ email: ADMIN }).expect(200);
+    const pin = /PIN is (\d{6})/.exec((await mail.next(ADMIN)).raw)![1]!;
+    handled.push(pin);
+    assert.deepEqual(summary(await theAuditEventOf(warden, asked, [pin])), {
+      org: 'platform',
+      action: 'admin.pin_requested',
+      actor: ['anonymous', ADMIN],
+      resource: ['admin_pin_challenge', asked.body.challenge_id],
+      outcome: 'success',
+    });
+
+    const stranger = await warden.request.post('/api/v1/admin/auth/request-pin').send({ email: 'Mallory@example.com' }).expect(200);
+    assert.deepEqual(Object.keys(stranger.body).sort(), Object.keys(asked.body).sort());
+    assert.equal(stranger.body.delivery, asked.body.delivery);
+    assert.deepEqual(summary(await theAuditEventOf(warden, stranger)), {
+      org: 'platform',
+      action: 'admin.pin_requested',
+      actor: ['anonymous', 'mallory@example.com'],
+      resource: ['admin_pin_challenge', stranger.body.challenge_id],
+      outcome: 'failure',
+    });
+
+    const verified = await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: ADMIN, challenge_id: asked.body.challenge_id, pin }).expect(200);
+    const token = verified.body.session_token;
+    handled.push(token);
+    const [session] = await warden.database.dataSource.query(`SELECT id FROM sessions WHERE token_digest = $1`, [digestSecret(token)]);
+    const login = await theAuditEventOf(warden, verified, [token, pin]);
+    assert.deepEqual(summary(login), { org: 'platform', action: 'admin.login', actor: ['admin_session', ADMIN], resource: ['session', session.id], outcome: 'success' });
+    assert.equal(login.details.challenge_id, asked.body.challenge_id);
+
+    const logout = await warden.request.post('/api/v1/auth/logout').set('Authorization', `Bearer ${token}`).expect(200);
+    assert.deepEqual(summary(await theAuditEventOf(warden, logout, [token])), {
+      org: 'platform',
+      action: 'auth.logout',
+      actor: ['admin_session', ADMIN],
+      resource: ['session', session.id],
+      outcome: 'success',
+    });
   });
 
   it('a PIN works once: the second use is 401 PIN_USED and makes no session', async () => {

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { assertErrorBody } from './support/contract-checker';
-import { createOrg, createUserAndLogin, assertNoSecretAtRest, PASSWORD, rowCounts, type TestOrg } from './support/identity';
+import { createOrg, createUserAndLogin, assertNoSecretAtRest, PASSWORD, rowCounts, summary, theAuditEventOf, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const JWT_SECRET = 'test-jwt-secret-of-at-least-32-bytes!!';
@@ -95,6 +95,26 @@ describe('login, logout and who-am-i', () => {
     assert.equal(refused.body.code, 'CREDENTIAL_REVOKED');
     // Other sessions of the same user are untouched.
     await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer ${jane.token}`).expect(200);
+  });
+
+  it('a login and a logout are audit events in the user\'s org: by the user, on the session, with no token in them', async () => {
+    // Another user than jane, whose logins the per-email rate limit below counts.
+    const audited = await createUserAndLogin(warden, org, 'audited@example.com', 'member');
+    const login = await warden.request.post('/api/v1/auth/login').send({ email: 'audited@example.com', password: PASSWORD }).expect(200);
+    handled.push(audited.token, login.body.token);
+    const sessionId = (jwt.decode(login.body.token) as jwt.JwtPayload).sid as string;
+    const loggedIn = await theAuditEventOf(warden, login, [login.body.token, PASSWORD]);
+    assert.deepEqual(summary(loggedIn), { org: org.id, action: 'auth.login', actor: ['user', audited.id], resource: ['session', sessionId], outcome: 'success' });
+    assert.equal(loggedIn.details.expires_at, login.body.expires_at);
+
+    const logout = await warden.request.post('/api/v1/auth/logout').set('Authorization', `Bearer ${login.body.token}`).expect(200);
+    assert.deepEqual(summary(await theAuditEventOf(warden, logout, [login.body.token])), {
+      org: org.id,
+      action: 'auth.logout',
+      actor: ['user', audited.id],
+      resource: ['session', sessionId],
+      outcome: 'success',
+    });
   });
 
   it('POST /auth/logout with an API key is 409: keys are revoked, not logged out', async () => {

@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createOrg, createUserAndLogin, assertNoSecretAtRest, PASSWORD, rowCounts } from './support/identity';
+import jwt from 'jsonwebtoken';
+import { ConfigError, loadConfig } from '../src/config/config';
+import { createOrg, createUserAndLogin, assertNoSecretAtRest, PASSWORD, rowCounts, summary, theAuditEventOf } from './support/identity';
 import { startMailCatcher, type MailCatcher } from './support/mail-catcher';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const CONSOLE = 'https://console.example.com';
+const MAGIC = '/api/v1/auth/magic/callback';
+const VERIFY = '/api/v1/auth/verify/callback';
 const linkIn = (text: string, path: string) => {
   const match = new RegExp(`http://localhost:9300${path}\\?token=([A-Za-z0-9_]+)`).exec(text);
   assert.ok(match, `a ${path} link in the mail`);
   return match[1]!;
 };
+const sessionOf = (token: string) => (jwt.decode(token) as jwt.JwtPayload).sid as string;
+/** The answer without its clock reading, to compare two answers given a few milliseconds apart. */
+const timeless = ({ expires_at: _expiresAt, ...rest }: Record<string, unknown>) => rest;
 
 describe('signup, magic links and email verification (seed 001), with mail over SMTP', () => {
   let warden: TestApp;
@@ -152,6 +159,67 @@ describe('signup, magic links and email verification (seed 001), with mail over 
     assert.deepEqual(results.map((res) => res.status).sort(), [200, 401, 401, 401, 401, 401]);
   });
 
+  it('signup, link requests and link logins are audit events: the new org\'s first event, then the user\'s org; an unknown email\'s request goes to the platform chain', async () => {
+    const email = 'audited@acme.example';
+    const signup = await warden.request.post('/api/v1/auth/signup').send({ org_name: 'Audited', email, password: PASSWORD }).expect(201);
+    const orgId = signup.body.org.id;
+    const userId = signup.body.user.id;
+    const firstLink = linkIn((await mail.next(email)).text, VERIFY);
+    handled.push(signup.body.token, firstLink);
+    const signedUp = await theAuditEventOf(warden, signup, [signup.body.token, firstLink, PASSWORD]);
+    assert.deepEqual(summary(signedUp), { org: orgId, action: 'auth.signup', actor: ['user', userId], resource: ['session', sessionOf(signup.body.token)], outcome: 'success' });
+    assert.equal(signedUp.seq, 1);
+
+    const resend = await warden.request.post('/api/v1/auth/verify/start').set('Authorization', `Bearer ${signup.body.token}`).send({}).expect(200);
+    const link = linkIn((await mail.next(email)).text, VERIFY);
+    handled.push(link);
+    assert.deepEqual(summary(await theAuditEventOf(warden, resend, [link])), {
+      org: orgId,
+      action: 'auth.email_verification_requested',
+      actor: ['user', userId],
+      resource: ['user', userId],
+      outcome: 'success',
+    });
+    const verified = await warden.request.get(`${VERIFY}?token=${link}`).expect(200);
+    handled.push(verified.body.token);
+    assert.deepEqual(summary(await theAuditEventOf(warden, verified, [link, verified.body.token])), {
+      org: orgId,
+      action: 'auth.email_verified',
+      actor: ['user', userId],
+      resource: ['session', sessionOf(verified.body.token)],
+      outcome: 'success',
+    });
+
+    const known = await warden.request.post('/api/v1/auth/magic/start').send({ email }).expect(200);
+    const unknown = await warden.request.post('/api/v1/auth/magic/start').send({ email: 'Ghost@acme.example' }).expect(200);
+    assert.deepEqual(timeless(unknown.body), timeless(known.body));
+    const magic = linkIn((await mail.next(email)).text, MAGIC);
+    handled.push(magic);
+    assert.deepEqual(summary(await theAuditEventOf(warden, known, [magic])), {
+      org: orgId,
+      action: 'auth.magic_link_requested',
+      actor: ['anonymous', email],
+      resource: ['user', userId],
+      outcome: 'success',
+    });
+    assert.deepEqual(summary(await theAuditEventOf(warden, unknown)), {
+      org: 'platform',
+      action: 'auth.magic_link_requested',
+      actor: ['anonymous', 'ghost@acme.example'],
+      resource: ['user', null],
+      outcome: 'failure',
+    });
+    const followed = await warden.request.get(`${MAGIC}?token=${magic}`).expect(200);
+    handled.push(followed.body.token);
+    assert.deepEqual(summary(await theAuditEventOf(warden, followed, [magic, followed.body.token])), {
+      org: orgId,
+      action: 'auth.magic_link_login',
+      actor: ['user', userId],
+      resource: ['session', sessionOf(followed.body.token)],
+      outcome: 'success',
+    });
+  });
+
   it('verify/start resends and supersedes the earlier link; an API key cannot use it (409)', async () => {
     const org = await createOrg(warden, 'enterprise');
     handled.push(org.key);
@@ -177,42 +245,114 @@ describe('signup, magic links and email verification (seed 001), with mail over 
   });
 });
 
-describe('without SMTP ("email disabled"), link tokens come back in the answer', () => {
+const LIMITS = {
+  login: { perIp: { limit: 100, windowSeconds: 60 }, perEmail: { limit: 100, windowSeconds: 60 } },
+  admin_pin: { perIp: { limit: 100, windowSeconds: 60 }, perEmail: { limit: 100, windowSeconds: 60 } },
+  signup: { perIp: { limit: 100, windowSeconds: 3600 }, perEmail: { limit: 2, windowSeconds: 3600 } },
+  magic_link: { perIp: { limit: 100, windowSeconds: 3600 }, perEmail: { limit: 3, windowSeconds: 3600 } },
+};
+
+describe('without SMTP_URL (the default), a link goes to the server log, never back to whoever asked for it', () => {
   let warden: TestApp;
   before(async () => {
-    warden = await startTestApp({
-      config: {
-        rateLimits: {
-          login: { perIp: { limit: 100, windowSeconds: 60 }, perEmail: { limit: 100, windowSeconds: 60 } },
-          admin_pin: { perIp: { limit: 100, windowSeconds: 60 }, perEmail: { limit: 100, windowSeconds: 60 } },
-          signup: { perIp: { limit: 100, windowSeconds: 3600 }, perEmail: { limit: 2, windowSeconds: 3600 } },
-          magic_link: { perIp: { limit: 100, windowSeconds: 3600 }, perEmail: { limit: 3, windowSeconds: 3600 } },
-        },
-      },
-    });
+    warden = await startTestApp({ config: { rateLimits: LIMITS } });
   });
   after(() => warden.close());
 
-  it('signup, magic/start and verify/start answer delivery: response with the token; callbacks answer 200', async () => {
-    const signup = await warden.request.post('/api/v1/auth/signup').send({ email: 'solo@example.com', password: PASSWORD }).expect(201);
-    assert.equal(signup.body.email_verification.delivery, 'response');
-    assert.match(signup.body.email_verification.token, /^vfy_[A-Za-z0-9]{38}$/);
-    assert.equal(signup.body.org.name, 'example.com');
-    const start = await warden.request.post('/api/v1/auth/magic/start').send({ email: 'solo@example.com' }).expect(200);
-    assert.equal(start.body.delivery, 'response');
-    const login = await warden.request.get(`/api/v1/auth/magic/callback?token=${start.body.token}`).expect(200);
-    assert.equal(login.body.user.email, 'solo@example.com');
+  /** The link of the first mail to `email` the log shows after line `from` (mail is written just after the answer). */
+  const loggedLink = async (email: string, path: string, from: number) => {
+    for (let i = 0; i < 100; i++) {
+      const line = warden.logs.slice(from).find((entry) => entry.mail_to === email && String(entry.mail_text).includes(path));
+      if (line) return linkIn(String(line.mail_text), path);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return assert.fail(`no ${path} mail to ${email} in the log`);
+  };
+
+  it('an anonymous magic/start for the owner\'s email answers no token, and exactly what an unknown email gets; the link is in the log only', async () => {
+    const owner = 'owner@solo.example';
+    await warden.request.post('/api/v1/auth/signup').send({ email: owner, password: PASSWORD }).expect(201);
+    const from = warden.logs.length;
+    const known = await warden.request.post('/api/v1/auth/magic/start').send({ email: owner });
+    const unknown = await warden.request.post('/api/v1/auth/magic/start').send({ email: 'nobody@solo.example' });
+    assert.equal(known.status, 200);
+    assert.equal(unknown.status, known.status);
+    assert.deepEqual(timeless(known.body), { delivery: 'email' });
+    assert.deepEqual(timeless(unknown.body), timeless(known.body));
+
+    const token = await loggedLink(owner, MAGIC, from);
+    const login = await warden.request.get(`${MAGIC}?token=${token}`).expect(200);
+    assert.equal(login.body.user.email, owner);
     assert.equal(login.body.user.email_verified, true, 'following a mailed link proves the mailbox');
-    const [outbox] = await warden.database.dataSource.query(`SELECT status FROM email_outbox WHERE subject = 'Your Warden login link'`);
-    assert.equal(outbox.status, 'in_response');
+    assert.ok(!warden.logs.some((entry) => entry.mail_to === 'nobody@solo.example'), 'an unknown email gets no mail');
+    const outbox = await warden.database.dataSource.query(`SELECT status FROM email_outbox WHERE subject = 'Your Warden login link'`);
+    assert.deepEqual(outbox, [{ status: 'logged' }]);
+  });
+
+  it('signup and verify/start answer no token either; the verification link is in the log', async () => {
+    const from = warden.logs.length;
+    const signup = await warden.request.post('/api/v1/auth/signup').send({ email: 'solo@example.com', password: PASSWORD }).expect(201);
+    assert.deepEqual(timeless(signup.body.email_verification), { delivery: 'email' });
+    assert.equal(signup.body.org.name, 'example.com');
+    await loggedLink('solo@example.com', VERIFY, from);
+    const resendFrom = warden.logs.length;
+    const resend = await warden.request.post('/api/v1/auth/verify/start').set('Authorization', `Bearer ${signup.body.token}`).send({}).expect(200);
+    assert.deepEqual(timeless(resend.body), { delivery: 'email' });
+    const verified = await warden.request.get(`${VERIFY}?token=${await loggedLink('solo@example.com', VERIFY, resendFrom)}`).expect(200);
+    assert.equal(verified.body.user.email_verified, true);
   });
 
   it('rate-limits signup and magic links per email (429 with Retry-After)', async () => {
     let res;
     for (let i = 0; i < 3; i++) res = await warden.request.post('/api/v1/auth/signup').send({ email: 'again@example.com', password: PASSWORD });
     assert.equal(res!.status, 429);
-    for (let i = 0; i < 4; i++) res = await warden.request.post('/api/v1/auth/magic/start').send({ email: 'solo@example.com' });
+    for (let i = 0; i < 4; i++) res = await warden.request.post('/api/v1/auth/magic/start').send({ email: 'limited@example.com' });
     assert.equal(res!.status, 429);
     assert.ok(Number(res!.headers['retry-after']) >= 1);
+  });
+});
+
+describe('DEV_RETURN_LINK_TOKENS=true (development only): link tokens come back in the answer, as seed 001 documents for "email disabled"', () => {
+  let warden: TestApp;
+  before(async () => {
+    warden = await startTestApp({ config: { devReturnLinkTokens: true, rateLimits: LIMITS } });
+  });
+  after(() => warden.close());
+
+  it('says so loudly at start-up', () => {
+    assert.ok(warden.logs.some((line) => line.level === 'warn' && /DEV_RETURN_LINK_TOKENS is on/.test(String(line.msg))));
+  });
+
+  it('signup and magic/start answer delivery: response with the token; an unknown email gets a token too, which logs nobody in', async () => {
+    const signup = await warden.request.post('/api/v1/auth/signup').send({ email: 'dev@example.com', password: PASSWORD }).expect(201);
+    assert.equal(signup.body.email_verification.delivery, 'response');
+    assert.match(signup.body.email_verification.token, /^vfy_[A-Za-z0-9]{38}$/);
+    const start = await warden.request.post('/api/v1/auth/magic/start').send({ email: 'dev@example.com' }).expect(200);
+    assert.equal(start.body.delivery, 'response');
+    const login = await warden.request.get(`${MAGIC}?token=${start.body.token}`).expect(200);
+    assert.equal(login.body.user.email, 'dev@example.com');
+    const [outbox] = await warden.database.dataSource.query(`SELECT status FROM email_outbox WHERE subject = 'Your Warden login link'`);
+    assert.equal(outbox.status, 'in_response');
+
+    const unknown = await warden.request.post('/api/v1/auth/magic/start').send({ email: 'nobody@example.com' }).expect(200);
+    assert.deepEqual(Object.keys(unknown.body).sort(), Object.keys(start.body).sort());
+    assert.match(unknown.body.token, /^mgl_[A-Za-z0-9]{38}$/);
+    const refused = await warden.request.get(`${MAGIC}?token=${unknown.body.token}`).expect(401);
+    assert.equal(refused.body.code, 'LINK_INVALID');
+  });
+});
+
+describe('the DEV_RETURN_LINK_TOKENS switch', () => {
+  it('is off by default, and on only when set', () => {
+    assert.equal(loadConfig({}).devReturnLinkTokens, false);
+    assert.equal(loadConfig({ DEV_RETURN_LINK_TOKENS: 'true' }).devReturnLinkTokens, true);
+    assert.equal(loadConfig({ NODE_ENV: 'production' }).devReturnLinkTokens, false);
+  });
+
+  it('stops start-up together with NODE_ENV=production, naming both', () => {
+    assert.throws(
+      () => loadConfig({ DEV_RETURN_LINK_TOKENS: 'true', NODE_ENV: 'production' }),
+      (error: Error) => error instanceof ConfigError && /DEV_RETURN_LINK_TOKENS/.test(error.message) && /NODE_ENV=production/.test(error.message),
+    );
   });
 });

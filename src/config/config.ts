@@ -34,6 +34,12 @@ export interface Config {
   platformAdminEmails: string[];
   /** smtp:// or smtps:// URL; without it mail is written to the log instead. */
   smtpUrl: string | undefined;
+  /**
+   * Development only: magic-link and verification tokens come back in the API answer instead of
+   * by mail (seed 001's "email disabled"). Anyone who knows an email could then log in as its
+   * user, so it is off by default and refused with NODE_ENV=production.
+   */
+  devReturnLinkTokens: boolean;
   mailFrom: string;
   /** Warden's own address as users' browsers reach it; emailed links start with it. */
   publicUrl: string;
@@ -159,6 +165,11 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
   }
 
+  const devReturnLinkTokens = read('DEV_RETURN_LINK_TOKENS', false, boolean);
+  if (devReturnLinkTokens && env.NODE_ENV?.trim() === 'production') {
+    problems.push('DEV_RETURN_LINK_TOKENS: must not be on with NODE_ENV=production (it hands login links to whoever asks for them)');
+  }
+
   const config: Config = {
     port: read('PORT', 9300, integer(0, 65535)),
     host: env.HOST?.trim() || '0.0.0.0',
@@ -177,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
       .map((email) => email.trim().toLowerCase())
       .filter(Boolean),
     smtpUrl,
+    devReturnLinkTokens,
     mailFrom: env.MAIL_FROM?.trim() || 'Warden <warden@localhost>',
     publicUrl,
     redirectAllowedOrigins,

@@ -29,12 +29,18 @@ export class Mailer {
     this.transport = smtpUrl ? nodemailer.createTransport(smtpUrl) : undefined;
   }
 
-  /** Whether mail actually leaves (SMTP_URL is set), rather than going to the log. */
-  get delivers(): boolean {
-    return this.transport !== undefined;
+  /**
+   * Sends the message off the caller's answer path, outside its transaction (call it once that
+   * has committed): an answer must take no longer when a mail goes out than when none does, or
+   * its timing tells whether an account exists, and a slow SMTP server must not hold a request.
+   */
+  dispatch(message: MailMessage): void {
+    this.db
+      .detached(() => this.send(message))
+      .catch((error: Error) => this.logger.error({ mail_to: message.to, err_message: error.message }, 'mail could not be dispatched'));
   }
 
-  async send(message: MailMessage): Promise<void> {
+  private async send(message: MailMessage): Promise<void> {
     let status: OutboxStatus;
     if (!this.transport) {
       this.logger.warn({ mail_to: message.to, mail_subject: message.subject, mail_text: message.text }, 'SMTP_URL is not set; mail written to the log instead');
@@ -51,9 +57,8 @@ export class Mailer {
     await this.record(message.to, message.subject, status);
   }
 
-  /** Notes a message in the outbox; `in_response` when its content went back in the API answer instead. */
+  /** Notes a message in the outbox; `in_response` when its content went back in the API answer instead (DEV_RETURN_LINK_TOKENS). */
   async record(to: string, subject: string, status: OutboxStatus): Promise<void> {
     await this.db.query(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [newId('msg'), to, subject, status]);
   }
-
 }

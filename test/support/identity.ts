@@ -103,3 +103,45 @@ export async function rowCounts(warden: TestApp, tables: string[]): Promise<Reco
   }
   return counts;
 }
+
+export interface RecordedEvent {
+  org_id: string;
+  seq: number;
+  action: string;
+  actor_type: string;
+  actor_id: string | null;
+  resource_type: string;
+  resource_id: string | null;
+  outcome: string;
+  details: Record<string, unknown>;
+}
+
+/** The audit events a request left, found by its X-Request-Id. */
+export async function auditEventsOf(warden: TestApp, res: { headers: Record<string, string | undefined> }): Promise<RecordedEvent[]> {
+  const requestId = res.headers['x-request-id'];
+  assert.ok(requestId, 'the answer names its request');
+  const rows = await warden.database.dataSource.query(
+    `SELECT org_id, seq::int AS seq, action, actor_type, actor_id, resource_type, resource_id, outcome, details
+     FROM audit_events WHERE request_id = $1 ORDER BY org_id, seq`,
+    [requestId],
+  );
+  return rows;
+}
+
+/** The one audit event a request left, with none of the secrets given appearing anywhere in it. */
+export async function theAuditEventOf(warden: TestApp, res: { headers: Record<string, string | undefined> }, secrets: string[] = []): Promise<RecordedEvent> {
+  const events = await auditEventsOf(warden, res);
+  assert.equal(events.length, 1, `exactly one audit event, got ${events.map((event) => event.action).join(', ') || 'none'}`);
+  const text = JSON.stringify(events[0]);
+  for (const secret of secrets) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 6)}…) is in the audit event`);
+  return events[0]!;
+}
+
+/** Who did what, where, to what, with which outcome: the fields a test compares. */
+export const summary = (event: RecordedEvent) => ({
+  org: event.org_id,
+  action: event.action,
+  actor: [event.actor_type, event.actor_id],
+  resource: [event.resource_type, event.resource_id],
+  outcome: event.outcome,
+});

@@ -1,6 +1,5 @@
 import type { Db } from '../../db/db';
 import { createHmac, randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import { constantTimeEqual, digestSecret, newPin, newSecret } from '../../auth/credentials';
 import { ADMIN_SESSION_PREFIX } from '../../auth/authenticator';
 import { newId } from '../../db/ids';
@@ -23,7 +22,6 @@ export class AdminService {
   constructor(
     private readonly db: Db,
     private readonly mailer: Mailer,
-    private readonly logger: Logger,
     private readonly secrets: InstanceSecrets,
     private readonly adminEmails: ReadonlySet<string>,
     private readonly sessionTtlMinutes: number,
@@ -32,27 +30,44 @@ export class AdminService {
 
   /**
    * Same answer, and no extra wait, for any email: the challenge id of a non-admin email simply
-   * matches nothing, and mail goes out after the response.
+   * matches nothing, and mail goes out after the response. Either way the request is a platform
+   * event (a failure for a non-admin email), which the caller cannot read.
    */
-  async requestPin(email: string) {
+  async requestPin(email: string, request: RequestFacts) {
     const challengeId = randomUUID();
     const expiresAt = new Date(Date.now() + PIN_TTL_MS);
     const normalized = email.toLowerCase();
-    if (this.adminEmails.has(normalized)) {
-      const pin = newPin();
-      await this.db.query(`INSERT INTO admin_pin_challenges (id, email, pin_digest, expires_at) VALUES ($1, $2, $3, $4)`, [
-        challengeId,
-        normalized,
-        await this.pinDigest(challengeId, pin),
-        expiresAt,
-      ]);
-      this.mailer
-        .send({
-          to: normalized,
-          subject: 'Your Warden admin PIN',
-          text: `Your Warden admin login PIN is ${pin}.\nIt expires at ${expiresAt.toISOString()} and works once.\nIf you did not ask for it, ignore this mail.`,
-        })
-        .catch((error: Error) => this.logger.error({ err_message: error.message }, 'admin PIN mail failed'));
+    const isAdmin = this.adminEmails.has(normalized);
+    const pin = newPin();
+    // Before the transaction: the HMAC key may be read from the database on first use, which must
+    // not wait for a connection the transaction holds (the embedded database has only one).
+    const pinDigest = await this.pinDigest(challengeId, pin);
+    await this.db.transaction(async (manager) => {
+      if (isAdmin) {
+        await manager.query(`INSERT INTO admin_pin_challenges (id, email, pin_digest, expires_at) VALUES ($1, $2, $3, $4)`, [
+          challengeId,
+          normalized,
+          pinDigest,
+          expiresAt,
+        ]);
+      }
+      await this.audit.append(manager, {
+        orgId: null,
+        actor: { type: 'anonymous', id: normalized },
+        action: 'admin.pin_requested',
+        resourceType: 'admin_pin_challenge',
+        resourceId: challengeId,
+        outcome: isAdmin ? 'success' : 'failure',
+        ...request,
+        details: { expires_at: expiresAt.toISOString() },
+      });
+    });
+    if (isAdmin) {
+      this.mailer.dispatch({
+        to: normalized,
+        subject: 'Your Warden admin PIN',
+        text: `Your Warden admin login PIN is ${pin}.\nIt expires at ${expiresAt.toISOString()} and works once.\nIf you did not ask for it, ignore this mail.`,
+      });
     }
     return { challenge_id: challengeId, expires_at: expiresAt.toISOString(), delivery: 'email' as const };
   }
@@ -86,11 +101,22 @@ export class AdminService {
       }
       await manager.query(`UPDATE admin_pin_challenges SET consumed_at = now() WHERE id = $1`, [challenge.id]);
       const token = newSecret(ADMIN_SESSION_PREFIX);
+      const sessionId = newId('ses');
       const expiresAt = new Date(Date.now() + this.sessionTtlMinutes * 60_000);
       await manager.query(
         `INSERT INTO sessions (id, kind, admin_email, token_digest, expires_at) VALUES ($1, 'admin', $2, $3, $4)`,
-        [newId('ses'), challenge.email, digestSecret(token), expiresAt],
+        [sessionId, challenge.email, digestSecret(token), expiresAt],
       );
+      await this.audit.append(manager, {
+        orgId: null,
+        actor: { type: 'admin_session', id: challenge.email },
+        action: 'admin.login',
+        resourceType: 'session',
+        resourceId: sessionId,
+        outcome: 'success',
+        ...request,
+        details: { challenge_id: challenge.id, expires_at: expiresAt.toISOString() },
+      });
       return { session_token: token, expires_at: expiresAt.toISOString(), email: challenge.email as string };
     });
     if (outcome instanceof UnauthorizedError) throw outcome;

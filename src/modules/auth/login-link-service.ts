@@ -3,7 +3,8 @@ import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { digestSecret, isWellFormedSecret, newSecret } from '../../auth/credentials';
 import { UnauthorizedError, ValidationError } from '../../errors/api-error';
-import type { Mailer } from '../../mail/mailer';
+import type { Logger } from 'pino';
+import type { Mailer, MailMessage } from '../../mail/mailer';
 
 type EmailDelivery = components['schemas']['EmailDelivery'];
 export type LoginLinkKind = 'magic_link' | 'email_verification';
@@ -27,50 +28,78 @@ const LINKS: Record<LoginLinkKind, { prefix: string; ttlMs: number; path: string
 
 const refused = (code: string, message: string) => new UnauthorizedError(message, code);
 
+/** A link made (or, for an email no user has, not made) by `issue`. */
+export interface IssuedLink {
+  /** The user the link is for; null when no user matched, and then nothing was stored and nothing is mailed. */
+  user: { id: string; email: string; org_id: string } | null;
+  answer: EmailDelivery;
+  mail: MailMessage | null;
+}
+
 /**
  * Single-use emailed links (magic-link login, email verification). Only a digest of each token
  * is stored; using one is a single conditional UPDATE, so of two concurrent uses exactly one wins.
+ * A token reaches only the mailbox (or, without SMTP, the server log); DEV_RETURN_LINK_TOKENS
+ * puts it in the answer instead, for development.
  */
 export class LoginLinkService {
   constructor(
     private readonly db: Db,
     private readonly mailer: Mailer,
-    private readonly publicUrl: string,
-    private readonly redirectAllowedOrigins: readonly string[],
-  ) {}
+    logger: Logger,
+    private readonly options: { publicUrl: string; redirectAllowedOrigins: readonly string[]; returnTokens: boolean },
+  ) {
+    if (options.returnTokens) {
+      logger.warn(
+        'DEV_RETURN_LINK_TOKENS is on: magic-link and email-verification tokens are returned in API answers, so anyone who knows ' +
+          'an email can log in as its user. Development only; never expose this Warden.',
+      );
+    }
+  }
 
   /** 422 unless the redirect URL's origin is allow-listed (`REDIRECT_ALLOWED_ORIGINS`). */
   assertRedirectAllowed(redirectUrl: string | undefined): void {
-    if (redirectUrl === undefined || this.redirectAllowedOrigins.includes(new URL(redirectUrl).origin)) return;
+    if (redirectUrl === undefined || this.options.redirectAllowedOrigins.includes(new URL(redirectUrl).origin)) return;
     throw new ValidationError('redirect_url is not on this Warden\'s list of allowed origins (REDIRECT_ALLOWED_ORIGINS).', 'REDIRECT_NOT_ALLOWED', [
       { location: 'body', field: 'redirect_url', message: 'origin is not allowed', rule: 'allowList' },
     ]);
   }
 
   /**
-   * Makes a link for the user, superseding their unused links of the same kind, and mails it;
-   * without SMTP the token is returned instead, as seed 001 documents for "email disabled".
+   * Makes a link for the user with this email or id, superseding their unused links of the same
+   * kind. One statement does it, and stores nothing when no user matches, so an unknown email
+   * costs the same work and gets the same answer. Run it in the transaction that records the
+   * event, then `deliver` the result once that has committed.
    */
-  async issue(kind: LoginLinkKind, user: { id: string; email: string }, redirectUrl: string | undefined): Promise<EmailDelivery> {
+  async issue(kind: LoginLinkKind, who: { email: string } | { userId: string }, redirectUrl: string | undefined): Promise<IssuedLink> {
     const link = LINKS[kind];
     const token = newSecret(link.prefix);
     const expiresAt = new Date(Date.now() + link.ttlMs);
-    await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE login_links SET consumed_at = now() WHERE user_id = $1 AND kind = $2 AND consumed_at IS NULL`, [user.id, kind]);
-      await tx.query(`INSERT INTO login_links (token_digest, kind, user_id, redirect_url, expires_at) VALUES ($1, $2, $3, $4, $5)`, [
-        digestSecret(token),
-        kind,
-        user.id,
-        redirectUrl ?? null,
-        expiresAt,
-      ]);
-    });
-    if (!this.mailer.delivers) {
-      await this.mailer.record(user.email, link.subject, 'in_response');
-      return { delivery: 'response', expires_at: expiresAt.toISOString(), token };
+    const [user] = await this.db.query(
+      `WITH target AS (SELECT id, email, org_id FROM users WHERE ${'email' in who ? 'lower(email) = lower($1)' : 'id = $1'}),
+       superseded AS (
+         UPDATE login_links SET consumed_at = now() WHERE kind = $2 AND consumed_at IS NULL AND user_id IN (SELECT id FROM target)
+       ),
+       inserted AS (
+         INSERT INTO login_links (token_digest, kind, user_id, redirect_url, expires_at)
+         SELECT $3, $2, id, $4, $5 FROM target RETURNING user_id
+       )
+       SELECT target.id, target.email, target.org_id FROM target JOIN inserted ON inserted.user_id = target.id`,
+      ['email' in who ? who.email : who.userId, kind, digestSecret(token), redirectUrl ?? null, expiresAt],
+    );
+    const expires_at = expiresAt.toISOString();
+    if (this.options.returnTokens) {
+      if (user) await this.mailer.record(user.email, link.subject, 'in_response');
+      // An unknown email gets a token too (one that matches no link): even here the answer does not tell who has an account.
+      return { user: user ?? null, answer: { delivery: 'response', expires_at, token }, mail: null };
     }
-    await this.mailer.send({ to: user.email, subject: link.subject, text: `${link.text}\n\n${this.publicUrl}${link.path}?token=${token}\n` });
-    return { delivery: 'email', expires_at: expiresAt.toISOString() };
+    const mail = user ? { to: user.email, subject: link.subject, text: `${link.text}\n\n${this.options.publicUrl}${link.path}?token=${token}\n` } : null;
+    return { user: user ?? null, answer: { delivery: 'email', expires_at }, mail };
+  }
+
+  /** Sends the link's mail, if any; call it after the transaction that stored the link has committed. */
+  deliver(issued: IssuedLink): void {
+    if (issued.mail) this.mailer.dispatch(issued.mail);
   }
 
   /** Uses the link once: the user it was for and where to send them, or 401 saying why not. */

@@ -1,3 +1,7 @@
+import { requestFactsOf } from '../../audit/audit-service';
 import type { Handler } from '../../handler';
 
-export const requestAdminPin: Handler<'requestAdminPin'> = async ({ services, body }) => ({ status: 200, body: await services.admin.requestPin(body.email) });
+export const requestAdminPin: Handler<'requestAdminPin'> = async ({ services, body, req }) => ({
+  status: 200,
+  body: await services.admin.requestPin(body.email, requestFactsOf(req)),
+});

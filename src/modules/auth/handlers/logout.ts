@@ -1,6 +1,7 @@
+import { requestFactsOf } from '../../audit/audit-service';
 import type { Handler } from '../../handler';
 
-export const logout: Handler<'logout'> = async ({ services, principal }) => {
-  await services.auth.logout(principal);
+export const logout: Handler<'logout'> = async ({ services, principal, req }) => {
+  await services.auth.logout(principal, requestFactsOf(req));
   return { status: 200, body: { revoked: true } };
 };

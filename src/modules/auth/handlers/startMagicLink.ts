@@ -1,3 +1,7 @@
+import { requestFactsOf } from '../../audit/audit-service';
 import type { Handler } from '../../handler';
 
-export const startMagicLink: Handler<'startMagicLink'> = async ({ services, body }) => ({ status: 200, body: await services.auth.startMagicLink(body.email, body.redirect_url) });
+export const startMagicLink: Handler<'startMagicLink'> = async ({ services, body, req }) => ({
+  status: 200,
+  body: await services.auth.startMagicLink(body.email, body.redirect_url, requestFactsOf(req)),
+});
