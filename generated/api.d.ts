@@ -440,9 +440,11 @@ export interface paths {
          *     all, with exponential backoff, honouring `Retry-After`) on 429, 5xx and network errors;
          *     other answers are final. The answer counts what was sent and what failed; when nothing at
          *     all could be delivered it is 502. Each export is itself recorded in the audit log as
-         *     `audit.siem_exported` (vendor, intake host, counts; never the credential), 502 included
-         *     (outcome `failure` when any event failed): `x-audit-recorded-by: service` says the service
-         *     writes it once the sending is over, not the binding in a transaction around the request.
+         *     `audit.siem_exported` (vendor, intake host, counts; never the credential) whatever the
+         *     outcome once the intake is known: `failure` when any event failed (502 included) or the
+         *     intake does not resolve, `denied` for a refused destination (422).
+         *     `x-audit-recorded-by: service` says the service writes it once the sending is over, not the
+         *     binding in a transaction around the request.
          *
          *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
          *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
@@ -485,9 +487,11 @@ export interface paths {
          *     all, with exponential backoff, honouring `Retry-After`) on 429, 5xx and network errors;
          *     other answers are final. The answer counts what was sent and what failed; when nothing at
          *     all could be delivered it is 502. Each export is itself recorded in the audit log as
-         *     `audit.siem_exported` (vendor, intake host, counts; never the credential), 502 included
-         *     (outcome `failure` when any event failed): `x-audit-recorded-by: service` says the service
-         *     writes it once the sending is over, not the binding in a transaction around the request.
+         *     `audit.siem_exported` (vendor, intake host, counts; never the credential) whatever the
+         *     outcome once the intake is known: `failure` when any event failed (502 included) or the
+         *     intake does not resolve, `denied` for a refused destination (422).
+         *     `x-audit-recorded-by: service` says the service writes it once the sending is over, not the
+         *     binding in a transaction around the request.
          *
          *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
          *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
@@ -529,9 +533,11 @@ export interface paths {
          *     all, with exponential backoff, honouring `Retry-After`) on 429, 5xx and network errors;
          *     other answers are final. The answer counts what was sent and what failed; when nothing at
          *     all could be delivered it is 502. Each export is itself recorded in the audit log as
-         *     `audit.siem_exported` (vendor, intake host, counts; never the credential), 502 included
-         *     (outcome `failure` when any event failed): `x-audit-recorded-by: service` says the service
-         *     writes it once the sending is over, not the binding in a transaction around the request.
+         *     `audit.siem_exported` (vendor, intake host, counts; never the credential) whatever the
+         *     outcome once the intake is known: `failure` when any event failed (502 included) or the
+         *     intake does not resolve, `denied` for a refused destination (422).
+         *     `x-audit-recorded-by: service` says the service writes it once the sending is over, not the
+         *     binding in a transaction around the request.
          *
          *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
          *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
