@@ -467,7 +467,8 @@ export interface paths {
          * List audit logs
          * @description The org's audit events, newest first (seed 000), optionally of one workspace. Needs the
          *     `audit_logs` plan feature (Starter and up). A platform admin names any org with
-         *     `organization_id`; anyone else may name only their own.
+         *     `organization_id`, or `platform` for the events of no org (failed logins for unknown
+         *     emails, admin actions); anyone else may name only their own.
          */
         get: operations["listAuditLogs"];
         put?: never;
@@ -502,7 +503,11 @@ export interface paths {
          *     all, with exponential backoff, honouring `Retry-After`) on 429, 5xx and network errors;
          *     other answers are final. The answer counts what was sent and what failed; when nothing at
          *     all could be delivered it is 502. Each export is itself recorded in the audit log as
-         *     `audit.siem_exported` (vendor, intake host, counts; never the credential).
+         *     `audit.siem_exported` (vendor, intake host, counts; never the credential) whatever the
+         *     outcome once the intake is known: `failure` when any event failed (502 included) or the
+         *     intake does not resolve, `denied` for a refused destination (422).
+         *     `x-audit-recorded-by: service` says the service writes it once the sending is over, not the
+         *     binding in a transaction around the request.
          *
          *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
          *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
@@ -545,7 +550,11 @@ export interface paths {
          *     all, with exponential backoff, honouring `Retry-After`) on 429, 5xx and network errors;
          *     other answers are final. The answer counts what was sent and what failed; when nothing at
          *     all could be delivered it is 502. Each export is itself recorded in the audit log as
-         *     `audit.siem_exported` (vendor, intake host, counts; never the credential).
+         *     `audit.siem_exported` (vendor, intake host, counts; never the credential) whatever the
+         *     outcome once the intake is known: `failure` when any event failed (502 included) or the
+         *     intake does not resolve, `denied` for a refused destination (422).
+         *     `x-audit-recorded-by: service` says the service writes it once the sending is over, not the
+         *     binding in a transaction around the request.
          *
          *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
          *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
@@ -587,7 +596,11 @@ export interface paths {
          *     all, with exponential backoff, honouring `Retry-After`) on 429, 5xx and network errors;
          *     other answers are final. The answer counts what was sent and what failed; when nothing at
          *     all could be delivered it is 502. Each export is itself recorded in the audit log as
-         *     `audit.siem_exported` (vendor, intake host, counts; never the credential).
+         *     `audit.siem_exported` (vendor, intake host, counts; never the credential) whatever the
+         *     outcome once the intake is known: `failure` when any event failed (502 included) or the
+         *     intake does not resolve, `denied` for a refused destination (422).
+         *     `x-audit-recorded-by: service` says the service writes it once the sending is over, not the
+         *     binding in a transaction around the request.
          *
          *     Outbound safety: `https://` only (`http://` only for hosts in `OUTBOUND_ALLOWED_HOSTS`); the
          *     host is resolved once and every address is checked (private, loopback, link-local, CGNAT,
@@ -665,7 +678,8 @@ export interface paths {
          *     ends before its recorded head), `reordered` (an event's `prev_hash` is not its predecessor's
          *     hash) or `edited` (an event's content no longer matches its hash, or the retention checkpoint's
          *     signature fails). Org admins verify their
-         *     org; a platform admin names one with `organization_id`.
+         *     org; a platform admin names one with `organization_id`, or `platform` for the chain of
+         *     events that belong to no org.
          */
         get: operations["verifyAuditChain"];
         put?: never;
@@ -1935,6 +1949,14 @@ export interface components {
             key: string;
         };
         /**
+         * @description Whose audit chain: an org id, or `platform` for the chain of events that belong to no org
+         *     (failed logins for unknown emails, platform-admin actions). Only a platform admin session may
+         *     name another org or `platform`; an org credential naming `platform` gets 403
+         *     `PLATFORM_ADMIN_REQUIRED`.
+         * @example org_01jd4v3k8m2q6r9t1w5y7z0abc
+         */
+        AuditChainId: string;
+        /**
          * @description One entry of an org's tamper-evident audit chain. `hash` is the lowercase hex SHA-256 of the
          *     32 bytes of `prev_hash` (32 zero bytes for the first event) followed by the UTF-8 bytes of the
          *     RFC 8785 canonical JSON of this object without `hash` and `prev_hash`; `seq` counts from 1
@@ -2386,7 +2408,7 @@ export interface components {
             intake_url: string;
             /** @description Chain seq of the newest event selected. */
             last_seq: number | null;
-            organization_id: string;
+            organization_id: components["schemas"]["AuditChainId"];
             /** @description Events that matched the filters (at most `limit`). */
             selected: number;
             /** @description Events the intake accepted. */
@@ -3888,8 +3910,8 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 /** @description How many items a page holds at most. */
                 limit?: components["parameters"]["Limit"];
-                /** @description The org whose events to list; defaults to the caller's. */
-                organization_id?: string;
+                /** @description The org whose events to list, or `platform`; defaults to the caller's. */
+                organization_id?: components["schemas"]["AuditChainId"];
                 /** @description Only events of this workspace. */
                 workspace_id?: string;
             };
@@ -3985,8 +4007,7 @@ export interface operations {
                      * @default 100
                      */
                     limit?: number;
-                    /** @description The org whose events to send; defaults to the caller's (platform admins must name one). */
-                    organization_id?: string;
+                    organization_id?: components["schemas"]["AuditChainId"];
                     /** @default warden.audit */
                     service?: string;
                     /**
@@ -4062,8 +4083,7 @@ export interface operations {
                      * @default 50
                      */
                     limit?: number;
-                    /** @description The org whose events to send; defaults to the caller's (platform admins must name one). */
-                    organization_id?: string;
+                    organization_id?: components["schemas"]["AuditChainId"];
                     /** @description PagerDuty integration (routing) key; optional when the server has `PAGERDUTY_ROUTING_KEY`. Never stored or logged. */
                     routing_key?: string;
                     /**
@@ -4133,8 +4153,7 @@ export interface operations {
                      * @default 100
                      */
                     limit?: number;
-                    /** @description The org whose events to send; defaults to the caller's (platform admins must name one). */
-                    organization_id?: string;
+                    organization_id?: components["schemas"]["AuditChainId"];
                     /** @default warden:audit */
                     source?: string;
                     /** @default _json */
@@ -4167,8 +4186,8 @@ export interface operations {
                 actor?: string;
                 /** @description Events of this request id. */
                 correlation_id?: string;
-                /** @description The org whose events to export (platform admins); defaults to the caller's. */
-                org_id?: string;
+                /** @description The org whose events to export, or `platform` (platform admins); defaults to the caller's. */
+                org_id?: components["schemas"]["AuditChainId"];
                 /** @description Events about this resource id. */
                 resource?: string;
                 /** @description Events at or after this time. */
@@ -4215,8 +4234,8 @@ export interface operations {
                 actor?: string;
                 /** @description Events of this request id. */
                 correlation_id?: string;
-                /** @description The org whose events to export (platform admins); defaults to the caller's. */
-                org_id?: string;
+                /** @description The org whose events to export, or `platform` (platform admins); defaults to the caller's. */
+                org_id?: components["schemas"]["AuditChainId"];
                 /** @description Events about this resource id. */
                 resource?: string;
                 /** @description Events at or after this time. */
@@ -4254,8 +4273,8 @@ export interface operations {
     verifyAuditChain: {
         parameters: {
             query?: {
-                /** @description The org whose chain to verify; defaults to the caller's. */
-                organization_id?: string;
+                /** @description The org whose chain to verify, or `platform`; defaults to the caller's. */
+                organization_id?: components["schemas"]["AuditChainId"];
             };
             header?: never;
             path?: never;

@@ -7,7 +7,8 @@ import { Db } from '../src/db/db';
 import { InstanceSecrets } from '../src/db/instance-secrets';
 import { AuditService, chainHash } from '../src/modules/audit/audit-service';
 import { canonicalJson } from '../src/modules/trust/canonical-json';
-import { createOrg, createUserAndLogin, PASSWORD, type TestOrg } from './support/identity';
+import { adminLogin, createOrg, createUserAndLogin, PASSWORD, type TestOrg } from './support/identity';
+import { startMailCatcher, type MailCatcher } from './support/mail-catcher';
 import { startTestApp, type TestApp } from './support/test-app';
 import { serverUrl } from './support/test-database';
 
@@ -15,14 +16,19 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
   let warden: TestApp;
   let org: TestOrg;
   let key: { 'X-API-Key': string };
+  let mail: MailCatcher;
   const events = (orgId: string) => warden.database.dataSource.query(`SELECT * FROM audit_events WHERE org_id = $1 ORDER BY seq`, [orgId]);
 
   before(async () => {
-    warden = await startTestApp({ config: { platformAdminEmails: ['root@example.com'] } });
+    mail = await startMailCatcher();
+    warden = await startTestApp({ config: { smtpUrl: mail.url, platformAdminEmails: ['root@example.com', 'auditor@example.com'] } });
     org = await createOrg(warden, 'starter');
     key = { 'X-API-Key': org.key };
   });
-  after(() => warden.close());
+  after(async () => {
+    await warden.close();
+    await mail.close();
+  });
 
   it('an x-audit operation writes one event with actor, org, workspace, resource, request id, IP and user agent', async () => {
     const res = await warden.request
@@ -134,7 +140,7 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     assert.equal(reuse.resource_id, boot.body.installation_id);
     assert.equal(reuse.outcome, 'denied');
 
-    // Without SMTP the PIN mail goes to the log; five wrong PINs lock the challenge, and that is audited.
+    // Five wrong PINs lock the challenge, and that is audited.
     const pinRequest = await warden.request.post('/api/v1/admin/auth/request-pin').send({ email: 'root@example.com' }).expect(200);
     for (let i = 0; i < 5; i++) {
       await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: 'root@example.com', challenge_id: pinRequest.body.challenge_id, pin: 'x0000'.replace('x', String(i)) + '0' }).expect(401);
@@ -233,6 +239,46 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     const viewer = await createUserAndLogin(warden, org, 'audit-viewer@example.com', 'viewer');
     const denied = await warden.request.get('/api/v1/audit-events').set('Authorization', `Bearer ${viewer.token}`).expect(403);
     assert.match(denied.body.message, /'audit\.read'/);
+  });
+
+  it('the platform chain (events of no org) is listed, verified and exported by a platform admin session; an org credential naming it gets 403', async () => {
+    await warden.request.post('/api/v1/auth/login').send({ email: 'nobody-here@example.com', password: PASSWORD }).expect(401);
+    const admin = { Authorization: `Bearer ${await adminLogin(warden, mail, 'auditor@example.com')}` };
+    type Event = { org_id: string; seq: number; action: string; actor_id: string | null; prev_hash: string; hash: string };
+
+    const listed = (await warden.request.get('/api/v1/audit-logs?organization_id=platform&limit=200').set(admin).expect(200)).body.events as Event[];
+    assert.ok(listed.every((event) => event.org_id === 'platform'));
+    assert.ok(listed.some((event) => event.action === 'auth.login_failed' && event.actor_id === 'nobody-here@example.com'));
+
+    const verdict = (await warden.request.get('/api/v1/audit/verify?organization_id=platform').set(admin).expect(200)).body;
+    assert.deepEqual([verdict.valid, verdict.org_id, verdict.first_broken_seq, verdict.events_checked], [true, 'platform', null, verdict.head_seq]);
+    assert.ok(verdict.head_seq >= listed.length);
+
+    const exported = (await warden.request.get('/api/v1/audit/export.jsonl?org_id=platform').set(admin).expect(200)).text.trim().split('\n').map((line: string) => JSON.parse(line) as Event);
+    assert.deepEqual(exported.map((event) => event.seq), Array.from({ length: verdict.head_seq }, (_, i) => i + 1));
+    let prev = Buffer.alloc(32);
+    for (const { hash, prev_hash: prevHash, ...fields } of exported) {
+      assert.equal(prevHash, prev.toString('hex'));
+      prev = Buffer.from(chainHash(prev, fields as never));
+      assert.equal(prev.toString('hex'), hash);
+    }
+    const csv = (await warden.request.get('/api/v1/audit/export.csv?org_id=platform').set(admin).expect(200)).text.trim().split('\r\n');
+    assert.equal(csv.length, exported.length + 1);
+    assert.ok(csv.slice(1).every((row) => row.split(',')[1] === 'platform'));
+
+    // Tampering with the platform chain is found like an org's.
+    await warden.database.dataSource.query(`UPDATE audit_events SET actor_id = 'someone-else@example.com' WHERE org_id = 'platform' AND seq = 1`);
+    try {
+      const broken = (await warden.request.get('/api/v1/audit/verify?organization_id=platform').set(admin).expect(200)).body;
+      assert.deepEqual([broken.valid, broken.first_broken_seq, broken.reason], [false, 1, 'edited']);
+    } finally {
+      await warden.database.dataSource.query(`UPDATE audit_events SET actor_id = $1 WHERE org_id = 'platform' AND seq = 1`, [exported[0]!.actor_id]);
+    }
+
+    for (const path of ['/api/v1/audit-logs?organization_id=platform', '/api/v1/audit/verify?organization_id=platform', '/api/v1/audit/export.jsonl?org_id=platform', '/api/v1/audit/export.csv?org_id=platform']) {
+      const refused = await warden.request.get(path).set(key).expect(403);
+      assert.equal(refused.body.code, 'PLATFORM_ADMIN_REQUIRED', path);
+    }
   });
 });
 

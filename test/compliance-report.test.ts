@@ -131,6 +131,26 @@ describe('compliance report: evidence about an agent in a workspace, mapped to S
     assert.ok(text.includes('| sekuire_id | ' + agent.sekuireId + ' |'));
   });
 
+  it('Markdown: caller-chosen text (agent name, kill and revoke reasons) cannot inject HTML, links, emphasis or table rows', async () => {
+    const hostileName = '<img src=x onerror=alert(1)> [click](https://evil.example) **bold** `code` _x_';
+    const hostile = await registerAgent(warden, org.key, hostileName);
+    const token = (await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: hostile.id }).expect(201)).body.token;
+    const installation = await bootstrap(token);
+    await warden.request.post(`/api/v1/installations/${installation.installation_id}/revoke`).set(key).send({ reason: '<script>alert(2)</script>', shutdown_timeout_ms: 1000 }).expect(200);
+    await warden.request.post(`/api/v1/kill-switch/${hostile.id}`).set(key).send({ reason: 'spend\n| injected | row |\n![x](https://evil.example/x.png)' }).expect(200);
+
+    const text = (await warden.request.get(`/api/v1/agents/${hostile.id}/compliance/${workspaceId}/report?format=markdown`).set(key).expect(200)).text;
+    const lines = text.split('\n');
+    assert.equal(lines[0], String.raw`# Compliance report: &lt;img src=x onerror=alert(1)&gt; \[click\](https\://evil.example) \*\*bold\*\* \`code\` \_x\_`);
+    for (const raw of ['<img', '<script', '](https://', '![x]', '**bold**', '`code`', '\n| injected']) assert.ok(!text.includes(raw), `${raw} reached the Markdown`);
+    assert.ok(text.includes(String.raw`| Disabled | spend \| injected \| row \| \!\[x\](https\://evil.example/x.png) |`), text);
+    assert.ok(text.includes('&lt;script&gt;alert(2)&lt;/script&gt;'));
+    // Every table row has as many unescaped pipes as its table's header: no cell spilled into a new one.
+    for (const row of lines.filter((line) => line.startsWith('| ') && line.includes(hostile.id))) {
+      assert.ok([3, 5, 7, 9].includes(row.split(/(?<!\\)\|/).length - 1), row);
+    }
+  });
+
   it('needs Enterprise (402), audit.read (403), and the caller\'s own agent and workspace (404); bad queries are 400', async () => {
     const professional = await createOrg(warden, 'professional', 'Pro');
     const proWs = (await warden.request.post(`/api/v1/orgs/${professional.id}/workspaces`).set('X-API-Key', professional.key).send({ name: 'W' }).expect(201)).body.id;

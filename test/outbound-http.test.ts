@@ -28,33 +28,105 @@ describe('outbound HTTP: SSRF defences for URLs callers give Warden', () => {
 
   it('classifies special-purpose addresses, IPv4 inside IPv6 included, and lets public ones through', () => {
     const refused: Record<string, RegExp> = {
-      '127.0.0.1': /loopback/,
       '127.255.0.9': /loopback/,
-      '10.1.2.3': /private/,
-      '172.16.0.1': /private/,
       '172.31.255.255': /private/,
-      '192.168.1.1': /private/,
       '169.254.169.254': /metadata/,
       '169.254.10.10': /link-local/,
       '100.64.0.1': /carrier-grade/,
-      '0.0.0.0': /unspecified/,
-      '224.0.0.1': /multicast/,
-      '::': /unspecified/,
-      '::1': /loopback/,
       '::ffff:127.0.0.1': /loopback/,
       '::ffff:7f00:1': /loopback/,
       '::ffff:a9fe:a9fe': /metadata/,
       '64:ff9b::a9fe:a9fe': /metadata/,
-      '2002:c0a8:101::1': /private/,
+      '2002:c0a8:101::1': /private.*as 192\.168\.1\.1 inside 2002::\/16 6to4/,
       'fd00:ec2::254': /metadata/,
       'fc00::1': /unique local/,
-      'fe80::1': /link-local/,
-      'ff02::1': /multicast/,
+      '::ffff:0:7f00:1': /IPv4-translated/,
+      '::ffff:0:a9fe:a9fe': /IPv4-translated/,
     };
     for (const [address, reason] of Object.entries(refused)) assert.match(forbiddenAddressReason(address) ?? 'allowed', reason, address);
-    for (const address of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) {
+    for (const address of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::8.8.8.8', '2002:808:808::1']) {
       assert.equal(forbiddenAddressReason(address), null, address);
     }
+  });
+
+  it('refuses the first and last address of every special-purpose block (IANA IPv4 and IPv6 registries), and a public neighbour just outside passes', async () => {
+    const client = new OutboundHttp(policy);
+    const url = (address: string) => (address.includes(':') ? `https://[${address}]/` : `https://${address}/`);
+    // [block, first, last, public neighbours just outside]. Written out here rather than derived
+    // from the policy's table, so a block missing from it fails.
+    const blocks: Array<[string, string, string, string[]]> = [
+      ['0.0.0.0/8', '0.0.0.0', '0.255.255.255', ['1.0.0.0']],
+      ['10.0.0.0/8', '10.0.0.0', '10.255.255.255', ['9.255.255.255', '11.0.0.0']],
+      ['100.64.0.0/10', '100.64.0.0', '100.127.255.255', ['100.63.255.255', '100.128.0.0']],
+      ['100.100.100.200/32', '100.100.100.200', '100.100.100.200', []],
+      ['127.0.0.0/8', '127.0.0.0', '127.255.255.255', ['126.255.255.255', '128.0.0.0']],
+      ['169.254.0.0/16', '169.254.0.0', '169.254.255.255', ['169.253.255.255', '169.255.0.0']],
+      ['169.254.169.254/32', '169.254.169.254', '169.254.169.254', []],
+      ['172.16.0.0/12', '172.16.0.0', '172.31.255.255', ['172.15.255.255', '172.32.0.0']],
+      ['192.0.0.0/24', '192.0.0.0', '192.0.0.255', ['191.255.255.255', '192.0.1.0']],
+      ['192.0.0.0/29', '192.0.0.0', '192.0.0.7', []],
+      ['192.0.0.8/32', '192.0.0.8', '192.0.0.8', []],
+      ['192.0.0.9/32', '192.0.0.9', '192.0.0.9', []],
+      ['192.0.0.10/32', '192.0.0.10', '192.0.0.10', []],
+      ['192.0.0.170/32', '192.0.0.170', '192.0.0.170', []],
+      ['192.0.0.171/32', '192.0.0.171', '192.0.0.171', []],
+      ['192.0.2.0/24', '192.0.2.0', '192.0.2.255', ['192.0.1.255', '192.0.3.0']],
+      ['192.31.196.0/24', '192.31.196.0', '192.31.196.255', ['192.31.195.255', '192.31.197.0']],
+      ['192.52.193.0/24', '192.52.193.0', '192.52.193.255', ['192.52.192.255', '192.52.194.0']],
+      ['192.88.99.0/24', '192.88.99.0', '192.88.99.255', ['192.88.98.255', '192.88.100.0']],
+      ['192.88.99.2/32', '192.88.99.2', '192.88.99.2', []],
+      ['192.168.0.0/16', '192.168.0.0', '192.168.255.255', ['192.167.255.255', '192.169.0.0']],
+      ['192.175.48.0/24', '192.175.48.0', '192.175.48.255', ['192.175.47.255', '192.175.49.0']],
+      ['198.18.0.0/15', '198.18.0.0', '198.19.255.255', ['198.17.255.255', '198.20.0.0']],
+      ['198.51.100.0/24', '198.51.100.0', '198.51.100.255', ['198.51.99.255', '198.51.101.0']],
+      ['203.0.113.0/24', '203.0.113.0', '203.0.113.255', ['203.0.112.255', '203.0.114.0']],
+      ['224.0.0.0/4', '224.0.0.0', '239.255.255.255', ['223.255.255.255']],
+      ['240.0.0.0/4', '240.0.0.0', '255.255.255.254', []],
+      ['255.255.255.255/32', '255.255.255.255', '255.255.255.255', []],
+      ['::/128', '::', '::', []],
+      ['::1/128', '::1', '::1', []],
+      ['::/96 IPv4-compatible', '::0.0.0.2', '::255.255.255.255', []],
+      ['::ffff:0:0/96 IPv4-mapped', '::ffff:0.0.0.0', '::ffff:255.255.255.255', ['::ffff:808:808']],
+      ['::ffff:0:0:0/96 IPv4-translated', '::ffff:0:0:0', '::ffff:0:ffff:ffff', []],
+      ['64:ff9b::/96 NAT64', '64:ff9b::', '64:ff9b::ffff:ffff', ['64:ff9b::808:808']],
+      ['64:ff9b:1::/48', '64:ff9b:1::', '64:ff9b:1:ffff:ffff:ffff:ffff:ffff', []],
+      ['100::/64', '100::', '100::ffff:ffff:ffff:ffff', []],
+      ['100:0:0:1::/64', '100:0:0:1::', '100:0:0:1:ffff:ffff:ffff:ffff', []],
+      ['2001::/23', '2001::', '2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff', ['2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '2001:200::']],
+      ['2001::/32 Teredo', '2001::', '2001:0:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['2001:1::1/128', '2001:1::1', '2001:1::1', []],
+      ['2001:1::2/128', '2001:1::2', '2001:1::2', []],
+      ['2001:1::3/128', '2001:1::3', '2001:1::3', []],
+      ['2001:2::/48', '2001:2::', '2001:2:0:ffff:ffff:ffff:ffff:ffff', []],
+      ['2001:3::/32', '2001:3::', '2001:3:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['2001:4:112::/48', '2001:4:112::', '2001:4:112:ffff:ffff:ffff:ffff:ffff', []],
+      ['2001:10::/28', '2001:10::', '2001:1f:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['2001:20::/28', '2001:20::', '2001:2f:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['2001:30::/28', '2001:30::', '2001:3f:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['2001:db8::/32', '2001:db8::', '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', ['2001:db7:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db9::']],
+      ['2002::/16 6to4', '2002::', '2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff', ['2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '2003::', '2002:808:808::1']],
+      ['2620:4f:8000::/48', '2620:4f:8000::', '2620:4f:8000:ffff:ffff:ffff:ffff:ffff', ['2620:4f:7fff:ffff:ffff:ffff:ffff:ffff', '2620:4f:8001::']],
+      ['3fff::/20', '3fff::', '3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff', ['3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '3fff:1000::']],
+      ['5f00::/16', '5f00::', '5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['fc00::/7', 'fc00::', 'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['fd00:ec2::254/128', 'fd00:ec2::254', 'fd00:ec2::254', []],
+      ['fe80::/10', 'fe80::', 'febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['fec0::/10', 'fec0::', 'feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['ff00::/8', 'ff00::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', []],
+      ['outside 2000::/3', '4000::', '1fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', []],
+    ];
+    for (const [name, first, last, neighbours] of blocks) {
+      for (const address of [first, last]) assert.match(await refusal(client, url(address)), /^\S+ is an? /, `${name}: ${address}`);
+      for (const address of neighbours) assert.equal((await client.destination(url(address))).address, address, `${name}: neighbour ${address}`);
+    }
+    assert.equal(
+      await refusal(client, 'https://[::ffff:0:7f00:1]/'),
+      '::ffff:0:7f00:1 is an IPv4-translated address (::ffff:0:0:0/96 IPv4-translated Address, RFC 2765)',
+    );
+    assert.equal(
+      await refusal(client, 'https://[::ffff:a9fe:a9fe]/'),
+      '::ffff:a9fe:a9fe is a cloud metadata address (169.254.169.254/32 Instance metadata service, AWS, Azure, GCP), as 169.254.169.254 inside ::ffff:0:0/96 IPv4-mapped Address',
+    );
   });
 
   it('refuses loopback in every spelling, metadata, plain http, credentials in the URL and other schemes when nothing is allow-listed', async () => {

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config';
 import { chainHash } from '../src/modules/audit/audit-service';
-import { assertNoSecretAtRest, createOrg, createUserAndLogin, type TestOrg } from './support/identity';
+import publishedSpec from '../generated/openapi.json';
+import { adminLogin, assertNoSecretAtRest, createOrg, createUserAndLogin, PASSWORD, type TestOrg } from './support/identity';
+import { startMailCatcher } from './support/mail-catcher';
 import { silence, startHttpReceiver, status, type HttpReceiver } from './support/http-receiver';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -323,6 +325,62 @@ describe('SIEM exports: Datadog, Splunk HEC, PagerDuty over real HTTP (issue 5)'
       .expect(502);
     assert.match(redirected.body.message, /HTTP 307 redirect not followed/);
     assert.equal(receiver.requests.length, 1);
+  });
+
+  it('the spec declares each export\'s audit event (x-audit, recorded by the service), and every outcome writes exactly one: sent, refused, unresolvable, nothing delivered', async () => {
+    const paths = (publishedSpec as unknown as { paths: Record<string, { post?: Record<string, unknown> }> }).paths;
+    for (const vendor of ['datadog', 'splunk', 'pagerduty']) {
+      const operation = paths[`/api/v1/audit-logs/siem/${vendor}/export`]!.post!;
+      assert.deepEqual([operation['x-audit'], operation['x-audit-recorded-by']], ['audit.siem_exported', 'service'], vendor);
+    }
+    const own = await createOrg(warden, 'professional', 'One event each');
+    await warden.request.post(`/api/v1/orgs/${own.id}/workspaces`).set('X-API-Key', own.key).send({ name: 'W' }).expect(201);
+    const exportAs = (requestId: string, body: Record<string, unknown>, expected: number) =>
+      warden.request.post('/api/v1/audit-logs/siem/datadog/export').set('X-API-Key', own.key).set('X-Request-Id', requestId).send({ api_key: DD_KEY, ...body }).expect(expected);
+    const recorded = async (requestId: string): Promise<Array<[string, Record<string, unknown>]>> =>
+      (await siemEvents(own.id)).filter((event: { request_id: string }) => event.request_id === requestId).map((event: { outcome: string; details: Record<string, unknown> }) => [event.outcome, event.details]);
+
+    await exportAs('siem-sent', { intake_url: receiver.url('/api/v2/logs') }, 200);
+    assert.deepEqual(await recorded('siem-sent'), [['success', { vendor: 'datadog', intake_host: `127.0.0.1:${receiver.port}`, event_type: null, selected: 1, sent: 1, failed: 0 }]]);
+    receiver.reply(status(500), status(500), status(500));
+    await exportAs('siem-nothing', { intake_url: receiver.url('/api/v2/logs'), limit: 1 }, 502);
+    assert.deepEqual((await recorded('siem-nothing')).map(([outcome]) => outcome), ['failure']);
+    await exportAs('siem-refused', { intake_url: 'https://10.0.0.1/api/v2/logs' }, 422);
+    assert.deepEqual(await recorded('siem-refused'), [['denied', { vendor: 'datadog', intake_host: '10.0.0.1', event_type: null, selected: 0, sent: 0, failed: 0, error: 'DESTINATION_NOT_ALLOWED' }]]);
+    const unresolvable = await exportAs('siem-unresolvable', { intake_url: 'https://nowhere.invalid/api/v2/logs' }, 502);
+    assert.equal(unresolvable.body.code, 'DESTINATION_UNRESOLVABLE');
+    assert.deepEqual(await recorded('siem-unresolvable'), [['failure', { vendor: 'datadog', intake_host: 'nowhere.invalid', event_type: null, selected: 0, sent: 0, failed: 0, error: 'DESTINATION_UNRESOLVABLE' }]]);
+  });
+
+  it('a platform admin session exports the platform chain (events of no org); an org credential naming it gets 403', async () => {
+    const refused = await warden.request.post('/api/v1/audit-logs/siem/splunk/export').set(key).send({ organization_id: 'platform', hec_token: HEC_TOKEN, intake_url: receiver.url('/services/collector') }).expect(403);
+    assert.equal(refused.body.code, 'PLATFORM_ADMIN_REQUIRED');
+
+    const mail = await startMailCatcher();
+    const defaults = loadConfig({});
+    const platform = await startTestApp({
+      database: warden.database,
+      config: { outbound: OUTBOUND, siem: { ...defaults.siem }, smtpUrl: mail.url, platformAdminEmails: ['siem-admin@example.com'] },
+    });
+    try {
+      await platform.request.post('/api/v1/auth/login').send({ email: 'nobody-siem@example.com', password: PASSWORD }).expect(401);
+      const admin = { Authorization: `Bearer ${await adminLogin(platform, mail, 'siem-admin@example.com')}` };
+      const res = await platform.request
+        .post('/api/v1/audit-logs/siem/splunk/export')
+        .set(admin)
+        .send({ organization_id: 'platform', event_type: 'auth.login_failed', hec_token: HEC_TOKEN, intake_url: receiver.url('/services/collector') })
+        .expect(200);
+      assert.equal(res.body.organization_id, 'platform');
+      const sent = receiver.requests.flatMap((request) => request.body.split('\n').map((line) => JSON.parse(line).event as ExportedEvent));
+      assert.ok(sent.length > 0 && sent.every((event) => event.org_id === 'platform' && event.action === 'auth.login_failed'));
+      assert.ok(sent.some((event) => event.actor_id === 'nobody-siem@example.com'));
+      sent.forEach(assertVerifies);
+      const [{ n }] = await platform.database.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE org_id = 'platform' AND action = 'audit.siem_exported' AND actor_id = 'siem-admin@example.com'`);
+      assert.equal(n, 1, 'the export is recorded in the platform chain, by the admin');
+    } finally {
+      await platform.close();
+      await mail.close();
+    }
   });
 
   it('credentials: the body, else the server configuration, which is never sent to an intake the caller chose', async () => {

@@ -10,8 +10,14 @@ export interface OperationExtensions {
   permission?: string;
   /** `x-plan-feature`: the plan feature that gates the operation (402 without it). */
   planFeature?: string;
-  /** `x-audit`: the audit action written when the operation succeeds. */
+  /** `x-audit`: the audit action the binding writes, in the operation's transaction, when it succeeds. */
   audit?: string;
+  /**
+   * `x-audit` of an operation marked `x-audit-recorded-by: service`: its service records the
+   * action itself (failures too, and without holding a transaction open while it works), so the
+   * binding writes nothing.
+   */
+  serviceAudit?: string;
   /** `x-rate-limit`: the rate-limit bucket the operation counts against. */
   rateLimit?: string;
 }
@@ -126,6 +132,15 @@ function readExtensions(operation: OperationObject, problems: string[]): Operati
       continue;
     }
     extensions[rule.key] = value;
+  }
+  const recordedBy = operation['x-audit-recorded-by'];
+  if (recordedBy !== undefined) {
+    if (recordedBy !== 'service' || !extensions.audit) {
+      problems.push(`${operation.operationId}: x-audit-recorded-by must be "service", beside the x-audit it qualifies (got ${JSON.stringify(recordedBy)})`);
+    } else {
+      extensions.serviceAudit = extensions.audit;
+      delete extensions.audit;
+    }
   }
   return extensions;
 }

@@ -7,7 +7,8 @@ import type { PlanName } from '../../config/config';
 import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
-import { BadRequestError } from '../../errors/api-error';
+import { BadRequestError, ForbiddenError } from '../../errors/api-error';
+import type { OrgService } from '../orgs/org-service';
 import { canonicalJson } from '../trust/canonical-json';
 import { noteBefore } from './audited-change';
 
@@ -131,6 +132,18 @@ export function chainHash(prevHash: Buffer, fields: Omit<AuditEvent, 'prev_hash'
 }
 
 const toAuditEvent = (row: EventRow): AuditEvent => ({ ...hashedFields(row), prev_hash: row.prev_hash.toString('hex'), hash: row.hash.toString('hex') });
+
+/**
+ * The chain a request reads: the platform chain for a platform admin session that names it (the
+ * events of no org have no org credential to read them with), else the org the caller may act on.
+ */
+export async function chainScope(orgs: Pick<OrgService, 'scope'>, principal: Principal, requested: string | undefined): Promise<string> {
+  if (requested !== PLATFORM_CHAIN) return orgs.scope(principal, requested);
+  if (principal.kind !== 'admin_session') {
+    throw new ForbiddenError('Only a platform admin session may read the platform chain (the events of no org).', 'PLATFORM_ADMIN_REQUIRED');
+  }
+  return PLATFORM_CHAIN;
+}
 
 /** Who an event is by: the principal's kind, and the id that names it. */
 export function actorOf(principal: Principal): NewAuditEvent['actor'] {

@@ -1,12 +1,30 @@
 import type { ComplianceReport } from './compliance-service';
 
 const FRAMEWORK_NAMES = { soc2: 'SOC 2 (Trust Services Criteria)', hipaa: 'HIPAA Security Rule' } as const;
-const STATUS_MARKS = { satisfied: 'satisfied', attention: '**attention**', not_applicable: 'not applicable' } as const;
 
-/** Markdown table cells: no line breaks, and pipes escaped. */
+/** Text Warden writes itself and means as Markdown; everything else in a cell is escaped. */
+class Markup {
+  constructor(readonly markdown: string) {}
+}
+
+const STATUS_MARKS = { satisfied: 'satisfied', attention: new Markup('**attention**'), not_applicable: 'not applicable' } as const;
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+
+/**
+ * Caller-chosen text (agent names, versions, reasons, …) as inert Markdown: one line, no raw HTML
+ * (a renderer would run `<img onerror=…>`), and no emphasis, code, link, image, autolink,
+ * strikethrough, heading or table syntax. `_` inside a word cannot start emphasis, so ids like `inst_01…` stay as they are.
+ */
+function escapeMarkdown(value: string): string {
+  return value
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    .replace(/[\\`*[\]!|~#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|:(?=\/\/)/g, (char) => `\\${char}`)
+    .replace(/[&<>"]/g, (char) => HTML_ENTITIES[char]!);
+}
+
 function cell(value: unknown): string {
   if (value === null || value === undefined || value === '') return '-';
-  return String(value).replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
+  return value instanceof Markup ? value.markdown : escapeMarkdown(String(value));
 }
 
 function table(headers: string[], rows: unknown[][]): string[] {

@@ -2,11 +2,11 @@ import type { components } from '../../../generated/api';
 import type { RequestBody } from '../../binding/handler-types';
 import type { Principal } from '../../auth/principal';
 import type { SiemConfig } from '../../config/config';
-import { BadGatewayError, ValidationError } from '../../errors/api-error';
+import { ApiError, BadGatewayError, ValidationError } from '../../errors/api-error';
 import { DestinationRefusedError, DestinationUnresolvableError, type Destination, type OutboundHttp } from '../../outbound/outbound-http';
 import type { OrgService } from '../orgs/org-service';
 import { canonicalJson } from '../trust/canonical-json';
-import { actorOf, type AuditService, type RequestFacts } from './audit-service';
+import { actorOf, chainScope, type AuditService, type NewAuditEvent, type RequestFacts } from './audit-service';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 type ExportResult = components['schemas']['SiemExportResult'];
@@ -137,14 +137,33 @@ export class SiemExportService {
     givenCredential: string | undefined,
     format: (credential: string) => IntakeFormat,
   ): Promise<ExportResult> {
-    const orgId = await this.orgs.scope(principal, selection.organization_id);
+    const orgId = await chainScope(this.orgs, principal, selection.organization_id);
     const names = CREDENTIALS[vendor];
     const intakeUrl = selection.intake_url ?? this.config[names.intake];
     if (intakeUrl === undefined) {
       throw invalid('SIEM_INTAKE_REQUIRED', 'intake_url', `No intake: give intake_url, or set ${names.intakeVariable} on the server.`);
     }
     const credential = this.credential(vendor, givenCredential, selection.intake_url);
-    const destination = await this.destination(intakeUrl);
+    const record = (outcome: NewAuditEvent['outcome'], details: Record<string, unknown>) =>
+      this.audit.record({
+        orgId,
+        actor: actorOf(principal),
+        workspaceId: selection.workspace_id ?? null,
+        action: 'audit.siem_exported',
+        resourceType: 'siem',
+        resourceId: vendor,
+        outcome,
+        ...facts,
+        details: { vendor, intake_host: hostOf(intakeUrl), event_type: selection.event_type ?? null, ...details },
+      });
+    let destination: Destination;
+    try {
+      destination = await this.destination(intakeUrl);
+    } catch (error) {
+      // A refused destination may be a probe of Warden's network, and an unresolvable one an outage: both are kept.
+      if (error instanceof ApiError) await record(error instanceof ValidationError ? 'denied' : 'failure', { selected: 0, sent: 0, failed: 0, error: error.code });
+      throw error;
+    }
     const intake = format(credential);
 
     const { events: newestFirst } = await this.audit.list(orgId, {
@@ -188,24 +207,7 @@ export class SiemExportService {
       }
     }
 
-    await this.audit.record({
-      orgId,
-      actor: actorOf(principal),
-      workspaceId: selection.workspace_id ?? null,
-      action: 'audit.siem_exported',
-      resourceType: 'siem',
-      resourceId: vendor,
-      outcome: result.failed === 0 ? 'success' : 'failure',
-      ...facts,
-      details: {
-        vendor,
-        intake_host: destination.url.host,
-        event_type: selection.event_type ?? null,
-        selected: result.selected,
-        sent: result.sent,
-        failed: result.failed,
-      },
-    });
+    await record(result.failed === 0 ? 'success' : 'failure', { selected: result.selected, sent: result.sent, failed: result.failed });
     if (result.selected > 0 && result.sent === 0) {
       throw new BadGatewayError(
         `The intake accepted none of the ${result.selected} events: ${result.errors[0]!.reason} from ${destination.url.host}.`,
@@ -279,6 +281,15 @@ function summaryOf(event: AuditEvent): string {
   const resource = event.resource_id ? `${event.resource_type} ${event.resource_id}` : event.resource_type;
   const actor = event.actor_id ? `${event.actor_type} ${event.actor_id}` : event.actor_type;
   return `Warden audit: ${event.action} (${event.outcome}) on ${resource} by ${actor}`.slice(0, 1024);
+}
+
+/** The intake's host as the caller wrote it, or the whole text when it is no URL. */
+function hostOf(intakeUrl: string): string {
+  try {
+    return new URL(intakeUrl).host;
+  } catch {
+    return intakeUrl.slice(0, 200);
+  }
 }
 
 function sameUrl(a: string, b: string | undefined): boolean {
