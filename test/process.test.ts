@@ -8,8 +8,11 @@ import { describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../src/config/paths';
 
 /** `npm start` as an operator runs it: the real entry point in a process of its own. */
-function startWarden(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+function startWarden(
+  env: Record<string, string>,
+  command: [string, string[]] = [process.execPath, ['--import', 'tsx', 'src/main.ts']],
+): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(command[0], command[1], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'info', ...env },
   });
@@ -67,6 +70,27 @@ describe('the server process', () => {
       assert.match(response, /^HTTP\/1\.1 200 OK/);
       assert.match(response, /"status":"ready"/);
       assert.match(warden.output(), /"msg":"stopped"/);
+    } finally {
+      warden.child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('`npm start` passes SIGTERM on: stopping the pid npm gives drains the server and leaves no process behind', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warden-npm-start-'));
+    const warden = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir }, ['npm', ['start']]);
+    try {
+      const port = await waitFor(() => {
+        const match = /"port":(\d+)/.exec(warden.output());
+        return match ? Number(match[1]) : undefined;
+      }, 'the listening line');
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+
+      warden.child.kill('SIGTERM');
+      await warden.exit;
+      assert.match(warden.output(), /"msg":"stopped"/);
+      // An orphaned server would still hold the port.
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'the server is gone');
     } finally {
       warden.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
