@@ -52,7 +52,7 @@ describe('a database outage', () => {
     org = await createOrg(warden);
   });
   after(async () => {
-    await proxy.open().catch(() => undefined);
+    await proxy.open();
     await database.close();
     await upstream?.close();
     await embedded?.stop();
