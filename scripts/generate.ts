@@ -34,6 +34,20 @@ async function generateTypes(): Promise<void> {
   writeFileSync(join(root, 'generated/api.d.ts'), banner + astToString(ast));
 }
 
+/**
+ * The portal must load nothing from other hosts: Redoc's "API docs by Redocly" badge fetches its
+ * logo from cdn.redoc.ly, so that image gets an empty data URL (its onError handler then hides
+ * it), and the page's icon is Warden's own `/favicon.ico`. Fails loudly when a Redocly upgrade
+ * changes either spot, rather than shipping a page that calls out again.
+ */
+function selfContainedDocs(html: string): string {
+  const logo = /https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(-full)?\.svg/g;
+  if (!logo.test(html) || !html.includes('</title>')) throw new Error('generate: the docs page no longer has the expected Redocly logo or <title>');
+  return html.replace(logo, 'data:,').replace('</title>', '</title>\n  <link rel="icon" href="/favicon.ico" type="image/x-icon" />');
+}
+const docsPath = join(root, 'generated/docs/index.html');
+writeFileSync(docsPath, selfContainedDocs(readFileSync(docsPath, 'utf8')));
+
 // Pretty-print the bundle so reviews of generated/ show readable diffs.
 const jsonPath = join(root, 'generated/openapi.json');
 writeFileSync(jsonPath, `${JSON.stringify(JSON.parse(readFileSync(jsonPath, 'utf8')), null, 2)}\n`);

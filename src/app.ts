@@ -6,6 +6,7 @@ import { LoginTokens } from './auth/login-tokens';
 import { RateLimiter } from './auth/rate-limiter';
 import { SigningKey } from './auth/signing-key';
 import { createBinding, type Binding } from './binding/binding';
+import { browserHeaders } from './binding/browser-headers';
 import { Db } from './db/db';
 import { InstanceSecrets } from './db/instance-secrets';
 import { Mailer } from './mail/mailer';
@@ -84,6 +85,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   app.set('query parser', 'simple');
   app.use(createHttpLogger(logger));
   app.use(metrics.middleware);
+  app.use(browserHeaders(config.corsAllowedOrigins, binding.matcher));
   app.use(binding.middleware);
   app.use(errorHandler);
   return { app, binding, services };

@@ -4,6 +4,7 @@ import { ensureFirstOrg } from './modules/orgs/first-start';
 import { ConfigError, loadConfig } from './config/config';
 import { openDatabase } from './db/database';
 import { createLogger } from './logging/logger';
+import { answerClientErrors } from './errors/client-error';
 import { HandlerRegistryError } from './binding/binding';
 import { OperationTableError } from './binding/operation-table';
 
@@ -18,13 +19,14 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const database = await openDatabase(
     config.databaseUrl
-      ? { kind: 'server', url: config.databaseUrl, poolSize: config.dbPoolSize }
-      : { kind: 'embedded', dataDir: config.dataDir },
+      ? { kind: 'server', url: config.databaseUrl, poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs }
+      : { kind: 'embedded', dataDir: config.dataDir, connectTimeoutMs: config.dbConnectTimeoutMs },
   );
   logger.info({ database: database.embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL' }, 'database ready');
 
   const { app, services } = await createApp({ config, database, logger });
   const server = app.listen(config.port, config.host);
+  answerClientErrors(server, logger);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

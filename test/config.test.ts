@@ -20,6 +20,8 @@ describe('configuration from the environment', () => {
       DATABASE_URL: 'postgresql://warden:pw@db:5432/warden',
       WARDEN_DATA_DIR: '/var/lib/warden',
       DB_POOL_SIZE: '20',
+      DB_CONNECT_TIMEOUT_MS: '1500',
+      CORS_ALLOWED_ORIGINS: 'https://console.example.com, http://localhost:3000',
       LOG_LEVEL: 'debug',
       BODY_LIMIT_BYTES: '65536',
       SHUTDOWN_TIMEOUT_MS: '500',
@@ -52,6 +54,8 @@ describe('configuration from the environment', () => {
       databaseUrl: 'postgresql://warden:pw@db:5432/warden',
       dataDir: '/var/lib/warden',
       dbPoolSize: 20,
+      dbConnectTimeoutMs: 1500,
+      corsAllowedOrigins: ['https://console.example.com', 'http://localhost:3000'],
       logLevel: 'debug',
       bodyLimitBytes: 65536,
       shutdownTimeoutMs: 500,
@@ -99,10 +103,14 @@ describe('configuration from the environment', () => {
           OUTBOUND_TIMEOUT_MS: '5',
           SPLUNK_HEC_URL: 'splunk:8088',
           OUTBOUND_CA_FILE: '/nonexistent/ca.pem',
+          DB_CONNECT_TIMEOUT_MS: '10',
+          CORS_ALLOWED_ORIGINS: 'https://console.example.com/app',
         }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        assert.equal(error.problems.length, 15);
+        assert.equal(error.problems.length, 17);
+        assert.match(error.message, /DB_CONNECT_TIMEOUT_MS: must be a whole number from 100 to 60000/);
+        assert.match(error.message, /CORS_ALLOWED_ORIGINS: "https:\/\/console\.example\.com\/app" is not an origin/);
         assert.match(error.message, /OUTBOUND_CA_FILE: \/nonexistent\/ca\.pem is not a readable file/);
         assert.match(error.message, /OUTBOUND_ALLOWED_HOSTS: "http:\/\/splunk:8088\/x" is not a host or host:port/);
         assert.match(error.message, /OUTBOUND_TIMEOUT_MS: must be a whole number from 100 to 120000/);

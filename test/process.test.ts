@@ -9,8 +9,11 @@ import { describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../src/config/paths';
 
 /** `npm start` as an operator runs it: the real entry point in a process of its own. */
-function startWarden(env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+function startWarden(
+  env: Record<string, string>,
+  command: [string, string[]] = [process.execPath, ['--import', 'tsx', 'src/main.ts']],
+): { child: ChildProcessWithoutNullStreams; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(command[0], command[1], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'info', ...env },
   });
@@ -42,7 +45,7 @@ const listeningPort = (output: () => string) =>
   }, 'the listening line', 180_000);
 const printedKey = (output: () => string) => waitFor(() => /sk_live_[A-Za-z0-9]{38}/.exec(output())?.[0], 'the printed key');
 
-async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 150_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -86,6 +89,24 @@ describe('the server process', () => {
       assert.match(response, /^HTTP\/1\.1 200 OK/);
       assert.match(response, /"status":"ready"/);
       assert.match(warden.output(), /"msg":"stopped"/);
+    } finally {
+      warden.child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('`npm start` passes SIGTERM on: stopping the pid npm gives drains the server and leaves no process behind', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warden-npm-start-'));
+    const warden = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir }, ['npm', ['start']]);
+    try {
+      const port = await listeningPort(warden.output);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+
+      warden.child.kill('SIGTERM');
+      await warden.exit;
+      assert.match(warden.output(), /"msg":"stopped"/);
+      // An orphaned server would still hold the port.
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'the server is gone');
     } finally {
       warden.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ const operation = (method: string, path: string, operationId = `${method} ${path
   extensions: {},
   arrayQueryParameters: new Map(),
   hasHeaderParameters: false,
+  dateTimes: { query: [], body: [] },
   responses: new Map(),
 });
 

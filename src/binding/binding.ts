@@ -4,11 +4,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import OpenAPIBackend, { type Document } from 'openapi-backend';
-import { InternalError, MethodNotAllowedError, NotFoundError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors/api-error';
+import { BadRequestError, InternalError, MethodNotAllowedError, NotFoundError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors/api-error';
 import type { AnyHandler, RuntimeContext, RuntimeResult } from './handler-types';
 import { buildOperationTable, type BoundOperation, type DereferencedDocument } from './operation-table';
 import { validateRequest } from './request-validator';
 import { RouteMatcher } from './route-matcher';
+import { assertJsonDepth, MAX_JSON_DEPTH } from './safe-input';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -110,7 +111,13 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
       backend.validator.getRequestValidatorsForOperation(operation.operationId) ?? [],
     ]),
   );
-  const parseJson = express.json({ limit: options.bodyLimitBytes, strict: true, type: () => true });
+  const parseJson = express.json({
+    limit: options.bodyLimitBytes,
+    strict: true,
+    type: () => true,
+    verify: (_req, _res, raw) =>
+      assertJsonDepth(raw, MAX_JSON_DEPTH, () => new BadRequestError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'JSON_TOO_DEEP')),
+  });
   const readJsonBody = (req: Request, res: Response) =>
     new Promise<void>((resolve, reject) => parseJson(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
 

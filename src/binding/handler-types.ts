@@ -23,8 +23,8 @@ export type RequestBody<K extends OperationId> = [Exclude<operations[K]['request
   : JsonContent<Exclude<operations[K]['requestBody'], undefined>>;
 
 type ResponsesOf<K extends OperationId> = operations[K]['responses'];
-/** A JSON body is a value; any other content type may also be streamed from a Readable. */
-type BodyIn<Content> = { [Type in keyof Content]: Type extends `application/json` ? Content[Type] : Content[Type] | Readable }[keyof Content];
+/** A JSON body is a value; any other content type may also be bytes or streamed from a Readable. */
+type BodyIn<Content> = { [Type in keyof Content]: Type extends `application/json` ? Content[Type] : Content[Type] | Buffer | Readable }[keyof Content];
 type BodyOf<Response> = Response extends { content: infer Content }
   ? [Exclude<Content, undefined>] extends [never]
     ? undefined

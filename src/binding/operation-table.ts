@@ -1,3 +1,5 @@
+import { dateTimePaths, type DateTimePath } from './safe-input';
+
 /**
  * The per-operation facts the binding layer needs on every request, read once from the
  * dereferenced spec at start-up: route, security, the JSON body it takes, the content type of
@@ -37,6 +39,8 @@ export interface BoundOperation {
   /** Query parameters whose schema is an array, with how a single value is split. */
   arrayQueryParameters: Map<string, 'repeat' | 'comma'>;
   hasHeaderParameters: boolean;
+  /** Where date-time values sit in the query and the JSON body, to be rewritten to UTC after validation. */
+  dateTimes: { query: DateTimePath[]; body: DateTimePath[] };
   /** Every documented response status (`default` included) with its content types, in spec order. */
   responses: Map<string, string[]>;
 }
@@ -48,12 +52,15 @@ interface ParameterObject {
   style?: string;
   schema?: { type?: string };
 }
+interface MediaTypeObject {
+  schema?: unknown;
+}
 interface OperationObject {
   operationId?: string;
   tags?: string[];
   security?: Array<Record<string, string[]>>;
   parameters?: ParameterObject[];
-  requestBody?: { required?: boolean; content?: Record<string, unknown> };
+  requestBody?: { required?: boolean; content?: Record<string, MediaTypeObject> };
   responses?: Record<string, { content?: Record<string, unknown> }>;
   [extension: `x-${string}`]: unknown;
 }
@@ -107,6 +114,10 @@ export function buildOperationTable(document: DereferencedDocument): BoundOperat
             .map((parameter) => [parameter.name, parameter.explode === false ? 'comma' : 'repeat'] as const),
         ),
         hasHeaderParameters: parameters.some((parameter) => parameter.in === 'header'),
+        dateTimes: {
+          query: parameters.filter((parameter) => parameter.in === 'query').flatMap((parameter) => dateTimePaths(parameter.schema, [parameter.name])),
+          body: dateTimePaths(jsonContent?.schema),
+        },
         responses: new Map(
           Object.entries(operation.responses ?? {}).map(([status, response]) => [status, Object.keys(response.content ?? {})]),
         ),

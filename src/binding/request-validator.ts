@@ -2,6 +2,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { IncomingHttpHeaders } from 'node:http';
 import { BadRequestError, ValidationError, type ErrorDetail } from '../errors/api-error';
 import type { BoundOperation } from './operation-table';
+import { normaliseDateTimes, unstorableString } from './safe-input';
 
 export interface RawRequestInput {
   params: Record<string, string>;
@@ -27,7 +28,8 @@ const LOCATIONS: Record<string, ErrorDetail['location']> = {
  * Runs the Ajv validators openapi-backend compiled for each operation at start-up over one
  * object `{ path, query, header, cookie, requestBody }`, the shape those validators expect.
  * Parameter failures are the caller's malformed request (400); body failures are 422 with one
- * detail per failing field. Query values come back coerced to their schema types, with defaults.
+ * detail per failing field. Strings Postgres cannot store fail the same way, wherever they are.
+ * Query values come back coerced to their schema types, with defaults, and date-times in UTC.
  */
 export function validateRequest(
   operation: BoundOperation,
@@ -43,29 +45,46 @@ export function validateRequest(
   };
   if (input.body !== undefined) candidate.requestBody = input.body;
 
+  // Checked before the schemas: a string Postgres cannot store is refused whatever else is wrong.
+  const unstorable =
+    unstorableString(input.params, 'path') ?? unstorableString(query, 'query') ?? unstorableString(input.body, 'body');
+  if (unstorable) throw refusal([unstorable]);
   const errors: ErrorObject[] = [];
   for (const validate of validators) {
     if (!validate(candidate) && validate.errors) errors.push(...validate.errors);
   }
-  if (errors.length > 0) {
-    const details = uniqueDetails(errors.map(toDetail));
-    const parameterDetails = details.filter((detail) => detail.location !== 'body');
-    if (parameterDetails.length > 0) {
-      const [first] = parameterDetails;
-      throw new BadRequestError(
-        `${capitalise(first!.location)} parameter '${first!.field}' ${first!.message}.`,
-        'INVALID_PARAMETER',
-        parameterDetails,
-      );
-    }
-    const whole = details.find((detail) => detail.field === '' && detail.rule === 'required');
-    throw new ValidationError(
-      whole ? 'This operation requires a JSON request body.' : `The request body failed validation (${plural(details.length, 'problem')}).`,
-      whole ? 'BODY_REQUIRED' : 'VALIDATION_FAILED',
-      details,
+  if (errors.length > 0) throw refusal(uniqueDetails(errors.map(toDetail)));
+  const badQuery = normaliseDateTimes(candidate, 'query', operation.dateTimes.query);
+  if (badQuery) throw refusal([outOfRange('query', badQuery)]);
+  const badBody = normaliseDateTimes(candidate, 'requestBody', operation.dateTimes.body);
+  if (badBody) throw refusal([outOfRange('body', badBody)]);
+  return { params: candidate.path as Record<string, unknown>, query, body: candidate.requestBody };
+}
+
+const outOfRange = (location: ErrorDetail['location'], path: string[]): ErrorDetail => ({
+  location,
+  field: path.join('/'),
+  message: 'must be a date-time from year 0001 to 9999, without a leap second',
+  rule: 'format',
+});
+
+/** Parameter problems are a malformed request (400); body problems are 422, one detail per field. */
+function refusal(details: ErrorDetail[]): Error {
+  const parameterDetails = details.filter((detail) => detail.location !== 'body');
+  if (parameterDetails.length > 0) {
+    const [first] = parameterDetails;
+    return new BadRequestError(
+      `${capitalise(first!.location)} parameter '${first!.field}' ${first!.message}.`,
+      'INVALID_PARAMETER',
+      parameterDetails,
     );
   }
-  return { params: candidate.path as Record<string, unknown>, query, body: candidate.requestBody };
+  const whole = details.find((detail) => detail.field === '' && detail.rule === 'required');
+  return new ValidationError(
+    whole ? 'This operation requires a JSON request body.' : `The request body failed validation (${plural(details.length, 'problem')}).`,
+    whole ? 'BODY_REQUIRED' : 'VALIDATION_FAILED',
+    details,
+  );
 }
 
 function normaliseArrayQueryParameters(operation: BoundOperation, raw: Record<string, unknown>): Record<string, unknown> {

@@ -93,6 +93,13 @@ export class RouteMatcher {
   }
 }
 
+/** The methods some operation serves at a path (HEAD wherever GET is), or undefined when none does. */
+export function methodsAt(matcher: RouteMatcher, path: string): string[] | undefined {
+  // No operation has the empty method, so a path that exists always answers method-not-allowed.
+  const match = matcher.match('', path);
+  return match.kind === 'method-not-allowed' ? match.allowed : undefined;
+}
+
 function splitPath(path: string): string[] {
   const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   return trimmed.split('/').slice(1);

@@ -19,6 +19,8 @@ export interface Config {
   dataDir: string;
   /** Connections in the pool for a real Postgres (the embedded one always uses one). */
   dbPoolSize: number;
+  /** Longest wait for a database connection (new or from the pool) before a request answers 503. */
+  dbConnectTimeoutMs: number;
   logLevel: LogLevel;
   /** Largest request body accepted, in bytes; larger bodies get 413. */
   bodyLimitBytes: number;
@@ -43,6 +45,8 @@ export interface Config {
   mailFrom: string;
   /** Warden's own address as users' browsers reach it; emailed links start with it. */
   publicUrl: string;
+  /** Browser origins (`scheme://host[:port]`) allowed to call the API cross-origin; `*` = any. */
+  corsAllowedOrigins: string[];
   /** Origins that magic-link and verification links may redirect to after logging in. */
   redirectAllowedOrigins: string[];
   /** Where 402 answers send people to upgrade. */
@@ -148,6 +152,12 @@ export function loadConfig(env: Env = process.env): Config {
     if (isHttpUrl(origin)) redirectAllowedOrigins.push(new URL(origin).origin);
     else problems.push(`REDIRECT_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an http:// or https:// origin`);
   }
+  const corsAllowedOrigins: string[] = [];
+  for (const origin of (env.CORS_ALLOWED_ORIGINS ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)) {
+    if (origin === '*') corsAllowedOrigins.push(origin);
+    else if (isHttpUrl(origin) && new URL(origin).origin === origin.replace(/\/+$/, '').toLowerCase()) corsAllowedOrigins.push(new URL(origin).origin);
+    else problems.push(`CORS_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://console.example.com (or *)`);
+  }
   const url = (name: string, fallback?: string): string | undefined => {
     const value = env[name]?.trim() || fallback;
     if (value !== undefined && !isHttpUrl(value)) problems.push(`${name}: must be an http:// or https:// URL`);
@@ -176,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir: env.WARDEN_DATA_DIR?.trim() || '.data',
     dbPoolSize: read('DB_POOL_SIZE', 10, integer(1, 500)),
+    dbConnectTimeoutMs: read('DB_CONNECT_TIMEOUT_MS', 3000, integer(100, 60_000)),
     logLevel: logLevel as LogLevel,
     bodyLimitBytes: read('BODY_LIMIT_BYTES', 1024 * 1024, integer(1024, 100 * 1024 * 1024)),
     shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS', 10_000, integer(0, 600_000)),
@@ -191,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     devReturnLinkTokens,
     mailFrom: env.MAIL_FROM?.trim() || 'Warden <warden@localhost>',
     publicUrl,
+    corsAllowedOrigins,
     redirectAllowedOrigins,
     upgradeUrl: env.UPGRADE_URL?.trim() || 'http://localhost:9300/docs#tag/orgs',
     defaultOrgPlan: defaultOrgPlan as PlanName,

@@ -7,9 +7,13 @@ export const MIGRATIONS_TABLE = 'warden_migrations';
 /** Arbitrary constant naming Warden's migration lock among the server's advisory locks. */
 const MIGRATION_LOCK_KEY = 7_302_716_341;
 
-export type DatabaseTarget =
+export type DatabaseTarget = (
   | { kind: 'server'; url: string; poolSize: number; schema?: string }
-  | { kind: 'embedded'; dataDir: string | undefined };
+  | { kind: 'embedded'; dataDir: string | undefined }
+) & {
+  /** Longest wait for a connection, new or from the pool (default 3 s): past it a request fails fast instead of queueing on a dead database. */
+  connectTimeoutMs?: number;
+};
 
 export interface PoolStats {
   total: number;
@@ -62,7 +66,8 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     poolSize,
     uuidExtension: 'pgcrypto',
     applicationName: 'warden',
-    connectTimeoutMS: 10_000,
+    // pg's connectionTimeoutMillis: bounds both connecting and waiting for a pooled connection.
+    connectTimeoutMS: target.connectTimeoutMs ?? 3_000,
     migrations,
     migrationsTableName: MIGRATIONS_TABLE,
     synchronize: false,

@@ -61,6 +61,11 @@ export class MethodNotAllowedError extends ApiError {
   }
 }
 
+export class RequestTimeoutError extends ApiError {
+  readonly status = 408;
+  readonly kind = 'request_timeout';
+}
+
 export class ConflictError extends ApiError {
   readonly status = 409;
   readonly kind = 'conflict';
@@ -72,6 +77,11 @@ export class PayloadTooLargeError extends ApiError {
   constructor(limitBytes: number) {
     super(`The request body exceeds the ${limitBytes}-byte limit.`, 'PAYLOAD_TOO_LARGE');
   }
+}
+
+export class HeadersTooLargeError extends ApiError {
+  readonly status = 431;
+  readonly kind = 'headers_too_large';
 }
 
 export class UnsupportedMediaTypeError extends ApiError {
@@ -110,4 +120,12 @@ export class BadGatewayError extends ApiError {
 export class ServiceUnavailableError extends ApiError {
   readonly status = 503;
   readonly kind = 'service_unavailable';
+}
+
+/** Warden's own database refused, dropped or did not hand out a connection in time: worth retrying, not a bug. */
+export class DatabaseUnavailableError extends ServiceUnavailableError {
+  constructor(retryAfterSeconds = 5) {
+    super('The database is unavailable; retry in a few seconds.', 'DATABASE_UNAVAILABLE');
+    this.headers['Retry-After'] = String(retryAfterSeconds);
+  }
 }

@@ -1,7 +1,9 @@
 import type { ErrorRequestHandler } from 'express';
+import { isDatabaseUnavailable } from '../db/errors';
 import {
   ApiError,
   BadRequestError,
+  DatabaseUnavailableError,
   InternalError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
@@ -22,6 +24,7 @@ function isBodyParserError(error: unknown): error is BodyParserError {
 /** Turns what body-parsing and handlers throw into the documented error types. */
 export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
+  if (isDatabaseUnavailable(error)) return new DatabaseUnavailableError();
   if (!isBodyParserError(error)) return undefined;
   switch (error.type) {
     case 'entity.parse.failed':
@@ -51,6 +54,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
     const cause = error instanceof Error ? error : new Error(String(error));
     req.log.error({ err_name: cause.name, err_message: cause.message }, 'unhandled error');
     req.log.debug({ stack: cause.stack }, 'unhandled error stack');
+  } else if (apiError instanceof DatabaseUnavailableError) {
+    req.log.error({ err_message: error instanceof Error ? error.message : String(error) }, 'database unavailable');
   }
   if (res.headersSent) {
     res.destroy();

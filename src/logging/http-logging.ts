@@ -19,9 +19,11 @@ const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestIdFor(req: IncomingMessage): string {
   const offered = req.headers['x-request-id'];
   if (typeof offered === 'string' && CLIENT_REQUEST_ID.test(offered)) return offered;
-  // randomUUID draws from a cached entropy pool: no system call per request.
-  return `req_${randomUUID().replaceAll('-', '')}`;
+  return newRequestId();
 }
+
+// randomUUID draws from a cached entropy pool: no system call per request.
+export const newRequestId = () => `req_${randomUUID().replaceAll('-', '')}`;
 
 const levelFor = (status: number): Level => (status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info');
 
