@@ -1990,18 +1990,6 @@ export interface components {
             name: string;
             workspace_id: string;
         };
-        /** @description The body of every error response. */
-        Error: {
-            /** @description Stable UPPER_SNAKE reason for programs to branch on. */
-            code: string;
-            details?: components["schemas"]["ErrorDetail"][];
-            /** @description Stable snake_case kind of error; one per HTTP status (see the table in the introduction). */
-            error: string;
-            /** @description A sentence for people. Do not parse it. */
-            message: string;
-            /** @description The request's id; quote it when reporting a problem. */
-            request_id: string;
-        };
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -2015,6 +2003,18 @@ export interface components {
             message: string;
             /** @description The schema keyword that failed (`required`, `type`, `maxLength`, `additionalProperties`, …). */
             rule?: string;
+        };
+        /** @description The body of every error response. */
+        ErrorResponse: {
+            /** @description Stable UPPER_SNAKE reason for programs to branch on. */
+            code: string;
+            details?: components["schemas"]["ErrorDetail"][];
+            /** @description Stable snake_case kind of error; one per HTTP status (see the table in the introduction). */
+            error: string;
+            /** @description A sentence for people. Do not parse it. */
+            message: string;
+            /** @description The request's id; quote it when reporting a problem. */
+            request_id: string;
         };
         /** @description Liveness of the process. */
         Health: {
@@ -2305,7 +2305,7 @@ export interface components {
                  *       ]
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The request is malformed: broken JSON, or a path, query or header parameter that fails its schema. */
@@ -2331,7 +2331,7 @@ export interface components {
                  *       ]
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The request conflicts with the current state of the resource. */
@@ -2349,7 +2349,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The credential is valid but lacks the permission the operation needs. */
@@ -2367,7 +2367,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description An unexpected failure. The body never carries a stack trace; quote `request_id` when reporting it. */
@@ -2385,7 +2385,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Done; no body. */
@@ -2411,7 +2411,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The org's plan does not include this feature, or a quota is used up (then `current_usage` says how far). */
@@ -2478,7 +2478,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description No credential was sent, or it is invalid, expired or revoked. */
@@ -2496,7 +2496,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The JSON body does not match the operation's schema; `details` names every failing field. */
@@ -2528,7 +2528,7 @@ export interface components {
                  *       ]
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
     };
