@@ -2013,6 +2013,7 @@ export interface components {
             request_id: string | null;
             resource_id: string | null;
             resource_type: string;
+            /** Format: int64 */
             seq: number;
             user_agent: string | null;
             workspace_id: string | null;
@@ -2028,7 +2029,10 @@ export interface components {
              * @description When the runtime token expires (90 days).
              */
             expires_at: string;
-            /** @description Seconds between leases. */
+            /**
+             * Format: int32
+             * @description Seconds between leases.
+             */
             heartbeat_interval: number;
             installation_id: string;
             refresh_token?: string;
@@ -2047,11 +2051,17 @@ export interface components {
                 cut_at: string;
                 hash: string;
                 key_id: string;
+                /** Format: int64 */
                 seq: number;
             } | null;
+            /** Format: int64 */
             events_checked: number;
+            /** Format: int64 */
             first_broken_seq: number | null;
-            /** @description The last seq the chain recorded. */
+            /**
+             * Format: int64
+             * @description The last seq the chain recorded.
+             */
             head_seq: number;
             org_id: string;
             /** @enum {string|null} */
@@ -2098,7 +2108,10 @@ export interface components {
                     [key: string]: number;
                 };
                 chain: components["schemas"]["ChainVerification"];
-                /** @description Audit events about the agent or its installations in the workspace (kept under the org's retention). */
+                /**
+                 * Format: int64
+                 * @description Audit events about the agent or its installations in the workspace (kept under the org's retention).
+                 */
                 events: number;
                 /** Format: date-time */
                 first_at: string | null;
@@ -2120,23 +2133,39 @@ export interface components {
                 /** @description Whether a `sas_` secret exists (it is stored only as a SHA-256 digest). */
                 agent_secret_issued: boolean;
                 install_tokens: {
+                    /** Format: int32 */
                     expired_unused: number;
+                    /** Format: int32 */
                     issued: number;
-                    /** @description Unused and not yet expired. */
+                    /**
+                     * Format: int32
+                     * @description Unused and not yet expired.
+                     */
                     outstanding: number;
+                    /** Format: int32 */
                     used: number;
                 };
                 refresh: {
                     /** Format: date-time */
                     last_rotated_at: string | null;
-                    /** @description Times a retired refresh token was presented (each revoked that installation's tokens). */
+                    /**
+                     * Format: int32
+                     * @description Times a retired refresh token was presented (each revoked that installation's tokens).
+                     */
                     reuse_detected: number;
-                    /** @description Refreshes and recoveries across the agent's installations in this workspace. */
+                    /**
+                     * Format: int32
+                     * @description Refreshes and recoveries across the agent's installations in this workspace.
+                     */
                     rotations: number;
                 };
                 runtime_tokens: {
-                    /** @description Runtime tokens of live installations that are unexpired and of the installation's current token version. */
+                    /**
+                     * Format: int32
+                     * @description Runtime tokens of live installations that are unexpired and of the installation's current token version.
+                     */
                     active: number;
+                    /** Format: int32 */
                     expiring_within_7_days: number;
                 };
             };
@@ -2162,6 +2191,7 @@ export interface components {
                  * @enum {string}
                  */
                 status: "pending" | "active" | "stale" | "revoked";
+                /** Format: int32 */
                 token_version: number;
             }[];
             organization_id: string;
@@ -2175,8 +2205,11 @@ export interface components {
                 reason: string | null;
             }[];
             summary: {
+                /** Format: int32 */
                 attention: number;
+                /** Format: int32 */
                 not_applicable: number;
+                /** Format: int32 */
                 satisfied: number;
             };
             workspace_id: string;
@@ -2205,18 +2238,6 @@ export interface components {
             name: string;
             workspace_id: string;
         };
-        /** @description The body of every error response. */
-        Error: {
-            /** @description Stable UPPER_SNAKE reason for programs to branch on. */
-            code: string;
-            details?: components["schemas"]["ErrorDetail"][];
-            /** @description Stable snake_case kind of error; one per HTTP status (see the table in the introduction). */
-            error: string;
-            /** @description A sentence for people. Do not parse it. */
-            message: string;
-            /** @description The request's id; quote it when reporting a problem. */
-            request_id: string;
-        };
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -2230,6 +2251,18 @@ export interface components {
             message: string;
             /** @description The schema keyword that failed (`required`, `type`, `maxLength`, `additionalProperties`, …). */
             rule?: string;
+        };
+        /** @description The body of every error response. */
+        ErrorResponse: {
+            /** @description Stable UPPER_SNAKE reason for programs to branch on. */
+            code: string;
+            details?: components["schemas"]["ErrorDetail"][];
+            /** @description Stable snake_case kind of error; one per HTTP status (see the table in the introduction). */
+            error: string;
+            /** @description A sentence for people. Do not parse it. */
+            message: string;
+            /** @description The request's id; quote it when reporting a problem. */
+            request_id: string;
         };
         /** @description Liveness of the process. */
         Health: {
@@ -2280,13 +2313,18 @@ export interface components {
          *     `quotas` cap how many of a kind of object an org may hold (`null`: unlimited).
          */
         Plan: {
+            /** Format: int32 */
             audit_log_retention_days: number;
             features: string[];
             name: components["schemas"]["PlanName"];
             quotas: {
+                /** Format: int32 */
                 agents: number | null;
+                /** Format: int32 */
                 api_keys: number | null;
+                /** Format: int32 */
                 users: number | null;
+                /** Format: int32 */
                 workspaces: number | null;
             };
         };
@@ -2297,7 +2335,9 @@ export interface components {
         PlanLimitError: {
             code: string;
             current_usage?: {
+                /** Format: int32 */
                 current: number;
+                /** Format: int32 */
                 max: number;
             };
             /** @enum {string} */
@@ -2401,6 +2441,7 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             runtime_token: string;
+            /** Format: int32 */
             token_version: number;
         };
         /**
@@ -2409,30 +2450,56 @@ export interface components {
          *     all its events as `failed`.
          */
         SiemExportResult: {
-            /** @description Requests made to the intake, retries not counted (PagerDuty takes one event per request). */
+            /**
+             * Format: int32
+             * @description Requests made to the intake, retries not counted (PagerDuty takes one event per request).
+             */
             batches: number;
             /** @description One entry per batch that failed after its retries, and one for all the batches left unsent when the export's time (`SIEM_EXPORT_TIMEOUT_MS`, default 60 s) ran out. */
             errors: {
-                /** @description Attempts made; 0 for batches not sent because the export ran out of time (`SIEM_EXPORT_TIMEOUT_MS`). */
+                /**
+                 * Format: int32
+                 * @description Attempts made; 0 for batches not sent because the export ran out of time (`SIEM_EXPORT_TIMEOUT_MS`).
+                 */
                 attempts: number;
+                /** Format: int32 */
                 batch: number;
+                /** Format: int32 */
                 events: number;
                 reason: string;
-                /** @description The intake's last HTTP status; null when no answer came. */
+                /**
+                 * Format: int32
+                 * @description The intake's last HTTP status; null when no answer came.
+                 */
                 status: number | null;
             }[];
-            /** @description Events the intake did not accept after every retry. */
+            /**
+             * Format: int32
+             * @description Events the intake did not accept after every retry.
+             */
             failed: number;
-            /** @description Chain seq of the oldest event selected. */
+            /**
+             * Format: int64
+             * @description Chain seq of the oldest event selected.
+             */
             first_seq: number | null;
             /** @description The intake the events went to (without any query string). */
             intake_url: string;
-            /** @description Chain seq of the newest event selected. */
+            /**
+             * Format: int64
+             * @description Chain seq of the newest event selected.
+             */
             last_seq: number | null;
             organization_id: components["schemas"]["AuditChainId"];
-            /** @description Events that matched the filters (at most `limit`). */
+            /**
+             * Format: int32
+             * @description Events that matched the filters (at most `limit`).
+             */
             selected: number;
-            /** @description Events the intake accepted. */
+            /**
+             * Format: int32
+             * @description Events the intake accepted.
+             */
             sent: number;
             /** @enum {string} */
             vendor: "datadog" | "splunk" | "pagerduty";
@@ -2528,7 +2595,7 @@ export interface components {
                  *       ]
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The request is malformed: broken JSON, or a path, query or header parameter that fails its schema. */
@@ -2554,7 +2621,7 @@ export interface components {
                  *       ]
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The request conflicts with the current state of the resource. */
@@ -2572,7 +2639,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The credential is valid but lacks the permission the operation needs. */
@@ -2590,7 +2657,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description An unexpected failure. The body never carries a stack trace; quote `request_id` when reporting it. */
@@ -2608,7 +2675,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Done; no body. */
@@ -2634,7 +2701,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The org's plan does not include this feature, or a quota is used up (then `current_usage` says how far). */
@@ -2677,12 +2744,15 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description What was sent and what failed (at least one event was accepted, or none matched). */
         SiemExported: {
             headers: {
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
                 "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
@@ -2707,6 +2777,9 @@ export interface components {
         /** @description Too many requests in the current window; retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
@@ -2720,7 +2793,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description No credential was sent, or it is invalid, expired or revoked. */
@@ -2738,7 +2811,7 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description The JSON body does not match the operation's schema; `details` names every failing field. */
@@ -2770,7 +2843,7 @@ export interface components {
                  *       ]
                  *     }
                  */
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
     };
@@ -2802,6 +2875,15 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /**
+         * @description Requests allowed in the current window of the operation's `x-rate-limit` bucket, for the
+         *     tightest of the limits that apply to this request (per IP, per email, per org).
+         */
+        RateLimitLimit: number;
+        /** @description Requests left in the current window of that limit, this one counted; 0 means the next one is refused with 429. */
+        RateLimitRemaining: number;
+        /** @description Seconds until that limit's window ends and its count starts again. */
+        RateLimitReset: number;
         /** @description The request id, echoed from the request's `X-Request-Id` or generated by Warden. */
         RequestId: string;
         /** @description Seconds to wait before retrying. */
@@ -2888,6 +2970,9 @@ export interface operations {
             /** @description If the email is an admin's, a PIN is on its way. */
             200: {
                 headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -2945,6 +3030,9 @@ export interface operations {
             /** @description The admin session. */
             200: {
                 headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -3720,7 +3808,10 @@ export interface operations {
                     description?: string;
                     /** Format: date-time */
                     expires_at?: string;
-                    /** @enum {integer} */
+                    /**
+                     * Format: int32
+                     * @enum {integer}
+                     */
                     expires_in_days?: 30 | 180 | 365;
                     /**
                      * @default live
@@ -3840,7 +3931,10 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
-                    /** @default 0 */
+                    /**
+                     * Format: int32
+                     * @default 0
+                     */
                     grace_period_seconds?: number;
                 };
             };
@@ -4063,6 +4157,7 @@ export interface operations {
                     event_type?: string;
                     intake_url?: components["schemas"]["SiemIntakeUrl"];
                     /**
+                     * Format: int32
                      * @description How many of the newest matching events to send.
                      * @default 100
                      */
@@ -4140,6 +4235,7 @@ export interface operations {
                     group?: string;
                     intake_url?: components["schemas"]["SiemIntakeUrl"];
                     /**
+                     * Format: int32
                      * @description How many of the newest matching events to send (one request each).
                      * @default 50
                      */
@@ -4211,6 +4307,7 @@ export interface operations {
                     index?: string;
                     intake_url?: components["schemas"]["SiemIntakeUrl"];
                     /**
+                     * Format: int32
                      * @description How many of the newest matching events to send.
                      * @default 100
                      */
@@ -4402,6 +4499,9 @@ export interface operations {
             /** @description Logged in. */
             200: {
                 headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4547,6 +4647,9 @@ export interface operations {
             /** @description A link is on its way (if the email is a user's). */
             200: {
                 headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4664,6 +4767,9 @@ export interface operations {
             /** @description The new org and owner, logged in. */
             201: {
                 headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
@@ -4825,6 +4931,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
+                    /** Format: int32 */
                     audit_log_retention_days: number;
                 };
             };
@@ -4844,6 +4951,7 @@ export interface operations {
                      *     }
                      */
                     "application/json": {
+                        /** Format: int32 */
                         audit_log_retention_days: number;
                         org_id: string;
                     };
@@ -4953,6 +5061,7 @@ export interface operations {
                     health_payload?: {
                         [key: string]: unknown;
                     };
+                    /** Format: int32 */
                     heartbeat_interval_seconds?: number;
                     /**
                      * @default running
@@ -4986,6 +5095,7 @@ export interface operations {
                     "application/json": {
                         command: {
                             reason: string;
+                            /** Format: int32 */
                             timeout_ms: number;
                             /** @enum {string} */
                             type: "shutdown";
@@ -5075,7 +5185,10 @@ export interface operations {
                  */
                 "application/json": {
                     reason: string;
-                    /** @default 0 */
+                    /**
+                     * Format: int32
+                     * @default 0
+                     */
                     shutdown_timeout_ms?: number;
                 };
             };
@@ -5140,7 +5253,10 @@ export interface operations {
                  */
                 "application/json": {
                     capabilities?: string[];
-                    /** @default 60 */
+                    /**
+                     * Format: int32
+                     * @default 60
+                     */
                     heartbeat_interval_seconds?: number;
                     install_token: string;
                     /** Format: uri */
@@ -5198,7 +5314,10 @@ export interface operations {
                 "application/json": {
                     agent_id: string;
                     capabilities?: string[];
-                    /** @default 60 */
+                    /**
+                     * Format: int32
+                     * @default 60
+                     */
                     heartbeat_interval_seconds?: number;
                     /** Format: uri */
                     upstream_url?: string;
@@ -6670,6 +6789,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listRolesOfUser: {
@@ -6868,7 +6988,10 @@ export interface operations {
                 "application/json": {
                     /** @description The agent's `agt_` id or `sekuire_id`. */
                     agent_id: string;
-                    /** @default 15 */
+                    /**
+                     * Format: int32
+                     * @default 15
+                     */
                     expiry_minutes?: number;
                 };
             };

@@ -21,8 +21,9 @@ export class AccessGateError extends Error {
 
 /**
  * Enforces each operation's `x-permission` (403 naming the permission), `x-plan-feature` (402)
- * and `x-rate-limit` (429) for the binding. Start-up fails when the spec names a permission,
- * plan feature or rate-limit bucket that does not exist, so a typo cannot open an operation.
+ * and `x-rate-limit` (429, with `RateLimit-*` headers on every answer) for the binding.
+ * Start-up fails when the spec names a permission, plan feature or rate-limit bucket that does
+ * not exist, so a typo cannot open an operation.
  */
 export function createAccessGate(options: {
   operations: BoundOperation[];
@@ -89,11 +90,13 @@ export function createAccessGate(options: {
     },
     async throttle(operation: BoundOperation, req: Request, body: unknown, caller: unknown) {
       const email = (body as { email?: unknown } | undefined)?.email;
-      await options.rateLimiter.hit(operation.extensions.rateLimit!, {
+      const headers = await options.rateLimiter.hit(operation.extensions.rateLimit!, {
         ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
         email: typeof email === 'string' ? email : undefined,
         org: (caller as Principal).orgId,
       });
+      // Set before the handler runs, so its answer carries them whatever its status.
+      req.res!.set(headers);
     },
   };
 }

@@ -13,13 +13,19 @@ export class RateLimiter {
     private readonly limits: RateLimits,
   ) {}
 
-  async hit(bucket: string, subjects: { ip: string; email?: string; org?: string | null }): Promise<void> {
+  /**
+   * Counts one request against every limit of the bucket and returns the `RateLimit-*` headers
+   * of the tightest one (fewest requests left, then the longest wait), which the answer carries
+   * whether it succeeds or not. Over any limit it throws 429 with those headers and `Retry-After`.
+   */
+  async hit(bucket: string, subjects: { ip: string; email?: string; org?: string | null }): Promise<Record<string, string>> {
     const rules = this.limits[bucket];
     if (!rules) throw new Error(`No rate limits are configured for the x-rate-limit bucket '${bucket}'`);
     const checks: Array<[string, RateLimitRule]> = [[`ip:${subjects.ip}`, rules.perIp]];
     if (subjects.email && rules.perEmail) checks.push([`email:${subjects.email.toLowerCase()}`, rules.perEmail]);
     if (subjects.org && rules.perOrg) checks.push([`org:${subjects.org}`, rules.perOrg]);
     let retryAfter = 0;
+    let tightest: { limit: number; remaining: number; reset: number } | undefined;
     for (const [subject, rule] of checks) {
       const windowMs = rule.windowSeconds * 1000;
       const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
@@ -29,9 +35,24 @@ export class RateLimiter {
          RETURNING hits`,
         [bucket, subject, new Date(windowStart)],
       );
-      if (row!.hits > rule.limit) retryAfter = Math.max(retryAfter, Math.ceil((windowStart + windowMs - Date.now()) / 1000));
+      const reset = Math.max(1, Math.ceil((windowStart + windowMs - Date.now()) / 1000));
+      const remaining = Math.max(0, rule.limit - row!.hits);
+      if (row!.hits > rule.limit) retryAfter = Math.max(retryAfter, reset);
+      if (!tightest || remaining < tightest.remaining || (remaining === tightest.remaining && reset > tightest.reset)) {
+        tightest = { limit: rule.limit, remaining, reset };
+      }
     }
-    if (retryAfter > 0) throw new RateLimitedError(Math.max(1, retryAfter));
+    const headers = {
+      'RateLimit-Limit': String(tightest!.limit),
+      'RateLimit-Remaining': String(tightest!.remaining),
+      'RateLimit-Reset': String(tightest!.reset),
+    };
+    if (retryAfter > 0) {
+      const refusal = new RateLimitedError(retryAfter);
+      Object.assign(refusal.headers, headers);
+      throw refusal;
+    }
+    return headers;
   }
 
   /** Drops windows that ended over a day ago; the server's hourly maintenance calls it, so the table stays small. */

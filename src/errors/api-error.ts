@@ -1,6 +1,6 @@
 import type { components } from '../../generated/api';
 
-export type ErrorBody = components['schemas']['Error'];
+export type ErrorBody = components['schemas']['ErrorResponse'];
 export type ErrorDetail = components['schemas']['ErrorDetail'];
 
 /**

@@ -81,5 +81,5 @@ const validateErrorBody = (() => {
   const schemaAjv = new Ajv({ allErrors: true, strict: false });
   addFormats(schemaAjv);
   schemaAjv.addSchema({ $id: 'warden', components: (publishedSpec as { components: object }).components });
-  return schemaAjv.compile({ $ref: 'warden#/components/schemas/Error' });
+  return schemaAjv.compile({ $ref: 'warden#/components/schemas/ErrorResponse' });
 })();

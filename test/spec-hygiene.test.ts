@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createOrg, createUserAndLogin, PASSWORD } from './support/identity';
+import { startTestApp, type TestApp } from './support/test-app';
+
+describe('spec hygiene', () => {
+  let warden: TestApp;
+
+  before(async () => {
+    warden = await startTestApp({
+      config: { rateLimits: { login: { perIp: { limit: 1000, windowSeconds: 60 }, perEmail: { limit: 3, windowSeconds: 3600 } } } },
+    });
+  });
+  after(() => warden.close());
+
+  it('names no schema after a JavaScript global, so generated clients do not shadow one (Error is ErrorResponse)', async () => {
+    const { body } = await warden.request.get('/openapi.json').expect(200);
+    const schemas = Object.keys(body.components.schemas);
+    assert.deepEqual(schemas.filter((name) => name in globalThis), []);
+    assert.ok(schemas.includes('ErrorResponse'));
+  });
+
+  it('sends the RateLimit headers of the tightest limit on every answer of a rate-limited operation, 429 included', async () => {
+    const org = await createOrg(warden);
+    await createUserAndLogin(warden, org, 'jane@example.com');
+
+    // The per-email limit (3) is tighter than the per-IP one (1000); jane's first login counted.
+    const success = await warden.request.post('/api/v1/auth/login').send({ email: 'jane@example.com', password: PASSWORD }).expect(200);
+    assert.equal(success.headers['ratelimit-limit'], '3');
+    assert.equal(success.headers['ratelimit-remaining'], '1');
+    const reset = Number(success.headers['ratelimit-reset']);
+    assert.ok(reset >= 1 && reset <= 3600, `RateLimit-Reset ${reset}`);
+
+    const refusals = [];
+    for (let i = 0; i < 4; i++) {
+      refusals.push(await warden.request.post('/api/v1/auth/login').send({ email: 'mallory@example.com', password: 'guess' }));
+    }
+    assert.deepEqual(refusals.map((res) => [res.status, res.headers['ratelimit-remaining']]), [[401, '2'], [401, '1'], [401, '0'], [429, '0']]);
+    const limited = refusals[3]!;
+    assert.equal(limited.headers['ratelimit-limit'], '3');
+    assert.equal(limited.headers['ratelimit-reset'], limited.headers['retry-after']);
+  });
+});
