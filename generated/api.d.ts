@@ -973,10 +973,11 @@ export interface paths {
          *     present only when the current token is within 7 days of expiry (never with a command); it
          *     replaces the current token at once. An installation whose lease lapsed is listed as `stale`.
          *
-         *     No `x-audit`: a renewal is a liveness ping every 10 seconds to an hour per installation, and
+         *     Not every renewal is an event: a renewal is a liveness ping every 10 seconds to an hour per installation, and
          *     an event per ping would flood the org's audit chain (and make every lease wait its turn at
          *     the chain's head) without recording any change of rights. The lease that hands out a new
-         *     runtime token is audited, as `installation.runtime_token_renewed` in the same transaction,
+         *     runtime token is audited (`x-audit-recorded-by: service`), as
+         *     `installation.runtime_token_renewed` in the same transaction,
          *     with the new token's version and expiry but not the token.
          */
         post: operations["renewInstallationLease"];
@@ -1455,7 +1456,7 @@ export interface paths {
          *        signatures seen in that window to refuse replays.
          *
          *     Every signing is an audit event, `trust.headers_signed` on the agent, with the headers as
-         *     `after`. It is written by the operation itself rather than declared as `x-audit`: Warden's
+         *     `after`. The service writes it (`x-audit-recorded-by: service`) after signing: Warden's
          *     key is read (on first use) on a connection of its own, which the embedded database cannot
          *     give inside an operation's transaction.
          */

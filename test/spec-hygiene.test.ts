@@ -20,6 +20,23 @@ describe('spec hygiene', () => {
     assert.ok(schemas.includes('ErrorResponse'));
   });
 
+  it('every operation that changes state, or opens a session, names the audit event it writes', async () => {
+    const { body } = await warden.request.get('/openapi.json').expect(200);
+    // GETs read, except the emailed links' landing pages, which log the caller in.
+    const opensSession = new Set(['completeMagicLink', 'completeEmailVerification']);
+    const silent: string[] = [];
+    for (const [path, item] of Object.entries(body.paths as Record<string, Record<string, { operationId?: string; [key: string]: unknown }>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (!operation?.operationId) continue;
+        const changes = method !== 'get' && method !== 'head' || opensSession.has(operation.operationId);
+        if (changes && typeof operation['x-audit'] !== 'string') silent.push(`${method.toUpperCase()} ${path} (${operation.operationId})`);
+        const recordedBy = operation['x-audit-recorded-by'];
+        assert.ok(recordedBy === undefined || recordedBy === 'service', `${operation.operationId}: x-audit-recorded-by ${String(recordedBy)}`);
+      }
+    }
+    assert.deepEqual(silent, []);
+  });
+
   it('sends the RateLimit headers of the tightest limit on every answer of a rate-limited operation, 429 included', async () => {
     const org = await createOrg(warden);
     await createUserAndLogin(warden, org, 'jane@example.com');
