@@ -3263,8 +3263,8 @@ export interface operations {
                      *       ],
                      *       "agent": {
                      *         "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
-                     *         "sekuire_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-                     *         "did": "did:sekuire:3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *         "sekuire_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
+                     *         "did": "did:sekuire:21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *         "name": "My Agent",
                      *         "version": "1.0.0",
                      *         "identity": "registered_key",
@@ -5303,7 +5303,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "agent_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                 *       "agent_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                  *       "workspace_id": "ws_abc123",
                  *       "upstream_url": "http://my-agent:8000",
                  *       "capabilities": [
@@ -6982,7 +6982,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "agent_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                 *       "agent_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                  *       "expiry_minutes": 15
                  *     }
                  */
@@ -7009,7 +7009,7 @@ export interface operations {
                      * @example {
                      *       "token": "skt_u2ZQfOpyP01KcEDfdmu0yciIBU6SnLJV3aB9cD",
                      *       "expires_at": "2026-02-03T12:15:00Z",
-                     *       "agent_id": "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
+                     *       "agent_id": "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9",
                      *       "workspace_id": "ws_abc123"
                      *     }
                      */

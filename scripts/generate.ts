@@ -23,8 +23,6 @@ run('redocly', [
   '--inlineBundle',
   '--openapi.showExtensions=true',
   '--openapi.hideDownloadButtons=false',
-  // Redoc otherwise reports page views to otel.cloud.redocly.com from every reader's browser.
-  '--disableTelemetry',
 ]);
 
 async function generateTypes(): Promise<void> {

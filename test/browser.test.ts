@@ -118,6 +118,9 @@ describe('browser-facing defaults: nosniff, CORS, a self-contained docs page', (
     ].map((match) => match[1]);
     assert.deepEqual(fetched, []);
     assert.doesNotMatch(docs.text, /cdn\.redoc\.ly/);
+    // Redoc's own beacon is a URL in a script string, not an attribute: it must be switched off.
+    const options = /const __redoc_options = (\{.*\});/.exec(docs.text)?.[1];
+    assert.equal(JSON.parse(options ?? '{}').disableTelemetry, true, 'Redoc telemetry (otel.cloud.redocly.com) is off');
   });
 });
 

@@ -40,7 +40,7 @@ describe('a database outage', () => {
       url = embedded.url;
     }
     const target = new URL(url);
-    proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    proxy = new TcpProxy(embedded ? { path: embedded.socketPath } : { host: target.hostname, port: Number(target.port || 5432) });
     await proxy.open();
     database = await openDatabase(
       { kind: 'server', url: proxy.rewrite(url), poolSize: embedded ? 1 : 4, schema: upstream?.schema, connectTimeoutMs: 1000 },

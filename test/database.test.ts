@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Client } from 'pg';
 import { MIGRATIONS_TABLE, openDatabase, quoteIdentifier } from '../src/db/database';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { adminQuery, openTestDatabase, serverUrl } from './support/test-database';
 import { testMigration } from './support/test-migrations';
 
@@ -35,6 +37,27 @@ describe('embedded database (no DATABASE_URL)', () => {
         await second.close();
       }
     } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('embedded database: reachable by Warden\'s user only', () => {
+  it('listens on a Unix socket in a directory of mode 0700, not on a TCP port any local user can reach', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'warden-data-'));
+    chmodSync(dataDir, 0o755);
+    const embedded = await startEmbeddedPostgres(dataDir);
+    try {
+      assert.equal(statSync(dataDir).mode & 0o777, 0o700, 'the data directory (PGlite writes its files world-writable)');
+      assert.ok(statSync(embedded.socketPath).isSocket());
+      assert.equal(dirname(embedded.socketPath), dataDir);
+      assert.doesNotMatch(embedded.url, /@(127\.0\.0\.1|localhost|\[::1\])[:/]/);
+      const client = new Client({ connectionString: embedded.url });
+      await client.connect();
+      assert.deepEqual((await client.query('SELECT 1 AS one')).rows, [{ one: 1 }]);
+      await client.end();
+    } finally {
+      await embedded.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

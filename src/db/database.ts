@@ -24,7 +24,7 @@ export interface PoolStats {
 
 export interface Database {
   readonly dataSource: DataSource;
-  /** The connection URL; for the embedded database, its socket server on 127.0.0.1. */
+  /** The connection URL; for the embedded database, its Unix socket in the data directory (or a private temporary one). */
   readonly url: string;
   readonly embedded: boolean;
   /** Names of the migrations this build knows that the database has not applied. */

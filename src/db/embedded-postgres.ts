@@ -1,11 +1,14 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export interface EmbeddedPostgres {
-  /** A postgres:// URL on 127.0.0.1 that the ordinary `pg` driver connects to. */
+  /** A postgres:// URL of the Unix socket that the ordinary `pg` driver connects to. */
   url: string;
+  /** The Unix socket itself. */
+  socketPath: string;
   stop(): Promise<void>;
 }
 
@@ -16,18 +19,30 @@ export interface EmbeddedPostgres {
  *
  * @param dataDir a directory to keep the data in, or `undefined` for a throw-away in-memory database
  */
+const SOCKET_PORT = 5432;
+
 export async function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
-  if (dataDir !== undefined) mkdirSync(resolve(dataDir), { recursive: true });
-  const unlock = dataDir === undefined ? () => undefined : lockDataDir(resolve(dataDir));
+  // PGlite's wire server asks for no password, so it listens on a Unix socket inside a directory
+  // only Warden's user can enter (a TCP port on 127.0.0.1 let any local user read the JWT and
+  // signing secrets); the data files PGlite writes world-writable are shut in the same way.
+  const socketDir = dataDir === undefined ? mkdtempSync(join(tmpdir(), 'warden-pg-')) : resolve(dataDir);
+  mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+  chmodSync(socketDir, 0o700);
+  const unlock = dataDir === undefined ? () => rmSync(socketDir, { recursive: true, force: true }) : lockDataDir(socketDir);
   try {
-    const db = await PGlite.create(dataDir === undefined ? undefined : resolve(dataDir));
-    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
+    const db = await PGlite.create(dataDir === undefined ? undefined : socketDir);
+    // `pg` finds the socket as <host>/.s.PGSQL.<port>; a file left by a killed process is stale (the lock is ours).
+    const socketPath = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
+    rmSync(socketPath, { force: true });
+    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
     await server.start();
     return {
-      url: `postgres://postgres@${server.getServerConn()}/postgres`,
+      url: `postgres://postgres@${encodeURIComponent(socketDir)}:${SOCKET_PORT}/postgres`,
+      socketPath,
       async stop() {
         await server.stop();
         await db.close();
+        rmSync(socketPath, { force: true });
         unlock();
       },
     };

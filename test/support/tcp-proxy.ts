@@ -1,7 +1,7 @@
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type NetConnectOpts, type Server, type Socket } from 'node:net';
 
 /**
- * A TCP relay on 127.0.0.1 in front of a database, so a test can take the database away from
+ * A TCP relay on 127.0.0.1 in front of a database (on TCP or a Unix socket), so a test can take the database away from
  * the app (close: refuse new connections and cut open ones) and give it back (open, same port).
  */
 export class TcpProxy {
@@ -9,15 +9,13 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   port = 0;
 
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
+  /** @param target the database's TCP address, or its Unix socket (`{ path }`) */
+  constructor(private readonly target: NetConnectOpts) {}
 
   async open(): Promise<void> {
     if (this.server) return;
     const server = createServer((client) => {
-      const upstream = connect(this.targetPort, this.targetHost);
+      const upstream = connect(this.target);
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
         socket.on('close', () => this.sockets.delete(socket));
