@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const database = await openDatabase(
     config.databaseUrl
       ? { kind: 'server', url: config.databaseUrl, poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs }
-      : { kind: 'embedded', dataDir: config.dataDir, connectTimeoutMs: config.dbConnectTimeoutMs },
+      : { kind: 'embedded', dataDir: config.dataDir },
   );
   logger.info({ database: database.embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL' }, 'database ready');
 

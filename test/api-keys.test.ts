@@ -157,7 +157,16 @@ describe('API keys (seeds 003 and 004)', () => {
     assert.notEqual(rolled.body.key, old);
     assert.equal(rolled.body.id, created.body.id);
     assert.equal(rolled.body.prefix, rolled.body.key.slice(0, 12));
-    await warden.request.get('/api/v1/auth/me').set(withKey(old)).expect(200);
+    const oldMe = await warden.request.get('/api/v1/auth/me').set(withKey(old)).expect(200);
+    const newMe = await warden.request.get('/api/v1/auth/me').set(withKey(rolled.body.key)).expect(200);
+    // The retiring secret (perhaps the leaked one) keeps working but cannot manage keys: rolling
+    // again from it would otherwise hand it the only live secret and lock the new one out.
+    assert.ok(newMe.body.permissions.includes('api_key.edit'));
+    assert.ok(!oldMe.body.permissions.includes('api_key.edit'));
+    const reroll = await warden.request.post(`/api/v1/api-keys/${created.body.id}/roll`).set(withKey(old)).send({ grace_period_seconds: 0 }).expect(403);
+    assert.equal(reroll.body.code, 'PERMISSION_DENIED');
+    await warden.request.post('/api/v1/api-keys').set(withKey(old)).send({ name: 'from the old secret' }).expect(403);
+    await warden.request.delete(`/api/v1/api-keys/${created.body.id}`).set(withKey(old)).expect(403);
     await warden.request.get('/api/v1/auth/me').set(withKey(rolled.body.key)).expect(200);
     // The grace period ends: the old secret is refused, the new one still works.
     await warden.database.dataSource.query(`UPDATE api_key_secrets SET retires_at = now() WHERE retires_at IS NOT NULL AND api_key_id = $1`, [created.body.id]);

@@ -80,6 +80,17 @@ describe('binding layer: requests are validated against the spec before a handle
     assert.equal(res.body.code, 'UNSUPPORTED_CHARSET');
   });
 
+  it('a body that is not what its Content-Encoding says → 400 MALFORMED_CONTENT_ENCODING, never a 500', async () => {
+    lastContext = undefined;
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const res = await warden.request.post('/widgets').set('Content-Type', 'application/json').set('Content-Encoding', encoding).send('{"name":"gear","size":3}');
+      assert.equal(res.status, 400, encoding);
+      assert.equal(res.body.code, 'MALFORMED_CONTENT_ENCODING');
+      assert.ok(res.body.request_id);
+    }
+    assert.equal(lastContext, undefined, 'the handler never ran');
+  });
+
   it('oversized body → 413 with the limit in the message', async () => {
     const res = await post(JSON.stringify({ name: 'x'.repeat(4000), size: 1 })).expect(413);
     assert.equal(res.body.error, 'payload_too_large');

@@ -35,6 +35,7 @@ const NOT_ACCEPTED: Record<CredentialKind, string> = {
   agent_secret: "An agent secret works only on its own agent's routes (public key, heartbeat).",
   runtime_token: "A runtime token works only on its own installation's lease.",
 };
+const RETIRING_SECRET_LOSES = 'api_key.edit';
 /** A key's `last_used_at` is written at most this often, so a busy key costs no write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 const ORG_PERMISSION_SET = new Set(ORG_PERMISSIONS);
@@ -159,8 +160,10 @@ export class Authenticator {
       agentId: null,
       installationId: null,
       roles: [],
-      permissions: new Set(key.permissions.filter((permission) => bound.has(permission))),
-      expiresAt: key.expires_at,
+      // A secret in its grace period after a roll is on its way out: it keeps working, but cannot
+      // manage keys, or whoever holds a leaked old secret could roll again and lock out the new one.
+      permissions: new Set(key.permissions.filter((permission) => bound.has(permission) && !(key.retires_at && permission === RETIRING_SECRET_LOSES))),
+      expiresAt: key.retires_at && key.retires_at < key.expires_at ? key.retires_at : key.expires_at,
     };
   }
 

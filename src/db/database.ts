@@ -11,7 +11,10 @@ export type DatabaseTarget = (
   | { kind: 'server'; url: string; poolSize: number; schema?: string }
   | { kind: 'embedded'; dataDir: string | undefined }
 ) & {
-  /** Longest wait for a connection, new or from the pool (default 3 s): past it a request fails fast instead of queueing on a dead database. */
+  /**
+   * Longest wait for a connection to a real server, new or from the pool (default 3 s): past it a
+   * request fails fast instead of queueing on a dead database. The embedded database is waited for.
+   */
   connectTimeoutMs?: number;
 };
 
@@ -66,8 +69,10 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     poolSize,
     uuidExtension: 'pgcrypto',
     applicationName: 'warden',
-    // pg's connectionTimeoutMillis: bounds both connecting and waiting for a pooled connection.
-    connectTimeoutMS: target.connectTimeoutMs ?? 3_000,
+    // pg's connectionTimeoutMillis: bounds both connecting and waiting for a pooled connection. The
+    // embedded database runs in this process, so it cannot be away; requests queue for its one
+    // session, and a bound there would turn a burst of them into 503s.
+    connectTimeoutMS: embedded ? 0 : (target.connectTimeoutMs ?? 3_000),
     migrations,
     migrationsTableName: MIGRATIONS_TABLE,
     synchronize: false,

@@ -17,6 +17,15 @@ interface BodyParserError {
   encoding?: string;
 }
 
+/**
+ * zlib's errors when a body declared gzip, deflate or br is not: Z_DATA_ERROR and friends from
+ * gzip/deflate, ERR__ERROR_FORMAT_… and the like from Brotli (`ERR_` plus an empty module name).
+ */
+function isDecompressionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ERR__'));
+}
+
 function isBodyParserError(error: unknown): error is BodyParserError {
   return typeof error === 'object' && error !== null && typeof (error as { type?: unknown }).type === 'string';
 }
@@ -25,6 +34,9 @@ function isBodyParserError(error: unknown): error is BodyParserError {
 export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (isDatabaseUnavailable(error)) return new DatabaseUnavailableError();
+  if (isDecompressionError(error)) {
+    return new BadRequestError('The request body does not decode as its Content-Encoding says.', 'MALFORMED_CONTENT_ENCODING');
+  }
   if (!isBodyParserError(error)) return undefined;
   switch (error.type) {
     case 'entity.parse.failed':

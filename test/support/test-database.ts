@@ -22,7 +22,9 @@ export async function openTestDatabase(
   const schema = `warden_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   await adminQuery(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
   try {
-    const database = await openDatabase({ kind: 'server', url: serverUrl, poolSize: 4, schema }, options);
+    // Tests fire bursts (50 concurrent bootstraps) at a pool of 4 on a busy machine: they may queue
+    // longer than production's 3 s bound without anything being wrong.
+    const database = await openDatabase({ kind: 'server', url: serverUrl, poolSize: 4, schema, connectTimeoutMs: 30_000 }, options);
     return {
       ...database,
       schema,
