@@ -1063,11 +1063,13 @@ export interface paths {
          * Bootstrap an installation
          * @description Exchanges an install token for runtime credentials (seed 000): an installation, a 90-day
          *     `srt_…` runtime token and a `srf_…` refresh token. Idempotent for 60 seconds: the same
-         *     install token again returns the same installation with a new runtime token and without
-         *     `refresh_token`; after that, or once expired, the token is refused (401). Concurrent
-         *     bootstraps with one token create exactly one installation and hand out one refresh token.
+         *     install token again returns the same answer, the same runtime and refresh tokens (sealed
+         *     under the install token, erased once the window closed); a repeat never mints a token.
+         *     Concurrent bootstraps with one token create exactly one installation and all get that one
+         *     answer. Once the installation was refreshed, recovered or revoked, or after the 60 seconds,
+         *     the install token is spent and refused (401 `INSTALL_TOKEN_USED`), as it is once expired.
          *
-         *     Every answered bootstrap, the idempotent repeats too (each issues a runtime token), is an
+         *     Every answered bootstrap, a repeat too (it hands the credentials out again), is an
          *     `installation.bootstrapped` event in the installation's org, by the installation, with the
          *     tokens redacted.
          */
@@ -2020,9 +2022,8 @@ export interface components {
             workspace_id: string | null;
         };
         /**
-         * @description Runtime credentials of an installation. `refresh_token` is present on the first bootstrap and
-         *     on recovery; an idempotent repeat of a bootstrap (same install token within 60 s) omits it so
-         *     the token held by the first caller stays the only one.
+         * @description Runtime credentials of an installation, with its refresh token. An idempotent repeat of a
+         *     bootstrap (same install token within 60 s) returns the very same credentials.
          */
         BootstrapResult: {
             /**

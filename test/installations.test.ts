@@ -36,6 +36,9 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
   };
   const sealedPairs = async (installationId: string) =>
     (await warden.database.dataSource.query(`SELECT count(replay_ciphertext)::int AS n FROM superseded_refresh_tokens WHERE installation_id = $1`, [installationId]))[0].n;
+  const runtimeTokens = async (installationId: string): Promise<number> =>
+    (await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM runtime_tokens WHERE installation_id = $1`, [installationId]))[0].n;
+  const replayBootstrap = (token: string) => warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token });
   /** The org's audit events about one installation, oldest first. */
   const eventsOf = async (installationId: string) =>
     warden.database.dataSource.query(`SELECT * FROM audit_events WHERE org_id = $1 AND resource_id = $2 ORDER BY seq`, [org.id, installationId]);
@@ -116,30 +119,57 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     await warden.request.get('/api/v1/agents').set('Authorization', `Bearer ${boot.runtime_token}`).expect(403);
   });
 
-  it('bootstrap is idempotent for 60 s: the same token returns the same installation without refresh_token; then it is refused', async () => {
+  it('bootstrap is idempotent for 60 s: the same token returns the same answer and mints nothing; then it is refused', async () => {
     const agent = await registeredAgent();
     const token = await installToken(agent.id);
     const first = await bootstrap(token);
     const again = await bootstrap(token);
-    assert.equal(again.installation_id, first.installation_id);
-    assert.equal(again.refresh_token, undefined);
+    assert.deepEqual(again, first, 'the same installation, runtime token and refresh token');
+    assert.equal(await runtimeTokens(first.installation_id), 1);
     await lease(first.installation_id, first.runtime_token).expect(200);
-    await lease(again.installation_id, again.runtime_token).expect(200);
     await warden.database.dataSource.query(`UPDATE install_tokens SET used_at = now() - interval '61 seconds' WHERE installation_id = $1`, [first.installation_id]);
-    const late = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token }).expect(401);
+    const late = await replayBootstrap(token).expect(401);
     assert.equal(late.body.code, 'INSTALL_TOKEN_USED');
+    await warden.services.installations.forgetExpiredReplays();
+    const [{ sealed }] = await warden.database.dataSource.query(`SELECT count(replay_ciphertext)::int AS sealed FROM install_tokens WHERE installation_id = $1`, [first.installation_id]);
+    assert.equal(sealed, 0, 'the sealed answer is erased once the window closed');
   });
 
-  it('fifty concurrent bootstraps with one install token: one installation, one refresh token', async () => {
+  it('within the 60 s, a repeat after a refresh, a recovery or a revoke is refused: the spent install token mints nothing', async () => {
+    const moves = {
+      refresh: async (boot: { installation_id: string; refresh_token?: string }) => (await refresh(boot.installation_id, boot.refresh_token)).status,
+      recovery: async (_boot: unknown, agentId: string) => {
+        const res = await warden.request.post('/api/v1/installations/recovery').set(key).send({ agent_id: agentId, workspace_id: workspaceId });
+        handled.push(res.body.runtime_token, res.body.refresh_token);
+        return res.status;
+      },
+      revoke: async (boot: { installation_id: string }) =>
+        (await warden.request.post(`/api/v1/installations/${boot.installation_id}/revoke`).set(key).send({ reason: 'Host decommissioned' })).status,
+    };
+    for (const [name, move] of Object.entries(moves)) {
+      const agent = await registeredAgent();
+      const token = await installToken(agent.id);
+      const boot = await bootstrap(token);
+      assert.equal(await move(boot, agent.id), 200, name);
+      const before = await runtimeTokens(boot.installation_id);
+      const replay = await replayBootstrap(token).expect(401);
+      assert.equal(replay.body.code, 'INSTALL_TOKEN_USED', name);
+      assert.equal(await runtimeTokens(boot.installation_id), before, `no runtime token minted after ${name}`);
+    }
+  });
+
+  it('fifty concurrent bootstraps with one install token: one installation, and all get the same runtime and refresh token', async () => {
     const agent = await registeredAgent();
     const token = await installToken(agent.id);
-    const results = await Promise.all(Array.from({ length: 50 }, () => warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token })));
-    for (const res of results) handled.push(res.body.runtime_token, ...(res.body.refresh_token ? [res.body.refresh_token] : []));
+    const results = await Promise.all(Array.from({ length: 50 }, () => replayBootstrap(token)));
+    for (const res of results) handled.push(res.body.runtime_token, res.body.refresh_token);
     assert.deepEqual([...new Set(results.map((res) => res.status))], [200]);
-    assert.equal(new Set(results.map((res) => res.body.installation_id)).size, 1);
-    assert.equal(results.filter((res) => res.body.refresh_token).length, 1);
+    assert.equal(new Set(results.map((res) => JSON.stringify(res.body))).size, 1);
+    const answer = results[0]!.body;
+    assert.match(answer.refresh_token, /^srf_/);
     const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM installations WHERE agent_id = $1`, [agent.id]);
     assert.equal(n, 1);
+    assert.equal(await runtimeTokens(answer.installation_id), 1);
   });
 
   it('expired, forged and malformed install tokens are 401, and nothing is written', async () => {

@@ -7,6 +7,7 @@ import { AuditSubjectIndexes1732800000000 } from './1732800000000-audit-subject-
 import { AgentKeyProof1732900000000 } from './1732900000000-agent-key-proof';
 import { RefreshRotation1732950000000 } from './1732950000000-refresh-rotation';
 import { ApiKeyCreator1732960000000 } from './1732960000000-api-key-creator';
+import { BootstrapReplay1732970000000 } from './1732970000000-bootstrap-replay';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -21,4 +22,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   AgentKeyProof1732900000000,
   RefreshRotation1732950000000,
   ApiKeyCreator1732960000000,
+  BootstrapReplay1732970000000,
 ];

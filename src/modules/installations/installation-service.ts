@@ -24,8 +24,13 @@ export const REFRESH_TOKEN_PREFIX = 'srf';
 const RUNTIME_TOKEN_LIFETIME_MS = 90 * 86_400_000;
 /** A lease's runtime token this close to expiry comes back with a replacement. */
 const REFRESH_WITHIN_MS = 7 * 86_400_000;
-/** The same install token again within this window returns the same installation. */
-const IDEMPOTENT_BOOTSTRAP_MS = 60_000;
+/**
+ * The same install token again within this window, while the installation is untouched, is taken
+ * for a retry and gets the first answer again; later it is refused.
+ */
+const IDEMPOTENT_BOOTSTRAP_SECONDS = 60;
+/** The token_version of a bootstrap's runtime token: any refresh, recovery or renewal moves past it. */
+const FIRST_TOKEN_VERSION = 1;
 /**
  * A rotated refresh token presented again this soon, while its pair is still current, is taken
  * for a retry (a lost answer, a concurrent duplicate) and gets that pair again; later it is reuse.
@@ -88,15 +93,17 @@ export class InstallationService {
   }
 
   /**
-   * One install token, one installation: the token row is locked, so of concurrent bootstraps
-   * the first creates the installation and its refresh token, and the rest, within 60 s, get
-   * the same installation with runtime tokens of their own and no refresh token.
+   * One install token, one installation, one answer: the token row is locked, so of concurrent
+   * bootstraps the first creates the installation and seals its credentials under the install
+   * token, and the rest, within 60 s, get those same credentials back. A repeat never mints a
+   * token: once the installation was refreshed, recovered or revoked, the install token is spent.
    */
   async bootstrap(input: RequestBody<'bootstrapInstallation'>): Promise<BootstrapResult> {
     if (!isWellFormedSecret(input.install_token, INSTALL_TOKEN_PREFIX)) throw refused('INSTALL_TOKEN_INVALID', 'The install token is not valid.');
     return this.db.transaction(async (manager) => {
       const [token] = await manager.query(
-        `SELECT t.*, ${AGENT_STOPPED_SQL} AS agent_stopped FROM install_tokens t JOIN agents a ON a.id = t.agent_id
+        `SELECT t.*, t.used_at > now() - make_interval(secs => ${IDEMPOTENT_BOOTSTRAP_SECONDS}) AS in_window, ${AGENT_STOPPED_SQL} AS agent_stopped
+         FROM install_tokens t JOIN agents a ON a.id = t.agent_id
          WHERE t.token_digest = $1 FOR UPDATE OF t`,
         [digestSecret(input.install_token)],
       );
@@ -104,16 +111,18 @@ export class InstallationService {
       if (token.agent_stopped) throw refused('CREDENTIAL_REVOKED', 'The agent is revoked or disabled.');
       if (token.expires_at.getTime() <= Date.now()) throw refused('INSTALL_TOKEN_EXPIRED', 'The install token has expired.');
       if (token.used_at) {
-        if (Date.now() - token.used_at.getTime() > IDEMPOTENT_BOOTSTRAP_MS) {
-          throw refused('INSTALL_TOKEN_USED', 'The install token has been used; use recovery to re-bootstrap.');
-        }
-        const [installation] = await manager.query(`SELECT id, token_version, heartbeat_interval FROM installations WHERE id = $1`, [token.installation_id]);
-        const runtime = await this.issueRuntimeToken(manager, installation.id, installation.token_version);
-        noteActor(installationActor(token, installation.id));
-        return { installation_id: installation.id, runtime_token: runtime.runtime_token, expires_at: runtime.expires_at, heartbeat_interval: installation.heartbeat_interval };
+        const [installation] = await manager.query(`SELECT token_version, revoked_at FROM installations WHERE id = $1`, [token.installation_id]);
+        const isRetry = token.in_window && token.replay_ciphertext && installation?.revoked_at === null && installation.token_version === FIRST_TOKEN_VERSION;
+        if (!isRetry) throw refused('INSTALL_TOKEN_USED', 'The install token has been used; use recovery to re-bootstrap.');
+        noteActor(installationActor(token, token.installation_id));
+        return openReplay<BootstrapResult>(input.install_token, token.installation_id, token.replay_ciphertext);
       }
       const result = await this.createInstallation(manager, { orgId: token.org_id, workspaceId: token.workspace_id, agentId: token.agent_id }, input);
-      await manager.query(`UPDATE install_tokens SET used_at = now(), installation_id = $2 WHERE token_digest = $1`, [token.token_digest, result.installation_id]);
+      await manager.query(`UPDATE install_tokens SET used_at = now(), installation_id = $2, replay_ciphertext = $3 WHERE token_digest = $1`, [
+        token.token_digest,
+        result.installation_id,
+        sealReplay(input.install_token, result.installation_id, result),
+      ]);
       noteActor(installationActor(token, result.installation_id));
       return result;
     });
@@ -234,16 +243,23 @@ export class InstallationService {
   }
 
   /**
-   * Erases the sealed pairs whose grace window has closed. Rows another transaction holds are
-   * skipped (left for the next run), so sweeps of several instances never wait on each other.
+   * Erases the sealed answers (of refreshes and bootstraps) whose window has closed. Rows another
+   * transaction holds are skipped (left for the next run), so sweeps of several instances never
+   * wait on each other.
    */
   async forgetExpiredReplays(): Promise<void> {
-    await this.db.query(
-      `UPDATE superseded_refresh_tokens SET replay_ciphertext = NULL WHERE token_digest IN (
-         SELECT token_digest FROM superseded_refresh_tokens
-         WHERE replay_ciphertext IS NOT NULL AND superseded_at <= now() - make_interval(secs => ${REPLAY_GRACE_SECONDS})
-         FOR UPDATE SKIP LOCKED)`,
-    );
+    const sweeps = [
+      ['superseded_refresh_tokens', 'superseded_at', REPLAY_GRACE_SECONDS],
+      ['install_tokens', 'used_at', IDEMPOTENT_BOOTSTRAP_SECONDS],
+    ] as const;
+    for (const [table, sealedAt, windowSeconds] of sweeps) {
+      await this.db.query(
+        `UPDATE ${table} SET replay_ciphertext = NULL WHERE token_digest IN (
+           SELECT token_digest FROM ${table}
+           WHERE replay_ciphertext IS NOT NULL AND ${sealedAt} <= now() - make_interval(secs => ${windowSeconds})
+           FOR UPDATE SKIP LOCKED)`,
+      );
+    }
   }
 
   /** Re-bootstrap without an install token: new runtime and refresh tokens; earlier refresh tokens die. */
@@ -322,7 +338,7 @@ export class InstallationService {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [installationId, owner.orgId, owner.workspaceId, owner.agentId, setup.upstream_url ?? null, setup.capabilities ?? [], heartbeatInterval, digestSecret(refreshToken)],
     );
-    const runtime = await this.issueRuntimeToken(manager, installationId, 1);
+    const runtime = await this.issueRuntimeToken(manager, installationId, FIRST_TOKEN_VERSION);
     return { installation_id: installationId, runtime_token: runtime.runtime_token, refresh_token: refreshToken, expires_at: runtime.expires_at, heartbeat_interval: heartbeatInterval };
   }
 

@@ -1,10 +1,10 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
- * The pair a refresh token was exchanged for, sealed so that only a holder of that refresh token
- * can read it back: AES-256-GCM under a key derived with HKDF-SHA256 from the token itself, which
- * the database keeps only as a SHA-256 digest. A retry of the refresh gets the very same pair,
- * yet neither the table nor a copy of it reveals a usable token. The installation id is the
+ * What a spent token (a rotated refresh token, a used install token) was exchanged for, sealed so
+ * that only a holder of that token can read it back: AES-256-GCM under a key derived with
+ * HKDF-SHA256 from the token itself, which the database keeps only as a SHA-256 digest. A retry
+ * gets the very same credentials, yet neither the table nor a copy of it reveals a usable token. The installation id is the
  * HKDF salt and the associated data, so a ciphertext moved to another installation fails.
  */
 const INFO = 'warden refresh-token replay v1';
