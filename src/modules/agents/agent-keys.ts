@@ -39,7 +39,7 @@ export function decodeKey(value: string, curve: 'Ed25519' | 'X25519', field: str
  */
 export function assertStrongKey(key: Buffer | string, field: string): void {
   if (!isLargeOrderPoint(typeof key === 'string' ? Buffer.from(key, 'base64') : key)) {
-    throw invalid(field, 'is a small-order or non-canonical Ed25519 point', 'ed25519_point', 'WEAK_PUBLIC_KEY', `${field} must be an Ed25519 public key of large order; small-order and non-canonical points are refused.`);
+    throw invalid(field, 'is not the canonical encoding of an Ed25519 point of large order', 'ed25519_point', 'WEAK_PUBLIC_KEY', `${field} must be an Ed25519 public key of large order; small-order points, non-canonical encodings and bytes that are no curve point are refused.`);
   }
 }
 
