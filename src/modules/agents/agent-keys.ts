@@ -38,8 +38,14 @@ export function decodeKey(value: string, curve: 'Ed25519' | 'X25519', field: str
  * key anyone holds, yet one constant signature verifies for it over every message.
  */
 export function assertStrongKey(key: Buffer | string, field: string): void {
-  if (!isLargeOrderPoint(typeof key === 'string' ? Buffer.from(key, 'base64') : key)) {
-    throw invalid(field, 'is not the canonical encoding of an Ed25519 point of large order', 'ed25519_point', 'WEAK_PUBLIC_KEY', `${field} must be an Ed25519 public key of large order; small-order points, non-canonical encodings and bytes that are no curve point are refused.`);
+  if (!isLargeOrderPoint(keyBytes(key))) {
+    throw invalid(
+      field,
+      'is not the canonical encoding of an Ed25519 point of large order',
+      'ed25519_point',
+      'WEAK_PUBLIC_KEY',
+      `${field} must be an Ed25519 public key of large order; small-order points, non-canonical encodings and bytes that are no curve point are refused.`,
+    );
   }
 }
 
@@ -49,19 +55,21 @@ export function assertStrongKey(key: Buffer | string, field: string): void {
  * registered before Warden refused them never verifies.
  */
 export function verifySignature(message: Buffer, key: Buffer | string, signature: Buffer): boolean {
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'base64') : key;
+  const bytes = keyBytes(key);
   return isLargeOrderPoint(bytes) && isLargeOrderPoint(signature.subarray(0, 32)) && verify(null, message, keyObject(bytes), signature);
 }
 
 export function keyObject(key: Buffer | string, curve: 'Ed25519' | 'X25519' = 'Ed25519'): KeyObject {
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'base64') : key;
-  return createPublicKey({ key: { kty: 'OKP', crv: curve, x: bytes.toString('base64url') }, format: 'jwk' });
+  return createPublicKey({ key: { kty: 'OKP', crv: curve, x: keyBytes(key).toString('base64url') }, format: 'jwk' });
 }
 
 /** Proven, and of a key Warden would accept today: a weak key proven before the check counts as unproven. */
 export function keyProven(agent: { public_key: string | null; key_proven_at: Date | null }): boolean {
-  return agent.key_proven_at !== null && agent.public_key !== null && isLargeOrderPoint(Buffer.from(agent.public_key, 'base64'));
+  return agent.key_proven_at !== null && agent.public_key !== null && isLargeOrderPoint(keyBytes(agent.public_key));
 }
+
+/** Stored keys are base64; keys just decoded from a request are already bytes. */
+const keyBytes = (key: Buffer | string): Buffer => (typeof key === 'string' ? Buffer.from(key, 'base64') : key);
 
 /** 422 unless the signature is 64 bytes of base64 or base64url. */
 export function decodeSignature(signature: string, field = 'signature'): Buffer {
