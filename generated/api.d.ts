@@ -283,7 +283,8 @@ export interface paths {
          *     signature over the UTF-8 bytes of the RFC 8785 canonical JSON of
          *     `{"org_id": <this org>, "purpose": "warden.agent_key_proof", "sekuire_id": <sekuire_id>, "timestamp": <timestamp>}`
          *     (`GET` on this path gives that text with the current time), and `timestamp` must be within
-         *     5 minutes of Warden's clock. Proving again is a no-op. 422 when the signature or timestamp
+         *     5 minutes of Warden's clock. Proving again is a no-op. 422 `WEAK_PUBLIC_KEY` for a small-order key stored before Warden
+         *     refused them (such a key never counts as proven). 422 when the signature or timestamp
          *     does not hold; 409 for a minted agent (no key), and when another org already proved the key
          *     (said only to a caller who has just shown the key). Node:
          *
@@ -317,6 +318,9 @@ export interface paths {
          *     gives as `x`); Warden answers it in base64. `sekuire_id` must be the lowercase hex SHA-256 of
          *     those 32 bytes: the id certifies the key, so anyone can check it offline. The same
          *     `sekuire_id` registered twice in one org is 409. Counts against the plan's agent quota.
+         *     A key that is not the canonical encoding of an Ed25519 point of large order (one of the
+         *     eight small-order points in any spelling, or bytes that decode to no point) is 422
+         *     `WEAK_PUBLIC_KEY`: nobody holds its private key, yet a constant signature verifies for it.
          *
          *     **Proof of possession.** A registration without `proof` is *unproven*
          *     (`key_proven_at: null`): Warden does not vouch for it (no trust headers, `verified: false`
@@ -1509,6 +1513,8 @@ export interface paths {
          * @description Checks that `signature` was made by the agent's registered Ed25519 key, that this org has
          *     proven that key (`POST /agents/{id}/verify`), that the agent is active, and, when `context.workspace_id` is given, that it has a live installation there
          *     (seed 000). `valid` is true only when every check passes; `reasons` says what each found.
+         *     A small-order key (stored before Warden refused them at registration) is `key_unproven`, and
+         *     a signature on it, or one whose R is a small-order point, is `signature_invalid`.
          *
          *     **Signed bytes.** The agent signs the UTF-8 bytes of the RFC 8785 (JCS) canonical JSON of
          *     `{"context": <context, or {}>, "sekuire_id": "<sekuire_id>"}`: object keys sorted by code

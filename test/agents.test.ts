@@ -4,6 +4,39 @@ import { after, before, describe, it } from 'node:test';
 import { agentIdentity, keyProof, registerAgent } from './support/agents';
 import { assertNoSecretAtRest, createOrg, createUserAndLogin, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
+import { isLargeOrderPoint } from '../src/modules/agents/ed25519-order';
+
+/** The eight small-order Ed25519 points, canonically encoded (libsodium's blocklist). */
+const SMALL_ORDER_POINTS = [
+  '0100000000000000000000000000000000000000000000000000000000000000', // identity
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // order 2
+  '0000000000000000000000000000000000000000000000000000000000000000', // order 4
+  '0000000000000000000000000000000000000000000000000000000000000080', // order 4
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', // order 8
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85', // order 8
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', // order 8
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa', // order 8
+];
+/** Other spellings of small-order points: y = p and y = p + 1 (y ≥ p), and x = 0 with the sign bit set. */
+const NON_CANONICAL_POINTS = [
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+  '0100000000000000000000000000000000000000000000000000000000000080',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+];
+/** y = 2 has no x on the curve. */
+const NOT_A_POINT = '0200000000000000000000000000000000000000000000000000000000000000';
+/** The attack: R = identity, S = 0 verifies for the identity key over every message in OpenSSL. */
+const IDENTITY_SIGNATURE = Buffer.concat([Buffer.from([1]), Buffer.alloc(63)]).toString('base64');
+
+describe('Ed25519 point check', () => {
+  it('refuses every small-order point, non-canonical spellings and non-points; takes generated keys', () => {
+    for (const hex of [...SMALL_ORDER_POINTS, ...NON_CANONICAL_POINTS, NOT_A_POINT]) assert.equal(isLargeOrderPoint(Buffer.from(hex, 'hex')), false, hex);
+    for (let i = 0; i < 20; i++) assert.equal(isLargeOrderPoint(Buffer.from(agentIdentity().publicKey, 'base64')), true);
+    assert.equal(isLargeOrderPoint(Buffer.alloc(31)), false);
+  });
+});
 
 describe('agents: register, mint, list, verify, kill switch, revoke, self-service (seeds 000, 001, 002)', () => {
   let warden: TestApp;
@@ -74,6 +107,42 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     }
     assert.deepEqual(await rowCounts(warden, ['agents']), before);
     await warden.request.get('/api/v1/agents/did:sekuire:abc').set(key).expect(400);
+  });
+
+  it('registration refuses small-order and non-canonical Ed25519 keys (422 WEAK_PUBLIC_KEY), even with a proof that OpenSSL accepts', async () => {
+    const before = await rowCounts(warden, ['agents']);
+    for (const hex of [...SMALL_ORDER_POINTS, ...NON_CANONICAL_POINTS, NOT_A_POINT]) {
+      const raw = Buffer.from(hex, 'hex');
+      const body = {
+        sekuire_id: createHash('sha256').update(raw).digest('hex'),
+        name: 'x',
+        public_key: raw.toString('base64'),
+        proof: { timestamp: new Date().toISOString(), signature: IDENTITY_SIGNATURE },
+      };
+      const res = await warden.request.post('/api/v1/agents/register').set(key).send(body).expect(422);
+      assert.equal(res.body.code, 'WEAK_PUBLIC_KEY', hex);
+      assert.equal(res.body.details[0].field, 'public_key');
+    }
+    assert.deepEqual(await rowCounts(warden, ['agents']), before);
+    const identity = agentIdentity();
+    const strong = await warden.request
+      .post('/api/v1/agents/register')
+      .set(key)
+      .send({ sekuire_id: identity.sekuireId, name: 'Strong', public_key: identity.publicKey, proof: keyProof(identity, org.id) })
+      .expect(201);
+    assert.ok(strong.body.key_proven_at);
+  });
+
+  it('a small-order key stored before the check counts as unproven and cannot be proven', async () => {
+    const identity = await registerAgent(warden, org.key);
+    const raw = Buffer.from(SMALL_ORDER_POINTS[0]!, 'hex');
+    const sekuireId = createHash('sha256').update(raw).digest('hex');
+    await warden.database.dataSource.query(`UPDATE agents SET public_key = $2, sekuire_id = $3 WHERE id = $1`, [identity.id, raw.toString('base64'), sekuireId]);
+    const weak = await warden.request.post(`/api/v1/agents/${identity.id}/verify`).set(key).send({ timestamp: new Date().toISOString(), signature: IDENTITY_SIGNATURE }).expect(422);
+    assert.equal(weak.body.code, 'WEAK_PUBLIC_KEY');
+    await warden.database.dataSource.query(`UPDATE agents SET key_proven_at = now() WHERE id = $1`, [identity.id]);
+    const verdict = await warden.request.get(`/api/v1/agents/${identity.id}/verify`).set(key).expect(200);
+    assert.equal(verdict.body.valid, false);
     await warden.request.get('/api/v1/agents/ABCDEF').set(key).expect(400);
     await warden.request.get(`/api/v1/agents/${'0'.repeat(64)}`).set(key).expect(404);
   });

@@ -13,6 +13,27 @@ const identity = agentIdentity;
 const signContext = (agent: Identity, context: object) =>
   sign(null, Buffer.from(canonicalJson({ context, sekuire_id: agent.sekuireId }), 'utf8'), agent.privateKey).toString('base64');
 
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const littleEndian = (bytes: Buffer) => bytes.reduceRight((n, byte) => (n << 8n) | BigInt(byte), 0n);
+/** R = the identity point, the first half of the constant signature of the small-order attack. */
+const IDENTITY_R = Buffer.concat([Buffer.from([1]), Buffer.alloc(31)]);
+
+/**
+ * A signature whose R is the identity point, made with the private scalar a: S = k·a mod L makes
+ * [S]B = [k]A = R + [k]A, which OpenSSL accepts. Only a small-order R check refuses it.
+ */
+function identityRSignature(agent: Identity, message: Buffer): Buffer {
+  const digest = createHash('sha512').update(Buffer.from(agent.privateKey.export({ format: 'jwk' }).d!, 'base64url')).digest();
+  digest[0]! &= 248;
+  digest[31]! &= 127;
+  digest[31]! |= 64;
+  const a = littleEndian(digest.subarray(0, 32));
+  const k = littleEndian(createHash('sha512').update(Buffer.concat([IDENTITY_R, Buffer.from(agent.publicKey, 'base64'), message])).digest()) % L;
+  const s = Buffer.alloc(32);
+  for (let i = 0, n = (k * a) % L; i < 32; i++, n >>= 8n) s[i] = Number(n & 0xffn);
+  return Buffer.concat([IDENTITY_R, s]);
+}
+
 describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000)', () => {
   let warden: TestApp;
   let org: TestOrg;
@@ -148,6 +169,34 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     const verdict = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: unproven.sekuireId, signature: signContext(unproven, {}) }).expect(200);
     assert.equal(verdict.body.valid, false);
     assert.deepEqual(verdict.body.reasons, ['signature_valid', 'key_unproven', 'agent_active']);
+  });
+
+  it('a signature whose R is a small-order point is invalid, though OpenSSL verifies it', async () => {
+    const context = { anything: 'at all' };
+    const signature = identityRSignature(agent, Buffer.from(canonicalJson({ context, sekuire_id: agent.sekuireId }), 'utf8'));
+    assert.equal(verify(null, Buffer.from(canonicalJson({ context, sekuire_id: agent.sekuireId }), 'utf8'), createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(agent.publicKey, 'base64').toString('base64url') }, format: 'jwk' }), signature), true);
+    const verdict = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: agent.sekuireId, signature: signature.toString('base64'), context }).expect(200);
+    assert.equal(verdict.body.valid, false);
+    assert.equal(verdict.body.reasons[0], 'signature_invalid');
+  });
+
+  it('a small-order key proven before Warden refused them is never vouched for: invalid verdicts, no headers, unverified profile', async () => {
+    const stored = identity();
+    const registered = await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: stored.sekuireId, name: 'Weak', public_key: stored.publicKey }).expect(201);
+    const sekuireId = createHash('sha256').update(IDENTITY_R).digest('hex');
+    await warden.database.dataSource.query(`UPDATE agents SET public_key = $2, sekuire_id = $3, key_proven_at = now() WHERE id = $1`, [
+      registered.body.id,
+      IDENTITY_R.toString('base64'),
+      sekuireId,
+    ]);
+    const signature = Buffer.concat([IDENTITY_R, Buffer.alloc(32)]).toString('base64');
+    const verdict = await warden.request.post('/api/v1/trust/verify').set(key).send({ sekuire_id: sekuireId, signature, context: { anything: 'at all' } }).expect(200);
+    assert.equal(verdict.body.valid, false);
+    assert.deepEqual(verdict.body.reasons, ['signature_invalid', 'key_unproven', 'agent_active']);
+    const headers = await warden.request.post('/api/v1/trust/headers').set(key).send({ sekuire_id: sekuireId, request_body_hash: 'a'.repeat(64) }).expect(409);
+    assert.equal(headers.body.code, 'KEY_NOT_PROVEN');
+    const profile = await warden.request.get(`/api/v1/trust/profile/did:sekuire:${sekuireId}`).set(key).expect(200);
+    assert.equal(profile.body.verified, false);
   });
 
   it('audit: every signing of trust headers and every trust verification is an event about the agent', async () => {

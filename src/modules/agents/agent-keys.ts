@@ -1,6 +1,7 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { ValidationError } from '../../errors/api-error';
 import { canonicalJson } from '../trust/canonical-json';
+import { isLargeOrderPoint } from './ed25519-order';
 
 /** How far a proof's timestamp may be from Warden's clock, either way. */
 export const PROOF_WINDOW_MS = 5 * 60_000;
@@ -28,13 +29,47 @@ export function decodeKey(value: string, curve: 'Ed25519' | 'X25519', field: str
   } catch {
     throw fail('it is not a valid key');
   }
+  if (curve === 'Ed25519') assertStrongKey(bytes, field);
   return bytes;
 }
 
-export function keyObject(key: Buffer | string, curve: 'Ed25519' | 'X25519' = 'Ed25519'): KeyObject {
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'base64') : key;
-  return createPublicKey({ key: { kty: 'OKP', crv: curve, x: bytes.toString('base64url') }, format: 'jwk' });
+/**
+ * 422 unless the key is a canonical point of large order: a small-order key has no private
+ * key anyone holds, yet one constant signature verifies for it over every message.
+ */
+export function assertStrongKey(key: Buffer | string, field: string): void {
+  if (!isLargeOrderPoint(keyBytes(key))) {
+    throw invalid(
+      field,
+      'is not the canonical encoding of an Ed25519 point of large order',
+      'ed25519_point',
+      'WEAK_PUBLIC_KEY',
+      `${field} must be an Ed25519 public key of large order; small-order points, non-canonical encodings and bytes that are no curve point are refused.`,
+    );
+  }
 }
+
+/**
+ * Ed25519 verification that also refuses small-order keys and a small-order R (the first half
+ * of the signature), which OpenSSL accepts; stored keys are checked here too, so a weak key
+ * registered before Warden refused them never verifies.
+ */
+export function verifySignature(message: Buffer, key: Buffer | string, signature: Buffer): boolean {
+  const bytes = keyBytes(key);
+  return isLargeOrderPoint(bytes) && isLargeOrderPoint(signature.subarray(0, 32)) && verify(null, message, keyObject(bytes), signature);
+}
+
+export function keyObject(key: Buffer | string, curve: 'Ed25519' | 'X25519' = 'Ed25519'): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: curve, x: keyBytes(key).toString('base64url') }, format: 'jwk' });
+}
+
+/** Proven, and of a key Warden would accept today: a weak key proven before the check counts as unproven. */
+export function keyProven(agent: { public_key: string | null; key_proven_at: Date | null }): boolean {
+  return agent.key_proven_at !== null && agent.public_key !== null && isLargeOrderPoint(keyBytes(agent.public_key));
+}
+
+/** Stored keys are base64; keys just decoded from a request are already bytes. */
+const keyBytes = (key: Buffer | string): Buffer => (typeof key === 'string' ? Buffer.from(key, 'base64') : key);
 
 /** 422 unless the signature is 64 bytes of base64 or base64url. */
 export function decodeSignature(signature: string, field = 'signature'): Buffer {
@@ -60,8 +95,9 @@ export function assertKeyProof(orgId: string, sekuireId: string, publicKey: Buff
   if (!(skew <= PROOF_WINDOW_MS)) {
     throw invalid(`${prefix}timestamp`, 'is more than 5 minutes from the server clock', 'range', 'PROOF_EXPIRED', 'The proof timestamp must be within 5 minutes of now; sign a fresh one.');
   }
+  assertStrongKey(publicKey, 'public_key');
   const signature = decodeSignature(proof.signature, `${prefix}signature`);
-  if (!verify(null, Buffer.from(proofMessage(orgId, sekuireId, proof.timestamp), 'utf8'), keyObject(publicKey), signature)) {
+  if (!verifySignature(Buffer.from(proofMessage(orgId, sekuireId, proof.timestamp), 'utf8'), publicKey, signature)) {
     throw invalid(
       `${prefix}signature`,
       'is not the registered key\'s signature over the proof message',

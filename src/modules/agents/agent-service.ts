@@ -14,7 +14,7 @@ import type { OrgService } from '../orgs/org-service';
 import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
 import { noteBefore } from '../audit/audited-change';
 import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
-import { assertKeyProof, decodeKey, proofMessage } from './agent-keys';
+import { assertKeyProof, decodeKey, keyProven, proofMessage } from './agent-keys';
 
 type Agent = components['schemas']['Agent'];
 export interface AgentRow {
@@ -203,8 +203,9 @@ export class AgentService {
   /** A registered key counts only once proven; until then the answer carries the message to sign. */
   async verify(principal: Principal, ref: string) {
     const orgId = await this.orgs.scope(principal);
-    const agent = toAgent(await this.row(this.db.manager, orgId, ref));
-    const unproven = agent.sekuire_id !== null && agent.key_proven_at === null;
+    const row = await this.row(this.db.manager, orgId, ref);
+    const agent = toAgent(row);
+    const unproven = agent.sekuire_id !== null && !keyProven(row);
     return {
       valid: agent.status === 'active' && !unproven,
       sekuire_id: agent.sekuire_id,

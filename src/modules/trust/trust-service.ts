@@ -1,12 +1,11 @@
 import type { Db } from '../../db/db';
 import type { operations } from '../../../generated/api';
-import { verify } from 'node:crypto';
 import { installationStatus } from '../installations/installation-service';
 import type { Principal } from '../../auth/principal';
 import type { RequestBody } from '../../binding/handler-types';
 import type { Jwk, SigningKey } from '../../auth/signing-key';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
-import { decodeSignature, keyObject } from '../agents/agent-keys';
+import { decodeSignature, keyProven, verifySignature } from '../agents/agent-keys';
 import { effectiveStatus, keyFingerprint, type AgentRow } from '../agents/agent-service';
 import type { OrgService } from '../orgs/org-service';
 import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
@@ -36,9 +35,9 @@ export class TrustService {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
     const signature = decodeSignature(input.signature);
     const message = Buffer.from(canonicalJson({ context: input.context ?? {}, sekuire_id: input.sekuire_id }), 'utf8');
-    const signatureValid = verify(null, message, keyObject(agent.public_key!), signature);
+    const signatureValid = verifySignature(message, agent.public_key!, signature);
     const status = effectiveStatus(agent);
-    const reasons: Reason[] = [signatureValid ? 'signature_valid' : 'signature_invalid', agent.key_proven_at ? 'key_proven' : 'key_unproven', `agent_${status}`];
+    const reasons: Reason[] = [signatureValid ? 'signature_valid' : 'signature_invalid', keyProven(agent) ? 'key_proven' : 'key_unproven', `agent_${status}`];
     const workspaceId = input.context?.workspace_id;
     if (workspaceId !== undefined) {
       const [installed] = await this.db.query(
@@ -48,7 +47,7 @@ export class TrustService {
       reasons.push(installed ? 'installed_in_workspace' : 'not_installed_in_workspace');
     }
     return {
-      valid: signatureValid && agent.key_proven_at !== null && status === 'active' && !reasons.includes('not_installed_in_workspace'),
+      valid: signatureValid && keyProven(agent) && status === 'active' && !reasons.includes('not_installed_in_workspace'),
       sekuire_id: input.sekuire_id,
       did: `did:sekuire:${input.sekuire_id}`,
       reasons,
@@ -82,7 +81,7 @@ export class TrustService {
       name: agent.name,
       version: agent.version,
       status,
-      verified: agent.key_proven_at !== null,
+      verified: keyProven(agent),
       key_proven_at: agent.key_proven_at?.toISOString() ?? null,
       public_key: agent.public_key!,
       key_fingerprint: keyFingerprint(agent.public_key!),
@@ -108,7 +107,7 @@ export class TrustService {
    */
   async headers(principal: Principal, input: RequestBody<'createTrustHeaders'>, request: RequestFacts) {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
-    if (!agent.key_proven_at) {
+    if (!keyProven(agent)) {
       throw new ConflictError('Warden vouches only for keys whose possession this org has proven (POST /agents/{id}/verify).', 'KEY_NOT_PROVEN');
     }
     if (effectiveStatus(agent) !== 'active') throw new ConflictError('Warden vouches only for active agents.', 'AGENT_STOPPED');
