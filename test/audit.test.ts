@@ -6,7 +6,7 @@ import { SigningKey } from '../src/auth/signing-key';
 import { Db } from '../src/db/db';
 import { InstanceSecrets } from '../src/db/instance-secrets';
 import { AuditService, chainHash } from '../src/modules/audit/audit-service';
-import { canonicalJson } from '../src/modules/trust/canonical-json';
+import { canonicalJson } from '../src/lib/canonical-json';
 import { adminLogin, createOrg, createUserAndLogin, PASSWORD, type TestOrg } from './support/identity';
 import { startMailCatcher, type MailCatcher } from './support/mail-catcher';
 import { startTestApp, type TestApp } from './support/test-app';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, sign, verify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { canonicalJson } from '../src/modules/trust/canonical-json';
+import { canonicalJson } from '../src/lib/canonical-json';
 import { agentIdentity, keyProof, type AgentIdentity } from './support/agents';
 import { createOrg, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';

@@ -3,7 +3,7 @@ import type { RequestGate } from '../binding/binding';
 import type { RuntimeContext, RuntimeResult } from '../binding/handler-types';
 import type { Db } from '../db/db';
 import { actorOf, requestFactsOf, type AuditService, type NewAuditEvent } from '../modules/audit/audit-service';
-import { collectingBefore, redacted, type NotedActor } from '../modules/audit/audited-change';
+import { collectingBefore, redacted, type NotedActor } from '../audit/audited-change';
 import type { BoundOperation } from '../binding/operation-table';
 import { ForbiddenError } from '../errors/api-error';
 import type { Authenticator } from './authenticator';

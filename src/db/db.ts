@@ -8,6 +8,12 @@ import type { DataSource, EntityManager } from 'typeorm';
  * service's own `transaction()` joins it instead of taking a second connection (which the
  * embedded database, with its single session, could never grant).
  */
+/** What a statement returned: its rows (RETURNING or SELECT) and the number of rows it changed. */
+export interface QueryResult<Row> {
+  rows: Row[];
+  affected: number;
+}
+
 export class Db {
   private readonly ambient = new AsyncLocalStorage<EntityManager>();
 
@@ -18,8 +24,21 @@ export class Db {
     return this.ambient.getStore() ?? this.dataSource.manager;
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are typed where they are read
-  query(sql: string, parameters?: unknown[]): Promise<any> {
+  /** Runs one statement on the current transaction (or a pooled connection): its rows, and how many rows it changed. */
+  async query<Row extends object = Record<string, unknown>>(sql: string, parameters?: unknown[]): Promise<QueryResult<Row>> {
+    const manager = this.manager;
+    const runner = manager.queryRunner ?? this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(sql, parameters, true);
+      return { rows: result.records as Row[], affected: result.affected ?? result.records.length };
+    } finally {
+      if (!manager.queryRunner) await runner.release();
+    }
+  }
+
+  /** @deprecated being replaced by `query` inside each module's store; must have no callers when issue 11 lands. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- legacy, see above
+  untypedQuery(sql: string, parameters?: unknown[]): Promise<any> {
     return this.manager.query(sql, parameters);
   }
 

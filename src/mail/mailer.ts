@@ -59,6 +59,6 @@ export class Mailer {
 
   /** Notes a message in the outbox; `in_response` when its content went back in the API answer instead (DEV_RETURN_LINK_TOKENS). */
   async record(to: string, subject: string, status: OutboxStatus): Promise<void> {
-    await this.db.query(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [newId('msg'), to, subject, status]);
+    await this.db.untypedQuery(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [newId('msg'), to, subject, status]);
   }
 }

@@ -1,6 +1,6 @@
 import type { OperationHandler, OperationId } from '../binding/handler-types';
 import type { Principal } from '../auth/principal';
-import type { Services } from '../services';
+import type { Services } from './services';
 
 /** The type of Warden's handler for operation K, e.g. `Handler<'getReadiness'>`. */
 export type Handler<K extends OperationId> = OperationHandler<K, Services, Principal>;

@@ -19,7 +19,7 @@ export class AgentCredentialLookup implements AgentCredentials {
 
   async authenticateAgent(secret: string): Promise<Principal> {
     if (!isWellFormedSecret(secret, AGENT_SECRET_PREFIX)) throw malformed();
-    const [agent] = await this.db.query(`SELECT a.id, a.org_id, ${AGENT_STOPPED_SQL} AS stopped FROM agents a WHERE a.secret_digest = $1`, [
+    const [agent] = await this.db.untypedQuery(`SELECT a.id, a.org_id, ${AGENT_STOPPED_SQL} AS stopped FROM agents a WHERE a.secret_digest = $1`, [
       digestSecret(secret),
     ]);
     if (!agent) throw invalid();
@@ -34,7 +34,7 @@ export class AgentCredentialLookup implements AgentCredentials {
    */
   async authenticateInstallation(token: string): Promise<Principal> {
     if (!isWellFormedSecret(token, RUNTIME_TOKEN_PREFIX)) throw malformed();
-    const [row] = await this.db.query(
+    const [row] = await this.db.untypedQuery(
       `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id, i.org_id, i.agent_id
        FROM runtime_tokens t JOIN installations i ON i.id = t.installation_id WHERE t.token_digest = $1`,
       [digestSecret(token)],

@@ -1,6 +1,6 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { ValidationError } from '../../errors/api-error';
-import { canonicalJson } from '../trust/canonical-json';
+import { canonicalJson } from '../../lib/canonical-json';
 import { isLargeOrderPoint } from './ed25519-order';
 
 /** How far a proof's timestamp may be from Warden's clock, either way. */

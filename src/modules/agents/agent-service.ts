@@ -12,7 +12,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
 import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
-import { noteBefore } from '../audit/audited-change';
+import { noteBefore } from '../../audit/audited-change';
 import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
 import { assertKeyProof, decodeKey, keyProven, proofMessage } from './agent-keys';
 
@@ -138,7 +138,7 @@ export class AgentService {
     assertKeyProof(orgId, agent.sekuire_id, agent.public_key, proof);
     if (agent.key_proven_at) return toAgent(agent);
     try {
-      const [[row]] = await this.db.query(`UPDATE agents SET key_proven_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [agent.id]);
+      const [[row]] = await this.db.untypedQuery(`UPDATE agents SET key_proven_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [agent.id]);
       return toAgent(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw keyProvenElsewhere();
@@ -187,7 +187,7 @@ export class AgentService {
       disabled: `AND a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now())`,
       revoked: `AND a.status = 'revoked'`,
     };
-    const rows: AgentRow[] = await this.db.query(
+    const rows: AgentRow[] = await this.db.untypedQuery(
       `SELECT ${AGENT_COLUMNS} FROM agents a WHERE org_id = $1 AND ($2::text IS NULL OR workspace_id = $2) AND ($3::text IS NULL OR id < $3)
        ${query.status ? statusSql[query.status] : ''} ORDER BY id DESC LIMIT $4`,
       [orgId, query.workspace_id ?? null, decodeCursor(query.cursor), query.limit + 1],
@@ -221,7 +221,7 @@ export class AgentService {
   /** Permanent. Credentials are checked against the agent's status on every use, so none survives this commit. */
   async revoke(principal: Principal, ref: string): Promise<Agent> {
     const orgId = await this.orgs.scope(principal);
-    const [rows] = await this.db.query(
+    const [rows] = await this.db.untypedQuery(
       `UPDATE agents SET status = 'revoked', revoked_at = COALESCE(revoked_at, now())
        WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 RETURNING ${AGENT_COLUMNS}`,
       [orgId, ref],
@@ -245,9 +245,9 @@ export class AgentService {
 
   private async setStatus(principal: Principal, ref: string, status: 'active' | 'disabled', reason: string | null, until: string | null) {
     const orgId = await this.orgs.scope(principal);
-    const [old] = await this.db.query(`SELECT status, disabled_reason, disabled_until FROM agents WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 FOR UPDATE`, [orgId, ref]);
+    const [old] = await this.db.untypedQuery(`SELECT status, disabled_reason, disabled_until FROM agents WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 FOR UPDATE`, [orgId, ref]);
     if (old) noteBefore({ ...old, disabled_until: old.disabled_until?.toISOString() ?? null });
-    const [rows] = await this.db.query(
+    const [rows] = await this.db.untypedQuery(
       `UPDATE agents SET status = $3, disabled_reason = $4, disabled_until = $5
        WHERE org_id = $1 AND ${agentRefColumn(ref)} = $2 AND status <> 'revoked' RETURNING ${AGENT_COLUMNS}`,
       [orgId, ref, status, reason, until],
@@ -261,9 +261,9 @@ export class AgentService {
   async setWireKey(principal: Principal, ref: string, publicKey: string): Promise<Agent> {
     await this.assertSelf(principal, ref);
     const key = decodeKey(publicKey, 'X25519', 'public_key');
-    const [old] = await this.db.query(`SELECT wire_public_key FROM agents WHERE id = $1 FOR UPDATE`, [principal.agentId]);
+    const [old] = await this.db.untypedQuery(`SELECT wire_public_key FROM agents WHERE id = $1 FOR UPDATE`, [principal.agentId]);
     noteBefore(old);
-    const [[row]] = await this.db.query(`UPDATE agents SET wire_public_key = $2, last_seen_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [
+    const [[row]] = await this.db.untypedQuery(`UPDATE agents SET wire_public_key = $2, last_seen_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [
       principal.agentId,
       key.toString('base64'),
     ]);
@@ -298,7 +298,7 @@ export class AgentService {
   private async assertSelf(principal: Principal, ref: string): Promise<void> {
     const self =
       principal.agentId === ref ||
-      (!ref.startsWith('agt_') && (await this.db.query(`SELECT 1 FROM agents WHERE id = $1 AND sekuire_id = $2`, [principal.agentId, ref])).length > 0);
+      (!ref.startsWith('agt_') && (await this.db.untypedQuery(`SELECT 1 FROM agents WHERE id = $1 AND sekuire_id = $2`, [principal.agentId, ref])).length > 0);
     if (!self) throw new ForbiddenError("An agent secret works only on its own agent's routes.", 'NOT_THIS_AGENT');
   }
 

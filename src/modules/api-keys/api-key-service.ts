@@ -115,7 +115,7 @@ export class ApiKeyService {
 
   async list(principal: Principal, page: { limit: number; cursor?: string }) {
     const orgId = await this.orgs.scope(principal);
-    const rows: ApiKeyRow[] = await this.db.query(
+    const rows: ApiKeyRow[] = await this.db.untypedQuery(
       `SELECT * FROM api_keys WHERE org_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [orgId, decodeCursor(page.cursor), page.limit + 1],
     );

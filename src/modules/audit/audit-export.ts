@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { components } from '../../../generated/api';
-import { canonicalJson } from '../trust/canonical-json';
+import { canonicalJson } from '../../lib/canonical-json';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 

@@ -9,8 +9,8 @@ import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { BadRequestError, ForbiddenError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
-import { canonicalJson } from '../trust/canonical-json';
-import { noteBefore } from './audited-change';
+import { canonicalJson } from '../../lib/canonical-json';
+import { noteBefore } from '../../audit/audited-change';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 type ActorType = AuditEvent['actor_type'];
@@ -270,7 +270,7 @@ export class AuditService {
 
   async list(orgId: string, filters: ExportFilters & { limit: number; cursor?: string }) {
     const before = decodeSeqCursor(filters.cursor);
-    const rows: EventRow[] = await this.db.query(
+    const rows: EventRow[] = await this.db.untypedQuery(
       `SELECT * FROM audit_events WHERE org_id = $1
          AND ($2::text IS NULL OR workspace_id = $2) AND ($3::text IS NULL OR actor_id = $3) AND ($4::text IS NULL OR action = $4)
          AND ($5::text IS NULL OR resource_id = $5) AND ($6::text IS NULL OR request_id = $6)
@@ -295,12 +295,12 @@ export class AuditService {
    */
   async trailOf(orgId: string, subjects: string[], recent: number) {
     const about = `org_id = $1 AND (resource_id = ANY($2) OR actor_id = ANY($2))`;
-    const byAction: Array<{ action: string; n: number; first_at: Date; last_at: Date }> = await this.db.query(
+    const byAction: Array<{ action: string; n: number; first_at: Date; last_at: Date }> = await this.db.untypedQuery(
       `SELECT action, count(*)::int AS n, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM audit_events
        WHERE ${about} GROUP BY action ORDER BY action`,
       [orgId, subjects],
     );
-    const rows: EventRow[] = await this.db.query(`SELECT * FROM audit_events WHERE ${about} ORDER BY seq DESC LIMIT $3`, [orgId, subjects, recent]);
+    const rows: EventRow[] = await this.db.untypedQuery(`SELECT * FROM audit_events WHERE ${about} ORDER BY seq DESC LIMIT $3`, [orgId, subjects, recent]);
     return { byAction, recent: rows.map(toAuditEvent) };
   }
 
@@ -311,7 +311,7 @@ export class AuditService {
   async *export(orgId: string, filters: ExportFilters): AsyncGenerator<AuditEvent> {
     let after = '0';
     for (;;) {
-      const rows: EventRow[] = await this.db.query(
+      const rows: EventRow[] = await this.db.untypedQuery(
         `SELECT * FROM audit_events WHERE org_id = $1 AND seq > $2
            AND ($3::text IS NULL OR workspace_id = $3) AND ($4::text IS NULL OR actor_id = $4) AND ($5::text IS NULL OR action = $5)
            AND ($6::text IS NULL OR resource_id = $6) AND ($7::text IS NULL OR request_id = $7)
@@ -328,9 +328,9 @@ export class AuditService {
 
   /** Walks the chain in seq order, a batch at a time, and reports the first break. */
   async verify(orgId: string): Promise<ChainVerdict> {
-    const [head] = await this.db.query(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [orgId]);
+    const [head] = await this.db.untypedQuery(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [orgId]);
     const headSeq = head ? Number(head.seq) : 0;
-    const [checkpointRow] = await this.db.query(`SELECT * FROM audit_checkpoints WHERE org_id = $1`, [orgId]);
+    const [checkpointRow] = await this.db.untypedQuery(`SELECT * FROM audit_checkpoints WHERE org_id = $1`, [orgId]);
     const checkpoint = checkpointRow
       ? { seq: Number(checkpointRow.seq), hash: checkpointRow.hash.toString('hex'), cut_at: checkpointRow.cut_at.toISOString(), key_id: checkpointRow.key_id as string }
       : null;
@@ -353,7 +353,7 @@ export class AuditService {
     // Reads run ahead of the hashing, a few seq ranges at once on their own connections, so the
     // database is never idle while events are hashed; at most READ_AHEAD batches are held.
     const batch = (from: number): Promise<EventRow[]> => {
-      const read = this.db.query(`SELECT ${VERIFY_COLUMNS} FROM audit_events WHERE org_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`, [
+      const read = this.db.untypedQuery(`SELECT ${VERIFY_COLUMNS} FROM audit_events WHERE org_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`, [
         orgId,
         from,
         from + VERIFY_BATCH,
@@ -384,9 +384,9 @@ export class AuditService {
   }
 
   async setRetention(orgId: string, days: number) {
-    const [old] = await this.db.query(`SELECT audit_log_retention_days FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
+    const [old] = await this.db.untypedQuery(`SELECT audit_log_retention_days FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
     noteBefore(old ?? null);
-    await this.db.query(`UPDATE orgs SET audit_log_retention_days = $2 WHERE id = $1`, [orgId, days]);
+    await this.db.untypedQuery(`UPDATE orgs SET audit_log_retention_days = $2 WHERE id = $1`, [orgId, days]);
     return { org_id: orgId, audit_log_retention_days: days };
   }
 
@@ -396,7 +396,7 @@ export class AuditService {
    * signed, so what remains still verifies from there. Returns how many events each chain lost.
    */
   async purgeExpired(now = new Date()): Promise<Record<string, number>> {
-    const orgs: Array<{ id: string; plan: PlanName; audit_log_retention_days: number | null }> = await this.db.query(
+    const orgs: Array<{ id: string; plan: PlanName; audit_log_retention_days: number | null }> = await this.db.untypedQuery(
       `SELECT id, plan, audit_log_retention_days FROM orgs`,
     );
     const retention = new Map<string, number>([[PLATFORM_CHAIN, PLATFORM_RETENTION_DAYS]]);

@@ -42,7 +42,7 @@ export class ComplianceService {
     await assertWorkspaceInOrg(this.db.manager, orgId, workspaceId);
     const now = Date.now();
 
-    const [{ has_secret: hasSecret }] = await this.db.query(`SELECT secret_digest IS NOT NULL AS has_secret FROM agents WHERE id = $1`, [agent.id]);
+    const [{ has_secret: hasSecret }] = await this.db.untypedQuery(`SELECT secret_digest IS NOT NULL AS has_secret FROM agents WHERE id = $1`, [agent.id]);
     const installations: Array<{
       id: string;
       created_at: Date;
@@ -52,19 +52,19 @@ export class ComplianceService {
       lease_expires_at: Date | null;
       revoked_at: Date | null;
       revoke_reason: string | null;
-    }> = await this.db.query(
+    }> = await this.db.untypedQuery(
       `SELECT id, created_at, token_version, last_refreshed_at, last_lease_at, lease_expires_at, revoked_at, revoke_reason
        FROM installations WHERE agent_id = $1 AND workspace_id = $2 ORDER BY id DESC LIMIT 200`,
       [agent.id, workspaceId],
     );
-    const [tokens] = await this.db.query(
+    const [tokens] = await this.db.untypedQuery(
       `SELECT count(*)::int AS issued, count(used_at)::int AS used,
          count(*) FILTER (WHERE used_at IS NULL AND expires_at <= now())::int AS expired_unused,
          count(*) FILTER (WHERE used_at IS NULL AND expires_at > now())::int AS outstanding
        FROM install_tokens WHERE agent_id = $1 AND workspace_id = $2`,
       [agent.id, workspaceId],
     );
-    const [runtime] = await this.db.query(
+    const [runtime] = await this.db.untypedQuery(
       `SELECT count(*)::int AS active, count(*) FILTER (WHERE rt.expires_at <= now() + interval '7 days')::int AS expiring
        FROM runtime_tokens rt JOIN installations i ON i.id = rt.installation_id
        WHERE i.agent_id = $1 AND i.workspace_id = $2 AND i.revoked_at IS NULL AND rt.token_version = i.token_version AND rt.expires_at > now()`,

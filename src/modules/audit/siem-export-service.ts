@@ -5,7 +5,7 @@ import type { SiemConfig } from '../../config/config';
 import { ApiError, BadGatewayError, ValidationError } from '../../errors/api-error';
 import { DestinationRefusedError, DestinationUnresolvableError, type Destination, type OutboundHttp } from '../../outbound/outbound-http';
 import type { OrgService } from '../orgs/org-service';
-import { canonicalJson } from '../trust/canonical-json';
+import { canonicalJson } from '../../lib/canonical-json';
 import { actorOf, chainScope, type AuditService, type NewAuditEvent, type RequestFacts } from './audit-service';
 
 type AuditEvent = components['schemas']['AuditEvent'];

@@ -47,7 +47,7 @@ export class AuthService {
 
   /** A wrong email costs the same scrypt work as a wrong password, and gets the same answer. */
   async login(email: string, password: string, request: RequestFacts): Promise<LoginResult> {
-    const [row]: Array<UserRow & { password_hash: string | null }> = await this.db.query(
+    const [row]: Array<UserRow & { password_hash: string | null }> = await this.db.untypedQuery(
       `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)`,
       [email],
     );
@@ -142,7 +142,7 @@ export class AuthService {
       throw new ConflictError('Only a logged-in user verifies an email; log in with POST /api/v1/auth/login.', 'NOT_A_USER_LOGIN');
     }
     this.links.assertRedirectAllowed(redirectUrl);
-    const [user] = await this.db.query(`SELECT email_verified_at FROM users WHERE id = $1`, [principal.userId]);
+    const [user] = await this.db.untypedQuery(`SELECT email_verified_at FROM users WHERE id = $1`, [principal.userId]);
     if (user.email_verified_at) throw new ConflictError('This email is already verified.', 'EMAIL_ALREADY_VERIFIED');
     return this.issueLink('email_verification', { userId: principal.userId }, redirectUrl, () => ({
       orgId: principal.orgId,
@@ -204,11 +204,11 @@ export class AuthService {
     };
     if (principal.orgId) body.org = await this.orgs.get(principal.orgId);
     if (principal.userId) {
-      const [user] = await this.db.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [principal.userId]);
+      const [user] = await this.db.untypedQuery(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [principal.userId]);
       if (user) body.user = toUser(user);
     }
     if (principal.apiKeyId) {
-      const [key] = await this.db.query(`SELECT id, name, mode, prefix, expires_at FROM api_keys WHERE id = $1`, [principal.apiKeyId]);
+      const [key] = await this.db.untypedQuery(`SELECT id, name, mode, prefix, expires_at FROM api_keys WHERE id = $1`, [principal.apiKeyId]);
       body.api_key = { ...key, expires_at: key.expires_at.toISOString() };
     }
     if (principal.adminEmail) body.admin = { email: principal.adminEmail };

@@ -75,7 +75,7 @@ export class LoginLinkService {
     const link = LINKS[kind];
     const token = newSecret(link.prefix);
     const expiresAt = new Date(Date.now() + link.ttlMs);
-    const [user] = await this.db.query(
+    const [user] = await this.db.untypedQuery(
       `WITH target AS (SELECT id, email, org_id FROM users WHERE ${'email' in who ? 'lower(email) = lower($1)' : 'id = $1'}),
        superseded AS (
          UPDATE login_links SET consumed_at = now() WHERE kind = $2 AND consumed_at IS NULL AND user_id IN (SELECT id FROM target)

@@ -10,7 +10,7 @@ import { newId } from '../../db/ids';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
 import { AGENT_STOPPED_SQL, type AgentService } from '../agents/agent-service';
 import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
-import { noteActor } from '../audit/audited-change';
+import { noteActor } from '../../audit/audited-change';
 import type { OrgService } from '../orgs/org-service';
 import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
 import { openReplay, sealReplay } from './refresh-replay';
@@ -139,7 +139,7 @@ export class InstallationService {
       throw new ForbiddenError("A runtime token works only on its own installation's lease.", 'NOT_THIS_INSTALLATION');
     }
     // One autocommitted UPDATE on the hot path; a transaction only when a token is replaced.
-    const [[row]] = await this.db.query(
+    const [[row]] = await this.db.untypedQuery(
       `UPDATE installations i SET
          reported_status = $2,
          heartbeat_interval = COALESCE($3, i.heartbeat_interval),
@@ -253,7 +253,7 @@ export class InstallationService {
       ['install_tokens', 'used_at', IDEMPOTENT_BOOTSTRAP_SECONDS],
     ] as const;
     for (const [table, sealedAt, windowSeconds] of sweeps) {
-      await this.db.query(
+      await this.db.untypedQuery(
         `UPDATE ${table} SET replay_ciphertext = NULL WHERE token_digest IN (
            SELECT token_digest FROM ${table}
            WHERE replay_ciphertext IS NOT NULL AND ${sealedAt} <= now() - make_interval(secs => ${windowSeconds})
@@ -301,7 +301,7 @@ export class InstallationService {
 
   async registerBeacon(principal: Principal, installationId: string, input: RequestBody<'registerInstallationBeacon'>) {
     const orgId = await this.orgs.scope(principal);
-    const [rows] = await this.db.query(
+    const [rows] = await this.db.untypedQuery(
       `UPDATE installations SET beacon_platform = $3, beacon_metadata = $4, beacon_registered_at = now()
        WHERE id = $1 AND org_id = $2 RETURNING beacon_registered_at`,
       [installationId, orgId, input.platform, input.metadata ?? {}],
@@ -313,7 +313,7 @@ export class InstallationService {
   /** The refresh token dies now; the next lease says shutdown; the runtime token dies at the deadline. */
   async revoke(principal: Principal, installationId: string, input: RequestBody<'revokeInstallation'>) {
     const orgId = await this.orgs.scope(principal);
-    const [rows] = await this.db.query(
+    const [rows] = await this.db.untypedQuery(
       `UPDATE installations SET revoked_at = COALESCE(revoked_at, now()), revoke_reason = COALESCE(revoke_reason, $3),
          shutdown_timeout_ms = COALESCE(shutdown_timeout_ms, $4), refresh_token_digest = NULL
        WHERE id = $1 AND org_id = $2 RETURNING revoked_at, revoke_reason, shutdown_timeout_ms`,

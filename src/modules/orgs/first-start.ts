@@ -4,7 +4,7 @@ import { ORG_PERMISSIONS } from '../../auth/permissions';
 import type { PlanName } from '../../config/config';
 import type { ApiKeyService } from '../api-keys/api-key-service';
 import type { AuditService } from '../audit/audit-service';
-import { redacted } from '../audit/audited-change';
+import { redacted } from '../../audit/audited-change';
 import type { OrgService } from './org-service';
 
 type Org = components['schemas']['Org'];

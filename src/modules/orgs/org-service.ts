@@ -7,7 +7,7 @@ import type { PlanName } from '../../config/config';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
-import { noteBefore } from '../audit/audited-change';
+import { noteBefore } from '../../audit/audited-change';
 
 type Org = components['schemas']['Org'];
 interface OrgRow {
@@ -49,20 +49,20 @@ export class OrgService {
         'ORG_CREDENTIAL_REQUIRED',
       );
     }
-    const [row] = await this.db.query(`SELECT 1 FROM orgs WHERE id = $1`, [requestedOrgId]);
+    const [row] = await this.db.untypedQuery(`SELECT 1 FROM orgs WHERE id = $1`, [requestedOrgId]);
     if (!row) throw orgNotFound(requestedOrgId);
     return requestedOrgId;
   }
 
   async get(orgId: string): Promise<Org> {
-    const [row] = await this.db.query(`SELECT * FROM orgs WHERE id = $1`, [orgId]);
+    const [row] = await this.db.untypedQuery(`SELECT * FROM orgs WHERE id = $1`, [orgId]);
     if (!row) throw orgNotFound(orgId);
     return toOrg(row);
   }
 
   async list(principal: Principal, limit: number, cursor?: string) {
     const after = decodeCursor(cursor);
-    const rows: OrgRow[] = await this.db.query(
+    const rows: OrgRow[] = await this.db.untypedQuery(
       `SELECT * FROM orgs WHERE ($1::text IS NULL OR id = $1) AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [principal.orgId, after, limit + 1],
     );
@@ -76,9 +76,9 @@ export class OrgService {
   }
 
   async setPlan(orgId: string, plan: PlanName): Promise<Org> {
-    const [old] = await this.db.query(`SELECT plan FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
+    const [old] = await this.db.untypedQuery(`SELECT plan FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
     if (old) noteBefore(old);
-    const [rows] = await this.db.query(`UPDATE orgs SET plan = $2 WHERE id = $1 RETURNING *`, [orgId, plan]);
+    const [rows] = await this.db.untypedQuery(`UPDATE orgs SET plan = $2 WHERE id = $1 RETURNING *`, [orgId, plan]);
     if (!rows?.[0]) throw orgNotFound(orgId);
     return toOrg(rows[0]);
   }

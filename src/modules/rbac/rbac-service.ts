@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
 import type { UserService } from '../users/user-service';
 import { assertCanGrant, assertOrgPermissions } from './grants';
-import { noteBefore } from '../audit/audited-change';
+import { noteBefore } from '../../audit/audited-change';
 import { keepingAnOwner } from './owners';
 
 type Role = components['schemas']['Role'];
@@ -69,7 +69,7 @@ export class RbacService {
 
   async listRoles(principal: Principal): Promise<Role[]> {
     const orgId = await this.orgs.scope(principal);
-    const rows: RoleRow[] = await this.db.query(`SELECT * FROM roles WHERE org_id = $1 ORDER BY id`, [orgId]);
+    const rows: RoleRow[] = await this.db.untypedQuery(`SELECT * FROM roles WHERE org_id = $1 ORDER BY id`, [orgId]);
     return [...BUILT_IN_ROLES.map(fromBuiltIn), ...rows.map(toRole)];
   }
 
@@ -77,7 +77,7 @@ export class RbacService {
     const orgId = await this.orgs.scope(principal);
     const builtIn = builtInRole(roleId);
     if (builtIn) return fromBuiltIn(builtIn);
-    const [row] = await this.db.query(`SELECT * FROM roles WHERE id = $1 AND org_id = $2`, [roleId, orgId]);
+    const [row] = await this.db.untypedQuery(`SELECT * FROM roles WHERE id = $1 AND org_id = $2`, [roleId, orgId]);
     if (!row) throw roleNotFound(roleId);
     return toRole(row);
   }
@@ -88,7 +88,7 @@ export class RbacService {
     assertCanGrant(principal, input.permissions, `the role '${input.name}'`);
     if (builtInRole(input.name)) throw new ConflictError(`'${input.name}' is the name of a built-in role.`, 'ROLE_NAME_TAKEN');
     try {
-      const [row] = await this.db.query(
+      const [row] = await this.db.untypedQuery(
         `INSERT INTO roles (id, org_id, name, description, permissions) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
         [newId('rol'), orgId, input.name, input.description ?? '', input.permissions],
       );
@@ -135,7 +135,7 @@ export class RbacService {
     const role = await this.getRole(principal, input.role_id);
     assertCanGrant(principal, role.permissions, `the role '${role.name}'`);
     try {
-      const [row] = await this.db.query(
+      const [row] = await this.db.untypedQuery(
         `INSERT INTO user_roles (id, org_id, user_id, role_id) VALUES ($1, $2, $3, $4) RETURNING *, $5::text AS role_name`,
         [newId('ura'), orgId, input.user_id, input.role_id, role.name],
       );
@@ -148,7 +148,7 @@ export class RbacService {
 
   async listAssignments(principal: Principal, query: { user_id?: string; role_id?: string; limit: number; cursor?: string }) {
     const orgId = await this.orgs.scope(principal);
-    const rows: UserRoleRow[] = await this.db.query(
+    const rows: UserRoleRow[] = await this.db.untypedQuery(
       `SELECT ur.*, r.name AS role_name FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id
        WHERE ur.org_id = $1 AND ($2::text IS NULL OR ur.user_id = $2) AND ($3::text IS NULL OR ur.role_id = $3)
          AND ($4::text IS NULL OR ur.id < $4)
@@ -171,7 +171,7 @@ export class RbacService {
   async rolesOfUser(principal: Principal, userId: string): Promise<Role[]> {
     const orgId = await this.orgs.scope(principal);
     const user = await this.users.get(orgId, userId);
-    const rows: Array<RoleRow & { role_id: string }> = await this.db.query(
+    const rows: Array<RoleRow & { role_id: string }> = await this.db.untypedQuery(
       `SELECT ur.role_id, r.* FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 ORDER BY ur.id`,
       [userId],
     );

@@ -9,7 +9,7 @@ import { decodeSignature, keyProven, verifySignature } from '../agents/agent-key
 import { effectiveStatus, keyFingerprint, type AgentRow } from '../agents/agent-service';
 import type { OrgService } from '../orgs/org-service';
 import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson } from '../../lib/canonical-json';
 
 type Reason = operations['verifyTrust']['responses']['200']['content']['application/json']['reasons'][number];
 
@@ -40,7 +40,7 @@ export class TrustService {
     const reasons: Reason[] = [signatureValid ? 'signature_valid' : 'signature_invalid', keyProven(agent) ? 'key_proven' : 'key_unproven', `agent_${status}`];
     const workspaceId = input.context?.workspace_id;
     if (workspaceId !== undefined) {
-      const [installed] = await this.db.query(
+      const [installed] = await this.db.untypedQuery(
         `SELECT 1 FROM installations WHERE agent_id = $1 AND workspace_id = $2 AND revoked_at IS NULL LIMIT 1`,
         [agent.id, String(workspaceId)],
       );
@@ -66,7 +66,7 @@ export class TrustService {
       revoked_at: Date | null;
       beacon_platform: string | null;
       created_at: Date;
-    }> = await this.db.query(
+    }> = await this.db.untypedQuery(
       `SELECT id, workspace_id, lease_expires_at, last_lease_at, revoked_at, beacon_platform, created_at
        FROM installations WHERE agent_id = $1 ORDER BY id DESC LIMIT 200`,
       [agent.id],
@@ -153,7 +153,7 @@ export class TrustService {
   /** A registered (key-holding) agent of the caller's org, by sekuire_id; anything else is 404. */
   private async registeredAgent(principal: Principal, sekuireId: string): Promise<AgentRow> {
     const orgId = await this.orgs.scope(principal);
-    const [agent] = await this.db.query(`SELECT * FROM agents WHERE org_id = $1 AND sekuire_id = $2`, [orgId, sekuireId]);
+    const [agent] = await this.db.untypedQuery(`SELECT * FROM agents WHERE org_id = $1 AND sekuire_id = $2`, [orgId, sekuireId]);
     if (!agent?.public_key) throw agentNotFound(sekuireId);
     return agent;
   }

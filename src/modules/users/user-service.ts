@@ -7,7 +7,7 @@ import type { Principal } from '../../auth/principal';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
 import { ASSIGNED_ROLES_SQL, rolesAndPermissions, type RoleAssignment } from '../../auth/authenticator';
-import { noteBefore } from '../audit/audited-change';
+import { noteBefore } from '../../audit/audited-change';
 import { keepingAnOwner } from '../rbac/owners';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
@@ -46,7 +46,7 @@ export class UserService {
 
   async list(principal: Principal, query: { org_id?: string; limit: number; cursor?: string }) {
     const orgId = await this.orgs.scope(principal, query.org_id);
-    const rows: UserRow[] = await this.db.query(
+    const rows: UserRow[] = await this.db.untypedQuery(
       `SELECT ${USER_COLUMNS} FROM users WHERE org_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [orgId, decodeCursor(query.cursor), query.limit + 1],
     );
@@ -56,7 +56,7 @@ export class UserService {
 
   /** A user of the org, or 404 (a user of another org is reported the same way). */
   async get(orgId: string, userId: string): Promise<UserRow> {
-    const [row] = await this.db.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND org_id = $2`, [userId, orgId]);
+    const [row] = await this.db.untypedQuery(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND org_id = $2`, [userId, orgId]);
     if (!row) throw new NotFoundError(`No user '${userId}' exists in this org.`, 'USER_NOT_FOUND');
     return row;
   }

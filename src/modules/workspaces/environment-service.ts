@@ -32,7 +32,7 @@ export class EnvironmentService {
 
   async list(principal: Principal, workspaceId: string, page: { limit: number; cursor?: string }) {
     await this.workspaceOf(principal, workspaceId);
-    const rows: EnvironmentRow[] = await this.db.query(
+    const rows: EnvironmentRow[] = await this.db.untypedQuery(
       `SELECT * FROM environments WHERE workspace_id = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3`,
       [workspaceId, decodeCursor(page.cursor), page.limit + 1],
     );
@@ -43,7 +43,7 @@ export class EnvironmentService {
   async create(principal: Principal, workspaceId: string, name: string): Promise<Environment> {
     await this.workspaceOf(principal, workspaceId);
     try {
-      const [row] = await this.db.query(`INSERT INTO environments (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING *`, [
+      const [row] = await this.db.untypedQuery(`INSERT INTO environments (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING *`, [
         newId('env'),
         workspaceId,
         name,
@@ -57,7 +57,7 @@ export class EnvironmentService {
 
   async delete(principal: Principal, workspaceId: string, environmentId: string): Promise<void> {
     await this.workspaceOf(principal, workspaceId);
-    const [, deleted] = await this.db.query(`DELETE FROM environments WHERE id = $1 AND workspace_id = $2`, [environmentId, workspaceId]);
+    const [, deleted] = await this.db.untypedQuery(`DELETE FROM environments WHERE id = $1 AND workspace_id = $2`, [environmentId, workspaceId]);
     if (deleted === 0) throw new NotFoundError(`No environment '${environmentId}' exists in this workspace.`, 'ENVIRONMENT_NOT_FOUND');
   }
 

@@ -8,7 +8,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
 import type { UserService } from '../users/user-service';
-import { noteBefore } from '../audit/audited-change';
+import { noteBefore } from '../../audit/audited-change';
 
 type Workspace = components['schemas']['Workspace'];
 type WorkspaceMember = components['schemas']['WorkspaceMember'];
@@ -64,7 +64,7 @@ export class WorkspaceService {
 
   async list(principal: Principal, orgId: string, page: { limit: number; cursor?: string }) {
     const scoped = await this.orgs.scope(principal, orgId);
-    const rows: WorkspaceRow[] = await this.db.query(
+    const rows: WorkspaceRow[] = await this.db.untypedQuery(
       `SELECT * FROM workspaces WHERE org_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [scoped, decodeCursor(page.cursor), page.limit + 1],
     );
@@ -103,10 +103,10 @@ export class WorkspaceService {
 
   async update(principal: Principal, orgId: string, workspaceId: string, input: { name: string; description?: string }): Promise<Workspace> {
     const scoped = await this.orgs.scope(principal, orgId);
-    const [old] = await this.db.query(`SELECT name, description FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`, [workspaceId, scoped]);
+    const [old] = await this.db.untypedQuery(`SELECT name, description FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`, [workspaceId, scoped]);
     if (old) noteBefore(old);
     try {
-      const [rows] = await this.db.query(
+      const [rows] = await this.db.untypedQuery(
         `UPDATE workspaces SET name = $3, description = COALESCE($4, description), updated_at = now()
          WHERE id = $1 AND org_id = $2 RETURNING *`,
         [workspaceId, scoped, input.name, input.description ?? null],
@@ -150,7 +150,7 @@ export class WorkspaceService {
   async members(principal: Principal, orgId: string, workspaceId: string, page: { limit: number; cursor?: string }) {
     const scoped = await this.orgs.scope(principal, orgId);
     await this.row(scoped, workspaceId);
-    const rows: Array<MemberRow & { id: string }> = await this.db.query(
+    const rows: Array<MemberRow & { id: string }> = await this.db.untypedQuery(
       `SELECT m.user_id AS id, m.user_id, u.email, m.role, m.added_at FROM workspace_members m JOIN users u ON u.id = m.user_id
        WHERE m.workspace_id = $1 AND ($2::text IS NULL OR m.user_id > $2) ORDER BY m.user_id LIMIT $3`,
       [workspaceId, decodeCursor(page.cursor), page.limit + 1],
@@ -163,9 +163,9 @@ export class WorkspaceService {
     const scoped = await this.orgs.scope(principal, orgId);
     await this.row(scoped, workspaceId);
     const user = await this.users.get(scoped, userId);
-    const [old] = await this.db.query(`SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 FOR UPDATE`, [workspaceId, userId]);
+    const [old] = await this.db.untypedQuery(`SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 FOR UPDATE`, [workspaceId, userId]);
     noteBefore(old ?? null);
-    const [row] = await this.db.query(
+    const [row] = await this.db.untypedQuery(
       `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3)
        ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role
        RETURNING user_id, role, added_at`,
@@ -177,7 +177,7 @@ export class WorkspaceService {
   async removeMember(principal: Principal, orgId: string, workspaceId: string, userId: string): Promise<void> {
     const scoped = await this.orgs.scope(principal, orgId);
     await this.row(scoped, workspaceId);
-    const [, deleted] = await this.db.query(`DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, [
+    const [, deleted] = await this.db.untypedQuery(`DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, [
       workspaceId,
       userId,
     ]);
@@ -185,7 +185,7 @@ export class WorkspaceService {
   }
 
   private async row(orgId: string, workspaceId: string): Promise<WorkspaceRow> {
-    const [row] = await this.db.query(`SELECT * FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
+    const [row] = await this.db.untypedQuery(`SELECT * FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
     if (!row) throw workspaceNotFound(workspaceId);
     return row;
   }

@@ -1,0 +1,106 @@
+/**
+ * The shape of the house (README "Where things live"), checked by reading the source:
+ * SQL lives only in stores and migrations; modules meet only through their `index.ts` faces;
+ * nothing below the modules imports a module or the composition root.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = resolve(__dirname, '..');
+const SRC = join(ROOT, 'src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+const files = sourceFiles(SRC).map((path) => ({ path: relative(ROOT, path), text: readFileSync(path, 'utf8') }));
+
+/** Layers below the modules: none of them may know a module or the composition root. */
+const KERNELS = ['audit', 'auth', 'binding', 'config', 'db', 'errors', 'lib', 'logging', 'mail', 'metrics', 'outbound'];
+/** Files directly under src/modules/ that compose the modules (they import faces only). */
+const COMPOSITION = new Set(['src/modules/index.ts', 'src/modules/services.ts', 'src/modules/handler.ts']);
+
+interface Import {
+  from: string;
+  to: string;
+}
+
+function importsOf(file: { path: string; text: string }): Import[] {
+  const specifiers = [...file.text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)].map((match) => match[1] ?? match[2]);
+  return specifiers
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => ({ from: file.path, to: relative(ROOT, resolve(ROOT, dirname(file.path), specifier)).replace(/\.ts$/, '') }));
+}
+
+/** `src/modules/<m>` of a path inside a module, or undefined. */
+function moduleOf(path: string): string | undefined {
+  const match = /^src\/modules\/([^/]+)\//.exec(path);
+  return match && !COMPOSITION.has(path) ? match[1] : undefined;
+}
+
+function isFace(target: string): boolean {
+  return /^src\/modules\/[^/]+(\/index)?$/.test(target);
+}
+
+const imports = files.flatMap(importsOf);
+
+describe('the shape of the house', () => {
+  it('writes SQL only in a store (`*-store.ts`) or a migration', () => {
+    const sql = /\b(SELECT\s[\s\S]*?\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|ALTER\s+TABLE|pg_advisory)\b/;
+    const offenders = files
+      .filter((file) => !file.path.endsWith('-store.ts') && !file.path.startsWith('src/db/migrations/'))
+      .filter((file) => [...file.text.matchAll(/`[^`]*`|'[^'\n]*'/g)].some((literal) => sql.test(literal[0])))
+      .map((file) => file.path);
+    assert.deepEqual(offenders, []);
+  });
+
+  it('reads the database only through typed queries (`Db.query` returns rows and a count)', () => {
+    assert.deepEqual(
+      files.filter((file) => /\buntypedQuery\b|\bmanager\.query\(/.test(file.text) && file.path !== 'src/db/db.ts').map((file) => file.path),
+      [],
+    );
+  });
+
+  it('lets a module reach another module only through its index.ts face', () => {
+    const bypasses = imports
+      .filter(({ from, to }) => {
+        const target = moduleOf(`${to}.ts`) ?? moduleOf(`${to}/`);
+        if (!to.startsWith('src/modules/') || COMPOSITION.has(`${to}.ts`)) return false;
+        const source = moduleOf(from);
+        if (source !== undefined && source === target) return false;
+        return !isFace(to);
+      })
+      .map(({ from, to }) => `${from} → ${to}`);
+    assert.deepEqual(bypasses, []);
+  });
+
+  it('keeps the layers below the modules ignorant of the modules and of the composition root', () => {
+    const upward = imports
+      .filter(({ from }) => KERNELS.some((kernel) => from.startsWith(`src/${kernel}/`)))
+      .filter(({ to }) => to.startsWith('src/modules') || to === 'src/app' || to === 'src/main')
+      .map(({ from, to }) => `${from} → ${to}`);
+    assert.deepEqual(upward, []);
+  });
+
+  it('keeps the modules ignorant of the composition root (app.ts, main.ts)', () => {
+    const upward = imports
+      .filter(({ from }) => from.startsWith('src/modules/'))
+      .filter(({ to }) => to === 'src/app' || to === 'src/main' || to === 'src/services')
+      .map(({ from, to }) => `${from} → ${to}`);
+    assert.deepEqual(upward, []);
+  });
+
+  it('keeps HTTP out of services: only handlers and faces import the binding', () => {
+    const leaks = imports
+      .filter(({ from }) => moduleOf(from) !== undefined && !from.includes('/handlers/') && !from.endsWith('/index.ts'))
+      .filter(({ to }) => to.startsWith('src/binding/'))
+      .map(({ from, to }) => `${from} → ${to}`);
+    assert.deepEqual(leaks, []);
+  });
+});
