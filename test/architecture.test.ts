@@ -32,7 +32,7 @@ interface Import {
 }
 
 function importsOf(file: { path: string; text: string }): Import[] {
-  const specifiers = [...file.text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)].map((match) => match[1] ?? match[2]);
+  const specifiers = [...file.text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)].map((match) => match[1] ?? match[2] ?? "");
   return specifiers
     .filter((specifier) => specifier.startsWith('.'))
     .map((specifier) => ({ from: file.path, to: relative(ROOT, resolve(ROOT, dirname(file.path), specifier)).replace(/\.ts$/, '') }));

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { NewAuditEvent } from '../modules/audit/audit-service';
+import type { NewAuditEvent } from './audit-event';
 
 /**
  * What an audited operation's service saw before it changed something, for the `before` of the

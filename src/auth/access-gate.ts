@@ -2,7 +2,8 @@ import type { Request } from 'express';
 import type { RequestGate } from '../binding/binding';
 import type { RuntimeContext, RuntimeResult } from '../binding/handler-types';
 import type { Db } from '../db/db';
-import { actorOf, requestFactsOf, type AuditService, type NewAuditEvent } from '../modules/audit/audit-service';
+import { type AuditService } from '../modules/audit/audit-service';
+import { actorOf, requestFactsOf, withRequestFacts, type NewAuditEvent } from '../audit/audit-event';
 import { collectingBefore, redacted, type NotedActor } from '../audit/audited-change';
 import type { BoundOperation } from '../binding/operation-table';
 import { ForbiddenError } from '../errors/api-error';
@@ -52,6 +53,21 @@ export function createAccessGate(options: {
   }
   if (problems.length > 0) throw new AccessGateError(problems);
 
+  async function executeAudited(context: RuntimeContext<unknown>, run: () => Promise<RuntimeResult>): Promise<RuntimeResult> {
+    const { audit: action } = context.operation.extensions;
+    if (!action) return run();
+    try {
+      return await db.transaction(async (manager) => {
+        const { result, before, actor } = await collectingBefore(run);
+        if (Number(result.status) < 400) await audit.append(manager, auditedChange(context, action, result, before, actor));
+        return result;
+      });
+    } catch (error) {
+      if (error instanceof PlanLimitError) await audit.record(planDenial(context.principal as Principal, context.operation, context.req, error));
+      throw error;
+    }
+  }
+
   return {
     anonymous: ANONYMOUS,
     authenticate: (req: Request, operation: BoundOperation) => options.authenticator.authenticate(req, operation),
@@ -74,19 +90,8 @@ export function createAccessGate(options: {
      * appended when the handler succeeds, and neither commits without the other. A quota refusal
      * (402) is recorded once the refused change has rolled back.
      */
-    async execute(context: RuntimeContext<unknown>, run: () => Promise<RuntimeResult>) {
-      const { audit: action } = context.operation.extensions;
-      if (!action) return run();
-      try {
-        return await db.transaction(async (manager) => {
-          const { result, before, actor } = await collectingBefore(run);
-          if (Number(result.status) < 400) await audit.append(manager, auditedChange(context, action, result, before, actor));
-          return result;
-        });
-      } catch (error) {
-        if (error instanceof PlanLimitError) await audit.record(planDenial(context.principal as Principal, context.operation, context.req, error));
-        throw error;
-      }
+    execute(context: RuntimeContext<unknown>, run: () => Promise<RuntimeResult>) {
+      return withRequestFacts(requestFactsOf(context.req), () => executeAudited(context, run));
     },
     async throttle(operation: BoundOperation, req: Request, body: unknown, caller: unknown) {
       const email = (body as { email?: unknown } | undefined)?.email;

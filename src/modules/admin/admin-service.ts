@@ -6,7 +6,8 @@ import { newId } from '../../db/ids';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { UnauthorizedError } from '../../errors/api-error';
 import type { Mailer } from '../../mail/mailer';
-import type { AuditService, RequestFacts } from '../audit/audit-service';
+import type { AuditService } from '../audit/audit-service';
+import type { RequestFacts } from '../../audit/audit-event';
 
 const PIN_TTL_MS = 5 * 60_000;
 const MAX_PIN_ATTEMPTS = 5;

@@ -13,7 +13,8 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { OrgService } from '../orgs/org-service';
 import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
 import { noteBefore } from '../../audit/audited-change';
-import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
+import { type AuditService } from '../audit/audit-service';
+import { actorOf, type RequestFacts } from '../../audit/audit-event';
 import { assertKeyProof, decodeKey, keyProven, proofMessage } from './agent-keys';
 
 type Agent = components['schemas']['Agent'];

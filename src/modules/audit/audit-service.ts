@@ -11,6 +11,7 @@ import { BadRequestError, ForbiddenError } from '../../errors/api-error';
 import type { OrgService } from '../orgs/org-service';
 import { canonicalJson } from '../../lib/canonical-json';
 import { noteBefore } from '../../audit/audited-change';
+import type { NewAuditEvent } from '../../audit/audit-event';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 type ActorType = AuditEvent['actor_type'];
@@ -43,32 +44,6 @@ export interface ExportFilters {
   correlation_id?: string;
   since?: string;
   until?: string;
-}
-
-export interface NewAuditEvent {
-  orgId: string | null;
-  actor: { type: ActorType; id: string | null };
-  workspaceId?: string | null;
-  action: string;
-  resourceType?: string;
-  resourceId?: string | null;
-  outcome: AuditEvent['outcome'];
-  requestId?: string | null;
-  ip?: string | null;
-  userAgent?: string | null;
-  details?: Record<string, unknown>;
-}
-
-/** Where a request came from, as audit events record it. */
-export interface RequestFacts {
-  requestId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-}
-
-export function requestFactsOf(req: { id: string; ip?: string; socket: { remoteAddress?: string }; headers: Record<string, unknown> }): RequestFacts {
-  const userAgent = req.headers['user-agent'];
-  return { requestId: req.id, ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null };
 }
 
 export type ChainVerdict = operations['verifyAuditChain']['responses']['200']['content']['application/json'];
@@ -143,24 +118,6 @@ export async function chainScope(orgs: Pick<OrgService, 'scope'>, principal: Pri
     throw new ForbiddenError('Only a platform admin session may read the platform chain (the events of no org).', 'PLATFORM_ADMIN_REQUIRED');
   }
   return PLATFORM_CHAIN;
-}
-
-/** Who an event is by: the principal's kind, and the id that names it. */
-export function actorOf(principal: Principal): NewAuditEvent['actor'] {
-  switch (principal.kind) {
-    case 'user':
-      return { type: 'user', id: principal.userId };
-    case 'api_key':
-      return { type: 'api_key', id: principal.apiKeyId };
-    case 'admin_session':
-      return { type: 'admin_session', id: principal.adminEmail };
-    case 'agent':
-      return { type: 'agent', id: principal.agentId };
-    case 'installation':
-      return { type: 'installation', id: principal.installationId };
-    default:
-      return { type: 'anonymous', id: null };
-  }
 }
 
 /**

@@ -6,7 +6,8 @@ import { ApiError, BadGatewayError, ValidationError } from '../../errors/api-err
 import { DestinationRefusedError, DestinationUnresolvableError, type Destination, type OutboundHttp } from '../../outbound/outbound-http';
 import type { OrgService } from '../orgs/org-service';
 import { canonicalJson } from '../../lib/canonical-json';
-import { actorOf, chainScope, type AuditService, type NewAuditEvent, type RequestFacts } from './audit-service';
+import { chainScope, type AuditService } from './audit-service';
+import { actorOf, type NewAuditEvent, type RequestFacts } from '../../audit/audit-event';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 type ExportResult = components['schemas']['SiemExportResult'];

@@ -8,7 +8,8 @@ import { ConflictError, NotFoundError } from '../../errors/api-error';
 import { decodeSignature, keyProven, verifySignature } from '../agents/agent-keys';
 import { effectiveStatus, keyFingerprint, type AgentRow } from '../agents/agent-service';
 import type { OrgService } from '../orgs/org-service';
-import { actorOf, type AuditService, type RequestFacts } from '../audit/audit-service';
+import { type AuditService } from '../audit/audit-service';
+import { actorOf, type RequestFacts } from '../../audit/audit-event';
 import { canonicalJson } from '../../lib/canonical-json';
 
 type Reason = operations['verifyTrust']['responses']['200']['content']['application/json']['reasons'][number];

@@ -1,4 +1,4 @@
-import { requestFactsOf } from '../../audit/audit-service';
+import { requestFactsOf } from '../../../audit/audit-event';
 import type { Handler } from '../../handler';
 
 export const recordAgentHeartbeat: Handler<'recordAgentHeartbeat'> = async ({ services, principal, params, req }) => {

@@ -1,5 +1,5 @@
 import type { Handler } from '../../handler';
-import { requestFactsOf } from '../audit-service';
+import { requestFactsOf } from '../../../audit/audit-event';
 
 export const exportAuditLogsToPagerDuty: Handler<'exportAuditLogsToPagerDuty'> = async ({ services, principal, body, req }) => ({
   status: 200,

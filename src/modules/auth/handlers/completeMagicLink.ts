@@ -1,4 +1,4 @@
-import { requestFactsOf } from '../../audit/audit-service';
+import { requestFactsOf } from '../../../audit/audit-event';
 import { linkResponse } from './link-response';
 import type { Handler } from '../../handler';
 

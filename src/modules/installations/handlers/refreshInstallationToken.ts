@@ -1,4 +1,4 @@
-import { requestFactsOf } from '../../audit/audit-service';
+import { requestFactsOf } from '../../../audit/audit-event';
 import { ApiError } from '../../../errors/api-error';
 import type { Handler } from '../../handler';
 

@@ -1,4 +1,4 @@
-import { requestFactsOf } from '../../audit/audit-service';
+import { requestFactsOf } from '../../../audit/audit-event';
 import type { Handler } from '../../handler';
 
 export const renewInstallationLease: Handler<'renewInstallationLease'> = async ({ services, principal, params, body, req }) => ({
