@@ -4,7 +4,7 @@ import { createAccessGate } from './auth/access-gate';
 import { Authenticator } from './auth/authenticator';
 import { createBinding, type Binding } from './binding/binding';
 import { browserHeaders } from './binding/browser-headers';
-import { AgentCredentialLookup } from './modules/agents/agent-credentials';
+import { AgentCredentialLookup } from './modules/agents';
 import type { AnyHandler } from './binding/handler-types';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
@@ -13,7 +13,7 @@ import { createHttpLogger } from './logging/http-logging';
 import { createMetrics } from './metrics/metrics';
 import { handlers as wardenHandlers } from './modules';
 import { createServices, type Services } from './modules/services';
-import { loadContractDocuments, type ContractDocuments } from './modules/system/contract-documents';
+import { loadContractDocuments, type ContractDocuments } from './modules/system';
 
 export interface AppOptions {
   config: Config;

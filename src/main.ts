@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
-import { ensureFirstOrg } from './modules/orgs/first-start';
+import { ensureFirstOrg } from './modules/orgs';
 import { ConfigError, loadConfig } from './config/config';
 import { openDatabase } from './db/database';
 import { createLogger } from './logging/logger';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   // whose grace window has closed.
   const maintain = () =>
     Promise.all([
-      services.audit.purgeExpired().then((purged) => Object.keys(purged).length > 0 && logger.info({ purged }, 'expired audit events purged')),
+      services.orgs.auditRetentionDays().then((retention) => services.audit.purgeExpired(retention)).then((purged) => Object.keys(purged).length > 0 && logger.info({ purged }, 'expired audit events purged')),
       services.rateLimits.prune(),
       services.installations.forgetExpiredReplays(),
     ]).catch((error: Error) => logger.error({ err_message: error.message }, 'maintenance failed'));

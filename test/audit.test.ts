@@ -378,7 +378,7 @@ describe('retention: custom retention (Enterprise), purge with a signed checkpoi
       const rows = await warden.database.dataSource.query(`SELECT seq::int AS seq, occurred_at FROM audit_events WHERE org_id = $1 ORDER BY seq`, [org.id]);
       // The starter plan keeps 90 days: purge as of 90 days after event 3, so events 1..3 expire.
       const now = new Date(rows[2].occurred_at.getTime() + 90 * 86_400_000 + 1);
-      const purged = await warden.services.audit.purgeExpired(now);
+      const purged = await warden.services.audit.purgeExpired(await warden.services.orgs.auditRetentionDays(), now);
       assert.equal(purged[org.id], 3);
       const left = await warden.database.dataSource.query(`SELECT seq::int AS seq FROM audit_events WHERE org_id = $1 ORDER BY seq`, [org.id]);
       assert.deepEqual(left.map((row: { seq: number }) => row.seq), [4, 5]);
@@ -390,7 +390,7 @@ describe('retention: custom retention (Enterprise), purge with a signed checkpoi
       assert.equal(verdict.checkpoint.cut_at, now.toISOString());
       const jwks = await warden.request.get('/.well-known/jwks.json').expect(200);
       assert.equal(verdict.checkpoint.key_id, jwks.body.keys[0].kid);
-      assert.deepEqual(await warden.services.audit.purgeExpired(now), {}, 'a second purge at the same time cuts nothing');
+      assert.deepEqual(await warden.services.audit.purgeExpired(await warden.services.orgs.auditRetentionDays(), now), {}, 'a second purge at the same time cuts nothing');
 
       await warden.database.dataSource.query(`UPDATE audit_checkpoints SET seq = 2 WHERE org_id = $1`, [org.id]);
       const forged = (await warden.request.get('/api/v1/audit/verify').set(key).expect(200)).body;

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { RequestGate } from '../binding/binding';
 import type { RuntimeContext, RuntimeResult } from '../binding/handler-types';
 import type { Db } from '../db/db';
-import { type AuditService } from '../modules/audit/audit-service';
+import { type AuditService } from '../modules/audit';
 import { actorOf, requestFactsOf, withRequestFacts, type NewAuditEvent } from '../audit/audit-event';
 import { collectingBefore, redacted, type NotedActor } from '../audit/audited-change';
 import type { BoundOperation } from '../binding/operation-table';
@@ -59,7 +59,7 @@ export function createAccessGate(options: {
     try {
       return await db.transaction(async (manager) => {
         const { result, before, actor } = await collectingBefore(run);
-        if (Number(result.status) < 400) await audit.append(manager, auditedChange(context, action, result, before, actor));
+        if (Number(result.status) < 400) await audit.append(auditedChange(context, action, result, before, actor));
         return result;
       });
     } catch (error) {

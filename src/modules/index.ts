@@ -1,16 +1,16 @@
 import type { HandlerMap } from './handler';
-import { systemHandlers } from './system/handlers';
-import { authHandlers } from './auth/handlers';
-import { adminHandlers } from './admin/handlers';
-import { orgsHandlers } from './orgs/handlers';
-import { usersHandlers } from './users/handlers';
-import { workspacesHandlers } from './workspaces/handlers';
-import { apiKeysHandlers } from './api-keys/handlers';
-import { rbacHandlers } from './rbac/handlers';
-import { agentsHandlers } from './agents/handlers';
-import { installationsHandlers } from './installations/handlers';
-import { trustHandlers } from './trust/handlers';
-import { auditHandlers } from './audit/handlers';
+import { systemHandlers } from './system';
+import { authHandlers } from './auth';
+import { adminHandlers } from './admin';
+import { orgsHandlers } from './orgs';
+import { usersHandlers } from './users';
+import { workspacesHandlers } from './workspaces';
+import { apiKeysHandlers } from './api-keys';
+import { rbacHandlers } from './rbac';
+import { agentsHandlers } from './agents';
+import { installationsHandlers } from './installations';
+import { trustHandlers } from './trust';
+import { auditHandlers } from './audit';
 
 /** Every module's handlers, keyed by operationId. */
 export const handlers = {

@@ -9,23 +9,23 @@ import { InstanceSecrets } from '../db/instance-secrets';
 import { Mailer } from '../mail/mailer';
 import type { Metrics } from '../metrics/metrics';
 import { OutboundHttp, outboundPolicy } from '../outbound/outbound-http';
-import { AdminService } from './admin/admin-service';
-import { AgentService } from './agents/agent-service';
-import { ApiKeyService } from './api-keys/api-key-service';
-import { AuditService } from './audit/audit-service';
-import { ComplianceService } from './audit/compliance-service';
-import { SiemExportService } from './audit/siem-export-service';
-import { AuthService } from './auth/auth-service';
-import { LoginLinkService } from './auth/login-link-service';
-import { InstallationService } from './installations/installation-service';
-import { OrgService } from './orgs/org-service';
-import { RbacService } from './rbac/rbac-service';
-import type { ContractDocuments } from './system/contract-documents';
-import { SystemService } from './system/system-service';
-import { TrustService } from './trust/trust-service';
-import { UserService } from './users/user-service';
-import { EnvironmentService } from './workspaces/environment-service';
-import { WorkspaceService } from './workspaces/workspace-service';
+import { AdminService } from './admin';
+import { AgentService } from './agents';
+import { ApiKeyService } from './api-keys';
+import { AuditService } from './audit';
+import { ComplianceService } from './audit';
+import { SiemExportService } from './audit';
+import { AuthService } from './auth';
+import { LoginLinkService } from './auth';
+import { InstallationService } from './installations';
+import { OrgService } from './orgs';
+import { RbacService } from './rbac';
+import type { ContractDocuments } from './system';
+import { SystemService } from './system';
+import { TrustService } from './trust';
+import { UserService } from './users';
+import { EnvironmentService } from './workspaces';
+import { WorkspaceService } from './workspaces';
 
 export interface ServiceOptions {
   config: Config;
@@ -52,6 +52,7 @@ export function createServices(options: ServiceOptions) {
   const orgs = new OrgService(db, config.upgradeUrl);
   const users = new UserService(db, orgs);
   const agents = new AgentService(db, orgs, audit);
+  const installations = new InstallationService(db, orgs, agents, logger, audit);
   return {
     config,
     database,
@@ -62,7 +63,7 @@ export function createServices(options: ServiceOptions) {
     mailer,
     audit,
     siem: new SiemExportService(audit, orgs, new OutboundHttp(outboundPolicy(config.outbound)), config.siem),
-    compliance: new ComplianceService(db, orgs, agents, audit),
+    compliance: new ComplianceService(db, orgs, agents, installations, audit),
     rateLimits: new RateLimiter(database.dataSource, config.rateLimits),
     system: new SystemService(database),
     auth: new AuthService(
@@ -85,7 +86,7 @@ export function createServices(options: ServiceOptions) {
     apiKeys: new ApiKeyService(db, orgs),
     rbac: new RbacService(db, orgs, users),
     agents,
-    installations: new InstallationService(db, orgs, agents, logger, audit),
+    installations,
     trust: new TrustService(db, orgs, signingKey, audit),
   };
 }

@@ -6,7 +6,7 @@ import { newId } from '../../db/ids';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { UnauthorizedError } from '../../errors/api-error';
 import type { Mailer } from '../../mail/mailer';
-import type { AuditService } from '../audit/audit-service';
+import type { AuditService } from '../audit';
 import type { RequestFacts } from '../../audit/audit-event';
 
 const PIN_TTL_MS = 5 * 60_000;
@@ -52,7 +52,7 @@ export class AdminService {
           expiresAt,
         ]);
       }
-      await this.audit.append(manager, {
+      await this.audit.append({
         orgId: null,
         actor: { type: 'anonymous', id: normalized },
         action: 'admin.pin_requested',
@@ -87,7 +87,7 @@ export class AdminService {
       if (!constantTimeEqual(await this.pinDigest(challenge.id, input.pin), challenge.pin_digest)) {
         await manager.query(`UPDATE admin_pin_challenges SET attempts = attempts + 1 WHERE id = $1`, [challenge.id]);
         if (challenge.attempts + 1 === MAX_PIN_ATTEMPTS) {
-          await this.audit.append(manager, {
+          await this.audit.append({
             orgId: null,
             actor: { type: 'anonymous', id: challenge.email },
             action: 'admin.pin_locked',
@@ -108,7 +108,7 @@ export class AdminService {
         `INSERT INTO sessions (id, kind, admin_email, token_digest, expires_at) VALUES ($1, 'admin', $2, $3, $4)`,
         [sessionId, challenge.email, digestSecret(token), expiresAt],
       );
-      await this.audit.append(manager, {
+      await this.audit.append({
         orgId: null,
         actor: { type: 'admin_session', id: challenge.email },
         action: 'admin.login',

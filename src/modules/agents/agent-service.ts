@@ -10,10 +10,10 @@ import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
-import type { OrgService } from '../orgs/org-service';
-import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
+import type { OrgService } from '../orgs';
+import { assertWorkspaceInOrg } from '../workspaces';
 import { noteBefore } from '../../audit/audited-change';
-import { type AuditService } from '../audit/audit-service';
+import { type AuditService } from '../audit';
 import { actorOf, type RequestFacts } from '../../audit/audit-event';
 import { assertKeyProof, decodeKey, keyProven, proofMessage } from './agent-keys';
 
@@ -37,10 +37,12 @@ export interface AgentRow {
   revoked_at: Date | null;
   last_seen_at: Date | null;
   created_at: Date;
+  /** Whether a minted secret was issued (the digest itself never leaves the store). */
+  has_secret: boolean;
 }
 
 const AGENT_COLUMNS = `id, org_id, workspace_id, sekuire_id, name, version, public_key, key_proven_at, manifest_hash, wire_public_key, daily_budget,
-  policy_ids, status, disabled_reason, disabled_until, revoked_at, last_seen_at, created_at`;
+  policy_ids, status, disabled_reason, disabled_until, revoked_at, last_seen_at, created_at, secret_digest IS NOT NULL AS has_secret`;
 
 /** OpenSSH-style fingerprint of a base64 Ed25519 public key: `SHA256:` + unpadded base64 of its digest. */
 export function keyFingerprint(publicKey: string): string {
@@ -162,7 +164,7 @@ export class AgentService {
 
   private async insert(orgId: string, workspaceId: string | undefined, fields: Record<string, unknown>): Promise<{ agent: Agent }> {
     return this.db.transaction(async (manager) => {
-      await this.orgs.reserveQuota(manager, orgId, 'agents');
+      await this.orgs.reserveQuota(orgId, 'agents', async () => (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE org_id = $1 AND status <> 'revoked'`, [orgId])).rows[0]!.n);
       if (workspaceId) await assertWorkspaceInOrg(manager, orgId, workspaceId);
       const columns = ['id', 'org_id', 'workspace_id', ...Object.keys(fields)];
       const values = [newId('agt'), orgId, workspaceId ?? null, ...Object.values(fields)];
@@ -283,7 +285,7 @@ export class AgentService {
         [principal.agentId],
       );
       if (!agent.came_online) return;
-      await this.audit.append(manager, {
+      await this.audit.append({
         orgId: agent.org_id,
         actor: actorOf(principal),
         workspaceId: agent.workspace_id,

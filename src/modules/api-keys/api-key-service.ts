@@ -8,9 +8,9 @@ import type { Principal } from '../../auth/principal';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
-import type { OrgService } from '../orgs/org-service';
-import { assertCanGrant, assertOrgPermissions } from '../rbac/grants';
-import { keepingAnOwner } from '../rbac/owners';
+import type { OrgService } from '../orgs';
+import { assertCanGrant, assertOrgPermissions } from '../rbac';
+import { keepingAnOwner } from '../rbac';
 
 type ApiKey = components['schemas']['ApiKey'];
 type ApiKeyWithSecret = components['schemas']['ApiKeyWithSecret'];
@@ -84,7 +84,7 @@ export class ApiKeyService {
     assertOrgPermissions(permissions);
     assertCanGrant(principal, permissions, 'an API key with these permissions');
     return this.db.transaction(async (manager) => {
-      await this.orgs.reserveQuota(manager, orgId, 'api_keys');
+      await this.orgs.reserveQuota(orgId, 'api_keys', async () => (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL AND expires_at > now()`, [orgId])).rows[0]!.n);
       return this.insert(manager, {
         orgId,
         // A key made with a key has the same creator, so it is bounded by the same user.

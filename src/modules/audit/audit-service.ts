@@ -8,7 +8,7 @@ import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { BadRequestError, ForbiddenError } from '../../errors/api-error';
-import type { OrgService } from '../orgs/org-service';
+import type { OrgService } from '../orgs';
 import { canonicalJson } from '../../lib/canonical-json';
 import { noteBefore } from '../../audit/audited-change';
 import type { NewAuditEvent } from '../../audit/audit-event';
@@ -134,8 +134,8 @@ export class AuditService {
   private readonly queued = new Map<string, Array<{ event: NewAuditEvent; settle: (error?: unknown) => void }>>();
 
   /** Appends inside the caller's transaction: the event commits or rolls back with the change. */
-  append(manager: EntityManager, event: NewAuditEvent): Promise<void> {
-    return this.appendMany(manager, event.orgId ?? PLATFORM_CHAIN, [event]);
+  append(event: NewAuditEvent): Promise<void> {
+    return this.db.transaction(() => this.appendMany(event.orgId ?? PLATFORM_CHAIN, [event]));
   }
 
   /**
@@ -165,7 +165,7 @@ export class AuditService {
         return;
       }
       try {
-        await this.db.transaction((manager) => this.appendMany(manager, chain, batch.map((entry) => entry.event)));
+        await this.db.transaction(() => this.appendMany(chain, batch.map((entry) => entry.event)));
         for (const entry of batch) entry.settle();
       } catch (error) {
         for (const entry of batch) entry.settle(error);
@@ -177,12 +177,12 @@ export class AuditService {
    * Reserves the next seqs by bumping the locked head (one statement), hashes each event onto
    * its predecessor, inserts them in one statement and moves the head's hash.
    */
-  private async appendMany(manager: EntityManager, chain: string, events: NewAuditEvent[]): Promise<void> {
+  private async appendMany(chain: string, events: NewAuditEvent[]): Promise<void> {
     const reserve = () =>
-      manager.query(`UPDATE audit_chain_heads SET seq = seq + $2 WHERE org_id = $1 RETURNING seq - $2 AS last_seq, hash`, [chain, events.length]);
+      this.db.untypedQuery(`UPDATE audit_chain_heads SET seq = seq + $2 WHERE org_id = $1 RETURNING seq - $2 AS last_seq, hash`, [chain, events.length]);
     let [rows] = await reserve();
     if (rows.length === 0) {
-      await manager.query(`INSERT INTO audit_chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING`, [chain, GENESIS]);
+      await this.db.untypedQuery(`INSERT INTO audit_chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING`, [chain, GENESIS]);
       [rows] = await reserve();
     }
     let prevHash: Buffer = rows[0].hash;
@@ -212,7 +212,7 @@ export class AuditService {
         row.request_id, row.ip, row.user_agent, JSON.stringify(row.details), prevHash, hash].forEach((value, i) => columns[i]!.push(value));
       prevHash = hash;
     }
-    await manager.query(
+    await this.db.untypedQuery(
       `INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
          outcome, request_id, ip, user_agent, details, prev_hash, hash)
        SELECT id, $16, seq, $17, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent,
@@ -222,7 +222,7 @@ export class AuditService {
          AS t(id, seq, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details, prev_hash, hash)`,
       [...columns.slice(0, 15), chain, occurredAt],
     );
-    await manager.query(`UPDATE audit_chain_heads SET hash = $2 WHERE org_id = $1`, [chain, prevHash]);
+    await this.db.untypedQuery(`UPDATE audit_chain_heads SET hash = $2 WHERE org_id = $1`, [chain, prevHash]);
   }
 
   async list(orgId: string, filters: ExportFilters & { limit: number; cursor?: string }) {
@@ -340,24 +340,13 @@ export class AuditService {
     return { valid: true, org_id: orgId, events_checked: expected - start, head_seq: headSeq, first_broken_seq: null, reason: null, checkpoint };
   }
 
-  async setRetention(orgId: string, days: number) {
-    const [old] = await this.db.untypedQuery(`SELECT audit_log_retention_days FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
-    noteBefore(old ?? null);
-    await this.db.untypedQuery(`UPDATE orgs SET audit_log_retention_days = $2 WHERE id = $1`, [orgId, days]);
-    return { org_id: orgId, audit_log_retention_days: days };
-  }
-
   /**
-   * Deletes every chain's events older than its retention (the org's override, else its plan's;
+   * Deletes every chain's events older than its retention (`orgRetentionDays`, from OrgService.auditRetentionDays;
    * a year for the platform chain). At the cut it stores the last deleted event's seq and hash,
    * signed, so what remains still verifies from there. Returns how many events each chain lost.
    */
-  async purgeExpired(now = new Date()): Promise<Record<string, number>> {
-    const orgs: Array<{ id: string; plan: PlanName; audit_log_retention_days: number | null }> = await this.db.untypedQuery(
-      `SELECT id, plan, audit_log_retention_days FROM orgs`,
-    );
-    const retention = new Map<string, number>([[PLATFORM_CHAIN, PLATFORM_RETENTION_DAYS]]);
-    for (const org of orgs) retention.set(org.id, org.audit_log_retention_days ?? planNamed(org.plan).audit_log_retention_days);
+  async purgeExpired(orgRetentionDays: Map<string, number>, now = new Date()): Promise<Record<string, number>> {
+    const retention = new Map<string, number>([[PLATFORM_CHAIN, PLATFORM_RETENTION_DAYS], ...orgRetentionDays]);
     const purged: Record<string, number> = {};
     // Loaded before any transaction: a first load reads the database on a connection of its own.
     await this.signingKey.jwk();

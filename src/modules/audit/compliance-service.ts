@@ -1,10 +1,10 @@
 import type { components } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
-import { effectiveStatus, keyFingerprint, type AgentService } from '../agents/agent-service';
-import { installationStatus } from '../installations/installation-service';
-import type { OrgService } from '../orgs/org-service';
-import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
+import { effectiveStatus, keyFingerprint, type AgentService } from '../agents';
+import { installationStatus, type InstallationService } from '../installations';
+import type { OrgService } from '../orgs';
+import { assertWorkspaceInOrg } from '../workspaces';
 import type { AuditService } from './audit-service';
 
 export type ComplianceReport = components['schemas']['ComplianceReport'];
@@ -33,6 +33,7 @@ export class ComplianceService {
     private readonly db: Db,
     private readonly orgs: OrgService,
     private readonly agents: AgentService,
+    private readonly installations: InstallationService,
     private readonly audit: AuditService,
   ) {}
 
@@ -42,34 +43,8 @@ export class ComplianceService {
     await assertWorkspaceInOrg(this.db.manager, orgId, workspaceId);
     const now = Date.now();
 
-    const [{ has_secret: hasSecret }] = await this.db.untypedQuery(`SELECT secret_digest IS NOT NULL AS has_secret FROM agents WHERE id = $1`, [agent.id]);
-    const installations: Array<{
-      id: string;
-      created_at: Date;
-      token_version: number;
-      last_refreshed_at: Date | null;
-      last_lease_at: Date | null;
-      lease_expires_at: Date | null;
-      revoked_at: Date | null;
-      revoke_reason: string | null;
-    }> = await this.db.untypedQuery(
-      `SELECT id, created_at, token_version, last_refreshed_at, last_lease_at, lease_expires_at, revoked_at, revoke_reason
-       FROM installations WHERE agent_id = $1 AND workspace_id = $2 ORDER BY id DESC LIMIT 200`,
-      [agent.id, workspaceId],
-    );
-    const [tokens] = await this.db.untypedQuery(
-      `SELECT count(*)::int AS issued, count(used_at)::int AS used,
-         count(*) FILTER (WHERE used_at IS NULL AND expires_at <= now())::int AS expired_unused,
-         count(*) FILTER (WHERE used_at IS NULL AND expires_at > now())::int AS outstanding
-       FROM install_tokens WHERE agent_id = $1 AND workspace_id = $2`,
-      [agent.id, workspaceId],
-    );
-    const [runtime] = await this.db.untypedQuery(
-      `SELECT count(*)::int AS active, count(*) FILTER (WHERE rt.expires_at <= now() + interval '7 days')::int AS expiring
-       FROM runtime_tokens rt JOIN installations i ON i.id = rt.installation_id
-       WHERE i.agent_id = $1 AND i.workspace_id = $2 AND i.revoked_at IS NULL AND rt.token_version = i.token_version AND rt.expires_at > now()`,
-      [agent.id, workspaceId],
-    );
+    const hasSecret = agent.has_secret;
+    const { installations, installTokens: tokens, runtimeTokens: runtime } = await this.installations.credentialEvidence(agent.id, workspaceId);
     // The agent's own events and those of its installations here, as resource or as actor.
     const subjects = [agent.id, ...installations.map((installation) => installation.id)];
     const { byAction: trail, recent } = await this.audit.trailOf(orgId, subjects, RECENT_EVENTS);

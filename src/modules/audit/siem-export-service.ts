@@ -4,7 +4,7 @@ import type { Principal } from '../../auth/principal';
 import type { SiemConfig } from '../../config/config';
 import { ApiError, BadGatewayError, ValidationError } from '../../errors/api-error';
 import { DestinationRefusedError, DestinationUnresolvableError, type Destination, type OutboundHttp } from '../../outbound/outbound-http';
-import type { OrgService } from '../orgs/org-service';
+import type { OrgService } from '../orgs';
 import { canonicalJson } from '../../lib/canonical-json';
 import { chainScope, type AuditService } from './audit-service';
 import { actorOf, type NewAuditEvent, type RequestFacts } from '../../audit/audit-event';

@@ -10,10 +10,10 @@ import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { ConflictError, UnauthorizedError } from '../../errors/api-error';
-import { type AuditService } from '../audit/audit-service';
+import { type AuditService } from '../audit';
 import { actorOf, type NewAuditEvent, type RequestFacts } from '../../audit/audit-event';
-import type { OrgService } from '../orgs/org-service';
-import { toUser, USER_COLUMNS, type UserRow } from '../users/user-service';
+import type { OrgService } from '../orgs';
+import { toUser, USER_COLUMNS, type UserRow } from '../users';
 import type { IssuedLink, LoginLinkKind, LoginLinkService } from './login-link-service';
 
 type PrincipalBody = components['schemas']['Principal'];
@@ -181,7 +181,7 @@ export class AuthService {
     }
     await this.db.transaction(async (manager) => {
       await manager.query(`UPDATE sessions SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1`, [sessionId]);
-      await this.audit.append(manager, {
+      await this.audit.append({
         orgId: principal.orgId,
         actor: actorOf(principal),
         action: 'auth.logout',
@@ -232,7 +232,7 @@ export class AuthService {
     const expiresAt = new Date(Math.floor(Date.now() / 1000) * 1000 + this.loginTokens.ttlMinutes * 60_000);
     await manager.query(`INSERT INTO sessions (id, kind, user_id, expires_at) VALUES ($1, 'user', $2, $3)`, [sessionId, userId, expiresAt]);
     const [[user]] = await manager.query(`UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [userId]);
-    await this.audit.append(manager, {
+    await this.audit.append({
       orgId: user.org_id,
       actor: { type: 'user', id: userId },
       action,
@@ -254,7 +254,7 @@ export class AuthService {
   ): Promise<EmailDelivery> {
     const issued = await this.db.transaction(async (manager) => {
       const issued = await this.links.issue(kind, who, redirectUrl);
-      await this.audit.append(manager, { ...event(issued.user), details: { kind, expires_at: issued.answer.expires_at } });
+      await this.audit.append({ ...event(issued.user), details: { kind, expires_at: issued.answer.expires_at } });
       return issued;
     });
     this.links.deliver(issued);

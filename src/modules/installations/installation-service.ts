@@ -1,4 +1,5 @@
 import type { Db } from '../../db/db';
+import { InstallationStore, type CredentialEvidence } from './installation-store';
 import type { Logger } from 'pino';
 import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
@@ -8,12 +9,12 @@ import type { Principal } from '../../auth/principal';
 import type { RequestBody } from '../../binding/handler-types';
 import { newId } from '../../db/ids';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
-import { AGENT_STOPPED_SQL, type AgentService } from '../agents/agent-service';
-import { type AuditService } from '../audit/audit-service';
+import { AGENT_STOPPED_SQL, type AgentService } from '../agents';
+import { type AuditService } from '../audit';
 import { actorOf, type RequestFacts } from '../../audit/audit-event';
 import { noteActor } from '../../audit/audited-change';
-import type { OrgService } from '../orgs/org-service';
-import { assertWorkspaceInOrg } from '../workspaces/workspace-service';
+import type { OrgService } from '../orgs';
+import { assertWorkspaceInOrg } from '../workspaces';
 import { openReplay, sealReplay } from './refresh-replay';
 
 type BootstrapResult = components['schemas']['BootstrapResult'];
@@ -75,7 +76,16 @@ export class InstallationService {
     private readonly agents: AgentService,
     private readonly logger: Logger,
     private readonly audit: AuditService,
-  ) {}
+  ) {
+    this.store = new InstallationStore(db);
+  }
+
+  private readonly store: InstallationStore;
+
+  /** What the compliance report needs about an agent's credentials in a workspace. */
+  credentialEvidence(agentId: string, workspaceId: string): Promise<CredentialEvidence> {
+    return this.store.credentialEvidence(agentId, workspaceId);
+  }
 
   async createInstallToken(principal: Principal, workspaceId: string, input: RequestBody<'createInstallToken'>) {
     const orgId = await this.orgs.scope(principal);
@@ -165,7 +175,7 @@ export class InstallationService {
       !command && principal.expiresAt!.getTime() - Date.now() < REFRESH_WITHIN_MS
         ? await this.db.transaction(async (manager) => {
             const runtime = await this.issueRuntimeToken(manager, installationId, await this.nextVersion(manager, installationId));
-            await this.audit.append(manager, {
+            await this.audit.append({
               orgId: principal.orgId,
               actor: actorOf(principal),
               workspaceId: row.workspace_id,
@@ -227,7 +237,7 @@ export class InstallationService {
       }
       await manager.query(`UPDATE installations SET refresh_token_digest = NULL, token_version = token_version + 1 WHERE id = $1`, [installationId]);
       await manager.query(`UPDATE superseded_refresh_tokens SET replay_ciphertext = NULL WHERE installation_id = $1 AND replay_ciphertext IS NOT NULL`, [installationId]);
-      await this.audit.append(manager, {
+      await this.audit.append({
         orgId: installation.org_id,
         actor: { type: 'anonymous', id: null },
         workspaceId: installation.workspace_id,

@@ -2,8 +2,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { ORG_PERMISSIONS } from '../../auth/permissions';
 import type { PlanName } from '../../config/config';
-import type { ApiKeyService } from '../api-keys/api-key-service';
-import type { AuditService } from '../audit/audit-service';
+import type { ApiKeyService } from '../api-keys';
+import type { AuditService } from '../audit';
 import { redacted } from '../../audit/audited-change';
 import type { OrgService } from './org-service';
 
@@ -78,7 +78,7 @@ export async function createOwnerKey(options: {
     if (orgs.length > 1) throw new OwnerKeyRefused('this database has several orgs: name one with --org org_….');
     const orgId = orgs[0]!.id;
     const apiKey = await insertOwnerKey(manager, options.apiKeys, orgId, 'Recovery owner key', 'Created with npm run admin -- create-owner-key.');
-    await options.audit.append(manager, {
+    await options.audit.append({
       orgId,
       actor: { type: 'system', id: 'npm run admin -- create-owner-key' },
       action: 'api_key.created',

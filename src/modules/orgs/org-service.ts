@@ -1,4 +1,6 @@
 import type { Db } from '../../db/db';
+import { planNamed } from '../../auth/plans';
+import { OrgStore } from './org-store';
 import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { assertQuota, type Quota } from '../../auth/plans';
@@ -19,19 +21,32 @@ interface OrgRow {
 
 export const toOrg = (row: OrgRow): Org => ({ id: row.id, name: row.name, plan: row.plan, created_at: row.created_at.toISOString() });
 
-const QUOTA_COUNTS: Record<Quota, string> = {
-  agents: `SELECT count(*)::int AS n FROM agents WHERE org_id = $1 AND status <> 'revoked'`,
-  workspaces: `SELECT count(*)::int AS n FROM workspaces WHERE org_id = $1`,
-  users: `SELECT count(*)::int AS n FROM users WHERE org_id = $1`,
-  api_keys: `SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL AND expires_at > now()`,
-};
 
 /** Orgs, and the rules every org-scoped operation shares: which org a caller may act on, and quotas. */
 export class OrgService {
+  private readonly store: OrgStore;
+
   constructor(
     private readonly db: Db,
     private readonly upgradeUrl: string,
-  ) {}
+  ) {
+    this.store = new OrgStore(db);
+  }
+
+  async setAuditRetention(principal: Principal, requestedOrgId: string, days: number) {
+    const orgId = await this.scope(principal, requestedOrgId);
+    const old = await this.store.lockAuditRetention(orgId);
+    if (!old) throw orgNotFound(orgId);
+    noteBefore(old);
+    await this.store.setAuditRetention(orgId, days);
+    return { org_id: orgId, audit_log_retention_days: days };
+  }
+
+  /** Each org's audit retention in days: its own setting, else its plan's. */
+  async auditRetentionDays(): Promise<Map<string, number>> {
+    const orgs = await this.store.auditRetentions();
+    return new Map(orgs.map((org) => [org.id, org.audit_log_retention_days ?? planNamed(org.plan).audit_log_retention_days]));
+  }
 
   /**
    * The org a request acts on. A user or API key acts on its own org; naming another answers
@@ -87,11 +102,10 @@ export class OrgService {
    * Inside a transaction: locks the org row, so concurrent creations count one at a time, and
    * answers 402 when one more object of this kind would exceed the plan's quota.
    */
-  async reserveQuota(manager: EntityManager, orgId: string, quota: Quota): Promise<void> {
-    const [org] = await manager.query(`SELECT plan FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
+  async reserveQuota(orgId: string, quota: Quota, countInUse: () => Promise<number>): Promise<void> {
+    const [org] = await this.db.untypedQuery(`SELECT plan FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
     if (!org) throw orgNotFound(orgId);
-    const [{ n }] = await manager.query(QUOTA_COUNTS[quota], [orgId]);
-    assertQuota(org.plan, quota, n, this.upgradeUrl);
+    assertQuota(org.plan, quota, await countInUse(), this.upgradeUrl);
   }
 }
 

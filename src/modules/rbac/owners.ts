@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { BUILT_IN_ROLES } from '../../auth/permissions';
 import type { Db } from '../../db/db';
 import { ConflictError } from '../../errors/api-error';
-import { orgNotFound } from '../orgs/org-service';
+import { orgNotFound } from '../orgs';
 
 const OWNER_PERMISSION = 'owner.grant';
 const OWNER_ROLES = BUILT_IN_ROLES.filter((role) => role.permissions.includes(OWNER_PERMISSION));

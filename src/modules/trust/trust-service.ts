@@ -1,14 +1,14 @@
 import type { Db } from '../../db/db';
 import type { operations } from '../../../generated/api';
-import { installationStatus } from '../installations/installation-service';
+import { installationStatus } from '../installations';
 import type { Principal } from '../../auth/principal';
 import type { RequestBody } from '../../binding/handler-types';
 import type { Jwk, SigningKey } from '../../auth/signing-key';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
-import { decodeSignature, keyProven, verifySignature } from '../agents/agent-keys';
-import { effectiveStatus, keyFingerprint, type AgentRow } from '../agents/agent-service';
-import type { OrgService } from '../orgs/org-service';
-import { type AuditService } from '../audit/audit-service';
+import { decodeSignature, keyProven, verifySignature } from '../agents';
+import { effectiveStatus, keyFingerprint, type AgentRow } from '../agents';
+import type { OrgService } from '../orgs';
+import { type AuditService } from '../audit';
 import { actorOf, type RequestFacts } from '../../audit/audit-event';
 import { canonicalJson } from '../../lib/canonical-json';
 
@@ -132,7 +132,7 @@ export class TrustService {
       expires_at: new Date(timestamp.getTime() + HEADER_LIFETIME_MS).toISOString(),
     };
     await this.db.transaction((manager) =>
-      this.audit.append(manager, {
+      this.audit.append({
         orgId: agent.org_id,
         actor: actorOf(principal),
         workspaceId: agent.workspace_id,

@@ -1,17 +1,17 @@
 import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
 import { hashPassword } from '../../auth/credentials';
-import { assertCanGrant } from '../rbac/grants';
+import { assertCanGrant } from '../rbac';
 import { builtInRole } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
 import { ASSIGNED_ROLES_SQL, rolesAndPermissions, type RoleAssignment } from '../../auth/authenticator';
 import { noteBefore } from '../../audit/audited-change';
-import { keepingAnOwner } from '../rbac/owners';
+import { keepingAnOwner } from '../rbac';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
-import type { OrgService } from '../orgs/org-service';
+import type { OrgService } from '../orgs';
 
 type User = components['schemas']['User'];
 type BuiltInRoleName = components['schemas']['BuiltInRoleName'];
@@ -67,7 +67,7 @@ export class UserService {
     assertCanGrant(principal, builtInRole(role)!.permissions, `the ${role} role`);
     const passwordHash = await hashPassword(input.password);
     return this.db.transaction(async (manager) => {
-      await this.orgs.reserveQuota(manager, orgId, 'users');
+      await this.orgs.reserveQuota(orgId, 'users', async () => (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE org_id = $1`, [orgId])).rows[0]!.n);
       try {
         const [row] = await manager.query(
           `INSERT INTO users (id, org_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5) RETURNING ${USER_COLUMNS}`,

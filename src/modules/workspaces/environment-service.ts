@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
-import type { OrgService } from '../orgs/org-service';
+import type { OrgService } from '../orgs';
 import { assertWorkspaceInOrg } from './workspace-service';
 
 type Environment = components['schemas']['Environment'];

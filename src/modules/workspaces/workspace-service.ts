@@ -6,8 +6,8 @@ import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
-import type { OrgService } from '../orgs/org-service';
-import type { UserService } from '../users/user-service';
+import type { OrgService } from '../orgs';
+import type { UserService } from '../users';
 import { noteBefore } from '../../audit/audited-change';
 
 type Workspace = components['schemas']['Workspace'];
@@ -81,7 +81,7 @@ export class WorkspaceService {
   async create(principal: Principal, orgId: string, input: { name: string; description?: string }): Promise<Workspace> {
     const scoped = await this.orgs.scope(principal, orgId);
     return this.db.transaction(async (manager) => {
-      await this.orgs.reserveQuota(manager, scoped, 'workspaces');
+      await this.orgs.reserveQuota(scoped, 'workspaces', async () => (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM workspaces WHERE org_id = $1`, [scoped])).rows[0]!.n);
       let row: WorkspaceRow;
       try {
         [row] = await manager.query(`INSERT INTO workspaces (id, org_id, name, description) VALUES ($1, $2, $3, $4) RETURNING *`, [

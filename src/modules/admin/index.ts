@@ -1,0 +1,2 @@
+export { adminHandlers } from './handlers';
+export { AdminService } from './admin-service';

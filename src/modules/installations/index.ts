@@ -1,0 +1,2 @@
+export { installationsHandlers } from './handlers';
+export { InstallationService, installationStatus } from './installation-service';

@@ -1,0 +1,3 @@
+export { orgsHandlers } from './handlers';
+export { ensureFirstOrg } from './first-start';
+export { OrgService, orgNotFound } from './org-service';

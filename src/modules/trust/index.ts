@@ -1,0 +1,2 @@
+export { trustHandlers } from './handlers';
+export { TrustService } from './trust-service';
