@@ -43,7 +43,13 @@ export class AgentCredentialLookup implements AgentCredentials {
   }
 }
 
-function principal(kind: 'agent' | 'installation', orgId: string, agentId: string, installationId: string | null, expiresAt: Date | null): Principal {
+function principal(
+  kind: 'agent' | 'installation',
+  orgId: string,
+  agentId: string,
+  installationId: string | null,
+  expiresAt: Date | null,
+): Principal {
   return {
     kind,
     orgId,

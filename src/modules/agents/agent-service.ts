@@ -108,7 +108,10 @@ export class AgentService {
     const orgId = await this.orgs.scope(principal);
     const agent = await this.row(orgId, ref);
     if (!agent.public_key || !agent.sekuire_id) {
-      throw new ConflictError('This agent has no registered key to prove; a minted agent authenticates with its secret.', 'AGENT_HAS_NO_KEY');
+      throw new ConflictError(
+        'This agent has no registered key to prove; a minted agent authenticates with its secret.',
+        'AGENT_HAS_NO_KEY',
+      );
     }
     assertKeyProof(orgId, agent.sekuire_id, agent.public_key, proof);
     if (agent.key_proven_at) return toAgent(agent);

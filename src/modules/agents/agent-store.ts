@@ -47,8 +47,9 @@ export interface Sighting {
   came_online: boolean;
 }
 
-const AGENT_COLUMNS = `id, org_id, workspace_id, sekuire_id, name, version, public_key, key_proven_at, manifest_hash, wire_public_key, daily_budget,
-  policy_ids, status, disabled_reason, disabled_until, revoked_at, last_seen_at, created_at, secret_digest IS NOT NULL AS has_secret`;
+const AGENT_COLUMNS = `id, org_id, workspace_id, sekuire_id, name, version, public_key, key_proven_at, manifest_hash, wire_public_key,
+  daily_budget, policy_ids, status, disabled_reason, disabled_until, revoked_at, last_seen_at, created_at,
+  secret_digest IS NOT NULL AS has_secret`;
 
 /** The agent `a` is revoked, or disabled by a kill switch that has not expired. */
 const STOPPED = `(a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now())))`;
@@ -68,12 +69,18 @@ export class AgentStore {
   constructor(private readonly db: Db) {}
 
   async findByRef(orgId: string, ref: string): Promise<AgentRow | undefined> {
-    const { rows } = await this.db.query<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE org_id = $1 AND ${refColumn(ref)} = $2`, [orgId, ref]);
+    const { rows } = await this.db.query<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE org_id = $1 AND ${refColumn(ref)} = $2`, [
+      orgId,
+      ref,
+    ]);
     return rows[0];
   }
 
   async findBySekuireId(orgId: string, sekuireId: string): Promise<AgentRow | undefined> {
-    const { rows } = await this.db.query<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE org_id = $1 AND sekuire_id = $2`, [orgId, sekuireId]);
+    const { rows } = await this.db.query<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE org_id = $1 AND sekuire_id = $2`, [
+      orgId,
+      sekuireId,
+    ]);
     return rows[0];
   }
 
@@ -97,21 +104,26 @@ export class AgentStore {
   }
 
   async countLive(orgId: string): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE org_id = $1 AND status <> 'revoked'`, [orgId]);
+    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE org_id = $1 AND status <> 'revoked'`, [
+      orgId,
+    ]);
     return rows[0]!.n;
   }
 
   /** Up to `limit` of the workspace's agent ids, in id order. */
   async idsIn(workspaceId: string, limit: number): Promise<string[]> {
-    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM (SELECT id FROM agents WHERE workspace_id = $1 LIMIT $2) a ORDER BY id`, [
-      workspaceId,
-      limit,
-    ]);
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM (SELECT id FROM agents WHERE workspace_id = $1 LIMIT $2) a ORDER BY id`,
+      [workspaceId, limit],
+    );
     return rows.map((row) => row.id);
   }
 
   /** Newest first, from before the cursor id; one more than `limit` tells whether there is more. */
-  async list(orgId: string, filter: { status?: AgentStatus; workspaceId: string | null; beforeId: string | null; limit: number }): Promise<AgentRow[]> {
+  async list(
+    orgId: string,
+    filter: { status?: AgentStatus; workspaceId: string | null; beforeId: string | null; limit: number },
+  ): Promise<AgentRow[]> {
     const { rows } = await this.db.query<AgentRow>(
       `SELECT ${AGENT_COLUMNS} FROM agents a WHERE org_id = $1 AND ($2::text IS NULL OR workspace_id = $2) AND ($3::text IS NULL OR id < $3)
        ${filter.status ? STATUS_FILTERS[filter.status] : ''} ORDER BY id DESC LIMIT $4`,
@@ -130,7 +142,9 @@ export class AgentStore {
   }
 
   async markKeyProven(agentId: string): Promise<AgentRow> {
-    const { rows } = await this.db.query<AgentRow>(`UPDATE agents SET key_proven_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [agentId]);
+    const { rows } = await this.db.query<AgentRow>(`UPDATE agents SET key_proven_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [
+      agentId,
+    ]);
     return rows[0]!;
   }
 
@@ -152,7 +166,13 @@ export class AgentStore {
   }
 
   /** Undefined when no such agent, or it is revoked. */
-  async setStatus(orgId: string, ref: string, status: 'active' | 'disabled', reason: string | null, until: string | null): Promise<AgentRow | undefined> {
+  async setStatus(
+    orgId: string,
+    ref: string,
+    status: 'active' | 'disabled',
+    reason: string | null,
+    until: string | null,
+  ): Promise<AgentRow | undefined> {
     const { rows } = await this.db.query<AgentRow>(
       `UPDATE agents SET status = $3, disabled_reason = $4, disabled_until = $5
        WHERE org_id = $1 AND ${refColumn(ref)} = $2 AND status <> 'revoked' RETURNING ${AGENT_COLUMNS}`,
@@ -162,15 +182,18 @@ export class AgentStore {
   }
 
   async lockWireKey(agentId: string): Promise<{ wire_public_key: string | null } | undefined> {
-    const { rows } = await this.db.query<{ wire_public_key: string | null }>(`SELECT wire_public_key FROM agents WHERE id = $1 FOR UPDATE`, [agentId]);
+    const { rows } = await this.db.query<{ wire_public_key: string | null }>(
+      `SELECT wire_public_key FROM agents WHERE id = $1 FOR UPDATE`,
+      [agentId],
+    );
     return rows[0];
   }
 
   async setWireKey(agentId: string, publicKey: string): Promise<AgentRow> {
-    const { rows } = await this.db.query<AgentRow>(`UPDATE agents SET wire_public_key = $2, last_seen_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [
-      agentId,
-      publicKey,
-    ]);
+    const { rows } = await this.db.query<AgentRow>(
+      `UPDATE agents SET wire_public_key = $2, last_seen_at = now() WHERE id = $1 RETURNING ${AGENT_COLUMNS}`,
+      [agentId, publicKey],
+    );
     return rows[0]!;
   }
 

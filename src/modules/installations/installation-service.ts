@@ -115,21 +115,25 @@ export class InstallationService {
    * token: once the installation was refreshed, recovered or revoked, the install token is spent.
    */
   async bootstrap(input: Body<'bootstrapInstallation'>): Promise<BootstrapResult> {
-    if (!isWellFormedSecret(input.install_token, INSTALL_TOKEN_PREFIX)) throw refused('INSTALL_TOKEN_INVALID', 'The install token is not valid.');
+    const invalid = () => refused('INSTALL_TOKEN_INVALID', 'The install token is not valid.');
+    if (!isWellFormedSecret(input.install_token, INSTALL_TOKEN_PREFIX)) throw invalid();
     return this.db.transaction(async () => {
       const token = await this.store.lockInstallToken(digestSecret(input.install_token));
-      if (!token) throw refused('INSTALL_TOKEN_INVALID', 'The install token is not valid.');
+      if (!token) throw invalid();
       if (token.agent_stopped) throw refused('CREDENTIAL_REVOKED', 'The agent is revoked or disabled.');
       if (token.expires_at.getTime() <= Date.now()) throw refused('INSTALL_TOKEN_EXPIRED', 'The install token has expired.');
       if (token.used_at) {
         const installation = await this.store.findTokenState(token.installation_id!);
-        const isRetry = token.in_window && token.replay_ciphertext && installation?.revoked_at === null && installation.token_version === FIRST_TOKEN_VERSION;
+        const untouched = installation?.revoked_at === null && installation.token_version === FIRST_TOKEN_VERSION;
+        const isRetry = token.in_window && token.replay_ciphertext && untouched;
         if (!isRetry) throw refused('INSTALL_TOKEN_USED', 'The install token has been used; use recovery to re-bootstrap.');
         noteActor(installationActor(token, token.installation_id!));
         return openReplay<BootstrapResult>(input.install_token, token.installation_id!, token.replay_ciphertext!);
       }
-      const result = await this.createInstallation({ orgId: token.org_id, workspaceId: token.workspace_id, agentId: token.agent_id }, input);
-      await this.store.markInstallTokenUsed(token.token_digest, result.installation_id, sealReplay(input.install_token, result.installation_id, result));
+      const owner = { orgId: token.org_id, workspaceId: token.workspace_id, agentId: token.agent_id };
+      const result = await this.createInstallation(owner, input);
+      const replay = sealReplay(input.install_token, result.installation_id, result);
+      await this.store.markInstallTokenUsed(token.token_digest, result.installation_id, replay);
       noteActor(installationActor(token, result.installation_id));
       return result;
     });
@@ -158,7 +162,11 @@ export class InstallationService {
           timeout_ms: Math.max(0, row.revoked_at.getTime() + row.shutdown_timeout_ms - Date.now()),
         }
       : row.agent_stopped
-        ? { type: 'shutdown' as const, reason: row.agent_status === 'revoked' ? 'agent revoked' : `agent disabled: ${row.disabled_reason}`, timeout_ms: 0 }
+        ? {
+            type: 'shutdown' as const,
+            reason: row.agent_status === 'revoked' ? 'agent revoked' : `agent disabled: ${row.disabled_reason}`,
+            timeout_ms: 0,
+          }
         : null;
     const refreshed_token =
       !command && principal.expiresAt!.getTime() - Date.now() < REFRESH_WITHIN_MS
@@ -228,8 +236,14 @@ export class InstallationService {
         ...currentRequestFacts(),
         details: { revoked: 'every runtime and refresh token of the installation' },
       });
-      this.logger.warn({ installation_id: installationId }, 'spent refresh token presented again: every token of the installation is revoked');
-      return refused('REFRESH_TOKEN_REUSED', 'This refresh token was replaced; every token of the installation is now revoked. Use recovery.');
+      this.logger.warn(
+        { installation_id: installationId },
+        'spent refresh token presented again: every token of the installation is revoked',
+      );
+      return refused(
+        'REFRESH_TOKEN_REUSED',
+        'This refresh token was replaced; every token of the installation is now revoked. Use recovery.',
+      );
     });
   }
 
@@ -269,7 +283,12 @@ export class InstallationService {
     const orgId = await this.orgs.scope(principal);
     const row = await this.store.registerBeacon(installationId, orgId, input.platform, input.metadata ?? {});
     if (!row) throw installationNotFound(installationId);
-    return { installation_id: installationId, platform: input.platform, metadata: input.metadata ?? {}, registered_at: row.beacon_registered_at.toISOString() };
+    return {
+      installation_id: installationId,
+      platform: input.platform,
+      metadata: input.metadata ?? {},
+      registered_at: row.beacon_registered_at.toISOString(),
+    };
   }
 
   /** The refresh token dies now; the next lease says shutdown; the runtime token dies at the deadline. */
@@ -298,7 +317,13 @@ export class InstallationService {
       refreshTokenDigest: digestSecret(refreshToken),
     });
     const runtime = await this.issueRuntimeToken(installationId, FIRST_TOKEN_VERSION);
-    return { installation_id: installationId, runtime_token: runtime.runtime_token, refresh_token: refreshToken, expires_at: runtime.expires_at, heartbeat_interval: heartbeatInterval };
+    return {
+      installation_id: installationId,
+      runtime_token: runtime.runtime_token,
+      refresh_token: refreshToken,
+      expires_at: runtime.expires_at,
+      heartbeat_interval: heartbeatInterval,
+    };
   }
 
   /**
@@ -309,7 +334,8 @@ export class InstallationService {
     const next = newSecret(REFRESH_TOKEN_PREFIX);
     const version = await this.store.rotateRefreshToken(installationId, digestSecret(next));
     const pair: RefreshResult = { ...(await this.issueRuntimeToken(installationId, version)), refresh_token: next };
-    await this.store.supersedeWithReplay(digestSecret(refreshToken), installationId, version, sealReplay(refreshToken, installationId, pair));
+    const replay = sealReplay(refreshToken, installationId, pair);
+    await this.store.supersedeWithReplay(digestSecret(refreshToken), installationId, version, replay);
     return pair;
   }
 

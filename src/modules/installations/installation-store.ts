@@ -129,19 +129,17 @@ export class InstallationStore {
   }
 
   async insertInstallToken(token: { digest: Buffer; orgId: string; workspaceId: string; agentId: string; expiresAt: Date }): Promise<void> {
-    await this.db.query(`INSERT INTO install_tokens (token_digest, org_id, workspace_id, agent_id, expires_at) VALUES ($1, $2, $3, $4, $5)`, [
-      token.digest,
-      token.orgId,
-      token.workspaceId,
-      token.agentId,
-      token.expiresAt,
-    ]);
+    await this.db.query(
+      `INSERT INTO install_tokens (token_digest, org_id, workspace_id, agent_id, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+      [token.digest, token.orgId, token.workspaceId, token.agentId, token.expiresAt],
+    );
   }
 
   /** The install token, locked, with whether a repeat is still within the retry window and whether its agent is stopped. */
   async lockInstallToken(digest: Buffer): Promise<InstallTokenRow | undefined> {
     const { rows } = await this.db.query<InstallTokenRow>(
-      `SELECT t.*, t.used_at > now() - make_interval(secs => ${IDEMPOTENT_BOOTSTRAP_SECONDS}) AS in_window, ${AGENT_STOPPED} AS agent_stopped
+      `SELECT t.*, t.used_at > now() - make_interval(secs => ${IDEMPOTENT_BOOTSTRAP_SECONDS}) AS in_window,
+         ${AGENT_STOPPED} AS agent_stopped
        FROM install_tokens t JOIN agents a ON a.id = t.agent_id
        WHERE t.token_digest = $1 FOR UPDATE OF t`,
       [digest],
@@ -183,7 +181,10 @@ export class InstallationStore {
   }
 
   /** Records the report and extends the lease by three intervals, in one autocommitted statement that also reads the agent's state. */
-  async renewLease(installationId: string, report: { status: string; heartbeatInterval: number | null; healthPayload: unknown }): Promise<LeaseRow> {
+  async renewLease(
+    installationId: string,
+    report: { status: string; heartbeatInterval: number | null; healthPayload: unknown },
+  ): Promise<LeaseRow> {
     const { rows } = await this.db.query<LeaseRow>(
       `UPDATE installations i SET
          reported_status = $2,
@@ -220,10 +221,13 @@ export class InstallationStore {
 
   /** Every runtime and refresh token of the installation dies, and no sealed pair of it can be opened again. */
   async revokeTokenFamily(installationId: string): Promise<void> {
-    await this.db.query(`UPDATE installations SET refresh_token_digest = NULL, token_version = token_version + 1 WHERE id = $1`, [installationId]);
-    await this.db.query(`UPDATE superseded_refresh_tokens SET replay_ciphertext = NULL WHERE installation_id = $1 AND replay_ciphertext IS NOT NULL`, [
+    await this.db.query(`UPDATE installations SET refresh_token_digest = NULL, token_version = token_version + 1 WHERE id = $1`, [
       installationId,
     ]);
+    await this.db.query(
+      `UPDATE superseded_refresh_tokens SET replay_ciphertext = NULL WHERE installation_id = $1 AND replay_ciphertext IS NOT NULL`,
+      [installationId],
+    );
   }
 
   /**
@@ -258,22 +262,31 @@ export class InstallationStore {
 
   /** Keeps a spent refresh token for reuse detection. */
   async supersede(digest: Buffer, installationId: string): Promise<void> {
-    await this.db.query(`INSERT INTO superseded_refresh_tokens (token_digest, installation_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [digest, installationId]);
+    await this.db.query(`INSERT INTO superseded_refresh_tokens (token_digest, installation_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+      digest,
+      installationId,
+    ]);
   }
 
   /** Keeps a rotated refresh token for reuse detection, with the pair it was exchanged for sealed for a retry. */
   async supersedeWithReplay(digest: Buffer, installationId: string, replacementVersion: number, replayCiphertext: Buffer): Promise<void> {
     await this.db.query(
-      `INSERT INTO superseded_refresh_tokens (token_digest, installation_id, replacement_version, replay_ciphertext) VALUES ($1, $2, $3, $4)`,
+      `INSERT INTO superseded_refresh_tokens (token_digest, installation_id, replacement_version, replay_ciphertext)
+       VALUES ($1, $2, $3, $4)`,
       [digest, installationId, replacementVersion, replayCiphertext],
     );
   }
 
   /** A new refresh token and token version after recovery, with whatever setup the caller reports. */
-  async recover(installationId: string, refreshTokenDigest: Buffer, setup: InstallationSetup): Promise<{ token_version: number; heartbeat_interval: number }> {
+  async recover(
+    installationId: string,
+    refreshTokenDigest: Buffer,
+    setup: InstallationSetup,
+  ): Promise<{ token_version: number; heartbeat_interval: number }> {
     const { rows } = await this.db.query<{ token_version: number; heartbeat_interval: number }>(
       `UPDATE installations SET refresh_token_digest = $2, token_version = token_version + 1,
-         upstream_url = COALESCE($3, upstream_url), capabilities = COALESCE($4, capabilities), heartbeat_interval = COALESCE($5, heartbeat_interval)
+         upstream_url = COALESCE($3, upstream_url), capabilities = COALESCE($4, capabilities),
+         heartbeat_interval = COALESCE($5, heartbeat_interval)
        WHERE id = $1 RETURNING token_version, heartbeat_interval`,
       [installationId, refreshTokenDigest, setup.upstreamUrl, setup.capabilities, setup.heartbeatInterval],
     );
@@ -283,7 +296,8 @@ export class InstallationStore {
   /** The new refresh token's digest; returns the new token version. */
   async rotateRefreshToken(installationId: string, refreshTokenDigest: Buffer): Promise<number> {
     const { rows } = await this.db.query<{ token_version: number }>(
-      `UPDATE installations SET refresh_token_digest = $2, token_version = token_version + 1, last_refreshed_at = now() WHERE id = $1 RETURNING token_version`,
+      `UPDATE installations SET refresh_token_digest = $2, token_version = token_version + 1, last_refreshed_at = now()
+       WHERE id = $1 RETURNING token_version`,
       [installationId, refreshTokenDigest],
     );
     return rows[0]!.token_version;
@@ -307,7 +321,12 @@ export class InstallationStore {
   }
 
   /** Undefined when the org has no such installation. */
-  async registerBeacon(installationId: string, orgId: string, platform: string, metadata: object): Promise<{ beacon_registered_at: Date } | undefined> {
+  async registerBeacon(
+    installationId: string,
+    orgId: string,
+    platform: string,
+    metadata: object,
+  ): Promise<{ beacon_registered_at: Date } | undefined> {
     const { rows } = await this.db.query<{ beacon_registered_at: Date }>(
       `UPDATE installations SET beacon_platform = $3, beacon_metadata = $4, beacon_registered_at = now()
        WHERE id = $1 AND org_id = $2 RETURNING beacon_registered_at`,
@@ -333,10 +352,10 @@ export class InstallationStore {
   }
 
   async isInstalled(agentId: string, workspaceId: string): Promise<boolean> {
-    const { rows } = await this.db.query(`SELECT 1 FROM installations WHERE agent_id = $1 AND workspace_id = $2 AND revoked_at IS NULL LIMIT 1`, [
-      agentId,
-      workspaceId,
-    ]);
+    const { rows } = await this.db.query(
+      `SELECT 1 FROM installations WHERE agent_id = $1 AND workspace_id = $2 AND revoked_at IS NULL LIMIT 1`,
+      [agentId, workspaceId],
+    );
     return rows.length > 0;
   }
 
@@ -352,10 +371,10 @@ export class InstallationStore {
 
   /** Up to `limit` of the workspace's installation ids, in id order. */
   async idsIn(workspaceId: string, limit: number): Promise<string[]> {
-    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM (SELECT id FROM installations WHERE workspace_id = $1 LIMIT $2) i ORDER BY id`, [
-      workspaceId,
-      limit,
-    ]);
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM (SELECT id FROM installations WHERE workspace_id = $1 LIMIT $2) i ORDER BY id`,
+      [workspaceId, limit],
+    );
     return rows.map((row) => row.id);
   }
 
@@ -380,7 +399,8 @@ export class InstallationStore {
     } = await this.db.query<CredentialEvidence['runtimeTokens']>(
       `SELECT count(*)::int AS active, count(*) FILTER (WHERE rt.expires_at <= now() + interval '7 days')::int AS expiring
        FROM runtime_tokens rt JOIN installations i ON i.id = rt.installation_id
-       WHERE i.agent_id = $1 AND i.workspace_id = $2 AND i.revoked_at IS NULL AND rt.token_version = i.token_version AND rt.expires_at > now()`,
+       WHERE i.agent_id = $1 AND i.workspace_id = $2 AND i.revoked_at IS NULL
+         AND rt.token_version = i.token_version AND rt.expires_at > now()`,
       [agentId, workspaceId],
     );
     return { installations, installTokens: installTokens!, runtimeTokens: runtimeTokens! };

@@ -39,7 +39,11 @@ export class TrustService {
     const message = Buffer.from(canonicalJson({ context: input.context ?? {}, sekuire_id: input.sekuire_id }), 'utf8');
     const signatureValid = verifySignature(message, agent.public_key!, signature);
     const status = effectiveStatus(agent);
-    const reasons: Reason[] = [signatureValid ? 'signature_valid' : 'signature_invalid', keyProven(agent) ? 'key_proven' : 'key_unproven', `agent_${status}`];
+    const reasons: Reason[] = [
+      signatureValid ? 'signature_valid' : 'signature_invalid',
+      keyProven(agent) ? 'key_proven' : 'key_unproven',
+      `agent_${status}`,
+    ];
     const workspaceId = input.context?.workspace_id;
     if (workspaceId !== undefined) {
       const installed = await this.installations.isInstalled(agent.id, String(workspaceId));
@@ -95,7 +99,10 @@ export class TrustService {
   async headers(principal: Principal, input: Body<'createTrustHeaders'>) {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
     if (!keyProven(agent)) {
-      throw new ConflictError('Warden vouches only for keys whose possession this org has proven (POST /agents/{id}/verify).', 'KEY_NOT_PROVEN');
+      throw new ConflictError(
+        'Warden vouches only for keys whose possession this org has proven (POST /agents/{id}/verify).',
+        'KEY_NOT_PROVEN',
+      );
     }
     if (effectiveStatus(agent) !== 'active') throw new ConflictError('Warden vouches only for active agents.', 'AGENT_STOPPED');
     const { kid } = await this.signingKey.jwk();

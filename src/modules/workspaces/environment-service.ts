@@ -42,14 +42,18 @@ export class EnvironmentService {
     try {
       return toEnvironment(await this.store.insert({ id: newId('env'), workspaceId, name }));
     } catch (error) {
-      if (isUniqueViolation(error)) throw new ConflictError(`The workspace already has an environment named '${name}'.`, 'ENVIRONMENT_NAME_TAKEN');
+      if (isUniqueViolation(error)) {
+        throw new ConflictError(`The workspace already has an environment named '${name}'.`, 'ENVIRONMENT_NAME_TAKEN');
+      }
       throw error;
     }
   }
 
   async delete(principal: Principal, workspaceId: string, environmentId: string): Promise<void> {
     await this.workspaceOf(principal, workspaceId);
-    if (!(await this.store.delete(workspaceId, environmentId))) throw new NotFoundError(`No environment '${environmentId}' exists in this workspace.`, 'ENVIRONMENT_NOT_FOUND');
+    if (!(await this.store.delete(workspaceId, environmentId))) {
+      throw new NotFoundError(`No environment '${environmentId}' exists in this workspace.`, 'ENVIRONMENT_NOT_FOUND');
+    }
   }
 
   /** The workspace must belong to the caller's org; any other is 404. */

@@ -21,11 +21,10 @@ export class EnvironmentStore {
   }
 
   async insert(environment: { id: string; workspaceId: string; name: string }): Promise<EnvironmentRow> {
-    const { rows } = await this.db.query<EnvironmentRow>(`INSERT INTO environments (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING *`, [
-      environment.id,
-      environment.workspaceId,
-      environment.name,
-    ]);
+    const { rows } = await this.db.query<EnvironmentRow>(
+      `INSERT INTO environments (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING *`,
+      [environment.id, environment.workspaceId, environment.name],
+    );
     return rows[0]!;
   }
 

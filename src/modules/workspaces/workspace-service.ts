@@ -93,7 +93,12 @@ export class WorkspaceService {
     });
   }
 
-  async update(principal: Principal, orgId: string, workspaceId: string, input: { name: string; description?: string }): Promise<Workspace> {
+  async update(
+    principal: Principal,
+    orgId: string,
+    workspaceId: string,
+    input: { name: string; description?: string },
+  ): Promise<Workspace> {
     const scoped = await this.orgs.scope(principal, orgId);
     const old = await this.store.lockNameAndDescription(scoped, workspaceId);
     if (old) noteBefore(old);
@@ -124,7 +129,10 @@ export class WorkspaceService {
           ...(installationIds.length > 0 ? [`installations ${installationIds.join(', ')}`] : []),
         ];
         if (named.length > 0) {
-          throw new ConflictError(`The workspace still has ${named.join('; and ')}. Remove them, or delete with ?force=true.`, 'WORKSPACE_NOT_EMPTY');
+          throw new ConflictError(
+            `The workspace still has ${named.join('; and ')}. Remove them, or delete with ?force=true.`,
+            'WORKSPACE_NOT_EMPTY',
+          );
         }
       }
       await agents.deleteIn(workspaceId);

@@ -48,12 +48,10 @@ export class WorkspaceStore {
   }
 
   async insert(workspace: { id: string; orgId: string; name: string; description: string }): Promise<WorkspaceRow> {
-    const { rows } = await this.db.query<WorkspaceRow>(`INSERT INTO workspaces (id, org_id, name, description) VALUES ($1, $2, $3, $4) RETURNING *`, [
-      workspace.id,
-      workspace.orgId,
-      workspace.name,
-      workspace.description,
-    ]);
+    const { rows } = await this.db.query<WorkspaceRow>(
+      `INSERT INTO workspaces (id, org_id, name, description) VALUES ($1, $2, $3, $4) RETURNING *`,
+      [workspace.id, workspace.orgId, workspace.name, workspace.description],
+    );
     return rows[0]!;
   }
 
@@ -114,7 +112,10 @@ export class WorkspaceStore {
 
   /** Whether there was such a member. */
   async removeMember(workspaceId: string, userId: string): Promise<boolean> {
-    const { affected } = await this.db.query(`DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, [workspaceId, userId]);
+    const { affected } = await this.db.query(`DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, [
+      workspaceId,
+      userId,
+    ]);
     return affected > 0;
   }
 }
