@@ -17,7 +17,9 @@ import { assertKeyProof, decodeKey, keyProven, proofMessage } from './agent-keys
 import { AgentStore, type AgentRow, type NewAgentFields } from './agent-store';
 
 type Agent = components['schemas']['Agent'];
-type Body<K extends keyof operations> = NonNullable<operations[K]['requestBody']>['content']['application/json'];
+type RegisterAgentInput = operations['registerAgent']['requestBody']['content']['application/json'];
+type AgentKeyProof = components['schemas']['AgentKeyProof'];
+type CreateAgentInput = operations['createAgent']['requestBody']['content']['application/json'];
 
 /** OpenSSH-style fingerprint of a base64 Ed25519 public key: `SHA256:` + unpadded base64 of its digest. */
 export function keyFingerprint(publicKey: string): string {
@@ -80,7 +82,7 @@ export class AgentService {
    * proof of possession, here or in proveKey. Until then other orgs may register the same key
    * without either learning of the other.
    */
-  async register(principal: Principal, input: Body<'registerAgent'>): Promise<Agent> {
+  async register(principal: Principal, input: RegisterAgentInput): Promise<Agent> {
     const orgId = await this.orgs.scope(principal);
     const key = decodeKey(input.public_key, 'Ed25519', 'public_key');
     if (createHash('sha256').update(key).digest('hex') !== input.sekuire_id) {
@@ -104,7 +106,7 @@ export class AgentService {
    * registration of it can be proven. Only a caller who has just shown the key learns that
    * another org got there first.
    */
-  async proveKey(principal: Principal, ref: string, proof: Body<'proveAgentKey'>): Promise<Agent> {
+  async proveKey(principal: Principal, ref: string, proof: AgentKeyProof): Promise<Agent> {
     const orgId = await this.orgs.scope(principal);
     const agent = await this.row(orgId, ref);
     if (!agent.public_key || !agent.sekuire_id) {
@@ -124,7 +126,7 @@ export class AgentService {
   }
 
   /** Seeds 001/002: an agent with an `sas_` secret, returned once. */
-  async mint(principal: Principal, input: Body<'createAgent'>) {
+  async mint(principal: Principal, input: CreateAgentInput) {
     const orgId = await this.orgs.scope(principal, input.org_id);
     const secret = newSecret(AGENT_SECRET_PREFIX);
     const agent = await this.insert(orgId, input.workspace_id, {

@@ -18,7 +18,12 @@ import { openReplay, sealReplay } from './refresh-replay';
 type BootstrapResult = components['schemas']['BootstrapResult'];
 type RuntimeToken = components['schemas']['RuntimeToken'];
 type RefreshResult = components['schemas']['RefreshResult'];
-type Body<K extends keyof operations> = NonNullable<operations[K]['requestBody']>['content']['application/json'];
+type CreateInstallTokenInput = operations['createInstallToken']['requestBody']['content']['application/json'];
+type BootstrapInstallationInput = operations['bootstrapInstallation']['requestBody']['content']['application/json'];
+type RenewInstallationLeaseInput = NonNullable<operations['renewInstallationLease']['requestBody']>['content']['application/json'];
+type RecoverInstallationInput = operations['recoverInstallation']['requestBody']['content']['application/json'];
+type RegisterInstallationBeaconInput = operations['registerInstallationBeacon']['requestBody']['content']['application/json'];
+type RevokeInstallationInput = operations['revokeInstallation']['requestBody']['content']['application/json'];
 
 export const INSTALL_TOKEN_PREFIX = 'skt';
 export const REFRESH_TOKEN_PREFIX = 'srf';
@@ -95,7 +100,7 @@ export class InstallationService {
     return this.store.idsIn(workspaceId, limit);
   }
 
-  async createInstallToken(principal: Principal, workspaceId: string, input: Body<'createInstallToken'>) {
+  async createInstallToken(principal: Principal, workspaceId: string, input: CreateInstallTokenInput) {
     const orgId = await this.orgs.scope(principal);
     return this.db.transaction(async () => {
       await this.workspaces.assertInOrg(orgId, workspaceId);
@@ -114,7 +119,7 @@ export class InstallationService {
    * token, and the rest, within 60 s, get those same credentials back. A repeat never mints a
    * token: once the installation was refreshed, recovered or revoked, the install token is spent.
    */
-  async bootstrap(input: Body<'bootstrapInstallation'>): Promise<BootstrapResult> {
+  async bootstrap(input: BootstrapInstallationInput): Promise<BootstrapResult> {
     const invalid = () => refused('INSTALL_TOKEN_INVALID', 'The install token is not valid.');
     if (!isWellFormedSecret(input.install_token, INSTALL_TOKEN_PREFIX)) throw invalid();
     return this.db.transaction(async () => {
@@ -145,7 +150,7 @@ export class InstallationService {
    * token when the current one is within 7 days of expiry. Only that hand-out is audited: a
    * renewal is a liveness ping, and an event per ping would flood the chain.
    */
-  async lease(principal: Principal, installationId: string, input: Body<'renewInstallationLease'> | undefined) {
+  async lease(principal: Principal, installationId: string, input: RenewInstallationLeaseInput | undefined) {
     if (principal.installationId !== installationId) {
       throw new ForbiddenError("A runtime token works only on its own installation's lease.", 'NOT_THIS_INSTALLATION');
     }
@@ -253,7 +258,7 @@ export class InstallationService {
   }
 
   /** Re-bootstrap without an install token: new runtime and refresh tokens; earlier refresh tokens die. */
-  async recover(principal: Principal, input: Body<'recoverInstallation'>): Promise<BootstrapResult> {
+  async recover(principal: Principal, input: RecoverInstallationInput): Promise<BootstrapResult> {
     const orgId = await this.orgs.scope(principal);
     return this.db.transaction(async () => {
       await this.workspaces.assertInOrg(orgId, input.workspace_id);
@@ -279,7 +284,7 @@ export class InstallationService {
     });
   }
 
-  async registerBeacon(principal: Principal, installationId: string, input: Body<'registerInstallationBeacon'>) {
+  async registerBeacon(principal: Principal, installationId: string, input: RegisterInstallationBeaconInput) {
     const orgId = await this.orgs.scope(principal);
     const row = await this.store.registerBeacon(installationId, orgId, input.platform, input.metadata ?? {});
     if (!row) throw installationNotFound(installationId);
@@ -292,7 +297,7 @@ export class InstallationService {
   }
 
   /** The refresh token dies now; the next lease says shutdown; the runtime token dies at the deadline. */
-  async revoke(principal: Principal, installationId: string, input: Body<'revokeInstallation'>) {
+  async revoke(principal: Principal, installationId: string, input: RevokeInstallationInput) {
     const orgId = await this.orgs.scope(principal);
     const row = await this.store.revoke(installationId, orgId, input.reason, input.shutdown_timeout_ms ?? 0);
     if (!row) throw installationNotFound(installationId);

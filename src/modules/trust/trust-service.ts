@@ -11,7 +11,8 @@ import { actorOf, currentRequestFacts } from '../../audit/audit-event';
 import { canonicalJson } from '../../lib/canonical-json';
 
 type Reason = operations['verifyTrust']['responses']['200']['content']['application/json']['reasons'][number];
-type Body<K extends keyof operations> = NonNullable<operations[K]['requestBody']>['content']['application/json'];
+type VerifyTrustInput = operations['verifyTrust']['requestBody']['content']['application/json'];
+type CreateTrustHeadersInput = operations['createTrustHeaders']['requestBody']['content']['application/json'];
 
 /** How long a receiver should accept signed trust headers. */
 const HEADER_LIFETIME_MS = 5 * 60_000;
@@ -33,7 +34,7 @@ export class TrustService {
     private readonly audit: Pick<AuditService, 'append'>,
   ) {}
 
-  async verify(principal: Principal, input: Body<'verifyTrust'>) {
+  async verify(principal: Principal, input: VerifyTrustInput) {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
     const signature = decodeSignature(input.signature);
     const message = Buffer.from(canonicalJson({ context: input.context ?? {}, sekuire_id: input.sekuire_id }), 'utf8');
@@ -96,7 +97,7 @@ export class TrustService {
    * its own, which the embedded database (one session) cannot give while a transaction holds
    * its only one. Signing changes nothing else, so the audit event is the operation's one write.
    */
-  async headers(principal: Principal, input: Body<'createTrustHeaders'>) {
+  async headers(principal: Principal, input: CreateTrustHeadersInput) {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
     if (!keyProven(agent)) {
       throw new ConflictError(
