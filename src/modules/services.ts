@@ -51,8 +51,9 @@ export function createServices(options: ServiceOptions) {
   const audit = new AuditService(db, signingKey);
   const orgs = new OrgService(db, config.upgradeUrl);
   const users = new UserService(db, orgs);
-  const agents = new AgentService(db, orgs, audit);
-  const installations = new InstallationService(db, orgs, agents, logger, audit);
+  const workspaces: WorkspaceService = new WorkspaceService(db, orgs, users, () => ({ agents, installations }));
+  const agents = new AgentService(db, orgs, workspaces, audit);
+  const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
   return {
     config,
     database,
@@ -81,12 +82,12 @@ export function createServices(options: ServiceOptions) {
     admin: new AdminService(db, mailer, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes, audit),
     orgs,
     users,
-    workspaces: new WorkspaceService(db, orgs, users),
-    environments: new EnvironmentService(db, orgs),
+    workspaces,
+    environments: new EnvironmentService(db, orgs, workspaces),
     apiKeys: new ApiKeyService(db, orgs),
     rbac: new RbacService(db, orgs, users),
     agents,
     installations,
-    trust: new TrustService(db, orgs, signingKey, audit),
+    trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
   };
 }

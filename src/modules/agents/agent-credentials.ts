@@ -1,9 +1,9 @@
-import type { Db } from '../../db/db';
 import { AGENT_SECRET_PREFIX, RUNTIME_TOKEN_PREFIX, type AgentCredentials } from '../../auth/authenticator';
 import { digestSecret, isWellFormedSecret } from '../../auth/credentials';
 import type { Principal } from '../../auth/principal';
 import { UnauthorizedError } from '../../errors/api-error';
-import { AGENT_STOPPED_SQL } from './agent-service';
+import type { InstallationService } from '../installations';
+import type { AgentService } from './agent-service';
 
 const NO_PERMISSIONS: ReadonlySet<string> = new Set();
 const malformed = () => new UnauthorizedError('The credential is not a well-formed Warden credential.', 'CREDENTIAL_MALFORMED');
@@ -15,13 +15,14 @@ const revoked = () => new UnauthorizedError('The credential has been revoked.', 
  * permission: they open only the agent's own routes and the installation's own lease.
  */
 export class AgentCredentialLookup implements AgentCredentials {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly agents: Pick<AgentService, 'findBySecretDigest'>,
+    private readonly installations: Pick<InstallationService, 'findRuntimeToken'>,
+  ) {}
 
   async authenticateAgent(secret: string): Promise<Principal> {
     if (!isWellFormedSecret(secret, AGENT_SECRET_PREFIX)) throw malformed();
-    const [agent] = await this.db.untypedQuery(`SELECT a.id, a.org_id, ${AGENT_STOPPED_SQL} AS stopped FROM agents a WHERE a.secret_digest = $1`, [
-      digestSecret(secret),
-    ]);
+    const agent = await this.agents.findBySecretDigest(digestSecret(secret));
     if (!agent) throw invalid();
     if (agent.stopped) throw revoked();
     return principal('agent', agent.org_id, agent.id, null, null);
@@ -34,11 +35,7 @@ export class AgentCredentialLookup implements AgentCredentials {
    */
   async authenticateInstallation(token: string): Promise<Principal> {
     if (!isWellFormedSecret(token, RUNTIME_TOKEN_PREFIX)) throw malformed();
-    const [row] = await this.db.untypedQuery(
-      `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id, i.org_id, i.agent_id
-       FROM runtime_tokens t JOIN installations i ON i.id = t.installation_id WHERE t.token_digest = $1`,
-      [digestSecret(token)],
-    );
+    const row = await this.installations.findRuntimeToken(digestSecret(token));
     if (!row) throw invalid();
     if (!row.current) throw revoked();
     if (row.expires_at.getTime() <= Date.now()) throw new UnauthorizedError('The credential has expired.', 'CREDENTIAL_EXPIRED');
@@ -46,7 +43,13 @@ export class AgentCredentialLookup implements AgentCredentials {
   }
 }
 
-function principal(kind: 'agent' | 'installation', orgId: string, agentId: string, installationId: string | null, expiresAt: Date | null): Principal {
+function principal(
+  kind: 'agent' | 'installation',
+  orgId: string,
+  agentId: string,
+  installationId: string | null,
+  expiresAt: Date | null,
+): Principal {
   return {
     kind,
     orgId,

@@ -1,18 +1,18 @@
 import type { Db } from '../../db/db';
 import type { operations } from '../../../generated/api';
-import { installationStatus } from '../installations';
+import { installationStatus, type InstallationService } from '../installations';
 import type { Principal } from '../../auth/principal';
-import type { RequestBody } from '../../binding/handler-types';
 import type { Jwk, SigningKey } from '../../auth/signing-key';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
-import { decodeSignature, keyProven, verifySignature } from '../agents';
-import { effectiveStatus, keyFingerprint, type AgentRow } from '../agents';
+import { decodeSignature, effectiveStatus, keyFingerprint, keyProven, verifySignature, type AgentRow, type AgentService } from '../agents';
 import type { OrgService } from '../orgs';
-import { type AuditService } from '../audit';
-import { actorOf, type RequestFacts } from '../../audit/audit-event';
+import type { AuditService } from '../audit';
+import { actorOf, currentRequestFacts } from '../../audit/audit-event';
 import { canonicalJson } from '../../lib/canonical-json';
 
 type Reason = operations['verifyTrust']['responses']['200']['content']['application/json']['reasons'][number];
+type VerifyTrustInput = operations['verifyTrust']['requestBody']['content']['application/json'];
+type CreateTrustHeadersInput = operations['createTrustHeaders']['requestBody']['content']['application/json'];
 
 /** How long a receiver should accept signed trust headers. */
 const HEADER_LIFETIME_MS = 5 * 60_000;
@@ -27,24 +27,27 @@ const agentNotFound = (ref: string) => new NotFoundError(`No registered agent '$
 export class TrustService {
   constructor(
     private readonly db: Db,
-    private readonly orgs: OrgService,
+    private readonly orgs: Pick<OrgService, 'scope'>,
+    private readonly agents: Pick<AgentService, 'findBySekuireId'>,
+    private readonly installations: Pick<InstallationService, 'isInstalled' | 'summariesOf'>,
     private readonly signingKey: SigningKey,
-    private readonly audit: AuditService,
+    private readonly audit: Pick<AuditService, 'append'>,
   ) {}
 
-  async verify(principal: Principal, input: RequestBody<'verifyTrust'>) {
+  async verify(principal: Principal, input: VerifyTrustInput) {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
     const signature = decodeSignature(input.signature);
     const message = Buffer.from(canonicalJson({ context: input.context ?? {}, sekuire_id: input.sekuire_id }), 'utf8');
     const signatureValid = verifySignature(message, agent.public_key!, signature);
     const status = effectiveStatus(agent);
-    const reasons: Reason[] = [signatureValid ? 'signature_valid' : 'signature_invalid', keyProven(agent) ? 'key_proven' : 'key_unproven', `agent_${status}`];
+    const reasons: Reason[] = [
+      signatureValid ? 'signature_valid' : 'signature_invalid',
+      keyProven(agent) ? 'key_proven' : 'key_unproven',
+      `agent_${status}`,
+    ];
     const workspaceId = input.context?.workspace_id;
     if (workspaceId !== undefined) {
-      const [installed] = await this.db.untypedQuery(
-        `SELECT 1 FROM installations WHERE agent_id = $1 AND workspace_id = $2 AND revoked_at IS NULL LIMIT 1`,
-        [agent.id, String(workspaceId)],
-      );
+      const installed = await this.installations.isInstalled(agent.id, String(workspaceId));
       reasons.push(installed ? 'installed_in_workspace' : 'not_installed_in_workspace');
     }
     return {
@@ -59,19 +62,7 @@ export class TrustService {
   async profile(principal: Principal, did: string) {
     const sekuireId = did.slice('did:sekuire:'.length);
     const agent = await this.registeredAgent(principal, sekuireId);
-    const installations: Array<{
-      id: string;
-      workspace_id: string;
-      lease_expires_at: Date | null;
-      last_lease_at: Date | null;
-      revoked_at: Date | null;
-      beacon_platform: string | null;
-      created_at: Date;
-    }> = await this.db.untypedQuery(
-      `SELECT id, workspace_id, lease_expires_at, last_lease_at, revoked_at, beacon_platform, created_at
-       FROM installations WHERE agent_id = $1 ORDER BY id DESC LIMIT 200`,
-      [agent.id],
-    );
+    const installations = await this.installations.summariesOf(agent.id);
     const lastSeen = [agent.last_seen_at, ...installations.map((installation) => installation.last_lease_at)]
       .filter((seen): seen is Date => seen !== null)
       .sort((a, b) => b.getTime() - a.getTime())[0];
@@ -106,10 +97,13 @@ export class TrustService {
    * its own, which the embedded database (one session) cannot give while a transaction holds
    * its only one. Signing changes nothing else, so the audit event is the operation's one write.
    */
-  async headers(principal: Principal, input: RequestBody<'createTrustHeaders'>, request: RequestFacts) {
+  async headers(principal: Principal, input: CreateTrustHeadersInput) {
     const agent = await this.registeredAgent(principal, input.sekuire_id);
     if (!keyProven(agent)) {
-      throw new ConflictError('Warden vouches only for keys whose possession this org has proven (POST /agents/{id}/verify).', 'KEY_NOT_PROVEN');
+      throw new ConflictError(
+        'Warden vouches only for keys whose possession this org has proven (POST /agents/{id}/verify).',
+        'KEY_NOT_PROVEN',
+      );
     }
     if (effectiveStatus(agent) !== 'active') throw new ConflictError('Warden vouches only for active agents.', 'AGENT_STOPPED');
     const { kid } = await this.signingKey.jwk();
@@ -131,7 +125,7 @@ export class TrustService {
       },
       expires_at: new Date(timestamp.getTime() + HEADER_LIFETIME_MS).toISOString(),
     };
-    await this.db.transaction((manager) =>
+    await this.db.transaction(() =>
       this.audit.append({
         orgId: agent.org_id,
         actor: actorOf(principal),
@@ -140,7 +134,7 @@ export class TrustService {
         resourceType: 'agent',
         resourceId: agent.id,
         outcome: 'success',
-        ...request,
+        ...currentRequestFacts(),
         details: { operation_id: 'createTrustHeaders', status: 200, after: vouched },
       }),
     );
@@ -154,7 +148,7 @@ export class TrustService {
   /** A registered (key-holding) agent of the caller's org, by sekuire_id; anything else is 404. */
   private async registeredAgent(principal: Principal, sekuireId: string): Promise<AgentRow> {
     const orgId = await this.orgs.scope(principal);
-    const [agent] = await this.db.untypedQuery(`SELECT * FROM agents WHERE org_id = $1 AND sekuire_id = $2`, [orgId, sekuireId]);
+    const agent = await this.agents.findBySekuireId(orgId, sekuireId);
     if (!agent?.public_key) throw agentNotFound(sekuireId);
     return agent;
   }

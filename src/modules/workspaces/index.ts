@@ -1,3 +1,3 @@
 export { workspacesHandlers } from './handlers';
 export { EnvironmentService } from './environment-service';
-export { WorkspaceService, assertWorkspaceInOrg } from './workspace-service';
+export { WorkspaceService } from './workspace-service';

@@ -1,7 +1,6 @@
-import { requestFactsOf } from '../../../audit/audit-event';
 import type { Handler } from '../../handler';
 
-export const createTrustHeaders: Handler<'createTrustHeaders'> = async ({ services, principal, body, req }) => ({
+export const createTrustHeaders: Handler<'createTrustHeaders'> = async ({ services, principal, body }) => ({
   status: 200,
-  body: await services.trust.headers(principal, body, requestFactsOf(req)),
+  body: await services.trust.headers(principal, body),
 });

@@ -1,0 +1,121 @@
+import type { components } from '../../../generated/api';
+import type { Db } from '../../db/db';
+
+type WorkspaceRole = components['schemas']['WorkspaceRole'];
+
+export interface WorkspaceRow {
+  id: string;
+  org_id: string;
+  name: string;
+  description: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface MemberRow {
+  user_id: string;
+  email: string;
+  role: WorkspaceRole;
+  added_at: Date;
+}
+
+/** Every SQL statement on `workspaces` and `workspace_members`. */
+export class WorkspaceStore {
+  constructor(private readonly db: Db) {}
+
+  async find(orgId: string, workspaceId: string): Promise<WorkspaceRow | undefined> {
+    const { rows } = await this.db.query<WorkspaceRow>(`SELECT * FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
+    return rows[0];
+  }
+
+  async exists(orgId: string, workspaceId: string): Promise<boolean> {
+    const { rows } = await this.db.query(`SELECT 1 FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
+    return rows.length > 0;
+  }
+
+  /** Newest first, from before the cursor id; one more than `limit` tells whether there is more. */
+  async list(orgId: string, beforeId: string | null, limit: number): Promise<WorkspaceRow[]> {
+    const { rows } = await this.db.query<WorkspaceRow>(
+      `SELECT * FROM workspaces WHERE org_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
+      [orgId, beforeId, limit],
+    );
+    return rows;
+  }
+
+  async count(orgId: string): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM workspaces WHERE org_id = $1`, [orgId]);
+    return rows[0]!.n;
+  }
+
+  async insert(workspace: { id: string; orgId: string; name: string; description: string }): Promise<WorkspaceRow> {
+    const { rows } = await this.db.query<WorkspaceRow>(
+      `INSERT INTO workspaces (id, org_id, name, description) VALUES ($1, $2, $3, $4) RETURNING *`,
+      [workspace.id, workspace.orgId, workspace.name, workspace.description],
+    );
+    return rows[0]!;
+  }
+
+  async lockNameAndDescription(orgId: string, workspaceId: string): Promise<{ name: string; description: string } | undefined> {
+    const { rows } = await this.db.query<{ name: string; description: string }>(
+      `SELECT name, description FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`,
+      [workspaceId, orgId],
+    );
+    return rows[0];
+  }
+
+  /** A null description keeps the current one; undefined when the org has no such workspace. */
+  async update(orgId: string, workspaceId: string, name: string, description: string | null): Promise<WorkspaceRow | undefined> {
+    const { rows } = await this.db.query<WorkspaceRow>(
+      `UPDATE workspaces SET name = $3, description = COALESCE($4, description), updated_at = now()
+       WHERE id = $1 AND org_id = $2 RETURNING *`,
+      [workspaceId, orgId, name, description],
+    );
+    return rows[0];
+  }
+
+  async lockForUpdate(orgId: string, workspaceId: string): Promise<boolean> {
+    const { rows } = await this.db.query(`SELECT id FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`, [workspaceId, orgId]);
+    return rows.length > 0;
+  }
+
+  async delete(workspaceId: string): Promise<void> {
+    await this.db.query(`DELETE FROM workspaces WHERE id = $1`, [workspaceId]);
+  }
+
+  /** In user id order, from after the cursor id; one more than `limit` tells whether there is more. */
+  async members(workspaceId: string, afterUserId: string | null, limit: number): Promise<Array<MemberRow & { id: string }>> {
+    const { rows } = await this.db.query<MemberRow & { id: string }>(
+      `SELECT m.user_id AS id, m.user_id, u.email, m.role, m.added_at FROM workspace_members m JOIN users u ON u.id = m.user_id
+       WHERE m.workspace_id = $1 AND ($2::text IS NULL OR m.user_id > $2) ORDER BY m.user_id LIMIT $3`,
+      [workspaceId, afterUserId, limit],
+    );
+    return rows;
+  }
+
+  async lockMemberRole(workspaceId: string, userId: string): Promise<{ role: WorkspaceRole } | undefined> {
+    const { rows } = await this.db.query<{ role: WorkspaceRole }>(
+      `SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 FOR UPDATE`,
+      [workspaceId, userId],
+    );
+    return rows[0];
+  }
+
+  async setMember(workspaceId: string, userId: string, role: WorkspaceRole): Promise<Omit<MemberRow, 'email'>> {
+    const { rows } = await this.db.query<Omit<MemberRow, 'email'>>(
+      `INSERT INTO workspace_members (workspace_id, user_id, role) VALUES ($1, $2, $3)
+       ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = EXCLUDED.role
+       RETURNING user_id, role, added_at`,
+      [workspaceId, userId, role],
+    );
+    return rows[0]!;
+  }
+
+  /** Whether there was such a member. */
+  async removeMember(workspaceId: string, userId: string): Promise<boolean> {
+    const { affected } = await this.db.query(`DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, [
+      workspaceId,
+      userId,
+    ]);
+    return affected > 0;
+  }
+}
