@@ -37,7 +37,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const contract = options.contract ?? loadContractDocuments();
   const metrics = createMetrics(() => database.poolStats());
   const services = createServices({ config, database, logger, metrics, contract });
-  const authenticator = new Authenticator(database.dataSource, services.loginTokens, new AgentCredentialLookup(services.db));
+  const authenticator = new Authenticator(services.loginTokens, new AgentCredentialLookup(services.db), services.apiKeys, services.auth);
   const binding = await createBinding({
     definition: options.definition ?? contract.json,
     handlers: options.handlers ?? wardenHandlers,

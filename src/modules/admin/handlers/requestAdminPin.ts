@@ -1,7 +1,3 @@
-import { requestFactsOf } from '../../../audit/audit-event';
 import type { Handler } from '../../handler';
 
-export const requestAdminPin: Handler<'requestAdminPin'> = async ({ services, body, req }) => ({
-  status: 200,
-  body: await services.admin.requestPin(body.email, requestFactsOf(req)),
-});
+export const requestAdminPin: Handler<'requestAdminPin'> = async ({ services, body }) => ({ status: 200, body: await services.admin.requestPin(body.email) });
