@@ -92,7 +92,8 @@ const malformed = () =>
 const invalid = () => new UnauthorizedError('The credential is not valid.', 'CREDENTIAL_INVALID');
 const expired = () => new UnauthorizedError('The credential has expired.', 'CREDENTIAL_EXPIRED');
 const revoked = () => new UnauthorizedError('The credential has been revoked.', 'CREDENTIAL_REVOKED');
-const creatorGone = () => new UnauthorizedError('The user who created this API key no longer exists, so the key no longer works.', 'CREDENTIAL_REVOKED');
+const creatorGone = () =>
+  new UnauthorizedError('The user who created this API key no longer exists, so the key no longer works.', 'CREDENTIAL_REVOKED');
 
 /**
  * Turns the request's credential into a Principal, or refuses with 401. Accepted: an API key
@@ -116,7 +117,9 @@ export class Authenticator {
     const credential = credentialOf(req);
     const kind = kindOf(credential);
     if (!kind) throw malformed();
-    const accepted = operation.security.some((requirement) => Object.keys(requirement).some((scheme) => ACCEPTED_BY_SCHEME[scheme]?.includes(kind)));
+    const accepted = operation.security.some((requirement) =>
+      Object.keys(requirement).some((scheme) => ACCEPTED_BY_SCHEME[scheme]?.includes(kind)),
+    );
     if (!accepted) throw new ForbiddenError(NOT_ACCEPTED[kind], 'CREDENTIAL_NOT_ACCEPTED');
     switch (kind) {
       case 'api_key':
@@ -149,7 +152,8 @@ export class Authenticator {
     if (!key.last_used_at || now - key.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.apiKeys.markUsed(key.id);
     }
-    const bound = key.creator_role === null ? OWNER_PERMISSION_SET : rolesAndPermissions(key.creator_role, key.creator_assigned).permissions;
+    const bound =
+      key.creator_role === null ? OWNER_PERMISSION_SET : rolesAndPermissions(key.creator_role, key.creator_assigned).permissions;
     return {
       kind: 'api_key',
       orgId: key.org_id,
@@ -163,7 +167,9 @@ export class Authenticator {
       roles: [],
       // A secret in its grace period after a roll is on its way out: it keeps working, but cannot
       // manage keys, or whoever holds a leaked old secret could roll again and lock out the new one.
-      permissions: new Set(key.permissions.filter((permission) => bound.has(permission) && !(key.retires_at && permission === RETIRING_SECRET_LOSES))),
+      permissions: new Set(
+        key.permissions.filter((permission) => bound.has(permission) && !(key.retires_at && permission === RETIRING_SECRET_LOSES)),
+      ),
       expiresAt: key.retires_at && key.retires_at < key.expires_at ? key.retires_at : key.expires_at,
     };
   }

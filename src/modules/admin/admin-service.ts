@@ -65,7 +65,9 @@ export class AdminService {
       this.mailer.dispatch({
         to: normalized,
         subject: 'Your Warden admin PIN',
-        text: `Your Warden admin login PIN is ${pin}.\nIt expires at ${expiresAt.toISOString()} and works once.\nIf you did not ask for it, ignore this mail.`,
+        text:
+          `Your Warden admin login PIN is ${pin}.\nIt expires at ${expiresAt.toISOString()} and works once.\n` +
+          'If you did not ask for it, ignore this mail.',
       });
     }
     return { challenge_id: challengeId, expires_at: expiresAt.toISOString(), delivery: 'email' as const };

@@ -24,7 +24,9 @@ export class AdminStore {
   }
 
   async lockChallenge(challengeId: string): Promise<AdminPinChallengeRow | undefined> {
-    const { rows } = await this.db.query<AdminPinChallengeRow>(`SELECT * FROM admin_pin_challenges WHERE id = $1 FOR UPDATE`, [challengeId]);
+    const { rows } = await this.db.query<AdminPinChallengeRow>(`SELECT * FROM admin_pin_challenges WHERE id = $1 FOR UPDATE`, [
+      challengeId,
+    ]);
     return rows[0];
   }
 

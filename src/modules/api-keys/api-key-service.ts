@@ -112,7 +112,7 @@ export class ApiKeyService implements ApiKeyCredentials {
       last_four: secret.slice(-4),
       expires_at: key.expiresAt,
     });
-    await this.store.insertSecret(row.id, digestSecret(secret));
+    await this.store.insertSecret({ secret_digest: digestSecret(secret), api_key_id: row.id });
     return { ...toApiKey(row), key: secret };
   }
 
@@ -154,10 +154,12 @@ export class ApiKeyService implements ApiKeyCredentials {
       if (!key) throw keyNotFound(keyId);
       assertCanGrant(principal, key.permissions, `a secret of the API key '${key.name}'`);
       if (key.revoked_at) throw new ConflictError('A revoked API key cannot be rolled; create a new one.', 'API_KEY_REVOKED');
-      if (key.expires_at.getTime() <= Date.now()) throw new ConflictError('An expired API key cannot be rolled; create a new one.', 'API_KEY_EXPIRED');
+      if (key.expires_at.getTime() <= Date.now()) {
+        throw new ConflictError('An expired API key cannot be rolled; create a new one.', 'API_KEY_EXPIRED');
+      }
       await this.store.retireSecrets(keyId, gracePeriodSeconds);
       const secret = newSecret(`sk_${key.mode}`);
-      await this.store.insertSecret(keyId, digestSecret(secret));
+      await this.store.insertSecret({ secret_digest: digestSecret(secret), api_key_id: keyId });
       const row = await this.store.setShownSecret(keyId, secret.slice(0, SHOWN_PREFIX_LENGTH), secret.slice(-4));
       return { ...toApiKey(row), key: secret };
     });

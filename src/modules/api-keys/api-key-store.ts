@@ -17,6 +17,13 @@ export interface ApiKeyRow {
   revoked_at: Date | null;
 }
 
+export interface ApiKeySecretRow {
+  secret_digest: Buffer;
+  api_key_id: string;
+  retires_at: Date | null;
+  created_at: Date;
+}
+
 /** Every SQL statement on `api_keys` and `api_key_secrets`. */
 export class ApiKeyStore {
   constructor(private readonly db: Db) {}
@@ -30,8 +37,11 @@ export class ApiKeyStore {
     return rows[0]!;
   }
 
-  async insertSecret(keyId: string, secretDigest: Buffer): Promise<void> {
-    await this.db.query(`INSERT INTO api_key_secrets (secret_digest, api_key_id) VALUES ($1, $2)`, [secretDigest, keyId]);
+  async insertSecret(secret: Pick<ApiKeySecretRow, 'secret_digest' | 'api_key_id'>): Promise<void> {
+    await this.db.query(`INSERT INTO api_key_secrets (secret_digest, api_key_id) VALUES ($1, $2)`, [
+      secret.secret_digest,
+      secret.api_key_id,
+    ]);
   }
 
   async list(orgId: string, after: string | null, limit: number): Promise<ApiKeyRow[]> {

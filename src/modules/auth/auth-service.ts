@@ -1,7 +1,12 @@
 import type { Db } from '../../db/db';
 import { createHmac } from 'node:crypto';
 import type { components, operations } from '../../../generated/api';
-import { ADMIN_SESSION_PREFIX, type AdminSessionCredential, type SessionCredentials, type UserSessionCredential } from '../../auth/authenticator';
+import {
+  ADMIN_SESSION_PREFIX,
+  type AdminSessionCredential,
+  type SessionCredentials,
+  type UserSessionCredential,
+} from '../../auth/authenticator';
 import { digestSecret, hashPassword, newSecret, UNUSABLE_PASSWORD_HASH, verifyPassword } from '../../auth/credentials';
 import type { LoginTokens } from '../../auth/login-tokens';
 import type { Principal } from '../../auth/principal';
@@ -24,7 +29,10 @@ type Signup = operations['signup']['requestBody']['content']['application/json']
 type EmailDelivery = components['schemas']['EmailDelivery'];
 
 /** The event of a session opened by following each kind of link. */
-const LINK_LOGIN_ACTIONS: Record<LoginLinkKind, string> = { magic_link: 'auth.magic_link_login', email_verification: 'auth.email_verified' };
+const LINK_LOGIN_ACTIONS: Record<LoginLinkKind, string> = {
+  magic_link: 'auth.magic_link_login',
+  email_verification: 'auth.email_verified',
+};
 
 /** What a followed link answers: a redirect carrying the JWT in its fragment, or the login itself. */
 export type LinkOutcome = { redirectTo: string; login: LoginResult } | { redirectTo: null; login: LoginResult };
@@ -131,7 +139,9 @@ export class AuthService implements SessionCredentials {
       throw new ConflictError('Only a logged-in user verifies an email; log in with POST /api/v1/auth/login.', 'NOT_A_USER_LOGIN');
     }
     this.links.assertRedirectAllowed(redirectUrl);
-    if (await this.users.isEmailVerified(principal.userId)) throw new ConflictError('This email is already verified.', 'EMAIL_ALREADY_VERIFIED');
+    if (await this.users.isEmailVerified(principal.userId)) {
+      throw new ConflictError('This email is already verified.', 'EMAIL_ALREADY_VERIFIED');
+    }
     return this.issueLink('email_verification', { userId: principal.userId }, redirectUrl, () => ({
       orgId: principal.orgId,
       actor: actorOf(principal),
@@ -207,7 +217,12 @@ export class AuthService implements SessionCredentials {
   async openAdminSession(adminEmail: string, expiresAt: Date): Promise<{ sessionId: string; token: string }> {
     const token = newSecret(ADMIN_SESSION_PREFIX);
     const sessionId = newId('ses');
-    await this.sessions.insertAdminSession(sessionId, adminEmail, digestSecret(token), expiresAt);
+    await this.sessions.insertAdminSession({
+      id: sessionId,
+      admin_email: adminEmail,
+      token_digest: digestSecret(token),
+      expires_at: expiresAt,
+    });
     return { sessionId, token };
   }
 
@@ -227,7 +242,7 @@ export class AuthService implements SessionCredentials {
     const sessionId = newId('ses');
     // Whole seconds, so expires_at equals the token's exp claim.
     const expiresAt = new Date(Math.floor(Date.now() / 1000) * 1000 + this.loginTokens.ttlMinutes * 60_000);
-    await this.sessions.insertUserSession(sessionId, userId, expiresAt);
+    await this.sessions.insertUserSession({ id: sessionId, user_id: userId, expires_at: expiresAt });
     const user = await this.users.recordLogin(userId);
     await this.audit.append({
       orgId: user.org_id,

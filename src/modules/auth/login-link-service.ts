@@ -63,9 +63,11 @@ export class LoginLinkService {
   /** 422 unless the redirect URL's origin is allow-listed (`REDIRECT_ALLOWED_ORIGINS`). */
   assertRedirectAllowed(redirectUrl: string | undefined): void {
     if (redirectUrl === undefined || this.options.redirectAllowedOrigins.includes(new URL(redirectUrl).origin)) return;
-    throw new ValidationError('redirect_url is not on this Warden\'s list of allowed origins (REDIRECT_ALLOWED_ORIGINS).', 'REDIRECT_NOT_ALLOWED', [
-      { location: 'body', field: 'redirect_url', message: 'origin is not allowed', rule: 'allowList' },
-    ]);
+    throw new ValidationError(
+      'redirect_url is not on this Warden\'s list of allowed origins (REDIRECT_ALLOWED_ORIGINS).',
+      'REDIRECT_NOT_ALLOWED',
+      [{ location: 'body', field: 'redirect_url', message: 'origin is not allowed', rule: 'allowList' }],
+    );
   }
 
   /**
@@ -78,14 +80,21 @@ export class LoginLinkService {
     const link = LINKS[kind];
     const token = newSecret(link.prefix);
     const expiresAt = new Date(Date.now() + link.ttlMs);
-    const user = await this.store.issue(who, { kind, token_digest: digestSecret(token), redirect_url: redirectUrl ?? null, expires_at: expiresAt });
+    const user = await this.store.issue(who, {
+      kind,
+      token_digest: digestSecret(token),
+      redirect_url: redirectUrl ?? null,
+      expires_at: expiresAt,
+    });
     const expires_at = expiresAt.toISOString();
     if (this.options.returnTokens) {
       if (user) await this.mailer.record(user.email, link.subject, 'in_response');
       // An unknown email gets a token too (one that matches no link): even here the answer does not tell who has an account.
       return { user: user ?? null, answer: { delivery: 'response', expires_at, token }, mail: null };
     }
-    const mail = user ? { to: user.email, subject: link.subject, text: `${link.text}\n\n${this.options.publicUrl}${link.path}?token=${token}\n` } : null;
+    const mail = user
+      ? { to: user.email, subject: link.subject, text: `${link.text}\n\n${this.options.publicUrl}${link.path}?token=${token}\n` }
+      : null;
     return { user: user ?? null, answer: { delivery: 'email', expires_at }, mail };
   }
 

@@ -49,10 +49,10 @@ export class LoginLinkStore {
   }
 
   async find(tokenDigest: Buffer, kind: LoginLinkRow['kind']): Promise<Pick<LoginLinkRow, 'consumed_at'> | undefined> {
-    const { rows } = await this.db.query<Pick<LoginLinkRow, 'consumed_at'>>(`SELECT consumed_at FROM login_links WHERE token_digest = $1 AND kind = $2`, [
-      tokenDigest,
-      kind,
-    ]);
+    const { rows } = await this.db.query<Pick<LoginLinkRow, 'consumed_at'>>(
+      `SELECT consumed_at FROM login_links WHERE token_digest = $1 AND kind = $2`,
+      [tokenDigest, kind],
+    );
     return rows[0];
   }
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/db';
 import type { AdminSessionCredential, UserSessionCredential } from '../../auth/authenticator';
 
+/** A row of `sessions`: a user's login session (user_id), or a platform admin's (admin_email and token_digest). */
 export interface SessionRow {
   id: string;
   kind: 'user' | 'admin';
@@ -16,16 +17,20 @@ export interface SessionRow {
 export class SessionStore {
   constructor(private readonly db: Db) {}
 
-  async insertUserSession(id: string, userId: string, expiresAt: Date): Promise<void> {
-    await this.db.query(`INSERT INTO sessions (id, kind, user_id, expires_at) VALUES ($1, 'user', $2, $3)`, [id, userId, expiresAt]);
+  async insertUserSession(session: Pick<SessionRow, 'id' | 'expires_at'> & { user_id: string }): Promise<void> {
+    await this.db.query(`INSERT INTO sessions (id, kind, user_id, expires_at) VALUES ($1, 'user', $2, $3)`, [
+      session.id,
+      session.user_id,
+      session.expires_at,
+    ]);
   }
 
-  async insertAdminSession(id: string, adminEmail: string, tokenDigest: Buffer, expiresAt: Date): Promise<void> {
+  async insertAdminSession(session: Pick<SessionRow, 'id' | 'expires_at'> & { admin_email: string; token_digest: Buffer }): Promise<void> {
     await this.db.query(`INSERT INTO sessions (id, kind, admin_email, token_digest, expires_at) VALUES ($1, 'admin', $2, $3, $4)`, [
-      id,
-      adminEmail,
-      tokenDigest,
-      expiresAt,
+      session.id,
+      session.admin_email,
+      session.token_digest,
+      session.expires_at,
     ]);
   }
 

@@ -18,7 +18,12 @@ const OWNER_KEY_LIFETIME_MS = 365 * 86_400_000;
  * An owner key with no creating user: it is bounded by the owner role, and it counts as an owner
  * of the org until it is revoked or expires.
  */
-function insertOwnerKey(apiKeys: Pick<ApiKeyService, 'insert'>, orgId: string, name: string, description: string): Promise<ApiKeyWithSecret> {
+function insertOwnerKey(
+  apiKeys: Pick<ApiKeyService, 'insert'>,
+  orgId: string,
+  name: string,
+  description: string,
+): Promise<ApiKeyWithSecret> {
   return apiKeys.insert({
     orgId,
     createdBy: null,
@@ -42,7 +47,12 @@ export async function ensureFirstOrg(options: {
   plan: PlanName;
 }): Promise<{ org: Org; apiKey: ApiKeyWithSecret } | null> {
   const first = await options.orgs.createFirst('Default org', options.plan, (org) =>
-    insertOwnerKey(options.apiKeys, org.id, 'First-start owner key', 'Created at first start. Create an owner user with it, then revoke it.'),
+    insertOwnerKey(
+      options.apiKeys,
+      org.id,
+      'First-start owner key',
+      'Created at first start. Create an owner user with it, then revoke it.',
+    ),
   );
   return first && { org: first.org, apiKey: first.equipment };
 }
@@ -65,7 +75,9 @@ export async function createOwnerKey(options: {
   return options.db.transaction(async () => {
     const orgIds = await orgs.idsUpToTwo(options.orgId ?? null);
     if (options.orgId !== undefined && orgIds.length === 0) throw new OwnerKeyRefused(`no org '${options.orgId}' exists in this database.`);
-    if (orgIds.length === 0) throw new OwnerKeyRefused('this database has no org yet: start Warden once (npm start) and it creates one with an owner key.');
+    if (orgIds.length === 0) {
+      throw new OwnerKeyRefused('this database has no org yet: start Warden once (npm start) and it creates one with an owner key.');
+    }
     if (orgIds.length > 1) throw new OwnerKeyRefused('this database has several orgs: name one with --org org_….');
     const orgId = orgIds[0]!;
     const apiKey = await insertOwnerKey(options.apiKeys, orgId, 'Recovery owner key', 'Created with npm run admin -- create-owner-key.');

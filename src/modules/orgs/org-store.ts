@@ -80,7 +80,9 @@ export class OrgStore {
 
   /** Up to two org ids: `orgId`'s if it exists, else any two; enough to tell none, one and several apart. */
   async idsUpToTwo(orgId: string | null): Promise<string[]> {
-    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM orgs WHERE $1::text IS NULL OR id = $1 ORDER BY id LIMIT 2`, [orgId]);
+    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM orgs WHERE $1::text IS NULL OR id = $1 ORDER BY id LIMIT 2`, [
+      orgId,
+    ]);
     return rows.map((row) => row.id);
   }
 }

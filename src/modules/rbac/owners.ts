@@ -41,7 +41,8 @@ export class OwnerGuard {
       );
       if (owners === 0) {
         throw new ConflictError(
-          `${what} would leave the org without an owner: nobody else holds ${OWNER_PERMISSION} (no owner user, no owner key made at first start). ` +
+          `${what} would leave the org without an owner: nobody else holds ${OWNER_PERMISSION} ` +
+            '(no owner user, no owner key made at first start). ' +
             'Make another user an owner first, or create an owner key with `npm run admin -- create-owner-key`.',
           'LAST_OWNER',
         );

@@ -123,7 +123,10 @@ export class RbacService {
     const role = await this.getRole(principal, input.role_id);
     assertCanGrant(principal, role.permissions, `the role '${role.name}'`);
     try {
-      const row = await this.store.insertAssignment({ id: newId('ura'), org_id: orgId, user_id: input.user_id, role_id: input.role_id }, role.name);
+      const row = await this.store.insertAssignment(
+        { id: newId('ura'), org_id: orgId, user_id: input.user_id, role_id: input.role_id },
+        role.name,
+      );
       return toUserRole(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError(`The user already holds the role '${role.name}'.`, 'ROLE_ALREADY_ASSIGNED');

@@ -44,10 +44,10 @@ export class RbacStore {
   }
 
   async lockRolePermissions(orgId: string, roleId: string): Promise<{ permissions: string[] } | undefined> {
-    const { rows } = await this.db.query<{ permissions: string[] }>(`SELECT permissions FROM roles WHERE id = $1 AND org_id = $2 FOR UPDATE`, [
-      roleId,
-      orgId,
-    ]);
+    const { rows } = await this.db.query<{ permissions: string[] }>(
+      `SELECT permissions FROM roles WHERE id = $1 AND org_id = $2 FOR UPDATE`,
+      [roleId, orgId],
+    );
     return rows[0];
   }
 
@@ -109,7 +109,8 @@ export class RbacStore {
 
   async assignmentsOf(userId: string): Promise<RoleAssignment[]> {
     const { rows } = await this.db.query<RoleAssignment>(
-      `SELECT ur.role_id, r.name, r.permissions FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 ORDER BY ur.id`,
+      `SELECT ur.role_id, r.name, r.permissions FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id
+       WHERE ur.user_id = $1 ORDER BY ur.id`,
       [userId],
     );
     return rows;

@@ -43,7 +43,9 @@ export class UserStore {
 
   /** Emails compare case-insensitively, as the unique index does. */
   async findByEmail(email: string): Promise<UserRow | undefined> {
-    const { rows } = await this.db.query<UserRow>(`SELECT ${SHOWN_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)`, [email]);
+    const { rows } = await this.db.query<UserRow>(`SELECT ${SHOWN_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)`, [
+      email,
+    ]);
     return rows[0];
   }
 
@@ -75,7 +77,10 @@ export class UserStore {
   }
 
   async markLoggedIn(userId: string): Promise<ShownUserRow | undefined> {
-    const { rows } = await this.db.query<ShownUserRow>(`UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${SHOWN_COLUMNS}`, [userId]);
+    const { rows } = await this.db.query<ShownUserRow>(
+      `UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${SHOWN_COLUMNS}`,
+      [userId],
+    );
     return rows[0];
   }
 }

@@ -1,3 +1,6 @@
 import type { Handler } from '../../handler';
 
-export const verifyAdminPin: Handler<'verifyAdminPin'> = async ({ services, body }) => ({ status: 200, body: await services.admin.verifyPin(body) });
+export const verifyAdminPin: Handler<'verifyAdminPin'> = async ({ services, body }) => ({
+  status: 200,
+  body: await services.admin.verifyPin(body),
+});

@@ -1,3 +1,6 @@
 import type { Handler } from '../../handler';
 
-export const login: Handler<'login'> = async ({ services, body }) => ({ status: 200, body: await services.auth.login(body.email, body.password) });
+export const login: Handler<'login'> = async ({ services, body }) => ({
+  status: 200,
+  body: await services.auth.login(body.email, body.password),
+});
