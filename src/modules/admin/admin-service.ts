@@ -24,8 +24,8 @@ export class AdminService {
 
   constructor(
     private readonly db: Db,
-    private readonly mailer: Mailer,
-    private readonly secrets: InstanceSecrets,
+    private readonly mailer: Pick<Mailer, 'dispatch'>,
+    private readonly secrets: Pick<InstanceSecrets, 'get'>,
     private readonly adminEmails: ReadonlySet<string>,
     private readonly sessionTtlMinutes: number,
     private readonly audit: Pick<AuditService, 'append'>,

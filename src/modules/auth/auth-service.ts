@@ -55,7 +55,7 @@ export class AuthService implements SessionCredentials {
     private readonly users: Pick<UserService, 'find' | 'findLogin' | 'insert' | 'isEmailVerified' | 'markEmailVerified' | 'recordLogin'>,
     private readonly apiKeys: Pick<ApiKeyService, 'summary'>,
     private readonly links: LoginLinkService,
-    private readonly secrets: InstanceSecrets,
+    private readonly secrets: Pick<InstanceSecrets, 'get'>,
     private readonly audit: Pick<AuditService, 'append' | 'record'>,
   ) {
     this.sessions = new SessionStore(db);

@@ -47,7 +47,7 @@ export class LoginLinkService {
 
   constructor(
     db: Db,
-    private readonly mailer: Mailer,
+    private readonly mailer: Pick<Mailer, 'record' | 'dispatch'>,
     logger: Logger,
     private readonly options: { publicUrl: string; redirectAllowedOrigins: readonly string[]; returnTokens: boolean },
   ) {
