@@ -16,6 +16,7 @@ import { ApiKeyService } from '../src/modules/api-keys/api-key-service';
 import { AuditService } from '../src/modules/audit/audit-service';
 import { createOwnerKey, OwnerKeyRefused } from '../src/modules/orgs/first-start';
 import { OrgService } from '../src/modules/orgs/org-service';
+import { OwnerGuard } from '../src/modules/rbac/owners';
 
 const USAGE = 'Usage: npm run admin -- create-owner-key [--org org_…]';
 
@@ -39,8 +40,8 @@ async function admin(argv: string[]): Promise<void> {
     const db = new Db(database.dataSource);
     const orgs = new OrgService(db, config.upgradeUrl);
     const { orgId, apiKey } = await createOwnerKey({
-      dataSource: database.dataSource,
-      apiKeys: new ApiKeyService(db, orgs),
+      db,
+      apiKeys: new ApiKeyService(db, orgs, new OwnerGuard(db, orgs)),
       audit: new AuditService(db, new SigningKey(new InstanceSecrets(database.dataSource))),
       orgId: parsed.values.org,
     });

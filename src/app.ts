@@ -38,7 +38,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetrics(() => database.poolStats());
   const services = createServices({ config, database, logger, metrics, contract });
   const agentCredentials = new AgentCredentialLookup(services.agents, services.installations);
-  const authenticator = new Authenticator(database.dataSource, services.loginTokens, agentCredentials);
+  const authenticator = new Authenticator(services.loginTokens, agentCredentials, services.apiKeys, services.auth);
   const binding = await createBinding({
     definition: options.definition ?? contract.json,
     handlers: options.handlers ?? wardenHandlers,

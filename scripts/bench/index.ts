@@ -20,6 +20,7 @@ import { Db } from '../../src/db/db';
 import { newId } from '../../src/db/ids';
 import { ApiKeyService } from '../../src/modules/api-keys/api-key-service';
 import { OrgService } from '../../src/modules/orgs/org-service';
+import { OwnerGuard } from '../../src/modules/rbac/owners';
 import { auditScenarios } from './audit';
 import { withBenchDatabase } from './bench-database';
 import { AUTHENTICATED_CONTENDERS } from './authenticated-server';
@@ -92,9 +93,9 @@ async function databaseScenarios(): Promise<void> {
     const { dataSource } = database;
     const db = new Db(dataSource);
     const orgs = new OrgService(db, 'http://localhost');
-    const { orgId, key, workspaceId, installationId, runtimeToken } = await dataSource.transaction(async (manager) => {
-      const org = await orgs.create('Bench org', 'enterprise', manager);
-      const apiKey = await new ApiKeyService(db, orgs).insert(manager, {
+    const { orgId, key, workspaceId, installationId, runtimeToken } = await db.transaction(async (manager) => {
+      const org = await orgs.create('Bench org', 'enterprise');
+      const apiKey = await new ApiKeyService(db, orgs, new OwnerGuard(db, orgs)).insert({
         orgId: org.id,
         createdBy: null,
         name: 'bench',

@@ -1,17 +1,62 @@
 import type { Request } from 'express';
-import type { DataSource } from 'typeorm';
 import type { PlanName } from '../config/config';
 import type { BoundOperation } from '../binding/operation-table';
 import { ForbiddenError, UnauthorizedError } from '../errors/api-error';
 import { digestSecret, isWellFormedSecret } from './credentials';
 import { LoginTokenError, type LoginTokens } from './login-tokens';
-import { ALL_PERMISSIONS, builtInRole, ORG_PERMISSIONS } from './permissions';
+import { ALL_PERMISSIONS, builtInRole, rolesAndPermissions, type RoleAssignment } from './permissions';
 import type { Principal } from './principal';
 
 /** Agent secrets and runtime tokens are checked by the agents module, which owns their tables. */
 export interface AgentCredentials {
   authenticateAgent(secret: string): Promise<Principal>;
   authenticateInstallation(runtimeToken: string): Promise<Principal>;
+}
+
+/** An API key found by the digest of one of its secrets, with its creator's roles as they are now. */
+export interface ApiKeyCredential {
+  id: string;
+  org_id: string;
+  created_by: string | null;
+  permissions: string[];
+  expires_at: Date;
+  revoked_at: Date | null;
+  /** When the secret used stops working (it was rolled); null while it is the current one. */
+  retires_at: Date | null;
+  last_used_at: Date | null;
+  plan: PlanName;
+  /** The creator's built-in role; null when the key has no creator, or its creator is gone. */
+  creator_role: string | null;
+  creator_assigned: RoleAssignment[];
+}
+
+/** API keys are looked up by the api-keys module, which owns their tables: one statement per authentication. */
+export interface ApiKeyCredentials {
+  findCredential(secretDigest: Buffer): Promise<ApiKeyCredential | undefined>;
+  markUsed(keyId: string): Promise<void>;
+}
+
+export interface AdminSessionCredential {
+  id: string;
+  admin_email: string;
+  expires_at: Date;
+  revoked_at: Date | null;
+}
+
+/** A user's login session, with the user's org, plan and roles as they are now. */
+export interface UserSessionCredential {
+  expires_at: Date;
+  revoked_at: Date | null;
+  org_id: string;
+  plan: PlanName;
+  role: string;
+  assigned: RoleAssignment[];
+}
+
+/** Sessions are looked up by the auth module, which owns them: one statement per authentication. */
+export interface SessionCredentials {
+  findAdminSession(tokenDigest: Buffer): Promise<AdminSessionCredential | undefined>;
+  findUserSession(sessionId: string, userId: string): Promise<UserSessionCredential | undefined>;
 }
 
 export const API_KEY_PREFIXES = ['sk_live', 'sk_test'] as const;
@@ -38,7 +83,6 @@ const NOT_ACCEPTED: Record<CredentialKind, string> = {
 const RETIRING_SECRET_LOSES = 'api_key.edit';
 /** A key's `last_used_at` is written at most this often, so a busy key costs no write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
-const ORG_PERMISSION_SET = new Set(ORG_PERMISSIONS);
 const OWNER_PERMISSION_SET: ReadonlySet<string> = new Set(builtInRole('owner')!.permissions);
 
 const missing = () =>
@@ -48,31 +92,8 @@ const malformed = () =>
 const invalid = () => new UnauthorizedError('The credential is not valid.', 'CREDENTIAL_INVALID');
 const expired = () => new UnauthorizedError('The credential has expired.', 'CREDENTIAL_EXPIRED');
 const revoked = () => new UnauthorizedError('The credential has been revoked.', 'CREDENTIAL_REVOKED');
-const creatorGone = () => new UnauthorizedError('The user who created this API key no longer exists, so the key no longer works.', 'CREDENTIAL_REVOKED');
-
-export interface RoleAssignment {
-  role_id: string;
-  name: string | null;
-  permissions: string[] | null;
-}
-
-/** A user's roles and permissions: their built-in role, plus every role assigned to them. */
-export function rolesAndPermissions(builtInRoleName: string, assigned: RoleAssignment[]): { roles: string[]; permissions: Set<string> } {
-  const roles = [builtInRoleName];
-  const permissions = new Set(builtInRole(builtInRoleName)?.permissions ?? []);
-  for (const assignment of assigned) {
-    const role = builtInRole(assignment.role_id) ?? assignment;
-    if (!role.name) continue;
-    roles.push(role.name);
-    for (const permission of role.permissions ?? []) if (ORG_PERMISSION_SET.has(permission)) permissions.add(permission);
-  }
-  return { roles, permissions };
-}
-
-/** SQL for the assignments of user `u`, as RoleAssignment JSON. */
-export const ASSIGNED_ROLES_SQL = `COALESCE((
-  SELECT json_agg(json_build_object('role_id', ur.role_id, 'name', r.name, 'permissions', r.permissions) ORDER BY ur.id)
-  FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]')`;
+const creatorGone = () =>
+  new UnauthorizedError('The user who created this API key no longer exists, so the key no longer works.', 'CREDENTIAL_REVOKED');
 
 /**
  * Turns the request's credential into a Principal, or refuses with 401. Accepted: an API key
@@ -82,9 +103,10 @@ export const ASSIGNED_ROLES_SQL = `COALESCE((
  */
 export class Authenticator {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly loginTokens: LoginTokens,
     private readonly agents: AgentCredentials,
+    private readonly apiKeys: ApiKeyCredentials,
+    private readonly sessions: SessionCredentials,
   ) {}
 
   /**
@@ -95,7 +117,9 @@ export class Authenticator {
     const credential = credentialOf(req);
     const kind = kindOf(credential);
     if (!kind) throw malformed();
-    const accepted = operation.security.some((requirement) => Object.keys(requirement).some((scheme) => ACCEPTED_BY_SCHEME[scheme]?.includes(kind)));
+    const accepted = operation.security.some((requirement) =>
+      Object.keys(requirement).some((scheme) => ACCEPTED_BY_SCHEME[scheme]?.includes(kind)),
+    );
     if (!accepted) throw new ForbiddenError(NOT_ACCEPTED[kind], 'CREDENTIAL_NOT_ACCEPTED');
     switch (kind) {
       case 'api_key':
@@ -119,36 +143,17 @@ export class Authenticator {
    */
   private async apiKey(secret: string): Promise<Principal> {
     if (!API_KEY_PREFIXES.some((prefix) => isWellFormedSecret(secret, prefix))) throw malformed();
-    const rows: Array<{
-      id: string;
-      org_id: string;
-      created_by: string | null;
-      permissions: string[];
-      expires_at: Date;
-      revoked_at: Date | null;
-      retires_at: Date | null;
-      last_used_at: Date | null;
-      plan: PlanName;
-      creator_role: string | null;
-      creator_assigned: RoleAssignment[];
-    }> = await this.dataSource.query(
-      `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, s.retires_at, o.plan,
-         u.role AS creator_role, ${ASSIGNED_ROLES_SQL} AS creator_assigned
-       FROM api_key_secrets s JOIN api_keys k ON k.id = s.api_key_id JOIN orgs o ON o.id = k.org_id
-         LEFT JOIN users u ON u.id = k.created_by AND u.org_id = k.org_id
-       WHERE s.secret_digest = $1`,
-      [digestSecret(secret)],
-    );
-    const key = rows[0];
+    const key = await this.apiKeys.findCredential(digestSecret(secret));
     if (!key) throw invalid();
     const now = Date.now();
     if (key.revoked_at) throw revoked();
     if (key.created_by !== null && key.creator_role === null) throw creatorGone();
     if (key.expires_at.getTime() <= now || (key.retires_at && key.retires_at.getTime() <= now)) throw expired();
     if (!key.last_used_at || now - key.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
-      await this.dataSource.query(`UPDATE api_keys SET last_used_at = now() WHERE id = $1`, [key.id]);
+      await this.apiKeys.markUsed(key.id);
     }
-    const bound = key.creator_role === null ? OWNER_PERMISSION_SET : rolesAndPermissions(key.creator_role, key.creator_assigned).permissions;
+    const bound =
+      key.creator_role === null ? OWNER_PERMISSION_SET : rolesAndPermissions(key.creator_role, key.creator_assigned).permissions;
     return {
       kind: 'api_key',
       orgId: key.org_id,
@@ -162,17 +167,16 @@ export class Authenticator {
       roles: [],
       // A secret in its grace period after a roll is on its way out: it keeps working, but cannot
       // manage keys, or whoever holds a leaked old secret could roll again and lock out the new one.
-      permissions: new Set(key.permissions.filter((permission) => bound.has(permission) && !(key.retires_at && permission === RETIRING_SECRET_LOSES))),
+      permissions: new Set(
+        key.permissions.filter((permission) => bound.has(permission) && !(key.retires_at && permission === RETIRING_SECRET_LOSES)),
+      ),
       expiresAt: key.retires_at && key.retires_at < key.expires_at ? key.retires_at : key.expires_at,
     };
   }
 
   private async adminSession(token: string): Promise<Principal> {
     if (!isWellFormedSecret(token, ADMIN_SESSION_PREFIX)) throw malformed();
-    const [session]: Array<{ id: string; admin_email: string; expires_at: Date; revoked_at: Date | null }> = await this.dataSource.query(
-      `SELECT id, admin_email, expires_at, revoked_at FROM sessions WHERE token_digest = $1 AND kind = 'admin'`,
-      [digestSecret(token)],
-    );
+    const session = await this.sessions.findAdminSession(digestSecret(token));
     if (!session) throw invalid();
     if (session.revoked_at) throw revoked();
     if (session.expires_at.getTime() <= Date.now()) throw expired();
@@ -200,19 +204,7 @@ export class Authenticator {
       if (error instanceof LoginTokenError) throw error.reason === 'expired' ? expired() : invalid();
       throw error;
     }
-    const [session]: Array<{
-      expires_at: Date;
-      revoked_at: Date | null;
-      org_id: string;
-      plan: PlanName;
-      role: string;
-      assigned: RoleAssignment[];
-    }> = await this.dataSource.query(
-      `SELECT s.expires_at, s.revoked_at, u.org_id, o.plan, u.role, ${ASSIGNED_ROLES_SQL} AS assigned
-       FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id
-       WHERE s.id = $1 AND s.user_id = $2 AND s.kind = 'user'`,
-      [claims.sid, claims.sub],
-    );
+    const session = await this.sessions.findUserSession(claims.sid, claims.sub);
     if (!session) throw invalid();
     if (session.revoked_at) throw revoked();
     if (session.expires_at.getTime() <= Date.now()) throw expired();

@@ -78,3 +78,25 @@ export function missingPermissions(granting: Iterable<string>, held: ReadonlySet
 export function builtInRole(nameOrId: string): BuiltInRole | undefined {
   return BUILT_IN_ROLES.find((role) => role.name === nameOrId || role.id === nameOrId);
 }
+
+/** A role assigned to a user: a custom role's name and permissions, or nulls for a built-in role (which has no row). */
+export interface RoleAssignment {
+  role_id: string;
+  name: string | null;
+  permissions: string[] | null;
+}
+
+const ORG_PERMISSION_SET: ReadonlySet<string> = new Set(ORG_PERMISSIONS);
+
+/** A user's roles and permissions: their built-in role, plus every role assigned to them. */
+export function rolesAndPermissions(builtInRoleName: string, assigned: RoleAssignment[]): { roles: string[]; permissions: Set<string> } {
+  const roles = [builtInRoleName];
+  const permissions = new Set(builtInRole(builtInRoleName)?.permissions ?? []);
+  for (const assignment of assigned) {
+    const role = builtInRole(assignment.role_id) ?? assignment;
+    if (!role.name) continue;
+    roles.push(role.name);
+    for (const permission of role.permissions ?? []) if (ORG_PERMISSION_SET.has(permission)) permissions.add(permission);
+  }
+  return { roles, permissions };
+}

@@ -19,7 +19,7 @@ import { AuthService } from './auth';
 import { LoginLinkService } from './auth';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
-import { RbacService } from './rbac';
+import { OwnerGuard, RbacService } from './rbac';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
 import { TrustService } from './trust';
@@ -50,7 +50,23 @@ export function createServices(options: ServiceOptions) {
   const signingKey = new SigningKey(secrets);
   const audit = new AuditService(db, signingKey);
   const orgs = new OrgService(db, config.upgradeUrl);
-  const users = new UserService(db, orgs);
+  const owners = new OwnerGuard(db, orgs);
+  const apiKeys = new ApiKeyService(db, orgs, owners);
+  const users = new UserService(db, orgs, owners, apiKeys);
+  const auth = new AuthService(
+    db,
+    loginTokens,
+    orgs,
+    users,
+    apiKeys,
+    new LoginLinkService(db, mailer, logger, {
+      publicUrl: config.publicUrl,
+      redirectAllowedOrigins: config.redirectAllowedOrigins,
+      returnTokens: config.devReturnLinkTokens,
+    }),
+    secrets,
+    audit,
+  );
   const workspaces: WorkspaceService = new WorkspaceService(db, orgs, users, () => ({ agents, installations }));
   const agents = new AgentService(db, orgs, workspaces, audit);
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
@@ -67,25 +83,14 @@ export function createServices(options: ServiceOptions) {
     compliance: new ComplianceService(db, orgs, agents, installations, audit),
     rateLimits: new RateLimiter(database.dataSource, config.rateLimits),
     system: new SystemService(database),
-    auth: new AuthService(
-      db,
-      loginTokens,
-      orgs,
-      new LoginLinkService(db, mailer, logger, {
-        publicUrl: config.publicUrl,
-        redirectAllowedOrigins: config.redirectAllowedOrigins,
-        returnTokens: config.devReturnLinkTokens,
-      }),
-      secrets,
-      audit,
-    ),
-    admin: new AdminService(db, mailer, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes, audit),
+    auth,
+    admin: new AdminService(db, mailer, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes, audit, auth),
     orgs,
     users,
     workspaces,
     environments: new EnvironmentService(db, orgs, workspaces),
-    apiKeys: new ApiKeyService(db, orgs),
-    rbac: new RbacService(db, orgs, users),
+    apiKeys,
+    rbac: new RbacService(db, orgs, users, owners),
     agents,
     installations,
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),

@@ -18,10 +18,9 @@ export interface TestOrg {
  * other object in the tests is made through the API.
  */
 export async function createOrg(warden: TestApp, plan: PlanName = 'enterprise', name = 'Test org'): Promise<TestOrg> {
-  const { dataSource } = warden.database;
-  return dataSource.transaction(async (manager) => {
-    const org = await warden.services.orgs.create(name, plan, manager);
-    const apiKey = await warden.services.apiKeys.insert(manager, {
+  return warden.services.db.transaction(async () => {
+    const org = await warden.services.orgs.create(name, plan);
+    const apiKey = await warden.services.apiKeys.insert({
       orgId: org.id,
       createdBy: null,
       name: 'owner',

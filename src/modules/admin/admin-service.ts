@@ -1,13 +1,13 @@
 import type { Db } from '../../db/db';
 import { createHmac, randomUUID } from 'node:crypto';
-import { constantTimeEqual, digestSecret, newPin, newSecret } from '../../auth/credentials';
-import { ADMIN_SESSION_PREFIX } from '../../auth/authenticator';
-import { newId } from '../../db/ids';
+import { constantTimeEqual, newPin } from '../../auth/credentials';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { UnauthorizedError } from '../../errors/api-error';
 import type { Mailer } from '../../mail/mailer';
 import type { AuditService } from '../audit';
-import type { RequestFacts } from '../../audit/audit-event';
+import type { AuthService } from '../auth';
+import { currentRequestFacts } from '../../audit/audit-event';
+import { AdminStore } from './admin-store';
 
 const PIN_TTL_MS = 5 * 60_000;
 const MAX_PIN_ATTEMPTS = 5;
@@ -20,21 +20,26 @@ const pinRefused = (code: string, message: string) => new UnauthorizedError(mess
  * allow 5 attempts and work once.
  */
 export class AdminService {
+  private readonly store: AdminStore;
+
   constructor(
     private readonly db: Db,
-    private readonly mailer: Mailer,
-    private readonly secrets: InstanceSecrets,
+    private readonly mailer: Pick<Mailer, 'dispatch'>,
+    private readonly secrets: Pick<InstanceSecrets, 'get'>,
     private readonly adminEmails: ReadonlySet<string>,
     private readonly sessionTtlMinutes: number,
-    private readonly audit: AuditService,
-  ) {}
+    private readonly audit: Pick<AuditService, 'append'>,
+    private readonly sessions: Pick<AuthService, 'openAdminSession'>,
+  ) {
+    this.store = new AdminStore(db);
+  }
 
   /**
    * Same answer, and no extra wait, for any email: the challenge id of a non-admin email simply
    * matches nothing, and mail goes out after the response. Either way the request is a platform
    * event (a failure for a non-admin email), which the caller cannot read.
    */
-  async requestPin(email: string, request: RequestFacts) {
+  async requestPin(email: string) {
     const challengeId = randomUUID();
     const expiresAt = new Date(Date.now() + PIN_TTL_MS);
     const normalized = email.toLowerCase();
@@ -43,15 +48,8 @@ export class AdminService {
     // Before the transaction: the HMAC key may be read from the database on first use, which must
     // not wait for a connection the transaction holds (the embedded database has only one).
     const pinDigest = await this.pinDigest(challengeId, pin);
-    await this.db.transaction(async (manager) => {
-      if (isAdmin) {
-        await manager.query(`INSERT INTO admin_pin_challenges (id, email, pin_digest, expires_at) VALUES ($1, $2, $3, $4)`, [
-          challengeId,
-          normalized,
-          pinDigest,
-          expiresAt,
-        ]);
-      }
+    await this.db.transaction(async () => {
+      if (isAdmin) await this.store.insertChallenge({ id: challengeId, email: normalized, pin_digest: pinDigest, expires_at: expiresAt });
       await this.audit.append({
         orgId: null,
         actor: { type: 'anonymous', id: normalized },
@@ -59,7 +57,7 @@ export class AdminService {
         resourceType: 'admin_pin_challenge',
         resourceId: challengeId,
         outcome: isAdmin ? 'success' : 'failure',
-        ...request,
+        ...currentRequestFacts(),
         details: { expires_at: expiresAt.toISOString() },
       });
     });
@@ -67,17 +65,19 @@ export class AdminService {
       this.mailer.dispatch({
         to: normalized,
         subject: 'Your Warden admin PIN',
-        text: `Your Warden admin login PIN is ${pin}.\nIt expires at ${expiresAt.toISOString()} and works once.\nIf you did not ask for it, ignore this mail.`,
+        text:
+          `Your Warden admin login PIN is ${pin}.\nIt expires at ${expiresAt.toISOString()} and works once.\n` +
+          'If you did not ask for it, ignore this mail.',
       });
     }
     return { challenge_id: challengeId, expires_at: expiresAt.toISOString(), delivery: 'email' as const };
   }
 
-  async verifyPin(input: { email: string; challenge_id: string; pin: string }, request: RequestFacts) {
+  async verifyPin(input: { email: string; challenge_id: string; pin: string }) {
     // A wrong PIN must still count its attempt, so refusals are decided inside the transaction
     // (which commits the count) and thrown after it.
-    const outcome = await this.db.transaction(async (manager) => {
-      const [challenge] = await manager.query(`SELECT * FROM admin_pin_challenges WHERE id = $1 FOR UPDATE`, [input.challenge_id]);
+    const outcome = await this.db.transaction(async () => {
+      const challenge = await this.store.lockChallenge(input.challenge_id);
       if (!challenge || challenge.email !== input.email.toLowerCase()) return pinRefused('PIN_INVALID', 'The PIN is wrong.');
       if (challenge.consumed_at) return pinRefused('PIN_USED', 'This PIN has been used; request a new one.');
       if (challenge.expires_at.getTime() <= Date.now()) return pinRefused('PIN_EXPIRED', 'This PIN has expired; request a new one.');
@@ -85,7 +85,7 @@ export class AdminService {
         return pinRefused('PIN_ATTEMPTS_EXCEEDED', 'Too many wrong PINs for this challenge; request a new one.');
       }
       if (!constantTimeEqual(await this.pinDigest(challenge.id, input.pin), challenge.pin_digest)) {
-        await manager.query(`UPDATE admin_pin_challenges SET attempts = attempts + 1 WHERE id = $1`, [challenge.id]);
+        await this.store.countFailedAttempt(challenge.id);
         if (challenge.attempts + 1 === MAX_PIN_ATTEMPTS) {
           await this.audit.append({
             orgId: null,
@@ -94,20 +94,15 @@ export class AdminService {
             resourceType: 'admin_pin_challenge',
             resourceId: challenge.id,
             outcome: 'denied',
-            ...request,
+            ...currentRequestFacts(),
             details: { attempts: MAX_PIN_ATTEMPTS },
           });
         }
         return pinRefused('PIN_INVALID', 'The PIN is wrong.');
       }
-      await manager.query(`UPDATE admin_pin_challenges SET consumed_at = now() WHERE id = $1`, [challenge.id]);
-      const token = newSecret(ADMIN_SESSION_PREFIX);
-      const sessionId = newId('ses');
+      await this.store.consume(challenge.id);
       const expiresAt = new Date(Date.now() + this.sessionTtlMinutes * 60_000);
-      await manager.query(
-        `INSERT INTO sessions (id, kind, admin_email, token_digest, expires_at) VALUES ($1, 'admin', $2, $3, $4)`,
-        [sessionId, challenge.email, digestSecret(token), expiresAt],
-      );
+      const { sessionId, token } = await this.sessions.openAdminSession(challenge.email, expiresAt);
       await this.audit.append({
         orgId: null,
         actor: { type: 'admin_session', id: challenge.email },
@@ -115,10 +110,10 @@ export class AdminService {
         resourceType: 'session',
         resourceId: sessionId,
         outcome: 'success',
-        ...request,
+        ...currentRequestFacts(),
         details: { challenge_id: challenge.id, expires_at: expiresAt.toISOString() },
       });
-      return { session_token: token, expires_at: expiresAt.toISOString(), email: challenge.email as string };
+      return { session_token: token, expires_at: expiresAt.toISOString(), email: challenge.email };
     });
     if (outcome instanceof UnauthorizedError) throw outcome;
     return outcome;

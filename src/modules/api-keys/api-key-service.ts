@@ -1,7 +1,6 @@
 import type { Db } from '../../db/db';
-import type { EntityManager } from 'typeorm';
-import type { components } from '../../../generated/api';
-import type { RequestBody } from '../../binding/handler-types';
+import type { components, operations } from '../../../generated/api';
+import type { ApiKeyCredential, ApiKeyCredentials } from '../../auth/authenticator';
 import { digestSecret, newSecret } from '../../auth/credentials';
 import { ORG_PERMISSIONS } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
@@ -9,27 +8,13 @@ import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
-import { assertCanGrant, assertOrgPermissions } from '../rbac';
-import { keepingAnOwner } from '../rbac';
+import { assertCanGrant, assertOrgPermissions, type OwnerGuard } from '../rbac';
+import { ApiKeyStore, type ApiKeyRow } from './api-key-store';
 
 type ApiKey = components['schemas']['ApiKey'];
 type ApiKeyWithSecret = components['schemas']['ApiKeyWithSecret'];
-type CreateApiKey = RequestBody<'createApiKey'>;
-interface ApiKeyRow {
-  id: string;
-  org_id: string;
-  created_by: string | null;
-  name: string;
-  description: string;
-  mode: 'live' | 'test';
-  permissions: string[];
-  prefix: string;
-  last_four: string;
-  created_at: Date;
-  expires_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-}
+type ApiKeySummary = NonNullable<components['schemas']['Principal']['api_key']>;
+type CreateApiKey = operations['createApiKey']['requestBody']['content']['application/json'];
 
 const DAY_MS = 86_400_000;
 const MAX_LIFETIME_MS = 365 * DAY_MS;
@@ -71,11 +56,17 @@ function expiryOf(input: Pick<CreateApiKey, 'expires_in_days' | 'expires_at'>, n
   return expiresAt;
 }
 
-export class ApiKeyService {
+/** API keys; also the authenticator's way to them (`ApiKeyCredentials`). */
+export class ApiKeyService implements ApiKeyCredentials {
+  private readonly store: ApiKeyStore;
+
   constructor(
     private readonly db: Db,
-    private readonly orgs: OrgService,
-  ) {}
+    private readonly orgs: Pick<OrgService, 'scope' | 'reserveQuota'>,
+    private readonly owners: Pick<OwnerGuard, 'keepingAnOwner'>,
+  ) {
+    this.store = new ApiKeyStore(db);
+  }
 
   async create(principal: Principal, input: CreateApiKey): Promise<ApiKeyWithSecret> {
     const orgId = await this.orgs.scope(principal);
@@ -83,9 +74,9 @@ export class ApiKeyService {
     const permissions = input.permissions ?? ORG_PERMISSIONS.filter((permission) => principal.permissions.has(permission));
     assertOrgPermissions(permissions);
     assertCanGrant(principal, permissions, 'an API key with these permissions');
-    return this.db.transaction(async (manager) => {
-      await this.orgs.reserveQuota(orgId, 'api_keys', async () => (await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL AND expires_at > now()`, [orgId])).rows[0]!.n);
-      return this.insert(manager, {
+    return this.db.transaction(async () => {
+      await this.orgs.reserveQuota(orgId, 'api_keys', () => this.store.countLive(orgId));
+      return this.insert({
         orgId,
         // A key made with a key has the same creator, so it is bounded by the same user.
         createdBy: principal.userId,
@@ -98,41 +89,58 @@ export class ApiKeyService {
     });
   }
 
-  /** Inserts a key and its first secret; the secret is returned here and never stored. */
-  async insert(
-    manager: EntityManager,
-    key: { orgId: string; createdBy: string | null; name: string; description: string; mode: 'live' | 'test'; permissions: string[]; expiresAt: Date },
-  ): Promise<ApiKeyWithSecret> {
+  /** Inserts a key and its first secret (call it inside a transaction); the secret is returned here and never stored. */
+  async insert(key: {
+    orgId: string;
+    createdBy: string | null;
+    name: string;
+    description: string;
+    mode: 'live' | 'test';
+    permissions: string[];
+    expiresAt: Date;
+  }): Promise<ApiKeyWithSecret> {
     const secret = newSecret(`sk_${key.mode}`);
-    const [row] = await manager.query(
-      `INSERT INTO api_keys (id, org_id, created_by, name, description, mode, permissions, prefix, last_four, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-      [newId('key'), key.orgId, key.createdBy, key.name, key.description, key.mode, key.permissions, secret.slice(0, SHOWN_PREFIX_LENGTH), secret.slice(-4), key.expiresAt],
-    );
-    await manager.query(`INSERT INTO api_key_secrets (secret_digest, api_key_id) VALUES ($1, $2)`, [digestSecret(secret), row.id]);
+    const row = await this.store.insert({
+      id: newId('key'),
+      org_id: key.orgId,
+      created_by: key.createdBy,
+      name: key.name,
+      description: key.description,
+      mode: key.mode,
+      permissions: key.permissions,
+      prefix: secret.slice(0, SHOWN_PREFIX_LENGTH),
+      last_four: secret.slice(-4),
+      expires_at: key.expiresAt,
+    });
+    await this.store.insertSecret({ secret_digest: digestSecret(secret), api_key_id: row.id });
     return { ...toApiKey(row), key: secret };
   }
 
   async list(principal: Principal, page: { limit: number; cursor?: string }) {
     const orgId = await this.orgs.scope(principal);
-    const rows: ApiKeyRow[] = await this.db.untypedQuery(
-      `SELECT * FROM api_keys WHERE org_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
-      [orgId, decodeCursor(page.cursor), page.limit + 1],
-    );
+    const rows = await this.store.list(orgId, decodeCursor(page.cursor), page.limit + 1);
     const result = pageOf(rows, page.limit);
     return { api_keys: result.items.map(toApiKey), has_more: result.has_more, next_cursor: result.next_cursor };
   }
 
+  /** The key as the caller's principal describes it. */
+  async summary(keyId: string): Promise<ApiKeySummary> {
+    const key = (await this.store.findSummary(keyId))!;
+    return { ...key, expires_at: key.expires_at.toISOString() };
+  }
+
   async revoke(principal: Principal, keyId: string): Promise<ApiKey> {
     const orgId = await this.orgs.scope(principal);
-    return keepingAnOwner(this.db, orgId, `Revoking API key '${keyId}'`, async (manager) => {
-      const [rows] = await manager.query(
-        `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND org_id = $2 RETURNING *`,
-        [keyId, orgId],
-      );
-      if (!rows[0]) throw keyNotFound(keyId);
-      return toApiKey(rows[0]);
+    return this.owners.keepingAnOwner(orgId, `Revoking API key '${keyId}'`, async () => {
+      const row = await this.store.revoke(orgId, keyId);
+      if (!row) throw keyNotFound(keyId);
+      return toApiKey(row);
     });
+  }
+
+  /** Revokes every key the user created; call it inside the transaction that deletes the user. */
+  async revokeCreatedBy(userId: string): Promise<void> {
+    await this.store.revokeCreatedBy(userId);
   }
 
   /**
@@ -141,25 +149,27 @@ export class ApiKeyService {
    */
   async roll(principal: Principal, keyId: string, gracePeriodSeconds: number): Promise<ApiKeyWithSecret> {
     const orgId = await this.orgs.scope(principal);
-    return this.db.transaction(async (manager) => {
-      const [key]: ApiKeyRow[] = await manager.query(`SELECT * FROM api_keys WHERE id = $1 AND org_id = $2 FOR UPDATE`, [keyId, orgId]);
+    return this.db.transaction(async () => {
+      const key = await this.store.lockForUpdate(orgId, keyId);
       if (!key) throw keyNotFound(keyId);
       assertCanGrant(principal, key.permissions, `a secret of the API key '${key.name}'`);
       if (key.revoked_at) throw new ConflictError('A revoked API key cannot be rolled; create a new one.', 'API_KEY_REVOKED');
-      if (key.expires_at.getTime() <= Date.now()) throw new ConflictError('An expired API key cannot be rolled; create a new one.', 'API_KEY_EXPIRED');
-      await manager.query(
-        `UPDATE api_key_secrets SET retires_at = LEAST(COALESCE(retires_at, 'infinity'), now() + make_interval(secs => $2))
-         WHERE api_key_id = $1`,
-        [keyId, gracePeriodSeconds],
-      );
+      if (key.expires_at.getTime() <= Date.now()) {
+        throw new ConflictError('An expired API key cannot be rolled; create a new one.', 'API_KEY_EXPIRED');
+      }
+      await this.store.retireSecrets(keyId, gracePeriodSeconds);
       const secret = newSecret(`sk_${key.mode}`);
-      await manager.query(`INSERT INTO api_key_secrets (secret_digest, api_key_id) VALUES ($1, $2)`, [digestSecret(secret), keyId]);
-      const [rows] = await manager.query(`UPDATE api_keys SET prefix = $2, last_four = $3 WHERE id = $1 RETURNING *`, [
-        keyId,
-        secret.slice(0, SHOWN_PREFIX_LENGTH),
-        secret.slice(-4),
-      ]);
-      return { ...toApiKey(rows[0]), key: secret };
+      await this.store.insertSecret({ secret_digest: digestSecret(secret), api_key_id: keyId });
+      const row = await this.store.setShownSecret(keyId, secret.slice(0, SHOWN_PREFIX_LENGTH), secret.slice(-4));
+      return { ...toApiKey(row), key: secret };
     });
+  }
+
+  findCredential(secretDigest: Buffer): Promise<ApiKeyCredential | undefined> {
+    return this.store.findCredential(secretDigest);
+  }
+
+  markUsed(keyId: string): Promise<void> {
+    return this.store.markUsed(keyId);
   }
 }

@@ -1,28 +1,38 @@
 import type { Db } from '../../db/db';
 import { createHmac } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
-import type { components } from '../../../generated/api';
-import { hashPassword, UNUSABLE_PASSWORD_HASH, verifyPassword } from '../../auth/credentials';
+import type { components, operations } from '../../../generated/api';
+import {
+  ADMIN_SESSION_PREFIX,
+  type AdminSessionCredential,
+  type SessionCredentials,
+  type UserSessionCredential,
+} from '../../auth/authenticator';
+import { digestSecret, hashPassword, newSecret, UNUSABLE_PASSWORD_HASH, verifyPassword } from '../../auth/credentials';
 import type { LoginTokens } from '../../auth/login-tokens';
 import type { Principal } from '../../auth/principal';
-import type { RequestBody } from '../../binding/handler-types';
-import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { ConflictError, UnauthorizedError } from '../../errors/api-error';
-import { type AuditService } from '../audit';
-import { actorOf, type NewAuditEvent, type RequestFacts } from '../../audit/audit-event';
+import type { ApiKeyService } from '../api-keys';
+import type { AuditService } from '../audit';
+import { actorOf, currentRequestFacts, type NewAuditEvent } from '../../audit/audit-event';
 import type { OrgService } from '../orgs';
-import { toUser, USER_COLUMNS, type UserRow } from '../users';
+import type { UserService } from '../users';
 import type { IssuedLink, LoginLinkKind, LoginLinkService } from './login-link-service';
+import { SessionStore } from './session-store';
+import { SignupKeyStore } from './signup-key-store';
 
 type PrincipalBody = components['schemas']['Principal'];
 type LoginResult = components['schemas']['LoginResult'];
-type Signup = RequestBody<'signup'>;
+type User = components['schemas']['User'];
+type Signup = operations['signup']['requestBody']['content']['application/json'];
 type EmailDelivery = components['schemas']['EmailDelivery'];
 
 /** The event of a session opened by following each kind of link. */
-const LINK_LOGIN_ACTIONS: Record<LoginLinkKind, string> = { magic_link: 'auth.magic_link_login', email_verification: 'auth.email_verified' };
+const LINK_LOGIN_ACTIONS: Record<LoginLinkKind, string> = {
+  magic_link: 'auth.magic_link_login',
+  email_verification: 'auth.email_verified',
+};
 
 /** What a followed link answers: a redirect carrying the JWT in its fragment, or the login itself. */
 export type LinkOutcome = { redirectTo: string; login: LoginResult } | { redirectTo: null; login: LoginResult };
@@ -30,42 +40,45 @@ export type LinkOutcome = { redirectTo: string; login: LoginResult } | { redirec
 interface OpenedSession {
   sessionId: string;
   expiresAt: Date;
-  user: UserRow;
+  user: User;
 }
 
-const SIGNUP_KEY_LIFETIME = `interval '24 hours'`;
-
 /** Signing up, logging in (password, magic link), email verification, logout, and describing the caller. */
-export class AuthService {
+export class AuthService implements SessionCredentials {
+  private readonly sessions: SessionStore;
+  private readonly signupKeys: SignupKeyStore;
+
   constructor(
     private readonly db: Db,
     private readonly loginTokens: LoginTokens,
-    private readonly orgs: OrgService,
+    private readonly orgs: Pick<OrgService, 'create' | 'get'>,
+    private readonly users: Pick<UserService, 'find' | 'findLogin' | 'insert' | 'isEmailVerified' | 'markEmailVerified' | 'recordLogin'>,
+    private readonly apiKeys: Pick<ApiKeyService, 'summary'>,
     private readonly links: LoginLinkService,
-    private readonly secrets: InstanceSecrets,
-    private readonly audit: AuditService,
-  ) {}
+    private readonly secrets: Pick<InstanceSecrets, 'get'>,
+    private readonly audit: Pick<AuditService, 'append' | 'record'>,
+  ) {
+    this.sessions = new SessionStore(db);
+    this.signupKeys = new SignupKeyStore(db);
+  }
 
   /** A wrong email costs the same scrypt work as a wrong password, and gets the same answer. */
-  async login(email: string, password: string, request: RequestFacts): Promise<LoginResult> {
-    const [row]: Array<UserRow & { password_hash: string | null }> = await this.db.untypedQuery(
-      `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)`,
-      [email],
-    );
-    const matches = await verifyPassword(password, row?.password_hash ?? UNUSABLE_PASSWORD_HASH);
-    if (!row || !matches) {
+  async login(email: string, password: string): Promise<LoginResult> {
+    const found = await this.users.findLogin(email);
+    const matches = await verifyPassword(password, found?.passwordHash ?? UNUSABLE_PASSWORD_HASH);
+    if (!found || !matches) {
       await this.audit.record({
-        orgId: row?.org_id ?? null,
+        orgId: found?.user.org_id ?? null,
         actor: { type: 'anonymous', id: email.toLowerCase() },
         action: 'auth.login_failed',
         resourceType: 'user',
-        resourceId: row?.id ?? null,
+        resourceId: found?.user.id ?? null,
         outcome: 'failure',
-        ...request,
+        ...currentRequestFacts(),
       });
       throw new UnauthorizedError('The email or password is wrong.', 'LOGIN_FAILED');
     }
-    return this.signed(await this.db.transaction((manager) => this.openSession(manager, row.id, 'auth.login', request)));
+    return this.signed(await this.db.transaction(() => this.openSession(found.user.id, 'auth.login')));
   }
 
   /**
@@ -73,47 +86,30 @@ export class AuthService {
    * claims the key (a concurrent one waits on it) and a retry with the same body gets the same
    * account back; only an HMAC of the body and the ids are kept, never the password or a token.
    */
-  async signup(input: Signup, request: RequestFacts): Promise<LoginResult & { org: components['schemas']['Org']; email_verification: EmailDelivery }> {
+  async signup(input: Signup): Promise<LoginResult & { org: components['schemas']['Org']; email_verification: EmailDelivery }> {
     this.links.assertRedirectAllowed(input.redirect_url);
     const requestHmac = input.idempotency_key ? await this.signupHmac(input) : undefined;
     const passwordHash = await hashPassword(input.password);
-    const { orgId, session, verification } = await this.db.transaction(async (manager) => {
+    const { orgId, session, verification } = await this.db.transaction(async () => {
       const signedUp = async (orgId: string, userId: string, replayed: boolean) => {
         const verification = await this.links.issue('email_verification', { userId }, input.redirect_url);
-        const session = await this.openSession(manager, userId, 'auth.signup', request, replayed ? { idempotent_replay: true } : {});
+        const session = await this.openSession(userId, 'auth.signup', replayed ? { idempotent_replay: true } : {});
         return { orgId, session, verification };
       };
       if (input.idempotency_key) {
-        await manager.query(`DELETE FROM signup_idempotency_keys WHERE key = $1 AND created_at < now() - ${SIGNUP_KEY_LIFETIME}`, [input.idempotency_key]);
-        const claimed = await manager.query(
-          `INSERT INTO signup_idempotency_keys (key, request_hmac) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key`,
-          [input.idempotency_key, requestHmac],
-        );
-        if (claimed.length === 0) {
-          const [earlier] = await manager.query(`SELECT request_hmac, org_id, user_id FROM signup_idempotency_keys WHERE key = $1`, [input.idempotency_key]);
-          if (!earlier.request_hmac.equals(requestHmac)) {
+        await this.signupKeys.deleteExpired(input.idempotency_key);
+        if (!(await this.signupKeys.claim(input.idempotency_key, requestHmac!))) {
+          const earlier = (await this.signupKeys.find(input.idempotency_key))!;
+          if (!earlier.request_hmac.equals(requestHmac!)) {
             throw new ConflictError('This idempotency_key was used with a different request body.', 'IDEMPOTENCY_KEY_REUSED');
           }
-          return signedUp(earlier.org_id, earlier.user_id, true);
+          return signedUp(earlier.org_id!, earlier.user_id!, true);
         }
       }
-      const org = await this.orgs.create(input.org_name ?? input.email.split('@')[1]!, 'free', manager);
-      const userId = newId('usr');
-      try {
-        await manager.query(`INSERT INTO users (id, org_id, email, password_hash, role) VALUES ($1, $2, $3, $4, 'owner')`, [
-          userId,
-          org.id,
-          input.email,
-          passwordHash,
-        ]);
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new ConflictError(`A user with the email ${input.email} already exists.`, 'EMAIL_TAKEN');
-        throw error;
-      }
-      if (input.idempotency_key) {
-        await manager.query(`UPDATE signup_idempotency_keys SET org_id = $2, user_id = $3 WHERE key = $1`, [input.idempotency_key, org.id, userId]);
-      }
-      return signedUp(org.id, userId, false);
+      const org = await this.orgs.create(input.org_name ?? input.email.split('@')[1]!, 'free');
+      const user = await this.users.insert(org.id, input.email, passwordHash, 'owner');
+      if (input.idempotency_key) await this.signupKeys.setAccount(input.idempotency_key, org.id, user.id);
+      return signedUp(org.id, user.id, false);
     });
     this.links.deliver(verification);
     const login = await this.signed(session);
@@ -125,7 +121,7 @@ export class AuthService {
    * work (one statement that stores nothing, one audit event in the platform chain instead of
    * the user's org), and no link.
    */
-  async startMagicLink(email: string, redirectUrl: string | undefined, request: RequestFacts) {
+  async startMagicLink(email: string, redirectUrl: string | undefined) {
     this.links.assertRedirectAllowed(redirectUrl);
     return this.issueLink('magic_link', { email }, redirectUrl, (user) => ({
       orgId: user?.org_id ?? null,
@@ -134,17 +130,18 @@ export class AuthService {
       resourceType: 'user',
       resourceId: user?.id ?? null,
       outcome: user ? 'success' : 'failure',
-      ...request,
+      ...currentRequestFacts(),
     }));
   }
 
-  async startEmailVerification(principal: Principal, redirectUrl: string | undefined, request: RequestFacts) {
+  async startEmailVerification(principal: Principal, redirectUrl: string | undefined) {
     if (principal.kind !== 'user' || !principal.userId) {
       throw new ConflictError('Only a logged-in user verifies an email; log in with POST /api/v1/auth/login.', 'NOT_A_USER_LOGIN');
     }
     this.links.assertRedirectAllowed(redirectUrl);
-    const [user] = await this.db.untypedQuery(`SELECT email_verified_at FROM users WHERE id = $1`, [principal.userId]);
-    if (user.email_verified_at) throw new ConflictError('This email is already verified.', 'EMAIL_ALREADY_VERIFIED');
+    if (await this.users.isEmailVerified(principal.userId)) {
+      throw new ConflictError('This email is already verified.', 'EMAIL_ALREADY_VERIFIED');
+    }
     return this.issueLink('email_verification', { userId: principal.userId }, redirectUrl, () => ({
       orgId: principal.orgId,
       actor: actorOf(principal),
@@ -152,7 +149,7 @@ export class AuthService {
       resourceType: 'user',
       resourceId: principal.userId,
       outcome: 'success',
-      ...request,
+      ...currentRequestFacts(),
     }));
   }
 
@@ -160,11 +157,11 @@ export class AuthService {
    * Uses a link once and logs its user in. Either kind proves the user reads the mailbox, so
    * both mark the email verified.
    */
-  async completeLink(kind: LoginLinkKind, token: string, request: RequestFacts): Promise<LinkOutcome> {
-    const { redirectUrl, session } = await this.db.transaction(async (manager) => {
-      const { userId, redirectUrl } = await this.links.consume(kind, token, manager);
-      await manager.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [userId]);
-      return { redirectUrl, session: await this.openSession(manager, userId, LINK_LOGIN_ACTIONS[kind], request) };
+  async completeLink(kind: LoginLinkKind, token: string): Promise<LinkOutcome> {
+    const { redirectUrl, session } = await this.db.transaction(async () => {
+      const { userId, redirectUrl } = await this.links.consume(kind, token);
+      await this.users.markEmailVerified(userId);
+      return { redirectUrl, session: await this.openSession(userId, LINK_LOGIN_ACTIONS[kind]) };
     });
     const login = await this.signed(session);
     if (!redirectUrl) return { redirectTo: null, login };
@@ -174,13 +171,13 @@ export class AuthService {
   }
 
   /** Revokes the caller's login or admin session; admin sessions belong to no org, so theirs is a platform event. */
-  async logout(principal: Principal, request: RequestFacts): Promise<void> {
+  async logout(principal: Principal): Promise<void> {
     const { sessionId } = principal;
     if (!sessionId) {
       throw new ConflictError('API keys have no session to log out of; revoke the key with DELETE /api/v1/api-keys/{id}.', 'NOT_A_SESSION');
     }
-    await this.db.transaction(async (manager) => {
-      await manager.query(`UPDATE sessions SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1`, [sessionId]);
+    await this.db.transaction(async () => {
+      await this.sessions.revoke(sessionId);
       await this.audit.append({
         orgId: principal.orgId,
         actor: actorOf(principal),
@@ -188,7 +185,7 @@ export class AuthService {
         resourceType: 'session',
         resourceId: sessionId,
         outcome: 'success',
-        ...request,
+        ...currentRequestFacts(),
       });
     });
   }
@@ -205,33 +202,48 @@ export class AuthService {
     };
     if (principal.orgId) body.org = await this.orgs.get(principal.orgId);
     if (principal.userId) {
-      const [user] = await this.db.untypedQuery(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [principal.userId]);
-      if (user) body.user = toUser(user);
+      const user = await this.users.find(principal.userId);
+      if (user) body.user = user;
     }
-    if (principal.apiKeyId) {
-      const [key] = await this.db.untypedQuery(`SELECT id, name, mode, prefix, expires_at FROM api_keys WHERE id = $1`, [principal.apiKeyId]);
-      body.api_key = { ...key, expires_at: key.expires_at.toISOString() };
-    }
+    if (principal.apiKeyId) body.api_key = await this.apiKeys.summary(principal.apiKeyId);
     if (principal.adminEmail) body.admin = { email: principal.adminEmail };
     return body;
+  }
+
+  /**
+   * An admin session for a platform admin who proved their email (call it inside the transaction
+   * that records the login); its token is returned here and stored only as a digest.
+   */
+  async openAdminSession(adminEmail: string, expiresAt: Date): Promise<{ sessionId: string; token: string }> {
+    const token = newSecret(ADMIN_SESSION_PREFIX);
+    const sessionId = newId('ses');
+    await this.sessions.insertAdminSession({
+      id: sessionId,
+      admin_email: adminEmail,
+      token_digest: digestSecret(token),
+      expires_at: expiresAt,
+    });
+    return { sessionId, token };
+  }
+
+  findAdminSession(tokenDigest: Buffer): Promise<AdminSessionCredential | undefined> {
+    return this.sessions.findAdminSession(tokenDigest);
+  }
+
+  findUserSession(sessionId: string, userId: string): Promise<UserSessionCredential | undefined> {
+    return this.sessions.findUserSession(sessionId, userId);
   }
 
   /**
    * A server-side session, inside the caller's transaction, with its audit event (the user's org,
    * by the user); logout revokes it, and with it the token.
    */
-  private async openSession(
-    manager: EntityManager,
-    userId: string,
-    action: string,
-    request: RequestFacts,
-    details: Record<string, unknown> = {},
-  ): Promise<OpenedSession> {
+  private async openSession(userId: string, action: string, details: Record<string, unknown> = {}): Promise<OpenedSession> {
     const sessionId = newId('ses');
     // Whole seconds, so expires_at equals the token's exp claim.
     const expiresAt = new Date(Math.floor(Date.now() / 1000) * 1000 + this.loginTokens.ttlMinutes * 60_000);
-    await manager.query(`INSERT INTO sessions (id, kind, user_id, expires_at) VALUES ($1, 'user', $2, $3)`, [sessionId, userId, expiresAt]);
-    const [[user]] = await manager.query(`UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`, [userId]);
+    await this.sessions.insertUserSession({ id: sessionId, user_id: userId, expires_at: expiresAt });
+    const user = await this.users.recordLogin(userId);
     await this.audit.append({
       orgId: user.org_id,
       actor: { type: 'user', id: userId },
@@ -239,7 +251,7 @@ export class AuthService {
       resourceType: 'session',
       resourceId: sessionId,
       outcome: 'success',
-      ...request,
+      ...currentRequestFacts(),
       details: { ...details, expires_at: expiresAt.toISOString() },
     });
     return { sessionId, expiresAt, user };
@@ -252,7 +264,7 @@ export class AuthService {
     redirectUrl: string | undefined,
     event: (user: IssuedLink['user']) => NewAuditEvent,
   ): Promise<EmailDelivery> {
-    const issued = await this.db.transaction(async (manager) => {
+    const issued = await this.db.transaction(async () => {
       const issued = await this.links.issue(kind, who, redirectUrl);
       await this.audit.append({ ...event(issued.user), details: { kind, expires_at: issued.answer.expires_at } });
       return issued;
@@ -269,7 +281,7 @@ export class AuthService {
     return {
       token: await this.loginTokens.sign({ sub: session.user.id, sid: session.sessionId }, session.expiresAt),
       expires_at: session.expiresAt.toISOString(),
-      user: toUser(session.user),
+      user: session.user,
     };
   }
 

@@ -1,13 +1,13 @@
 import type { Db } from '../../db/db';
-import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { digestSecret, isWellFormedSecret, newSecret } from '../../auth/credentials';
 import { UnauthorizedError, ValidationError } from '../../errors/api-error';
 import type { Logger } from 'pino';
 import type { Mailer, MailMessage } from '../../mail/mailer';
+import { LoginLinkStore, type LoginLinkRow } from './login-link-store';
 
 type EmailDelivery = components['schemas']['EmailDelivery'];
-export type LoginLinkKind = 'magic_link' | 'email_verification';
+export type LoginLinkKind = LoginLinkRow['kind'];
 
 const LINKS: Record<LoginLinkKind, { prefix: string; ttlMs: number; path: string; subject: string; text: string }> = {
   magic_link: {
@@ -43,12 +43,15 @@ export interface IssuedLink {
  * puts it in the answer instead, for development.
  */
 export class LoginLinkService {
+  private readonly store: LoginLinkStore;
+
   constructor(
-    private readonly db: Db,
-    private readonly mailer: Mailer,
+    db: Db,
+    private readonly mailer: Pick<Mailer, 'record' | 'dispatch'>,
     logger: Logger,
     private readonly options: { publicUrl: string; redirectAllowedOrigins: readonly string[]; returnTokens: boolean },
   ) {
+    this.store = new LoginLinkStore(db);
     if (options.returnTokens) {
       logger.warn(
         'DEV_RETURN_LINK_TOKENS is on: magic-link and email-verification tokens are returned in API answers, so anyone who knows ' +
@@ -60,9 +63,11 @@ export class LoginLinkService {
   /** 422 unless the redirect URL's origin is allow-listed (`REDIRECT_ALLOWED_ORIGINS`). */
   assertRedirectAllowed(redirectUrl: string | undefined): void {
     if (redirectUrl === undefined || this.options.redirectAllowedOrigins.includes(new URL(redirectUrl).origin)) return;
-    throw new ValidationError('redirect_url is not on this Warden\'s list of allowed origins (REDIRECT_ALLOWED_ORIGINS).', 'REDIRECT_NOT_ALLOWED', [
-      { location: 'body', field: 'redirect_url', message: 'origin is not allowed', rule: 'allowList' },
-    ]);
+    throw new ValidationError(
+      'redirect_url is not on this Warden\'s list of allowed origins (REDIRECT_ALLOWED_ORIGINS).',
+      'REDIRECT_NOT_ALLOWED',
+      [{ location: 'body', field: 'redirect_url', message: 'origin is not allowed', rule: 'allowList' }],
+    );
   }
 
   /**
@@ -75,25 +80,21 @@ export class LoginLinkService {
     const link = LINKS[kind];
     const token = newSecret(link.prefix);
     const expiresAt = new Date(Date.now() + link.ttlMs);
-    const [user] = await this.db.untypedQuery(
-      `WITH target AS (SELECT id, email, org_id FROM users WHERE ${'email' in who ? 'lower(email) = lower($1)' : 'id = $1'}),
-       superseded AS (
-         UPDATE login_links SET consumed_at = now() WHERE kind = $2 AND consumed_at IS NULL AND user_id IN (SELECT id FROM target)
-       ),
-       inserted AS (
-         INSERT INTO login_links (token_digest, kind, user_id, redirect_url, expires_at)
-         SELECT $3, $2, id, $4, $5 FROM target RETURNING user_id
-       )
-       SELECT target.id, target.email, target.org_id FROM target JOIN inserted ON inserted.user_id = target.id`,
-      ['email' in who ? who.email : who.userId, kind, digestSecret(token), redirectUrl ?? null, expiresAt],
-    );
+    const user = await this.store.issue(who, {
+      kind,
+      token_digest: digestSecret(token),
+      redirect_url: redirectUrl ?? null,
+      expires_at: expiresAt,
+    });
     const expires_at = expiresAt.toISOString();
     if (this.options.returnTokens) {
       if (user) await this.mailer.record(user.email, link.subject, 'in_response');
       // An unknown email gets a token too (one that matches no link): even here the answer does not tell who has an account.
       return { user: user ?? null, answer: { delivery: 'response', expires_at, token }, mail: null };
     }
-    const mail = user ? { to: user.email, subject: link.subject, text: `${link.text}\n\n${this.options.publicUrl}${link.path}?token=${token}\n` } : null;
+    const mail = user
+      ? { to: user.email, subject: link.subject, text: `${link.text}\n\n${this.options.publicUrl}${link.path}?token=${token}\n` }
+      : null;
     return { user: user ?? null, answer: { delivery: 'email', expires_at }, mail };
   }
 
@@ -103,17 +104,12 @@ export class LoginLinkService {
   }
 
   /** Uses the link once: the user it was for and where to send them, or 401 saying why not. */
-  async consume(kind: LoginLinkKind, token: string, manager: EntityManager): Promise<{ userId: string; redirectUrl: string | null }> {
+  async consume(kind: LoginLinkKind, token: string): Promise<{ userId: string; redirectUrl: string | null }> {
     if (!isWellFormedSecret(token, LINKS[kind].prefix)) throw refused('LINK_INVALID', 'This link is not valid.');
     const digest = digestSecret(token);
-    const [rows] = await manager.query(
-      `UPDATE login_links SET consumed_at = now()
-       WHERE token_digest = $1 AND kind = $2 AND consumed_at IS NULL AND expires_at > now()
-       RETURNING user_id, redirect_url`,
-      [digest, kind],
-    );
-    if (rows[0]) return { userId: rows[0].user_id, redirectUrl: rows[0].redirect_url };
-    const [link] = await manager.query(`SELECT consumed_at FROM login_links WHERE token_digest = $1 AND kind = $2`, [digest, kind]);
+    const used = await this.store.consume(digest, kind);
+    if (used) return { userId: used.user_id, redirectUrl: used.redirect_url };
+    const link = await this.store.find(digest, kind);
     if (!link) throw refused('LINK_INVALID', 'This link is not valid.');
     if (link.consumed_at) throw refused('LINK_USED', 'This link has already been used, or a newer one replaced it.');
     throw refused('LINK_EXPIRED', 'This link has expired; ask for a new one.');

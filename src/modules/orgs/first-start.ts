@@ -1,11 +1,13 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { ORG_PERMISSIONS } from '../../auth/permissions';
 import type { PlanName } from '../../config/config';
+import type { Db } from '../../db/db';
 import type { ApiKeyService } from '../api-keys';
 import type { AuditService } from '../audit';
 import { redacted } from '../../audit/audited-change';
 import type { OrgService } from './org-service';
+import { OrgStore } from './org-store';
 
 type Org = components['schemas']['Org'];
 type ApiKeyWithSecret = components['schemas']['ApiKeyWithSecret'];
@@ -16,8 +18,13 @@ const OWNER_KEY_LIFETIME_MS = 365 * 86_400_000;
  * An owner key with no creating user: it is bounded by the owner role, and it counts as an owner
  * of the org until it is revoked or expires.
  */
-function insertOwnerKey(manager: EntityManager, apiKeys: ApiKeyService, orgId: string, name: string, description: string): Promise<ApiKeyWithSecret> {
-  return apiKeys.insert(manager, {
+function insertOwnerKey(
+  apiKeys: Pick<ApiKeyService, 'insert'>,
+  orgId: string,
+  name: string,
+  description: string,
+): Promise<ApiKeyWithSecret> {
+  return apiKeys.insert({
     orgId,
     createdBy: null,
     name,
@@ -30,29 +37,24 @@ function insertOwnerKey(manager: EntityManager, apiKeys: ApiKeyService, orgId: s
 
 /**
  * On a database with no org: creates the default org and an owner API key, and returns the key
- * so start-up can print it, once. Several instances starting together serialise on an advisory
- * lock, so exactly one of them creates (and prints) it.
+ * so start-up can print it, once.
  */
 export async function ensureFirstOrg(options: {
-  dataSource: DataSource;
-  orgs: OrgService;
-  apiKeys: ApiKeyService;
+  /** Unused: the transaction is the services' own. main.ts still passes it until the merge drops it there. */
+  dataSource?: DataSource;
+  orgs: Pick<OrgService, 'createFirst'>;
+  apiKeys: Pick<ApiKeyService, 'insert'>;
   plan: PlanName;
 }): Promise<{ org: Org; apiKey: ApiKeyWithSecret } | null> {
-  return options.dataSource.transaction(async (manager) => {
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('warden.first_start'))`);
-    const [{ exists }] = await manager.query(`SELECT EXISTS (SELECT 1 FROM orgs) AS exists`);
-    if (exists) return null;
-    const org = await options.orgs.create('Default org', options.plan, manager);
-    const apiKey = await insertOwnerKey(
-      manager,
+  const first = await options.orgs.createFirst('Default org', options.plan, (org) =>
+    insertOwnerKey(
       options.apiKeys,
       org.id,
       'First-start owner key',
       'Created at first start. Create an owner user with it, then revoke it.',
-    );
-    return { org, apiKey };
-  });
+    ),
+  );
+  return first && { org: first.org, apiKey: first.equipment };
 }
 
 export class OwnerKeyRefused extends Error {}
@@ -64,20 +66,21 @@ export class OwnerKeyRefused extends Error {}
  * org that lost its owners gets one back.
  */
 export async function createOwnerKey(options: {
-  dataSource: DataSource;
-  apiKeys: ApiKeyService;
-  audit: AuditService;
+  db: Db;
+  apiKeys: Pick<ApiKeyService, 'insert'>;
+  audit: Pick<AuditService, 'append'>;
   orgId?: string;
 }): Promise<{ orgId: string; apiKey: ApiKeyWithSecret }> {
-  return options.dataSource.transaction(async (manager) => {
-    const orgs: Array<{ id: string }> = await manager.query(`SELECT id FROM orgs WHERE $1::text IS NULL OR id = $1 ORDER BY id LIMIT 2`, [
-      options.orgId ?? null,
-    ]);
-    if (options.orgId !== undefined && orgs.length === 0) throw new OwnerKeyRefused(`no org '${options.orgId}' exists in this database.`);
-    if (orgs.length === 0) throw new OwnerKeyRefused('this database has no org yet: start Warden once (npm start) and it creates one with an owner key.');
-    if (orgs.length > 1) throw new OwnerKeyRefused('this database has several orgs: name one with --org org_….');
-    const orgId = orgs[0]!.id;
-    const apiKey = await insertOwnerKey(manager, options.apiKeys, orgId, 'Recovery owner key', 'Created with npm run admin -- create-owner-key.');
+  const orgs = new OrgStore(options.db);
+  return options.db.transaction(async () => {
+    const orgIds = await orgs.idsUpToTwo(options.orgId ?? null);
+    if (options.orgId !== undefined && orgIds.length === 0) throw new OwnerKeyRefused(`no org '${options.orgId}' exists in this database.`);
+    if (orgIds.length === 0) {
+      throw new OwnerKeyRefused('this database has no org yet: start Warden once (npm start) and it creates one with an owner key.');
+    }
+    if (orgIds.length > 1) throw new OwnerKeyRefused('this database has several orgs: name one with --org org_….');
+    const orgId = orgIds[0]!;
+    const apiKey = await insertOwnerKey(options.apiKeys, orgId, 'Recovery owner key', 'Created with npm run admin -- create-owner-key.');
     await options.audit.append({
       orgId,
       actor: { type: 'system', id: 'npm run admin -- create-owner-key' },

@@ -1,3 +1,3 @@
 export { orgsHandlers } from './handlers';
 export { ensureFirstOrg } from './first-start';
-export { OrgService, orgNotFound } from './org-service';
+export { OrgService } from './org-service';

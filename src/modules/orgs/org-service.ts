@@ -1,26 +1,17 @@
 import type { Db } from '../../db/db';
-import { planNamed } from '../../auth/plans';
-import { OrgStore } from './org-store';
-import type { EntityManager } from 'typeorm';
 import type { components } from '../../../generated/api';
-import { assertQuota, type Quota } from '../../auth/plans';
+import { assertQuota, planNamed, type Quota } from '../../auth/plans';
 import type { Principal } from '../../auth/principal';
 import type { PlanName } from '../../config/config';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
 import { noteBefore } from '../../audit/audited-change';
+import { OrgStore, type OrgRow } from './org-store';
 
 type Org = components['schemas']['Org'];
-interface OrgRow {
-  id: string;
-  name: string;
-  plan: PlanName;
-  created_at: Date;
-}
 
-export const toOrg = (row: OrgRow): Org => ({ id: row.id, name: row.name, plan: row.plan, created_at: row.created_at.toISOString() });
-
+const toOrg = (row: OrgRow): Org => ({ id: row.id, name: row.name, plan: row.plan, created_at: row.created_at.toISOString() });
 
 /** Orgs, and the rules every org-scoped operation shares: which org a caller may act on, and quotas. */
 export class OrgService {
@@ -64,38 +55,56 @@ export class OrgService {
         'ORG_CREDENTIAL_REQUIRED',
       );
     }
-    const [row] = await this.db.untypedQuery(`SELECT 1 FROM orgs WHERE id = $1`, [requestedOrgId]);
-    if (!row) throw orgNotFound(requestedOrgId);
+    if (!(await this.store.exists(requestedOrgId))) throw orgNotFound(requestedOrgId);
     return requestedOrgId;
   }
 
   async get(orgId: string): Promise<Org> {
-    const [row] = await this.db.untypedQuery(`SELECT * FROM orgs WHERE id = $1`, [orgId]);
+    const row = await this.store.findById(orgId);
     if (!row) throw orgNotFound(orgId);
     return toOrg(row);
   }
 
   async list(principal: Principal, limit: number, cursor?: string) {
-    const after = decodeCursor(cursor);
-    const rows: OrgRow[] = await this.db.untypedQuery(
-      `SELECT * FROM orgs WHERE ($1::text IS NULL OR id = $1) AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
-      [principal.orgId, after, limit + 1],
-    );
+    const rows = await this.store.list(principal.orgId, decodeCursor(cursor), limit + 1);
     const page = pageOf(rows, limit);
     return { orgs: page.items.map(toOrg), has_more: page.has_more, next_cursor: page.next_cursor };
   }
 
-  async create(name: string, plan: PlanName, manager: EntityManager = this.db.manager): Promise<Org> {
-    const [row] = await manager.query(`INSERT INTO orgs (id, name, plan) VALUES ($1, $2, $3) RETURNING *`, [newId('org'), name, plan]);
-    return toOrg(row);
+  async create(name: string, plan: PlanName): Promise<Org> {
+    return toOrg(await this.store.insert(newId('org'), name, plan));
+  }
+
+  /**
+   * On a database with no org: creates one, and whatever `equip` gives it, in one transaction;
+   * null when an org exists. Instances starting together serialise on an advisory lock, so
+   * exactly one of them creates it.
+   */
+  async createFirst<T>(name: string, plan: PlanName, equip: (org: Org) => Promise<T>): Promise<{ org: Org; equipment: T } | null> {
+    return this.db.transaction(async () => {
+      await this.store.lockFirstStart();
+      if (await this.store.any()) return null;
+      const org = await this.create(name, plan);
+      return { org, equipment: await equip(org) };
+    });
   }
 
   async setPlan(orgId: string, plan: PlanName): Promise<Org> {
-    const [old] = await this.db.untypedQuery(`SELECT plan FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
+    const old = await this.store.lockForUpdate(orgId);
     if (old) noteBefore(old);
-    const [rows] = await this.db.untypedQuery(`UPDATE orgs SET plan = $2 WHERE id = $1 RETURNING *`, [orgId, plan]);
-    if (!rows?.[0]) throw orgNotFound(orgId);
-    return toOrg(rows[0]);
+    const row = await this.store.setPlan(orgId, plan);
+    if (!row) throw orgNotFound(orgId);
+    return toOrg(row);
+  }
+
+  /**
+   * Inside a transaction: locks the org's row until it ends, so changes that count or guard
+   * something of the org take turns; 404 when there is no such org.
+   */
+  async lock(orgId: string): Promise<PlanName> {
+    const org = await this.store.lockForUpdate(orgId);
+    if (!org) throw orgNotFound(orgId);
+    return org.plan;
   }
 
   /**
@@ -103,9 +112,7 @@ export class OrgService {
    * answers 402 when one more object of this kind would exceed the plan's quota.
    */
   async reserveQuota(orgId: string, quota: Quota, countInUse: () => Promise<number>): Promise<void> {
-    const [org] = await this.db.untypedQuery(`SELECT plan FROM orgs WHERE id = $1 FOR UPDATE`, [orgId]);
-    if (!org) throw orgNotFound(orgId);
-    assertQuota(org.plan, quota, await countInUse(), this.upgradeUrl);
+    assertQuota(await this.lock(orgId), quota, await countInUse(), this.upgradeUrl);
   }
 }
 

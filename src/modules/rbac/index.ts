@@ -1,4 +1,4 @@
 export { rbacHandlers } from './handlers';
 export { assertCanGrant, assertOrgPermissions } from './grants';
-export { keepingAnOwner } from './owners';
+export { OwnerGuard } from './owners';
 export { RbacService } from './rbac-service';

@@ -10,25 +10,11 @@ import type { OrgService } from '../orgs';
 import type { UserService } from '../users';
 import { assertCanGrant, assertOrgPermissions } from './grants';
 import { noteBefore } from '../../audit/audited-change';
-import { keepingAnOwner } from './owners';
+import type { OwnerGuard } from './owners';
+import { RbacStore, type NamedUserRoleRow, type RoleRow } from './rbac-store';
 
 type Role = components['schemas']['Role'];
 type UserRole = components['schemas']['UserRole'];
-interface RoleRow {
-  id: string;
-  org_id: string;
-  name: string;
-  description: string;
-  permissions: string[];
-  created_at: Date;
-}
-interface UserRoleRow {
-  id: string;
-  user_id: string;
-  role_id: string;
-  role_name: string | null;
-  created_at: Date;
-}
 
 const fromBuiltIn = (role: BuiltInRole): Role => ({
   id: role.id,
@@ -48,7 +34,7 @@ const toRole = (row: RoleRow): Role => ({
   permissions: row.permissions,
   created_at: row.created_at.toISOString(),
 });
-const toUserRole = (row: UserRoleRow): UserRole => ({
+const toUserRole = (row: NamedUserRoleRow): UserRole => ({
   id: row.id,
   user_id: row.user_id,
   role_id: row.role_id,
@@ -61,15 +47,20 @@ const builtInIsFixed = (role: BuiltInRole) =>
   new ConflictError(`The built-in role '${role.name}' cannot be changed or deleted; create a custom role instead.`, 'ROLE_BUILT_IN');
 
 export class RbacService {
+  private readonly store: RbacStore;
+
   constructor(
-    private readonly db: Db,
-    private readonly orgs: OrgService,
-    private readonly users: UserService,
-  ) {}
+    db: Db,
+    private readonly orgs: Pick<OrgService, 'scope'>,
+    private readonly users: Pick<UserService, 'get'>,
+    private readonly owners: Pick<OwnerGuard, 'keepingAnOwner'>,
+  ) {
+    this.store = new RbacStore(db);
+  }
 
   async listRoles(principal: Principal): Promise<Role[]> {
     const orgId = await this.orgs.scope(principal);
-    const rows: RoleRow[] = await this.db.untypedQuery(`SELECT * FROM roles WHERE org_id = $1 ORDER BY id`, [orgId]);
+    const rows = await this.store.listRoles(orgId);
     return [...BUILT_IN_ROLES.map(fromBuiltIn), ...rows.map(toRole)];
   }
 
@@ -77,7 +68,7 @@ export class RbacService {
     const orgId = await this.orgs.scope(principal);
     const builtIn = builtInRole(roleId);
     if (builtIn) return fromBuiltIn(builtIn);
-    const [row] = await this.db.untypedQuery(`SELECT * FROM roles WHERE id = $1 AND org_id = $2`, [roleId, orgId]);
+    const row = await this.store.findRole(orgId, roleId);
     if (!row) throw roleNotFound(roleId);
     return toRole(row);
   }
@@ -88,10 +79,13 @@ export class RbacService {
     assertCanGrant(principal, input.permissions, `the role '${input.name}'`);
     if (builtInRole(input.name)) throw new ConflictError(`'${input.name}' is the name of a built-in role.`, 'ROLE_NAME_TAKEN');
     try {
-      const [row] = await this.db.untypedQuery(
-        `INSERT INTO roles (id, org_id, name, description, permissions) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-        [newId('rol'), orgId, input.name, input.description ?? '', input.permissions],
-      );
+      const row = await this.store.insertRole({
+        id: newId('rol'),
+        org_id: orgId,
+        name: input.name,
+        description: input.description ?? '',
+        permissions: input.permissions,
+      });
       return toRole(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError(`A role named '${input.name}' already exists.`, 'ROLE_NAME_TAKEN');
@@ -105,16 +99,12 @@ export class RbacService {
     if (builtIn) throw builtInIsFixed(builtIn);
     assertOrgPermissions(permissions);
     assertCanGrant(principal, permissions, 'these permissions');
-    return keepingAnOwner(this.db, orgId, `Taking these permissions from role '${roleId}'`, async (manager) => {
-      const [old] = await manager.query(`SELECT permissions FROM roles WHERE id = $1 AND org_id = $2 FOR UPDATE`, [roleId, orgId]);
+    return this.owners.keepingAnOwner(orgId, `Taking these permissions from role '${roleId}'`, async () => {
+      const old = await this.store.lockRolePermissions(orgId, roleId);
       if (old) noteBefore(old);
-      const [rows] = await manager.query(`UPDATE roles SET permissions = $3 WHERE id = $1 AND org_id = $2 RETURNING *`, [
-        roleId,
-        orgId,
-        permissions,
-      ]);
-      if (!rows[0]) throw roleNotFound(roleId);
-      return toRole(rows[0]);
+      const row = await this.store.setRolePermissions(orgId, roleId, permissions);
+      if (!row) throw roleNotFound(roleId);
+      return toRole(row);
     });
   }
 
@@ -122,10 +112,8 @@ export class RbacService {
     const orgId = await this.orgs.scope(principal);
     const builtIn = builtInRole(roleId);
     if (builtIn) throw builtInIsFixed(builtIn);
-    await keepingAnOwner(this.db, orgId, `Deleting role '${roleId}'`, async (manager) => {
-      const [, deleted] = await manager.query(`DELETE FROM roles WHERE id = $1 AND org_id = $2`, [roleId, orgId]);
-      if (deleted === 0) throw roleNotFound(roleId);
-      await manager.query(`DELETE FROM user_roles WHERE role_id = $1 AND org_id = $2`, [roleId, orgId]);
+    await this.owners.keepingAnOwner(orgId, `Deleting role '${roleId}'`, async () => {
+      if (!(await this.store.deleteRole(orgId, roleId))) throw roleNotFound(roleId);
     });
   }
 
@@ -135,9 +123,9 @@ export class RbacService {
     const role = await this.getRole(principal, input.role_id);
     assertCanGrant(principal, role.permissions, `the role '${role.name}'`);
     try {
-      const [row] = await this.db.untypedQuery(
-        `INSERT INTO user_roles (id, org_id, user_id, role_id) VALUES ($1, $2, $3, $4) RETURNING *, $5::text AS role_name`,
-        [newId('ura'), orgId, input.user_id, input.role_id, role.name],
+      const row = await this.store.insertAssignment(
+        { id: newId('ura'), org_id: orgId, user_id: input.user_id, role_id: input.role_id },
+        role.name,
       );
       return toUserRole(row);
     } catch (error) {
@@ -148,12 +136,11 @@ export class RbacService {
 
   async listAssignments(principal: Principal, query: { user_id?: string; role_id?: string; limit: number; cursor?: string }) {
     const orgId = await this.orgs.scope(principal);
-    const rows: UserRoleRow[] = await this.db.untypedQuery(
-      `SELECT ur.*, r.name AS role_name FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id
-       WHERE ur.org_id = $1 AND ($2::text IS NULL OR ur.user_id = $2) AND ($3::text IS NULL OR ur.role_id = $3)
-         AND ($4::text IS NULL OR ur.id < $4)
-       ORDER BY ur.id DESC LIMIT $5`,
-      [orgId, query.user_id ?? null, query.role_id ?? null, decodeCursor(query.cursor), query.limit + 1],
+    const rows = await this.store.listAssignments(
+      orgId,
+      { userId: query.user_id ?? null, roleId: query.role_id ?? null },
+      decodeCursor(query.cursor),
+      query.limit + 1,
     );
     const page = pageOf(rows, query.limit);
     return { user_roles: page.items.map(toUserRole), has_more: page.has_more, next_cursor: page.next_cursor };
@@ -161,9 +148,10 @@ export class RbacService {
 
   async removeAssignment(principal: Principal, assignmentId: string): Promise<void> {
     const orgId = await this.orgs.scope(principal);
-    await keepingAnOwner(this.db, orgId, `Removing role assignment '${assignmentId}'`, async (manager) => {
-      const [, deleted] = await manager.query(`DELETE FROM user_roles WHERE id = $1 AND org_id = $2`, [assignmentId, orgId]);
-      if (deleted === 0) throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
+    await this.owners.keepingAnOwner(orgId, `Removing role assignment '${assignmentId}'`, async () => {
+      if (!(await this.store.deleteAssignment(orgId, assignmentId))) {
+        throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
+      }
     });
   }
 
@@ -171,10 +159,7 @@ export class RbacService {
   async rolesOfUser(principal: Principal, userId: string): Promise<Role[]> {
     const orgId = await this.orgs.scope(principal);
     const user = await this.users.get(orgId, userId);
-    const rows: Array<RoleRow & { role_id: string }> = await this.db.untypedQuery(
-      `SELECT ur.role_id, r.* FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 ORDER BY ur.id`,
-      [userId],
-    );
+    const rows = await this.store.rolesOfUser(userId);
     return [
       fromBuiltIn(builtInRole(user.role)!),
       ...rows.map((row) => {

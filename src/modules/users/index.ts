@@ -1,2 +1,2 @@
 export { usersHandlers } from './handlers';
-export { USER_COLUMNS, type UserRow, UserService, toUser } from './user-service';
+export { UserService } from './user-service';

@@ -1,7 +1,6 @@
-import { requestFactsOf } from '../../../audit/audit-event';
 import type { Handler } from '../../handler';
 
-export const verifyAdminPin: Handler<'verifyAdminPin'> = async ({ services, body, req }) => ({
+export const verifyAdminPin: Handler<'verifyAdminPin'> = async ({ services, body }) => ({
   status: 200,
-  body: await services.admin.verifyPin(body, requestFactsOf(req)),
+  body: await services.admin.verifyPin(body),
 });

@@ -1,6 +1,5 @@
-import { requestFactsOf } from '../../../audit/audit-event';
 import { linkResponse } from './link-response';
 import type { Handler } from '../../handler';
 
-export const completeEmailVerification: Handler<'completeEmailVerification'> = async ({ services, query, req }) =>
-  linkResponse<'completeEmailVerification'>(await services.auth.completeLink('email_verification', query.token, requestFactsOf(req)));
+export const completeEmailVerification: Handler<'completeEmailVerification'> = async ({ services, query }) =>
+  linkResponse<'completeEmailVerification'>(await services.auth.completeLink('email_verification', query.token));

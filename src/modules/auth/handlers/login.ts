@@ -1,7 +1,6 @@
-import { requestFactsOf } from '../../../audit/audit-event';
 import type { Handler } from '../../handler';
 
-export const login: Handler<'login'> = async ({ services, body, req }) => ({
+export const login: Handler<'login'> = async ({ services, body }) => ({
   status: 200,
-  body: await services.auth.login(body.email, body.password, requestFactsOf(req)),
+  body: await services.auth.login(body.email, body.password),
 });

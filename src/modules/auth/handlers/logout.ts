@@ -1,7 +1,6 @@
-import { requestFactsOf } from '../../../audit/audit-event';
 import type { Handler } from '../../handler';
 
-export const logout: Handler<'logout'> = async ({ services, principal, req }) => {
-  await services.auth.logout(principal, requestFactsOf(req));
+export const logout: Handler<'logout'> = async ({ services, principal }) => {
+  await services.auth.logout(principal);
   return { status: 200, body: { revoked: true } };
 };

@@ -1,4 +1,3 @@
-import { requestFactsOf } from '../../../audit/audit-event';
 import type { Handler } from '../../handler';
 
-export const signup: Handler<'signup'> = async ({ services, body, req }) => ({ status: 201, body: await services.auth.signup(body, requestFactsOf(req)) });
+export const signup: Handler<'signup'> = async ({ services, body }) => ({ status: 201, body: await services.auth.signup(body) });

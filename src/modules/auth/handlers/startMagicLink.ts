@@ -1,7 +1,6 @@
-import { requestFactsOf } from '../../../audit/audit-event';
 import type { Handler } from '../../handler';
 
-export const startMagicLink: Handler<'startMagicLink'> = async ({ services, body, req }) => ({
+export const startMagicLink: Handler<'startMagicLink'> = async ({ services, body }) => ({
   status: 200,
-  body: await services.auth.startMagicLink(body.email, body.redirect_url, requestFactsOf(req)),
+  body: await services.auth.startMagicLink(body.email, body.redirect_url),
 });
