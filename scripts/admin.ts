@@ -13,7 +13,7 @@ import { openDatabase } from '../src/db/database';
 import { Db } from '../src/db/db';
 import { DataDirInUseError } from '../src/db/embedded-postgres';
 import { ApiKeyService } from '../src/modules/api-keys/api-key-service';
-import { AuditService } from '../src/modules/audit/audit-service';
+import { AuditService } from '../src/modules/audit';
 import { createOwnerKey, OwnerKeyRefused } from '../src/modules/orgs/first-start';
 import { OrgService } from '../src/modules/orgs/org-service';
 
@@ -41,7 +41,7 @@ async function admin(argv: string[]): Promise<void> {
     const { orgId, apiKey } = await createOwnerKey({
       dataSource: database.dataSource,
       apiKeys: new ApiKeyService(db, orgs),
-      audit: new AuditService(db, new SigningKey(new InstanceSecrets(database.dataSource))),
+      audit: new AuditService(db, new SigningKey(new InstanceSecrets(database.dataSource)), orgs),
       orgId: parsed.values.org,
     });
     process.stdout.write(

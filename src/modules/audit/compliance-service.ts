@@ -34,7 +34,7 @@ export class ComplianceService {
     private readonly orgs: OrgService,
     private readonly agents: AgentService,
     private readonly installations: InstallationService,
-    private readonly audit: AuditService,
+    private readonly audit: Pick<AuditService, 'trailOf' | 'verifyChain'>,
   ) {}
 
   async report(principal: Principal, agentRef: string, workspaceId: string, frameworks: Framework[]): Promise<ComplianceReport> {
@@ -48,7 +48,7 @@ export class ComplianceService {
     // The agent's own events and those of its installations here, as resource or as actor.
     const subjects = [agent.id, ...installations.map((installation) => installation.id)];
     const { byAction: trail, recent } = await this.audit.trailOf(orgId, subjects, RECENT_EVENTS);
-    const chain = await this.audit.verify(orgId);
+    const chain = await this.audit.verifyChain(orgId);
 
     const count = (action: string) => trail.find((row) => row.action === action)?.n ?? 0;
     const lastAt = (action: string) => trail.find((row) => row.action === action)?.last_at.toISOString() ?? null;
