@@ -123,7 +123,7 @@ export class ComplianceService {
   }
 }
 
-type Evidence = Omit<ComplianceReport, 'controls' | 'summary'>;
+export type Evidence = Omit<ComplianceReport, 'controls' | 'summary'>;
 
 function identity(report: Evidence): { status: Status; evidence: string[] } {
   const { agent, credentials } = report;
@@ -193,7 +193,8 @@ function authentication(report: Evidence): { status: Status; evidence: string[] 
   };
 }
 
-const CONTROLS: readonly ControlRule[] = [
+/** Every control Warden judges, per framework; exported for the table-driven tests of the judges. */
+export const CONTROLS: readonly ControlRule[] = [
   { framework: 'soc2', control: 'CC6.1', title: 'Logical access security: identities and credentials', judge: identity },
   { framework: 'soc2', control: 'CC6.2', title: 'Registration and authorization of new identities', judge: registration },
   { framework: 'soc2', control: 'CC6.3', title: 'Removal of access', judge: removal },
