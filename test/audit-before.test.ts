@@ -47,14 +47,17 @@ describe('the gate: an audited overwrite must say what it overwrote (noteBefore)
     // Response validation refuses every 204 (it wants a null body), so the deletion is checked where responses are not validated.
     await production.request.delete('/gadgets/gdg_noted').expect(204);
     const events = await eventsOf('gdg_noted');
-    assert.deepEqual(events.map((event) => [event.action, event.details.before]), [
-      ['gadget.replaced', { colour: 'red' }],
-      ['gadget.tinted', { colour: 'red' }],
-      ['gadget.deleted', { colour: 'red' }],
-    ]);
+    assert.deepEqual(
+      events.map((event) => [event.action, event.details.before]),
+      [
+        ['gadget.replaced', { colour: 'red' }],
+        ['gadget.tinted', { colour: 'red' }],
+        ['gadget.deleted', { colour: 'red' }],
+      ],
+    );
   });
 
-  it('where responses are validated (dev, test), PUT, PATCH or DELETE without before is a 500 and neither the change nor an event commits', async () => {
+  it('where responses are validated (dev, test), an overwrite without before is a 500 and neither change nor event commits', async () => {
     for (const method of ['put', 'patch', 'delete'] as const) {
       const res = await validating.request[method]('/gadgets/gdg_silent').expect(500);
       assert.equal(res.body.error, 'internal_error', method);

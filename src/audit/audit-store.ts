@@ -66,8 +66,8 @@ export interface ActionTally {
  * toISOString() would (milliseconds, UTC): parsing a timestamp into a Date costs more in Node
  * than the whole hash of the event.
  */
-const VERIFY_COLUMNS = `id, org_id, seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, actor_type,
-  actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details, prev_hash, hash`;
+const VERIFY_COLUMNS = `id, org_id, seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
+  actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details, prev_hash, hash`;
 /** The filters' conditions, numbered from $2 ($1 is the chain). */
 const FILTERED = `($2::text IS NULL OR workspace_id = $2) AND ($3::text IS NULL OR actor_id = $3) AND ($4::text IS NULL OR action = $4)
   AND ($5::text IS NULL OR resource_id = $5) AND ($6::text IS NULL OR request_id = $6)
@@ -98,7 +98,10 @@ export class AuditStore {
   }
 
   async createHead(chain: string, genesis: Buffer): Promise<void> {
-    await this.db.query(`INSERT INTO audit_chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING`, [chain, genesis]);
+    await this.db.query(`INSERT INTO audit_chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING`, [
+      chain,
+      genesis,
+    ]);
   }
 
   async moveHead(chain: string, hash: Buffer): Promise<void> {
@@ -106,7 +109,9 @@ export class AuditStore {
   }
 
   async findHead(chain: string): Promise<Omit<ChainHeadRow, 'org_id'> | undefined> {
-    const { rows } = await this.db.query<Omit<ChainHeadRow, 'org_id'>>(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [chain]);
+    const { rows } = await this.db.query<Omit<ChainHeadRow, 'org_id'>>(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [
+      chain,
+    ]);
     return rows[0];
   }
 
@@ -137,8 +142,8 @@ export class AuditStore {
     await this.db.query(
       `INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
          outcome, request_id, ip, user_agent, details, prev_hash, hash)
-       SELECT id, $16, seq, $17, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent,
-         details::jsonb, prev_hash, hash
+       SELECT id, $16, seq, $17, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip,
+         user_agent, details::jsonb, prev_hash, hash
        FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
          $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[], $15::bytea[])
          AS t(id, seq, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details,
@@ -168,11 +173,10 @@ export class AuditStore {
 
   /** The events of seq `from` up to (not including) `to`, as verification reads them. */
   async range(chain: string, from: number, to: number): Promise<AuditEventRow[]> {
-    const { rows } = await this.db.query<AuditEventRow>(`SELECT ${VERIFY_COLUMNS} FROM audit_events WHERE org_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`, [
-      chain,
-      from,
-      to,
-    ]);
+    const { rows } = await this.db.query<AuditEventRow>(
+      `SELECT ${VERIFY_COLUMNS} FROM audit_events WHERE org_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+      [chain, from, to],
+    );
     return rows;
   }
 
@@ -186,7 +190,11 @@ export class AuditStore {
   }
 
   async newestAbout(chain: string, subjects: string[], limit: number): Promise<AuditEventRow[]> {
-    const { rows } = await this.db.query<AuditEventRow>(`SELECT * FROM audit_events WHERE ${ABOUT_SUBJECTS} ORDER BY seq DESC LIMIT $3`, [chain, subjects, limit]);
+    const { rows } = await this.db.query<AuditEventRow>(`SELECT * FROM audit_events WHERE ${ABOUT_SUBJECTS} ORDER BY seq DESC LIMIT $3`, [
+      chain,
+      subjects,
+      limit,
+    ]);
     return rows;
   }
 

@@ -65,6 +65,9 @@ export function siemFixture() {
   });
   return Object.assign(fixture, {
     siemEvents: (orgId: string) =>
-      fixture.warden.database.dataSource.query(`SELECT * FROM audit_events WHERE org_id = $1 AND action = 'audit.siem_exported' ORDER BY seq`, [orgId]),
+      fixture.warden.database.dataSource.query(
+        `SELECT * FROM audit_events WHERE org_id = $1 AND action = 'audit.siem_exported' ORDER BY seq`,
+        [orgId],
+      ),
   });
 }

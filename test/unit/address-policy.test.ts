@@ -34,7 +34,10 @@ const CASES: Array<[string, string | null]> = [
   ['::ffff:127.0.0.1', 'a loopback address (127.0.0.0/8 Loopback, RFC 1122), as 127.0.0.1 inside ::ffff:0:0/96'],
   ['::ffff:7f00:1', 'a loopback address'],
   ['64:ff9b::a00:1', 'a private address (10.0.0.0/8 Private-Use, RFC 1918), as 10.0.0.1 inside 64:ff9b::/96'],
-  ['2002:a9fe:a9fe::', 'a cloud metadata address (169.254.169.254/32 Instance metadata service, AWS, Azure, GCP), as 169.254.169.254 inside 2002::/16'],
+  [
+    '2002:a9fe:a9fe::',
+    'a cloud metadata address (169.254.169.254/32 Instance metadata service, AWS, Azure, GCP), as 169.254.169.254 inside 2002::/16',
+  ],
   ['2002:808:808::', null],
   ['::', 'an unspecified address'],
   ['4000::1', 'an address outside global unicast (2000::/3)'],

@@ -69,40 +69,93 @@ const installation = (evidence: Evidence, status: Evidence['installations'][numb
 
 /** [situation, evidence, control → expected status]. */
 const CASES: Array<[string, Evidence, Record<string, 'satisfied' | 'attention' | 'not_applicable'>]> = [
-  ['a healthy agent', HEALTHY, {
-    'CC6.1': 'satisfied', 'CC6.2': 'satisfied', 'CC6.3': 'not_applicable', 'CC7.2': 'satisfied', 'CC7.3': 'satisfied', 'CC8.1': 'satisfied',
-    '164.312(a)(1)': 'satisfied', '164.312(b)': 'satisfied', '164.312(c)(1)': 'satisfied', '164.308(a)(1)(ii)(D)': 'satisfied',
-    '164.308(a)(3)(ii)(C)': 'not_applicable', '164.312(a)(2)(i)': 'satisfied', '164.312(d)': 'satisfied', '164.308(a)(6)(ii)': 'satisfied',
-  }],
-  ['killed, but its installation still holds a current lease', changed((evidence) => killed(evidence)), {
-    'CC6.3': 'attention', '164.308(a)(3)(ii)(C)': 'attention', '164.312(a)(1)': 'attention',
-  }],
-  ['killed, and its installation stopped', changed((evidence) => installation(killed(evidence), 'revoked')), {
-    'CC6.3': 'satisfied', 'CC7.2': 'not_applicable',
-  }],
-  ['its installation went stale', changed((evidence) => installation(evidence, 'stale')), { 'CC7.2': 'attention', '164.308(a)(1)(ii)(D)': 'attention' }],
+  [
+    'a healthy agent',
+    HEALTHY,
+    {
+      'CC6.1': 'satisfied',
+      'CC6.2': 'satisfied',
+      'CC6.3': 'not_applicable',
+      'CC7.2': 'satisfied',
+      'CC7.3': 'satisfied',
+      'CC8.1': 'satisfied',
+      '164.312(a)(1)': 'satisfied',
+      '164.312(b)': 'satisfied',
+      '164.312(c)(1)': 'satisfied',
+      '164.308(a)(1)(ii)(D)': 'satisfied',
+      '164.308(a)(3)(ii)(C)': 'not_applicable',
+      '164.312(a)(2)(i)': 'satisfied',
+      '164.312(d)': 'satisfied',
+      '164.308(a)(6)(ii)': 'satisfied',
+    },
+  ],
+  [
+    'killed, but its installation still holds a current lease',
+    changed((evidence) => killed(evidence)),
+    {
+      'CC6.3': 'attention',
+      '164.308(a)(3)(ii)(C)': 'attention',
+      '164.312(a)(1)': 'attention',
+    },
+  ],
+  [
+    'killed, and its installation stopped',
+    changed((evidence) => installation(killed(evidence), 'revoked')),
+    {
+      'CC6.3': 'satisfied',
+      'CC7.2': 'not_applicable',
+    },
+  ],
+  [
+    'its installation went stale',
+    changed((evidence) => installation(evidence, 'stale')),
+    { 'CC7.2': 'attention', '164.308(a)(1)(ii)(D)': 'attention' },
+  ],
   ['pending for over a day', changed((evidence) => installation(evidence, 'pending', 25)), { 'CC7.2': 'attention' }],
   ['pending for less than a day', changed((evidence) => installation(evidence, 'pending', 23)), { 'CC7.2': 'satisfied' }],
-  ['no installation at all', changed((evidence) => ({ ...evidence, installations: [] })), { 'CC7.2': 'not_applicable', '164.308(a)(1)(ii)(D)': 'satisfied' }],
-  ['a refresh token was reused', changed((evidence) => ({
-    ...evidence,
-    credentials: { ...evidence.credentials, refresh: { ...evidence.credentials.refresh, reuse_detected: 2 } },
-  })), { 'CC7.3': 'attention', '164.308(a)(6)(ii)': 'attention' }],
-  ['the chain is broken', changed((evidence) => ({
-    ...evidence,
-    audit: { ...evidence.audit, chain: { ...evidence.audit.chain, valid: false, first_broken_seq: 2, reason: 'edited' } },
-  })), { 'CC8.1': 'attention', '164.312(c)(1)': 'attention', '164.312(b)': 'satisfied' }],
-  ['no audit event is retained', changed((evidence) => ({ ...evidence, audit: { ...evidence.audit, events: 0, first_at: null, last_at: null, by_action: {} } })), {
-    'CC6.2': 'attention', 'CC8.1': 'attention', '164.312(b)': 'attention', '164.312(c)(1)': 'satisfied',
-  }],
-  ['a minted agent', changed((evidence) => ({
-    ...evidence,
-    agent: { ...evidence.agent, identity: 'minted_secret', public_key_fingerprint: null },
-    audit: { ...evidence.audit, by_action: { 'agent.minted': 1 } },
-  })), { 'CC6.1': 'satisfied', 'CC6.2': 'satisfied', '164.312(d)': 'satisfied' }],
+  [
+    'no installation at all',
+    changed((evidence) => ({ ...evidence, installations: [] })),
+    { 'CC7.2': 'not_applicable', '164.308(a)(1)(ii)(D)': 'satisfied' },
+  ],
+  [
+    'a refresh token was reused',
+    changed((evidence) => ({
+      ...evidence,
+      credentials: { ...evidence.credentials, refresh: { ...evidence.credentials.refresh, reuse_detected: 2 } },
+    })),
+    { 'CC7.3': 'attention', '164.308(a)(6)(ii)': 'attention' },
+  ],
+  [
+    'the chain is broken',
+    changed((evidence) => ({
+      ...evidence,
+      audit: { ...evidence.audit, chain: { ...evidence.audit.chain, valid: false, first_broken_seq: 2, reason: 'edited' } },
+    })),
+    { 'CC8.1': 'attention', '164.312(c)(1)': 'attention', '164.312(b)': 'satisfied' },
+  ],
+  [
+    'no audit event is retained',
+    changed((evidence) => ({ ...evidence, audit: { ...evidence.audit, events: 0, first_at: null, last_at: null, by_action: {} } })),
+    {
+      'CC6.2': 'attention',
+      'CC8.1': 'attention',
+      '164.312(b)': 'attention',
+      '164.312(c)(1)': 'satisfied',
+    },
+  ],
+  [
+    'a minted agent',
+    changed((evidence) => ({
+      ...evidence,
+      agent: { ...evidence.agent, identity: 'minted_secret', public_key_fingerprint: null },
+      audit: { ...evidence.audit, by_action: { 'agent.minted': 1 } },
+    })),
+    { 'CC6.1': 'satisfied', 'CC6.2': 'satisfied', '164.312(d)': 'satisfied' },
+  ],
 ];
 
-describe('compliance judges: each control\'s status from the evidence', () => {
+describe("compliance judges: each control's status from the evidence", () => {
   for (const [situation, evidence, expected] of CASES) {
     for (const [control, status] of Object.entries(expected)) {
       it(`${situation}: ${control} is ${status}`, () => {
@@ -117,6 +170,9 @@ describe('compliance judges: each control\'s status from the evidence', () => {
 
   it('every control of both frameworks is judged in the table above', () => {
     const judged = new Set(CASES.flatMap(([, , expected]) => Object.keys(expected)));
-    assert.deepEqual(CONTROLS.filter((rule) => !judged.has(rule.control)).map((rule) => rule.control), []);
+    assert.deepEqual(
+      CONTROLS.filter((rule) => !judged.has(rule.control)).map((rule) => rule.control),
+      [],
+    );
   });
 });

@@ -9,10 +9,16 @@ const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3JfMSJ9.c2lnbmF0dXJl';
 /** [what, value, what the audit log keeps]. */
 const CASES: Array<[string, unknown, unknown]> = [
   ['a plain value stays', { name: 'gear', size: 3, on: true, none: null }, { name: 'gear', size: 3, on: true, none: null }],
-  ['each secret field, whatever its value', { password: 'x', pin: 1234, token: null, hec_token: 'h', routing_key: 'r', signature: 's' },
-    { password: R, pin: R, token: R, hec_token: R, routing_key: R, signature: R }],
-  ['a secret field nested in an object or array', { agent: { secret: 's', id: 'agt_1' }, keys: [{ key: 'k' }] },
-    { agent: { secret: R, id: 'agt_1' }, keys: [{ key: R }] }],
+  [
+    'each secret field, whatever its value',
+    { password: 'x', pin: 1234, token: null, hec_token: 'h', routing_key: 'r', signature: 's' },
+    { password: R, pin: R, token: R, hec_token: R, routing_key: R, signature: R },
+  ],
+  [
+    'a secret field nested in an object or array',
+    { agent: { secret: 's', id: 'agt_1' }, keys: [{ key: 'k' }] },
+    { agent: { secret: R, id: 'agt_1' }, keys: [{ key: R }] },
+  ],
   ['a Warden secret under any field', { note: LIVE_KEY, list: [`sas_${'x'.repeat(20)}`] }, { note: R, list: [R] }],
   ['a JWT under any field', { bearer: JWT }, { bearer: R }],
   ['a prefix with too short a tail is no secret', { id: 'sk_live_short' }, { id: 'sk_live_short' }],

@@ -21,7 +21,11 @@ const EXPORT_BATCH = 1000;
 export type ChainVerdict = operations['verifyAuditChain']['responses']['200']['content']['application/json'];
 type Page = ExportFilters & { limit: number; cursor?: string };
 
-const toAuditEvent = (row: AuditEventRow): AuditEvent => ({ ...hashedFields(row), prev_hash: row.prev_hash.toString('hex'), hash: row.hash.toString('hex') });
+const toAuditEvent = (row: AuditEventRow): AuditEvent => ({
+  ...hashedFields(row),
+  prev_hash: row.prev_hash.toString('hex'),
+  hash: row.hash.toString('hex'),
+});
 
 /**
  * Reading the audit log (list, export, verify, an agent's trail) and its retention; the writing
@@ -57,7 +61,10 @@ export class AuditService {
   async chainOf(principal: Principal, requested: string | undefined): Promise<string> {
     if (requested !== PLATFORM_CHAIN) return this.orgs.scope(principal, requested);
     if (principal.kind !== 'admin_session') {
-      throw new ForbiddenError('Only a platform admin session may read the platform chain (the events of no org).', 'PLATFORM_ADMIN_REQUIRED');
+      throw new ForbiddenError(
+        'Only a platform admin session may read the platform chain (the events of no org).',
+        'PLATFORM_ADMIN_REQUIRED',
+      );
     }
     return PLATFORM_CHAIN;
   }
@@ -119,7 +126,12 @@ export class AuditService {
     const headSeq = head ? Number(head.seq) : 0;
     const checkpointRow = await this.store.findCheckpoint(orgId);
     const checkpoint = checkpointRow
-      ? { seq: Number(checkpointRow.seq), hash: checkpointRow.hash.toString('hex'), cut_at: checkpointRow.cut_at.toISOString(), key_id: checkpointRow.key_id }
+      ? {
+          seq: Number(checkpointRow.seq),
+          hash: checkpointRow.hash.toString('hex'),
+          cut_at: checkpointRow.cut_at.toISOString(),
+          key_id: checkpointRow.key_id,
+        }
       : null;
     // A retention purge removed everything up to the checkpoint; the walk starts after it.
     const start = checkpoint ? checkpoint.seq + 1 : 1;
@@ -163,7 +175,15 @@ export class AuditService {
     }
     if (expected - 1 < headSeq) return broken(expected, 'deleted');
     if (head && !prevHash.equals(head.hash)) return broken(headSeq, 'edited');
-    return { valid: true, org_id: orgId, events_checked: expected - start, head_seq: headSeq, first_broken_seq: null, reason: null, checkpoint };
+    return {
+      valid: true,
+      org_id: orgId,
+      events_checked: expected - start,
+      head_seq: headSeq,
+      first_broken_seq: null,
+      reason: null,
+      checkpoint,
+    };
   }
 
   /**

@@ -1,3 +1,6 @@
 import type { Handler } from '../../handler';
 
-export const exportAuditLogsToDatadog: Handler<'exportAuditLogsToDatadog'> = async ({ services, principal, body }) => ({ status: 200, body: await services.siem.toDatadog(principal, body) });
+export const exportAuditLogsToDatadog: Handler<'exportAuditLogsToDatadog'> = async ({ services, principal, body }) => ({
+  status: 200,
+  body: await services.siem.toDatadog(principal, body),
+});

@@ -1,3 +1,6 @@
 import type { Handler } from '../../handler';
 
-export const exportAuditLogsToPagerDuty: Handler<'exportAuditLogsToPagerDuty'> = async ({ services, principal, body }) => ({ status: 200, body: await services.siem.toPagerDuty(principal, body) });
+export const exportAuditLogsToPagerDuty: Handler<'exportAuditLogsToPagerDuty'> = async ({ services, principal, body }) => ({
+  status: 200,
+  body: await services.siem.toPagerDuty(principal, body),
+});
