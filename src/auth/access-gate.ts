@@ -102,7 +102,8 @@ export function createAccessGate(options: {
     /**
      * An operation with `x-audit` runs in one transaction with its audit event: the event is
      * appended when the handler succeeds, and neither commits without the other. A quota refusal
-     * (402) is recorded once the refused change has rolled back.
+     * (402) is recorded once the refused change has rolled back. The event of an overwrite (PUT,
+     * PATCH, DELETE) carries the `before` its service noted; one that noted none is a bug.
      */
     execute(context: RuntimeContext<unknown>, run: () => Promise<RuntimeResult>) {
       return withRequestFacts(requestFactsOf(context.req), () => executeAudited(context, run));
