@@ -12,11 +12,10 @@ import { ConfigError, loadConfig } from '../src/config/config';
 import { openDatabase } from '../src/db/database';
 import { Db } from '../src/db/db';
 import { DataDirInUseError } from '../src/db/embedded-postgres';
-import { ApiKeyService } from '../src/modules/api-keys/api-key-service';
-import { AuditService } from '../src/modules/audit/audit-service';
-import { createOwnerKey, OwnerKeyRefused } from '../src/modules/orgs/first-start';
-import { OrgService } from '../src/modules/orgs/org-service';
-import { OwnerGuard } from '../src/modules/rbac/owners';
+import { ApiKeyService } from '../src/modules/api-keys';
+import { AuditService } from '../src/modules/audit';
+import { createOwnerKey, OrgService, OwnerKeyRefused } from '../src/modules/orgs';
+import { OwnerGuard } from '../src/modules/rbac';
 
 const USAGE = 'Usage: npm run admin -- create-owner-key [--org org_…]';
 
@@ -42,7 +41,7 @@ async function admin(argv: string[]): Promise<void> {
     const { orgId, apiKey } = await createOwnerKey({
       db,
       apiKeys: new ApiKeyService(db, orgs, new OwnerGuard(db, orgs)),
-      audit: new AuditService(db, new SigningKey(new InstanceSecrets(database.dataSource))),
+      audit: new AuditService(db, new SigningKey(new InstanceSecrets(database.dataSource)), orgs),
       orgId: parsed.values.org,
     });
     process.stdout.write(

@@ -54,6 +54,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         upgradeUrl: config.upgradeUrl,
         db: services.db,
         audit: services.audit,
+        validateResponses: config.validateResponses,
       }),
   });
 

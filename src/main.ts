@@ -35,7 +35,6 @@ async function main(): Promise<void> {
   // Only once the port is ours: the first-start key is printed below without another await, so
   // a start that fails (port taken) creates nothing, and one that creates the key prints it.
   const firstStart = await ensureFirstOrg({
-    dataSource: database.dataSource,
     orgs: services.orgs,
     apiKeys: services.apiKeys,
     plan: config.defaultOrgPlan,

@@ -6,7 +6,9 @@ import { SigningKey } from '../../src/auth/signing-key';
 import { Db } from '../../src/db/db';
 import { InstanceSecrets } from '../../src/db/instance-secrets';
 import { newId } from '../../src/db/ids';
-import { AuditService, chainHash } from '../../src/modules/audit/audit-service';
+import { chainHash } from '../../src/audit/audit-chain';
+import { AuditService } from '../../src/modules/audit';
+import { OrgService } from '../../src/modules/orgs';
 import { withBenchDatabase } from './bench-database';
 
 const WRITERS = 32;
@@ -34,7 +36,8 @@ export async function auditScenarios(): Promise<void> {
   const serverUrl = process.env.DATABASE_URL || undefined;
   await withBenchDatabase('audit', WRITERS, async (database) => {
     const { dataSource } = database;
-    const audit = new AuditService(new Db(dataSource), new SigningKey(new InstanceSecrets(dataSource)));
+    const db = new Db(dataSource);
+    const audit = new AuditService(db, new SigningKey(new InstanceSecrets(dataSource)), new OrgService(db, 'https://bench.invalid/upgrade'));
     const where = serverUrl ? `DATABASE_URL, pool ${WRITERS}` : 'embedded PGlite (one session)';
     await dataSource.query(`CREATE TABLE plain_events (LIKE audit_events INCLUDING DEFAULTS)`);
     const event = (writer: number) => ({
@@ -52,7 +55,7 @@ export async function auditScenarios(): Promise<void> {
       );
     });
     const chained = await throughput((writer) => audit.record(event(writer)));
-    const verdict = await audit.verify('org_bench');
+    const verdict = await audit.verifyChain('org_bench');
     console.log(`\nAudit append, ${WRITERS} concurrent writers, ${APPEND_SECONDS}s each, ${where}\n`);
     console.log(`| writer | events/s | vs plain |\n|---|---|---|`);
     console.log(`| plain INSERT, no chain | ${Math.round(plain)} | 1.00x |`);
@@ -90,7 +93,7 @@ export async function auditScenarios(): Promise<void> {
     const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
     const heapBefore = process.memoryUsage().heapUsed;
     const started = process.hrtime.bigint();
-    const result = await audit.verify('org_long');
+    const result = await audit.verifyChain('org_long');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     clearInterval(sampler);
     console.log(`\nAudit verification of ${VERIFY_EVENTS.toLocaleString('en')} events, ${where}`);

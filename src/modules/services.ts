@@ -48,8 +48,8 @@ export function createServices(options: ServiceOptions) {
   const loginTokens = new LoginTokens(secrets, config.jwtSecret, config.jwtTtlMinutes);
   const mailer = new Mailer(db, logger, config.smtpUrl, config.mailFrom);
   const signingKey = new SigningKey(secrets);
-  const audit = new AuditService(db, signingKey);
   const orgs = new OrgService(db, config.upgradeUrl);
+  const audit = new AuditService(db, signingKey, orgs);
   const owners = new OwnerGuard(db, orgs);
   const apiKeys = new ApiKeyService(db, orgs, owners);
   const users = new UserService(db, orgs, owners, apiKeys);
@@ -79,8 +79,8 @@ export function createServices(options: ServiceOptions) {
     loginTokens,
     mailer,
     audit,
-    siem: new SiemExportService(audit, orgs, new OutboundHttp(outboundPolicy(config.outbound)), config.siem),
-    compliance: new ComplianceService(db, orgs, agents, installations, audit),
+    siem: new SiemExportService(audit, new OutboundHttp(outboundPolicy(config.outbound)), config.siem),
+    compliance: new ComplianceService(orgs, agents, installations, workspaces, audit),
     rateLimits: new RateLimiter(database.dataSource, config.rateLimits),
     system: new SystemService(database),
     auth,

@@ -1,10 +1,9 @@
 import type { components } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
-import type { Db } from '../../db/db';
 import { effectiveStatus, keyFingerprint, type AgentService } from '../agents';
 import { installationStatus, type InstallationService } from '../installations';
 import type { OrgService } from '../orgs';
-import { assertWorkspaceInOrg } from '../workspaces';
+import type { WorkspaceService } from '../workspaces';
 import type { AuditService } from './audit-service';
 
 export type ComplianceReport = components['schemas']['ComplianceReport'];
@@ -30,17 +29,17 @@ interface ControlRule {
  */
 export class ComplianceService {
   constructor(
-    private readonly db: Db,
-    private readonly orgs: OrgService,
-    private readonly agents: AgentService,
-    private readonly installations: InstallationService,
-    private readonly audit: AuditService,
+    private readonly orgs: Pick<OrgService, 'scope'>,
+    private readonly agents: Pick<AgentService, 'row'>,
+    private readonly installations: Pick<InstallationService, 'credentialEvidence'>,
+    private readonly workspaces: Pick<WorkspaceService, 'assertInOrg'>,
+    private readonly audit: Pick<AuditService, 'trailOf' | 'verifyChain'>,
   ) {}
 
   async report(principal: Principal, agentRef: string, workspaceId: string, frameworks: Framework[]): Promise<ComplianceReport> {
     const orgId = await this.orgs.scope(principal);
-    const agent = await this.agents.row(this.db.manager, orgId, agentRef);
-    await assertWorkspaceInOrg(this.db.manager, orgId, workspaceId);
+    const agent = await this.agents.row(orgId, agentRef);
+    await this.workspaces.assertInOrg(orgId, workspaceId);
     const now = Date.now();
 
     const hasSecret = agent.has_secret;
@@ -48,7 +47,7 @@ export class ComplianceService {
     // The agent's own events and those of its installations here, as resource or as actor.
     const subjects = [agent.id, ...installations.map((installation) => installation.id)];
     const { byAction: trail, recent } = await this.audit.trailOf(orgId, subjects, RECENT_EVENTS);
-    const chain = await this.audit.verify(orgId);
+    const chain = await this.audit.verifyChain(orgId);
 
     const count = (action: string) => trail.find((row) => row.action === action)?.n ?? 0;
     const lastAt = (action: string) => trail.find((row) => row.action === action)?.last_at.toISOString() ?? null;
@@ -123,7 +122,7 @@ export class ComplianceService {
   }
 }
 
-type Evidence = Omit<ComplianceReport, 'controls' | 'summary'>;
+export type Evidence = Omit<ComplianceReport, 'controls' | 'summary'>;
 
 function identity(report: Evidence): { status: Status; evidence: string[] } {
   const { agent, credentials } = report;
@@ -193,7 +192,8 @@ function authentication(report: Evidence): { status: Status; evidence: string[] 
   };
 }
 
-const CONTROLS: readonly ControlRule[] = [
+/** Every control Warden judges, per framework; exported for the table-driven tests of the judges. */
+export const CONTROLS: readonly ControlRule[] = [
   { framework: 'soc2', control: 'CC6.1', title: 'Logical access security: identities and credentials', judge: identity },
   { framework: 'soc2', control: 'CC6.2', title: 'Registration and authorization of new identities', judge: registration },
   { framework: 'soc2', control: 'CC6.3', title: 'Removal of access', judge: removal },

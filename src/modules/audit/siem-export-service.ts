@@ -1,17 +1,18 @@
-import type { components } from '../../../generated/api';
-import type { RequestBody } from '../../binding/handler-types';
+import type { components, operations } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
 import type { SiemConfig } from '../../config/config';
 import { ApiError, BadGatewayError, ValidationError } from '../../errors/api-error';
 import { DestinationRefusedError, DestinationUnresolvableError, type Destination, type OutboundHttp } from '../../outbound/outbound-http';
-import type { OrgService } from '../orgs';
 import { canonicalJson } from '../../lib/canonical-json';
-import { chainScope, type AuditService } from './audit-service';
-import { actorOf, type NewAuditEvent, type RequestFacts } from '../../audit/audit-event';
+import type { AuditService } from './audit-service';
+import { actorOf, currentRequestFacts, type NewAuditEvent } from '../../audit/audit-event';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 type ExportResult = components['schemas']['SiemExportResult'];
 type Vendor = ExportResult['vendor'];
+type DatadogExport = operations['exportAuditLogsToDatadog']['requestBody']['content']['application/json'];
+type SplunkExport = operations['exportAuditLogsToSplunk']['requestBody']['content']['application/json'];
+type PagerDutyExport = operations['exportAuditLogsToPagerDuty']['requestBody']['content']['application/json'];
 
 /** How one vendor's intake takes events: the encoding of one event, of a batch, and its limits. */
 interface IntakeFormat {
@@ -54,15 +55,14 @@ const MAX_REPORTED_ERRORS = 100;
  */
 export class SiemExportService {
   constructor(
-    private readonly audit: AuditService,
-    private readonly orgs: OrgService,
+    private readonly audit: Pick<AuditService, 'chainOf' | 'page' | 'record'>,
     private readonly outbound: OutboundHttp,
     private readonly config: SiemConfig,
   ) {}
 
-  toDatadog(principal: Principal, facts: RequestFacts, body: RequestBody<'exportAuditLogsToDatadog'>): Promise<ExportResult> {
+  toDatadog(principal: Principal, body: DatadogExport): Promise<ExportResult> {
     const tags = (body.tags ?? []).join(',');
-    return this.export(principal, facts, 'datadog', body, body.api_key, (apiKey) => ({
+    return this.export(principal, 'datadog', body, body.api_key, (apiKey) => ({
       maxEvents: 1000,
       maxBytes: 5 * 1024 * 1024,
       headers: { 'Content-Type': 'application/json', 'DD-API-KEY': apiKey },
@@ -80,8 +80,8 @@ export class SiemExportService {
     }));
   }
 
-  toSplunk(principal: Principal, facts: RequestFacts, body: RequestBody<'exportAuditLogsToSplunk'>): Promise<ExportResult> {
-    return this.export(principal, facts, 'splunk', body, body.hec_token, (token) => ({
+  toSplunk(principal: Principal, body: SplunkExport): Promise<ExportResult> {
+    return this.export(principal, 'splunk', body, body.hec_token, (token) => ({
       maxEvents: 500,
       maxBytes: 1024 * 1024,
       headers: { 'Content-Type': 'application/json', Authorization: `Splunk ${token}` },
@@ -99,9 +99,9 @@ export class SiemExportService {
     }));
   }
 
-  toPagerDuty(principal: Principal, facts: RequestFacts, body: RequestBody<'exportAuditLogsToPagerDuty'>): Promise<ExportResult> {
+  toPagerDuty(principal: Principal, body: PagerDutyExport): Promise<ExportResult> {
     const action = body.event_action ?? 'trigger';
-    return this.export(principal, facts, 'pagerduty', body, body.routing_key, (routingKey) => ({
+    return this.export(principal, 'pagerduty', body, body.routing_key, (routingKey) => ({
       maxEvents: 1,
       maxBytes: 512 * 1024,
       headers: { 'Content-Type': 'application/json' },
@@ -132,13 +132,12 @@ export class SiemExportService {
 
   private async export(
     principal: Principal,
-    facts: RequestFacts,
     vendor: Vendor,
     selection: Selection,
     givenCredential: string | undefined,
     format: (credential: string) => IntakeFormat,
   ): Promise<ExportResult> {
-    const orgId = await chainScope(this.orgs, principal, selection.organization_id);
+    const orgId = await this.audit.chainOf(principal, selection.organization_id);
     const names = CREDENTIALS[vendor];
     const intakeUrl = selection.intake_url ?? this.config[names.intake];
     if (intakeUrl === undefined) {
@@ -154,7 +153,7 @@ export class SiemExportService {
         resourceType: 'siem',
         resourceId: vendor,
         outcome,
-        ...facts,
+        ...currentRequestFacts(),
         details: { vendor, intake_host: hostOf(intakeUrl), event_type: selection.event_type ?? null, ...details },
       });
     let destination: Destination;
@@ -167,7 +166,7 @@ export class SiemExportService {
     }
     const intake = format(credential);
 
-    const { events: newestFirst } = await this.audit.list(orgId, {
+    const { events: newestFirst } = await this.audit.page(orgId, {
       workspace_id: selection.workspace_id,
       action: selection.event_type,
       limit: selection.limit ?? DEFAULT_LIMIT,

@@ -1,4 +1,3 @@
-import type { DataSource } from 'typeorm';
 import type { components } from '../../../generated/api';
 import { ORG_PERMISSIONS } from '../../auth/permissions';
 import type { PlanName } from '../../config/config';
@@ -40,8 +39,6 @@ function insertOwnerKey(
  * so start-up can print it, once.
  */
 export async function ensureFirstOrg(options: {
-  /** Unused: the transaction is the services' own. main.ts still passes it until the merge drops it there. */
-  dataSource?: DataSource;
   orgs: Pick<OrgService, 'createFirst'>;
   apiKeys: Pick<ApiKeyService, 'insert'>;
   plan: PlanName;

@@ -1,3 +1,3 @@
 export { orgsHandlers } from './handlers';
-export { ensureFirstOrg } from './first-start';
+export { createOwnerKey, ensureFirstOrg, OwnerKeyRefused } from './first-start';
 export { OrgService } from './org-service';

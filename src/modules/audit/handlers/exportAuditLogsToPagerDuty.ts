@@ -1,7 +1,6 @@
 import type { Handler } from '../../handler';
-import { requestFactsOf } from '../../../audit/audit-event';
 
-export const exportAuditLogsToPagerDuty: Handler<'exportAuditLogsToPagerDuty'> = async ({ services, principal, body, req }) => ({
+export const exportAuditLogsToPagerDuty: Handler<'exportAuditLogsToPagerDuty'> = async ({ services, principal, body }) => ({
   status: 200,
-  body: await services.siem.toPagerDuty(principal, requestFactsOf(req), body),
+  body: await services.siem.toPagerDuty(principal, body),
 });

@@ -1,7 +1,6 @@
 import type { Handler } from '../../handler';
-import { requestFactsOf } from '../../../audit/audit-event';
 
-export const exportAuditLogsToSplunk: Handler<'exportAuditLogsToSplunk'> = async ({ services, principal, body, req }) => ({
+export const exportAuditLogsToSplunk: Handler<'exportAuditLogsToSplunk'> = async ({ services, principal, body }) => ({
   status: 200,
-  body: await services.siem.toSplunk(principal, requestFactsOf(req), body),
+  body: await services.siem.toSplunk(principal, body),
 });

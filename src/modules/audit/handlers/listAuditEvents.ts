@@ -2,5 +2,5 @@ import type { Handler } from '../../handler';
 
 export const listAuditEvents: Handler<'listAuditEvents'> = async ({ services, principal, query }) => ({
   status: 200,
-  body: await services.audit.list(await services.orgs.scope(principal), { ...query, limit: query.limit ?? 50 }),
+  body: await services.audit.list(principal, undefined, { ...query, limit: query.limit ?? 50 }),
 });

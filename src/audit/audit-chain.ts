@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import type { components } from '../../generated/api';
+import type { Db } from '../db/db';
+import { newId } from '../db/ids';
+import { canonicalJson } from '../lib/canonical-json';
+import type { NewAuditEvent } from './audit-event';
+import { AuditStore, type AuditEventRow } from './audit-store';
+
+type AuditEvent = components['schemas']['AuditEvent'];
+export type HashedFields = Omit<AuditEvent, 'prev_hash' | 'hash'>;
+
+/** The chain of events that belong to no org (e.g. a failed login for an unknown email). */
+export const PLATFORM_CHAIN = 'platform';
+/** The hash every chain starts from. */
+export const GENESIS = Buffer.alloc(32);
+/** At most this many queued security events go into one transaction. */
+const RECORD_BATCH = 500;
+
+/** The hashed fields, exactly as the AuditEvent schema documents: everything but the two hashes. */
+export function hashedFields(row: Omit<AuditEventRow, 'prev_hash' | 'hash'>): HashedFields {
+  return {
+    id: row.id,
+    org_id: row.org_id,
+    seq: Number(row.seq),
+    occurred_at: typeof row.occurred_at === 'string' ? row.occurred_at : row.occurred_at.toISOString(),
+    actor_type: row.actor_type,
+    actor_id: row.actor_id,
+    workspace_id: row.workspace_id,
+    action: row.action,
+    resource_type: row.resource_type,
+    resource_id: row.resource_id,
+    outcome: row.outcome,
+    request_id: row.request_id,
+    ip: row.ip,
+    user_agent: row.user_agent,
+    details: row.details,
+  };
+}
+
+/**
+ * SHA-256 of the predecessor's hash and the RFC 8785 canonical JSON of the event's fields. The
+ * top-level keys are fixed, so they are written in their sorted order directly (this runs once
+ * per event in verification); `details` goes through the general canonicalizer.
+ */
+export function chainHash(prevHash: Buffer, fields: HashedFields): Buffer {
+  const text = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
+  const canonical =
+    `{"action":${text(fields.action)},"actor_id":${text(fields.actor_id)},"actor_type":${text(fields.actor_type)},` +
+    `"details":${canonicalJson(fields.details)},"id":${text(fields.id)},"ip":${text(fields.ip)},` +
+    `"occurred_at":${text(fields.occurred_at)},"org_id":${text(fields.org_id)},"outcome":${text(fields.outcome)},` +
+    `"request_id":${text(fields.request_id)},"resource_id":${text(fields.resource_id)},"resource_type":${text(fields.resource_type)},` +
+    `"seq":${JSON.stringify(fields.seq)},"user_agent":${text(fields.user_agent)},"workspace_id":${text(fields.workspace_id)}}`;
+  return createHash('sha256').update(prevHash).update(canonical, 'utf8').digest();
+}
+
+/** What writes to the audit log: the access gate and every module that records events. */
+export type AuditWriter = Pick<AuditChain, 'append' | 'record'>;
+
+/**
+ * The writer of the tamper-evident audit log: per org, events numbered from 1 without gaps, each
+ * hash covering its predecessor's. An append locks the chain's head row, so concurrent writers on
+ * any connection or instance take turns and the chain stays one line.
+ */
+export class AuditChain {
+  private readonly store: AuditStore;
+  private readonly queued = new Map<string, Array<{ event: NewAuditEvent; settle: (error?: unknown) => void }>>();
+
+  constructor(private readonly db: Db) {
+    this.store = new AuditStore(db);
+  }
+
+  /** Appends inside the caller's transaction: the event commits or rolls back with the change. */
+  append(event: NewAuditEvent): Promise<void> {
+    return this.db.transaction(() => this.appendMany(event.orgId ?? PLATFORM_CHAIN, [event]));
+  }
+
+  /**
+   * A security event of its own (a failed login, a plan denial), committed on its own. Events
+   * recorded while a chain's previous batch commits are queued and appended together in the
+   * next transaction (group commit): the head row is locked once per batch instead of per event.
+   */
+  record(event: NewAuditEvent): Promise<void> {
+    const chain = event.orgId ?? PLATFORM_CHAIN;
+    return new Promise((resolve, reject) => {
+      const queue = this.queued.get(chain);
+      const entry = { event, settle: (error?: unknown) => (error ? reject(error) : resolve()) };
+      if (queue) {
+        queue.push(entry);
+        return;
+      }
+      this.queued.set(chain, [entry]);
+      void this.db.detached(() => this.drain(chain));
+    });
+  }
+
+  private async drain(chain: string): Promise<void> {
+    for (;;) {
+      const batch = this.queued.get(chain)!.splice(0, RECORD_BATCH);
+      if (batch.length === 0) {
+        this.queued.delete(chain);
+        return;
+      }
+      try {
+        await this.db.transaction(() => this.appendMany(chain, batch.map((entry) => entry.event)));
+        for (const entry of batch) entry.settle();
+      } catch (error) {
+        for (const entry of batch) entry.settle(error);
+      }
+    }
+  }
+
+  /**
+   * Reserves the next seqs by bumping the locked head (one statement), hashes each event onto
+   * its predecessor, inserts them in one statement and moves the head's hash.
+   */
+  private async appendMany(chain: string, events: NewAuditEvent[]): Promise<void> {
+    let head = await this.store.reserveSeqs(chain, events.length);
+    if (!head) {
+      await this.store.createHead(chain, GENESIS);
+      head = (await this.store.reserveSeqs(chain, events.length))!;
+    }
+    let prevHash = head.hash;
+    let seq = Number(head.last_seq);
+    const occurredAt = new Date();
+    const rows = events.map((event) => {
+      const fields = {
+        id: newId('evt'),
+        org_id: chain,
+        seq: String(++seq),
+        occurred_at: occurredAt,
+        actor_type: event.actor.type,
+        actor_id: event.actor.id,
+        workspace_id: event.workspaceId ?? null,
+        action: event.action,
+        resource_type: event.resourceType ?? event.action.split('.')[0]!,
+        resource_id: event.resourceId ?? null,
+        outcome: event.outcome,
+        request_id: event.requestId ?? null,
+        ip: event.ip ?? null,
+        user_agent: event.userAgent?.slice(0, 512) ?? null,
+        details: event.details ?? {},
+      };
+      const hash = chainHash(prevHash, hashedFields(fields));
+      const row = { ...fields, prev_hash: prevHash, hash };
+      prevHash = hash;
+      return row;
+    });
+    await this.store.insertEvents(chain, occurredAt, rows);
+    await this.store.moveHead(chain, prevHash);
+  }
+}

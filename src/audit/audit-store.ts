@@ -1,0 +1,229 @@
+import type { components } from '../../generated/api';
+import type { Db } from '../db/db';
+
+type AuditEvent = components['schemas']['AuditEvent'];
+
+/** A row of `audit_events`. */
+export interface AuditEventRow {
+  id: string;
+  org_id: string;
+  seq: string;
+  /** A Date, or already its ISO text where the query formats it (verification, to spare parsing). */
+  occurred_at: Date | string;
+  actor_type: AuditEvent['actor_type'];
+  actor_id: string | null;
+  workspace_id: string | null;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  outcome: AuditEvent['outcome'];
+  request_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: Record<string, unknown>;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+/** A row of `audit_chain_heads`: the last seq given out in a chain and the hash of its event. */
+export interface ChainHeadRow {
+  org_id: string;
+  seq: string;
+  hash: Buffer;
+}
+
+/** A row of `audit_checkpoints`: where a retention purge cut a chain, signed. */
+export interface CheckpointRow {
+  org_id: string;
+  seq: string;
+  hash: Buffer;
+  cut_at: Date;
+  key_id: string;
+  signature: Buffer;
+}
+
+/** The seed filters shared by listing, searching and exporting. */
+export interface ExportFilters {
+  workspace_id?: string;
+  actor?: string;
+  action?: string;
+  resource?: string;
+  correlation_id?: string;
+  since?: string;
+  until?: string;
+}
+
+/** Events about some subjects, per action: how many, and the first and last time. */
+export interface ActionTally {
+  action: string;
+  n: number;
+  first_at: Date;
+  last_at: Date;
+}
+
+/**
+ * The columns verification reads, with occurred_at formatted by the database exactly as
+ * toISOString() would (milliseconds, UTC): parsing a timestamp into a Date costs more in Node
+ * than the whole hash of the event.
+ */
+const VERIFY_COLUMNS = `id, org_id, seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
+  actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details, prev_hash, hash`;
+/** The filters' conditions, numbered from $2 ($1 is the chain). */
+const FILTERED = `($2::text IS NULL OR workspace_id = $2) AND ($3::text IS NULL OR actor_id = $3) AND ($4::text IS NULL OR action = $4)
+  AND ($5::text IS NULL OR resource_id = $5) AND ($6::text IS NULL OR request_id = $6)
+  AND ($7::timestamptz IS NULL OR occurred_at >= $7) AND ($8::timestamptz IS NULL OR occurred_at < $8)`;
+const ABOUT_SUBJECTS = `org_id = $1 AND (resource_id = ANY($2) OR actor_id = ANY($2))`;
+
+const filterValues = (filters: ExportFilters) => [
+  filters.workspace_id ?? null,
+  filters.actor ?? null,
+  filters.action ?? null,
+  filters.resource ?? null,
+  filters.correlation_id ?? null,
+  filters.since ?? null,
+  filters.until ?? null,
+];
+
+/** Every statement on the audit tables: `audit_events`, `audit_chain_heads`, `audit_checkpoints`. */
+export class AuditStore {
+  constructor(private readonly db: Db) {}
+
+  /** Bumps the chain's head by `count` under its row lock; the seq before the bump and the head's hash, or undefined for a new chain. */
+  async reserveSeqs(chain: string, count: number): Promise<{ last_seq: string; hash: Buffer } | undefined> {
+    const { rows } = await this.db.query<{ last_seq: string; hash: Buffer }>(
+      `UPDATE audit_chain_heads SET seq = seq + $2 WHERE org_id = $1 RETURNING seq - $2 AS last_seq, hash`,
+      [chain, count],
+    );
+    return rows[0];
+  }
+
+  async createHead(chain: string, genesis: Buffer): Promise<void> {
+    await this.db.query(`INSERT INTO audit_chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING`, [
+      chain,
+      genesis,
+    ]);
+  }
+
+  async moveHead(chain: string, hash: Buffer): Promise<void> {
+    await this.db.query(`UPDATE audit_chain_heads SET hash = $2 WHERE org_id = $1`, [chain, hash]);
+  }
+
+  async findHead(chain: string): Promise<Omit<ChainHeadRow, 'org_id'> | undefined> {
+    const { rows } = await this.db.query<Omit<ChainHeadRow, 'org_id'>>(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [
+      chain,
+    ]);
+    return rows[0];
+  }
+
+  /** Holds the chain's head row until the transaction ends, so no append interleaves. */
+  async lockHead(chain: string): Promise<void> {
+    await this.db.query(`SELECT 1 FROM audit_chain_heads WHERE org_id = $1 FOR UPDATE`, [chain]);
+  }
+
+  /** Inserts events of one chain, all occurred at one time, in one statement. */
+  async insertEvents(chain: string, occurredAt: Date, rows: Array<Omit<AuditEventRow, 'org_id' | 'occurred_at'>>): Promise<void> {
+    const columns = [
+      rows.map((row) => row.id),
+      rows.map((row) => row.seq),
+      rows.map((row) => row.actor_type),
+      rows.map((row) => row.actor_id),
+      rows.map((row) => row.workspace_id),
+      rows.map((row) => row.action),
+      rows.map((row) => row.resource_type),
+      rows.map((row) => row.resource_id),
+      rows.map((row) => row.outcome),
+      rows.map((row) => row.request_id),
+      rows.map((row) => row.ip),
+      rows.map((row) => row.user_agent),
+      rows.map((row) => JSON.stringify(row.details)),
+      rows.map((row) => row.prev_hash),
+      rows.map((row) => row.hash),
+    ];
+    await this.db.query(
+      `INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
+         outcome, request_id, ip, user_agent, details, prev_hash, hash)
+       SELECT id, $16, seq, $17, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip,
+         user_agent, details::jsonb, prev_hash, hash
+       FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+         $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[], $15::bytea[])
+         AS t(id, seq, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details,
+           prev_hash, hash)`,
+      [...columns, chain, occurredAt],
+    );
+  }
+
+  /** A page of the chain's events, newest first, older than `beforeSeq` when given. */
+  async page(chain: string, filters: ExportFilters, beforeSeq: string | null, limit: number): Promise<AuditEventRow[]> {
+    const { rows } = await this.db.query<AuditEventRow>(
+      `SELECT * FROM audit_events WHERE org_id = $1 AND ${FILTERED} AND ($9::bigint IS NULL OR seq < $9)
+       ORDER BY seq DESC LIMIT $10`,
+      [chain, ...filterValues(filters), beforeSeq, limit],
+    );
+    return rows;
+  }
+
+  /** The next `limit` of the chain's events after `afterSeq`, in chain order. */
+  async after(chain: string, filters: ExportFilters, afterSeq: string, limit: number): Promise<AuditEventRow[]> {
+    const { rows } = await this.db.query<AuditEventRow>(
+      `SELECT * FROM audit_events WHERE org_id = $1 AND ${FILTERED} AND seq > $9 ORDER BY seq LIMIT $10`,
+      [chain, ...filterValues(filters), afterSeq, limit],
+    );
+    return rows;
+  }
+
+  /** The events of seq `from` up to (not including) `to`, as verification reads them. */
+  async range(chain: string, from: number, to: number): Promise<AuditEventRow[]> {
+    const { rows } = await this.db.query<AuditEventRow>(
+      `SELECT ${VERIFY_COLUMNS} FROM audit_events WHERE org_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+      [chain, from, to],
+    );
+    return rows;
+  }
+
+  async tallyAbout(chain: string, subjects: string[]): Promise<ActionTally[]> {
+    const { rows } = await this.db.query<ActionTally>(
+      `SELECT action, count(*)::int AS n, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM audit_events
+       WHERE ${ABOUT_SUBJECTS} GROUP BY action ORDER BY action`,
+      [chain, subjects],
+    );
+    return rows;
+  }
+
+  async newestAbout(chain: string, subjects: string[], limit: number): Promise<AuditEventRow[]> {
+    const { rows } = await this.db.query<AuditEventRow>(`SELECT * FROM audit_events WHERE ${ABOUT_SUBJECTS} ORDER BY seq DESC LIMIT $3`, [
+      chain,
+      subjects,
+      limit,
+    ]);
+    return rows;
+  }
+
+  /** The newest event of the chain that occurred before `cutoff`. */
+  async lastBefore(chain: string, cutoff: Date): Promise<{ seq: string; hash: Buffer } | undefined> {
+    const { rows } = await this.db.query<{ seq: string; hash: Buffer }>(
+      `SELECT seq, hash FROM audit_events WHERE org_id = $1 AND occurred_at < $2 ORDER BY seq DESC LIMIT 1`,
+      [chain, cutoff],
+    );
+    return rows[0];
+  }
+
+  /** Deletes the chain's events up to and including `seq`; how many went. */
+  async deleteThrough(chain: string, seq: string): Promise<number> {
+    const { affected } = await this.db.query(`DELETE FROM audit_events WHERE org_id = $1 AND seq <= $2`, [chain, seq]);
+    return affected;
+  }
+
+  async findCheckpoint(chain: string): Promise<CheckpointRow | undefined> {
+    const { rows } = await this.db.query<CheckpointRow>(`SELECT * FROM audit_checkpoints WHERE org_id = $1`, [chain]);
+    return rows[0];
+  }
+
+  async saveCheckpoint(checkpoint: Omit<CheckpointRow, 'seq'> & { seq: number }): Promise<void> {
+    await this.db.query(
+      `INSERT INTO audit_checkpoints (org_id, seq, hash, cut_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (org_id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, cut_at = EXCLUDED.cut_at,
+         key_id = EXCLUDED.key_id, signature = EXCLUDED.signature`,
+      [checkpoint.org_id, checkpoint.seq, checkpoint.hash, checkpoint.cut_at, checkpoint.key_id, checkpoint.signature],
+    );
+  }
+}
