@@ -1,3 +1,4 @@
+import { noteBefore } from '../../audit/audited-change';
 import type { Db } from '../../db/db';
 import type { components, operations } from '../../../generated/api';
 import type { ApiKeyCredential, ApiKeyCredentials } from '../../auth/authenticator';
@@ -134,6 +135,7 @@ export class ApiKeyService implements ApiKeyCredentials {
     return this.owners.keepingAnOwner(orgId, `Revoking API key '${keyId}'`, async () => {
       const row = await this.store.revoke(orgId, keyId);
       if (!row) throw keyNotFound(keyId);
+      noteBefore({ revoked_at: row.revoked_before?.toISOString() ?? null });
       return toApiKey(row);
     });
   }

@@ -75,9 +75,12 @@ export class ApiKeyStore {
   }
 
   /** Revokes the key (a revoked key keeps its first revocation time); undefined when the org has no such key. */
-  async revoke(orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
-    const { rows } = await this.db.query<ApiKeyRow>(
-      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND org_id = $2 RETURNING *`,
+  /** The revoked key, and when it had been revoked before (null if it was live); undefined when the org has no such key. */
+  async revoke(orgId: string, keyId: string): Promise<(ApiKeyRow & { revoked_before: Date | null }) | undefined> {
+    const { rows } = await this.db.query<ApiKeyRow & { revoked_before: Date | null }>(
+      `UPDATE api_keys k SET revoked_at = COALESCE(k.revoked_at, now())
+       FROM (SELECT id, revoked_at FROM api_keys WHERE id = $1 AND org_id = $2 FOR UPDATE) old
+       WHERE k.id = old.id RETURNING k.*, old.revoked_at AS revoked_before`,
       [keyId, orgId],
     );
     return rows[0];

@@ -113,7 +113,9 @@ export class RbacService {
     const builtIn = builtInRole(roleId);
     if (builtIn) throw builtInIsFixed(builtIn);
     await this.owners.keepingAnOwner(orgId, `Deleting role '${roleId}'`, async () => {
-      if (!(await this.store.deleteRole(orgId, roleId))) throw roleNotFound(roleId);
+      const deleted = await this.store.deleteRole(orgId, roleId);
+      if (!deleted) throw roleNotFound(roleId);
+      noteBefore({ name: deleted.name, description: deleted.description, permissions: deleted.permissions });
     });
   }
 
@@ -149,9 +151,9 @@ export class RbacService {
   async removeAssignment(principal: Principal, assignmentId: string): Promise<void> {
     const orgId = await this.orgs.scope(principal);
     await this.owners.keepingAnOwner(orgId, `Removing role assignment '${assignmentId}'`, async () => {
-      if (!(await this.store.deleteAssignment(orgId, assignmentId))) {
-        throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
-      }
+      const deleted = await this.store.deleteAssignment(orgId, assignmentId);
+      if (!deleted) throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
+      noteBefore(deleted);
     });
   }
 

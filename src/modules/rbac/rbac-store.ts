@@ -61,11 +61,12 @@ export class RbacStore {
   }
 
   /** Deletes the role and its assignments; false when the org has no such role. */
-  async deleteRole(orgId: string, roleId: string): Promise<boolean> {
-    const { affected } = await this.db.query(`DELETE FROM roles WHERE id = $1 AND org_id = $2`, [roleId, orgId]);
-    if (affected === 0) return false;
+  /** The role as it was, its assignments gone with it; undefined when the org has no such role. */
+  async deleteRole(orgId: string, roleId: string): Promise<RoleRow | undefined> {
+    const { rows } = await this.db.query<RoleRow>(`DELETE FROM roles WHERE id = $1 AND org_id = $2 RETURNING *`, [roleId, orgId]);
+    if (rows.length === 0) return undefined;
     await this.db.query(`DELETE FROM user_roles WHERE role_id = $1 AND org_id = $2`, [roleId, orgId]);
-    return true;
+    return rows[0];
   }
 
   async insertAssignment(assignment: Omit<UserRoleRow, 'created_at'>, roleName: string): Promise<NamedUserRoleRow> {
@@ -93,9 +94,13 @@ export class RbacStore {
   }
 
   /** False when the org has no such assignment. */
-  async deleteAssignment(orgId: string, assignmentId: string): Promise<boolean> {
-    const { affected } = await this.db.query(`DELETE FROM user_roles WHERE id = $1 AND org_id = $2`, [assignmentId, orgId]);
-    return affected > 0;
+  /** The assignment as it was; undefined when the org has no such assignment. */
+  async deleteAssignment(orgId: string, assignmentId: string): Promise<Pick<UserRoleRow, 'user_id' | 'role_id'> | undefined> {
+    const { rows } = await this.db.query<Pick<UserRoleRow, 'user_id' | 'role_id'>>(
+      `DELETE FROM user_roles WHERE id = $1 AND org_id = $2 RETURNING user_id, role_id`,
+      [assignmentId, orgId],
+    );
+    return rows[0];
   }
 
   /** The user's assigned roles in assignment order; a built-in role has no row, so its name and permissions are null. */

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
+import { noteBefore } from '../../audit/audited-change';
 import type { Principal } from '../../auth/principal';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
@@ -51,9 +52,9 @@ export class EnvironmentService {
 
   async delete(principal: Principal, workspaceId: string, environmentId: string): Promise<void> {
     await this.workspaceOf(principal, workspaceId);
-    if (!(await this.store.delete(workspaceId, environmentId))) {
-      throw new NotFoundError(`No environment '${environmentId}' exists in this workspace.`, 'ENVIRONMENT_NOT_FOUND');
-    }
+    const deleted = await this.store.delete(workspaceId, environmentId);
+    if (!deleted) throw new NotFoundError(`No environment '${environmentId}' exists in this workspace.`, 'ENVIRONMENT_NOT_FOUND');
+    noteBefore(deleted);
   }
 
   /** The workspace must belong to the caller's org; any other is 404. */

@@ -28,9 +28,12 @@ export class EnvironmentStore {
     return rows[0]!;
   }
 
-  /** Whether the workspace had such an environment. */
-  async delete(workspaceId: string, environmentId: string): Promise<boolean> {
-    const { affected } = await this.db.query(`DELETE FROM environments WHERE id = $1 AND workspace_id = $2`, [environmentId, workspaceId]);
-    return affected > 0;
+  /** The environment as it was; undefined when the workspace had no such environment. */
+  async delete(workspaceId: string, environmentId: string): Promise<{ name: string } | undefined> {
+    const { rows } = await this.db.query<{ name: string }>(`DELETE FROM environments WHERE id = $1 AND workspace_id = $2 RETURNING name`, [
+      environmentId,
+      workspaceId,
+    ]);
+    return rows[0];
   }
 }

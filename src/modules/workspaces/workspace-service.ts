@@ -120,7 +120,9 @@ export class WorkspaceService {
     const scoped = await this.orgs.scope(principal, orgId);
     const { agents, installations } = this.contents();
     await this.db.transaction(async () => {
-      if (!(await this.store.lockForUpdate(scoped, workspaceId))) throw workspaceNotFound(workspaceId);
+      const workspace = await this.store.lockForUpdate(scoped, workspaceId);
+      if (!workspace) throw workspaceNotFound(workspaceId);
+      noteBefore(workspace);
       if (!force) {
         const agentIds = await agents.idsIn(workspaceId, NAMED_DEPENDENTS);
         const installationIds = await installations.idsIn(workspaceId, NAMED_DEPENDENTS);
@@ -160,9 +162,9 @@ export class WorkspaceService {
   async removeMember(principal: Principal, orgId: string, workspaceId: string, userId: string): Promise<void> {
     const scoped = await this.orgs.scope(principal, orgId);
     await this.row(scoped, workspaceId);
-    if (!(await this.store.removeMember(workspaceId, userId))) {
-      throw new NotFoundError(`User '${userId}' is not a member of this workspace.`, 'MEMBER_NOT_FOUND');
-    }
+    const membership = await this.store.removeMember(workspaceId, userId);
+    if (!membership) throw new NotFoundError(`User '${userId}' is not a member of this workspace.`, 'MEMBER_NOT_FOUND');
+    noteBefore(membership);
   }
 
   private async row(orgId: string, workspaceId: string): Promise<WorkspaceRow> {

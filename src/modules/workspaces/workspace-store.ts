@@ -73,9 +73,12 @@ export class WorkspaceStore {
     return rows[0];
   }
 
-  async lockForUpdate(orgId: string, workspaceId: string): Promise<boolean> {
-    const { rows } = await this.db.query(`SELECT id FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`, [workspaceId, orgId]);
-    return rows.length > 0;
+  async lockForUpdate(orgId: string, workspaceId: string): Promise<Pick<WorkspaceRow, 'name' | 'description'> | undefined> {
+    const { rows } = await this.db.query<Pick<WorkspaceRow, 'name' | 'description'>>(
+      `SELECT name, description FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`,
+      [workspaceId, orgId],
+    );
+    return rows[0];
   }
 
   async delete(workspaceId: string): Promise<void> {
@@ -110,12 +113,12 @@ export class WorkspaceStore {
     return rows[0]!;
   }
 
-  /** Whether there was such a member. */
-  async removeMember(workspaceId: string, userId: string): Promise<boolean> {
-    const { affected } = await this.db.query(`DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2`, [
-      workspaceId,
-      userId,
-    ]);
-    return affected > 0;
+  /** The membership as it was; undefined when there was none. */
+  async removeMember(workspaceId: string, userId: string): Promise<{ role: WorkspaceRole } | undefined> {
+    const { rows } = await this.db.query<{ role: WorkspaceRole }>(
+      `DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 RETURNING role`,
+      [workspaceId, userId],
+    );
+    return rows[0];
   }
 }
