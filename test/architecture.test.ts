@@ -50,6 +50,31 @@ function isFace(target: string): boolean {
 
 const imports = files.flatMap(importsOf);
 
+/** Which store owns each table (README "Where things live"): only it writes the table. */
+const TABLE_OWNERS: Record<string, string> = {
+  orgs: 'src/modules/orgs/org-store.ts',
+  users: 'src/modules/users/user-store.ts',
+  roles: 'src/modules/rbac/rbac-store.ts',
+  user_roles: 'src/modules/rbac/rbac-store.ts',
+  api_keys: 'src/modules/api-keys/api-key-store.ts',
+  api_key_secrets: 'src/modules/api-keys/api-key-store.ts',
+  sessions: 'src/modules/auth/session-store.ts',
+  login_links: 'src/modules/auth/login-link-store.ts',
+  signup_idempotency_keys: 'src/modules/auth/signup-key-store.ts',
+  admin_pin_challenges: 'src/modules/admin/admin-store.ts',
+  workspaces: 'src/modules/workspaces/workspace-store.ts',
+  workspace_members: 'src/modules/workspaces/workspace-store.ts',
+  environments: 'src/modules/workspaces/environment-store.ts',
+  agents: 'src/modules/agents/agent-store.ts',
+  installations: 'src/modules/installations/installation-store.ts',
+  install_tokens: 'src/modules/installations/installation-store.ts',
+  runtime_tokens: 'src/modules/installations/installation-store.ts',
+  superseded_refresh_tokens: 'src/modules/installations/installation-store.ts',
+  audit_events: 'src/audit/audit-store.ts',
+  audit_chain_heads: 'src/audit/audit-store.ts',
+  audit_checkpoints: 'src/audit/audit-store.ts',
+};
+
 describe('the shape of the house', () => {
   it('writes SQL only in a store (`*-store.ts`) or a migration', () => {
     const sql = /\b(SELECT\s[\s\S]*?\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|ALTER\s+TABLE|pg_advisory)\b/;
@@ -58,6 +83,22 @@ describe('the shape of the house', () => {
       .filter((file) => [...file.text.matchAll(/`[^`]*`|'[^'\n]*'/g)].some((literal) => sql.test(literal[0])))
       .map((file) => file.path);
     assert.deepEqual(offenders, []);
+  });
+
+  it('writes each table only from the store that owns it, and names an owner for every table the migrations create', () => {
+    const migrations = files.filter((file) => file.path.startsWith('src/db/migrations/'));
+    const created = new Set(migrations.flatMap((file) => [...file.text.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?"?(\w+)/g)].map((match) => match[1]!)));
+    const kernelTables = new Set(['instance_secrets', 'rate_limit_hits', 'email_outbox', 'migrations']);
+    assert.deepEqual([...created].filter((table) => !TABLE_OWNERS[table] && !kernelTables.has(table)).sort(), []);
+    const strayWrites = files
+      .filter((file) => file.path.endsWith('-store.ts'))
+      .flatMap((file) =>
+        [...file.text.matchAll(/\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)/g)]
+          .map((match) => match[1]!)
+          .filter((table) => TABLE_OWNERS[table] !== undefined && TABLE_OWNERS[table] !== file.path)
+          .map((table) => `${file.path} writes ${table}`),
+      );
+    assert.deepEqual(strayWrites, []);
   });
 
   it('reads the database only through typed queries (`Db.query` returns rows and a count)', () => {
