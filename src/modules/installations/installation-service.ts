@@ -41,7 +41,7 @@ const REPLAY_GRACE_SECONDS = 30;
 /** A lease lasts three heartbeat intervals, so one missed heartbeat does not make it stale. */
 const LEASE_INTERVALS = 3;
 
-const refused = (code: string, message: string) => new UnauthorizedError(message, code);
+const refused = (code: UnauthorizedError['code'], message: string) => new UnauthorizedError(message, code);
 const installationNotFound = (id: string) => new NotFoundError(`No installation '${id}' exists in this org.`, 'INSTALLATION_NOT_FOUND');
 
 interface Setup {
