@@ -2709,8 +2709,8 @@ export interface components {
                 /**
                  * @example {
                  *       "error": "not_found",
-                 *       "message": "No workspace 'ws_3kTqz9' exists in this organization.",
-                 *       "code": "RESOURCE_NOT_FOUND",
+                 *       "message": "No workspace 'ws_3kTqz9' exists in this org.",
+                 *       "code": "WORKSPACE_NOT_FOUND",
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
@@ -2727,8 +2727,8 @@ export interface components {
                 /**
                  * @example {
                  *       "error": "plan_limit_exceeded",
-                 *       "message": "Your current plan (free) does not include fleet_ops. Upgrade to starter or higher.",
-                 *       "code": "FLEET_OPS_REQUIRES_UPGRADE",
+                 *       "message": "Your current plan (free) allows 3 agents. Upgrade to starter or higher.",
+                 *       "code": "AGENTS_LIMIT_REACHED",
                  *       "required_plan": "starter",
                  *       "upgrade_url": "https://warden.example.com/billing",
                  *       "current_usage": {
