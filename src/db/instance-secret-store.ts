@@ -15,7 +15,10 @@ export class InstanceSecretStore {
   }
 
   async findValue(name: string): Promise<Buffer> {
-    const [row]: Array<Pick<InstanceSecretRow, 'value'>> = await this.dataSource.query(`SELECT value FROM instance_secrets WHERE name = $1`, [name]);
+    const [row]: Array<Pick<InstanceSecretRow, 'value'>> = await this.dataSource.query(
+      `SELECT value FROM instance_secrets WHERE name = $1`,
+      [name],
+    );
     return row!.value;
   }
 }

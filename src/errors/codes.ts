@@ -33,7 +33,7 @@ export const ERROR_CODES = {
   INSTALL_TOKEN_EXPIRED: { status: 401, meaning: 'The install token has expired.' },
   INSTALL_TOKEN_USED: { status: 401, meaning: 'The install token has been used; recover the installation to bootstrap again.' },
   REFRESH_TOKEN_INVALID: { status: 401, meaning: 'The refresh token is not valid for this installation.' },
-  REFRESH_TOKEN_REUSED: { status: 401, meaning: 'A replaced refresh token was presented again; every token of the installation is now revoked.' },
+  REFRESH_TOKEN_REUSED: { status: 401, meaning: 'A replaced refresh token came back; every token of the installation is now revoked.' },
 
   // 402
   AUDIT_LOGS_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include audit logs.' },

@@ -44,7 +44,10 @@ export class Mailer {
   private async send(message: MailMessage): Promise<void> {
     let status: OutboxStatus;
     if (!this.transport) {
-      this.logger.warn({ mail_to: message.to, mail_subject: message.subject, mail_text: message.text }, 'SMTP_URL is not set; mail written to the log instead');
+      this.logger.warn(
+        { mail_to: message.to, mail_subject: message.subject, mail_text: message.text },
+        'SMTP_URL is not set; mail written to the log instead',
+      );
       status = 'logged';
     } else {
       try {
