@@ -2246,6 +2246,12 @@ export interface components {
             name: string;
             workspace_id: string;
         };
+        /**
+         * @description Stable UPPER_SNAKE reason for programs to branch on. Every code Warden answers with is listed
+         *     here with its HTTP status; a code is never renamed or reused for another meaning.
+         * @enum {string}
+         */
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -2262,8 +2268,7 @@ export interface components {
         };
         /** @description The body of every error response. */
         ErrorResponse: {
-            /** @description Stable UPPER_SNAKE reason for programs to branch on. */
-            code: string;
+            code: components["schemas"]["ErrorCode"];
             details?: components["schemas"]["ErrorDetail"][];
             /** @description Stable snake_case kind of error; one per HTTP status (see the table in the introduction). */
             error: string;
@@ -2341,7 +2346,7 @@ export interface components {
          *     `current_usage` is present only for quota-style limits.
          */
         PlanLimitError: {
-            code: string;
+            code: components["schemas"]["ErrorCode"];
             current_usage?: {
                 /** Format: int32 */
                 current: number;
@@ -2704,8 +2709,8 @@ export interface components {
                 /**
                  * @example {
                  *       "error": "not_found",
-                 *       "message": "No workspace 'ws_3kTqz9' exists in this organization.",
-                 *       "code": "RESOURCE_NOT_FOUND",
+                 *       "message": "No workspace 'ws_3kTqz9' exists in this org.",
+                 *       "code": "WORKSPACE_NOT_FOUND",
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
@@ -2722,8 +2727,8 @@ export interface components {
                 /**
                  * @example {
                  *       "error": "plan_limit_exceeded",
-                 *       "message": "Your current plan (free) does not include fleet_ops. Upgrade to starter or higher.",
-                 *       "code": "FLEET_OPS_REQUIRES_UPGRADE",
+                 *       "message": "Your current plan (free) allows 3 agents. Upgrade to starter or higher.",
+                 *       "code": "AGENTS_LIMIT_REACHED",
                  *       "required_plan": "starter",
                  *       "upgrade_url": "https://warden.example.com/billing",
                  *       "current_usage": {

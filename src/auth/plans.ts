@@ -51,7 +51,7 @@ export class PlanLimitError extends ApiError {
   readonly kind = 'plan_limit_exceeded';
   constructor(
     message: string,
-    code: string,
+    code: ApiError['code'],
     readonly requiredPlan: PlanName,
     readonly upgradeUrl: string,
     readonly currentUsage?: { current: number; max: number },
@@ -78,7 +78,7 @@ export function assertPlanFeature(planName: PlanName, feature: string, upgradeUr
   const required = PLANS.find((plan) => plan.features.includes(feature))!.name;
   throw new PlanLimitError(
     `Your current plan (${planName}) does not include ${feature}. Upgrade to ${required} or higher.`,
-    `${feature.toUpperCase()}_REQUIRES_UPGRADE`,
+    `${feature.toUpperCase()}_REQUIRES_UPGRADE` as ApiError['code'],
     required,
     upgradeUrl,
   );
@@ -94,7 +94,7 @@ export function assertQuota(planName: PlanName, quota: Quota, current: number, u
   })!.name;
   throw new PlanLimitError(
     `Your current plan (${planName}) allows ${max} ${quota.replace('_', ' ')}. Upgrade to ${required} or higher.`,
-    `${quota.toUpperCase()}_LIMIT_REACHED`,
+    `${quota.toUpperCase()}_LIMIT_REACHED` as ApiError['code'],
     required,
     upgradeUrl,
     { current, max },

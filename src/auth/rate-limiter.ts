@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { RateLimitRule, RateLimits } from '../config/config';
 import { RateLimitedError } from '../errors/api-error';
+import { RateLimitStore } from './rate-limit-store';
 
 /**
  * Fixed-window counters kept in Postgres, so every Warden instance counts against the same
@@ -8,10 +9,14 @@ import { RateLimitedError } from '../errors/api-error';
  * caller's org on authenticated operations).
  */
 export class RateLimiter {
+  private readonly store: RateLimitStore;
+
   constructor(
-    private readonly dataSource: DataSource,
+    dataSource: DataSource,
     private readonly limits: RateLimits,
-  ) {}
+  ) {
+    this.store = new RateLimitStore(dataSource);
+  }
 
   /**
    * Counts one request against every limit of the bucket and returns the `RateLimit-*` headers
@@ -29,15 +34,10 @@ export class RateLimiter {
     for (const [subject, rule] of checks) {
       const windowMs = rule.windowSeconds * 1000;
       const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
-      const [row]: Array<{ hits: number }> = await this.dataSource.query(
-        `INSERT INTO rate_limit_hits (bucket, subject, window_start, hits) VALUES ($1, $2, $3, 1)
-         ON CONFLICT (bucket, subject, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1
-         RETURNING hits`,
-        [bucket, subject, new Date(windowStart)],
-      );
+      const hits = await this.store.hit(bucket, subject, new Date(windowStart));
       const reset = Math.max(1, Math.ceil((windowStart + windowMs - Date.now()) / 1000));
-      const remaining = Math.max(0, rule.limit - row!.hits);
-      if (row!.hits > rule.limit) retryAfter = Math.max(retryAfter, reset);
+      const remaining = Math.max(0, rule.limit - hits);
+      if (hits > rule.limit) retryAfter = Math.max(retryAfter, reset);
       if (!tightest || remaining < tightest.remaining || (remaining === tightest.remaining && reset > tightest.reset)) {
         tightest = { limit: rule.limit, remaining, reset };
       }
@@ -57,6 +57,6 @@ export class RateLimiter {
 
   /** Drops windows that ended over a day ago; the server's hourly maintenance calls it, so the table stays small. */
   async prune(): Promise<void> {
-    await this.dataSource.query(`DELETE FROM rate_limit_hits WHERE window_start < now() - interval '1 day'`);
+    await this.store.deleteWindowsOlderThanADay();
   }
 }

@@ -1,11 +1,10 @@
 import { Client, type Pool } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { acquireMigrationLock, MigrationStore, MIGRATIONS_TABLE } from './migration-store';
 import { migrations as allMigrations } from './migrations';
 
-export const MIGRATIONS_TABLE = 'warden_migrations';
-/** Arbitrary constant naming Warden's migration lock among the server's advisory locks. */
-const MIGRATION_LOCK_KEY = 7_302_716_341;
+export { MIGRATIONS_TABLE };
 
 export type DatabaseTarget = (
   | { kind: 'server'; url: string; poolSize: number; schema?: string }
@@ -93,15 +92,13 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   }
 
   const pool = (): Pool | undefined => (dataSource.driver as unknown as { master?: Pool }).master;
+  const migrationStore = new MigrationStore(dataSource);
   return {
     dataSource,
     url,
     embedded: embedded !== undefined,
     async pendingMigrations() {
-      const [{ exists }] = await dataSource.query(`SELECT to_regclass($1) IS NOT NULL AS exists`, [MIGRATIONS_TABLE]);
-      const applied = new Set<string>(
-        exists ? (await dataSource.query(`SELECT name FROM ${MIGRATIONS_TABLE}`)).map((row: { name: string }) => row.name) : [],
-      );
+      const applied = new Set(await migrationStore.appliedNames());
       return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
     },
     async ping() {
@@ -133,7 +130,7 @@ async function withMigrationLock<T>(url: string | undefined, schema: string | un
   const lockClient = new Client({ connectionString: url, application_name: 'warden-migrations' });
   await lockClient.connect();
   try {
-    await lockClient.query('SELECT pg_advisory_lock($1, hashtext($2))', [MIGRATION_LOCK_KEY % 2 ** 31, schema ?? 'public']);
+    await acquireMigrationLock(lockClient, schema ?? 'public');
     return await work();
   } finally {
     await lockClient.end();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { InstanceSecretStore } from './instance-secret-store';
 
 /**
  * Keys Warden makes for itself (the JWT key when JWT_SECRET is unset, the PIN HMAC key), kept in
@@ -9,7 +10,11 @@ import type { DataSource } from 'typeorm';
 export class InstanceSecrets {
   private readonly loaded = new Map<string, Promise<Buffer>>();
 
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly store: InstanceSecretStore;
+
+  constructor(dataSource: DataSource) {
+    this.store = new InstanceSecretStore(dataSource);
+  }
 
   get(name: string): Promise<Buffer> {
     let secret = this.loaded.get(name);
@@ -22,11 +27,7 @@ export class InstanceSecrets {
   }
 
   private async load(name: string): Promise<Buffer> {
-    await this.dataSource.query(`INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
-      name,
-      randomBytes(48),
-    ]);
-    const [{ value }] = await this.dataSource.query(`SELECT value FROM instance_secrets WHERE name = $1`, [name]);
-    return value;
+    await this.store.insertIfAbsent(name, randomBytes(48));
+    return this.store.findValue(name);
   }
 }

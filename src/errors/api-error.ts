@@ -1,4 +1,5 @@
 import type { components } from '../../generated/api';
+import type { ErrorCode } from './codes';
 
 export type ErrorBody = components['schemas']['ErrorResponse'];
 export type ErrorDetail = components['schemas']['ErrorDetail'];
@@ -14,7 +15,7 @@ export abstract class ApiError extends Error {
 
   constructor(
     message: string,
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly details?: ErrorDetail[],
   ) {
     super(message);
@@ -36,7 +37,7 @@ export class BadRequestError extends ApiError {
 export class UnauthorizedError extends ApiError {
   readonly status = 401;
   readonly kind = 'unauthorized';
-  constructor(message = 'The credential is missing, invalid, expired or revoked.', code = 'CREDENTIAL_INVALID') {
+  constructor(message = 'The credential is missing, invalid, expired or revoked.', code: ErrorCode = 'CREDENTIAL_INVALID') {
     super(message, code);
     this.headers['WWW-Authenticate'] = 'Bearer';
   }

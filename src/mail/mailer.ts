@@ -2,8 +2,7 @@ import type { Db } from '../db/db';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import { newId } from '../db/ids';
-
-type OutboxStatus = 'sent' | 'logged' | 'failed' | 'in_response';
+import { OutboxStore, type OutboxStatus } from './outbox-store';
 
 export interface MailMessage {
   to: string;
@@ -19,6 +18,7 @@ export interface MailMessage {
  */
 export class Mailer {
   private readonly transport: Transporter | undefined;
+  private readonly outbox: OutboxStore;
 
   constructor(
     private readonly db: Db,
@@ -27,6 +27,7 @@ export class Mailer {
     private readonly from: string,
   ) {
     this.transport = smtpUrl ? nodemailer.createTransport(smtpUrl) : undefined;
+    this.outbox = new OutboxStore(db);
   }
 
   /**
@@ -43,7 +44,10 @@ export class Mailer {
   private async send(message: MailMessage): Promise<void> {
     let status: OutboxStatus;
     if (!this.transport) {
-      this.logger.warn({ mail_to: message.to, mail_subject: message.subject, mail_text: message.text }, 'SMTP_URL is not set; mail written to the log instead');
+      this.logger.warn(
+        { mail_to: message.to, mail_subject: message.subject, mail_text: message.text },
+        'SMTP_URL is not set; mail written to the log instead',
+      );
       status = 'logged';
     } else {
       try {
@@ -59,6 +63,6 @@ export class Mailer {
 
   /** Notes a message in the outbox; `in_response` when its content went back in the API answer instead (DEV_RETURN_LINK_TOKENS). */
   async record(to: string, subject: string, status: OutboxStatus): Promise<void> {
-    await this.db.untypedQuery(`INSERT INTO email_outbox (id, recipient, subject, status) VALUES ($1, $2, $3, $4)`, [newId('msg'), to, subject, status]);
+    await this.outbox.insert({ id: newId('msg'), recipient: to, subject, status });
   }
 }

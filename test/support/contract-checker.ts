@@ -7,6 +7,7 @@ import type OpenAPIBackend from 'openapi-backend';
 import type { Response } from 'supertest';
 import { loadSpec } from '../../src/binding/binding';
 import { RouteMatcher } from '../../src/binding/route-matcher';
+import { ERROR_CODES } from '../../src/errors/codes';
 import publishedSpec from '../../generated/openapi.json';
 
 export interface CoverageRecord {
@@ -38,6 +39,7 @@ export class ContractChecker {
     assert.ok(requestId, `${where}: every response carries X-Request-Id`);
     if (res.status >= 400 && res.body && typeof res.body === 'object' && 'error' in res.body) {
       assert.equal(res.body.request_id, requestId, `${where}: the error body repeats the request id`);
+      assertCatalogued(res.body.code, res.status, where);
     }
 
     const path = new URL(url, 'http://x').pathname;
@@ -70,6 +72,13 @@ export class ContractChecker {
       assert.ok(valid, `${where}: body does not match the spec: ${JSON.stringify(errors)}`);
     }
   }
+}
+
+/** The code is in the catalog (src/errors/codes.ts), which gives it this very status. */
+export function assertCatalogued(code: unknown, status: number, where: string): void {
+  const entry = Object.hasOwn(ERROR_CODES, String(code)) ? ERROR_CODES[code as keyof typeof ERROR_CODES] : undefined;
+  assert.ok(entry, `${where}: code ${String(code)} is not in the error-code catalog`);
+  assert.equal(entry.status, status, `${where}: the catalog gives ${String(code)} status ${entry.status}`);
 }
 
 /** Every error leaves Warden in the same documented shape (the bundled `Error` schema). */

@@ -12,7 +12,7 @@ import { AdminStore } from './admin-store';
 const PIN_TTL_MS = 5 * 60_000;
 const MAX_PIN_ATTEMPTS = 5;
 
-const pinRefused = (code: string, message: string) => new UnauthorizedError(message, code);
+const pinRefused = (code: UnauthorizedError['code'], message: string) => new UnauthorizedError(message, code);
 
 /**
  * Platform-admin login by emailed PIN (seed 000). PINs are stored as an HMAC keyed by a

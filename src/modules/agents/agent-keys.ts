@@ -9,7 +9,7 @@ export const PROOF_WINDOW_MS = 5 * 60_000;
 const PROOF_PURPOSE = 'warden.agent_key_proof';
 
 const URL_SAFE = /^[A-Za-z0-9_-]+$/;
-const invalid = (field: string, message: string, rule: string, code: string, sentence: string) =>
+const invalid = (field: string, message: string, rule: string, code: ValidationError['code'], sentence: string) =>
   new ValidationError(sentence, code, [{ location: 'body', field, message, rule }]);
 
 /**

@@ -301,6 +301,6 @@ function sameUrl(a: string, b: string | undefined): boolean {
   }
 }
 
-function invalid(code: string, field: string, message: string, rule = 'required'): ValidationError {
+function invalid(code: ValidationError['code'], field: string, message: string, rule = 'required'): ValidationError {
   return new ValidationError(message, code, [{ location: 'body', field, message, rule }]);
 }

@@ -26,7 +26,7 @@ const LINKS: Record<LoginLinkKind, { prefix: string; ttlMs: number; path: string
   },
 };
 
-const refused = (code: string, message: string) => new UnauthorizedError(message, code);
+const refused = (code: UnauthorizedError['code'], message: string) => new UnauthorizedError(message, code);
 
 /** A link made (or, for an email no user has, not made) by `issue`. */
 export interface IssuedLink {

@@ -33,7 +33,7 @@ const REFRESH_WITHIN_MS = 7 * 86_400_000;
 /** The token_version of a bootstrap's runtime token: any refresh, recovery or renewal moves past it. */
 const FIRST_TOKEN_VERSION = 1;
 
-const refused = (code: string, message: string) => new UnauthorizedError(message, code);
+const refused = (code: UnauthorizedError['code'], message: string) => new UnauthorizedError(message, code);
 const installationNotFound = (id: string) => new NotFoundError(`No installation '${id}' exists in this org.`, 'INSTALLATION_NOT_FOUND');
 
 interface Setup {

@@ -1,0 +1,133 @@
+/**
+ * Every `code` Warden can answer with, once: its HTTP status and what it means to a client.
+ * The spec's `ErrorCode` schema repeats this list as its `enum` and `x-enumDescriptions`
+ * (`<status> — <meaning>`), which the docs portal shows; test/error-codes.test.ts keeps the two equal.
+ * A code is never renamed or reused for another meaning: clients branch on it.
+ */
+export const ERROR_CODES = {
+  // 400
+  MALFORMED_HTTP: { status: 400, meaning: 'The request is not valid HTTP (Node’s parser refused it before routing).' },
+  MALFORMED_JSON: { status: 400, meaning: 'The request body is not valid JSON.' },
+  MALFORMED_CONTENT_ENCODING: { status: 400, meaning: 'The request body does not decode as its Content-Encoding says.' },
+  MALFORMED_PATH: { status: 400, meaning: 'A path parameter is not valid percent-encoding.' },
+  INCOMPLETE_BODY: { status: 400, meaning: 'The request body ended before its declared length.' },
+  JSON_TOO_DEEP: { status: 400, meaning: 'The JSON body nests deeper than Warden accepts.' },
+  INVALID_PARAMETER: { status: 400, meaning: 'A path, query or header parameter fails its schema, or is not one the operation takes.' },
+  INVALID_CURSOR: { status: 400, meaning: 'The pagination cursor is not one Warden gave out; pass next_cursor from the previous page.' },
+
+  // 401
+  CREDENTIAL_MISSING: { status: 401, meaning: 'No credential was sent: send X-API-Key or Authorization: Bearer.' },
+  CREDENTIAL_MALFORMED: { status: 401, meaning: 'The credential is not a well-formed Warden credential (or its checksum is wrong).' },
+  CREDENTIAL_INVALID: { status: 401, meaning: 'The credential is not valid.' },
+  CREDENTIAL_EXPIRED: { status: 401, meaning: 'The credential has expired.' },
+  CREDENTIAL_REVOKED: { status: 401, meaning: 'The credential, its agent or its creator has been revoked, disabled or removed.' },
+  LOGIN_FAILED: { status: 401, meaning: 'The email or password is wrong.' },
+  LINK_INVALID: { status: 401, meaning: 'The magic or verification link is not valid.' },
+  LINK_USED: { status: 401, meaning: 'The link has already been used, or a newer one replaced it.' },
+  LINK_EXPIRED: { status: 401, meaning: 'The link has expired; ask for a new one.' },
+  PIN_INVALID: { status: 401, meaning: 'The admin PIN is wrong.' },
+  PIN_USED: { status: 401, meaning: 'The admin PIN has been used; request a new one.' },
+  PIN_EXPIRED: { status: 401, meaning: 'The admin PIN has expired; request a new one.' },
+  PIN_ATTEMPTS_EXCEEDED: { status: 401, meaning: 'Too many wrong PINs for this challenge; request a new one.' },
+  INSTALL_TOKEN_INVALID: { status: 401, meaning: 'The install token is not valid.' },
+  INSTALL_TOKEN_EXPIRED: { status: 401, meaning: 'The install token has expired.' },
+  INSTALL_TOKEN_USED: { status: 401, meaning: 'The install token has been used; recover the installation to bootstrap again.' },
+  REFRESH_TOKEN_INVALID: { status: 401, meaning: 'The refresh token is not valid for this installation.' },
+  REFRESH_TOKEN_REUSED: { status: 401, meaning: 'A replaced refresh token came back; every token of the installation is now revoked.' },
+
+  // 402
+  AUDIT_LOGS_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include audit logs.' },
+  COMPLIANCE_REPORTS_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include compliance reports.' },
+  CUSTOM_RETENTION_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include a custom audit retention.' },
+  CUSTOM_ROLES_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include custom roles.' },
+  SIEM_EXPORT_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include SIEM export.' },
+  AGENTS_LIMIT_REACHED: { status: 402, meaning: 'The org’s plan allows no more agents.' },
+  API_KEYS_LIMIT_REACHED: { status: 402, meaning: 'The org’s plan allows no more live API keys.' },
+  USERS_LIMIT_REACHED: { status: 402, meaning: 'The org’s plan allows no more users.' },
+  WORKSPACES_LIMIT_REACHED: { status: 402, meaning: 'The org’s plan allows no more workspaces.' },
+
+  // 403
+  PERMISSION_DENIED: { status: 403, meaning: 'The credential lacks the permission the operation needs; the message names it.' },
+  CREDENTIAL_NOT_ACCEPTED: { status: 403, meaning: 'This kind of credential is not accepted by the operation.' },
+  ORG_CREDENTIAL_REQUIRED: { status: 403, meaning: 'The operation acts inside an org, and the credential belongs to none.' },
+  PLATFORM_ADMIN_REQUIRED: { status: 403, meaning: 'Only a platform admin session may do this.' },
+  PRIVILEGE_ESCALATION: { status: 403, meaning: 'The change would grant or remove more than the caller holds.' },
+  NOT_THIS_AGENT: { status: 403, meaning: 'An agent secret works only on its own agent’s routes.' },
+  NOT_THIS_INSTALLATION: { status: 403, meaning: 'A runtime token works only on its own installation’s lease.' },
+
+  // 404
+  ROUTE_NOT_FOUND: { status: 404, meaning: 'No route matches the method and path.' },
+  ORG_NOT_FOUND: { status: 404, meaning: 'No such org, or it is not yours.' },
+  WORKSPACE_NOT_FOUND: { status: 404, meaning: 'No such workspace in this org.' },
+  ENVIRONMENT_NOT_FOUND: { status: 404, meaning: 'No such environment in this workspace.' },
+  MEMBER_NOT_FOUND: { status: 404, meaning: 'The user is not a member of this workspace.' },
+  USER_NOT_FOUND: { status: 404, meaning: 'No such user in this org.' },
+  ROLE_NOT_FOUND: { status: 404, meaning: 'No such role in this org.' },
+  USER_ROLE_NOT_FOUND: { status: 404, meaning: 'No such role assignment in this org.' },
+  API_KEY_NOT_FOUND: { status: 404, meaning: 'No such API key in this org.' },
+  AGENT_NOT_FOUND: { status: 404, meaning: 'No such agent in this org.' },
+  INSTALLATION_NOT_FOUND: { status: 404, meaning: 'No such installation in this org.' },
+
+  // 405, 408
+  METHOD_NOT_ALLOWED: { status: 405, meaning: 'The path exists but not with this method; Allow lists the methods.' },
+  REQUEST_TIMEOUT: { status: 408, meaning: 'The request headers did not arrive in time.' },
+
+  // 409
+  ALREADY_EXISTS: { status: 409, meaning: 'An agent with this sekuire_id is already registered in this org.' },
+  EMAIL_TAKEN: { status: 409, meaning: 'A user with this email already exists.' },
+  EMAIL_ALREADY_VERIFIED: { status: 409, meaning: 'The email is already verified.' },
+  NOT_A_USER_LOGIN: { status: 409, meaning: 'Only a logged-in user verifies an email.' },
+  NOT_A_SESSION: { status: 409, meaning: 'The credential has no session to log out of (revoke an API key instead).' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, meaning: 'The idempotency key was used with a different request body.' },
+  WORKSPACE_NAME_TAKEN: { status: 409, meaning: 'A workspace with this name already exists in this org.' },
+  WORKSPACE_NOT_EMPTY: { status: 409, meaning: 'The workspace still holds objects; remove them or delete with force.' },
+  ENVIRONMENT_NAME_TAKEN: { status: 409, meaning: 'The workspace already has an environment with this name.' },
+  ROLE_NAME_TAKEN: { status: 409, meaning: 'A role with this name exists already, custom or built in.' },
+  ROLE_BUILT_IN: { status: 409, meaning: 'A built-in role cannot be changed or deleted.' },
+  ROLE_ALREADY_ASSIGNED: { status: 409, meaning: 'The user already holds this role.' },
+  LAST_OWNER: { status: 409, meaning: 'The change would leave the org without an owner.' },
+  API_KEY_REVOKED: { status: 409, meaning: 'A revoked API key cannot be rolled.' },
+  API_KEY_EXPIRED: { status: 409, meaning: 'An expired API key cannot be rolled.' },
+  AGENT_REVOKED: { status: 409, meaning: 'The agent is revoked; revocation is permanent.' },
+  AGENT_STOPPED: { status: 409, meaning: 'The agent is revoked or disabled.' },
+  AGENT_HAS_NO_KEY: { status: 409, meaning: 'The agent has no registered key to prove.' },
+  AGENT_IN_OTHER_WORKSPACE: { status: 409, meaning: 'The agent belongs to another workspace.' },
+  KEY_NOT_PROVEN: { status: 409, meaning: 'Warden vouches only for keys whose possession this org has proven.' },
+  KEY_PROVEN_ELSEWHERE: { status: 409, meaning: 'Another org has already proven possession of this key.' },
+
+  // 413, 415
+  PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the size limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'The body is not of a media type the operation takes (JSON where JSON is required).' },
+  UNSUPPORTED_CHARSET: { status: 415, meaning: 'The body’s charset is not UTF-8.' },
+  UNSUPPORTED_ENCODING: { status: 415, meaning: 'The body’s Content-Encoding is not one Warden decodes.' },
+
+  // 422
+  VALIDATION_FAILED: { status: 422, meaning: 'The JSON body does not match the operation’s schema; details names each field.' },
+  BODY_REQUIRED: { status: 422, meaning: 'The operation needs a JSON body and none was sent.' },
+  EXPIRY_AMBIGUOUS: { status: 422, meaning: 'Give expires_in_days or expires_at, not both.' },
+  EXPIRY_OUT_OF_RANGE: { status: 422, meaning: 'The expiry is in the past or further ahead than allowed.' },
+  UNKNOWN_PERMISSION: { status: 422, meaning: 'A permission named is not one Warden knows.' },
+  REDIRECT_NOT_ALLOWED: { status: 422, meaning: 'redirect_url is not on this Warden’s list of allowed origins.' },
+  INVALID_PUBLIC_KEY: { status: 422, meaning: 'The public key is not the base64 of a 32-byte Ed25519 key.' },
+  WEAK_PUBLIC_KEY: { status: 422, meaning: 'The public key is of small order (it would verify forged signatures).' },
+  INVALID_SIGNATURE_ENCODING: { status: 422, meaning: 'The signature is not the base64 of 64 bytes.' },
+  INVALID_PROOF: { status: 422, meaning: 'The proof-of-possession signature does not verify.' },
+  PROOF_EXPIRED: { status: 422, meaning: 'The proof’s timestamp is more than 5 minutes from the server clock.' },
+  SEKUIRE_ID_MISMATCH: { status: 422, meaning: 'sekuire_id is not the SHA-256 of the public key.' },
+  SIEM_INTAKE_REQUIRED: { status: 422, meaning: 'No SIEM intake: give intake_url or configure one on the server.' },
+  SIEM_CREDENTIAL_REQUIRED: { status: 422, meaning: 'No SIEM credential: give it in the body or configure one on the server.' },
+  DESTINATION_NOT_ALLOWED: { status: 422, meaning: 'The outbound URL is not one Warden may call (scheme, credentials or address).' },
+
+  // 429
+  RATE_LIMITED: { status: 429, meaning: 'Too many requests; retry after Retry-After seconds.' },
+  // 431
+  HEADERS_TOO_LARGE: { status: 431, meaning: 'The request headers are larger than the server accepts.' },
+
+  // 5xx
+  INTERNAL_ERROR: { status: 500, meaning: 'An unexpected failure; quote the request_id when reporting it.' },
+  SIEM_DELIVERY_FAILED: { status: 502, meaning: 'The SIEM intake refused the export or could not be reached.' },
+  DESTINATION_UNRESOLVABLE: { status: 502, meaning: 'The outbound host does not resolve.' },
+  DATABASE_UNAVAILABLE: { status: 503, meaning: 'Warden’s database is unavailable; retry after Retry-After seconds.' },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
