@@ -37,6 +37,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config: Config = {
     ...defaults,
     logLevel: 'debug',
+    // As in development: a response off its spec, or an audited overwrite that noted no before, is a 500 the test sees.
+    validateResponses: true,
     ...options.config,
     rateLimits: { ...defaults.rateLimits, ...options.config?.rateLimits },
   };
