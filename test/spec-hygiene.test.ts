@@ -37,6 +37,34 @@ describe('spec hygiene', () => {
     assert.deepEqual(silent, []);
   });
 
+  it('lets a service write its own x-audit event only where the gate cannot (README "Adding an operation", step 5)', async () => {
+    // Each exception, and why the gate's after-success event in the operation's transaction cannot be it.
+    const allowed: Record<string, string> = {
+      exportAuditLogsToDatadog: 'calls out: the event records the sending once it is over',
+      exportAuditLogsToSplunk: 'calls out: the event records the sending once it is over',
+      exportAuditLogsToPagerDuty: 'calls out: the event records the sending once it is over',
+      renewInstallationLease: 'conditional: only a lease that rotates the runtime token is an event',
+      recordAgentHeartbeat: 'conditional: only coming online is an event',
+      createTrustHeaders: 'the event must not carry the signed headers as its after',
+      login: 'a refused login is an event too, and the actor is the user the email names',
+      logout: 'an admin session belongs to no org: its logout goes to the platform chain',
+      signup: 'the actor is the user the operation creates',
+      startMagicLink: 'answers the same for unknown emails; the event names the user only when there is one',
+      completeMagicLink: 'the actor is the user the link names; a refused link is an event too',
+      startEmailVerification: 'the event is written once the link is issued, by the user it is for',
+      completeEmailVerification: 'the actor is the user the link names; a refused link is an event too',
+      requestAdminPin: 'answers the same for unknown emails; the event belongs to the platform chain',
+      verifyAdminPin: 'a refused PIN is an event too, on the platform chain',
+    };
+    const { body } = await warden.request.get('/openapi.json').expect(200);
+    const recordedByService = Object.values(body.paths as Record<string, Record<string, Record<string, unknown>>>)
+      .flatMap((item) => Object.values(item))
+      .filter((operation) => operation?.['x-audit-recorded-by'] === 'service')
+      .map((operation) => operation.operationId as string)
+      .sort();
+    assert.deepEqual(recordedByService, Object.keys(allowed).sort());
+  });
+
   it('sends the RateLimit headers of the tightest limit on every answer of a rate-limited operation, 429 included', async () => {
     const org = await createOrg(warden);
     await createUserAndLogin(warden, org, 'jane@example.com');
