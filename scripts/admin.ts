@@ -6,12 +6,12 @@
  *   create-owner-key [--org org_…]   a new owner API key, printed once (the only org, or the one named)
  */
 import { parseArgs } from 'node:util';
-import { InstanceSecrets } from '../src/db/instance-secrets';
 import { SigningKey } from '../src/auth/signing-key';
 import { ConfigError, loadConfig } from '../src/config/config';
 import { openDatabase } from '../src/db/database';
 import { Db } from '../src/db/db';
 import { DataDirInUseError } from '../src/db/embedded-postgres';
+import { InstanceSecrets } from '../src/db/instance-secrets';
 import { ApiKeyService } from '../src/modules/api-keys';
 import { AuditService } from '../src/modules/audit';
 import { createOwnerKey, OrgService, OwnerKeyRefused } from '../src/modules/orgs';
@@ -29,7 +29,8 @@ async function admin(argv: string[]): Promise<void> {
     throw new UsageError((error as Error).message);
   }
   const [command, ...rest] = parsed.positionals;
-  if (command !== 'create-owner-key' || rest.length > 0) throw new UsageError(command ? `unknown command '${[command, ...rest].join(' ')}'.` : 'no command.');
+  if (command !== 'create-owner-key' || rest.length > 0)
+    throw new UsageError(command ? `unknown command '${[command, ...rest].join(' ')}'.` : 'no command.');
 
   const config = loadConfig();
   const database = await openDatabase(
@@ -64,7 +65,8 @@ async function admin(argv: string[]): Promise<void> {
 admin(process.argv.slice(2)).catch((error: unknown) => {
   const message = (error as Error).message;
   if (error instanceof UsageError) console.error(`${message}\n${USAGE}`);
-  else if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof OwnerKeyRefused) console.error(`warden admin: ${message}`);
+  else if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof OwnerKeyRefused)
+    console.error(`warden admin: ${message}`);
   else console.error(`warden admin failed: ${(error as Error)?.name ?? 'Error'}: ${message}`);
   process.exit(1);
 });

@@ -8,8 +8,7 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
-const run = (name: string, args: string[]) =>
-  execFileSync(bin(name), args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+const run = (name: string, args: string[]) => execFileSync(bin(name), args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 
 mkdirSync(join(root, 'generated/docs'), { recursive: true });
 
@@ -42,7 +41,8 @@ async function generateTypes(): Promise<void> {
  */
 function selfContainedDocs(html: string): string {
   const logo = /https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(-full)?\.svg/g;
-  if (!logo.test(html) || !html.includes('</title>')) throw new Error('generate: the docs page no longer has the expected Redocly logo or <title>');
+  if (!logo.test(html) || !html.includes('</title>'))
+    throw new Error('generate: the docs page no longer has the expected Redocly logo or <title>');
   return html.replace(logo, 'data:,').replace('</title>', '</title>\n  <link rel="icon" href="/favicon.ico" type="image/x-icon" />');
 }
 const docsPath = join(root, 'generated/docs/index.html');

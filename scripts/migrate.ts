@@ -8,12 +8,12 @@ import { MIGRATIONS_TABLE, openDatabase } from '../src/db/database';
 async function migrate(): Promise<void> {
   const config = loadConfig();
   const database = await openDatabase(
-    config.databaseUrl
-      ? { kind: 'server', url: config.databaseUrl, poolSize: 1 }
-      : { kind: 'embedded', dataDir: config.dataDir },
+    config.databaseUrl ? { kind: 'server', url: config.databaseUrl, poolSize: 1 } : { kind: 'embedded', dataDir: config.dataDir },
   );
   const applied = await database.dataSource.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY id`);
-  console.log(`Migrations applied: ${applied.length} (${database.embedded ? `embedded, ${config.dataDir}` : 'DATABASE_URL'}); pending: none.`);
+  console.log(
+    `Migrations applied: ${applied.length} (${database.embedded ? `embedded, ${config.dataDir}` : 'DATABASE_URL'}); pending: none.`,
+  );
   await database.close();
 }
 

@@ -2,9 +2,8 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { createAccessGate } from './auth/access-gate';
 import { Authenticator } from './auth/authenticator';
-import { createBinding, type Binding } from './binding/binding';
+import { type Binding, createBinding } from './binding/binding';
 import { browserHeaders } from './binding/browser-headers';
-import { AgentCredentialLookup } from './modules/agents';
 import type { AnyHandler } from './binding/handler-types';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
@@ -12,8 +11,9 @@ import { errorHandler } from './errors/error-handler';
 import { createHttpLogger } from './logging/http-logging';
 import { createMetrics } from './metrics/metrics';
 import { handlers as wardenHandlers } from './modules';
+import { AgentCredentialLookup } from './modules/agents';
 import { createServices, type Services } from './modules/services';
-import { loadContractDocuments, type ContractDocuments } from './modules/system';
+import { type ContractDocuments, loadContractDocuments } from './modules/system';
 
 export interface AppOptions {
   config: Config;

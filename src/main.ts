@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
-import { ensureFirstOrg } from './modules/orgs';
-import { ConfigError, loadConfig } from './config/config';
-import { openDatabase } from './db/database';
-import { createLogger } from './logging/logger';
-import { answerClientErrors } from './errors/client-error';
 import { HandlerRegistryError } from './binding/binding';
 import { OperationTableError } from './binding/operation-table';
+import { ConfigError, loadConfig } from './config/config';
+import { openDatabase } from './db/database';
+import { answerClientErrors } from './errors/client-error';
+import { createLogger } from './logging/logger';
+import { ensureFirstOrg } from './modules/orgs';
 
 /**
  * `npm start`: configuration, database (embedded unless DATABASE_URL is set), migrations,
@@ -45,7 +45,10 @@ async function main(): Promise<void> {
   // whose grace window has closed.
   const maintain = () =>
     Promise.all([
-      services.orgs.auditRetentionDays().then((retention) => services.audit.purgeExpired(retention)).then((purged) => Object.keys(purged).length > 0 && logger.info({ purged }, 'expired audit events purged')),
+      services.orgs
+        .auditRetentionDays()
+        .then((retention) => services.audit.purgeExpired(retention))
+        .then((purged) => Object.keys(purged).length > 0 && logger.info({ purged }, 'expired audit events purged')),
       services.rateLimits.prune(),
       services.installations.forgetExpiredReplays(),
     ]).catch((error: Error) => logger.error({ err_message: error.message }, 'maintenance failed'));

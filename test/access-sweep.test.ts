@@ -23,7 +23,11 @@ describe('access rules hold for every operation of the spec', () => {
   before(async () => {
     warden = await startTestApp();
     org = await createOrg(warden, 'enterprise');
-    const res = await warden.request.post('/api/v1/api-keys').set('X-API-Key', org.key).send({ name: 'org reader', permissions: ['org.read'] }).expect(201);
+    const res = await warden.request
+      .post('/api/v1/api-keys')
+      .set('X-API-Key', org.key)
+      .send({ name: 'org reader', permissions: ['org.read'] })
+      .expect(201);
     readOnlyKey = res.body.key;
   });
   after(() => warden.close());
@@ -62,7 +66,9 @@ describe('access rules hold for every operation of the spec', () => {
   });
 
   it('an unknown query parameter → 400 INVALID_PARAMETER on every operation an org owner may call', async () => {
-    const platformOnly = new Set(PERMISSION_CATALOG.filter((permission) => permission.scope === 'platform').map((permission) => permission.name));
+    const platformOnly = new Set(
+      PERMISSION_CATALOG.filter((permission) => permission.scope === 'platform').map((permission) => permission.name),
+    );
     const keyAccepted = (operation: { security: Array<Record<string, string[]>> }) =>
       operation.security.length === 0 || operation.security.some((requirement) => 'ApiKeyAuth' in requirement);
     for (const operation of product()) {
@@ -74,7 +80,9 @@ describe('access rules hold for every operation of the spec', () => {
   });
 
   it('a JSON body with an unknown field → 422 naming it, on every operation that takes a body and an org owner may call', async () => {
-    const platformOnly = new Set(PERMISSION_CATALOG.filter((permission) => permission.scope === 'platform').map((permission) => permission.name));
+    const platformOnly = new Set(
+      PERMISSION_CATALOG.filter((permission) => permission.scope === 'platform').map((permission) => permission.name),
+    );
     const withBody = product().filter(
       (operation) =>
         operation.jsonBody &&

@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { digestSecret } from '../src/auth/credentials';
-import { adminLogin, createOrg, assertNoSecretAtRest, requestPin, rowCounts, summary, theAuditEventOf, type TestOrg } from './support/identity';
-import { startMailCatcher, type MailCatcher } from './support/mail-catcher';
+import {
+  adminLogin,
+  assertNoSecretAtRest,
+  createOrg,
+  requestPin,
+  rowCounts,
+  summary,
+  type TestOrg,
+  theAuditEventOf,
+} from './support/identity';
+import { type MailCatcher, startMailCatcher } from './support/mail-catcher';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const ADMIN = 'admin@sekuire.ai';
@@ -61,7 +70,9 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
     assert.deepEqual(me.body.admin, { email: ADMIN });
     assert.equal(me.body.org, undefined);
     assert.ok(me.body.permissions.includes('org.create'));
-    const [outbox] = await warden.database.dataSource.query(`SELECT recipient, subject, status FROM email_outbox WHERE recipient = $1`, [ADMIN]);
+    const [outbox] = await warden.database.dataSource.query(`SELECT recipient, subject, status FROM email_outbox WHERE recipient = $1`, [
+      ADMIN,
+    ]);
     assert.deepEqual(outbox, { recipient: ADMIN, subject: 'Your Warden admin PIN', status: 'sent' });
   });
 
@@ -80,7 +91,7 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
     assert.equal(verify.body.code, 'PIN_INVALID');
   });
 
-  it('PIN requests, PIN logins and admin logouts are platform events; a non-admin email\'s request is a failure its caller cannot tell apart', async () => {
+  it("PIN requests, PIN logins and admin logouts are platform events; a non-admin email's request is a failure its caller cannot tell apart", async () => {
     const asked = await warden.request.post('/api/v1/admin/auth/request-pin').send({ email: ADMIN }).expect(200);
     const pin = /PIN is (\d{6})/.exec((await mail.next(ADMIN)).raw)![1]!;
     handled.push(pin);
@@ -103,12 +114,21 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
       outcome: 'failure',
     });
 
-    const verified = await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: ADMIN, challenge_id: asked.body.challenge_id, pin }).expect(200);
+    const verified = await warden.request
+      .post('/api/v1/admin/auth/verify-pin')
+      .send({ email: ADMIN, challenge_id: asked.body.challenge_id, pin })
+      .expect(200);
     const token = verified.body.session_token;
     handled.push(token);
     const [session] = await warden.database.dataSource.query(`SELECT id FROM sessions WHERE token_digest = $1`, [digestSecret(token)]);
     const login = await theAuditEventOf(warden, verified, [token, pin]);
-    assert.deepEqual(summary(login), { org: 'platform', action: 'admin.login', actor: ['admin_session', ADMIN], resource: ['session', session.id], outcome: 'success' });
+    assert.deepEqual(summary(login), {
+      org: 'platform',
+      action: 'admin.login',
+      actor: ['admin_session', ADMIN],
+      resource: ['session', session.id],
+      outcome: 'success',
+    });
     assert.equal(login.details.challenge_id, asked.body.challenge_id);
 
     const logout = await warden.request.post('/api/v1/auth/logout').set('Authorization', `Bearer ${token}`).expect(200);
@@ -124,10 +144,16 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
   it('a PIN works once: the second use is 401 PIN_USED and makes no session', async () => {
     const { challengeId, pin } = await requestPin(warden, mail, ADMIN);
     handled.push(pin);
-    const first = await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: ADMIN, challenge_id: challengeId, pin }).expect(200);
+    const first = await warden.request
+      .post('/api/v1/admin/auth/verify-pin')
+      .send({ email: ADMIN, challenge_id: challengeId, pin })
+      .expect(200);
     handled.push(first.body.session_token);
     const before = await rowCounts(warden, ['sessions']);
-    const again = await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: ADMIN, challenge_id: challengeId, pin }).expect(401);
+    const again = await warden.request
+      .post('/api/v1/admin/auth/verify-pin')
+      .send({ email: ADMIN, challenge_id: challengeId, pin })
+      .expect(401);
     assert.equal(again.body.code, 'PIN_USED');
     assert.deepEqual(await rowCounts(warden, ['sessions']), before);
   });
@@ -137,12 +163,20 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
     handled.push(pin);
     const wrong = pin === '000000' ? '111111' : '000000';
     for (let attempt = 1; attempt <= 5; attempt++) {
-      const res = await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: ADMIN, challenge_id: challengeId, pin: wrong }).expect(401);
+      const res = await warden.request
+        .post('/api/v1/admin/auth/verify-pin')
+        .send({ email: ADMIN, challenge_id: challengeId, pin: wrong })
+        .expect(401);
       assert.equal(res.body.code, 'PIN_INVALID');
     }
-    const sixth = await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: ADMIN, challenge_id: challengeId, pin }).expect(401);
+    const sixth = await warden.request
+      .post('/api/v1/admin/auth/verify-pin')
+      .send({ email: ADMIN, challenge_id: challengeId, pin })
+      .expect(401);
     assert.equal(sixth.body.code, 'PIN_ATTEMPTS_EXCEEDED');
-    const [row] = await warden.database.dataSource.query(`SELECT attempts, consumed_at FROM admin_pin_challenges WHERE id = $1`, [challengeId]);
+    const [row] = await warden.database.dataSource.query(`SELECT attempts, consumed_at FROM admin_pin_challenges WHERE id = $1`, [
+      challengeId,
+    ]);
     assert.deepEqual(row, { attempts: 5, consumed_at: null });
   });
 
@@ -154,8 +188,13 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
       .send({ email: 'ops@example.com', challenge_id: challengeId, pin })
       .expect(401);
     assert.equal(other.body.code, 'PIN_INVALID');
-    await warden.database.dataSource.query(`UPDATE admin_pin_challenges SET expires_at = now() - interval '1 second' WHERE id = $1`, [challengeId]);
-    const expired = await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: ADMIN, challenge_id: challengeId, pin }).expect(401);
+    await warden.database.dataSource.query(`UPDATE admin_pin_challenges SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+      challengeId,
+    ]);
+    const expired = await warden.request
+      .post('/api/v1/admin/auth/verify-pin')
+      .send({ email: ADMIN, challenge_id: challengeId, pin })
+      .expect(401);
     assert.equal(expired.body.code, 'PIN_EXPIRED');
   });
 
@@ -176,7 +215,11 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
     const denied = await warden.request.post('/api/v1/orgs').set('X-API-Key', org.key).send({ name: 'Sneaky' }).expect(403);
     assert.equal(denied.body.code, 'PERMISSION_DENIED');
     assert.match(denied.body.message, /'org\.create'/);
-    const planDenied = await warden.request.put(`/api/v1/orgs/${org.id}/plan`).set('X-API-Key', org.key).send({ plan: 'enterprise' }).expect(403);
+    const planDenied = await warden.request
+      .put(`/api/v1/orgs/${org.id}/plan`)
+      .set('X-API-Key', org.key)
+      .send({ plan: 'enterprise' })
+      .expect(403);
     assert.match(planDenied.body.message, /'org\.plan\.edit'/);
     await warden.request.put(`/api/v1/orgs/${org.id}/plan`).set(admin).send({ plan: 'gold' }).expect(422);
     await warden.request.put(`/api/v1/orgs/${org.id}/plan`).set(admin).send({ plan: 'free' }).expect(200);
@@ -198,14 +241,19 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
     await warden.request.post('/api/v1/auth/logout').set('Authorization', `Bearer ${session}`).expect(200);
     const res = await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer ${session}`).expect(401);
     assert.equal(res.body.code, 'CREDENTIAL_REVOKED');
-    const forged = await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer adm_${'a'.repeat(38)}`).expect(401);
+    const forged = await warden.request
+      .get('/api/v1/auth/me')
+      .set('Authorization', `Bearer adm_${'a'.repeat(38)}`)
+      .expect(401);
     assert.equal(forged.body.code, 'CREDENTIAL_MALFORMED');
   });
 
   it('an expired admin session is 401 CREDENTIAL_EXPIRED', async () => {
     const session = await adminLogin(warden, mail, ADMIN);
     handled.push(session);
-    await warden.database.dataSource.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE kind = 'admin' AND revoked_at IS NULL`);
+    await warden.database.dataSource.query(
+      `UPDATE sessions SET expires_at = now() - interval '1 second' WHERE kind = 'admin' AND revoked_at IS NULL`,
+    );
     const res = await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer ${session}`).expect(401);
     assert.equal(res.body.code, 'CREDENTIAL_EXPIRED');
   });

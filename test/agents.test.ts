@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { isLargeOrderPoint } from '../src/modules/agents/ed25519-order';
 import { agentIdentity, keyProof, registerAgent } from './support/agents';
 import { assertNoSecretAtRest, createOrg, createUserAndLogin, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
-import { isLargeOrderPoint } from '../src/modules/agents/ed25519-order';
 
 /** The eight small-order Ed25519 points, canonically encoded (libsodium's blocklist). */
 const SMALL_ORDER_POINTS = [
@@ -32,7 +32,8 @@ const IDENTITY_SIGNATURE = Buffer.concat([Buffer.from([1]), Buffer.alloc(63)]).t
 
 describe('Ed25519 point check', () => {
   it('refuses every small-order point, non-canonical spellings and non-points; takes generated keys', () => {
-    for (const hex of [...SMALL_ORDER_POINTS, ...NON_CANONICAL_POINTS, NOT_A_POINT]) assert.equal(isLargeOrderPoint(Buffer.from(hex, 'hex')), false, hex);
+    for (const hex of [...SMALL_ORDER_POINTS, ...NON_CANONICAL_POINTS, NOT_A_POINT])
+      assert.equal(isLargeOrderPoint(Buffer.from(hex, 'hex')), false, hex);
     for (let i = 0; i < 20; i++) assert.equal(isLargeOrderPoint(Buffer.from(agentIdentity().publicKey, 'base64')), true);
     assert.equal(isLargeOrderPoint(Buffer.alloc(31)), false);
   });
@@ -67,7 +68,15 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     // Unproven: not valid, and the answer carries the exact message the agent signs to prove it holds the key.
     const unproven = await warden.request.get(`/api/v1/agents/${identity.sekuireId}/verify`).set(key).expect(200);
     const { proof_message: message, ...verdict } = unproven.body;
-    assert.deepEqual(verdict, { valid: false, sekuire_id: identity.sekuireId, name: 'My Agent', version: '1.0.0', registered_at: res.body.created_at, status: 'active', key_proven_at: null });
+    assert.deepEqual(verdict, {
+      valid: false,
+      sekuire_id: identity.sekuireId,
+      name: 'My Agent',
+      version: '1.0.0',
+      registered_at: res.body.created_at,
+      status: 'active',
+      key_proven_at: null,
+    });
     const timestamp = JSON.parse(message).timestamp;
     assert.equal(message, JSON.stringify({ org_id: org.id, purpose: 'warden.agent_key_proof', sekuire_id: identity.sekuireId, timestamp }));
     const signature = sign(null, Buffer.from(message), identity.privateKey).toString('base64');
@@ -75,11 +84,21 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     assert.ok(proven.body.key_proven_at);
     const verify = await warden.request.get(`/api/v1/agents/${identity.sekuireId}/verify`).set(key).expect(200);
     assert.deepEqual(verify.body, {
-      valid: true, sekuire_id: identity.sekuireId, name: 'My Agent', version: '1.0.0', registered_at: res.body.created_at, status: 'active',
-      key_proven_at: proven.body.key_proven_at, proof_message: null,
+      valid: true,
+      sekuire_id: identity.sekuireId,
+      name: 'My Agent',
+      version: '1.0.0',
+      registered_at: res.body.created_at,
+      status: 'active',
+      key_proven_at: proven.body.key_proven_at,
+      proof_message: null,
     });
     // Proving again changes nothing.
-    const again = await warden.request.post(`/api/v1/agents/${identity.sekuireId}/verify`).set(key).send(keyProof(identity, org.id)).expect(200);
+    const again = await warden.request
+      .post(`/api/v1/agents/${identity.sekuireId}/verify`)
+      .set(key)
+      .send(keyProof(identity, org.id))
+      .expect(200);
     assert.equal(again.body.key_proven_at, proven.body.key_proven_at);
     const dup = await warden.request
       .post('/api/v1/agents/register')
@@ -96,7 +115,11 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     const short = Buffer.alloc(31, 7).toString('base64');
     const cases: Array<[object, number, string]> = [
       [{ sekuire_id: identity.sekuireId, name: 'x', public_key: 'not base64!' }, 422, 'INVALID_PUBLIC_KEY'],
-      [{ sekuire_id: createHash('sha256').update(Buffer.from(short, 'base64')).digest('hex'), name: 'x', public_key: short }, 422, 'INVALID_PUBLIC_KEY'],
+      [
+        { sekuire_id: createHash('sha256').update(Buffer.from(short, 'base64')).digest('hex'), name: 'x', public_key: short },
+        422,
+        'INVALID_PUBLIC_KEY',
+      ],
       [{ sekuire_id: other.sekuireId, name: 'x', public_key: identity.publicKey }, 422, 'SEKUIRE_ID_MISMATCH'],
       [{ sekuire_id: identity.sekuireId.toUpperCase(), name: 'x', public_key: identity.publicKey }, 422, 'VALIDATION_FAILED'],
       [{ sekuire_id: identity.sekuireId, name: 'x', public_key: identity.publicKey, colour: 'red' }, 422, 'VALIDATION_FAILED'],
@@ -137,18 +160,33 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     const identity = await registerAgent(warden, org.key);
     const raw = Buffer.from(SMALL_ORDER_POINTS[0]!, 'hex');
     const sekuireId = createHash('sha256').update(raw).digest('hex');
-    await warden.database.dataSource.query(`UPDATE agents SET public_key = $2, sekuire_id = $3 WHERE id = $1`, [identity.id, raw.toString('base64'), sekuireId]);
-    const weak = await warden.request.post(`/api/v1/agents/${identity.id}/verify`).set(key).send({ timestamp: new Date().toISOString(), signature: IDENTITY_SIGNATURE }).expect(422);
+    await warden.database.dataSource.query(`UPDATE agents SET public_key = $2, sekuire_id = $3 WHERE id = $1`, [
+      identity.id,
+      raw.toString('base64'),
+      sekuireId,
+    ]);
+    const weak = await warden.request
+      .post(`/api/v1/agents/${identity.id}/verify`)
+      .set(key)
+      .send({ timestamp: new Date().toISOString(), signature: IDENTITY_SIGNATURE })
+      .expect(422);
     assert.equal(weak.body.code, 'WEAK_PUBLIC_KEY');
     await warden.database.dataSource.query(`UPDATE agents SET key_proven_at = now() WHERE id = $1`, [identity.id]);
     const verdict = await warden.request.get(`/api/v1/agents/${identity.id}/verify`).set(key).expect(200);
     assert.equal(verdict.body.valid, false);
     await warden.request.get('/api/v1/agents/ABCDEF').set(key).expect(400);
-    await warden.request.get(`/api/v1/agents/${'0'.repeat(64)}`).set(key).expect(404);
+    await warden.request
+      .get(`/api/v1/agents/${'0'.repeat(64)}`)
+      .set(key)
+      .expect(404);
   });
 
   it('POST /agents mints an agent with an sas_ secret shown once; the secret works only on its own routes', async () => {
-    const res = await warden.request.post('/api/v1/agents').set(key).send({ org_id: org.id, name: 'billing-bot', daily_budget: 25, policy_ids: [] }).expect(201);
+    const res = await warden.request
+      .post('/api/v1/agents')
+      .set(key)
+      .send({ org_id: org.id, name: 'billing-bot', daily_budget: 25, policy_ids: [] })
+      .expect(201);
     handled.push(res.body.agent_secret);
     assert.match(res.body.agent_secret, /^sas_[A-Za-z0-9]{38}$/);
     assert.equal(res.body.daily_budget, 25);
@@ -174,14 +212,21 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     assert.equal(mgmt.body.code, 'CREDENTIAL_NOT_ACCEPTED');
     const noSecret = await warden.request.post(`/api/v1/agents/${res.body.id}/heartbeat`).set(key).expect(403);
     assert.equal(noSecret.body.code, 'CREDENTIAL_NOT_ACCEPTED');
-    await warden.request.post(`/api/v1/agents/${res.body.id}/heartbeat`).set('X-Agent-Secret', `sas_${'a'.repeat(38)}`).expect(401);
+    await warden.request
+      .post(`/api/v1/agents/${res.body.id}/heartbeat`)
+      .set('X-Agent-Secret', `sas_${'a'.repeat(38)}`)
+      .expect(401);
   });
 
   it('kill switch: disabled at once (secret refused, verify false), enable lifts it; expires_at lifts it by itself', async () => {
     const minted = await warden.request.post('/api/v1/agents').set(key).send({ name: 'killable' }).expect(201);
     handled.push(minted.body.agent_secret);
     const secret = { 'X-Agent-Secret': minted.body.agent_secret };
-    const killed = await warden.request.post(`/api/v1/kill-switch/${minted.body.id}`).set(key).send({ reason: 'Runaway spend' }).expect(200);
+    const killed = await warden.request
+      .post(`/api/v1/kill-switch/${minted.body.id}`)
+      .set(key)
+      .send({ reason: 'Runaway spend' })
+      .expect(200);
     assert.equal(killed.body.status, 'disabled');
     assert.equal(killed.body.disabled_reason, 'Runaway spend');
     const refused = await warden.request.post(`/api/v1/agents/${minted.body.id}/heartbeat`).set(secret).expect(401);
@@ -195,13 +240,23 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     await warden.request.post(`/api/v1/agents/${minted.body.id}/heartbeat`).set(secret).expect(204);
 
     const until = new Date(Date.now() + 60_000).toISOString();
-    const timed = await warden.request.post(`/api/v1/kill-switch/${minted.body.id}`).set(key).send({ reason: 'cool down', expires_at: until }).expect(200);
+    const timed = await warden.request
+      .post(`/api/v1/kill-switch/${minted.body.id}`)
+      .set(key)
+      .send({ reason: 'cool down', expires_at: until })
+      .expect(200);
     assert.equal(timed.body.disabled_until, until);
-    await warden.database.dataSource.query(`UPDATE agents SET disabled_until = now() - interval '1 second' WHERE id = $1`, [minted.body.id]);
+    await warden.database.dataSource.query(`UPDATE agents SET disabled_until = now() - interval '1 second' WHERE id = $1`, [
+      minted.body.id,
+    ]);
     const lifted = await warden.request.get(`/api/v1/agents/${minted.body.id}`).set(key).expect(200);
     assert.equal(lifted.body.status, 'active');
     await warden.request.post(`/api/v1/agents/${minted.body.id}/heartbeat`).set(secret).expect(204);
-    await warden.request.post(`/api/v1/kill-switch/${minted.body.id}`).set(key).send({ reason: 'x', expires_at: '2001-01-01T00:00:00Z' }).expect(422);
+    await warden.request
+      .post(`/api/v1/kill-switch/${minted.body.id}`)
+      .set(key)
+      .send({ reason: 'x', expires_at: '2001-01-01T00:00:00Z' })
+      .expect(422);
   });
 
   it('revoke is permanent: the secret is refused, enable and kill are 409, revoking again is a no-op', async () => {
@@ -243,7 +298,11 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Doomed' }).expect(201);
     const minted = await warden.request.post('/api/v1/agents').set(key).send({ name: 'resident', workspace_id: ws.body.id }).expect(201);
     handled.push(minted.body.agent_secret);
-    const token = await warden.request.post(`/api/v1/workspaces/${ws.body.id}/install-tokens`).set(key).send({ agent_id: minted.body.id }).expect(201);
+    const token = await warden.request
+      .post(`/api/v1/workspaces/${ws.body.id}/install-tokens`)
+      .set(key)
+      .send({ agent_id: minted.body.id })
+      .expect(201);
     handled.push(token.body.token);
     const boot = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token.body.token }).expect(200);
     handled.push(boot.body.runtime_token, boot.body.refresh_token);
@@ -256,7 +315,9 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
 
     await warden.request.delete(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}?force=true`).set(key).expect(204);
     await warden.request.get(`/api/v1/agents/${minted.body.id}`).set(key).expect(404);
-    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM runtime_tokens WHERE installation_id = $1`, [boot.body.installation_id]);
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM runtime_tokens WHERE installation_id = $1`, [
+      boot.body.installation_id,
+    ]);
     assert.equal(n, 0);
     await warden.request
       .post(`/api/v1/installations/${boot.body.installation_id}/lease`)
@@ -265,7 +326,10 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
       .expect(401);
   });
   const auditEvents = (orgId: string, action: string) =>
-    warden.database.dataSource.query(`SELECT actor_type, actor_id, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`, [orgId, action]);
+    warden.database.dataSource.query(
+      `SELECT actor_type, actor_id, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`,
+      [orgId, action],
+    );
 
   it("a copied public key buys another org nothing: no trust headers, no 409 to the key's owner, and it can never be proven there", async () => {
     const owner = await createOrg(warden, 'enterprise', 'Key owner');
@@ -274,7 +338,11 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     const [A, B] = [{ 'X-API-Key': owner.key }, { 'X-API-Key': thief.key }];
     const identity = agentIdentity();
     const body = { sekuire_id: identity.sekuireId, name: 'Payments agent', public_key: identity.publicKey };
-    const signHeaders = (auth: Record<string, string>) => warden.request.post('/api/v1/trust/headers').set(auth).send({ sekuire_id: identity.sekuireId, request_body_hash: 'a'.repeat(64) });
+    const signHeaders = (auth: Record<string, string>) =>
+      warden.request
+        .post('/api/v1/trust/headers')
+        .set(auth)
+        .send({ sekuire_id: identity.sekuireId, request_body_hash: 'a'.repeat(64) });
 
     // B registers A's public key first, with the seed 000 body: accepted, unproven, vouched for by nothing.
     const stolen = await warden.request.post('/api/v1/agents/register').set(B).send(body).expect(201);
@@ -295,19 +363,38 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     await warden.request.post(`/api/v1/agents/${identity.sekuireId}/verify`).set(A).send(keyProof(identity, owner.id)).expect(200);
     const headers = await signHeaders(A).expect(200);
     assert.equal(headers.body.headers['X-Warden-Agent'], `did:sekuire:${identity.sekuireId}`);
-    assert.equal((await warden.request.get(`/api/v1/trust/profile/did:sekuire:${identity.sekuireId}`).set(A).expect(200)).body.verified, true);
+    assert.equal(
+      (await warden.request.get(`/api/v1/trust/profile/did:sekuire:${identity.sekuireId}`).set(A).expect(200)).body.verified,
+      true,
+    );
 
     // B cannot prove it: not without the private key, and not by replaying A's proof (it names A's org).
-    const forged = await warden.request.post(`/api/v1/agents/${stolen.body.id}/verify`).set(B).send(keyProof({ ...identity, privateKey: agentIdentity().privateKey }, thief.id)).expect(422);
+    const forged = await warden.request
+      .post(`/api/v1/agents/${stolen.body.id}/verify`)
+      .set(B)
+      .send(keyProof({ ...identity, privateKey: agentIdentity().privateKey }, thief.id))
+      .expect(422);
     assert.equal(forged.body.code, 'INVALID_PROOF');
-    const replayed = await warden.request.post(`/api/v1/agents/${stolen.body.id}/verify`).set(B).send(keyProof(identity, owner.id)).expect(422);
+    const replayed = await warden.request
+      .post(`/api/v1/agents/${stolen.body.id}/verify`)
+      .set(B)
+      .send(keyProof(identity, owner.id))
+      .expect(422);
     assert.equal(replayed.body.code, 'INVALID_PROOF');
     // Even the key's holder cannot move it to a second org: it belongs to the org that proved it first.
-    const taken = await warden.request.post(`/api/v1/agents/${stolen.body.id}/verify`).set(B).send(keyProof(identity, thief.id)).expect(409);
+    const taken = await warden.request
+      .post(`/api/v1/agents/${stolen.body.id}/verify`)
+      .set(B)
+      .send(keyProof(identity, thief.id))
+      .expect(409);
     assert.equal(taken.body.code, 'KEY_PROVEN_ELSEWHERE');
     const third = await createOrg(warden, 'enterprise', 'Third org');
     handled.push(third.key);
-    const provenAtBirth = await warden.request.post('/api/v1/agents/register').set('X-API-Key', third.key).send({ ...body, proof: keyProof(identity, third.id) }).expect(409);
+    const provenAtBirth = await warden.request
+      .post('/api/v1/agents/register')
+      .set('X-API-Key', third.key)
+      .send({ ...body, proof: keyProof(identity, third.id) })
+      .expect(409);
     assert.equal(provenAtBirth.body.code, 'KEY_PROVEN_ELSEWHERE');
     await signHeaders(B).expect(409);
     assert.equal((await warden.request.get(`/api/v1/agents/${stolen.body.id}`).set(B).expect(200)).body.key_proven_at, null);
@@ -332,19 +419,31 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
       [keyProof(agentIdentity(), org.id), 'INVALID_PROOF', 'proof.signature'],
     ];
     for (const [proof, code, field] of cases) {
-      const res = await warden.request.post('/api/v1/agents/register').set(key).send({ ...body, proof }).expect(422);
+      const res = await warden.request
+        .post('/api/v1/agents/register')
+        .set(key)
+        .send({ ...body, proof })
+        .expect(422);
       assert.equal(res.body.code, code);
       assert.equal(res.body.details[0].field, field);
     }
     assert.deepEqual(await rowCounts(warden, ['agents']), before);
 
-    const res = await warden.request.post('/api/v1/agents/register').set(key).send({ ...body, proof: keyProof(identity, org.id, minutesAgo(4)) }).expect(201);
+    const res = await warden.request
+      .post('/api/v1/agents/register')
+      .set(key)
+      .send({ ...body, proof: keyProof(identity, org.id, minutesAgo(4)) })
+      .expect(201);
     assert.ok(res.body.key_proven_at);
     assert.equal((await warden.request.get(`/api/v1/agents/${res.body.id}/verify`).set(key).expect(200)).body.valid, true);
 
     const minted = await warden.request.post('/api/v1/agents').set(key).send({ name: 'keyless' }).expect(201);
     handled.push(minted.body.agent_secret);
-    const keyless = await warden.request.post(`/api/v1/agents/${minted.body.id}/verify`).set(key).send(keyProof(identity, org.id)).expect(409);
+    const keyless = await warden.request
+      .post(`/api/v1/agents/${minted.body.id}/verify`)
+      .set(key)
+      .send(keyProof(identity, org.id))
+      .expect(409);
     assert.equal(keyless.body.code, 'AGENT_HAS_NO_KEY');
     assert.equal((await warden.request.get(`/api/v1/agents/${minted.body.id}/verify`).set(key).expect(200)).body.proof_message, null);
     await warden.request.post(`/api/v1/agents/${agentIdentity().sekuireId}/verify`).set(key).send(keyProof(identity, org.id)).expect(404);
@@ -352,19 +451,35 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     await warden.request.post(`/api/v1/agents/${res.body.id}/verify`).send(keyProof(identity, org.id)).expect(401);
     const viewer = await createUserAndLogin(warden, org, 'proof-viewer@example.com', 'viewer');
     handled.push(viewer.token);
-    await warden.request.post(`/api/v1/agents/${res.body.id}/verify`).set('Authorization', `Bearer ${viewer.token}`).send(keyProof(identity, org.id)).expect(403);
+    await warden.request
+      .post(`/api/v1/agents/${res.body.id}/verify`)
+      .set('Authorization', `Bearer ${viewer.token}`)
+      .send(keyProof(identity, org.id))
+      .expect(403);
   });
 
   it("public keys are taken in base64url (Node's JWK x) as well as base64, and answered in base64", async () => {
     const { publicKey } = generateKeyPairSync('ed25519');
     const x = publicKey.export({ format: 'jwk' }).x!;
     const sekuireId = createHash('sha256').update(Buffer.from(x, 'base64url')).digest('hex');
-    const res = await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: sekuireId, name: 'jwk', public_key: x }).expect(201);
+    const res = await warden.request
+      .post('/api/v1/agents/register')
+      .set(key)
+      .send({ sekuire_id: sekuireId, name: 'jwk', public_key: x })
+      .expect(201);
     assert.equal(res.body.public_key, Buffer.from(x, 'base64url').toString('base64'));
-    const again = await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: sekuireId, name: 'jwk', public_key: res.body.public_key }).expect(409);
+    const again = await warden.request
+      .post('/api/v1/agents/register')
+      .set(key)
+      .send({ sekuire_id: sekuireId, name: 'jwk', public_key: res.body.public_key })
+      .expect(409);
     assert.equal(again.body.code, 'ALREADY_EXISTS');
     // Spare bits set in the last character: another spelling of some key, refused.
-    const loose = await warden.request.post('/api/v1/agents/register').set(key).send({ sekuire_id: sekuireId, name: 'jwk', public_key: '_'.repeat(43) }).expect(422);
+    const loose = await warden.request
+      .post('/api/v1/agents/register')
+      .set(key)
+      .send({ sekuire_id: sekuireId, name: 'jwk', public_key: '_'.repeat(43) })
+      .expect(422);
     assert.equal(loose.body.code, 'INVALID_PUBLIC_KEY');
   });
 
@@ -389,7 +504,12 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     for (const [path, item] of Object.entries(spec.paths)) if (/^\/api\/v1\/(agents|kill-switch|trust)/.test(path)) collect(item);
     assert.ok(agents.length >= 7);
     for (const agent of agents.filter((candidate) => candidate.public_key !== null)) {
-      assert.equal(createHash('sha256').update(Buffer.from(String(agent.public_key), 'base64')).digest('hex'), agent.sekuire_id);
+      assert.equal(
+        createHash('sha256')
+          .update(Buffer.from(String(agent.public_key), 'base64'))
+          .digest('hex'),
+        agent.sekuire_id,
+      );
       if ('did' in agent) assert.equal(agent.did, `did:sekuire:${agent.sekuire_id}`);
     }
 
@@ -398,7 +518,10 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     const message = verifyPath.get.responses['200'].content['application/json'].example.proof_message;
     const proof = verifyPath.post.requestBody.content['application/json'].example;
     const org_id = register.responses['201'].content['application/json'].example.org_id;
-    assert.equal(message, JSON.stringify({ org_id, purpose: 'warden.agent_key_proof', sekuire_id: example.sekuire_id, timestamp: proof.timestamp }));
+    assert.equal(
+      message,
+      JSON.stringify({ org_id, purpose: 'warden.agent_key_proof', sekuire_id: example.sekuire_id, timestamp: proof.timestamp }),
+    );
     assert.ok(verify(null, Buffer.from(message), publicKey, Buffer.from(proof.signature, 'base64url')));
 
     // Copied as it stands, the example registers (unproven).
@@ -418,15 +541,21 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     await warden.request.put(`/api/v1/agents/${minted.body.id}/public-key`).set(secret).send({ public_key: second }).expect(200);
     const changes = await auditEvents(org.id, 'agent.wire_key_set');
     const mine = changes.filter((event: { resource_id: string }) => event.resource_id === minted.body.id);
-    assert.deepEqual(mine.map((event: { details: { before: unknown } }) => event.details.before), [{ wire_public_key: null }, { wire_public_key: first }]);
+    assert.deepEqual(
+      mine.map((event: { details: { before: unknown } }) => event.details.before),
+      [{ wire_public_key: null }, { wire_public_key: first }],
+    );
     assert.deepEqual([mine[1].actor_type, mine[1].actor_id, mine[1].details.after.wire_public_key], ['agent', minted.body.id, second]);
 
-    const online = async () => (await auditEvents(org.id, 'agent.online')).filter((event: { resource_id: string }) => event.resource_id === minted.body.id);
+    const online = async () =>
+      (await auditEvents(org.id, 'agent.online')).filter((event: { resource_id: string }) => event.resource_id === minted.body.id);
     // setting the wire key counted as being seen; make the agent silent for a while first.
     await warden.database.dataSource.query(`UPDATE agents SET last_seen_at = NULL WHERE id = $1`, [minted.body.id]);
     for (let ping = 0; ping < 3; ping++) await warden.request.post(`/api/v1/agents/${minted.body.id}/heartbeat`).set(secret).expect(204);
     assert.equal((await online()).length, 1, 'the first heartbeat only');
-    await warden.database.dataSource.query(`UPDATE agents SET last_seen_at = now() - interval '16 minutes' WHERE id = $1`, [minted.body.id]);
+    await warden.database.dataSource.query(`UPDATE agents SET last_seen_at = now() - interval '16 minutes' WHERE id = $1`, [
+      minted.body.id,
+    ]);
     await warden.request.post(`/api/v1/agents/${minted.body.id}/heartbeat`).set(secret).expect(204);
     const events = await online();
     assert.equal(events.length, 2, 'back after 15 minutes of silence');

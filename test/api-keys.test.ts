@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { isWellFormedSecret, newSecret } from '../src/auth/credentials';
-import { createOrg, createUserAndLogin, assertNoSecretAtRest, rowCounts, type TestOrg } from './support/identity';
+import { assertNoSecretAtRest, createOrg, createUserAndLogin, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('API keys (seeds 003 and 004)', () => {
@@ -35,7 +35,10 @@ describe('API keys (seeds 003 and 004)', () => {
     assert.deepEqual(res.body.permissions, ['workspace.read']);
     const days = (new Date(res.body.expires_at).getTime() - Date.now()) / 86_400_000;
     assert.ok(days > 29.99 && days <= 30, `expires in ${days} days`);
-    const [row] = await warden.database.dataSource.query(`SELECT encode(secret_digest, 'hex') AS digest FROM api_key_secrets WHERE api_key_id = $1`, [res.body.id]);
+    const [row] = await warden.database.dataSource.query(
+      `SELECT encode(secret_digest, 'hex') AS digest FROM api_key_secrets WHERE api_key_id = $1`,
+      [res.body.id],
+    );
     assert.equal(row.digest, createHash('sha256').update(res.body.key).digest('hex'));
 
     const me = await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer ${res.body.key}`).expect(200);
@@ -163,13 +166,20 @@ describe('API keys (seeds 003 and 004)', () => {
     // again from it would otherwise hand it the only live secret and lock the new one out.
     assert.ok(newMe.body.permissions.includes('api_key.edit'));
     assert.ok(!oldMe.body.permissions.includes('api_key.edit'));
-    const reroll = await warden.request.post(`/api/v1/api-keys/${created.body.id}/roll`).set(withKey(old)).send({ grace_period_seconds: 0 }).expect(403);
+    const reroll = await warden.request
+      .post(`/api/v1/api-keys/${created.body.id}/roll`)
+      .set(withKey(old))
+      .send({ grace_period_seconds: 0 })
+      .expect(403);
     assert.equal(reroll.body.code, 'PERMISSION_DENIED');
     await warden.request.post('/api/v1/api-keys').set(withKey(old)).send({ name: 'from the old secret' }).expect(403);
     await warden.request.delete(`/api/v1/api-keys/${created.body.id}`).set(withKey(old)).expect(403);
     await warden.request.get('/api/v1/auth/me').set(withKey(rolled.body.key)).expect(200);
     // The grace period ends: the old secret is refused, the new one still works.
-    await warden.database.dataSource.query(`UPDATE api_key_secrets SET retires_at = now() WHERE retires_at IS NOT NULL AND api_key_id = $1`, [created.body.id]);
+    await warden.database.dataSource.query(
+      `UPDATE api_key_secrets SET retires_at = now() WHERE retires_at IS NOT NULL AND api_key_id = $1`,
+      [created.body.id],
+    );
     const refused = await warden.request.get('/api/v1/auth/me').set(withKey(old)).expect(401);
     assert.equal(refused.body.code, 'CREDENTIAL_EXPIRED');
     await warden.request.get('/api/v1/auth/me').set(withKey(rolled.body.key)).expect(200);
@@ -179,18 +189,30 @@ describe('API keys (seeds 003 and 004)', () => {
     handled.push(again.body.key);
     await warden.request.get('/api/v1/auth/me').set(withKey(rolled.body.key)).expect(401);
     await warden.request.get('/api/v1/auth/me').set(withKey(again.body.key)).expect(200);
-    await warden.request.post(`/api/v1/api-keys/${created.body.id}/roll`).set(withKey(org.key)).send({ grace_period_seconds: 86_401 }).expect(422);
+    await warden.request
+      .post(`/api/v1/api-keys/${created.body.id}/roll`)
+      .set(withKey(org.key))
+      .send({ grace_period_seconds: 86_401 })
+      .expect(422);
   });
 
   it('rolling hands out a secret, so it needs every permission of the key: 403 PRIVILEGE_ESCALATION naming the missing ones', async () => {
     // A viewer given a custom role with just api_key.read + api_key.edit.
     const viewer = await createUserAndLogin(warden, org, 'key-clerk@example.com', 'viewer');
-    const role = await warden.request.post('/api/v1/roles').set(withKey(org.key)).send({ name: 'key-clerk', permissions: ['api_key.read', 'api_key.edit'] }).expect(201);
+    const role = await warden.request
+      .post('/api/v1/roles')
+      .set(withKey(org.key))
+      .send({ name: 'key-clerk', permissions: ['api_key.read', 'api_key.edit'] })
+      .expect(201);
     await warden.request.post('/api/v1/user-roles').set(withKey(org.key)).send({ user_id: viewer.id, role_id: role.body.id }).expect(201);
     const asViewer = { Authorization: `Bearer ${viewer.token}` };
 
     const before = await rowCounts(warden, ['api_key_secrets']);
-    const res = await warden.request.post(`/api/v1/api-keys/${org.keyId}/roll`).set(asViewer).send({ grace_period_seconds: 3600 }).expect(403);
+    const res = await warden.request
+      .post(`/api/v1/api-keys/${org.keyId}/roll`)
+      .set(asViewer)
+      .send({ grace_period_seconds: 3600 })
+      .expect(403);
     assert.equal(res.body.code, 'PRIVILEGE_ESCALATION');
     assert.match(res.body.message, /owner\.grant/);
     assert.ok(res.body.details.some((detail: { message: string }) => detail.message === 'you do not hold user_role.edit'));
@@ -199,7 +221,11 @@ describe('API keys (seeds 003 and 004)', () => {
     await warden.request.get('/api/v1/auth/me').set(withKey(org.key)).expect(200);
 
     // A key whose permissions the caller holds can be rolled.
-    const readOnly = await warden.request.post('/api/v1/api-keys').set(withKey(org.key)).send({ name: 'reader', permissions: ['api_key.read'] }).expect(201);
+    const readOnly = await warden.request
+      .post('/api/v1/api-keys')
+      .set(withKey(org.key))
+      .send({ name: 'reader', permissions: ['api_key.read'] })
+      .expect(201);
     handled.push(readOnly.body.key);
     const rolled = await warden.request.post(`/api/v1/api-keys/${readOnly.body.id}/roll`).set(asViewer).expect(200);
     handled.push(rolled.body.key);
@@ -208,8 +234,16 @@ describe('API keys (seeds 003 and 004)', () => {
 
   it("a key acts with its permissions ∩ its creator's current ones; a deleted creator's keys stop working", async () => {
     const clerk = await createUserAndLogin(warden, org, 'deployer@example.com', 'viewer');
-    const role = await warden.request.post('/api/v1/roles').set(withKey(org.key)).send({ name: 'deployer', permissions: ['api_key.edit', 'workspace.edit'] }).expect(201);
-    const assignment = await warden.request.post('/api/v1/user-roles').set(withKey(org.key)).send({ user_id: clerk.id, role_id: role.body.id }).expect(201);
+    const role = await warden.request
+      .post('/api/v1/roles')
+      .set(withKey(org.key))
+      .send({ name: 'deployer', permissions: ['api_key.edit', 'workspace.edit'] })
+      .expect(201);
+    const assignment = await warden.request
+      .post('/api/v1/user-roles')
+      .set(withKey(org.key))
+      .send({ user_id: clerk.id, role_id: role.body.id })
+      .expect(201);
     const key = await warden.request
       .post('/api/v1/api-keys')
       .set('Authorization', `Bearer ${clerk.token}`)
@@ -218,10 +252,15 @@ describe('API keys (seeds 003 and 004)', () => {
     handled.push(key.body.key);
     assert.equal(key.body.created_by, clerk.id);
     // A key made with that key answers to the same user.
-    const child = await warden.request.post('/api/v1/api-keys').set(withKey(key.body.key)).send({ name: 'child', permissions: ['workspace.edit'] }).expect(201);
+    const child = await warden.request
+      .post('/api/v1/api-keys')
+      .set(withKey(key.body.key))
+      .send({ name: 'child', permissions: ['workspace.edit'] })
+      .expect(201);
     handled.push(child.body.key);
     assert.equal(child.body.created_by, clerk.id);
-    const permissionsOf = async (secret: string) => (await warden.request.get('/api/v1/auth/me').set(withKey(secret)).expect(200)).body.permissions;
+    const permissionsOf = async (secret: string) =>
+      (await warden.request.get('/api/v1/auth/me').set(withKey(secret)).expect(200)).body.permissions;
     assert.deepEqual(await permissionsOf(key.body.key), ['api_key.edit', 'workspace.edit', 'workspace.read']);
 
     // The role goes: the keys keep only what the creator still holds (a viewer reads workspaces).
@@ -246,9 +285,15 @@ describe('API keys (seeds 003 and 004)', () => {
     const flipped = org.key.slice(0, -1) + (org.key.endsWith('a') ? 'b' : 'a');
     const malformed = await warden.request.get('/api/v1/auth/me').set(withKey(flipped)).expect(401);
     assert.equal(malformed.body.code, 'CREDENTIAL_MALFORMED');
-    await warden.request.get('/api/v1/auth/me').set(withKey(org.key.slice(0, 20))).expect(401);
+    await warden.request
+      .get('/api/v1/auth/me')
+      .set(withKey(org.key.slice(0, 20)))
+      .expect(401);
     // Well-formed (valid checksum) but never issued.
-    const unknown = await warden.request.get('/api/v1/auth/me').set(withKey(newSecret('sk_live'))).expect(401);
+    const unknown = await warden.request
+      .get('/api/v1/auth/me')
+      .set(withKey(newSecret('sk_live')))
+      .expect(401);
     assert.equal(unknown.body.code, 'CREDENTIAL_INVALID');
   });
 
@@ -256,7 +301,11 @@ describe('API keys (seeds 003 and 004)', () => {
     const free = await createOrg(warden, 'free', 'Free org');
     handled.push(free.key);
     for (let i = 0; i < 2; i++) {
-      const res = await warden.request.post('/api/v1/api-keys').set(withKey(free.key)).send({ name: `k${i}` }).expect(201);
+      const res = await warden.request
+        .post('/api/v1/api-keys')
+        .set(withKey(free.key))
+        .send({ name: `k${i}` })
+        .expect(201);
       handled.push(res.body.key);
     }
     const res = await warden.request.post('/api/v1/api-keys').set(withKey(free.key)).send({ name: 'one too many' }).expect(402);
@@ -278,7 +327,12 @@ describe('API keys (seeds 003 and 004)', () => {
     const free = await createOrg(warden, 'free', 'Race org');
     handled.push(free.key);
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => warden.request.post('/api/v1/api-keys').set(withKey(free.key)).send({ name: `race${i}` })),
+      Array.from({ length: 6 }, (_, i) =>
+        warden.request
+          .post('/api/v1/api-keys')
+          .set(withKey(free.key))
+          .send({ name: `race${i}` }),
+      ),
     );
     for (const res of results) if (res.status === 201) handled.push(res.body.key);
     assert.equal(results.filter((res) => res.status === 201).length, 2);

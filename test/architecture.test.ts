@@ -32,7 +32,9 @@ interface Import {
 }
 
 function importsOf(file: { path: string; text: string }): Import[] {
-  const specifiers = [...file.text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)].map((match) => match[1] ?? match[2] ?? "");
+  const specifiers = [...file.text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)].map(
+    (match) => match[1] ?? match[2] ?? '',
+  );
   return specifiers
     .filter((specifier) => specifier.startsWith('.'))
     .map((specifier) => ({ from: file.path, to: relative(ROOT, resolve(ROOT, dirname(file.path), specifier)).replace(/\.ts$/, '') }));
@@ -77,7 +79,8 @@ const TABLE_OWNERS: Record<string, string> = {
 
 describe('the shape of the house', () => {
   it('writes SQL only in a store (`*-store.ts`) or a migration', () => {
-    const sql = /\b(SELECT\s[\s\S]*?\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|ALTER\s+TABLE|pg_advisory)\b/;
+    const sql =
+      /\b(SELECT\s[\s\S]*?\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|ALTER\s+TABLE|pg_advisory)\b/;
     const offenders = files
       .filter((file) => !file.path.endsWith('-store.ts') && !file.path.startsWith('src/db/migrations/'))
       .filter((file) => [...file.text.matchAll(/`[^`]*`|'[^'\n]*'/g)].some((literal) => sql.test(literal[0])))
@@ -87,7 +90,9 @@ describe('the shape of the house', () => {
 
   it('writes each table only from the store that owns it, and names an owner for every table the migrations create', () => {
     const migrations = files.filter((file) => file.path.startsWith('src/db/migrations/'));
-    const created = new Set(migrations.flatMap((file) => [...file.text.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?"?(\w+)/g)].map((match) => match[1]!)));
+    const created = new Set(
+      migrations.flatMap((file) => [...file.text.matchAll(/CREATE TABLE (?:IF NOT EXISTS )?"?(\w+)/g)].map((match) => match[1]!)),
+    );
     const kernelTables = new Set(['instance_secrets', 'rate_limit_hits', 'email_outbox', 'migrations']);
     assert.deepEqual([...created].filter((table) => !TABLE_OWNERS[table] && !kernelTables.has(table)).sort(), []);
     const strayWrites = files
@@ -103,7 +108,9 @@ describe('the shape of the house', () => {
 
   it('reads the database only through typed queries (`Db.query` returns rows and a count)', () => {
     assert.deepEqual(
-      files.filter((file) => /\buntypedQuery\b|\bmanager\.query\(/.test(file.text) && file.path !== 'src/db/db.ts').map((file) => file.path),
+      files
+        .filter((file) => /\buntypedQuery\b|\bmanager\.query\(/.test(file.text) && file.path !== 'src/db/db.ts')
+        .map((file) => file.path),
       [],
     );
   });

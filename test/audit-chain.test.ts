@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { AuditChain } from '../src/audit/audit-chain';
 import { openDatabase } from '../src/db/database';
 import { Db } from '../src/db/db';
-import { AuditChain } from '../src/audit/audit-chain';
 import { startTestApp } from './support/test-app';
 import { serverUrl } from './support/test-database';
 
@@ -12,7 +12,13 @@ describe('the chain stays one gap-free line under concurrent writers', () => {
     try {
       await Promise.all(
         Array.from({ length: 32 }, (_, i) =>
-          warden.services.audit.record({ orgId: 'org_concurrent', actor: { type: 'system', id: null }, action: 'test.append', outcome: 'success', details: { i } }),
+          warden.services.audit.record({
+            orgId: 'org_concurrent',
+            actor: { type: 'system', id: null },
+            action: 'test.append',
+            outcome: 'success',
+            details: { i },
+          }),
         ),
       );
       assert.deepEqual(await warden.services.audit.verifyChain('org_concurrent'), {
@@ -29,7 +35,9 @@ describe('the chain stays one gap-free line under concurrent writers', () => {
     }
   });
 
-  it('32 concurrent writers across two DataSources ("two instances") on a real PostgreSQL', { skip: serverUrl ? false : 'needs DATABASE_URL or TEST_DATABASE_URL' }, async () => {
+  it('32 concurrent writers across two DataSources ("two instances") on a real PostgreSQL', {
+    skip: serverUrl ? false : 'needs DATABASE_URL or TEST_DATABASE_URL',
+  }, async () => {
     const warden = await startTestApp();
     const schema = warden.database.schema!;
     const second = await openDatabase({ kind: 'server', url: serverUrl!, poolSize: 8, schema }, { migrate: false });
@@ -37,13 +45,32 @@ describe('the chain stays one gap-free line under concurrent writers', () => {
       const instances = [warden.services.audit, new AuditChain(new Db(second.dataSource))];
       await Promise.all(
         Array.from({ length: 32 }, (_, i) =>
-          instances[i % 2]!.record({ orgId: 'org_two_instances', actor: { type: 'system', id: null }, action: 'test.append', outcome: 'success', details: { i } }),
+          instances[i % 2]!.record({
+            orgId: 'org_two_instances',
+            actor: { type: 'system', id: null },
+            action: 'test.append',
+            outcome: 'success',
+            details: { i },
+          }),
         ),
       );
       const verdict = await warden.services.audit.verifyChain('org_two_instances');
-      assert.deepEqual(verdict, { valid: true, org_id: 'org_two_instances', events_checked: 32, head_seq: 32, first_broken_seq: null, reason: null, checkpoint: null });
-      const seqs = await warden.database.dataSource.query(`SELECT seq::int AS seq FROM audit_events WHERE org_id = 'org_two_instances' ORDER BY seq`);
-      assert.deepEqual(seqs.map((row: { seq: number }) => row.seq), Array.from({ length: 32 }, (_, i) => i + 1));
+      assert.deepEqual(verdict, {
+        valid: true,
+        org_id: 'org_two_instances',
+        events_checked: 32,
+        head_seq: 32,
+        first_broken_seq: null,
+        reason: null,
+        checkpoint: null,
+      });
+      const seqs = await warden.database.dataSource.query(
+        `SELECT seq::int AS seq FROM audit_events WHERE org_id = 'org_two_instances' ORDER BY seq`,
+      );
+      assert.deepEqual(
+        seqs.map((row: { seq: number }) => row.seq),
+        Array.from({ length: 32 }, (_, i) => i + 1),
+      );
     } finally {
       await second.close();
       await warden.close();

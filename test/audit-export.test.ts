@@ -11,18 +11,29 @@ describe('audit exports: streamed JSON Lines that verify offline, and CSV safe f
     try {
       const org = await createOrg(warden, 'starter');
       const key = { 'X-API-Key': org.key };
-      for (let i = 0; i < 3; i++) await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: `w${i}` }).expect(201);
+      for (let i = 0; i < 3; i++)
+        await warden.request
+          .post(`/api/v1/orgs/${org.id}/workspaces`)
+          .set(key)
+          .send({ name: `w${i}` })
+          .expect(201);
       await warden.request
         .post(`/api/v1/orgs/${org.id}/workspaces`)
         .set(key)
-        .set('User-Agent', "=HYPERLINK(\"http://evil.example\",\"x\")")
+        .set('User-Agent', '=HYPERLINK("http://evil.example","x")')
         .send({ name: 'formula' })
         .expect(201);
 
       const jsonl = await warden.request.get('/api/v1/audit/export.jsonl').set(key).expect(200);
       assert.match(jsonl.headers['content-type']!, /^application\/x-ndjson/);
-      const lines = jsonl.text.trim().split('\n').map((line) => JSON.parse(line));
-      assert.deepEqual(lines.map((event) => event.seq), [1, 2, 3, 4]);
+      const lines = jsonl.text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      assert.deepEqual(
+        lines.map((event) => event.seq),
+        [1, 2, 3, 4],
+      );
       let prev = Buffer.alloc(32);
       for (const event of lines) {
         const { hash, prev_hash: prevHash, ...fields } = event;
@@ -31,13 +42,19 @@ describe('audit exports: streamed JSON Lines that verify offline, and CSV safe f
         assert.equal(recomputed.toString('hex'), hash, `event ${event.seq} verifies offline`);
         prev = recomputed;
       }
-      const filtered = await warden.request.get(`/api/v1/audit/export.jsonl?action=workspace.created&since=2000-01-01T00:00:00Z`).set(key).expect(200);
+      const filtered = await warden.request
+        .get(`/api/v1/audit/export.jsonl?action=workspace.created&since=2000-01-01T00:00:00Z`)
+        .set(key)
+        .expect(200);
       assert.equal(filtered.text.trim().split('\n').length, 4);
 
       const csv = await warden.request.get('/api/v1/audit/export.csv').set(key).expect(200);
       assert.match(csv.headers['content-type']!, /^text\/csv/);
       const rows = csv.text.trim().split('\r\n');
-      assert.equal(rows[0], 'id,org_id,seq,occurred_at,actor_type,actor_id,workspace_id,action,resource_type,resource_id,outcome,request_id,ip,user_agent,details,prev_hash,hash');
+      assert.equal(
+        rows[0],
+        'id,org_id,seq,occurred_at,actor_type,actor_id,workspace_id,action,resource_type,resource_id,outcome,request_id,ip,user_agent,details,prev_hash,hash',
+      );
       assert.equal(rows.length, 5);
       assert.ok(rows[4]!.includes(`"'=HYPERLINK(""http://evil.example"",""x"")"`), rows[4]);
       assert.ok(!rows.some((row) => row.split(',').some((cell) => cell.startsWith('='))));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { chainHash } from '../src/audit/audit-chain';
 import { adminLogin, createOrg, createUserAndLogin, PASSWORD, type TestOrg } from './support/identity';
-import { startMailCatcher, type MailCatcher } from './support/mail-catcher';
+import { type MailCatcher, startMailCatcher } from './support/mail-catcher';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('audit log: written with each change, hash-chained, verifiable, searchable (issue 5 core)', () => {
@@ -46,8 +46,16 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
 
   it('events carry the change: before (as the service found it) and after, secrets redacted', async () => {
     const latest = async (action: string) => (await events(org.id)).filter((row: { action: string }) => row.action === action).at(-1);
-    const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Before name', description: 'old' }).expect(201);
-    const renamed = await warden.request.put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}`).set(key).send({ name: 'After name' }).expect(200);
+    const ws = await warden.request
+      .post(`/api/v1/orgs/${org.id}/workspaces`)
+      .set(key)
+      .send({ name: 'Before name', description: 'old' })
+      .expect(201);
+    const renamed = await warden.request
+      .put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}`)
+      .set(key)
+      .send({ name: 'After name' })
+      .expect(200);
     const updated = await latest('workspace.updated');
     assert.deepEqual(updated.details.before, { name: 'Before name', description: 'old' });
     assert.deepEqual(updated.details.after, renamed.body);
@@ -60,9 +68,17 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     assert.ok(!JSON.stringify(await events(org.id)).includes(created.body.key), 'the new key is nowhere in the audit log');
 
     const member = await createUserAndLogin(warden, org, 'member-change@example.com', 'viewer');
-    await warden.request.put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members/${member.id}`).set(key).send({ role: 'viewer' }).expect(200);
+    await warden.request
+      .put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members/${member.id}`)
+      .set(key)
+      .send({ role: 'viewer' })
+      .expect(200);
     assert.equal((await latest('workspace.member_set')).details.before, null, 'a new member had no role before');
-    await warden.request.put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members/${member.id}`).set(key).send({ role: 'admin' }).expect(200);
+    await warden.request
+      .put(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members/${member.id}`)
+      .set(key)
+      .send({ role: 'admin' })
+      .expect(200);
     const promoted = await latest('workspace.member_set');
     assert.deepEqual([promoted.details.before, promoted.details.after.role], [{ role: 'viewer' }, 'admin']);
   });
@@ -72,10 +88,21 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     const auth = { 'X-API-Key': big.key };
     const latest = async (action: string) => (await events(big.id)).filter((row: { action: string }) => row.action === action).at(-1);
 
-    const role = await warden.request.post('/api/v1/roles').set(auth).send({ name: 'auditors', permissions: ['user.read'] }).expect(201);
-    await warden.request.put(`/api/v1/roles/${role.body.id}/permissions`).set(auth).send({ permissions: ['user.read', 'audit.read'] }).expect(200);
+    const role = await warden.request
+      .post('/api/v1/roles')
+      .set(auth)
+      .send({ name: 'auditors', permissions: ['user.read'] })
+      .expect(201);
+    await warden.request
+      .put(`/api/v1/roles/${role.body.id}/permissions`)
+      .set(auth)
+      .send({ permissions: ['user.read', 'audit.read'] })
+      .expect(200);
     const permissions = await latest('role.permissions_set');
-    assert.deepEqual([permissions.details.before, permissions.details.after.permissions], [{ permissions: ['user.read'] }, ['user.read', 'audit.read']]);
+    assert.deepEqual(
+      [permissions.details.before, permissions.details.after.permissions],
+      [{ permissions: ['user.read'] }, ['user.read', 'audit.read']],
+    );
 
     const agent = await warden.request.post('/api/v1/agents').set(auth).send({ name: 'audited agent' }).expect(201);
     assert.equal((await latest('agent.minted')).details.after.agent_secret, '[REDACTED]');
@@ -87,17 +114,26 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     await warden.request.put(`/api/v1/enterprise/orgs/${big.id}/retention`).set(auth).send({ audit_log_retention_days: 730 }).expect(200);
     await warden.request.put(`/api/v1/enterprise/orgs/${big.id}/retention`).set(auth).send({ audit_log_retention_days: 1000 }).expect(200);
     const retention = await latest('audit.retention_set');
-    assert.deepEqual([retention.details.before, retention.details.after], [{ audit_log_retention_days: 730 }, { org_id: big.id, audit_log_retention_days: 1000 }]);
+    assert.deepEqual(
+      [retention.details.before, retention.details.after],
+      [{ audit_log_retention_days: 730 }, { org_id: big.id, audit_log_retention_days: 1000 }],
+    );
   });
 
   it('no change without its event and no event without its change: a failed append rolls the change back; a refused change writes nothing', async () => {
     const before = (await events(org.id)).length;
     await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Audited' }).expect(409);
     assert.equal((await events(org.id)).length, before, 'a 409 writes no event');
-    await warden.database.dataSource.query(`ALTER TABLE audit_events ADD CONSTRAINT refuse_environment CHECK (action <> 'environment.created')`);
+    await warden.database.dataSource.query(
+      `ALTER TABLE audit_events ADD CONSTRAINT refuse_environment CHECK (action <> 'environment.created')`,
+    );
     try {
       const ws = await warden.request.get(`/api/v1/orgs/${org.id}/workspaces`).set(key).expect(200);
-      await warden.request.post(`/api/v1/workspaces/${ws.body.workspaces[0].id}/environments`).set(key).send({ name: 'staging' }).expect(500);
+      await warden.request
+        .post(`/api/v1/workspaces/${ws.body.workspaces[0].id}/environments`)
+        .set(key)
+        .send({ name: 'staging' })
+        .expect(500);
       const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM environments`);
       assert.equal(n, 0, 'the environment rolled back with its event');
     } finally {
@@ -113,22 +149,48 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     assert.equal(failed.outcome, 'failure');
     assert.equal(failed.actor_id, 'audited@example.com');
     const platform = await events('platform');
-    assert.ok(platform.some((row: { action: string; actor_id: string }) => row.action === 'auth.login_failed' && row.actor_id === 'ghost@example.com'));
+    assert.ok(
+      platform.some(
+        (row: { action: string; actor_id: string }) => row.action === 'auth.login_failed' && row.actor_id === 'ghost@example.com',
+      ),
+    );
 
     const free = await createOrg(warden, 'free', 'Free audit');
-    await warden.request.post('/api/v1/roles').set('X-API-Key', free.key).send({ name: 'x', permissions: ['user.read'] }).expect(402);
+    await warden.request
+      .post('/api/v1/roles')
+      .set('X-API-Key', free.key)
+      .send({ name: 'x', permissions: ['user.read'] })
+      .expect(402);
     await warden.request.post(`/api/v1/orgs/${free.id}/workspaces`).set('X-API-Key', free.key).send({ name: 'one' }).expect(201);
     await warden.request.post(`/api/v1/orgs/${free.id}/workspaces`).set('X-API-Key', free.key).send({ name: 'two' }).expect(402);
     const denials = (await events(free.id)).filter((row: { action: string }) => row.action === 'plan.limit_exceeded');
-    assert.deepEqual(denials.map((row: { details: { code: string } }) => row.details.code), ['CUSTOM_ROLES_REQUIRES_UPGRADE', 'WORKSPACES_LIMIT_REACHED']);
-    assert.ok((await events(free.id)).every((row: { action: string; resource_id: string | null }) => row.action !== 'workspace.created' || row.resource_id));
+    assert.deepEqual(
+      denials.map((row: { details: { code: string } }) => row.details.code),
+      ['CUSTOM_ROLES_REQUIRES_UPGRADE', 'WORKSPACES_LIMIT_REACHED'],
+    );
+    assert.ok(
+      (await events(free.id)).every(
+        (row: { action: string; resource_id: string | null }) => row.action !== 'workspace.created' || row.resource_id,
+      ),
+    );
 
     const ws = await warden.request.get(`/api/v1/orgs/${org.id}/workspaces`).set(key).expect(200);
     const agent = await warden.request.post('/api/v1/agents').set(key).send({ name: 'audited-agent' }).expect(201);
-    const token = await warden.request.post(`/api/v1/workspaces/${ws.body.workspaces[0].id}/install-tokens`).set(key).send({ agent_id: agent.body.id }).expect(201);
+    const token = await warden.request
+      .post(`/api/v1/workspaces/${ws.body.workspaces[0].id}/install-tokens`)
+      .set(key)
+      .send({ agent_id: agent.body.id })
+      .expect(201);
     const boot = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token.body.token }).expect(200);
-    await warden.request.post('/api/v1/installations/recovery').set(key).send({ agent_id: agent.body.id, workspace_id: ws.body.workspaces[0].id }).expect(200);
-    await warden.request.post(`/api/v1/installations/${boot.body.installation_id}/refresh`).send({ refresh_token: boot.body.refresh_token }).expect(401);
+    await warden.request
+      .post('/api/v1/installations/recovery')
+      .set(key)
+      .send({ agent_id: agent.body.id, workspace_id: ws.body.workspaces[0].id })
+      .expect(200);
+    await warden.request
+      .post(`/api/v1/installations/${boot.body.installation_id}/refresh`)
+      .send({ refresh_token: boot.body.refresh_token })
+      .expect(401);
     const reuse = (await events(org.id)).find((row: { action: string }) => row.action === 'installation.refresh_token_reused');
     assert.equal(reuse.resource_id, boot.body.installation_id);
     assert.equal(reuse.outcome, 'denied');
@@ -136,17 +198,38 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     // Five wrong PINs lock the challenge, and that is audited.
     const pinRequest = await warden.request.post('/api/v1/admin/auth/request-pin').send({ email: 'root@example.com' }).expect(200);
     for (let i = 0; i < 5; i++) {
-      await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email: 'root@example.com', challenge_id: pinRequest.body.challenge_id, pin: 'x0000'.replace('x', String(i)) + '0' }).expect(401);
+      await warden.request
+        .post('/api/v1/admin/auth/verify-pin')
+        .send({ email: 'root@example.com', challenge_id: pinRequest.body.challenge_id, pin: 'x0000'.replace('x', String(i)) + '0' })
+        .expect(401);
     }
-    assert.ok((await events('platform')).some((row: { action: string; resource_id: string }) => row.action === 'admin.pin_locked' && row.resource_id === pinRequest.body.challenge_id));
+    assert.ok(
+      (await events('platform')).some(
+        (row: { action: string; resource_id: string }) =>
+          row.action === 'admin.pin_locked' && row.resource_id === pinRequest.body.challenge_id,
+      ),
+    );
   });
 
   it('GET /audit/verify: the chain is valid, and each tampering in SQL is found with its kind', async () => {
     const chain = await createOrg(warden, 'professional', 'Chain');
     const chainKey = { 'X-API-Key': chain.key };
-    for (let i = 0; i < 6; i++) await warden.request.post(`/api/v1/orgs/${chain.id}/workspaces`).set(chainKey).send({ name: `w${i}` }).expect(201);
+    for (let i = 0; i < 6; i++)
+      await warden.request
+        .post(`/api/v1/orgs/${chain.id}/workspaces`)
+        .set(chainKey)
+        .send({ name: `w${i}` })
+        .expect(201);
     const ok = await warden.request.get('/api/v1/audit/verify').set(chainKey).expect(200);
-    assert.deepEqual(ok.body, { valid: true, org_id: chain.id, events_checked: 6, head_seq: 6, first_broken_seq: null, reason: null, checkpoint: null });
+    assert.deepEqual(ok.body, {
+      valid: true,
+      org_id: chain.id,
+      events_checked: 6,
+      head_seq: 6,
+      first_broken_seq: null,
+      reason: null,
+      checkpoint: null,
+    });
 
     const query = (sql: string) => warden.database.dataSource.query(sql, [chain.id]);
     const verdict = async () => (await warden.request.get('/api/v1/audit/verify').set(chainKey).expect(200)).body;
@@ -163,16 +246,40 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     };
 
     await query(`UPDATE audit_events SET resource_id = 'ws_forged' WHERE org_id = $1 AND seq = 3`);
-    assert.deepEqual(await verdict(), { valid: false, org_id: chain.id, events_checked: 2, head_seq: 6, first_broken_seq: 3, reason: 'edited', checkpoint: null });
+    assert.deepEqual(await verdict(), {
+      valid: false,
+      org_id: chain.id,
+      events_checked: 2,
+      head_seq: 6,
+      first_broken_seq: 3,
+      reason: 'edited',
+      checkpoint: null,
+    });
     await restore();
 
     // Backdating by a millisecond is caught: verification reads the time at the precision it was hashed with.
     await query(`UPDATE audit_events SET occurred_at = occurred_at - interval '1 millisecond' WHERE org_id = $1 AND seq = 4`);
-    assert.deepEqual(await verdict(), { valid: false, org_id: chain.id, events_checked: 3, head_seq: 6, first_broken_seq: 4, reason: 'edited', checkpoint: null });
+    assert.deepEqual(await verdict(), {
+      valid: false,
+      org_id: chain.id,
+      events_checked: 3,
+      head_seq: 6,
+      first_broken_seq: 4,
+      reason: 'edited',
+      checkpoint: null,
+    });
     await restore();
 
     await query(`DELETE FROM audit_events WHERE org_id = $1 AND seq = 4`);
-    assert.deepEqual(await verdict(), { valid: false, org_id: chain.id, events_checked: 3, head_seq: 6, first_broken_seq: 4, reason: 'deleted', checkpoint: null });
+    assert.deepEqual(await verdict(), {
+      valid: false,
+      org_id: chain.id,
+      events_checked: 3,
+      head_seq: 6,
+      first_broken_seq: 4,
+      reason: 'deleted',
+      checkpoint: null,
+    });
     await restore();
 
     await query(`DELETE FROM audit_events WHERE org_id = $1 AND seq = 6`);
@@ -195,7 +302,10 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     const forged = { ...third, resource_id: 'ws_forged' };
     const { prev_hash, hash: _hash, ...fields } = forged;
     const rehash = chainHash(prev_hash, { ...fields, seq: Number(fields.seq), occurred_at: fields.occurred_at.toISOString() });
-    await warden.database.dataSource.query(`UPDATE audit_events SET resource_id = 'ws_forged', hash = $2 WHERE org_id = $1 AND seq = 3`, [chain.id, rehash]);
+    await warden.database.dataSource.query(`UPDATE audit_events SET resource_id = 'ws_forged', hash = $2 WHERE org_id = $1 AND seq = 3`, [
+      chain.id,
+      rehash,
+    ]);
     const relinked = await verdict();
     assert.equal(relinked.valid, false);
     assert.equal(relinked.first_broken_seq, 4);
@@ -208,17 +318,26 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     const next = await warden.request.get(`/api/v1/audit-logs?limit=2&cursor=${logs.body.next_cursor}`).set(key).expect(200);
     assert.ok(next.body.events[0].seq < logs.body.events[1].seq);
     const ws = await warden.request.get(`/api/v1/orgs/${org.id}/workspaces`).set(key).expect(200);
-    const byWorkspace = await warden.request.get(`/api/v1/audit-logs?workspace_id=${ws.body.workspaces.at(-1).id}`).set(key).expect(200);
+    const byWorkspace = await warden.request
+      .get(`/api/v1/audit-logs?workspace_id=${ws.body.workspaces.at(-1).id}`)
+      .set(key)
+      .expect(200);
     assert.ok(byWorkspace.body.events.every((event: { workspace_id: string }) => event.workspace_id === ws.body.workspaces.at(-1).id));
 
     const byRequest = await warden.request.get('/api/v1/audit-events?correlation_id=trace-workspace-1').set(key).expect(200);
-    assert.deepEqual(byRequest.body.events.map((event: { action: string }) => event.action), ['workspace.created']);
+    assert.deepEqual(
+      byRequest.body.events.map((event: { action: string }) => event.action),
+      ['workspace.created'],
+    );
     const byActor = await warden.request.get(`/api/v1/audit-events?actor=${org.keyId}&action=workspace.created`).set(key).expect(200);
     assert.ok(byActor.body.events.length >= 1);
     const resource = byRequest.body.events[0].resource_id;
     const byResource = await warden.request.get(`/api/v1/audit-events?resource=${resource}`).set(key).expect(200);
     assert.ok(byResource.body.events.every((event: { resource_id: string }) => event.resource_id === resource));
-    const future = await warden.request.get(`/api/v1/audit-events?since=${new Date(Date.now() + 60_000).toISOString()}`).set(key).expect(200);
+    const future = await warden.request
+      .get(`/api/v1/audit-events?since=${new Date(Date.now() + 60_000).toISOString()}`)
+      .set(key)
+      .expect(200);
     assert.deepEqual(future.body.events, []);
     const past = await warden.request.get(`/api/v1/audit-events?until=2000-01-01T00:00:00Z`).set(key).expect(200);
     assert.deepEqual(past.body.events, []);
@@ -239,16 +358,26 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     const admin = { Authorization: `Bearer ${await adminLogin(warden, mail, 'auditor@example.com')}` };
     type Event = { org_id: string; seq: number; action: string; actor_id: string | null; prev_hash: string; hash: string };
 
-    const listed = (await warden.request.get('/api/v1/audit-logs?organization_id=platform&limit=200').set(admin).expect(200)).body.events as Event[];
+    const listed = (await warden.request.get('/api/v1/audit-logs?organization_id=platform&limit=200').set(admin).expect(200)).body
+      .events as Event[];
     assert.ok(listed.every((event) => event.org_id === 'platform'));
     assert.ok(listed.some((event) => event.action === 'auth.login_failed' && event.actor_id === 'nobody-here@example.com'));
 
     const verdict = (await warden.request.get('/api/v1/audit/verify?organization_id=platform').set(admin).expect(200)).body;
-    assert.deepEqual([verdict.valid, verdict.org_id, verdict.first_broken_seq, verdict.events_checked], [true, 'platform', null, verdict.head_seq]);
+    assert.deepEqual(
+      [verdict.valid, verdict.org_id, verdict.first_broken_seq, verdict.events_checked],
+      [true, 'platform', null, verdict.head_seq],
+    );
     assert.ok(verdict.head_seq >= listed.length);
 
-    const exported = (await warden.request.get('/api/v1/audit/export.jsonl?org_id=platform').set(admin).expect(200)).text.trim().split('\n').map((line: string) => JSON.parse(line) as Event);
-    assert.deepEqual(exported.map((event) => event.seq), Array.from({ length: verdict.head_seq }, (_, i) => i + 1));
+    const exported = (await warden.request.get('/api/v1/audit/export.jsonl?org_id=platform').set(admin).expect(200)).text
+      .trim()
+      .split('\n')
+      .map((line: string) => JSON.parse(line) as Event);
+    assert.deepEqual(
+      exported.map((event) => event.seq),
+      Array.from({ length: verdict.head_seq }, (_, i) => i + 1),
+    );
     let prev = Buffer.alloc(32);
     for (const { hash, prev_hash: prevHash, ...fields } of exported) {
       assert.equal(prevHash, prev.toString('hex'));
@@ -260,15 +389,24 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     assert.ok(csv.slice(1).every((row) => row.split(',')[1] === 'platform'));
 
     // Tampering with the platform chain is found like an org's.
-    await warden.database.dataSource.query(`UPDATE audit_events SET actor_id = 'someone-else@example.com' WHERE org_id = 'platform' AND seq = 1`);
+    await warden.database.dataSource.query(
+      `UPDATE audit_events SET actor_id = 'someone-else@example.com' WHERE org_id = 'platform' AND seq = 1`,
+    );
     try {
       const broken = (await warden.request.get('/api/v1/audit/verify?organization_id=platform').set(admin).expect(200)).body;
       assert.deepEqual([broken.valid, broken.first_broken_seq, broken.reason], [false, 1, 'edited']);
     } finally {
-      await warden.database.dataSource.query(`UPDATE audit_events SET actor_id = $1 WHERE org_id = 'platform' AND seq = 1`, [exported[0]!.actor_id]);
+      await warden.database.dataSource.query(`UPDATE audit_events SET actor_id = $1 WHERE org_id = 'platform' AND seq = 1`, [
+        exported[0]!.actor_id,
+      ]);
     }
 
-    for (const path of ['/api/v1/audit-logs?organization_id=platform', '/api/v1/audit/verify?organization_id=platform', '/api/v1/audit/export.jsonl?org_id=platform', '/api/v1/audit/export.csv?org_id=platform']) {
+    for (const path of [
+      '/api/v1/audit-logs?organization_id=platform',
+      '/api/v1/audit/verify?organization_id=platform',
+      '/api/v1/audit/export.jsonl?org_id=platform',
+      '/api/v1/audit/export.csv?org_id=platform',
+    ]) {
       const refused = await warden.request.get(path).set(key).expect(403);
       assert.equal(refused.body.code, 'PLATFORM_ADMIN_REQUIRED', path);
     }

@@ -3,7 +3,16 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { assertErrorBody } from './support/contract-checker';
-import { createOrg, createUserAndLogin, assertNoSecretAtRest, PASSWORD, rowCounts, summary, theAuditEventOf, type TestOrg } from './support/identity';
+import {
+  assertNoSecretAtRest,
+  createOrg,
+  createUserAndLogin,
+  PASSWORD,
+  rowCounts,
+  summary,
+  type TestOrg,
+  theAuditEventOf,
+} from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const JWT_SECRET = 'test-jwt-secret-of-at-least-32-bytes!!';
@@ -74,7 +83,10 @@ describe('login, logout and who-am-i', () => {
   });
 
   it('GET /auth/me describes an API key, sent as X-API-Key or as a bearer token', async () => {
-    for (const header of [['X-API-Key', org.key], ['Authorization', `Bearer ${org.key}`]] as const) {
+    for (const header of [
+      ['X-API-Key', org.key],
+      ['Authorization', `Bearer ${org.key}`],
+    ] as const) {
       const res = await warden.request.get('/api/v1/auth/me').set(header[0], header[1]).expect(200);
       assert.equal(res.body.type, 'api_key');
       assert.equal(res.body.api_key.id, org.keyId);
@@ -97,14 +109,20 @@ describe('login, logout and who-am-i', () => {
     await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer ${jane.token}`).expect(200);
   });
 
-  it('a login and a logout are audit events in the user\'s org: by the user, on the session, with no token in them', async () => {
+  it("a login and a logout are audit events in the user's org: by the user, on the session, with no token in them", async () => {
     // Another user than jane, whose logins the per-email rate limit below counts.
     const audited = await createUserAndLogin(warden, org, 'audited@example.com', 'member');
     const login = await warden.request.post('/api/v1/auth/login').send({ email: 'audited@example.com', password: PASSWORD }).expect(200);
     handled.push(audited.token, login.body.token);
     const sessionId = (jwt.decode(login.body.token) as jwt.JwtPayload).sid as string;
     const loggedIn = await theAuditEventOf(warden, login, [login.body.token, PASSWORD]);
-    assert.deepEqual(summary(loggedIn), { org: org.id, action: 'auth.login', actor: ['user', audited.id], resource: ['session', sessionId], outcome: 'success' });
+    assert.deepEqual(summary(loggedIn), {
+      org: org.id,
+      action: 'auth.login',
+      actor: ['user', audited.id],
+      resource: ['session', sessionId],
+      outcome: 'success',
+    });
     assert.equal(loggedIn.details.expires_at, login.body.expires_at);
 
     const logout = await warden.request.post('/api/v1/auth/logout').set('Authorization', `Bearer ${login.body.token}`).expect(200);

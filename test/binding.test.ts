@@ -83,7 +83,11 @@ describe('binding layer: requests are validated against the spec before a handle
   it('a body that is not what its Content-Encoding says → 400 MALFORMED_CONTENT_ENCODING, never a 500', async () => {
     lastContext = undefined;
     for (const encoding of ['gzip', 'deflate', 'br']) {
-      const res = await warden.request.post('/widgets').set('Content-Type', 'application/json').set('Content-Encoding', encoding).send('{"name":"gear","size":3}');
+      const res = await warden.request
+        .post('/widgets')
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', encoding)
+        .send('{"name":"gear","size":3}');
       assert.equal(res.status, 400, encoding);
       assert.equal(res.body.code, 'MALFORMED_CONTENT_ENCODING');
       assert.ok(res.body.request_id);
@@ -104,13 +108,10 @@ describe('binding layer: requests are validated against the spec before a handle
       .expect(422);
     assert.equal(res.body.error, 'validation_failed');
     assert.equal(res.body.code, 'VALIDATION_FAILED');
-    assert.deepEqual(
-      res.body.details.map((detail: { field: string; message: string }) => [detail.field, detail.message]).sort(),
-      [
-        ['parts/0/extra', 'is not a known field'],
-        ['weight', 'is not a known field'],
-      ],
-    );
+    assert.deepEqual(res.body.details.map((detail: { field: string; message: string }) => [detail.field, detail.message]).sort(), [
+      ['parts/0/extra', 'is not a known field'],
+      ['weight', 'is not a known field'],
+    ]);
   });
 
   it('wrong types, formats, enums, patterns and lengths → 422 with one detail per field', async () => {
@@ -118,9 +119,7 @@ describe('binding layer: requests are validated against the spec before a handle
       .post('/widgets')
       .send({ name: '', size: 'three', colour: 'blue', owner_email: 'not-an-email', parts: [{ sku: 'SKU-1' }] })
       .expect(422);
-    const byField = Object.fromEntries(
-      res.body.details.map((detail: { field: string; rule: string }) => [detail.field, detail.rule]),
-    );
+    const byField = Object.fromEntries(res.body.details.map((detail: { field: string; rule: string }) => [detail.field, detail.rule]));
     assert.deepEqual(byField, {
       name: 'minLength',
       size: 'type',
@@ -134,10 +133,10 @@ describe('binding layer: requests are validated against the spec before a handle
 
   it('missing required fields → 422 naming them', async () => {
     const res = await warden.request.post('/widgets').send({ colour: 'red' }).expect(422);
-    assert.deepEqual(
-      res.body.details.map((detail: { field: string; rule: string }) => `${detail.field}:${detail.rule}`).sort(),
-      ['name:required', 'size:required'],
-    );
+    assert.deepEqual(res.body.details.map((detail: { field: string; rule: string }) => `${detail.field}:${detail.rule}`).sort(), [
+      'name:required',
+      'size:required',
+    ]);
   });
 
   it('a missing body where one is required → 422 BODY_REQUIRED', async () => {

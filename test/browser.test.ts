@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import supertest from 'supertest';
 import { answerClientErrors } from '../src/errors/client-error';
@@ -42,7 +42,7 @@ describe('browser-facing defaults: nosniff, CORS, a self-contained docs page', (
     }
   });
 
-  it('answers a preflight from an allowed origin with 204, the route\'s methods and the headers Warden reads', async () => {
+  it("answers a preflight from an allowed origin with 204, the route's methods and the headers Warden reads", async () => {
     const res = await preflight('/api/v1/users', CONSOLE).expect(204);
     assert.equal(res.headers['access-control-allow-origin'], CONSOLE);
     assert.deepEqual(res.headers['access-control-allow-methods']!.split(', '), ['GET', 'HEAD', 'POST']);
@@ -82,7 +82,11 @@ describe('browser-facing defaults: nosniff, CORS, a self-contained docs page', (
     const refused = await warden.request.get('/api/v1/users').set('Origin', CONSOLE).expect(401);
     assert.equal(refused.headers['access-control-allow-origin'], CONSOLE);
 
-    const foreign = await warden.request.get('/api/v1/users').set('Origin', 'https://evil.example.net').set('X-API-Key', org.key).expect(200);
+    const foreign = await warden.request
+      .get('/api/v1/users')
+      .set('Origin', 'https://evil.example.net')
+      .set('X-API-Key', org.key)
+      .expect(200);
     assert.equal(foreign.headers['access-control-allow-origin'], undefined);
   });
 
@@ -99,7 +103,11 @@ describe('browser-facing defaults: nosniff, CORS, a self-contained docs page', (
 
   it('by default (no CORS_ALLOWED_ORIGINS) no origin is allowed', async () => {
     const closed = await startTestApp({ database: warden.database });
-    const res = await supertest(closed.app).options('/healthz').set('Origin', CONSOLE).set('Access-Control-Request-Method', 'GET').expect(204);
+    const res = await supertest(closed.app)
+      .options('/healthz')
+      .set('Origin', CONSOLE)
+      .set('Access-Control-Request-Method', 'GET')
+      .expect(204);
     assert.equal(res.headers['access-control-allow-origin'], undefined);
   });
 
@@ -124,7 +132,7 @@ describe('browser-facing defaults: nosniff, CORS, a self-contained docs page', (
   });
 });
 
-describe('requests Node\'s HTTP parser rejects', () => {
+describe("requests Node's HTTP parser rejects", () => {
   let warden: TestApp;
   let server: Server;
   before(async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadSpec } from '../src/binding/binding';
-import { openDatabase, type Database } from '../src/db/database';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres';
 import publishedSpec from '../generated/openapi.json';
+import { loadSpec } from '../src/binding/binding';
+import { type Database, openDatabase } from '../src/db/database';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { assertErrorBody } from './support/contract-checker';
 import { createOrg, type TestOrg } from './support/identity';
 import { TcpProxy } from './support/tcp-proxy';
@@ -85,7 +85,9 @@ describe('a database outage', () => {
         if (typeof operation !== 'object' || !operation.operationId || !('503' in operation.responses)) continue;
         // Readiness answers its own 503 body, checked above.
         if (operation.operationId === 'getReadiness') continue;
-        const path = template.replace(/\{([^}]+)\}/g, (_, name: string) => (name === 'org_id' ? org.id : `${name.replace(/_id$/, '')}_0123456789abcdefghijklmnop`));
+        const path = template.replace(/\{([^}]+)\}/g, (_, name: string) =>
+          name === 'org_id' ? org.id : `${name.replace(/_id$/, '')}_0123456789abcdefghijklmnop`,
+        );
         const content = operation.requestBody?.content?.['application/json'];
         const body = content?.example ?? Object.values(content?.examples ?? {})[0]?.value;
         let request = warden.request[method as 'get'](path).set('X-API-Key', org.key);
@@ -95,7 +97,8 @@ describe('a database outage', () => {
         // so with an API key only the operations that take one reach the database.
         const takesApiKey = (operation.security ?? [{ ApiKeyAuth: [] }]).some((scheme) => 'ApiKeyAuth' in (scheme as object));
         if (res.status === 503) assert.equal(res.body.code, 'DATABASE_UNAVAILABLE', operation.operationId);
-        else if (takesApiKey || res.status >= 500) answers.push(`${operation.operationId} ${method.toUpperCase()} ${path} → ${res.status} ${res.body?.code ?? ''}`);
+        else if (takesApiKey || res.status >= 500)
+          answers.push(`${operation.operationId} ${method.toUpperCase()} ${path} → ${res.status} ${res.body?.code ?? ''}`);
       }
     }
     assert.deepEqual(answers, [], 'operations that did not answer 503');

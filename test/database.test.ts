@@ -42,7 +42,7 @@ describe('embedded database (no DATABASE_URL)', () => {
   });
 });
 
-describe('embedded database: reachable by Warden\'s user only', () => {
+describe("embedded database: reachable by Warden's user only", () => {
   it('listens on a Unix socket in a directory of mode 0700, not on a TCP port any local user can reach', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'warden-data-'));
     chmodSync(dataDir, 0o755);

@@ -28,20 +28,33 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     return booted;
   }
   const lease = (id: string, runtimeToken: string) =>
-    warden.request.post(`/api/v1/installations/${id}/lease`).set('Authorization', `Bearer ${runtimeToken}`).send({ status: 'running', heartbeat_interval_seconds: 60, health_payload: { memory_mb: 512 } });
+    warden.request
+      .post(`/api/v1/installations/${id}/lease`)
+      .set('Authorization', `Bearer ${runtimeToken}`)
+      .send({ status: 'running', heartbeat_interval_seconds: 60, health_payload: { memory_mb: 512 } });
   const refresh = async (id: string, refreshToken: string | undefined) => {
     const res = await warden.request.post(`/api/v1/installations/${id}/refresh`).send({ refresh_token: refreshToken });
     if (res.status === 200) handled.push(res.body.runtime_token, res.body.refresh_token);
     return res;
   };
   const sealedPairs = async (installationId: string) =>
-    (await warden.database.dataSource.query(`SELECT count(replay_ciphertext)::int AS n FROM superseded_refresh_tokens WHERE installation_id = $1`, [installationId]))[0].n;
+    (
+      await warden.database.dataSource.query(
+        `SELECT count(replay_ciphertext)::int AS n FROM superseded_refresh_tokens WHERE installation_id = $1`,
+        [installationId],
+      )
+    )[0].n;
   const runtimeTokens = async (installationId: string): Promise<number> =>
-    (await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM runtime_tokens WHERE installation_id = $1`, [installationId]))[0].n;
+    (
+      await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM runtime_tokens WHERE installation_id = $1`, [installationId])
+    )[0].n;
   const replayBootstrap = (token: string) => warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token });
   /** The org's audit events about one installation, oldest first. */
   const eventsOf = async (installationId: string) =>
-    warden.database.dataSource.query(`SELECT * FROM audit_events WHERE org_id = $1 AND resource_id = $2 ORDER BY seq`, [org.id, installationId]);
+    warden.database.dataSource.query(`SELECT * FROM audit_events WHERE org_id = $1 AND resource_id = $2 ORDER BY seq`, [
+      org.id,
+      installationId,
+    ]);
 
   before(async () => {
     warden = await startTestApp();
@@ -74,7 +87,9 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
       const leaseMs = new Date(res.body.lease_expires_at).getTime() - Date.now();
       assert.ok(leaseMs > 170_000 && leaseMs <= 180_000, `lease ${leaseMs} ms`);
     }
-    const [row] = await warden.database.dataSource.query(`SELECT reported_status, health_payload FROM installations WHERE id = $1`, [boot.installation_id]);
+    const [row] = await warden.database.dataSource.query(`SELECT reported_status, health_payload FROM installations WHERE id = $1`, [
+      boot.installation_id,
+    ]);
     assert.deepEqual(row, { reported_status: 'running', health_payload: { memory_mb: 512 } });
 
     const refreshed = await refresh(boot.installation_id, boot.refresh_token);
@@ -96,20 +111,31 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.equal(shutdown.body.command.type, 'shutdown');
     assert.equal(shutdown.body.command.reason, 'Security incident');
     assert.ok(shutdown.body.command.timeout_ms > 50_000 && shutdown.body.command.timeout_ms <= 60_000);
-    const afterRevoke = await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: refreshed.body.refresh_token }).expect(401);
+    const afterRevoke = await warden.request
+      .post(`/api/v1/installations/${boot.installation_id}/refresh`)
+      .send({ refresh_token: refreshed.body.refresh_token })
+      .expect(401);
     assert.equal(afterRevoke.body.code, 'REFRESH_TOKEN_INVALID', 'the revocation killed the refresh token');
     // Past the shutdown deadline the lease still says shutdown, now with nothing left to wait.
-    await warden.database.dataSource.query(`UPDATE installations SET revoked_at = now() - interval '2 minutes' WHERE id = $1`, [boot.installation_id]);
+    await warden.database.dataSource.query(`UPDATE installations SET revoked_at = now() - interval '2 minutes' WHERE id = $1`, [
+      boot.installation_id,
+    ]);
     const late = await lease(boot.installation_id, refreshed.body.runtime_token).expect(200);
     assert.deepEqual(late.body.command, { type: 'shutdown', reason: 'Security incident', timeout_ms: 0 });
   });
 
   it('revoke with shutdown_timeout_ms 0: the next lease, and every one after, answers shutdown with timeout_ms 0 (not 401)', async () => {
     const boot = await bootstrap(await installToken((await registeredAgent()).id));
-    const revoked = await warden.request.post(`/api/v1/installations/${boot.installation_id}/revoke`).set(key).send({ reason: 'Host decommissioned', shutdown_timeout_ms: 0 }).expect(200);
+    const revoked = await warden.request
+      .post(`/api/v1/installations/${boot.installation_id}/revoke`)
+      .set(key)
+      .send({ reason: 'Host decommissioned', shutdown_timeout_ms: 0 })
+      .expect(200);
     assert.ok(new Date(revoked.body.shutdown_deadline).getTime() <= Date.now());
     // Even a token close to expiry gets no replacement: the answer is only the command.
-    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() + interval '1 day' WHERE installation_id = $1`, [boot.installation_id]);
+    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() + interval '1 day' WHERE installation_id = $1`, [
+      boot.installation_id,
+    ]);
     for (let i = 0; i < 2; i++) {
       const res = await lease(boot.installation_id, boot.runtime_token).expect(200);
       assert.deepEqual(res.body.command, { type: 'shutdown', reason: 'Host decommissioned', timeout_ms: 0 });
@@ -127,24 +153,34 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.deepEqual(again, first, 'the same installation, runtime token and refresh token');
     assert.equal(await runtimeTokens(first.installation_id), 1);
     await lease(first.installation_id, first.runtime_token).expect(200);
-    await warden.database.dataSource.query(`UPDATE install_tokens SET used_at = now() - interval '61 seconds' WHERE installation_id = $1`, [first.installation_id]);
+    await warden.database.dataSource.query(`UPDATE install_tokens SET used_at = now() - interval '61 seconds' WHERE installation_id = $1`, [
+      first.installation_id,
+    ]);
     const late = await replayBootstrap(token).expect(401);
     assert.equal(late.body.code, 'INSTALL_TOKEN_USED');
     await warden.services.installations.forgetExpiredReplays();
-    const [{ sealed }] = await warden.database.dataSource.query(`SELECT count(replay_ciphertext)::int AS sealed FROM install_tokens WHERE installation_id = $1`, [first.installation_id]);
+    const [{ sealed }] = await warden.database.dataSource.query(
+      `SELECT count(replay_ciphertext)::int AS sealed FROM install_tokens WHERE installation_id = $1`,
+      [first.installation_id],
+    );
     assert.equal(sealed, 0, 'the sealed answer is erased once the window closed');
   });
 
   it('within the 60 s, a repeat after a refresh, a recovery or a revoke is refused: the spent install token mints nothing', async () => {
     const moves = {
-      refresh: async (boot: { installation_id: string; refresh_token?: string }) => (await refresh(boot.installation_id, boot.refresh_token)).status,
+      refresh: async (boot: { installation_id: string; refresh_token?: string }) =>
+        (await refresh(boot.installation_id, boot.refresh_token)).status,
       recovery: async (_boot: unknown, agentId: string) => {
-        const res = await warden.request.post('/api/v1/installations/recovery').set(key).send({ agent_id: agentId, workspace_id: workspaceId });
+        const res = await warden.request
+          .post('/api/v1/installations/recovery')
+          .set(key)
+          .send({ agent_id: agentId, workspace_id: workspaceId });
         handled.push(res.body.runtime_token, res.body.refresh_token);
         return res.status;
       },
       revoke: async (boot: { installation_id: string }) =>
-        (await warden.request.post(`/api/v1/installations/${boot.installation_id}/revoke`).set(key).send({ reason: 'Host decommissioned' })).status,
+        (await warden.request.post(`/api/v1/installations/${boot.installation_id}/revoke`).set(key).send({ reason: 'Host decommissioned' }))
+          .status,
     };
     for (const [name, move] of Object.entries(moves)) {
       const agent = await registeredAgent();
@@ -175,28 +211,42 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
   it('expired, forged and malformed install tokens are 401, and nothing is written', async () => {
     const agent = await registeredAgent();
     const token = await installToken(agent.id, 1);
-    await warden.database.dataSource.query(`UPDATE install_tokens SET expires_at = now() - interval '1 second' WHERE agent_id = $1`, [agent.id]);
+    await warden.database.dataSource.query(`UPDATE install_tokens SET expires_at = now() - interval '1 second' WHERE agent_id = $1`, [
+      agent.id,
+    ]);
     const before = await rowCounts(warden, ['installations', 'runtime_tokens']);
     const expired = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token }).expect(401);
     assert.equal(expired.body.code, 'INSTALL_TOKEN_EXPIRED');
     await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: 'skt_forged' }).expect(401);
-    await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token.slice(0, -1) + 'x' }).expect(401);
+    await warden.request
+      .post('/api/v1/installations/bootstrap')
+      .send({ install_token: token.slice(0, -1) + 'x' })
+      .expect(401);
     assert.deepEqual(await rowCounts(warden, ['installations', 'runtime_tokens']), before);
-    await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: agent.id, expiry_minutes: 1441 }).expect(422);
+    await warden.request
+      .post(`/api/v1/workspaces/${workspaceId}/install-tokens`)
+      .set(key)
+      .send({ agent_id: agent.id, expiry_minutes: 1441 })
+      .expect(422);
     await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: 'agt_nosuch' }).expect(404);
     await warden.request.post('/api/v1/workspaces/ws_nosuch/install-tokens').set(key).send({ agent_id: agent.id }).expect(404);
   });
 
   it('a lease within 7 days of expiry hands out a new token; the old one stops', async () => {
     const boot = await bootstrap(await installToken((await registeredAgent()).id));
-    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() + interval '6 days' WHERE installation_id = $1`, [boot.installation_id]);
+    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() + interval '6 days' WHERE installation_id = $1`, [
+      boot.installation_id,
+    ]);
     const res = await lease(boot.installation_id, boot.runtime_token).expect(200);
     handled.push(res.body.refreshed_token.runtime_token);
     assert.equal(res.body.refreshed_token.token_version, 2);
     await lease(boot.installation_id, res.body.refreshed_token.runtime_token).expect(200);
     await lease(boot.installation_id, boot.runtime_token).expect(401);
     // An expired runtime token is refused outright.
-    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() - interval '1 second' WHERE installation_id = $1`, [boot.installation_id]);
+    await warden.database.dataSource.query(
+      `UPDATE runtime_tokens SET expires_at = now() - interval '1 second' WHERE installation_id = $1`,
+      [boot.installation_id],
+    );
     const expired = await lease(boot.installation_id, res.body.refreshed_token.runtime_token).expect(401);
     assert.equal(expired.body.code, 'CREDENTIAL_EXPIRED');
   });
@@ -219,7 +269,9 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.equal(reuse.body.code, 'REFRESH_TOKEN_REUSED');
     await lease(boot.installation_id, second.body.runtime_token).expect(401);
     assert.equal((await refresh(boot.installation_id, second.body.refresh_token)).status, 401);
-    const [revoked] = await warden.database.dataSource.query(`SELECT refresh_token_digest FROM installations WHERE id = $1`, [boot.installation_id]);
+    const [revoked] = await warden.database.dataSource.query(`SELECT refresh_token_digest FROM installations WHERE id = $1`, [
+      boot.installation_id,
+    ]);
     assert.equal(revoked.refresh_token_digest, null);
     assert.equal(await sealedPairs(boot.installation_id), 0, 'no sealed pair outlives the revocation');
   });
@@ -228,7 +280,10 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     const boot = await bootstrap(await installToken((await registeredAgent()).id));
     const fresh = await refresh(boot.installation_id, boot.refresh_token);
     assert.equal(fresh.status, 200);
-    await warden.database.dataSource.query(`UPDATE superseded_refresh_tokens SET superseded_at = now() - interval '31 seconds' WHERE installation_id = $1`, [boot.installation_id]);
+    await warden.database.dataSource.query(
+      `UPDATE superseded_refresh_tokens SET superseded_at = now() - interval '31 seconds' WHERE installation_id = $1`,
+      [boot.installation_id],
+    );
     assert.equal(await sealedPairs(boot.installation_id), 1);
     await warden.services.installations.forgetExpiredReplays();
     assert.equal(await sealedPairs(boot.installation_id), 0, 'the hourly maintenance erases pairs past their window');
@@ -249,7 +304,9 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.deepEqual([...new Set(results.map((res) => res.status))], [200]);
     for (const res of results) assert.deepEqual(res.body, results[0]!.body);
     assert.equal(results[0]!.body.token_version, 2);
-    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM runtime_tokens WHERE installation_id = $1`, [boot.installation_id]);
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM runtime_tokens WHERE installation_id = $1`, [
+      boot.installation_id,
+    ]);
     assert.equal(n, 2, 'the bootstrap token and one new one');
     await lease(boot.installation_id, results[0]!.body.runtime_token).expect(200);
     assert.equal((await refresh(boot.installation_id, results[0]!.body.refresh_token)).status, 200);
@@ -267,15 +324,25 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.deepEqual(await actions(), ['installation.bootstrapped', 'installation.bootstrapped'], 'a plain renewal is no event');
 
     const refreshed = await refresh(boot.installation_id, boot.refresh_token);
-    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() + interval '6 days' WHERE installation_id = $1`, [boot.installation_id]);
+    await warden.database.dataSource.query(`UPDATE runtime_tokens SET expires_at = now() + interval '6 days' WHERE installation_id = $1`, [
+      boot.installation_id,
+    ]);
     const renewed = await lease(boot.installation_id, refreshed.body.runtime_token).expect(200);
     handled.push(renewed.body.refreshed_token.runtime_token);
-    const recovered = await warden.request.post('/api/v1/installations/recovery').set(key).send({ agent_id: agent.id, workspace_id: workspaceId }).expect(200);
+    const recovered = await warden.request
+      .post('/api/v1/installations/recovery')
+      .set(key)
+      .send({ agent_id: agent.id, workspace_id: workspaceId })
+      .expect(200);
     handled.push(recovered.body.runtime_token, recovered.body.refresh_token);
 
     const events = await eventsOf(boot.installation_id);
     assert.deepEqual(
-      events.map((event: { action: string; actor_type: string; actor_id: string | null }) => [event.action, event.actor_type, event.actor_id]),
+      events.map((event: { action: string; actor_type: string; actor_id: string | null }) => [
+        event.action,
+        event.actor_type,
+        event.actor_id,
+      ]),
       [
         ['installation.bootstrapped', 'installation', boot.installation_id],
         ['installation.bootstrapped', 'installation', boot.installation_id],
@@ -289,7 +356,17 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     assert.deepEqual(renewal.details, { token_version: 3, expires_at: renewed.body.refreshed_token.expires_at });
     assert.equal(events[2].details.after.refresh_token, '[REDACTED]');
     const text = JSON.stringify(events);
-    for (const secret of [token, boot.runtime_token, boot.refresh_token!, repeat.runtime_token, refreshed.body.runtime_token, refreshed.body.refresh_token, renewed.body.refreshed_token.runtime_token, recovered.body.runtime_token, recovered.body.refresh_token]) {
+    for (const secret of [
+      token,
+      boot.runtime_token,
+      boot.refresh_token!,
+      repeat.runtime_token,
+      refreshed.body.runtime_token,
+      refreshed.body.refresh_token,
+      renewed.body.refreshed_token.runtime_token,
+      recovered.body.runtime_token,
+      recovered.body.refresh_token,
+    ]) {
       assert.ok(!text.includes(secret), `an audit event carries a secret (${secret.slice(0, 6)}…)`);
     }
     const verdict = await warden.request.get('/api/v1/audit/verify').set(key).expect(200);
@@ -302,7 +379,13 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     const recovered = await warden.request
       .post('/api/v1/installations/recovery')
       .set(key)
-      .send({ agent_id: agent.sekuireId, workspace_id: workspaceId, upstream_url: 'http://my-agent:8000', capabilities: ['data_analysis'], heartbeat_interval_seconds: 60 })
+      .send({
+        agent_id: agent.sekuireId,
+        workspace_id: workspaceId,
+        upstream_url: 'http://my-agent:8000',
+        capabilities: ['data_analysis'],
+        heartbeat_interval_seconds: 60,
+      })
       .expect(200);
     handled.push(recovered.body.runtime_token, recovered.body.refresh_token);
     assert.equal(recovered.body.installation_id, boot.installation_id);
@@ -310,11 +393,19 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     await lease(boot.installation_id, boot.runtime_token).expect(401);
     await lease(boot.installation_id, recovered.body.runtime_token).expect(200);
 
-    const reuse = await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token }).expect(401);
+    const reuse = await warden.request
+      .post(`/api/v1/installations/${boot.installation_id}/refresh`)
+      .send({ refresh_token: boot.refresh_token })
+      .expect(401);
     assert.equal(reuse.body.code, 'REFRESH_TOKEN_REUSED');
     await lease(boot.installation_id, recovered.body.runtime_token).expect(401);
-    await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: recovered.body.refresh_token }).expect(401);
-    assert.ok(warden.logs.some((line) => line.installation_id === boot.installation_id && String(line.msg).includes('spent refresh token')));
+    await warden.request
+      .post(`/api/v1/installations/${boot.installation_id}/refresh`)
+      .send({ refresh_token: recovered.body.refresh_token })
+      .expect(401);
+    assert.ok(
+      warden.logs.some((line) => line.installation_id === boot.installation_id && String(line.msg).includes('spent refresh token')),
+    );
   });
 
   it('beacon: registers and replaces; another installation id is 404', async () => {
@@ -326,7 +417,11 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
       .expect(200);
     assert.deepEqual(res.body.metadata, { pod_name: 'agent-abc', namespace: 'prod' });
     await warden.request.post('/api/v1/installations/inst_nosuch/beacon/register').set(key).send({ platform: 'docker' }).expect(404);
-    await warden.request.post(`/api/v1/installations/${boot.installation_id}/beacon/register`).set(key).send({ platform: 'mainframe' }).expect(422);
+    await warden.request
+      .post(`/api/v1/installations/${boot.installation_id}/beacon/register`)
+      .set(key)
+      .send({ platform: 'mainframe' })
+      .expect(422);
   });
 
   it('a runtime token is 403 on management routes and on another installation; an API key cannot lease', async () => {
@@ -337,7 +432,11 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer ${one.runtime_token}`).expect(403);
     const other = await lease(two.installation_id, one.runtime_token).expect(403);
     assert.equal(other.body.code, 'NOT_THIS_INSTALLATION');
-    const byKey = await warden.request.post(`/api/v1/installations/${one.installation_id}/lease`).set('Authorization', `Bearer ${org.key}`).send({}).expect(403);
+    const byKey = await warden.request
+      .post(`/api/v1/installations/${one.installation_id}/lease`)
+      .set('Authorization', `Bearer ${org.key}`)
+      .send({})
+      .expect(403);
     assert.equal(byKey.body.code, 'CREDENTIAL_NOT_ACCEPTED');
   });
 
@@ -348,12 +447,23 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     await warden.request.post(`/api/v1/agents/${agent.id}/revoke`).set(key).expect(200);
     const res = await lease(boot.installation_id, boot.runtime_token).expect(200);
     assert.deepEqual(res.body.command, { type: 'shutdown', reason: 'agent revoked', timeout_ms: 0 });
-    await warden.request.post(`/api/v1/installations/${boot.installation_id}/refresh`).send({ refresh_token: boot.refresh_token }).expect(401);
+    await warden.request
+      .post(`/api/v1/installations/${boot.installation_id}/refresh`)
+      .send({ refresh_token: boot.refresh_token })
+      .expect(401);
     const refused = await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: spare }).expect(401);
     assert.equal(refused.body.code, 'CREDENTIAL_REVOKED');
-    const none = await warden.request.post(`/api/v1/workspaces/${workspaceId}/install-tokens`).set(key).send({ agent_id: agent.id }).expect(409);
+    const none = await warden.request
+      .post(`/api/v1/workspaces/${workspaceId}/install-tokens`)
+      .set(key)
+      .send({ agent_id: agent.id })
+      .expect(409);
     assert.equal(none.body.code, 'AGENT_STOPPED');
-    await warden.request.post('/api/v1/installations/recovery').set(key).send({ agent_id: agent.id, workspace_id: workspaceId }).expect(409);
+    await warden.request
+      .post('/api/v1/installations/recovery')
+      .set(key)
+      .send({ agent_id: agent.id, workspace_id: workspaceId })
+      .expect(409);
   });
 
   it('revoke racing leases: once the revoke has returned, no lease gets anything but shutdown', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { forbiddenAddressReason } from '../src/outbound/address-policy';
 import { DestinationRefusedError, DestinationUnresolvableError, OutboundHttp } from '../src/outbound/outbound-http';
-import { startHttpReceiver, status, type HttpReceiver } from './support/http-receiver';
+import { type HttpReceiver, startHttpReceiver, status } from './support/http-receiver';
 
 const policy = { allowedHosts: [] as string[], timeoutMs: 2000, retryBaseMs: 10 };
 
@@ -44,7 +44,16 @@ describe('outbound HTTP: SSRF defences for URLs callers give Warden', () => {
       '::ffff:0:a9fe:a9fe': /IPv4-translated/,
     };
     for (const [address, reason] of Object.entries(refused)) assert.match(forbiddenAddressReason(address) ?? 'allowed', reason, address);
-    for (const address of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::8.8.8.8', '2002:808:808::1']) {
+    for (const address of [
+      '8.8.8.8',
+      '1.1.1.1',
+      '172.32.0.1',
+      '100.128.0.1',
+      '2606:4700:4700::1111',
+      '::ffff:8.8.8.8',
+      '64:ff9b::8.8.8.8',
+      '2002:808:808::1',
+    ]) {
       assert.equal(forbiddenAddressReason(address), null, address);
     }
   });
@@ -104,8 +113,18 @@ describe('outbound HTTP: SSRF defences for URLs callers give Warden', () => {
       ['2001:20::/28', '2001:20::', '2001:2f:ffff:ffff:ffff:ffff:ffff:ffff', []],
       ['2001:30::/28', '2001:30::', '2001:3f:ffff:ffff:ffff:ffff:ffff:ffff', []],
       ['2001:db8::/32', '2001:db8::', '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', ['2001:db7:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db9::']],
-      ['2002::/16 6to4', '2002::', '2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff', ['2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '2003::', '2002:808:808::1']],
-      ['2620:4f:8000::/48', '2620:4f:8000::', '2620:4f:8000:ffff:ffff:ffff:ffff:ffff', ['2620:4f:7fff:ffff:ffff:ffff:ffff:ffff', '2620:4f:8001::']],
+      [
+        '2002::/16 6to4',
+        '2002::',
+        '2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+        ['2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '2003::', '2002:808:808::1'],
+      ],
+      [
+        '2620:4f:8000::/48',
+        '2620:4f:8000::',
+        '2620:4f:8000:ffff:ffff:ffff:ffff:ffff',
+        ['2620:4f:7fff:ffff:ffff:ffff:ffff:ffff', '2620:4f:8001::'],
+      ],
       ['3fff::/20', '3fff::', '3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff', ['3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '3fff:1000::']],
       ['5f00::/16', '5f00::', '5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff', []],
       ['fc00::/7', 'fc00::', 'fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', []],
@@ -117,7 +136,8 @@ describe('outbound HTTP: SSRF defences for URLs callers give Warden', () => {
     ];
     for (const [name, first, last, neighbours] of blocks) {
       for (const address of [first, last]) assert.match(await refusal(client, url(address)), /^\S+ is an? /, `${name}: ${address}`);
-      for (const address of neighbours) assert.equal((await client.destination(url(address))).address, address, `${name}: neighbour ${address}`);
+      for (const address of neighbours)
+        assert.equal((await client.destination(url(address))).address, address, `${name}: neighbour ${address}`);
     }
     assert.equal(
       await refusal(client, 'https://[::ffff:0:7f00:1]/'),
@@ -155,7 +175,12 @@ describe('outbound HTTP: SSRF defences for URLs callers give Warden', () => {
 
   it('checks every address a name resolves to, resolves once, and connects to the address it checked (no DNS rebinding)', async () => {
     let lookups = 0;
-    const answers = [[{ address: '93.184.216.34', family: 4 }, { address: '10.0.0.5', family: 4 }]];
+    const answers = [
+      [
+        { address: '93.184.216.34', family: 4 },
+        { address: '10.0.0.5', family: 4 },
+      ],
+    ];
     const mixed = new OutboundHttp(policy, async () => answers[lookups++]!);
     assert.match(await refusal(mixed, 'https://mixed.example/'), /resolves to 10\.0\.0\.5, which is a private address/);
 
@@ -212,13 +237,16 @@ describe('outbound HTTP: SSRF defences for URLs callers give Warden', () => {
     assert.equal(receiver.requests.length, 5);
   });
 
-  it('verifies the intake\'s TLS certificate: a self-signed one is refused before any request is sent, and not retried', async () => {
+  it("verifies the intake's TLS certificate: a self-signed one is refused before any request is sent, and not retried", async () => {
     const tls = join(__dirname, 'fixtures', 'tls');
     let requests = 0;
-    const server = createHttpsServer({ cert: readFileSync(join(tls, 'self-signed-cert.pem')), key: readFileSync(join(tls, 'self-signed-key.pem')) }, (_req, res) => {
-      requests++;
-      res.end('{}');
-    });
+    const server = createHttpsServer(
+      { cert: readFileSync(join(tls, 'self-signed-cert.pem')), key: readFileSync(join(tls, 'self-signed-key.pem')) },
+      (_req, res) => {
+        requests++;
+        res.end('{}');
+      },
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const client = new OutboundHttp({ ...policy, allowedHosts: ['127.0.0.1'] });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -39,10 +39,14 @@ async function runAdmin(env: Record<string, string>, args: string[]): Promise<{ 
 
 /** The embedded database's first start is slow on a loaded machine: minutes, not seconds. */
 const listeningPort = (output: () => string) =>
-  waitFor(() => {
-    const match = /"port":(\d+)/.exec(output());
-    return match ? Number(match[1]) : undefined;
-  }, 'the listening line', 180_000);
+  waitFor(
+    () => {
+      const match = /"port":(\d+)/.exec(output());
+      return match ? Number(match[1]) : undefined;
+    },
+    'the listening line',
+    180_000,
+  );
 const printedKey = (output: () => string) => waitFor(() => /sk_live_[A-Za-z0-9]{38}/.exec(output())?.[0], 'the printed key');
 
 async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 150_000): Promise<T> {
@@ -125,8 +129,14 @@ describe('the server process', () => {
       assert.equal(principal.type, 'api_key');
       assert.equal(principal.org.name, 'Default org');
       assert.ok(principal.permissions.includes('owner.grant'));
-      const jsonLines = first.output().split('\n').filter((line) => line.startsWith('{'));
-      assert.ok(jsonLines.every((line) => !line.includes(key)), 'the key is not in the structured log');
+      const jsonLines = first
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'));
+      assert.ok(
+        jsonLines.every((line) => !line.includes(key)),
+        'the key is not in the structured log',
+      );
       first.child.kill('SIGTERM');
       assert.equal(await first.exit, 0);
 
@@ -156,7 +166,9 @@ describe('the server process', () => {
         const port = await listeningPort(next.output);
         const key = await printedKey(next.output);
         assert.match(next.output(), /First start: Warden created the org org_/);
-        await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`, { headers: { 'X-API-Key': key } }).then((res) => assert.equal(res.status, 200));
+        await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`, { headers: { 'X-API-Key': key } }).then((res) =>
+          assert.equal(res.status, 200),
+        );
         next.child.kill('SIGTERM');
         assert.equal(await next.exit, 0);
       } finally {
@@ -204,7 +216,9 @@ describe('the server process', () => {
         assert.ok(principal.permissions.includes('owner.grant'));
         const audit = await fetch(`http://127.0.0.1:${port}/api/v1/audit-events?action=api_key.created`, { headers: { 'X-API-Key': key } });
         assert.equal(audit.status, 200);
-        const { events } = (await audit.json()) as { events: Array<{ actor_type: string; resource_id: string; details: { after: { key: string } } }> };
+        const { events } = (await audit.json()) as {
+          events: Array<{ actor_type: string; resource_id: string; details: { after: { key: string } } }>;
+        };
         assert.equal(events.length, 1);
         assert.equal(events[0]!.actor_type, 'system');
         assert.equal(events[0]!.resource_id, principal.api_key.id);

@@ -24,7 +24,8 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     const res = await warden.request.get('/api/v1/permissions').set(as(viewer)).expect(200);
     assert.equal(res.headers['cache-control'], 'private, max-age=300');
     const names = res.body.permissions.map((p: { name: string }) => p.name);
-    for (const name of ['workspace.read', 'api_key.edit', 'role.edit', 'user_role.edit', 'org.create']) assert.ok(names.includes(name), name);
+    for (const name of ['workspace.read', 'api_key.edit', 'role.edit', 'user_role.edit', 'org.create'])
+      assert.ok(names.includes(name), name);
     assert.ok(res.body.permissions.every((p: { description: string }) => p.description.length > 0));
     // Every x-permission of the spec is in the catalog (start-up enforces it too).
     for (const operation of warden.binding.operations) {
@@ -34,7 +35,10 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
 
   it('GET /roles lists the four built-in roles; GET /roles/{id} reads one', async () => {
     const res = await warden.request.get('/api/v1/roles').set(as(viewer)).expect(200);
-    assert.deepEqual(res.body.roles.slice(0, 4).map((r: { name: string }) => r.name), ['owner', 'admin', 'member', 'viewer']);
+    assert.deepEqual(
+      res.body.roles.slice(0, 4).map((r: { name: string }) => r.name),
+      ['owner', 'admin', 'member', 'viewer'],
+    );
     const ownerRole = await warden.request.get('/api/v1/roles/rol_owner').set(as(viewer)).expect(200);
     assert.ok(ownerRole.body.permissions.includes('owner.grant'));
     assert.equal(ownerRole.body.built_in, true);
@@ -43,7 +47,10 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
 
   it('a viewer is refused every change with 403 naming the missing permission', async () => {
     const cases = [
-      warden.request.post('/api/v1/roles').set(as(viewer)).send({ name: 'x', permissions: ['workspace.read'] }),
+      warden.request
+        .post('/api/v1/roles')
+        .set(as(viewer))
+        .send({ name: 'x', permissions: ['workspace.read'] }),
       warden.request.post('/api/v1/user-roles').set(as(viewer)).send({ user_id: viewer.id, role_id: 'rol_admin' }),
       warden.request.post('/api/v1/users').set(as(viewer)).send({ email: 'v2@example.com', password: 'long enough password' }),
       warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(as(viewer)).send({ name: 'nope' }),
@@ -69,32 +76,54 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
 
     // The viewer cannot create a workspace until the role is assigned, and can afterwards.
     await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(as(viewer)).send({ name: 'before' }).expect(403);
-    const assigned = await warden.request.post('/api/v1/user-roles').set(as(admin)).send({ user_id: viewer.id, role_id: created.body.id }).expect(201);
+    const assigned = await warden.request
+      .post('/api/v1/user-roles')
+      .set(as(admin))
+      .send({ user_id: viewer.id, role_id: created.body.id })
+      .expect(201);
     assert.equal(assigned.body.role_name, 'deployer');
     await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(as(viewer)).send({ name: 'after' }).expect(201);
     const me = await warden.request.get('/api/v1/auth/me').set(as(viewer)).expect(200);
     assert.deepEqual(me.body.roles, ['viewer', 'deployer']);
 
     const roles = await warden.request.get(`/api/v1/users/${viewer.id}/roles`).set(as(viewer)).expect(200);
-    assert.deepEqual(roles.body.roles.map((r: { name: string }) => r.name), ['viewer', 'deployer']);
+    assert.deepEqual(
+      roles.body.roles.map((r: { name: string }) => r.name),
+      ['viewer', 'deployer'],
+    );
     const listed = await warden.request.get(`/api/v1/user-roles?user_id=${viewer.id}`).set(as(viewer)).expect(200);
-    assert.deepEqual(listed.body.user_roles.map((r: { id: string }) => r.id), [assigned.body.id]);
+    assert.deepEqual(
+      listed.body.user_roles.map((r: { id: string }) => r.id),
+      [assigned.body.id],
+    );
     const byRole = await warden.request.get(`/api/v1/user-roles?role_id=${created.body.id}&limit=1`).set(as(viewer)).expect(200);
     assert.equal(byRole.body.user_roles.length, 1);
 
     // Changing the role's permissions applies on the next request.
-    const replaced = await warden.request.put(`/api/v1/roles/${created.body.id}/permissions`).set(as(admin)).send({ permissions: ['workspace.read'] }).expect(200);
+    const replaced = await warden.request
+      .put(`/api/v1/roles/${created.body.id}/permissions`)
+      .set(as(admin))
+      .send({ permissions: ['workspace.read'] })
+      .expect(200);
     assert.deepEqual(replaced.body.permissions, ['workspace.read']);
     await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(as(viewer)).send({ name: 'too late' }).expect(403);
 
-    const again = await warden.request.post('/api/v1/user-roles').set(as(admin)).send({ user_id: viewer.id, role_id: created.body.id }).expect(409);
+    const again = await warden.request
+      .post('/api/v1/user-roles')
+      .set(as(admin))
+      .send({ user_id: viewer.id, role_id: created.body.id })
+      .expect(409);
     assert.equal(again.body.code, 'ROLE_ALREADY_ASSIGNED');
     await warden.request.delete(`/api/v1/user-roles/${assigned.body.id}`).set(as(admin)).expect(204);
     await warden.request.delete(`/api/v1/user-roles/${assigned.body.id}`).set(as(admin)).expect(404);
   });
 
   it('deleting a role deletes its assignments in the same transaction', async () => {
-    const role = await warden.request.post('/api/v1/roles').set(as(admin)).send({ name: 'temp', permissions: ['user.read'] }).expect(201);
+    const role = await warden.request
+      .post('/api/v1/roles')
+      .set(as(admin))
+      .send({ name: 'temp', permissions: ['user.read'] })
+      .expect(201);
     await warden.request.post('/api/v1/user-roles').set(as(admin)).send({ user_id: viewer.id, role_id: role.body.id }).expect(201);
     await warden.request.delete(`/api/v1/roles/${role.body.id}`).set(as(admin)).expect(204);
     const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM user_roles WHERE role_id = $1`, [role.body.id]);
@@ -106,31 +135,71 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     const tables = ['roles', 'user_roles', 'users'];
     const before = await rowCounts(warden, tables);
     // admins lack owner.grant, so they can neither make owners nor hand out the owner role.
-    const makeOwner = await warden.request.post('/api/v1/users').set(as(admin)).send({ email: 'o2@example.com', password: 'long enough password', role: 'owner' }).expect(403);
+    const makeOwner = await warden.request
+      .post('/api/v1/users')
+      .set(as(admin))
+      .send({ email: 'o2@example.com', password: 'long enough password', role: 'owner' })
+      .expect(403);
     assert.equal(makeOwner.body.code, 'PRIVILEGE_ESCALATION');
     assert.match(makeOwner.body.message, /owner\.grant/);
     await warden.request.post('/api/v1/user-roles').set(as(admin)).send({ user_id: admin.id, role_id: 'rol_owner' }).expect(403);
-    const role = await warden.request.post('/api/v1/roles').set(as(admin)).send({ name: 'sneaky', permissions: ['owner.grant'] }).expect(403);
-    assert.deepEqual(role.body.details, [{ location: 'body', field: 'permissions', message: 'you do not hold owner.grant', rule: 'escalation' }]);
+    const role = await warden.request
+      .post('/api/v1/roles')
+      .set(as(admin))
+      .send({ name: 'sneaky', permissions: ['owner.grant'] })
+      .expect(403);
+    assert.deepEqual(role.body.details, [
+      { location: 'body', field: 'permissions', message: 'you do not hold owner.grant', rule: 'escalation' },
+    ]);
     assert.deepEqual(await rowCounts(warden, tables), before);
     // An owner can.
     await warden.request.post('/api/v1/user-roles').set(as(owner)).send({ user_id: admin.id, role_id: 'rol_owner' }).expect(201);
   });
 
   it('built-in roles cannot change (409); unknown and platform permissions are 422; duplicate names 409', async () => {
-    const fixed = await warden.request.put('/api/v1/roles/rol_admin/permissions').set(as(owner)).send({ permissions: ['workspace.read'] }).expect(409);
+    const fixed = await warden.request
+      .put('/api/v1/roles/rol_admin/permissions')
+      .set(as(owner))
+      .send({ permissions: ['workspace.read'] })
+      .expect(409);
     assert.equal(fixed.body.code, 'ROLE_BUILT_IN');
     await warden.request.delete('/api/v1/roles/rol_viewer').set(as(owner)).expect(409);
-    const unknown = await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'bad', permissions: ['workspace.read', 'teleport.use'] }).expect(422);
+    const unknown = await warden.request
+      .post('/api/v1/roles')
+      .set(as(owner))
+      .send({ name: 'bad', permissions: ['workspace.read', 'teleport.use'] })
+      .expect(422);
     assert.equal(unknown.body.code, 'UNKNOWN_PERMISSION');
-    assert.deepEqual(unknown.body.details, [{ location: 'body', field: 'permissions/1', message: 'is not in the permission catalog', rule: 'enum' }]);
-    const platform = await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'bad', permissions: ['org.create'] }).expect(422);
+    assert.deepEqual(unknown.body.details, [
+      { location: 'body', field: 'permissions/1', message: 'is not in the permission catalog', rule: 'enum' },
+    ]);
+    const platform = await warden.request
+      .post('/api/v1/roles')
+      .set(as(owner))
+      .send({ name: 'bad', permissions: ['org.create'] })
+      .expect(422);
     assert.equal(platform.body.details[0].message, 'is a platform permission');
-    await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'dup', permissions: ['user.read'] }).expect(201);
-    const dup = await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'dup', permissions: ['user.read'] }).expect(409);
+    await warden.request
+      .post('/api/v1/roles')
+      .set(as(owner))
+      .send({ name: 'dup', permissions: ['user.read'] })
+      .expect(201);
+    const dup = await warden.request
+      .post('/api/v1/roles')
+      .set(as(owner))
+      .send({ name: 'dup', permissions: ['user.read'] })
+      .expect(409);
     assert.equal(dup.body.code, 'ROLE_NAME_TAKEN');
-    await warden.request.post('/api/v1/roles').set(as(owner)).send({ name: 'admin', permissions: ['user.read'] }).expect(409);
-    await warden.request.put('/api/v1/roles/rol_nosuch/permissions').set(as(owner)).send({ permissions: ['user.read'] }).expect(404);
+    await warden.request
+      .post('/api/v1/roles')
+      .set(as(owner))
+      .send({ name: 'admin', permissions: ['user.read'] })
+      .expect(409);
+    await warden.request
+      .put('/api/v1/roles/rol_nosuch/permissions')
+      .set(as(owner))
+      .send({ permissions: ['user.read'] })
+      .expect(404);
     await warden.request.post('/api/v1/user-roles').set(as(owner)).send({ user_id: 'usr_nosuch', role_id: 'rol_admin' }).expect(404);
     await warden.request.get('/api/v1/users/usr_nosuch/roles').set(as(owner)).expect(404);
   });
@@ -139,7 +208,12 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     const fresh = await createOrg(warden, 'enterprise', 'Owner guard org');
     const withKey = { 'X-API-Key': fresh.key };
     const events = async (action: string) =>
-      (await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE org_id = $1 AND action = $2`, [fresh.id, action]))[0].n;
+      (
+        await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE org_id = $1 AND action = $2`, [
+          fresh.id,
+          action,
+        ])
+      )[0].n;
 
     // The first-start key is the only owner: it cannot revoke itself.
     const lastKey = await warden.request.delete(`/api/v1/api-keys/${fresh.keyId}`).set(withKey).expect(409);
@@ -149,12 +223,31 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     assert.equal(await events('api_key.revoked'), 0);
 
     // An admin made owner through a custom role and through rol_owner, then the key goes.
-    const alice = await warden.request.post('/api/v1/users').set(withKey).send({ email: 'alice@guard.example', password: 'long enough password', role: 'admin' }).expect(201);
-    const keyholder = await warden.request.post('/api/v1/roles').set(withKey).send({ name: 'keyholder', permissions: ['owner.grant'] }).expect(201);
-    const viaCustom = await warden.request.post('/api/v1/user-roles').set(withKey).send({ user_id: alice.body.id, role_id: keyholder.body.id }).expect(201);
-    const viaOwner = await warden.request.post('/api/v1/user-roles').set(withKey).send({ user_id: alice.body.id, role_id: 'rol_owner' }).expect(201);
+    const alice = await warden.request
+      .post('/api/v1/users')
+      .set(withKey)
+      .send({ email: 'alice@guard.example', password: 'long enough password', role: 'admin' })
+      .expect(201);
+    const keyholder = await warden.request
+      .post('/api/v1/roles')
+      .set(withKey)
+      .send({ name: 'keyholder', permissions: ['owner.grant'] })
+      .expect(201);
+    const viaCustom = await warden.request
+      .post('/api/v1/user-roles')
+      .set(withKey)
+      .send({ user_id: alice.body.id, role_id: keyholder.body.id })
+      .expect(201);
+    const viaOwner = await warden.request
+      .post('/api/v1/user-roles')
+      .set(withKey)
+      .send({ user_id: alice.body.id, role_id: 'rol_owner' })
+      .expect(201);
     await warden.request.delete(`/api/v1/api-keys/${fresh.keyId}`).set(withKey).expect(200);
-    const aliceLogin = await warden.request.post('/api/v1/auth/login').send({ email: 'alice@guard.example', password: 'long enough password' }).expect(200);
+    const aliceLogin = await warden.request
+      .post('/api/v1/auth/login')
+      .send({ email: 'alice@guard.example', password: 'long enough password' })
+      .expect(200);
     const asAlice = { Authorization: `Bearer ${aliceLogin.body.token}` };
 
     // One of her two owner grants can go; the last one cannot, by any route.
@@ -162,7 +255,11 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     const before = await rowCounts(warden, ['roles', 'user_roles']);
     const demote = await warden.request.delete(`/api/v1/user-roles/${viaCustom.body.id}`).set(asAlice).expect(409);
     assert.equal(demote.body.code, 'LAST_OWNER');
-    const narrow = await warden.request.put(`/api/v1/roles/${keyholder.body.id}/permissions`).set(asAlice).send({ permissions: ['user.read'] }).expect(409);
+    const narrow = await warden.request
+      .put(`/api/v1/roles/${keyholder.body.id}/permissions`)
+      .set(asAlice)
+      .send({ permissions: ['user.read'] })
+      .expect(409);
     assert.equal(narrow.body.code, 'LAST_OWNER');
     const drop = await warden.request.delete(`/api/v1/roles/${keyholder.body.id}`).set(asAlice).expect(409);
     assert.equal(drop.body.code, 'LAST_OWNER');
@@ -172,8 +269,16 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     assert.equal(await events('user_role.removed'), 1);
 
     // Two owners demoting each other at once: exactly one of them wins.
-    const bob = await warden.request.post('/api/v1/users').set(asAlice).send({ email: 'bob@guard.example', password: 'long enough password', role: 'admin' }).expect(201);
-    const bobOwner = await warden.request.post('/api/v1/user-roles').set(asAlice).send({ user_id: bob.body.id, role_id: 'rol_owner' }).expect(201);
+    const bob = await warden.request
+      .post('/api/v1/users')
+      .set(asAlice)
+      .send({ email: 'bob@guard.example', password: 'long enough password', role: 'admin' })
+      .expect(201);
+    const bobOwner = await warden.request
+      .post('/api/v1/user-roles')
+      .set(asAlice)
+      .send({ user_id: bob.body.id, role_id: 'rol_owner' })
+      .expect(201);
     const results = await Promise.all([
       warden.request.delete(`/api/v1/user-roles/${viaCustom.body.id}`).set(asAlice),
       warden.request.delete(`/api/v1/user-roles/${bobOwner.body.id}`).set(asAlice),
@@ -188,7 +293,11 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
 
   it('custom roles need the custom_roles plan feature: 402 on the free plan with the seed-000 body', async () => {
     const free = await createOrg(warden, 'free', 'Free org');
-    const res = await warden.request.post('/api/v1/roles').set('X-API-Key', free.key).send({ name: 'x', permissions: ['user.read'] }).expect(402);
+    const res = await warden.request
+      .post('/api/v1/roles')
+      .set('X-API-Key', free.key)
+      .send({ name: 'x', permissions: ['user.read'] })
+      .expect(402);
     assert.equal(res.body.error, 'plan_limit_exceeded');
     assert.equal(res.body.code, 'CUSTOM_ROLES_REQUIRES_UPGRADE');
     assert.equal(res.body.message, 'Your current plan (free) does not include custom_roles. Upgrade to starter or higher.');
@@ -198,9 +307,14 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
 
   it('GET /plans serves the plan table the checks read, exactly as the spec documents it', async () => {
     const res = await warden.request.get('/api/v1/plans').expect(200);
-    const documented = warden.binding.backend.getOperation('listPlans')!.responses!['200'] as { content: Record<string, { example: unknown }> };
+    const documented = warden.binding.backend.getOperation('listPlans')!.responses!['200'] as {
+      content: Record<string, { example: unknown }>;
+    };
     assert.deepEqual(documented.content['application/json']!.example, res.body);
-    assert.deepEqual(res.body.plans.map((p: { name: string }) => p.name), ['free', 'starter', 'professional', 'enterprise']);
+    assert.deepEqual(
+      res.body.plans.map((p: { name: string }) => p.name),
+      ['free', 'starter', 'professional', 'enterprise'],
+    );
     assert.equal(res.body.plans[0].quotas.api_keys, 3);
     assert.equal(res.body.plans[3].quotas.workspaces, null);
   });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import supertest from 'supertest';
-import { loadSpec } from '../src/binding/binding';
 import publishedSpec from '../generated/openapi.json';
+import { loadSpec } from '../src/binding/binding';
 import { assertErrorBody } from './support/contract-checker';
 import { createOrg, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -28,17 +28,26 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
     warden = await startTestApp();
     org = await createOrg(warden);
     const { backend } = await loadSpec(publishedSpec);
-    const paths = (backend.definition as unknown as { paths: Record<string, Record<string, Operation> & { parameters?: Parameter[] }> }).paths;
+    const paths = (backend.definition as unknown as { paths: Record<string, Record<string, Operation> & { parameters?: Parameter[] }> })
+      .paths;
     operations = Object.entries(paths).flatMap(([template, item]) =>
       Object.entries(item)
         .filter(([, operation]) => typeof operation === 'object' && operation !== null && 'operationId' in operation)
-        .map(([method, operation]) => ({ method, template, operation: operation as Operation, parameters: [...((operation as Operation).parameters ?? []), ...(item.parameters ?? [])] })),
+        .map(([method, operation]) => ({
+          method,
+          template,
+          operation: operation as Operation,
+          parameters: [...((operation as Operation).parameters ?? []), ...(item.parameters ?? [])],
+        })),
     );
   });
   after(() => warden.close());
 
   const fill = (template: string, values: Record<string, string> = {}) =>
-    template.replace(/\{([^}]+)\}/g, (_, name: string) => values[name] ?? (name === 'org_id' ? org.id : `${name.replace(/_id$/, '')}_0123456789abcdefghijklmnop`));
+    template.replace(
+      /\{([^}]+)\}/g,
+      (_, name: string) => values[name] ?? (name === 'org_id' ? org.id : `${name.replace(/_id$/, '')}_0123456789abcdefghijklmnop`),
+    );
   const call = (method: string, url: string) => warden.request[method as 'get'](url).set('X-API-Key', org.key);
   const failures: string[] = [];
   /** No 5xx, and a 400/422 names the field in its details. */
@@ -46,7 +55,9 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
     if (res.status >= 500) failures.push(`${what} → ${res.status}`);
     else if ([400, 422].includes(res.status)) {
       assertErrorBody(res.body);
-      const named = (res.body.details ?? []).some((detail: { location: string; field: string }) => detail.location === location && detail.field.startsWith(field));
+      const named = (res.body.details ?? []).some(
+        (detail: { location: string; field: string }) => detail.location === location && detail.field.startsWith(field),
+      );
       if (!named) failures.push(`${what} → ${res.status} without naming ${location} ${field}: ${JSON.stringify(res.body)}`);
     }
   };
@@ -55,10 +66,7 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
     let refusedNamingField = 0;
     for (const { method, template, operation, parameters } of operations) {
       for (const parameter of parameters.filter((p) => p.in === 'path' || p.in === 'query')) {
-        const url =
-          parameter.in === 'path'
-            ? fill(template, { [parameter.name]: 'a%00b' })
-            : `${fill(template)}?${parameter.name}=a%00b`;
+        const url = parameter.in === 'path' ? fill(template, { [parameter.name]: 'a%00b' }) : `${fill(template)}?${parameter.name}=a%00b`;
         const res = await call(method, url);
         judge(`${operation.operationId} ${parameter.in} ${parameter.name}`, res, parameter.in, parameter.name);
         if (res.status === 400) refusedNamingField++;
@@ -68,7 +76,12 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
       if (!example || typeof example !== 'object') continue;
       for (const [field, value] of Object.entries(example)) {
         for (const [kind, bad] of Object.entries(UNSTORABLE)) {
-          const poisoned = typeof value === 'string' ? bad : typeof value === 'object' && value !== null && !Array.isArray(value) ? { [bad]: 'x', ok: bad } : undefined;
+          const poisoned =
+            typeof value === 'string'
+              ? bad
+              : typeof value === 'object' && value !== null && !Array.isArray(value)
+                ? { [bad]: 'x', ok: bad }
+                : undefined;
           if (poisoned === undefined) continue;
           const res = await call(method, fill(template)).send({ ...example, [field]: poisoned });
           judge(`${operation.operationId} body ${field} (${kind})`, res, 'body', field);
@@ -88,7 +101,12 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
     const res = await call('post', `/api/v1/orgs/${org.id}/workspaces`).send({ name: 'ops\u0000', description: 'x\ud800' }).expect(422);
     assert.equal(res.body.code, 'VALIDATION_FAILED');
     assert.deepEqual(res.body.details, [
-      { location: 'body', field: 'name', message: 'is not storable text: it contains a NUL character or an unpaired UTF-16 surrogate', rule: 'storable' },
+      {
+        location: 'body',
+        field: 'name',
+        message: 'is not storable text: it contains a NUL character or an unpaired UTF-16 surrogate',
+        rule: 'storable',
+      },
     ]);
     const list = await call('get', `/api/v1/orgs/${org.id}/workspaces`).expect(200);
     assert.ok(!JSON.stringify(list.body).includes('ops'));
@@ -108,7 +126,9 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
     const nestedObjects = `{"name":"w","description":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
     await call('post', `/api/v1/orgs/${org.id}/workspaces`).set('Content-Type', 'application/json').send(nestedObjects).expect(400);
     // Brackets inside strings are text, not nesting.
-    await call('post', `/api/v1/orgs/${org.id}/workspaces`).send({ name: 'brackets', description: '['.repeat(500) }).expect(201);
+    await call('post', `/api/v1/orgs/${org.id}/workspaces`)
+      .send({ name: 'brackets', description: '['.repeat(500) })
+      .expect(201);
   });
 
   it('date-times with offsets RFC 3339 allows but Postgres does not are stored in UTC; impossible instants are 400/422', async () => {

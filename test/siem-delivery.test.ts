@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../src/config/config';
 import publishedSpec from '../generated/openapi.json';
+import { loadConfig } from '../src/config/config';
+import { type HttpReceiver, silence, status } from './support/http-receiver';
 import { createOrg, type TestOrg } from './support/identity';
-import { silence, status, type HttpReceiver } from './support/http-receiver';
-import { startTestApp, type TestApp } from './support/test-app';
 import { DD_KEY, HEC_TOKEN, OUTBOUND, ROUTING_KEY, siemFixture } from './support/siem-fixture';
+import { startTestApp, type TestApp } from './support/test-app';
 
 describe('SIEM exports: delivery (retries, timeouts, refused destinations) and the audit event of every outcome (issue 5)', () => {
   const fixture = siemFixture();
@@ -54,7 +54,9 @@ describe('SIEM exports: delivery (retries, timeouts, refused destinations) and t
       .send({ api_key: DD_KEY, intake_url: receiver.url('/api/v2/logs'), limit: 4 })
       .expect(502);
     assert.equal(failed.body.code, 'SIEM_DELIVERY_FAILED');
-    assert.deepEqual(failed.body.details, [{ location: 'upstream', field: 'batch 1', message: 'HTTP 500 after 3 attempts', rule: 'delivery' }]);
+    assert.deepEqual(failed.body.details, [
+      { location: 'upstream', field: 'batch 1', message: 'HTTP 500 after 3 attempts', rule: 'delivery' },
+    ]);
     assert.equal(receiver.requests.length, 3);
     const last = (await siemEvents(org.id)).at(-1);
     assert.deepEqual([last.outcome, last.details.sent, last.details.failed], ['failure', 0, 4]);
@@ -71,7 +73,7 @@ describe('SIEM exports: delivery (retries, timeouts, refused destinations) and t
     assert.equal(receiver.requests.length, 3);
   });
 
-  it('stops sending when the export\'s time is spent and reports the unsent batches as failed', async () => {
+  it("stops sending when the export's time is spent and reports the unsent batches as failed", async () => {
     const defaults = loadConfig({});
     const hurried = await startTestApp({
       database: warden.database,
@@ -85,7 +87,10 @@ describe('SIEM exports: delivery (retries, timeouts, refused destinations) and t
       .expect(502);
     assert.deepEqual(
       res.body.details.map((detail: { field: string; message: string }) => [detail.field, detail.message]),
-      [['batch 1', 'timed out after 400 ms after 3 attempts'], ['batch 2', "not sent: the export's 1000 ms were spent after 0 attempts"]],
+      [
+        ['batch 1', 'timed out after 400 ms after 3 attempts'],
+        ['batch 2', "not sent: the export's 1000 ms were spent after 0 attempts"],
+      ],
     );
     assert.equal(receiver.requests.length, 3, 'only the first event was tried');
   });
@@ -100,7 +105,11 @@ describe('SIEM exports: delivery (retries, timeouts, refused destinations) and t
       ['http://http-intake.logs.datadoghq.com/api/v2/logs', /must use https/],
     ];
     for (const [url, reason] of tries) {
-      const res = await warden.request.post('/api/v1/audit-logs/siem/datadog/export').set(key).send({ api_key: DD_KEY, intake_url: url }).expect(422);
+      const res = await warden.request
+        .post('/api/v1/audit-logs/siem/datadog/export')
+        .set(key)
+        .send({ api_key: DD_KEY, intake_url: url })
+        .expect(422);
       assert.equal(res.body.code, 'DESTINATION_NOT_ALLOWED', url);
       assert.equal(res.body.details[0].field, 'intake_url');
       assert.match(res.body.message, reason, url);
@@ -117,7 +126,7 @@ describe('SIEM exports: delivery (retries, timeouts, refused destinations) and t
     assert.equal(receiver.requests.length, 1);
   });
 
-  it('the spec declares each export\'s audit event (x-audit, recorded by the service), and every outcome writes exactly one: sent, refused, unresolvable, nothing delivered', async () => {
+  it("the spec declares each export's audit event (x-audit, recorded by the service), and every outcome writes exactly one: sent, refused, unresolvable, nothing delivered", async () => {
     const paths = (publishedSpec as unknown as { paths: Record<string, { post?: Record<string, unknown> }> }).paths;
     for (const vendor of ['datadog', 'splunk', 'pagerduty']) {
       const operation = paths[`/api/v1/audit-logs/siem/${vendor}/export`]!.post!;
@@ -126,20 +135,49 @@ describe('SIEM exports: delivery (retries, timeouts, refused destinations) and t
     const own = await createOrg(warden, 'professional', 'One event each');
     await warden.request.post(`/api/v1/orgs/${own.id}/workspaces`).set('X-API-Key', own.key).send({ name: 'W' }).expect(201);
     const exportAs = (requestId: string, body: Record<string, unknown>, expected: number) =>
-      warden.request.post('/api/v1/audit-logs/siem/datadog/export').set('X-API-Key', own.key).set('X-Request-Id', requestId).send({ api_key: DD_KEY, ...body }).expect(expected);
+      warden.request
+        .post('/api/v1/audit-logs/siem/datadog/export')
+        .set('X-API-Key', own.key)
+        .set('X-Request-Id', requestId)
+        .send({ api_key: DD_KEY, ...body })
+        .expect(expected);
     const recorded = async (requestId: string): Promise<Array<[string, Record<string, unknown>]>> =>
-      (await siemEvents(own.id)).filter((event: { request_id: string }) => event.request_id === requestId).map((event: { outcome: string; details: Record<string, unknown> }) => [event.outcome, event.details]);
+      (await siemEvents(own.id))
+        .filter((event: { request_id: string }) => event.request_id === requestId)
+        .map((event: { outcome: string; details: Record<string, unknown> }) => [event.outcome, event.details]);
 
     await exportAs('siem-sent', { intake_url: receiver.url('/api/v2/logs') }, 200);
-    assert.deepEqual(await recorded('siem-sent'), [['success', { vendor: 'datadog', intake_host: `127.0.0.1:${receiver.port}`, event_type: null, selected: 1, sent: 1, failed: 0 }]]);
+    assert.deepEqual(await recorded('siem-sent'), [
+      ['success', { vendor: 'datadog', intake_host: `127.0.0.1:${receiver.port}`, event_type: null, selected: 1, sent: 1, failed: 0 }],
+    ]);
     receiver.reply(status(500), status(500), status(500));
     await exportAs('siem-nothing', { intake_url: receiver.url('/api/v2/logs'), limit: 1 }, 502);
-    assert.deepEqual((await recorded('siem-nothing')).map(([outcome]) => outcome), ['failure']);
+    assert.deepEqual(
+      (await recorded('siem-nothing')).map(([outcome]) => outcome),
+      ['failure'],
+    );
     await exportAs('siem-refused', { intake_url: 'https://10.0.0.1/api/v2/logs' }, 422);
-    assert.deepEqual(await recorded('siem-refused'), [['denied', { vendor: 'datadog', intake_host: '10.0.0.1', event_type: null, selected: 0, sent: 0, failed: 0, error: 'DESTINATION_NOT_ALLOWED' }]]);
+    assert.deepEqual(await recorded('siem-refused'), [
+      [
+        'denied',
+        { vendor: 'datadog', intake_host: '10.0.0.1', event_type: null, selected: 0, sent: 0, failed: 0, error: 'DESTINATION_NOT_ALLOWED' },
+      ],
+    ]);
     const unresolvable = await exportAs('siem-unresolvable', { intake_url: 'https://nowhere.invalid/api/v2/logs' }, 502);
     assert.equal(unresolvable.body.code, 'DESTINATION_UNRESOLVABLE');
-    assert.deepEqual(await recorded('siem-unresolvable'), [['failure', { vendor: 'datadog', intake_host: 'nowhere.invalid', event_type: null, selected: 0, sent: 0, failed: 0, error: 'DESTINATION_UNRESOLVABLE' }]]);
+    assert.deepEqual(await recorded('siem-unresolvable'), [
+      [
+        'failure',
+        {
+          vendor: 'datadog',
+          intake_host: 'nowhere.invalid',
+          event_type: null,
+          selected: 0,
+          sent: 0,
+          failed: 0,
+          error: 'DESTINATION_UNRESOLVABLE',
+        },
+      ],
+    ]);
   });
-
 });

@@ -4,12 +4,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { type HttpReceiver, status } from './support/http-receiver';
 import { assertNoSecretAtRest, type TestOrg } from './support/identity';
-import { status, type HttpReceiver } from './support/http-receiver';
+import { assertVerifies, DD_KEY, type ExportedEvent, HEC_TOKEN, ROUTING_KEY, siemFixture, TEST_CA } from './support/siem-fixture';
 import { type TestApp } from './support/test-app';
-import { assertVerifies, DD_KEY, HEC_TOKEN, ROUTING_KEY, siemFixture, TEST_CA, type ExportedEvent } from './support/siem-fixture';
 
-describe('SIEM exports: each vendor\'s intake format (Datadog, Splunk HEC, PagerDuty) over real HTTP and https (issue 5)', () => {
+describe("SIEM exports: each vendor's intake format (Datadog, Splunk HEC, PagerDuty) over real HTTP and https (issue 5)", () => {
   const fixture = siemFixture();
   let warden: TestApp;
   let receiver: HttpReceiver;
@@ -45,19 +45,33 @@ describe('SIEM exports: each vendor\'s intake format (Datadog, Splunk HEC, Pager
     const logs = JSON.parse(request!.body) as Array<Record<string, string>>;
     assert.equal(logs.length, 5);
     for (const log of logs) {
-      assert.deepEqual([log.ddsource, log.ddtags, log.service, log.hostname, log.status], ['sekuire', 'env:prod,team:secops', 'sekuire.audit', 'warden', 'info']);
+      assert.deepEqual(
+        [log.ddsource, log.ddtags, log.service, log.hostname, log.status],
+        ['sekuire', 'env:prod,team:secops', 'sekuire.audit', 'warden', 'info'],
+      );
       const event = JSON.parse(log.message!) as ExportedEvent;
       assert.equal(log.date, event.occurred_at);
       assertVerifies(event);
     }
     const seqs = logs.map((log) => (JSON.parse(log.message!) as ExportedEvent).seq);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'oldest first');
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      'oldest first',
+    );
     assert.deepEqual([res.body.first_seq, res.body.last_seq], [seqs[0], seqs[4]]);
 
     const [recorded] = await siemEvents(org.id);
     assert.equal(recorded.outcome, 'success');
     assert.equal(recorded.actor_id, org.keyId);
-    assert.deepEqual(recorded.details, { vendor: 'datadog', intake_host: `127.0.0.1:${receiver.port}`, event_type: null, selected: 5, sent: 5, failed: 0 });
+    assert.deepEqual(recorded.details, {
+      vendor: 'datadog',
+      intake_host: `127.0.0.1:${receiver.port}`,
+      event_type: null,
+      selected: 5,
+      sent: 5,
+      failed: 0,
+    });
     await assertNoSecretAtRest(warden, [DD_KEY]);
   });
 
@@ -65,22 +79,45 @@ describe('SIEM exports: each vendor\'s intake format (Datadog, Splunk HEC, Pager
     const res = await warden.request
       .post('/api/v1/audit-logs/siem/datadog/export')
       .set(key)
-      .send({ workspace_id: workspaceId, event_type: 'environment.created', limit: 2, api_key: DD_KEY, intake_url: receiver.url('/api/v2/logs') })
+      .send({
+        workspace_id: workspaceId,
+        event_type: 'environment.created',
+        limit: 2,
+        api_key: DD_KEY,
+        intake_url: receiver.url('/api/v2/logs'),
+      })
       .expect(200);
     assert.equal(res.body.selected, 2);
-    const events = (JSON.parse(receiver.requests[0]!.body) as Array<{ message: string }>).map((log) => JSON.parse(log.message) as ExportedEvent);
-    assert.deepEqual(events.map((event) => [event.action, event.workspace_id]), [['environment.created', workspaceId], ['environment.created', workspaceId]]);
+    const events = (JSON.parse(receiver.requests[0]!.body) as Array<{ message: string }>).map(
+      (log) => JSON.parse(log.message) as ExportedEvent,
+    );
+    assert.deepEqual(
+      events.map((event) => [event.action, event.workspace_id]),
+      [
+        ['environment.created', workspaceId],
+        ['environment.created', workspaceId],
+      ],
+    );
     const all = await warden.database.dataSource.query(
       `SELECT seq FROM audit_events WHERE org_id = $1 AND action = 'environment.created' ORDER BY seq DESC LIMIT 2`,
       [org.id],
     );
-    assert.deepEqual(events.map((event) => event.seq), all.map((row: { seq: string }) => Number(row.seq)).reverse());
+    assert.deepEqual(
+      events.map((event) => event.seq),
+      all.map((row: { seq: string }) => Number(row.seq)).reverse(),
+    );
   });
 
   it('Splunk HEC: Authorization: Splunk <token>, one HEC event object per audit event, batches of at most 500', async () => {
     await Promise.all(
       Array.from({ length: 520 }, (_, i) =>
-        warden.services.audit.record({ orgId: org.id, actor: { type: 'system', id: null }, action: 'auth.login_failed', outcome: 'failure', details: { n: i } }),
+        warden.services.audit.record({
+          orgId: org.id,
+          actor: { type: 'system', id: null },
+          action: 'auth.login_failed',
+          outcome: 'failure',
+          details: { n: i },
+        }),
       ),
     );
     const res = await warden.request
@@ -102,9 +139,15 @@ describe('SIEM exports: each vendor\'s intake format (Datadog, Splunk HEC, Pager
     assert.equal(receiver.requests.length, 2);
     assert.equal(receiver.requests[0]!.headers.authorization, `Splunk ${HEC_TOKEN}`);
     const objects = receiver.requests.flatMap((request) => request.body.split('\n').map((line) => JSON.parse(line)));
-    assert.deepEqual(receiver.requests.map((request) => request.body.split('\n').length), [500, 10]);
+    assert.deepEqual(
+      receiver.requests.map((request) => request.body.split('\n').length),
+      [500, 10],
+    );
     const first = objects[0];
-    assert.deepEqual([first.host, first.source, first.sourcetype, first.index, first.fields], ['api-node-1', 'sekuire:audit', '_json', 'main', { tags: ['env:prod'] }]);
+    assert.deepEqual(
+      [first.host, first.source, first.sourcetype, first.index, first.fields],
+      ['api-node-1', 'sekuire:audit', '_json', 'main', { tags: ['env:prod'] }],
+    );
     assert.equal(first.time, Date.parse(first.event.occurred_at) / 1000);
     assert.ok(objects.every((object) => object.event.action === 'auth.login_failed'));
     for (const object of objects.slice(0, 20)) assertVerifies(object.event);
@@ -146,7 +189,11 @@ describe('SIEM exports: each vendor\'s intake format (Datadog, Splunk HEC, Pager
     }
 
     receiver.reset();
-    await warden.request.post('/api/v1/audit-logs/siem/pagerduty/export').set(key).send({ ...body, event_action: 'resolve', limit: 1 }).expect(200);
+    await warden.request
+      .post('/api/v1/audit-logs/siem/pagerduty/export')
+      .set(key)
+      .send({ ...body, event_action: 'resolve', limit: 1 })
+      .expect(200);
     const resolve = JSON.parse(receiver.requests[0]!.body);
     assert.deepEqual(Object.keys(resolve).sort(), ['dedup_key', 'event_action', 'routing_key']);
     assert.equal(resolve.dedup_key, sent[2].dedup_key, 'resolve addresses the alert the newest event opened');
@@ -179,5 +226,4 @@ describe('SIEM exports: each vendor\'s intake format (Datadog, Splunk HEC, Pager
       server.close();
     }
   });
-
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { ConfigError, loadConfig } from '../src/config/config';
-import { createOrg, createUserAndLogin, assertNoSecretAtRest, PASSWORD, rowCounts, summary, theAuditEventOf } from './support/identity';
-import { startMailCatcher, type MailCatcher } from './support/mail-catcher';
+import { assertNoSecretAtRest, createOrg, createUserAndLogin, PASSWORD, rowCounts, summary, theAuditEventOf } from './support/identity';
+import { type MailCatcher, startMailCatcher } from './support/mail-catcher';
 import { startTestApp, type TestApp } from './support/test-app';
 
 const CONSOLE = 'https://console.example.com';
@@ -43,7 +43,14 @@ describe('signup, magic links and email verification (seed 001), with mail over 
   it('POST /auth/signup creates a free org and its owner, logs them in and mails a verification link', async () => {
     const res = await warden.request
       .post('/api/v1/auth/signup')
-      .send({ org_name: 'Acme Corp', email: 'founder@acme.example', password: PASSWORD, daily_budget_usd: 25, network: 'base', create_wallet: false })
+      .send({
+        org_name: 'Acme Corp',
+        email: 'founder@acme.example',
+        password: PASSWORD,
+        daily_budget_usd: 25,
+        network: 'base',
+        create_wallet: false,
+      })
       .expect(201);
     handled.push(res.body.token);
     assert.equal(res.body.org.name, 'Acme Corp');
@@ -67,7 +74,11 @@ describe('signup, magic links and email verification (seed 001), with mail over 
     const again = await warden.request.get(`/api/v1/auth/verify/callback?token=${token}`).expect(401);
     assert.equal(again.body.code, 'LINK_USED');
 
-    const resend = await warden.request.post('/api/v1/auth/verify/start').set('Authorization', `Bearer ${res.body.token}`).send({}).expect(409);
+    const resend = await warden.request
+      .post('/api/v1/auth/verify/start')
+      .set('Authorization', `Bearer ${res.body.token}`)
+      .send({})
+      .expect(409);
     assert.equal(resend.body.code, 'EMAIL_ALREADY_VERIFIED');
   });
 
@@ -81,7 +92,10 @@ describe('signup, magic links and email verification (seed 001), with mail over 
     assert.equal(second.body.org.id, first.body.org.id);
     assert.equal(second.body.user.id, first.body.user.id);
     assert.notEqual(second.body.token, first.body.token, 'tokens are never stored, so a replay gets a fresh one');
-    const conflict = await warden.request.post('/api/v1/auth/signup').send({ ...body, org_name: 'Other' }).expect(409);
+    const conflict = await warden.request
+      .post('/api/v1/auth/signup')
+      .send({ ...body, org_name: 'Other' })
+      .expect(409);
     assert.equal(conflict.body.code, 'IDEMPOTENCY_KEY_REUSED');
     assert.deepEqual(await rowCounts(warden, tables), before);
     const [row] = await warden.database.dataSource.query(`SELECT * FROM signup_idempotency_keys WHERE key = $1`, [body.idempotency_key]);
@@ -93,7 +107,10 @@ describe('signup, magic links and email verification (seed 001), with mail over 
     const body = { email: 'race@acme.example', password: PASSWORD, idempotency_key: 'signup-race-0001' };
     const results = await Promise.all(Array.from({ length: 8 }, () => warden.request.post('/api/v1/auth/signup').send(body)));
     for (const res of results) handled.push(res.body.token);
-    assert.deepEqual(results.map((res) => res.status), Array(8).fill(201));
+    assert.deepEqual(
+      results.map((res) => res.status),
+      Array(8).fill(201),
+    );
     assert.equal(new Set(results.map((res) => res.body.user.id)).size, 1);
     const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM users WHERE email = $1`, [body.email]);
     assert.equal(n, 1);
@@ -145,7 +162,9 @@ describe('signup, magic links and email verification (seed 001), with mail over 
     await warden.request.post('/api/v1/auth/magic/start').send({ email: 'founder@acme.example' }).expect(200);
     const token = linkIn((await mail.next('founder@acme.example')).text, '/api/v1/auth/magic/callback');
     handled.push(token);
-    await warden.database.dataSource.query(`UPDATE login_links SET expires_at = now() - interval '1 second' WHERE kind = 'magic_link' AND consumed_at IS NULL`);
+    await warden.database.dataSource.query(
+      `UPDATE login_links SET expires_at = now() - interval '1 second' WHERE kind = 'magic_link' AND consumed_at IS NULL`,
+    );
     const expired = await warden.request.get(`/api/v1/auth/magic/callback?token=${token}`).expect(401);
     assert.equal(expired.body.code, 'LINK_EXPIRED');
   });
@@ -159,7 +178,7 @@ describe('signup, magic links and email verification (seed 001), with mail over 
     assert.deepEqual(results.map((res) => res.status).sort(), [200, 401, 401, 401, 401, 401]);
   });
 
-  it('signup, link requests and link logins are audit events: the new org\'s first event, then the user\'s org; an unknown email\'s request goes to the platform chain', async () => {
+  it("signup, link requests and link logins are audit events: the new org's first event, then the user's org; an unknown email's request goes to the platform chain", async () => {
     const email = 'audited@acme.example';
     const signup = await warden.request.post('/api/v1/auth/signup').send({ org_name: 'Audited', email, password: PASSWORD }).expect(201);
     const orgId = signup.body.org.id;
@@ -167,10 +186,20 @@ describe('signup, magic links and email verification (seed 001), with mail over 
     const firstLink = linkIn((await mail.next(email)).text, VERIFY);
     handled.push(signup.body.token, firstLink);
     const signedUp = await theAuditEventOf(warden, signup, [signup.body.token, firstLink, PASSWORD]);
-    assert.deepEqual(summary(signedUp), { org: orgId, action: 'auth.signup', actor: ['user', userId], resource: ['session', sessionOf(signup.body.token)], outcome: 'success' });
+    assert.deepEqual(summary(signedUp), {
+      org: orgId,
+      action: 'auth.signup',
+      actor: ['user', userId],
+      resource: ['session', sessionOf(signup.body.token)],
+      outcome: 'success',
+    });
     assert.equal(signedUp.seq, 1);
 
-    const resend = await warden.request.post('/api/v1/auth/verify/start').set('Authorization', `Bearer ${signup.body.token}`).send({}).expect(200);
+    const resend = await warden.request
+      .post('/api/v1/auth/verify/start')
+      .set('Authorization', `Bearer ${signup.body.token}`)
+      .send({})
+      .expect(200);
     const link = linkIn((await mail.next(email)).text, VERIFY);
     handled.push(link);
     assert.deepEqual(summary(await theAuditEventOf(warden, resend, [link])), {
@@ -228,7 +257,11 @@ describe('signup, magic links and email verification (seed 001), with mail over 
     const bearer = { Authorization: `Bearer ${user.token}` };
     await warden.request.post('/api/v1/auth/verify/start').set(bearer).expect(200);
     const firstLink = linkIn((await mail.next('unverified@acme.example')).text, '/api/v1/auth/verify/callback');
-    const started = await warden.request.post('/api/v1/auth/verify/start').set(bearer).send({ redirect_url: `${CONSOLE}/verified` }).expect(200);
+    const started = await warden.request
+      .post('/api/v1/auth/verify/start')
+      .set(bearer)
+      .send({ redirect_url: `${CONSOLE}/verified` })
+      .expect(200);
     assert.equal(started.body.delivery, 'email');
     const secondLink = linkIn((await mail.next('unverified@acme.example')).text, '/api/v1/auth/verify/callback');
     handled.push(firstLink, secondLink);
@@ -269,7 +302,7 @@ describe('without SMTP_URL (the default), a link goes to the server log, never b
     return assert.fail(`no ${path} mail to ${email} in the log`);
   };
 
-  it('an anonymous magic/start for the owner\'s email answers no token, and exactly what an unknown email gets; the link is in the log only', async () => {
+  it("an anonymous magic/start for the owner's email answers no token, and exactly what an unknown email gets; the link is in the log only", async () => {
     const owner = 'owner@solo.example';
     await warden.request.post('/api/v1/auth/signup').send({ email: owner, password: PASSWORD }).expect(201);
     const from = warden.logs.length;
@@ -296,7 +329,11 @@ describe('without SMTP_URL (the default), a link goes to the server log, never b
     assert.equal(signup.body.org.name, 'example.com');
     await loggedLink('solo@example.com', VERIFY, from);
     const resendFrom = warden.logs.length;
-    const resend = await warden.request.post('/api/v1/auth/verify/start').set('Authorization', `Bearer ${signup.body.token}`).send({}).expect(200);
+    const resend = await warden.request
+      .post('/api/v1/auth/verify/start')
+      .set('Authorization', `Bearer ${signup.body.token}`)
+      .send({})
+      .expect(200);
     assert.deepEqual(timeless(resend.body), { delivery: 'email' });
     const verified = await warden.request.get(`${VERIFY}?token=${await loggedLink('solo@example.com', VERIFY, resendFrom)}`).expect(200);
     assert.equal(verified.body.user.email_verified, true);
@@ -304,7 +341,8 @@ describe('without SMTP_URL (the default), a link goes to the server log, never b
 
   it('rate-limits signup and magic links per email (429 with Retry-After)', async () => {
     let res;
-    for (let i = 0; i < 3; i++) res = await warden.request.post('/api/v1/auth/signup').send({ email: 'again@example.com', password: PASSWORD });
+    for (let i = 0; i < 3; i++)
+      res = await warden.request.post('/api/v1/auth/signup').send({ email: 'again@example.com', password: PASSWORD });
     assert.equal(res!.status, 429);
     for (let i = 0; i < 4; i++) res = await warden.request.post('/api/v1/auth/magic/start').send({ email: 'limited@example.com' });
     assert.equal(res!.status, 429);
@@ -352,7 +390,8 @@ describe('the DEV_RETURN_LINK_TOKENS switch', () => {
   it('stops start-up together with NODE_ENV=production, naming both', () => {
     assert.throws(
       () => loadConfig({ DEV_RETURN_LINK_TOKENS: 'true', NODE_ENV: 'production' }),
-      (error: Error) => error instanceof ConfigError && /DEV_RETURN_LINK_TOKENS/.test(error.message) && /NODE_ENV=production/.test(error.message),
+      (error: Error) =>
+        error instanceof ConfigError && /DEV_RETURN_LINK_TOKENS/.test(error.message) && /NODE_ENV=production/.test(error.message),
     );
   });
 });

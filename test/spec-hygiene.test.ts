@@ -16,7 +16,10 @@ describe('spec hygiene', () => {
   it('names no schema after a JavaScript global, so generated clients do not shadow one (Error is ErrorResponse)', async () => {
     const { body } = await warden.request.get('/openapi.json').expect(200);
     const schemas = Object.keys(body.components.schemas);
-    assert.deepEqual(schemas.filter((name) => name in globalThis), []);
+    assert.deepEqual(
+      schemas.filter((name) => name in globalThis),
+      [],
+    );
     assert.ok(schemas.includes('ErrorResponse'));
   });
 
@@ -25,13 +28,18 @@ describe('spec hygiene', () => {
     // GETs read, except the emailed links' landing pages, which log the caller in.
     const opensSession = new Set(['completeMagicLink', 'completeEmailVerification']);
     const silent: string[] = [];
-    for (const [path, item] of Object.entries(body.paths as Record<string, Record<string, { operationId?: string; [key: string]: unknown }>>)) {
+    for (const [path, item] of Object.entries(
+      body.paths as Record<string, Record<string, { operationId?: string; [key: string]: unknown }>>,
+    )) {
       for (const [method, operation] of Object.entries(item)) {
         if (!operation?.operationId) continue;
-        const changes = method !== 'get' && method !== 'head' || opensSession.has(operation.operationId);
+        const changes = (method !== 'get' && method !== 'head') || opensSession.has(operation.operationId);
         if (changes && typeof operation['x-audit'] !== 'string') silent.push(`${method.toUpperCase()} ${path} (${operation.operationId})`);
         const recordedBy = operation['x-audit-recorded-by'];
-        assert.ok(recordedBy === undefined || recordedBy === 'service', `${operation.operationId}: x-audit-recorded-by ${String(recordedBy)}`);
+        assert.ok(
+          recordedBy === undefined || recordedBy === 'service',
+          `${operation.operationId}: x-audit-recorded-by ${String(recordedBy)}`,
+        );
       }
     }
     assert.deepEqual(silent, []);
@@ -80,7 +88,15 @@ describe('spec hygiene', () => {
     for (let i = 0; i < 4; i++) {
       refusals.push(await warden.request.post('/api/v1/auth/login').send({ email: 'mallory@example.com', password: 'guess' }));
     }
-    assert.deepEqual(refusals.map((res) => [res.status, res.headers['ratelimit-remaining']]), [[401, '2'], [401, '1'], [401, '0'], [429, '0']]);
+    assert.deepEqual(
+      refusals.map((res) => [res.status, res.headers['ratelimit-remaining']]),
+      [
+        [401, '2'],
+        [401, '1'],
+        [401, '0'],
+        [429, '0'],
+      ],
+    );
     const limited = refusals[3]!;
     assert.equal(limited.headers['ratelimit-limit'], '3');
     assert.equal(limited.headers['ratelimit-reset'], limited.headers['retry-after']);

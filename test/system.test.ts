@@ -65,11 +65,15 @@ describe('probes, metrics and the published contract', () => {
   });
 
   it('GET /openapi.yaml serves the same document as YAML', async () => {
-    const res = await warden.request.get('/openapi.yaml').buffer(true).parse((response, done) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk));
-      response.on('end', () => done(null, text));
-    }).expect(200);
+    const res = await warden.request
+      .get('/openapi.yaml')
+      .buffer(true)
+      .parse((response, done) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk));
+        response.on('end', () => done(null, text));
+      })
+      .expect(200);
     assert.equal(res.body, readFileSync(join(GENERATED_DIR, 'openapi.yaml'), 'utf8'));
     assert.match(res.headers['content-type']!, /^application\/yaml/);
   });

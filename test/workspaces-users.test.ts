@@ -41,7 +41,11 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     await warden.request.delete(`${base}/${other.body.id}`).set(key).expect(404);
     await warden.request.put(`${base}/ws_nosuch`).set(key).send({ name: 'x' }).expect(404);
     await warden.request.get(`${base}/not-a-workspace-id`).set(key).expect(400);
-    await warden.request.post(base).set(key).send({ name: 'x'.repeat(101) }).expect(422);
+    await warden.request
+      .post(base)
+      .set(key)
+      .send({ name: 'x'.repeat(101) })
+      .expect(422);
   });
 
   it('lists page newest first with a cursor; a forged cursor is 400', async () => {
@@ -60,7 +64,10 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
       cursor = res.body.next_cursor;
       assert.equal(res.body.has_more, cursor !== null);
     } while (cursor);
-    assert.deepEqual(seen, all.body.workspaces.map((w: { id: string }) => w.id));
+    assert.deepEqual(
+      seen,
+      all.body.workspaces.map((w: { id: string }) => w.id),
+    );
     assert.deepEqual(seen, [...seen].sort().reverse());
     const bad = await warden.request.get(`${base}?cursor=bm90LWFuLWlk!!`).set(key).expect(400);
     assert.equal(bad.body.code, 'INVALID_CURSOR');
@@ -72,10 +79,16 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     const members = `/api/v1/orgs/${org.id}/workspaces/${ws.body.id}/members`;
     const bob = await createUserAndLogin(warden, org, 'bob@example.com', 'member');
     const added = await warden.request.put(`${members}/${bob.id}`).set(key).send({ role: 'viewer' }).expect(200);
-    assert.deepEqual({ ...added.body, added_at: undefined }, { user_id: bob.id, email: 'bob@example.com', role: 'viewer', added_at: undefined });
+    assert.deepEqual(
+      { ...added.body, added_at: undefined },
+      { user_id: bob.id, email: 'bob@example.com', role: 'viewer', added_at: undefined },
+    );
     await warden.request.put(`${members}/${bob.id}`).set(key).send({ role: 'admin' }).expect(200);
     const list = await warden.request.get(members).set(key).expect(200);
-    assert.deepEqual(list.body.members.map((m: { user_id: string; role: string }) => [m.user_id, m.role]), [[bob.id, 'admin']]);
+    assert.deepEqual(
+      list.body.members.map((m: { user_id: string; role: string }) => [m.user_id, m.role]),
+      [[bob.id, 'admin']],
+    );
     await warden.request.put(`${members}/${bob.id}`).set(key).send({ role: 'owner' }).expect(422);
     await warden.request.put(`${members}/usr_nosuch`).set(key).send({ role: 'member' }).expect(404);
     await warden.request.delete(`${members}/${bob.id}`).set(key).expect(204);
@@ -83,9 +96,16 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     await warden.request.get(`/api/v1/orgs/${org.id}/workspaces/ws_nosuch/members`).set(key).expect(404);
 
     // A user who creates a workspace becomes its admin member.
-    const mine = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set('Authorization', `Bearer ${bob.token}`).send({ name: 'Bob space' }).expect(201);
+    const mine = await warden.request
+      .post(`/api/v1/orgs/${org.id}/workspaces`)
+      .set('Authorization', `Bearer ${bob.token}`)
+      .send({ name: 'Bob space' })
+      .expect(201);
     const mineMembers = await warden.request.get(`/api/v1/orgs/${org.id}/workspaces/${mine.body.id}/members`).set(key).expect(200);
-    assert.deepEqual(mineMembers.body.members.map((m: { user_id: string; role: string }) => [m.user_id, m.role]), [[bob.id, 'admin']]);
+    assert.deepEqual(
+      mineMembers.body.members.map((m: { user_id: string; role: string }) => [m.user_id, m.role]),
+      [[bob.id, 'admin']],
+    );
   });
 
   it('the free plan allows one workspace: the second is 402 with current_usage', async () => {
@@ -98,7 +118,11 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
   });
 
   it('users: create (member by default, password never returned), list, email unique across orgs, login works', async () => {
-    const created = await warden.request.post('/api/v1/users').set(key).send({ email: 'Carol@Example.com', password: PASSWORD }).expect(201);
+    const created = await warden.request
+      .post('/api/v1/users')
+      .set(key)
+      .send({ email: 'Carol@Example.com', password: PASSWORD })
+      .expect(201);
     assert.equal(created.body.role, 'member');
     assert.equal(created.body.email_verified, false);
     assert.equal(created.body.password, undefined);
@@ -110,7 +134,11 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     const dup = await warden.request.post('/api/v1/users').set(key).send({ email: 'carol@example.com', password: PASSWORD }).expect(409);
     assert.equal(dup.body.code, 'EMAIL_TAKEN');
     const other = await createOrg(warden, 'enterprise', 'Other');
-    await warden.request.post('/api/v1/users').set('X-API-Key', other.key).send({ email: 'CAROL@example.com', password: PASSWORD }).expect(409);
+    await warden.request
+      .post('/api/v1/users')
+      .set('X-API-Key', other.key)
+      .send({ email: 'CAROL@example.com', password: PASSWORD })
+      .expect(409);
     await warden.request.post('/api/v1/users').set(key).send({ email: 'short@example.com', password: 'short' }).expect(422);
     assert.deepEqual(await rowCounts(warden, ['users']), before);
 
@@ -124,9 +152,17 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
   it('the free plan allows 3 users: the 4th is 402 with current_usage, and is not created', async () => {
     const free = await createOrg(warden, 'free', 'Free users');
     for (const name of ['u1', 'u2', 'u3']) {
-      await warden.request.post('/api/v1/users').set('X-API-Key', free.key).send({ email: `${name}@free.example.com`, password: PASSWORD }).expect(201);
+      await warden.request
+        .post('/api/v1/users')
+        .set('X-API-Key', free.key)
+        .send({ email: `${name}@free.example.com`, password: PASSWORD })
+        .expect(201);
     }
-    const res = await warden.request.post('/api/v1/users').set('X-API-Key', free.key).send({ email: 'u4@free.example.com', password: PASSWORD }).expect(402);
+    const res = await warden.request
+      .post('/api/v1/users')
+      .set('X-API-Key', free.key)
+      .send({ email: 'u4@free.example.com', password: PASSWORD })
+      .expect(402);
     assert.equal(res.body.code, 'USERS_LIMIT_REACHED');
     assert.deepEqual(res.body.current_usage, { current: 3, max: 3 });
     const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM users WHERE email = 'u4@free.example.com'`);
@@ -144,9 +180,15 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     assert.equal(dup.body.code, 'ENVIRONMENT_NAME_TAKEN');
     await warden.request.post(base).set(key).send({ name: 'has spaces' }).expect(422);
     const list = await warden.request.get(`${base}?limit=1`).set(key).expect(200);
-    assert.deepEqual(list.body.environments.map((e: { name: string }) => e.name), ['staging']);
+    assert.deepEqual(
+      list.body.environments.map((e: { name: string }) => e.name),
+      ['staging'],
+    );
     const rest = await warden.request.get(`${base}?cursor=${list.body.next_cursor}`).set(key).expect(200);
-    assert.deepEqual(rest.body.environments.map((e: { name: string }) => e.name), ['production']);
+    assert.deepEqual(
+      rest.body.environments.map((e: { name: string }) => e.name),
+      ['production'],
+    );
 
     const member = await createUserAndLogin(warden, org, 'env-member@example.com', 'member');
     await warden.request.post(base).set('Authorization', `Bearer ${member.token}`).send({ name: 'dev' }).expect(201);
@@ -159,7 +201,9 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     await warden.request.get('/api/v1/workspaces/ws_nosuch/environments').set(key).expect(404);
     // Deleting the workspace takes its environments with it.
     await warden.request.delete(`/api/v1/orgs/${org.id}/workspaces/${ws.body.id}`).set(key).expect(204);
-    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM environments WHERE workspace_id = $1`, [ws.body.id]);
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM environments WHERE workspace_id = $1`, [
+      ws.body.id,
+    ]);
     assert.equal(n, 0);
   });
 
@@ -169,7 +213,11 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     const admin = await createUserAndLogin(warden, fresh, 'admin@deletion.example', 'admin');
     const asOwner = { Authorization: `Bearer ${owner.token}` };
     const asAdmin = { Authorization: `Bearer ${admin.token}` };
-    const adminKey = await warden.request.post('/api/v1/api-keys').set(asAdmin).send({ name: 'admin tooling', permissions: ['user.read'] }).expect(201);
+    const adminKey = await warden.request
+      .post('/api/v1/api-keys')
+      .set(asAdmin)
+      .send({ name: 'admin tooling', permissions: ['user.read'] })
+      .expect(201);
 
     const notOwner = await warden.request.delete(`/api/v1/users/${owner.id}`).set(asAdmin).expect(403);
     assert.equal(notOwner.body.code, 'PRIVILEGE_ESCALATION');
@@ -203,6 +251,9 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
 
   it('GET /orgs lists only the caller org', async () => {
     const res = await warden.request.get('/api/v1/orgs').set(key).expect(200);
-    assert.deepEqual(res.body.orgs.map((o: { id: string }) => o.id), [org.id]);
+    assert.deepEqual(
+      res.body.orgs.map((o: { id: string }) => o.id),
+      [org.id],
+    );
   });
 });

@@ -2,11 +2,12 @@
  * Audit benches: chained appends from 32 concurrent writers against plain inserts of the same
  * rows without a chain (same database, same run), and the verification rate over a long chain.
  */
+
+import { chainHash } from '../../src/audit/audit-chain';
 import { SigningKey } from '../../src/auth/signing-key';
 import { Db } from '../../src/db/db';
-import { InstanceSecrets } from '../../src/db/instance-secrets';
 import { newId } from '../../src/db/ids';
-import { chainHash } from '../../src/audit/audit-chain';
+import { InstanceSecrets } from '../../src/db/instance-secrets';
 import { AuditService } from '../../src/modules/audit';
 import { OrgService } from '../../src/modules/orgs';
 import { withBenchDatabase } from './bench-database';
@@ -37,7 +38,11 @@ export async function auditScenarios(): Promise<void> {
   await withBenchDatabase('audit', WRITERS, async (database) => {
     const { dataSource } = database;
     const db = new Db(dataSource);
-    const audit = new AuditService(db, new SigningKey(new InstanceSecrets(dataSource)), new OrgService(db, 'https://bench.invalid/upgrade'));
+    const audit = new AuditService(
+      db,
+      new SigningKey(new InstanceSecrets(dataSource)),
+      new OrgService(db, 'https://bench.invalid/upgrade'),
+    );
     const where = serverUrl ? `DATABASE_URL, pool ${WRITERS}` : 'embedded PGlite (one session)';
     await dataSource.query(`CREATE TABLE plain_events (LIKE audit_events INCLUDING DEFAULTS)`);
     const event = (writer: number) => ({
@@ -70,9 +75,21 @@ export async function auditScenarios(): Promise<void> {
       const columns: unknown[][] = Array.from({ length: 8 }, () => []);
       for (let seq = first; seq < first + INSERT_BATCH && seq <= VERIFY_EVENTS; seq++) {
         const fields = {
-          id: `evt_long${seq}`, org_id: 'org_long', seq, occurred_at: occurredAt.toISOString(), actor_type: 'system' as const, actor_id: null,
-          workspace_id: null, action: 'bench.verify', resource_type: 'bench', resource_id: null, outcome: 'success' as const, request_id: null,
-          ip: null, user_agent: null, details: { seq },
+          id: `evt_long${seq}`,
+          org_id: 'org_long',
+          seq,
+          occurred_at: occurredAt.toISOString(),
+          actor_type: 'system' as const,
+          actor_id: null,
+          workspace_id: null,
+          action: 'bench.verify',
+          resource_type: 'bench',
+          resource_id: null,
+          outcome: 'success' as const,
+          request_id: null,
+          ip: null,
+          user_agent: null,
+          details: { seq },
         };
         const hash = chainHash(prev, fields);
         [fields.id, seq, JSON.stringify(fields.details), prev, hash].forEach((value, i) => columns[i]!.push(value));

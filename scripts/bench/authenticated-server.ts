@@ -27,7 +27,11 @@ async function build(contender: AuthenticatedContender, url: string, schema: str
     const config = { ...loadConfig({}), logLevel: 'warn' as const };
     return (await createApp({ config, database, logger: createLogger(config.logLevel) })).app;
   }
-  const pool = new Pool({ connectionString: url, max: poolSize, options: schema ? `-c search_path=${quoteIdentifier(schema)}` : undefined });
+  const pool = new Pool({
+    connectionString: url,
+    max: poolSize,
+    options: schema ? `-c search_path=${quoteIdentifier(schema)}` : undefined,
+  });
   const app = express();
   app.disable('x-powered-by');
   app.get('/api/v1/orgs/:org_id/workspaces/:id', async (req, res, next) => {

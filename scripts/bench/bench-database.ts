@@ -1,11 +1,15 @@
 import { Client } from 'pg';
-import { openDatabase, quoteIdentifier, type Database } from '../../src/db/database';
+import { type Database, openDatabase, quoteIdentifier } from '../../src/db/database';
 
 /**
  * A migrated database of the bench's own for the length of `work`: a fresh schema on
  * DATABASE_URL (dropped afterwards) when it is set, else an in-memory embedded one.
  */
-export async function withBenchDatabase<T>(label: string, poolSize: number, work: (database: Database, schema: string | undefined) => Promise<T>): Promise<T> {
+export async function withBenchDatabase<T>(
+  label: string,
+  poolSize: number,
+  work: (database: Database, schema: string | undefined) => Promise<T>,
+): Promise<T> {
   const serverUrl = process.env.DATABASE_URL || undefined;
   const schema = serverUrl ? `warden_bench_${label}_${process.pid}` : undefined;
   if (serverUrl) await adminQuery(serverUrl, `CREATE SCHEMA ${quoteIdentifier(schema!)}`);

@@ -3,15 +3,15 @@
  * Prints `LISTENING <port>` once it serves BENCH_PATH on 127.0.0.1.
  */
 import type { AddressInfo } from 'node:net';
+import addFormats from 'ajv-formats';
 import express, { type Express } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import OpenAPIBackend, { type Document } from 'openapi-backend';
-import addFormats from 'ajv-formats';
 import pino from 'pino';
 import { createBinding } from '../../src/binding/binding';
 import type { AnyHandler } from '../../src/binding/handler-types';
 import { errorHandler } from '../../src/errors/error-handler';
-import { BENCH_PATH, benchSpec, echo, operationIdsOf, type Contender } from './bench-spec';
+import { BENCH_PATH, benchSpec, type Contender, echo, operationIdsOf } from './bench-spec';
 
 async function build(contender: Contender, padding: number): Promise<Express> {
   const spec = benchSpec(padding);

@@ -22,8 +22,8 @@ import { ApiKeyService } from '../../src/modules/api-keys/api-key-service';
 import { OrgService } from '../../src/modules/orgs/org-service';
 import { OwnerGuard } from '../../src/modules/rbac/owners';
 import { auditScenarios } from './audit';
-import { withBenchDatabase } from './bench-database';
 import { AUTHENTICATED_CONTENDERS } from './authenticated-server';
+import { withBenchDatabase } from './bench-database';
 import { BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -109,17 +109,19 @@ async function databaseScenarios(): Promise<void> {
       const agentId = newId('agt');
       const installationId = newId('inst');
       const runtimeToken = newSecret('srt');
-      await manager.query(`INSERT INTO agents (id, org_id, workspace_id, name) VALUES ($1, $2, $3, 'bench')`, [agentId, org.id, workspaceId]);
-      await manager.query(`INSERT INTO installations (id, org_id, workspace_id, agent_id, heartbeat_interval) VALUES ($1, $2, $3, $4, 60)`, [
-        installationId,
+      await manager.query(`INSERT INTO agents (id, org_id, workspace_id, name) VALUES ($1, $2, $3, 'bench')`, [
+        agentId,
         org.id,
         workspaceId,
-        agentId,
       ]);
-      await manager.query(`INSERT INTO runtime_tokens (token_digest, installation_id, token_version, expires_at) VALUES ($1, $2, 1, now() + interval '90 days')`, [
-        digestSecret(runtimeToken),
-        installationId,
-      ]);
+      await manager.query(
+        `INSERT INTO installations (id, org_id, workspace_id, agent_id, heartbeat_interval) VALUES ($1, $2, $3, $4, 60)`,
+        [installationId, org.id, workspaceId, agentId],
+      );
+      await manager.query(
+        `INSERT INTO runtime_tokens (token_digest, installation_id, token_version, expires_at) VALUES ($1, $2, 1, now() + interval '90 days')`,
+        [digestSecret(runtimeToken), installationId],
+      );
       return { orgId: org.id, key: apiKey.key, workspaceId, installationId, runtimeToken };
     });
     // The embedded database serves one session at a time: hand it over to the contenders.
@@ -145,14 +147,25 @@ async function databaseScenarios(): Promise<void> {
       console.log(`\n${scenario.title}\n`);
       const rows: Array<[string, Omit<Result, 'contender' | 'padding'>]> = [];
       for (const contender of AUTHENTICATED_CONTENDERS) {
-        const measured = await load('authenticated-server.ts', [contender, database.url, schema ?? '-', String(poolSize)], scenario.request);
+        const measured = await load(
+          'authenticated-server.ts',
+          [contender, database.url, schema ?? '-', String(poolSize)],
+          scenario.request,
+        );
         rows.push([contender, measured]);
         process.stdout.write(`  measured ${contender}: ${Math.round(measured.requestsPerSecond)} req/s\n`);
       }
       const baseline = rows[0]![1].requestsPerSecond;
       printTable(
         ['contender', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'non-2xx'],
-        rows.map(([name, r]) => [name, String(Math.round(r.requestsPerSecond)), String(r.p50), String(r.p99), `${(r.requestsPerSecond / baseline).toFixed(2)}x`, String(r.non2xx)]),
+        rows.map(([name, r]) => [
+          name,
+          String(Math.round(r.requestsPerSecond)),
+          String(r.p50),
+          String(r.p99),
+          `${(r.requestsPerSecond / baseline).toFixed(2)}x`,
+          String(r.non2xx),
+        ]),
       );
     }
   });

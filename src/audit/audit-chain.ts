@@ -4,7 +4,7 @@ import type { Db } from '../db/db';
 import { newId } from '../db/ids';
 import { canonicalJson } from '../lib/canonical-json';
 import type { NewAuditEvent } from './audit-event';
-import { AuditStore, type AuditEventRow } from './audit-store';
+import { type AuditEventRow, AuditStore } from './audit-store';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 export type HashedFields = Omit<AuditEvent, 'prev_hash' | 'hash'>;
@@ -101,7 +101,12 @@ export class AuditChain {
         return;
       }
       try {
-        await this.db.transaction(() => this.appendMany(chain, batch.map((entry) => entry.event)));
+        await this.db.transaction(() =>
+          this.appendMany(
+            chain,
+            batch.map((entry) => entry.event),
+          ),
+        );
         for (const entry of batch) entry.settle();
       } catch (error) {
         for (const entry of batch) entry.settle(error);

@@ -26,7 +26,12 @@ export interface RequestFacts {
   userAgent: string | null;
 }
 
-export function requestFactsOf(req: { id: string; ip?: string; socket: { remoteAddress?: string }; headers: Record<string, unknown> }): RequestFacts {
+export function requestFactsOf(req: {
+  id: string;
+  ip?: string;
+  socket: { remoteAddress?: string };
+  headers: Record<string, unknown>;
+}): RequestFacts {
   const userAgent = req.headers['user-agent'];
   return { requestId: req.id, ip: req.ip ?? req.socket.remoteAddress ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null };
 }

@@ -15,7 +15,9 @@ export interface NotedActor {
   actor: NewAuditEvent['actor'];
 }
 
-export async function collectingBefore<T>(work: () => Promise<T>): Promise<{ result: T; before: Record<string, unknown> | null | undefined; actor: NotedActor | undefined }> {
+export async function collectingBefore<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; before: Record<string, unknown> | null | undefined; actor: NotedActor | undefined }> {
   const noted: { before?: Record<string, unknown> | null; actor?: NotedActor } = {};
   const result = await slot.run(noted, work);
   return { result, before: noted.before, actor: noted.actor };
@@ -38,8 +40,21 @@ export function noteActor(actor: NotedActor): void {
 }
 
 const SECRET_FIELDS = new Set([
-  'key', 'secret', 'token', 'password', 'pin', 'api_key', 'agent_secret', 'session_token', 'install_token',
-  'runtime_token', 'refresh_token', 'refreshed_token', 'hec_token', 'routing_key', 'signature',
+  'key',
+  'secret',
+  'token',
+  'password',
+  'pin',
+  'api_key',
+  'agent_secret',
+  'session_token',
+  'install_token',
+  'runtime_token',
+  'refresh_token',
+  'refreshed_token',
+  'hec_token',
+  'routing_key',
+  'signature',
 ]);
 /** Warden's own secrets (prefix_ + base62) and JWTs, wherever they appear. */
 const SECRET_VALUE = /^((sk_live|sk_test|sas|skt|srt|srf|adm|mgl|vfy)_[A-Za-z0-9]{20,}|eyJ[\w-]+\.[\w-]+\.[\w-]*)$/;
@@ -53,6 +68,9 @@ export function redacted(value: unknown, depth = 0): unknown {
   if (depth >= MAX_DEPTH) return '[…]';
   if (Array.isArray(value)) return value.slice(0, MAX_ITEMS).map((item) => redacted(item, depth + 1));
   return Object.fromEntries(
-    Object.entries(value as Record<string, unknown>).map(([field, item]) => [field, SECRET_FIELDS.has(field) ? '[REDACTED]' : redacted(item, depth + 1)]),
+    Object.entries(value as Record<string, unknown>).map(([field, item]) => [
+      field,
+      SECRET_FIELDS.has(field) ? '[REDACTED]' : redacted(item, depth + 1),
+    ]),
   );
 }

@@ -1,11 +1,11 @@
 import type { Request } from 'express';
+import type { AuditWriter } from '../audit/audit-chain';
+import { actorOf, type NewAuditEvent, requestFactsOf, withRequestFacts } from '../audit/audit-event';
+import { collectingBefore, type NotedActor, redacted } from '../audit/audited-change';
 import type { RequestGate } from '../binding/binding';
 import type { RuntimeContext, RuntimeResult } from '../binding/handler-types';
-import type { Db } from '../db/db';
-import type { AuditWriter } from '../audit/audit-chain';
-import { actorOf, requestFactsOf, withRequestFacts, type NewAuditEvent } from '../audit/audit-event';
-import { collectingBefore, redacted, type NotedActor } from '../audit/audited-change';
 import type { BoundOperation } from '../binding/operation-table';
+import type { Db } from '../db/db';
 import { ForbiddenError } from '../errors/api-error';
 import type { Authenticator } from './authenticator';
 import { ALL_PERMISSIONS } from './permissions';
@@ -77,7 +77,8 @@ export function createAccessGate(options: {
         return result;
       });
     } catch (error) {
-      if (error instanceof PlanLimitError) await audit.record(planDenial(context.principal as Principal, context.operation, context.req, error));
+      if (error instanceof PlanLimitError)
+        await audit.record(planDenial(context.principal as Principal, context.operation, context.req, error));
       throw error;
     }
   }
@@ -121,7 +122,6 @@ export function createAccessGate(options: {
   };
 }
 
-
 /**
  * The event of a successful audited operation: who, which org and workspace, what, on what, and
  * the change itself: `before` where the service noted the old values, `after` from the answer,
@@ -142,12 +142,25 @@ function auditedChange(
   return {
     orgId: principal.orgId ?? noted?.orgId ?? params.org_id ?? id(body.org_id, 'org_') ?? id(body.id, 'org_') ?? null,
     actor: noted?.actor ?? actorOf(principal),
-    workspaceId: noted?.workspaceId ?? params.workspace_id ?? id(params.id, 'ws_') ?? id(body.workspace_id, 'ws_') ?? id(body.id, 'ws_') ?? id(input.workspace_id, 'ws_') ?? null,
+    workspaceId:
+      noted?.workspaceId ??
+      params.workspace_id ??
+      id(params.id, 'ws_') ??
+      id(body.workspace_id, 'ws_') ??
+      id(body.id, 'ws_') ??
+      id(input.workspace_id, 'ws_') ??
+      null,
     action,
     resourceId:
-      params.id ?? params.agent_id ?? params.user_id ?? params.environment_id ?? (body.id as string | undefined) ?? (body.installation_id as string | undefined) ??
+      params.id ??
+      params.agent_id ??
+      params.user_id ??
+      params.environment_id ??
+      (body.id as string | undefined) ??
+      (body.installation_id as string | undefined) ??
       // The trust operations name their agent only in the body.
-      (input.sekuire_id as string | undefined) ?? null,
+      (input.sekuire_id as string | undefined) ??
+      null,
     outcome: 'success',
     ...requestFactsOf(context.req),
     details: {
@@ -169,6 +182,11 @@ function planDenial(principal: Principal, operation: BoundOperation, req: Reques
     resourceId: principal.plan,
     outcome: 'denied',
     ...requestFactsOf(req),
-    details: { operation_id: operation.operationId, code: error.code, required_plan: error.requiredPlan, ...(error.currentUsage ? { current_usage: error.currentUsage } : {}) },
+    details: {
+      operation_id: operation.operationId,
+      code: error.code,
+      required_plan: error.requiredPlan,
+      ...(error.currentUsage ? { current_usage: error.currentUsage } : {}),
+    },
   };
 }

@@ -1,10 +1,10 @@
 import type { Request } from 'express';
-import type { PlanName } from '../config/config';
 import type { BoundOperation } from '../binding/operation-table';
+import type { PlanName } from '../config/config';
 import { ForbiddenError, UnauthorizedError } from '../errors/api-error';
 import { digestSecret, isWellFormedSecret } from './credentials';
 import { LoginTokenError, type LoginTokens } from './login-tokens';
-import { ALL_PERMISSIONS, builtInRole, rolesAndPermissions, type RoleAssignment } from './permissions';
+import { ALL_PERMISSIONS, builtInRole, type RoleAssignment, rolesAndPermissions } from './permissions';
 import type { Principal } from './principal';
 
 /** Agent secrets and runtime tokens are checked by the agents module, which owns their tables. */

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import jwt from 'jsonwebtoken';
 import { Passport } from 'passport';
-import { Strategy as JwtStrategy, ExtractJwt } from 'passport-jwt';
+import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import type { InstanceSecrets } from '../db/instance-secrets';
 
 /** The only algorithm a login JWT may use: `none`, RS256/ES256 and HS/RS confusion are refused before any key is tried. */
@@ -34,7 +34,11 @@ export class LoginTokens {
 
   private readonly secret: () => Promise<Buffer>;
 
-  constructor(secrets: InstanceSecrets, configuredSecret: string | undefined, readonly ttlMinutes: number) {
+  constructor(
+    secrets: InstanceSecrets,
+    configuredSecret: string | undefined,
+    readonly ttlMinutes: number,
+  ) {
     this.secret = configuredSecret ? async () => Buffer.from(configuredSecret) : () => secrets.get('jwt_hs256');
     this.passport.use(
       new JwtStrategy(

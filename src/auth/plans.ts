@@ -27,8 +27,15 @@ export const PLANS: readonly Plan[] = [
   {
     name: 'enterprise',
     features: [
-      'audit_logs', 'custom_roles', 'fleet_ops', 'siem_export', 'priority_support', 'registry_network',
-      'custom_retention', 'compliance_reports', 'dedicated_csm',
+      'audit_logs',
+      'custom_roles',
+      'fleet_ops',
+      'siem_export',
+      'priority_support',
+      'registry_network',
+      'custom_retention',
+      'compliance_reports',
+      'dedicated_csm',
     ],
     quotas: { workspaces: null, api_keys: null, users: null, agents: null },
     audit_log_retention_days: 365,

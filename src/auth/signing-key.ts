@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import type { operations } from '../../generated/api';
 import type { InstanceSecrets } from '../db/instance-secrets';
 
@@ -32,11 +32,19 @@ export class SigningKey {
 
   private load() {
     this.key ??= this.secrets.get('trust_ed25519_seed').then((material) => {
-      const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, material.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
+      const privateKey = createPrivateKey({
+        key: Buffer.concat([ED25519_PKCS8_PREFIX, material.subarray(0, 32)]),
+        format: 'der',
+        type: 'pkcs8',
+      });
       const publicKey = createPublicKey(privateKey);
       const x = publicKey.export({ format: 'jwk' }).x!;
       const kid = `wk_${createHash('sha256').update(x).digest('base64url').slice(0, 16)}`;
-      return { privateKey, publicKey, jwk: { kty: 'OKP' as const, crv: 'Ed25519' as const, x, kid, use: 'sig' as const, alg: 'EdDSA' as const } };
+      return {
+        privateKey,
+        publicKey,
+        jwk: { kty: 'OKP' as const, crv: 'Ed25519' as const, x, kid, use: 'sig' as const, alg: 'EdDSA' as const },
+      };
     });
     return this.key;
   }

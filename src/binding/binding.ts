@@ -1,12 +1,19 @@
-import addFormats from 'ajv-formats';
-import type { ValidateFunction } from 'ajv';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import OpenAPIBackend, { type Document } from 'openapi-backend';
-import { BadRequestError, InternalError, MethodNotAllowedError, NotFoundError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors/api-error';
+import {
+  BadRequestError,
+  InternalError,
+  MethodNotAllowedError,
+  NotFoundError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+} from '../errors/api-error';
 import type { AnyHandler, RuntimeContext, RuntimeResult } from './handler-types';
-import { buildOperationTable, type BoundOperation, type DereferencedDocument } from './operation-table';
+import { type BoundOperation, buildOperationTable, type DereferencedDocument } from './operation-table';
 import { validateRequest } from './request-validator';
 import { RouteMatcher } from './route-matcher';
 import { assertJsonDepth, MAX_JSON_DEPTH } from './safe-input';
@@ -106,17 +113,18 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
   const matcher = new RouteMatcher(operations);
   const gate = options.gate?.(operations);
   const validators = new Map<string, ValidateFunction[]>(
-    operations.map((operation) => [
-      operation.operationId,
-      backend.validator.getRequestValidatorsForOperation(operation.operationId) ?? [],
-    ]),
+    operations.map((operation) => [operation.operationId, backend.validator.getRequestValidatorsForOperation(operation.operationId) ?? []]),
   );
   const parseJson = express.json({
     limit: options.bodyLimitBytes,
     strict: true,
     type: () => true,
     verify: (_req, _res, raw) =>
-      assertJsonDepth(raw, MAX_JSON_DEPTH, () => new BadRequestError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'JSON_TOO_DEEP')),
+      assertJsonDepth(
+        raw,
+        MAX_JSON_DEPTH,
+        () => new BadRequestError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'JSON_TOO_DEEP'),
+      ),
   });
   const readJsonBody = (req: Request, res: Response) =>
     new Promise<void>((resolve, reject) => parseJson(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
@@ -197,9 +205,7 @@ function send(res: Response, operation: BoundOperation, result: RuntimeResult): 
     return;
   }
   const contentType =
-    res.get('Content-Type') ??
-    (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0] ??
-    'application/json';
+    res.get('Content-Type') ?? (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0] ?? 'application/json';
   if (result.body instanceof Readable) {
     res.type(contentType);
     // A stream that fails after the headers went out can only end the connection.

@@ -1,6 +1,6 @@
-import type { Request } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { Request } from 'express';
 import type { Logger } from 'pino';
 import type { operations } from '../../generated/api';
 import type { BoundOperation } from './operation-table';
@@ -24,7 +24,9 @@ export type RequestBody<K extends OperationId> = [Exclude<operations[K]['request
 
 type ResponsesOf<K extends OperationId> = operations[K]['responses'];
 /** A JSON body is a value; any other content type may also be bytes or streamed from a Readable. */
-type BodyIn<Content> = { [Type in keyof Content]: Type extends `application/json` ? Content[Type] : Content[Type] | Buffer | Readable }[keyof Content];
+type BodyIn<Content> = {
+  [Type in keyof Content]: Type extends `application/json` ? Content[Type] : Content[Type] | Buffer | Readable;
+}[keyof Content];
 type BodyOf<Response> = Response extends { content: infer Content }
   ? [Exclude<Content, undefined>] extends [never]
     ? undefined
@@ -60,7 +62,8 @@ export type OperationHandler<K extends OperationId, Services, Principal = unknow
 ) => HandlerResult<K> | Promise<HandlerResult<K>>;
 
 /** What the binding layer itself sees: any handler, bound to whatever spec it was given. */
-export interface RuntimeContext<Services> extends Omit<OperationContext<OperationId, Services>, 'operationId' | 'params' | 'query' | 'body'> {
+export interface RuntimeContext<Services>
+  extends Omit<OperationContext<OperationId, Services>, 'operationId' | 'params' | 'query' | 'body'> {
   operationId: string;
   params: Record<string, unknown>;
   query: Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { dateTimePaths, type DateTimePath } from './safe-input';
+import { type DateTimePath, dateTimePaths } from './safe-input';
 
 /**
  * The per-operation facts the binding layer needs on every request, read once from the
@@ -115,7 +115,9 @@ export function buildOperationTable(document: DereferencedDocument): BoundOperat
         ),
         hasHeaderParameters: parameters.some((parameter) => parameter.in === 'header'),
         dateTimes: {
-          query: parameters.filter((parameter) => parameter.in === 'query').flatMap((parameter) => dateTimePaths(parameter.schema, [parameter.name])),
+          query: parameters
+            .filter((parameter) => parameter.in === 'query')
+            .flatMap((parameter) => dateTimePaths(parameter.schema, [parameter.name])),
           body: dateTimePaths(jsonContent?.schema),
         },
         responses: new Map(
@@ -147,7 +149,9 @@ function readExtensions(operation: OperationObject, problems: string[]): Operati
   const recordedBy = operation['x-audit-recorded-by'];
   if (recordedBy !== undefined) {
     if (recordedBy !== 'service' || !extensions.audit) {
-      problems.push(`${operation.operationId}: x-audit-recorded-by must be "service", beside the x-audit it qualifies (got ${JSON.stringify(recordedBy)})`);
+      problems.push(
+        `${operation.operationId}: x-audit-recorded-by must be "service", beside the x-audit it qualifies (got ${JSON.stringify(recordedBy)})`,
+      );
     } else {
       extensions.serviceAudit = extensions.audit;
       delete extensions.audit;

@@ -1,6 +1,6 @@
-import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { IncomingHttpHeaders } from 'node:http';
-import { BadRequestError, ValidationError, type ErrorDetail } from '../errors/api-error';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { BadRequestError, type ErrorDetail, ValidationError } from '../errors/api-error';
 import type { BoundOperation } from './operation-table';
 import { normaliseDateTimes, unstorableString } from './safe-input';
 
@@ -31,11 +31,7 @@ const LOCATIONS: Record<string, ErrorDetail['location']> = {
  * detail per failing field. Strings Postgres cannot store fail the same way, wherever they are.
  * Query values come back coerced to their schema types, with defaults, and date-times in UTC.
  */
-export function validateRequest(
-  operation: BoundOperation,
-  validators: ValidateFunction[],
-  input: RawRequestInput,
-): ValidatedInput {
+export function validateRequest(operation: BoundOperation, validators: ValidateFunction[], input: RawRequestInput): ValidatedInput {
   const query = normaliseArrayQueryParameters(operation, input.query);
   const candidate: Record<string, unknown> = {
     path: { ...input.params },
@@ -46,8 +42,7 @@ export function validateRequest(
   if (input.body !== undefined) candidate.requestBody = input.body;
 
   // Checked before the schemas: a string Postgres cannot store is refused whatever else is wrong.
-  const unstorable =
-    unstorableString(input.params, 'path') ?? unstorableString(query, 'query') ?? unstorableString(input.body, 'body');
+  const unstorable = unstorableString(input.params, 'path') ?? unstorableString(query, 'query') ?? unstorableString(input.body, 'body');
   if (unstorable) throw refusal([unstorable]);
   const errors: ErrorObject[] = [];
   for (const validate of validators) {
@@ -105,7 +100,7 @@ function toDetail(error: ErrorObject): ErrorDetail {
   if (location === undefined) {
     // Errors on the envelope itself: a required location or a missing request body.
     const missing = (error.params as { missingProperty?: string }).missingProperty;
-    location = missing === 'requestBody' ? 'body' : LOCATIONS[missing ?? ''] ?? 'body';
+    location = missing === 'requestBody' ? 'body' : (LOCATIONS[missing ?? ''] ?? 'body');
     fieldParts = [];
   }
   let message = error.message ?? 'is invalid';
@@ -132,12 +127,14 @@ function toDetail(error: ErrorObject): ErrorDetail {
 
 function uniqueDetails(details: ErrorDetail[]): ErrorDetail[] {
   const seen = new Set<string>();
-  return details.filter((detail) => {
-    const key = `${detail.location}|${detail.field}|${detail.rule}|${detail.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  }).slice(0, 100);
+  return details
+    .filter((detail) => {
+      const key = `${detail.location}|${detail.field}|${detail.rule}|${detail.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .slice(0, 100);
 }
 
 const unescapePointer = (segment: string) => segment.replace(/~1/g, '/').replace(/~0/g, '~');

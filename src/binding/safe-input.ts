@@ -12,7 +12,10 @@ export const MAX_JSON_DEPTH = 64;
 
 /** The first string (value or object key) Postgres cannot store, as an error detail naming it. */
 export function unstorableString(value: unknown, location: ErrorDetail['location'], path: string[] = []): ErrorDetail | undefined {
-  if (typeof value === 'string') return isStorable(value) ? undefined : detail(location, path, 'is not storable text: it contains a NUL character or an unpaired UTF-16 surrogate');
+  if (typeof value === 'string')
+    return isStorable(value)
+      ? undefined
+      : detail(location, path, 'is not storable text: it contains a NUL character or an unpaired UTF-16 surrogate');
   if (typeof value !== 'object' || value === null) return undefined;
   if (Array.isArray(value)) {
     for (let index = 0; index < value.length; index++) {
@@ -22,7 +25,8 @@ export function unstorableString(value: unknown, location: ErrorDetail['location
     return undefined;
   }
   for (const key of Object.keys(value)) {
-    if (!isStorable(key)) return detail(location, [...path, key], 'is a field name that contains a NUL character or an unpaired UTF-16 surrogate');
+    if (!isStorable(key))
+      return detail(location, [...path, key], 'is a field name that contains a NUL character or an unpaired UTF-16 surrogate');
     const found = unstorableString((value as Record<string, unknown>)[key], location, [...path, key]);
     if (found) return found;
   }
@@ -52,7 +56,8 @@ export function assertJsonDepth(raw: Buffer, maxDepth: number, fail: () => Error
   for (let index = 0; index < raw.length; index++) {
     const byte = raw[index];
     if (inString) {
-      if (byte === 0x5c) index++; // backslash: skip the escaped byte
+      if (byte === 0x5c)
+        index++; // backslash: skip the escaped byte
       else if (byte === 0x22) inString = false;
     } else if (byte === 0x22) {
       inString = true;

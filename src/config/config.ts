@@ -122,9 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
   const integer = (min: number, max: number) => (raw: string) => {
     const value = Number(raw);
-    return Number.isInteger(value) && value >= min && value <= max
-      ? value
-      : `must be a whole number from ${min} to ${max}`;
+    return Number.isInteger(value) && value >= min && value <= max ? value : `must be a whole number from ${min} to ${max}`;
   };
   const boolean = (raw: string) =>
     ['true', '1', 'yes'].includes(raw.toLowerCase())
@@ -148,14 +146,21 @@ export function loadConfig(env: Env = process.env): Config {
   const publicUrl = (env.PUBLIC_URL?.trim() || 'http://localhost:9300').replace(/\/+$/, '');
   if (!isHttpUrl(publicUrl)) problems.push('PUBLIC_URL: must be an http:// or https:// URL');
   const redirectAllowedOrigins: string[] = [];
-  for (const origin of (env.REDIRECT_ALLOWED_ORIGINS ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)) {
+  for (const origin of (env.REDIRECT_ALLOWED_ORIGINS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)) {
     if (isHttpUrl(origin)) redirectAllowedOrigins.push(new URL(origin).origin);
     else problems.push(`REDIRECT_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an http:// or https:// origin`);
   }
   const corsAllowedOrigins: string[] = [];
-  for (const origin of (env.CORS_ALLOWED_ORIGINS ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)) {
+  for (const origin of (env.CORS_ALLOWED_ORIGINS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)) {
     if (origin === '*') corsAllowedOrigins.push(origin);
-    else if (isHttpUrl(origin) && new URL(origin).origin === origin.replace(/\/+$/, '').toLowerCase()) corsAllowedOrigins.push(new URL(origin).origin);
+    else if (isHttpUrl(origin) && new URL(origin).origin === origin.replace(/\/+$/, '').toLowerCase())
+      corsAllowedOrigins.push(new URL(origin).origin);
     else problems.push(`CORS_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://console.example.com (or *)`);
   }
   const url = (name: string, fallback?: string): string | undefined => {
@@ -164,12 +169,16 @@ export function loadConfig(env: Env = process.env): Config {
     return value;
   };
   const outboundAllowedHosts: string[] = [];
-  for (const host of (env.OUTBOUND_ALLOWED_HOSTS ?? '').split(',').map((entry) => entry.trim().toLowerCase()).filter(Boolean)) {
+  for (const host of (env.OUTBOUND_ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter(Boolean)) {
     if (/^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(host) && isHttpUrl(`http://${host}`)) outboundAllowedHosts.push(host);
     else problems.push(`OUTBOUND_ALLOWED_HOSTS: ${JSON.stringify(host)} is not a host or host:port`);
   }
   const outboundCaFile = env.OUTBOUND_CA_FILE?.trim() || undefined;
-  if (outboundCaFile !== undefined && !isReadableFile(outboundCaFile)) problems.push(`OUTBOUND_CA_FILE: ${outboundCaFile} is not a readable file`);
+  if (outboundCaFile !== undefined && !isReadableFile(outboundCaFile))
+    problems.push(`OUTBOUND_CA_FILE: ${outboundCaFile} is not a readable file`);
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);

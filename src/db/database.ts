@@ -1,7 +1,7 @@
 import { Client, type Pool } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
-import { acquireMigrationLock, MigrationStore, MIGRATIONS_TABLE } from './migration-store';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
+import { acquireMigrationLock, MIGRATIONS_TABLE, MigrationStore } from './migration-store';
 import { migrations as allMigrations } from './migrations';
 
 export { MIGRATIONS_TABLE };
@@ -81,9 +81,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   try {
     await dataSource.initialize();
     if (options.migrate ?? true) {
-      await withMigrationLock(embedded ? undefined : url, schema, () =>
-        dataSource.runMigrations({ transaction: 'each' }),
-      );
+      await withMigrationLock(embedded ? undefined : url, schema, () => dataSource.runMigrations({ transaction: 'each' }));
     }
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();

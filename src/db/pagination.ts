@@ -15,7 +15,10 @@ export function decodeCursor(cursor: string | undefined): string | null {
   return id;
 }
 
-export function pageOf<Row extends { id: string }>(rows: Row[], limit: number): { items: Row[]; has_more: boolean; next_cursor: string | null } {
+export function pageOf<Row extends { id: string }>(
+  rows: Row[],
+  limit: number,
+): { items: Row[]; has_more: boolean; next_cursor: string | null } {
   const has_more = rows.length > limit;
   const items = has_more ? rows.slice(0, limit) : rows;
   return { items, has_more, next_cursor: has_more ? Buffer.from(items[items.length - 1]!.id).toString('base64url') : null };

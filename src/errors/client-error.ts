@@ -1,4 +1,4 @@
-import { STATUS_CODES, type Server } from 'node:http';
+import { type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { newRequestId } from '../logging/http-logging';
@@ -13,14 +13,21 @@ import { ApiError, BadRequestError, HeadersTooLargeError, RequestTimeoutError } 
 export function answerClientErrors(server: Server, logger: Logger): void {
   server.on('clientError', (error: NodeJS.ErrnoException & { reason?: string }, socket: Duplex) => {
     // The peer is gone, or a response is already under way on this connection: nothing to answer.
-    if (error.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+    if (
+      error.code === 'ECONNRESET' ||
+      !socket.writable ||
+      (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
+    ) {
       socket.destroy();
       return;
     }
     const apiError = toApiError(error);
     const requestId = newRequestId();
     const body = JSON.stringify(apiError.toBody(requestId));
-    logger.warn({ req: { id: requestId }, res: { status: apiError.status }, err_code: error.code }, `unparsable request ${apiError.status}`);
+    logger.warn(
+      { req: { id: requestId }, res: { status: apiError.status }, err_code: error.code },
+      `unparsable request ${apiError.status}`,
+    );
     socket.end(
       [
         `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}`,

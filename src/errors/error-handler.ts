@@ -73,5 +73,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
     res.destroy();
     return;
   }
-  res.status(apiError.status).set(apiError.headers).json(apiError.toBody(String(req.id)));
+  res
+    .status(apiError.status)
+    .set(apiError.headers)
+    .json(apiError.toBody(String(req.id)));
 };

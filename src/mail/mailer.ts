@@ -1,8 +1,8 @@
-import type { Db } from '../db/db';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
+import type { Db } from '../db/db';
 import { newId } from '../db/ids';
-import { OutboxStore, type OutboxStatus } from './outbox-store';
+import { type OutboxStatus, OutboxStore } from './outbox-store';
 
 export interface MailMessage {
   to: string;

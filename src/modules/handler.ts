@@ -1,5 +1,5 @@
-import type { OperationHandler, OperationId } from '../binding/handler-types';
 import type { Principal } from '../auth/principal';
+import type { OperationHandler, OperationId } from '../binding/handler-types';
 import type { Services } from './services';
 
 /** The type of Warden's handler for operation K, e.g. `Handler<'getReadiness'>`. */

@@ -1,16 +1,16 @@
-import type { HandlerMap } from './handler';
-import { systemHandlers } from './system';
-import { authHandlers } from './auth';
 import { adminHandlers } from './admin';
+import { agentsHandlers } from './agents';
+import { apiKeysHandlers } from './api-keys';
+import { auditHandlers } from './audit';
+import { authHandlers } from './auth';
+import type { HandlerMap } from './handler';
+import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
+import { rbacHandlers } from './rbac';
+import { systemHandlers } from './system';
+import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
 import { workspacesHandlers } from './workspaces';
-import { apiKeysHandlers } from './api-keys';
-import { rbacHandlers } from './rbac';
-import { agentsHandlers } from './agents';
-import { installationsHandlers } from './installations';
-import { trustHandlers } from './trust';
-import { auditHandlers } from './audit';
 
 /** Every module's handlers, keyed by operationId. */
 export const handlers = {

@@ -12,11 +12,8 @@ import { OutboundHttp, outboundPolicy } from '../outbound/outbound-http';
 import { AdminService } from './admin';
 import { AgentService } from './agents';
 import { ApiKeyService } from './api-keys';
-import { AuditService } from './audit';
-import { ComplianceService } from './audit';
-import { SiemExportService } from './audit';
-import { AuthService } from './auth';
-import { LoginLinkService } from './auth';
+import { AuditService, ComplianceService, SiemExportService } from './audit';
+import { AuthService, LoginLinkService } from './auth';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
 import { OwnerGuard, RbacService } from './rbac';
@@ -24,8 +21,7 @@ import type { ContractDocuments } from './system';
 import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
-import { EnvironmentService } from './workspaces';
-import { WorkspaceService } from './workspaces';
+import { EnvironmentService, WorkspaceService } from './workspaces';
 
 export interface ServiceOptions {
   config: Config;

@@ -19,7 +19,10 @@ function ipv4Value(address: string): bigint {
 
 /** The eight 16-bit groups of an IPv6 address (compressed or with a trailing dotted quad). */
 export function ipv6Groups(address: string): number[] {
-  let text = address.toLowerCase().replace(/^\[|\]$/g, '').split('%')[0]!;
+  let text = address
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .split('%')[0]!;
   const dotted = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
   if (dotted) {
     const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];

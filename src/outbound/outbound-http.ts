@@ -96,7 +96,9 @@ export class OutboundHttp {
     const allowListed = this.isAllowListed(url);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowListed)) {
       throw new DestinationRefusedError(
-        url.protocol === 'http:' ? `must use https (plain http only for hosts in OUTBOUND_ALLOWED_HOSTS)` : `must use https, not ${url.protocol}`,
+        url.protocol === 'http:'
+          ? `must use https (plain http only for hosts in OUTBOUND_ALLOWED_HOSTS)`
+          : `must use https, not ${url.protocol}`,
       );
     }
     if (url.username || url.password) throw new DestinationRefusedError('must not carry a user name or password');
@@ -136,7 +138,8 @@ export class OutboundHttp {
     const { url, address, family } = destination;
     // Node asks for all addresses when it races IPv4 and IPv6; either way it gets the checked one.
     const pinned: LookupFunction = (_host, options, callback) => {
-      if ((options as { all?: boolean }).all) (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
+      if ((options as { all?: boolean }).all)
+        (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
       else callback(null, address, family);
     };
     return new Promise<Attempt>((settle) => {

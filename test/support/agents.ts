@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import type { TestApp } from './test-app';
 
 export interface AgentIdentity {
@@ -19,7 +19,11 @@ export function agentIdentity(): AgentIdentity {
  * The agent's proof that it holds its key, for one org: its signature over the RFC 8785 JSON of
  * {org_id, purpose, sekuire_id, timestamp} (keys already in code-point order), as the spec documents.
  */
-export function keyProof(identity: AgentIdentity, orgId: string, timestamp = new Date().toISOString()): { timestamp: string; signature: string } {
+export function keyProof(
+  identity: AgentIdentity,
+  orgId: string,
+  timestamp = new Date().toISOString(),
+): { timestamp: string; signature: string } {
   const message = JSON.stringify({ org_id: orgId, purpose: 'warden.agent_key_proof', sekuire_id: identity.sekuireId, timestamp });
   return { timestamp, signature: sign(null, Buffer.from(message), identity.privateKey).toString('base64url') };
 }
@@ -47,7 +51,12 @@ export interface Bootstrapped {
 export async function bootstrapInstallation(warden: TestApp, installToken: string): Promise<Bootstrapped> {
   const res = await warden.request
     .post('/api/v1/installations/bootstrap')
-    .send({ install_token: installToken, upstream_url: 'http://my-agent:8000', capabilities: ['data_analysis'], heartbeat_interval_seconds: 60 })
+    .send({
+      install_token: installToken,
+      upstream_url: 'http://my-agent:8000',
+      capabilities: ['data_analysis'],
+      heartbeat_interval_seconds: 60,
+    })
     .expect(200);
   return res.body;
 }

@@ -1,14 +1,14 @@
+import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import assert from 'node:assert/strict';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type OpenAPIBackend from 'openapi-backend';
 import type { Response } from 'supertest';
+import publishedSpec from '../../generated/openapi.json';
 import { loadSpec } from '../../src/binding/binding';
 import { RouteMatcher } from '../../src/binding/route-matcher';
 import { ERROR_CODES } from '../../src/errors/codes';
-import publishedSpec from '../../generated/openapi.json';
 
 export interface CoverageRecord {
   operationId: string;

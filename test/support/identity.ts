@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { PlanName } from '../../src/config/config';
 import { ORG_PERMISSIONS } from '../../src/auth/permissions';
+import type { PlanName } from '../../src/config/config';
 import type { MailCatcher } from './mail-catcher';
 import type { TestApp } from './test-app';
 
@@ -52,10 +52,7 @@ export async function createUserAndLogin(
 /** The whole seed-000 admin login: request a PIN, read it from the delivered mail, verify it. */
 export async function adminLogin(warden: TestApp, mail: MailCatcher, email: string): Promise<string> {
   const { challengeId, pin } = await requestPin(warden, mail, email);
-  const res = await warden.request
-    .post('/api/v1/admin/auth/verify-pin')
-    .send({ email, challenge_id: challengeId, pin })
-    .expect(200);
+  const res = await warden.request.post('/api/v1/admin/auth/verify-pin').send({ email, challenge_id: challengeId, pin }).expect(200);
   return res.body.session_token;
 }
 
@@ -128,7 +125,11 @@ export async function auditEventsOf(warden: TestApp, res: { headers: Record<stri
 }
 
 /** The one audit event a request left, with none of the secrets given appearing anywhere in it. */
-export async function theAuditEventOf(warden: TestApp, res: { headers: Record<string, string | undefined> }, secrets: string[] = []): Promise<RecordedEvent> {
+export async function theAuditEventOf(
+  warden: TestApp,
+  res: { headers: Record<string, string | undefined> },
+  secrets: string[] = [],
+): Promise<RecordedEvent> {
   const events = await auditEventsOf(warden, res);
   assert.equal(events.length, 1, `exactly one audit event, got ${events.map((event) => event.action).join(', ') || 'none'}`);
   const text = JSON.stringify(events[0]);

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { after, before, beforeEach } from 'node:test';
 import { chainHash } from '../../src/audit/audit-chain';
 import { loadConfig } from '../../src/config/config';
+import { type HttpReceiver, startHttpReceiver } from './http-receiver';
 import { createOrg, type TestOrg } from './identity';
-import { startHttpReceiver, type HttpReceiver } from './http-receiver';
 import { startTestApp, type TestApp } from './test-app';
 
 /** Receivers on 127.0.0.1, short timeouts, and the test CA of the https receiver trusted. */

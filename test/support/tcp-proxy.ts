@@ -1,4 +1,4 @@
-import { connect, createServer, type AddressInfo, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP relay on 127.0.0.1 in front of a database (on TCP or a Unix socket), so a test can take the database away from

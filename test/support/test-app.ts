@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
-import { createApp, type App, type AppOptions } from '../../src/app';
-import { loadConfig, type Config } from '../../src/config/config';
+import { type App, type AppOptions, createApp } from '../../src/app';
+import { type Config, loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logging/logger';
 import { ContractChecker } from './contract-checker';
 import { openTestDatabase, type TestDatabase } from './test-database';
@@ -60,8 +60,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     });
     const checker = await ContractChecker.create(options.definition ?? app.services.contract.json, options.definition === undefined);
     const agent = supertest(app.app);
-    const method = (name: Method) => (url: string) =>
-      agent[name](url).expect((res) => checker.check(name, url, res));
+    const method = (name: Method) => (url: string) => agent[name](url).expect((res) => checker.check(name, url, res));
     const request: ContractClient = {
       get: method('get'),
       post: method('post'),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { MigrationInterface } from 'typeorm';
-import { openDatabase, quoteIdentifier, type Database } from '../../src/db/database';
+import { type Database, openDatabase, quoteIdentifier } from '../../src/db/database';
 
 /** The real Postgres the suite runs on, when one is named; otherwise each file gets an embedded one. */
 export const serverUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;

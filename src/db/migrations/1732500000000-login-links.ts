@@ -30,9 +30,5 @@ export const LoginLinks1732500000000 = sqlMigration(
     )`,
     `CREATE UNIQUE INDEX environments_workspace_name_key ON environments (workspace_id, lower(name))`,
   ],
-  [
-    `DROP TABLE environments`,
-    `DROP TABLE signup_idempotency_keys`,
-    `DROP TABLE login_links`,
-  ],
+  [`DROP TABLE environments`, `DROP TABLE signup_idempotency_keys`, `DROP TABLE login_links`],
 );

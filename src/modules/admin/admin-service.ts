@@ -1,12 +1,12 @@
-import type { Db } from '../../db/db';
 import { createHmac, randomUUID } from 'node:crypto';
+import { currentRequestFacts } from '../../audit/audit-event';
 import { constantTimeEqual, newPin } from '../../auth/credentials';
+import type { Db } from '../../db/db';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { UnauthorizedError } from '../../errors/api-error';
 import type { Mailer } from '../../mail/mailer';
 import type { AuditService } from '../audit';
 import type { AuthService } from '../auth';
-import { currentRequestFacts } from '../../audit/audit-event';
 import { AdminStore } from './admin-store';
 
 const PIN_TTL_MS = 5 * 60_000;
@@ -120,6 +120,8 @@ export class AdminService {
   }
 
   private async pinDigest(challengeId: string, pin: string): Promise<Buffer> {
-    return createHmac('sha256', await this.secrets.get('admin_pin_hmac')).update(`${challengeId}:${pin}`).digest();
+    return createHmac('sha256', await this.secrets.get('admin_pin_hmac'))
+      .update(`${challengeId}:${pin}`)
+      .digest();
   }
 }

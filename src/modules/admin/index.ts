@@ -1,2 +1,2 @@
-export { adminHandlers } from './handlers';
 export { AdminService } from './admin-service';
+export { adminHandlers } from './handlers';

@@ -1,4 +1,4 @@
-import { AGENT_SECRET_PREFIX, RUNTIME_TOKEN_PREFIX, type AgentCredentials } from '../../auth/authenticator';
+import { AGENT_SECRET_PREFIX, type AgentCredentials, RUNTIME_TOKEN_PREFIX } from '../../auth/authenticator';
 import { digestSecret, isWellFormedSecret } from '../../auth/credentials';
 import type { Principal } from '../../auth/principal';
 import { UnauthorizedError } from '../../errors/api-error';

@@ -1,4 +1,4 @@
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { ValidationError } from '../../errors/api-error';
 import { canonicalJson } from '../../lib/canonical-json';
 import { isLargeOrderPoint } from './ed25519-order';
@@ -21,7 +21,13 @@ export function decodeKey(value: string, curve: 'Ed25519' | 'X25519', field: str
   const encoding = URL_SAFE.test(value) ? 'base64url' : 'base64';
   const bytes = Buffer.from(value, encoding);
   const fail = (message: string) =>
-    invalid(field, message, 'format', 'INVALID_PUBLIC_KEY', `${field} must be the base64 or base64url of a 32-byte ${curve} public key: ${message}.`);
+    invalid(
+      field,
+      message,
+      'format',
+      'INVALID_PUBLIC_KEY',
+      `${field} must be the base64 or base64url of a 32-byte ${curve} public key: ${message}.`,
+    );
   if (bytes.toString(encoding) !== value) throw fail(`it is not canonical ${encoding}`);
   if (bytes.length !== 32) throw fail(`it decodes to ${bytes.length} bytes`);
   try {
@@ -75,7 +81,13 @@ const keyBytes = (key: Buffer | string): Buffer => (typeof key === 'string' ? Bu
 export function decodeSignature(signature: string, field = 'signature'): Buffer {
   const bytes = URL_SAFE.test(signature) ? Buffer.from(signature, 'base64url') : Buffer.from(signature, 'base64');
   if (bytes.length !== 64 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(signature)) {
-    throw invalid(field, `decodes to ${bytes.length} bytes`, 'format', 'INVALID_SIGNATURE_ENCODING', `${field} must be a 64-byte Ed25519 signature in base64 or base64url.`);
+    throw invalid(
+      field,
+      `decodes to ${bytes.length} bytes`,
+      'format',
+      'INVALID_SIGNATURE_ENCODING',
+      `${field} must be a 64-byte Ed25519 signature in base64 or base64url.`,
+    );
   }
   return bytes;
 }
@@ -90,17 +102,29 @@ export function proofMessage(orgId: string, sekuireId: string, timestamp: string
  * made within the window. Binding the org id means a proof shown to one org proves nothing to
  * another; the window bounds how long a leaked proof is worth replaying to the same org.
  */
-export function assertKeyProof(orgId: string, sekuireId: string, publicKey: Buffer | string, proof: { timestamp: string; signature: string }, prefix = ''): void {
+export function assertKeyProof(
+  orgId: string,
+  sekuireId: string,
+  publicKey: Buffer | string,
+  proof: { timestamp: string; signature: string },
+  prefix = '',
+): void {
   const skew = Math.abs(Date.now() - new Date(proof.timestamp).getTime());
   if (!(skew <= PROOF_WINDOW_MS)) {
-    throw invalid(`${prefix}timestamp`, 'is more than 5 minutes from the server clock', 'range', 'PROOF_EXPIRED', 'The proof timestamp must be within 5 minutes of now; sign a fresh one.');
+    throw invalid(
+      `${prefix}timestamp`,
+      'is more than 5 minutes from the server clock',
+      'range',
+      'PROOF_EXPIRED',
+      'The proof timestamp must be within 5 minutes of now; sign a fresh one.',
+    );
   }
   assertStrongKey(publicKey, 'public_key');
   const signature = decodeSignature(proof.signature, `${prefix}signature`);
   if (!verifySignature(Buffer.from(proofMessage(orgId, sekuireId, proof.timestamp), 'utf8'), publicKey, signature)) {
     throw invalid(
       `${prefix}signature`,
-      'is not the registered key\'s signature over the proof message',
+      "is not the registered key's signature over the proof message",
       'signature',
       'INVALID_PROOF',
       'The signature is not the agent key\'s signature over the RFC 8785 JSON of {org_id, purpose: "warden.agent_key_proof", sekuire_id, timestamp}.',

@@ -1,20 +1,20 @@
-import type { Db } from '../../db/db';
 import { createHash } from 'node:crypto';
 import type { components, operations } from '../../../generated/api';
-import { digestSecret, newSecret } from '../../auth/credentials';
+import { actorOf, currentRequestFacts } from '../../audit/audit-event';
+import { noteBefore } from '../../audit/audited-change';
 import { AGENT_SECRET_PREFIX } from '../../auth/authenticator';
+import { digestSecret, newSecret } from '../../auth/credentials';
 import type { Principal } from '../../auth/principal';
+import type { Db } from '../../db/db';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
+import type { AuditService } from '../audit';
 import type { OrgService } from '../orgs';
 import type { WorkspaceService } from '../workspaces';
-import { noteBefore } from '../../audit/audited-change';
-import type { AuditService } from '../audit';
-import { actorOf, currentRequestFacts } from '../../audit/audit-event';
 import { assertKeyProof, decodeKey, keyProven, proofMessage } from './agent-keys';
-import { AgentStore, type AgentRow, type NewAgentFields } from './agent-store';
+import { type AgentRow, AgentStore, type NewAgentFields } from './agent-store';
 
 type Agent = components['schemas']['Agent'];
 type RegisterAgentInput = operations['registerAgent']['requestBody']['content']['application/json'];

@@ -1,16 +1,16 @@
-import { noteBefore } from '../../audit/audited-change';
-import type { Db } from '../../db/db';
 import type { components, operations } from '../../../generated/api';
+import { noteBefore } from '../../audit/audited-change';
 import type { ApiKeyCredential, ApiKeyCredentials } from '../../auth/authenticator';
 import { digestSecret, newSecret } from '../../auth/credentials';
 import { ORG_PERMISSIONS } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
+import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
 import { assertCanGrant, assertOrgPermissions, type OwnerGuard } from '../rbac';
-import { ApiKeyStore, type ApiKeyRow } from './api-key-store';
+import { type ApiKeyRow, ApiKeyStore } from './api-key-store';
 
 type ApiKey = components['schemas']['ApiKey'];
 type ApiKeyWithSecret = components['schemas']['ApiKeyWithSecret'];

@@ -1,5 +1,5 @@
-import type { Db } from '../../db/db';
 import type { ApiKeyCredential } from '../../auth/authenticator';
+import type { Db } from '../../db/db';
 
 export interface ApiKeyRow {
   id: string;

@@ -1,2 +1,2 @@
-export { apiKeysHandlers } from './handlers';
 export { ApiKeyService } from './api-key-service';
+export { apiKeysHandlers } from './handlers';

@@ -5,8 +5,23 @@ import { canonicalJson } from '../../lib/canonical-json';
 type AuditEvent = components['schemas']['AuditEvent'];
 
 export const CSV_COLUMNS = [
-  'id', 'org_id', 'seq', 'occurred_at', 'actor_type', 'actor_id', 'workspace_id', 'action', 'resource_type', 'resource_id',
-  'outcome', 'request_id', 'ip', 'user_agent', 'details', 'prev_hash', 'hash',
+  'id',
+  'org_id',
+  'seq',
+  'occurred_at',
+  'actor_type',
+  'actor_id',
+  'workspace_id',
+  'action',
+  'resource_type',
+  'resource_id',
+  'outcome',
+  'request_id',
+  'ip',
+  'user_agent',
+  'details',
+  'prev_hash',
+  'hash',
 ] as const satisfies ReadonlyArray<keyof AuditEvent>;
 
 /** One event per line, as RFC 8785 canonical JSON. */

@@ -1,7 +1,7 @@
 import type { components, operations } from '../../../generated/api';
-import { GENESIS, AuditChain, PLATFORM_CHAIN, chainHash, hashedFields } from '../../audit/audit-chain';
+import { AuditChain, chainHash, GENESIS, hashedFields, PLATFORM_CHAIN } from '../../audit/audit-chain';
 import type { NewAuditEvent } from '../../audit/audit-event';
-import { AuditStore, type AuditEventRow, type ExportFilters } from '../../audit/audit-store';
+import { type AuditEventRow, AuditStore, type ExportFilters } from '../../audit/audit-store';
 import type { Principal } from '../../auth/principal';
 import type { SigningKey } from '../../auth/signing-key';
 import type { Db } from '../../db/db';

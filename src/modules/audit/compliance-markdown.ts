@@ -28,7 +28,11 @@ function cell(value: unknown): string {
 }
 
 function table(headers: string[], rows: unknown[][]): string[] {
-  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`)];
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+  ];
 }
 
 /** The same report as an auditor reads it: evidence sections, then each control with its evidence. */
@@ -43,27 +47,45 @@ export function complianceMarkdown(report: ComplianceReport): string {
     '',
     '## Agent identity',
     '',
-    ...table(['Field', 'Value'], [
-      ['Id', agent.id],
-      ['sekuire_id', agent.sekuire_id],
-      ['DID', agent.did],
-      ['Version', agent.version],
-      ['Identity', agent.identity === 'registered_key' ? 'registered Ed25519 key' : 'minted secret'],
-      ['Key fingerprint', agent.public_key_fingerprint],
-      ['Status', agent.status],
-      ['Created', agent.created_at],
-      ['Disabled', agent.disabled_reason ? `${agent.disabled_reason}${agent.disabled_until ? ` (until ${agent.disabled_until})` : ''}` : null],
-      ['Revoked', agent.revoked_at],
-    ]),
+    ...table(
+      ['Field', 'Value'],
+      [
+        ['Id', agent.id],
+        ['sekuire_id', agent.sekuire_id],
+        ['DID', agent.did],
+        ['Version', agent.version],
+        ['Identity', agent.identity === 'registered_key' ? 'registered Ed25519 key' : 'minted secret'],
+        ['Key fingerprint', agent.public_key_fingerprint],
+        ['Status', agent.status],
+        ['Created', agent.created_at],
+        [
+          'Disabled',
+          agent.disabled_reason ? `${agent.disabled_reason}${agent.disabled_until ? ` (until ${agent.disabled_until})` : ''}` : null,
+        ],
+        ['Revoked', agent.revoked_at],
+      ],
+    ),
     '',
     '## Credentials and rotation',
     '',
-    ...table(['Credential', 'State'], [
-      ['Agent secret', credentials.agent_secret_issued ? 'issued (stored as SHA-256 digest)' : 'none'],
-      ['Install tokens', `${credentials.install_tokens.issued} issued, ${credentials.install_tokens.used} used, ${credentials.install_tokens.expired_unused} expired unused, ${credentials.install_tokens.outstanding} outstanding`],
-      ['Runtime tokens', `${credentials.runtime_tokens.active} active, ${credentials.runtime_tokens.expiring_within_7_days} expiring within 7 days`],
-      ['Refresh', `${credentials.refresh.rotations} rotations, last ${credentials.refresh.last_rotated_at ?? 'never'}, reuse detected ${credentials.refresh.reuse_detected} times`],
-    ]),
+    ...table(
+      ['Credential', 'State'],
+      [
+        ['Agent secret', credentials.agent_secret_issued ? 'issued (stored as SHA-256 digest)' : 'none'],
+        [
+          'Install tokens',
+          `${credentials.install_tokens.issued} issued, ${credentials.install_tokens.used} used, ${credentials.install_tokens.expired_unused} expired unused, ${credentials.install_tokens.outstanding} outstanding`,
+        ],
+        [
+          'Runtime tokens',
+          `${credentials.runtime_tokens.active} active, ${credentials.runtime_tokens.expiring_within_7_days} expiring within 7 days`,
+        ],
+        [
+          'Refresh',
+          `${credentials.refresh.rotations} rotations, last ${credentials.refresh.last_rotated_at ?? 'never'}, reuse detected ${credentials.refresh.reuse_detected} times`,
+        ],
+      ],
+    ),
     '',
     '## Installations and leases',
     '',
@@ -71,12 +93,26 @@ export function complianceMarkdown(report: ComplianceReport): string {
       ? ['No installations in this workspace.']
       : table(
           ['Installation', 'Status', 'Created', 'Token version', 'Last refresh', 'Last lease', 'Lease expires', 'Revoked'],
-          report.installations.map((i) => [i.id, i.status, i.created_at, i.token_version, i.last_refreshed_at, i.last_lease_at, i.lease_expires_at, i.revoked_at ? `${i.revoked_at}${i.revoke_reason ? `: ${i.revoke_reason}` : ''}` : null]),
+          report.installations.map((i) => [
+            i.id,
+            i.status,
+            i.created_at,
+            i.token_version,
+            i.last_refreshed_at,
+            i.last_lease_at,
+            i.lease_expires_at,
+            i.revoked_at ? `${i.revoked_at}${i.revoke_reason ? `: ${i.revoke_reason}` : ''}` : null,
+          ]),
         )),
     '',
     '## Revocations',
     '',
-    ...(report.revocations.length === 0 ? ['None.'] : table(['Kind', 'Id', 'At', 'Reason'], report.revocations.map((r) => [r.kind, r.id, r.at, r.reason]))),
+    ...(report.revocations.length === 0
+      ? ['None.']
+      : table(
+          ['Kind', 'Id', 'At', 'Reason'],
+          report.revocations.map((r) => [r.kind, r.id, r.at, r.reason]),
+        )),
     '',
     '## Audit trail',
     '',
@@ -86,7 +122,20 @@ export function complianceMarkdown(report: ComplianceReport): string {
     ...(Object.keys(audit.by_action).length === 0 ? [] : [...table(['Action', 'Events'], Object.entries(audit.by_action)), '']),
     ...(audit.recent.length === 0
       ? []
-      : [...table(['Seq', 'At', 'Action', 'Actor', 'Outcome', 'Hash'], audit.recent.map((e) => [e.seq, e.occurred_at, e.action, `${e.actor_type} ${e.actor_id ?? ''}`.trim(), e.outcome, `${e.hash.slice(0, 16)}…`])), '']),
+      : [
+          ...table(
+            ['Seq', 'At', 'Action', 'Actor', 'Outcome', 'Hash'],
+            audit.recent.map((e) => [
+              e.seq,
+              e.occurred_at,
+              e.action,
+              `${e.actor_type} ${e.actor_id ?? ''}`.trim(),
+              e.outcome,
+              `${e.hash.slice(0, 16)}…`,
+            ]),
+          ),
+          '',
+        ]),
     '## Controls',
     '',
     ...report.frameworks.flatMap((framework) => [
@@ -94,7 +143,9 @@ export function complianceMarkdown(report: ComplianceReport): string {
       '',
       ...table(
         ['Control', 'Title', 'Status', 'Evidence'],
-        report.controls.filter((control) => control.framework === framework).map((control) => [control.control, control.title, STATUS_MARKS[control.status], control.evidence.join('; ')]),
+        report.controls
+          .filter((control) => control.framework === framework)
+          .map((control) => [control.control, control.title, STATUS_MARKS[control.status], control.evidence.join('; ')]),
       ),
       '',
     ]),

@@ -1,7 +1,7 @@
 import type { components } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
-import { effectiveStatus, keyFingerprint, type AgentService } from '../agents';
-import { installationStatus, type InstallationService } from '../installations';
+import { type AgentService, effectiveStatus, keyFingerprint } from '../agents';
+import { type InstallationService, installationStatus } from '../installations';
 import type { OrgService } from '../orgs';
 import type { WorkspaceService } from '../workspaces';
 import type { AuditService } from './audit-service';
@@ -43,7 +43,11 @@ export class ComplianceService {
     const now = Date.now();
 
     const hasSecret = agent.has_secret;
-    const { installations, installTokens: tokens, runtimeTokens: runtime } = await this.installations.credentialEvidence(agent.id, workspaceId);
+    const {
+      installations,
+      installTokens: tokens,
+      runtimeTokens: runtime,
+    } = await this.installations.credentialEvidence(agent.id, workspaceId);
     // The agent's own events and those of its installations here, as resource or as actor.
     const subjects = [agent.id, ...installations.map((installation) => installation.id)];
     const { byAction: trail, recent } = await this.audit.trailOf(orgId, subjects, RECENT_EVENTS);
@@ -97,10 +101,17 @@ export class ComplianceService {
       })),
       revocations: [
         ...(agent.revoked_at ? [{ kind: 'agent_revoked' as const, id: agent.id, at: iso(agent.revoked_at), reason: null }] : []),
-        ...(status === 'disabled' ? [{ kind: 'agent_disabled' as const, id: agent.id, at: lastAt('agent.killed'), reason: agent.disabled_reason }] : []),
+        ...(status === 'disabled'
+          ? [{ kind: 'agent_disabled' as const, id: agent.id, at: lastAt('agent.killed'), reason: agent.disabled_reason }]
+          : []),
         ...installations
           .filter((installation) => installation.revoked_at)
-          .map((installation) => ({ kind: 'installation_revoked' as const, id: installation.id, at: iso(installation.revoked_at), reason: installation.revoke_reason })),
+          .map((installation) => ({
+            kind: 'installation_revoked' as const,
+            id: installation.id,
+            at: iso(installation.revoked_at),
+            reason: installation.revoke_reason,
+          })),
       ],
       audit: {
         events: trail.reduce((sum, row) => sum + row.n, 0),
@@ -118,7 +129,11 @@ export class ComplianceService {
       ...rule.judge(evidence),
     }));
     const tally = (wanted: Status) => controls.filter((control) => control.status === wanted).length;
-    return { ...evidence, controls, summary: { satisfied: tally('satisfied'), attention: tally('attention'), not_applicable: tally('not_applicable') } };
+    return {
+      ...evidence,
+      controls,
+      summary: { satisfied: tally('satisfied'), attention: tally('attention'), not_applicable: tally('not_applicable') },
+    };
   }
 }
 
@@ -132,7 +147,9 @@ function identity(report: Evidence): { status: Status; evidence: string[] } {
       agent.identity === 'registered_key'
         ? `Unique identity ${agent.id}: registered Ed25519 key ${agent.public_key_fingerprint}; sekuire_id is the SHA-256 of that key`
         : `Unique identity ${agent.id}: minted by Warden with a sas_ secret`,
-      credentials.agent_secret_issued ? 'The agent secret is stored only as a SHA-256 digest' : 'No shared secret: the agent proves its identity with its private key',
+      credentials.agent_secret_issued
+        ? 'The agent secret is stored only as a SHA-256 digest'
+        : 'No shared secret: the agent proves its identity with its private key',
       'Install, runtime and refresh tokens are stored only as SHA-256 digests and shown once',
     ],
   };
@@ -143,41 +160,86 @@ function removal(report: Evidence): { status: Status; evidence: string[] } {
   const stopped = report.agent.status !== 'active';
   const stillLeased = report.installations.filter((installation) => installation.status === 'active');
   if (report.revocations.length === 0 && !stopped) {
-    return { status: 'not_applicable', evidence: ['Nothing was revoked; the kill switch and revocation are available to admins holding agent.disable / agent.revoke'] };
+    return {
+      status: 'not_applicable',
+      evidence: ['Nothing was revoked; the kill switch and revocation are available to admins holding agent.disable / agent.revoke'],
+    };
   }
-  const evidence = report.revocations.map((revocation) => `${revocation.kind} ${revocation.id}${revocation.at ? ` at ${revocation.at}` : ''}${revocation.reason ? `: ${revocation.reason}` : ''}`);
+  const evidence = report.revocations.map(
+    (revocation) =>
+      `${revocation.kind} ${revocation.id}${revocation.at ? ` at ${revocation.at}` : ''}${revocation.reason ? `: ${revocation.reason}` : ''}`,
+  );
   if (stopped && stillLeased.length > 0) {
-    return { status: 'attention', evidence: [...evidence, `The agent is ${report.agent.status} but ${stillLeased.map((i) => i.id).join(', ')} still hold a current lease (they are told to shut down at their next lease)`] };
+    return {
+      status: 'attention',
+      evidence: [
+        ...evidence,
+        `The agent is ${report.agent.status} but ${stillLeased.map((i) => i.id).join(', ')} still hold a current lease (they are told to shut down at their next lease)`,
+      ],
+    };
   }
-  return { status: 'satisfied', evidence: [...evidence, 'Revoked credentials are refused on their next use; stopped installations are told to shut down'] };
+  return {
+    status: 'satisfied',
+    evidence: [...evidence, 'Revoked credentials are refused on their next use; stopped installations are told to shut down'],
+  };
 }
 
 function monitoring(report: Evidence): { status: Status; evidence: string[] } {
   const live = report.installations.filter((installation) => installation.status !== 'revoked');
   if (live.length === 0) return { status: 'not_applicable', evidence: ['No live installation in this workspace'] };
-  const lapsed = live.filter((installation) => installation.status === 'stale' || (installation.status === 'pending' && Date.parse(report.generated_at) - Date.parse(installation.created_at) > DAY_MS));
-  const evidence = live.map((installation) => `${installation.id}: ${installation.status}${installation.last_lease_at ? `, last lease ${installation.last_lease_at}` : ', never leased'}`);
-  return lapsed.length > 0 ? { status: 'attention', evidence: [...evidence, `${lapsed.length} installation(s) stopped reporting or never started`] } : { status: 'satisfied', evidence };
+  const lapsed = live.filter(
+    (installation) =>
+      installation.status === 'stale' ||
+      (installation.status === 'pending' && Date.parse(report.generated_at) - Date.parse(installation.created_at) > DAY_MS),
+  );
+  const evidence = live.map(
+    (installation) =>
+      `${installation.id}: ${installation.status}${installation.last_lease_at ? `, last lease ${installation.last_lease_at}` : ', never leased'}`,
+  );
+  return lapsed.length > 0
+    ? { status: 'attention', evidence: [...evidence, `${lapsed.length} installation(s) stopped reporting or never started`] }
+    : { status: 'satisfied', evidence };
 }
 
 function incidents(report: Evidence): { status: Status; evidence: string[] } {
   const reuse = report.credentials.refresh.reuse_detected;
   return reuse > 0
-    ? { status: 'attention', evidence: [`A retired refresh token was presented ${reuse} time(s); each time Warden revoked that installation's tokens. Investigate where the token leaked.`] }
-    : { status: 'satisfied', evidence: ['No refresh-token reuse detected; reuse would revoke the installation\'s tokens at once and be recorded'] };
+    ? {
+        status: 'attention',
+        evidence: [
+          `A retired refresh token was presented ${reuse} time(s); each time Warden revoked that installation's tokens. Investigate where the token leaked.`,
+        ],
+      }
+    : {
+        status: 'satisfied',
+        evidence: ["No refresh-token reuse detected; reuse would revoke the installation's tokens at once and be recorded"],
+      };
 }
 
 function auditTrail(report: Evidence): { status: Status; evidence: string[] } {
   const { events, first_at: firstAt, last_at: lastAt } = report.audit;
   return events > 0
-    ? { status: 'satisfied', evidence: [`${events} audit events about the agent and its installations, ${firstAt} to ${lastAt}`, ...Object.entries(report.audit.by_action).map(([action, n]) => `${action}: ${n}`).slice(0, 8)] }
+    ? {
+        status: 'satisfied',
+        evidence: [
+          `${events} audit events about the agent and its installations, ${firstAt} to ${lastAt}`,
+          ...Object.entries(report.audit.by_action)
+            .map(([action, n]) => `${action}: ${n}`)
+            .slice(0, 8),
+        ],
+      }
     : { status: 'attention', evidence: ['No audit events about this agent are retained'] };
 }
 
 function integrity(report: Evidence): { status: Status; evidence: string[] } {
   const { chain } = report.audit;
   return chain.valid
-    ? { status: 'satisfied', evidence: [`Audit chain of ${chain.org_id} verified: ${chain.events_checked} events, head seq ${chain.head_seq}${chain.checkpoint ? `, from signed retention checkpoint ${chain.checkpoint.seq}` : ''}`] }
+    ? {
+        status: 'satisfied',
+        evidence: [
+          `Audit chain of ${chain.org_id} verified: ${chain.events_checked} events, head seq ${chain.head_seq}${chain.checkpoint ? `, from signed retention checkpoint ${chain.checkpoint.seq}` : ''}`,
+        ],
+      }
     : { status: 'attention', evidence: [`Audit chain verification failed at seq ${chain.first_broken_seq}: ${chain.reason}`] };
 }
 
@@ -186,7 +248,9 @@ function authentication(report: Evidence): { status: Status; evidence: string[] 
   return {
     status: 'satisfied',
     evidence: [
-      report.agent.identity === 'registered_key' ? 'The agent signs with its Ed25519 key; trust verification checks the signature' : 'The agent authenticates with its sas_ secret',
+      report.agent.identity === 'registered_key'
+        ? 'The agent signs with its Ed25519 key; trust verification checks the signature'
+        : 'The agent authenticates with its sas_ secret',
       `Installations use runtime tokens of at most 90 days (${runtime.active} active, ${runtime.expiring_within_7_days} expiring within 7 days), rotated by refresh (${refresh.rotations} rotations${refresh.last_rotated_at ? `, last ${refresh.last_rotated_at}` : ''}); a refresh retires every older token`,
     ],
   };
@@ -199,13 +263,23 @@ export const CONTROLS: readonly ControlRule[] = [
   { framework: 'soc2', control: 'CC6.3', title: 'Removal of access', judge: removal },
   { framework: 'soc2', control: 'CC7.2', title: 'Monitoring of system components', judge: monitoring },
   { framework: 'soc2', control: 'CC7.3', title: 'Evaluation of security events', judge: incidents },
-  { framework: 'soc2', control: 'CC8.1', title: 'Changes are authorized and recorded (tamper-evident audit trail)', judge: (report) => combine(auditTrail(report), integrity(report)) },
+  {
+    framework: 'soc2',
+    control: 'CC8.1',
+    title: 'Changes are authorized and recorded (tamper-evident audit trail)',
+    judge: (report) => combine(auditTrail(report), integrity(report)),
+  },
   { framework: 'hipaa', control: '164.312(a)(2)(i)', title: 'Unique user identification', judge: identity },
   { framework: 'hipaa', control: '164.312(a)(1)', title: 'Access control', judge: (report) => combine(identity(report), removal(report)) },
   { framework: 'hipaa', control: '164.312(b)', title: 'Audit controls', judge: auditTrail },
   { framework: 'hipaa', control: '164.312(c)(1)', title: 'Integrity', judge: integrity },
   { framework: 'hipaa', control: '164.312(d)', title: 'Person or entity authentication', judge: authentication },
-  { framework: 'hipaa', control: '164.308(a)(1)(ii)(D)', title: 'Information system activity review', judge: (report) => combine(auditTrail(report), monitoring(report)) },
+  {
+    framework: 'hipaa',
+    control: '164.308(a)(1)(ii)(D)',
+    title: 'Information system activity review',
+    judge: (report) => combine(auditTrail(report), monitoring(report)),
+  },
   { framework: 'hipaa', control: '164.308(a)(3)(ii)(C)', title: 'Termination procedures', judge: removal },
   { framework: 'hipaa', control: '164.308(a)(6)(ii)', title: 'Security incident response and reporting', judge: incidents },
 ];
@@ -213,8 +287,14 @@ export const CONTROLS: readonly ControlRule[] = [
 function registration(report: Evidence): { status: Status; evidence: string[] } {
   const registered = (report.audit.by_action['agent.registered'] ?? 0) + (report.audit.by_action['agent.minted'] ?? 0);
   return registered > 0
-    ? { status: 'satisfied', evidence: [`Created ${report.agent.created_at} by an authorized caller; the registration is in the audit log`] }
-    : { status: 'attention', evidence: [`Created ${report.agent.created_at}; its registration event is no longer in the retained audit log`] };
+    ? {
+        status: 'satisfied',
+        evidence: [`Created ${report.agent.created_at} by an authorized caller; the registration is in the audit log`],
+      }
+    : {
+        status: 'attention',
+        evidence: [`Created ${report.agent.created_at}; its registration event is no longer in the retained audit log`],
+      };
 }
 
 /** Two judgements of one control: attention wins, then satisfied; evidence from both. */

@@ -1,4 +1,4 @@
-export { auditHandlers } from './handlers';
 export { AuditService } from './audit-service';
 export { ComplianceService } from './compliance-service';
+export { auditHandlers } from './handlers';
 export { SiemExportService } from './siem-export-service';

@@ -1,11 +1,11 @@
 import type { components, operations } from '../../../generated/api';
+import { actorOf, currentRequestFacts, type NewAuditEvent } from '../../audit/audit-event';
 import type { Principal } from '../../auth/principal';
 import type { SiemConfig } from '../../config/config';
 import { ApiError, BadGatewayError, ValidationError } from '../../errors/api-error';
-import { DestinationRefusedError, DestinationUnresolvableError, type Destination, type OutboundHttp } from '../../outbound/outbound-http';
 import { canonicalJson } from '../../lib/canonical-json';
+import { type Destination, DestinationRefusedError, DestinationUnresolvableError, type OutboundHttp } from '../../outbound/outbound-http';
 import type { AuditService } from './audit-service';
-import { actorOf, currentRequestFacts, type NewAuditEvent } from '../../audit/audit-event';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 type ExportResult = components['schemas']['SiemExportResult'];
@@ -34,8 +34,20 @@ interface Selection {
 
 /** Per vendor: the body's credential field, and the server's fallback credential and intake (with their variables). */
 const CREDENTIALS = {
-  datadog: { field: 'api_key', secret: 'datadogApiKey', intake: 'datadogIntakeUrl', secretVariable: 'DATADOG_API_KEY', intakeVariable: 'DATADOG_INTAKE_URL' },
-  splunk: { field: 'hec_token', secret: 'splunkHecToken', intake: 'splunkHecUrl', secretVariable: 'SPLUNK_HEC_TOKEN', intakeVariable: 'SPLUNK_HEC_URL' },
+  datadog: {
+    field: 'api_key',
+    secret: 'datadogApiKey',
+    intake: 'datadogIntakeUrl',
+    secretVariable: 'DATADOG_API_KEY',
+    intakeVariable: 'DATADOG_INTAKE_URL',
+  },
+  splunk: {
+    field: 'hec_token',
+    secret: 'splunkHecToken',
+    intake: 'splunkHecUrl',
+    secretVariable: 'SPLUNK_HEC_TOKEN',
+    intakeVariable: 'SPLUNK_HEC_URL',
+  },
   pagerduty: {
     field: 'routing_key',
     secret: 'pagerdutyRoutingKey',
@@ -43,7 +55,10 @@ const CREDENTIALS = {
     secretVariable: 'PAGERDUTY_ROUTING_KEY',
     intakeVariable: 'PAGERDUTY_EVENTS_URL',
   },
-} as const satisfies Record<Vendor, { field: string; secret: keyof SiemConfig; intake: keyof SiemConfig; secretVariable: string; intakeVariable: string }>;
+} as const satisfies Record<
+  Vendor,
+  { field: string; secret: keyof SiemConfig; intake: keyof SiemConfig; secretVariable: string; intakeVariable: string }
+>;
 
 const DEFAULT_LIMIT = 100;
 const MAX_REPORTED_ERRORS = 100;
@@ -161,7 +176,8 @@ export class SiemExportService {
       destination = await this.destination(intakeUrl);
     } catch (error) {
       // A refused destination may be a probe of Warden's network, and an unresolvable one an outage: both are kept.
-      if (error instanceof ApiError) await record(error instanceof ValidationError ? 'denied' : 'failure', { selected: 0, sent: 0, failed: 0, error: error.code });
+      if (error instanceof ApiError)
+        await record(error instanceof ValidationError ? 'denied' : 'failure', { selected: 0, sent: 0, failed: 0, error: error.code });
       throw error;
     }
     const intake = format(credential);
@@ -191,7 +207,13 @@ export class SiemExportService {
       if (Date.now() >= deadline) {
         const unsent = pending.slice(index).reduce((sum, rest) => sum + rest.length, 0);
         result.failed += unsent;
-        result.errors.push({ batch: index + 1, events: unsent, attempts: 0, status: null, reason: `not sent: the export's ${this.config.exportTimeoutMs} ms were spent` });
+        result.errors.push({
+          batch: index + 1,
+          events: unsent,
+          attempts: 0,
+          status: null,
+          reason: `not sent: the export's ${this.config.exportTimeoutMs} ms were spent`,
+        });
         break;
       }
       result.batches++;
@@ -203,7 +225,13 @@ export class SiemExportService {
       result.failed += batch.length;
       // One place stays free for the entry of batches left unsent when time runs out.
       if (result.errors.length < MAX_REPORTED_ERRORS - 1) {
-        result.errors.push({ batch: result.batches, events: batch.length, attempts: delivery.attempts, status: delivery.status, reason: delivery.reason });
+        result.errors.push({
+          batch: result.batches,
+          events: batch.length,
+          attempts: delivery.attempts,
+          status: delivery.status,
+          reason: delivery.reason,
+        });
       }
     }
 

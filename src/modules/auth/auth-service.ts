@@ -1,6 +1,6 @@
-import type { Db } from '../../db/db';
 import { createHmac } from 'node:crypto';
 import type { components, operations } from '../../../generated/api';
+import { actorOf, currentRequestFacts, type NewAuditEvent } from '../../audit/audit-event';
 import {
   ADMIN_SESSION_PREFIX,
   type AdminSessionCredential,
@@ -10,12 +10,12 @@ import {
 import { digestSecret, hashPassword, newSecret, UNUSABLE_PASSWORD_HASH, verifyPassword } from '../../auth/credentials';
 import type { LoginTokens } from '../../auth/login-tokens';
 import type { Principal } from '../../auth/principal';
+import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { ConflictError, UnauthorizedError } from '../../errors/api-error';
 import type { ApiKeyService } from '../api-keys';
 import type { AuditService } from '../audit';
-import { actorOf, currentRequestFacts, type NewAuditEvent } from '../../audit/audit-event';
 import type { OrgService } from '../orgs';
 import type { UserService } from '../users';
 import type { IssuedLink, LoginLinkKind, LoginLinkService } from './login-link-service';
@@ -289,6 +289,8 @@ export class AuthService implements SessionCredentials {
   private async signupHmac(input: Signup): Promise<Buffer> {
     const { idempotency_key: _key, ...request } = input;
     const canonical = JSON.stringify(Object.fromEntries(Object.entries(request).sort(([a], [b]) => a.localeCompare(b))));
-    return createHmac('sha256', await this.secrets.get('signup_idempotency_hmac')).update(canonical).digest();
+    return createHmac('sha256', await this.secrets.get('signup_idempotency_hmac'))
+      .update(canonical)
+      .digest();
   }
 }

@@ -1,3 +1,3 @@
-export { authHandlers } from './handlers';
 export { AuthService } from './auth-service';
+export { authHandlers } from './handlers';
 export { LoginLinkService } from './login-link-service';

@@ -1,10 +1,10 @@
-import type { Db } from '../../db/db';
+import type { Logger } from 'pino';
 import type { components } from '../../../generated/api';
 import { digestSecret, isWellFormedSecret, newSecret } from '../../auth/credentials';
+import type { Db } from '../../db/db';
 import { UnauthorizedError, ValidationError } from '../../errors/api-error';
-import type { Logger } from 'pino';
 import type { Mailer, MailMessage } from '../../mail/mailer';
-import { LoginLinkStore, type LoginLinkRow } from './login-link-store';
+import { type LoginLinkRow, LoginLinkStore } from './login-link-store';
 
 type EmailDelivery = components['schemas']['EmailDelivery'];
 export type LoginLinkKind = LoginLinkRow['kind'];
@@ -64,7 +64,7 @@ export class LoginLinkService {
   assertRedirectAllowed(redirectUrl: string | undefined): void {
     if (redirectUrl === undefined || this.options.redirectAllowedOrigins.includes(new URL(redirectUrl).origin)) return;
     throw new ValidationError(
-      'redirect_url is not on this Warden\'s list of allowed origins (REDIRECT_ALLOWED_ORIGINS).',
+      "redirect_url is not on this Warden's list of allowed origins (REDIRECT_ALLOWED_ORIGINS).",
       'REDIRECT_NOT_ALLOWED',
       [{ location: 'body', field: 'redirect_url', message: 'origin is not allowed', rule: 'allowList' }],
     );

@@ -1,5 +1,5 @@
-import type { Db } from '../../db/db';
 import type { AdminSessionCredential, UserSessionCredential } from '../../auth/authenticator';
+import type { Db } from '../../db/db';
 
 /** A row of `sessions`: a user's login session (user_id), or a platform admin's (admin_email and token_digest). */
 export interface SessionRow {

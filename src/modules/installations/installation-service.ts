@@ -1,18 +1,18 @@
-import type { Db } from '../../db/db';
-import { InstallationStore, type CredentialEvidence, type InstallationSummary, type RuntimeTokenOwner } from './installation-store';
 import type { Logger } from 'pino';
 import type { components, operations } from '../../../generated/api';
-import { digestSecret, isWellFormedSecret, newSecret } from '../../auth/credentials';
+import { actorOf, currentRequestFacts } from '../../audit/audit-event';
+import { noteActor } from '../../audit/audited-change';
 import { RUNTIME_TOKEN_PREFIX } from '../../auth/authenticator';
+import { digestSecret, isWellFormedSecret, newSecret } from '../../auth/credentials';
 import type { Principal } from '../../auth/principal';
+import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
 import type { AgentService } from '../agents';
 import type { AuditService } from '../audit';
-import { actorOf, currentRequestFacts } from '../../audit/audit-event';
-import { noteActor } from '../../audit/audited-change';
 import type { OrgService } from '../orgs';
 import type { WorkspaceService } from '../workspaces';
+import { type CredentialEvidence, InstallationStore, type InstallationSummary, type RuntimeTokenOwner } from './installation-store';
 import { openReplay, sealReplay } from './refresh-replay';
 
 type BootstrapResult = components['schemas']['BootstrapResult'];

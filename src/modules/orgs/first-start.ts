@@ -1,10 +1,10 @@
 import type { components } from '../../../generated/api';
+import { redacted } from '../../audit/audited-change';
 import { ORG_PERMISSIONS } from '../../auth/permissions';
 import type { PlanName } from '../../config/config';
 import type { Db } from '../../db/db';
 import type { ApiKeyService } from '../api-keys';
 import type { AuditService } from '../audit';
-import { redacted } from '../../audit/audited-change';
 import type { OrgService } from './org-service';
 import { OrgStore } from './org-store';
 

@@ -1,3 +1,3 @@
-export { orgsHandlers } from './handlers';
 export { createOwnerKey, ensureFirstOrg, OwnerKeyRefused } from './first-start';
+export { orgsHandlers } from './handlers';
 export { OrgService } from './org-service';

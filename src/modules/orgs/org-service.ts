@@ -1,13 +1,13 @@
-import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
+import { noteBefore } from '../../audit/audited-change';
 import { assertQuota, planNamed, type Quota } from '../../auth/plans';
 import type { Principal } from '../../auth/principal';
 import type { PlanName } from '../../config/config';
+import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
-import { noteBefore } from '../../audit/audited-change';
-import { OrgStore, type OrgRow } from './org-store';
+import { type OrgRow, OrgStore } from './org-store';
 
 type Org = components['schemas']['Org'];
 

@@ -1,5 +1,5 @@
-import type { Db } from '../../db/db';
 import type { PlanName } from '../../config/config';
+import type { Db } from '../../db/db';
 
 export interface OrgRow {
   id: string;

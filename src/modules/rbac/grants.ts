@@ -1,6 +1,6 @@
+import { ALL_PERMISSIONS, missingPermissions, ORG_PERMISSIONS } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
 import { ForbiddenError, ValidationError } from '../../errors/api-error';
-import { ALL_PERMISSIONS, missingPermissions, ORG_PERMISSIONS } from '../../auth/permissions';
 
 const ORG_PERMISSION_SET = new Set(ORG_PERMISSIONS);
 
@@ -14,7 +14,12 @@ export function assertCanGrant(principal: Principal, permissions: Iterable<strin
     throw new ForbiddenError(
       `You cannot grant ${what}: it carries permissions you do not hold (${lacking.join(', ')}).`,
       'PRIVILEGE_ESCALATION',
-      lacking.map((permission) => ({ location: 'body', field: 'permissions', message: `you do not hold ${permission}`, rule: 'escalation' })),
+      lacking.map((permission) => ({
+        location: 'body',
+        field: 'permissions',
+        message: `you do not hold ${permission}`,
+        rule: 'escalation',
+      })),
     );
   }
 }
@@ -34,4 +39,3 @@ export function assertOrgPermissions(permissions: string[]): void {
     })),
   );
 }
-

@@ -1,7 +1,8 @@
-import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
-import { BUILT_IN_ROLES, builtInRole, type BuiltInRole } from '../../auth/permissions';
+import { noteBefore } from '../../audit/audited-change';
+import { BUILT_IN_ROLES, type BuiltInRole, builtInRole } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
+import type { Db } from '../../db/db';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
@@ -9,9 +10,8 @@ import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
 import type { UserService } from '../users';
 import { assertCanGrant, assertOrgPermissions } from './grants';
-import { noteBefore } from '../../audit/audited-change';
 import type { OwnerGuard } from './owners';
-import { RbacStore, type NamedUserRoleRow, type RoleRow } from './rbac-store';
+import { type NamedUserRoleRow, RbacStore, type RoleRow } from './rbac-store';
 
 type Role = components['schemas']['Role'];
 type UserRole = components['schemas']['UserRole'];

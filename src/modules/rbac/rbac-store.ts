@@ -1,5 +1,5 @@
-import type { Db } from '../../db/db';
 import type { RoleAssignment } from '../../auth/permissions';
+import type { Db } from '../../db/db';
 
 export interface RoleRow {
   id: string;

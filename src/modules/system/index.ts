@@ -1,3 +1,3 @@
-export { systemHandlers } from './handlers';
 export { type ContractDocuments, loadContractDocuments } from './contract-documents';
+export { systemHandlers } from './handlers';
 export { SystemService } from './system-service';

@@ -1,14 +1,14 @@
-import type { Db } from '../../db/db';
 import type { operations } from '../../../generated/api';
-import { installationStatus, type InstallationService } from '../installations';
+import { actorOf, currentRequestFacts } from '../../audit/audit-event';
 import type { Principal } from '../../auth/principal';
 import type { Jwk, SigningKey } from '../../auth/signing-key';
+import type { Db } from '../../db/db';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
-import { decodeSignature, effectiveStatus, keyFingerprint, keyProven, verifySignature, type AgentRow, type AgentService } from '../agents';
-import type { OrgService } from '../orgs';
-import type { AuditService } from '../audit';
-import { actorOf, currentRequestFacts } from '../../audit/audit-event';
 import { canonicalJson } from '../../lib/canonical-json';
+import { type AgentRow, type AgentService, decodeSignature, effectiveStatus, keyFingerprint, keyProven, verifySignature } from '../agents';
+import type { AuditService } from '../audit';
+import { type InstallationService, installationStatus } from '../installations';
+import type { OrgService } from '../orgs';
 
 type Reason = operations['verifyTrust']['responses']['200']['content']['application/json']['reasons'][number];
 type VerifyTrustInput = operations['verifyTrust']['requestBody']['content']['application/json'];

@@ -1,17 +1,17 @@
-import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
+import { noteBefore } from '../../audit/audited-change';
 import { hashPassword } from '../../auth/credentials';
 import { builtInRole } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
-import { decodeCursor, pageOf } from '../../db/pagination';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
-import { noteBefore } from '../../audit/audited-change';
+import type { Db } from '../../db/db';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
+import { decodeCursor, pageOf } from '../../db/pagination';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
 import type { ApiKeyService } from '../api-keys';
 import type { OrgService } from '../orgs';
 import { assertCanGrant, type OwnerGuard } from '../rbac';
-import { UserStore, type ShownUserRow } from './user-store';
+import { type ShownUserRow, UserStore } from './user-store';
 
 type User = components['schemas']['User'];
 type BuiltInRoleName = components['schemas']['BuiltInRoleName'];

@@ -1,5 +1,5 @@
-import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
+import type { Db } from '../../db/db';
 
 type BuiltInRoleName = components['schemas']['BuiltInRoleName'];
 
@@ -77,10 +77,9 @@ export class UserStore {
   }
 
   async markLoggedIn(userId: string): Promise<ShownUserRow | undefined> {
-    const { rows } = await this.db.query<ShownUserRow>(
-      `UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${SHOWN_COLUMNS}`,
-      [userId],
-    );
+    const { rows } = await this.db.query<ShownUserRow>(`UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${SHOWN_COLUMNS}`, [
+      userId,
+    ]);
     return rows[0];
   }
 }

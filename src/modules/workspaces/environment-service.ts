@@ -1,13 +1,13 @@
-import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
 import { noteBefore } from '../../audit/audited-change';
 import type { Principal } from '../../auth/principal';
+import type { Db } from '../../db/db';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
-import { EnvironmentStore, type EnvironmentRow } from './environment-store';
+import { type EnvironmentRow, EnvironmentStore } from './environment-store';
 import type { WorkspaceService } from './workspace-service';
 
 type Environment = components['schemas']['Environment'];

@@ -1,3 +1,3 @@
-export { workspacesHandlers } from './handlers';
 export { EnvironmentService } from './environment-service';
+export { workspacesHandlers } from './handlers';
 export { WorkspaceService } from './workspace-service';

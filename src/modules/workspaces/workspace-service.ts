@@ -1,6 +1,7 @@
-import type { Db } from '../../db/db';
 import type { components } from '../../../generated/api';
+import { noteBefore } from '../../audit/audited-change';
 import type { Principal } from '../../auth/principal';
+import type { Db } from '../../db/db';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
@@ -9,8 +10,7 @@ import type { AgentService } from '../agents';
 import type { InstallationService } from '../installations';
 import type { OrgService } from '../orgs';
 import type { UserService } from '../users';
-import { noteBefore } from '../../audit/audited-change';
-import { WorkspaceStore, type MemberRow, type WorkspaceRow } from './workspace-store';
+import { type MemberRow, type WorkspaceRow, WorkspaceStore } from './workspace-store';
 
 type Workspace = components['schemas']['Workspace'];
 type WorkspaceMember = components['schemas']['WorkspaceMember'];

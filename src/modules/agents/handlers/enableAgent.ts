@@ -1,3 +1,6 @@
 import type { Handler } from '../../handler';
 
-export const enableAgent: Handler<'enableAgent'> = async ({ services, principal, params }) => ({ status: 200, body: await services.agents.enable(principal, params.id) });
+export const enableAgent: Handler<'enableAgent'> = async ({ services, principal, params }) => ({
+  status: 200,
+  body: await services.agents.enable(principal, params.id),
+});

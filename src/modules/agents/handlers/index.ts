@@ -1,13 +1,25 @@
-import { registerAgent } from './registerAgent';
 import { createAgent } from './createAgent';
-import { listAgents } from './listAgents';
-import { getAgent } from './getAgent';
-import { verifyAgent } from './verifyAgent';
-import { proveAgentKey } from './proveAgentKey';
-import { revokeAgent } from './revokeAgent';
-import { killAgent } from './killAgent';
 import { enableAgent } from './enableAgent';
-import { setAgentPublicKey } from './setAgentPublicKey';
+import { getAgent } from './getAgent';
+import { killAgent } from './killAgent';
+import { listAgents } from './listAgents';
+import { proveAgentKey } from './proveAgentKey';
 import { recordAgentHeartbeat } from './recordAgentHeartbeat';
+import { registerAgent } from './registerAgent';
+import { revokeAgent } from './revokeAgent';
+import { setAgentPublicKey } from './setAgentPublicKey';
+import { verifyAgent } from './verifyAgent';
 
-export const agentsHandlers = { registerAgent, createAgent, listAgents, getAgent, verifyAgent, proveAgentKey, revokeAgent, killAgent, enableAgent, setAgentPublicKey, recordAgentHeartbeat };
+export const agentsHandlers = {
+  registerAgent,
+  createAgent,
+  listAgents,
+  getAgent,
+  verifyAgent,
+  proveAgentKey,
+  revokeAgent,
+  killAgent,
+  enableAgent,
+  setAgentPublicKey,
+  recordAgentHeartbeat,
+};

@@ -1,5 +1,5 @@
-import { listApiKeys } from './listApiKeys';
 import { createApiKey } from './createApiKey';
+import { listApiKeys } from './listApiKeys';
 import { revokeApiKey } from './revokeApiKey';
 import { rollApiKey } from './rollApiKey';
 

@@ -1,13 +1,13 @@
-import { listAuditLogs } from './listAuditLogs';
-import { listAuditEvents } from './listAuditEvents';
-import { verifyAuditChain } from './verifyAuditChain';
-import { exportAuditJsonl } from './exportAuditJsonl';
 import { exportAuditCsv } from './exportAuditCsv';
+import { exportAuditJsonl } from './exportAuditJsonl';
 import { exportAuditLogsToDatadog } from './exportAuditLogsToDatadog';
-import { exportAuditLogsToSplunk } from './exportAuditLogsToSplunk';
 import { exportAuditLogsToPagerDuty } from './exportAuditLogsToPagerDuty';
-import { setAuditRetention } from './setAuditRetention';
+import { exportAuditLogsToSplunk } from './exportAuditLogsToSplunk';
 import { getComplianceReport } from './getComplianceReport';
+import { listAuditEvents } from './listAuditEvents';
+import { listAuditLogs } from './listAuditLogs';
+import { setAuditRetention } from './setAuditRetention';
+import { verifyAuditChain } from './verifyAuditChain';
 
 export const auditHandlers = {
   listAuditLogs,

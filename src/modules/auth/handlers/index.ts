@@ -1,10 +1,19 @@
+import { completeEmailVerification } from './completeEmailVerification';
+import { completeMagicLink } from './completeMagicLink';
+import { getCurrentPrincipal } from './getCurrentPrincipal';
 import { login } from './login';
 import { logout } from './logout';
-import { getCurrentPrincipal } from './getCurrentPrincipal';
 import { signup } from './signup';
-import { startMagicLink } from './startMagicLink';
-import { completeMagicLink } from './completeMagicLink';
 import { startEmailVerification } from './startEmailVerification';
-import { completeEmailVerification } from './completeEmailVerification';
+import { startMagicLink } from './startMagicLink';
 
-export const authHandlers = { login, logout, getCurrentPrincipal, signup, startMagicLink, completeMagicLink, startEmailVerification, completeEmailVerification };
+export const authHandlers = {
+  login,
+  logout,
+  getCurrentPrincipal,
+  signup,
+  startMagicLink,
+  completeMagicLink,
+  startEmailVerification,
+  completeEmailVerification,
+};

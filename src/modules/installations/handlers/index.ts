@@ -1,9 +1,17 @@
-import { createInstallToken } from './createInstallToken';
 import { bootstrapInstallation } from './bootstrapInstallation';
-import { renewInstallationLease } from './renewInstallationLease';
-import { refreshInstallationToken } from './refreshInstallationToken';
+import { createInstallToken } from './createInstallToken';
 import { recoverInstallation } from './recoverInstallation';
+import { refreshInstallationToken } from './refreshInstallationToken';
 import { registerInstallationBeacon } from './registerInstallationBeacon';
+import { renewInstallationLease } from './renewInstallationLease';
 import { revokeInstallation } from './revokeInstallation';
 
-export const installationsHandlers = { createInstallToken, bootstrapInstallation, renewInstallationLease, refreshInstallationToken, recoverInstallation, registerInstallationBeacon, revokeInstallation };
+export const installationsHandlers = {
+  createInstallToken,
+  bootstrapInstallation,
+  renewInstallationLease,
+  refreshInstallationToken,
+  recoverInstallation,
+  registerInstallationBeacon,
+  revokeInstallation,
+};

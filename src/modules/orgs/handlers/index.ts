@@ -1,6 +1,6 @@
-import { listOrgs } from './listOrgs';
 import { createOrg } from './createOrg';
-import { setOrgPlan } from './setOrgPlan';
+import { listOrgs } from './listOrgs';
 import { listPlans } from './listPlans';
+import { setOrgPlan } from './setOrgPlan';
 
 export const orgsHandlers = { listOrgs, createOrg, setOrgPlan, listPlans };

@@ -1,3 +1,6 @@
 import type { Handler } from '../../handler';
 
-export const getRole: Handler<'getRole'> = async ({ services, principal, params }) => ({ status: 200, body: await services.rbac.getRole(principal, params.id) });
+export const getRole: Handler<'getRole'> = async ({ services, principal, params }) => ({
+  status: 200,
+  body: await services.rbac.getRole(principal, params.id),
+});

@@ -1,13 +1,25 @@
-import { listWorkspaces } from './listWorkspaces';
-import { createWorkspace } from './createWorkspace';
-import { getWorkspace } from './getWorkspace';
-import { updateWorkspace } from './updateWorkspace';
-import { deleteWorkspace } from './deleteWorkspace';
-import { listWorkspaceMembers } from './listWorkspaceMembers';
-import { setWorkspaceMember } from './setWorkspaceMember';
-import { removeWorkspaceMember } from './removeWorkspaceMember';
-import { listEnvironments } from './listEnvironments';
 import { createEnvironment } from './createEnvironment';
+import { createWorkspace } from './createWorkspace';
 import { deleteEnvironment } from './deleteEnvironment';
+import { deleteWorkspace } from './deleteWorkspace';
+import { getWorkspace } from './getWorkspace';
+import { listEnvironments } from './listEnvironments';
+import { listWorkspaceMembers } from './listWorkspaceMembers';
+import { listWorkspaces } from './listWorkspaces';
+import { removeWorkspaceMember } from './removeWorkspaceMember';
+import { setWorkspaceMember } from './setWorkspaceMember';
+import { updateWorkspace } from './updateWorkspace';
 
-export const workspacesHandlers = { listWorkspaces, createWorkspace, getWorkspace, updateWorkspace, deleteWorkspace, listWorkspaceMembers, setWorkspaceMember, removeWorkspaceMember, listEnvironments, createEnvironment, deleteEnvironment };
+export const workspacesHandlers = {
+  listWorkspaces,
+  createWorkspace,
+  getWorkspace,
+  updateWorkspace,
+  deleteWorkspace,
+  listWorkspaceMembers,
+  setWorkspaceMember,
+  removeWorkspaceMember,
+  listEnvironments,
+  createEnvironment,
+  deleteEnvironment,
+};
