@@ -22,7 +22,7 @@ const USAGE = 'Usage: npm run admin -- create-owner-key [--org org_…]';
 class UsageError extends Error {}
 
 async function admin(argv: string[]): Promise<void> {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: { org: { type: 'string' } }; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: { org: { type: 'string' } }, allowPositionals: true, strict: true });
   } catch (error) {
@@ -46,7 +46,7 @@ async function admin(argv: string[]): Promise<void> {
       orgId: parsed.values.org,
     });
     process.stdout.write(
-      [
+      `${[
         '',
         `  Created an owner API key (${apiKey.id}) for the org ${orgId}.`,
         '  It is shown this once and stored only as a hash. Copy it now:',
@@ -55,7 +55,7 @@ async function admin(argv: string[]): Promise<void> {
         '',
         '  Create an owner user with it (POST /api/v1/users, "role": "owner"), then revoke it.',
         '',
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
   } finally {
     await database.close();

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
 function printFirstStartCredential(orgId: string, key: string, port: number): void {
   const lines = [
     '',
-    '  First start: Warden created the org ' + orgId + ' and an owner API key for it.',
+    `  First start: Warden created the org ${orgId} and an owner API key for it.`,
     '  It is shown this once and stored only as a hash. Copy it now:',
     '',
     `      ${key}`,

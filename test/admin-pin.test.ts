@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Response } from 'supertest';
 import { digestSecret } from '../src/auth/credentials';
 import {
   adminLogin,
@@ -259,7 +260,7 @@ describe('platform admin login by emailed PIN (seed 000)', () => {
   });
 
   it('rate-limits PIN requests per email (429 with Retry-After)', async () => {
-    let res;
+    let res: Response | undefined;
     for (let i = 0; i < 41; i++) res = await warden.request.post('/api/v1/admin/auth/request-pin').send({ email: 'flood@example.com' });
     assert.equal(res!.status, 429);
     assert.ok(Number(res!.headers['retry-after']) >= 1);

@@ -495,8 +495,9 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
     // Every agent in an example of these paths: its sekuire_id certifies its key, its did names it.
     const agents: Array<Record<string, unknown>> = [];
     const collect = (value: unknown, inExample = false): void => {
-      if (Array.isArray(value)) value.forEach((item) => collect(item, inExample));
-      else if (value && typeof value === 'object') {
+      if (Array.isArray(value)) {
+        for (const item of value) collect(item, inExample);
+      } else if (value && typeof value === 'object') {
         if (inExample && 'sekuire_id' in value && 'public_key' in value) agents.push(value as Record<string, unknown>);
         for (const [field, item] of Object.entries(value)) collect(item, inExample || field === 'example');
       }

@@ -19,7 +19,10 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const files = sourceFiles(SRC).map((path) => ({ path: relative(ROOT, path), text: readFileSync(path, 'utf8') }));
+const read = (path: string) => ({ path: relative(ROOT, path), text: readFileSync(path, 'utf8') });
+const files = sourceFiles(SRC).map(read);
+/** Scripts (generate, migrate, admin, bench) are outside the layers but, like app.ts, meet modules only at their faces. */
+const scripts = sourceFiles(join(ROOT, 'scripts')).map(read);
 
 /** Layers below the modules: none of them may know a module or the composition root. */
 const KERNELS = ['audit', 'auth', 'binding', 'config', 'db', 'errors', 'lib', 'logging', 'mail', 'metrics', 'outbound'];
@@ -51,6 +54,7 @@ function isFace(target: string): boolean {
 }
 
 const imports = files.flatMap(importsOf);
+const scriptImports = scripts.flatMap(importsOf);
 
 /** Which store owns each table (README "Where things live"): only it writes the table. */
 const TABLE_OWNERS: Record<string, string> = {
@@ -108,15 +112,13 @@ describe('the shape of the house', () => {
 
   it('reads the database only through typed queries (`Db.query` returns rows and a count)', () => {
     assert.deepEqual(
-      files
-        .filter((file) => /\buntypedQuery\b|\bmanager\.query\(/.test(file.text) && file.path !== 'src/db/db.ts')
-        .map((file) => file.path),
+      files.filter((file) => /\bmanager\.query\(/.test(file.text) && file.path !== 'src/db/db.ts').map((file) => file.path),
       [],
     );
   });
 
   it('lets a module reach another module only through its index.ts face', () => {
-    const bypasses = imports
+    const bypasses = [...imports, ...scriptImports]
       .filter(({ from, to }) => {
         const target = moduleOf(`${to}.ts`) ?? moduleOf(`${to}/`);
         if (!to.startsWith('src/modules/') || COMPOSITION.has(`${to}.ts`)) return false;

@@ -200,7 +200,7 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     for (let i = 0; i < 5; i++) {
       await warden.request
         .post('/api/v1/admin/auth/verify-pin')
-        .send({ email: 'root@example.com', challenge_id: pinRequest.body.challenge_id, pin: 'x0000'.replace('x', String(i)) + '0' })
+        .send({ email: 'root@example.com', challenge_id: pinRequest.body.challenge_id, pin: `${'x0000'.replace('x', String(i))}0` })
         .expect(401);
     }
     assert.ok(

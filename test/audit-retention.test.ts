@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createOrg } from './support/identity';
 import { startTestApp } from './support/test-app';
 

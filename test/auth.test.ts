@@ -184,7 +184,7 @@ describe('login, logout and who-am-i', () => {
 
     it('garbage, a truncated token, and a scheme other than Bearer', async () => {
       await expectRefused('not-a-token', 'CREDENTIAL_MALFORMED');
-      await expectRefused(jane.token.split('.').slice(0, 2).join('.') + '.', 'CREDENTIAL_INVALID');
+      await expectRefused(`${jane.token.split('.').slice(0, 2).join('.')}.`, 'CREDENTIAL_INVALID');
       const basic = await warden.request.get('/api/v1/auth/me').set('Authorization', 'Basic amFuZTpwdw==').expect(401);
       assert.equal(basic.body.code, 'CREDENTIAL_MALFORMED');
       const none = await warden.request.get('/api/v1/auth/me').expect(401);

@@ -198,7 +198,7 @@ describe('compliance report: evidence about an agent in a workspace, mapped to S
     assert.match(text, /\| CC6\.1 \| Logical access security: identities and credentials \| satisfied \|/);
     assert.match(text, /\| CC7\.3 \| Evaluation of security events \| \*\*attention\*\* \|/);
     assert.ok(text.includes(`| ${revokedId} | revoked |`));
-    assert.ok(text.includes('| sekuire_id | ' + agent.sekuireId + ' |'));
+    assert.ok(text.includes(`| sekuire_id | ${agent.sekuireId} |`));
   });
 
   it('Markdown: caller-chosen text (agent name, kill and revoke reasons) cannot inject HTML, links, emphasis or table rows', async () => {

@@ -220,7 +220,7 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
     await warden.request.post('/api/v1/installations/bootstrap').send({ install_token: 'skt_forged' }).expect(401);
     await warden.request
       .post('/api/v1/installations/bootstrap')
-      .send({ install_token: token.slice(0, -1) + 'x' })
+      .send({ install_token: `${token.slice(0, -1)}x` })
       .expect(401);
     assert.deepEqual(await rowCounts(warden, ['installations', 'runtime_tokens']), before);
     await warden.request

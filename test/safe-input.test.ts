@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import supertest from 'supertest';
+import type supertest from 'supertest';
 import publishedSpec from '../generated/openapi.json';
 import { loadSpec } from '../src/binding/binding';
 import { assertErrorBody } from './support/contract-checker';

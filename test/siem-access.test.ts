@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config';
-import { type HttpReceiver } from './support/http-receiver';
+import type { HttpReceiver } from './support/http-receiver';
 import { adminLogin, createOrg, createUserAndLogin, PASSWORD, type TestOrg } from './support/identity';
 import { startMailCatcher } from './support/mail-catcher';
 import { assertVerifies, DD_KEY, type ExportedEvent, HEC_TOKEN, OUTBOUND, ROUTING_KEY, siemFixture } from './support/siem-fixture';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import publishedSpec from '../generated/openapi.json';
 import { loadConfig } from '../src/config/config';
 import { type HttpReceiver, silence, status } from './support/http-receiver';

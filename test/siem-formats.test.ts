@@ -4,10 +4,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { type HttpReceiver, status } from './support/http-receiver';
+import type { HttpReceiver } from './support/http-receiver';
 import { assertNoSecretAtRest, type TestOrg } from './support/identity';
 import { assertVerifies, DD_KEY, type ExportedEvent, HEC_TOKEN, ROUTING_KEY, siemFixture, TEST_CA } from './support/siem-fixture';
-import { type TestApp } from './support/test-app';
+import type { TestApp } from './support/test-app';
 
 describe("SIEM exports: each vendor's intake format (Datadog, Splunk HEC, PagerDuty) over real HTTP and https (issue 5)", () => {
   const fixture = siemFixture();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
+import type { Response } from 'supertest';
 import { ConfigError, loadConfig } from '../src/config/config';
 import { assertNoSecretAtRest, createOrg, createUserAndLogin, PASSWORD, rowCounts, summary, theAuditEventOf } from './support/identity';
 import { type MailCatcher, startMailCatcher } from './support/mail-catcher';
@@ -340,7 +341,7 @@ describe('without SMTP_URL (the default), a link goes to the server log, never b
   });
 
   it('rate-limits signup and magic links per email (429 with Retry-After)', async () => {
-    let res;
+    let res: Response | undefined;
     for (let i = 0; i < 3; i++)
       res = await warden.request.post('/api/v1/auth/signup').send({ email: 'again@example.com', password: PASSWORD });
     assert.equal(res!.status, 429);

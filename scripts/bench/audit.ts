@@ -92,7 +92,7 @@ export async function auditScenarios(): Promise<void> {
           details: { seq },
         };
         const hash = chainHash(prev, fields);
-        [fields.id, seq, JSON.stringify(fields.details), prev, hash].forEach((value, i) => columns[i]!.push(value));
+        for (const [i, value] of [fields.id, seq, JSON.stringify(fields.details), prev, hash].entries()) columns[i]!.push(value);
         prev = hash;
       }
       await dataSource.query(

@@ -68,7 +68,7 @@ async function build(contender: AuthenticatedContender, url: string, schema: str
         [createHash('sha256').update(token).digest()],
       );
       const found = tokens[0];
-      if (!found || !found.current || found.expires_at <= new Date()) return void res.status(401).json({ error: 'unauthorized' });
+      if (!found?.current || found.expires_at <= new Date()) return void res.status(401).json({ error: 'unauthorized' });
       if (found.id !== req.params.id) return void res.status(403).json({ error: 'forbidden' });
       const { rows } = await pool.query(
         `UPDATE installations i SET reported_status = $2, heartbeat_interval = COALESCE($3, i.heartbeat_interval),

@@ -18,9 +18,9 @@ import autocannon from 'autocannon';
 import { digestSecret, newSecret } from '../../src/auth/credentials';
 import { Db } from '../../src/db/db';
 import { newId } from '../../src/db/ids';
-import { ApiKeyService } from '../../src/modules/api-keys/api-key-service';
-import { OrgService } from '../../src/modules/orgs/org-service';
-import { OwnerGuard } from '../../src/modules/rbac/owners';
+import { ApiKeyService } from '../../src/modules/api-keys';
+import { OrgService } from '../../src/modules/orgs';
+import { OwnerGuard } from '../../src/modules/rbac';
 import { auditScenarios } from './audit';
 import { AUTHENTICATED_CONTENDERS } from './authenticated-server';
 import { withBenchDatabase } from './bench-database';
@@ -93,7 +93,7 @@ async function databaseScenarios(): Promise<void> {
     const { dataSource } = database;
     const db = new Db(dataSource);
     const orgs = new OrgService(db, 'http://localhost');
-    const { orgId, key, workspaceId, installationId, runtimeToken } = await db.transaction(async (manager) => {
+    const { orgId, key, workspaceId, installationId, runtimeToken } = await db.transaction(async () => {
       const org = await orgs.create('Bench org', 'enterprise');
       const apiKey = await new ApiKeyService(db, orgs, new OwnerGuard(db, orgs)).insert({
         orgId: org.id,
@@ -105,20 +105,18 @@ async function databaseScenarios(): Promise<void> {
         expiresAt: new Date(Date.now() + 86_400_000),
       });
       const workspaceId = newId('ws');
-      await manager.query(`INSERT INTO workspaces (id, org_id, name) VALUES ($1, $2, 'bench')`, [workspaceId, org.id]);
+      await db.query(`INSERT INTO workspaces (id, org_id, name) VALUES ($1, $2, 'bench')`, [workspaceId, org.id]);
       const agentId = newId('agt');
       const installationId = newId('inst');
       const runtimeToken = newSecret('srt');
-      await manager.query(`INSERT INTO agents (id, org_id, workspace_id, name) VALUES ($1, $2, $3, 'bench')`, [
-        agentId,
+      await db.query(`INSERT INTO agents (id, org_id, workspace_id, name) VALUES ($1, $2, $3, 'bench')`, [agentId, org.id, workspaceId]);
+      await db.query(`INSERT INTO installations (id, org_id, workspace_id, agent_id, heartbeat_interval) VALUES ($1, $2, $3, $4, 60)`, [
+        installationId,
         org.id,
         workspaceId,
+        agentId,
       ]);
-      await manager.query(
-        `INSERT INTO installations (id, org_id, workspace_id, agent_id, heartbeat_interval) VALUES ($1, $2, $3, $4, 60)`,
-        [installationId, org.id, workspaceId, agentId],
-      );
-      await manager.query(
+      await db.query(
         `INSERT INTO runtime_tokens (token_digest, installation_id, token_version, expires_at) VALUES ($1, $2, 1, now() + interval '90 days')`,
         [digestSecret(runtimeToken), installationId],
       );

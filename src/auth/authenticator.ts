@@ -197,7 +197,7 @@ export class Authenticator {
   }
 
   private async loginToken(req: Request, token: string): Promise<Principal> {
-    let claims;
+    let claims: Awaited<ReturnType<LoginTokens['verify']>>;
     try {
       claims = await this.loginTokens.verify(req, token);
     } catch (error) {

@@ -168,7 +168,8 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
       principal,
       // Made on first use: most handlers never log.
       get log() {
-        return (log ??= req.log.child({ operation_id: operation.operationId }));
+        log ??= req.log.child({ operation_id: operation.operationId });
+        return log;
       },
       services: options.services,
       req,

@@ -43,7 +43,10 @@ export class RouteMatcher {
         throw new Error(`${operation.operationId}: a path parameter must fill a whole segment (${operation.path})`);
       } else {
         let next = node.statics.get(segment);
-        if (!next) node.statics.set(segment, (next = newNode()));
+        if (!next) {
+          next = newNode();
+          node.statics.set(segment, next);
+        }
         node = next;
       }
     }

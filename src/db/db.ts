@@ -20,7 +20,7 @@ export class Db {
   constructor(readonly dataSource: DataSource) {}
 
   /** The current transaction's manager, or the pool's. */
-  get manager(): EntityManager {
+  private get manager(): EntityManager {
     return this.ambient.getStore() ?? this.dataSource.manager;
   }
 
@@ -36,20 +36,13 @@ export class Db {
     }
   }
 
-  /** @deprecated being replaced by `query` inside each module's store; must have no callers when issue 11 lands. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- legacy, see above
-  untypedQuery(sql: string, parameters?: unknown[]): Promise<any> {
-    return this.manager.query(sql, parameters);
-  }
-
   /** Runs `work` outside any request's transaction (for work that outlives the request that started it). */
   detached<T>(work: () => Promise<T>): Promise<T> {
     return this.ambient.exit(work);
   }
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const current = this.ambient.getStore();
-    if (current) return work(current);
-    return this.dataSource.transaction((manager) => this.ambient.run(manager, () => work(manager)));
+  transaction<T>(work: () => Promise<T>): Promise<T> {
+    if (this.ambient.getStore()) return work();
+    return this.dataSource.transaction((manager) => this.ambient.run(manager, work));
   }
 }

@@ -2,7 +2,7 @@ import { type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { newRequestId } from '../logging/http-logging';
-import { ApiError, BadRequestError, HeadersTooLargeError, RequestTimeoutError } from './api-error';
+import { type ApiError, BadRequestError, HeadersTooLargeError, RequestTimeoutError } from './api-error';
 
 /**
  * Requests Node's HTTP parser rejects (a control byte in a header, headers over the size limit,

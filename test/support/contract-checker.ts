@@ -43,7 +43,7 @@ export class ContractChecker {
     }
 
     const path = new URL(url, 'http://x').pathname;
-    let match;
+    let match: ReturnType<RouteMatcher['match']>;
     try {
       match = this.matcher.match(method.toUpperCase(), path);
     } catch {

@@ -75,7 +75,7 @@ export async function dumpDatabase(warden: TestApp): Promise<string> {
   let dump = '';
   for (const { table_name } of tables) {
     const rows: Array<{ row: string }> = await warden.database.dataSource.query(`SELECT t::text AS row FROM "${table_name}" t`);
-    dump += rows.map((r) => `${table_name}: ${r.row}`).join('\n') + '\n';
+    dump += `${rows.map((r) => `${table_name}: ${r.row}`).join('\n')}\n`;
   }
   return dump;
 }

@@ -40,7 +40,7 @@ export async function startMailCatcher(): Promise<MailCatcher> {
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         messages.push({ to: session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()), raw, text: bodyOf(raw) });
-        waiters.splice(0).forEach((wake) => wake());
+        for (const wake of waiters.splice(0)) wake();
         callback();
       });
     },

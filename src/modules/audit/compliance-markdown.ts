@@ -16,10 +16,13 @@ const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': 
  * strikethrough, heading or table syntax. `_` inside a word cannot start emphasis, so ids like `inst_01…` stay as they are.
  */
 function escapeMarkdown(value: string): string {
-  return value
-    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
-    .replace(/[\\`*[\]!|~#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|:(?=\/\/)/g, (char) => `\\${char}`)
-    .replace(/[&<>"]/g, (char) => HTML_ENTITIES[char]!);
+  return (
+    value
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this removes from caller-chosen text
+      .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+      .replace(/[\\`*[\]!|~#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|:(?=\/\/)/g, (char) => `\\${char}`)
+      .replace(/[&<>"]/g, (char) => HTML_ENTITIES[char]!)
+  );
 }
 
 function cell(value: unknown): string {
