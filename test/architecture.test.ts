@@ -110,6 +110,13 @@ describe('the shape of the house', () => {
     assert.deepEqual(strayWrites, []);
   });
 
+  it('keeps every line of src/ within 140 columns (the formatter cannot break a long string)', () => {
+    const long = files.flatMap((file) =>
+      file.text.split('\n').flatMap((line, index) => (line.length > 140 ? [`${file.path}:${index + 1} (${line.length})`] : [])),
+    );
+    assert.deepEqual(long, []);
+  });
+
   it('reads the database only through typed queries (`Db.query` returns rows and a count)', () => {
     assert.deepEqual(
       files.filter((file) => /\bmanager\.query\(/.test(file.text) && file.path !== 'src/db/db.ts').map((file) => file.path),

@@ -73,7 +73,11 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 /** A stored hash that matches no password, so an unknown email costs the same work as a wrong password. */
-export const UNUSABLE_PASSWORD_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`;
+export const UNUSABLE_PASSWORD_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${zeroes(16)}$${zeroes(32)}`;
+
+function zeroes(bytes: number): string {
+  return Buffer.alloc(bytes).toString('base64');
+}
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, key] = stored.split('$');

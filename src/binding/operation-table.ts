@@ -150,7 +150,8 @@ function readExtensions(operation: OperationObject, problems: string[]): Operati
   if (recordedBy !== undefined) {
     if (recordedBy !== 'service' || !extensions.audit) {
       problems.push(
-        `${operation.operationId}: x-audit-recorded-by must be "service", beside the x-audit it qualifies (got ${JSON.stringify(recordedBy)})`,
+        `${operation.operationId}: x-audit-recorded-by must be "service", beside the x-audit it qualifies (got ` +
+          `${JSON.stringify(recordedBy)})`,
       );
     } else {
       extensions.serviceAudit = extensions.audit;

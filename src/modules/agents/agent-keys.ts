@@ -50,7 +50,8 @@ export function assertStrongKey(key: Buffer | string, field: string): void {
       'is not the canonical encoding of an Ed25519 point of large order',
       'ed25519_point',
       'WEAK_PUBLIC_KEY',
-      `${field} must be an Ed25519 public key of large order; small-order points, non-canonical encodings and bytes that are no curve point are refused.`,
+      `${field} must be an Ed25519 public key of large order; small-order points, non-canonical encodings and bytes that are ` +
+        `no curve point are refused.`,
     );
   }
 }
@@ -127,7 +128,8 @@ export function assertKeyProof(
       "is not the registered key's signature over the proof message",
       'signature',
       'INVALID_PROOF',
-      'The signature is not the agent key\'s signature over the RFC 8785 JSON of {org_id, purpose: "warden.agent_key_proof", sekuire_id, timestamp}.',
+      'The signature is not the agent key\'s signature over the RFC 8785 JSON of {org_id, purpose: "warden.agent_key_proof", ' +
+        'sekuire_id, timestamp}.',
     );
   }
 }

@@ -46,7 +46,8 @@ export function complianceMarkdown(report: ComplianceReport): string {
     '',
     `Generated ${report.generated_at} for workspace \`${report.workspace_id}\` of org \`${report.organization_id}\`.`,
     `Frameworks: ${report.frameworks.map((framework) => FRAMEWORK_NAMES[framework]).join(', ')}.`,
-    `Controls: ${report.summary.satisfied} satisfied, ${report.summary.attention} need attention, ${report.summary.not_applicable} not applicable.`,
+    `Controls: ${report.summary.satisfied} satisfied, ${report.summary.attention} need attention, ` +
+      `${report.summary.not_applicable} not applicable.`,
     '',
     '## Agent identity',
     '',
@@ -77,7 +78,8 @@ export function complianceMarkdown(report: ComplianceReport): string {
         ['Agent secret', credentials.agent_secret_issued ? 'issued (stored as SHA-256 digest)' : 'none'],
         [
           'Install tokens',
-          `${credentials.install_tokens.issued} issued, ${credentials.install_tokens.used} used, ${credentials.install_tokens.expired_unused} expired unused, ${credentials.install_tokens.outstanding} outstanding`,
+          `${credentials.install_tokens.issued} issued, ${credentials.install_tokens.used} used, ` +
+            `${credentials.install_tokens.expired_unused} expired unused, ${credentials.install_tokens.outstanding} outstanding`,
         ],
         [
           'Runtime tokens',
@@ -85,7 +87,8 @@ export function complianceMarkdown(report: ComplianceReport): string {
         ],
         [
           'Refresh',
-          `${credentials.refresh.rotations} rotations, last ${credentials.refresh.last_rotated_at ?? 'never'}, reuse detected ${credentials.refresh.reuse_detected} times`,
+          `${credentials.refresh.rotations} rotations, last ${credentials.refresh.last_rotated_at ?? 'never'}, reuse detected ` +
+            `${credentials.refresh.reuse_detected} times`,
         ],
       ],
     ),
@@ -120,7 +123,7 @@ export function complianceMarkdown(report: ComplianceReport): string {
     '## Audit trail',
     '',
     `${audit.events} events about the agent and its installations${audit.first_at ? `, ${audit.first_at} to ${audit.last_at}` : ''}.`,
-    `Chain verification of \`${audit.chain.org_id}\`: ${audit.chain.valid ? `valid, ${audit.chain.events_checked} events checked, head seq ${audit.chain.head_seq}` : `**broken** at seq ${audit.chain.first_broken_seq} (${audit.chain.reason})`}.`,
+    `Chain verification of \`${audit.chain.org_id}\`: ${chainVerdict(audit.chain)}.`,
     '',
     ...(Object.keys(audit.by_action).length === 0 ? [] : [...table(['Action', 'Events'], Object.entries(audit.by_action)), '']),
     ...(audit.recent.length === 0
@@ -154,4 +157,9 @@ export function complianceMarkdown(report: ComplianceReport): string {
     ]),
   ];
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function chainVerdict(chain: ComplianceReport['audit']['chain']): string {
+  if (chain.valid) return `valid, ${chain.events_checked} events checked, head seq ${chain.head_seq}`;
+  return `**broken** at seq ${chain.first_broken_seq} (${chain.reason})`;
 }

@@ -165,16 +165,17 @@ function removal(report: Evidence): { status: Status; evidence: string[] } {
       evidence: ['Nothing was revoked; the kill switch and revocation are available to admins holding agent.disable / agent.revoke'],
     };
   }
-  const evidence = report.revocations.map(
-    (revocation) =>
-      `${revocation.kind} ${revocation.id}${revocation.at ? ` at ${revocation.at}` : ''}${revocation.reason ? `: ${revocation.reason}` : ''}`,
-  );
+  const evidence = report.revocations.map((revocation) => {
+    const at = revocation.at ? ` at ${revocation.at}` : '';
+    return `${revocation.kind} ${revocation.id}${at}${revocation.reason ? `: ${revocation.reason}` : ''}`;
+  });
   if (stopped && stillLeased.length > 0) {
     return {
       status: 'attention',
       evidence: [
         ...evidence,
-        `The agent is ${report.agent.status} but ${stillLeased.map((i) => i.id).join(', ')} still hold a current lease (they are told to shut down at their next lease)`,
+        `The agent is ${report.agent.status} but ${stillLeased.map((i) => i.id).join(', ')} still hold a current lease (they ` +
+          `are told to shut down at their next lease)`,
       ],
     };
   }
@@ -192,10 +193,10 @@ function monitoring(report: Evidence): { status: Status; evidence: string[] } {
       installation.status === 'stale' ||
       (installation.status === 'pending' && Date.parse(report.generated_at) - Date.parse(installation.created_at) > DAY_MS),
   );
-  const evidence = live.map(
-    (installation) =>
-      `${installation.id}: ${installation.status}${installation.last_lease_at ? `, last lease ${installation.last_lease_at}` : ', never leased'}`,
-  );
+  const evidence = live.map((installation) => {
+    const lease = installation.last_lease_at ? `, last lease ${installation.last_lease_at}` : ', never leased';
+    return `${installation.id}: ${installation.status}${lease}`;
+  });
   return lapsed.length > 0
     ? { status: 'attention', evidence: [...evidence, `${lapsed.length} installation(s) stopped reporting or never started`] }
     : { status: 'satisfied', evidence };
@@ -207,7 +208,8 @@ function incidents(report: Evidence): { status: Status; evidence: string[] } {
     ? {
         status: 'attention',
         evidence: [
-          `A retired refresh token was presented ${reuse} time(s); each time Warden revoked that installation's tokens. Investigate where the token leaked.`,
+          `A retired refresh token was presented ${reuse} time(s); each time Warden revoked that installation's tokens. ` +
+            `Investigate where the token leaked.`,
         ],
       }
     : {
@@ -237,7 +239,8 @@ function integrity(report: Evidence): { status: Status; evidence: string[] } {
     ? {
         status: 'satisfied',
         evidence: [
-          `Audit chain of ${chain.org_id} verified: ${chain.events_checked} events, head seq ${chain.head_seq}${chain.checkpoint ? `, from signed retention checkpoint ${chain.checkpoint.seq}` : ''}`,
+          `Audit chain of ${chain.org_id} verified: ${chain.events_checked} events, head seq ` +
+            `${chain.head_seq}${chain.checkpoint ? `, from signed retention checkpoint ${chain.checkpoint.seq}` : ''}`,
         ],
       }
     : { status: 'attention', evidence: [`Audit chain verification failed at seq ${chain.first_broken_seq}: ${chain.reason}`] };
@@ -251,7 +254,9 @@ function authentication(report: Evidence): { status: Status; evidence: string[] 
       report.agent.identity === 'registered_key'
         ? 'The agent signs with its Ed25519 key; trust verification checks the signature'
         : 'The agent authenticates with its sas_ secret',
-      `Installations use runtime tokens of at most 90 days (${runtime.active} active, ${runtime.expiring_within_7_days} expiring within 7 days), rotated by refresh (${refresh.rotations} rotations${refresh.last_rotated_at ? `, last ${refresh.last_rotated_at}` : ''}); a refresh retires every older token`,
+      `Installations use runtime tokens of at most 90 days (${runtime.active} active, ${runtime.expiring_within_7_days} ` +
+        `expiring within 7 days), rotated by refresh (${refresh.rotations} rotations` +
+        `${refresh.last_rotated_at ? `, last ${refresh.last_rotated_at}` : ''}); a refresh retires every older token`,
     ],
   };
 }
