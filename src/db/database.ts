@@ -1,7 +1,7 @@
 import { Client, type Pool } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
+import { acquireMigrationLock, DatabaseStore, MIGRATIONS_TABLE } from './database-store';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
-import { acquireMigrationLock, MIGRATIONS_TABLE, MigrationStore } from './migration-store';
 import { migrations as allMigrations } from './migrations';
 
 export { MIGRATIONS_TABLE };
@@ -90,17 +90,17 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   }
 
   const pool = (): Pool | undefined => (dataSource.driver as unknown as { master?: Pool }).master;
-  const migrationStore = new MigrationStore(dataSource);
+  const store = new DatabaseStore(dataSource);
   return {
     dataSource,
     url,
     embedded: embedded !== undefined,
     async pendingMigrations() {
-      const applied = new Set(await migrationStore.appliedNames());
+      const applied = new Set(await store.appliedNames());
       return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
     },
     async ping() {
-      await dataSource.query('SELECT 1');
+      await store.ping();
     },
     poolStats() {
       const current = pool();

@@ -13,8 +13,13 @@ export interface MigrationRow {
 }
 
 /** Reads TypeORM's bookkeeping on the pool; the table is TypeORM's to write. */
-export class MigrationStore {
+export class DatabaseStore {
   constructor(private readonly dataSource: DataSource) {}
+
+  /** Readiness: the database answers. */
+  async ping(): Promise<void> {
+    await this.dataSource.query('SELECT 1');
+  }
 
   /** Names of the applied migrations; none when the table is not there yet (a database no instance has migrated). */
   async appliedNames(): Promise<string[]> {
