@@ -1396,7 +1396,8 @@ export interface paths {
         post?: never;
         /**
          * Delete a custom role
-         * @description Deletes the role and every assignment of it, at once. Built-in roles cannot be deleted
+         * @description Deletes the role and every assignment of it, at once. The caller must hold every permission
+         *     of the role (403 `PRIVILEGE_ESCALATION`). Built-in roles cannot be deleted
          *     (409 `ROLE_BUILT_IN`), nor a role whose assignments give the org's last owner
          *     `owner.grant` (409 `LAST_OWNER`).
          */
@@ -1420,7 +1421,8 @@ export interface paths {
         /**
          * Replace a role's permissions
          * @description Replaces the custom role's permissions, under the same rules as creating one: catalog
-         *     permissions of org scope that the caller holds. Built-in roles cannot change (409). Users
+         *     permissions of org scope that the caller holds; the permissions it takes away must be the
+         *     caller's too (403 `PRIVILEGE_ESCALATION`). Built-in roles cannot change (409). Users
          *     holding the role, and the API keys they created, get the new set on their next request.
          *     Taking `owner.grant` away from the role when it is all that makes the org's last owner one
          *     is 409 `LAST_OWNER`.
@@ -1571,8 +1573,9 @@ export interface paths {
         /**
          * Remove a role assignment
          * @description Takes the role away from the user; their next request no longer has its permissions, nor do
-         *     the API keys they created. Taking `owner.grant` from the org's last owner (no other owner
-         *     user, no first-start owner key left) is 409 `LAST_OWNER`.
+         *     the API keys they created. The caller must hold every permission of the role (403
+         *     `PRIVILEGE_ESCALATION`), as to grant it. Taking `owner.grant` from the org's last owner (no
+         *     other owner user, no first-start owner key left) is 409 `LAST_OWNER`.
          */
         delete: operations["removeUserRole"];
         options?: never;
@@ -1624,9 +1627,10 @@ export interface paths {
         /**
          * Delete a user
          * @description Deletes the user with their sessions and role assignments, and revokes the API keys they
-         *     created: the next request with any of them is 401. Only a caller holding `owner.grant` deletes
-         *     a user who holds it (403 `PRIVILEGE_ESCALATION`), and the org's last owner cannot be deleted
-         *     (409 `LAST_OWNER`: make another owner first).
+         *     created: the next request with any of them is 401. The caller must hold every permission the
+         *     user holds, through any role (403 `PRIVILEGE_ESCALATION` naming the others: an admin cannot
+         *     delete an owner, a key holding only `user.edit` cannot delete an admin), and the org's last
+         *     owner cannot be deleted (409 `LAST_OWNER`: make another owner first).
          */
         delete: operations["deleteUser"];
         options?: never;

@@ -156,6 +156,57 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     await warden.request.post('/api/v1/user-roles').set(as(owner)).send({ user_id: admin.id, role_id: 'rol_owner' }).expect(201);
   });
 
+  it('no privilege escalation by removal either: taking away permissions the caller lacks is 403 and changes nothing', async () => {
+    const promoted = await createUserAndLogin(warden, org, 'promoted@example.com', 'viewer');
+    const stripper = await createUserAndLogin(warden, org, 'stripper@example.com', 'admin');
+    const keyholder = await warden.request
+      .post('/api/v1/roles')
+      .set(as(owner))
+      .send({ name: 'keyholder', permissions: ['owner.grant', 'agent.read'] })
+      .expect(201);
+    const ownerRole = await warden.request.post('/api/v1/user-roles').set(as(owner)).send({ user_id: promoted.id, role_id: 'rol_owner' });
+    await warden.request.post('/api/v1/user-roles').set(as(owner)).send({ user_id: promoted.id, role_id: keyholder.body.id }).expect(201);
+    const tables = ['roles', 'user_roles', 'users'];
+    const before = await rowCounts(warden, tables);
+
+    // An admin lacks owner.grant: it cannot strip an owner of it by any route, nor then delete them.
+    const refusals = [
+      await warden.request.delete(`/api/v1/user-roles/${ownerRole.body.id}`).set(as(stripper)),
+      await warden.request
+        .put(`/api/v1/roles/${keyholder.body.id}/permissions`)
+        .set(as(stripper))
+        .send({ permissions: ['agent.read'] }),
+      await warden.request.delete(`/api/v1/roles/${keyholder.body.id}`).set(as(stripper)),
+      await warden.request.delete(`/api/v1/users/${promoted.id}`).set(as(stripper)),
+    ];
+    for (const refusal of refusals) {
+      assert.equal(refusal.status, 403, JSON.stringify(refusal.body));
+      assert.equal(refusal.body.code, 'PRIVILEGE_ESCALATION');
+      assert.match(refusal.body.message, /owner\.grant/);
+    }
+    // Narrowing a role to what the caller holds is fine as long as nothing it lacks is removed.
+    await warden.request
+      .put(`/api/v1/roles/${keyholder.body.id}/permissions`)
+      .set(as(stripper))
+      .send({ permissions: ['owner.grant'] })
+      .expect(403);
+    const role = await warden.request.get(`/api/v1/roles/${keyholder.body.id}`).set(as(owner)).expect(200);
+    assert.deepEqual(role.body.permissions, ['owner.grant', 'agent.read']);
+
+    // A key that may only edit users cannot delete a user who holds more than it does.
+    const narrow = await warden.request
+      .post('/api/v1/api-keys')
+      .set(as(owner))
+      .send({ name: 'user clerk', permissions: ['user.edit', 'user.read'] })
+      .expect(201);
+    const deleteAdmin = await warden.request.delete(`/api/v1/users/${stripper.id}`).set({ 'X-API-Key': narrow.body.key }).expect(403);
+    assert.equal(deleteAdmin.body.code, 'PRIVILEGE_ESCALATION');
+    assert.deepEqual(await rowCounts(warden, tables), before);
+
+    // An owner holds all of it.
+    await warden.request.delete(`/api/v1/user-roles/${ownerRole.body.id}`).set(as(owner)).expect(204);
+  });
+
   it('built-in roles cannot change (409); unknown and platform permissions are 422; duplicate names 409', async () => {
     const fixed = await warden.request
       .put('/api/v1/roles/rol_admin/permissions')

@@ -9,10 +9,23 @@ const ORG_PERMISSION_SET = new Set(ORG_PERMISSIONS);
  * role, needs every permission granted. The 403 names the ones the caller lacks.
  */
 export function assertCanGrant(principal: Principal, permissions: Iterable<string>, what: string): void {
+  refuseBeyondCaller(principal, permissions, `You cannot grant ${what}`);
+}
+
+/**
+ * Nor by removal: taking permissions from someone (removing their role, deleting or narrowing a
+ * role they hold, deleting the user) needs every permission taken, so an admin cannot strip an
+ * owner and a key holding only `user.edit` cannot delete an admin.
+ */
+export function assertCanTakeAway(principal: Principal, permissions: Iterable<string>, what: string): void {
+  refuseBeyondCaller(principal, permissions, `You cannot take away ${what}`);
+}
+
+function refuseBeyondCaller(principal: Principal, permissions: Iterable<string>, refusal: string): void {
   const lacking = missingPermissions(permissions, principal.permissions);
   if (lacking.length > 0) {
     throw new ForbiddenError(
-      `You cannot grant ${what}: it carries permissions you do not hold (${lacking.join(', ')}).`,
+      `${refusal}: it carries permissions you do not hold (${lacking.join(', ')}).`,
       'PRIVILEGE_ESCALATION',
       lacking.map((permission) => ({
         location: 'body',

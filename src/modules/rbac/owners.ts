@@ -18,9 +18,9 @@ export class OwnerGuard {
     this.store = new RbacStore(db);
   }
 
-  /** Whether the user holds `owner.grant`, through their built-in role or an assigned one. */
-  async isOwner(user: { id: string; role: string }): Promise<boolean> {
-    return rolesAndPermissions(user.role, await this.store.assignmentsOf(user.id)).permissions.has(OWNER_PERMISSION);
+  /** Every permission the user holds, through their built-in role and their assigned ones. */
+  async permissionsOf(user: { id: string; role: string }): Promise<Set<string>> {
+    return rolesAndPermissions(user.role, await this.store.assignmentsOf(user.id)).permissions;
   }
 
   /**

@@ -9,7 +9,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
 import type { UserService } from '../users';
-import { assertCanGrant, assertOrgPermissions } from './grants';
+import { assertCanGrant, assertCanTakeAway, assertOrgPermissions } from './grants';
 import type { OwnerGuard } from './owners';
 import { type NamedUserRoleRow, RbacStore, type RoleRow } from './rbac-store';
 
@@ -101,7 +101,15 @@ export class RbacService {
     assertCanGrant(principal, permissions, 'these permissions');
     return this.owners.keepingAnOwner(orgId, `Taking these permissions from role '${roleId}'`, async () => {
       const old = await this.store.lockRolePermissions(orgId, roleId);
-      if (old) noteBefore(old);
+      if (old) {
+        noteBefore(old);
+        const kept = new Set(permissions);
+        assertCanTakeAway(
+          principal,
+          old.permissions.filter((permission) => !kept.has(permission)),
+          `permissions from role '${roleId}'`,
+        );
+      }
       const row = await this.store.setRolePermissions(orgId, roleId, permissions);
       if (!row) throw roleNotFound(roleId);
       return toRole(row);
@@ -115,6 +123,7 @@ export class RbacService {
     await this.owners.keepingAnOwner(orgId, `Deleting role '${roleId}'`, async () => {
       const deleted = await this.store.deleteRole(orgId, roleId);
       if (!deleted) throw roleNotFound(roleId);
+      assertCanTakeAway(principal, deleted.permissions, `the role '${deleted.name}' from its holders`);
       noteBefore({ name: deleted.name, description: deleted.description, permissions: deleted.permissions });
     });
   }
@@ -153,6 +162,8 @@ export class RbacService {
     await this.owners.keepingAnOwner(orgId, `Removing role assignment '${assignmentId}'`, async () => {
       const deleted = await this.store.deleteAssignment(orgId, assignmentId);
       if (!deleted) throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
+      const role = await this.getRole(principal, deleted.role_id);
+      assertCanTakeAway(principal, role.permissions, `the role '${role.name}'`);
       noteBefore(deleted);
     });
   }

@@ -7,10 +7,10 @@ import type { Db } from '../../db/db';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
+import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { ApiKeyService } from '../api-keys';
 import type { OrgService } from '../orgs';
-import { assertCanGrant, type OwnerGuard } from '../rbac';
+import { assertCanGrant, assertCanTakeAway, type OwnerGuard } from '../rbac';
 import { type ShownUserRow, UserStore } from './user-store';
 
 type User = components['schemas']['User'];
@@ -33,7 +33,7 @@ export class UserService {
   constructor(
     private readonly db: Db,
     private readonly orgs: Pick<OrgService, 'scope' | 'reserveQuota'>,
-    private readonly owners: Pick<OwnerGuard, 'keepingAnOwner' | 'isOwner'>,
+    private readonly owners: Pick<OwnerGuard, 'keepingAnOwner' | 'permissionsOf'>,
     private readonly apiKeys: Pick<ApiKeyService, 'revokeCreatedBy'>,
   ) {
     this.store = new UserStore(db);
@@ -93,9 +93,7 @@ export class UserService {
     const orgId = await this.orgs.scope(principal);
     await this.owners.keepingAnOwner(orgId, `Deleting user '${userId}'`, async () => {
       const user = await this.get(orgId, userId);
-      if ((await this.owners.isOwner(user)) && !principal.permissions.has('owner.grant')) {
-        throw new ForbiddenError(`Only an owner deletes an owner: ${user.email} holds owner.grant and you do not.`, 'PRIVILEGE_ESCALATION');
-      }
+      assertCanTakeAway(principal, await this.owners.permissionsOf(user), `the user ${user.email}`);
       noteBefore(user);
       await this.apiKeys.revokeCreatedBy(userId);
       await this.store.delete(userId);
