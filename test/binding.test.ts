@@ -75,9 +75,25 @@ describe('binding layer: requests are validated against the spec before a handle
     assert.equal(lastContext, undefined);
   });
 
-  it('a non-UTF-8 charset → 415', async () => {
-    const res = await post('{"name":"gear","size":3}', 'application/json; charset=latin1').expect(415);
-    assert.equal(res.body.code, 'UNSUPPORTED_CHARSET');
+  it('a non-UTF-8 charset → 415, UTF-16 and UTF-32 included (JSON is UTF-8)', async () => {
+    for (const charset of ['latin1', 'utf-16', 'UTF-32', '"utf-16le"']) {
+      const res = await post('{"name":"gear","size":3}', `application/json; charset=${charset}`).expect(415);
+      assert.equal(res.body.code, 'UNSUPPORTED_CHARSET');
+    }
+    await post('{"name":"gear","size":3}', 'application/json; charset=UTF-8').expect(201);
+  });
+
+  it('a body that is not valid UTF-8 → 400, never stored with replacement characters', async () => {
+    lastContext = undefined;
+    const res = await warden.request
+      .post('/widgets')
+      .set('Content-Type', 'application/json')
+      // Sent as the bytes they are, not re-serialised as JSON.
+      .serialize((bytes: Buffer) => bytes as unknown as string)
+      .send(Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('","size":3}')]))
+      .expect(400);
+    assert.equal(res.body.code, 'MALFORMED_JSON');
+    assert.equal(lastContext, undefined);
   });
 
   it('a body that is not what its Content-Encoding says → 400 MALFORMED_CONTENT_ENCODING, never a 500', async () => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ValidateFunction } from 'ajv';
@@ -119,12 +120,15 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
     limit: options.bodyLimitBytes,
     strict: true,
     type: () => true,
-    verify: (_req, _res, raw) =>
+    verify: (_req, _res, raw) => {
+      // JSON text is UTF-8 (RFC 8259); the decoder would otherwise store U+FFFD in place of the bad bytes.
+      if (!isUtf8(raw)) throw new BadRequestError('The request body is not valid UTF-8.', 'MALFORMED_JSON');
       assertJsonDepth(
         raw,
         MAX_JSON_DEPTH,
         () => new BadRequestError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'JSON_TOO_DEEP'),
-      ),
+      );
+    },
   });
   const readJsonBody = (req: Request, res: Response) =>
     new Promise<void>((resolve, reject) => parseJson(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
@@ -146,6 +150,10 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
           `This operation accepts application/json; got ${req.headers['content-type'] ?? 'no Content-Type'}.`,
           'UNSUPPORTED_MEDIA_TYPE',
         );
+      }
+      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+        throw new UnsupportedMediaTypeError(`Unsupported charset "${charset}"; send UTF-8.`, 'UNSUPPORTED_CHARSET');
       }
       await readJsonBody(req, res);
       body = req.body;

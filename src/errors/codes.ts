@@ -7,7 +7,7 @@
 export const ERROR_CODES = {
   // 400
   MALFORMED_HTTP: { status: 400, meaning: 'The request is not valid HTTP (Node’s parser refused it before routing).' },
-  MALFORMED_JSON: { status: 400, meaning: 'The request body is not valid JSON.' },
+  MALFORMED_JSON: { status: 400, meaning: 'The request body is not valid JSON in UTF-8.' },
   MALFORMED_CONTENT_ENCODING: { status: 400, meaning: 'The request body does not decode as its Content-Encoding says.' },
   MALFORMED_PATH: { status: 400, meaning: 'A path parameter is not valid percent-encoding.' },
   INCOMPLETE_BODY: { status: 400, meaning: 'The request body ended before its declared length.' },
