@@ -107,6 +107,10 @@ export function createAccessGate(options: {
      * PATCH, DELETE) carries the `before` its service noted; one that noted none is a bug.
      */
     execute(context: RuntimeContext<unknown>, run: () => Promise<RuntimeResult>) {
+      // Only audited operations record events, so only they need the request's facts at hand: entering an
+      // AsyncLocalStorage costs every later promise of the request a hook, which a plain read should not pay.
+      const { extensions } = context.operation;
+      if (!extensions.audit && !extensions.serviceAudit) return run();
       return withRequestFacts(requestFactsOf(context.req), () => executeAudited(context, run));
     },
     async throttle(operation: BoundOperation, req: Request, body: unknown, caller: unknown) {
