@@ -27,7 +27,8 @@ export async function withBenchDatabase<T>(
   }
 }
 
-async function adminQuery(url: string, sql: string): Promise<void> {
+/** One statement on the server's own connection, outside any bench schema (CREATE/DROP of schemas and databases). */
+export async function adminQuery(url: string, sql: string): Promise<void> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {

@@ -9,7 +9,9 @@
  * + pg issuing the same queries.
  *
  * BENCH_DURATION (seconds per run, default 8) and BENCH_CONNECTIONS (default 32) tune it;
- * BENCH_ONLY=binding, =database or =audit runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
+ * Last, start-up time (scripts/bench/startup.ts).
+ *
+ * BENCH_ONLY=binding, =database, =audit or =startup runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
  * sets the length of the chain the audit part verifies.
  */
 import { spawn } from 'node:child_process';
@@ -25,6 +27,7 @@ import { auditScenarios } from './audit';
 import { AUTHENTICATED_CONTENDERS } from './authenticated-server';
 import { withBenchDatabase } from './bench-database';
 import { BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
+import { startupScenarios } from './startup';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -180,6 +183,7 @@ async function main(): Promise<void> {
   if (!ONLY || ONLY === 'binding') await bindingScenarios();
   if (!ONLY || ONLY === 'database') await databaseScenarios();
   if (!ONLY || ONLY === 'audit') await auditScenarios();
+  if (!ONLY || ONLY === 'startup') await startupScenarios(printTable);
 }
 
 async function bindingScenarios(): Promise<void> {
