@@ -6,11 +6,9 @@
  * 127.0.0.1. Prints requests/s, p50/p99 latency and the ratio to bare Express on the same spec.
  * Then two database-backed scenarios, an authenticated GET (API key, permission, one read) and a
  * lease renewal (runtime token, lease update), through Warden's whole app against bare Express
- * + pg issuing the same queries.
+ * + pg issuing the same queries. Last, start-up time (scripts/bench/startup.ts).
  *
  * BENCH_DURATION (seconds per run, default 8) and BENCH_CONNECTIONS (default 32) tune it;
- * Last, start-up time (scripts/bench/startup.ts).
- *
  * BENCH_ONLY=binding, =database, =audit or =startup runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
  * sets the length of the chain the audit part verifies.
  */
