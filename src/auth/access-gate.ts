@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { AuditWriter } from '../audit/audit-chain';
-import { actorOf, type NewAuditEvent, requestFactsOf, withRequestFacts } from '../audit/audit-event';
+import { actorOf, currentRequestFacts, type NewAuditEvent, requestFactsOf, withRequestFacts } from '../audit/audit-event';
 import { collectingBefore, type NotedActor, redacted } from '../audit/audited-change';
 import type { RequestGate } from '../binding/binding';
 import type { RuntimeContext, RuntimeResult } from '../binding/handler-types';
@@ -166,7 +166,8 @@ function auditedChange(
       (input.sekuire_id as string | undefined) ??
       null,
     outcome: 'success',
-    ...requestFactsOf(context.req),
+    // Made ambient by execute, for the services of the same operation.
+    ...currentRequestFacts(),
     details: {
       operation_id: context.operationId,
       status: Number(result.status),

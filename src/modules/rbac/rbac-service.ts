@@ -65,7 +65,10 @@ export class RbacService {
   }
 
   async getRole(principal: Principal, roleId: string): Promise<Role> {
-    const orgId = await this.orgs.scope(principal);
+    return this.roleIn(await this.orgs.scope(principal), roleId);
+  }
+
+  private async roleIn(orgId: string, roleId: string): Promise<Role> {
     const builtIn = builtInRole(roleId);
     if (builtIn) return fromBuiltIn(builtIn);
     const row = await this.store.findRole(orgId, roleId);
@@ -131,7 +134,7 @@ export class RbacService {
   async assign(principal: Principal, input: { user_id: string; role_id: string }): Promise<UserRole> {
     const orgId = await this.orgs.scope(principal);
     await this.users.get(orgId, input.user_id);
-    const role = await this.getRole(principal, input.role_id);
+    const role = await this.roleIn(orgId, input.role_id);
     assertCanGrant(principal, role.permissions, `the role '${role.name}'`);
     try {
       const row = await this.store.insertAssignment(
@@ -162,7 +165,7 @@ export class RbacService {
     await this.owners.keepingAnOwner(orgId, `Removing role assignment '${assignmentId}'`, async () => {
       const deleted = await this.store.deleteAssignment(orgId, assignmentId);
       if (!deleted) throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
-      const role = await this.getRole(principal, deleted.role_id);
+      const role = await this.roleIn(orgId, deleted.role_id);
       assertCanTakeAway(principal, role.permissions, `the role '${role.name}'`);
       noteBefore(deleted);
     });
