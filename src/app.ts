@@ -5,6 +5,7 @@ import { Authenticator } from './auth/authenticator';
 import { type Binding, createBinding } from './binding/binding';
 import { browserHeaders } from './binding/browser-headers';
 import type { AnyHandler } from './binding/handler-types';
+import { loadCompiledSpec, loadSpec } from './binding/loaded-spec';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
 import { errorHandler } from './errors/error-handler';
@@ -21,7 +22,7 @@ export interface AppOptions {
   logger: Logger;
   /** The published contract; defaults to generated/. */
   contract?: ContractDocuments;
-  /** The spec to bind; defaults to the published contract. Tests bind fixture specs. */
+  /** The spec to bind, compiled on the fly; defaults to the published contract as generate compiled it. Tests bind fixture specs. */
   definition?: object | string;
   handlers?: Record<string, AnyHandler>;
 }
@@ -39,8 +40,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const services = createServices({ config, database, logger, metrics, contract });
   const agentCredentials = new AgentCredentialLookup(services.agents, services.installations);
   const authenticator = new Authenticator(services.loginTokens, agentCredentials, services.apiKeys, services.auth);
-  const binding = await createBinding({
-    definition: options.definition ?? contract.json,
+  const spec = options.definition ? await loadSpec(options.definition) : loadCompiledSpec(contract.json);
+  const binding = createBinding({
+    spec,
     handlers: options.handlers ?? wardenHandlers,
     services,
     bodyLimitBytes: config.bodyLimitBytes,

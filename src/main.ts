@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { HandlerRegistryError } from './binding/binding';
+import { StaleSpecError } from './binding/loaded-spec';
 import { OperationTableError } from './binding/operation-table';
 import { ConfigError, loadConfig } from './config/config';
 import { openDatabase } from './db/database';
@@ -108,7 +109,7 @@ function printFirstStartCredential(orgId: string, key: string, port: number): vo
 
 main().catch((error: unknown) => {
   // Start-up problems are the operator's to fix: say what is wrong, without a stack trace.
-  const known = error instanceof ConfigError || error instanceof HandlerRegistryError || error instanceof OperationTableError;
+  const known = [ConfigError, HandlerRegistryError, OperationTableError, StaleSpecError].some((type) => error instanceof type);
   const message = error instanceof Error ? error.message : String(error);
   console.error(`Warden could not start: ${known ? message : `${(error as Error)?.name ?? 'Error'}: ${message}`}`);
   process.exit(1);

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import publishedSpec from '../generated/openapi.json';
 import { PERMISSION_CATALOG } from '../src/auth/permissions';
+import { loadSpec } from '../src/binding/loaded-spec';
+import type { DereferencedDocument } from '../src/binding/operation-table';
 import { createOrg, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -18,11 +21,13 @@ interface Parameter {
 describe('access rules hold for every operation of the spec', () => {
   let warden: TestApp;
   let org: TestOrg;
+  let dereferenced: DereferencedDocument;
   let readOnlyKey: string;
 
   before(async () => {
     warden = await startTestApp();
     org = await createOrg(warden, 'enterprise');
+    ({ dereferenced } = await loadSpec(publishedSpec));
     const res = await warden.request
       .post('/api/v1/api-keys')
       .set('X-API-Key', org.key)
@@ -34,8 +39,9 @@ describe('access rules hold for every operation of the spec', () => {
 
   /** A URL for the operation whose path parameters match their patterns (`ws_x1` for `^ws_…`). */
   function urlOf(operationId: string): string {
-    const operation = warden.binding.backend.getOperation(operationId)!;
-    const parameters = (operation.parameters ?? []) as Parameter[];
+    const operation = warden.binding.operations.find((candidate) => candidate.operationId === operationId)!;
+    const pathItem = dereferenced.paths![operation.path]! as { parameters?: Parameter[] } & Record<string, { parameters?: Parameter[] }>;
+    const parameters = [...(pathItem[operation.method.toLowerCase()]!.parameters ?? []), ...(pathItem.parameters ?? [])];
     return operation.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
       const pattern = parameters.find((parameter) => parameter.in === 'path' && parameter.name === name)?.schema?.pattern ?? '';
       const prefix = /^\^\(?([a-z]+_)/.exec(pattern)?.[1] ?? '';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import publishedSpec from '../generated/openapi.json';
-import { loadSpec } from '../src/binding/binding';
+import { loadSpec } from '../src/binding/loaded-spec';
 import { type Database, openDatabase } from '../src/db/database';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded-postgres';
 import { assertErrorBody } from './support/contract-checker';
@@ -77,8 +77,8 @@ describe('a database outage', () => {
     assert.equal(ready.body.checks.database.status, 'fail');
 
     // Every operation that documents 503, with its documented example body: none answers 500.
-    const { backend } = await loadSpec(publishedSpec);
-    const paths = (backend.definition as unknown as { paths: Record<string, Record<string, OperationObject>> }).paths;
+    const { dereferenced } = await loadSpec(publishedSpec);
+    const paths = (dereferenced as unknown as { paths: Record<string, Record<string, OperationObject>> }).paths;
     const answers: string[] = [];
     for (const [template, item] of Object.entries(paths)) {
       for (const [method, operation] of Object.entries(item)) {

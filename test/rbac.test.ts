@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { resolveRef } from '../src/binding/request-schemas';
 import { createOrg, createUserAndLogin, rowCounts, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -358,7 +359,11 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
 
   it('GET /plans serves the plan table the checks read, exactly as the spec documents it', async () => {
     const res = await warden.request.get('/api/v1/plans').expect(200);
-    const documented = warden.binding.backend.getOperation('listPlans')!.responses!['200'] as {
+    const { document } = warden.binding.spec;
+    const documented = resolveRef(
+      document,
+      (document.paths!['/api/v1/plans'] as { get: { responses: Record<string, unknown> } }).get.responses['200'],
+    ) as {
       content: Record<string, { example: unknown }>;
     };
     assert.deepEqual(documented.content['application/json']!.example, res.body);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type supertest from 'supertest';
 import publishedSpec from '../generated/openapi.json';
-import { loadSpec } from '../src/binding/binding';
+import { loadSpec } from '../src/binding/loaded-spec';
 import { assertErrorBody } from './support/contract-checker';
 import { createOrg, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -27,9 +27,8 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
   before(async () => {
     warden = await startTestApp();
     org = await createOrg(warden);
-    const { backend } = await loadSpec(publishedSpec);
-    const paths = (backend.definition as unknown as { paths: Record<string, Record<string, Operation> & { parameters?: Parameter[] }> })
-      .paths;
+    const { dereferenced } = await loadSpec(publishedSpec);
+    const paths = (dereferenced as unknown as { paths: Record<string, Record<string, Operation> & { parameters?: Parameter[] }> }).paths;
     operations = Object.entries(paths).flatMap(([template, item]) =>
       Object.entries(item)
         .filter(([, operation]) => typeof operation === 'object' && operation !== null && 'operationId' in operation)

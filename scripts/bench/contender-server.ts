@@ -10,6 +10,7 @@ import OpenAPIBackend, { type Document } from 'openapi-backend';
 import pino from 'pino';
 import { createBinding } from '../../src/binding/binding';
 import type { AnyHandler } from '../../src/binding/handler-types';
+import { loadSpec } from '../../src/binding/loaded-spec';
 import { errorHandler } from '../../src/errors/error-handler';
 import { BENCH_PATH, benchSpec, type Contender, echo, operationIdsOf } from './bench-spec';
 
@@ -59,7 +60,7 @@ async function build(contender: Contender, padding: number): Promise<Express> {
         operationIdsOf(spec).map((operationId) => [operationId, (() => ({ status: 404 })) as AnyHandler]),
       );
       handlers.benchEcho = (({ body }: { body: { name: string; count: number } }) => ({ status: 200, body: echo(body) })) as AnyHandler;
-      const binding = await createBinding({ definition: spec, handlers, services: {}, bodyLimitBytes: 1024 * 1024 });
+      const binding = createBinding({ spec: await loadSpec(spec), handlers, services: {}, bodyLimitBytes: 1024 * 1024 });
       const silent = pino({ level: 'silent' });
       app.use((req, _res, next) => {
         req.log = silent;

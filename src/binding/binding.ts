@@ -1,10 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import OpenAPIBackend, { type Document } from 'openapi-backend';
 import {
   BadRequestError,
   InternalError,
@@ -14,7 +11,8 @@ import {
   UnsupportedMediaTypeError,
 } from '../errors/api-error';
 import type { AnyHandler, RuntimeContext, RuntimeResult } from './handler-types';
-import { type BoundOperation, buildOperationTable, type DereferencedDocument } from './operation-table';
+import type { LoadedSpec } from './loaded-spec';
+import type { BoundOperation } from './operation-table';
 import { validateRequest } from './request-validator';
 import { RouteMatcher } from './route-matcher';
 import { assertJsonDepth, MAX_JSON_DEPTH } from './safe-input';
@@ -41,8 +39,8 @@ export interface RequestGate {
 }
 
 export interface BindingOptions<Services> {
-  /** The OpenAPI document: a parsed object or a file path (external `$ref`s are resolved). */
-  definition: object | string;
+  /** The spec to bind: the published one as generate compiled it, or any spec compiled on the fly. */
+  spec: LoadedSpec;
   /** One handler per operationId, no more and no fewer. */
   handlers: Record<string, AnyHandler>;
   services: Services;
@@ -53,15 +51,10 @@ export interface BindingOptions<Services> {
   gate?: (operations: BoundOperation[]) => RequestGate;
 }
 
-export interface LoadedSpec {
-  /** openapi-backend over the dereferenced spec, its Ajv validators compiled. */
-  backend: OpenAPIBackend;
+export interface Binding {
+  spec: LoadedSpec;
   operations: BoundOperation[];
-}
-
-export interface Binding extends LoadedSpec {
   matcher: RouteMatcher;
-  backend: OpenAPIBackend;
   middleware: RequestHandler;
 }
 
@@ -80,32 +73,13 @@ export class HandlerRegistryError extends Error {
 }
 
 /**
- * Binds handlers to the spec by operationId. Everything per-operation — the route trie, the Ajv
- * validators (with ajv-formats), the vendor-extension table — is built here, once; a request
- * then costs one trie walk and the compiled validators of its own operation.
+ * Binds handlers to the spec by operationId. Everything per-operation — the route trie, the
+ * validators, the vendor-extension table — exists before the first request; a request then costs
+ * one trie walk and the compiled validators of its own operation.
  */
-/**
- * Loads a spec the one way Warden reads specs: dereferenced and checked by openapi-backend, with
- * request and response validators compiled (ajv-formats, every error, defaults applied), and
- * its operation table built. The contract tests read the spec through this too.
- */
-export async function loadSpec(definition: object | string): Promise<LoadedSpec> {
-  const backend = new OpenAPIBackend({
-    definition: typeof definition === 'string' ? definition : (structuredClone(definition) as Document),
-    strict: true,
-    validate: true,
-    ajvOpts: { allErrors: true, useDefaults: true, strict: false },
-    customizeAjv: (ajv) => {
-      addFormats(ajv);
-      return ajv;
-    },
-  });
-  await backend.init();
-  return { backend, operations: buildOperationTable(backend.definition as DereferencedDocument) };
-}
-
-export async function createBinding<Services>(options: BindingOptions<Services>): Promise<Binding> {
-  const { backend, operations } = await loadSpec(options.definition);
+export function createBinding<Services>(options: BindingOptions<Services>): Binding {
+  const { spec } = options;
+  const { operations } = spec;
   const operationIds = new Set(operations.map((operation) => operation.operationId));
   const missing = [...operationIds].filter((operationId) => !(operationId in options.handlers));
   const unknown = Object.keys(options.handlers).filter((operationId) => !operationIds.has(operationId));
@@ -113,9 +87,6 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
 
   const matcher = new RouteMatcher(operations);
   const gate = options.gate?.(operations);
-  const validators = new Map<string, ValidateFunction[]>(
-    operations.map((operation) => [operation.operationId, backend.validator.getRequestValidatorsForOperation(operation.operationId) ?? []]),
-  );
   const parseJson = express.json({
     limit: options.bodyLimitBytes,
     strict: true,
@@ -159,7 +130,7 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
       body = req.body;
     }
 
-    const input = validateRequest(operation, validators.get(operation.operationId)!, {
+    const input = validateRequest(operation, spec.requestValidators.get(operation.operationId)!, {
       params: match.params,
       query: req.query as Record<string, unknown>,
       headers: req.headers,
@@ -185,14 +156,14 @@ export async function createBinding<Services>(options: BindingOptions<Services>)
     const handler = options.handlers[operation.operationId] as unknown as (context: RuntimeContext<Services>) => unknown;
     const run = async () => (await handler(context)) as RuntimeResult;
     const result = gate ? await gate.execute(context as RuntimeContext<unknown>, run) : await run();
-    if (options.validateResponses) assertResponseMatchesSpec(backend, operation, result, req);
+    if (options.validateResponses) assertResponseMatchesSpec(spec, operation, result, req);
     send(res, operation, result);
   };
 
   return {
+    spec,
     operations,
     matcher,
-    backend,
     middleware: (req, res, next) => {
       handle(req, res).catch(next);
     },
@@ -231,14 +202,14 @@ function send(res: Response, operation: BoundOperation, result: RuntimeResult): 
   }
 }
 
-function assertResponseMatchesSpec(backend: OpenAPIBackend, operation: BoundOperation, result: RuntimeResult, req: Request): void {
+function assertResponseMatchesSpec(spec: LoadedSpec, operation: BoundOperation, result: RuntimeResult, req: Request): void {
   const contentTypes = operation.responses.get(String(result.status));
   // A documented answer without content (204) has no body to check, nor has a stream.
   if (contentTypes?.length === 0 || result.body instanceof Readable) return;
   const chosen = Object.entries(result.headers ?? {}).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
   const contentType = typeof chosen === 'string' ? chosen : contentTypes?.[0];
   if (contentType !== undefined && !contentType.includes('json')) return;
-  const { valid, errors } = backend.validator.validateResponse(result.body, operation.operationId, Number(result.status));
+  const { valid, errors } = spec.responseValidator.validate(operation.operationId, Number(result.status), result.body);
   if (!valid) {
     req.log.error({ operation_id: operation.operationId, status: result.status, errors }, 'response does not match the spec');
     throw new InternalError();

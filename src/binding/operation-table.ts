@@ -107,7 +107,7 @@ export function buildOperationTable(document: DereferencedDocument): BoundOperat
         tags: operation.tags ?? [],
         security: operation.security ?? document.security ?? [],
         extensions: readExtensions(operation, problems),
-        jsonBody: jsonContent ? { required: operation.requestBody?.required === true } : undefined,
+        ...(jsonContent ? { jsonBody: { required: operation.requestBody?.required === true } } : {}),
         arrayQueryParameters: new Map(
           parameters
             .filter((parameter) => parameter.in === 'query' && parameter.schema?.type === 'array')

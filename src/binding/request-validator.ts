@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { BadRequestError, type ErrorDetail, ValidationError } from '../errors/api-error';
 import type { BoundOperation } from './operation-table';
 import { normaliseDateTimes, unstorableString } from './safe-input';
+import type { OperationValidators } from './spec-validators';
 
 export interface RawRequestInput {
   params: Record<string, string>;
@@ -25,13 +26,13 @@ const LOCATIONS: Record<string, ErrorDetail['location']> = {
 };
 
 /**
- * Runs the Ajv validators openapi-backend compiled for each operation at start-up over one
- * object `{ path, query, header, cookie, requestBody }`, the shape those validators expect.
+ * Runs the operation's validators (generated code for the published spec) over one object
+ * `{ path, query, header, cookie, requestBody }`, the shape those validators expect.
  * Parameter failures are the caller's malformed request (400); body failures are 422 with one
  * detail per failing field. Strings Postgres cannot store fail the same way, wherever they are.
  * Query values come back coerced to their schema types, with defaults, and date-times in UTC.
  */
-export function validateRequest(operation: BoundOperation, validators: ValidateFunction[], input: RawRequestInput): ValidatedInput {
+export function validateRequest(operation: BoundOperation, validators: OperationValidators, input: RawRequestInput): ValidatedInput {
   const query = normaliseArrayQueryParameters(operation, input.query);
   const candidate: Record<string, unknown> = {
     path: { ...input.params },
@@ -45,9 +46,8 @@ export function validateRequest(operation: BoundOperation, validators: ValidateF
   const unstorable = unstorableString(input.params, 'path') ?? unstorableString(query, 'query') ?? unstorableString(input.body, 'body');
   if (unstorable) throw refusal([unstorable]);
   const errors: ErrorObject[] = [];
-  for (const validate of validators) {
-    if (!validate(candidate) && validate.errors) errors.push(...validate.errors);
-  }
+  if (validators.body && !validators.body(candidate)) errors.push(...(validators.body.errors ?? []));
+  if (!validators.parameters(candidate)) errors.push(...(validators.parameters.errors ?? []));
   if (errors.length > 0) throw refusal(uniqueDetails(errors.map(toDetail)));
   const badQuery = normaliseDateTimes(candidate, 'query', operation.dateTimes.query);
   if (badQuery) throw refusal([outOfRange('query', badQuery)]);

@@ -3,10 +3,9 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import type OpenAPIBackend from 'openapi-backend';
 import type { Response } from 'supertest';
 import publishedSpec from '../../generated/openapi.json';
-import { loadSpec } from '../../src/binding/binding';
+import type { LoadedSpec } from '../../src/binding/loaded-spec';
 import { RouteMatcher } from '../../src/binding/route-matcher';
 import { ERROR_CODES } from '../../src/errors/codes';
 
@@ -22,16 +21,11 @@ export interface CoverageRecord {
  * `recordCoverage`, each (operationId, status) seen is appended for the suite's coverage check.
  */
 export class ContractChecker {
-  private constructor(
-    private readonly backend: OpenAPIBackend,
-    private readonly matcher: RouteMatcher,
+  constructor(
+    private readonly spec: LoadedSpec,
     private readonly recordCoverage: boolean,
+    private readonly matcher = new RouteMatcher(spec.operations),
   ) {}
-
-  static async create(definition: object | string, recordCoverage: boolean): Promise<ContractChecker> {
-    const { backend, operations } = await loadSpec(definition);
-    return new ContractChecker(backend, new RouteMatcher(operations), recordCoverage);
-  }
 
   check(method: string, url: string, res: Response): void {
     const where = `${method} ${url} → ${res.status}`;
@@ -68,7 +62,7 @@ export class ContractChecker {
       `${where}: content type ${res.type} is not the documented ${contentTypes.join(' or ')}`,
     );
     if (res.type.includes('json')) {
-      const { valid, errors } = this.backend.validator.validateResponse(res.body, operationId, res.status);
+      const { valid, errors } = this.spec.responseValidator.validate(operationId, res.status, res.body);
       assert.ok(valid, `${where}: body does not match the spec: ${JSON.stringify(errors)}`);
     }
   }

@@ -20,7 +20,7 @@ export interface TestApp extends App {
   close(): Promise<void>;
 }
 
-export interface TestAppOptions extends Pick<AppOptions, 'definition' | 'handlers'> {
+export interface TestAppOptions extends Pick<AppOptions, 'definition' | 'handlers' | 'contract'> {
   config?: Partial<Config>;
   /** A database the caller opened (and closes); by default the app opens and closes its own. */
   database?: TestDatabase;
@@ -57,8 +57,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       logger: createLogger(config.logLevel, sink),
       definition: options.definition,
       handlers: options.handlers,
+      contract: options.contract,
     });
-    const checker = await ContractChecker.create(options.definition ?? app.services.contract.json, options.definition === undefined);
+    const checker = new ContractChecker(app.binding.spec, options.definition === undefined);
     const agent = supertest(app.app);
     const method = (name: Method) => (url: string) => agent[name](url).expect((res) => checker.check(name, url, res));
     const request: ContractClient = {
