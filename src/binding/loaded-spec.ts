@@ -1,17 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import OpenAPIBackend, { type Document } from 'openapi-backend';
+import type { Document } from 'openapi-backend';
 import { GENERATED_DIR, PROJECT_ROOT } from '../config/paths';
 import { type BoundOperation, buildOperationTable, type DereferencedDocument } from './operation-table';
 import type { BundledDocument } from './request-schemas';
-import {
-  compileRequestValidators,
-  type RequestValidators,
-  ResponseValidator,
-  requestValidatorSources,
-  requestValidatorsFromModules,
-} from './spec-validators';
+import { type RequestValidators, ResponseValidator, requestValidatorsFromModules } from './spec-validators';
 
 /** A spec ready to bind: its operation table and the validators of every operation's input and output. */
 export interface LoadedSpec {
@@ -65,6 +59,9 @@ export function sourceDigest(folder = OPENAPI_SOURCES): string {
  * the published spec this way, and tests bind fixture specs this way.
  */
 export async function loadSpec(definition: object | string): Promise<LoadedSpec & { dereferenced: DereferencedDocument }> {
+  // Loaded here, never on the start-up path of the published spec.
+  const { OpenAPIBackend } = require('openapi-backend') as typeof import('openapi-backend');
+  const { compileRequestValidators } = require('./spec-compiler') as typeof import('./spec-compiler');
   const backend = new OpenAPIBackend({
     definition: typeof definition === 'string' ? definition : (structuredClone(definition) as Document),
     strict: true,
@@ -96,6 +93,7 @@ export async function writeCompiledSpec(document: BundledDocument, folder = COMP
       responses: [...operation.responses],
     })),
   };
+  const { requestValidatorSources } = require('./spec-compiler') as typeof import('./spec-compiler');
   const sources = requestValidatorSources(document);
   // A factory over the loader's `require`, so the code finds Ajv's runtime wherever the folder is.
   const stamp = (code: string) =>

@@ -1,7 +1,6 @@
-import Ajv, { type Options, type ValidateFunction } from 'ajv';
-import standaloneCode from 'ajv/dist/standalone';
-import addFormats from 'ajv-formats';
-import { type BundledDocument, type OperationSchemas, operationSchemas, SPEC_SCHEMA_ID, specSchema } from './request-schemas';
+import type Ajv from 'ajv';
+import type { ValidateFunction } from 'ajv';
+import { type BundledDocument, type OperationSchemas, operationSchemas } from './request-schemas';
 
 /** An operation's request validators: its parameters (coerced from strings) and its JSON body. */
 export interface OperationValidators {
@@ -9,72 +8,6 @@ export interface OperationValidators {
   body?: ValidateFunction;
 }
 export type RequestValidators = ReadonlyMap<string, OperationValidators>;
-
-/** The Ajv settings every Warden validator is compiled with, at generate time and on the fly alike. */
-function specAjv(document: BundledDocument, input: 'parameters' | 'body' | 'response', source = false): Ajv {
-  const options: Options = {
-    allErrors: true,
-    strict: false,
-    // Request input gets its documented defaults; a response is checked as it is, never changed.
-    useDefaults: input !== 'response',
-    // Parameters arrive as strings; a JSON body and a response carry their own types.
-    coerceTypes: input === 'parameters',
-    code: { source, lines: false },
-  };
-  const ajv = new Ajv(options);
-  // ajv-formats also names itself as the formats module of standalone code (`code.formats`).
-  addFormats(ajv);
-  ajv.addSchema(specSchema(document), SPEC_SCHEMA_ID);
-  return ajv;
-}
-
-const parametersId = (operationId: string) => `parameters-${operationId}`;
-const bodyId = (operationId: string) => `body-${operationId}`;
-
-function addRequestSchemas(document: BundledDocument, source: boolean) {
-  const schemas = operationSchemas(document);
-  const parameters = specAjv(document, 'parameters', source);
-  const bodies = specAjv(document, 'body', source);
-  for (const operation of schemas) {
-    parameters.addSchema(operation.parameters, parametersId(operation.operationId));
-    if (operation.body) bodies.addSchema(operation.body, bodyId(operation.operationId));
-  }
-  return { schemas, parameters, bodies };
-}
-
-/** Compiles every operation's request validators now: for specs that have no generated code (test fixtures). */
-export function compileRequestValidators(document: BundledDocument): RequestValidators {
-  const { schemas, parameters, bodies } = addRequestSchemas(document, false);
-  return new Map(
-    schemas.map((operation) => [
-      operation.operationId,
-      {
-        parameters: parameters.getSchema(parametersId(operation.operationId))!,
-        body: operation.body ? bodies.getSchema(bodyId(operation.operationId))! : undefined,
-      },
-    ]),
-  );
-}
-
-/**
- * The request validators as two CommonJS modules of standalone Ajv code (parameters, bodies), each
- * exporting one function per operationId, for `npm run generate` to write into generated/.
- */
-export function requestValidatorSources(document: BundledDocument): { parameters: string; bodies: string } {
-  const { schemas, parameters, bodies } = addRequestSchemas(document, true);
-  const exportsOf = (id: (operationId: string) => string, wanted: (operation: OperationSchemas) => boolean) =>
-    Object.fromEntries(schemas.filter(wanted).map((operation) => [operation.operationId, id(operation.operationId)]));
-  return {
-    parameters: standaloneCode(
-      parameters,
-      exportsOf(parametersId, () => true),
-    ),
-    bodies: standaloneCode(
-      bodies,
-      exportsOf(bodyId, (operation) => operation.body !== undefined),
-    ),
-  };
-}
 
 /** Loads the two generated modules back into the table the binding uses. */
 export function requestValidatorsFromModules(
@@ -120,6 +53,8 @@ export class ResponseValidator {
     if (!responses) throw new Error(`Unknown operation ${operationId}`);
     const schema = responses[String(status)] ?? responses[`${Math.floor(status / 100)}XX`] ?? responses.default;
     if (!schema) return null;
+    // Required on first use: Ajv's compiler is not loaded at start-up.
+    const { specAjv } = require('./spec-compiler') as typeof import('./spec-compiler');
     this.ajv ??= specAjv(this.document, 'response');
     return this.ajv.compile(schema);
   }

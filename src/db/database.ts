@@ -1,7 +1,7 @@
 import { Client, type Pool } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { acquireMigrationLock, DatabaseStore, MIGRATIONS_TABLE } from './database-store';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
+import type { EmbeddedPostgres } from './embedded-postgres';
 import { migrations as allMigrations } from './migrations';
 
 export { MIGRATIONS_TABLE };
@@ -54,6 +54,8 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   let poolSize: number;
   let schema: string | undefined;
   if (target.kind === 'embedded') {
+    // PGlite is loaded only when it is used: a start on DATABASE_URL never reads its half-megabyte module.
+    const { startEmbeddedPostgres } = require('./embedded-postgres') as typeof import('./embedded-postgres');
     embedded = await startEmbeddedPostgres(target.dataDir);
     url = embedded.url;
     poolSize = 1;
@@ -78,9 +80,15 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     logging: false,
     extra: schema ? { options: `-c search_path=${quoteIdentifier(schema)}` } : {},
   });
+  const store = new DatabaseStore(dataSource);
+  const pendingMigrations = async () => {
+    const applied = new Set(await store.appliedNames());
+    return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
+  };
   try {
     await dataSource.initialize();
-    if (options.migrate ?? true) {
+    // A restart finds nothing to apply in one query, and then takes no lock and asks TypeORM nothing more.
+    if ((options.migrate ?? true) && (await pendingMigrations()).length > 0) {
       await withMigrationLock(embedded ? undefined : url, schema, () => dataSource.runMigrations({ transaction: 'each' }));
     }
   } catch (error) {
@@ -90,15 +98,11 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   }
 
   const pool = (): Pool | undefined => (dataSource.driver as unknown as { master?: Pool }).master;
-  const store = new DatabaseStore(dataSource);
   return {
     dataSource,
     url,
     embedded: embedded !== undefined,
-    async pendingMigrations() {
-      const applied = new Set(await store.appliedNames());
-      return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
-    },
+    pendingMigrations,
     async ping() {
       await store.ping();
     },

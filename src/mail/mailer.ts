@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { Db } from '../db/db';
 import { newId } from '../db/ids';
@@ -17,16 +17,15 @@ export interface MailMessage {
  * links, which are secrets.
  */
 export class Mailer {
-  private readonly transport: Transporter | undefined;
+  private transport: Transporter | undefined;
   private readonly outbox: OutboxStore;
 
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-    smtpUrl: string | undefined,
+    private readonly smtpUrl: string | undefined,
     private readonly from: string,
   ) {
-    this.transport = smtpUrl ? nodemailer.createTransport(smtpUrl) : undefined;
     this.outbox = new OutboxStore(db);
   }
 
@@ -43,7 +42,7 @@ export class Mailer {
 
   private async send(message: MailMessage): Promise<void> {
     let status: OutboxStatus;
-    if (!this.transport) {
+    if (!this.smtpUrl) {
       this.logger.warn(
         { mail_to: message.to, mail_subject: message.subject, mail_text: message.text },
         'SMTP_URL is not set; mail written to the log instead',
@@ -51,6 +50,8 @@ export class Mailer {
       status = 'logged';
     } else {
       try {
+        // Loaded on the first mail, not at start-up (nodemailer is large).
+        this.transport ??= (require('nodemailer') as typeof import('nodemailer')).createTransport(this.smtpUrl);
         await this.transport.sendMail({ from: this.from, ...message });
         status = 'sent';
       } catch (error) {

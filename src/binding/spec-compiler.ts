@@ -1,0 +1,76 @@
+import Ajv, { type Options } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
+import addFormats from 'ajv-formats';
+import { type BundledDocument, type OperationSchemas, operationSchemas, SPEC_SCHEMA_ID, specSchema } from './request-schemas';
+import type { RequestValidators } from './spec-validators';
+
+/*
+ * Ajv compilation, loaded only where something is compiled: by `npm run generate`, for fixture
+ * specs, and on a response check's first use. The published spec starts without it.
+ */
+
+/** The Ajv settings every Warden validator is compiled with, at generate time and on the fly alike. */
+export function specAjv(document: BundledDocument, input: 'parameters' | 'body' | 'response', source = false): Ajv {
+  const options: Options = {
+    allErrors: true,
+    strict: false,
+    // Request input gets its documented defaults; a response is checked as it is, never changed.
+    useDefaults: input !== 'response',
+    // Parameters arrive as strings; a JSON body and a response carry their own types.
+    coerceTypes: input === 'parameters',
+    code: { source, lines: false },
+  };
+  const ajv = new Ajv(options);
+  // ajv-formats also names itself as the formats module of standalone code (`code.formats`).
+  addFormats(ajv);
+  ajv.addSchema(specSchema(document), SPEC_SCHEMA_ID);
+  return ajv;
+}
+
+const parametersId = (operationId: string) => `parameters-${operationId}`;
+const bodyId = (operationId: string) => `body-${operationId}`;
+
+function addRequestSchemas(document: BundledDocument, source: boolean) {
+  const schemas = operationSchemas(document);
+  const parameters = specAjv(document, 'parameters', source);
+  const bodies = specAjv(document, 'body', source);
+  for (const operation of schemas) {
+    parameters.addSchema(operation.parameters, parametersId(operation.operationId));
+    if (operation.body) bodies.addSchema(operation.body, bodyId(operation.operationId));
+  }
+  return { schemas, parameters, bodies };
+}
+
+/** Compiles every operation's request validators now: for specs that have no generated code (test fixtures). */
+export function compileRequestValidators(document: BundledDocument): RequestValidators {
+  const { schemas, parameters, bodies } = addRequestSchemas(document, false);
+  return new Map(
+    schemas.map((operation) => [
+      operation.operationId,
+      {
+        parameters: parameters.getSchema(parametersId(operation.operationId))!,
+        body: operation.body ? bodies.getSchema(bodyId(operation.operationId))! : undefined,
+      },
+    ]),
+  );
+}
+
+/**
+ * The request validators as two CommonJS modules of standalone Ajv code (parameters, bodies), each
+ * exporting one function per operationId, for `npm run generate` to write into generated/.
+ */
+export function requestValidatorSources(document: BundledDocument): { parameters: string; bodies: string } {
+  const { schemas, parameters, bodies } = addRequestSchemas(document, true);
+  const exportsOf = (id: (operationId: string) => string, wanted: (operation: OperationSchemas) => boolean) =>
+    Object.fromEntries(schemas.filter(wanted).map((operation) => [operation.operationId, id(operation.operationId)]));
+  return {
+    parameters: standaloneCode(
+      parameters,
+      exportsOf(parametersId, () => true),
+    ),
+    bodies: standaloneCode(
+      bodies,
+      exportsOf(bodyId, (operation) => operation.body !== undefined),
+    ),
+  };
+}
