@@ -9,9 +9,11 @@ const { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync
 const { join, resolve } = require('node:path');
 
 const root = resolve(__dirname, '..');
+// The bench starts other entries the same way (a padded spec): `node scripts/start.js <entry.ts>`.
+const entry = process.argv[2] ?? 'src/main.ts';
 const cacheDir = join(root, 'node_modules/.cache/warden');
-const bundle = join(cacheDir, 'main.js');
-const manifestPath = join(cacheDir, 'main.inputs.json');
+const bundle = join(cacheDir, `${entry.replace(/[/\\.]/g, '_')}.js`);
+const manifestPath = `${bundle}.inputs.json`;
 
 /** size and mtime of a file, or null when it is gone */
 function fingerprint(file) {
@@ -33,7 +35,7 @@ function build() {
   const esbuild = require('esbuild');
   const result = esbuild.buildSync({
     absWorkingDir: root,
-    entryPoints: ['src/main.ts'],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'cjs',

@@ -22,6 +22,8 @@ export interface AppOptions {
   logger: Logger;
   /** The published contract; defaults to generated/. */
   contract?: ContractDocuments;
+  /** Where generate compiled the contract's spec (default generated/binding). */
+  compiledDir?: string;
   /** The spec to bind, compiled on the fly; defaults to the published contract as generate compiled it. Tests bind fixture specs. */
   definition?: object | string;
   handlers?: Record<string, AnyHandler>;
@@ -40,7 +42,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const services = createServices({ config, database, logger, metrics, contract });
   const agentCredentials = new AgentCredentialLookup(services.agents, services.installations);
   const authenticator = new Authenticator(services.loginTokens, agentCredentials, services.apiKeys, services.auth);
-  const spec = options.definition ? await loadSpec(options.definition) : loadCompiledSpec(contract.json);
+  const spec = options.definition ? await loadSpec(options.definition) : loadCompiledSpec(contract.json, options.compiledDir);
   const binding = createBinding({
     spec,
     handlers: options.handlers ?? wardenHandlers,

@@ -140,15 +140,15 @@ describe('the shape of the house', () => {
   it('keeps the layers below the modules ignorant of the modules and of the composition root', () => {
     const upward = imports
       .filter(({ from }) => KERNELS.some((kernel) => from.startsWith(`src/${kernel}/`)))
-      .filter(({ to }) => to.startsWith('src/modules') || to === 'src/app' || to === 'src/main')
+      .filter(({ to }) => to.startsWith('src/modules') || ['src/app', 'src/main', 'src/server'].includes(to))
       .map(({ from, to }) => `${from} → ${to}`);
     assert.deepEqual(upward, []);
   });
 
-  it('keeps the modules ignorant of the composition root (app.ts, main.ts)', () => {
+  it('keeps the modules ignorant of the composition root (app.ts, server.ts, main.ts)', () => {
     const upward = imports
       .filter(({ from }) => from.startsWith('src/modules/'))
-      .filter(({ to }) => to === 'src/app' || to === 'src/main' || to === 'src/services')
+      .filter(({ to }) => ['src/app', 'src/main', 'src/server', 'src/services'].includes(to))
       .map(({ from, to }) => `${from} → ${to}`);
     assert.deepEqual(upward, []);
   });
