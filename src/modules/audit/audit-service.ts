@@ -1,7 +1,8 @@
 import type { components, operations } from '../../../generated/api';
-import { AuditChain, chainHash, GENESIS, hashedFields, PLATFORM_CHAIN } from '../../audit/audit-chain';
+import { AuditChain, GENESIS, hashedFields, PLATFORM_CHAIN } from '../../audit/audit-chain';
 import type { NewAuditEvent } from '../../audit/audit-event';
 import { type AuditEventRow, AuditStore, type ExportFilters } from '../../audit/audit-store';
+import { ChainWalk } from '../../audit/chain-walk';
 import type { Principal } from '../../auth/principal';
 import type { SigningKey } from '../../auth/signing-key';
 import type { Db } from '../../db/db';
@@ -13,9 +14,8 @@ type AuditEvent = components['schemas']['AuditEvent'];
 
 /** Events of no org are kept a year. */
 const PLATFORM_RETENTION_DAYS = 365;
-const VERIFY_BATCH = 5000;
-/** How many verification batches are read ahead at once. */
-const READ_AHEAD = 3;
+/** How many events one COPY of verification reads: rows streamed after a break are read, not hashed. */
+const VERIFY_RANGE = 100_000;
 const EXPORT_BATCH = 1000;
 
 export type ChainVerdict = operations['verifyAuditChain']['responses']['200']['content']['application/json'];
@@ -149,30 +149,21 @@ export class AuditService {
     if (checkpoint && !(await this.signingKey.verify(checkpointMessage(orgId, checkpoint), checkpointRow!.signature, checkpoint.key_id))) {
       return broken(checkpoint.seq, 'edited');
     }
-    // Reads run ahead of the hashing, a few seq ranges at once on their own connections, so the
-    // database is never idle while events are hashed; at most READ_AHEAD batches are held.
-    const batch = (from: number): Promise<AuditEventRow[]> => {
-      const read = this.store.range(orgId, from, from + VERIFY_BATCH);
-      read.catch(() => undefined); // a read-ahead nobody awaits (the chain broke first) must not go unhandled
-      return read;
-    };
-    const reads = Array.from({ length: READ_AHEAD }, (_, i) => batch(start + i * VERIFY_BATCH));
-    let nextFrom = start + READ_AHEAD * VERIFY_BATCH;
-    for (let from = start; ; from += VERIFY_BATCH) {
-      const rows = await reads.shift()!;
-      // Past the recorded head, an empty range ends the walk; before it, the gap is a deletion.
-      if (rows.length === 0 && from > headSeq) break;
-      reads.push(batch(nextFrom));
-      nextFrom += VERIFY_BATCH;
-      for (const row of rows) {
-        if (Number(row.seq) !== expected) return broken(expected, 'deleted');
-        if (!row.prev_hash.equals(prevHash)) return broken(expected, 'reordered');
-        if (!chainHash(prevHash, hashedFields(row)).equals(row.hash)) return broken(expected, 'edited');
-        prevHash = row.hash;
-        expected++;
+    // The events stream in as binary COPY data, a range at a time on one connection, and are
+    // hashed as they arrive (the server fills the socket while a chunk is hashed); rows after a
+    // break are skipped, and a range shorter than asked for is the end of the chain.
+    const walk = new ChainWalk(start, prevHash);
+    for (;;) {
+      walk.reset();
+      await this.store.copyChain(orgId, walk.expected, VERIFY_RANGE, (chunk) => walk.push(chunk));
+      if (walk.broken) {
+        expected = walk.expected;
+        return broken(walk.broken.seq, walk.broken.reason);
       }
-      if (expected !== from + VERIFY_BATCH && expected <= headSeq) return broken(expected, 'deleted');
+      if (walk.rowsRead < VERIFY_RANGE) break;
     }
+    expected = walk.expected;
+    prevHash = walk.prevHash;
     if (expected - 1 < headSeq) return broken(expected, 'deleted');
     if (head && !prevHash.equals(head.hash)) return broken(headSeq, 'edited');
     return {
