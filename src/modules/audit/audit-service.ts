@@ -120,8 +120,8 @@ export class AuditService {
     }
   }
 
-  /** Walks the chain in seq order, a batch at a time, and reports the first break. */
-  async verifyChain(orgId: string): Promise<ChainVerdict> {
+  /** Walks the chain in seq order, `range` events per COPY, and reports the first break. */
+  async verifyChain(orgId: string, range = VERIFY_RANGE): Promise<ChainVerdict> {
     const head = await this.store.findHead(orgId);
     const headSeq = head ? Number(head.seq) : 0;
     const checkpointRow = await this.store.findCheckpoint(orgId);
@@ -155,12 +155,12 @@ export class AuditService {
     const walk = new ChainWalk(start, prevHash);
     for (;;) {
       walk.reset();
-      await this.store.copyChain(orgId, walk.expected, VERIFY_RANGE, (chunk) => walk.push(chunk));
+      await this.store.copyChain(orgId, walk.expected, range, (chunk) => walk.push(chunk));
       if (walk.broken) {
         expected = walk.expected;
         return broken(walk.broken.seq, walk.broken.reason);
       }
-      if (walk.rowsRead < VERIFY_RANGE) break;
+      if (walk.rowsRead < range) break;
     }
     expected = walk.expected;
     prevHash = walk.prevHash;
