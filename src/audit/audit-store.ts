@@ -99,10 +99,6 @@ export class AuditStore {
     ]);
   }
 
-  async moveHead(chain: string, hash: Buffer): Promise<void> {
-    await this.db.query(`UPDATE audit_chain_heads SET hash = $2 WHERE org_id = $1`, [chain, hash]);
-  }
-
   async findHead(chain: string): Promise<Omit<ChainHeadRow, 'org_id'> | undefined> {
     const { rows } = await this.db.query<Omit<ChainHeadRow, 'org_id'>>(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [
       chain,
@@ -115,8 +111,17 @@ export class AuditStore {
     await this.db.query(`SELECT 1 FROM audit_chain_heads WHERE org_id = $1 FOR UPDATE`, [chain]);
   }
 
-  /** Inserts events of one chain, all occurred at one time, in one statement. */
-  async insertEvents(chain: string, occurredAt: Date, rows: Array<Omit<AuditEventRow, 'org_id' | 'occurred_at'>>): Promise<void> {
+  /**
+   * Inserts events of one chain, all occurred at one time, and moves the chain's head to the last
+   * one's hash, in one statement: one round trip fewer while the head row is locked, which is
+   * what every other writer of the chain waits for.
+   */
+  async insertEvents(
+    chain: string,
+    occurredAt: Date,
+    rows: Array<Omit<AuditEventRow, 'org_id' | 'occurred_at'>>,
+    headHash: Buffer,
+  ): Promise<void> {
     const columns = [
       rows.map((row) => row.id),
       rows.map((row) => row.seq),
@@ -135,7 +140,8 @@ export class AuditStore {
       rows.map((row) => row.hash),
     ];
     await this.db.query(
-      `INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
+      `WITH moved AS (UPDATE audit_chain_heads SET hash = $18 WHERE org_id = $16)
+       INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
          outcome, request_id, ip, user_agent, details, prev_hash, hash)
        SELECT id, $16, seq, $17, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip,
          user_agent, details::jsonb, prev_hash, hash
@@ -143,7 +149,7 @@ export class AuditStore {
          $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[], $15::bytea[])
          AS t(id, seq, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details,
            prev_hash, hash)`,
-      [...columns, chain, occurredAt],
+      [...columns, chain, occurredAt, headHash],
     );
   }
 
