@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { GENESIS } from '../src/audit/audit-chain';
+import { AuditStore } from '../src/audit/audit-store';
 import { canonicalDetails } from '../src/audit/canonical-details';
+import { ChainWalk } from '../src/audit/chain-walk';
+import { Db } from '../src/db/db';
 import { canonicalJson } from '../src/lib/canonical-json';
 import { startTestApp, type TestApp } from './support/test-app';
+import { serverUrl } from './support/test-database';
 
 /** A small deterministic PRNG (mulberry32), so a failure names a reproducible value. */
 function random(seed: number): () => number {
@@ -46,24 +51,7 @@ const STRINGS = [
   '\u2028\u2029',
   '</script>',
 ];
-const NUMBERS = [
-  0,
-  -0,
-  1,
-  -1,
-  42,
-  123456789012345,
-  1234567890123456,
-  2 ** 53,
-  -(2 ** 53) + 1,
-  0.5,
-  -1.25,
-  1e21,
-  1e-7,
-  2.71,
-  1e300,
-  5e-324,
-];
+const NUMBERS = [0, -0, 1, -1, 42, 123456789012345, 1234567890123456, 2 ** 53, -(2 ** 53) + 1, 0.5, -1.25, 1e21, 1e-7, 2.71, 1e300, 5e-324];
 
 function value(next: () => number, depth: number): unknown {
   const pick = <T>(list: T[]) => list[Math.floor(next() * list.length)]!;
@@ -207,5 +195,26 @@ describe('chain verification reads the chain as binary COPY and hashes exactly w
     assert.deepEqual([past.valid, past.first_broken_seq, past.reason, past.events_checked], [false, 11, 'edited', 10]);
     await restore();
     await warden.database.dataSource.query(`DROP TABLE verify_walk_backup`);
+  });
+
+  it('verification reads one snapshot: events committed while it walks are neither walked nor a break', {
+    skip: serverUrl ? false : 'needs a second connection: DATABASE_URL or TEST_DATABASE_URL',
+  }, async () => {
+    const org = 'org_verify_live';
+    const audit = warden.services.audit;
+    const append = (i: number) =>
+      audit.append({ orgId: org, actor: { type: 'system', id: null }, action: 'test.live', outcome: 'success', details: { i } });
+    for (let i = 0; i < 5; i++) await append(i);
+    const store = new AuditStore(new Db(warden.database.dataSource));
+    const seen = await store.snapshot(async (snapshot) => {
+      const head = await snapshot.head(org);
+      for (let i = 5; i < 8; i++) await append(i); // committed on other connections, mid-snapshot
+      const walk = new ChainWalk(1, GENESIS);
+      await snapshot.copy(org, 1, 100, (chunk) => walk.push(chunk));
+      return { headSeq: head!.seq, walked: walk.rowsRead, broken: walk.broken, atHead: walk.prevHash.equals(head!.hash) };
+    });
+    assert.deepEqual(seen, { headSeq: '5', walked: 5, broken: null, atHead: true });
+    const verdict = await audit.verifyChain(org);
+    assert.deepEqual([verdict.valid, verdict.events_checked, verdict.head_seq], [true, 8, 8]);
   });
 });

@@ -173,22 +173,23 @@ export class AuditStore {
   }
 
   /**
-   * Streams at most `limit` of the chain's events from seq `from` on, in seq order, to `sink` as
-   * binary COPY data (the columns of WALK_COLUMNS), on a connection of its own: verification reads
-   * the chain this way, parsing no row into an object. COPY takes no parameters, so the chain id
-   * goes in as an escaped literal and the numbers as checked integers.
+   * Runs `read` in one REPEATABLE READ, READ ONLY transaction on a connection of its own, so the
+   * head, the checkpoint and every range of events it reads are one snapshot: appends or a purge
+   * committing meanwhile cannot look like a break. Verification reads the chain this way.
    */
-  async copyChain(chain: string, from: number, limit: number, sink: (chunk: Buffer) => void): Promise<void> {
-    if (!Number.isSafeInteger(from) || !Number.isSafeInteger(limit)) throw new TypeError('from and limit must be integers');
+  async snapshot<T>(read: (snapshot: ChainSnapshot) => Promise<T>): Promise<T> {
     const runner = this.db.dataSource.createQueryRunner();
     try {
       const client = (await runner.connect()) as ClientBase;
-      await copyOut(
-        client,
-        `COPY (SELECT ${WALK_COLUMNS.join(', ')} FROM audit_events WHERE org_id = ${client.escapeLiteral(chain)} AND seq >= ${from}
-           ORDER BY seq LIMIT ${limit}) TO STDOUT (FORMAT binary)`,
-        sink,
-      );
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      try {
+        const result = await read(chainSnapshot(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
     } finally {
       await runner.release();
     }
@@ -240,4 +241,38 @@ export class AuditStore {
       [checkpoint.org_id, checkpoint.seq, checkpoint.hash, checkpoint.cut_at, checkpoint.key_id, checkpoint.signature],
     );
   }
+}
+
+/** What a verification reads inside its snapshot. */
+export interface ChainSnapshot {
+  head(chain: string): Promise<Omit<ChainHeadRow, 'org_id'> | undefined>;
+  checkpoint(chain: string): Promise<CheckpointRow | undefined>;
+  /**
+   * Streams at most `limit` of the chain's events from seq `from` on, in seq order, to `sink` as
+   * binary COPY data (the columns of WALK_COLUMNS), parsing no row into an object. COPY takes no
+   * parameters, so the chain id goes in as an escaped literal and the numbers as checked integers.
+   */
+  copy(chain: string, from: number, limit: number, sink: (chunk: Buffer) => void): Promise<void>;
+}
+
+function chainSnapshot(client: ClientBase): ChainSnapshot {
+  return {
+    async head(chain) {
+      const { rows } = await client.query(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [chain]);
+      return rows[0];
+    },
+    async checkpoint(chain) {
+      const { rows } = await client.query(`SELECT * FROM audit_checkpoints WHERE org_id = $1`, [chain]);
+      return rows[0];
+    },
+    copy(chain, from, limit, sink) {
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(limit)) throw new TypeError('from and limit must be integers');
+      return copyOut(
+        client,
+        `COPY (SELECT ${WALK_COLUMNS.join(', ')} FROM audit_events WHERE org_id = ${client.escapeLiteral(chain)} AND seq >= ${from}
+           ORDER BY seq LIMIT ${limit}) TO STDOUT (FORMAT binary)`,
+        sink,
+      );
+    },
+  };
 }

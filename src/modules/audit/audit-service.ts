@@ -120,11 +120,26 @@ export class AuditService {
     }
   }
 
-  /** Walks the chain in seq order, `range` events per COPY, and reports the first break. */
+  /**
+   * Walks the chain in seq order, `range` events per COPY, and reports the first break. The head,
+   * the checkpoint and the events are read in one snapshot; the checkpoint's signature is checked
+   * after it closes (loading the key may need a connection, and the embedded database has one).
+   */
   async verifyChain(orgId: string, range = VERIFY_RANGE): Promise<ChainVerdict> {
-    const head = await this.store.findHead(orgId);
+    const { head, checkpointRow, walk } = await this.store.snapshot(async (snapshot) => {
+      const head = await snapshot.head(orgId);
+      const checkpointRow = await snapshot.checkpoint(orgId);
+      // A retention purge removed everything up to the checkpoint; the walk starts after it.
+      const walk = new ChainWalk(checkpointRow ? Number(checkpointRow.seq) + 1 : 1, checkpointRow ? checkpointRow.hash : GENESIS);
+      // The events stream in as binary COPY data and are hashed as they arrive (the server fills
+      // the socket meanwhile); rows after a break are skipped; a short range is the chain's end.
+      do {
+        walk.reset();
+        await snapshot.copy(orgId, walk.expected, range, (chunk) => walk.push(chunk));
+      } while (!walk.broken && walk.rowsRead === range);
+      return { head, checkpointRow, walk };
+    });
     const headSeq = head ? Number(head.seq) : 0;
-    const checkpointRow = await this.store.findCheckpoint(orgId);
     const checkpoint = checkpointRow
       ? {
           seq: Number(checkpointRow.seq),
@@ -133,48 +148,24 @@ export class AuditService {
           key_id: checkpointRow.key_id,
         }
       : null;
-    // A retention purge removed everything up to the checkpoint; the walk starts after it.
     const start = checkpoint ? checkpoint.seq + 1 : 1;
-    let prevHash: Buffer = checkpointRow ? checkpointRow.hash : GENESIS;
-    let expected = start;
-    const broken = (seq: number, reason: 'edited' | 'deleted' | 'reordered'): ChainVerdict => ({
-      valid: false,
+    const verdict = (broken: { seq: number; reason: 'edited' | 'deleted' | 'reordered' } | null, checked: number): ChainVerdict => ({
+      valid: broken === null,
       org_id: orgId,
-      events_checked: expected - start,
+      events_checked: checked,
       head_seq: headSeq,
-      first_broken_seq: seq,
-      reason,
+      first_broken_seq: broken?.seq ?? null,
+      reason: broken?.reason ?? null,
       checkpoint,
     });
     if (checkpoint && !(await this.signingKey.verify(checkpointMessage(orgId, checkpoint), checkpointRow!.signature, checkpoint.key_id))) {
-      return broken(checkpoint.seq, 'edited');
+      return verdict({ seq: checkpoint.seq, reason: 'edited' }, 0);
     }
-    // The events stream in as binary COPY data, a range at a time on one connection, and are
-    // hashed as they arrive (the server fills the socket while a chunk is hashed); rows after a
-    // break are skipped, and a range shorter than asked for is the end of the chain.
-    const walk = new ChainWalk(start, prevHash);
-    for (;;) {
-      walk.reset();
-      await this.store.copyChain(orgId, walk.expected, range, (chunk) => walk.push(chunk));
-      if (walk.broken) {
-        expected = walk.expected;
-        return broken(walk.broken.seq, walk.broken.reason);
-      }
-      if (walk.rowsRead < range) break;
-    }
-    expected = walk.expected;
-    prevHash = walk.prevHash;
-    if (expected - 1 < headSeq) return broken(expected, 'deleted');
-    if (head && !prevHash.equals(head.hash)) return broken(headSeq, 'edited');
-    return {
-      valid: true,
-      org_id: orgId,
-      events_checked: expected - start,
-      head_seq: headSeq,
-      first_broken_seq: null,
-      reason: null,
-      checkpoint,
-    };
+    const checked = walk.expected - start;
+    if (walk.broken) return verdict(walk.broken, checked);
+    if (walk.expected - 1 < headSeq) return verdict({ seq: walk.expected, reason: 'deleted' }, checked);
+    if (head && !walk.prevHash.equals(head.hash)) return verdict({ seq: headSeq, reason: 'edited' }, checked);
+    return verdict(null, checked);
   }
 
   /**
