@@ -116,7 +116,7 @@ export class AuditChain {
 
   /**
    * Reserves the next seqs by bumping the locked head (one statement), hashes each event onto
-   * its predecessor, inserts them in one statement and moves the head's hash.
+   * its predecessor, then inserts them and moves the head's hash (one statement).
    */
   private async appendMany(chain: string, events: NewAuditEvent[]): Promise<void> {
     let head = await this.store.reserveSeqs(chain, events.length);
@@ -150,7 +150,6 @@ export class AuditChain {
       prevHash = hash;
       return row;
     });
-    await this.store.insertEvents(chain, occurredAt, rows);
-    await this.store.moveHead(chain, prevHash);
+    await this.store.insertEvents(chain, occurredAt, rows, prevHash);
   }
 }

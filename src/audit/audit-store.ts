@@ -1,5 +1,8 @@
+import type { ClientBase } from 'pg';
 import type { components } from '../../generated/api';
 import type { Db } from '../db/db';
+import { WALK_COLUMNS } from './chain-walk';
+import { copyOut } from './copy-out';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 
@@ -8,7 +11,6 @@ export interface AuditEventRow {
   id: string;
   org_id: string;
   seq: string;
-  /** A Date, or already its ISO text where the query formats it (verification, to spare parsing). */
   occurred_at: Date | string;
   actor_type: AuditEvent['actor_type'];
   actor_id: string | null;
@@ -61,13 +63,6 @@ export interface ActionTally {
   last_at: Date;
 }
 
-/**
- * The columns verification reads, with occurred_at formatted by the database exactly as
- * toISOString() would (milliseconds, UTC): parsing a timestamp into a Date costs more in Node
- * than the whole hash of the event.
- */
-const VERIFY_COLUMNS = `id, org_id, seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
-  actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details, prev_hash, hash`;
 /** The filters' conditions, numbered from $2 ($1 is the chain). */
 const FILTERED = `($2::text IS NULL OR workspace_id = $2) AND ($3::text IS NULL OR actor_id = $3) AND ($4::text IS NULL OR action = $4)
   AND ($5::text IS NULL OR resource_id = $5) AND ($6::text IS NULL OR request_id = $6)
@@ -104,10 +99,6 @@ export class AuditStore {
     ]);
   }
 
-  async moveHead(chain: string, hash: Buffer): Promise<void> {
-    await this.db.query(`UPDATE audit_chain_heads SET hash = $2 WHERE org_id = $1`, [chain, hash]);
-  }
-
   async findHead(chain: string): Promise<Omit<ChainHeadRow, 'org_id'> | undefined> {
     const { rows } = await this.db.query<Omit<ChainHeadRow, 'org_id'>>(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [
       chain,
@@ -120,8 +111,17 @@ export class AuditStore {
     await this.db.query(`SELECT 1 FROM audit_chain_heads WHERE org_id = $1 FOR UPDATE`, [chain]);
   }
 
-  /** Inserts events of one chain, all occurred at one time, in one statement. */
-  async insertEvents(chain: string, occurredAt: Date, rows: Array<Omit<AuditEventRow, 'org_id' | 'occurred_at'>>): Promise<void> {
+  /**
+   * Inserts events of one chain, all occurred at one time, and moves the chain's head to the last
+   * one's hash, in one statement: one round trip fewer while the head row is locked, which is
+   * what every other writer of the chain waits for.
+   */
+  async insertEvents(
+    chain: string,
+    occurredAt: Date,
+    rows: Array<Omit<AuditEventRow, 'org_id' | 'occurred_at'>>,
+    headHash: Buffer,
+  ): Promise<void> {
     const columns = [
       rows.map((row) => row.id),
       rows.map((row) => row.seq),
@@ -140,7 +140,8 @@ export class AuditStore {
       rows.map((row) => row.hash),
     ];
     await this.db.query(
-      `INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
+      `WITH moved AS (UPDATE audit_chain_heads SET hash = $18 WHERE org_id = $16)
+       INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
          outcome, request_id, ip, user_agent, details, prev_hash, hash)
        SELECT id, $16, seq, $17, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip,
          user_agent, details::jsonb, prev_hash, hash
@@ -148,7 +149,7 @@ export class AuditStore {
          $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[], $15::bytea[])
          AS t(id, seq, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details,
            prev_hash, hash)`,
-      [...columns, chain, occurredAt],
+      [...columns, chain, occurredAt, headHash],
     );
   }
 
@@ -171,13 +172,27 @@ export class AuditStore {
     return rows;
   }
 
-  /** The events of seq `from` up to (not including) `to`, as verification reads them. */
-  async range(chain: string, from: number, to: number): Promise<AuditEventRow[]> {
-    const { rows } = await this.db.query<AuditEventRow>(
-      `SELECT ${VERIFY_COLUMNS} FROM audit_events WHERE org_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
-      [chain, from, to],
-    );
-    return rows;
+  /**
+   * Runs `read` in one REPEATABLE READ, READ ONLY transaction on a connection of its own, so the
+   * head, the checkpoint and every range of events it reads are one snapshot: appends or a purge
+   * committing meanwhile cannot look like a break. Verification reads the chain this way.
+   */
+  async snapshot<T>(read: (snapshot: ChainSnapshot) => Promise<T>): Promise<T> {
+    const runner = this.db.dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as ClientBase;
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      try {
+        const result = await read(chainSnapshot(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
   }
 
   async tallyAbout(chain: string, subjects: string[]): Promise<ActionTally[]> {
@@ -226,4 +241,38 @@ export class AuditStore {
       [checkpoint.org_id, checkpoint.seq, checkpoint.hash, checkpoint.cut_at, checkpoint.key_id, checkpoint.signature],
     );
   }
+}
+
+/** What a verification reads inside its snapshot. */
+export interface ChainSnapshot {
+  head(chain: string): Promise<Omit<ChainHeadRow, 'org_id'> | undefined>;
+  checkpoint(chain: string): Promise<CheckpointRow | undefined>;
+  /**
+   * Streams at most `limit` of the chain's events from seq `from` on, in seq order, to `sink` as
+   * binary COPY data (the columns of WALK_COLUMNS), parsing no row into an object. COPY takes no
+   * parameters, so the chain id goes in as an escaped literal and the numbers as checked integers.
+   */
+  copy(chain: string, from: number, limit: number, sink: (chunk: Buffer) => void): Promise<void>;
+}
+
+function chainSnapshot(client: ClientBase): ChainSnapshot {
+  return {
+    async head(chain) {
+      const { rows } = await client.query(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [chain]);
+      return rows[0];
+    },
+    async checkpoint(chain) {
+      const { rows } = await client.query(`SELECT * FROM audit_checkpoints WHERE org_id = $1`, [chain]);
+      return rows[0];
+    },
+    copy(chain, from, limit, sink) {
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(limit)) throw new TypeError('from and limit must be integers');
+      return copyOut(
+        client,
+        `COPY (SELECT ${WALK_COLUMNS.join(', ')} FROM audit_events WHERE org_id = ${client.escapeLiteral(chain)} AND seq >= ${from}
+           ORDER BY seq LIMIT ${limit}) TO STDOUT (FORMAT binary)`,
+        sink,
+      );
+    },
+  };
 }

@@ -1,7 +1,8 @@
 import type { components, operations } from '../../../generated/api';
-import { AuditChain, chainHash, GENESIS, hashedFields, PLATFORM_CHAIN } from '../../audit/audit-chain';
+import { AuditChain, GENESIS, hashedFields, PLATFORM_CHAIN } from '../../audit/audit-chain';
 import type { NewAuditEvent } from '../../audit/audit-event';
 import { type AuditEventRow, AuditStore, type ExportFilters } from '../../audit/audit-store';
+import { ChainWalk } from '../../audit/chain-walk';
 import type { Principal } from '../../auth/principal';
 import type { SigningKey } from '../../auth/signing-key';
 import type { Db } from '../../db/db';
@@ -13,9 +14,8 @@ type AuditEvent = components['schemas']['AuditEvent'];
 
 /** Events of no org are kept a year. */
 const PLATFORM_RETENTION_DAYS = 365;
-const VERIFY_BATCH = 5000;
-/** How many verification batches are read ahead at once. */
-const READ_AHEAD = 3;
+/** How many events one COPY of verification reads: rows streamed after a break are read, not hashed. */
+const VERIFY_RANGE = 100_000;
 const EXPORT_BATCH = 1000;
 
 export type ChainVerdict = operations['verifyAuditChain']['responses']['200']['content']['application/json'];
@@ -120,11 +120,26 @@ export class AuditService {
     }
   }
 
-  /** Walks the chain in seq order, a batch at a time, and reports the first break. */
-  async verifyChain(orgId: string): Promise<ChainVerdict> {
-    const head = await this.store.findHead(orgId);
+  /**
+   * Walks the chain in seq order, `range` events per COPY, and reports the first break. The head,
+   * the checkpoint and the events are read in one snapshot; the checkpoint's signature is checked
+   * after it closes (loading the key may need a connection, and the embedded database has one).
+   */
+  async verifyChain(orgId: string, range = VERIFY_RANGE): Promise<ChainVerdict> {
+    const { head, checkpointRow, walk } = await this.store.snapshot(async (snapshot) => {
+      const head = await snapshot.head(orgId);
+      const checkpointRow = await snapshot.checkpoint(orgId);
+      // A retention purge removed everything up to the checkpoint; the walk starts after it.
+      const walk = new ChainWalk(checkpointRow ? Number(checkpointRow.seq) + 1 : 1, checkpointRow ? checkpointRow.hash : GENESIS);
+      // The events stream in as binary COPY data and are hashed as they arrive (the server fills
+      // the socket meanwhile); rows after a break are skipped; a short range is the chain's end.
+      do {
+        walk.reset();
+        await snapshot.copy(orgId, walk.expected, range, (chunk) => walk.push(chunk));
+      } while (!walk.broken && walk.rowsRead === range);
+      return { head, checkpointRow, walk };
+    });
     const headSeq = head ? Number(head.seq) : 0;
-    const checkpointRow = await this.store.findCheckpoint(orgId);
     const checkpoint = checkpointRow
       ? {
           seq: Number(checkpointRow.seq),
@@ -133,57 +148,24 @@ export class AuditService {
           key_id: checkpointRow.key_id,
         }
       : null;
-    // A retention purge removed everything up to the checkpoint; the walk starts after it.
     const start = checkpoint ? checkpoint.seq + 1 : 1;
-    let prevHash: Buffer = checkpointRow ? checkpointRow.hash : GENESIS;
-    let expected = start;
-    const broken = (seq: number, reason: 'edited' | 'deleted' | 'reordered'): ChainVerdict => ({
-      valid: false,
+    const verdict = (broken: { seq: number; reason: 'edited' | 'deleted' | 'reordered' } | null, checked: number): ChainVerdict => ({
+      valid: broken === null,
       org_id: orgId,
-      events_checked: expected - start,
+      events_checked: checked,
       head_seq: headSeq,
-      first_broken_seq: seq,
-      reason,
+      first_broken_seq: broken?.seq ?? null,
+      reason: broken?.reason ?? null,
       checkpoint,
     });
     if (checkpoint && !(await this.signingKey.verify(checkpointMessage(orgId, checkpoint), checkpointRow!.signature, checkpoint.key_id))) {
-      return broken(checkpoint.seq, 'edited');
+      return verdict({ seq: checkpoint.seq, reason: 'edited' }, 0);
     }
-    // Reads run ahead of the hashing, a few seq ranges at once on their own connections, so the
-    // database is never idle while events are hashed; at most READ_AHEAD batches are held.
-    const batch = (from: number): Promise<AuditEventRow[]> => {
-      const read = this.store.range(orgId, from, from + VERIFY_BATCH);
-      read.catch(() => undefined); // a read-ahead nobody awaits (the chain broke first) must not go unhandled
-      return read;
-    };
-    const reads = Array.from({ length: READ_AHEAD }, (_, i) => batch(start + i * VERIFY_BATCH));
-    let nextFrom = start + READ_AHEAD * VERIFY_BATCH;
-    for (let from = start; ; from += VERIFY_BATCH) {
-      const rows = await reads.shift()!;
-      // Past the recorded head, an empty range ends the walk; before it, the gap is a deletion.
-      if (rows.length === 0 && from > headSeq) break;
-      reads.push(batch(nextFrom));
-      nextFrom += VERIFY_BATCH;
-      for (const row of rows) {
-        if (Number(row.seq) !== expected) return broken(expected, 'deleted');
-        if (!row.prev_hash.equals(prevHash)) return broken(expected, 'reordered');
-        if (!chainHash(prevHash, hashedFields(row)).equals(row.hash)) return broken(expected, 'edited');
-        prevHash = row.hash;
-        expected++;
-      }
-      if (expected !== from + VERIFY_BATCH && expected <= headSeq) return broken(expected, 'deleted');
-    }
-    if (expected - 1 < headSeq) return broken(expected, 'deleted');
-    if (head && !prevHash.equals(head.hash)) return broken(headSeq, 'edited');
-    return {
-      valid: true,
-      org_id: orgId,
-      events_checked: expected - start,
-      head_seq: headSeq,
-      first_broken_seq: null,
-      reason: null,
-      checkpoint,
-    };
+    const checked = walk.expected - start;
+    if (walk.broken) return verdict(walk.broken, checked);
+    if (walk.expected - 1 < headSeq) return verdict({ seq: walk.expected, reason: 'deleted' }, checked);
+    if (head && !walk.prevHash.equals(head.hash)) return verdict({ seq: headSeq, reason: 'edited' }, checked);
+    return verdict(null, checked);
   }
 
   /**
