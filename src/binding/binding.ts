@@ -13,14 +13,16 @@ import {
 import type { AnyHandler, RuntimeContext, RuntimeResult } from './handler-types';
 import type { LoadedSpec } from './loaded-spec';
 import type { BoundOperation } from './operation-table';
-import { validateRequest } from './request-validator';
+import { type ValidatedInput, validateRequest } from './request-validator';
 import { RouteMatcher } from './route-matcher';
-import { assertJsonDepth, MAX_JSON_DEPTH } from './safe-input';
+import { assertJsonDepth, MAX_JSON_DEPTH, mayHoldUnstorable } from './safe-input';
 
 declare module 'express-serve-static-core' {
   interface Request {
     /** The operationId the binding matched, for logs and metrics. */
     operationId?: string;
+    /** Whether the JSON body's text has a `\u` escape (the only way to spell a string Postgres cannot store). */
+    bodyHasEscapes?: boolean;
   }
 }
 
@@ -99,6 +101,7 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
         MAX_JSON_DEPTH,
         () => new BadRequestError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'JSON_TOO_DEEP'),
       );
+      (_req as Request).bodyHasEscapes = mayHoldUnstorable(raw);
     },
   });
   const readJsonBody = (req: Request, res: Response) =>
@@ -116,13 +119,14 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
     await gate?.authorize(principal, operation, req);
     let body: unknown;
     if (operation.jsonBody && requestHasBody(req)) {
-      if (!req.is(['application/json', 'application/*+json'])) {
+      const contentType = req.headers['content-type'];
+      if (contentType !== 'application/json' && !req.is(['application/json', 'application/*+json'])) {
         throw new UnsupportedMediaTypeError(
           `This operation accepts application/json; got ${req.headers['content-type'] ?? 'no Content-Type'}.`,
           'UNSUPPORTED_MEDIA_TYPE',
         );
       }
-      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+      const charset = contentType?.includes(';') ? /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1]?.toLowerCase() : undefined;
       if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
         throw new UnsupportedMediaTypeError(`Unsupported charset "${charset}"; send UTF-8.`, 'UNSUPPORTED_CHARSET');
       }
@@ -135,24 +139,10 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
       query: req.query as Record<string, unknown>,
       headers: req.headers,
       body,
+      bodyHasEscapes: req.bodyHasEscapes === true,
     });
     if (operation.extensions.rateLimit && gate) await gate.throttle(operation, req, input.body, principal);
-    let log: RuntimeContext<Services>['log'] | undefined;
-    const context: RuntimeContext<Services> = {
-      operationId: operation.operationId,
-      operation,
-      ...input,
-      headers: req.headers,
-      requestId: req.id,
-      principal,
-      // Made on first use: most handlers never log.
-      get log() {
-        log ??= req.log.child({ operation_id: operation.operationId });
-        return log;
-      },
-      services: options.services,
-      req,
-    };
+    const context = new HandlerContext(operation, input, req, principal, options.services);
     const handler = options.handlers[operation.operationId] as unknown as (context: RuntimeContext<Services>) => unknown;
     const run = async () => (await handler(context)) as RuntimeResult;
     const result = gate ? await gate.execute(context as RuntimeContext<unknown>, run) : await run();
@@ -170,6 +160,38 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
   };
 }
 
+/** What a handler is given; one class, so every request's context has the same shape. */
+class HandlerContext<Services> implements RuntimeContext<Services> {
+  readonly operationId: string;
+  readonly params: Record<string, unknown>;
+  readonly query: Record<string, unknown>;
+  readonly body: unknown;
+  readonly headers: Request['headers'];
+  readonly requestId: string;
+  private childLog: RuntimeContext<Services>['log'] | undefined;
+
+  constructor(
+    readonly operation: BoundOperation,
+    input: ValidatedInput,
+    readonly req: Request,
+    readonly principal: unknown,
+    readonly services: Services,
+  ) {
+    this.operationId = operation.operationId;
+    this.params = input.params;
+    this.query = input.query;
+    this.body = input.body;
+    this.headers = req.headers;
+    this.requestId = req.id as string;
+  }
+
+  /** Made on first use: most handlers never log. */
+  get log(): RuntimeContext<Services>['log'] {
+    this.childLog ??= this.req.log.child({ operation_id: this.operationId });
+    return this.childLog;
+  }
+}
+
 /** A body is present when one is announced with a non-zero length or as a chunked stream. */
 function requestHasBody(req: Request): boolean {
   const length = req.headers['content-length'];
@@ -184,8 +206,13 @@ function send(res: Response, operation: BoundOperation, result: RuntimeResult): 
     res.end();
     return;
   }
-  const contentType =
-    res.get('Content-Type') ?? (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0] ?? 'application/json';
+  const chosen = res.get('Content-Type');
+  const contentType = chosen ?? (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0] ?? 'application/json';
+  // The common answer: res.json sets this very type itself, with no MIME look-up.
+  if (contentType === 'application/json' && !(result.body instanceof Readable)) {
+    res.json(result.body);
+    return;
+  }
   if (result.body instanceof Readable) {
     res.type(contentType);
     // A stream that fails after the headers went out can only end the connection.

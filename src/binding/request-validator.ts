@@ -10,6 +10,8 @@ export interface RawRequestInput {
   query: Record<string, unknown>;
   headers: IncomingHttpHeaders;
   body: unknown;
+  /** False when the body's JSON text has no `\u` escape, so no string in it can be unstorable. */
+  bodyHasEscapes: boolean;
 }
 
 export interface ValidatedInput {
@@ -43,7 +45,10 @@ export function validateRequest(operation: BoundOperation, validators: Operation
   if (input.body !== undefined) candidate.requestBody = input.body;
 
   // Checked before the schemas: a string Postgres cannot store is refused whatever else is wrong.
-  const unstorable = unstorableString(input.params, 'path') ?? unstorableString(query, 'query') ?? unstorableString(input.body, 'body');
+  const unstorable =
+    unstorableString(input.params, 'path') ??
+    unstorableString(query, 'query') ??
+    (input.bodyHasEscapes ? unstorableString(input.body, 'body') : undefined);
   if (unstorable) throw refusal([unstorable]);
   const errors: ErrorObject[] = [];
   if (validators.body && !validators.body(candidate)) errors.push(...(validators.body.errors ?? []));

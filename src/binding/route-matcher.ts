@@ -57,44 +57,52 @@ export class RouteMatcher {
   }
 
   match(method: string, path: string): RouteMatch {
-    const segments = splitPath(path);
-    const values: string[] = [];
-    let pathExists: TrieNode | undefined;
-    const lookup = method === 'HEAD' ? ['HEAD', 'GET'] : [method];
-
-    // Depth-first, static child before the parameter child, so `/agents/register` beats
-    // `/agents/{id}`; the first node that has the method wins.
-    const walk = (node: TrieNode, depth: number): RouteMatch | undefined => {
-      if (depth === segments.length) {
-        if (node.operations.size === 0) return undefined;
-        pathExists ??= node;
-        for (const candidate of lookup) {
-          const bound = node.operations.get(candidate);
-          if (bound) return { kind: 'operation', operation: bound.operation, params: namedParameters(bound.parameterNames, values) };
-        }
-        return undefined;
-      }
-      const segment = segments[depth]!;
-      const staticChild = node.statics.get(segment);
-      if (staticChild) {
-        const found = walk(staticChild, depth + 1);
-        if (found) return found;
-      }
-      if (node.parameter && segment !== '') {
-        values.push(segment);
-        const found = walk(node.parameter, depth + 1);
-        if (found) return found;
-        values.pop();
-      }
-      return undefined;
-    };
-
-    const found = walk(this.root, 0);
+    const walk: Walk = { segments: splitPath(path), values: [], pathExists: undefined, lookup: method === 'HEAD' ? HEAD_LOOKUP : [method] };
+    const found = this.walk(walk, this.root, 0);
     if (found) return found;
-    if (pathExists) return { kind: 'method-not-allowed', allowed: allowedMethods(pathExists) };
+    if (walk.pathExists) return { kind: 'method-not-allowed', allowed: allowedMethods(walk.pathExists) };
     return { kind: 'not-found' };
   }
+
+  /**
+   * Depth-first, static child before the parameter child, so `/agents/register` beats
+   * `/agents/{id}`; the first node that has the method wins.
+   */
+  private walk(walk: Walk, node: TrieNode, depth: number): RouteMatch | undefined {
+    const { segments, values } = walk;
+    if (depth === segments.length) {
+      if (node.operations.size === 0) return undefined;
+      walk.pathExists ??= node;
+      for (const candidate of walk.lookup) {
+        const bound = node.operations.get(candidate);
+        if (bound) return { kind: 'operation', operation: bound.operation, params: namedParameters(bound.parameterNames, values) };
+      }
+      return undefined;
+    }
+    const segment = segments[depth]!;
+    const staticChild = node.statics.get(segment);
+    if (staticChild) {
+      const found = this.walk(walk, staticChild, depth + 1);
+      if (found) return found;
+    }
+    if (node.parameter && segment !== '') {
+      values.push(segment);
+      const found = this.walk(walk, node.parameter, depth + 1);
+      if (found) return found;
+      values.pop();
+    }
+    return undefined;
+  }
 }
+
+/** One match's state while it walks the trie. */
+interface Walk {
+  segments: string[];
+  values: string[];
+  pathExists: TrieNode | undefined;
+  lookup: readonly string[];
+}
+const HEAD_LOOKUP = ['HEAD', 'GET'] as const;
 
 /** The methods some operation serves at a path (HEAD wherever GET is), or undefined when none does. */
 export function methodsAt(matcher: RouteMatcher, path: string): string[] | undefined {

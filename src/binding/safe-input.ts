@@ -11,27 +11,34 @@ import type { ErrorDetail } from '../errors/api-error';
 export const MAX_JSON_DEPTH = 64;
 
 /** The first string (value or object key) Postgres cannot store, as an error detail naming it. */
-export function unstorableString(value: unknown, location: ErrorDetail['location'], path: string[] = []): ErrorDetail | undefined {
-  if (typeof value === 'string')
-    return isStorable(value)
-      ? undefined
-      : detail(location, path, 'is not storable text: it contains a NUL character or an unpaired UTF-16 surrogate');
+export function unstorableString(value: unknown, location: ErrorDetail['location']): ErrorDetail | undefined {
+  // The path is one stack, pushed and popped as the walk goes: a clean value allocates nothing.
+  const path: string[] = [];
+  const found = findUnstorable(value, path);
+  if (found === 'value') return detail(location, path, 'is not storable text: it contains a NUL character or an unpaired UTF-16 surrogate');
+  if (found === 'key') return detail(location, path, 'is a field name that contains a NUL character or an unpaired UTF-16 surrogate');
+  return undefined;
+}
+
+function findUnstorable(value: unknown, path: string[]): 'value' | 'key' | undefined {
+  if (typeof value === 'string') return isStorable(value) ? undefined : 'value';
   if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let index = 0; index < value.length; index++) {
-      const found = unstorableString(value[index], location, [...path, String(index)]);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  for (const key of Object.keys(value)) {
-    if (!isStorable(key))
-      return detail(location, [...path, key], 'is a field name that contains a NUL character or an unpaired UTF-16 surrogate');
-    const found = unstorableString((value as Record<string, unknown>)[key], location, [...path, key]);
+  const isArray = Array.isArray(value);
+  for (const key of isArray ? value.keys() : Object.keys(value)) {
+    path.push(String(key));
+    if (!isArray && !isStorable(key as string)) return 'key';
+    const found = findUnstorable((value as Record<string, unknown>)[key as string], path);
     if (found) return found;
+    path.pop();
   }
   return undefined;
 }
+
+/**
+ * Whether JSON text can hold an unstorable string at all: raw NUL is not valid JSON and valid
+ * UTF-8 cannot encode a surrogate, so only a `\u` escape can produce one.
+ */
+export const mayHoldUnstorable = (raw: Buffer) => raw.includes('\\u');
 
 // With the u flag a surrogate pair is one code point, so \p{Cs} matches only an unpaired half.
 const UNSTORABLE = /[\0\p{Cs}]/u;
