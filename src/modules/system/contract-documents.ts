@@ -14,11 +14,18 @@ export interface ContractDocuments {
   favicon: Buffer;
 }
 
+/**
+ * The JSON spec is read now (the binding needs it); the YAML, the 2.7 MB docs page and the icon
+ * are read on their first request, off the start-up path, and kept.
+ */
 export function loadContractDocuments(folder = GENERATED_DIR): ContractDocuments {
-  return {
-    json: JSON.parse(readFileSync(join(folder, 'openapi.json'), 'utf8')),
-    yaml: readFileSync(join(folder, 'openapi.yaml'), 'utf8'),
-    docsHtml: readFileSync(join(folder, 'docs/index.html'), 'utf8'),
-    favicon: readFileSync(join(PROJECT_ROOT, 'src/modules/system/favicon.ico')),
+  const lazily = <T>(read: () => T) => {
+    let value: T | undefined;
+    return { get: () => (value ??= read()), enumerable: true };
   };
+  return Object.defineProperties({ json: JSON.parse(readFileSync(join(folder, 'openapi.json'), 'utf8')) } as ContractDocuments, {
+    yaml: lazily(() => readFileSync(join(folder, 'openapi.yaml'), 'utf8')),
+    docsHtml: lazily(() => readFileSync(join(folder, 'docs/index.html'), 'utf8')),
+    favicon: lazily(() => readFileSync(join(PROJECT_ROOT, 'src/modules/system/favicon.ico'))),
+  });
 }
