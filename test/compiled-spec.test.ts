@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -80,12 +80,6 @@ describe('the published spec starts from code compiled at generate time', () => 
     });
     after(() => rmSync(folder, { recursive: true, force: true }));
 
-    it('generate writes exactly what generated/binding holds (deterministic output)', () => {
-      for (const file of ['operations.json', 'parameter-validators.js', 'body-validators.js']) {
-        assert.equal(readFileSync(join(folder, 'binding', file), 'utf8'), readFileSync(join(COMPILED_DIR, file), 'utf8'), file);
-      }
-    });
-
     it('an edit under openapi/ that generate has not seen is refused', () => {
       assert.doesNotThrow(() => loadCompiledSpec(publishedSpec, join(folder, 'binding'), sources));
       appendFileSync(join(sources, 'openapi.yaml'), '\n# edited\n');
@@ -93,6 +87,25 @@ describe('the published spec starts from code compiled at generate time', () => 
         () => loadCompiledSpec(publishedSpec, join(folder, 'binding'), sources),
         /openapi\/ has changed since generated\/ was built/,
       );
+    });
+    it('generate writes exactly what generated/binding holds (deterministic output), one validator module per operation', () => {
+      const files = (folder: string) => readdirSync(folder, { recursive: true, encoding: 'utf8' }).sort();
+      const written = files(join(folder, 'binding'));
+      assert.deepEqual(written, files(COMPILED_DIR));
+      assert.equal(written.filter((file) => file.startsWith('validators/')).length, compiled.operations.length);
+      for (const file of written.filter((name) => name.includes('.'))) {
+        assert.equal(readFileSync(join(folder, 'binding', file), 'utf8'), readFileSync(join(COMPILED_DIR, file), 'utf8'), file);
+      }
+    });
+
+    it('a validator module of another spec version fails its operation; a missing one stops start-up', () => {
+      const module = join(folder, 'binding/validators/listAgents.js');
+      writeFileSync(module, readFileSync(module, 'utf8').replace(/specDigest: "[0-9a-f]+"/, 'specDigest: "0"'));
+      const spec = loadCompiledSpec(publishedSpec, join(folder, 'binding'));
+      assert.ok(spec.requestValidators.get('getAgent'));
+      assert.throws(() => spec.requestValidators.get('listAgents'), StaleSpecError);
+      rmSync(module);
+      assert.throws(() => loadCompiledSpec(publishedSpec, join(folder, 'binding')), /has no module for listAgents/);
     });
   });
 });

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Document } from 'openapi-backend';
 import { GENERATED_DIR, PROJECT_ROOT } from '../config/paths';
 import { type BoundOperation, buildOperationTable, type DereferencedDocument } from './operation-table';
 import type { BundledDocument } from './request-schemas';
-import { type RequestValidators, ResponseValidator, requestValidatorsFromModules } from './spec-validators';
+import { GeneratedValidators, type RequestValidators, ResponseValidator } from './spec-validators';
 
 /** A spec ready to bind: its operation table and the validators of every operation's input and output. */
 export interface LoadedSpec {
@@ -19,7 +19,7 @@ export interface LoadedSpec {
 /** Where `npm run generate` writes the compiled binding of the published spec. */
 export const COMPILED_DIR = join(GENERATED_DIR, 'binding');
 const OPENAPI_SOURCES = join(PROJECT_ROOT, 'openapi');
-const FILES = { table: 'operations.json', parameters: 'parameter-validators.js', bodies: 'body-validators.js' } as const;
+const FILES = { table: 'operations.json', validators: 'validators' } as const;
 
 /** The start-up error for generated code that does not belong to the spec being served. */
 export class StaleSpecError extends Error {
@@ -93,17 +93,14 @@ export async function writeCompiledSpec(document: BundledDocument, folder = COMP
       responses: [...operation.responses],
     })),
   };
-  const { requestValidatorSources } = require('./spec-compiler') as typeof import('./spec-compiler');
-  const sources = requestValidatorSources(document);
-  // A factory over the loader's `require`, so the code finds Ajv's runtime wherever the folder is.
-  const stamp = (code: string) =>
-    `/* Generated from openapi/ by \`npm run generate\`. Do not edit. */\n"use strict";\n` +
-    'module.exports = (require) => {\nconst exports = {};\n' +
-    `${code.replace(/^"use strict";/, '')}\nexports.specDigest = "${digest}";\nreturn exports;\n};\n`;
-  mkdirSync(folder, { recursive: true });
+  const { requestValidatorModules } = require('./spec-compiler') as typeof import('./spec-compiler');
+  const validators = join(folder, FILES.validators);
+  // Emptied first, so an operation that left the spec leaves no module behind.
+  rmSync(validators, { recursive: true, force: true });
+  mkdirSync(validators, { recursive: true });
   writeFileSync(join(folder, FILES.table), `${JSON.stringify(table, null, 1)}\n`);
-  writeFileSync(join(folder, FILES.parameters), stamp(sources.parameters));
-  writeFileSync(join(folder, FILES.bodies), stamp(sources.bodies));
+  for (const [operationId, source] of requestValidatorModules(document, digest))
+    writeFileSync(join(validators, `${operationId}.js`), source);
 }
 
 /**
@@ -120,12 +117,9 @@ export function loadCompiledSpec(document: BundledDocument, folder = COMPILED_DI
   if (existsSync(sources) && table.source_digest !== sourceDigest(sources)) {
     throw new StaleSpecError('openapi/ has changed since generated/ was built');
   }
-  const load = (file: string) => {
-    const factory = require(join(folder, file)) as (load: NodeJS.Require) => Record<string, never> & { specDigest?: string };
-    const module = factory(require);
-    if (module.specDigest !== table.spec_digest) throw new StaleSpecError(`${join(folder, file)} belongs to another version of the spec`);
-    return module;
-  };
+  const modules = new Set(readdirSync(join(folder, FILES.validators)));
+  const missing = table.operations.filter(({ operationId }) => !modules.has(`${operationId}.js`));
+  if (missing.length > 0) throw new StaleSpecError(`${join(folder, FILES.validators)} has no module for ${missing[0]!.operationId}`);
   const operations: BoundOperation[] = table.operations.map((operation) => ({
     ...operation,
     arrayQueryParameters: new Map(operation.arrayQueryParameters),
@@ -134,11 +128,7 @@ export function loadCompiledSpec(document: BundledDocument, folder = COMPILED_DI
   return {
     document,
     operations,
-    requestValidators: requestValidatorsFromModules(
-      operations.map((operation) => operation.operationId),
-      load(FILES.parameters),
-      load(FILES.bodies),
-    ),
+    requestValidators: new GeneratedValidators(join(folder, FILES.validators), table.spec_digest, (problem) => new StaleSpecError(problem)),
     responseValidator: new ResponseValidator(document),
   };
 }

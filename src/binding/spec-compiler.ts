@@ -1,7 +1,7 @@
 import Ajv, { type Options } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
 import addFormats from 'ajv-formats';
-import { type BundledDocument, type OperationSchemas, operationSchemas, SPEC_SCHEMA_ID, specSchema } from './request-schemas';
+import { type BundledDocument, operationSchemas, SPEC_SCHEMA_ID, specSchema } from './request-schemas';
 import type { RequestValidators } from './spec-validators';
 
 /*
@@ -56,21 +56,24 @@ export function compileRequestValidators(document: BundledDocument): RequestVali
 }
 
 /**
- * The request validators as two CommonJS modules of standalone Ajv code (parameters, bodies), each
- * exporting one function per operationId, for `npm run generate` to write into generated/.
+ * Each operation's request validators as the source of one CommonJS module of standalone Ajv code,
+ * for `npm run generate`: the module is a factory over the loader's `require` (so it finds Ajv's
+ * runtime wherever it is written) returning `{ parameters, body?, specDigest }`. One module per
+ * operation, so a server loads an operation's code on its first request, not all of it at start.
  */
-export function requestValidatorSources(document: BundledDocument): { parameters: string; bodies: string } {
+export function requestValidatorModules(document: BundledDocument, specDigest: string): Map<string, string> {
   const { schemas, parameters, bodies } = addRequestSchemas(document, true);
-  const exportsOf = (id: (operationId: string) => string, wanted: (operation: OperationSchemas) => boolean) =>
-    Object.fromEntries(schemas.filter(wanted).map((operation) => [operation.operationId, id(operation.operationId)]));
-  return {
-    parameters: standaloneCode(
-      parameters,
-      exportsOf(parametersId, () => true),
-    ),
-    bodies: standaloneCode(
-      bodies,
-      exportsOf(bodyId, (operation) => operation.body !== undefined),
-    ),
-  };
+  // Each standalone unit is scoped in its own function: both number their functions from validate10.
+  const unit = (ajv: Ajv, id: string) =>
+    `(() => {\nconst exports = {};\n${standaloneCode(ajv, { validate: id }).replace(/^"use strict";/, '')}\nreturn exports.validate;\n})()`;
+  return new Map(
+    schemas.map((operation) => {
+      const body = operation.body ? `  body: ${unit(bodies, bodyId(operation.operationId))},\n` : '';
+      const source =
+        `/* Generated from openapi/ by \`npm run generate\`. Do not edit. */\n"use strict";\n` +
+        `module.exports = (require) => ({\n  specDigest: "${specDigest}",\n` +
+        `  parameters: ${unit(parameters, parametersId(operation.operationId))},\n${body}});\n`;
+      return [operation.operationId, source];
+    }),
+  );
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type Ajv from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { type BundledDocument, type OperationSchemas, operationSchemas } from './request-schemas';
@@ -7,21 +8,36 @@ export interface OperationValidators {
   parameters: ValidateFunction;
   body?: ValidateFunction;
 }
-export type RequestValidators = ReadonlyMap<string, OperationValidators>;
+/** By operationId; generated validators are loaded on an operation's first request. */
+export interface RequestValidators {
+  get(operationId: string): OperationValidators | undefined;
+}
 
-/** Loads the two generated modules back into the table the binding uses. */
-export function requestValidatorsFromModules(
-  operationIds: string[],
-  parameters: Record<string, ValidateFunction>,
-  bodies: Record<string, ValidateFunction>,
-): RequestValidators {
-  return new Map(
-    operationIds.map((operationId) => {
-      const validate = parameters[operationId];
-      if (!validate) throw new Error(`the generated validators have no entry for ${operationId}`);
-      return [operationId, { parameters: validate, body: bodies[operationId] }];
-    }),
-  );
+/**
+ * The generated modules of generated/binding/validators, each required on its operation's first
+ * request. A module from another version of the spec fails that request (and says why in the log).
+ */
+export class GeneratedValidators implements RequestValidators {
+  private readonly loaded = new Map<string, OperationValidators>();
+
+  constructor(
+    private readonly folder: string,
+    private readonly specDigest: string,
+    private readonly stale: (problem: string) => Error,
+  ) {}
+
+  get(operationId: string): OperationValidators | undefined {
+    let validators = this.loaded.get(operationId);
+    if (!validators) {
+      const path = join(this.folder, `${operationId}.js`);
+      const factory = require(path) as (load: NodeJS.Require) => OperationValidators & { specDigest: string };
+      const { specDigest, ...loaded } = factory(require);
+      if (specDigest !== this.specDigest) throw this.stale(`${path} belongs to another version of the spec`);
+      validators = loaded;
+      this.loaded.set(operationId, validators);
+    }
+    return validators;
+  }
 }
 
 /**
