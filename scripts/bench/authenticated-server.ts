@@ -8,6 +8,8 @@
  * - POST /api/v1/installations/{id}/lease with a runtime token: look the token up by digest,
  *   check it is current and unexpired, update the lease, answer it (a shutdown command when the
  *   installation is revoked or its agent stopped).
+ * Warden prepares those statements (named, once per connection) on a real server; the baseline
+ * sends them unnamed, as a plain `pool.query` does, unless BENCH_BARE_PREPARED=1.
  * Prints `LISTENING <port>`.
  */
 import { createHash } from 'node:crypto';
@@ -63,13 +65,17 @@ async function build(contender: AuthenticatedContender, url: string, schema: str
     max: poolSize,
     options: schema ? `-c search_path=${quoteIdentifier(schema)}` : undefined,
   });
+  // BENCH_BARE_PREPARED=1: the baseline prepares its statements too (named, as Warden does on a real server).
+  const names = new Map([API_KEY_LOOKUP, WORKSPACE_READ, RUNTIME_TOKEN_LOOKUP, LEASE_UPDATE].map((text, index) => [text, `bare_${index}`]));
+  const prepared = process.env.BENCH_BARE_PREPARED === '1';
+  const statement = (text: string, values: unknown[]) => pool.query(prepared ? { name: names.get(text), text, values } : { text, values });
   const app = express();
   app.disable('x-powered-by');
   app.get('/api/v1/orgs/:org_id/workspaces/:id', async (req, res, next) => {
     try {
       const secret = req.get('x-api-key');
       if (!secret) return void res.status(401).json({ error: 'unauthorized' });
-      const { rows: keys } = await pool.query(API_KEY_LOOKUP, [createHash('sha256').update(secret).digest()]);
+      const { rows: keys } = await statement(API_KEY_LOOKUP, [createHash('sha256').update(secret).digest()]);
       const key = keys[0];
       const now = new Date();
       if (!key || key.revoked_at || (key.created_by !== null && key.creator_role === null)) {
@@ -82,7 +88,7 @@ async function build(contender: AuthenticatedContender, url: string, schema: str
         return void res.status(403).json({ error: 'forbidden' });
       }
       if (key.org_id !== req.params.org_id) return void res.status(404).json({ error: 'not_found' });
-      const { rows } = await pool.query(WORKSPACE_READ, [req.params.id, key.org_id]);
+      const { rows } = await statement(WORKSPACE_READ, [req.params.id, key.org_id]);
       if (!rows[0]) return void res.status(404).json({ error: 'not_found' });
       const row = rows[0];
       res.json({ ...row, created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() });
@@ -94,11 +100,11 @@ async function build(contender: AuthenticatedContender, url: string, schema: str
     try {
       const token = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
       if (!token) return void res.status(401).json({ error: 'unauthorized' });
-      const { rows: tokens } = await pool.query(RUNTIME_TOKEN_LOOKUP, [createHash('sha256').update(token).digest()]);
+      const { rows: tokens } = await statement(RUNTIME_TOKEN_LOOKUP, [createHash('sha256').update(token).digest()]);
       const found = tokens[0];
       if (!found?.current || found.expires_at <= new Date()) return void res.status(401).json({ error: 'unauthorized' });
       if (found.id !== req.params.id) return void res.status(403).json({ error: 'forbidden' });
-      const { rows } = await pool.query(LEASE_UPDATE, [
+      const { rows } = await statement(LEASE_UPDATE, [
         req.params.id,
         req.body?.status ?? 'running',
         req.body?.heartbeat_interval_seconds ?? null,

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
 import type { Pool, QueryConfig } from 'pg';
 import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 
@@ -31,11 +32,13 @@ export interface QueryOptions {
 
 /** One name per statement text across the process: pg refuses a name reused for another text on a connection. */
 const statementNames = new Map<string, string>();
+/** Unique to this process, so a session that outlives its clients (PGlite's one) never holds a name another process gave another text. */
+const STATEMENT_PREFIX = `warden_${randomBytes(4).toString('hex')}_`;
 
 function statementName(sql: string): string {
   let name = statementNames.get(sql);
   if (name === undefined) {
-    name = `warden_${statementNames.size + 1}`;
+    name = `${STATEMENT_PREFIX}${statementNames.size + 1}`;
     statementNames.set(sql, name);
   }
   return name;
