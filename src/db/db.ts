@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DataSource, EntityManager } from 'typeorm';
+import { randomBytes } from 'node:crypto';
+import type { Pool, QueryConfig } from 'pg';
+import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 
 /**
  * The services' way to the database. Inside `transaction(work)` every query a service makes,
@@ -14,19 +16,70 @@ export interface QueryResult<Row> {
   affected: number;
 }
 
+export interface DbOptions {
+  /**
+   * Let the hot statements a store marks `prepared` run as named prepared statements: each pooled
+   * connection parses and plans them once. Off for the embedded database, whose one session
+   * outlives the pool's connections (a reconnecting client would prepare a name it already holds).
+   */
+  namedStatements?: boolean;
+}
+
+export interface QueryOptions {
+  /** A hot statement outside any transaction: a named prepared statement where the Db allows them. Its text must not vary. */
+  prepared?: boolean;
+}
+
+/** One name per statement text across the process: pg refuses a name reused for another text on a connection. */
+const statementNames = new Map<string, string>();
+/** Unique to this process, so a session that outlives its clients (PGlite's one) never holds a name another process gave another text. */
+const STATEMENT_PREFIX = `warden_${randomBytes(4).toString('hex')}_`;
+
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `${STATEMENT_PREFIX}${statementNames.size + 1}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 export class Db {
   private readonly ambient = new AsyncLocalStorage<EntityManager>();
+  private readonly namedStatements: boolean;
 
-  constructor(readonly dataSource: DataSource) {}
-
-  /** The current transaction's manager, or the pool's. */
-  private get manager(): EntityManager {
-    return this.ambient.getStore() ?? this.dataSource.manager;
+  constructor(
+    readonly dataSource: DataSource,
+    options: DbOptions = {},
+  ) {
+    this.namedStatements = options.namedStatements ?? false;
   }
 
-  /** Runs one statement on the current transaction (or a pooled connection): its rows, and how many rows it changed. */
-  async query<Row extends object = Record<string, unknown>>(sql: string, parameters?: unknown[]): Promise<QueryResult<Row>> {
-    const manager = this.manager;
+  /**
+   * Runs one statement on the current transaction (or a pooled connection): its rows, and how many
+   * rows it changed. Outside a transaction the statement goes straight to pg's pool (one checkout,
+   * one round trip), skipping TypeORM's per-query runner; errors are TypeORM's `QueryFailedError`
+   * either way, so callers see one shape.
+   */
+  async query<Row extends object = Record<string, unknown>>(
+    sql: string,
+    parameters?: unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<Row>> {
+    const manager = this.ambient.getStore();
+    const pool = manager ? undefined : (this.dataSource.driver as unknown as { master?: Pool }).master;
+    if (pool === undefined) return this.queryThroughTypeorm<Row>(manager ?? this.dataSource.manager, sql, parameters);
+    const config: QueryConfig = { text: sql, values: parameters };
+    if (options?.prepared && this.namedStatements) config.name = statementName(sql);
+    try {
+      const result = await pool.query<Row & Record<string, unknown>>(config);
+      return { rows: result.rows, affected: result.rowCount ?? result.rows.length };
+    } catch (error) {
+      throw new QueryFailedError(sql, parameters, error as Error);
+    }
+  }
+
+  private async queryThroughTypeorm<Row>(manager: EntityManager, sql: string, parameters?: unknown[]): Promise<QueryResult<Row>> {
     const runner = manager.queryRunner ?? this.dataSource.createQueryRunner();
     try {
       const result = await runner.query(sql, parameters, true);

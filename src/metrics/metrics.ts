@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolStats } from '../db/database';
@@ -7,6 +8,10 @@ export interface Metrics {
   /** Times every request and counts it by operationId (or `unmatched`), method and status. */
   middleware: RequestHandler;
 }
+
+const kStarted = Symbol('warden.metricsStarted');
+
+type TimedResponse = ServerResponse & { [kStarted]?: number };
 
 /** A registry per app, so several apps in one process (tests) never share counters. */
 export function createMetrics(poolStats: () => PoolStats): Metrics {
@@ -37,15 +42,19 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
     },
   });
 
+  // One `finish` listener for every request, reading the start time the middleware left on the response.
+  function onFinish(this: TimedResponse): void {
+    const req = this.req as typeof this.req & { operationId?: string };
+    const labels = { operation_id: req.operationId ?? 'unmatched', method: req.method ?? '', status: String(this.statusCode) };
+    requests.inc(labels);
+    duration.observe(labels, (performance.now() - this[kStarted]!) / 1000);
+  }
+
   return {
     registry,
-    middleware: (req, res, next) => {
-      const started = process.hrtime.bigint();
-      res.once('finish', () => {
-        const labels = { operation_id: req.operationId ?? 'unmatched', method: req.method, status: String(res.statusCode) };
-        requests.inc(labels);
-        duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-      });
+    middleware: (_req, res, next) => {
+      (res as TimedResponse)[kStarted] = performance.now();
+      res.on('finish', onFinish);
       next();
     },
   };

@@ -123,6 +123,7 @@ export class ApiKeyStore {
          LEFT JOIN users u ON u.id = k.created_by AND u.org_id = k.org_id
        WHERE s.secret_digest = $1`,
       [secretDigest],
+      { prepared: true },
     );
     return rows[0];
   }

@@ -124,6 +124,7 @@ export class InstallationStore {
       `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id, i.org_id, i.agent_id
        FROM runtime_tokens t JOIN installations i ON i.id = t.installation_id WHERE t.token_digest = $1`,
       [digest],
+      { prepared: true },
     );
     return rows[0];
   }
@@ -196,6 +197,7 @@ export class InstallationStore {
        RETURNING i.workspace_id, i.lease_expires_at, i.heartbeat_interval, i.revoked_at, i.revoke_reason, i.shutdown_timeout_ms,
          a.status AS agent_status, a.disabled_reason, ${AGENT_STOPPED} AS agent_stopped`,
       [installationId, report.status, report.heartbeatInterval, report.healthPayload],
+      { prepared: true },
     );
     return rows[0]!;
   }

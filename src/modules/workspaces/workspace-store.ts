@@ -24,7 +24,12 @@ export class WorkspaceStore {
   constructor(private readonly db: Db) {}
 
   async find(orgId: string, workspaceId: string): Promise<WorkspaceRow | undefined> {
-    const { rows } = await this.db.query<WorkspaceRow>(`SELECT * FROM workspaces WHERE id = $1 AND org_id = $2`, [workspaceId, orgId]);
+    // Prepared (the authenticated GET), so the columns are named: a `*` would fail once a migration adds one.
+    const { rows } = await this.db.query<WorkspaceRow>(
+      `SELECT id, org_id, name, description, created_at, updated_at FROM workspaces WHERE id = $1 AND org_id = $2`,
+      [workspaceId, orgId],
+      { prepared: true },
+    );
     return rows[0];
   }
 
