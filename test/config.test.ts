@@ -11,6 +11,7 @@ describe('configuration from the environment', () => {
     assert.equal(config.logLevel, 'info');
     assert.equal(config.bodyLimitBytes, 1048576);
     assert.equal(config.validateResponses, false);
+    assert.equal(config.dbPreparedStatements, true);
   });
 
   it('reads every variable', () => {
@@ -21,6 +22,7 @@ describe('configuration from the environment', () => {
       WARDEN_DATA_DIR: '/var/lib/warden',
       DB_POOL_SIZE: '20',
       DB_CONNECT_TIMEOUT_MS: '1500',
+      DB_PREPARED_STATEMENTS: 'false',
       CORS_ALLOWED_ORIGINS: 'https://console.example.com, http://localhost:3000',
       LOG_LEVEL: 'debug',
       BODY_LIMIT_BYTES: '65536',
@@ -56,6 +58,7 @@ describe('configuration from the environment', () => {
       dataDir: '/var/lib/warden',
       dbPoolSize: 20,
       dbConnectTimeoutMs: 1500,
+      dbPreparedStatements: false,
       corsAllowedOrigins: ['https://console.example.com', 'http://localhost:3000'],
       logLevel: 'debug',
       bodyLimitBytes: 65536,

@@ -28,6 +28,11 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Validate every response against the spec and answer 500 on a mismatch (development aid). */
   validateResponses: boolean;
+  /**
+   * Run the hottest statements as named prepared statements on a real PostgreSQL. Off behind a
+   * pooler that hands one session's statements to another (PgBouncer in transaction mode before 1.21).
+   */
+  dbPreparedStatements: boolean;
   /** HS256 key for login JWTs; without it each database keeps a random key of its own. */
   jwtSecret: string | undefined;
   jwtTtlMinutes: number;
@@ -196,6 +201,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: env.WARDEN_DATA_DIR?.trim() || '.data',
     dbPoolSize: read('DB_POOL_SIZE', 10, integer(1, 500)),
     dbConnectTimeoutMs: read('DB_CONNECT_TIMEOUT_MS', 3000, integer(100, 60_000)),
+    dbPreparedStatements: read('DB_PREPARED_STATEMENTS', true, boolean),
     logLevel: logLevel as LogLevel,
     bodyLimitBytes: read('BODY_LIMIT_BYTES', 1024 * 1024, integer(1024, 100 * 1024 * 1024)),
     shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS', 10_000, integer(0, 600_000)),
