@@ -76,7 +76,7 @@ describe('hot paths: pooled, prepared statements', () => {
   });
 
   it("keeps TypeORM's error shape outside a transaction, prepared or not", async () => {
-    const db = new Db(warden.database.dataSource, { namedStatements: true });
+    const db = new Db(warden.database.dataSource, { namedStatements: warden.database.namedStatements });
     for (const prepared of [false, true]) {
       const error = await db.query('SELECT 1 / $1::int AS n', [0], { prepared }).catch((caught: unknown) => caught);
       assert.ok(error instanceof QueryFailedError);

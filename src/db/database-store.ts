@@ -16,6 +16,12 @@ export interface MigrationRow {
 export class DatabaseStore {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** The server's version string (PGlite names itself there). */
+  async version(): Promise<string> {
+    const [row]: Array<{ version: string }> = await this.dataSource.query('SELECT version() AS version');
+    return row!.version;
+  }
+
   /** Readiness: the database answers. */
   async ping(): Promise<void> {
     await this.dataSource.query('SELECT 1');

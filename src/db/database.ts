@@ -29,6 +29,12 @@ export interface Database {
   /** The connection URL; for the embedded database, its Unix socket in the data directory (or a private temporary one). */
   readonly url: string;
   readonly embedded: boolean;
+  /**
+   * Whether named prepared statements are safe: each pooled connection is a session of its own.
+   * Not on PGlite (embedded, or reached through its socket as a server), whose one session outlives
+   * its clients and misbehaves on a failed named statement.
+   */
+  readonly namedStatements: boolean;
   /** Names of the migrations this build knows that the database has not applied. */
   pendingMigrations(): Promise<string[]>;
   ping(): Promise<void>;
@@ -81,6 +87,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     extra: schema ? { options: `-c search_path=${quoteIdentifier(schema)}` } : {},
   });
   const store = new DatabaseStore(dataSource);
+  let namedStatements = false;
   const pendingMigrations = async () => {
     const applied = new Set(await store.appliedNames());
     return dataSource.migrations.map((migration) => migration.name ?? migration.constructor.name).filter((name) => !applied.has(name));
@@ -88,6 +95,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   try {
     await dataSource.initialize();
     // A restart finds nothing to apply in one query, and then takes no lock and asks TypeORM nothing more.
+    namedStatements = !embedded && !(await store.version()).includes('PGlite');
     if ((options.migrate ?? true) && (await pendingMigrations()).length > 0) {
       await withMigrationLock(embedded ? undefined : url, schema, () => dataSource.runMigrations({ transaction: 'each' }));
     }
@@ -102,6 +110,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
     dataSource,
     url,
     embedded: embedded !== undefined,
+    namedStatements,
     pendingMigrations,
     async ping() {
       await store.ping();

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import type { Pool, QueryConfig } from 'pg';
+import { DatabaseError, type Pool, type PoolClient, type QueryConfig } from 'pg';
 import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 
 /**
@@ -29,6 +29,8 @@ export interface QueryOptions {
   /** A hot statement outside any transaction: a named prepared statement where the Db allows them. Its text must not vary. */
   prepared?: boolean;
 }
+
+const DUPLICATE_PREPARED_STATEMENT = '42P05';
 
 /** One name per statement text across the process: pg refuses a name reused for another text on a connection. */
 const statementNames = new Map<string, string>();
@@ -71,8 +73,32 @@ export class Db {
     if (pool === undefined) return this.queryThroughTypeorm<Row>(manager ?? this.dataSource.manager, sql, parameters);
     const config: QueryConfig = { text: sql, values: parameters };
     if (options?.prepared && this.namedStatements) config.name = statementName(sql);
+    const client = await pool.connect().catch((error: Error) => {
+      throw new QueryFailedError(sql, parameters, error);
+    });
+    let broken: Error | undefined;
     try {
-      const result = await pool.query<Row & Record<string, unknown>>(config);
+      const result = await client.query<Row & Record<string, unknown>>(config);
+      return { rows: result.rows, affected: result.rowCount ?? result.rows.length };
+    } catch (error) {
+      // The server's answer to a bad statement (a DatabaseError) leaves the connection usable; pg's
+      // pool.query would drop it anyway, and PGlite's one-session server then refuses the new one.
+      if (!(error instanceof DatabaseError)) broken = error as Error;
+      // A session that outlives its client (PGlite's, reached as a server) may hold the name from
+      // an earlier connection with the same text: that statement then runs unnamed.
+      if (config.name && (error as { code?: string }).code === DUPLICATE_PREPARED_STATEMENT) {
+        return await this.queryAfter(client, sql, parameters);
+      }
+      throw new QueryFailedError(sql, parameters, error as Error);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** The statement again, unnamed, on the same connection. */
+  private async queryAfter<Row>(client: PoolClient, sql: string, parameters?: unknown[]): Promise<QueryResult<Row>> {
+    try {
+      const result = await client.query<Row & Record<string, unknown>>(sql, parameters);
       return { rows: result.rows, affected: result.rowCount ?? result.rows.length };
     } catch (error) {
       throw new QueryFailedError(sql, parameters, error as Error);

@@ -1,8 +1,9 @@
+import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { Worker } from 'node:worker_threads';
+import { PROJECT_ROOT } from '../config/paths';
 
 export interface EmbeddedPostgres {
   /** A postgres:// URL of the Unix socket that the ordinary `pg` driver connects to. */
@@ -17,11 +18,57 @@ export interface EmbeddedPostgres {
  * Warden talks to it through `pg` exactly as it talks to a real server. PGlite is a single
  * session: the server takes one connection, and callers must use a pool of one.
  *
+ * Both run on a worker thread: PGlite's second of start-up then overlaps the loading of the rest
+ * of Warden (see src/main.ts), and its queries never hold up the event loop that serves requests.
+ *
  * @param dataDir a directory to keep the data in, or `undefined` for a throw-away in-memory database
  */
 const SOCKET_PORT = 5432;
 
-export async function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
+/** The worker's whole program: plain CommonJS, resolving PGlite from the project wherever the process runs. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const load = require('node:module').createRequire(workerData.packageJson);
+const { PGlite } = load('@electric-sql/pglite');
+const { PGLiteSocketServer } = load('@electric-sql/pglite-socket');
+(async () => {
+  const db = await PGlite.create(workerData.dataDir);
+  const server = new PGLiteSocketServer({ db, path: workerData.socketPath, maxConnections: 1 });
+  await server.start();
+  parentPort.once('message', async () => {
+    await server.stop();
+    await db.close();
+    parentPort.postMessage({ stopped: true });
+  });
+  parentPort.postMessage({ ready: true });
+})().catch((error) => parentPort.postMessage({ error: String(error && error.message || error) }));
+`;
+
+const started = new Map<string, Promise<EmbeddedPostgres>>();
+
+/**
+ * Starts the embedded database of a data directory now, for startEmbeddedPostgres to hand over
+ * later: src/main.ts calls it before loading the server's modules.
+ */
+export function startEmbeddedPostgresEarly(dataDir: string): void {
+  const key = resolve(dataDir);
+  if (!started.has(key)) {
+    const starting = launch(dataDir);
+    starting.catch(() => {}); // observed when handed over
+    started.set(key, starting);
+  }
+}
+
+export function startEmbeddedPostgres(dataDir: string | undefined): Promise<EmbeddedPostgres> {
+  const early = dataDir === undefined ? undefined : started.get(resolve(dataDir));
+  if (early) {
+    started.delete(resolve(dataDir!));
+    return early;
+  }
+  return launch(dataDir);
+}
+
+async function launch(dataDir: string | undefined): Promise<EmbeddedPostgres> {
   // PGlite's wire server asks for no password, so it listens on a Unix socket inside a directory
   // only Warden's user can enter (a TCP port on 127.0.0.1 let any local user read the JWT and
   // signing secrets); the data files PGlite writes world-writable are shut in the same way.
@@ -29,27 +76,36 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
   mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   chmodSync(socketDir, 0o700);
   const unlock = dataDir === undefined ? () => rmSync(socketDir, { recursive: true, force: true }) : lockDataDir(socketDir);
+  // `pg` finds the socket as <host>/.s.PGSQL.<port>; a file left by a killed process is stale (the lock is ours).
+  const socketPath = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
+  rmSync(socketPath, { force: true });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { dataDir: dataDir === undefined ? undefined : socketDir, socketPath, packageJson: join(PROJECT_ROOT, 'package.json') },
+  });
   try {
-    const db = await PGlite.create(dataDir === undefined ? undefined : socketDir);
-    // `pg` finds the socket as <host>/.s.PGSQL.<port>; a file left by a killed process is stale (the lock is ours).
-    const socketPath = join(socketDir, `.s.PGSQL.${SOCKET_PORT}`);
-    rmSync(socketPath, { force: true });
-    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
-    await server.start();
-    return {
-      url: `postgres://postgres@${encodeURIComponent(socketDir)}:${SOCKET_PORT}/postgres`,
-      socketPath,
-      async stop() {
-        await server.stop();
-        await db.close();
-        rmSync(socketPath, { force: true });
-        unlock();
-      },
-    };
+    const [message] = (await once(worker, 'message')) as [{ ready?: true; error?: string }];
+    if (message.error !== undefined) throw new Error(`the embedded database could not start: ${message.error}`);
   } catch (error) {
+    await worker.terminate();
     unlock();
     throw error;
   }
+  // It must not keep a process alive that has nothing else to do.
+  worker.unref();
+  return {
+    url: `postgres://postgres@${encodeURIComponent(socketDir)}:${SOCKET_PORT}/postgres`,
+    socketPath,
+    async stop() {
+      // A worker that already died (PGlite aborted) answers with its exit instead.
+      const stopped = Promise.race([once(worker, 'message'), once(worker, 'exit')]);
+      worker.postMessage('stop');
+      await stopped;
+      await worker.terminate();
+      rmSync(socketPath, { force: true });
+      unlock();
+    },
+  };
 }
 
 export class DataDirInUseError extends Error {}

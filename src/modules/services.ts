@@ -37,7 +37,7 @@ export type Services = ReturnType<typeof createServices>;
 /** Builds every module's service once, in dependency order; createApp calls it. */
 export function createServices(options: ServiceOptions) {
   const { config, database, logger, metrics, contract } = options;
-  const db = new Db(database.dataSource, { namedStatements: !database.embedded && config.dbPreparedStatements });
+  const db = new Db(database.dataSource, { namedStatements: database.namedStatements && config.dbPreparedStatements });
   // Instance secrets are read and created outside any request transaction, so a key is never
   // cached in memory while the row that holds it might still roll back.
   const secrets = new InstanceSecrets(database.dataSource);
