@@ -5,7 +5,7 @@ import { Authenticator } from './auth/authenticator';
 import { type Binding, createBinding } from './binding/binding';
 import { browserHeaders } from './binding/browser-headers';
 import type { AnyHandler } from './binding/handler-types';
-import { loadCompiledSpec, loadSpec } from './binding/loaded-spec';
+import { type LoadedSpec, loadCompiledSpec, loadSpec } from './binding/loaded-spec';
 import type { Config } from './config/config';
 import type { Database } from './db/database';
 import { errorHandler } from './errors/error-handler';
@@ -22,6 +22,8 @@ export interface AppOptions {
   logger: Logger;
   /** The published contract; defaults to generated/. */
   contract?: ContractDocuments;
+  /** The contract's spec, loaded already (the server checks it before opening the database). */
+  spec?: LoadedSpec;
   /** Where generate compiled the contract's spec (default generated/binding). */
   compiledDir?: string;
   /** The spec to bind, compiled on the fly; defaults to the published contract as generate compiled it. Tests bind fixture specs. */
@@ -42,7 +44,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const services = createServices({ config, database, logger, metrics, contract });
   const agentCredentials = new AgentCredentialLookup(services.agents, services.installations);
   const authenticator = new Authenticator(services.loginTokens, agentCredentials, services.apiKeys, services.auth);
-  const spec = options.definition ? await loadSpec(options.definition) : loadCompiledSpec(contract.json, options.compiledDir);
+  const spec = options.definition
+    ? await loadSpec(options.definition)
+    : (options.spec ?? loadCompiledSpec(contract.json, options.compiledDir));
   const binding = createBinding({
     spec,
     handlers: options.handlers ?? wardenHandlers,

@@ -1,13 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import { type AppOptions, createApp } from './app';
 import { HandlerRegistryError } from './binding/binding';
-import { StaleSpecError } from './binding/loaded-spec';
+import { loadCompiledSpec, StaleSpecError } from './binding/loaded-spec';
 import { OperationTableError } from './binding/operation-table';
 import { ConfigError, loadConfig } from './config/config';
 import { openDatabase } from './db/database';
 import { answerClientErrors } from './errors/client-error';
 import { createLogger } from './logging/logger';
 import { ensureFirstOrg } from './modules/orgs';
+import { loadContractDocuments } from './modules/system';
 
 /**
  * The server process (`npm start` runs it through src/main.ts): configuration, database
@@ -21,6 +22,9 @@ type SpecOptions = Pick<AppOptions, 'contract' | 'compiledDir' | 'handlers'>;
 async function main(spec: SpecOptions): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  // A stale generated/ is refused before the database is opened, so the operator hears of it at once.
+  const contract = spec.contract ?? loadContractDocuments();
+  const compiled = loadCompiledSpec(contract.json, spec.compiledDir);
   const database = await openDatabase(
     config.databaseUrl
       ? { kind: 'server', url: config.databaseUrl, poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs }
@@ -28,7 +32,7 @@ async function main(spec: SpecOptions): Promise<void> {
   );
   logger.info({ database: database.embedded ? `embedded (${config.dataDir})` : 'DATABASE_URL' }, 'database ready');
 
-  const { app, services } = await createApp({ config, database, logger, ...spec });
+  const { app, services } = await createApp({ config, database, logger, handlers: spec.handlers, contract, spec: compiled });
   const server = app.listen(config.port, config.host);
   answerClientErrors(server, logger);
   await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type supertest from 'supertest';
 import publishedSpec from '../generated/openapi.json';
 import { loadSpec } from '../src/binding/loaded-spec';
+import { mayHoldUnstorable, unstorableString } from '../src/binding/safe-input';
 import { assertErrorBody } from './support/contract-checker';
 import { createOrg, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -109,6 +110,30 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
     ]);
     const list = await call('get', `/api/v1/orgs/${org.id}/workspaces`).expect(200);
     assert.ok(!JSON.stringify(list.body).includes('ops'));
+  });
+
+  it('a number JSON reads as Infinity (1e400) is 422 naming the field, wherever it sits; 1e308 is a number like any other', async () => {
+    const signup = (budget: string) =>
+      warden.request
+        .post('/api/v1/auth/signup')
+        .set('Content-Type', 'application/json')
+        .send(`{"org_name":"Huge","email":"huge@example.com","password":"correct horse battery","daily_budget_usd":${budget}}`);
+    for (const budget of ['1e400', '-1E+999', `1${'0'.repeat(400)}`]) {
+      const res = await signup(budget).expect(422);
+      assert.deepEqual(res.body.details, [
+        {
+          location: 'body',
+          field: 'daily_budget_usd',
+          message: 'is a number beyond what a double or jsonb can hold (±1.8e308)',
+          rule: 'storable',
+        },
+      ]);
+    }
+    // At any depth, and only when the text could hold one.
+    assert.equal(unstorableString({ a: [1, { b: Number.NEGATIVE_INFINITY }] }, 'body')?.field, 'a/1/b');
+    assert.ok(mayHoldUnstorable(Buffer.from('{"a":[1,{"b":1e400}]}')));
+    assert.ok(!mayHoldUnstorable(Buffer.from('{"a":[1,{"b":1e30, "c":"text"}]}')));
+    assert.notEqual((await signup('1e308')).status, 422);
   });
 
   it('audit exports with actor=%00 answer 400 instead of resetting the connection', async () => {

@@ -107,6 +107,15 @@ describe('probes, metrics and the published contract', () => {
     const text = JSON.stringify(warden.logs);
     assert.doesNotMatch(text, /sk_live_should_not_appear|super-secret-value/);
     assert.match(text, /token=%5BREDACTED%5D/);
+
+    // A credential under any other name, in the path, or as a JWT is hidden by its shape.
+    const key = 'sk_live_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789ab';
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    await warden.request.get(`/api/v1/agents/${key}?foo=${key}&authorization=x&cursor=${jwt}`).expect(401);
+    await warden.request.get(`/no-such-route/${key}`).expect(404);
+    const after = JSON.stringify(warden.logs);
+    assert.doesNotMatch(after, /AbCdEfGhIjKlMnOpQrStUvWxYz0123456789ab|eyJzdWIiOiJ4In0/);
+    assert.match(after, /authorization=%5BREDACTED%5D/);
   });
 
   it('answers unknown routes 404 and wrong methods 405 with Allow, in the error body', async () => {

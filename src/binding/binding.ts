@@ -21,8 +21,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** The operationId the binding matched, for logs and metrics. */
     operationId?: string;
-    /** Whether the JSON body's text has a `\u` escape (the only way to spell a string Postgres cannot store). */
-    bodyHasEscapes?: boolean;
+    /** Whether the JSON body's text could hold a value Postgres cannot store (see mayHoldUnstorable). */
+    bodyNeedsScreening?: boolean;
   }
 }
 
@@ -101,7 +101,7 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
         MAX_JSON_DEPTH,
         () => new BadRequestError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'JSON_TOO_DEEP'),
       );
-      (_req as Request).bodyHasEscapes = mayHoldUnstorable(raw);
+      (_req as Request).bodyNeedsScreening = mayHoldUnstorable(raw);
     },
   });
   const readJsonBody = (req: Request, res: Response) =>
@@ -139,7 +139,7 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
       query: req.query as Record<string, unknown>,
       headers: req.headers,
       body,
-      bodyHasEscapes: req.bodyHasEscapes === true,
+      bodyNeedsScreening: req.bodyNeedsScreening === true,
     });
     if (operation.extensions.rateLimit && gate) await gate.throttle(operation, req, input.body, principal);
     const context = new HandlerContext(operation, input, req, principal, options.services);

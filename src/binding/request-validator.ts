@@ -10,8 +10,8 @@ export interface RawRequestInput {
   query: Record<string, unknown>;
   headers: IncomingHttpHeaders;
   body: unknown;
-  /** False when the body's JSON text has no `\u` escape, so no string in it can be unstorable. */
-  bodyHasEscapes: boolean;
+  /** False when the body's JSON text cannot hold an unstorable value (no `\u` escape, no overflowing number). */
+  bodyNeedsScreening: boolean;
 }
 
 export interface ValidatedInput {
@@ -48,7 +48,7 @@ export function validateRequest(operation: BoundOperation, validators: Operation
   const unstorable =
     unstorableString(input.params, 'path') ??
     unstorableString(query, 'query') ??
-    (input.bodyHasEscapes ? unstorableString(input.body, 'body') : undefined);
+    (input.bodyNeedsScreening ? unstorableString(input.body, 'body') : undefined);
   if (unstorable) throw refusal([unstorable]);
   const errors: ErrorObject[] = [];
   if (validators.body && !validators.body(candidate)) errors.push(...(validators.body.errors ?? []));

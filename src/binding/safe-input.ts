@@ -15,13 +15,16 @@ export function unstorableString(value: unknown, location: ErrorDetail['location
   // The path is one stack, pushed and popped as the walk goes: a clean value allocates nothing.
   const path: string[] = [];
   const found = findUnstorable(value, path);
+  if (found === 'number') return detail(location, path, 'is a number beyond what a double or jsonb can hold (±1.8e308)');
   if (found === 'value') return detail(location, path, 'is not storable text: it contains a NUL character or an unpaired UTF-16 surrogate');
   if (found === 'key') return detail(location, path, 'is a field name that contains a NUL character or an unpaired UTF-16 surrogate');
   return undefined;
 }
 
-function findUnstorable(value: unknown, path: string[]): 'value' | 'key' | undefined {
+function findUnstorable(value: unknown, path: string[]): 'value' | 'key' | 'number' | undefined {
   if (typeof value === 'string') return isStorable(value) ? undefined : 'value';
+  // JSON.parse reads 1e400 as Infinity, which no schema bound refuses and jsonb cannot store.
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'number';
   if (typeof value !== 'object' || value === null) return undefined;
   const isArray = Array.isArray(value);
   for (const key of isArray ? value.keys() : Object.keys(value)) {
@@ -35,10 +38,12 @@ function findUnstorable(value: unknown, path: string[]): 'value' | 'key' | undef
 }
 
 /**
- * Whether JSON text can hold an unstorable string at all: raw NUL is not valid JSON and valid
- * UTF-8 cannot encode a surrogate, so only a `\u` escape can produce one.
+ * Whether JSON text can hold an unstorable value at all: raw NUL is not valid JSON and valid
+ * UTF-8 cannot encode a surrogate, so only a `\u` escape can produce one; a number overflows a
+ * double only with a three-digit exponent or hundreds of digits.
  */
-export const mayHoldUnstorable = (raw: Buffer) => raw.includes('\\u');
+export const mayHoldUnstorable = (raw: Buffer) => raw.includes('\\u') || HUGE_NUMBER.test(raw.toString('latin1'));
+const HUGE_NUMBER = /[eE][+-]?\d{3}|\d{300}/;
 
 // With the u flag a surrogate pair is one code point, so \p{Cs} matches only an unpaired half.
 const UNSTORABLE = /[\0\p{Cs}]/u;

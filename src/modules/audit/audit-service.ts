@@ -8,6 +8,7 @@ import type { SigningKey } from '../../auth/signing-key';
 import type { Db } from '../../db/db';
 import { BadRequestError, ForbiddenError } from '../../errors/api-error';
 import { canonicalJson } from '../../lib/canonical-json';
+import { ConcurrencyLimit } from '../../lib/concurrency-limit';
 import type { OrgService } from '../orgs';
 
 type AuditEvent = components['schemas']['AuditEvent'];
@@ -18,6 +19,12 @@ const PLATFORM_RETENTION_DAYS = 365;
 const VERIFY_RANGE = 100_000;
 const EXPORT_BATCH = 1000;
 
+/**
+ * A verification holds one pooled connection while its chain streams in; however many callers
+ * (of any org) verify at once, only this many connections go to it, and the rest of the API keeps
+ * the pool.
+ */
+const CHAIN_STREAMS = new ConcurrencyLimit(2);
 export type ChainVerdict = operations['verifyAuditChain']['responses']['200']['content']['application/json'];
 type Page = ExportFilters & { limit: number; cursor?: string };
 
@@ -126,19 +133,21 @@ export class AuditService {
    * after it closes (loading the key may need a connection, and the embedded database has one).
    */
   async verifyChain(orgId: string, range = VERIFY_RANGE): Promise<ChainVerdict> {
-    const { head, checkpointRow, walk } = await this.store.snapshot(async (snapshot) => {
-      const head = await snapshot.head(orgId);
-      const checkpointRow = await snapshot.checkpoint(orgId);
-      // A retention purge removed everything up to the checkpoint; the walk starts after it.
-      const walk = new ChainWalk(checkpointRow ? Number(checkpointRow.seq) + 1 : 1, checkpointRow ? checkpointRow.hash : GENESIS);
-      // The events stream in as binary COPY data and are hashed as they arrive (the server fills
-      // the socket meanwhile); rows after a break are skipped; a short range is the chain's end.
-      do {
-        walk.reset();
-        await snapshot.copy(orgId, walk.expected, range, (chunk) => walk.push(chunk));
-      } while (!walk.broken && walk.rowsRead === range);
-      return { head, checkpointRow, walk };
-    });
+    const { head, checkpointRow, walk } = await CHAIN_STREAMS.run(() =>
+      this.store.snapshot(async (snapshot) => {
+        const head = await snapshot.head(orgId);
+        const checkpointRow = await snapshot.checkpoint(orgId);
+        // A retention purge removed everything up to the checkpoint; the walk starts after it.
+        const walk = new ChainWalk(checkpointRow ? Number(checkpointRow.seq) + 1 : 1, checkpointRow ? checkpointRow.hash : GENESIS);
+        // The events stream in as binary COPY data and are hashed as they arrive (the server fills
+        // the socket meanwhile); rows after a break are skipped; a short range is the chain's end.
+        do {
+          walk.reset();
+          await snapshot.copy(orgId, walk.expected, range, (chunk) => walk.push(chunk));
+        } while (!walk.broken && walk.rowsRead === range);
+        return { head, checkpointRow, walk };
+      }),
+    );
     const headSeq = head ? Number(head.seq) : 0;
     const checkpoint = checkpointRow
       ? {
