@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type supertest from 'supertest';
 import publishedSpec from '../generated/openapi.json';
 import { loadSpec } from '../src/binding/loaded-spec';
-import { mayHoldUnstorable, unstorableString } from '../src/binding/safe-input';
+import { scanJsonText, unstorableString } from '../src/binding/safe-input';
 import { assertErrorBody } from './support/contract-checker';
 import { createOrg, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -131,8 +131,13 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
     }
     // At any depth, and only when the text could hold one.
     assert.equal(unstorableString({ a: [1, { b: Number.NEGATIVE_INFINITY }] }, 'body')?.field, 'a/1/b');
-    assert.ok(mayHoldUnstorable(Buffer.from('{"a":[1,{"b":1e400}]}')));
-    assert.ok(!mayHoldUnstorable(Buffer.from('{"a":[1,{"b":1e30, "c":"text"}]}')));
+    const screened = (text: string) => scanJsonText(Buffer.from(text), 64, () => new Error('deep')).mayHoldUnstorable;
+    for (const text of ['{"a":[1,{"b":1e400}]}', '{"a":-1E+999}', `[${'9'.repeat(300)}]`, '{"k\\u0000":1}', '["\\ud800"]']) {
+      assert.ok(screened(text), text);
+    }
+    for (const text of ['{"a":[1,{"b":1e30}],"c":"1e400 \\\\u"}', `[0.${'9'.repeat(400)}]`, '{"e123":"\\n"}']) {
+      assert.ok(!screened(text), text);
+    }
     assert.notEqual((await signup('1e308')).status, 422);
   });
 

@@ -15,7 +15,7 @@ import type { LoadedSpec } from './loaded-spec';
 import type { BoundOperation } from './operation-table';
 import { type ValidatedInput, validateRequest } from './request-validator';
 import { RouteMatcher } from './route-matcher';
-import { assertJsonDepth, MAX_JSON_DEPTH, mayHoldUnstorable } from './safe-input';
+import { MAX_JSON_DEPTH, scanJsonText } from './safe-input';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -96,12 +96,12 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
     verify: (_req, _res, raw) => {
       // JSON text is UTF-8 (RFC 8259); the decoder would otherwise store U+FFFD in place of the bad bytes.
       if (!isUtf8(raw)) throw new BadRequestError('The request body is not valid UTF-8.', 'MALFORMED_JSON');
-      assertJsonDepth(
+      const { mayHoldUnstorable } = scanJsonText(
         raw,
         MAX_JSON_DEPTH,
         () => new BadRequestError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'JSON_TOO_DEEP'),
       );
-      (_req as Request).bodyNeedsScreening = mayHoldUnstorable(raw);
+      (_req as Request).bodyNeedsScreening = mayHoldUnstorable;
     },
   });
   const readJsonBody = (req: Request, res: Response) =>

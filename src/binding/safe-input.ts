@@ -37,14 +37,6 @@ function findUnstorable(value: unknown, path: string[]): 'value' | 'key' | 'numb
   return undefined;
 }
 
-/**
- * Whether JSON text can hold an unstorable value at all: raw NUL is not valid JSON and valid
- * UTF-8 cannot encode a surrogate, so only a `\u` escape can produce one; a number overflows a
- * double only with a three-digit exponent or hundreds of digits.
- */
-export const mayHoldUnstorable = (raw: Buffer) => raw.includes('\\u') || HUGE_NUMBER.test(raw.toString('latin1'));
-const HUGE_NUMBER = /[eE][+-]?\d{3}|\d{300}/;
-
 // With the u flag a surrogate pair is one code point, so \p{Cs} matches only an unpaired half.
 const UNSTORABLE = /[\0\p{Cs}]/u;
 const isStorable = (text: string) => !UNSTORABLE.test(text);
@@ -59,26 +51,43 @@ function detail(location: ErrorDetail['location'], path: string[], message: stri
 }
 
 /**
- * Throws when the JSON text nests arrays and objects deeper than `maxDepth`; run on the raw
- * bytes before parsing, so neither the parser nor the validators recurse into such a body.
+ * One pass over the raw JSON text, before it is parsed: throws when arrays and objects nest deeper
+ * than `maxDepth` (so neither the parser nor the validators recurse into such a body), and tells
+ * whether the text could hold a value Postgres cannot store, to be looked for after parsing. Raw
+ * NUL is not valid JSON and valid UTF-8 cannot encode a surrogate, so only a `\u` escape can write
+ * one; a number overflows a double only with a three-digit exponent or 300 integer digits.
  */
-export function assertJsonDepth(raw: Buffer, maxDepth: number, fail: () => Error): void {
+export function scanJsonText(raw: Buffer, maxDepth: number, fail: () => Error): { mayHoldUnstorable: boolean } {
   let depth = 0;
   let inString = false;
+  let mayHoldUnstorable = false;
+  let digits = 0;
+  let part: 'integer' | 'fraction' | 'exponent' = 'integer';
   for (let index = 0; index < raw.length; index++) {
-    const byte = raw[index];
+    const byte = raw[index]!;
     if (inString) {
-      if (byte === 0x5c)
-        index++; // backslash: skip the escaped byte
-      else if (byte === 0x22) inString = false;
-    } else if (byte === 0x22) {
-      inString = true;
-    } else if (byte === 0x7b || byte === 0x5b) {
-      if (++depth > maxDepth) throw fail();
-    } else if (byte === 0x7d || byte === 0x5d) {
-      depth--;
+      if (byte === 0x5c) {
+        if (raw[index + 1] === 0x75) mayHoldUnstorable = true; // \u
+        index++; // the escaped byte
+      } else if (byte === 0x22) inString = false;
+    } else if (byte >= 0x30 && byte <= 0x39) {
+      digits++;
+      if ((part === 'exponent' && digits >= 3) || (part === 'integer' && digits >= 300)) mayHoldUnstorable = true;
+    } else if (byte === 0x2e) {
+      part = 'fraction';
+    } else if (byte === 0x65 || byte === 0x45) {
+      part = 'exponent';
+      digits = 0;
+    } else if (byte !== 0x2b && byte !== 0x2d) {
+      digits = 0;
+      part = 'integer';
+      if (byte === 0x22) inString = true;
+      else if (byte === 0x7b || byte === 0x5b) {
+        if (++depth > maxDepth) throw fail();
+      } else if (byte === 0x7d || byte === 0x5d) depth--;
     }
   }
+  return { mayHoldUnstorable };
 }
 
 /** Where date-times sit in a schema: property names, `*` for any array item or map value. */
