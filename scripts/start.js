@@ -9,8 +9,10 @@ const { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync
 const { join, resolve } = require('node:path');
 
 const root = resolve(__dirname, '..');
-// The bench starts other entries the same way (a padded spec): `node scripts/start.js <entry.ts>`.
+// The bench starts its servers the same way: `node scripts/start.js <entry.ts> [args…]`; the entry
+// sees its own arguments from process.argv[2] on, as if it had been started directly.
 const entry = process.argv[2] ?? 'src/main.ts';
+process.argv.splice(2, 1);
 const cacheDir = join(root, 'node_modules/.cache/warden');
 const bundle = join(cacheDir, `${entry.replace(/[/\\.]/g, '_')}.js`);
 const manifestPath = `${bundle}.inputs.json`;

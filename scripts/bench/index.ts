@@ -2,8 +2,8 @@
  * `npm run bench`: the same trivial validated POST served by bare Express (the baseline), Express
  * with the stock openapi-backend, Express with express-openapi-validator, and Warden's binding
  * layer; each with Warden's real spec and with that spec padded by 300 synthetic operations.
- * Each server runs alone in a child process; autocannon loads it from this process over
- * 127.0.0.1. Prints requests/s, p50/p99 latency and the ratio to bare Express on the same spec.
+ * Each server runs alone in a child process, bundled as `npm start` runs Warden (scripts/start.js);
+ * autocannon loads it from this process over 127.0.0.1. Prints requests/s, p50/p99 latency and the ratio to bare Express on the same spec.
  * Then two database-backed scenarios, an authenticated GET (API key, permission, one read) and a
  * lease renewal (runtime token, lease update), through Warden's whole app against bare Express
  * + pg issuing the same queries. Last, start-up time (scripts/bench/startup.ts).
@@ -13,9 +13,10 @@
  * sets the length of the chain the audit part verifies.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import autocannon from 'autocannon';
 import { digestSecret, newSecret } from '../../src/auth/credentials';
+import { PROJECT_ROOT } from '../../src/config/paths';
 import { Db } from '../../src/db/db';
 import { newId } from '../../src/db/ids';
 import { ApiKeyService } from '../../src/modules/api-keys';
@@ -45,7 +46,10 @@ type Load = Pick<autocannon.Options, 'method' | 'headers' | 'body'> & { path: st
 
 /** Starts a server script in a child process, loads it with autocannon after a warm-up, stops it. */
 async function load(script: string, args: string[], request: Load): Promise<Omit<Result, 'contender' | 'padding'>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Bundled as `npm start` runs Warden (scripts/start.js), not through tsx, whose keepNames helpers
+  // would add a call to every closure each contender creates per request.
+  const entry = relative(PROJECT_ROOT, join(__dirname, script));
+  const child = spawn(process.execPath, ['scripts/start.js', entry, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let output = '';
