@@ -21,6 +21,7 @@ import { builtInRole, rolesAndPermissions } from '../../src/auth/permissions';
 import { loadConfig } from '../../src/config/config';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { createLogger } from '../../src/logging/logger';
+import type { AuthenticatedContender } from './bench-spec';
 
 /**
  * The statements Warden issues on these two routes, word for word (ApiKeyStore.findCredential,
@@ -49,9 +50,6 @@ const LEASE_UPDATE = `UPDATE installations i SET
        RETURNING i.workspace_id, i.lease_expires_at, i.heartbeat_interval, i.revoked_at, i.revoke_reason, i.shutdown_timeout_ms,
          a.status AS agent_status, a.disabled_reason, ${AGENT_STOPPED} AS agent_stopped`;
 const OWNER_PERMISSIONS: ReadonlySet<string> = new Set(builtInRole('owner')!.permissions);
-
-export const AUTHENTICATED_CONTENDERS = ['bare-express-pg', 'warden'] as const;
-export type AuthenticatedContender = (typeof AUTHENTICATED_CONTENDERS)[number];
 
 async function build(contender: AuthenticatedContender, url: string, schema: string | undefined, poolSize: number): Promise<Express> {
   if (contender === 'warden') {
@@ -146,9 +144,7 @@ async function main(): Promise<void> {
   });
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -4,6 +4,9 @@ import { GENERATED_DIR } from '../../src/config/paths';
 
 export const CONTENDERS = ['bare-express', 'openapi-backend', 'express-openapi-validator', 'warden'] as const;
 export type Contender = (typeof CONTENDERS)[number];
+/** The database-backed scenarios' contenders (authenticated-server.ts). */
+export const AUTHENTICATED_CONTENDERS = ['bare-express-pg', 'warden'] as const;
+export type AuthenticatedContender = (typeof AUTHENTICATED_CONTENDERS)[number];
 
 /** The trivial validated POST every contender serves: same body schema, same answer. */
 export const BENCH_PATH = '/api/v1/bench-echo';

@@ -23,9 +23,8 @@ import { ApiKeyService } from '../../src/modules/api-keys';
 import { OrgService } from '../../src/modules/orgs';
 import { OwnerGuard } from '../../src/modules/rbac';
 import { auditScenarios } from './audit';
-import { AUTHENTICATED_CONTENDERS } from './authenticated-server';
 import { withBenchDatabase } from './bench-database';
-import { BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
+import { AUTHENTICATED_CONTENDERS, BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
 import { startupScenarios } from './startup';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
