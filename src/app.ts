@@ -24,8 +24,6 @@ export interface AppOptions {
   contract?: ContractDocuments;
   /** The contract's spec, loaded already (the server checks it before opening the database). */
   spec?: LoadedSpec;
-  /** Where generate compiled the contract's spec (default generated/binding). */
-  compiledDir?: string;
   /** The spec to bind, compiled on the fly; defaults to the published contract as generate compiled it. Tests bind fixture specs. */
   definition?: object | string;
   handlers?: Record<string, AnyHandler>;
@@ -44,9 +42,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const services = createServices({ config, database, logger, metrics, contract });
   const agentCredentials = new AgentCredentialLookup(services.agents, services.installations);
   const authenticator = new Authenticator(services.loginTokens, agentCredentials, services.apiKeys, services.auth);
-  const spec = options.definition
-    ? await loadSpec(options.definition)
-    : (options.spec ?? loadCompiledSpec(contract.json, options.compiledDir));
+  const spec = options.definition ? await loadSpec(options.definition) : (options.spec ?? loadCompiledSpec(contract.json));
   const binding = createBinding({
     spec,
     handlers: options.handlers ?? wardenHandlers,

@@ -17,7 +17,10 @@ import { loadContractDocuments } from './modules/system';
  */
 const MAINTENANCE_INTERVAL_MS = 3_600_000;
 
-type SpecOptions = Pick<AppOptions, 'contract' | 'compiledDir' | 'handlers'>;
+type SpecOptions = Pick<AppOptions, 'contract' | 'handlers'> & {
+  /** Where generate compiled the contract's spec (default generated/binding). */
+  compiledDir?: string;
+};
 
 async function main(spec: SpecOptions): Promise<void> {
   const config = loadConfig();

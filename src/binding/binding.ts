@@ -21,7 +21,7 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** The operationId the binding matched, for logs and metrics. */
     operationId?: string;
-    /** Whether the JSON body's text could hold a value Postgres cannot store (see mayHoldUnstorable). */
+    /** Whether the JSON body's text could hold a value Postgres cannot store (see scanJsonText). */
     bodyNeedsScreening?: boolean;
   }
 }
@@ -206,13 +206,8 @@ function send(res: Response, operation: BoundOperation, result: RuntimeResult): 
     res.end();
     return;
   }
-  const chosen = res.get('Content-Type');
-  const contentType = chosen ?? (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0] ?? 'application/json';
-  // The common answer: res.json sets this very type itself, with no MIME look-up.
-  if (contentType === 'application/json' && !(result.body instanceof Readable)) {
-    res.json(result.body);
-    return;
-  }
+  const contentType =
+    res.get('Content-Type') ?? (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0] ?? 'application/json';
   if (result.body instanceof Readable) {
     res.type(contentType);
     // A stream that fails after the headers went out can only end the connection.
@@ -222,7 +217,10 @@ function send(res: Response, operation: BoundOperation, result: RuntimeResult): 
     });
     return;
   }
-  if (/^application\/(.+\+)?json/.test(contentType)) {
+  if (contentType === 'application/json') {
+    // The common answer: res.json sets this very type itself, with no MIME look-up.
+    res.json(result.body);
+  } else if (/^application\/(.+\+)?json/.test(contentType)) {
     res.type(contentType).json(result.body);
   } else {
     res.type(contentType).send(result.body);

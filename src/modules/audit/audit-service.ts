@@ -25,6 +25,7 @@ const EXPORT_BATCH = 1000;
  * the pool.
  */
 const CHAIN_STREAMS = new ConcurrencyLimit(2);
+
 export type ChainVerdict = operations['verifyAuditChain']['responses']['200']['content']['application/json'];
 type Page = ExportFilters & { limit: number; cursor?: string };
 
