@@ -1,0 +1,215 @@
+import type { components } from '../../../generated/api';
+import type { NewAuditEvent } from '../../audit/audit-event';
+import { currentRequestFacts } from '../../audit/audit-event';
+import type { Db } from '../../db/db';
+import { ForbiddenError } from '../../errors/api-error';
+import { effectiveStatus, type AgentService } from '../agents';
+import type { ApprovalService } from '../approvals';
+import type { AuditService } from '../audit';
+import type { BillingService } from '../billing';
+import { evaluatePolicies, type PolicyService } from '../policies';
+
+type Decision = components['schemas']['Decision'];
+
+/** The agent about to call, as its credential names it. */
+export interface GovernedCaller {
+  orgId: string;
+  agentId: string;
+  /** The gateway key the call came with, if any. */
+  keyId: string | null;
+  actor: NewAuditEvent['actor'];
+}
+
+/** The call the agent is about to make. */
+export interface CallToDecide {
+  action: string;
+  method: string;
+  path: string;
+  costMicros: number;
+  vendorId: string | null;
+  approvalId: string | null;
+}
+
+/** A decision, with what the gateway needs to settle the call afterwards. */
+export interface Ruling {
+  decision: Decision['decision'];
+  policyId: string | null;
+  policyVersion: number | null;
+  denyReason: string | null;
+  approvalId: string | null;
+  budgetRemainingMicros: number | null;
+  budgetResetsAt: Date;
+  /** Counted against the agent's budget for `day`; released by `settle` when the call does not happen. */
+  reservedMicros: number;
+  day: string;
+}
+
+/** How a governed call ended, for its billing event. */
+export interface Settlement {
+  statusCode: number;
+  /** What the call really cost when the vendor said so; otherwise the declared cost stands. */
+  vendorCostMicros: number | null;
+  /** The call never reached the vendor (refused, failed): nothing is spent. */
+  released: boolean;
+}
+
+export const MICROS_PER_USD = 1_000_000;
+export const toMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD);
+export const toUsd = (micros: number): number => micros / MICROS_PER_USD;
+
+const nextUtcMidnight = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+const utcDay = (now: Date): string => now.toISOString().slice(0, 10);
+
+/**
+ * The one evaluator every governed call goes through (`POST /decisions` and the gateway): the
+ * agent must be active, then its policies decide, then its daily budget, then whether a human
+ * must approve. Every ruling is metered as a billing event and recorded in the audit log.
+ */
+export class DecisionService {
+  constructor(
+    private readonly db: Db,
+    private readonly agents: Pick<AgentService, 'row'>,
+    private readonly policies: Pick<PolicyService, 'effectiveForAgent'>,
+    private readonly approvals: Pick<ApprovalService, 'open' | 'redeem'>,
+    private readonly billing: Pick<BillingService, 'reserveBudget' | 'adjustSpend' | 'recordEvent'>,
+    private readonly audit: Pick<AuditService, 'record'>,
+  ) {}
+
+  /** Rules on a call; an `allow` has already counted its cost against today's budget. */
+  async decide(caller: GovernedCaller, call: CallToDecide, now = new Date()): Promise<Ruling> {
+    const agent = await this.agents.row(caller.orgId, caller.agentId);
+    if (effectiveStatus(agent) !== 'active') {
+      throw new ForbiddenError(`Agent '${agent.id}' is ${effectiveStatus(agent)}; its calls are refused.`, 'AGENT_DISABLED');
+    }
+    const budgetMicros = agent.daily_budget === null ? null : toMicros(Number(agent.daily_budget));
+    const verdict = evaluatePolicies(await this.policies.effectiveForAgent(caller.orgId, caller.agentId), call);
+    const ruling = (decision: Ruling['decision'], fields: Partial<Ruling> = {}): Ruling => ({
+      decision,
+      policyId: verdict.policyId,
+      policyVersion: verdict.policyVersion,
+      denyReason: null,
+      approvalId: null,
+      budgetRemainingMicros: null,
+      budgetResetsAt: nextUtcMidnight(now),
+      reservedMicros: 0,
+      day: utcDay(now),
+      ...fields,
+    });
+    if (verdict.outcome === 'deny') return ruling('deny', { denyReason: verdict.denyReason });
+    if (verdict.outcome === 'approval_required' && !call.approvalId) {
+      const approval = await this.approvals.open({
+        orgId: caller.orgId,
+        agentId: caller.agentId,
+        keyId: caller.keyId,
+        action: call.action,
+        method: call.method,
+        path: call.path,
+        costMicros: call.costMicros,
+        policyId: verdict.policyId,
+        policyVersion: verdict.policyVersion,
+        requestId: currentRequestFacts().requestId,
+      });
+      return ruling('approval_required', { approvalId: approval.id });
+    }
+    // Redeeming the approval and counting the cost succeed or fail together: a call refused for
+    // its budget leaves its approval unused.
+    return this.db.transaction(async () => {
+      if (verdict.outcome === 'approval_required' && call.approvalId) {
+        const redeemed = await this.approvals.redeem({
+          approvalId: call.approvalId,
+          orgId: caller.orgId,
+          agentId: caller.agentId,
+          method: call.method,
+          path: call.path,
+          costMicros: call.costMicros,
+        });
+        if (!redeemed.ok) return ruling('deny', { denyReason: `approval_${redeemed.reason}`, approvalId: call.approvalId });
+      }
+      const budget = await this.billing.reserveBudget({
+        orgId: caller.orgId,
+        agentId: caller.agentId,
+        costMicros: call.costMicros,
+        dailyBudgetMicros: budgetMicros,
+        now,
+      });
+      if (!budget.ok) {
+        return ruling('deny', { denyReason: 'budget_exceeded', budgetRemainingMicros: budget.remainingMicros, budgetResetsAt: budget.resetsAt });
+      }
+      return ruling('allow', {
+        approvalId: verdict.outcome === 'approval_required' ? call.approvalId : null,
+        budgetRemainingMicros: budget.remainingMicros,
+        reservedMicros: call.costMicros,
+      });
+    });
+  }
+
+  /**
+   * Meters a ruled call: corrects the budget to what the call really cost (nothing when it never
+   * reached the vendor), writes its billing event and records it in the audit log.
+   */
+  async settle(caller: GovernedCaller, call: CallToDecide, ruling: Ruling, settlement: Settlement): Promise<void> {
+    const allowed = ruling.decision === 'allow' && !settlement.released;
+    const costMicros = allowed ? (settlement.vendorCostMicros ?? call.costMicros) : 0;
+    if (ruling.reservedMicros !== costMicros) {
+      await this.billing.adjustSpend({
+        orgId: caller.orgId,
+        agentId: caller.agentId,
+        day: ruling.day,
+        deltaMicros: costMicros - ruling.reservedMicros,
+      });
+    }
+    const facts = currentRequestFacts();
+    await this.billing.recordEvent({
+      requestId: facts.requestId ?? '',
+      orgId: caller.orgId,
+      agentId: caller.agentId,
+      keyId: caller.keyId,
+      action: call.action,
+      allow: allowed,
+      statusCode: settlement.statusCode,
+      authorizedCostMicros: ruling.decision === 'allow' ? ruling.reservedMicros : 0,
+      costMicros,
+      policyId: ruling.policyId,
+      policyVersion: ruling.policyVersion,
+      denyReason: ruling.denyReason,
+      meteringSource: allowed && settlement.vendorCostMicros !== null ? 'vendor' : 'declared',
+    });
+    await this.audit.record({
+      orgId: caller.orgId,
+      actor: caller.actor,
+      action: 'decision.made',
+      resourceType: 'agent',
+      resourceId: caller.agentId,
+      outcome: ruling.decision === 'allow' ? 'success' : 'denied',
+      ...facts,
+      details: {
+        decision: ruling.decision,
+        action: call.action,
+        method: call.method,
+        path: call.path.slice(0, 512),
+        cost_usd: toUsd(costMicros),
+        vendor_id: call.vendorId,
+        key_id: caller.keyId,
+        policy_id: ruling.policyId,
+        policy_version: ruling.policyVersion,
+        deny_reason: ruling.denyReason,
+        approval_id: ruling.approvalId,
+        status_code: settlement.statusCode,
+      },
+    });
+  }
+
+  /** The API shape of a ruling. */
+  present(ruling: Ruling): Decision {
+    return {
+      decision: ruling.decision,
+      policy_id: ruling.policyId,
+      policy_version: ruling.policyVersion,
+      deny_reason: ruling.denyReason,
+      approval_id: ruling.approvalId,
+      budget_remaining_usd: ruling.budgetRemainingMicros === null ? null : toUsd(ruling.budgetRemainingMicros),
+      budget_resets_at: ruling.budgetResetsAt.toISOString(),
+      request_id: currentRequestFacts().requestId ?? '',
+    };
+  }
+}

@@ -1,0 +1,3 @@
+import { createDecision } from './createDecision';
+
+export const decisionsHandlers = { createDecision };
