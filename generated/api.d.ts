@@ -902,6 +902,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List billing events
+         * @description The org's metered calls (seed 001), newest first: every gateway call and decision, allowed
+         *     or denied, with its cost and Warden's fee. `org_id` may be given and must be the caller's org
+         *     (another org answers 404; a platform admin names any org). `agent_id` narrows the list to one
+         *     agent; an agent of another org simply has no events here.
+         */
+        get: operations["listBillingEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Summarize usage
+         * @description Totals of the org's billing events (seed 001) over `[from, to)`, optionally for one agent:
+         *     event counts, the cost of allowed calls and Warden's fees, with the fee settings in force.
+         *     `from` and `to` are RFC 3339 date-times or dates (a date is its UTC midnight); `from`
+         *     defaults to the start of the current UTC month and `to` to the start of the next, so no
+         *     range is this month. `from` must be before `to` and the range at most 366 days (422
+         *     `INVALID_TIME_RANGE`). `org_id` may be given and must be the caller's org (another org
+         *     answers 404; a platform admin names any org).
+         */
+        get: operations["getBillingSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprise/orgs/{org_id}/retention": {
         parameters: {
             query?: never;
@@ -2032,6 +2081,72 @@ export interface components {
             workspace_id: string | null;
         };
         /**
+         * @description One metered call (seed 001): a gateway call or a decision, allowed or denied. Amounts are US
+         *     dollars, exact to the micro-dollar. `authorized_cost_usd` is what was reserved against the
+         *     agent's daily budget (the cost the agent declared); `cost_usd` is the cost counted, which the
+         *     vendor may report itself (`metering_source: vendor`).
+         */
+        BillingEvent: {
+            action: string;
+            agent_id: string;
+            allow: boolean;
+            authorized_cost_usd: number;
+            cost_usd: number;
+            /** @description Why the call was denied (snake_case), or null when allowed. */
+            deny_reason: string | null;
+            fee_usd: number;
+            id: string;
+            /** @description Id of the gateway key the call came with; null for a decision asked with the agent's own secret. */
+            key: string | null;
+            /** @enum {string} */
+            metering_source: "declared" | "vendor";
+            org_id: string;
+            policy_id: string | null;
+            /** Format: int32 */
+            policy_version: number | null;
+            /** @description The request that made the call; quote it to find it in the logs. */
+            request_id: string;
+            /**
+             * Format: int32
+             * @description The HTTP status the agent got.
+             */
+            status_code: number;
+            /** Format: date-time */
+            timestamp: string;
+        };
+        /**
+         * @description Usage of an org (or one of its agents) over `[from, to)` (seed 001), summed by the database.
+         *     `total_cost_usd` counts allowed calls only (a denied call reached no vendor); `total_fee_usd`
+         *     is the fees the events carry. The fee settings are the org's current ones.
+         */
+        BillingSummary: {
+            /** @description The agent summed, or null for the whole org. */
+            agent_id: string | null;
+            /** Format: int64 */
+            allowed_events: number;
+            /** Format: int64 */
+            denied_events: number;
+            fee_mode: components["schemas"]["FeeMode"];
+            fee_per_action_usd: number;
+            /**
+             * Format: date-time
+             * @description Start of the range (inclusive).
+             */
+            from: string;
+            org_id: string;
+            /** Format: int32 */
+            take_rate_bps: number;
+            /**
+             * Format: date-time
+             * @description End of the range (exclusive).
+             */
+            to: string;
+            total_cost_usd: number;
+            /** Format: int64 */
+            total_events: number;
+            total_fee_usd: number;
+        };
+        /**
          * @description Runtime credentials of an installation, with its refresh token. An idempotent repeat of a
          *     bootstrap (same install token within 60 s) returns the very same credentials.
          */
@@ -2255,7 +2370,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -2281,6 +2396,13 @@ export interface components {
             /** @description The request's id; quote it when reporting a problem. */
             request_id: string;
         };
+        /**
+         * @description How Warden's fee on a metered call is computed: `take_rate` is `take_rate_bps` basis points of
+         *     the call's cost (rounded half up to the micro-dollar); `per_action` is `fee_per_action_usd` per
+         *     allowed call. Denied calls carry no fee.
+         * @enum {string}
+         */
+        FeeMode: "take_rate" | "per_action";
         /** @description Liveness of the process. */
         Health: {
             /**
@@ -4926,6 +5048,148 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listBillingEvents: {
+        parameters: {
+            query?: {
+                /** @description Only this agent's events. */
+                agent_id?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Whose events; defaults to the caller's org. */
+                org_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of billing events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "id": "bev_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "key": "gk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "action": "chat.completions",
+                     *           "allow": true,
+                     *           "status_code": 200,
+                     *           "authorized_cost_usd": 0.25,
+                     *           "cost_usd": 0.2,
+                     *           "fee_usd": 0.005,
+                     *           "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "policy_version": 3,
+                     *           "deny_reason": null,
+                     *           "metering_source": "vendor",
+                     *           "timestamp": "2026-11-24T18:00:00.123Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        events: components["schemas"]["BillingEvent"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBillingSummary: {
+        parameters: {
+            query?: {
+                /** @description Only this agent's usage. */
+                agent_id?: string;
+                /** @description Start of the range (inclusive). */
+                from?: string;
+                /** @description Whose usage; defaults to the caller's org. */
+                org_id?: string;
+                /** @description End of the range (exclusive). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage summary. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "from": "2026-11-01T00:00:00.000Z",
+                     *       "to": "2026-12-01T00:00:00.000Z",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": null,
+                     *       "total_events": 1250,
+                     *       "allowed_events": 1200,
+                     *       "denied_events": 50,
+                     *       "total_cost_usd": 312.5,
+                     *       "total_fee_usd": 7.8125,
+                     *       "take_rate_bps": 250,
+                     *       "fee_mode": "take_rate",
+                     *       "fee_per_action_usd": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BillingSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description `from` is not before `to`, or the range is longer than 366 days. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "message": "from must be before to.",
+                     *       "code": "INVALID_TIME_RANGE",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                     *       "details": [
+                     *         {
+                     *           "location": "query",
+                     *           "field": "from",
+                     *           "message": "must be before to",
+                     *           "rule": "range"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

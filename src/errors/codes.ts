@@ -117,6 +117,7 @@ export const ERROR_CODES = {
   SIEM_INTAKE_REQUIRED: { status: 422, meaning: 'No SIEM intake: give intake_url or configure one on the server.' },
   SIEM_CREDENTIAL_REQUIRED: { status: 422, meaning: 'No SIEM credential: give it in the body or configure one on the server.' },
   DESTINATION_NOT_ALLOWED: { status: 422, meaning: 'The outbound URL is not one Warden may call (scheme, credentials or address).' },
+  INVALID_TIME_RANGE: { status: 422, meaning: 'from must be before to, and the range at most 366 days long.' },
 
   // 429
   RATE_LIMITED: { status: 429, meaning: 'Too many requests; retry after Retry-After seconds.' },

@@ -3,6 +3,7 @@ import { agentsHandlers } from './agents';
 import { apiKeysHandlers } from './api-keys';
 import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
+import { billingHandlers } from './billing';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
@@ -26,4 +27,5 @@ export const handlers = {
   ...installationsHandlers,
   ...trustHandlers,
   ...auditHandlers,
+  ...billingHandlers,
 } satisfies HandlerMap;

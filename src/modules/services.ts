@@ -14,6 +14,7 @@ import { AgentService } from './agents';
 import { ApiKeyService } from './api-keys';
 import { AuditService, ComplianceService, SiemExportService } from './audit';
 import { AuthService, LoginLinkService } from './auth';
+import { BillingService, ConfiguredFeeSettings } from './billing';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
 import { OwnerGuard, RbacService } from './rbac';
@@ -90,5 +91,6 @@ export function createServices(options: ServiceOptions) {
     agents,
     installations,
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
+    billing: new BillingService(db, orgs, new ConfiguredFeeSettings(config.billing)),
   };
 }
