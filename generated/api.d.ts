@@ -2087,6 +2087,7 @@ export interface components {
          *     vendor may report itself (`metering_source: vendor`).
          */
         BillingEvent: {
+            /** @description What the agent did: its X-Warden-Action, or METHOD /path. */
             action: string;
             agent_id: string;
             allow: boolean;
