@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { MeteredCall } from '../src/modules/billing';
+import { feeMicros, type MeteredCall } from '../src/modules/billing';
 import { createOrg, createUserAndLogin, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -280,6 +280,19 @@ describe('billing: events, summaries and fees (seed 001)', () => {
   });
 });
 
+describe('billing: fee arithmetic', () => {
+  it('rounds a take rate half up in integer arithmetic, exact beyond 2^53 intermediate products', () => {
+    const rate = (takeRateBps: number) => ({ feeMode: 'take_rate' as const, takeRateBps, feePerActionMicros: 0 });
+    assert.equal(feeMicros(rate(3333), true, 3), 1); // 0.9999
+    assert.equal(feeMicros(rate(5000), true, 1), 1); // 0.5 rounds up
+    assert.equal(feeMicros(rate(4999), true, 1), 0);
+    assert.equal(feeMicros(rate(10_000), true, Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+    assert.equal(feeMicros(rate(1), true, 9_000_000_000_000_000), 900_000_000_000);
+    assert.equal(feeMicros(rate(10_000), false, 1_000_000), 0);
+    assert.equal(feeMicros({ feeMode: 'per_action', takeRateBps: 0, feePerActionMicros: 7 }, false, 1_000_000), 0);
+  });
+});
+
 describe('billing: per-action fees', () => {
   let warden: TestApp;
   after(() => warden?.close());
@@ -375,6 +388,13 @@ describe('billing: daily budgets', () => {
     // A reservation in one org's name never moves another org's counter.
     await billing.adjustSpend({ orgId: 'org_00000000000000000000000000', agentId: agent, day: first.day, deltaMicros: 700_000 });
     assert.equal(await spent(agent, first.day), 0);
+    const foreign = await billing.reserveBudget({
+      orgId: 'org_00000000000000000000000000',
+      agentId: agent,
+      costMicros: 1,
+      dailyBudgetMicros: null,
+    });
+    assert.equal(foreign.ok, false);
     await assert.rejects(billing.adjustSpend({ orgId: org.id, agentId: agent, day: 'today', deltaMicros: 1 }), TypeError);
     await assert.rejects(reserve(0.5), TypeError);
   });

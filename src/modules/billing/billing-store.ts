@@ -55,7 +55,7 @@ export class BillingStore {
       `INSERT INTO agent_daily_spend AS s (org_id, agent_id, day, spent_micros)
        SELECT $1, $2, $3::date, $4::bigint WHERE $5::bigint IS NULL OR $4::bigint <= $5::bigint
        ON CONFLICT (agent_id, day) DO UPDATE SET spent_micros = s.spent_micros + EXCLUDED.spent_micros
-       WHERE $5::bigint IS NULL OR s.spent_micros + EXCLUDED.spent_micros <= $5::bigint
+       WHERE s.org_id = EXCLUDED.org_id AND ($5::bigint IS NULL OR s.spent_micros + EXCLUDED.spent_micros <= $5::bigint)
        RETURNING spent_micros`,
       [orgId, agentId, day, cost, budget],
       { prepared: true },
