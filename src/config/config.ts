@@ -61,6 +61,16 @@ export interface Config {
   rateLimits: RateLimits;
   outbound: OutboundConfig;
   siem: SiemConfig;
+  approvals: ApprovalsConfig;
+}
+
+/** Human approvals: how long one stays open, and how many long-polls one instance holds. */
+export interface ApprovalsConfig {
+  /** Minutes a pending approval waits for a decision, and an approved one for its use. */
+  ttlMinutes: number;
+  /** Long-polls (`GET /approvals/{id}?wait=`) held at once by this instance, in all and per org. */
+  maxWaits: number;
+  maxWaitsPerOrg: number;
 }
 
 /** Calls Warden makes to URLs callers give it (SIEM intakes). */
@@ -236,6 +246,11 @@ export function loadConfig(env: Env = process.env): Config {
       pagerdutyRoutingKey: env.PAGERDUTY_ROUTING_KEY?.trim() || undefined,
       pagerdutyEventsUrl: url('PAGERDUTY_EVENTS_URL', 'https://events.pagerduty.com/v2/enqueue')!,
       exportTimeoutMs: read('SIEM_EXPORT_TIMEOUT_MS', 60_000, integer(1000, 600_000)),
+    },
+    approvals: {
+      ttlMinutes: read('APPROVAL_TTL_MINUTES', 15, integer(1, 7 * 24 * 60)),
+      maxWaits: read('APPROVAL_MAX_WAITS', 200, integer(1, 10_000)),
+      maxWaitsPerOrg: read('APPROVAL_MAX_WAITS_PER_ORG', 20, integer(1, 10_000)),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

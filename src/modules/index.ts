@@ -1,6 +1,7 @@
 import { adminHandlers } from './admin';
 import { agentsHandlers } from './agents';
 import { apiKeysHandlers } from './api-keys';
+import { approvalsHandlers } from './approvals';
 import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
 import type { HandlerMap } from './handler';
@@ -26,4 +27,5 @@ export const handlers = {
   ...installationsHandlers,
   ...trustHandlers,
   ...auditHandlers,
+  ...approvalsHandlers,
 } satisfies HandlerMap;
