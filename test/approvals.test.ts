@@ -339,6 +339,18 @@ describe('approvals: open, list, decide, wait, redeem, notify (seed 001)', () =>
       assert.equal(res.body.message, "This operation needs the 'approval.decide' permission.");
     }
     await warden.request.get('/api/v1/approval-settings').set(asViewer).expect(403);
+    await warden.request.put('/api/v1/approval-settings').set(asViewer).send({ webhook_url: null }).expect(403);
+    for (const [method, path] of [
+      ['get', '/api/v1/approvals'],
+      ['get', `/api/v1/approvals/${approval.id}`],
+      ['post', `/api/v1/approvals/${approval.id}/approve`],
+      ['post', `/api/v1/approvals/${approval.id}/deny`],
+      ['get', '/api/v1/approval-settings'],
+      ['put', '/api/v1/approval-settings'],
+    ] as const) {
+      const res = await warden.request[method](path).expect(401);
+      assert.equal(res.body.code, 'CREDENTIAL_MISSING');
+    }
     const reader = await warden.request
       .post('/api/v1/api-keys')
       .set(key)
