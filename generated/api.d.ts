@@ -2155,7 +2155,10 @@ export interface components {
             path: string;
             /** @description The policy that asked for approval. */
             policy_id: string | null;
-            /** @description The version of that policy. */
+            /**
+             * Format: int32
+             * @description The version of that policy.
+             */
             policy_version: number | null;
             /** @description Why it was denied, as the person who denied it wrote. */
             reason: string | null;
@@ -2180,7 +2183,10 @@ export interface components {
             slack_webhook_url: string | null;
             /** Format: date-time */
             updated_at: string | null;
-            /** @description Bumped each time `webhook_url` is set; each version has its own signing secret. */
+            /**
+             * Format: int32
+             * @description Bumped each time `webhook_url` is set; each version has its own signing secret.
+             */
             webhook_secret_version: number;
             /** @description The generic webhook; null when none is set. */
             webhook_url: string | null;
