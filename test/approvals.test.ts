@@ -274,6 +274,24 @@ describe('approvals: open, list, decide, wait, redeem, notify (seed 001)', () =>
     assert.ok(took < 5000, `took ${took} ms`);
   });
 
+  it('GET ?wait is woken by a decision another Warden instance makes (NOTIFY on Postgres, polling on PGlite)', async () => {
+    const second = await startTestApp({ database: warden.database });
+    try {
+      const approval = await open();
+      const started = Date.now();
+      const waiting = warden.request.get(`/api/v1/approvals/${approval.id}?wait=20`).set(key);
+      await sleep(300);
+      await second.request.post(`/api/v1/approvals/${approval.id}/deny`).set(key).expect(200);
+      const res = await waiting.expect(200);
+      const took = Date.now() - started;
+      assert.equal(res.body.status, 'denied');
+      // Well under the 5 s safety re-read: the announcement woke it.
+      assert.ok(took < 2500, `took ${took} ms`);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('GET ?wait on a pending approval nobody decides answers it still pending once the wait ends', async () => {
     const approval = await open();
     const started = Date.now();
