@@ -226,10 +226,10 @@ export class ApprovalService {
     const leave = this.waits.enter(orgId);
     const alarm = new Alarm();
     const unsubscribe = this.waits.subscribe(id, alarm.ring);
-    let unwatch = () => {};
+    let stopListening = () => {};
     try {
       if (this.listener) {
-        unwatch = await this.listener.hold().catch((error: Error) => {
+        stopListening = await this.listener.hold().catch((error: Error) => {
           this.logger.warn({ err_message: error.message }, 'approval wait falls back to polling: LISTEN failed');
           return () => {};
         });
@@ -245,7 +245,7 @@ export class ApprovalService {
       }
       return row;
     } finally {
-      unwatch();
+      stopListening();
       unsubscribe();
       leave();
     }
