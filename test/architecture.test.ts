@@ -81,6 +81,8 @@ const TABLE_OWNERS: Record<string, string> = {
   audit_checkpoints: 'src/audit/audit-store.ts',
   billing_events: 'src/modules/billing/billing-store.ts',
   agent_daily_spend: 'src/modules/billing/billing-store.ts',
+  approvals: 'src/modules/approvals/approval-store.ts',
+  approval_settings: 'src/modules/approvals/approval-store.ts',
 };
 
 describe('the shape of the house', () => {

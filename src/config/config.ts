@@ -62,6 +62,16 @@ export interface Config {
   outbound: OutboundConfig;
   siem: SiemConfig;
   billing: BillingConfig;
+  approvals: ApprovalsConfig;
+}
+
+/** Human approvals: how long one stays open, and how many long-polls one instance holds. */
+export interface ApprovalsConfig {
+  /** Minutes a pending approval waits for a decision, and an approved one for its use. */
+  ttlMinutes: number;
+  /** Long-polls (`GET /approvals/{id}?wait=`) held at once by this instance, in all and per org. */
+  maxWaits: number;
+  maxWaitsPerOrg: number;
 }
 
 /** Calls Warden makes to URLs callers give it (SIEM intakes). */
@@ -268,6 +278,11 @@ export function loadConfig(env: Env = process.env): Config {
       feeMode: feeMode as FeeMode,
       takeRateBps: read('BILLING_TAKE_RATE_BPS', 0, integer(0, 10_000)),
       feePerActionMicros: read('BILLING_FEE_PER_ACTION_USD', 0, usdMicros),
+    },
+    approvals: {
+      ttlMinutes: read('APPROVAL_TTL_MINUTES', 15, integer(1, 7 * 24 * 60)),
+      maxWaits: read('APPROVAL_MAX_WAITS', 200, integer(1, 10_000)),
+      maxWaitsPerOrg: read('APPROVAL_MAX_WAITS_PER_ORG', 20, integer(1, 10_000)),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

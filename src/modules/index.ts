@@ -1,6 +1,7 @@
 import { adminHandlers } from './admin';
 import { agentsHandlers } from './agents';
 import { apiKeysHandlers } from './api-keys';
+import { approvalsHandlers } from './approvals';
 import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
 import { billingHandlers } from './billing';
@@ -28,4 +29,5 @@ export const handlers = {
   ...trustHandlers,
   ...auditHandlers,
   ...billingHandlers,
+  ...approvalsHandlers,
 } satisfies HandlerMap;
