@@ -438,6 +438,144 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/approval-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get approval notification settings
+         * @description Where Warden announces new approvals besides email. Never shows the Slack webhook's path or the signing secret.
+         */
+        get: operations["getApprovalSettings"];
+        /**
+         * Set approval notification settings
+         * @description Sets the Slack incoming webhook and/or the generic webhook new approvals are announced to.
+         *     A field left out keeps its value; null removes it. Each URL must be one Warden may call
+         *     (https, a public address, or a host in `OUTBOUND_ALLOWED_HOSTS`), else 422
+         *     `DESTINATION_NOT_ALLOWED`. Setting `webhook_url` issues a new signing secret, returned once
+         *     as `secret` (the previous one stops being used); see ApprovalSettings for verifying deliveries.
+         *     Deliveries happen after the approval is committed and never fail the call that opened it.
+         */
+        put: operations["updateApprovalSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List approvals
+         * @description The org's approvals, newest first (seed 001), optionally only those in one `status`. A
+         *     pending approval past its `expires_at` is listed, and filtered, as `expired`. `org_id`
+         *     may be given and must be the caller's org (a platform admin names any org).
+         */
+        get: operations["listApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an approval (long-poll with wait)
+         * @description One approval. With `wait` (seconds, at most 30) the answer is held until the approval leaves
+         *     `pending` (approved, denied or expired) or the wait ends, whichever comes first; it is then
+         *     the approval as it stands, still `pending` if nobody decided. A held request holds no database
+         *     connection. Each Warden instance holds a bounded number of waits (per org and in all); past
+         *     that it answers 429 `APPROVAL_WAITS_EXHAUSTED` with `Retry-After`, and the caller retries.
+         *
+         *     Callers: a user or API key with `approval.read` (checked by the operation, since an agent
+         *     holds no permissions), or the agent that asked, with its own `X-Agent-Secret`; an agent
+         *     reading another agent's approval gets 404.
+         */
+        get: operations["getApproval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an approval
+         * @description Approves a pending approval (seed 001). The agent may then use it once, for the same method
+         *     and path at no more than its cost, until `expires_at`, which approving resets to
+         *     `APPROVAL_TTL_MINUTES` from now. `reason` is kept as a note.
+         *     Exactly one decision wins: of concurrent approvals and denials of one approval, one succeeds
+         *     and the rest answer 409 `APPROVAL_ALREADY_DECIDED` (or `APPROVAL_EXPIRED` once `expires_at`
+         *     has passed). Only people and API keys decide: an agent's own credentials (agent secret,
+         *     runtime token, gateway key) are refused with 403, so no agent can approve its own request.
+         */
+        post: operations["approveApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny an approval
+         * @description Denies a pending approval (seed 001), with an optional `reason` the agent can read.
+         *     Exactly one decision wins: of concurrent approvals and denials of one approval, one succeeds
+         *     and the rest answer 409 `APPROVAL_ALREADY_DECIDED` (or `APPROVAL_EXPIRED` once `expires_at`
+         *     has passed). Only people and API keys decide: an agent's own credentials (agent secret,
+         *     runtime token, gateway key) are refused with 403, so no agent can approve its own request.
+         */
+        post: operations["denyApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-events": {
         parameters: {
             query?: never;
@@ -896,6 +1034,55 @@ export interface paths {
          *     Audit: `auth.email_verification_requested` in the user's org, actor and resource the user.
          */
         post: operations["startEmailVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List billing events
+         * @description The org's metered calls (seed 001), newest first: every gateway call and decision, allowed
+         *     or denied, with its cost and Warden's fee. `org_id` may be given and must be the caller's org
+         *     (another org answers 404; a platform admin names any org). `agent_id` narrows the list to one
+         *     agent; an agent of another org simply has no events here.
+         */
+        get: operations["listBillingEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Summarize usage
+         * @description Totals of the org's billing events (seed 001) over `[from, to)`, optionally for one agent:
+         *     event counts, the cost of allowed calls and Warden's fees, with the fee settings in force.
+         *     `from` and `to` are RFC 3339 date-times or dates (a date is its UTC midnight); `from`
+         *     defaults to the start of the current UTC month and `to` to the start of the next, so no
+         *     range is this month. `from` must be before `to` and the range at most 366 days (422
+         *     `INVALID_TIME_RANGE`). `org_id` may be given and must be the caller's org (another org
+         *     answers 404; a platform admin names any org).
+         */
+        get: operations["getBillingSummary"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1983,6 +2170,77 @@ export interface components {
             key: string;
         };
         /**
+         * @description A human approval an agent's governed call waits for (seed 001). Warden opens one when policy
+         *     says a call needs approval; a person (or an API key) with `approval.decide` approves or denies
+         *     it; the agent then repeats the call naming the approval, which it may use once.
+         *
+         *     `status`: `pending` (waiting for a decision), `approved` (may be used once, by the same agent,
+         *     for the same method and path, at most `cost_usd`), `denied`, `expired` (not decided, or not
+         *     used, before `expires_at`) or `used` (an approved call went through). A pending or approved
+         *     approval past `expires_at` reads as `expired` everywhere. Approving resets `expires_at` to
+         *     `APPROVAL_TTL_MINUTES` from the decision: the window in which the agent may use it.
+         */
+        Approval: {
+            /** @description The action the agent declared for the call. */
+            action: string;
+            agent_id: string;
+            /** @description The declared cost of the call in USD; an approved call may cost at most this. */
+            cost_usd: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            /** @description The user (`usr_`) or API key (`key_`) that decided. */
+            decided_by: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            /** @description The id of the gateway key the call came through, if any. */
+            key: string | null;
+            /** @description The HTTP method of the call, upper-case. */
+            method: string;
+            org_id: string;
+            /** @description The path of the call at the vendor. */
+            path: string;
+            /** @description The policy that asked for approval. */
+            policy_id: string | null;
+            /**
+             * Format: int32
+             * @description The version of that policy.
+             */
+            policy_version: number | null;
+            /** @description Why it was denied, as the person who denied it wrote. */
+            reason: string | null;
+            /** @enum {string} */
+            status: "pending" | "approved" | "denied" | "expired" | "used";
+            /** Format: date-time */
+            used_at: string | null;
+        };
+        /**
+         * @description Where Warden sends word of a new approval besides email (every user holding `approval.decide`
+         *     gets one): a Slack incoming webhook and a generic webhook. The Slack URL is a credential, so
+         *     only its origin is shown. Generic webhook deliveries are signed: each carries
+         *     `Warden-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Verify
+         *     by recomputing the HMAC over the timestamp, a dot and the raw body with your `secret`,
+         *     comparing in constant time, and refusing timestamps older than a few minutes (replays).
+         */
+        ApprovalSettings: {
+            org_id: string;
+            /** @description The generic webhook's signing secret, only in the answer that set `webhook_url` (shown once); null otherwise. */
+            secret: string | null;
+            /** @description The Slack webhook's origin followed by `/…`; null when none is set. */
+            slack_webhook_url: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+            /**
+             * Format: int32
+             * @description Bumped each time `webhook_url` is set; each version has its own signing secret.
+             */
+            webhook_secret_version: number;
+            /** @description The generic webhook; null when none is set. */
+            webhook_url: string | null;
+        };
+        /**
          * @description Whose audit chain: an org id, or `platform` for the chain of events that belong to no org
          *     (failed logins for unknown emails, platform-admin actions). Only a platform admin session may
          *     name another org or `platform`; an org credential naming `platform` gets 403
@@ -2030,6 +2288,73 @@ export interface components {
             seq: number;
             user_agent: string | null;
             workspace_id: string | null;
+        };
+        /**
+         * @description One metered call (seed 001): a gateway call or a decision, allowed or denied. Amounts are US
+         *     dollars, exact to the micro-dollar. `authorized_cost_usd` is what was reserved against the
+         *     agent's daily budget (the cost the agent declared); `cost_usd` is the cost counted, which the
+         *     vendor may report itself (`metering_source: vendor`).
+         */
+        BillingEvent: {
+            /** @description What the agent did: its X-Warden-Action, or METHOD /path. */
+            action: string;
+            agent_id: string;
+            allow: boolean;
+            authorized_cost_usd: number;
+            cost_usd: number;
+            /** @description Why the call was denied (snake_case), or null when allowed. */
+            deny_reason: string | null;
+            fee_usd: number;
+            id: string;
+            /** @description Id of the gateway key the call came with; null for a decision asked with the agent's own secret. */
+            key: string | null;
+            /** @enum {string} */
+            metering_source: "declared" | "vendor";
+            org_id: string;
+            policy_id: string | null;
+            /** Format: int32 */
+            policy_version: number | null;
+            /** @description The request that made the call; quote it to find it in the logs. */
+            request_id: string;
+            /**
+             * Format: int32
+             * @description The HTTP status the agent got.
+             */
+            status_code: number;
+            /** Format: date-time */
+            timestamp: string;
+        };
+        /**
+         * @description Usage of an org (or one of its agents) over `[from, to)` (seed 001), summed by the database.
+         *     `total_cost_usd` counts allowed calls only (a denied call reached no vendor); `total_fee_usd`
+         *     is the fees the events carry. The fee settings are the org's current ones.
+         */
+        BillingSummary: {
+            /** @description The agent summed, or null for the whole org. */
+            agent_id: string | null;
+            /** Format: int64 */
+            allowed_events: number;
+            /** Format: int64 */
+            denied_events: number;
+            fee_mode: components["schemas"]["FeeMode"];
+            fee_per_action_usd: number;
+            /**
+             * Format: date-time
+             * @description Start of the range (inclusive).
+             */
+            from: string;
+            org_id: string;
+            /** Format: int32 */
+            take_rate_bps: number;
+            /**
+             * Format: date-time
+             * @description End of the range (exclusive).
+             */
+            to: string;
+            total_cost_usd: number;
+            /** Format: int64 */
+            total_events: number;
+            total_fee_usd: number;
         };
         /**
          * @description Runtime credentials of an installation, with its refresh token. An idempotent repeat of a
@@ -2255,7 +2580,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -2281,6 +2606,13 @@ export interface components {
             /** @description The request's id; quote it when reporting a problem. */
             request_id: string;
         };
+        /**
+         * @description How Warden's fee on a metered call is computed: `take_rate` is `take_rate_bps` basis points of
+         *     the call's cost (rounded half up to the micro-dollar); `per_action` is `fee_per_action_usd` per
+         *     allowed call. Denied calls carry no fee.
+         * @enum {string}
+         */
+        FeeMode: "take_rate" | "per_action";
         /** @description Liveness of the process. */
         Health: {
             /**
@@ -3997,6 +4329,358 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getApprovalSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "slack_webhook_url": "https://hooks.slack.com/…",
+                     *       "webhook_url": "https://ops.example.com/warden/approvals",
+                     *       "webhook_secret_version": 1,
+                     *       "secret": null,
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApprovalSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateApprovalSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "slack_webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX",
+                 *       "webhook_url": "https://ops.example.com/warden/approvals"
+                 *     }
+                 */
+                "application/json": {
+                    slack_webhook_url?: string | null;
+                    webhook_url?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The settings; `secret` is set when this call set `webhook_url`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "slack_webhook_url": "https://hooks.slack.com/…",
+                     *       "webhook_url": "https://ops.example.com/warden/approvals",
+                     *       "webhook_secret_version": 2,
+                     *       "secret": "whsec_3f2a9c0e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a19",
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApprovalSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listApprovals: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The org whose approvals to list; defaults to the caller's. */
+                org_id?: string;
+                /** @description Only approvals in this state. */
+                status?: "pending" | "approved" | "denied" | "expired" | "used";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of approvals. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "approvals": [
+                     *         {
+                     *           "id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "key": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "action": "payments.refund",
+                     *           "method": "POST",
+                     *           "path": "/v1/refunds",
+                     *           "cost_usd": 0.25,
+                     *           "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "policy_version": 3,
+                     *           "status": "pending",
+                     *           "reason": null,
+                     *           "decided_by": null,
+                     *           "created_at": "2026-11-02T10:00:00Z",
+                     *           "decided_at": null,
+                     *           "expires_at": "2026-11-02T10:15:00Z",
+                     *           "used_at": null
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        approvals: components["schemas"]["Approval"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getApproval: {
+        parameters: {
+            query?: {
+                /** @description Seconds to hold the answer while the approval is pending (0-30, default 0). */
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approval. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "key": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "action": "payments.refund",
+                     *       "method": "POST",
+                     *       "path": "/v1/refunds",
+                     *       "cost_usd": 0.25,
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
+                     *       "status": "approved",
+                     *       "reason": null,
+                     *       "decided_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "decided_at": "2026-11-02T10:03:00Z",
+                     *       "expires_at": "2026-11-02T10:18:00Z",
+                     *       "used_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description This instance holds as many waits as it allows; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many approvals are being waited for; retry in 1 second.",
+                     *       "code": "APPROVAL_WAITS_EXHAUSTED",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    approveApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Refund confirmed with the customer"
+                 *     }
+                 */
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The decided approval. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "key": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "action": "payments.refund",
+                     *       "method": "POST",
+                     *       "path": "/v1/refunds",
+                     *       "cost_usd": 0.25,
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
+                     *       "status": "approved",
+                     *       "reason": null,
+                     *       "decided_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "decided_at": "2026-11-02T10:03:00Z",
+                     *       "expires_at": "2026-11-02T10:18:00Z",
+                     *       "used_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    denyApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Not during the freeze"
+                 *     }
+                 */
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The decided approval. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "key": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "action": "payments.refund",
+                     *       "method": "POST",
+                     *       "path": "/v1/refunds",
+                     *       "cost_usd": 0.25,
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
+                     *       "status": "denied",
+                     *       "reason": "Not during the freeze",
+                     *       "decided_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "decided_at": "2026-11-02T10:03:00Z",
+                     *       "expires_at": "2026-11-02T10:15:00Z",
+                     *       "used_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listAuditEvents: {
         parameters: {
             query?: {
@@ -4926,6 +5610,148 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listBillingEvents: {
+        parameters: {
+            query?: {
+                /** @description Only this agent's events. */
+                agent_id?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Whose events; defaults to the caller's org. */
+                org_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of billing events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "id": "bev_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "key": "gk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "action": "chat.completions",
+                     *           "allow": true,
+                     *           "status_code": 200,
+                     *           "authorized_cost_usd": 0.25,
+                     *           "cost_usd": 0.2,
+                     *           "fee_usd": 0.005,
+                     *           "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "policy_version": 3,
+                     *           "deny_reason": null,
+                     *           "metering_source": "vendor",
+                     *           "timestamp": "2026-11-24T18:00:00.123Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        events: components["schemas"]["BillingEvent"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBillingSummary: {
+        parameters: {
+            query?: {
+                /** @description Only this agent's usage. */
+                agent_id?: string;
+                /** @description Start of the range (inclusive). */
+                from?: string;
+                /** @description Whose usage; defaults to the caller's org. */
+                org_id?: string;
+                /** @description End of the range (exclusive). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage summary. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "from": "2026-11-01T00:00:00.000Z",
+                     *       "to": "2026-12-01T00:00:00.000Z",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": null,
+                     *       "total_events": 1250,
+                     *       "allowed_events": 1200,
+                     *       "denied_events": 50,
+                     *       "total_cost_usd": 312.5,
+                     *       "total_fee_usd": 7.8125,
+                     *       "take_rate_bps": 250,
+                     *       "fee_mode": "take_rate",
+                     *       "fee_per_action_usd": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BillingSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description `from` is not before `to`, or the range is longer than 366 days. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "message": "from must be before to.",
+                     *       "code": "INVALID_TIME_RANGE",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                     *       "details": [
+                     *         {
+                     *           "location": "query",
+                     *           "field": "from",
+                     *           "message": "must be before to",
+                     *           "rule": "range"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

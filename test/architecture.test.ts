@@ -79,6 +79,10 @@ const TABLE_OWNERS: Record<string, string> = {
   audit_events: 'src/audit/audit-store.ts',
   audit_chain_heads: 'src/audit/audit-store.ts',
   audit_checkpoints: 'src/audit/audit-store.ts',
+  billing_events: 'src/modules/billing/billing-store.ts',
+  agent_daily_spend: 'src/modules/billing/billing-store.ts',
+  approvals: 'src/modules/approvals/approval-store.ts',
+  approval_settings: 'src/modules/approvals/approval-store.ts',
 };
 
 describe('the shape of the house', () => {

@@ -117,6 +117,7 @@ export const ERROR_CODES = {
   SIEM_INTAKE_REQUIRED: { status: 422, meaning: 'No SIEM intake: give intake_url or configure one on the server.' },
   SIEM_CREDENTIAL_REQUIRED: { status: 422, meaning: 'No SIEM credential: give it in the body or configure one on the server.' },
   DESTINATION_NOT_ALLOWED: { status: 422, meaning: 'The outbound URL is not one Warden may call (scheme, credentials or address).' },
+  INVALID_TIME_RANGE: { status: 422, meaning: 'from must be before to, and the range at most 366 days long.' },
 
   // 429
   RATE_LIMITED: { status: 429, meaning: 'Too many requests; retry after Retry-After seconds.' },
@@ -128,6 +129,12 @@ export const ERROR_CODES = {
   SIEM_DELIVERY_FAILED: { status: 502, meaning: 'The SIEM intake refused the export or could not be reached.' },
   DESTINATION_UNRESOLVABLE: { status: 502, meaning: 'The outbound host does not resolve.' },
   DATABASE_UNAVAILABLE: { status: 503, meaning: 'Warden’s database is unavailable; retry after Retry-After seconds.' },
+
+  // approvals
+  APPROVAL_NOT_FOUND: { status: 404, meaning: 'No such approval in your organization.' },
+  APPROVAL_ALREADY_DECIDED: { status: 409, meaning: 'The approval was already approved or denied.' },
+  APPROVAL_EXPIRED: { status: 409, meaning: 'The approval expired before it was decided.' },
+  APPROVAL_WAITS_EXHAUSTED: { status: 429, meaning: 'Too many approvals are being waited for; retry after Retry-After seconds.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

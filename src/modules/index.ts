@@ -1,8 +1,10 @@
 import { adminHandlers } from './admin';
 import { agentsHandlers } from './agents';
 import { apiKeysHandlers } from './api-keys';
+import { approvalsHandlers } from './approvals';
 import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
+import { billingHandlers } from './billing';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
@@ -26,4 +28,6 @@ export const handlers = {
   ...installationsHandlers,
   ...trustHandlers,
   ...auditHandlers,
+  ...billingHandlers,
+  ...approvalsHandlers,
 } satisfies HandlerMap;

@@ -12,8 +12,10 @@ import { OutboundHttp, outboundPolicy } from '../outbound/outbound-http';
 import { AdminService } from './admin';
 import { AgentService } from './agents';
 import { ApiKeyService } from './api-keys';
+import { ApprovalNotifier, ApprovalService } from './approvals';
 import { AuditService, ComplianceService, SiemExportService } from './audit';
 import { AuthService, LoginLinkService } from './auth';
+import { BillingService, ConfiguredFeeSettings } from './billing';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
 import { OwnerGuard, RbacService } from './rbac';
@@ -66,6 +68,7 @@ export function createServices(options: ServiceOptions) {
   const workspaces: WorkspaceService = new WorkspaceService(db, orgs, users, () => ({ agents, installations }));
   const agents = new AgentService(db, orgs, workspaces, audit);
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
+  const approvalOutbound = new OutboundHttp(outboundPolicy(config.outbound));
   return {
     config,
     database,
@@ -90,5 +93,17 @@ export function createServices(options: ServiceOptions) {
     agents,
     installations,
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
+    billing: new BillingService(db, orgs, new ConfiguredFeeSettings(config.billing)),
+    approvals: new ApprovalService(
+      db,
+      orgs,
+      new ApprovalNotifier(new RbacService(db, orgs, users, owners), mailer, approvalOutbound, secrets, logger, config.publicUrl),
+      approvalOutbound,
+      secrets,
+      // PGlite (one session, `namedStatements` false) cannot spare a connection to LISTEN on: its waits poll.
+      database.namedStatements ? database.url : null,
+      logger,
+      { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
+    ),
   };
 }
