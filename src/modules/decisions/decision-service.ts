@@ -6,7 +6,7 @@ import { ForbiddenError } from '../../errors/api-error';
 import { effectiveStatus, type AgentService } from '../agents';
 import type { ApprovalService } from '../approvals';
 import type { AuditService } from '../audit';
-import type { BillingService } from '../billing';
+import { type BillingService, utcDay } from '../billing';
 import { evaluatePolicies, type PolicyService } from '../policies';
 
 type Decision = components['schemas']['Decision'];
@@ -58,7 +58,6 @@ export const toMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD
 export const toUsd = (micros: number): number => micros / MICROS_PER_USD;
 
 const nextUtcMidnight = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
-const utcDay = (now: Date): string => now.toISOString().slice(0, 10);
 
 /**
  * The one evaluator every governed call goes through (`POST /decisions` and the gateway): the
@@ -133,12 +132,18 @@ export class DecisionService {
         now,
       });
       if (!budget.ok) {
-        return ruling('deny', { denyReason: 'budget_exceeded', budgetRemainingMicros: budget.remainingMicros, budgetResetsAt: budget.resetsAt });
+        return ruling('deny', {
+          denyReason: 'budget_exceeded',
+          budgetRemainingMicros: budget.remainingMicros,
+          budgetResetsAt: budget.resetsAt,
+          day: budget.day,
+        });
       }
       return ruling('allow', {
         approvalId: verdict.outcome === 'approval_required' ? call.approvalId : null,
         budgetRemainingMicros: budget.remainingMicros,
         reservedMicros: call.costMicros,
+        day: budget.day,
       });
     });
   }
