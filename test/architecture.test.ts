@@ -79,6 +79,8 @@ const TABLE_OWNERS: Record<string, string> = {
   audit_events: 'src/audit/audit-store.ts',
   audit_chain_heads: 'src/audit/audit-store.ts',
   audit_checkpoints: 'src/audit/audit-store.ts',
+  policies: 'src/modules/policies/policy-store.ts',
+  policy_versions: 'src/modules/policies/policy-store.ts',
 };
 
 describe('the shape of the house', () => {

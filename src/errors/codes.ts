@@ -128,6 +128,13 @@ export const ERROR_CODES = {
   SIEM_DELIVERY_FAILED: { status: 502, meaning: 'The SIEM intake refused the export or could not be reached.' },
   DESTINATION_UNRESOLVABLE: { status: 502, meaning: 'The outbound host does not resolve.' },
   DATABASE_UNAVAILABLE: { status: 503, meaning: 'Warden’s database is unavailable; retry after Retry-After seconds.' },
+
+  // policies
+  POLICY_NOT_FOUND: { status: 404, meaning: 'No such policy in this org (or it was deleted).' },
+  POLICY_VERSION_NOT_FOUND: { status: 404, meaning: 'The policy has no such version.' },
+  POLICY_NAME_TAKEN: { status: 409, meaning: 'A policy with this name already exists in this org.' },
+  POLICY_IN_USE: { status: 409, meaning: 'Agents or workspaces still name the policy; remove it from them or delete with force.' },
+  UNKNOWN_POLICY: { status: 422, meaning: 'A policy id named is not a live policy of this org.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

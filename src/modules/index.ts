@@ -6,6 +6,7 @@ import { authHandlers } from './auth';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
+import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
@@ -26,4 +27,5 @@ export const handlers = {
   ...installationsHandlers,
   ...trustHandlers,
   ...auditHandlers,
+  ...policiesHandlers,
 } satisfies HandlerMap;

@@ -16,6 +16,7 @@ import { AuditService, ComplianceService, SiemExportService } from './audit';
 import { AuthService, LoginLinkService } from './auth';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
+import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
@@ -64,7 +65,8 @@ export function createServices(options: ServiceOptions) {
     audit,
   );
   const workspaces: WorkspaceService = new WorkspaceService(db, orgs, users, () => ({ agents, installations }));
-  const agents = new AgentService(db, orgs, workspaces, audit);
+  const policies: PolicyService = new PolicyService(db, orgs, () => ({ agents, workspaces }));
+  const agents = new AgentService(db, orgs, workspaces, audit, policies);
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
   return {
     config,
@@ -90,5 +92,6 @@ export function createServices(options: ServiceOptions) {
     agents,
     installations,
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
+    policies,
   };
 }
