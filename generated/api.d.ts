@@ -2574,7 +2574,10 @@ export interface components {
              * @description When the current version was made.
              */
             updated_at: string;
-            /** @description The current version; 1 when created, one more on each change. */
+            /**
+             * Format: int32
+             * @description The current version; 1 when created, one more on each change.
+             */
             version: number;
         } & components["schemas"]["PolicyRulesView"];
         /** @description A policy's `pol_` id. */
@@ -2626,6 +2629,7 @@ export interface components {
             created_at: string;
             name: string;
             policy_id: components["schemas"]["PolicyId"];
+            /** Format: int32 */
             version: number;
         } & components["schemas"]["PolicyRulesView"];
         /** @description Who is calling, and what they may do. */

@@ -235,10 +235,10 @@ export class AgentStore {
   }
 
   async forgetPolicy(orgId: string, policyId: string): Promise<void> {
-    await this.db.query(`UPDATE agents SET policy_ids = array_remove(policy_ids, $2) WHERE org_id = $1 AND policy_ids @> ARRAY[$2]::text[]`, [
-      orgId,
-      policyId,
-    ]);
+    await this.db.query(
+      `UPDATE agents SET policy_ids = array_remove(policy_ids, $2) WHERE org_id = $1 AND policy_ids @> ARRAY[$2]::text[]`,
+      [orgId, policyId],
+    );
   }
 
   async deleteIn(workspaceId: string): Promise<void> {

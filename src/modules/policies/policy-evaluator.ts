@@ -69,6 +69,7 @@ export function actionMatches(pattern: string, action: string): boolean {
 const anyMatches = (patterns: string[], action: string) => patterns.some((pattern) => actionMatches(pattern, action));
 
 /** Characters that, once decoded, would let one path mean another to some server: refused rather than guessed at. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and other control characters are exactly what this refuses
 const AMBIGUOUS = /[\\\u0000-\u001f\u007f%?#]/;
 
 /**

@@ -5,8 +5,8 @@ import type { Db } from '../../db/db';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
-import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { ErrorDetail } from '../../errors/api-error';
+import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { AgentService } from '../agents';
 import type { OrgService } from '../orgs';
 import type { WorkspaceService } from '../workspaces';
@@ -215,7 +215,10 @@ export class PolicyService {
           ...(workspaceIds.length > 0 ? [`workspaces ${workspaceIds.join(', ')}`] : []),
         ];
         if (named.length > 0) {
-          throw new ConflictError(`The policy is in use by ${named.join('; and ')}. Remove it, or delete with ?force=true.`, 'POLICY_IN_USE');
+          throw new ConflictError(
+            `The policy is in use by ${named.join('; and ')}. Remove it, or delete with ?force=true.`,
+            'POLICY_IN_USE',
+          );
         }
       }
       await agents.forgetPolicy(orgId, policyId);
@@ -277,7 +280,12 @@ export class PolicyService {
     throw new ValidationError(
       `Not a policy of this org: ${unknown.join(', ')}.`,
       'UNKNOWN_POLICY',
-      unknown.map((id) => ({ location: 'body', field: `policy_ids/${policyIds.indexOf(id)}`, message: `'${id}' is not a policy of this org`, rule: 'exists' })),
+      unknown.map((id) => ({
+        location: 'body',
+        field: `policy_ids/${policyIds.indexOf(id)}`,
+        message: `'${id}' is not a policy of this org`,
+        rule: 'exists',
+      })),
     );
   }
 

@@ -109,13 +109,17 @@ export class PolicyStore {
     return rows[0];
   }
 
-  /** The live policy, its row locked until the transaction ends. */
+  /**
+   * The live policy, its row locked until the transaction ends. The lock is taken on the policy
+   * alone, then the current version read: locked in one join, a writer that waited would see the
+   * row it waited for fail the join on the version it no longer points at, and find nothing.
+   */
   async lockLive(orgId: string, policyId: string): Promise<PolicyRow | undefined> {
-    const { rows } = await this.db.query<PolicyRow>(
-      `SELECT ${POLICY_COLUMNS} FROM ${CURRENT} WHERE p.id = $1 AND p.org_id = $2 AND p.deleted_at IS NULL FOR UPDATE OF p`,
-      [policyId, orgId],
-    );
-    return rows[0];
+    const { rows } = await this.db.query(`SELECT 1 FROM policies WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR UPDATE`, [
+      policyId,
+      orgId,
+    ]);
+    return rows.length > 0 ? this.find(orgId, policyId) : undefined;
   }
 
   async markDeleted(policyId: string): Promise<void> {
