@@ -1400,6 +1400,9 @@ export interface paths {
          *     when its canonical path starts with a `denied_path_prefixes` entry, or when its cost is
          *     over `max_cost_per_request`; otherwise it needs a human approval when `require_approval`
          *     is set, its cost is at least `approval_min_cost`, or its action matches `approval_actions`.
+         *     An agent is governed by its own policies, then its workspace's, in order: the first denial
+         *     wins, then the first approval rule that applies. An agent with no policy at all is denied
+         *     every call (`no_policy`): Warden denies by default.
          */
         post: operations["createPolicy"];
         delete?: never;
