@@ -83,6 +83,8 @@ const TABLE_OWNERS: Record<string, string> = {
   agent_daily_spend: 'src/modules/billing/billing-store.ts',
   approvals: 'src/modules/approvals/approval-store.ts',
   approval_settings: 'src/modules/approvals/approval-store.ts',
+  policies: 'src/modules/policies/policy-store.ts',
+  policy_versions: 'src/modules/policies/policy-store.ts',
 };
 
 describe('the shape of the house', () => {

@@ -135,6 +135,12 @@ export const ERROR_CODES = {
   APPROVAL_ALREADY_DECIDED: { status: 409, meaning: 'The approval was already approved or denied.' },
   APPROVAL_EXPIRED: { status: 409, meaning: 'The approval expired before it was decided.' },
   APPROVAL_WAITS_EXHAUSTED: { status: 429, meaning: 'Too many approvals are being waited for; retry after Retry-After seconds.' },
+  // policies
+  POLICY_NOT_FOUND: { status: 404, meaning: 'No such policy in this org (or it was deleted).' },
+  POLICY_VERSION_NOT_FOUND: { status: 404, meaning: 'The policy has no such version.' },
+  POLICY_NAME_TAKEN: { status: 409, meaning: 'A policy with this name already exists in this org.' },
+  POLICY_IN_USE: { status: 409, meaning: 'Agents or workspaces still name the policy; remove it from them or delete with force.' },
+  UNKNOWN_POLICY: { status: 422, meaning: 'A policy id named is not a live policy of this org.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,6 +8,7 @@ import { billingHandlers } from './billing';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
+import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
@@ -30,4 +31,5 @@ export const handlers = {
   ...auditHandlers,
   ...billingHandlers,
   ...approvalsHandlers,
+  ...policiesHandlers,
 } satisfies HandlerMap;

@@ -18,6 +18,7 @@ import { AuthService, LoginLinkService } from './auth';
 import { BillingService, ConfiguredFeeSettings } from './billing';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
+import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
@@ -66,7 +67,8 @@ export function createServices(options: ServiceOptions) {
     audit,
   );
   const workspaces: WorkspaceService = new WorkspaceService(db, orgs, users, () => ({ agents, installations }));
-  const agents = new AgentService(db, orgs, workspaces, audit);
+  const policies: PolicyService = new PolicyService(db, orgs, () => ({ agents, workspaces }));
+  const agents = new AgentService(db, orgs, workspaces, audit, policies);
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
   const approvalOutbound = new OutboundHttp(outboundPolicy(config.outbound));
   return {
@@ -105,5 +107,6 @@ export function createServices(options: ServiceOptions) {
       logger,
       { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
     ),
+    policies,
   };
 }
