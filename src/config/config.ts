@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { components } from '../../generated/api';
+import { parseEncryptionKey } from '../crypto/key-manager';
 
 /**
  * The one place that reads process.env. Every variable is parsed and checked here so that a
@@ -61,6 +62,8 @@ export interface Config {
   rateLimits: RateLimits;
   outbound: OutboundConfig;
   siem: SiemConfig;
+  /** WARDEN_ENCRYPTION_KEY: the 32-byte key-encryption key that wraps each org's data key (vendor credentials). */
+  encryptionKey: Buffer | undefined;
 }
 
 /** Calls Warden makes to URLs callers give it (SIEM intakes). */
@@ -194,6 +197,11 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('DEV_RETURN_LINK_TOKENS: must not be on with NODE_ENV=production (it hands login links to whoever asks for them)');
   }
 
+  const rawEncryptionKey = env.WARDEN_ENCRYPTION_KEY?.trim() || undefined;
+  const parsedEncryptionKey = rawEncryptionKey === undefined ? undefined : parseEncryptionKey(rawEncryptionKey);
+  if (typeof parsedEncryptionKey === 'string') problems.push(`WARDEN_ENCRYPTION_KEY: ${parsedEncryptionKey}`);
+  const encryptionKey = typeof parsedEncryptionKey === 'string' ? undefined : parsedEncryptionKey;
+
   const config: Config = {
     port: read('PORT', 9300, integer(0, 65535)),
     host: env.HOST?.trim() || '0.0.0.0',
@@ -237,6 +245,7 @@ export function loadConfig(env: Env = process.env): Config {
       pagerdutyEventsUrl: url('PAGERDUTY_EVENTS_URL', 'https://events.pagerduty.com/v2/enqueue')!,
       exportTimeoutMs: read('SIEM_EXPORT_TIMEOUT_MS', 60_000, integer(1000, 600_000)),
     },
+    encryptionKey,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -8,6 +8,7 @@ import { AgentKeyProof1732900000000 } from './1732900000000-agent-key-proof';
 import { RefreshRotation1732950000000 } from './1732950000000-refresh-rotation';
 import { ApiKeyCreator1732960000000 } from './1732960000000-api-key-creator';
 import { BootstrapReplay1732970000000 } from './1732970000000-bootstrap-replay';
+import { Vendors1733010000000 } from './1733010000000-vendors';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -23,4 +24,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   RefreshRotation1732950000000,
   ApiKeyCreator1732960000000,
   BootstrapReplay1732970000000,
+  Vendors1733010000000,
 ];
