@@ -83,7 +83,7 @@ export class EnvelopeCipher {
 
   private async unwrap(id: string, orgId: string): Promise<Buffer> {
     const row = await this.store.find(id, orgId);
-    if (!row) throw new SecretUnreadableError("The ciphertext names a data key this org does not hold.");
+    if (!row) throw new SecretUnreadableError('The ciphertext names a data key this org does not hold.');
     try {
       return await this.keys.unwrap(row.kek_id, row.wrapped, wrapContext(id, orgId));
     } catch (error) {

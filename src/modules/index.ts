@@ -3,6 +3,7 @@ import { agentsHandlers } from './agents';
 import { apiKeysHandlers } from './api-keys';
 import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
+import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
@@ -10,6 +11,7 @@ import { rbacHandlers } from './rbac';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
+import { vendorsHandlers } from './vendors';
 import { workspacesHandlers } from './workspaces';
 
 /** Every module's handlers, keyed by operationId. */
@@ -26,4 +28,6 @@ export const handlers = {
   ...installationsHandlers,
   ...trustHandlers,
   ...auditHandlers,
+  ...vendorsHandlers,
+  ...gatewayKeysHandlers,
 } satisfies HandlerMap;

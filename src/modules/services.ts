@@ -3,6 +3,8 @@ import { LoginTokens } from '../auth/login-tokens';
 import { RateLimiter } from '../auth/rate-limiter';
 import { SigningKey } from '../auth/signing-key';
 import type { Config } from '../config/config';
+import { EnvelopeCipher } from '../crypto/envelope';
+import { keyManagerFor } from '../crypto/key-manager';
 import type { Database } from '../db/database';
 import { Db } from '../db/db';
 import { InstanceSecrets } from '../db/instance-secrets';
@@ -14,6 +16,7 @@ import { AgentService } from './agents';
 import { ApiKeyService } from './api-keys';
 import { AuditService, ComplianceService, SiemExportService } from './audit';
 import { AuthService, LoginLinkService } from './auth';
+import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
 import { OwnerGuard, RbacService } from './rbac';
@@ -21,6 +24,7 @@ import type { ContractDocuments } from './system';
 import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
+import { VendorService } from './vendors';
 import { EnvironmentService, WorkspaceService } from './workspaces';
 
 export interface ServiceOptions {
@@ -66,6 +70,18 @@ export function createServices(options: ServiceOptions) {
   const workspaces: WorkspaceService = new WorkspaceService(db, orgs, users, () => ({ agents, installations }));
   const agents = new AgentService(db, orgs, workspaces, audit);
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
+  // Secrets Warden reads back (vendor credentials): sealed under per-org data keys wrapped by the KEK.
+  const cipher = new EnvelopeCipher(
+    db,
+    keyManagerFor({
+      configured: config.encryptionKey,
+      embedded: database.embedded,
+      dataDir: config.dataDir,
+      warn: (message) => logger.warn(message),
+    }),
+  );
+  const vendors = new VendorService(db, orgs, new OutboundHttp(outboundPolicy(config.outbound)), cipher);
+  const gatewayKeys = new GatewayKeyService(db, orgs, agents, vendors);
   return {
     config,
     database,
@@ -90,5 +106,8 @@ export function createServices(options: ServiceOptions) {
     agents,
     installations,
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
+    cipher,
+    vendors,
+    gatewayKeys,
   };
 }
