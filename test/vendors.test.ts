@@ -22,7 +22,8 @@ describe('vendors: create, read, change, rotate, delete; credentials encrypted a
     handled.push(secret);
     return secret;
   };
-  const create = (body: Record<string, unknown>, credential: Record<string, string> = key) => warden.request.post('/api/v1/vendors').set(credential).send(body);
+  const create = (body: Record<string, unknown>, credential: Record<string, string> = key) =>
+    warden.request.post('/api/v1/vendors').set(credential).send(body);
 
   before(async () => {
     warden = await startTestApp({ config: { encryptionKey: randomBytes(32) } });
@@ -66,7 +67,9 @@ describe('vendors: create, read, change, rotate, delete; credentials encrypted a
     const [row] = await warden.database.dataSource.query(`SELECT api_key_ciphertext FROM vendors WHERE id = $1`, [res.body.id]);
     assert.match(row.api_key_ciphertext, /^v1:dek_[0-9a-z]+:[A-Za-z0-9_-]+$/);
     assert.ok(!row.api_key_ciphertext.includes(secret));
-    const [dataKey] = await warden.database.dataSource.query(`SELECT kek_id, length(wrapped) AS n FROM data_keys WHERE org_id = $1`, [org.id]);
+    const [dataKey] = await warden.database.dataSource.query(`SELECT kek_id, length(wrapped) AS n FROM data_keys WHERE org_id = $1`, [
+      org.id,
+    ]);
     assert.match(dataKey.kek_id, /^local:[0-9a-f]{16}$/);
     assert.equal(dataKey.n, 12 + 16 + 32);
 
@@ -181,7 +184,10 @@ describe('vendors: create, read, change, rotate, delete; credentials encrypted a
     const first = await warden.request.get('/api/v1/vendors?limit=2').set(key).expect(200);
     assert.equal(first.body.has_more, true);
     const second = await warden.request.get(`/api/v1/vendors?limit=2&cursor=${first.body.next_cursor}`).set(key).expect(200);
-    assert.deepEqual([...first.body.vendors, ...second.body.vendors].map((vendor: { id: string }) => vendor.id), ids.slice(0, 4));
+    assert.deepEqual(
+      [...first.body.vendors, ...second.body.vendors].map((vendor: { id: string }) => vendor.id),
+      ids.slice(0, 4),
+    );
     const one = await warden.request.get(`/api/v1/vendors/${ids[0]}`).set(key).expect(200);
     assert.deepEqual(one.body, all.body.vendors[0]);
     const missing = await warden.request.get('/api/v1/vendors/vnd_0000000000000000000000000a').set(key).expect(404);
@@ -190,14 +196,20 @@ describe('vendors: create, read, change, rotate, delete; credentials encrypted a
 
   it('PATCH /vendors/{id} changes what it names, checks a new base_url, and audits before and after', async () => {
     const secret = apiKey();
-    const made = await create({ name: 'Patchable', base_url: BASE_URL, api_key: secret, auth_type: 'header', header_name: 'X-Key' }).expect(201);
+    const made = await create({ name: 'Patchable', base_url: BASE_URL, api_key: secret, auth_type: 'header', header_name: 'X-Key' }).expect(
+      201,
+    );
     const url = `/api/v1/vendors/${made.body.id}`;
     const refused = await warden.request.patch(url).set(key).send({ base_url: 'https://192.168.1.1' }).expect(422);
     assert.equal(refused.body.code, 'VENDOR_URL_REFUSED');
     // Switching to bearer drops the header name nobody restated; switching to header needs one.
     const needsHeader = await warden.request.patch(url).set(key).send({ auth_type: 'query' }).expect(200);
     assert.equal(needsHeader.body.header_name, 'api_key');
-    const res = await warden.request.patch(url).set(key).send({ auth_type: 'bearer', name: 'Patched', cost_header: 'X-Cost-Usd' }).expect(200);
+    const res = await warden.request
+      .patch(url)
+      .set(key)
+      .send({ auth_type: 'bearer', name: 'Patched', cost_header: 'X-Cost-Usd' })
+      .expect(200);
     assert.equal(res.body.name, 'Patched');
     assert.equal(res.body.auth_type, 'bearer');
     assert.equal(res.body.header_name, null);
@@ -210,6 +222,8 @@ describe('vendors: create, read, change, rotate, delete; credentials encrypted a
     );
     const toHeader = await warden.request.patch(url).set(key).send({ auth_type: 'header' }).expect(422);
     assert.equal(toHeader.body.code, 'VENDOR_AUTH_INVALID');
+    await create({ name: 'Taken name', base_url: BASE_URL, api_key: apiKey() }).expect(201);
+    assert.equal((await warden.request.patch(url).set(key).send({ name: 'TAKEN NAME' }).expect(409)).body.code, 'VENDOR_NAME_TAKEN');
     const toBasic = await warden.request.patch(url).set(key).send({ auth_type: 'basic' }).expect(422);
     assert.match(toBasic.body.message, /user:password/);
     assert.equal((await warden.services.vendors.upstreamFor(org.id, made.body.id))!.apiKey, secret, 'the credential is untouched');
@@ -220,7 +234,11 @@ describe('vendors: create, read, change, rotate, delete; credentials encrypted a
     const made = await create({ name: 'Rotating', base_url: BASE_URL, api_key: oldKey }).expect(201);
     const [before] = await warden.database.dataSource.query(`SELECT api_key_ciphertext FROM vendors WHERE id = $1`, [made.body.id]);
     const newKey = apiKey();
-    const res = await warden.request.post(`/api/v1/vendors/${made.body.id}/rotate-credential`).set(key).send({ api_key: newKey }).expect(200);
+    const res = await warden.request
+      .post(`/api/v1/vendors/${made.body.id}/rotate-credential`)
+      .set(key)
+      .send({ api_key: newKey })
+      .expect(200);
     assert.equal(res.body.api_key_last_four, newKey.slice(-4));
     assert.ok(res.body.credential_rotated_at);
     const event = await theAuditEventOf(warden, res, [oldKey, newKey]);
@@ -229,6 +247,21 @@ describe('vendors: create, read, change, rotate, delete; credentials encrypted a
     assert.equal((await warden.services.vendors.upstreamFor(org.id, made.body.id))!.apiKey, newKey);
     const [after] = await warden.database.dataSource.query(`SELECT api_key_ciphertext FROM vendors WHERE id = $1`, [made.body.id]);
     assert.notEqual(after.api_key_ciphertext, before.api_key_ciphertext);
+  });
+
+  it("an org's first credentials, stored concurrently, share one data key and all open", async () => {
+    const fresh = await createOrg(warden, 'enterprise', 'Fresh org');
+    const secrets = Array.from({ length: 8 }, apiKey);
+    const made = await Promise.all(
+      secrets.map((secret, i) =>
+        create({ name: `Concurrent ${i}`, base_url: BASE_URL, api_key: secret }, { 'X-API-Key': fresh.key }).expect(201),
+      ),
+    );
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM data_keys WHERE org_id = $1`, [fresh.id]);
+    assert.equal(n, 1);
+    for (const [i, res] of made.entries()) {
+      assert.equal((await warden.services.vendors.upstreamFor(fresh.id, res.body.id))!.apiKey, secrets[i]);
+    }
   });
 
   it('a ciphertext copied to another row does not open there (its AAD names the row)', async () => {
@@ -253,7 +286,9 @@ describe('vendors: create, read, change, rotate, delete; credentials encrypted a
     const list = await warden.request.get('/api/v1/vendors?limit=200').set(key).expect(200);
     assert.ok(!list.body.vendors.some((vendor: { id: string }) => vendor.id === made.body.id));
     assert.equal(await warden.services.vendors.upstreamFor(org.id, made.body.id), null);
-    const [row] = await warden.database.dataSource.query(`SELECT api_key_ciphertext, deleted_at FROM vendors WHERE id = $1`, [made.body.id]);
+    const [row] = await warden.database.dataSource.query(`SELECT api_key_ciphertext, deleted_at FROM vendors WHERE id = $1`, [
+      made.body.id,
+    ]);
     assert.equal(row.api_key_ciphertext, null);
     assert.ok(row.deleted_at);
   });
