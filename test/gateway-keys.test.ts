@@ -205,6 +205,19 @@ describe('gateway keys: one agent, one vendor, shown once, dead with its agent, 
     await current(minted.body.key).expect(200);
   });
 
+  it('answers 401 without a credential, 400 for a malformed id or filter, 403 to a viewer revoking', async () => {
+    const minted = await mint((await agent()).id, (await vendor()).id);
+    const viewer = await createUserAndLogin(warden, org, 'viewer2@keys.test', 'viewer');
+    await warden.request.get('/api/v1/keys').expect(401);
+    await warden.request.post('/api/v1/keys').send({ agent_id: minted.body.agent_id, vendor_id: minted.body.vendor_id }).expect(401);
+    await warden.request.delete(`/api/v1/keys/${minted.body.id}`).expect(401);
+    await warden.request.delete(`/api/v1/keys/${minted.body.id}`).set('Authorization', `Bearer ${viewer.token}`).expect(403);
+    await warden.request.delete('/api/v1/keys/gwk_!!').set(key).expect(400);
+    await warden.request.get('/api/v1/keys?vendor_id=vnd_!!').set(key).expect(400);
+    await warden.request.post('/api/v1/keys').set(key).send({ agent_id: 'not-an-agent', vendor_id: minted.body.vendor_id }).expect(422);
+    await current(minted.body.key).expect(200);
+  });
+
   it('needs gateway_key.edit to create or revoke: a viewer lists, cannot create', async () => {
     const viewer = await createUserAndLogin(warden, org, 'viewer@keys.test', 'viewer');
     const bearer = { Authorization: `Bearer ${viewer.token}` };

@@ -308,6 +308,31 @@ describe('vendors: create, read, change, rotate, delete; credentials encrypted a
     assert.equal((await warden.request.get(url).set(key).expect(200)).body.name, 'Private');
   });
 
+  it('answers every operation 401 without a credential, 400 for a malformed id, 403 to a viewer on every change', async () => {
+    const made = await create({ name: 'Guarded', base_url: BASE_URL, api_key: apiKey() }).expect(201);
+    const viewer = await createUserAndLogin(warden, org, 'viewer2@vendors.test', 'viewer');
+    const asViewer = { Authorization: `Bearer ${viewer.token}` };
+    const url = `/api/v1/vendors/${made.body.id}`;
+    const operations: Array<['get' | 'patch' | 'delete' | 'post', string, object | undefined]> = [
+      ['get', url, undefined],
+      ['patch', url, { name: 'x' }],
+      ['delete', url, undefined],
+      ['post', `${url}/rotate-credential`, { api_key: 'new-key-value-123456' }],
+    ];
+    for (const [method, path, body] of operations) {
+      assert.equal((await warden.request[method](path).send(body)).status, 401, `${method} ${path}`);
+      const badId = await warden.request[method](`/api/v1/vendors/vnd_!!${path.slice(url.length)}`)
+        .set(key)
+        .send(body);
+      assert.equal(badId.status, 400, `${method} with a malformed id`);
+      if (method !== 'get') assert.equal((await warden.request[method](path).set(asViewer).send(body)).status, 403, `${method} ${path}`);
+    }
+    await warden.request.get('/api/v1/vendors?limit=0').set(key).expect(400);
+    const injected = await warden.request.post(`${url}/rotate-credential`).set(key).send({ api_key: 'clé-secrète-123456' }).expect(422);
+    assert.equal(injected.body.code, 'VENDOR_AUTH_INVALID');
+    assert.equal((await warden.request.get(url).set(key).expect(200)).body.name, 'Guarded');
+  });
+
   it('needs vendor.edit to change and vendor.read to read: a viewer reads, cannot create', async () => {
     const viewer = await createUserAndLogin(warden, org, 'viewer@vendors.test', 'viewer');
     const bearer = { Authorization: `Bearer ${viewer.token}` };
@@ -333,6 +358,24 @@ describe('vendors without a key-encryption key', () => {
         assert.equal(res.body.code, 'ENCRYPTION_KEY_MISSING');
         assert.match(res.body.message, /WARDEN_ENCRYPTION_KEY/);
         assert.deepEqual((await warden.request.get('/api/v1/vendors').set(key).expect(200)).body.vendors, []);
+        // A vendor stored while a key was configured: readable without one, but its credential cannot be replaced.
+        const id = 'vnd_0000000000000000000000000k';
+        await warden.database.dataSource.query(
+          `INSERT INTO data_keys (id, org_id, kek_id, wrapped) VALUES ('dek_x', $1, 'local:0000000000000000', '\\x00')`,
+          [org.id],
+        );
+        await warden.database.dataSource.query(
+          `INSERT INTO vendors (id, org_id, name, base_url, auth_type, api_key_ciphertext) VALUES ($1, $2, 'Old', $3, 'bearer', 'v1:dek_x:AA')`,
+          [id, org.id, BASE_URL],
+        );
+        assert.equal((await warden.request.get(`/api/v1/vendors/${id}`).set(key).expect(200)).body.name, 'Old');
+        const rotate = await warden.request
+          .post(`/api/v1/vendors/${id}/rotate-credential`)
+          .set(key)
+          .send({ api_key: body.api_key })
+          .expect(503);
+        assert.equal(rotate.body.code, 'ENCRYPTION_KEY_MISSING');
+        await assert.rejects(warden.services.vendors.upstreamFor(org.id, id), { code: 'ENCRYPTION_KEY_MISSING' });
         await assertNoSecretAtRest(warden, [body.api_key]);
       } else {
         // On the embedded database a key is generated into the data directory, readable by Warden's user only.
