@@ -103,6 +103,8 @@ export class VendorService {
   /** Fields not given keep their values; a change of auth_type resets header_name unless the change restates it. */
   async update(principal: Principal, id: string, input: UpdateVendorInput): Promise<Vendor> {
     const orgId = await this.orgs.scope(principal);
+    // Resolved before the row is locked: a slow DNS answer holds no lock.
+    const baseUrl = input.base_url === undefined ? undefined : await this.checkedBaseUrl(input.base_url);
     const old = await this.store.findWithSecret(orgId, id, true);
     if (!old) throw vendorNotFound(id);
     noteBefore(toVendor(old));
@@ -113,7 +115,7 @@ export class VendorService {
     }
     const settings: VendorSettings = {
       name: input.name ?? old.name,
-      base_url: input.base_url === undefined ? old.base_url : await this.checkedBaseUrl(input.base_url),
+      base_url: baseUrl ?? old.base_url,
       auth_type: authType,
       header_name: checkedHeaderName(authType, headerName),
       cost_header: checkedCostHeader(input.cost_header !== undefined ? input.cost_header : old.cost_header),
