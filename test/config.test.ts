@@ -50,6 +50,7 @@ describe('configuration from the environment', () => {
       PAGERDUTY_ROUTING_KEY: 'pd-key',
       PAGERDUTY_EVENTS_URL: 'https://events.eu.pagerduty.com/v2/enqueue',
       SIEM_EXPORT_TIMEOUT_MS: '30000',
+      WARDEN_ENCRYPTION_KEY: '00'.repeat(32),
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -86,6 +87,7 @@ describe('configuration from the environment', () => {
         pagerdutyEventsUrl: 'https://events.eu.pagerduty.com/v2/enqueue',
         exportTimeoutMs: 30000,
       },
+      encryptionKey: Buffer.alloc(32),
     });
   });
 
