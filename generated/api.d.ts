@@ -1321,6 +1321,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List gateway keys
+         * @description The org's gateway keys, newest first, revoked ones included (with `revoked_at`), optionally
+         *     for one agent or one vendor. Secrets are never listed: only each key's prefix and last four characters.
+         */
+        get: operations["listGatewayKeys"];
+        put?: never;
+        /**
+         * Create a gateway key
+         * @description Seed 001's "Secu key": a key bound to one agent and one vendor of the org, returned once in
+         *     `key` (`sgk_…`, with a CRC32 checksum suffix) and stored only as a SHA-256 digest. The agent
+         *     or the vendor of another org, or a deleted vendor, is 404; a revoked agent is 409
+         *     `AGENT_REVOKED` (a disabled one may get keys, which work once the kill switch lifts).
+         */
+        post: operations["createGatewayKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The gateway key's id (`gwk_…`), never its secret. */
+                id: components["parameters"]["GatewayKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a gateway key
+         * @description Revokes the key: the next call with it gets 401 `CREDENTIAL_REVOKED`. The key stays listed
+         *     with `revoked_at`; revoking a revoked key is a no-op.
+         */
+        delete: operations["revokeGatewayKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling gateway key
+         * @description For an agent holding a gateway key: which agent and vendor the key is bound to. Answers only
+         *     while the key works, so it doubles as a check: 401 `CREDENTIAL_REVOKED` once the key is
+         *     revoked, 403 `GATEWAY_KEY_AGENT_STOPPED` while its agent is disabled or revoked, 403
+         *     `GATEWAY_KEY_VENDOR_DELETED` once its vendor is deleted.
+         */
+        get: operations["getCurrentGatewayKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kill-switch/{agent_id}": {
         parameters: {
             query?: never;
@@ -1986,6 +2061,97 @@ export interface paths {
         get: operations["listRolesOfUser"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vendors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List vendors
+         * @description The org's vendors, newest first (deleted ones are gone). Credentials are never listed, only their last four characters.
+         */
+        get: operations["listVendors"];
+        put?: never;
+        /**
+         * Create a vendor
+         * @description Registers an upstream API (seed 001) that the org's agents call through Warden with gateway
+         *     keys, so they never hold its credential. `api_key` is encrypted at rest and never returned.
+         *     `base_url` must be an https URL (plain http only for hosts in `OUTBOUND_ALLOWED_HOSTS`)
+         *     without query, fragment or credentials whose host resolves to public addresses only:
+         *     otherwise 422 `VENDOR_URL_REFUSED` with the reason. `header_name` names the header
+         *     (`auth_type: header`, required, an HTTP token that is not hop-by-hop, `Host` or a framing
+         *     header) or the query parameter (`auth_type: query`, default `api_key`); it is refused with
+         *     `bearer` and `basic`. With `basic` the `api_key` is `user:password`. `org_id` may be
+         *     given and must be the caller's org. 503 `ENCRYPTION_KEY_MISSING` when this Warden has no
+         *     key-encryption key (`WARDEN_ENCRYPTION_KEY` on a real Postgres).
+         */
+        post: operations["createVendor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vendors/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a vendor
+         * @description One vendor of the org, without its credential.
+         */
+        get: operations["getVendor"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a vendor
+         * @description Deletes the vendor and erases its encrypted credential. From the moment this returns, every
+         *     gateway key for it is refused (403 `GATEWAY_KEY_VENDOR_DELETED`); they stay listed.
+         */
+        delete: operations["deleteVendor"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a vendor
+         * @description Changes the fields given; the others keep their values. The credential changes only through
+         *     rotate-credential. A new `base_url` is checked as at creation (422 `VENDOR_URL_REFUSED`);
+         *     `auth_type` and `header_name` must fit together after the change.
+         */
+        patch: operations["updateVendor"];
+        trace?: never;
+    };
+    "/api/v1/vendors/{id}/rotate-credential": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a vendor's credential
+         * @description Replaces the vendor's `api_key` (encrypted at rest, never returned); the next forwarded call
+         *     uses the new one. Gateway keys are unaffected. 503 `ENCRYPTION_KEY_MISSING` without a key-encryption key.
+         */
+        post: operations["rotateVendorCredential"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2763,7 +2929,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -2796,6 +2962,30 @@ export interface components {
          * @enum {string}
          */
         FeeMode: "take_rate" | "per_action";
+        /**
+         * @description A gateway key binds one agent to one vendor: the agent sends it as `Authorization: Bearer sgk_…`
+         *     to call the vendor through Warden. Listed by prefix and last four characters; the secret is
+         *     shown once. It stops working when revoked, when its agent is disabled (kill switch) or revoked,
+         *     or when its vendor is deleted.
+         */
+        GatewayKey: {
+            agent_id: string;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            last_four: string;
+            org_id: string;
+            /** @description The first 8 characters of the secret, e.g. `sgk_3kTq`. */
+            prefix: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            vendor_id: string;
+        };
+        /** @description A newly created gateway key, with its secret. The secret is never shown again. */
+        GatewayKeyWithSecret: components["schemas"]["GatewayKey"] & {
+            /** @description The secret, for the agent: `Authorization: Bearer sgk_…`. Its last six characters are a CRC32 checksum of the rest. */
+            key: string;
+        };
         /** @description Liveness of the process. */
         Health: {
             /**
@@ -3160,6 +3350,38 @@ export interface components {
             role_name: string;
             user_id: string;
         };
+        /**
+         * @description An upstream API the org's agents call through Warden's gateway. Its `api_key` is encrypted at
+         *     rest (AES-256-GCM under the org's data key) and never returned, logged or audited; at most
+         *     its last four characters are shown.
+         */
+        Vendor: {
+            /** @description The credential's last four characters; null when it is shorter than 16 characters (four would give too much away). */
+            api_key_last_four: string | null;
+            auth_type: components["schemas"]["VendorAuthType"];
+            /** @description The https URL calls are forwarded to (path appended); no query, fragment or credentials. */
+            base_url: string;
+            /** @description A response header in which the vendor reports a call's actual cost in USD (e.g. `X-Cost-Usd`); null when it reports none. */
+            cost_header: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            credential_rotated_at: string | null;
+            /** @description The header (`header`) or query parameter (`query`) carrying the credential; null for `bearer` and `basic`. */
+            header_name: string | null;
+            id: string;
+            name: string;
+            org_id: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description How Warden presents the vendor's `api_key` on each forwarded call: `bearer` as
+         *     `Authorization: Bearer <api_key>`; `header` as `<header_name>: <api_key>`; `query` as the query
+         *     parameter `<header_name>` (default `api_key`); `basic` as HTTP Basic, the `api_key` being `user:password`.
+         * @enum {string}
+         */
+        VendorAuthType: "bearer" | "header" | "query" | "basic";
         /** @description A workspace (seed 002's "project") groups agents, installations and environments inside an org. */
         Workspace: {
             /** Format: date-time */
@@ -3499,6 +3721,8 @@ export interface components {
         ApiKeyIdPath: string;
         /** @description The `next_cursor` of the previous page. Omit it for the first page. */
         Cursor: string;
+        /** @description The gateway key's id (`gwk_…`), never its secret. */
+        GatewayKeyIdPath: string;
         /** @description The installation's id. */
         InstallationIdPath: string;
         /** @description How many items a page holds at most. */
@@ -3515,6 +3739,8 @@ export interface components {
         UserIdPath: string;
         /** @description The assignment's id. */
         UserRoleIdPath: string;
+        /** @description The vendor's id (`vnd_…`). */
+        VendorIdPath: string;
         /** @description The workspace's id. A workspace of another org answers 404. */
         WorkspaceIdOfPath: string;
         /** @description The workspace's id. */
@@ -6563,6 +6789,196 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listGatewayKeys: {
+        parameters: {
+            query?: {
+                /** @description Only keys of this agent. */
+                agent_id?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only keys for this vendor. */
+                vendor_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of gateway keys. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "id": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "prefix": "sgk_3kTq",
+                     *           "last_four": "4TCV",
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "revoked_at": null
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        keys: components["schemas"]["GatewayKey"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createGatewayKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc"
+                 *     }
+                 */
+                "application/json": {
+                    agent_id: string;
+                    vendor_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new key, with its secret in `key`. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "prefix": "sgk_3kTq",
+                     *       "last_four": "4TCV",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "revoked_at": null,
+                     *       "key": "sgk_3kTqMpLFRxTF4SN8LxzjMFT5LOHCQIMw4TCV1a"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayKeyWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeGatewayKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The gateway key's id (`gwk_…`), never its secret. */
+                id: components["parameters"]["GatewayKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revoked key. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "prefix": "sgk_3kTq",
+                     *       "last_four": "4TCV",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "revoked_at": "2026-11-25T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCurrentGatewayKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key the request was made with. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "prefix": "sgk_3kTq",
+                     *       "last_four": "4TCV",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "revoked_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     killAgent: {
         parameters: {
             query?: never;
@@ -8447,6 +8863,313 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listVendors: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of vendors. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vendors": [
+                     *         {
+                     *           "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "OpenAI",
+                     *           "base_url": "https://api.openai.com/v1",
+                     *           "auth_type": "bearer",
+                     *           "header_name": null,
+                     *           "cost_header": "X-Cost-Usd",
+                     *           "api_key_last_four": "x9Qz",
+                     *           "credential_rotated_at": null,
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "updated_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        vendors: components["schemas"]["Vendor"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "name": "OpenAI",
+                 *       "base_url": "https://api.openai.com/v1",
+                 *       "api_key": "sk-proj-example-not-a-real-key-x9Qz",
+                 *       "auth_type": "bearer",
+                 *       "cost_header": "X-Cost-Usd"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The vendor's credential; write-only. */
+                    api_key: string;
+                    auth_type?: components["schemas"]["VendorAuthType"];
+                    base_url: string;
+                    cost_header?: string | null;
+                    header_name?: string | null;
+                    name: string;
+                    org_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new vendor (without its credential). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "OpenAI",
+                     *       "base_url": "https://api.openai.com/v1",
+                     *       "auth_type": "bearer",
+                     *       "header_name": null,
+                     *       "cost_header": "X-Cost-Usd",
+                     *       "api_key_last_four": "x9Qz",
+                     *       "credential_rotated_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The vendor. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "OpenAI",
+                     *       "base_url": "https://api.openai.com/v1",
+                     *       "auth_type": "bearer",
+                     *       "header_name": null,
+                     *       "cost_header": "X-Cost-Usd",
+                     *       "api_key_last_four": "x9Qz",
+                     *       "credential_rotated_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "cost_header": "X-Cost-Usd"
+                 *     }
+                 */
+                "application/json": {
+                    auth_type?: components["schemas"]["VendorAuthType"];
+                    base_url?: string;
+                    cost_header?: string | null;
+                    header_name?: string | null;
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The changed vendor. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "OpenAI",
+                     *       "base_url": "https://api.openai.com/v1",
+                     *       "auth_type": "bearer",
+                     *       "header_name": null,
+                     *       "cost_header": "X-Cost-Usd",
+                     *       "api_key_last_four": "x9Qz",
+                     *       "credential_rotated_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateVendorCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "api_key": "sk-proj-example-new-key-R2d2"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The new credential; write-only. */
+                    api_key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The vendor, with the new credential's last four characters. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "OpenAI",
+                     *       "base_url": "https://api.openai.com/v1",
+                     *       "auth_type": "bearer",
+                     *       "header_name": null,
+                     *       "cost_header": "X-Cost-Usd",
+                     *       "api_key_last_four": "R2d2",
+                     *       "credential_rotated_at": "2026-11-25T09:00:00Z",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-25T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

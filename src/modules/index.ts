@@ -5,6 +5,7 @@ import { approvalsHandlers } from './approvals';
 import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
 import { billingHandlers } from './billing';
+import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
@@ -13,6 +14,7 @@ import { rbacHandlers } from './rbac';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
+import { vendorsHandlers } from './vendors';
 import { workspacesHandlers } from './workspaces';
 
 /** Every module's handlers, keyed by operationId. */
@@ -32,4 +34,6 @@ export const handlers = {
   ...billingHandlers,
   ...approvalsHandlers,
   ...policiesHandlers,
+  ...vendorsHandlers,
+  ...gatewayKeysHandlers,
 } satisfies HandlerMap;
