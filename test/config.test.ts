@@ -53,6 +53,7 @@ describe('configuration from the environment', () => {
       BILLING_FEE_MODE: 'per_action',
       BILLING_TAKE_RATE_BPS: '250',
       BILLING_FEE_PER_ACTION_USD: '0.0025',
+      WARDEN_ENCRYPTION_KEY: '00'.repeat(32),
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -90,6 +91,8 @@ describe('configuration from the environment', () => {
         exportTimeoutMs: 30000,
       },
       billing: { feeMode: 'per_action', takeRateBps: 250, feePerActionMicros: 2500 },
+      approvals: { ttlMinutes: 15, maxWaits: 200, maxWaitsPerOrg: 20 },
+      encryptionKey: Buffer.alloc(32),
     });
   });
 

@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { components } from '../../generated/api';
+import { parseEncryptionKey } from '../crypto/key-manager';
 
 /**
  * The one place that reads process.env. Every variable is parsed and checked here so that a
@@ -63,6 +64,8 @@ export interface Config {
   siem: SiemConfig;
   billing: BillingConfig;
   approvals: ApprovalsConfig;
+  /** WARDEN_ENCRYPTION_KEY: the 32-byte key-encryption key that wraps each org's data key (vendor credentials). */
+  encryptionKey: Buffer | undefined;
 }
 
 /** Human approvals: how long one stays open, and how many long-polls one instance holds. */
@@ -231,6 +234,11 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('DEV_RETURN_LINK_TOKENS: must not be on with NODE_ENV=production (it hands login links to whoever asks for them)');
   }
 
+  const rawEncryptionKey = env.WARDEN_ENCRYPTION_KEY?.trim() || undefined;
+  const parsedEncryptionKey = rawEncryptionKey === undefined ? undefined : parseEncryptionKey(rawEncryptionKey);
+  if (typeof parsedEncryptionKey === 'string') problems.push(`WARDEN_ENCRYPTION_KEY: ${parsedEncryptionKey}`);
+  const encryptionKey = typeof parsedEncryptionKey === 'string' ? undefined : parsedEncryptionKey;
+
   const config: Config = {
     port: read('PORT', 9300, integer(0, 65535)),
     host: env.HOST?.trim() || '0.0.0.0',
@@ -284,6 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxWaits: read('APPROVAL_MAX_WAITS', 200, integer(1, 10_000)),
       maxWaitsPerOrg: read('APPROVAL_MAX_WAITS_PER_ORG', 20, integer(1, 10_000)),
     },
+    encryptionKey,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

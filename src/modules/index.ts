@@ -5,13 +5,16 @@ import { approvalsHandlers } from './approvals';
 import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
 import { billingHandlers } from './billing';
+import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
+import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
+import { vendorsHandlers } from './vendors';
 import { workspacesHandlers } from './workspaces';
 
 /** Every module's handlers, keyed by operationId. */
@@ -30,4 +33,7 @@ export const handlers = {
   ...auditHandlers,
   ...billingHandlers,
   ...approvalsHandlers,
+  ...policiesHandlers,
+  ...vendorsHandlers,
+  ...gatewayKeysHandlers,
 } satisfies HandlerMap;

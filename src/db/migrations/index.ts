@@ -10,6 +10,8 @@ import { ApiKeyCreator1732960000000 } from './1732960000000-api-key-creator';
 import { BootstrapReplay1732970000000 } from './1732970000000-bootstrap-replay';
 import { Billing1733030000000 } from './1733030000000-billing';
 import { Approvals1733020000000 } from './1733020000000-approvals';
+import { Policies1733000000000 } from './1733000000000-policies';
+import { Vendors1733010000000 } from './1733010000000-vendors';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -27,4 +29,6 @@ export const migrations: Array<new () => MigrationInterface> = [
   BootstrapReplay1732970000000,
   Billing1733030000000,
   Approvals1733020000000,
+  Policies1733000000000,
+  Vendors1733010000000,
 ];
