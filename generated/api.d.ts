@@ -1115,6 +1115,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask whether an agent may make a call
+         * @description For agents that call vendors themselves: ask before a tool runs. Authenticated with the
+         *     agent's own credential (its `sas_` agent secret, or a gateway key bound to it), never a human's.
+         *     The same evaluator as the gateway decides: the agent must be active, then its policies (its own
+         *     and its workspace's; no policy denies) are checked against `action` (default `METHOD /path`),
+         *     `path` and `cost_usd`, then the daily budget, then whether a human must approve. An `allow`
+         *     counts `cost_usd` against today's budget at once, so concurrent asks cannot overspend it.
+         *     Every answer writes a billing event (`GET /api/v1/billing/events`) and the answer is always 200:
+         *     the decision is in the body.
+         *
+         *     Approval flow: `approval_required` opens an approval (or answers the pending one); when a human has
+         *     approved it, ask again with `approval_id` and the same method and path and a cost no higher:
+         *     that one ask is allowed, and the approval is used up.
+         */
+        post: operations["createDecision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprise/orgs/{org_id}/retention": {
         parameters: {
             query?: never;
@@ -1834,6 +1865,30 @@ export interface paths {
          *     is 409 `LAST_OWNER`.
          */
         put: operations["setRolePermissions"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a redacted snapshot of the org's governance state
+         * @description Seed 001's `GET /v1/state`: the org's agents with their budgets used today, its policies with
+         *     their current versions, its vendors (without credentials), its gateway keys (prefix and last
+         *     four only) and the approvals waiting for a human. Each list holds at most 1000 items;
+         *     `truncated` says when one stopped there. A platform admin names any org with `org_id`; for
+         *     anyone else `org_id` must be their own org (another org answers 404).
+         */
+        get: operations["getStateSnapshot"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -2901,6 +2956,37 @@ export interface components {
             workspace_id: string;
         };
         /**
+         * @description What Warden decided about one call an agent is about to make. `allow` means the call may go
+         *     ahead and its cost has been counted against the agent's daily budget; `deny` says why in
+         *     `deny_reason`; `approval_required` means a human must approve first: wait on
+         *     `GET /api/v1/approvals/{approval_id}?wait=30`, then ask again with the same call and `approval_id`.
+         */
+        Decision: {
+            /** @description The approval to wait on, or the one this call redeemed. */
+            approval_id: string | null;
+            /** @description What the agent may still spend today (UTC) after an `allow`, or had left when `budget_exceeded` refused the call; null when it has no daily budget and for every other ruling. */
+            budget_remaining_usd: number | null;
+            /**
+             * Format: date-time
+             * @description Next UTC midnight, when the daily budget starts again.
+             */
+            budget_resets_at: string;
+            /** @enum {string} */
+            decision: "allow" | "deny" | "approval_required";
+            /**
+             * @description Why the call is refused: `no_policy`, `action_not_allowed`, `path_denied`, `path_invalid`,
+             *     `cost_exceeds_max`, `budget_exceeded`, `approval_denied`, `approval_expired`, `approval_used`,
+             *     `approval_mismatch`, `approval_pending`; null unless `decision` is `deny`.
+             */
+            deny_reason: string | null;
+            /** @description The policy that decided (the first that denied, asked for approval, or allowed); null when the agent has none. */
+            policy_id: string | null;
+            /** @description The version of that policy the decision used. */
+            policy_version: number | null;
+            /** @description The request id, also on the billing event this decision wrote. */
+            request_id: string;
+        };
+        /**
          * @description How a link was delivered. `email`: to the user's mailbox, or, when `SMTP_URL` is unset, to the
          *     server log for the operator; the token is never in the answer, because whoever asks for a
          *     link must not be the one who gets it (anyone can ask for anyone's magic link).
@@ -3324,6 +3410,32 @@ export interface components {
          *     ]
          */
         SiemTags: string[];
+        /**
+         * @description A redacted snapshot of one org's governance state (seed 001 `GET /v1/state`): no secret appears,
+         *     vendor credentials and gateway keys are named by their last four characters only.
+         */
+        StateSnapshot: {
+            agents: {
+                budget_remaining_usd: number | null;
+                daily_budget: number | null;
+                id: string;
+                name: string;
+                policy_ids: string[];
+                /** @description Counted against today's (UTC) budget so far. */
+                spent_today_usd: number;
+                /** @enum {string} */
+                status: "active" | "disabled" | "revoked";
+            }[];
+            gateway_keys: components["schemas"]["GatewayKey"][];
+            /** Format: date-time */
+            generated_at: string;
+            org_id: string;
+            pending_approvals: components["schemas"]["Approval"][];
+            policies: components["schemas"]["Policy"][];
+            /** @description True when a list stopped at 1000 items; page through the resource's own list operation for the rest. */
+            truncated?: boolean;
+            vendors: components["schemas"]["Vendor"][];
+        };
         /** @description US dollars, at most 6 decimal places (Warden keeps whole micro-dollars); null for none. */
         UsdAmount: number | null;
         /** @description A person who signs in. `role` is the built-in role the user holds in the org; more roles come from user-role assignments. */
@@ -6347,6 +6459,52 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    createDecision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description What the agent does, e.g. `chat.completions`; defaults to `METHOD /path`. */
+                    action?: string;
+                    /** @description An approved approval to redeem for this call. */
+                    approval_id?: string;
+                    /** @description The cost the agent declares for the call; 0 when omitted. */
+                    cost_usd?: number;
+                    /** @enum {string} */
+                    method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS";
+                    /** @description The path on the vendor, starting with `/`, as it will be sent. */
+                    path: string;
+                    /** @description The vendor called; with a gateway key it must be the key's vendor. */
+                    vendor_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The decision. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decision"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     setAuditRetention: {
         parameters: {
             query?: never;
@@ -8324,6 +8482,36 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getStateSnapshot: {
+        parameters: {
+            query?: {
+                /** @description Whose state; defaults to the caller's org. */
+                org_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshot. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StateSnapshot"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

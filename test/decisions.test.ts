@@ -22,7 +22,9 @@ describe('POST /decisions: one evaluator for policies, budgets and approvals (se
   it('allows a call its policy allows, counts the cost against the budget and meters a billing event', async () => {
     const policy = await createPolicy(warden, org, { allowed_actions: ['chat.*'], max_cost_per_request: 5 });
     const agent = await createGovernedAgent(warden, org, { policy_ids: [policy.id], daily_budget: 10 });
-    const res = await ask(agent.secret, { action: 'chat.completions', method: 'POST', path: '/v1/chat/completions', cost_usd: 2.5 }).expect(200);
+    const res = await ask(agent.secret, { action: 'chat.completions', method: 'POST', path: '/v1/chat/completions', cost_usd: 2.5 }).expect(
+      200,
+    );
     assert.equal(res.body.decision, 'allow');
     assert.equal(res.body.policy_id, policy.id);
     assert.equal(res.body.policy_version, policy.version);
@@ -46,7 +48,12 @@ describe('POST /decisions: one evaluator for policies, budgets and approvals (se
     const agent = await createGovernedAgent(warden, org, { policy_ids: [policy.id], daily_budget: 10 });
     const denied = await ask(agent.secret, { method: 'GET', path: '/admin/users' }).expect(200);
     assert.deepEqual(
-      { decision: denied.body.decision, reason: denied.body.deny_reason, policy: denied.body.policy_id, version: denied.body.policy_version },
+      {
+        decision: denied.body.decision,
+        reason: denied.body.deny_reason,
+        policy: denied.body.policy_id,
+        version: denied.body.policy_version,
+      },
       { decision: 'deny', reason: 'path_denied', policy: policy.id, version: policy.version },
     );
     for (const path of ['//admin/users', '/./admin', '/x/../admin', '/%61dmin']) {
@@ -56,7 +63,14 @@ describe('POST /decisions: one evaluator for policies, budgets and approvals (se
     const changed = await warden.request
       .put(`/api/v1/policies/${policy.id}`)
       .set('X-API-Key', org.key)
-      .send({ name: 'renamed', allowed_actions: [], denied_path_prefixes: ['/billing'], max_cost_per_request: 10, require_approval: false, approval_actions: [] })
+      .send({
+        name: 'renamed',
+        allowed_actions: [],
+        denied_path_prefixes: ['/billing'],
+        max_cost_per_request: 10,
+        require_approval: false,
+        approval_actions: [],
+      })
       .expect(200);
     assert.equal(changed.body.version, policy.version + 1);
     const allowed = await ask(agent.secret, { method: 'GET', path: '/admin/users' }).expect(200);

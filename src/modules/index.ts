@@ -5,12 +5,14 @@ import { approvalsHandlers } from './approvals';
 import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
 import { billingHandlers } from './billing';
+import { decisionsHandlers } from './decisions';
 import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
+import { stateHandlers } from './state';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
@@ -36,4 +38,6 @@ export const handlers = {
   ...policiesHandlers,
   ...vendorsHandlers,
   ...gatewayKeysHandlers,
+  ...decisionsHandlers,
+  ...stateHandlers,
 } satisfies HandlerMap;

@@ -18,11 +18,13 @@ import { ApprovalNotifier, ApprovalService } from './approvals';
 import { AuditService, ComplianceService, SiemExportService } from './audit';
 import { AuthService, LoginLinkService } from './auth';
 import { BillingService, ConfiguredFeeSettings } from './billing';
+import { DecisionService } from './decisions';
 import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
+import { StateService } from './state';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
 import { TrustService } from './trust';
@@ -89,6 +91,19 @@ export function createServices(options: ServiceOptions) {
   );
   const vendors = new VendorService(db, orgs, outbound, cipher);
   const gatewayKeys = new GatewayKeyService(db, orgs, agents, vendors);
+  const billing = new BillingService(db, orgs, new ConfiguredFeeSettings(config.billing));
+  const approvals = new ApprovalService(
+    db,
+    orgs,
+    new ApprovalNotifier(rbac, mailer, outbound, secrets, logger, config.publicUrl),
+    outbound,
+    secrets,
+    // PGlite (one session, `namedStatements` false) cannot spare a connection to LISTEN on: its waits poll.
+    database.namedStatements ? database.url : null,
+    logger,
+    { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
+  );
+  const decisions = new DecisionService(db, agents, policies, approvals, billing, audit, vendors);
   return {
     config,
     database,
@@ -113,21 +128,13 @@ export function createServices(options: ServiceOptions) {
     agents,
     installations,
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
-    billing: new BillingService(db, orgs, new ConfiguredFeeSettings(config.billing)),
-    approvals: new ApprovalService(
-      db,
-      orgs,
-      new ApprovalNotifier(rbac, mailer, outbound, secrets, logger, config.publicUrl),
-      outbound,
-      secrets,
-      // PGlite (one session, `namedStatements` false) cannot spare a connection to LISTEN on: its waits poll.
-      database.namedStatements ? database.url : null,
-      logger,
-      { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
-    ),
+    billing,
+    approvals,
     policies,
     cipher,
     vendors,
     gatewayKeys,
+    decisions,
+    state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
   };
 }

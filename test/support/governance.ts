@@ -14,7 +14,11 @@ export function policyBody(overrides: Record<string, unknown> = {}): Record<stri
   };
 }
 
-export async function createPolicy(warden: TestApp, org: TestOrg, overrides: Record<string, unknown> = {}): Promise<{ id: string; version: number }> {
+export async function createPolicy(
+  warden: TestApp,
+  org: TestOrg,
+  overrides: Record<string, unknown> = {},
+): Promise<{ id: string; version: number }> {
   const res = await warden.request.post('/api/v1/policies').set('X-API-Key', org.key).send(policyBody(overrides)).expect(201);
   return { id: res.body.id, version: res.body.version };
 }
@@ -43,13 +47,28 @@ export async function createVendor(
   const res = await warden.request
     .post('/api/v1/vendors')
     .set('X-API-Key', org.key)
-    .send({ name: `vendor-${Math.random().toString(36).slice(2, 10)}`, base_url: baseUrl, api_key: 'vendor-secret-0123456789', auth_type: 'bearer', ...overrides })
+    .send({
+      name: `vendor-${Math.random().toString(36).slice(2, 10)}`,
+      base_url: baseUrl,
+      api_key: 'vendor-secret-0123456789',
+      auth_type: 'bearer',
+      ...overrides,
+    })
     .expect(201);
   return { id: res.body.id };
 }
 
 /** A gateway key (seed 001 `POST /keys`) for the agent and vendor: its id and its secret. */
-export async function createGatewayKey(warden: TestApp, org: TestOrg, agentId: string, vendorId: string): Promise<{ id: string; key: string }> {
-  const res = await warden.request.post('/api/v1/keys').set('X-API-Key', org.key).send({ agent_id: agentId, vendor_id: vendorId }).expect(201);
+export async function createGatewayKey(
+  warden: TestApp,
+  org: TestOrg,
+  agentId: string,
+  vendorId: string,
+): Promise<{ id: string; key: string }> {
+  const res = await warden.request
+    .post('/api/v1/keys')
+    .set('X-API-Key', org.key)
+    .send({ agent_id: agentId, vendor_id: vendorId })
+    .expect(201);
   return { id: res.body.id, key: res.body.key };
 }

@@ -168,6 +168,11 @@ export class AgentService {
     return { agents: page.items.map(toAgent), has_more: page.has_more, next_cursor: page.next_cursor };
   }
 
+  /** The org's newest agents, at most `limit` (the state snapshot). */
+  async inOrg(orgId: string, limit: number): Promise<Agent[]> {
+    return (await this.store.list(orgId, { status: undefined, workspaceId: null, beforeId: null, limit })).map(toAgent);
+  }
+
   async get(principal: Principal, ref: string): Promise<Agent> {
     return toAgent(await this.row(await this.orgs.scope(principal), ref));
   }

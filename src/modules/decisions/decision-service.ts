@@ -1,15 +1,18 @@
-import type { components } from '../../../generated/api';
+import type { components, operations } from '../../../generated/api';
 import type { NewAuditEvent } from '../../audit/audit-event';
 import { currentRequestFacts } from '../../audit/audit-event';
+import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
-import { ForbiddenError } from '../../errors/api-error';
-import { effectiveStatus, type AgentService } from '../agents';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
+import { type AgentService, effectiveStatus } from '../agents';
 import type { ApprovalService } from '../approvals';
 import type { AuditService } from '../audit';
 import { type BillingService, utcDay } from '../billing';
 import { evaluatePolicies, type PolicyService } from '../policies';
+import type { VendorService } from '../vendors';
 
 type Decision = components['schemas']['Decision'];
+type DecisionInput = operations['createDecision']['requestBody']['content']['application/json'];
 
 /** The agent about to call, as its credential names it. */
 export interface GovernedCaller {
@@ -57,6 +60,21 @@ export const MICROS_PER_USD = 1_000_000;
 export const toMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD);
 export const toUsd = (micros: number): number => micros / MICROS_PER_USD;
 
+const vendorNotFound = (id: string) => new NotFoundError(`No vendor '${id}' exists in this org.`, 'VENDOR_NOT_FOUND');
+
+/** The agent an agent secret or a gateway key speaks for; the binding admits no other credential here. */
+export function governedCaller(principal: Principal): GovernedCaller {
+  if (!principal.orgId || !principal.agentId || (principal.kind !== 'agent' && principal.kind !== 'gateway_key')) {
+    throw new ForbiddenError('Only an agent credential (agent secret or gateway key) can ask for a decision.', 'CREDENTIAL_NOT_ACCEPTED');
+  }
+  return {
+    orgId: principal.orgId,
+    agentId: principal.agentId,
+    keyId: principal.gatewayKey?.id ?? null,
+    actor: { type: 'agent', id: principal.agentId },
+  };
+}
+
 const nextUtcMidnight = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 
 /**
@@ -72,13 +90,38 @@ export class DecisionService {
     private readonly approvals: Pick<ApprovalService, 'open' | 'redeem'>,
     private readonly billing: Pick<BillingService, 'reserveBudget' | 'adjustSpend' | 'recordEvent'>,
     private readonly audit: Pick<AuditService, 'record'>,
+    private readonly vendors: Pick<VendorService, 'assertInOrg'>,
   ) {}
+
+  /**
+   * `POST /decisions`: the agent behind the credential asks about a call it will make itself. With
+   * a gateway key, the call is to that key's vendor.
+   */
+  async decideForAgent(principal: Principal, input: DecisionInput): Promise<Decision> {
+    const caller = governedCaller(principal);
+    const vendorId = input.vendor_id ?? principal.gatewayKey?.vendorId ?? null;
+    if (vendorId !== null) {
+      if (principal.gatewayKey && principal.gatewayKey.vendorId !== vendorId) throw vendorNotFound(vendorId);
+      await this.vendors.assertInOrg(caller.orgId, vendorId);
+    }
+    const call: CallToDecide = {
+      action: input.action ?? `${input.method} ${input.path}`,
+      method: input.method,
+      path: input.path,
+      costMicros: toMicros(input.cost_usd ?? 0),
+      vendorId,
+      approvalId: input.approval_id ?? null,
+    };
+    const ruling = await this.decide(caller, call);
+    await this.settle(caller, call, ruling, { statusCode: 200, vendorCostMicros: null, released: false });
+    return this.present(ruling);
+  }
 
   /** Rules on a call; an `allow` has already counted its cost against today's budget. */
   async decide(caller: GovernedCaller, call: CallToDecide, now = new Date()): Promise<Ruling> {
     const agent = await this.agents.row(caller.orgId, caller.agentId);
     if (effectiveStatus(agent) !== 'active') {
-      throw new ForbiddenError(`Agent '${agent.id}' is ${effectiveStatus(agent)}; its calls are refused.`, 'AGENT_DISABLED');
+      throw new ConflictError(`Agent '${agent.id}' is ${effectiveStatus(agent)}; its calls are refused.`, 'AGENT_STOPPED');
     }
     const budgetMicros = agent.daily_budget === null ? null : toMicros(Number(agent.daily_budget));
     const verdict = evaluatePolicies(await this.policies.effectiveForAgent(caller.orgId, caller.agentId), call);

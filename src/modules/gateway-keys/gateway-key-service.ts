@@ -88,6 +88,11 @@ export class GatewayKeyService implements GatewayKeyCredentials {
     return { keys: page.items.map(toGatewayKey), has_more: page.has_more, next_cursor: page.next_cursor };
   }
 
+  /** The org's newest gateway keys, at most `limit`, by prefix and last four (the state snapshot). */
+  async inOrg(orgId: string, limit: number): Promise<GatewayKey[]> {
+    return (await this.store.list(orgId, { agentId: null, vendorId: null, beforeId: null, limit })).map(toGatewayKey);
+  }
+
   /** Idempotent: revoking a revoked key answers it as it is. */
   async revoke(principal: Principal, id: string): Promise<GatewayKey> {
     const orgId = await this.orgs.scope(principal);

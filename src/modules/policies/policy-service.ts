@@ -173,6 +173,11 @@ export class PolicyService {
     return { policies: page.items.map(toPolicy), has_more: page.has_more, next_cursor: page.next_cursor };
   }
 
+  /** The org's newest live policies, at most `limit` (the state snapshot). */
+  async inOrg(orgId: string, limit: number): Promise<Policy[]> {
+    return (await this.store.list(orgId, null, limit)).map(toPolicy);
+  }
+
   async get(principal: Principal, policyId: string): Promise<Policy> {
     const orgId = await this.orgs.scope(principal);
     const row = await this.store.find(orgId, policyId);

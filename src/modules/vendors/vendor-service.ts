@@ -94,6 +94,11 @@ export class VendorService {
     return { vendors: page.items.map(toVendor), has_more: page.has_more, next_cursor: page.next_cursor };
   }
 
+  /** The org's newest vendors, at most `limit`, without credentials (the state snapshot). */
+  async inOrg(orgId: string, limit: number): Promise<Vendor[]> {
+    return (await this.store.list(orgId, null, limit)).map(toVendor);
+  }
+
   async get(principal: Principal, id: string): Promise<Vendor> {
     const row = await this.store.find(await this.orgs.scope(principal), id);
     if (!row) throw vendorNotFound(id);

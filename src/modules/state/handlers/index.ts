@@ -1,0 +1,3 @@
+import { getStateSnapshot } from './getStateSnapshot';
+
+export const stateHandlers = { getStateSnapshot };

@@ -1,0 +1,2 @@
+export { stateHandlers } from './handlers';
+export { StateService } from './state-service';
