@@ -8505,6 +8505,30 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "generated_at": "2026-11-25T12:00:00Z",
+                     *       "agents": [
+                     *         {
+                     *           "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "billing-bot",
+                     *           "status": "active",
+                     *           "policy_ids": [
+                     *             "pol_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *           ],
+                     *           "daily_budget": 25,
+                     *           "spent_today_usd": 7.5,
+                     *           "budget_remaining_usd": 17.5
+                     *         }
+                     *       ],
+                     *       "policies": [],
+                     *       "vendors": [],
+                     *       "gateway_keys": [],
+                     *       "pending_approvals": [],
+                     *       "truncated": false
+                     *     }
+                     */
                     "application/json": components["schemas"]["StateSnapshot"];
                 };
             };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createGovernedAgent, createPolicy } from './support/governance';
+import { createGatewayKey, createGovernedAgent, createPolicy, createVendor } from './support/governance';
 import { createOrg, createUserAndLogin, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -10,7 +11,7 @@ describe('POST /decisions: one evaluator for policies, budgets and approvals (se
   let other: TestOrg;
 
   before(async () => {
-    warden = await startTestApp();
+    warden = await startTestApp({ config: { encryptionKey: randomBytes(32) } });
     org = await createOrg(warden);
     other = await createOrg(warden, 'enterprise', 'Other org');
   });
@@ -134,13 +135,8 @@ describe('POST /decisions: one evaluator for policies, budgets and approvals (se
     const agent = await createGovernedAgent(warden, org, { policy_ids: [policy.id] });
     await warden.request.post('/api/v1/decisions').set('X-API-Key', org.key).send({ method: 'GET', path: '/x' }).expect(403);
     await warden.request.post('/api/v1/decisions').send({ method: 'GET', path: '/x' }).expect(401);
-    const foreignVendor = await warden.request
-      .post('/api/v1/vendors')
-      .set('X-API-Key', other.key)
-      .send({ name: 'theirs', base_url: 'https://api.example.com', api_key: 'their-secret-0123456789', auth_type: 'bearer' });
-    if (foreignVendor.status === 201) {
-      await ask(agent.secret, { method: 'GET', path: '/x', vendor_id: foreignVendor.body.id }).expect(404);
-    }
+    const foreignVendor = await createVendor(warden, other, 'https://1.1.1.1/v1');
+    await ask(agent.secret, { method: 'GET', path: '/x', vendor_id: foreignVendor.id }).expect(404);
     await warden.request.post(`/api/v1/kill-switch/${agent.id}`).set('X-API-Key', org.key).expect(200);
     await ask(agent.secret, { method: 'GET', path: '/x' }).expect(401);
   });
@@ -153,5 +149,53 @@ describe('POST /decisions: one evaluator for policies, budgets and approvals (se
     await ask(agent.secret, { method: 'GET', path: '/x', cost_usd: 0.0000001 }).expect(422);
     const events = await warden.request.get(`/api/v1/billing/events?agent_id=${agent.id}`).set('X-API-Key', org.key).expect(200);
     assert.equal(events.body.events.length, 0);
+  });
+});
+
+describe('GET /state: a redacted snapshot of the governance state (seed 001)', () => {
+  let warden: TestApp;
+  let org: TestOrg;
+  let other: TestOrg;
+
+  before(async () => {
+    warden = await startTestApp({ config: { encryptionKey: randomBytes(32) } });
+    org = await createOrg(warden);
+    other = await createOrg(warden, 'enterprise', 'Other org');
+  });
+  after(() => warden.close());
+
+  it('shows agents with today’s spend, policies with versions, vendors and keys without secrets, pending approvals', async () => {
+    const policy = await createPolicy(warden, org, { approval_min_cost: 50, max_cost_per_request: 100 });
+    const agent = await createGovernedAgent(warden, org, { policy_ids: [policy.id], daily_budget: 200 });
+    const vendor = await createVendor(warden, org, 'https://1.1.1.1/v1');
+    const key = await createGatewayKey(warden, org, agent.id, vendor.id);
+    await warden.request.post('/api/v1/decisions').set('Authorization', `Bearer ${key.key}`).send({ method: 'POST', path: '/v1/a', cost_usd: 7.5 }).expect(200);
+    const escalated = await warden.request
+      .post('/api/v1/decisions')
+      .set('X-Agent-Secret', agent.secret)
+      .send({ method: 'POST', path: '/v1/b', cost_usd: 60, vendor_id: vendor.id })
+      .expect(200);
+    assert.equal(escalated.body.decision, 'approval_required');
+
+    const res = await warden.request.get('/api/v1/state').set('X-API-Key', org.key).expect(200);
+    assert.equal(res.body.org_id, org.id);
+    assert.equal(res.body.truncated, false);
+    assert.deepEqual(res.body.agents, [
+      { id: agent.id, name: 'governed-agent', status: 'active', policy_ids: [policy.id], daily_budget: 200, spent_today_usd: 7.5, budget_remaining_usd: 192.5 },
+    ]);
+    assert.deepEqual(res.body.policies.map((p: { id: string; version: number }) => [p.id, p.version]), [[policy.id, policy.version]]);
+    assert.deepEqual(res.body.vendors.map((v: { id: string }) => v.id), [vendor.id]);
+    assert.deepEqual(res.body.gateway_keys.map((k: { id: string }) => k.id), [key.id]);
+    assert.deepEqual(res.body.pending_approvals.map((a: { id: string }) => a.id), [escalated.body.approval_id]);
+    const text = JSON.stringify(res.body);
+    assert.ok(!text.includes(key.key), 'the gateway key secret is not in the snapshot');
+    assert.ok(!text.includes('vendor-secret-0123456789'), 'the vendor credential is not in the snapshot');
+
+    // Another org sees only its own (empty) state, and cannot name this org.
+    const theirs = await warden.request.get('/api/v1/state').set('X-API-Key', other.key).expect(200);
+    assert.deepEqual([theirs.body.agents, theirs.body.vendors, theirs.body.pending_approvals], [[], [], []]);
+    await warden.request.get(`/api/v1/state?org_id=${org.id}`).set('X-API-Key', other.key).expect(404);
+    await warden.request.get('/api/v1/state').set('X-Agent-Secret', agent.secret).expect(403);
+    await warden.request.get('/api/v1/state').expect(401);
   });
 });

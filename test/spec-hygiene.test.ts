@@ -63,6 +63,7 @@ describe('spec hygiene', () => {
       completeEmailVerification: 'the actor is the user the link names; a refused link is an event too',
       requestAdminPin: 'answers the same for unknown emails; the event belongs to the platform chain',
       verifyAdminPin: 'a refused PIN is an event too, on the platform chain',
+      createDecision: 'every ruling is an event, a denial too, written with its billing event through the group-committed record',
     };
     const { body } = await warden.request.get('/openapi.json').expect(200);
     const recordedByService = Object.values(body.paths as Record<string, Record<string, Record<string, unknown>>>)

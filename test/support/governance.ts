@@ -27,12 +27,16 @@ export async function createPolicy(
 export async function createGovernedAgent(
   warden: TestApp,
   org: TestOrg,
-  fields: { policy_ids: string[]; daily_budget?: number | null; name?: string },
+  fields: { policy_ids: string[]; daily_budget?: number; name?: string },
 ): Promise<{ id: string; secret: string }> {
   const res = await warden.request
     .post('/api/v1/agents')
     .set('X-API-Key', org.key)
-    .send({ name: fields.name ?? 'governed-agent', daily_budget: fields.daily_budget ?? null, policy_ids: fields.policy_ids })
+    .send({
+      name: fields.name ?? 'governed-agent',
+      policy_ids: fields.policy_ids,
+      ...(fields.daily_budget === undefined ? {} : { daily_budget: fields.daily_budget }),
+    })
     .expect(201);
   return { id: res.body.id, secret: res.body.agent_secret };
 }
