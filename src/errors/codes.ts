@@ -128,6 +128,22 @@ export const ERROR_CODES = {
   SIEM_DELIVERY_FAILED: { status: 502, meaning: 'The SIEM intake refused the export or could not be reached.' },
   DESTINATION_UNRESOLVABLE: { status: 502, meaning: 'The outbound host does not resolve.' },
   DATABASE_UNAVAILABLE: { status: 503, meaning: 'Warden’s database is unavailable; retry after Retry-After seconds.' },
+  GATEWAY_PATH_REFUSED: {
+    status: 400,
+    meaning: 'The gateway path holds a dot segment (. or .., percent-encoded or not), which could leave the vendor’s base path.',
+  },
+  POLICY_DENIED: { status: 403, meaning: 'A policy of the agent refuses the gateway call; deny_reason and policy_id say which and why.' },
+  BUDGET_EXCEEDED: {
+    status: 403,
+    meaning: 'The call would take the agent past its daily budget; budget_resets_at says when it resets (00:00 UTC).',
+  },
+  VENDOR_NOT_FOUND: { status: 404, meaning: 'No such vendor in the caller’s org, or the gateway key is not bound to it.' },
+  UPSTREAM_UNREACHABLE: {
+    status: 502,
+    meaning: 'The vendor could not be reached, or broke the connection or the protocol before answering.',
+  },
+  UPSTREAM_REFUSED: { status: 502, meaning: 'The vendor’s address is one Warden may not call (SSRF rules) or does not resolve.' },
+  UPSTREAM_TIMEOUT: { status: 504, meaning: 'The vendor did not answer in time.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
