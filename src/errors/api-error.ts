@@ -112,10 +112,16 @@ export class InternalError extends ApiError {
   }
 }
 
-/** An outside service Warden called for the request (a SIEM intake) failed or could not be reached. */
+/** An outside service Warden called for the request (a SIEM intake, a vendor) failed or could not be reached. */
 export class BadGatewayError extends ApiError {
   readonly status = 502;
   readonly kind = 'bad_gateway';
+}
+
+/** An outside service Warden called for the request (a vendor behind the gateway) did not answer in time. */
+export class GatewayTimeoutError extends ApiError {
+  readonly status = 504;
+  readonly kind = 'gateway_timeout';
 }
 
 export class ServiceUnavailableError extends ApiError {
