@@ -64,7 +64,7 @@ export interface ForwardRequest {
   /** End-to-end headers; hop-by-hop ones and `Host` are dropped here whatever the caller passes. */
   headers: IncomingHttpHeaders | OutgoingHttpHeaders;
   body?: Readable;
-  /** From connecting to the answer's headers, and then the longest silence while its body streams. */
+  /** The longest silence: connecting, between chunks of an upload, waiting for the answer, and within its body. */
   timeoutMs: number;
   /** The answer's body is cut off (the stream fails) past this many bytes. */
   maxResponseBytes?: number;
@@ -243,6 +243,10 @@ export class OutboundHttp {
         req.end();
         return;
       }
+      // A long upload is progress, not silence: the wait for the answer counts from the last chunk sent.
+      body.on('data', () => {
+        if (!answered) timer.refresh();
+      });
       pipeline(body, req).catch((error: Error) => fail(body.errored ?? new UpstreamFailureError(error.message)));
     });
   }

@@ -78,7 +78,7 @@ export interface GatewayRequest {
 export type GatewayAnswer = ForwardedResponse;
 
 export interface GatewayLimits {
-  /** From connecting to the vendor's answer headers, then the longest silence while a body streams. */
+  /** The longest silence from the vendor: connecting, between upload chunks, before its answer and within its body. */
   timeoutMs: number;
   /** The largest request body passed on (413 beyond it); counted as it streams, never buffered. */
   maxRequestBytes: number;
