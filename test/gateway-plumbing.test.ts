@@ -78,6 +78,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
   let warden: TestApp;
   let base: string;
   let server: Server;
+  let outbound: OutboundHttp;
   const vendors = new Map<string, VendorUpstream>();
   const keys = new Map<string, GatewayCaller>();
   const callers = (vendorId: string): GatewayCaller => ({ keyId: 'gk_1', orgId: 'org_a', agentId: 'agt_1', vendorId });
@@ -90,6 +91,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
     const definition = structuredClone(dereferenced) as { paths: Record<string, Record<string, { security?: unknown }>> };
     for (const item of Object.values(definition.paths)) for (const operation of Object.values(item)) delete operation.security;
     warden = await startTestApp({ definition, handlers: gatewayHandlers });
+    outbound = new OutboundHttp({ allowedHosts: ['127.0.0.1'], timeoutMs: 2000, retryBaseMs: 10 });
     const gateway = new GatewayService({
       gatewayKeys: {
         async authenticate(secret) {
@@ -99,7 +101,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
         },
       },
       vendors: { upstreamFor: async (orgId, vendorId) => (vendors.get(vendorId)?.orgId === orgId ? vendors.get(vendorId)! : null) },
-      outbound: new OutboundHttp({ allowedHosts: ['127.0.0.1'], timeoutMs: 2000, retryBaseMs: 10 }),
+      outbound,
       limits: { timeoutMs: 400, maxRequestBytes: 12 * 1024 * 1024 },
     });
     Object.assign(warden.services, { gateway });
@@ -128,6 +130,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
   after(async () => {
     server?.closeAllConnections();
     server?.close();
+    outbound?.close();
     await upstream.close();
     await warden?.close();
   });
@@ -384,7 +387,8 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
     request.end();
     const res = await response;
     res.pause();
-    await sleep(300);
+    // Longer than the gateway's 400 ms silence limit: a reader holding the stream back is not a stalled vendor.
+    await sleep(700);
     // The agent reads nothing: socket buffers fill and the vendor must wait, not Warden's heap.
     assert.ok(written < size, `the vendor wrote ${written} bytes to a reader that read none`);
     const got = createHash('sha256');
@@ -395,6 +399,19 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
     }
     assert.equal(bytes, size);
     assert.equal(got.digest('hex'), sent.digest('hex'));
+  });
+
+  it('cuts the answer off when the vendor falls silent mid-body', async () => {
+    upstream.handler = (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.write('partial');
+    };
+    const { request, response } = raw('GET', '/api/v1/gateway/ven_up/stall');
+    request.end();
+    const res = await response;
+    assert.equal(res.statusCode, 200);
+    await assert.rejects(text(res), /aborted|ECONNRESET/);
   });
 
   it('refuses a body declared past the limit before sending anything (413), and cuts a chunked one off there', async () => {

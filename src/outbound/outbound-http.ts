@@ -24,6 +24,7 @@ export interface OutboundPolicy {
 const ATTEMPTS = 3;
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_RETRY_AFTER_MS = 10_000;
+const KEEP_ALIVE_IDLE_MS = 4_000;
 
 /** The client's policy from configuration: the extra CA file is read once, at start-up. */
 export function outboundPolicy(config: OutboundConfig): OutboundPolicy {
@@ -122,6 +123,15 @@ export class OutboundHttp {
   private readonly allowed: Array<{ hostname: string; port: string | null }>;
   /** Node's `ca` replaces the public roots, so extra authorities are added to them, not instead. */
   private readonly trusted: string[] | undefined;
+  /**
+   * Connections `forward` keeps open for the next call to the same host: a proxy that connects
+   * anew per request pays a handshake each time. Every socket still connects to a checked,
+   * pinned address; an idle one is closed before the usual 5 s server keep-alive can race a reuse.
+   */
+  private readonly pools = {
+    'http:': new http.Agent({ keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS, scheduling: 'lifo' }),
+    'https:': new https.Agent({ keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS, scheduling: 'lifo' }),
+  };
 
   constructor(
     private readonly policy: OutboundPolicy,
@@ -177,6 +187,12 @@ export class OutboundHttp {
     return { url, address: addresses[0]!.address, family: addresses[0]!.family === 6 ? 6 : 4 };
   }
 
+  /** Closes the connections `forward` keeps for reuse (at shutdown). */
+  close(): void {
+    this.pools['http:'].destroy();
+    this.pools['https:'].destroy();
+  }
+
   /** POSTs `payload`, retrying 429, 5xx and network failures; never throws. */
   async post(destination: Destination, headers: Record<string, string>, payload: string): Promise<Delivery> {
     for (let attempt = 1; ; attempt++) {
@@ -213,7 +229,7 @@ export class OutboundHttp {
       const client = url.protocol === 'https:' ? https : http;
       const req = client.request(url, {
         method: request.method,
-        agent: false,
+        agent: this.pools[url.protocol as 'http:' | 'https:'],
         lookup: pinnedLookup(destination),
         ...(this.trusted ? { ca: this.trusted } : {}),
         headers: endToEndHeaders(request.headers),
@@ -231,7 +247,12 @@ export class OutboundHttp {
         clearTimeout(timer);
         // Past the headers the caller's stream owns the connection: an abort now tears down the body it pipes.
         signal?.removeEventListener('abort', abort);
-        res.setTimeout(timeoutMs, () => res.destroy(new UpstreamTimeoutError(`the answer stalled for ${timeoutMs} ms`)));
+        // Silence while the reader holds the stream back (backpressure) is the reader's, not the upstream's.
+        const stalled = () => {
+          if (res.readableFlowing === false) res.setTimeout(timeoutMs, stalled);
+          else res.destroy(new UpstreamTimeoutError(`the answer stalled for ${timeoutMs} ms`));
+        };
+        res.setTimeout(timeoutMs, stalled);
         const limit = request.maxResponseBytes;
         resolve({
           status: res.statusCode ?? 502,
