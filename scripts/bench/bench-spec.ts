@@ -83,3 +83,5 @@ export function operationIdsOf(spec: { paths: Record<string, unknown> }): string
 
 /** What the gateway bench's upstream (the vendor) answers to every call. */
 export const UPSTREAM_ANSWER = Buffer.from('{"id":"chatcmpl-bench","object":"chat.completion","choices":[]}');
+/** The gateway key the bench's plumbing contender accepts (it looks keys up in memory). */
+export const PLUMBING_KEY = 'sgk_bench_plumbing';

@@ -4,16 +4,29 @@
  * - `gateway-server.ts bare-proxy <upstream port>`: a bare Node reverse proxy (node:http piping,
  *   keep-alive connections, no checks) mapping `/api/v1/gateway/<vendor>/<path>` to `/<path>`;
  * - `gateway-server.ts warden <upstream port> <database url> <schema or -> <pool size>`: Warden's
- *   whole app on the published spec, with the upstream allow-listed for outbound calls.
+ *   whole app on the published spec, with the upstream allow-listed for outbound calls;
+ * - `gateway-server.ts warden-plumbing <upstream port>`: the binding over the gateway's path family
+ *   and GatewayService.forward, with the key and the vendor looked up in memory (no database, no
+ *   policy): the share of the gateway's cost that is routing and streaming.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import express from 'express';
+import pino from 'pino';
 import { createApp } from '../../src/app';
+import { createBinding } from '../../src/binding/binding';
+import { loadSpec } from '../../src/binding/loaded-spec';
 import { loadConfig } from '../../src/config/config';
+import { PROJECT_ROOT } from '../../src/config/paths';
 import { openDatabase } from '../../src/db/database';
+import { UnauthorizedError } from '../../src/errors/api-error';
+import { errorHandler } from '../../src/errors/error-handler';
 import { createLogger } from '../../src/logging/logger';
-import { UPSTREAM_ANSWER } from './bench-spec';
+import { GatewayService, gatewayHandlers } from '../../src/modules/gateway';
+import { OutboundHttp } from '../../src/outbound/outbound-http';
+import { PLUMBING_KEY, UPSTREAM_ANSWER } from './bench-spec';
 
 const GATEWAY_PREFIX = /^\/api\/v1\/gateway\/[^/]+/;
 
@@ -55,6 +68,51 @@ async function warden(upstreamPort: number, url: string, schema: string | undefi
   return http.createServer(app);
 }
 
+async function wardenPlumbing(upstreamPort: number): Promise<http.Server> {
+  const { dereferenced } = await loadSpec(join(PROJECT_ROOT, 'test/fixtures/gateway-fixture.yaml'));
+  // Without the access gate a secured operation answers 401: the service checks the key itself here.
+  for (const item of Object.values(dereferenced.paths ?? {})) {
+    for (const operation of Object.values(item)) delete (operation as { security?: unknown }).security;
+  }
+  const caller = { keyId: 'gk_bench', orgId: 'org_bench', agentId: 'agt_bench', vendorId: 'ven_bench' };
+  const vendor = {
+    id: 'ven_bench',
+    orgId: 'org_bench',
+    baseUrl: `http://127.0.0.1:${upstreamPort}`,
+    authType: 'bearer' as const,
+    headerName: null,
+    apiKey: 'bench-vendor-api-key',
+    costHeader: null,
+  };
+  const gateway = new GatewayService({
+    gatewayKeys: {
+      async authenticate(secret) {
+        if (secret !== PLUMBING_KEY) throw new UnauthorizedError();
+        return caller;
+      },
+    },
+    vendors: { upstreamFor: async (orgId, vendorId) => (orgId === vendor.orgId && vendorId === vendor.id ? vendor : null) },
+    outbound: new OutboundHttp({ allowedHosts: [`127.0.0.1:${upstreamPort}`], timeoutMs: 10_000, retryBaseMs: 100 }),
+  });
+  const binding = createBinding({
+    spec: await loadSpec(dereferenced),
+    handlers: gatewayHandlers,
+    services: { gateway },
+    bodyLimitBytes: 1024 * 1024,
+  });
+  const silent = pino({ level: 'silent' });
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, _res, next) => {
+    req.log = silent;
+    req.id = 'bench';
+    next();
+  });
+  app.use(binding.middleware);
+  app.use(errorHandler);
+  return http.createServer(app);
+}
+
 async function main(): Promise<void> {
   const [role, port, url, schema, poolSize] = process.argv.slice(2);
   const server =
@@ -62,7 +120,9 @@ async function main(): Promise<void> {
       ? upstream()
       : role === 'bare-proxy'
         ? bareProxy(Number(port))
-        : await warden(Number(port), url!, schema === '-' ? undefined : schema, Number(poolSize));
+        : role === 'warden-plumbing'
+          ? await wardenPlumbing(Number(port))
+          : await warden(Number(port), url!, schema === '-' ? undefined : schema, Number(poolSize));
   process.on('SIGTERM', () => process.exit(0));
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);

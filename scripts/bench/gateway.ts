@@ -1,13 +1,15 @@
 /**
  * Gateway overhead: an agent's GET to a vendor on 127.0.0.1, made directly, through a bare Node
- * reverse proxy (no checks), and through Warden's gateway (gateway key, vendor credential, the
- * whole request path). Prints requests/s, the ratios, and the p50 latency Warden adds over direct.
+ * reverse proxy (no checks), through Warden's binding and GatewayService.forward alone (key and
+ * vendor from memory), and through Warden's gateway (gateway key, vendor credential, the whole
+ * request path). Prints requests/s, the ratios, and the p50 latency Warden adds over direct.
  * Warden runs only when the published spec serves the gateway; the fixture (org, agent, vendor,
  * gateway key) is created through the API, as a user would.
  */
 import publishedSpec from '../../generated/openapi.json';
 import { Db } from '../../src/db/db';
 import { benchOrgWithKey, withBenchDatabase } from './bench-database';
+import { PLUMBING_KEY } from './bench-spec';
 import { CONNECTIONS, DURATION, hammer, type Load, load, type Measured, printTable, startServer } from './load';
 
 const GATEWAY_ROUTE = '/api/v1/gateway/{vendor_id}/{path}';
@@ -21,6 +23,8 @@ export async function gatewayScenario(): Promise<void> {
     rows.push(['direct', await hammer(upstream.port, { path: VENDOR_PATH, method: 'GET' })]);
     const proxied: Load = { path: `/api/v1/gateway/ven_bench${VENDOR_PATH}`, method: 'GET' };
     rows.push(['bare node proxy', await load('gateway-server.ts', ['bare-proxy', String(upstream.port)], proxied)]);
+    const plumbing = { ...proxied, headers: { authorization: `Bearer ${PLUMBING_KEY}` } };
+    rows.push(['warden plumbing', await load('gateway-server.ts', ['warden-plumbing', String(upstream.port)], plumbing)]);
     const warden = await wardenGateway(upstream.port);
     if (warden) rows.push(['warden gateway', warden]);
     for (const [name, measured] of rows) process.stdout.write(`  measured ${name}: ${Math.round(measured.requestsPerSecond)} req/s\n`);
