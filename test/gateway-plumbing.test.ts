@@ -212,8 +212,11 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
     assert.equal(seen!.headers.host, `127.0.0.1:${upstream.port}`, 'Host names the vendor, not Warden');
     assert.equal(seen!.body.toString(), '{"hello":"world"}');
 
-    const query = await call('GET', '/api/v1/gateway/ven_query/v1/x?a=1', { Authorization: 'Bearer sgk_query' });
-    assert.equal(query.json().url, `/q/v1/x?a=1&key=${VENDOR_SECRET}`);
+    // The caller's query keeps its spelling; a credential parameter of its own is dropped for the vendor's.
+    const query = await call('GET', '/api/v1/gateway/ven_query/v1/x?a=1&q=x%20y+z&key=agents-own&k%65y=sneaky&keys=2', {
+      Authorization: 'Bearer sgk_query',
+    });
+    assert.equal(query.json().url, `/q/v1/x?a=1&q=x%20y+z&keys=2&key=${VENDOR_SECRET}`);
     assert.equal(upstream.seen[1]!.headers.authorization, undefined);
   });
 

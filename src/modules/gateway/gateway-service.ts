@@ -57,12 +57,30 @@ export function applyVendorCredential(upstream: VendorUpstream, url: URL, header
     case 'header':
       headers[(upstream.headerName ?? 'x-api-key').toLowerCase()] = upstream.apiKey;
       break;
-    case 'query':
-      url.searchParams.set(upstream.headerName ?? 'api_key', upstream.apiKey);
+    case 'query': {
+      // Edited as text: URLSearchParams would re-encode the caller's whole query. A parameter of the
+      // credential's name that the caller sent is dropped, so the vendor sees exactly one, Warden's.
+      const name = upstream.headerName ?? 'api_key';
+      const pairs = url.search
+        .slice(1)
+        .split('&')
+        .filter((pair) => pair !== '' && queryName(pair) !== name);
+      pairs.push(`${encodeURIComponent(name)}=${encodeURIComponent(upstream.apiKey)}`);
+      url.search = `?${pairs.join('&')}`;
       break;
+    }
     case 'basic':
       headers.authorization = `Basic ${Buffer.from(upstream.apiKey).toString('base64')}`;
       break;
+  }
+}
+
+function queryName(pair: string): string {
+  const raw = pair.split('=', 1)[0]!.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
   }
 }
 
@@ -129,10 +147,10 @@ export class GatewayService {
     const chunked = request.headers['transfer-encoding'] !== undefined;
     // Node's parser holds a declared length to what arrives, so only a chunked body needs counting.
     const body = chunked ? capped(req, this.limits.maxRequestBytes) : declared > 0 ? req : undefined;
+    // The caller leaving before the answer's headers cancels the call; after them, the piped answer's own teardown does.
     const cancelled = new AbortController();
-    req.res?.once('close', () => {
-      if (!req.res?.writableFinished) cancelled.abort();
-    });
+    const leave = () => cancelled.abort();
+    req.res?.once('close', leave);
     try {
       return await this.outbound.forward(destination, {
         method: req.method ?? 'GET',
@@ -149,6 +167,8 @@ export class GatewayService {
         throw new BadGatewayError(`The vendor could not be reached or broke the connection (${error.message}).`, 'UPSTREAM_UNREACHABLE');
       }
       throw error;
+    } finally {
+      req.res?.off('close', leave);
     }
   }
 }
