@@ -93,7 +93,8 @@ export interface paths {
          * Mint an agent
          * @description Creates an agent (seeds 001 and 002) and returns its `sas_…` secret once; the agent sends it
          *     as `X-Agent-Secret` on its own routes. `org_id` may be given and must be the caller's org
-         *     (a platform admin names any org). Counts against the plan's agent quota.
+         *     (a platform admin names any org). Counts against the plan's agent quota. `policy_ids` must
+         *     name live policies of the agent's org (422 `UNKNOWN_POLICY` listing the others).
          */
         post: operations["createAgent"];
         delete?: never;
@@ -201,6 +202,31 @@ export interface paths {
          *     between change nothing but `last_seen_at`.
          */
         post: operations["recordAgentHeartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set an agent's policies
+         * @description Replaces the list of policies the agent names, in evaluation order (an empty list names
+         *     none; the agent still inherits its workspace's). Every id must be a live policy of the
+         *     agent's org (422 `UNKNOWN_POLICY` naming the others; another org's policy reads as unknown).
+         */
+        put: operations["setAgentPolicies"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -432,6 +458,144 @@ export interface paths {
          *     cannot roll an owner's key into a secret of its own).
          */
         post: operations["rollApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approval-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get approval notification settings
+         * @description Where Warden announces new approvals besides email. Never shows the Slack webhook's path or the signing secret.
+         */
+        get: operations["getApprovalSettings"];
+        /**
+         * Set approval notification settings
+         * @description Sets the Slack incoming webhook and/or the generic webhook new approvals are announced to.
+         *     A field left out keeps its value; null removes it. Each URL must be one Warden may call
+         *     (https, a public address, or a host in `OUTBOUND_ALLOWED_HOSTS`), else 422
+         *     `DESTINATION_NOT_ALLOWED`. Setting `webhook_url` issues a new signing secret, returned once
+         *     as `secret` (the previous one stops being used); see ApprovalSettings for verifying deliveries.
+         *     Deliveries happen after the approval is committed and never fail the call that opened it.
+         */
+        put: operations["updateApprovalSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List approvals
+         * @description The org's approvals, newest first (seed 001), optionally only those in one `status`. A
+         *     pending approval past its `expires_at` is listed, and filtered, as `expired`. `org_id`
+         *     may be given and must be the caller's org (a platform admin names any org).
+         */
+        get: operations["listApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an approval (long-poll with wait)
+         * @description One approval. With `wait` (seconds, at most 30) the answer is held until the approval leaves
+         *     `pending` (approved, denied or expired) or the wait ends, whichever comes first; it is then
+         *     the approval as it stands, still `pending` if nobody decided. A held request holds no database
+         *     connection. Each Warden instance holds a bounded number of waits (per org and in all); past
+         *     that it answers 429 `APPROVAL_WAITS_EXHAUSTED` with `Retry-After`, and the caller retries.
+         *
+         *     Callers: a user or API key with `approval.read` (checked by the operation, since an agent
+         *     holds no permissions), or the agent that asked, with its own `X-Agent-Secret`; an agent
+         *     reading another agent's approval gets 404.
+         */
+        get: operations["getApproval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an approval
+         * @description Approves a pending approval (seed 001). The agent may then use it once, for the same method
+         *     and path at no more than its cost, until `expires_at`, which approving resets to
+         *     `APPROVAL_TTL_MINUTES` from now. `reason` is kept as a note.
+         *     Exactly one decision wins: of concurrent approvals and denials of one approval, one succeeds
+         *     and the rest answer 409 `APPROVAL_ALREADY_DECIDED` (or `APPROVAL_EXPIRED` once `expires_at`
+         *     has passed). Only people and API keys decide: an agent's own credentials (agent secret,
+         *     runtime token, gateway key) are refused with 403, so no agent can approve its own request.
+         */
+        post: operations["approveApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny an approval
+         * @description Denies a pending approval (seed 001), with an optional `reason` the agent can read.
+         *     Exactly one decision wins: of concurrent approvals and denials of one approval, one succeeds
+         *     and the rest answer 409 `APPROVAL_ALREADY_DECIDED` (or `APPROVAL_EXPIRED` once `expires_at`
+         *     has passed). Only people and API keys decide: an agent's own credentials (agent secret,
+         *     runtime token, gateway key) are refused with 403, so no agent can approve its own request.
+         */
+        post: operations["denyApproval"];
         delete?: never;
         options?: never;
         head?: never;
@@ -902,6 +1066,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List billing events
+         * @description The org's metered calls (seed 001), newest first: every gateway call and decision, allowed
+         *     or denied, with its cost and Warden's fee. `org_id` may be given and must be the caller's org
+         *     (another org answers 404; a platform admin names any org). `agent_id` narrows the list to one
+         *     agent; an agent of another org simply has no events here.
+         */
+        get: operations["listBillingEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Summarize usage
+         * @description Totals of the org's billing events (seed 001) over `[from, to)`, optionally for one agent:
+         *     event counts, the cost of allowed calls and Warden's fees, with the fee settings in force.
+         *     `from` and `to` are RFC 3339 date-times or dates (a date is its UTC midnight); `from`
+         *     defaults to the start of the current UTC month and `to` to the start of the next, so no
+         *     range is this month. `from` must be before `to` and the range at most 366 days (422
+         *     `INVALID_TIME_RANGE`). `org_id` may be given and must be the caller's org (another org
+         *     answers 404; a platform admin names any org).
+         */
+        get: operations["getBillingSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprise/orgs/{org_id}/retention": {
         parameters: {
             query?: never;
@@ -1108,6 +1321,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List gateway keys
+         * @description The org's gateway keys, newest first, revoked ones included (with `revoked_at`), optionally
+         *     for one agent or one vendor. Secrets are never listed: only each key's prefix and last four characters.
+         */
+        get: operations["listGatewayKeys"];
+        put?: never;
+        /**
+         * Create a gateway key
+         * @description Seed 001's "Secu key": a key bound to one agent and one vendor of the org, returned once in
+         *     `key` (`sgk_…`, with a CRC32 checksum suffix) and stored only as a SHA-256 digest. The agent
+         *     or the vendor of another org, or a deleted vendor, is 404; a revoked agent is 409
+         *     `AGENT_REVOKED` (a disabled one may get keys, which work once the kill switch lifts).
+         */
+        post: operations["createGatewayKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The gateway key's id (`gwk_…`), never its secret. */
+                id: components["parameters"]["GatewayKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a gateway key
+         * @description Revokes the key: the next call with it gets 401 `CREDENTIAL_REVOKED`. The key stays listed
+         *     with `revoked_at`; revoking a revoked key is a no-op.
+         */
+        delete: operations["revokeGatewayKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling gateway key
+         * @description For an agent holding a gateway key: which agent and vendor the key is bound to. Answers only
+         *     while the key works, so it doubles as a check: 401 `CREDENTIAL_REVOKED` once the key is
+         *     revoked, 403 `GATEWAY_KEY_AGENT_STOPPED` while its agent is disabled or revoked, 403
+         *     `GATEWAY_KEY_VENDOR_DELETED` once its vendor is deleted.
+         */
+        get: operations["getCurrentGatewayKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kill-switch/{agent_id}": {
         parameters: {
             query?: never;
@@ -1122,7 +1410,8 @@ export interface paths {
         put?: never;
         /**
          * Kill switch - disable an agent
-         * @description Disables the agent at once (seed 001), with a reason and optionally until `expires_at`.
+         * @description Disables the agent at once (seed 001), optionally with a reason and until `expires_at`.
+         *     Seed 001 sends no body at all; that disables the agent with no reason, until enabled.
          *     From the moment this returns every credential of the agent is refused, and each
          *     installation's next lease answers the `shutdown` command. `POST /api/v1/agents/{id}/enable`
          *     lifts it. A revoked agent cannot be disabled (409).
@@ -1343,6 +1632,123 @@ export interface paths {
          *     two equal).
          */
         get: operations["listPlans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List policies
+         * @description The org's live policies at their current versions, newest first.
+         */
+        get: operations["listPolicies"];
+        put?: never;
+        /**
+         * Create a policy
+         * @description Creates a policy at version 1 (seed 001's body). `org_id` may be given and must be the
+         *     caller's org (a platform admin names any org). Names are unique in the org, ignoring case
+         *     (409 `POLICY_NAME_TAKEN`). USD amounts take at most 6 decimal places (422 otherwise).
+         *     Rules: a call is denied when `allowed_actions` is not empty and its action matches none,
+         *     when its canonical path starts with a `denied_path_prefixes` entry, or when its cost is
+         *     over `max_cost_per_request`; otherwise it needs a human approval when `require_approval`
+         *     is set, its cost is at least `approval_min_cost`, or its action matches `approval_actions`.
+         *     An agent is governed by its own policies, then its workspace's, in order: the first denial
+         *     wins, then the first approval rule that applies. An agent with no policy at all is denied
+         *     every call (`no_policy`): Warden denies by default.
+         */
+        post: operations["createPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/policies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The policy's `pol_` id. A policy of another org answers 404. */
+                id: components["parameters"]["PolicyIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a policy
+         * @description One live policy at its current version. A deleted policy answers 404 (its versions stay readable).
+         */
+        get: operations["getPolicy"];
+        /**
+         * Replace a policy
+         * @description Replaces the policy's whole content (omitted fields take their defaults) as a new version,
+         *     one more than the current. Earlier versions stay readable. Agents and workspaces naming the
+         *     policy are governed by the new version from the next call. Rules as for `createPolicy`.
+         */
+        put: operations["updatePolicy"];
+        post?: never;
+        /**
+         * Delete a policy
+         * @description Deletes the policy: it governs nothing from now on and its name is free again; its versions
+         *     stay readable so past decisions can be explained. A policy that agents or workspaces still
+         *     name is 409 `POLICY_IN_USE`, naming them (up to 20 ids each); `?force=true` deletes it and
+         *     removes it from them, in one transaction.
+         */
+        delete: operations["deletePolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/policies/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The policy's `pol_` id. A policy of another org answers 404. */
+                id: components["parameters"]["PolicyIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a policy's versions
+         * @description Every version of the policy, newest first; also for a deleted policy, so past decisions can be explained.
+         */
+        get: operations["listPolicyVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/policies/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The policy's `pol_` id. A policy of another org answers 404. */
+                id: components["parameters"]["PolicyIdPath"];
+                /** @description The version number. */
+                version: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get one version of a policy
+         * @description One version of the policy, as a decision that recorded it saw it; also for a deleted policy.
+         */
+        get: operations["getPolicyVersion"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1661,6 +2067,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/vendors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List vendors
+         * @description The org's vendors, newest first (deleted ones are gone). Credentials are never listed, only their last four characters.
+         */
+        get: operations["listVendors"];
+        put?: never;
+        /**
+         * Create a vendor
+         * @description Registers an upstream API (seed 001) that the org's agents call through Warden with gateway
+         *     keys, so they never hold its credential. `api_key` is encrypted at rest and never returned.
+         *     `base_url` must be an https URL (plain http only for hosts in `OUTBOUND_ALLOWED_HOSTS`)
+         *     without query, fragment or credentials whose host resolves to public addresses only:
+         *     otherwise 422 `VENDOR_URL_REFUSED` with the reason. `header_name` names the header
+         *     (`auth_type: header`, required, an HTTP token that is not hop-by-hop, `Host` or a framing
+         *     header) or the query parameter (`auth_type: query`, default `api_key`); it is refused with
+         *     `bearer` and `basic`. With `basic` the `api_key` is `user:password`. `org_id` may be
+         *     given and must be the caller's org. 503 `ENCRYPTION_KEY_MISSING` when this Warden has no
+         *     key-encryption key (`WARDEN_ENCRYPTION_KEY` on a real Postgres).
+         */
+        post: operations["createVendor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/vendors/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a vendor
+         * @description One vendor of the org, without its credential.
+         */
+        get: operations["getVendor"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a vendor
+         * @description Deletes the vendor and erases its encrypted credential. From the moment this returns, every
+         *     gateway key for it is refused (403 `GATEWAY_KEY_VENDOR_DELETED`); they stay listed.
+         */
+        delete: operations["deleteVendor"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a vendor
+         * @description Changes the fields given; the others keep their values. The credential changes only through
+         *     rotate-credential. A new `base_url` is checked as at creation (422 `VENDOR_URL_REFUSED`);
+         *     `auth_type` and `header_name` must fit together after the change.
+         */
+        patch: operations["updateVendor"];
+        trace?: never;
+    };
+    "/api/v1/vendors/{id}/rotate-credential": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a vendor's credential
+         * @description Replaces the vendor's `api_key` (encrypted at rest, never returned); the next forwarded call
+         *     uses the new one. Gateway keys are unaffected. 503 `ENCRYPTION_KEY_MISSING` without a key-encryption key.
+         */
+        post: operations["rotateVendorCredential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{id}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a workspace's effective policy
+         * @description Seed 000: the policies the workspace names, at their current versions, in evaluation order,
+         *     and what they add up to. An agent in the workspace is governed by its own policies, then
+         *     these (the same policy counts once). A workspace naming no policy leaves its agents to
+         *     their own; an agent with no policy at all is denied every call (`no_policy`).
+         */
+        get: operations["getWorkspacePolicy"];
+        /**
+         * Set a workspace's policies
+         * @description Replaces the list of policies the workspace names (an empty list names none). Every id must
+         *     be a live policy of the org (422 `UNKNOWN_POLICY` naming the others). Agents in the
+         *     workspace inherit them from their next call. Answers the new effective policy.
+         */
+        put: operations["setWorkspacePolicies"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace_id}/environments": {
         parameters: {
             query?: never;
@@ -1892,6 +2421,13 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description An action, or a pattern of actions: printable ASCII words separated by single spaces (so the
+         *     gateway's default action `METHOD /path` can be named). `*` matches any run of characters,
+         *     including none (`chat.*`, `GET /v1/*`, `*`); every other character matches itself, ignoring
+         *     case. There is no other syntax: no `?`, classes or escapes.
+         */
+        ActionPattern: string;
+        /**
          * @description An agent identity. Registered agents (seed 000) carry a self-certifying `sekuire_id`: the
          *     lowercase hex SHA-256 of their 32-byte Ed25519 `public_key`, also written `did:sekuire:<sekuire_id>`.
          *     Minted agents (seeds 001/002) get an `sas_…` secret instead. Credentials are never listed.
@@ -1983,6 +2519,77 @@ export interface components {
             key: string;
         };
         /**
+         * @description A human approval an agent's governed call waits for (seed 001). Warden opens one when policy
+         *     says a call needs approval; a person (or an API key) with `approval.decide` approves or denies
+         *     it; the agent then repeats the call naming the approval, which it may use once.
+         *
+         *     `status`: `pending` (waiting for a decision), `approved` (may be used once, by the same agent,
+         *     for the same method and path, at most `cost_usd`), `denied`, `expired` (not decided, or not
+         *     used, before `expires_at`) or `used` (an approved call went through). A pending or approved
+         *     approval past `expires_at` reads as `expired` everywhere. Approving resets `expires_at` to
+         *     `APPROVAL_TTL_MINUTES` from the decision: the window in which the agent may use it.
+         */
+        Approval: {
+            /** @description The action the agent declared for the call. */
+            action: string;
+            agent_id: string;
+            /** @description The declared cost of the call in USD; an approved call may cost at most this. */
+            cost_usd: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            /** @description The user (`usr_`) or API key (`key_`) that decided. */
+            decided_by: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            /** @description The id of the gateway key the call came through, if any. */
+            key: string | null;
+            /** @description The HTTP method of the call, upper-case. */
+            method: string;
+            org_id: string;
+            /** @description The path of the call at the vendor. */
+            path: string;
+            /** @description The policy that asked for approval. */
+            policy_id: string | null;
+            /**
+             * Format: int32
+             * @description The version of that policy.
+             */
+            policy_version: number | null;
+            /** @description Why it was denied, as the person who denied it wrote. */
+            reason: string | null;
+            /** @enum {string} */
+            status: "pending" | "approved" | "denied" | "expired" | "used";
+            /** Format: date-time */
+            used_at: string | null;
+        };
+        /**
+         * @description Where Warden sends word of a new approval besides email (every user holding `approval.decide`
+         *     gets one): a Slack incoming webhook and a generic webhook. The Slack URL is a credential, so
+         *     only its origin is shown. Generic webhook deliveries are signed: each carries
+         *     `Warden-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Verify
+         *     by recomputing the HMAC over the timestamp, a dot and the raw body with your `secret`,
+         *     comparing in constant time, and refusing timestamps older than a few minutes (replays).
+         */
+        ApprovalSettings: {
+            org_id: string;
+            /** @description The generic webhook's signing secret, only in the answer that set `webhook_url` (shown once); null otherwise. */
+            secret: string | null;
+            /** @description The Slack webhook's origin followed by `/…`; null when none is set. */
+            slack_webhook_url: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+            /**
+             * Format: int32
+             * @description Bumped each time `webhook_url` is set; each version has its own signing secret.
+             */
+            webhook_secret_version: number;
+            /** @description The generic webhook; null when none is set. */
+            webhook_url: string | null;
+        };
+        /**
          * @description Whose audit chain: an org id, or `platform` for the chain of events that belong to no org
          *     (failed logins for unknown emails, platform-admin actions). Only a platform admin session may
          *     name another org or `platform`; an org credential naming `platform` gets 403
@@ -2030,6 +2637,73 @@ export interface components {
             seq: number;
             user_agent: string | null;
             workspace_id: string | null;
+        };
+        /**
+         * @description One metered call (seed 001): a gateway call or a decision, allowed or denied. Amounts are US
+         *     dollars, exact to the micro-dollar. `authorized_cost_usd` is what was reserved against the
+         *     agent's daily budget (the cost the agent declared); `cost_usd` is the cost counted, which the
+         *     vendor may report itself (`metering_source: vendor`).
+         */
+        BillingEvent: {
+            /** @description What the agent did: its X-Warden-Action, or METHOD /path. */
+            action: string;
+            agent_id: string;
+            allow: boolean;
+            authorized_cost_usd: number;
+            cost_usd: number;
+            /** @description Why the call was denied (snake_case), or null when allowed. */
+            deny_reason: string | null;
+            fee_usd: number;
+            id: string;
+            /** @description Id of the gateway key the call came with; null for a decision asked with the agent's own secret. */
+            key: string | null;
+            /** @enum {string} */
+            metering_source: "declared" | "vendor";
+            org_id: string;
+            policy_id: string | null;
+            /** Format: int32 */
+            policy_version: number | null;
+            /** @description The request that made the call; quote it to find it in the logs. */
+            request_id: string;
+            /**
+             * Format: int32
+             * @description The HTTP status the agent got.
+             */
+            status_code: number;
+            /** Format: date-time */
+            timestamp: string;
+        };
+        /**
+         * @description Usage of an org (or one of its agents) over `[from, to)` (seed 001), summed by the database.
+         *     `total_cost_usd` counts allowed calls only (a denied call reached no vendor); `total_fee_usd`
+         *     is the fees the events carry. The fee settings are the org's current ones.
+         */
+        BillingSummary: {
+            /** @description The agent summed, or null for the whole org. */
+            agent_id: string | null;
+            /** Format: int64 */
+            allowed_events: number;
+            /** Format: int64 */
+            denied_events: number;
+            fee_mode: components["schemas"]["FeeMode"];
+            fee_per_action_usd: number;
+            /**
+             * Format: date-time
+             * @description Start of the range (inclusive).
+             */
+            from: string;
+            org_id: string;
+            /** Format: int32 */
+            take_rate_bps: number;
+            /**
+             * Format: date-time
+             * @description End of the range (exclusive).
+             */
+            to: string;
+            total_cost_usd: number;
+            /** Format: int64 */
+            total_events: number;
+            total_fee_usd: number;
         };
         /**
          * @description Runtime credentials of an installation, with its refresh token. An idempotent repeat of a
@@ -2255,7 +2929,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "GATEWAY_PATH_REFUSED" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "VENDOR_NOT_FOUND" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -2280,6 +2954,37 @@ export interface components {
             message: string;
             /** @description The request's id; quote it when reporting a problem. */
             request_id: string;
+        };
+        /**
+         * @description How Warden's fee on a metered call is computed: `take_rate` is `take_rate_bps` basis points of
+         *     the call's cost (rounded half up to the micro-dollar); `per_action` is `fee_per_action_usd` per
+         *     allowed call. Denied calls carry no fee.
+         * @enum {string}
+         */
+        FeeMode: "take_rate" | "per_action";
+        /**
+         * @description A gateway key binds one agent to one vendor: the agent sends it as `Authorization: Bearer sgk_…`
+         *     to call the vendor through Warden. Listed by prefix and last four characters; the secret is
+         *     shown once. It stops working when revoked, when its agent is disabled (kill switch) or revoked,
+         *     or when its vendor is deleted.
+         */
+        GatewayKey: {
+            agent_id: string;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            last_four: string;
+            org_id: string;
+            /** @description The first 8 characters of the secret, e.g. `sgk_3kTq`. */
+            prefix: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            vendor_id: string;
+        };
+        /** @description A newly created gateway key, with its secret. The secret is never shown again. */
+        GatewayKeyWithSecret: components["schemas"]["GatewayKey"] & {
+            /** @description The secret, for the agent: `Authorization: Bearer sgk_…`. Its last six characters are a CRC32 checksum of the rest. */
+            key: string;
         };
         /** @description Liveness of the process. */
         Health: {
@@ -2315,6 +3020,14 @@ export interface components {
             /** @description Opaque cursor of the next page, or null. */
             next_cursor: string | null;
         };
+        /**
+         * @description A path prefix in canonical form: starts with `/`, no percent-escapes, no empty, `.` or `..`
+         *     segments. It matches on segment boundaries, ignoring case: `/admin` matches `/admin` and
+         *     `/admin/x` but not `/administrator`; a prefix ending in `/` matches as written (`/admin/`
+         *     matches `/admin/x`, not `/admin`). Calls are matched after their path is canonicalised
+         *     (percent-escapes decoded once, dot segments resolved, repeated slashes collapsed).
+         */
+        PathPrefix: string;
         Permission: {
             description: string;
             /** @example workspace.edit */
@@ -2371,6 +3084,79 @@ export interface components {
          * @enum {string}
          */
         PlanName: "free" | "starter" | "professional" | "enterprise";
+        /**
+         * @description A governance policy (seed 001) at its current `version`. Every change makes a new, immutable
+         *     version; decisions record the policy id and the version they used.
+         */
+        Policy: {
+            /** Format: date-time */
+            created_at: string;
+            id: components["schemas"]["PolicyId"];
+            name: string;
+            org_id: string;
+            /**
+             * Format: date-time
+             * @description When the current version was made.
+             */
+            updated_at: string;
+            /**
+             * Format: int32
+             * @description The current version; 1 when created, one more on each change.
+             */
+            version: number;
+        } & components["schemas"]["PolicyRulesView"];
+        /** @description A policy's `pol_` id. */
+        PolicyId: string;
+        /** @description The policies to set, in evaluation order; every one must be a live policy of the org (422 `UNKNOWN_POLICY` otherwise). */
+        PolicyIdList: {
+            policy_ids: components["schemas"]["PolicyId"][];
+        };
+        /**
+         * @description A policy's whole content (seed 001). `PUT` replaces all of it: an omitted field takes its
+         *     default, not its previous value. `max_cost_per_request`: calls declaring a higher cost are
+         *     denied (null or omitted: no cap). `approval_min_cost`: calls costing this much or more need a
+         *     human approval (null or omitted: none).
+         */
+        PolicyInput: {
+            /** @description When not empty, a call's action must match one of these; empty (the default) allows every action. */
+            allowed_actions?: components["schemas"]["ActionPattern"][];
+            /** @description Calls whose action matches one of these need a human approval. */
+            approval_actions?: components["schemas"]["ActionPattern"][];
+            approval_min_cost?: components["schemas"]["UsdAmount"];
+            /** @description Calls whose canonical path starts with one of these are denied. */
+            denied_path_prefixes?: components["schemas"]["PathPrefix"][];
+            max_cost_per_request?: components["schemas"]["UsdAmount"];
+            /** @description Unique in the org (case-insensitive). */
+            name: string;
+            /** @description Optional; must be the caller's org (a platform admin names any org). */
+            org_id?: string;
+            /**
+             * @description Every call this policy allows needs a human approval first.
+             * @default false
+             */
+            require_approval: boolean;
+        };
+        /** @description A policy's rules as one version holds them (USD amounts rounded to whole micro-dollars when stored). */
+        PolicyRulesView: {
+            allowed_actions: components["schemas"]["ActionPattern"][];
+            approval_actions: components["schemas"]["ActionPattern"][];
+            approval_min_cost: components["schemas"]["UsdAmount"];
+            denied_path_prefixes: components["schemas"]["PathPrefix"][];
+            max_cost_per_request: components["schemas"]["UsdAmount"];
+            require_approval: boolean;
+        };
+        /** @description One immutable version of a policy; it stays readable after the policy changes or is deleted. */
+        PolicyVersion: {
+            /**
+             * Format: date-time
+             * @description When this version was made.
+             */
+            created_at: string;
+            name: string;
+            policy_id: components["schemas"]["PolicyId"];
+            /** Format: int32 */
+            version: number;
+        } & components["schemas"]["PolicyRulesView"];
         /** @description Who is calling, and what they may do. */
         Principal: {
             /** @description The platform admin behind an admin session; absent otherwise. */
@@ -2538,6 +3324,8 @@ export interface components {
          *     ]
          */
         SiemTags: string[];
+        /** @description US dollars, at most 6 decimal places (Warden keeps whole micro-dollars); null for none. */
+        UsdAmount: number | null;
         /** @description A person who signs in. `role` is the built-in role the user holds in the org; more roles come from user-role assignments. */
         User: {
             /** Format: date-time */
@@ -2562,6 +3350,38 @@ export interface components {
             role_name: string;
             user_id: string;
         };
+        /**
+         * @description An upstream API the org's agents call through Warden's gateway. Its `api_key` is encrypted at
+         *     rest (AES-256-GCM under the org's data key) and never returned, logged or audited; at most
+         *     its last four characters are shown.
+         */
+        Vendor: {
+            /** @description The credential's last four characters; null when it is shorter than 16 characters (four would give too much away). */
+            api_key_last_four: string | null;
+            auth_type: components["schemas"]["VendorAuthType"];
+            /** @description The https URL calls are forwarded to (path appended); no query, fragment or credentials. */
+            base_url: string;
+            /** @description A response header in which the vendor reports a call's actual cost in USD (e.g. `X-Cost-Usd`); null when it reports none. */
+            cost_header: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            credential_rotated_at: string | null;
+            /** @description The header (`header`) or query parameter (`query`) carrying the credential; null for `bearer` and `basic`. */
+            header_name: string | null;
+            id: string;
+            name: string;
+            org_id: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description How Warden presents the vendor's `api_key` on each forwarded call: `bearer` as
+         *     `Authorization: Bearer <api_key>`; `header` as `<header_name>: <api_key>`; `query` as the query
+         *     parameter `<header_name>` (default `api_key`); `basic` as HTTP Basic, the `api_key` being `user:password`.
+         * @enum {string}
+         */
+        VendorAuthType: "bearer" | "header" | "query" | "basic";
         /** @description A workspace (seed 002's "project") groups agents, installations and environments inside an org. */
         Workspace: {
             /** Format: date-time */
@@ -2581,6 +3401,36 @@ export interface components {
             email: string;
             role: components["schemas"]["WorkspaceRole"];
             user_id: string;
+        };
+        /**
+         * @description A workspace's effective policy (seed 000): the policies it names, at their current versions,
+         *     and what they add up to. Agents in the workspace are governed by their own policies first,
+         *     then these.
+         */
+        WorkspacePolicy: {
+            /**
+             * @description The policies taken together, as the evaluator applies them. With no policy every call is
+             *     denied (`no_policy`: Warden denies by default). `max_cost_per_request` is the lowest cap
+             *     and `approval_min_cost` the lowest approval threshold (null for none).
+             */
+            merged: {
+                /** @description Each policy's non-empty allowed_actions; an action must match one pattern of every set. */
+                allowed_action_sets: components["schemas"]["ActionPattern"][][];
+                /** @description Every policy's, without repeats. */
+                approval_actions: components["schemas"]["ActionPattern"][];
+                approval_min_cost: components["schemas"]["UsdAmount"];
+                /** @description True when there is no policy, so every call is denied. */
+                default_deny: boolean;
+                /** @description Every policy's, without repeats. */
+                denied_path_prefixes: components["schemas"]["PathPrefix"][];
+                max_cost_per_request: components["schemas"]["UsdAmount"];
+                /** @description Some policy requires approval of every call. */
+                require_approval: boolean;
+            };
+            policies: components["schemas"]["PolicyVersion"][];
+            /** @description The workspace's policies, in evaluation order. */
+            policy_ids: components["schemas"]["PolicyId"][];
+            workspace_id: string;
         };
         /**
          * @description What a member may do in one workspace.
@@ -2871,6 +3721,8 @@ export interface components {
         ApiKeyIdPath: string;
         /** @description The `next_cursor` of the previous page. Omit it for the first page. */
         Cursor: string;
+        /** @description The gateway key's id (`gwk_…`), never its secret. */
+        GatewayKeyIdPath: string;
         /** @description The installation's id. */
         InstallationIdPath: string;
         /** @description How many items a page holds at most. */
@@ -2879,12 +3731,16 @@ export interface components {
         LinkToken: string;
         /** @description The org's id. An org other than your own answers 404. */
         OrgIdPath: string;
+        /** @description The policy's `pol_` id. A policy of another org answers 404. */
+        PolicyIdPath: string;
         /** @description The role's id. */
         RoleIdPath: string;
         /** @description The user's id. */
         UserIdPath: string;
         /** @description The assignment's id. */
         UserRoleIdPath: string;
+        /** @description The vendor's id (`vnd_…`). */
+        VendorIdPath: string;
         /** @description The workspace's id. A workspace of another org answers 404. */
         WorkspaceIdOfPath: string;
         /** @description The workspace's id. */
@@ -3164,7 +4020,7 @@ export interface operations {
                     daily_budget?: number;
                     name: string;
                     org_id?: string;
-                    policy_ids?: string[];
+                    policy_ids?: components["schemas"]["PolicyId"][];
                     workspace_id?: string;
                 };
             };
@@ -3451,6 +4307,73 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setAgentPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "policy_ids": [
+                 *         "pol_01jd4v3k8m2q6r9t1w5y7z0abc"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PolicyIdList"];
+            };
+        };
+        responses: {
+            /** @description The agent with its new policies. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": null,
+                     *       "sekuire_id": null,
+                     *       "did": null,
+                     *       "name": "billing-bot",
+                     *       "version": null,
+                     *       "public_key": null,
+                     *       "key_proven_at": null,
+                     *       "manifest_hash": null,
+                     *       "wire_public_key": null,
+                     *       "daily_budget": 25,
+                     *       "policy_ids": [
+                     *         "pol_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *       ],
+                     *       "status": "active",
+                     *       "disabled_reason": null,
+                     *       "disabled_until": null,
+                     *       "revoked_at": null,
+                     *       "last_seen_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3985,6 +4908,358 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["ApiKeyWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getApprovalSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "slack_webhook_url": "https://hooks.slack.com/…",
+                     *       "webhook_url": "https://ops.example.com/warden/approvals",
+                     *       "webhook_secret_version": 1,
+                     *       "secret": null,
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApprovalSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateApprovalSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "slack_webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX",
+                 *       "webhook_url": "https://ops.example.com/warden/approvals"
+                 *     }
+                 */
+                "application/json": {
+                    slack_webhook_url?: string | null;
+                    webhook_url?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The settings; `secret` is set when this call set `webhook_url`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "slack_webhook_url": "https://hooks.slack.com/…",
+                     *       "webhook_url": "https://ops.example.com/warden/approvals",
+                     *       "webhook_secret_version": 2,
+                     *       "secret": "whsec_3f2a9c0e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a19",
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApprovalSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listApprovals: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The org whose approvals to list; defaults to the caller's. */
+                org_id?: string;
+                /** @description Only approvals in this state. */
+                status?: "pending" | "approved" | "denied" | "expired" | "used";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of approvals. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "approvals": [
+                     *         {
+                     *           "id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "key": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "action": "payments.refund",
+                     *           "method": "POST",
+                     *           "path": "/v1/refunds",
+                     *           "cost_usd": 0.25,
+                     *           "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "policy_version": 3,
+                     *           "status": "pending",
+                     *           "reason": null,
+                     *           "decided_by": null,
+                     *           "created_at": "2026-11-02T10:00:00Z",
+                     *           "decided_at": null,
+                     *           "expires_at": "2026-11-02T10:15:00Z",
+                     *           "used_at": null
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        approvals: components["schemas"]["Approval"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getApproval: {
+        parameters: {
+            query?: {
+                /** @description Seconds to hold the answer while the approval is pending (0-30, default 0). */
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approval. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "key": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "action": "payments.refund",
+                     *       "method": "POST",
+                     *       "path": "/v1/refunds",
+                     *       "cost_usd": 0.25,
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
+                     *       "status": "approved",
+                     *       "reason": null,
+                     *       "decided_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "decided_at": "2026-11-02T10:03:00Z",
+                     *       "expires_at": "2026-11-02T10:18:00Z",
+                     *       "used_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description This instance holds as many waits as it allows; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many approvals are being waited for; retry in 1 second.",
+                     *       "code": "APPROVAL_WAITS_EXHAUSTED",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    approveApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Refund confirmed with the customer"
+                 *     }
+                 */
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The decided approval. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "key": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "action": "payments.refund",
+                     *       "method": "POST",
+                     *       "path": "/v1/refunds",
+                     *       "cost_usd": 0.25,
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
+                     *       "status": "approved",
+                     *       "reason": null,
+                     *       "decided_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "decided_at": "2026-11-02T10:03:00Z",
+                     *       "expires_at": "2026-11-02T10:18:00Z",
+                     *       "used_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Approval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    denyApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The approval's `apr_` id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Not during the freeze"
+                 *     }
+                 */
+                "application/json": {
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The decided approval. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "key": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "action": "payments.refund",
+                     *       "method": "POST",
+                     *       "path": "/v1/refunds",
+                     *       "cost_usd": 0.25,
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
+                     *       "status": "denied",
+                     *       "reason": "Not during the freeze",
+                     *       "decided_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "decided_at": "2026-11-02T10:03:00Z",
+                     *       "expires_at": "2026-11-02T10:15:00Z",
+                     *       "used_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Approval"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4930,6 +6205,148 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listBillingEvents: {
+        parameters: {
+            query?: {
+                /** @description Only this agent's events. */
+                agent_id?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Whose events; defaults to the caller's org. */
+                org_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of billing events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "events": [
+                     *         {
+                     *           "id": "bev_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "key": "gk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "action": "chat.completions",
+                     *           "allow": true,
+                     *           "status_code": 200,
+                     *           "authorized_cost_usd": 0.25,
+                     *           "cost_usd": 0.2,
+                     *           "fee_usd": 0.005,
+                     *           "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "policy_version": 3,
+                     *           "deny_reason": null,
+                     *           "metering_source": "vendor",
+                     *           "timestamp": "2026-11-24T18:00:00.123Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        events: components["schemas"]["BillingEvent"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBillingSummary: {
+        parameters: {
+            query?: {
+                /** @description Only this agent's usage. */
+                agent_id?: string;
+                /** @description Start of the range (inclusive). */
+                from?: string;
+                /** @description Whose usage; defaults to the caller's org. */
+                org_id?: string;
+                /** @description End of the range (exclusive). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usage summary. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "from": "2026-11-01T00:00:00.000Z",
+                     *       "to": "2026-12-01T00:00:00.000Z",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": null,
+                     *       "total_events": 1250,
+                     *       "allowed_events": 1200,
+                     *       "denied_events": 50,
+                     *       "total_cost_usd": 312.5,
+                     *       "total_fee_usd": 7.8125,
+                     *       "take_rate_bps": 250,
+                     *       "fee_mode": "take_rate",
+                     *       "fee_per_action_usd": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BillingSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description `from` is not before `to`, or the range is longer than 366 days. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "validation_failed",
+                     *       "message": "from must be before to.",
+                     *       "code": "INVALID_TIME_RANGE",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543",
+                     *       "details": [
+                     *         {
+                     *           "location": "query",
+                     *           "field": "from",
+                     *           "message": "must be before to",
+                     *           "rule": "range"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     setAuditRetention: {
         parameters: {
             query?: never;
@@ -5372,6 +6789,196 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listGatewayKeys: {
+        parameters: {
+            query?: {
+                /** @description Only keys of this agent. */
+                agent_id?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only keys for this vendor. */
+                vendor_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of gateway keys. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "id": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "prefix": "sgk_3kTq",
+                     *           "last_four": "4TCV",
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "revoked_at": null
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        keys: components["schemas"]["GatewayKey"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createGatewayKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc"
+                 *     }
+                 */
+                "application/json": {
+                    agent_id: string;
+                    vendor_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new key, with its secret in `key`. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "prefix": "sgk_3kTq",
+                     *       "last_four": "4TCV",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "revoked_at": null,
+                     *       "key": "sgk_3kTqMpLFRxTF4SN8LxzjMFT5LOHCQIMw4TCV1a"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayKeyWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeGatewayKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The gateway key's id (`gwk_…`), never its secret. */
+                id: components["parameters"]["GatewayKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revoked key. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "prefix": "sgk_3kTq",
+                     *       "last_four": "4TCV",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "revoked_at": "2026-11-25T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCurrentGatewayKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key the request was made with. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "gwk_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "vendor_id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "prefix": "sgk_3kTq",
+                     *       "last_four": "4TCV",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "revoked_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     killAgent: {
         parameters: {
             query?: never;
@@ -5382,7 +6989,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 /**
                  * @example {
@@ -5392,7 +6999,7 @@ export interface operations {
                 "application/json": {
                     /** Format: date-time */
                     expires_at?: string;
-                    reason: string;
+                    reason?: string;
                 };
             };
         };
@@ -6086,6 +7693,407 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    listPolicies: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of policies. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "policies": [
+                     *         {
+                     *           "id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "support-bot",
+                     *           "version": 2,
+                     *           "allowed_actions": [
+                     *             "chat.*"
+                     *           ],
+                     *           "denied_path_prefixes": [
+                     *             "/admin"
+                     *           ],
+                     *           "max_cost_per_request": 0.5,
+                     *           "require_approval": false,
+                     *           "approval_min_cost": 0.25,
+                     *           "approval_actions": [
+                     *             "chat.refund"
+                     *           ],
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "updated_at": "2026-11-24T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        policies: components["schemas"]["Policy"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "name": "support-bot",
+                 *       "allowed_actions": [
+                 *         "chat.*",
+                 *         "POST /v1/chat/completions"
+                 *       ],
+                 *       "denied_path_prefixes": [
+                 *         "/admin",
+                 *         "/v1/files"
+                 *       ],
+                 *       "max_cost_per_request": 0.5,
+                 *       "require_approval": false,
+                 *       "approval_min_cost": 0.25,
+                 *       "approval_actions": [
+                 *         "chat.refund"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PolicyInput"];
+            };
+        };
+        responses: {
+            /** @description The new policy, at version 1. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "support-bot",
+                     *       "version": 1,
+                     *       "allowed_actions": [
+                     *         "chat.*",
+                     *         "POST /v1/chat/completions"
+                     *       ],
+                     *       "denied_path_prefixes": [
+                     *         "/admin",
+                     *         "/v1/files"
+                     *       ],
+                     *       "max_cost_per_request": 0.5,
+                     *       "require_approval": false,
+                     *       "approval_min_cost": 0.25,
+                     *       "approval_actions": [
+                     *         "chat.refund"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The policy's `pol_` id. A policy of another org answers 404. */
+                id: components["parameters"]["PolicyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "support-bot",
+                     *       "version": 2,
+                     *       "allowed_actions": [
+                     *         "chat.*"
+                     *       ],
+                     *       "denied_path_prefixes": [
+                     *         "/admin"
+                     *       ],
+                     *       "max_cost_per_request": 0.5,
+                     *       "require_approval": false,
+                     *       "approval_min_cost": 0.25,
+                     *       "approval_actions": [
+                     *         "chat.refund"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updatePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The policy's `pol_` id. A policy of another org answers 404. */
+                id: components["parameters"]["PolicyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "support-bot",
+                 *       "allowed_actions": [
+                 *         "chat.*"
+                 *       ],
+                 *       "denied_path_prefixes": [
+                 *         "/admin"
+                 *       ],
+                 *       "max_cost_per_request": 0.5,
+                 *       "require_approval": false,
+                 *       "approval_min_cost": 0.25,
+                 *       "approval_actions": [
+                 *         "chat.refund"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PolicyInput"];
+            };
+        };
+        responses: {
+            /** @description The policy at its new version. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "support-bot",
+                     *       "version": 2,
+                     *       "allowed_actions": [
+                     *         "chat.*"
+                     *       ],
+                     *       "denied_path_prefixes": [
+                     *         "/admin"
+                     *       ],
+                     *       "max_cost_per_request": 0.5,
+                     *       "require_approval": false,
+                     *       "approval_min_cost": 0.25,
+                     *       "approval_actions": [
+                     *         "chat.refund"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePolicy: {
+        parameters: {
+            query?: {
+                /** @description Also remove the policy from the agents and workspaces that name it. */
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The policy's `pol_` id. A policy of another org answers 404. */
+                id: components["parameters"]["PolicyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPolicyVersions: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The policy's `pol_` id. A policy of another org answers 404. */
+                id: components["parameters"]["PolicyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "versions": [
+                     *         {
+                     *           "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "version": 1,
+                     *           "name": "support-bot",
+                     *           "allowed_actions": [
+                     *             "chat.*"
+                     *           ],
+                     *           "denied_path_prefixes": [
+                     *             "/admin"
+                     *           ],
+                     *           "max_cost_per_request": 0.5,
+                     *           "require_approval": false,
+                     *           "approval_min_cost": null,
+                     *           "approval_actions": [],
+                     *           "created_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        versions: components["schemas"]["PolicyVersion"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPolicyVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The policy's `pol_` id. A policy of another org answers 404. */
+                id: components["parameters"]["PolicyIdPath"];
+                /** @description The version number. */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "version": 1,
+                     *       "name": "support-bot",
+                     *       "allowed_actions": [
+                     *         "chat.*"
+                     *       ],
+                     *       "denied_path_prefixes": [
+                     *         "/admin"
+                     *       ],
+                     *       "max_cost_per_request": 0.5,
+                     *       "require_approval": false,
+                     *       "approval_min_cost": null,
+                     *       "approval_actions": [],
+                     *       "created_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PolicyVersion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listRoles: {
@@ -6855,6 +8863,471 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listVendors: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of vendors. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "vendors": [
+                     *         {
+                     *           "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "OpenAI",
+                     *           "base_url": "https://api.openai.com/v1",
+                     *           "auth_type": "bearer",
+                     *           "header_name": null,
+                     *           "cost_header": "X-Cost-Usd",
+                     *           "api_key_last_four": "x9Qz",
+                     *           "credential_rotated_at": null,
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "updated_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        vendors: components["schemas"]["Vendor"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "name": "OpenAI",
+                 *       "base_url": "https://api.openai.com/v1",
+                 *       "api_key": "sk-proj-example-not-a-real-key-x9Qz",
+                 *       "auth_type": "bearer",
+                 *       "cost_header": "X-Cost-Usd"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The vendor's credential; write-only. */
+                    api_key: string;
+                    auth_type?: components["schemas"]["VendorAuthType"];
+                    base_url: string;
+                    cost_header?: string | null;
+                    header_name?: string | null;
+                    name: string;
+                    org_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new vendor (without its credential). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "OpenAI",
+                     *       "base_url": "https://api.openai.com/v1",
+                     *       "auth_type": "bearer",
+                     *       "header_name": null,
+                     *       "cost_header": "X-Cost-Usd",
+                     *       "api_key_last_four": "x9Qz",
+                     *       "credential_rotated_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The vendor. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "OpenAI",
+                     *       "base_url": "https://api.openai.com/v1",
+                     *       "auth_type": "bearer",
+                     *       "header_name": null,
+                     *       "cost_header": "X-Cost-Usd",
+                     *       "api_key_last_four": "x9Qz",
+                     *       "credential_rotated_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateVendor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "cost_header": "X-Cost-Usd"
+                 *     }
+                 */
+                "application/json": {
+                    auth_type?: components["schemas"]["VendorAuthType"];
+                    base_url?: string;
+                    cost_header?: string | null;
+                    header_name?: string | null;
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The changed vendor. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "OpenAI",
+                     *       "base_url": "https://api.openai.com/v1",
+                     *       "auth_type": "bearer",
+                     *       "header_name": null,
+                     *       "cost_header": "X-Cost-Usd",
+                     *       "api_key_last_four": "x9Qz",
+                     *       "credential_rotated_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateVendorCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The vendor's id (`vnd_…`). */
+                id: components["parameters"]["VendorIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "api_key": "sk-proj-example-new-key-R2d2"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The new credential; write-only. */
+                    api_key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The vendor, with the new credential's last four characters. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "vnd_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "OpenAI",
+                     *       "base_url": "https://api.openai.com/v1",
+                     *       "auth_type": "bearer",
+                     *       "header_name": null,
+                     *       "cost_header": "X-Cost-Usd",
+                     *       "api_key_last_four": "R2d2",
+                     *       "credential_rotated_at": "2026-11-25T09:00:00Z",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-25T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Vendor"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWorkspacePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workspace's effective policy. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_ids": [
+                     *         "pol_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *       ],
+                     *       "policies": [
+                     *         {
+                     *           "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "version": 2,
+                     *           "name": "support-bot",
+                     *           "allowed_actions": [
+                     *             "chat.*"
+                     *           ],
+                     *           "denied_path_prefixes": [
+                     *             "/admin"
+                     *           ],
+                     *           "max_cost_per_request": 0.5,
+                     *           "require_approval": false,
+                     *           "approval_min_cost": 0.25,
+                     *           "approval_actions": [
+                     *             "chat.refund"
+                     *           ],
+                     *           "created_at": "2026-11-24T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "merged": {
+                     *         "default_deny": false,
+                     *         "allowed_action_sets": [
+                     *           [
+                     *             "chat.*"
+                     *           ]
+                     *         ],
+                     *         "denied_path_prefixes": [
+                     *           "/admin"
+                     *         ],
+                     *         "max_cost_per_request": 0.5,
+                     *         "require_approval": false,
+                     *         "approval_min_cost": 0.25,
+                     *         "approval_actions": [
+                     *           "chat.refund"
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WorkspacePolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setWorkspacePolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workspace's id. */
+                id: components["parameters"]["WorkspaceIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "policy_ids": [
+                 *         "pol_01jd4v3k8m2q6r9t1w5y7z0abc"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["PolicyIdList"];
+            };
+        };
+        responses: {
+            /** @description The workspace's new effective policy. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_ids": [
+                     *         "pol_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *       ],
+                     *       "policies": [
+                     *         {
+                     *           "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "version": 1,
+                     *           "name": "support-bot",
+                     *           "allowed_actions": [
+                     *             "chat.*"
+                     *           ],
+                     *           "denied_path_prefixes": [
+                     *             "/admin"
+                     *           ],
+                     *           "max_cost_per_request": 0.5,
+                     *           "require_approval": true,
+                     *           "approval_min_cost": null,
+                     *           "approval_actions": [],
+                     *           "created_at": "2026-11-24T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "merged": {
+                     *         "default_deny": false,
+                     *         "allowed_action_sets": [
+                     *           [
+                     *             "chat.*"
+                     *           ]
+                     *         ],
+                     *         "denied_path_prefixes": [
+                     *           "/admin"
+                     *         ],
+                     *         "max_cost_per_request": 0.5,
+                     *         "require_approval": true,
+                     *         "approval_min_cost": null,
+                     *         "approval_actions": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WorkspacePolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -41,7 +41,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const metrics = createMetrics(() => database.poolStats());
   const services = createServices({ config, database, logger, metrics, contract });
   const agentCredentials = new AgentCredentialLookup(services.agents, services.installations);
-  const authenticator = new Authenticator(services.loginTokens, agentCredentials, services.apiKeys, services.auth);
+  const authenticator = new Authenticator(services.loginTokens, agentCredentials, services.apiKeys, services.auth, services.gatewayKeys);
   const spec = options.definition ? await loadSpec(options.definition) : (options.spec ?? loadCompiledSpec(contract.json));
   const binding = createBinding({
     spec,

@@ -50,6 +50,10 @@ describe('configuration from the environment', () => {
       PAGERDUTY_ROUTING_KEY: 'pd-key',
       PAGERDUTY_EVENTS_URL: 'https://events.eu.pagerduty.com/v2/enqueue',
       SIEM_EXPORT_TIMEOUT_MS: '30000',
+      BILLING_FEE_MODE: 'per_action',
+      BILLING_TAKE_RATE_BPS: '250',
+      BILLING_FEE_PER_ACTION_USD: '0.0025',
+      WARDEN_ENCRYPTION_KEY: '00'.repeat(32),
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -86,6 +90,9 @@ describe('configuration from the environment', () => {
         pagerdutyEventsUrl: 'https://events.eu.pagerduty.com/v2/enqueue',
         exportTimeoutMs: 30000,
       },
+      billing: { feeMode: 'per_action', takeRateBps: 250, feePerActionMicros: 2500 },
+      approvals: { ttlMinutes: 15, maxWaits: 200, maxWaitsPerOrg: 20 },
+      encryptionKey: Buffer.alloc(32),
     });
   });
 
@@ -110,10 +117,13 @@ describe('configuration from the environment', () => {
           OUTBOUND_CA_FILE: '/nonexistent/ca.pem',
           DB_CONNECT_TIMEOUT_MS: '10',
           CORS_ALLOWED_ORIGINS: 'https://console.example.com/app',
+          BILLING_FEE_MODE: 'monthly',
+          BILLING_TAKE_RATE_BPS: '10001',
+          BILLING_FEE_PER_ACTION_USD: '0.0000001',
         }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        assert.equal(error.problems.length, 17);
+        assert.equal(error.problems.length, 20);
         assert.match(error.message, /DB_CONNECT_TIMEOUT_MS: must be a whole number from 100 to 60000/);
         assert.match(error.message, /CORS_ALLOWED_ORIGINS: "https:\/\/console\.example\.com\/app" is not an origin/);
         assert.match(error.message, /OUTBOUND_CA_FILE: \/nonexistent\/ca\.pem is not a readable file/);
@@ -133,9 +143,21 @@ describe('configuration from the environment', () => {
         assert.match(error.message, /DB_POOL_SIZE: must be a whole number from 1 to 500/);
         assert.match(error.message, /VALIDATE_RESPONSES: must be true or false/);
         assert.doesNotMatch(error.message, /secret/);
+        assert.match(error.message, /BILLING_FEE_MODE: must be one of take_rate, per_action \(got "monthly"\)/);
+        assert.match(error.message, /BILLING_TAKE_RATE_BPS: must be a whole number from 0 to 10000/);
+        assert.match(error.message, /BILLING_FEE_PER_ACTION_USD: must be US dollars from 0 to 1000 with at most 6 decimals/);
         return true;
       },
     );
+  });
+
+  it('charges no fee by default, and reads a per-action fee exactly (never through a float)', () => {
+    assert.deepEqual(loadConfig({}).billing, { feeMode: 'take_rate', takeRateBps: 0, feePerActionMicros: 0 });
+    assert.equal(loadConfig({ BILLING_FEE_PER_ACTION_USD: '0.000001' }).billing.feePerActionMicros, 1);
+    assert.equal(loadConfig({ BILLING_FEE_PER_ACTION_USD: '1000' }).billing.feePerActionMicros, 1_000_000_000);
+    assert.equal(loadConfig({ BILLING_FEE_PER_ACTION_USD: '0.29' }).billing.feePerActionMicros, 290_000);
+    for (const bad of ['1000.000001', '-1', '1e-3', '.5', '1,5'])
+      assert.throws(() => loadConfig({ BILLING_FEE_PER_ACTION_USD: bad }), ConfigError);
   });
 
   it('treats empty variables as unset', () => {

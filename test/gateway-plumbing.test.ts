@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSpec } from '../src/binding/loaded-spec';
 import { buildOperationTable } from '../src/binding/operation-table';
 import { UnauthorizedError } from '../src/errors/api-error';
-import { type GatewayCaller, GatewayService, gatewayHandlers, type VendorUpstream } from '../src/modules/gateway';
+import { GatewayService, gatewayHandlers } from '../src/modules/gateway';
+import type { GatewayCaller } from '../src/modules/gateway-keys';
+import type { VendorUpstream } from '../src/modules/vendors';
 import { endToEndHeaders, OutboundHttp, UpstreamFailureError } from '../src/outbound/outbound-http';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -85,8 +87,8 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
 
   before(async () => {
     await upstream.start();
-    // The Authenticator learns the GatewayKey scheme with the gateway-keys module (another branch); until it does, the
-    // binding's gate would refuse the key before the service sees it, so this fixture leaves the check to the service.
+    // The binding's gate would authenticate the key against the gateway_keys table; these keys live in memory,
+    // so the fixture leaves authentication to the service (which does it through the same face).
     const { dereferenced } = await loadSpec(FIXTURE);
     const definition = structuredClone(dereferenced) as { paths: Record<string, Record<string, { security?: unknown }>> };
     for (const item of Object.values(definition.paths)) for (const operation of Object.values(item)) delete operation.security;
@@ -109,23 +111,23 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
     await once(server, 'listening');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    vendors.set('ven_up', vendor('ven_up', `http://127.0.0.1:${upstream.port}/base/`));
-    vendors.set('ven_other', vendor('ven_other', `http://127.0.0.1:${upstream.port}/other`, { orgId: 'org_b' }));
-    vendors.set('ven_query', vendor('ven_query', `http://127.0.0.1:${upstream.port}/q`, { authType: 'query', headerName: 'key' }));
-    vendors.set('ven_meta', vendor('ven_meta', 'https://169.254.169.254/latest'));
-    vendors.set('ven_private', vendor('ven_private', 'http://10.1.2.3/api'));
+    vendors.set('vnd_up', vendor('vnd_up', `http://127.0.0.1:${upstream.port}/base/`));
+    vendors.set('vnd_other', vendor('vnd_other', `http://127.0.0.1:${upstream.port}/other`, { orgId: 'org_b' }));
+    vendors.set('vnd_query', vendor('vnd_query', `http://127.0.0.1:${upstream.port}/q`, { authType: 'query', headerName: 'key' }));
+    vendors.set('vnd_meta', vendor('vnd_meta', 'https://169.254.169.254/latest'));
+    vendors.set('vnd_private', vendor('vnd_private', 'http://10.1.2.3/api'));
     const closed = http.createServer();
     closed.listen(0, '127.0.0.1');
     await once(closed, 'listening');
     const closedPort = (closed.address() as AddressInfo).port;
     closed.close();
-    vendors.set('ven_down', vendor('ven_down', `http://127.0.0.1:${closedPort}/`));
-    keys.set(KEY, callers('ven_up'));
-    keys.set(OTHER_VENDOR_KEY, callers('ven_other'));
-    keys.set('sgk_query', callers('ven_query'));
-    keys.set('sgk_meta', callers('ven_meta'));
-    keys.set('sgk_private', callers('ven_private'));
-    keys.set('sgk_down', callers('ven_down'));
+    vendors.set('vnd_down', vendor('vnd_down', `http://127.0.0.1:${closedPort}/`));
+    keys.set(KEY, callers('vnd_up'));
+    keys.set(OTHER_VENDOR_KEY, callers('vnd_other'));
+    keys.set('sgk_query', callers('vnd_query'));
+    keys.set('sgk_meta', callers('vnd_meta'));
+    keys.set('sgk_private', callers('vnd_private'));
+    keys.set('sgk_down', callers('vnd_down'));
   });
   after(async () => {
     server?.closeAllConnections();
@@ -168,32 +170,32 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
   it('forwards every method to base_url + the rest of the path and the query exactly as sent', async () => {
     const target = '/v1/files/a%2Fb/caf%C3%A9%20menu.txt/?q=a+b&q=c&empty=&x=%7B%7D';
     for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
-      const res = await warden.request[method.toLowerCase() as 'get'](`/api/v1/gateway/ven_up${target}`)
+      const res = await warden.request[method.toLowerCase() as 'get'](`/api/v1/gateway/vnd_up${target}`)
         .set('Authorization', `Bearer ${KEY}`)
         .expect(200);
       assert.equal(res.body.url, `/base${target}`, method);
       assert.equal(res.body.method, method);
     }
-    const other = await call('GET', '/api/v1/gateway/ven_up/v1//double');
+    const other = await call('GET', '/api/v1/gateway/vnd_up/v1//double');
     assert.equal(other.json().url, '/base/v1//double');
   });
 
   it('refuses a dot segment in any spelling a server may decode, before anything is sent (400 GATEWAY_PATH_REFUSED)', async () => {
     for (const path of ['v1/../admin', '..', 'v1/./x', '%2e%2E/admin', 'v1/%2E', 'a/..%2fadmin', 'a/..%5cadmin', 'x/%2e%2e%2f%2e%2e']) {
-      const res = await call('GET', `/api/v1/gateway/ven_up/${path}`);
+      const res = await call('GET', `/api/v1/gateway/vnd_up/${path}`);
       assert.equal(res.status, 400, path);
       assert.equal(res.json().code, 'GATEWAY_PATH_REFUSED', path);
     }
-    assert.equal((await call('GET', '/api/v1/gateway/ven_up/bad%ZZescape')).json().code, 'MALFORMED_PATH');
+    assert.equal((await call('GET', '/api/v1/gateway/vnd_up/bad%ZZescape')).json().code, 'MALFORMED_PATH');
     // Dots that are not whole segments are names like any other.
-    assert.equal((await call('GET', '/api/v1/gateway/ven_up/v1/file..name/.well-known')).json().url, '/base/v1/file..name/.well-known');
+    assert.equal((await call('GET', '/api/v1/gateway/vnd_up/v1/file..name/.well-known')).json().url, '/base/v1/file..name/.well-known');
     assert.equal(upstream.seen.length, 1);
   });
 
   it('puts the vendor credential in place of the agent’s Authorization, and keeps Warden’s own headers to itself', async () => {
     await call(
       'POST',
-      '/api/v1/gateway/ven_up/v1/chat',
+      '/api/v1/gateway/vnd_up/v1/chat',
       {
         'Content-Type': 'application/json',
         'X-Warden-Action': 'chat.create',
@@ -212,11 +214,17 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
     assert.equal(seen!.headers.host, `127.0.0.1:${upstream.port}`, 'Host names the vendor, not Warden');
     assert.equal(seen!.body.toString(), '{"hello":"world"}');
 
-    // The caller's query keeps its spelling; a credential parameter of its own is dropped for the vendor's.
-    const query = await call('GET', '/api/v1/gateway/ven_query/v1/x?a=1&q=x%20y+z&key=agents-own&k%65y=sneaky&keys=2', {
+    // The vendor sees exactly one credential parameter, Warden's: those of its name the caller sent are dropped.
+    const query = await call('GET', '/api/v1/gateway/vnd_query/v1/x?a=1&q=x%20y+z&key=agents-own&k%65y=sneaky&keys=2', {
       Authorization: 'Bearer sgk_query',
     });
-    assert.equal(query.json().url, `/q/v1/x?a=1&q=x%20y+z&keys=2&key=${VENDOR_SECRET}`);
+    const forwarded = new URL(query.json().url, 'http://vendor');
+    assert.equal(forwarded.pathname, '/q/v1/x');
+    assert.deepEqual(forwarded.searchParams.getAll('key'), [VENDOR_SECRET]);
+    assert.deepEqual(
+      [forwarded.searchParams.get('a'), forwarded.searchParams.get('q'), forwarded.searchParams.get('keys')],
+      ['1', 'x y z', '2'],
+    );
     assert.equal(upstream.seen[1]!.headers.authorization, undefined);
   });
 
@@ -234,7 +242,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
       res.setHeader('X-Vendor', 'kept');
       res.end('ok');
     };
-    const res = await call('GET', '/api/v1/gateway/ven_up/v1/hop', {
+    const res = await call('GET', '/api/v1/gateway/vnd_up/v1/hop', {
       Connection: 'keep-alive, X-Client-Hop',
       'X-Client-Hop': 'secret',
       'Keep-Alive': 'timeout=5',
@@ -269,43 +277,43 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
       if (req.url!.endsWith('/moved')) res.writeHead(302, { Location: 'http://169.254.169.254/' }).end();
       else res.writeHead(418, { 'Content-Type': 'application/problem+json' }).end('{"title":"teapot"}');
     };
-    const moved = await call('GET', '/api/v1/gateway/ven_up/moved');
+    const moved = await call('GET', '/api/v1/gateway/vnd_up/moved');
     assert.equal(moved.status, 302);
     assert.equal(moved.headers.location, 'http://169.254.169.254/');
-    const teapot = await warden.request.get('/api/v1/gateway/ven_up/teapot').set('Authorization', `Bearer ${KEY}`).expect(418);
+    const teapot = await warden.request.get('/api/v1/gateway/vnd_up/teapot').set('Authorization', `Bearer ${KEY}`).expect(418);
     assert.equal(teapot.headers['content-type'], 'application/problem+json');
   });
 
   it('answers 401 without a valid gateway key and 404 for a vendor the key is not bound to, calling nobody', async () => {
-    const missing = await warden.request.get('/api/v1/gateway/ven_up/v1').expect(401);
+    const missing = await warden.request.get('/api/v1/gateway/vnd_up/v1').expect(401);
     assert.equal(missing.body.code, 'CREDENTIAL_MISSING');
-    const wrong = await warden.request.get('/api/v1/gateway/ven_up/v1').set('Authorization', 'Bearer sgk_nope').expect(401);
+    const wrong = await warden.request.get('/api/v1/gateway/vnd_up/v1').set('Authorization', 'Bearer sgk_nope').expect(401);
     assert.equal(wrong.body.code, 'CREDENTIAL_INVALID');
     // The key's vendor exists, but the path names another vendor of the org.
-    const otherVendor = await warden.request.get('/api/v1/gateway/ven_query/v1').set('Authorization', `Bearer ${KEY}`).expect(404);
+    const otherVendor = await warden.request.get('/api/v1/gateway/vnd_query/v1').set('Authorization', `Bearer ${KEY}`).expect(404);
     assert.equal(otherVendor.body.code, 'VENDOR_NOT_FOUND');
     // Bound to a vendor of another org (upstreamFor answers null): as absent.
     const otherOrg = await warden.request
-      .get('/api/v1/gateway/ven_other/v1')
+      .get('/api/v1/gateway/vnd_other/v1')
       .set('Authorization', `Bearer ${OTHER_VENDOR_KEY}`)
       .expect(404);
     assert.equal(otherOrg.body.code, 'VENDOR_NOT_FOUND');
-    const unknown = await warden.request.get('/api/v1/gateway/ven_nothere/v1').set('Authorization', `Bearer ${KEY}`).expect(404);
+    const unknown = await warden.request.get('/api/v1/gateway/vnd_nothere/v1').set('Authorization', `Bearer ${KEY}`).expect(404);
     assert.equal(unknown.body.code, 'VENDOR_NOT_FOUND');
     assert.equal(upstream.seen.length, 0);
   });
 
   it('still validates headers and query per the spec (400), but not the body', async () => {
     const cost = await warden.request
-      .get('/api/v1/gateway/ven_up/v1')
+      .get('/api/v1/gateway/vnd_up/v1')
       .set('Authorization', `Bearer ${KEY}`)
       .set('X-Warden-Cost-Usd', 'lots')
       .expect(400);
     assert.equal(cost.body.code, 'INVALID_PARAMETER');
     assert.equal(cost.body.details[0].field, 'x-warden-cost-usd');
-    const nul = await warden.request.get('/api/v1/gateway/ven_up/v1?q=%00').set('Authorization', `Bearer ${KEY}`).expect(400);
+    const nul = await warden.request.get('/api/v1/gateway/vnd_up/v1?q=%00').set('Authorization', `Bearer ${KEY}`).expect(400);
     assert.equal(nul.body.code, 'INVALID_PARAMETER');
-    const invalidJson = await call('POST', '/api/v1/gateway/ven_up/v1', { 'Content-Type': 'application/json' }, '{"not json');
+    const invalidJson = await call('POST', '/api/v1/gateway/vnd_up/v1', { 'Content-Type': 'application/json' }, '{"not json');
     assert.equal(invalidJson.status, 200);
     assert.equal(upstream.seen.at(-1)!.body.toString(), '{"not json');
   });
@@ -313,26 +321,26 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
   it('answers 504 UPSTREAM_TIMEOUT when the vendor does not answer in time', async () => {
     upstream.handler = (req) => req.resume();
     const started = Date.now();
-    const res = await warden.request.get('/api/v1/gateway/ven_up/slow').set('Authorization', `Bearer ${KEY}`).expect(504);
+    const res = await warden.request.get('/api/v1/gateway/vnd_up/slow').set('Authorization', `Bearer ${KEY}`).expect(504);
     assert.equal(res.body.code, 'UPSTREAM_TIMEOUT');
     assert.equal(res.body.error, 'gateway_timeout');
     assert.ok(Date.now() - started < 2000);
   });
 
   it('answers 502 UPSTREAM_UNREACHABLE when the vendor refuses the connection or breaks the protocol', async () => {
-    const refused = await warden.request.get('/api/v1/gateway/ven_down/v1').set('Authorization', 'Bearer sgk_down').expect(502);
+    const refused = await warden.request.get('/api/v1/gateway/vnd_down/v1').set('Authorization', 'Bearer sgk_down').expect(502);
     assert.equal(refused.body.code, 'UPSTREAM_UNREACHABLE');
     assert.ok(!JSON.stringify(refused.body).includes(VENDOR_SECRET));
     upstream.handler = (req) => req.socket.end('this is not HTTP\r\n\r\n');
-    const garbage = await warden.request.get('/api/v1/gateway/ven_up/v1').set('Authorization', `Bearer ${KEY}`).expect(502);
+    const garbage = await warden.request.get('/api/v1/gateway/vnd_up/v1').set('Authorization', `Bearer ${KEY}`).expect(502);
     assert.equal(garbage.body.code, 'UPSTREAM_UNREACHABLE');
   });
 
   it('refuses a vendor address the SSRF rules forbid (502 UPSTREAM_REFUSED), sending nothing', async () => {
-    const metadata = await warden.request.get('/api/v1/gateway/ven_meta/v1').set('Authorization', 'Bearer sgk_meta').expect(502);
+    const metadata = await warden.request.get('/api/v1/gateway/vnd_meta/v1').set('Authorization', 'Bearer sgk_meta').expect(502);
     assert.equal(metadata.body.code, 'UPSTREAM_REFUSED');
     assert.match(metadata.body.message, /metadata/);
-    const internal = await warden.request.get('/api/v1/gateway/ven_private/v1').set('Authorization', 'Bearer sgk_private').expect(502);
+    const internal = await warden.request.get('/api/v1/gateway/vnd_private/v1').set('Authorization', 'Bearer sgk_private').expect(502);
     assert.equal(internal.body.code, 'UPSTREAM_REFUSED');
     assert.ok(!JSON.stringify(internal.body).includes(VENDOR_SECRET));
   });
@@ -352,7 +360,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
       });
       req.on('end', () => res.writeHead(201, { 'Content-Type': 'text/plain' }).end(String(received)));
     };
-    const { request, response } = raw('PUT', '/api/v1/gateway/ven_up/upload', { 'Content-Type': 'application/octet-stream' });
+    const { request, response } = raw('PUT', '/api/v1/gateway/vnd_up/upload', { 'Content-Type': 'application/octet-stream' });
     const sent = createHash('sha256');
     const first = randomBytes(64 * 1024);
     sent.update(first);
@@ -386,7 +394,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
       }
       res.end();
     };
-    const { request, response } = raw('GET', '/api/v1/gateway/ven_up/download');
+    const { request, response } = raw('GET', '/api/v1/gateway/vnd_up/download');
     request.end();
     const res = await response;
     res.pause();
@@ -410,7 +418,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.write('partial');
     };
-    const { request, response } = raw('GET', '/api/v1/gateway/ven_up/stall');
+    const { request, response } = raw('GET', '/api/v1/gateway/vnd_up/stall');
     request.end();
     const res = await response;
     assert.equal(res.statusCode, 200);
@@ -418,7 +426,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
   });
 
   it('refuses a body declared past the limit before sending anything (413), and cuts a chunked one off there', async () => {
-    const { request, response } = raw('POST', '/api/v1/gateway/ven_up/big', { 'Content-Length': 13 * 1024 * 1024 });
+    const { request, response } = raw('POST', '/api/v1/gateway/vnd_up/big', { 'Content-Length': 13 * 1024 * 1024 });
     request.write('x');
     const declared = await response;
     assert.equal(declared.statusCode, 413);
@@ -428,7 +436,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
 
     let vendorGot = 0;
     upstream.handler = (req) => req.on('data', (chunk: Buffer) => (vendorGot += chunk.length));
-    const chunked = raw('POST', '/api/v1/gateway/ven_up/big', { 'Transfer-Encoding': 'chunked' });
+    const chunked = raw('POST', '/api/v1/gateway/vnd_up/big', { 'Transfer-Encoding': 'chunked' });
     chunked.response.catch(() => {});
     const pump = (async () => {
       for (let total = 0; total < 14 * 1024 * 1024; total += 512 * 1024) {
@@ -458,7 +466,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
         };
       });
     const waiting = upstreamGone();
-    const first = raw('GET', '/api/v1/gateway/ven_up/wait');
+    const first = raw('GET', '/api/v1/gateway/vnd_up/wait');
     first.response.catch(() => {});
     first.request.end();
     await sleep(100);
@@ -466,7 +474,7 @@ describe('gateway plumbing: catch-all route, streamed bodies, streaming forward'
     await waiting;
 
     const streaming = upstreamGone();
-    const second = raw('GET', '/api/v1/gateway/ven_up/stream');
+    const second = raw('GET', '/api/v1/gateway/vnd_up/stream');
     second.request.end();
     const res = await second.response;
     await once(res, 'data');

@@ -9,6 +9,7 @@
  *   and GatewayService.forward, with the key and the vendor looked up in memory (no database, no
  *   policy): the share of the gateway's cost that is routing and streaming.
  */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -63,7 +64,13 @@ function bareProxy(upstreamPort: number): http.Server {
 
 async function warden(upstreamPort: number, url: string, schema: string | undefined, poolSize: number): Promise<http.Server> {
   const database = await openDatabase({ kind: 'server', url, poolSize, schema }, { migrate: false });
-  const config = { ...loadConfig({ ...process.env, OUTBOUND_ALLOWED_HOSTS: `127.0.0.1:${upstreamPort}` }), logLevel: 'warn' as const };
+  const env = {
+    ...process.env,
+    OUTBOUND_ALLOWED_HOSTS: `127.0.0.1:${upstreamPort}`,
+    // The fixture's vendor credential is encrypted by this process and read back by it alone.
+    WARDEN_ENCRYPTION_KEY: process.env.WARDEN_ENCRYPTION_KEY ?? randomBytes(32).toString('base64'),
+  };
+  const config = { ...loadConfig(env), logLevel: 'warn' as const };
   const { app } = await createApp({ config, database, logger: createLogger(config.logLevel) });
   return http.createServer(app);
 }
@@ -74,9 +81,9 @@ async function wardenPlumbing(upstreamPort: number): Promise<http.Server> {
   for (const item of Object.values(dereferenced.paths ?? {})) {
     for (const operation of Object.values(item)) delete (operation as { security?: unknown }).security;
   }
-  const caller = { keyId: 'gk_bench', orgId: 'org_bench', agentId: 'agt_bench', vendorId: 'ven_bench' };
+  const caller = { keyId: 'gk_bench', orgId: 'org_bench', agentId: 'agt_bench', vendorId: 'vnd_bench' };
   const vendor = {
-    id: 'ven_bench',
+    id: 'vnd_bench',
     orgId: 'org_bench',
     baseUrl: `http://127.0.0.1:${upstreamPort}`,
     authType: 'bearer' as const,

@@ -21,7 +21,7 @@ export async function gatewayScenario(): Promise<void> {
   try {
     const rows: Array<[string, Measured]> = [];
     rows.push(['direct', await hammer(upstream.port, { path: VENDOR_PATH, method: 'GET' })]);
-    const proxied: Load = { path: `/api/v1/gateway/ven_bench${VENDOR_PATH}`, method: 'GET' };
+    const proxied: Load = { path: `/api/v1/gateway/vnd_bench${VENDOR_PATH}`, method: 'GET' };
     rows.push(['bare node proxy', await load('gateway-server.ts', ['bare-proxy', String(upstream.port)], proxied)]);
     const plumbing = { ...proxied, headers: { authorization: `Bearer ${PLUMBING_KEY}` } };
     rows.push(['warden plumbing', await load('gateway-server.ts', ['warden-plumbing', String(upstream.port)], plumbing)]);

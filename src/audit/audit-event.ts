@@ -46,6 +46,7 @@ export function actorOf(principal: Principal): NewAuditEvent['actor'] {
     case 'admin_session':
       return { type: 'admin_session', id: principal.adminEmail };
     case 'agent':
+    case 'gateway_key':
       return { type: 'agent', id: principal.agentId };
     case 'installation':
       return { type: 'installation', id: principal.installationId };

@@ -57,7 +57,7 @@ const SECRET_FIELDS = new Set([
   'signature',
 ]);
 /** Warden's own secrets (prefix_ + base62) and JWTs, wherever they appear. */
-const SECRET_VALUE = /^((sk_live|sk_test|sas|skt|srt|srf|adm|mgl|vfy)_[A-Za-z0-9]{20,}|eyJ[\w-]+\.[\w-]+\.[\w-]*)$/;
+const SECRET_VALUE = /^((sk_live|sk_test|sas|skt|srt|srf|adm|mgl|vfy|sgk)_[A-Za-z0-9]{20,}|eyJ[\w-]+\.[\w-]+\.[\w-]*)$/;
 const MAX_DEPTH = 4;
 const MAX_ITEMS = 50;
 

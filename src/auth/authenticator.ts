@@ -59,12 +59,18 @@ export interface SessionCredentials {
   findUserSession(sessionId: string, userId: string): Promise<UserSessionCredential | undefined>;
 }
 
+/** Gateway keys are looked up by the gateway-keys module, which owns their table: one statement per authentication. */
+export interface GatewayKeyCredentials {
+  authenticateGatewayKey(secret: string): Promise<Principal>;
+}
+
 export const API_KEY_PREFIXES = ['sk_live', 'sk_test'] as const;
 export const ADMIN_SESSION_PREFIX = 'adm';
 export const AGENT_SECRET_PREFIX = 'sas';
 export const RUNTIME_TOKEN_PREFIX = 'srt';
+export const GATEWAY_KEY_PREFIX = 'sgk';
 
-type CredentialKind = 'api_key' | 'admin_session' | 'login_jwt' | 'agent_secret' | 'runtime_token';
+type CredentialKind = 'api_key' | 'admin_session' | 'login_jwt' | 'agent_secret' | 'runtime_token' | 'gateway_key';
 
 /** Which credentials each security scheme of the spec accepts. */
 const ACCEPTED_BY_SCHEME: Record<string, CredentialKind[]> = {
@@ -72,6 +78,7 @@ const ACCEPTED_BY_SCHEME: Record<string, CredentialKind[]> = {
   BearerAuth: ['api_key', 'admin_session', 'login_jwt'],
   AgentSecret: ['agent_secret'],
   RuntimeToken: ['runtime_token'],
+  GatewayKey: ['gateway_key'],
 };
 const NOT_ACCEPTED: Record<CredentialKind, string> = {
   api_key: 'An API key does not work on this operation.',
@@ -79,6 +86,7 @@ const NOT_ACCEPTED: Record<CredentialKind, string> = {
   login_jwt: 'A login token does not work on this operation.',
   agent_secret: "An agent secret works only on its own agent's routes (public key, heartbeat).",
   runtime_token: "A runtime token works only on its own installation's lease.",
+  gateway_key: "A gateway key works only on the gateway's operations, for its own agent and vendor.",
 };
 const RETIRING_SECRET_LOSES = 'api_key.edit';
 /** A key's `last_used_at` is written at most this often, so a busy key costs no write per request. */
@@ -107,6 +115,7 @@ export class Authenticator {
     private readonly agents: AgentCredentials,
     private readonly apiKeys: ApiKeyCredentials,
     private readonly sessions: SessionCredentials,
+    private readonly gatewayKeys: GatewayKeyCredentials,
   ) {}
 
   /**
@@ -132,6 +141,8 @@ export class Authenticator {
         return this.agents.authenticateAgent(credential);
       case 'runtime_token':
         return this.agents.authenticateInstallation(credential);
+      case 'gateway_key':
+        return this.gatewayKeys.authenticateGatewayKey(credential);
     }
   }
 
@@ -229,6 +240,7 @@ function kindOf(credential: string): CredentialKind | undefined {
   if (credential.startsWith(`${ADMIN_SESSION_PREFIX}_`)) return 'admin_session';
   if (credential.startsWith(`${AGENT_SECRET_PREFIX}_`)) return 'agent_secret';
   if (credential.startsWith(`${RUNTIME_TOKEN_PREFIX}_`)) return 'runtime_token';
+  if (credential.startsWith(`${GATEWAY_KEY_PREFIX}_`)) return 'gateway_key';
   if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(credential)) return 'login_jwt';
   return undefined;
 }

@@ -2,7 +2,7 @@ import type { PlanName } from '../config/config';
 
 /** Who is calling: resolved once per request by the authenticator, read by the gate and handlers. */
 export interface Principal {
-  kind: 'anonymous' | 'user' | 'api_key' | 'admin_session' | 'agent' | 'installation';
+  kind: 'anonymous' | 'user' | 'api_key' | 'admin_session' | 'agent' | 'installation' | 'gateway_key';
   /** The caller's org; null for platform admins and anonymous callers. */
   orgId: string | null;
   plan: PlanName | null;
@@ -19,6 +19,8 @@ export interface Principal {
   roles: string[];
   permissions: ReadonlySet<string>;
   expiresAt: Date | null;
+  /** The gateway key a `gateway_key` caller presented, and the one vendor it opens (its agent is `agentId`). */
+  gatewayKey?: { id: string; vendorId: string };
 }
 
 export const ANONYMOUS: Principal = Object.freeze({

@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { components } from '../../generated/api';
+import { parseEncryptionKey } from '../crypto/key-manager';
 
 /**
  * The one place that reads process.env. Every variable is parsed and checked here so that a
@@ -61,6 +62,19 @@ export interface Config {
   rateLimits: RateLimits;
   outbound: OutboundConfig;
   siem: SiemConfig;
+  billing: BillingConfig;
+  approvals: ApprovalsConfig;
+  /** WARDEN_ENCRYPTION_KEY: the 32-byte key-encryption key that wraps each org's data key (vendor credentials). */
+  encryptionKey: Buffer | undefined;
+}
+
+/** Human approvals: how long one stays open, and how many long-polls one instance holds. */
+export interface ApprovalsConfig {
+  /** Minutes a pending approval waits for a decision, and an approved one for its use. */
+  ttlMinutes: number;
+  /** Long-polls (`GET /approvals/{id}?wait=`) held at once by this instance, in all and per org. */
+  maxWaits: number;
+  maxWaitsPerOrg: number;
 }
 
 /** Calls Warden makes to URLs callers give it (SIEM intakes). */
@@ -84,6 +98,21 @@ export interface SiemConfig {
   /** How long one export may keep sending; batches not started by then are reported as failed. */
   exportTimeoutMs: number;
 }
+
+/**
+ * The fee Warden's operator charges on metered calls, the same for every org until per-org billing
+ * settings exist. Zero by default: a self-hosted Warden charges nothing unless its operator says so.
+ */
+export interface BillingConfig {
+  feeMode: FeeMode;
+  /** Fee per allowed call in `take_rate` mode, in basis points of its cost (100 = 1 %). */
+  takeRateBps: number;
+  /** Fee per allowed call in `per_action` mode, in micro-dollars. */
+  feePerActionMicros: number;
+}
+
+export type FeeMode = components['schemas']['FeeMode'];
+const FEE_MODES = ['take_rate', 'per_action'] as const satisfies readonly FeeMode[];
 
 export type PlanName = components['schemas']['PlanName'];
 const PLAN_NAMES = ['free', 'starter', 'professional', 'enterprise'] as const satisfies readonly PlanName[];
@@ -189,10 +218,26 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`);
   }
 
+  const feeMode = env.BILLING_FEE_MODE?.trim() || 'take_rate';
+  if (!(FEE_MODES as readonly string[]).includes(feeMode)) {
+    problems.push(`BILLING_FEE_MODE: must be one of ${FEE_MODES.join(', ')} (got ${JSON.stringify(feeMode)})`);
+  }
+  // Parsed digit by digit, never through a float, so 0.0025 is exactly 2500 micro-dollars.
+  const usdMicros = (raw: string) => {
+    const match = /^(\d{1,4})(?:\.(\d{1,6}))?$/.exec(raw);
+    const micros = match ? Number(match[1]) * 1_000_000 + Number((match[2] ?? '').padEnd(6, '0')) : Number.NaN;
+    return micros <= 1000 * 1_000_000 ? micros : 'must be US dollars from 0 to 1000 with at most 6 decimals';
+  };
+
   const devReturnLinkTokens = read('DEV_RETURN_LINK_TOKENS', false, boolean);
   if (devReturnLinkTokens && env.NODE_ENV?.trim() === 'production') {
     problems.push('DEV_RETURN_LINK_TOKENS: must not be on with NODE_ENV=production (it hands login links to whoever asks for them)');
   }
+
+  const rawEncryptionKey = env.WARDEN_ENCRYPTION_KEY?.trim() || undefined;
+  const parsedEncryptionKey = rawEncryptionKey === undefined ? undefined : parseEncryptionKey(rawEncryptionKey);
+  if (typeof parsedEncryptionKey === 'string') problems.push(`WARDEN_ENCRYPTION_KEY: ${parsedEncryptionKey}`);
+  const encryptionKey = typeof parsedEncryptionKey === 'string' ? undefined : parsedEncryptionKey;
 
   const config: Config = {
     port: read('PORT', 9300, integer(0, 65535)),
@@ -237,6 +282,17 @@ export function loadConfig(env: Env = process.env): Config {
       pagerdutyEventsUrl: url('PAGERDUTY_EVENTS_URL', 'https://events.pagerduty.com/v2/enqueue')!,
       exportTimeoutMs: read('SIEM_EXPORT_TIMEOUT_MS', 60_000, integer(1000, 600_000)),
     },
+    billing: {
+      feeMode: feeMode as FeeMode,
+      takeRateBps: read('BILLING_TAKE_RATE_BPS', 0, integer(0, 10_000)),
+      feePerActionMicros: read('BILLING_FEE_PER_ACTION_USD', 0, usdMicros),
+    },
+    approvals: {
+      ttlMinutes: read('APPROVAL_TTL_MINUTES', 15, integer(1, 7 * 24 * 60)),
+      maxWaits: read('APPROVAL_MAX_WAITS', 200, integer(1, 10_000)),
+      maxWaitsPerOrg: read('APPROVAL_MAX_WAITS_PER_ORG', 20, integer(1, 10_000)),
+    },
+    encryptionKey,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -48,6 +48,8 @@ function statementName(sql: string): string {
 
 export class Db {
   private readonly ambient = new AsyncLocalStorage<EntityManager>();
+  /** What to run after each open transaction commits, by its manager. */
+  private readonly onCommit = new WeakMap<EntityManager, Array<() => void>>();
   private readonly namedStatements: boolean;
 
   constructor(
@@ -120,8 +122,26 @@ export class Db {
     return this.ambient.exit(work);
   }
 
-  transaction<T>(work: () => Promise<T>): Promise<T> {
+  async transaction<T>(work: () => Promise<T>): Promise<T> {
     if (this.ambient.getStore()) return work();
-    return this.dataSource.transaction((manager) => this.ambient.run(manager, work));
+    const committed: Array<() => void> = [];
+    const result = await this.dataSource.transaction((manager) => {
+      this.onCommit.set(manager, committed);
+      return this.ambient.run(manager, work);
+    });
+    for (const callback of committed) callback();
+    return result;
+  }
+
+  /**
+   * Runs `callback` once the current transaction has committed (never if it rolls back), or at
+   * once outside a transaction: for word of a change sent out of Warden, which must not announce
+   * what may yet be undone.
+   */
+  afterCommit(callback: () => void): void {
+    const manager = this.ambient.getStore();
+    const queue = manager && this.onCommit.get(manager);
+    if (queue) queue.push(callback);
+    else callback();
   }
 }

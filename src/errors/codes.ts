@@ -54,6 +54,8 @@ export const ERROR_CODES = {
   PRIVILEGE_ESCALATION: { status: 403, meaning: 'The change would grant or remove more than the caller holds.' },
   NOT_THIS_AGENT: { status: 403, meaning: 'An agent secret works only on its own agent’s routes.' },
   NOT_THIS_INSTALLATION: { status: 403, meaning: 'A runtime token works only on its own installation’s lease.' },
+  GATEWAY_KEY_AGENT_STOPPED: { status: 403, meaning: 'The gateway key’s agent is disabled by the kill switch or revoked.' },
+  GATEWAY_KEY_VENDOR_DELETED: { status: 403, meaning: 'The gateway key’s vendor has been deleted.' },
 
   // 404
   ROUTE_NOT_FOUND: { status: 404, meaning: 'No route matches the method and path.' },
@@ -67,6 +69,8 @@ export const ERROR_CODES = {
   API_KEY_NOT_FOUND: { status: 404, meaning: 'No such API key in this org.' },
   AGENT_NOT_FOUND: { status: 404, meaning: 'No such agent in this org.' },
   INSTALLATION_NOT_FOUND: { status: 404, meaning: 'No such installation in this org.' },
+  VENDOR_NOT_FOUND: { status: 404, meaning: 'No such vendor in this org.' },
+  GATEWAY_KEY_NOT_FOUND: { status: 404, meaning: 'No such gateway key in this org.' },
 
   // 405, 408
   METHOD_NOT_ALLOWED: { status: 405, meaning: 'The path exists but not with this method; Allow lists the methods.' },
@@ -94,6 +98,7 @@ export const ERROR_CODES = {
   AGENT_IN_OTHER_WORKSPACE: { status: 409, meaning: 'The agent belongs to another workspace.' },
   KEY_NOT_PROVEN: { status: 409, meaning: 'Warden vouches only for keys whose possession this org has proven.' },
   KEY_PROVEN_ELSEWHERE: { status: 409, meaning: 'Another org has already proven possession of this key.' },
+  VENDOR_NAME_TAKEN: { status: 409, meaning: 'The org already has a vendor with this name.' },
 
   // 413, 415
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the size limit.' },
@@ -117,6 +122,9 @@ export const ERROR_CODES = {
   SIEM_INTAKE_REQUIRED: { status: 422, meaning: 'No SIEM intake: give intake_url or configure one on the server.' },
   SIEM_CREDENTIAL_REQUIRED: { status: 422, meaning: 'No SIEM credential: give it in the body or configure one on the server.' },
   DESTINATION_NOT_ALLOWED: { status: 422, meaning: 'The outbound URL is not one Warden may call (scheme, credentials or address).' },
+  INVALID_TIME_RANGE: { status: 422, meaning: 'from must be before to, and the range at most 366 days long.' },
+  VENDOR_URL_REFUSED: { status: 422, meaning: 'base_url is not https, carries a query or credentials, or reaches a non-public address.' },
+  VENDOR_AUTH_INVALID: { status: 422, meaning: 'auth_type, header_name and api_key do not fit together.' },
 
   // 429
   RATE_LIMITED: { status: 429, meaning: 'Too many requests; retry after Retry-After seconds.' },
@@ -128,6 +136,19 @@ export const ERROR_CODES = {
   SIEM_DELIVERY_FAILED: { status: 502, meaning: 'The SIEM intake refused the export or could not be reached.' },
   DESTINATION_UNRESOLVABLE: { status: 502, meaning: 'The outbound host does not resolve.' },
   DATABASE_UNAVAILABLE: { status: 503, meaning: 'Warden’s database is unavailable; retry after Retry-After seconds.' },
+
+  // approvals
+  APPROVAL_NOT_FOUND: { status: 404, meaning: 'No such approval in your organization.' },
+  APPROVAL_ALREADY_DECIDED: { status: 409, meaning: 'The approval was already approved or denied.' },
+  APPROVAL_EXPIRED: { status: 409, meaning: 'The approval expired before it was decided.' },
+  APPROVAL_WAITS_EXHAUSTED: { status: 429, meaning: 'Too many approvals are being waited for; retry after Retry-After seconds.' },
+  // policies
+  POLICY_NOT_FOUND: { status: 404, meaning: 'No such policy in this org (or it was deleted).' },
+  POLICY_VERSION_NOT_FOUND: { status: 404, meaning: 'The policy has no such version.' },
+  POLICY_NAME_TAKEN: { status: 409, meaning: 'A policy with this name already exists in this org.' },
+  POLICY_IN_USE: { status: 409, meaning: 'Agents or workspaces still name the policy; remove it from them or delete with force.' },
+  UNKNOWN_POLICY: { status: 422, meaning: 'A policy id named is not a live policy of this org.' },
+  ENCRYPTION_KEY_MISSING: { status: 503, meaning: 'No WARDEN_ENCRYPTION_KEY: vendor credentials cannot be stored or read.' },
   GATEWAY_PATH_REFUSED: {
     status: 400,
     meaning: 'The gateway path holds a dot segment (. or .., percent-encoded or not), which could leave the vendor’s base path.',
@@ -137,7 +158,6 @@ export const ERROR_CODES = {
     status: 403,
     meaning: 'The call would take the agent past its daily budget; budget_resets_at says when it resets (00:00 UTC).',
   },
-  VENDOR_NOT_FOUND: { status: 404, meaning: 'No such vendor in the caller’s org, or the gateway key is not bound to it.' },
   UPSTREAM_UNREACHABLE: {
     status: 502,
     meaning: 'The vendor could not be reached, or broke the connection or the protocol before answering.',

@@ -1,15 +1,20 @@
 import { adminHandlers } from './admin';
 import { agentsHandlers } from './agents';
 import { apiKeysHandlers } from './api-keys';
+import { approvalsHandlers } from './approvals';
 import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
+import { billingHandlers } from './billing';
+import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
+import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
+import { vendorsHandlers } from './vendors';
 import { workspacesHandlers } from './workspaces';
 
 /** Every module's handlers, keyed by operationId. */
@@ -26,4 +31,9 @@ export const handlers = {
   ...installationsHandlers,
   ...trustHandlers,
   ...auditHandlers,
+  ...billingHandlers,
+  ...approvalsHandlers,
+  ...policiesHandlers,
+  ...vendorsHandlers,
+  ...gatewayKeysHandlers,
 } satisfies HandlerMap;

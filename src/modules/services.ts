@@ -3,6 +3,8 @@ import { LoginTokens } from '../auth/login-tokens';
 import { RateLimiter } from '../auth/rate-limiter';
 import { SigningKey } from '../auth/signing-key';
 import type { Config } from '../config/config';
+import { EnvelopeCipher } from '../crypto/envelope';
+import { keyManagerFor } from '../crypto/key-manager';
 import type { Database } from '../db/database';
 import { Db } from '../db/db';
 import { InstanceSecrets } from '../db/instance-secrets';
@@ -12,15 +14,20 @@ import { OutboundHttp, outboundPolicy } from '../outbound/outbound-http';
 import { AdminService } from './admin';
 import { AgentService } from './agents';
 import { ApiKeyService } from './api-keys';
+import { ApprovalNotifier, ApprovalService } from './approvals';
 import { AuditService, ComplianceService, SiemExportService } from './audit';
 import { AuthService, LoginLinkService } from './auth';
+import { BillingService, ConfiguredFeeSettings } from './billing';
+import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
+import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
+import { VendorService } from './vendors';
 import { EnvironmentService, WorkspaceService } from './workspaces';
 
 export interface ServiceOptions {
@@ -64,8 +71,24 @@ export function createServices(options: ServiceOptions) {
     audit,
   );
   const workspaces: WorkspaceService = new WorkspaceService(db, orgs, users, () => ({ agents, installations }));
-  const agents = new AgentService(db, orgs, workspaces, audit);
+  const policies: PolicyService = new PolicyService(db, orgs, () => ({ agents, workspaces }));
+  const agents = new AgentService(db, orgs, workspaces, audit, policies);
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
+  // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).
+  const outbound = new OutboundHttp(outboundPolicy(config.outbound));
+  const rbac = new RbacService(db, orgs, users, owners);
+  // Secrets Warden reads back (vendor credentials): sealed under per-org data keys wrapped by the KEK.
+  const cipher = new EnvelopeCipher(
+    db,
+    keyManagerFor({
+      configured: config.encryptionKey,
+      embedded: database.embedded,
+      dataDir: config.dataDir,
+      warn: (message) => logger.warn(message),
+    }),
+  );
+  const vendors = new VendorService(db, orgs, outbound, cipher);
+  const gatewayKeys = new GatewayKeyService(db, orgs, agents, vendors);
   return {
     config,
     database,
@@ -75,7 +98,7 @@ export function createServices(options: ServiceOptions) {
     loginTokens,
     mailer,
     audit,
-    siem: new SiemExportService(audit, new OutboundHttp(outboundPolicy(config.outbound)), config.siem),
+    siem: new SiemExportService(audit, outbound, config.siem),
     compliance: new ComplianceService(orgs, agents, installations, workspaces, audit),
     rateLimits: new RateLimiter(database.dataSource, config.rateLimits),
     system: new SystemService(database),
@@ -86,9 +109,25 @@ export function createServices(options: ServiceOptions) {
     workspaces,
     environments: new EnvironmentService(db, orgs, workspaces),
     apiKeys,
-    rbac: new RbacService(db, orgs, users, owners),
+    rbac,
     agents,
     installations,
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
+    billing: new BillingService(db, orgs, new ConfiguredFeeSettings(config.billing)),
+    approvals: new ApprovalService(
+      db,
+      orgs,
+      new ApprovalNotifier(rbac, mailer, outbound, secrets, logger, config.publicUrl),
+      outbound,
+      secrets,
+      // PGlite (one session, `namedStatements` false) cannot spare a connection to LISTEN on: its waits poll.
+      database.namedStatements ? database.url : null,
+      logger,
+      { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
+    ),
+    policies,
+    cipher,
+    vendors,
+    gatewayKeys,
   };
 }

@@ -8,6 +8,10 @@ import { AgentKeyProof1732900000000 } from './1732900000000-agent-key-proof';
 import { RefreshRotation1732950000000 } from './1732950000000-refresh-rotation';
 import { ApiKeyCreator1732960000000 } from './1732960000000-api-key-creator';
 import { BootstrapReplay1732970000000 } from './1732970000000-bootstrap-replay';
+import { Billing1733030000000 } from './1733030000000-billing';
+import { Approvals1733020000000 } from './1733020000000-approvals';
+import { Policies1733000000000 } from './1733000000000-policies';
+import { Vendors1733010000000 } from './1733010000000-vendors';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -23,4 +27,8 @@ export const migrations: Array<new () => MigrationInterface> = [
   RefreshRotation1732950000000,
   ApiKeyCreator1732960000000,
   BootstrapReplay1732970000000,
+  Billing1733030000000,
+  Approvals1733020000000,
+  Policies1733000000000,
+  Vendors1733010000000,
 ];

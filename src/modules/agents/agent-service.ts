@@ -12,6 +12,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { AuditService } from '../audit';
 import type { OrgService } from '../orgs';
+import type { PolicyService } from '../policies';
 import type { WorkspaceService } from '../workspaces';
 import { assertKeyProof, decodeKey, keyProven, proofMessage } from './agent-keys';
 import { type AgentRow, AgentStore, type NewAgentFields } from './agent-store';
@@ -72,6 +73,7 @@ export class AgentService {
     private readonly orgs: Pick<OrgService, 'scope' | 'reserveQuota'>,
     private readonly workspaces: Pick<WorkspaceService, 'assertInOrg'>,
     private readonly audit: Pick<AuditService, 'append'>,
+    private readonly policies: Pick<PolicyService, 'assertLive'>,
   ) {
     this.store = new AgentStore(db);
   }
@@ -142,6 +144,7 @@ export class AgentService {
     return this.db.transaction(async () => {
       await this.orgs.reserveQuota(orgId, 'agents', () => this.store.countLive(orgId));
       if (workspaceId) await this.workspaces.assertInOrg(orgId, workspaceId);
+      await this.policies.assertLive(orgId, fields.policy_ids ?? []);
       try {
         return toAgent(await this.store.insert({ id: newId('agt'), org_id: orgId, workspace_id: workspaceId ?? null, ...fields }));
       } catch (error) {
@@ -195,13 +198,14 @@ export class AgentService {
     return toAgent(row);
   }
 
-  async kill(principal: Principal, ref: string, input: { reason: string; expires_at?: string }): Promise<Agent> {
+  /** Seed 001 sends no body: a kill switch needs no reason. */
+  async kill(principal: Principal, ref: string, input: { reason?: string; expires_at?: string } = {}): Promise<Agent> {
     if (input.expires_at && new Date(input.expires_at).getTime() <= Date.now()) {
       throw new ValidationError('expires_at must be in the future.', 'EXPIRY_OUT_OF_RANGE', [
         { location: 'body', field: 'expires_at', message: 'is not in the future', rule: 'range' },
       ]);
     }
-    return this.setStatus(principal, ref, 'disabled', input.reason, input.expires_at ?? null);
+    return this.setStatus(principal, ref, 'disabled', input.reason ?? null, input.expires_at ?? null);
   }
 
   async enable(principal: Principal, ref: string): Promise<Agent> {
@@ -216,6 +220,30 @@ export class AgentService {
     if (row) return toAgent(row);
     await this.row(orgId, ref);
     throw new ConflictError('The agent is revoked; revocation is permanent.', 'AGENT_REVOKED');
+  }
+
+  /** Replaces the agent's policies; each must be a live policy of its org. */
+  async setPolicies(principal: Principal, ref: string, policyIds: string[]): Promise<Agent> {
+    const orgId = await this.orgs.scope(principal);
+    await this.row(orgId, ref);
+    return this.db.transaction(async () => {
+      // Policies first, then the agent: the order a policy's deletion takes its locks in.
+      await this.policies.assertLive(orgId, policyIds);
+      const old = await this.store.lockPolicyIds(orgId, ref);
+      if (!old) throw agentNotFound(ref);
+      noteBefore({ policy_ids: old.policy_ids });
+      return toAgent(await this.store.setPolicyIds(old.id, policyIds));
+    });
+  }
+
+  /** Up to `limit` ids of the org's agents naming the policy, in id order. */
+  idsNamingPolicy(orgId: string, policyId: string, limit: number): Promise<string[]> {
+    return this.store.idsNamingPolicy(orgId, policyId, limit);
+  }
+
+  /** The org's agents stop naming the policy (it is being deleted). */
+  forgetPolicy(orgId: string, policyId: string): Promise<void> {
+    return this.store.forgetPolicy(orgId, policyId);
   }
 
   /** The agent's own routes: its secret works only for itself. */

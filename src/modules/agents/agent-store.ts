@@ -209,6 +209,38 @@ export class AgentStore {
     return rows[0]!;
   }
 
+  async lockPolicyIds(orgId: string, ref: string): Promise<{ id: string; policy_ids: string[] } | undefined> {
+    const { rows } = await this.db.query<{ id: string; policy_ids: string[] }>(
+      `SELECT id, policy_ids FROM agents WHERE org_id = $1 AND ${refColumn(ref)} = $2 FOR UPDATE`,
+      [orgId, ref],
+    );
+    return rows[0];
+  }
+
+  async setPolicyIds(agentId: string, policyIds: string[]): Promise<AgentRow> {
+    const { rows } = await this.db.query<AgentRow>(`UPDATE agents SET policy_ids = $2 WHERE id = $1 RETURNING ${AGENT_COLUMNS}`, [
+      agentId,
+      policyIds,
+    ]);
+    return rows[0]!;
+  }
+
+  /** Up to `limit` ids of the org's agents naming the policy, in id order. */
+  async idsNamingPolicy(orgId: string, policyId: string, limit: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM agents WHERE org_id = $1 AND policy_ids @> ARRAY[$2]::text[] ORDER BY id LIMIT $3`,
+      [orgId, policyId, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async forgetPolicy(orgId: string, policyId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE agents SET policy_ids = array_remove(policy_ids, $2) WHERE org_id = $1 AND policy_ids @> ARRAY[$2]::text[]`,
+      [orgId, policyId],
+    );
+  }
+
   async deleteIn(workspaceId: string): Promise<void> {
     await this.db.query(`DELETE FROM agents WHERE workspace_id = $1`, [workspaceId]);
   }

@@ -16,73 +16,13 @@ import {
   UpstreamFailureError,
   UpstreamTimeoutError,
 } from '../../outbound/outbound-http';
+import type { GatewayKeyService } from '../gateway-keys';
+import { applyVendorCredential, type VendorService } from '../vendors';
 
-/** The gateway-keys module's face (faces.md): who a gateway key speaks for. */
-export interface GatewayCaller {
-  keyId: string;
-  orgId: string;
-  agentId: string;
-  vendorId: string;
-}
-/** `Pick<GatewayKeyService, 'authenticate'>`: 401/403 in the house error shape for a dead key. */
-export interface GatewayKeyAuthenticator {
-  authenticate(secret: string): Promise<GatewayCaller>;
-}
-
-/** The vendors module's face (faces.md): where a vendor lives and the credential Warden holds for it. */
-export interface VendorUpstream {
-  id: string;
-  orgId: string;
-  baseUrl: string;
-  authType: 'bearer' | 'header' | 'query' | 'basic';
-  headerName: string | null;
-  /** Decrypted; never logged, never in an error. */
-  apiKey: string;
-  costHeader: string | null;
-}
-/** `Pick<VendorService, 'upstreamFor'>`: null when absent, deleted or another org's. */
-export interface VendorUpstreams {
-  upstreamFor(orgId: string, vendorId: string): Promise<VendorUpstream | null>;
-}
-
-/**
- * Puts the vendor's credential on the outgoing request (faces.md; the vendors module owns the
- * real one, which replaces this at merge). `basic` takes `user:password` as the key.
- */
-export function applyVendorCredential(upstream: VendorUpstream, url: URL, headers: Record<string, string>): void {
-  switch (upstream.authType) {
-    case 'bearer':
-      headers.authorization = `Bearer ${upstream.apiKey}`;
-      break;
-    case 'header':
-      headers[(upstream.headerName ?? 'x-api-key').toLowerCase()] = upstream.apiKey;
-      break;
-    case 'query': {
-      // Edited as text: URLSearchParams would re-encode the caller's whole query. A parameter of the
-      // credential's name that the caller sent is dropped, so the vendor sees exactly one, Warden's.
-      const name = upstream.headerName ?? 'api_key';
-      const pairs = url.search
-        .slice(1)
-        .split('&')
-        .filter((pair) => pair !== '' && queryName(pair) !== name);
-      pairs.push(`${encodeURIComponent(name)}=${encodeURIComponent(upstream.apiKey)}`);
-      url.search = `?${pairs.join('&')}`;
-      break;
-    }
-    case 'basic':
-      headers.authorization = `Basic ${Buffer.from(upstream.apiKey).toString('base64')}`;
-      break;
-  }
-}
-
-function queryName(pair: string): string {
-  const raw = pair.split('=', 1)[0]!.replace(/\+/g, ' ');
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
+/** The part of the gateway-keys module the gateway calls: 401/403 in the house error shape for a dead key. */
+export type GatewayKeyAuthenticator = Pick<GatewayKeyService, 'authenticate'>;
+/** The part of the vendors module the gateway calls: null when absent, deleted or another org's. */
+export type VendorUpstreams = Pick<VendorService, 'upstreamFor'>;
 
 /** What the gateway reads of a request: the binding's handler context satisfies it. */
 export interface GatewayRequest {

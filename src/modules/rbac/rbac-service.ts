@@ -58,6 +58,18 @@ export class RbacService {
     this.store = new RbacStore(db);
   }
 
+  /** Who to tell about something only holders of `permission` may act on: their emails, at most `limit`. */
+  async emailsOfHolders(orgId: string, permission: string, limit: number): Promise<string[]> {
+    const roles = BUILT_IN_ROLES.filter((role) => role.permissions.includes(permission));
+    return this.store.holderEmails(
+      orgId,
+      roles.map((role) => role.name),
+      roles.map((role) => role.id),
+      permission,
+      limit,
+    );
+  }
+
   async listRoles(principal: Principal): Promise<Role[]> {
     const orgId = await this.orgs.scope(principal);
     const rows = await this.store.listRoles(orgId);

@@ -140,4 +140,16 @@ export class RbacStore {
     );
     return rows[0]!.users + rows[0]!.keys;
   }
+
+  /** The emails of up to `limit` users of the org who hold `permission`, through their built-in role or an assigned one. */
+  async holderEmails(orgId: string, roleNames: string[], roleIds: string[], permission: string, limit: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ email: string }>(
+      `SELECT u.email FROM users u WHERE u.org_id = $1 AND (u.role = ANY ($2::text[]) OR EXISTS (
+         SELECT 1 FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id
+         WHERE ur.user_id = u.id AND (ur.role_id = ANY ($3::text[]) OR $4 = ANY (r.permissions))))
+       ORDER BY u.id LIMIT $5`,
+      [orgId, roleNames, roleIds, permission, limit],
+    );
+    return rows.map((row) => row.email);
+  }
 }

@@ -167,6 +167,35 @@ export class WorkspaceService {
     noteBefore(membership);
   }
 
+  /** The workspace's policy ids, in evaluation order; 404 unless it belongs to the org. */
+  async policyIdsOf(orgId: string, workspaceId: string): Promise<string[]> {
+    const ids = await this.store.policyIdsOf(orgId, workspaceId);
+    if (!ids) throw workspaceNotFound(workspaceId);
+    return ids;
+  }
+
+  /** As policyIdsOf, with the workspace's row locked until the transaction ends. */
+  async lockPolicyIds(orgId: string, workspaceId: string): Promise<string[]> {
+    const ids = await this.store.lockPolicyIds(orgId, workspaceId);
+    if (!ids) throw workspaceNotFound(workspaceId);
+    return ids;
+  }
+
+  /** The caller has checked the ids (PolicyService.assertLive) and locked the workspace. */
+  setPolicyIds(workspaceId: string, policyIds: string[]): Promise<void> {
+    return this.store.setPolicyIds(workspaceId, policyIds);
+  }
+
+  /** Up to `limit` ids of the org's workspaces naming the policy, in id order. */
+  idsNamingPolicy(orgId: string, policyId: string, limit: number): Promise<string[]> {
+    return this.store.idsNamingPolicy(orgId, policyId, limit);
+  }
+
+  /** The org's workspaces stop naming the policy (it is being deleted). */
+  forgetPolicy(orgId: string, policyId: string): Promise<void> {
+    return this.store.forgetPolicy(orgId, policyId);
+  }
+
   private async row(orgId: string, workspaceId: string): Promise<WorkspaceRow> {
     const row = await this.store.find(orgId, workspaceId);
     if (!row) throw workspaceNotFound(workspaceId);

@@ -126,4 +126,41 @@ export class WorkspaceStore {
     );
     return rows[0];
   }
+
+  /** The workspace's policy ids in order; undefined when the org has no such workspace. */
+  async policyIdsOf(orgId: string, workspaceId: string): Promise<string[] | undefined> {
+    const { rows } = await this.db.query<{ policy_ids: string[] }>(`SELECT policy_ids FROM workspaces WHERE id = $1 AND org_id = $2`, [
+      workspaceId,
+      orgId,
+    ]);
+    return rows[0]?.policy_ids;
+  }
+
+  async lockPolicyIds(orgId: string, workspaceId: string): Promise<string[] | undefined> {
+    const { rows } = await this.db.query<{ policy_ids: string[] }>(
+      `SELECT policy_ids FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`,
+      [workspaceId, orgId],
+    );
+    return rows[0]?.policy_ids;
+  }
+
+  async setPolicyIds(workspaceId: string, policyIds: string[]): Promise<void> {
+    await this.db.query(`UPDATE workspaces SET policy_ids = $2, updated_at = now() WHERE id = $1`, [workspaceId, policyIds]);
+  }
+
+  /** Up to `limit` ids of the org's workspaces naming the policy, in id order. */
+  async idsNamingPolicy(orgId: string, policyId: string, limit: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM workspaces WHERE org_id = $1 AND policy_ids @> ARRAY[$2]::text[] ORDER BY id LIMIT $3`,
+      [orgId, policyId, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async forgetPolicy(orgId: string, policyId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE workspaces SET policy_ids = array_remove(policy_ids, $2) WHERE org_id = $1 AND policy_ids @> ARRAY[$2]::text[]`,
+      [orgId, policyId],
+    );
+  }
 }

@@ -7,6 +7,7 @@ import { proveAgentKey } from './proveAgentKey';
 import { recordAgentHeartbeat } from './recordAgentHeartbeat';
 import { registerAgent } from './registerAgent';
 import { revokeAgent } from './revokeAgent';
+import { setAgentPolicies } from './setAgentPolicies';
 import { setAgentPublicKey } from './setAgentPublicKey';
 import { verifyAgent } from './verifyAgent';
 
@@ -22,4 +23,5 @@ export const agentsHandlers = {
   enableAgent,
   setAgentPublicKey,
   recordAgentHeartbeat,
+  setAgentPolicies,
 };

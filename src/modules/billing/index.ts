@@ -1,0 +1,10 @@
+export {
+  BillingService,
+  type BudgetReservation,
+  type BudgetReservationRequest,
+  type MeteredCall,
+  type SpendAdjustment,
+  utcDay,
+} from './billing-service';
+export { ConfiguredFeeSettings, type FeeSettings, type FeeSettingsSource, feeMicros } from './fees';
+export { billingHandlers } from './handlers';

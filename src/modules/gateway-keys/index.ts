@@ -1,0 +1,2 @@
+export { type GatewayCaller, GatewayKeyService } from './gateway-key-service';
+export { gatewayKeysHandlers } from './handlers';

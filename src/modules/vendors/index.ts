@@ -1,0 +1,3 @@
+export { vendorsHandlers } from './handlers';
+export { applyVendorCredential, type VendorUpstream } from './vendor-auth';
+export { VendorService } from './vendor-service';
