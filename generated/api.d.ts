@@ -1173,6 +1173,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/gateway/{vendor_id}/{path}": {
+        parameters: {
+            query?: {
+                /** @description Any query parameters, forwarded to the vendor as sent. */
+                query?: {
+                    [key: string]: string | string[];
+                };
+            };
+            header?: {
+                /**
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @example chat.completions.create
+                 */
+                "X-Warden-Action"?: string;
+                /**
+                 * @description An approved approval (from an earlier 202) that lets exactly one matching call through (same method and path, cost at most the approved one).
+                 * @example apr_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                "X-Warden-Approval-Id"?: string;
+                /**
+                 * @description The cost the agent declares for the call in USD, checked against `max_cost_per_request` and counted against the daily budget; 0 when absent.
+                 * @example 0.25
+                 */
+                "X-Warden-Cost-Usd"?: string;
+            };
+            path: {
+                /**
+                 * @description The rest of the path, may contain `/`: one or more segments, forwarded as sent (percent-escapes
+                 *     kept) after the vendor's `base_url`. A dot segment (`.` or `..`, percent-encoded or not) is
+                 *     refused with 400 `GATEWAY_PATH_REFUSED`.
+                 * @example v1/chat/completions
+                 */
+                path: string;
+                /**
+                 * @description The vendor the gateway key is bound to (`vnd_…`).
+                 * @example vnd_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                vendor_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Call the vendor with GET through the gateway
+         * @description Forwards `GET <base_url>/<path>?<query>` to the vendor the gateway key is bound to, with the
+         *     vendor's credential in place of the agent's `Authorization` (which is never forwarded), after
+         *     the key is authenticated and the call passes the agent's policies, daily budget and, where a
+         *     policy asks for one, a human approval. Request and response bodies stream through unbuffered;
+         *     hop-by-hop headers (`Connection` and those it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`,
+         *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
+         *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
+         *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         */
+        get: operations["gatewayGet"];
+        /**
+         * Call the vendor with PUT through the gateway
+         * @description Forwards `PUT <base_url>/<path>?<query>` to the vendor the gateway key is bound to, with the
+         *     vendor's credential in place of the agent's `Authorization` (which is never forwarded), after
+         *     the key is authenticated and the call passes the agent's policies, daily budget and, where a
+         *     policy asks for one, a human approval. Request and response bodies stream through unbuffered;
+         *     hop-by-hop headers (`Connection` and those it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`,
+         *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
+         *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
+         *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         */
+        put: operations["gatewayPut"];
+        /**
+         * Call the vendor with POST through the gateway
+         * @description Forwards `POST <base_url>/<path>?<query>` to the vendor the gateway key is bound to, with the
+         *     vendor's credential in place of the agent's `Authorization` (which is never forwarded), after
+         *     the key is authenticated and the call passes the agent's policies, daily budget and, where a
+         *     policy asks for one, a human approval. Request and response bodies stream through unbuffered;
+         *     hop-by-hop headers (`Connection` and those it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`,
+         *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
+         *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
+         *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         */
+        post: operations["gatewayPost"];
+        /**
+         * Call the vendor with DELETE through the gateway
+         * @description Forwards `DELETE <base_url>/<path>?<query>` to the vendor the gateway key is bound to, with the
+         *     vendor's credential in place of the agent's `Authorization` (which is never forwarded), after
+         *     the key is authenticated and the call passes the agent's policies, daily budget and, where a
+         *     policy asks for one, a human approval. Request and response bodies stream through unbuffered;
+         *     hop-by-hop headers (`Connection` and those it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`,
+         *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
+         *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
+         *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         */
+        delete: operations["gatewayDelete"];
+        options?: never;
+        head?: never;
+        /**
+         * Call the vendor with PATCH through the gateway
+         * @description Forwards `PATCH <base_url>/<path>?<query>` to the vendor the gateway key is bound to, with the
+         *     vendor's credential in place of the agent's `Authorization` (which is never forwarded), after
+         *     the key is authenticated and the call passes the agent's policies, daily budget and, where a
+         *     policy asks for one, a human approval. Request and response bodies stream through unbuffered;
+         *     hop-by-hop headers (`Connection` and those it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`,
+         *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
+         *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
+         *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         */
+        patch: operations["gatewayPatch"];
+        trace?: never;
+    };
     "/api/v1/installations/{id}/beacon/register": {
         parameters: {
             query?: never;
@@ -3015,7 +3120,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -3048,6 +3153,36 @@ export interface components {
          * @enum {string}
          */
         FeeMode: "take_rate" | "per_action";
+        /** @description The gateway's answer when a policy asks a human to approve the call first (202); nothing was forwarded. */
+        GatewayApprovalRequired: {
+            /** @description The approval to wait for; send it as `X-Warden-Approval-Id` when retrying the call. */
+            approval_id: string;
+            /**
+             * Format: date-time
+             * @description When the pending approval expires unanswered.
+             */
+            expires_at: string;
+            message: string;
+            /** @description The policy that asked for the approval. */
+            policy_id: string | null;
+            request_id: string;
+            /** @enum {string} */
+            status: "approval_required";
+        };
+        /** @description A refusal by the gateway (403) in the error shape, with why policy or budget refused the call. */
+        GatewayDenial: components["schemas"]["ErrorResponse"] & {
+            /**
+             * Format: date-time
+             * @description With `BUDGET_EXCEEDED`, when the agent's daily budget resets (the next 00:00 UTC).
+             */
+            budget_resets_at?: string;
+            /** @description snake_case reason (`no_policy`, `action_not_allowed`, `path_denied`, `cost_exceeds_max`, `budget_exceeded`, ...). */
+            deny_reason?: string | null;
+            /** @description The policy that decided, when one did. */
+            policy_id?: string | null;
+            /** @description The version of that policy. */
+            policy_version?: number | null;
+        };
         /**
          * @description A gateway key binds one agent to one vendor: the agent sends it as `Authorization: Bearer sgk_…`
          *     to call the vendor through Warden. Listed by prefix and last four characters; the secret is
@@ -3639,6 +3774,24 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
+        /** @description The outside service Warden called for the request (a vendor behind the gateway) did not answer in time. */
+        GatewayTimeout: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "gateway_timeout",
+                 *       "message": "The vendor did not answer within 30000 ms.",
+                 *       "code": "UPSTREAM_TIMEOUT",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
         /** @description An unexpected failure. The body never carries a stack trace; quote `request_id` when reporting it. */
         InternalError: {
             headers: {
@@ -3677,6 +3830,24 @@ export interface components {
                  *       "error": "not_found",
                  *       "message": "No workspace 'ws_3kTqz9' exists in this org.",
                  *       "code": "WORKSPACE_NOT_FOUND",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The request body is larger than the configured limit. */
+        PayloadTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "payload_too_large",
+                 *       "message": "The request body exceeds the 1048576-byte limit.",
+                 *       "code": "PAYLOAD_TOO_LARGE",
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
@@ -6557,6 +6728,650 @@ export interface operations {
             422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    gatewayGet: {
+        parameters: {
+            query?: {
+                /** @description Any query parameters, forwarded to the vendor as sent. */
+                query?: {
+                    [key: string]: string | string[];
+                };
+            };
+            header?: {
+                /**
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @example chat.completions.create
+                 */
+                "X-Warden-Action"?: string;
+                /**
+                 * @description An approved approval (from an earlier 202) that lets exactly one matching call through (same method and path, cost at most the approved one).
+                 * @example apr_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                "X-Warden-Approval-Id"?: string;
+                /**
+                 * @description The cost the agent declares for the call in USD, checked against `max_cost_per_request` and counted against the daily budget; 0 when absent.
+                 * @example 0.25
+                 */
+                "X-Warden-Cost-Usd"?: string;
+            };
+            path: {
+                /**
+                 * @description The rest of the path, may contain `/`: one or more segments, forwarded as sent (percent-escapes
+                 *     kept) after the vendor's `base_url`. A dot segment (`.` or `..`, percent-encoded or not) is
+                 *     refused with 400 `GATEWAY_PATH_REFUSED`.
+                 * @example v1/chat/completions
+                 */
+                path: string;
+                /**
+                 * @description The vendor the gateway key is bound to (`vnd_…`).
+                 * @example vnd_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                vendor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The vendor's answer, status, headers and body passed through as it sent them. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"id":"chatcmpl-1","object":"chat.completion"} */
+                    "*/*": string;
+                };
+            };
+            /**
+             * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             */
+            202: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The approval to wait for, as in the body. */
+                    "X-Warden-Approval-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "approval_required",
+                     *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "expires_at": "2026-11-25T10:15:00Z",
+                     *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayApprovalRequired"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description The key's agent is killed, disabled or revoked (`CREDENTIAL_*`), a policy refuses the call
+             *     (`POLICY_DENIED` with `deny_reason`, `policy_id`, `policy_version`), or the call would exceed
+             *     the agent's daily budget (`BUDGET_EXCEEDED` with `budget_resets_at`).
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "The call would exceed the agent's daily budget.",
+                     *       "code": "BUDGET_EXCEEDED",
+                     *       "deny_reason": "budget_exceeded",
+                     *       "policy_id": null,
+                     *       "budget_resets_at": "2026-11-26T00:00:00Z",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayDenial"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description Any other status the vendor answers with, passed through with its headers and body. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"error":{"message":"Rate limit reached"}} */
+                    "*/*": string;
+                };
+            };
+        };
+    };
+    gatewayPut: {
+        parameters: {
+            query?: {
+                /** @description Any query parameters, forwarded to the vendor as sent. */
+                query?: {
+                    [key: string]: string | string[];
+                };
+            };
+            header?: {
+                /**
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @example chat.completions.create
+                 */
+                "X-Warden-Action"?: string;
+                /**
+                 * @description An approved approval (from an earlier 202) that lets exactly one matching call through (same method and path, cost at most the approved one).
+                 * @example apr_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                "X-Warden-Approval-Id"?: string;
+                /**
+                 * @description The cost the agent declares for the call in USD, checked against `max_cost_per_request` and counted against the daily budget; 0 when absent.
+                 * @example 0.25
+                 */
+                "X-Warden-Cost-Usd"?: string;
+            };
+            path: {
+                /**
+                 * @description The rest of the path, may contain `/`: one or more segments, forwarded as sent (percent-escapes
+                 *     kept) after the vendor's `base_url`. A dot segment (`.` or `..`, percent-encoded or not) is
+                 *     refused with 400 `GATEWAY_PATH_REFUSED`.
+                 * @example v1/chat/completions
+                 */
+                path: string;
+                /**
+                 * @description The vendor the gateway key is bound to (`vnd_…`).
+                 * @example vnd_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                vendor_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any content, of any type, streamed to the vendor as sent; Warden neither parses nor validates it. */
+        requestBody?: {
+            content: {
+                /** @example {"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]} */
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description The vendor's answer, status, headers and body passed through as it sent them. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"id":"chatcmpl-1","object":"chat.completion"} */
+                    "*/*": string;
+                };
+            };
+            /**
+             * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             */
+            202: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The approval to wait for, as in the body. */
+                    "X-Warden-Approval-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "approval_required",
+                     *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "expires_at": "2026-11-25T10:15:00Z",
+                     *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayApprovalRequired"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description The key's agent is killed, disabled or revoked (`CREDENTIAL_*`), a policy refuses the call
+             *     (`POLICY_DENIED` with `deny_reason`, `policy_id`, `policy_version`), or the call would exceed
+             *     the agent's daily budget (`BUDGET_EXCEEDED` with `budget_resets_at`).
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "The call would exceed the agent's daily budget.",
+                     *       "code": "BUDGET_EXCEEDED",
+                     *       "deny_reason": "budget_exceeded",
+                     *       "policy_id": null,
+                     *       "budget_resets_at": "2026-11-26T00:00:00Z",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayDenial"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description Any other status the vendor answers with, passed through with its headers and body. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"error":{"message":"Rate limit reached"}} */
+                    "*/*": string;
+                };
+            };
+        };
+    };
+    gatewayPost: {
+        parameters: {
+            query?: {
+                /** @description Any query parameters, forwarded to the vendor as sent. */
+                query?: {
+                    [key: string]: string | string[];
+                };
+            };
+            header?: {
+                /**
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @example chat.completions.create
+                 */
+                "X-Warden-Action"?: string;
+                /**
+                 * @description An approved approval (from an earlier 202) that lets exactly one matching call through (same method and path, cost at most the approved one).
+                 * @example apr_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                "X-Warden-Approval-Id"?: string;
+                /**
+                 * @description The cost the agent declares for the call in USD, checked against `max_cost_per_request` and counted against the daily budget; 0 when absent.
+                 * @example 0.25
+                 */
+                "X-Warden-Cost-Usd"?: string;
+            };
+            path: {
+                /**
+                 * @description The rest of the path, may contain `/`: one or more segments, forwarded as sent (percent-escapes
+                 *     kept) after the vendor's `base_url`. A dot segment (`.` or `..`, percent-encoded or not) is
+                 *     refused with 400 `GATEWAY_PATH_REFUSED`.
+                 * @example v1/chat/completions
+                 */
+                path: string;
+                /**
+                 * @description The vendor the gateway key is bound to (`vnd_…`).
+                 * @example vnd_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                vendor_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any content, of any type, streamed to the vendor as sent; Warden neither parses nor validates it. */
+        requestBody?: {
+            content: {
+                /** @example {"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]} */
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description The vendor's answer, status, headers and body passed through as it sent them. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"id":"chatcmpl-1","object":"chat.completion"} */
+                    "*/*": string;
+                };
+            };
+            /**
+             * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             */
+            202: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The approval to wait for, as in the body. */
+                    "X-Warden-Approval-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "approval_required",
+                     *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "expires_at": "2026-11-25T10:15:00Z",
+                     *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayApprovalRequired"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description The key's agent is killed, disabled or revoked (`CREDENTIAL_*`), a policy refuses the call
+             *     (`POLICY_DENIED` with `deny_reason`, `policy_id`, `policy_version`), or the call would exceed
+             *     the agent's daily budget (`BUDGET_EXCEEDED` with `budget_resets_at`).
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "The call would exceed the agent's daily budget.",
+                     *       "code": "BUDGET_EXCEEDED",
+                     *       "deny_reason": "budget_exceeded",
+                     *       "policy_id": null,
+                     *       "budget_resets_at": "2026-11-26T00:00:00Z",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayDenial"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description Any other status the vendor answers with, passed through with its headers and body. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"error":{"message":"Rate limit reached"}} */
+                    "*/*": string;
+                };
+            };
+        };
+    };
+    gatewayDelete: {
+        parameters: {
+            query?: {
+                /** @description Any query parameters, forwarded to the vendor as sent. */
+                query?: {
+                    [key: string]: string | string[];
+                };
+            };
+            header?: {
+                /**
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @example chat.completions.create
+                 */
+                "X-Warden-Action"?: string;
+                /**
+                 * @description An approved approval (from an earlier 202) that lets exactly one matching call through (same method and path, cost at most the approved one).
+                 * @example apr_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                "X-Warden-Approval-Id"?: string;
+                /**
+                 * @description The cost the agent declares for the call in USD, checked against `max_cost_per_request` and counted against the daily budget; 0 when absent.
+                 * @example 0.25
+                 */
+                "X-Warden-Cost-Usd"?: string;
+            };
+            path: {
+                /**
+                 * @description The rest of the path, may contain `/`: one or more segments, forwarded as sent (percent-escapes
+                 *     kept) after the vendor's `base_url`. A dot segment (`.` or `..`, percent-encoded or not) is
+                 *     refused with 400 `GATEWAY_PATH_REFUSED`.
+                 * @example v1/chat/completions
+                 */
+                path: string;
+                /**
+                 * @description The vendor the gateway key is bound to (`vnd_…`).
+                 * @example vnd_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                vendor_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any content, of any type, streamed to the vendor as sent; Warden neither parses nor validates it. */
+        requestBody?: {
+            content: {
+                /** @example {"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]} */
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description The vendor's answer, status, headers and body passed through as it sent them. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"id":"chatcmpl-1","object":"chat.completion"} */
+                    "*/*": string;
+                };
+            };
+            /**
+             * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             */
+            202: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The approval to wait for, as in the body. */
+                    "X-Warden-Approval-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "approval_required",
+                     *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "expires_at": "2026-11-25T10:15:00Z",
+                     *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayApprovalRequired"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description The key's agent is killed, disabled or revoked (`CREDENTIAL_*`), a policy refuses the call
+             *     (`POLICY_DENIED` with `deny_reason`, `policy_id`, `policy_version`), or the call would exceed
+             *     the agent's daily budget (`BUDGET_EXCEEDED` with `budget_resets_at`).
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "The call would exceed the agent's daily budget.",
+                     *       "code": "BUDGET_EXCEEDED",
+                     *       "deny_reason": "budget_exceeded",
+                     *       "policy_id": null,
+                     *       "budget_resets_at": "2026-11-26T00:00:00Z",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayDenial"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description Any other status the vendor answers with, passed through with its headers and body. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"error":{"message":"Rate limit reached"}} */
+                    "*/*": string;
+                };
+            };
+        };
+    };
+    gatewayPatch: {
+        parameters: {
+            query?: {
+                /** @description Any query parameters, forwarded to the vendor as sent. */
+                query?: {
+                    [key: string]: string | string[];
+                };
+            };
+            header?: {
+                /**
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @example chat.completions.create
+                 */
+                "X-Warden-Action"?: string;
+                /**
+                 * @description An approved approval (from an earlier 202) that lets exactly one matching call through (same method and path, cost at most the approved one).
+                 * @example apr_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                "X-Warden-Approval-Id"?: string;
+                /**
+                 * @description The cost the agent declares for the call in USD, checked against `max_cost_per_request` and counted against the daily budget; 0 when absent.
+                 * @example 0.25
+                 */
+                "X-Warden-Cost-Usd"?: string;
+            };
+            path: {
+                /**
+                 * @description The rest of the path, may contain `/`: one or more segments, forwarded as sent (percent-escapes
+                 *     kept) after the vendor's `base_url`. A dot segment (`.` or `..`, percent-encoded or not) is
+                 *     refused with 400 `GATEWAY_PATH_REFUSED`.
+                 * @example v1/chat/completions
+                 */
+                path: string;
+                /**
+                 * @description The vendor the gateway key is bound to (`vnd_…`).
+                 * @example vnd_01jd4v3k8m2q6r9t1w5y7z0abc
+                 */
+                vendor_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any content, of any type, streamed to the vendor as sent; Warden neither parses nor validates it. */
+        requestBody?: {
+            content: {
+                /** @example {"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]} */
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description The vendor's answer, status, headers and body passed through as it sent them. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"id":"chatcmpl-1","object":"chat.completion"} */
+                    "*/*": string;
+                };
+            };
+            /**
+             * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             */
+            202: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    /** @description The approval to wait for, as in the body. */
+                    "X-Warden-Approval-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "approval_required",
+                     *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "expires_at": "2026-11-25T10:15:00Z",
+                     *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayApprovalRequired"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description The key's agent is killed, disabled or revoked (`CREDENTIAL_*`), a policy refuses the call
+             *     (`POLICY_DENIED` with `deny_reason`, `policy_id`, `policy_version`), or the call would exceed
+             *     the agent's daily budget (`BUDGET_EXCEEDED` with `budget_resets_at`).
+             */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "forbidden",
+                     *       "message": "The call would exceed the agent's daily budget.",
+                     *       "code": "BUDGET_EXCEEDED",
+                     *       "deny_reason": "budget_exceeded",
+                     *       "policy_id": null,
+                     *       "budget_resets_at": "2026-11-26T00:00:00Z",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayDenial"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+            /** @description Any other status the vendor answers with, passed through with its headers and body. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example {"error":{"message":"Rate limit reached"}} */
+                    "*/*": string;
+                };
+            };
         };
     };
     registerInstallationBeacon: {

@@ -169,7 +169,11 @@ describe('GET /state: a redacted snapshot of the governance state (seed 001)', (
     const agent = await createGovernedAgent(warden, org, { policy_ids: [policy.id], daily_budget: 200 });
     const vendor = await createVendor(warden, org, 'https://1.1.1.1/v1');
     const key = await createGatewayKey(warden, org, agent.id, vendor.id);
-    await warden.request.post('/api/v1/decisions').set('Authorization', `Bearer ${key.key}`).send({ method: 'POST', path: '/v1/a', cost_usd: 7.5 }).expect(200);
+    await warden.request
+      .post('/api/v1/decisions')
+      .set('Authorization', `Bearer ${key.key}`)
+      .send({ method: 'POST', path: '/v1/a', cost_usd: 7.5 })
+      .expect(200);
     const escalated = await warden.request
       .post('/api/v1/decisions')
       .set('X-Agent-Secret', agent.secret)
@@ -181,12 +185,32 @@ describe('GET /state: a redacted snapshot of the governance state (seed 001)', (
     assert.equal(res.body.org_id, org.id);
     assert.equal(res.body.truncated, false);
     assert.deepEqual(res.body.agents, [
-      { id: agent.id, name: 'governed-agent', status: 'active', policy_ids: [policy.id], daily_budget: 200, spent_today_usd: 7.5, budget_remaining_usd: 192.5 },
+      {
+        id: agent.id,
+        name: 'governed-agent',
+        status: 'active',
+        policy_ids: [policy.id],
+        daily_budget: 200,
+        spent_today_usd: 7.5,
+        budget_remaining_usd: 192.5,
+      },
     ]);
-    assert.deepEqual(res.body.policies.map((p: { id: string; version: number }) => [p.id, p.version]), [[policy.id, policy.version]]);
-    assert.deepEqual(res.body.vendors.map((v: { id: string }) => v.id), [vendor.id]);
-    assert.deepEqual(res.body.gateway_keys.map((k: { id: string }) => k.id), [key.id]);
-    assert.deepEqual(res.body.pending_approvals.map((a: { id: string }) => a.id), [escalated.body.approval_id]);
+    assert.deepEqual(
+      res.body.policies.map((p: { id: string; version: number }) => [p.id, p.version]),
+      [[policy.id, policy.version]],
+    );
+    assert.deepEqual(
+      res.body.vendors.map((v: { id: string }) => v.id),
+      [vendor.id],
+    );
+    assert.deepEqual(
+      res.body.gateway_keys.map((k: { id: string }) => k.id),
+      [key.id],
+    );
+    assert.deepEqual(
+      res.body.pending_approvals.map((a: { id: string }) => a.id),
+      [escalated.body.approval_id],
+    );
     const text = JSON.stringify(res.body);
     assert.ok(!text.includes(key.key), 'the gateway key secret is not in the snapshot');
     assert.ok(!text.includes('vendor-secret-0123456789'), 'the vendor credential is not in the snapshot');

@@ -80,4 +80,60 @@ describe('route matcher built once at start-up', () => {
     assert.equal(found.operation.path, '/api/v1/synthetic-299/{id}/items/{item_id}');
     assert.deepEqual(found.params, { id: 'x', item_id: 'y' });
   });
+
+  describe('a trailing catch-all parameter (x-catch-all)', () => {
+    const gateway = (method: string, operationId = `gateway ${method}`): BoundOperation => ({
+      ...operation(method, '/api/v1/gateway/{vendor_id}/{path}', operationId),
+      catchAll: 'path',
+    });
+    const catchAll = new RouteMatcher([
+      gateway('GET'),
+      gateway('POST'),
+      operation('GET', '/api/v1/gateway/{vendor_id}/status'),
+      operation('GET', '/api/v1/gateway/{vendor_id}/{section}/summary'),
+    ]);
+    const params = (method: string, path: string) => {
+      const found = catchAll.match(method, path);
+      assert.ok(found.kind === 'operation', `${method} ${path}: ${found.kind}`);
+      return found.params;
+    };
+
+    it('takes one or more segments, raw: percent-escapes, dot segments and a trailing slash as sent', () => {
+      assert.deepEqual(params('GET', '/api/v1/gateway/ven_1/v1'), { vendor_id: 'ven_1', path: 'v1' });
+      assert.deepEqual(params('POST', '/api/v1/gateway/ven_1/v1/chat/completions'), { vendor_id: 'ven_1', path: 'v1/chat/completions' });
+      assert.deepEqual(params('GET', '/api/v1/gateway/ven_1/a%2Fb/caf%C3%A9%20x'), { vendor_id: 'ven_1', path: 'a%2Fb/caf%C3%A9%20x' });
+      assert.deepEqual(params('GET', '/api/v1/gateway/ven_1/v1/../admin'), { vendor_id: 'ven_1', path: 'v1/../admin' });
+      assert.deepEqual(params('GET', '/api/v1/gateway/ven_1/%2e%2E/x'), { vendor_id: 'ven_1', path: '%2e%2E/x' });
+      assert.deepEqual(params('GET', '/api/v1/gateway/ven_1/v1/models/'), { vendor_id: 'ven_1', path: 'v1/models/' });
+      assert.deepEqual(params('GET', '/api/v1/gateway/ven_1/a//b'), { vendor_id: 'ven_1', path: 'a//b' });
+      // A malformed escape is the vendor's to judge: the catch-all is never decoded.
+      assert.deepEqual(params('GET', '/api/v1/gateway/ven_1/100%'), { vendor_id: 'ven_1', path: '100%' });
+    });
+
+    it('decodes the parameters before it as usual', () => {
+      assert.deepEqual(params('GET', '/api/v1/gateway/ven%5F1/x'), { vendor_id: 'ven_1', path: 'x' });
+      assert.throws(() => catchAll.match('GET', '/api/v1/gateway/ven%ZZ/x'), /not valid percent-encoding/);
+    });
+
+    it('loses to a static segment and to a parameter that completes a longer template', () => {
+      const status = catchAll.match('GET', '/api/v1/gateway/ven_1/status');
+      assert.ok(status.kind === 'operation');
+      assert.equal(status.operation.path, '/api/v1/gateway/{vendor_id}/status');
+      assert.deepEqual(params('GET', '/api/v1/gateway/ven_1/billing/summary'), { vendor_id: 'ven_1', section: 'billing' });
+      // The same path by POST has no static or longer match: the catch-all takes it.
+      assert.deepEqual(params('POST', '/api/v1/gateway/ven_1/status'), { vendor_id: 'ven_1', path: 'status' });
+      assert.deepEqual(params('POST', '/api/v1/gateway/ven_1/billing/summary'), { vendor_id: 'ven_1', path: 'billing/summary' });
+    });
+
+    it('needs at least one segment, and answers 405 with its methods', () => {
+      assert.deepEqual(catchAll.match('GET', '/api/v1/gateway/ven_1'), { kind: 'not-found' });
+      assert.deepEqual(catchAll.match('GET', '/api/v1/gateway/ven_1/'), { kind: 'not-found' });
+      assert.deepEqual(catchAll.match('GET', '/api/v1/gateway/ven_1//x'), { kind: 'not-found' });
+      assert.deepEqual(catchAll.match('DELETE', '/api/v1/gateway/ven_1/a/b'), {
+        kind: 'method-not-allowed',
+        allowed: ['GET', 'HEAD', 'POST'],
+      });
+      assert.equal(catchAll.match('HEAD', '/api/v1/gateway/ven_1/a').kind, 'operation');
+    });
+  });
 });

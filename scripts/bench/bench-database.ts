@@ -1,5 +1,9 @@
 import { Client } from 'pg';
 import { type Database, openDatabase, quoteIdentifier } from '../../src/db/database';
+import type { Db } from '../../src/db/db';
+import { ApiKeyService } from '../../src/modules/api-keys';
+import { OrgService } from '../../src/modules/orgs';
+import { OwnerGuard } from '../../src/modules/rbac';
 
 /**
  * A migrated database of the bench's own for the length of `work`: a fresh schema on
@@ -36,4 +40,22 @@ export async function adminQuery(url: string, sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** An enterprise org and a live API key of it holding `permissions`, written through the services. */
+export async function benchOrgWithKey(db: Db, permissions: string[]): Promise<{ orgId: string; key: string }> {
+  return db.transaction(async () => {
+    const orgs = new OrgService(db, 'http://localhost');
+    const org = await orgs.create('Bench org', 'enterprise');
+    const apiKey = await new ApiKeyService(db, orgs, new OwnerGuard(db, orgs)).insert({
+      orgId: org.id,
+      createdBy: null,
+      name: 'bench',
+      description: '',
+      mode: 'live',
+      permissions,
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
+    return { orgId: org.id, key: apiKey.key };
+  });
 }

@@ -80,3 +80,6 @@ export function operationIdsOf(spec: { paths: Record<string, unknown> }): string
     ),
   );
 }
+
+/** What the gateway bench's upstream (the vendor) answers to every call. */
+export const UPSTREAM_ANSWER = Buffer.from('{"id":"chatcmpl-bench","object":"chat.completion","choices":[]}');

@@ -6,74 +6,29 @@
  * autocannon loads it from this process over 127.0.0.1. Prints requests/s, p50/p99 latency and the ratio to bare Express on the same spec.
  * Then two database-backed scenarios, an authenticated GET (API key, permission, one read) and a
  * lease renewal (runtime token, lease update), through Warden's whole app against bare Express
- * + pg issuing the same queries. Last, start-up time (scripts/bench/startup.ts).
+ * + pg issuing the same queries. Then start-up time (scripts/bench/startup.ts), and last the gateway's
+ * overhead on a call to a local upstream (scripts/bench/gateway.ts).
  *
  * BENCH_DURATION (seconds per run, default 8) and BENCH_CONNECTIONS (default 32) tune it;
- * BENCH_ONLY=binding, =database, =audit or =startup runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
+ * BENCH_ONLY=binding, =database, =audit, =startup or =gateway runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
  * sets the length of the chain the audit part verifies.
  */
-import { spawn } from 'node:child_process';
-import { join, relative } from 'node:path';
-import autocannon from 'autocannon';
 import { digestSecret, newSecret } from '../../src/auth/credentials';
-import { PROJECT_ROOT } from '../../src/config/paths';
 import { Db } from '../../src/db/db';
 import { newId } from '../../src/db/ids';
-import { ApiKeyService } from '../../src/modules/api-keys';
-import { OrgService } from '../../src/modules/orgs';
-import { OwnerGuard } from '../../src/modules/rbac';
 import { auditScenarios } from './audit';
-import { withBenchDatabase } from './bench-database';
+import { benchOrgWithKey, withBenchDatabase } from './bench-database';
 import { AUTHENTICATED_CONTENDERS, BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
+import { gatewayScenario } from './gateway';
+import { CONNECTIONS, DURATION, type Load, load, type Measured, printTable } from './load';
 import { startupScenarios } from './startup';
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 8);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PADDINGS = [0, 300];
 const ONLY = process.env.BENCH_ONLY;
 
-interface Result {
+interface Result extends Measured {
   contender: Contender;
   padding: number;
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-}
-
-type Load = Pick<autocannon.Options, 'method' | 'headers' | 'body'> & { path: string };
-
-/** Starts a server script in a child process, loads it with autocannon after a warm-up, stops it. */
-async function load(script: string, args: string[], request: Load): Promise<Omit<Result, 'contender' | 'padding'>> {
-  // Bundled as `npm start` runs Warden (scripts/start.js), not through tsx, whose keepNames helpers
-  // would add a call to every closure each contender creates per request.
-  const entry = relative(PROJECT_ROOT, join(__dirname, script));
-  const child = spawn(process.execPath, ['scripts/start.js', entry, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let output = '';
-      child.stdout.on('data', (chunk) => {
-        output += chunk;
-        const match = /LISTENING (\d+)/.exec(output);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`${script} ${args[0]} exited with ${code} before listening`)));
-    });
-    const { path, ...rest } = request;
-    const options = { url: `http://127.0.0.1:${port}${path}`, ...rest, connections: CONNECTIONS };
-    // Warm-up: JIT, connection set-up, and the collection of start-up garbage (a fixture spec
-    // compiled on the fly leaves much; 1 s left the padded spec's measurement paying for it).
-    await autocannon({ ...options, duration: 3 });
-    const result = await autocannon({ ...options, duration: DURATION });
-    return {
-      requestsPerSecond: result.requests.average,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      non2xx: result.non2xx + result.errors,
-    };
-  } finally {
-    child.kill();
-  }
 }
 
 async function measure(contender: Contender, padding: number): Promise<Result> {
@@ -98,27 +53,17 @@ async function databaseScenarios(): Promise<void> {
   await withBenchDatabase('http', 2, async (database, schema) => {
     const { dataSource } = database;
     const db = new Db(dataSource);
-    const orgs = new OrgService(db, 'http://localhost');
     const { orgId, key, workspaceId, installationId, runtimeToken } = await db.transaction(async () => {
-      const org = await orgs.create('Bench org', 'enterprise');
-      const apiKey = await new ApiKeyService(db, orgs, new OwnerGuard(db, orgs)).insert({
-        orgId: org.id,
-        createdBy: null,
-        name: 'bench',
-        description: '',
-        mode: 'live',
-        permissions: ['workspace.read'],
-        expiresAt: new Date(Date.now() + 86_400_000),
-      });
+      const { orgId, key } = await benchOrgWithKey(db, ['workspace.read']);
       const workspaceId = newId('ws');
-      await db.query(`INSERT INTO workspaces (id, org_id, name) VALUES ($1, $2, 'bench')`, [workspaceId, org.id]);
+      await db.query(`INSERT INTO workspaces (id, org_id, name) VALUES ($1, $2, 'bench')`, [workspaceId, orgId]);
       const agentId = newId('agt');
       const installationId = newId('inst');
       const runtimeToken = newSecret('srt');
-      await db.query(`INSERT INTO agents (id, org_id, workspace_id, name) VALUES ($1, $2, $3, 'bench')`, [agentId, org.id, workspaceId]);
+      await db.query(`INSERT INTO agents (id, org_id, workspace_id, name) VALUES ($1, $2, $3, 'bench')`, [agentId, orgId, workspaceId]);
       await db.query(`INSERT INTO installations (id, org_id, workspace_id, agent_id, heartbeat_interval) VALUES ($1, $2, $3, $4, 60)`, [
         installationId,
-        org.id,
+        orgId,
         workspaceId,
         agentId,
       ]);
@@ -126,7 +71,7 @@ async function databaseScenarios(): Promise<void> {
         `INSERT INTO runtime_tokens (token_digest, installation_id, token_version, expires_at) VALUES ($1, $2, 1, now() + interval '90 days')`,
         [digestSecret(runtimeToken), installationId],
       );
-      return { orgId: org.id, key: apiKey.key, workspaceId, installationId, runtimeToken };
+      return { orgId, key, workspaceId, installationId, runtimeToken };
     });
     // The embedded database serves one session at a time: hand it over to the contenders.
     if (!serverUrl) await dataSource.destroy();
@@ -149,7 +94,7 @@ async function databaseScenarios(): Promise<void> {
     ];
     for (const scenario of scenarios) {
       console.log(`\n${scenario.title}\n`);
-      const rows: Array<[string, Omit<Result, 'contender' | 'padding'>]> = [];
+      const rows: Array<[string, Measured]> = [];
       for (const contender of AUTHENTICATED_CONTENDERS) {
         const measured = await load(
           'authenticated-server.ts',
@@ -175,18 +120,12 @@ async function databaseScenarios(): Promise<void> {
   });
 }
 
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
-  console.log(`\n${line(header)}\n|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
-  for (const row of rows) console.log(line(row));
-}
-
 async function main(): Promise<void> {
   if (!ONLY || ONLY === 'binding') await bindingScenarios();
   if (!ONLY || ONLY === 'database') await databaseScenarios();
   if (!ONLY || ONLY === 'audit') await auditScenarios();
   if (!ONLY || ONLY === 'startup') await startupScenarios(printTable);
+  if (!ONLY || ONLY === 'gateway') await gatewayScenario();
 }
 
 async function bindingScenarios(): Promise<void> {

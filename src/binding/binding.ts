@@ -201,22 +201,16 @@ function requestHasBody(req: Request): boolean {
 function send(res: Response, operation: BoundOperation, result: RuntimeResult): void {
   const status = Number(result.status);
   res.status(status);
+  if (result.body instanceof Readable) {
+    sendStream(res, operation, status, result.headers, result.body);
+    return;
+  }
   if (result.headers) res.set(result.headers);
   if (result.body === undefined) {
     res.end();
     return;
   }
-  const contentType =
-    res.get('Content-Type') ?? (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0] ?? 'application/json';
-  if (result.body instanceof Readable) {
-    res.type(contentType);
-    // A stream that fails after the headers went out can only end the connection.
-    pipeline(result.body, res).catch((error: Error) => {
-      res.req.log.error({ err_message: error.message }, 'streamed response failed');
-      res.destroy(error);
-    });
-    return;
-  }
+  const contentType = res.get('Content-Type') ?? documentedType(operation, status) ?? 'application/json';
   if (contentType === 'application/json') {
     // The common answer: res.json sets this very type itself, with no MIME look-up.
     res.json(result.body);
@@ -225,6 +219,31 @@ function send(res: Response, operation: BoundOperation, result: RuntimeResult): 
   } else {
     res.type(contentType).send(result.body);
   }
+}
+
+const documentedType = (operation: BoundOperation, status: number): string | undefined =>
+  (operation.responses.get(String(status)) ?? operation.responses.get('default'))?.[0];
+
+/**
+ * Headers as given, with no charset added to their Content-Type (a proxied answer keeps its
+ * upstream's), else the documented type unless that is a wildcard; the body piped with backpressure.
+ */
+function sendStream(
+  res: Response,
+  operation: BoundOperation,
+  status: number,
+  headers: Record<string, string | string[]> | undefined,
+  body: Readable,
+): void {
+  for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
+  const contentType = documentedType(operation, status);
+  if (!res.hasHeader('Content-Type') && contentType && !contentType.includes('*')) res.type(contentType);
+  // A stream that fails after the headers went out can only end the connection. A caller who
+  // leaves fails it too (and pipeline destroys the source, closing a proxied upstream): no error of ours.
+  pipeline(body, res).catch((error: Error) => {
+    if (!res.destroyed) res.req.log.error({ err_message: error.message }, 'streamed response failed');
+    res.destroy(error);
+  });
 }
 
 function assertResponseMatchesSpec(spec: LoadedSpec, operation: BoundOperation, result: RuntimeResult, req: Request): void {

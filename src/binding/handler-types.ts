@@ -72,7 +72,8 @@ export interface RuntimeContext<Services>
 export interface RuntimeResult {
   status: number | string;
   body?: unknown;
-  headers?: Record<string, string>;
+  /** A streamed body's headers go out exactly as given (a proxy passes its upstream's on), repeated ones as arrays. */
+  headers?: Record<string, string | string[]>;
 }
 /** Every typed handler is assignable to this; the binding calls it with a RuntimeContext. */
 export type AnyHandler = (context: never) => unknown;

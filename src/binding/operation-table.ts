@@ -36,6 +36,16 @@ export interface BoundOperation {
   extensions: OperationExtensions;
   /** Present when the operation takes a JSON body. */
   jsonBody?: { required: boolean };
+  /**
+   * `x-stream-body: true`: the body, of any content type, is left unread for the handler to
+   * stream on (a proxy); the binding neither parses, buffers nor validates it.
+   */
+  streamBody?: true;
+  /**
+   * The path parameter marked `x-catch-all: true`, always the template's last segment: it takes
+   * the rest of the path, one or more segments, raw (percent-escapes as sent).
+   */
+  catchAll?: string;
   /** Query parameters whose schema is an array, with how a single value is split. */
   arrayQueryParameters: Map<string, 'repeat' | 'comma'>;
   hasHeaderParameters: boolean;
@@ -48,6 +58,7 @@ export interface BoundOperation {
 interface ParameterObject {
   name: string;
   in: string;
+  'x-catch-all'?: unknown;
   explode?: boolean;
   style?: string;
   schema?: { type?: string };
@@ -96,10 +107,12 @@ export function buildOperationTable(document: DereferencedDocument): BoundOperat
         continue;
       }
       const parameters = [...(operation.parameters ?? []), ...(pathItem.parameters ?? [])];
-      const jsonContent = operation.requestBody?.content?.['application/json'];
-      if (operation.requestBody && !jsonContent) {
-        problems.push(`${operation.operationId}: request bodies must be application/json`);
+      const streamBody = readStreamBody(operation, problems);
+      const jsonContent = streamBody ? undefined : operation.requestBody?.content?.['application/json'];
+      if (operation.requestBody && !jsonContent && !streamBody) {
+        problems.push(`${operation.operationId}: request bodies must be application/json (or the operation marked x-stream-body)`);
       }
+      const catchAll = readCatchAll(operation.operationId, path, parameters, problems);
       operations.push({
         operationId: operation.operationId,
         method: method.toUpperCase(),
@@ -108,6 +121,8 @@ export function buildOperationTable(document: DereferencedDocument): BoundOperat
         security: operation.security ?? document.security ?? [],
         extensions: readExtensions(operation, problems),
         ...(jsonContent ? { jsonBody: { required: operation.requestBody?.required === true } } : {}),
+        ...(streamBody ? { streamBody } : {}),
+        ...(catchAll ? { catchAll } : {}),
         arrayQueryParameters: new Map(
           parameters
             .filter((parameter) => parameter.in === 'query' && parameter.schema?.type === 'array')
@@ -159,4 +174,23 @@ function readExtensions(operation: OperationObject, problems: string[]): Operati
     }
   }
   return extensions;
+}
+
+function readStreamBody(operation: OperationObject, problems: string[]): true | undefined {
+  const mark = operation['x-stream-body'];
+  if (mark === undefined || mark === false) return undefined;
+  if (mark !== true) problems.push(`${operation.operationId}: x-stream-body must be true or false (got ${JSON.stringify(mark)})`);
+  return mark === true ? true : undefined;
+}
+
+/** A catch-all takes whatever follows its place, so only the template's last segment can be one. */
+function readCatchAll(operationId: string, path: string, parameters: ParameterObject[], problems: string[]): string | undefined {
+  const marked = parameters.filter((parameter) => parameter['x-catch-all'] !== undefined);
+  if (marked.length === 0) return undefined;
+  const [parameter] = marked;
+  if (marked.length > 1 || parameter!['x-catch-all'] !== true || parameter!.in !== 'path' || !path.endsWith(`/{${parameter!.name}}`)) {
+    problems.push(`${operationId}: x-catch-all: true may mark one path parameter, the last segment of the path (${path})`);
+    return undefined;
+  }
+  return parameter!.name;
 }

@@ -22,6 +22,8 @@ interface ParameterObject {
   name: string;
   in: 'path' | 'query' | 'header' | 'cookie';
   required?: boolean;
+  style?: string;
+  explode?: boolean;
   schema?: Json;
   content?: Record<string, { schema?: Json }>;
 }
@@ -108,9 +110,20 @@ function parametersSchema(parameters: ParameterObject[]): Json {
     properties: {} as Json,
     required: [] as string[],
   });
-  const locations = { path: location(false), query: location(false), header: location(true), cookie: location(true) };
+  const locations: Record<ParameterObject['in'], Json & { properties: Json; required: string[] }> = {
+    path: location(false),
+    query: location(false),
+    header: location(true),
+    cookie: location(true),
+  };
   const required = new Set<string>();
   for (const parameter of parameters) {
+    if (isFreeFormQuery(parameter)) {
+      // An exploded form object spreads its properties over the query string (OpenAPI 3.0 `style: form`),
+      // so its additionalProperties admit the query keys no other parameter names (a proxy's arbitrary query).
+      locations.query.additionalProperties = anchored(parameter.schema!.additionalProperties ?? {});
+      continue;
+    }
     const target = locations[parameter.in];
     // Header names are case-insensitive (RFC 9110) and Node hands them over in lower case.
     const name = parameter.in === 'header' ? parameter.name.toLowerCase() : parameter.name;
@@ -121,6 +134,16 @@ function parametersSchema(parameters: ParameterObject[]): Json {
     }
   }
   return { type: 'object', properties: locations, required: [...required] };
+}
+
+function isFreeFormQuery(parameter: ParameterObject): boolean {
+  return (
+    parameter.in === 'query' &&
+    parameter.schema?.type === 'object' &&
+    (parameter.style ?? 'form') === 'form' &&
+    parameter.explode !== false &&
+    parameter.schema.properties === undefined
+  );
 }
 
 function responseSchemas(document: BundledDocument, responses: Json): Record<string, Json> {

@@ -5,13 +5,22 @@ import type { BoundOperation } from './operation-table';
  * Matches a request to its operation through a segment trie built once at start-up, so the cost
  * of a match depends on the depth of the path, not on how many operations the spec holds.
  * (openapi-backend's stock router rebuilds its operation list and compiles a RegExp per
- * operation on every request.) Static segments win over parameters, as OpenAPI requires.
+ * operation on every request.) Static segments win over parameters, as OpenAPI requires, and a
+ * parameter over a catch-all (`x-catch-all`), which takes the rest of the path, raw.
  */
 interface TrieNode {
   statics: Map<string, TrieNode>;
   parameter?: TrieNode;
+  /** Where a catch-all parameter ends the template; its operations take one or more segments. */
+  catchAll?: TrieNode;
   /** Operations ending here, by upper-case method, with their parameter names by position. */
-  operations: Map<string, { operation: BoundOperation; parameterNames: string[] }>;
+  operations: Map<string, BoundRoute>;
+}
+interface BoundRoute {
+  operation: BoundOperation;
+  parameterNames: string[];
+  /** The last parameter is a catch-all, kept as sent (never decoded). */
+  rawLast: boolean;
 }
 
 export type RouteMatch =
@@ -35,7 +44,12 @@ export class RouteMatcher {
     const parameterNames: string[] = [];
     for (const segment of splitPath(operation.path)) {
       const parameter = PARAMETER_SEGMENT.exec(segment);
-      if (parameter) {
+      if (parameter && parameter[1] === operation.catchAll) {
+        // The operation table has checked that a catch-all is the last segment.
+        parameterNames.push(parameter[1]!);
+        node.catchAll ??= newNode();
+        node = node.catchAll;
+      } else if (parameter) {
         parameterNames.push(parameter[1]!);
         node.parameter ??= newNode();
         node = node.parameter;
@@ -53,11 +67,17 @@ export class RouteMatcher {
     if (node.operations.has(operation.method)) {
       throw new Error(`${operation.operationId}: ${operation.method} ${operation.path} is already bound to another operation`);
     }
-    node.operations.set(operation.method, { operation, parameterNames });
+    node.operations.set(operation.method, { operation, parameterNames, rawLast: operation.catchAll !== undefined });
   }
 
   match(method: string, path: string): RouteMatch {
-    const walk: Walk = { segments: splitPath(path), values: [], pathExists: undefined, lookup: method === 'HEAD' ? HEAD_LOOKUP : [method] };
+    const walk: Walk = {
+      path,
+      segments: splitPath(path),
+      values: [],
+      pathExists: undefined,
+      lookup: method === 'HEAD' ? HEAD_LOOKUP : [method],
+    };
     const found = this.walk(walk, this.root, 0);
     if (found) return found;
     if (walk.pathExists) return { kind: 'method-not-allowed', allowed: allowedMethods(walk.pathExists) };
@@ -70,15 +90,7 @@ export class RouteMatcher {
    */
   private walk(walk: Walk, node: TrieNode, depth: number): RouteMatch | undefined {
     const { segments, values } = walk;
-    if (depth === segments.length) {
-      if (node.operations.size === 0) return undefined;
-      walk.pathExists ??= node;
-      for (const candidate of walk.lookup) {
-        const bound = node.operations.get(candidate);
-        if (bound) return { kind: 'operation', operation: bound.operation, params: namedParameters(bound.parameterNames, values) };
-      }
-      return undefined;
-    }
+    if (depth === segments.length) return this.operationAt(walk, node);
     const segment = segments[depth]!;
     const staticChild = node.statics.get(segment);
     if (staticChild) {
@@ -91,12 +103,35 @@ export class RouteMatcher {
       if (found) return found;
       values.pop();
     }
+    if (node.catchAll && segment !== '') {
+      values.push(restOfPath(walk.path, segments, depth));
+      const found = this.operationAt(walk, node.catchAll);
+      if (found) return found;
+      values.pop();
+    }
+    return undefined;
+  }
+
+  private operationAt(walk: Walk, node: TrieNode): RouteMatch | undefined {
+    if (node.operations.size === 0) return undefined;
+    walk.pathExists ??= node;
+    for (const candidate of walk.lookup) {
+      const bound = node.operations.get(candidate);
+      if (bound) return { kind: 'operation', operation: bound.operation, params: namedParameters(bound, walk.values) };
+    }
     return undefined;
   }
 }
 
+/** The segments from `depth` on, as sent: a trailing slash is part of what the caller asked for. */
+function restOfPath(path: string, segments: string[], depth: number): string {
+  const rest = segments.slice(depth).join('/');
+  return path.length > 1 && path.endsWith('/') ? `${rest}/` : rest;
+}
+
 /** One match's state while it walks the trie. */
 interface Walk {
+  path: string;
   segments: string[];
   values: string[];
   pathExists: TrieNode | undefined;
@@ -116,10 +151,14 @@ function splitPath(path: string): string[] {
   return trimmed.split('/').slice(1);
 }
 
-function namedParameters(names: string[], rawValues: string[]): Record<string, string> {
+function namedParameters({ parameterNames: names, rawLast }: BoundRoute, rawValues: string[]): Record<string, string> {
   const params: Record<string, string> = {};
   names.forEach((name, index) => {
     const raw = rawValues[index]!;
+    if (rawLast && index === names.length - 1) {
+      params[name] = raw;
+      return;
+    }
     try {
       params[name] = decodeURIComponent(raw);
     } catch {

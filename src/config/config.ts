@@ -64,8 +64,17 @@ export interface Config {
   siem: SiemConfig;
   billing: BillingConfig;
   approvals: ApprovalsConfig;
+  gateway: GatewayConfig;
   /** WARDEN_ENCRYPTION_KEY: the 32-byte key-encryption key that wraps each org's data key (vendor credentials). */
   encryptionKey: Buffer | undefined;
+}
+
+/** The gateway's limits on one forwarded call. */
+export interface GatewayConfig {
+  /** The longest silence from the vendor: connecting, between upload chunks, before its answer and within its body. */
+  timeoutMs: number;
+  /** The largest request body passed on (413 beyond it); counted as it streams, never buffered. */
+  maxRequestBytes: number;
 }
 
 /** Human approvals: how long one stays open, and how many long-polls one instance holds. */
@@ -291,6 +300,10 @@ export function loadConfig(env: Env = process.env): Config {
       ttlMinutes: read('APPROVAL_TTL_MINUTES', 15, integer(1, 7 * 24 * 60)),
       maxWaits: read('APPROVAL_MAX_WAITS', 200, integer(1, 10_000)),
       maxWaitsPerOrg: read('APPROVAL_MAX_WAITS_PER_ORG', 20, integer(1, 10_000)),
+    },
+    gateway: {
+      timeoutMs: read('GATEWAY_TIMEOUT_MS', 60_000, integer(100, 600_000)),
+      maxRequestBytes: read('GATEWAY_MAX_REQUEST_BYTES', 32 * 1024 * 1024, integer(0, 1024 * 1024 * 1024)),
     },
     encryptionKey,
   };

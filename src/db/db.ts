@@ -117,6 +117,11 @@ export class Db {
     }
   }
 
+  /** Whether a statement made now would run inside a transaction (and commit only with it). */
+  get inTransaction(): boolean {
+    return this.ambient.getStore() !== undefined;
+  }
+
   /** Runs `work` outside any request's transaction (for work that outlives the request that started it). */
   detached<T>(work: () => Promise<T>): Promise<T> {
     return this.ambient.exit(work);

@@ -112,10 +112,16 @@ export class InternalError extends ApiError {
   }
 }
 
-/** An outside service Warden called for the request (a SIEM intake) failed or could not be reached. */
+/** An outside service Warden called for the request (a SIEM intake, a vendor) failed or could not be reached. */
 export class BadGatewayError extends ApiError {
   readonly status = 502;
   readonly kind = 'bad_gateway';
+}
+
+/** An outside service Warden called for the request (a vendor behind the gateway) did not answer in time. */
+export class GatewayTimeoutError extends ApiError {
+  readonly status = 504;
+  readonly kind = 'gateway_timeout';
 }
 
 export class ServiceUnavailableError extends ApiError {
@@ -128,5 +134,27 @@ export class DatabaseUnavailableError extends ServiceUnavailableError {
   constructor(retryAfterSeconds = 5) {
     super('The database is unavailable; retry in a few seconds.', 'DATABASE_UNAVAILABLE');
     this.headers['Retry-After'] = String(retryAfterSeconds);
+  }
+}
+
+/** The gateway refused a call for policy or budget: the error shape plus why, and which policy version decided. */
+export class GatewayDeniedError extends ForbiddenError {
+  constructor(
+    message: string,
+    code: 'POLICY_DENIED' | 'BUDGET_EXCEEDED',
+    private readonly ruling: { denyReason: string | null; policyId: string | null; policyVersion: number | null; budgetResetsAt?: Date },
+  ) {
+    super(message, code);
+  }
+
+  override toBody(requestId: string): ErrorBody {
+    const { denyReason, policyId, policyVersion, budgetResetsAt } = this.ruling;
+    return {
+      ...super.toBody(requestId),
+      deny_reason: denyReason,
+      policy_id: policyId,
+      policy_version: policyVersion,
+      ...(budgetResetsAt ? { budget_resets_at: budgetResetsAt.toISOString() } : {}),
+    } as ErrorBody;
   }
 }

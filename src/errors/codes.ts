@@ -149,6 +149,21 @@ export const ERROR_CODES = {
   POLICY_IN_USE: { status: 409, meaning: 'Agents or workspaces still name the policy; remove it from them or delete with force.' },
   UNKNOWN_POLICY: { status: 422, meaning: 'A policy id named is not a live policy of this org.' },
   ENCRYPTION_KEY_MISSING: { status: 503, meaning: 'No WARDEN_ENCRYPTION_KEY: vendor credentials cannot be stored or read.' },
+  GATEWAY_PATH_REFUSED: {
+    status: 400,
+    meaning: 'The gateway path holds a dot segment (. or .., percent-encoded or not), which could leave the vendor’s base path.',
+  },
+  POLICY_DENIED: { status: 403, meaning: 'A policy of the agent refuses the gateway call; deny_reason and policy_id say which and why.' },
+  BUDGET_EXCEEDED: {
+    status: 403,
+    meaning: 'The call would take the agent past its daily budget; budget_resets_at says when it resets (00:00 UTC).',
+  },
+  UPSTREAM_UNREACHABLE: {
+    status: 502,
+    meaning: 'The vendor could not be reached, or broke the connection or the protocol before answering.',
+  },
+  UPSTREAM_REFUSED: { status: 502, meaning: 'The vendor’s address is one Warden may not call (SSRF rules) or does not resolve.' },
+  UPSTREAM_TIMEOUT: { status: 504, meaning: 'The vendor did not answer in time.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -6,6 +6,7 @@ import { auditHandlers } from './audit';
 import { authHandlers } from './auth';
 import { billingHandlers } from './billing';
 import { decisionsHandlers } from './decisions';
+import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
@@ -40,4 +41,5 @@ export const handlers = {
   ...gatewayKeysHandlers,
   ...decisionsHandlers,
   ...stateHandlers,
+  ...gatewayHandlers,
 } satisfies HandlerMap;

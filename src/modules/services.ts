@@ -19,6 +19,7 @@ import { AuditService, ComplianceService, SiemExportService } from './audit';
 import { AuthService, LoginLinkService } from './auth';
 import { BillingService, ConfiguredFeeSettings } from './billing';
 import { DecisionService } from './decisions';
+import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
@@ -135,6 +136,7 @@ export function createServices(options: ServiceOptions) {
     vendors,
     gatewayKeys,
     decisions,
+    gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
   };
 }

@@ -1,8 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
 import type { OutboundConfig } from '../config/config';
@@ -22,6 +24,7 @@ export interface OutboundPolicy {
 const ATTEMPTS = 3;
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_RETRY_AFTER_MS = 10_000;
+const KEEP_ALIVE_IDLE_MS = 4_000;
 
 /** The client's policy from configuration: the extra CA file is read once, at start-up. */
 export function outboundPolicy(config: OutboundConfig): OutboundPolicy {
@@ -56,6 +59,58 @@ interface Attempt extends Omit<Delivery, 'attempts'> {
 
 type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
 
+/** One proxied request: streamed out as it arrives, never retried (it need not be idempotent). */
+export interface ForwardRequest {
+  method: string;
+  /** End-to-end headers; hop-by-hop ones and `Host` are dropped here whatever the caller passes. */
+  headers: IncomingHttpHeaders | OutgoingHttpHeaders;
+  body?: Readable;
+  /** The longest silence: connecting, between chunks of an upload, waiting for the answer, and within its body. */
+  timeoutMs: number;
+  /** The answer's body is cut off (the stream fails) past this many bytes. */
+  maxResponseBytes?: number;
+  /** Aborting it (the caller went away) tears down the upstream request at any stage. */
+  signal?: AbortSignal;
+}
+
+export interface ForwardedResponse {
+  status: number;
+  /** The upstream's end-to-end headers (hop-by-hop ones dropped). */
+  headers: Record<string, string | string[]>;
+  /** The upstream's body, streamed: piping it onward respects backpressure; destroying it closes the connection. */
+  body: Readable;
+}
+
+/** The upstream did not answer in time (a gateway answers 504). */
+export class UpstreamTimeoutError extends Error {}
+/** The upstream could not be reached, or broke the connection or the protocol before answering (502). */
+export class UpstreamFailureError extends Error {}
+
+/** RFC 9110 §7.6.1: meaningful for one connection only, never passed on by a proxy. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
+ * The end-to-end headers of a message a proxy passes on: without the hop-by-hop ones, those the
+ * Connection header names, any `Proxy-*` (credentials for a proxy, not for the far end), `Host`
+ * (the connection's own) and `Expect` (answered by the hop that received it).
+ */
+export function endToEndHeaders(headers: IncomingHttpHeaders | OutgoingHttpHeaders): Record<string, string | string[]> {
+  const named = new Set(
+    String(headers.connection ?? headers.Connection ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const kept: Record<string, string | string[]> = {};
+  for (const [rawName, value] of Object.entries(headers)) {
+    const name = rawName.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('proxy-')) continue;
+    if (name === 'host' || name === 'expect') continue;
+    kept[name] = Array.isArray(value) ? value.map(String) : String(value);
+  }
+  return kept;
+}
+
 /**
  * Warden's only way to call a URL a caller gave it. The host is resolved once and every address
  * it resolves to is checked before anything is sent (no private, loopback, link-local or metadata
@@ -68,6 +123,15 @@ export class OutboundHttp {
   private readonly allowed: Array<{ hostname: string; port: string | null }>;
   /** Node's `ca` replaces the public roots, so extra authorities are added to them, not instead. */
   private readonly trusted: string[] | undefined;
+  /**
+   * Connections `forward` keeps open for the next call to the same host: a proxy that connects
+   * anew per request pays a handshake each time. Every socket still connects to a checked,
+   * pinned address; an idle one is closed before the usual 5 s server keep-alive can race a reuse.
+   */
+  private readonly pools = {
+    'http:': new http.Agent({ keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS, scheduling: 'lifo' }),
+    'https:': new https.Agent({ keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS, scheduling: 'lifo' }),
+  };
 
   constructor(
     private readonly policy: OutboundPolicy,
@@ -123,6 +187,12 @@ export class OutboundHttp {
     return { url, address: addresses[0]!.address, family: addresses[0]!.family === 6 ? 6 : 4 };
   }
 
+  /** Closes the connections `forward` keeps for reuse (at shutdown). */
+  close(): void {
+    this.pools['http:'].destroy();
+    this.pools['https:'].destroy();
+  }
+
   /** POSTs `payload`, retrying 429, 5xx and network failures; never throws. */
   async post(destination: Destination, headers: Record<string, string>, payload: string): Promise<Delivery> {
     for (let attempt = 1; ; attempt++) {
@@ -134,14 +204,77 @@ export class OutboundHttp {
     }
   }
 
+  /**
+   * Proxies one request to the checked destination over a pinned connection, streaming the body
+   * both ways with backpressure: no retry (the request need not be idempotent), no redirect
+   * followed (a 3xx comes back as any answer does). Resolves with the answer's status and headers
+   * once they arrive; throws UpstreamTimeoutError when they do not within `timeoutMs`, and
+   * UpstreamFailureError when the connection or the protocol fails first. A failure of the
+   * request body itself (the caller's upload) rejects with that body's own error.
+   */
+  forward(destination: Destination, request: ForwardRequest): Promise<ForwardedResponse> {
+    const { url } = destination;
+    const { body, signal, timeoutMs } = request;
+    if (signal?.aborted) return Promise.reject(new UpstreamFailureError('the caller went away before the request was sent'));
+    return new Promise<ForwardedResponse>((resolve, reject) => {
+      let answered = false;
+      const fail = (error: Error) => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
+        req.destroy();
+        reject(error);
+      };
+      const client = url.protocol === 'https:' ? https : http;
+      const req = client.request(url, {
+        method: request.method,
+        agent: this.pools[url.protocol as 'http:' | 'https:'],
+        lookup: pinnedLookup(destination),
+        ...(this.trusted ? { ca: this.trusted } : {}),
+        headers: endToEndHeaders(request.headers),
+      });
+      const timer = setTimeout(() => fail(new UpstreamTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      const abort = () => fail(new UpstreamFailureError('the caller went away'));
+      signal?.addEventListener('abort', abort, { once: true });
+      req.on('error', (error: NodeJS.ErrnoException) => fail(new UpstreamFailureError(error.code ?? error.message)));
+      req.on('response', (res) => {
+        if (answered) {
+          res.destroy();
+          return;
+        }
+        answered = true;
+        clearTimeout(timer);
+        // Past the headers the caller's stream owns the connection: an abort now tears down the body it pipes.
+        signal?.removeEventListener('abort', abort);
+        // Silence while the reader holds the stream back (backpressure) is the reader's, not the upstream's.
+        const stalled = () => {
+          if (res.readableFlowing === false) res.setTimeout(timeoutMs, stalled);
+          else res.destroy(new UpstreamTimeoutError(`the answer stalled for ${timeoutMs} ms`));
+        };
+        res.setTimeout(timeoutMs, stalled);
+        const limit = request.maxResponseBytes;
+        resolve({
+          status: res.statusCode ?? 502,
+          headers: endToEndHeaders(res.headers),
+          body: limit === undefined ? res : capped(res, limit),
+        });
+      });
+      if (!body) {
+        req.end();
+        return;
+      }
+      // A long upload is progress, not silence: the wait for the answer counts from the last chunk sent.
+      body.on('data', () => {
+        if (!answered) timer.refresh();
+      });
+      pipeline(body, req).catch((error: Error) => fail(body.errored ?? new UpstreamFailureError(error.message)));
+    });
+  }
+
   private attempt(destination: Destination, headers: Record<string, string>, payload: string): Promise<Attempt> {
-    const { url, address, family } = destination;
-    // Node asks for all addresses when it races IPv4 and IPv6; either way it gets the checked one.
-    const pinned: LookupFunction = (_host, options, callback) => {
-      if ((options as { all?: boolean }).all)
-        (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
-      else callback(null, address, family);
-    };
+    const { url } = destination;
+    const pinned = pinnedLookup(destination);
     return new Promise<Attempt>((settle) => {
       let settled = false;
       const finish = (outcome: Attempt) => {
@@ -195,6 +328,31 @@ export class OutboundHttp {
       req.end(payload);
     });
   }
+}
+
+/** Every connection to the destination goes to the address that was checked, whatever DNS says now. */
+function pinnedLookup({ address, family }: Destination): LookupFunction {
+  // Node asks for all addresses when it races IPv4 and IPv6; either way it gets the checked one.
+  return (_host, options, callback) => {
+    if ((options as { all?: boolean }).all)
+      (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address, family }]);
+    else callback(null, address, family);
+  };
+}
+
+/** The stream, failing once more than `limit` bytes have passed. */
+function capped(source: Readable, limit: number): Readable {
+  let passed = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      passed += chunk.length;
+      done(passed > limit ? new UpstreamFailureError(`the answer exceeded ${limit} bytes`) : null, chunk);
+    },
+  });
+  pipeline(source, counter).catch(() => {
+    // The counter carries the failure to whoever reads it; pipeline has destroyed the source.
+  });
+  return counter;
 }
 
 /** A refused or reset connection may work next time; a certificate that does not verify will not. */

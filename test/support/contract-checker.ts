@@ -58,7 +58,7 @@ export class ContractChecker {
 
     if (contentTypes.length === 0 || method.toUpperCase() === 'HEAD') return;
     assert.ok(
-      contentTypes.some((type) => res.type === type),
+      contentTypes.some((type) => res.type === type || type === '*/*'),
       `${where}: content type ${res.type} is not the documented ${contentTypes.join(' or ')}`,
     );
     if (res.type.includes('json')) {

@@ -19,6 +19,11 @@ export interface BudgetReservationRequest {
   /** The agent's daily budget; null = unlimited (the spend is still counted). */
   dailyBudgetMicros: number | null;
   now?: Date;
+  /**
+   * Commit without waiting for the disk (see BillingStore.reserve). Ignored inside a transaction,
+   * where it would relax every write of it. Default false.
+   */
+  relaxedCommit?: boolean;
 }
 
 /** `day` is the UTC day (YYYY-MM-DD) the reservation counted on: pass it to adjustSpend. */
@@ -95,7 +100,7 @@ export class BillingService {
   private readonly store: BillingStore;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly orgs: Pick<OrgService, 'scope'>,
     private readonly fees: FeeSettingsSource,
   ) {
@@ -108,7 +113,9 @@ export class BillingService {
     const now = input.now ?? new Date();
     const day = utcDay(now);
     const budget = input.dailyBudgetMicros;
-    const spent = await this.store.reserve(input.orgId, input.agentId, day, input.costMicros, budget);
+    // Relaxed only where the reservation is its own commit: inside a transaction it would relax everything else in it.
+    const relaxed = input.relaxedCommit === true && !this.db.inTransaction;
+    const spent = await this.store.reserve(input.orgId, input.agentId, day, input.costMicros, budget, relaxed);
     if (spent !== null) return { ok: true, remainingMicros: budget === null ? null : budget - spent, day };
     const current = await this.store.spentOn(input.agentId, day);
     return { ok: false, remainingMicros: Math.max(0, budget! - current), resetsAt: utcMidnightAfter(now), day };

@@ -49,15 +49,30 @@ export class BillingStore {
    * in one statement: ON CONFLICT DO UPDATE locks the day's row and re-checks its WHERE against the
    * latest committed spend, so concurrent reservations take turns and none sees a stale total.
    * The new spend, or null when the reservation would pass the budget (nothing changed then).
+   *
+   * `relaxed`: the statement, run as its own transaction, commits without waiting for its WAL
+   * flush. The day's row is every call of one agent's turnstile, and its lock is held until commit:
+   * waiting for the disk there lets one agent make one call per flush (a few hundred a second).
+   * What a crash can lose is the last fraction of a second of reservations (the billing events,
+   * written durably, still record those calls).
    */
-  async reserve(orgId: string, agentId: string, day: string, cost: number, budget: number | null): Promise<number | null> {
+  async reserve(
+    orgId: string,
+    agentId: string,
+    day: string,
+    cost: number,
+    budget: number | null,
+    relaxed: boolean,
+  ): Promise<number | null> {
     const { rows } = await this.db.query<{ spent_micros: string }>(
       `INSERT INTO agent_daily_spend AS s (org_id, agent_id, day, spent_micros)
-       SELECT $1, $2, $3::date, $4::bigint WHERE $5::bigint IS NULL OR $4::bigint <= $5::bigint
+       SELECT $1, $2, $3::date, $4::bigint
+       FROM (SELECT CASE WHEN $6::boolean THEN set_config('synchronous_commit', 'off', true) END) AS commit_mode
+       WHERE $5::bigint IS NULL OR $4::bigint <= $5::bigint
        ON CONFLICT (agent_id, day) DO UPDATE SET spent_micros = s.spent_micros + EXCLUDED.spent_micros
        WHERE s.org_id = EXCLUDED.org_id AND ($5::bigint IS NULL OR s.spent_micros + EXCLUDED.spent_micros <= $5::bigint)
        RETURNING spent_micros`,
-      [orgId, agentId, day, cost, budget],
+      [orgId, agentId, day, cost, budget, relaxed],
       { prepared: true },
     );
     return rows[0] ? Number(rows[0].spent_micros) : null;

@@ -40,6 +40,8 @@ export interface Ruling {
   policyVersion: number | null;
   denyReason: string | null;
   approvalId: string | null;
+  /** When the approval this ruling opened expires unanswered. */
+  approvalExpiresAt: Date | null;
   budgetRemainingMicros: number | null;
   budgetResetsAt: Date;
   /** Counted against the agent's budget for `day`; released by `settle` when the call does not happen. */
@@ -131,6 +133,7 @@ export class DecisionService {
       policyVersion: verdict.policyVersion,
       denyReason: null,
       approvalId: null,
+      approvalExpiresAt: null,
       budgetRemainingMicros: null,
       budgetResetsAt: nextUtcMidnight(now),
       reservedMicros: 0,
@@ -151,28 +154,18 @@ export class DecisionService {
         policyVersion: verdict.policyVersion,
         requestId: currentRequestFacts().requestId,
       });
-      return ruling('approval_required', { approvalId: approval.id });
+      return ruling('approval_required', { approvalId: approval.id, approvalExpiresAt: new Date(approval.expires_at) });
     }
-    // Redeeming the approval and counting the cost succeed or fail together: a call refused for
-    // its budget leaves its approval unused.
-    return this.db.transaction(async () => {
-      if (verdict.outcome === 'approval_required' && call.approvalId) {
-        const redeemed = await this.approvals.redeem({
-          approvalId: call.approvalId,
-          orgId: caller.orgId,
-          agentId: caller.agentId,
-          method: call.method,
-          path: call.path,
-          costMicros: call.costMicros,
-        });
-        if (!redeemed.ok) return ruling('deny', { denyReason: `approval_${redeemed.reason}`, approvalId: call.approvalId });
-      }
+    const redeeming = verdict.outcome === 'approval_required';
+    const counted = async (): Promise<Ruling> => {
       const budget = await this.billing.reserveBudget({
         orgId: caller.orgId,
         agentId: caller.agentId,
         costMicros: call.costMicros,
         dailyBudgetMicros: budgetMicros,
         now,
+        // A plain call's reservation is its own commit; it need not wait for the disk (BillingStore.reserve).
+        relaxedCommit: !redeeming,
       });
       if (!budget.ok) {
         return ruling('deny', {
@@ -183,11 +176,26 @@ export class DecisionService {
         });
       }
       return ruling('allow', {
-        approvalId: verdict.outcome === 'approval_required' ? call.approvalId : null,
+        approvalId: redeeming ? call.approvalId : null,
         budgetRemainingMicros: budget.remainingMicros,
         reservedMicros: call.costMicros,
         day: budget.day,
       });
+    };
+    if (!redeeming) return counted();
+    // Redeeming the approval and counting the cost succeed or fail together, durably: a call
+    // refused for its budget leaves its approval unused, and a used approval stays used.
+    return this.db.transaction(async () => {
+      const redeemed = await this.approvals.redeem({
+        approvalId: call.approvalId!,
+        orgId: caller.orgId,
+        agentId: caller.agentId,
+        method: call.method,
+        path: call.path,
+        costMicros: call.costMicros,
+      });
+      if (!redeemed.ok) return ruling('deny', { denyReason: `approval_${redeemed.reason}`, approvalId: call.approvalId });
+      return counted();
     });
   }
 

@@ -1,0 +1,258 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Readable, Transform } from 'node:stream';
+import { currentRequestFacts } from '../../audit/audit-event';
+import type { Principal } from '../../auth/principal';
+import type { GatewayConfig } from '../../config/config';
+import {
+  BadGatewayError,
+  BadRequestError,
+  GatewayDeniedError,
+  GatewayTimeoutError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../../errors/api-error';
+import {
+  DestinationRefusedError,
+  DestinationUnresolvableError,
+  type ForwardedResponse,
+  type OutboundHttp,
+  UpstreamFailureError,
+  UpstreamTimeoutError,
+} from '../../outbound/outbound-http';
+import { type CallToDecide, type DecisionService, type GovernedCaller, governedCaller, type Ruling, toMicros } from '../decisions';
+import { applyVendorCredential, type VendorService, type VendorUpstream } from '../vendors';
+
+/** The part of the decisions module the gateway calls: the one evaluator, and the metering after the call. */
+export type GatewayDecisions = Pick<DecisionService, 'decide' | 'settle'>;
+/** The part of the vendors module the gateway calls: null when absent, deleted or another org's. */
+export type VendorUpstreams = Pick<VendorService, 'upstreamFor'>;
+
+/** What the gateway reads of a request: the binding's handler context satisfies it. */
+export interface GatewayRequest {
+  principal: Principal;
+  params: Record<string, unknown>;
+  headers: IncomingHttpHeaders;
+  /** The request itself, its body still unread (the operation is `x-stream-body`). */
+  req: IncomingMessage & { originalUrl?: string; res?: ServerResponse | null };
+}
+/** The vendor's answer, its body streaming: status, end-to-end headers and body as the vendor sent them. */
+export type GatewayAnswer = ForwardedResponse;
+
+/** The gateway's limits on one forwarded call (GATEWAY_TIMEOUT_MS, GATEWAY_MAX_REQUEST_BYTES). */
+export type GatewayLimits = GatewayConfig;
+
+/** Warden's own request headers: they steer the gateway and are none of the vendor's business. */
+const WARDEN_HEADER = /^x-warden-/;
+
+/** How long an agent told to wait for a human should wait before asking again (Retry-After). */
+const APPROVAL_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * The gateway's data path. The binding has authenticated the gateway key (its agent is live, its
+ * vendor not deleted); then the one evaluator rules on the call (policies, daily budget, human
+ * approval), and an allowed call goes to the vendor's `base_url` with the vendor's credential in
+ * place of the agent's, streamed both ways. Every call is metered (billing event) and audited,
+ * whatever its outcome; a call that never reached the vendor spends nothing.
+ */
+export class GatewayService {
+  private readonly decisions: GatewayDecisions;
+  private readonly vendors: VendorUpstreams;
+  private readonly outbound: OutboundHttp;
+  private readonly limits: GatewayLimits;
+
+  constructor(deps: { decisions: GatewayDecisions; vendors: VendorUpstreams; outbound: OutboundHttp; limits: GatewayLimits }) {
+    this.decisions = deps.decisions;
+    this.vendors = deps.vendors;
+    this.outbound = deps.outbound;
+    this.limits = deps.limits;
+  }
+
+  async forward(request: GatewayRequest): Promise<GatewayAnswer> {
+    const caller = governedCaller(request.principal);
+    const vendorId = String(request.params.vendor_id);
+    // A key opens its own vendor only; another vendor of the same org is as absent as another org's.
+    if (request.principal.gatewayKey?.vendorId !== vendorId) throw vendorNotFound(vendorId);
+    const rawPath = String(request.params.path);
+    assertNoDotSegment(rawPath);
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > this.limits.maxRequestBytes) throw new PayloadTooLargeError(this.limits.maxRequestBytes);
+
+    const method = request.req.method ?? 'GET';
+    const call: CallToDecide = {
+      action: headerOf(request.headers, 'x-warden-action') ?? `${method} /${rawPath}`,
+      method,
+      path: `/${rawPath}`,
+      costMicros: toMicros(Number(headerOf(request.headers, 'x-warden-cost-usd') ?? 0)),
+      vendorId,
+      approvalId: headerOf(request.headers, 'x-warden-approval-id') ?? null,
+    };
+    const ruling = await this.decisions.decide(caller, call);
+    if (ruling.decision === 'deny') {
+      await this.decisions.settle(caller, call, ruling, { statusCode: 403, vendorCostMicros: null, released: true });
+      throw denial(ruling);
+    }
+    if (ruling.decision === 'approval_required') {
+      await this.decisions.settle(caller, call, ruling, { statusCode: 202, vendorCostMicros: null, released: true });
+      return approvalRequired(ruling);
+    }
+    return this.callVendor(request, caller, call, ruling, declared);
+  }
+
+  /** An allowed call: forwarded and metered; one that fails before the vendor answers gives its reservation back. */
+  private async callVendor(request: GatewayRequest, caller: GovernedCaller, call: CallToDecide, ruling: Ruling, declared: number) {
+    let answer: ForwardedResponse;
+    let upstream: VendorUpstream | null;
+    try {
+      upstream = await this.vendors.upstreamFor(caller.orgId, call.vendorId!);
+      if (!upstream) throw vendorNotFound(call.vendorId!);
+      answer = await this.send(request, upstream, declared);
+    } catch (error) {
+      const statusCode = error instanceof GatewayTimeoutError ? 504 : error instanceof BadGatewayError ? 502 : 500;
+      await this.decisions.settle(caller, call, ruling, { statusCode, vendorCostMicros: null, released: true });
+      throw error;
+    }
+    await this.decisions.settle(caller, call, ruling, {
+      statusCode: answer.status,
+      vendorCostMicros: upstream.costHeader ? reportedCost(answer.headers[upstream.costHeader.toLowerCase()]) : null,
+      released: false,
+    });
+    return answer;
+  }
+
+  private async send(request: GatewayRequest, upstream: VendorUpstream, declared: number): Promise<ForwardedResponse> {
+    const { req } = request;
+    const url = upstreamUrl(upstream.baseUrl, String(request.params.path), req.originalUrl ?? req.url ?? '');
+    const headers = forwardedHeaders(request.headers);
+    applyVendorCredential(upstream, url, headers);
+    const destination = await this.outbound.destination(url.href).catch((error: unknown) => {
+      if (error instanceof DestinationRefusedError || error instanceof DestinationUnresolvableError) {
+        throw new BadGatewayError(`Warden may not call this vendor's address: it ${error.message}.`, 'UPSTREAM_REFUSED');
+      }
+      throw error;
+    });
+    const chunked = request.headers['transfer-encoding'] !== undefined;
+    // Node's parser holds a declared length to what arrives, so only a chunked body needs counting.
+    const body = chunked ? capped(req, this.limits.maxRequestBytes) : declared > 0 ? req : undefined;
+    // The caller leaving before the answer's headers cancels the call; after them, the piped answer's own teardown does.
+    const cancelled = new AbortController();
+    const leave = () => cancelled.abort();
+    req.res?.once('close', leave);
+    try {
+      return await this.outbound.forward(destination, {
+        method: req.method ?? 'GET',
+        headers,
+        ...(body ? { body } : {}),
+        timeoutMs: this.limits.timeoutMs,
+        signal: cancelled.signal,
+      });
+    } catch (error) {
+      if (error instanceof UpstreamTimeoutError) {
+        throw new GatewayTimeoutError(`The vendor did not answer within ${this.limits.timeoutMs} ms.`, 'UPSTREAM_TIMEOUT');
+      }
+      if (error instanceof UpstreamFailureError) {
+        throw new BadGatewayError(`The vendor could not be reached or broke the connection (${error.message}).`, 'UPSTREAM_UNREACHABLE');
+      }
+      throw error;
+    } finally {
+      req.res?.off('close', leave);
+    }
+  }
+}
+
+const vendorNotFound = (vendorId: string) => new NotFoundError(`No vendor ${vendorId} for this gateway key.`, 'VENDOR_NOT_FOUND');
+
+function headerOf(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function denial(ruling: Ruling): GatewayDeniedError {
+  if (ruling.denyReason === 'budget_exceeded') {
+    return new GatewayDeniedError(
+      `The agent's daily budget is spent; it resets at ${ruling.budgetResetsAt.toISOString()}.`,
+      'BUDGET_EXCEEDED',
+      ruling,
+    );
+  }
+  return new GatewayDeniedError(`Policy refused the call: ${ruling.denyReason}.`, 'POLICY_DENIED', ruling);
+}
+
+/**
+ * The vendor's own account of what the call cost (its `cost_header`, USD): a well-formed amount
+ * within the bounds a declared cost may have, else none (the declared cost stands).
+ */
+function reportedCost(value: string | string[] | undefined): number | null {
+  const text = Array.isArray(value) ? value[0] : value;
+  return text !== undefined && /^[0-9]{1,9}(\.[0-9]{1,6})?$/.test(text.trim()) ? toMicros(Number(text.trim())) : null;
+}
+
+function approvalRequired(ruling: Ruling): GatewayAnswer {
+  const body = JSON.stringify({
+    status: 'approval_required',
+    approval_id: ruling.approvalId,
+    policy_id: ruling.policyId,
+    expires_at: ruling.approvalExpiresAt?.toISOString(),
+    message:
+      'A human must approve this call: wait on GET /api/v1/approvals/{approval_id}?wait=30, then send it again with X-Warden-Approval-Id.',
+    request_id: currentRequestFacts().requestId,
+  });
+  return {
+    status: 202,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'retry-after': String(APPROVAL_RETRY_AFTER_SECONDS),
+      'x-warden-approval-id': ruling.approvalId!,
+    },
+    body: Readable.from([Buffer.from(body)]),
+  };
+}
+
+/**
+ * A dot segment, in any spelling a server may decode (`..`, `%2e%2E`, `..%2f` inside one segment),
+ * could climb out of the vendor's base path, so it is refused before anything is decided.
+ */
+function assertNoDotSegment(rawPath: string): void {
+  for (const segment of rawPath.split('/')) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw new BadRequestError('The gateway path is not valid percent-encoding.', 'MALFORMED_PATH');
+    }
+    if (decoded.split(/[/\\]/).some((piece) => piece === '.' || piece === '..')) {
+      throw new BadRequestError('The gateway path may not hold a dot segment (. or ..).', 'GATEWAY_PATH_REFUSED');
+    }
+  }
+}
+
+/** `base_url` + the caller's path and query as sent. */
+function upstreamUrl(baseUrl: string, rawPath: string, requestTarget: string): URL {
+  const url = new URL(baseUrl);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${rawPath}`;
+  const query = requestTarget.indexOf('?');
+  url.search = query === -1 ? '' : requestTarget.slice(query);
+  return url;
+}
+
+/** The agent's headers minus its gateway key and Warden's own; hop-by-hop ones go in OutboundHttp.forward. */
+function forwardedHeaders(incoming: IncomingHttpHeaders): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || name === 'authorization' || WARDEN_HEADER.test(name)) continue;
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+/** The body, failing with 413 once more than `limit` bytes have streamed through. */
+function capped(body: Readable, limit: number): Readable {
+  let passed = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      passed += chunk.length;
+      done(passed > limit ? new PayloadTooLargeError(limit) : null, chunk);
+    },
+  });
+  body.on('error', (error) => counter.destroy(error));
+  return body.pipe(counter);
+}

@@ -1,0 +1,3 @@
+import { forwardThroughGateway } from './gateway-handler';
+
+export const gatewayPatch = forwardThroughGateway<'gatewayPatch'>();
