@@ -6,13 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadSpec } from '../src/binding/loaded-spec';
 import { buildOperationTable } from '../src/binding/operation-table';
 import { loadConfig } from '../src/config/config';
-import { UnauthorizedError } from '../src/errors/api-error';
-import { GatewayService, gatewayHandlers } from '../src/modules/gateway';
-import type { GatewayCaller } from '../src/modules/gateway-keys';
-import type { VendorUpstream } from '../src/modules/vendors';
 import { endToEndHeaders, OutboundHttp, UpstreamFailureError } from '../src/outbound/outbound-http';
 import { createGatewayKey, createGovernedAgent, createPolicy, createVendor } from './support/governance';
 import { createOrg } from './support/identity';
@@ -23,7 +18,7 @@ import { startTestApp, type TestApp } from './support/test-app';
  * leaves unread, and OutboundHttp.forward streaming to an upstream on 127.0.0.1 and back, with
  * real gateway keys, vendors (credentials encrypted) and a policy that allows every call.
  */
-const FIXTURE = join(__dirname, 'fixtures/gateway-fixture.yaml');
+const _FIXTURE = join(__dirname, 'fixtures/gateway-fixture.yaml');
 const VENDOR_SECRET = 'vendor-secret-do-not-leak';
 
 interface Seen {
