@@ -6785,7 +6785,8 @@ export interface operations {
             };
             /**
              * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
-             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`). A vendor's
+             *     own 202 passes through as it came; Warden's carries the `X-Warden-Approval-Id` header.
              */
             202: {
                 headers: {
@@ -6915,7 +6916,8 @@ export interface operations {
             };
             /**
              * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
-             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`). A vendor's
+             *     own 202 passes through as it came; Warden's carries the `X-Warden-Approval-Id` header.
              */
             202: {
                 headers: {
@@ -7045,7 +7047,8 @@ export interface operations {
             };
             /**
              * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
-             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`). A vendor's
+             *     own 202 passes through as it came; Warden's carries the `X-Warden-Approval-Id` header.
              */
             202: {
                 headers: {
@@ -7175,7 +7178,8 @@ export interface operations {
             };
             /**
              * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
-             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`). A vendor's
+             *     own 202 passes through as it came; Warden's carries the `X-Warden-Approval-Id` header.
              */
             202: {
                 headers: {
@@ -7305,7 +7309,8 @@ export interface operations {
             };
             /**
              * @description A policy asks a human to approve the call first: nothing was forwarded. Retry the same call
-             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`).
+             *     with `X-Warden-Approval-Id` once the approval is approved (`GET /approvals/{id}`). A vendor's
+             *     own 202 passes through as it came; Warden's carries the `X-Warden-Approval-Id` header.
              */
             202: {
                 headers: {

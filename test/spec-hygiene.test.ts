@@ -64,6 +64,11 @@ describe('spec hygiene', () => {
       requestAdminPin: 'answers the same for unknown emails; the event belongs to the platform chain',
       verifyAdminPin: 'a refused PIN is an event too, on the platform chain',
       createDecision: 'every ruling is an event, a denial too, written with its billing event through the group-committed record',
+      gatewayGet: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
+      gatewayPost: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
+      gatewayPut: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
+      gatewayPatch: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
+      gatewayDelete: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
     };
     const { body } = await warden.request.get('/openapi.json').expect(200);
     const recordedByService = Object.values(body.paths as Record<string, Record<string, Record<string, unknown>>>)
