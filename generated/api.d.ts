@@ -534,7 +534,7 @@ export interface paths {
          *     that it answers 429 `APPROVAL_WAITS_EXHAUSTED` with `Retry-After`, and the caller retries.
          *
          *     Callers: a user or API key with `approval.read` (checked by the operation, since an agent
-         *     holds no permissions), or the agent that asked, with its own `X-Agent-Secret`; an agent
+         *     holds no permissions), or the agent that asked, with its own `X-Agent-Secret` or a gateway key bound to it; an agent
          *     reading another agent's approval gets 404.
          */
         get: operations["getApproval"];

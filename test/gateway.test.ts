@@ -132,7 +132,7 @@ describe('the gateway governs every call: policy, budget, approval, metering, ki
   });
 
   it('escalates to a human: 202 with the approval, then exactly one matching retry goes through', async () => {
-    const { call } = await governed({ approval_actions: ['payments.*'], max_cost_per_request: 500 }, 1000);
+    const { call, key: agentKey } = await governed({ approval_actions: ['payments.*'], max_cost_per_request: 500 }, 1000);
     const asked = await call('post', '/v1/payments').set('X-Warden-Action', 'payments.create').set('X-Warden-Cost-Usd', '120').send({});
     assert.equal(asked.status, 202);
     assert.equal(asked.body.status, 'approval_required');
@@ -140,8 +140,17 @@ describe('the gateway governs every call: policy, budget, approval, metering, ki
     assert.equal(asked.headers['retry-after'], '30');
     assert.equal(vendorApi.requests.length, 0);
     const approvalId: string = asked.body.approval_id;
+    // The agent waits on it with the same gateway key; another agent's key cannot see it.
+    const { key } = await governed({ max_cost_per_request: 1 });
+    await warden.request.get(`/api/v1/approvals/${approvalId}`).set('Authorization', `Bearer ${key}`).expect(404);
     const approver = await createUserAndLogin(warden, org, `gw-approver-${Date.now()}@example.com`, 'admin');
+    await warden.request.post(`/api/v1/approvals/${approvalId}/approve`).set('Authorization', `Bearer ${agentKey}`).expect(403);
     await warden.request.post(`/api/v1/approvals/${approvalId}/approve`).set('Authorization', `Bearer ${approver.token}`).expect(200);
+    const waited = await warden.request
+      .get(`/api/v1/approvals/${approvalId}?wait=5`)
+      .set('Authorization', `Bearer ${agentKey}`)
+      .expect(200);
+    assert.equal(waited.body.status, 'approved');
     const retry = () =>
       call('post', '/v1/payments')
         .set('X-Warden-Action', 'payments.create')
