@@ -10,7 +10,7 @@
  * overhead on a call to a local upstream (scripts/bench/gateway.ts).
  *
  * BENCH_DURATION (seconds per run, default 8) and BENCH_CONNECTIONS (default 32) tune it;
- * BENCH_ONLY=binding, =database, =audit, =startup or =gateway runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
+ * BENCH_ONLY=binding, =database, =audit, =startup, =gateway or =decisions runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
  * sets the length of the chain the audit part verifies.
  */
 import { digestSecret, newSecret } from '../../src/auth/credentials';
@@ -19,6 +19,7 @@ import { newId } from '../../src/db/ids';
 import { auditScenarios } from './audit';
 import { benchOrgWithKey, withBenchDatabase } from './bench-database';
 import { AUTHENTICATED_CONTENDERS, BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
+import { decisionsScenario } from './decisions';
 import { gatewayScenario } from './gateway';
 import { CONNECTIONS, DURATION, type Load, load, type Measured, printTable } from './load';
 import { startupScenarios } from './startup';
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
   if (!ONLY || ONLY === 'audit') await auditScenarios();
   if (!ONLY || ONLY === 'startup') await startupScenarios(printTable);
   if (!ONLY || ONLY === 'gateway') await gatewayScenario();
+  if (!ONLY || ONLY === 'decisions') await decisionsScenario();
 }
 
 async function bindingScenarios(): Promise<void> {

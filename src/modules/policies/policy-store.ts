@@ -48,7 +48,8 @@ const CURRENT = `policies p JOIN policy_versions v ON v.policy_id = p.id AND v.v
  * current versions; deleted ones and (defensively) other orgs' are skipped. One statement on the
  * hot path of every governed call.
  */
-const EFFECTIVE_FOR_AGENT = `SELECT policy_id, version, name, allowed_actions, denied_path_prefixes, max_cost_per_request_micros,
+/** The policies that govern an agent, current versions, its own first (the decisions bench issues it word for word). */
+export const EFFECTIVE_FOR_AGENT = `SELECT policy_id, version, name, allowed_actions, denied_path_prefixes, max_cost_per_request_micros,
     require_approval, approval_min_cost_micros, approval_actions, created_at
   FROM (
     SELECT DISTINCT ON (p.id) ${VERSION_COLUMNS}, u.ord

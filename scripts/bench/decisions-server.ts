@@ -1,0 +1,104 @@
+/**
+ * One contender of the decisions bench, alone in its own process:
+ * `decisions-server.ts <warden|bare-express-pg> <database url> <schema or -> <pool size>`.
+ * - warden: Warden's whole app; `POST /api/v1/decisions` runs the one evaluator and meters the
+ *   ruling (a billing event and an audit event per decision);
+ * - bare-express-pg: Express + pg doing the same two look-ups and one budget update with the
+ *   statements Warden's stores use (the agent by its secret's digest, the agent's policies, the
+ *   day's reservation), the same pure evaluator, and nothing else: no billing event, no audit.
+ * Prints `LISTENING <port>`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import { Pool } from 'pg';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config/config';
+import { openDatabase, quoteIdentifier } from '../../src/db/database';
+import { createLogger } from '../../src/logging/logger';
+import { type EffectivePolicy, evaluatePolicies } from '../../src/modules/policies';
+import { EFFECTIVE_FOR_AGENT } from '../../src/modules/policies/policy-store';
+
+const AGENT_BY_SECRET = `SELECT a.id, a.org_id, a.daily_budget,
+    (a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))) AS stopped
+  FROM agents a WHERE a.secret_digest = $1`;
+const RESERVE = `INSERT INTO agent_daily_spend AS s (org_id, agent_id, day, spent_micros)
+  SELECT $1, $2, $3::date, $4::bigint WHERE $5::bigint IS NULL OR $4::bigint <= $5::bigint
+  ON CONFLICT (agent_id, day) DO UPDATE SET spent_micros = s.spent_micros + EXCLUDED.spent_micros
+  WHERE s.org_id = EXCLUDED.org_id AND ($5::bigint IS NULL OR s.spent_micros + EXCLUDED.spent_micros <= $5::bigint)
+  RETURNING spent_micros`;
+
+async function build(contender: string, url: string, schema: string | undefined, poolSize: number): Promise<Express> {
+  if (contender === 'warden') {
+    const database = await openDatabase({ kind: 'server', url, poolSize, schema }, { migrate: false });
+    const env = { ...process.env, WARDEN_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+    const config = { ...loadConfig(env), logLevel: 'warn' as const };
+    return (await createApp({ config, database, logger: createLogger(config.logLevel) })).app;
+  }
+  const pool = new Pool({
+    connectionString: url,
+    max: poolSize,
+    options: schema ? `-c search_path=${quoteIdentifier(schema)}` : undefined,
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  app.post('/api/v1/decisions', express.json(), async (req, res, next) => {
+    try {
+      const secret = req.get('x-agent-secret');
+      if (!secret) return void res.status(401).json({ error: 'unauthorized' });
+      const { rows: agents } = await pool.query(AGENT_BY_SECRET, [createHash('sha256').update(secret).digest()]);
+      const agent = agents[0];
+      if (!agent || agent.stopped) return void res.status(401).json({ error: 'unauthorized' });
+      const { rows } = await pool.query(EFFECTIVE_FOR_AGENT, [agent.org_id, agent.id]);
+      const policies: EffectivePolicy[] = rows.map((row) => ({
+        id: row.policy_id,
+        version: row.version,
+        name: row.name,
+        rules: {
+          allowed_actions: row.allowed_actions,
+          denied_path_prefixes: row.denied_path_prefixes,
+          max_cost_per_request_micros: row.max_cost_per_request_micros === null ? null : Number(row.max_cost_per_request_micros),
+          require_approval: row.require_approval,
+          approval_min_cost_micros: row.approval_min_cost_micros === null ? null : Number(row.approval_min_cost_micros),
+          approval_actions: row.approval_actions,
+        },
+      }));
+      const { method, path, action, cost_usd: costUsd = 0 } = req.body;
+      const costMicros = Math.round(costUsd * 1e6);
+      const verdict = evaluatePolicies(policies, { action: action ?? `${method} ${path}`, method, path, costMicros });
+      const budget = agent.daily_budget === null ? null : Math.round(Number(agent.daily_budget) * 1e6);
+      let decision: string = verdict.outcome;
+      let remaining: number | null = null;
+      if (verdict.outcome === 'allow') {
+        const day = new Date().toISOString().slice(0, 10);
+        const { rows: spent } = await pool.query(RESERVE, [agent.org_id, agent.id, day, costMicros, budget]);
+        if (!spent[0]) decision = 'deny';
+        else remaining = budget === null ? null : (budget - Number(spent[0].spent_micros)) / 1e6;
+      }
+      res.json({
+        decision,
+        policy_id: verdict.policyId,
+        policy_version: verdict.policyVersion,
+        deny_reason: verdict.denyReason,
+        budget_remaining_usd: remaining,
+      });
+    } catch (error) {
+      next(error);
+    }
+  });
+  return app;
+}
+
+async function main(): Promise<void> {
+  const [contender, url, schema, poolSize] = process.argv.slice(2);
+  const app = await build(contender!, url!, schema === '-' ? undefined : schema, Number(poolSize));
+  process.on('SIGTERM', () => process.exit(0));
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
