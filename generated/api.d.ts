@@ -1183,7 +1183,8 @@ export interface paths {
             };
             header?: {
                 /**
-                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to
+                 *     `METHOD /path`. Written as `METHOD /path`, it must be this call's method and path (400 `ACTION_MISMATCH`).
                  * @example chat.completions.create
                  */
                 "X-Warden-Action"?: string;
@@ -3120,7 +3121,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -3165,6 +3166,8 @@ export interface components {
             message: string;
             /** @description The policy that asked for the approval. */
             policy_id: string | null;
+            /** @description The version of that policy. */
+            policy_version: number | null;
             request_id: string;
             /** @enum {string} */
             status: "approval_required";
@@ -6740,7 +6743,8 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to
+                 *     `METHOD /path`. Written as `METHOD /path`, it must be this call's method and path (400 `ACTION_MISMATCH`).
                  * @example chat.completions.create
                  */
                 "X-Warden-Action"?: string;
@@ -6802,6 +6806,7 @@ export interface operations {
                      *       "status": "approval_required",
                      *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
                      *       "expires_at": "2026-11-25T10:15:00Z",
                      *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
                      *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
@@ -6865,7 +6870,8 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to
+                 *     `METHOD /path`. Written as `METHOD /path`, it must be this call's method and path (400 `ACTION_MISMATCH`).
                  * @example chat.completions.create
                  */
                 "X-Warden-Action"?: string;
@@ -6933,6 +6939,7 @@ export interface operations {
                      *       "status": "approval_required",
                      *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
                      *       "expires_at": "2026-11-25T10:15:00Z",
                      *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
                      *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
@@ -6996,7 +7003,8 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to
+                 *     `METHOD /path`. Written as `METHOD /path`, it must be this call's method and path (400 `ACTION_MISMATCH`).
                  * @example chat.completions.create
                  */
                 "X-Warden-Action"?: string;
@@ -7064,6 +7072,7 @@ export interface operations {
                      *       "status": "approval_required",
                      *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
                      *       "expires_at": "2026-11-25T10:15:00Z",
                      *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
                      *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
@@ -7127,7 +7136,8 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to
+                 *     `METHOD /path`. Written as `METHOD /path`, it must be this call's method and path (400 `ACTION_MISMATCH`).
                  * @example chat.completions.create
                  */
                 "X-Warden-Action"?: string;
@@ -7195,6 +7205,7 @@ export interface operations {
                      *       "status": "approval_required",
                      *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
                      *       "expires_at": "2026-11-25T10:15:00Z",
                      *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
                      *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
@@ -7258,7 +7269,8 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to `METHOD /path`.
+                 * @description The action the call performs, as policies name it (`allowed_actions`, `approval_actions`); defaults to
+                 *     `METHOD /path`. Written as `METHOD /path`, it must be this call's method and path (400 `ACTION_MISMATCH`).
                  * @example chat.completions.create
                  */
                 "X-Warden-Action"?: string;
@@ -7326,6 +7338,7 @@ export interface operations {
                      *       "status": "approval_required",
                      *       "approval_id": "apr_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "policy_id": "pol_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "policy_version": 3,
                      *       "expires_at": "2026-11-25T10:15:00Z",
                      *       "message": "A human must approve this call; retry it with X-Warden-Approval-Id once approved.",
                      *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"

@@ -207,6 +207,7 @@ describe('approvals: open, list, decide, wait, redeem, notify (seed 001)', () =>
       approvalId: approved.id,
       orgId: org.id,
       agentId: agent.id,
+      keyId: null,
       method: 'POST',
       path: '/v1/refunds',
       costMicros: 250_000,
@@ -223,6 +224,7 @@ describe('approvals: open, list, decide, wait, redeem, notify (seed 001)', () =>
           approvalId: approval.id,
           orgId: org.id,
           agentId: agent.id,
+          keyId: null,
           method: 'POST',
           path: '/v1/refunds',
           costMicros: 250_000,
@@ -241,10 +243,25 @@ describe('approvals: open, list, decide, wait, redeem, notify (seed 001)', () =>
 
   it('redeem: only the same agent, method and path, at no more than the approved cost; pending, denied and unknown say so', async () => {
     const approval = await open();
-    const call = { approvalId: approval.id, orgId: org.id, agentId: agent.id, method: 'POST', path: '/v1/refunds', costMicros: 250_000 };
+    const call = {
+      approvalId: approval.id,
+      orgId: org.id,
+      agentId: agent.id,
+      keyId: null as string | null,
+      method: 'POST',
+      path: '/v1/refunds',
+      costMicros: 250_000,
+    };
     assert.deepEqual(await warden.services.approvals.redeem(call), { ok: false, reason: 'pending' });
     await warden.request.post(`/api/v1/approvals/${approval.id}/approve`).set(key).expect(200);
-    for (const mismatch of [{ path: '/v1/refunds/all' }, { costMicros: 250_001 }, { agentId: otherAgent.id }, { method: 'DELETE' }]) {
+    const mismatches = [
+      { path: '/v1/refunds/all' },
+      { costMicros: 250_001 },
+      { agentId: otherAgent.id },
+      { method: 'DELETE' },
+      { keyId: 'gwk_other' },
+    ];
+    for (const mismatch of mismatches) {
       assert.deepEqual(
         await warden.services.approvals.redeem({ ...call, ...mismatch }),
         { ok: false, reason: 'mismatch' },
@@ -467,7 +484,8 @@ describe('approvals: open, list, decide, wait, redeem, notify (seed 001)', () =>
     assert.equal(receiver.requests.length, 0);
     assert.equal(mail.messages.length, mailsBefore);
 
-    const approval = await open({ action: 'payments.payout' });
+    // The action is the agent's text: Slack must show it, not ping the channel or render its link.
+    const approval = await open({ action: 'payments.payout <!channel> <https://evil.example|approve>' });
     const message = await mail.next('approver@example.com');
     assert.match(message.text, new RegExp(approval.id));
     assert.match(message.raw, /Subject: Approval needed: payments.payout/);
@@ -476,6 +494,8 @@ describe('approvals: open, list, decide, wait, redeem, notify (seed 001)', () =>
     const hook = receiver.requests.find((request) => request.path === '/hook');
     assert.ok(slack && hook);
     assert.match(JSON.parse(slack.body).text, new RegExp(approval.id));
+    assert.ok(JSON.parse(slack.body).text.includes('&lt;!channel&gt; &lt;https://evil.example|approve&gt;'));
+    assert.ok(!JSON.parse(slack.body).text.includes('<!channel>'));
     assert.deepEqual(JSON.parse(hook.body), { type: 'approval.requested', approval });
     const signature = String(hook.headers['warden-signature']);
     assert.match(signature, /^t=\d+,v1=[0-9a-f]{64}$/);

@@ -42,6 +42,11 @@ describe('POST /decisions: one evaluator for policies, budgets and approvals (se
     assert.equal(event.authorized_cost_usd, 2.5);
     assert.equal(event.policy_id, policy.id);
     assert.equal(event.metering_source, 'declared');
+    // Amounts a float cannot hold exactly are still whole micro-dollars.
+    for (const cost of [0.1, 1.1, 0.07]) {
+      const decimal = await ask(agent.secret, { action: 'chat.completions', method: 'POST', path: '/v1/chat/completions', cost_usd: cost });
+      assert.equal(decimal.status, 200, `cost_usd ${cost}`);
+    }
   });
 
   it('denies with the reason and the policy version that decided; a changed policy decides with its new version', async () => {
@@ -115,6 +120,11 @@ describe('POST /decisions: one evaluator for policies, budgets and approvals (se
     assert.equal(asked.body.decision, 'approval_required');
     const approvalId: string = asked.body.approval_id;
     assert.match(approvalId, /^apr_/);
+    const escalated = await warden.request.get(`/api/v1/billing/events?agent_id=${agent.id}`).set('X-API-Key', org.key).expect(200);
+    assert.deepEqual(
+      escalated.body.events.map((event: { allow: boolean; deny_reason: string }) => [event.allow, event.deny_reason]),
+      [[false, 'approval_required']],
+    );
     const early = await ask(agent.secret, { ...call, approval_id: approvalId }).expect(200);
     assert.equal(early.body.deny_reason, 'approval_pending');
     // An agent's own credential can never approve.
@@ -134,6 +144,14 @@ describe('POST /decisions: one evaluator for policies, budgets and approvals (se
     const policy = await createPolicy(warden, org);
     const agent = await createGovernedAgent(warden, org, { policy_ids: [policy.id] });
     await warden.request.post('/api/v1/decisions').set('X-API-Key', org.key).send({ method: 'GET', path: '/x' }).expect(403);
+    // Minting with policies is setting them: a member (agent.mint, no policy.edit) cannot.
+    const member = await createUserAndLogin(warden, org, `member-${Date.now()}@example.com`, 'member');
+    const minted = await warden.request
+      .post('/api/v1/agents')
+      .set('Authorization', `Bearer ${member.token}`)
+      .send({ name: 'self-governed', policy_ids: [policy.id] })
+      .expect(403);
+    assert.equal(minted.body.code, 'PERMISSION_DENIED');
     await warden.request.post('/api/v1/decisions').send({ method: 'GET', path: '/x' }).expect(401);
     const foreignVendor = await createVendor(warden, other, 'https://1.1.1.1/v1');
     await ask(agent.secret, { method: 'GET', path: '/x', vendor_id: foreignVendor.id }).expect(404);

@@ -234,6 +234,7 @@ describe('the gateway: catch-all route, streamed bodies, streaming forward, thro
       res.setHeader('Proxy-Authenticate', 'Basic realm="upstream"');
       res.setHeader('Trailer', 'X-Checksum');
       res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+      res.setHeader('Link', ['</a>; rel=next', '</b>; rel=prev']);
       res.setHeader('Content-Type', 'text/plain');
       res.setHeader('X-Vendor', 'kept');
       res.end('ok');
@@ -262,7 +263,9 @@ describe('the gateway: catch-all route, streamed bodies, streaming forward, thro
     assert.notEqual(res.headers['keep-alive'], 'timeout=77');
     assert.ok(!String(res.headers.connection).includes('X-Upstream-Hop'));
     assert.equal(res.headers['x-vendor'], 'kept');
-    assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+    // Repeated headers pass as sent; a vendor's cookies would be set on Warden's origin, so they do not.
+    assert.equal(res.headers.link, '</a>; rel=next, </b>; rel=prev');
+    assert.equal(res.headers['set-cookie'], undefined);
     assert.equal(res.headers['content-type'], 'text/plain', 'the vendor’s type, no charset added');
     assert.ok(res.headers['x-request-id']);
   });

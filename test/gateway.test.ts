@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config';
 import { createGatewayKey, createGovernedAgent, createPolicy, createVendor } from './support/governance';
-import { type HttpReceiver, startHttpReceiver, status } from './support/http-receiver';
+import { type HttpReceiver, silence, startHttpReceiver, status } from './support/http-receiver';
 import { createOrg, createUserAndLogin, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -21,7 +21,11 @@ describe('the gateway governs every call: policy, budget, approval, metering, ki
     vendorApi = await startHttpReceiver();
     const defaults = loadConfig({});
     warden = await startTestApp({
-      config: { encryptionKey: randomBytes(32), outbound: { ...defaults.outbound, allowedHosts: ['127.0.0.1'] } },
+      config: {
+        encryptionKey: randomBytes(32),
+        outbound: { ...defaults.outbound, allowedHosts: ['127.0.0.1'] },
+        gateway: { ...defaults.gateway, timeoutMs: 500 },
+      },
     });
     org = await createOrg(warden);
   });
@@ -179,5 +183,50 @@ describe('the gateway governs every call: policy, budget, approval, metering, ki
     assert.equal(event.details.decision, 'allow');
     assert.equal(event.details.status_code, 200);
     assert.equal(event.details.path, '/v1/ping');
+  });
+  it('keeps the cost of a call once it was sent, whatever happens next: a vendor that never answers is still billed', async () => {
+    const { agent, call, events } = await governed({ max_cost_per_request: 1 }, 10);
+    vendorApi.reset();
+    vendorApi.reply(silence);
+    const timedOut = await call('get', '/v1/slow').set('X-Warden-Cost-Usd', '0.5').expect(504);
+    assert.equal(timedOut.body.code, 'UPSTREAM_TIMEOUT');
+    const [event] = await events();
+    assert.deepEqual([event.allow, event.cost_usd, event.status_code], [true, 0.5, 504]);
+    const snapshot = (await warden.request.get('/api/v1/state').set('X-API-Key', org.key).expect(200)).body.agents;
+    assert.equal(snapshot.find((entry: { id: string }) => entry.id === agent.id).spent_today_usd, 0.5);
+  });
+
+  it('holds the agent to the call it makes: a declared METHOD /path action, an approval’s query, a loop, a vendor cookie', async () => {
+    const { call } = await governed({ allowed_actions: ['POST /v1/chat/*'], approval_min_cost: 50, max_cost_per_request: 100 }, 1000);
+    const spoofed = await call('get', '/v1/files/1').set('X-Warden-Action', 'POST /v1/chat/completions').expect(400);
+    assert.equal(spoofed.body.code, 'ACTION_MISMATCH');
+    const looped = await call('post', '/v1/chat/x').set('X-Warden-Gateway-Hop', '1').send({}).expect(400);
+    assert.equal(looped.body.code, 'GATEWAY_LOOP');
+    assert.equal(vendorApi.requests.length, 0);
+
+    vendorApi.reset();
+    vendorApi.reply(status(200, { 'Set-Cookie': 'session=vendor; Path=/' }), status(200), status(200));
+    const forwarded = await call('post', '/v1/chat/completions').send({}).expect(200);
+    assert.equal(forwarded.headers['set-cookie'], undefined, 'a vendor cannot set cookies on Warden’s origin');
+    assert.equal(vendorApi.requests[0]!.headers['x-warden-gateway-hop'], '1');
+
+    const asked = await call('post', '/v1/chat/transfer?to=alice&amount=5').set('X-Warden-Cost-Usd', '60').send({});
+    assert.equal(asked.status, 202);
+    const approver = await createUserAndLogin(warden, org, `gw-query-${Date.now()}@example.com`, 'admin');
+    await warden.request
+      .post(`/api/v1/approvals/${asked.body.approval_id}/approve`)
+      .set('Authorization', `Bearer ${approver.token}`)
+      .expect(200);
+    const elsewhere = await call('post', '/v1/chat/transfer?to=mallory&amount=5000')
+      .set('X-Warden-Cost-Usd', '60')
+      .set('X-Warden-Approval-Id', asked.body.approval_id)
+      .send({})
+      .expect(403);
+    assert.equal(elsewhere.body.deny_reason, 'approval_mismatch');
+    await call('post', '/v1/chat/transfer?to=alice&amount=5')
+      .set('X-Warden-Cost-Usd', '60')
+      .set('X-Warden-Approval-Id', asked.body.approval_id)
+      .send({})
+      .expect(200);
   });
 });

@@ -16,8 +16,7 @@ import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { createLogger } from '../../src/logging/logger';
-import { type EffectivePolicy, evaluatePolicies } from '../../src/modules/policies';
-import { EFFECTIVE_FOR_AGENT } from '../../src/modules/policies/policy-store';
+import { EFFECTIVE_FOR_AGENT, type EffectivePolicy, evaluatePolicies } from '../../src/modules/policies';
 
 const AGENT_BY_SECRET = `SELECT a.id, a.org_id, a.daily_budget,
     (a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))) AS stopped

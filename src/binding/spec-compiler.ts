@@ -18,6 +18,8 @@ export function specAjv(document: BundledDocument, input: 'parameters' | 'body' 
     useDefaults: input !== 'response',
     // Parameters arrive as strings; a JSON body and a response carry their own types.
     coerceTypes: input === 'parameters',
+    // `multipleOf: 0.000001` (USD to the micro-dollar) in plain floating point refuses 0.1 and 1.1.
+    multipleOfPrecision: 9,
     code: { source, lines: false },
   };
   const ajv = new Ajv(options);

@@ -149,6 +149,8 @@ export const ERROR_CODES = {
   POLICY_IN_USE: { status: 409, meaning: 'Agents or workspaces still name the policy; remove it from them or delete with force.' },
   UNKNOWN_POLICY: { status: 422, meaning: 'A policy id named is not a live policy of this org.' },
   ENCRYPTION_KEY_MISSING: { status: 503, meaning: 'No WARDEN_ENCRYPTION_KEY: vendor credentials cannot be stored or read.' },
+  GATEWAY_LOOP: { status: 400, meaning: 'The call came through a Warden gateway already: a vendor may not point back at one.' },
+  ACTION_MISMATCH: { status: 400, meaning: 'X-Warden-Action, written as METHOD /path, names another call than the one made.' },
   GATEWAY_PATH_REFUSED: {
     status: 400,
     meaning: 'The gateway path holds a dot segment (. or .., percent-encoded or not), which could leave the vendor’s base path.',

@@ -84,7 +84,18 @@ export interface ForwardedResponse {
 /** The upstream did not answer in time (a gateway answers 504). */
 export class UpstreamTimeoutError extends Error {}
 /** The upstream could not be reached, or broke the connection or the protocol before answering (502). */
-export class UpstreamFailureError extends Error {}
+export class UpstreamFailureError extends Error {
+  /** True when no connection was made, so nothing of the request can have reached the upstream. */
+  constructor(
+    message: string,
+    readonly unsent = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Failures to connect at all: the request never left. */
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 
 /** RFC 9110 §7.6.1: meaningful for one connection only, never passed on by a proxy. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -215,7 +226,7 @@ export class OutboundHttp {
   forward(destination: Destination, request: ForwardRequest): Promise<ForwardedResponse> {
     const { url } = destination;
     const { body, signal, timeoutMs } = request;
-    if (signal?.aborted) return Promise.reject(new UpstreamFailureError('the caller went away before the request was sent'));
+    if (signal?.aborted) return Promise.reject(new UpstreamFailureError('the caller went away before the request was sent', true));
     return new Promise<ForwardedResponse>((resolve, reject) => {
       let answered = false;
       const fail = (error: Error) => {
@@ -237,7 +248,9 @@ export class OutboundHttp {
       const timer = setTimeout(() => fail(new UpstreamTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
       const abort = () => fail(new UpstreamFailureError('the caller went away'));
       signal?.addEventListener('abort', abort, { once: true });
-      req.on('error', (error: NodeJS.ErrnoException) => fail(new UpstreamFailureError(error.code ?? error.message)));
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        fail(new UpstreamFailureError(error.code ?? error.message, CONNECT_FAILURES.has(error.code ?? ''))),
+      );
       req.on('response', (res) => {
         if (answered) {
           res.destroy();

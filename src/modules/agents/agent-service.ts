@@ -130,6 +130,10 @@ export class AgentService {
   /** Seeds 001/002: an agent with an `sas_` secret, returned once. */
   async mint(principal: Principal, input: CreateAgentInput) {
     const orgId = await this.orgs.scope(principal, input.org_id);
+    // Naming an agent's policies is setting them (PUT /agents/{id}/policies): minting may not be the way round policy.edit.
+    if ((input.policy_ids?.length ?? 0) > 0 && !principal.permissions.has('policy.edit')) {
+      throw new ForbiddenError("Naming an agent's policies needs the 'policy.edit' permission.", 'PERMISSION_DENIED');
+    }
     const secret = newSecret(AGENT_SECRET_PREFIX);
     const agent = await this.insert(orgId, input.workspace_id, {
       name: input.name,

@@ -49,20 +49,24 @@ export class ApprovalNotifier {
   }
 
   async notify(approval: Approval, settings: ApprovalSettingsRow | undefined): Promise<void> {
+    // The action and path are the agent's words: no control character reaches a mail body, and
+    // Slack sees them as text (its markup of `<…>` links and `<!channel>` pings escaped).
+    const plain = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, ' ');
     const summary =
-      `Agent ${approval.agent_id} asks to ${approval.action}: ${approval.method} ${approval.path} ` +
+      `Agent ${approval.agent_id} asks to ${plain(approval.action)}: ${approval.method} ${plain(approval.path)} ` +
       `for $${approval.cost_usd} (approval ${approval.id}).`;
+    const slackText = summary.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
     const link = `${this.publicUrl}/api/v1/approvals/${approval.id}`;
     for (const to of await this.rbac.emailsOfHolders(approval.org_id, 'approval.decide', MAX_RECIPIENTS)) {
       this.mailer.dispatch({
         to,
-        subject: `Approval needed: ${approval.action}`,
+        subject: `Approval needed: ${plain(approval.action)}`,
         text: `${summary}\n\nApprove or deny it before ${approval.expires_at}:\n${link}\n`,
       });
     }
     const deliveries: Array<Promise<void>> = [];
     if (settings?.slack_webhook_url) {
-      deliveries.push(this.post('slack', settings.slack_webhook_url, {}, JSON.stringify({ text: `${summary}\n${link}` })));
+      deliveries.push(this.post('slack', settings.slack_webhook_url, {}, JSON.stringify({ text: `${slackText}\n${link}` })));
     }
     if (settings?.webhook_url) {
       const body = JSON.stringify({ type: 'approval.requested', approval });

@@ -36,6 +36,8 @@ export interface Redemption {
   approvalId: string;
   orgId: string;
   agentId: string;
+  /** The gateway key (so the vendor) the approval was asked through; null when asked without one. */
+  keyId: string | null;
   method: string;
   path: string;
   costMicros: number;
@@ -149,13 +151,20 @@ export class ApprovalService {
    * was approved. Of concurrent redemptions exactly one succeeds; the rest see `used`.
    */
   async redeem(input: Redemption): Promise<RedeemResult> {
-    const call = { agentId: input.agentId, method: input.method.toUpperCase(), path: input.path, costMicros: input.costMicros };
+    const call = {
+      agentId: input.agentId,
+      keyId: input.keyId,
+      method: input.method.toUpperCase(),
+      path: input.path,
+      costMicros: input.costMicros,
+    };
     const used = await this.store.redeem(input.orgId, input.approvalId, call);
     if (used) return { ok: true, approval: toApproval(used) };
     const row = await this.store.find(input.orgId, input.approvalId);
     if (!row) return { ok: false, reason: 'not_found' };
     if (
       row.agent_id !== call.agentId ||
+      row.key_id !== call.keyId ||
       row.method !== call.method ||
       row.path !== call.path ||
       Number(row.cost_micros) < call.costMicros

@@ -140,13 +140,17 @@ export class ApprovalStore {
   }
 
   /** Uses an approved approval for exactly this call: of concurrent redemptions exactly one finds it unused. */
-  async redeem(orgId: string, id: string, call: { agentId: string; method: string; path: string; costMicros: number }) {
+  async redeem(
+    orgId: string,
+    id: string,
+    call: { agentId: string; keyId: string | null; method: string; path: string; costMicros: number },
+  ) {
     const { rows } = await this.db.query<ApprovalRow>(
       `UPDATE approvals a SET status = 'used', used_at = now()
        WHERE a.org_id = $1 AND a.id = $2 AND a.status = 'approved' AND a.expires_at > now()
-         AND a.agent_id = $3 AND a.method = $4 AND a.path = $5 AND a.cost_micros >= $6
+         AND a.agent_id = $3 AND a.method = $4 AND a.path = $5 AND a.cost_micros >= $6 AND a.key_id IS NOT DISTINCT FROM $7
        RETURNING ${COLUMNS}`,
-      [orgId, id, call.agentId, call.method, call.path, call.costMicros],
+      [orgId, id, call.agentId, call.method, call.path, call.costMicros, call.keyId],
     );
     return rows[0];
   }

@@ -28,6 +28,8 @@ export interface CallToDecide {
   action: string;
   method: string;
   path: string;
+  /** The query string as sent (`?…`, or empty): part of what a human approves, not of what policy matches. */
+  query: string;
   costMicros: number;
   vendorId: string | null;
   approvalId: string | null;
@@ -110,6 +112,7 @@ export class DecisionService {
       action: input.action ?? `${input.method} ${input.path}`,
       method: input.method,
       path: input.path,
+      query: '',
       costMicros: toMicros(input.cost_usd ?? 0),
       vendorId,
       approvalId: input.approval_id ?? null,
@@ -148,7 +151,7 @@ export class DecisionService {
         keyId: caller.keyId,
         action: call.action,
         method: call.method,
-        path: call.path,
+        path: call.path + call.query,
         costMicros: call.costMicros,
         policyId: verdict.policyId,
         policyVersion: verdict.policyVersion,
@@ -190,8 +193,9 @@ export class DecisionService {
         approvalId: call.approvalId!,
         orgId: caller.orgId,
         agentId: caller.agentId,
+        keyId: caller.keyId,
         method: call.method,
-        path: call.path,
+        path: call.path + call.query,
         costMicros: call.costMicros,
       });
       if (!redeemed.ok) return ruling('deny', { denyReason: `approval_${redeemed.reason}`, approvalId: call.approvalId });
@@ -227,7 +231,8 @@ export class DecisionService {
       costMicros,
       policyId: ruling.policyId,
       policyVersion: ruling.policyVersion,
-      denyReason: ruling.denyReason,
+      // A call waiting for a human is not allowed (yet): its event says why, like a denial's.
+      denyReason: ruling.decision === 'approval_required' ? 'approval_required' : ruling.denyReason,
       meteringSource: allowed && settlement.vendorCostMicros !== null ? 'vendor' : 'declared',
     });
     await this.audit.record({

@@ -20,6 +20,7 @@ import {
   UpstreamTimeoutError,
 } from '../../outbound/outbound-http';
 import { type CallToDecide, type DecisionService, type GovernedCaller, governedCaller, type Ruling, toMicros } from '../decisions';
+import { canonicalPath } from '../policies';
 import { applyVendorCredential, type VendorService, type VendorUpstream } from '../vendors';
 
 /** The part of the decisions module the gateway calls: the one evaluator, and the metering after the call. */
@@ -40,6 +41,9 @@ export type GatewayAnswer = ForwardedResponse;
 
 /** The gateway's limits on one forwarded call (GATEWAY_TIMEOUT_MS, GATEWAY_MAX_REQUEST_BYTES). */
 export type GatewayLimits = GatewayConfig;
+
+/** Marks a call a Warden gateway forwarded; one arriving with it is a loop (GATEWAY_LOOP). */
+const HOP_HEADER = 'x-warden-gateway-hop';
 
 /** Warden's own request headers: they steer the gateway and are none of the vendor's business. */
 const WARDEN_HEADER = /^x-warden-/;
@@ -72,16 +76,22 @@ export class GatewayService {
     const vendorId = String(request.params.vendor_id);
     // A key opens its own vendor only; another vendor of the same org is as absent as another org's.
     if (request.principal.gatewayKey?.vendorId !== vendorId) throw vendorNotFound(vendorId);
+    // A vendor whose base_url is a Warden gateway (this one, or another) would send each call round again.
+    if (request.headers[HOP_HEADER] !== undefined) {
+      throw new BadRequestError('The call already went through a Warden gateway: a vendor may not point back at one.', 'GATEWAY_LOOP');
+    }
     const rawPath = String(request.params.path);
     assertNoDotSegment(rawPath);
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > this.limits.maxRequestBytes) throw new PayloadTooLargeError(this.limits.maxRequestBytes);
 
     const method = request.req.method ?? 'GET';
+    const target = request.req.originalUrl ?? request.req.url ?? '';
     const call: CallToDecide = {
-      action: headerOf(request.headers, 'x-warden-action') ?? `${method} /${rawPath}`,
+      action: declaredAction(headerOf(request.headers, 'x-warden-action'), method, rawPath),
       method,
       path: `/${rawPath}`,
+      query: target.includes('?') ? target.slice(target.indexOf('?')) : '',
       costMicros: toMicros(Number(headerOf(request.headers, 'x-warden-cost-usd') ?? 0)),
       vendorId,
       approvalId: headerOf(request.headers, 'x-warden-approval-id') ?? null,
@@ -98,17 +108,33 @@ export class GatewayService {
     return this.callVendor(request, caller, call, ruling, declared);
   }
 
-  /** An allowed call: forwarded and metered; one that fails before the vendor answers gives its reservation back. */
+  /**
+   * An allowed call, forwarded and metered. One Warden could not send (its vendor gone, its address
+   * refused, no connection to it) gives its reservation back; once sending began, the vendor may have acted on it, so
+   * the declared cost stands whatever happens next (a timeout, a broken connection, the agent
+   * hanging up): leaving early is no way around the budget.
+   */
   private async callVendor(request: GatewayRequest, caller: GovernedCaller, call: CallToDecide, ruling: Ruling, declared: number) {
+    let sending = false;
     let answer: ForwardedResponse;
     let upstream: VendorUpstream | null;
     try {
       upstream = await this.vendors.upstreamFor(caller.orgId, call.vendorId!);
       if (!upstream) throw vendorNotFound(call.vendorId!);
-      answer = await this.send(request, upstream, declared);
+      answer = await this.send(
+        request,
+        upstream,
+        declared,
+        () => {
+          sending = true;
+        },
+        () => {
+          sending = false;
+        },
+      );
     } catch (error) {
       const statusCode = error instanceof GatewayTimeoutError ? 504 : error instanceof BadGatewayError ? 502 : 500;
-      await this.decisions.settle(caller, call, ruling, { statusCode, vendorCostMicros: null, released: true });
+      await this.decisions.settle(caller, call, ruling, { statusCode, vendorCostMicros: null, released: !sending });
       throw error;
     }
     await this.decisions.settle(caller, call, ruling, {
@@ -116,14 +142,23 @@ export class GatewayService {
       vendorCostMicros: upstream.costHeader ? reportedCost(answer.headers[upstream.costHeader.toLowerCase()]) : null,
       released: false,
     });
+    // A vendor's cookie would be set on Warden's origin, where the agent's other calls go.
+    delete answer.headers['set-cookie'];
     return answer;
   }
 
-  private async send(request: GatewayRequest, upstream: VendorUpstream, declared: number): Promise<ForwardedResponse> {
+  private async send(
+    request: GatewayRequest,
+    upstream: VendorUpstream,
+    declared: number,
+    sending: () => void,
+    notSent: () => void,
+  ): Promise<ForwardedResponse> {
     const { req } = request;
     const url = upstreamUrl(upstream.baseUrl, String(request.params.path), req.originalUrl ?? req.url ?? '');
     const headers = forwardedHeaders(request.headers);
     applyVendorCredential(upstream, url, headers);
+    headers[HOP_HEADER] = '1';
     const destination = await this.outbound.destination(url.href).catch((error: unknown) => {
       if (error instanceof DestinationRefusedError || error instanceof DestinationUnresolvableError) {
         throw new BadGatewayError(`Warden may not call this vendor's address: it ${error.message}.`, 'UPSTREAM_REFUSED');
@@ -138,6 +173,7 @@ export class GatewayService {
     const leave = () => cancelled.abort();
     req.res?.once('close', leave);
     try {
+      sending();
       return await this.outbound.forward(destination, {
         method: req.method ?? 'GET',
         headers,
@@ -150,6 +186,7 @@ export class GatewayService {
         throw new GatewayTimeoutError(`The vendor did not answer within ${this.limits.timeoutMs} ms.`, 'UPSTREAM_TIMEOUT');
       }
       if (error instanceof UpstreamFailureError) {
+        if (error.unsent) notSent();
         throw new BadGatewayError(`The vendor could not be reached or broke the connection (${error.message}).`, 'UPSTREAM_UNREACHABLE');
       }
       throw error;
@@ -160,6 +197,25 @@ export class GatewayService {
 }
 
 const vendorNotFound = (vendorId: string) => new NotFoundError(`No vendor ${vendorId} for this gateway key.`, 'VENDOR_NOT_FOUND');
+
+/**
+ * The action policy judges: the agent's `X-Warden-Action`, else `METHOD /path`. A declared action
+ * written as `METHOD /path` must be the call itself: it names what policy checks against the
+ * request, so it cannot stand for another method or path.
+ */
+function declaredAction(declared: string | undefined, method: string, rawPath: string): string {
+  const actual = `${method} /${rawPath}`;
+  if (declared === undefined) return actual;
+  const asRequest = /^([A-Za-z]+) (\/.*)$/.exec(declared);
+  if (asRequest) {
+    const [, declaredMethod, declaredPath] = asRequest;
+    const same = declaredMethod!.toUpperCase() === method && canonicalPath(declaredPath!) === canonicalPath(`/${rawPath}`);
+    if (!same) {
+      throw new BadRequestError(`X-Warden-Action '${declared}' names another call than ${method} /${rawPath}.`, 'ACTION_MISMATCH');
+    }
+  }
+  return declared;
+}
 
 function headerOf(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
@@ -191,6 +247,7 @@ function approvalRequired(ruling: Ruling): GatewayAnswer {
     status: 'approval_required',
     approval_id: ruling.approvalId,
     policy_id: ruling.policyId,
+    policy_version: ruling.policyVersion,
     expires_at: ruling.approvalExpiresAt?.toISOString(),
     message:
       'A human must approve this call: wait on GET /api/v1/approvals/{approval_id}?wait=30, then send it again with X-Warden-Approval-Id.',

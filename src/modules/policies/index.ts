@@ -10,3 +10,5 @@ export {
   type PolicyVerdict,
 } from './policy-evaluator';
 export { type PolicyHolders, PolicyService } from './policy-service';
+/** The statement that reads an agent's governing policies, for the decisions bench's bare baseline to issue word for word. */
+export { EFFECTIVE_FOR_AGENT } from './policy-store';
