@@ -275,7 +275,12 @@ describe('without SMTP_URL, mail goes to the log and the outbox, so npm start wo
       for (let i = 0; i < 50 && !warden.logs.some((line) => line.mail_to === ADMIN); i++) await new Promise((r) => setTimeout(r, 20));
       const line = warden.logs.find((entry) => entry.mail_to === ADMIN)!;
       assert.match(String(line.mail_text), /PIN is \d{6}/);
-      const rows = await warden.database.dataSource.query(`SELECT * FROM email_outbox`);
+      // The outbox row is written once the mail is logged: wait for it too, rather than race it.
+      let rows: Array<Record<string, unknown>> = [];
+      for (let i = 0; i < 50 && rows.length === 0; i++) {
+        rows = await warden.database.dataSource.query(`SELECT * FROM email_outbox`);
+        if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
+      }
       assert.equal(rows.length, 1);
       assert.equal(rows[0].status, 'logged');
       assert.equal(rows[0].body, undefined);

@@ -59,3 +59,33 @@ export async function benchOrgWithKey(db: Db, permissions: string[]): Promise<{ 
     return { orgId: org.id, key: apiKey.key };
   });
 }
+
+/** A POST to a bench server's API with an org key: the answer, or an error naming the fixture step that failed. */
+export function fixturePoster(port: number, key: string): (path: string, body: object) => Promise<Record<string, string>> {
+  return async (path, body) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body: JSON.stringify(body),
+    });
+    const answer = (await res.json()) as Record<string, string>;
+    if (!res.ok) throw new Error(`a bench fixture: POST ${path} answered ${res.status} ${JSON.stringify(answer)}`);
+    return answer;
+  };
+}
+
+/** Three policies a bench agent holds: each is evaluated on every call, none refuses it. */
+export const GOVERNING_POLICIES = [
+  { allowed_actions: ['GET /v1/*', 'POST /v1/*'], max_cost_per_request: 5 },
+  { denied_path_prefixes: ['/admin', '/internal/'], max_cost_per_request: 10 },
+  { approval_min_cost: 100, approval_actions: ['payments.*'] },
+];
+
+/** An agent under GOVERNING_POLICIES with a budget no bench run exhausts, made through the API: its id and secret. */
+export async function governedBenchAgent(post: ReturnType<typeof fixturePoster>): Promise<{ id: string; secret: string }> {
+  const policyIds: string[] = [];
+  for (const [i, rules] of GOVERNING_POLICIES.entries())
+    policyIds.push((await post('/api/v1/policies', { name: `bench ${i}`, ...rules })).id!);
+  const agent = await post('/api/v1/agents', { name: 'bench agent', policy_ids: policyIds, daily_budget: 1_000_000 });
+  return { id: agent.id!, secret: agent.agent_secret! };
+}

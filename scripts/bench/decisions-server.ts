@@ -16,7 +16,7 @@ import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { createLogger } from '../../src/logging/logger';
-import { EFFECTIVE_FOR_AGENT, type EffectivePolicy, evaluatePolicies } from '../../src/modules/policies';
+import { EFFECTIVE_FOR_AGENT, evaluatePolicies, toEffective } from '../../src/modules/policies';
 
 const AGENT_BY_SECRET = `SELECT a.id, a.org_id, a.daily_budget,
     (a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))) AS stopped
@@ -49,19 +49,7 @@ async function build(contender: string, url: string, schema: string | undefined,
       const agent = agents[0];
       if (!agent || agent.stopped) return void res.status(401).json({ error: 'unauthorized' });
       const { rows } = await pool.query(EFFECTIVE_FOR_AGENT, [agent.org_id, agent.id]);
-      const policies: EffectivePolicy[] = rows.map((row) => ({
-        id: row.policy_id,
-        version: row.version,
-        name: row.name,
-        rules: {
-          allowed_actions: row.allowed_actions,
-          denied_path_prefixes: row.denied_path_prefixes,
-          max_cost_per_request_micros: row.max_cost_per_request_micros === null ? null : Number(row.max_cost_per_request_micros),
-          require_approval: row.require_approval,
-          approval_min_cost_micros: row.approval_min_cost_micros === null ? null : Number(row.approval_min_cost_micros),
-          approval_actions: row.approval_actions,
-        },
-      }));
+      const policies = rows.map(toEffective);
       const { method, path, action, cost_usd: costUsd = 0 } = req.body;
       const costMicros = Math.round(costUsd * 1e6);
       const verdict = evaluatePolicies(policies, { action: action ?? `${method} ${path}`, method, path, costMicros });

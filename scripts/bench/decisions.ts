@@ -5,8 +5,7 @@
  * also writes a billing event and an audit event per decision; the baseline does not.
  */
 import { Db } from '../../src/db/db';
-import { benchOrgWithKey, withBenchDatabase } from './bench-database';
-import { GOVERNING_POLICIES } from './gateway';
+import { benchOrgWithKey, fixturePoster, governedBenchAgent, withBenchDatabase } from './bench-database';
 import { CONNECTIONS, DURATION, hammer, type Load, type Measured, printTable, startServer } from './load';
 
 export async function decisionsScenario(): Promise<void> {
@@ -55,26 +54,13 @@ export async function decisionsScenario(): Promise<void> {
   });
 }
 
-/** Three policies and an agent with a budget no run exhausts; the ask every request makes. */
+/** The ask every request makes, by an agent under three policies with a budget. */
 async function fixture(port: number, key: string): Promise<Load> {
-  const api = async (path: string, body: object): Promise<Record<string, string>> => {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': key },
-      body: JSON.stringify(body),
-    });
-    const answer = (await res.json()) as Record<string, string>;
-    if (!res.ok) throw new Error(`the decisions bench's fixture: POST ${path} answered ${res.status} ${JSON.stringify(answer)}`);
-    return answer;
-  };
-  const policyIds: string[] = [];
-  for (const [i, rules] of GOVERNING_POLICIES.entries())
-    policyIds.push((await api('/api/v1/policies', { name: `bench ${i}`, ...rules })).id!);
-  const agent = await api('/api/v1/agents', { name: 'bench agent', policy_ids: policyIds, daily_budget: 1_000_000 });
+  const agent = await governedBenchAgent(fixturePoster(port, key));
   return {
     path: '/api/v1/decisions',
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-agent-secret': agent.agent_secret! },
+    headers: { 'content-type': 'application/json', 'x-agent-secret': agent.secret },
     body: JSON.stringify({ action: 'chat.completions', method: 'POST', path: '/v1/chat/completions', cost_usd: 0.000001 }),
   };
 }

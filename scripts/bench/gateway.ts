@@ -6,15 +6,9 @@
  * adds over direct. The fixture (policies, agent, vendor, gateway key) is created through the API.
  */
 import { Db } from '../../src/db/db';
-import { benchOrgWithKey, withBenchDatabase } from './bench-database';
+import { benchOrgWithKey, fixturePoster, governedBenchAgent, withBenchDatabase } from './bench-database';
 import { CONNECTIONS, DURATION, hammer, type Load, load, type Measured, printTable, startServer } from './load';
 
-/** Three policies the bench agent holds: each is evaluated on every call, none refuses it. */
-export const GOVERNING_POLICIES = [
-  { allowed_actions: ['GET /v1/*', 'POST /v1/*'], max_cost_per_request: 5 },
-  { denied_path_prefixes: ['/admin', '/internal/'], max_cost_per_request: 10 },
-  { approval_min_cost: 100, approval_actions: ['payments.*'] },
-];
 const VENDOR_PATH = '/v1/chat/completions';
 
 export async function gatewayScenario(): Promise<void> {
@@ -58,26 +52,14 @@ async function wardenGateway(upstreamPort: number): Promise<Measured | undefined
     const { key } = await benchOrgWithKey(new Db(database.dataSource), ['agent.mint', 'vendor.edit', 'gateway_key.edit', 'policy.edit']);
     const server = await startServer('gateway-server.ts', ['warden', String(upstreamPort), serverUrl, schema ?? '-', '10']);
     try {
-      const api = async (path: string, body: object): Promise<Record<string, string>> => {
-        const res = await fetch(`http://127.0.0.1:${server.port}${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-api-key': key },
-          body: JSON.stringify(body),
-        });
-        const answer = (await res.json()) as Record<string, string>;
-        if (!res.ok) throw new Error(`the gateway bench's fixture: POST ${path} answered ${res.status} ${JSON.stringify(answer)}`);
-        return answer;
-      };
+      const api = fixturePoster(server.port, key);
       const vendor = await api('/api/v1/vendors', {
         name: 'bench vendor',
         base_url: `http://127.0.0.1:${upstreamPort}`,
         api_key: 'bench-vendor-api-key',
         auth_type: 'bearer',
       });
-      const policyIds: string[] = [];
-      for (const [i, rules] of GOVERNING_POLICIES.entries())
-        policyIds.push((await api('/api/v1/policies', { name: `bench ${i}`, ...rules })).id!);
-      const agent = await api('/api/v1/agents', { name: 'bench agent', policy_ids: policyIds, daily_budget: 1_000_000 });
+      const agent = await governedBenchAgent(api);
       const secret = (await api('/api/v1/keys', { agent_id: agent.id!, vendor_id: vendor.id! })).key!;
       return await hammer(server.port, {
         path: `/api/v1/gateway/${String(vendor.id)}${VENDOR_PATH}`,

@@ -60,7 +60,8 @@ const toVersion = (row: PolicyVersionRow): PolicyVersion => ({
 
 const micros = (value: string | null): number | null => (value === null ? null : Number(value));
 
-const toEffective = (row: PolicyVersionRow): EffectivePolicy => ({
+/** A stored policy version as the evaluator reads it. */
+export const toEffective = (row: PolicyVersionRow): EffectivePolicy => ({
   id: row.policy_id,
   version: row.version,
   name: row.name,
