@@ -276,7 +276,7 @@ describe('without SMTP_URL, mail goes to the log and the outbox, so npm start wo
       const line = warden.logs.find((entry) => entry.mail_to === ADMIN)!;
       assert.match(String(line.mail_text), /PIN is \d{6}/);
       // The outbox row is written once the mail is logged: wait for it too, rather than race it.
-      let rows: Array<Record<string, unknown>> = [];
+      let rows: Array<{ status: string; body?: unknown }> = [];
       for (let i = 0; i < 50 && rows.length === 0; i++) {
         rows = await warden.database.dataSource.query(`SELECT * FROM email_outbox`);
         if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
