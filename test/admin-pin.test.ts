@@ -282,8 +282,8 @@ describe('without SMTP_URL, mail goes to the log and the outbox, so npm start wo
         if (rows.length === 0) await new Promise((r) => setTimeout(r, 20));
       }
       assert.equal(rows.length, 1);
-      assert.equal(rows[0].status, 'logged');
-      assert.equal(rows[0].body, undefined);
+      assert.equal(rows[0]!.status, 'logged');
+      assert.equal(rows[0]!.body, undefined);
     } finally {
       await warden.close();
     }
