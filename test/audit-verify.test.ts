@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GENESIS } from '../src/audit/audit-chain';
+import { chainHash, GENESIS } from '../src/audit/audit-chain';
 import { AuditStore } from '../src/audit/audit-store';
 import { canonicalDetails } from '../src/audit/canonical-details';
 import { ChainWalk } from '../src/audit/chain-walk';
@@ -118,7 +118,12 @@ describe('chain verification reads the chain as binary COPY and hashes exactly w
         details: { i, nested: value(next, 0), z: [1.5, 'x'], after: { b: 1, a: 2 } } as Record<string, unknown>,
       });
     }
-    const verify = (range: number) => audit.verifyChain(org, range);
+    // Every verdict is checked twice: hashed on this thread, and on the hashing thread (ChainHasher).
+    const verify = async (range: number) => {
+      const [sequential, parallel] = [await audit.verifyChain(org, range), await audit.verifyChain(org, range, 0)];
+      assert.deepEqual(parallel, sequential, `range ${range}: the hashing thread's verdict differs`);
+      return sequential;
+    };
     const valid = { valid: true, org_id: org, events_checked: 10, head_seq: 10, first_broken_seq: null, reason: null, checkpoint: null };
     for (const range of [1, 3, 10, 100]) assert.deepEqual(await verify(range), valid);
 
@@ -195,6 +200,71 @@ describe('chain verification reads the chain as binary COPY and hashes exactly w
     assert.deepEqual([past.valid, past.first_broken_seq, past.reason, past.events_checked], [false, 11, 'edited', 10]);
     await restore();
     await warden.database.dataSource.query(`DROP TABLE verify_walk_backup`);
+  });
+
+  it('a long chain is hashed on a second thread as well as this one; the first break is found wherever it is', async () => {
+    const org = 'org_verify_long';
+    const length = 30_000;
+    const sql = (text: string, parameters: unknown[] = []) => warden.database.dataSource.query(text, parameters);
+    let prev: Buffer = GENESIS;
+    const occurredAt = new Date('2026-11-25T10:00:00.000Z');
+    for (let first = 1; first <= length; first += 5000) {
+      const columns: unknown[][] = [[], [], [], [], []];
+      for (let seq = first; seq < first + 5000; seq++) {
+        const fields = {
+          id: `evt_long${seq}`,
+          org_id: org,
+          seq,
+          occurred_at: occurredAt.toISOString(),
+          actor_type: 'system' as const,
+          actor_id: null,
+          workspace_id: null,
+          action: 'test.long',
+          resource_type: 'test',
+          resource_id: null,
+          outcome: 'success' as const,
+          request_id: null,
+          ip: null,
+          user_agent: null,
+          details: { seq, text: 'x'.repeat(seq % 300) },
+        };
+        const hash = chainHash(prev, fields);
+        for (const [i, value] of [fields.id, seq, JSON.stringify(fields.details), prev, hash].entries()) columns[i]!.push(value);
+        prev = hash;
+      }
+      await sql(
+        `INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, action, resource_type, outcome, details, prev_hash, hash)
+         SELECT id, $7, seq, $6, 'system', 'test.long', 'test', 'success', details::jsonb, prev_hash, hash
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bytea[], $5::bytea[]) AS t(id, seq, details, prev_hash, hash)`,
+        [...columns, occurredAt, org],
+      );
+    }
+    await sql(`INSERT INTO audit_chain_heads (org_id, seq, hash) VALUES ($1, $2, $3)`, [org, length, prev]);
+    const audit = warden.services.audit;
+    const verdicts = async () => [
+      await audit.verifyChain(org),
+      await audit.verifyChain(org, 7_000, 0),
+      await audit.verifyChain(org, 100_000, Infinity),
+    ];
+    for (const verdict of await verdicts()) assert.deepEqual([verdict.valid, verdict.events_checked], [true, length]);
+    const broken = async (seq: number, reason: string, label: string) => {
+      for (const verdict of await verdicts()) {
+        assert.deepEqual(
+          [verdict.valid, verdict.first_broken_seq, verdict.reason, verdict.events_checked],
+          [false, seq, reason, seq - 1],
+          label,
+        );
+      }
+    };
+    // An edit late in the chain, then an earlier one too: the earliest is reported, whichever thread finds it.
+    await sql(`UPDATE audit_events SET details = jsonb_set(details, '{seq}', '0') WHERE org_id = $1 AND seq = 29000`, [org]);
+    await broken(29_000, 'edited', 'an edit near the end');
+    await sql(`UPDATE audit_events SET hash = sha256(hash) WHERE org_id = $1 AND seq = 12345`, [org]);
+    await broken(12_345, 'edited', 'a forged hash before it');
+    await sql(`DELETE FROM audit_events WHERE org_id = $1 AND seq = 20000`, [org]);
+    await broken(12_345, 'edited', 'a deletion after the first edit');
+    await sql(`DELETE FROM audit_events WHERE org_id = $1 AND seq = 3`, [org]);
+    await broken(3, 'deleted', 'a deletion before every edit');
   });
 
   it('verification reads one snapshot: events committed while it walks are neither walked nor a break', {

@@ -107,7 +107,10 @@ export async function auditScenarios(): Promise<void> {
       );
       // Settle the bulk load first (visibility map, statistics), so autovacuum does not compete with the measured walk.
       await dataSource.query(`VACUUM (ANALYZE) audit_events`);
-      await measureVerification(audit, length, where);
+      // The same walk hashing on this thread only, then with the hashing thread (ChainHasher), back to back.
+      const sequential = await measureVerification(audit, length, `${where}, hashed on one thread`, Number.POSITIVE_INFINITY);
+      const parallel = await measureVerification(audit, length, `${where}, hashed on a second thread too`);
+      console.log(`second hashing thread vs one: ${(parallel / sequential).toFixed(2)}x`);
     }
   });
 }
@@ -148,8 +151,8 @@ async function extendChain(dataSource: DataSource, from: number, to: number, pre
   return prev;
 }
 
-/** Verifies the long chain once: rate (wall clock and per second of this process's CPU) and peak heap and RSS. */
-async function measureVerification(audit: AuditService, length: number, where: string): Promise<void> {
+/** Verifies the long chain once: rate (wall clock and per second of this process's CPU, all its threads) and peak heap and RSS; returns the rate. */
+async function measureVerification(audit: AuditService, length: number, where: string, parallelFrom?: number): Promise<number> {
   const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
   const before = process.memoryUsage();
   let peakHeap = before.heapUsed;
@@ -161,7 +164,7 @@ async function measureVerification(audit: AuditService, length: number, where: s
   }, 20);
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
-  const result = await audit.verifyChain('org_long');
+  const result = await audit.verifyChain('org_long', undefined, parallelFrom);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const used = process.cpuUsage(cpu);
   clearInterval(sampler);
@@ -174,4 +177,5 @@ async function measureVerification(audit: AuditService, length: number, where: s
   console.log(
     `heap ${mib(before.heapUsed)} MiB before, peak ${mib(peakHeap)} MiB during; RSS ${mib(before.rss)} MiB before, peak ${mib(peakRss)} MiB during`,
   );
+  return result.events_checked / seconds;
 }

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { canonicalJson } from '../lib/canonical-json';
 import { canonicalDetails } from './canonical-details';
+import type { ChainHasher } from './chain-hasher';
 
 /**
  * The columns a walk reads, in this order, as `COPY … (FORMAT binary)` sends them: seq, the two
@@ -80,9 +81,28 @@ export class ChainWalk {
   private lastTime = Number.NaN;
   private lastIso = ascii('""');
 
-  constructor(start: number, prevHash: Buffer) {
+  /**
+   * With a hasher, rows' hashes are checked on its thread while this one parses on; each row's
+   * stored hash then stands for it here (the link check compares stored hashes), and `finish`
+   * folds the thread's findings into `broken`.
+   */
+  constructor(
+    start: number,
+    prevHash: Buffer,
+    private readonly hasher?: ChainHasher,
+  ) {
     this.expected = start;
     prevHash.copy(this.out, 0, 0, HASH_BYTES);
+  }
+
+  /** Waits for the hasher's answers: the first break is the lowest seq either thread found. */
+  async finish(): Promise<void> {
+    const edited = await this.hasher?.finish();
+    if (edited === undefined || edited === null) return;
+    if (!this.broken || edited < this.broken.seq) {
+      this.broken = { seq: edited, reason: 'edited' };
+      this.expected = edited;
+    }
   }
 
   /** The hash of the last event verified (or the start hash). */
@@ -98,6 +118,12 @@ export class ChainWalk {
 
   /** One CopyData message: the header and/or whole rows (the server sends each row in one message). */
   push(chunk: Buffer): void {
+    const edited = this.hasher?.edited;
+    if (edited !== undefined && edited !== null && !this.broken) {
+      // Every row before it passed here; nothing after it changes the verdict.
+      this.broken = { seq: edited, reason: 'edited' };
+      this.expected = edited;
+    }
     let at = 0;
     if (!this.headerSeen) {
       if (chunk.length < 19 || chunk.compare(SIGNATURE, 0, 11, 0, 11) !== 0) throw new Error('not a binary COPY stream');
@@ -151,13 +177,22 @@ export class ChainWalk {
       else this.text(chunk, from, to);
     }
     this.out[this.pos++] = 0x7d; // }
-    const hash = sha256(this.out.subarray(0, this.pos));
     const hashAt = FIELD_STARTS[2]!;
-    if (ends[2]! - hashAt !== HASH_BYTES || !sameBytes(hash, 0, chunk, hashAt)) {
+    if (ends[2]! - hashAt !== HASH_BYTES) {
       this.broken = { seq, reason: 'edited' };
       return at;
     }
-    hash.copy(this.out, 0);
+    if (this.hasher?.hasRoom) {
+      this.hasher.add(seq, chunk, hashAt, this.out, this.pos);
+      chunk.copy(this.out, 0, hashAt, hashAt + HASH_BYTES);
+    } else {
+      const hash = sha256(this.out.subarray(0, this.pos));
+      if (!sameBytes(hash, 0, chunk, hashAt)) {
+        this.broken = { seq, reason: 'edited' };
+        return at;
+      }
+      hash.copy(this.out, 0);
+    }
     this.expected++;
     return at;
   }

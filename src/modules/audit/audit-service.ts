@@ -2,6 +2,7 @@ import type { components, operations } from '../../../generated/api';
 import { AuditChain, GENESIS, hashedFields, PLATFORM_CHAIN } from '../../audit/audit-chain';
 import type { NewAuditEvent } from '../../audit/audit-event';
 import { type AuditEventRow, AuditStore, type ExportFilters } from '../../audit/audit-store';
+import { ChainHasher } from '../../audit/chain-hasher';
 import { ChainWalk } from '../../audit/chain-walk';
 import type { Principal } from '../../auth/principal';
 import type { SigningKey } from '../../auth/signing-key';
@@ -17,6 +18,8 @@ type AuditEvent = components['schemas']['AuditEvent'];
 const PLATFORM_RETENTION_DAYS = 365;
 /** How many events one COPY of verification reads: rows streamed after a break are read, not hashed. */
 const VERIFY_RANGE = 100_000;
+/** Chains at least this long are hashed on a second thread (see ChainHasher). */
+const PARALLEL_HASHING_FROM = 20_000;
 const EXPORT_BATCH = 1000;
 
 /**
@@ -133,19 +136,26 @@ export class AuditService {
    * the checkpoint and the events are read in one snapshot; the checkpoint's signature is checked
    * after it closes (loading the key may need a connection, and the embedded database has one).
    */
-  async verifyChain(orgId: string, range = VERIFY_RANGE): Promise<ChainVerdict> {
+  async verifyChain(orgId: string, range = VERIFY_RANGE, parallelFrom = PARALLEL_HASHING_FROM): Promise<ChainVerdict> {
     const { head, checkpointRow, walk } = await CHAIN_STREAMS.run(() =>
       this.store.snapshot(async (snapshot) => {
         const head = await snapshot.head(orgId);
         const checkpointRow = await snapshot.checkpoint(orgId);
         // A retention purge removed everything up to the checkpoint; the walk starts after it.
-        const walk = new ChainWalk(checkpointRow ? Number(checkpointRow.seq) + 1 : 1, checkpointRow ? checkpointRow.hash : GENESIS);
+        const start = checkpointRow ? Number(checkpointRow.seq) + 1 : 1;
+        // A thread of its own hashes long chains while this one parses; for a short one, starting it costs more than it saves.
+        const hasher = head && Number(head.seq) - start >= parallelFrom ? new ChainHasher() : undefined;
+        const walk = new ChainWalk(start, checkpointRow ? checkpointRow.hash : GENESIS, hasher);
         // The events stream in as binary COPY data and are hashed as they arrive (the server fills
         // the socket meanwhile); rows after a break are skipped; a short range is the chain's end.
-        do {
-          walk.reset();
-          await snapshot.copy(orgId, walk.expected, range, (chunk) => walk.push(chunk));
-        } while (!walk.broken && walk.rowsRead === range);
+        try {
+          do {
+            walk.reset();
+            await snapshot.copy(orgId, walk.expected, range, (chunk) => walk.push(chunk));
+          } while (!walk.broken && walk.rowsRead === range);
+        } finally {
+          await walk.finish();
+        }
         return { head, checkpointRow, walk };
       }),
     );
