@@ -3087,7 +3087,10 @@ export interface components {
             deny_reason: string | null;
             /** @description The policy that decided (the first that denied, asked for approval, or allowed); null when the agent has none. */
             policy_id: string | null;
-            /** @description The version of that policy the decision used. */
+            /**
+             * Format: int32
+             * @description The version of that policy the decision used.
+             */
             policy_version: number | null;
             /** @description The request id, also on the billing event this decision wrote. */
             request_id: string;
@@ -3166,7 +3169,10 @@ export interface components {
             message: string;
             /** @description The policy that asked for the approval. */
             policy_id: string | null;
-            /** @description The version of that policy. */
+            /**
+             * Format: int32
+             * @description The version of that policy.
+             */
             policy_version: number | null;
             request_id: string;
             /** @enum {string} */
@@ -3183,7 +3189,10 @@ export interface components {
             deny_reason?: string | null;
             /** @description The policy that decided, when one did. */
             policy_id?: string | null;
-            /** @description The version of that policy. */
+            /**
+             * Format: int32
+             * @description The version of that policy.
+             */
             policy_version?: number | null;
         };
         /**

@@ -51,7 +51,7 @@ export class ApprovalNotifier {
   async notify(approval: Approval, settings: ApprovalSettingsRow | undefined): Promise<void> {
     // The action and path are the agent's words: no control character reaches a mail body, and
     // Slack sees them as text (its markup of `<…>` links and `<!channel>` pings escaped).
-    const plain = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+    const plain = (text: string) => text.replace(/\p{Cc}/gu, ' ');
     const summary =
       `Agent ${approval.agent_id} asks to ${plain(approval.action)}: ${approval.method} ${plain(approval.path)} ` +
       `for $${approval.cost_usd} (approval ${approval.id}).`;
