@@ -260,7 +260,7 @@ describe('policies: CRUD, versions, agents and workspaces naming them (seeds 000
     await warden.request.put(`/api/v1/workspaces/${mineWs.body.id}/policy`).set(otherKey).send({ policy_ids: [] }).expect(404);
     const aAgent = await warden.request.post('/api/v1/agents').set(key).send({ name: 'a-agent' }).expect(201);
     await warden.request.put(`/api/v1/agents/${aAgent.body.id}/policies`).set(otherKey).send({ policy_ids: [] }).expect(404);
-    assert.deepEqual(await warden.services.policies.effectiveForAgent(other.id, aAgent.body.id), []);
+    assert.deepEqual((await warden.services.policies.governanceOf(other.id, aAgent.body.id))?.policies ?? [], []);
   });
 
   it('a viewer reads policies but cannot create, change, delete or assign them (403)', async () => {
@@ -336,7 +336,7 @@ describe('policies: CRUD, versions, agents and workspaces naming them (seeds 000
       .send({ policy_ids: [bogus] })
       .expect(422);
     assert.equal(unknown.body.code, 'UNKNOWN_POLICY');
-    const ids = await warden.services.policies.effectiveForAgent(org.id, minted.body.id);
+    const ids = (await warden.services.policies.governanceOf(org.id, minted.body.id))?.policies ?? [];
     assert.deepEqual(
       ids.map((policy) => policy.id),
       [b.id, a.id],
@@ -412,7 +412,7 @@ describe('policies: CRUD, versions, agents and workspaces naming them (seeds 000
       .set(key)
       .send({ name: 'shared', denied_path_prefixes: ['/root'] })
       .expect(200);
-    const effective = await warden.services.policies.effectiveForAgent(org.id, agent.body.id);
+    const effective = (await warden.services.policies.governanceOf(org.id, agent.body.id))?.policies ?? [];
     assert.deepEqual(
       effective.map((policy) => [policy.id, policy.version]),
       [
@@ -450,12 +450,12 @@ describe('policies: CRUD, versions, agents and workspaces naming them (seeds 000
 
     // An agent outside any workspace, naming nothing, is denied everything.
     const loner = await warden.request.post('/api/v1/agents').set(key).send({ name: 'loner' }).expect(201);
-    const none = await warden.services.policies.effectiveForAgent(org.id, loner.body.id);
+    const none = (await warden.services.policies.governanceOf(org.id, loner.body.id))?.policies ?? [];
     assert.deepEqual(none, []);
     assert.equal(evaluatePolicies(none, { action: 'x', method: 'GET', path: '/', costMicros: 0 }).denyReason, 'no_policy');
 
     await warden.request.put(wsPolicy).set(key).send({ policy_ids: [] }).expect(200);
-    const unlinked = await warden.services.policies.effectiveForAgent(org.id, agent.body.id);
+    const unlinked = (await warden.services.policies.governanceOf(org.id, agent.body.id))?.policies ?? [];
     assert.deepEqual(
       unlinked.map((policy) => policy.id),
       [own.id],

@@ -16,7 +16,7 @@ import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { createLogger } from '../../src/logging/logger';
-import { EFFECTIVE_FOR_AGENT, evaluatePolicies, toEffective } from '../../src/modules/policies';
+import { evaluatePolicies, GOVERNANCE_OF_AGENT, toEffective } from '../../src/modules/policies';
 
 const AGENT_BY_SECRET = `SELECT a.id, a.org_id, a.daily_budget,
     (a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))) AS stopped
@@ -48,8 +48,8 @@ async function build(contender: string, url: string, schema: string | undefined,
       const { rows: agents } = await pool.query(AGENT_BY_SECRET, [createHash('sha256').update(secret).digest()]);
       const agent = agents[0];
       if (!agent || agent.stopped) return void res.status(401).json({ error: 'unauthorized' });
-      const { rows } = await pool.query(EFFECTIVE_FOR_AGENT, [agent.org_id, agent.id]);
-      const policies = rows.map(toEffective);
+      const { rows } = await pool.query(GOVERNANCE_OF_AGENT, [agent.org_id, agent.id]);
+      const policies = rows[0].policies.map(toEffective);
       const { method, path, action, cost_usd: costUsd = 0 } = req.body;
       const costMicros = Math.round(costUsd * 1e6);
       const verdict = evaluatePolicies(policies, { action: action ?? `${method} ${path}`, method, path, costMicros });

@@ -104,7 +104,7 @@ export function createServices(options: ServiceOptions) {
     logger,
     { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
   );
-  const decisions = new DecisionService(db, agents, policies, approvals, billing, audit, vendors);
+  const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
   return {
     config,
     database,

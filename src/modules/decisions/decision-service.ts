@@ -4,7 +4,7 @@ import { currentRequestFacts } from '../../audit/audit-event';
 import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
-import { type AgentService, effectiveStatus } from '../agents';
+import { effectiveStatus } from '../agents';
 import type { ApprovalService } from '../approvals';
 import type { AuditService } from '../audit';
 import { type BillingService, utcDay } from '../billing';
@@ -89,8 +89,7 @@ const nextUtcMidnight = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYea
 export class DecisionService {
   constructor(
     private readonly db: Db,
-    private readonly agents: Pick<AgentService, 'row'>,
-    private readonly policies: Pick<PolicyService, 'effectiveForAgent'>,
+    private readonly policies: Pick<PolicyService, 'governanceOf'>,
     private readonly approvals: Pick<ApprovalService, 'open' | 'redeem'>,
     private readonly billing: Pick<BillingService, 'reserveBudget' | 'adjustSpend' | 'recordEvent'>,
     private readonly audit: Pick<AuditService, 'record'>,
@@ -124,12 +123,12 @@ export class DecisionService {
 
   /** Rules on a call; an `allow` has already counted its cost against today's budget. */
   async decide(caller: GovernedCaller, call: CallToDecide, now = new Date()): Promise<Ruling> {
-    const agent = await this.agents.row(caller.orgId, caller.agentId);
-    if (effectiveStatus(agent) !== 'active') {
-      throw new ConflictError(`Agent '${agent.id}' is ${effectiveStatus(agent)}; its calls are refused.`, 'AGENT_STOPPED');
-    }
-    const budgetMicros = agent.daily_budget === null ? null : toMicros(Number(agent.daily_budget));
-    const verdict = evaluatePolicies(await this.policies.effectiveForAgent(caller.orgId, caller.agentId), call);
+    const governance = await this.policies.governanceOf(caller.orgId, caller.agentId);
+    if (!governance) throw new NotFoundError(`No agent '${caller.agentId}' exists in this org.`, 'AGENT_NOT_FOUND');
+    const status = effectiveStatus({ status: governance.status, disabled_until: governance.disabledUntil });
+    if (status !== 'active') throw new ConflictError(`Agent '${caller.agentId}' is ${status}; its calls are refused.`, 'AGENT_STOPPED');
+    const budgetMicros = governance.dailyBudget === null ? null : toMicros(Number(governance.dailyBudget));
+    const verdict = evaluatePolicies(governance.policies, call);
     const ruling = (decision: Ruling['decision'], fields: Partial<Ruling> = {}): Ruling => ({
       decision,
       policyId: verdict.policyId,

@@ -9,6 +9,6 @@ export {
   type PolicyRules,
   type PolicyVerdict,
 } from './policy-evaluator';
-export { type PolicyHolders, PolicyService, toEffective } from './policy-service';
-/** The statement that reads an agent's governing policies, for the decisions bench's bare baseline to issue word for word. */
-export { EFFECTIVE_FOR_AGENT } from './policy-store';
+export { type AgentGovernance, type PolicyHolders, PolicyService, toEffective } from './policy-service';
+/** The statement that reads what governs an agent, for the decisions bench's bare baseline to issue word for word. */
+export { GOVERNANCE_OF_AGENT } from './policy-store';

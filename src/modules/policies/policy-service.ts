@@ -11,7 +11,7 @@ import type { AgentService } from '../agents';
 import type { OrgService } from '../orgs';
 import type { WorkspaceService } from '../workspaces';
 import { canonicalPath, type EffectivePolicy } from './policy-evaluator';
-import { type NewRules, type PolicyRow, PolicyStore, type PolicyVersionRow, type RulesRow } from './policy-store';
+import { type GovernanceRow, type NewRules, type PolicyRow, PolicyStore, type PolicyVersionRow, type RulesRow } from './policy-store';
 
 type Policy = components['schemas']['Policy'];
 type PolicyVersion = components['schemas']['PolicyVersion'];
@@ -58,10 +58,19 @@ const toVersion = (row: PolicyVersionRow): PolicyVersion => ({
   created_at: row.created_at.toISOString(),
 });
 
-const micros = (value: string | null): number | null => (value === null ? null : Number(value));
+/** What governs an agent's next call (PolicyService.governanceOf). */
+export interface AgentGovernance {
+  /** USD, as the numeric column reads; null: no daily budget. */
+  dailyBudget: string | null;
+  status: 'active' | 'disabled' | 'revoked';
+  disabledUntil: Date | null;
+  policies: EffectivePolicy[];
+}
 
-/** A stored policy version as the evaluator reads it. */
-export const toEffective = (row: PolicyVersionRow): EffectivePolicy => ({
+const micros = (value: string | number | null): number | null => (value === null ? null : Number(value));
+
+/** A stored policy version as the evaluator reads it (bigint columns as text, or as numbers from JSON). */
+export const toEffective = (row: GovernanceRow['policies'][number] | PolicyVersionRow): EffectivePolicy => ({
   id: row.policy_id,
   version: row.version,
   name: row.name,
@@ -295,9 +304,19 @@ export class PolicyService {
     );
   }
 
-  /** The agent's own policies, then its workspace's, each once, at their current versions: what governs its next call. */
-  async effectiveForAgent(orgId: string, agentId: string): Promise<EffectivePolicy[]> {
-    return (await this.store.effectiveForAgent(orgId, agentId)).map(toEffective);
+  /**
+   * What governs an agent's next call, read in one statement: its daily budget and state, and its
+   * own policies then its workspace's, each once, at their current versions. Null when the org has no such agent.
+   */
+  async governanceOf(orgId: string, agentId: string): Promise<AgentGovernance | null> {
+    const row = await this.store.governanceOf(orgId, agentId);
+    if (!row) return null;
+    return {
+      dailyBudget: row.daily_budget,
+      status: row.status,
+      disabledUntil: row.disabled_until,
+      policies: row.policies.map(toEffective),
+    };
   }
 
   /** One version as a decision that recorded it used it, also of a deleted policy; null when the org never had it. */

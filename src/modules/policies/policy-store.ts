@@ -44,23 +44,35 @@ const VERSION_COLUMNS = `v.policy_id, v.version, v.name, v.created_at, ${RULE_CO
 const CURRENT = `policies p JOIN policy_versions v ON v.policy_id = p.id AND v.version = p.current_version`;
 
 /**
- * The agent's own policies, then its workspace's, each once (where it first appears), at their
- * current versions; deleted ones and (defensively) other orgs' are skipped. One statement on the
- * hot path of every governed call.
+ * What governs an agent's next call, in the one statement on the hot path of every governed call:
+ * its budget and state, and as JSON its own policies, then its workspace's, each once (where it
+ * first appears), at their current versions; deleted ones and (defensively) other orgs' are
+ * skipped. No row: no such agent in the org. (The decisions bench's bare baseline issues it too.)
  */
-/** The policies that govern an agent, current versions, its own first (the decisions bench issues it word for word). */
-export const EFFECTIVE_FOR_AGENT = `SELECT policy_id, version, name, allowed_actions, denied_path_prefixes, max_cost_per_request_micros,
-    require_approval, approval_min_cost_micros, approval_actions, created_at
-  FROM (
-    SELECT DISTINCT ON (p.id) ${VERSION_COLUMNS}, u.ord
-    FROM agents a
-    LEFT JOIN workspaces w ON w.id = a.workspace_id
-    CROSS JOIN LATERAL unnest(a.policy_ids || COALESCE(w.policy_ids, '{}'::text[])) WITH ORDINALITY AS u(policy_id, ord)
-    JOIN ${CURRENT} ON p.id = u.policy_id AND p.org_id = a.org_id AND p.deleted_at IS NULL
-    WHERE a.id = $2 AND a.org_id = $1
-    ORDER BY p.id, u.ord
-  ) effective
-  ORDER BY ord`;
+export const GOVERNANCE_OF_AGENT = `SELECT a.daily_budget, a.status, a.disabled_until,
+    (SELECT COALESCE(json_agg(effective ORDER BY effective.ord), '[]'::json) FROM (
+      SELECT DISTINCT ON (p.id) ${VERSION_COLUMNS}, u.ord
+      FROM workspaces w
+      RIGHT JOIN (SELECT a.workspace_id, a.policy_ids, a.org_id) self ON w.id = self.workspace_id
+      CROSS JOIN LATERAL unnest(self.policy_ids || COALESCE(w.policy_ids, '{}'::text[])) WITH ORDINALITY AS u(policy_id, ord)
+      JOIN ${CURRENT} ON p.id = u.policy_id AND p.org_id = self.org_id AND p.deleted_at IS NULL
+      ORDER BY p.id, u.ord
+    ) effective) AS policies
+  FROM agents a WHERE a.id = $2 AND a.org_id = $1`;
+
+/** An agent's budget, state and effective policies (JSON: numbers where the columns are bigint). */
+export interface GovernanceRow {
+  daily_budget: string | null;
+  status: 'active' | 'disabled' | 'revoked';
+  disabled_until: Date | null;
+  policies: Array<
+    Omit<PolicyVersionRow, 'max_cost_per_request_micros' | 'approval_min_cost_micros' | 'created_at'> & {
+      max_cost_per_request_micros: number | string | null;
+      approval_min_cost_micros: number | string | null;
+      created_at: string;
+    }
+  >;
+}
 
 /** Every SQL statement on `policies` and `policy_versions`. */
 export class PolicyStore {
@@ -186,8 +198,8 @@ export class PolicyStore {
     return rows;
   }
 
-  async effectiveForAgent(orgId: string, agentId: string): Promise<PolicyVersionRow[]> {
-    const { rows } = await this.db.query<PolicyVersionRow>(EFFECTIVE_FOR_AGENT, [orgId, agentId], { prepared: true });
-    return rows;
+  async governanceOf(orgId: string, agentId: string): Promise<GovernanceRow | undefined> {
+    const { rows } = await this.db.query<GovernanceRow>(GOVERNANCE_OF_AGENT, [orgId, agentId], { prepared: true });
+    return rows[0];
   }
 }
