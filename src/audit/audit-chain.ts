@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { components } from '../../generated/api';
 import type { Db } from '../db/db';
 import { newId } from '../db/ids';
+import { Batcher } from '../lib/batcher';
 import { canonicalJson } from '../lib/canonical-json';
 import type { NewAuditEvent } from './audit-event';
 import { type AuditEventRow, AuditStore } from './audit-store';
@@ -63,7 +64,8 @@ export type AuditWriter = Pick<AuditChain, 'append' | 'record'>;
  */
 export class AuditChain {
   private readonly store: AuditStore;
-  private readonly queued = new Map<string, Array<{ event: NewAuditEvent; settle: (error?: unknown) => void }>>();
+  /** Each chain's group commit of recorded events, while it has some queued or being written. */
+  private readonly recorders = new Map<string, Batcher<NewAuditEvent>>();
 
   constructor(private readonly db: Db) {
     this.store = new AuditStore(db);
@@ -81,37 +83,16 @@ export class AuditChain {
    */
   record(event: NewAuditEvent): Promise<void> {
     const chain = event.orgId ?? PLATFORM_CHAIN;
-    return new Promise((resolve, reject) => {
-      const queue = this.queued.get(chain);
-      const entry = { event, settle: (error?: unknown) => (error ? reject(error) : resolve()) };
-      if (queue) {
-        queue.push(entry);
-        return;
-      }
-      this.queued.set(chain, [entry]);
-      void this.db.detached(() => this.drain(chain));
-    });
-  }
-
-  private async drain(chain: string): Promise<void> {
-    for (;;) {
-      const batch = this.queued.get(chain)!.splice(0, RECORD_BATCH);
-      if (batch.length === 0) {
-        this.queued.delete(chain);
-        return;
-      }
-      try {
-        await this.db.transaction(() =>
-          this.appendMany(
-            chain,
-            batch.map((entry) => entry.event),
-          ),
-        );
-        for (const entry of batch) entry.settle();
-      } catch (error) {
-        for (const entry of batch) entry.settle(error);
-      }
+    let batcher = this.recorders.get(chain);
+    if (!batcher) {
+      batcher = new Batcher(
+        (events: NewAuditEvent[]) => this.db.detached(() => this.db.transaction(() => this.appendMany(chain, events))),
+        RECORD_BATCH,
+        () => this.recorders.delete(chain),
+      );
+      this.recorders.set(chain, batcher);
     }
+    return batcher.add(event);
   }
 
   /**

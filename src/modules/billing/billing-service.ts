@@ -4,6 +4,7 @@ import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { BadRequestError, ValidationError } from '../../errors/api-error';
+import { Batcher } from '../../lib/batcher';
 import type { OrgService } from '../orgs';
 import { type BillingEventRow, BillingStore } from './billing-store';
 import { type FeeSettingsSource, feeMicros } from './fees';
@@ -11,6 +12,9 @@ import { type FeeSettingsSource, feeMicros } from './fees';
 type BillingEvent = components['schemas']['BillingEvent'];
 type BillingSummary = components['schemas']['BillingSummary'];
 type SummaryQuery = NonNullable<operations['getBillingSummary']['parameters']['query']>;
+
+/** At most this many billing events go into one statement (17 parameters each). */
+const EVENT_BATCH = 200;
 
 export interface BudgetReservationRequest {
   orgId: string;
@@ -98,6 +102,7 @@ const toEvent = (row: BillingEventRow): BillingEvent => ({
  */
 export class BillingService {
   private readonly store: BillingStore;
+  private readonly events: Batcher<BillingEventRow>;
 
   constructor(
     private readonly db: Db,
@@ -105,6 +110,7 @@ export class BillingService {
     private readonly fees: FeeSettingsSource,
   ) {
     this.store = new BillingStore(db);
+    this.events = new Batcher((rows) => this.db.detached(() => this.store.insertEvents(rows)), EVENT_BATCH);
   }
 
   async reserveBudget(input: BudgetReservationRequest): Promise<BudgetReservation> {
@@ -128,12 +134,20 @@ export class BillingService {
     await this.store.adjust(input.orgId, input.agentId, input.day, input.deltaMicros);
   }
 
+  /**
+   * Outside a transaction, the events of concurrent calls are written together (group commit: one
+   * statement and one commit for many); inside one, the event commits or rolls back with it.
+   */
+  private writeEvent(row: BillingEventRow): Promise<void> {
+    return this.db.inTransaction ? this.store.insertEvents([row]) : this.events.add(row);
+  }
+
   async recordEvent(event: MeteredCall): Promise<void> {
     assertMicros('authorizedCostMicros', event.authorizedCostMicros);
     assertMicros('costMicros', event.costMicros);
     const occurredAt = event.occurredAt ?? new Date();
     const settings = await this.fees.forOrg(event.orgId);
-    await this.store.insertEvent({
+    await this.writeEvent({
       // The id carries the event's own time, so ids and timestamps sort alike.
       id: newId('bev', occurredAt.getTime()),
       org_id: event.orgId,

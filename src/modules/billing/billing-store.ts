@@ -103,12 +103,12 @@ export class BillingStore {
     return rows.map((row) => ({ agent_id: row.agent_id, spent_micros: Number(row.spent_micros) }));
   }
 
-  async insertEvent(event: BillingEventRow): Promise<void> {
-    const columns = Object.keys(event);
-    await this.db.query(
-      `INSERT INTO billing_events (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
-      Object.values(event),
-    );
+  /** Several events in one statement (a group commit of concurrent calls' events). */
+  async insertEvents(events: BillingEventRow[]): Promise<void> {
+    const columns = Object.keys(events[0]!) as Array<keyof BillingEventRow>;
+    const values: unknown[] = [];
+    const rows = events.map((event) => `(${columns.map((column) => `$${values.push(event[column])}`).join(', ')})`);
+    await this.db.query(`INSERT INTO billing_events (${columns.join(', ')}) VALUES ${rows.join(', ')}`, values);
   }
 
   /** Newest first, after the cursor event; one more than `limit` tells whether there is more. */
