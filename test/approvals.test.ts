@@ -346,6 +346,15 @@ describe('approvals: open, list, decide, wait, redeem, notify (seed 001)', () =>
       again.map((res) => res.status),
       [200, 200],
     );
+    // An agent holds at most a quarter of its org's slots (here one): it cannot keep the people from waiting.
+    const own = await open();
+    const agentWait = warden.request.get(`/api/v1/approvals/${own.id}?wait=1`).set('X-Agent-Secret', agent.secret);
+    const agentWaitDone = agentWait.then((res) => res.status);
+    await sleep(100);
+    const second = await warden.request.get(`/api/v1/approvals/${own.id}?wait=1`).set('X-Agent-Secret', agent.secret).expect(429);
+    assert.equal(second.body.code, 'APPROVAL_WAITS_EXHAUSTED');
+    await warden.request.get(`/api/v1/approvals/${own.id}?wait=1`).set(key).expect(200);
+    assert.equal(await agentWaitDone, 200);
   });
 
   it("an agent's credential never decides, and reads only its own approvals; a viewer reads but cannot decide", async () => {

@@ -210,7 +210,9 @@ export class ApprovalService {
       return row;
     };
     let row = await read();
-    if (row.status === 'pending' && wait.seconds > 0 && !wait.signal?.aborted) row = await this.waitWhilePending(orgId, id, read, wait);
+    if (row.status === 'pending' && wait.seconds > 0 && !wait.signal?.aborted) {
+      row = await this.waitWhilePending(orgId, principal.agentId, id, read, wait);
+    }
     await this.persistExpiry([row]);
     return toApproval(row);
   }
@@ -228,11 +230,12 @@ export class ApprovalService {
 
   private async waitWhilePending(
     orgId: string,
+    agentId: string | null,
     id: string,
     read: () => Promise<ApprovalRow>,
     wait: { seconds: number; signal?: AbortSignal },
   ): Promise<ApprovalRow> {
-    const leave = this.waits.enter(orgId);
+    const leave = this.waits.enter(orgId, agentId);
     const alarm = new Alarm();
     const unsubscribe = this.waits.subscribe(id, alarm.ring);
     let stopListening = () => {};

@@ -11,31 +11,42 @@ class WaitsExhaustedError extends ApiError {
 }
 
 /**
- * The long-polls this process holds: bounded in all and per org, so waiting clients cannot pile
+ * The long-polls this process holds: bounded in all, per org and per agent, so waiting clients cannot pile
  * up without limit (none holds a database connection while it sleeps), and woken by id when a
  * decision is made here or announced by the database.
  */
 export class ApprovalWaits {
   private total = 0;
-  private readonly perOrg = new Map<string, number>();
+  /** Slots held by each org (`org:…`) and each waiting agent (`agent:…`). */
+  private readonly held = new Map<string, number>();
   private readonly wakers = new Map<string, Set<() => void>>();
 
   constructor(private readonly limits: { maxWaits: number; maxWaitsPerOrg: number }) {}
 
-  /** Takes a slot for the org, or refuses with 429; the returned function gives it back. */
-  enter(orgId: string): () => void {
-    const held = this.perOrg.get(orgId) ?? 0;
-    if (this.total >= this.limits.maxWaits || held >= this.limits.maxWaitsPerOrg) throw new WaitsExhaustedError();
+  /**
+   * Takes a slot for the org (and for the agent, when an agent waits), or refuses with 429; the
+   * returned function gives it back. An agent may hold a quarter of its org's slots, so one agent
+   * cannot keep its org's people and other agents from waiting.
+   */
+  enter(orgId: string, agentId: string | null): () => void {
+    const holders = agentId === null ? [`org:${orgId}`] : [`org:${orgId}`, `agent:${agentId}`];
+    const agentLimit = Math.max(1, Math.ceil(this.limits.maxWaitsPerOrg / 4));
+    const full = holders.some(
+      (holder) => (this.held.get(holder) ?? 0) >= (holder.startsWith('agent:') ? agentLimit : this.limits.maxWaitsPerOrg),
+    );
+    if (this.total >= this.limits.maxWaits || full) throw new WaitsExhaustedError();
     this.total++;
-    this.perOrg.set(orgId, held + 1);
+    for (const holder of holders) this.held.set(holder, (this.held.get(holder) ?? 0) + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.total--;
-      const left = (this.perOrg.get(orgId) ?? 1) - 1;
-      if (left === 0) this.perOrg.delete(orgId);
-      else this.perOrg.set(orgId, left);
+      for (const holder of holders) {
+        const left = (this.held.get(holder) ?? 1) - 1;
+        if (left === 0) this.held.delete(holder);
+        else this.held.set(holder, left);
+      }
     };
   }
 
