@@ -2747,7 +2747,7 @@ export interface components {
              * @description Bumped each time `webhook_url` is set; each version has its own signing secret.
              */
             webhook_secret_version: number;
-            /** @description The generic webhook; null when none is set. */
+            /** @description The generic webhook, its query string (which may carry a token) shown as `?…`; null when none is set. */
             webhook_url: string | null;
         };
         /**

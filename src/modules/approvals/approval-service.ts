@@ -79,11 +79,17 @@ const toApproval = (row: ApprovalRow): Approval => ({
 
 /** A Slack incoming-webhook URL is a credential: only its origin is ever shown. */
 const maskedSlackUrl = (url: string | null) => (url === null ? null : `${new URL(url).origin}/…`);
+/** A webhook's query string may carry its receiver's token: shown as `?…`, the rest as set. */
+const maskedWebhookUrl = (url: string | null) => {
+  if (url === null) return null;
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}${parsed.search ? '?…' : ''}`;
+};
 
 const toSettings = (orgId: string, row: ApprovalSettingsRow | undefined, secret: string | null): ApprovalSettings => ({
   org_id: orgId,
   slack_webhook_url: maskedSlackUrl(row?.slack_webhook_url ?? null),
-  webhook_url: row?.webhook_url ?? null,
+  webhook_url: maskedWebhookUrl(row?.webhook_url ?? null),
   webhook_secret_version: row?.webhook_secret_version ?? 0,
   secret,
   updated_at: row?.updated_at.toISOString() ?? null,
