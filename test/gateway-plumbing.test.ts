@@ -449,6 +449,12 @@ describe('the gateway: catch-all route, streamed bodies, streaming forward, thro
     chunked.request.destroy();
     await pump;
     assert.ok(vendorGot <= 12 * 1024 * 1024, `the vendor got ${vendorGot} bytes`);
+    // Metered as the refusal it is: status 413, nothing spent.
+    const [event] = await warden.database.dataSource.query(
+      `SELECT status_code, allow, cost_micros FROM billing_events WHERE request_id = $1`,
+      [res.headers['x-request-id']],
+    );
+    assert.deepEqual([event.status_code, event.allow, Number(event.cost_micros)], [413, false, 0]);
   });
 
   it('cancels the vendor’s request when the agent goes away, waiting or mid-download', async () => {

@@ -4,6 +4,7 @@ import { currentRequestFacts } from '../../audit/audit-event';
 import type { Principal } from '../../auth/principal';
 import type { GatewayConfig } from '../../config/config';
 import {
+  ApiError,
   BadGatewayError,
   BadRequestError,
   GatewayDeniedError,
@@ -133,8 +134,10 @@ export class GatewayService {
         },
       );
     } catch (error) {
-      const statusCode = error instanceof GatewayTimeoutError ? 504 : error instanceof BadGatewayError ? 502 : 500;
-      await this.decisions.settle(caller, call, ruling, { statusCode, vendorCostMicros: null, released: !sending });
+      const statusCode = error instanceof ApiError ? error.status : 500;
+      // A body cut off past the limit is Warden's refusal: the vendor got a truncated request, not a call.
+      const released = !sending || error instanceof PayloadTooLargeError;
+      await this.decisions.settle(caller, call, ruling, { statusCode, vendorCostMicros: null, released });
       throw error;
     }
     await this.decisions.settle(caller, call, ruling, {
