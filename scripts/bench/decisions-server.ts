@@ -15,6 +15,7 @@ import { Pool } from 'pg';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
+import { microsToUsd, usdToMicros } from '../../src/lib/money';
 import { createLogger } from '../../src/logging/logger';
 import { evaluatePolicies, GOVERNANCE_OF_AGENT, toEffective } from '../../src/modules/policies';
 
@@ -51,16 +52,16 @@ async function build(contender: string, url: string, schema: string | undefined,
       const { rows } = await pool.query(GOVERNANCE_OF_AGENT, [agent.org_id, agent.id]);
       const policies = rows[0].policies.map(toEffective);
       const { method, path, action, cost_usd: costUsd = 0 } = req.body;
-      const costMicros = Math.round(costUsd * 1e6);
+      const costMicros = usdToMicros(costUsd);
       const verdict = evaluatePolicies(policies, { action: action ?? `${method} ${path}`, method, path, costMicros });
-      const budget = agent.daily_budget === null ? null : Math.round(Number(agent.daily_budget) * 1e6);
+      const budget = agent.daily_budget === null ? null : usdToMicros(Number(agent.daily_budget));
       let decision: string = verdict.outcome;
       let remaining: number | null = null;
       if (verdict.outcome === 'allow') {
         const day = new Date().toISOString().slice(0, 10);
         const { rows: spent } = await pool.query(RESERVE, [agent.org_id, agent.id, day, costMicros, budget]);
         if (!spent[0]) decision = 'deny';
-        else remaining = budget === null ? null : (budget - Number(spent[0].spent_micros)) / 1e6;
+        else remaining = budget === null ? null : microsToUsd(budget - Number(spent[0].spent_micros));
       }
       res.json({
         decision,

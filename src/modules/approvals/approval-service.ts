@@ -8,6 +8,7 @@ import { newId } from '../../db/ids';
 import type { InstanceSecrets } from '../../db/instance-secrets';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
+import { microsToUsd } from '../../lib/money';
 import { DestinationRefusedError, DestinationUnresolvableError, type OutboundHttp } from '../../outbound/outbound-http';
 import type { OrgService } from '../orgs';
 import { type ApprovalNotifier, webhookSecret } from './approval-notifier';
@@ -55,8 +56,6 @@ export interface ApprovalOptions {
   pollIntervalMs: number;
 }
 
-const MICROS_PER_USD = 1_000_000;
-
 const toApproval = (row: ApprovalRow): Approval => ({
   id: row.id,
   org_id: row.org_id,
@@ -65,7 +64,7 @@ const toApproval = (row: ApprovalRow): Approval => ({
   action: row.action,
   method: row.method,
   path: row.path,
-  cost_usd: Number(row.cost_micros) / MICROS_PER_USD,
+  cost_usd: microsToUsd(row.cost_micros),
   policy_id: row.policy_id,
   policy_version: row.policy_version,
   status: row.status,

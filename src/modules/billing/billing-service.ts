@@ -5,6 +5,7 @@ import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { BadRequestError, ValidationError } from '../../errors/api-error';
 import { Batcher } from '../../lib/batcher';
+import { microsToUsd } from '../../lib/money';
 import type { OrgService } from '../orgs';
 import { type BillingEventRow, BillingStore } from './billing-store';
 import { type FeeSettingsSource, feeMicros } from './fees';
@@ -67,8 +68,8 @@ const MAX_RANGE_DAYS = 366;
 
 /** The UTC day of an instant, as Postgres' `date` takes it. */
 export const utcDay = (now: Date): string => now.toISOString().slice(0, 10);
-const utcMidnightAfter = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
-const usd = (micros: number): number => micros / 1_000_000;
+/** When the UTC day of `now` ends: a daily budget's reset. */
+export const utcMidnightAfter = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 
 /** Amounts come from Warden's own code (the gateway, decisions), so a bad one is a bug: fail loudly, write nothing. */
 function assertMicros(name: string, value: number, signed = false): void {
@@ -84,9 +85,9 @@ const toEvent = (row: BillingEventRow): BillingEvent => ({
   action: row.action,
   allow: row.allow,
   status_code: row.status_code,
-  authorized_cost_usd: usd(row.authorized_cost_micros),
-  cost_usd: usd(row.cost_micros),
-  fee_usd: usd(row.fee_micros),
+  authorized_cost_usd: microsToUsd(row.authorized_cost_micros),
+  cost_usd: microsToUsd(row.cost_micros),
+  fee_usd: microsToUsd(row.fee_micros),
   policy_id: row.policy_id,
   policy_version: row.policy_version,
   deny_reason: row.deny_reason,
@@ -203,11 +204,11 @@ export class BillingService {
       total_events: totals.total_events,
       allowed_events: totals.allowed_events,
       denied_events: totals.total_events - totals.allowed_events,
-      total_cost_usd: usd(totals.cost_micros),
-      total_fee_usd: usd(totals.fee_micros),
+      total_cost_usd: microsToUsd(totals.cost_micros),
+      total_fee_usd: microsToUsd(totals.fee_micros),
       take_rate_bps: settings.takeRateBps,
       fee_mode: settings.feeMode,
-      fee_per_action_usd: usd(settings.feePerActionMicros),
+      fee_per_action_usd: microsToUsd(settings.feePerActionMicros),
     };
   }
 }

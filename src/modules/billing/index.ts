@@ -5,6 +5,7 @@ export {
   type MeteredCall,
   type SpendAdjustment,
   utcDay,
+  utcMidnightAfter,
 } from './billing-service';
 export { ConfiguredFeeSettings, type FeeSettings, type FeeSettingsSource, feeMicros } from './fees';
 export { billingHandlers } from './handlers';

@@ -4,12 +4,13 @@ import { currentRequestFacts } from '../../audit/audit-event';
 import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
+import { microsToUsd, usdToMicros } from '../../lib/money';
 import { effectiveStatus } from '../agents';
 import type { ApprovalService } from '../approvals';
 import type { AuditService } from '../audit';
-import { type BillingService, utcDay } from '../billing';
+import { type BillingService, utcDay, utcMidnightAfter } from '../billing';
 import { evaluatePolicies, type PolicyService } from '../policies';
-import type { VendorService } from '../vendors';
+import { type VendorService, vendorNotFound } from '../vendors';
 
 type Decision = components['schemas']['Decision'];
 type DecisionInput = operations['createDecision']['requestBody']['content']['application/json'];
@@ -60,12 +61,6 @@ export interface Settlement {
   released: boolean;
 }
 
-export const MICROS_PER_USD = 1_000_000;
-export const toMicros = (usd: number): number => Math.round(usd * MICROS_PER_USD);
-export const toUsd = (micros: number): number => micros / MICROS_PER_USD;
-
-const vendorNotFound = (id: string) => new NotFoundError(`No vendor '${id}' exists in this org.`, 'VENDOR_NOT_FOUND');
-
 /** The agent an agent secret or a gateway key speaks for; the binding admits no other credential here. */
 export function governedCaller(principal: Principal): GovernedCaller {
   if (!principal.orgId || !principal.agentId || (principal.kind !== 'agent' && principal.kind !== 'gateway_key')) {
@@ -78,8 +73,6 @@ export function governedCaller(principal: Principal): GovernedCaller {
     actor: { type: 'agent', id: principal.agentId },
   };
 }
-
-const nextUtcMidnight = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
 
 /**
  * The one evaluator every governed call goes through (`POST /decisions` and the gateway): the
@@ -112,7 +105,7 @@ export class DecisionService {
       method: input.method,
       path: input.path,
       query: '',
-      costMicros: toMicros(input.cost_usd ?? 0),
+      costMicros: usdToMicros(input.cost_usd ?? 0),
       vendorId,
       approvalId: input.approval_id ?? null,
     };
@@ -127,7 +120,7 @@ export class DecisionService {
     if (!governance) throw new NotFoundError(`No agent '${caller.agentId}' exists in this org.`, 'AGENT_NOT_FOUND');
     const status = effectiveStatus({ status: governance.status, disabled_until: governance.disabledUntil });
     if (status !== 'active') throw new ConflictError(`Agent '${caller.agentId}' is ${status}; its calls are refused.`, 'AGENT_STOPPED');
-    const budgetMicros = governance.dailyBudget === null ? null : toMicros(Number(governance.dailyBudget));
+    const budgetMicros = governance.dailyBudget === null ? null : usdToMicros(Number(governance.dailyBudget));
     const verdict = evaluatePolicies(governance.policies, call);
     const ruling = (decision: Ruling['decision'], fields: Partial<Ruling> = {}): Ruling => ({
       decision,
@@ -137,7 +130,7 @@ export class DecisionService {
       approvalId: null,
       approvalExpiresAt: null,
       budgetRemainingMicros: null,
-      budgetResetsAt: nextUtcMidnight(now),
+      budgetResetsAt: utcMidnightAfter(now),
       reservedMicros: 0,
       day: utcDay(now),
       ...fields,
@@ -247,7 +240,7 @@ export class DecisionService {
         action: call.action,
         method: call.method,
         path: call.path.slice(0, 512),
-        cost_usd: toUsd(costMicros),
+        cost_usd: microsToUsd(costMicros),
         vendor_id: call.vendorId,
         key_id: caller.keyId,
         policy_id: ruling.policyId,
@@ -267,7 +260,7 @@ export class DecisionService {
       policy_version: ruling.policyVersion,
       deny_reason: ruling.denyReason,
       approval_id: ruling.approvalId,
-      budget_remaining_usd: ruling.budgetRemainingMicros === null ? null : toUsd(ruling.budgetRemainingMicros),
+      budget_remaining_usd: ruling.budgetRemainingMicros === null ? null : microsToUsd(ruling.budgetRemainingMicros),
       budget_resets_at: ruling.budgetResetsAt.toISOString(),
       request_id: currentRequestFacts().requestId ?? '',
     };

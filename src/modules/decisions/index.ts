@@ -3,10 +3,7 @@ export {
   DecisionService,
   type GovernedCaller,
   governedCaller,
-  MICROS_PER_USD,
   type Ruling,
   type Settlement,
-  toMicros,
-  toUsd,
 } from './decision-service';
 export { decisionsHandlers } from './handlers';

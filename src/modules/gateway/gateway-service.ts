@@ -9,9 +9,9 @@ import {
   BadRequestError,
   GatewayDeniedError,
   GatewayTimeoutError,
-  NotFoundError,
   PayloadTooLargeError,
 } from '../../errors/api-error';
+import { usdToMicros } from '../../lib/money';
 import {
   DestinationRefusedError,
   DestinationUnresolvableError,
@@ -20,9 +20,9 @@ import {
   UpstreamFailureError,
   UpstreamTimeoutError,
 } from '../../outbound/outbound-http';
-import { type CallToDecide, type DecisionService, type GovernedCaller, governedCaller, type Ruling, toMicros } from '../decisions';
+import { type CallToDecide, type DecisionService, type GovernedCaller, governedCaller, type Ruling } from '../decisions';
 import { canonicalPath } from '../policies';
-import { applyVendorCredential, type VendorService, type VendorUpstream } from '../vendors';
+import { applyVendorCredential, type VendorService, type VendorUpstream, vendorNotFound } from '../vendors';
 
 /** The part of the decisions module the gateway calls: the one evaluator, and the metering after the call. */
 export type GatewayDecisions = Pick<DecisionService, 'decide' | 'settle'>;
@@ -93,7 +93,7 @@ export class GatewayService {
       method,
       path: `/${rawPath}`,
       query: target.includes('?') ? target.slice(target.indexOf('?')) : '',
-      costMicros: toMicros(Number(headerOf(request.headers, 'x-warden-cost-usd') ?? 0)),
+      costMicros: usdToMicros(Number(headerOf(request.headers, 'x-warden-cost-usd') ?? 0)),
       vendorId,
       approvalId: headerOf(request.headers, 'x-warden-approval-id') ?? null,
     };
@@ -199,8 +199,6 @@ export class GatewayService {
   }
 }
 
-const vendorNotFound = (vendorId: string) => new NotFoundError(`No vendor ${vendorId} for this gateway key.`, 'VENDOR_NOT_FOUND');
-
 /**
  * The action policy judges: the agent's `X-Warden-Action`, else `METHOD /path`. A declared action
  * written as `METHOD /path` must be the call itself: it names what policy checks against the
@@ -220,10 +218,10 @@ function declaredAction(declared: string | undefined, method: string, rawPath: s
   return declared;
 }
 
-function headerOf(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
+/** The first value of a header that may be repeated. */
+const firstOf = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+
+const headerOf = (headers: IncomingHttpHeaders, name: string): string | undefined => firstOf(headers[name]);
 
 function denial(ruling: Ruling): GatewayDeniedError {
   if (ruling.denyReason === 'budget_exceeded') {
@@ -241,8 +239,8 @@ function denial(ruling: Ruling): GatewayDeniedError {
  * within the bounds a declared cost may have, else none (the declared cost stands).
  */
 function reportedCost(value: string | string[] | undefined): number | null {
-  const text = Array.isArray(value) ? value[0] : value;
-  return text !== undefined && /^[0-9]{1,9}(\.[0-9]{1,6})?$/.test(text.trim()) ? toMicros(Number(text.trim())) : null;
+  const text = firstOf(value);
+  return text !== undefined && /^[0-9]{1,9}(\.[0-9]{1,6})?$/.test(text.trim()) ? usdToMicros(Number(text.trim())) : null;
 }
 
 function approvalRequired(ruling: Ruling): GatewayAnswer {

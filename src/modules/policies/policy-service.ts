@@ -7,6 +7,7 @@ import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import type { ErrorDetail } from '../../errors/api-error';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
+import { microsToUsd, usdToMicros } from '../../lib/money';
 import type { AgentService } from '../agents';
 import type { OrgService } from '../orgs';
 import type { WorkspaceService } from '../workspaces';
@@ -25,11 +26,10 @@ export interface PolicyHolders {
   workspaces: Pick<WorkspaceService, 'idsNamingPolicy' | 'forgetPolicy' | 'policyIdsOf' | 'lockPolicyIds' | 'setPolicyIds'>;
 }
 
-const MICROS_PER_USD = 1_000_000;
 /** How many holders of each kind a 409 names. */
 const NAMED_HOLDERS = 20;
 
-const usd = (micros: string | null): number | null => (micros === null ? null : Number(micros) / MICROS_PER_USD);
+const usd = (micros: string | null): number | null => (micros === null ? null : microsToUsd(micros));
 
 const rulesView = (row: RulesRow) => ({
   allowed_actions: row.allowed_actions,
@@ -108,7 +108,7 @@ function toMicros(value: number | null | undefined, field: string, problems: Err
   if (Number(value.toFixed(6)) !== value) {
     problems.push({ location: 'body', field, message: 'has more than 6 decimal places', rule: 'multipleOf' });
   }
-  return Math.round(value * MICROS_PER_USD);
+  return usdToMicros(value);
 }
 
 /** The rules of an input, defaults filled in, or 422 naming each problem the schema cannot express. */

@@ -1,9 +1,9 @@
 import type { components } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
+import { microsToUsd, usdToMicros } from '../../lib/money';
 import type { AgentService } from '../agents';
 import type { ApprovalService } from '../approvals';
 import type { BillingService } from '../billing';
-import { toMicros, toUsd } from '../decisions';
 import type { GatewayKeyService } from '../gateway-keys';
 import type { OrgService } from '../orgs';
 import type { PolicyService } from '../policies';
@@ -53,8 +53,9 @@ export class StateService {
           status: agent.status,
           policy_ids: agent.policy_ids,
           daily_budget: agent.daily_budget,
-          spent_today_usd: toUsd(spentMicros),
-          budget_remaining_usd: agent.daily_budget === null ? null : toUsd(Math.max(0, toMicros(agent.daily_budget) - spentMicros)),
+          spent_today_usd: microsToUsd(spentMicros),
+          budget_remaining_usd:
+            agent.daily_budget === null ? null : microsToUsd(Math.max(0, usdToMicros(agent.daily_budget) - spentMicros)),
         };
       }),
       policies: policies.slice(0, SNAPSHOT_LIMIT),

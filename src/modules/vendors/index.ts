@@ -1,3 +1,3 @@
 export { vendorsHandlers } from './handlers';
 export { applyVendorCredential, type VendorUpstream } from './vendor-auth';
-export { VendorService } from './vendor-service';
+export { VendorService, vendorNotFound } from './vendor-service';

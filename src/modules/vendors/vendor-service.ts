@@ -32,7 +32,8 @@ const toVendor = (row: VendorRow): Vendor => ({
   updated_at: row.updated_at.toISOString(),
 });
 
-const vendorNotFound = (id: string) => new NotFoundError(`No vendor '${id}' exists in this org.`, 'VENDOR_NOT_FOUND');
+/** 404 for a vendor that is absent, deleted, another org's, or not the one a gateway key opens. */
+export const vendorNotFound = (id: string) => new NotFoundError(`No vendor '${id}' exists in this org.`, 'VENDOR_NOT_FOUND');
 const nameTaken = () => new ConflictError('The org already has a vendor with this name.', 'VENDOR_NAME_TAKEN');
 const urlRefused = (reason: string) =>
   new ValidationError(`base_url ${reason}.`, 'VENDOR_URL_REFUSED', [
