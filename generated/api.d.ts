@@ -157,6 +157,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/{id}/dek": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a data-encryption key (agent)
+         * @description A fresh 32-byte data-encryption key for the agent to encrypt one value it sends Warden (a read
+         *     request's value, `POST /agents/{id}/wraps`). Returned sealed to the agent's registered X25519
+         *     wire key (`sealed_dek`, see `SealedBox` for the algorithm) and wrapped by Warden's
+         *     key-encryption key (`wrapped_dek`, opaque), valid for 15 minutes. Warden keeps no copy of the
+         *     key: it recovers it from `wrapped_dek`, which opens only for this agent of this org.
+         *     Authenticated by the agent's own `X-Agent-Secret` (403 `NOT_THIS_AGENT` on another agent's
+         *     id); 409 `WIRE_KEY_MISSING` until the agent has set its wire key. Recorded in the audit log as
+         *     `agent.dek_issued` with the key's id only.
+         */
+        post: operations["issueAgentDek"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agents/{id}/enable": {
         parameters: {
             query?: never;
@@ -322,6 +352,69 @@ export interface paths {
          *     ```
          */
         post: operations["proveAgentKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/wraps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post a read request's value (agent)
+         * @description Read flow: the agent holding the request's running job sends the value it fetched in the
+         *     cluster, encrypted with a key from `POST /agents/{id}/dek`:
+         *     `ciphertext ‖ tag = AES-256-GCM(key = the DEK, nonce, plaintext = the value in UTF-8,
+         *     aad = "warden:v1:wrap|" + request_id)`, with a 12-byte random `nonce`; `ciphertext` (ending with
+         *     the 16-byte tag) and `nonce` in standard base64, `wrapped_dek` exactly as issued.
+         *     Warden checks that it opens, re-encrypts it at rest under a fresh data key of the wrap's own
+         *     (wrapped by the key-encryption key), and keeps it until the requester retrieves it once or the
+         *     request expires. One wrap per request (409 `WRAP_EXISTS`); 409 `REQUEST_JOB_NOT_HELD` unless
+         *     this agent holds the request's running job; 422 `WRAP_UNREADABLE` when the key is not one
+         *     issued to this agent, has expired, or the ciphertext does not open.
+         */
+        post: operations["createAgentWrap"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/wraps/{wrap_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+                /** @description The wrap's `wrp_` id. */
+                wrap_id: components["parameters"]["WrapIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Retrieve a patch request's new value (agent, once)
+         * @description Patch flow: the agent holding the request's running job (its payload names `wrap_id`) retrieves
+         *     the requester's new value once, sealed to its X25519 wire key (`sealed_value`, context
+         *     `wrap|<wrap_id>`; see `SealedBox`). The ciphertext at rest is destroyed in the same transaction:
+         *     a second retrieval, or one after `expires_at`, answers 410 `WRAP_GONE`; of concurrent retrievals
+         *     exactly one gets the value. 409 `REQUEST_JOB_NOT_HELD` unless this agent holds the request's
+         *     running job; 409 `WIRE_KEY_MISSING` when the agent has no wire key (nothing is consumed then).
+         *     Recorded in the audit log as `wrap.retrieved`, without the value.
+         */
+        get: operations["retrieveAgentWrap"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1894,6 +1987,240 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List access requests
+         * @description Access requests, newest first. A holder of `request.read` sees every request of the org; anyone
+         *     else only their own. Filters: `requester_id` and `status` (a pending request past its
+         *     `expires_at` is listed, and filtered, as `expired`).
+         */
+        get: operations["listAccessRequests"];
+        put?: never;
+        /**
+         * Ask to change a secret's value (patch request)
+         * @description Seed 002's patch request: asks to set a secret to a new `value`. The value is encrypted at
+         *     once into a single-shot wrap (`kind: patch`) that only the agent carrying out the approved
+         *     job retrieves, once; it never reaches the database, logs or audit log in plaintext, and no
+         *     answer repeats it.
+         *     The caller (a user: a login, or an API key a user made) is the requester. The request is judged
+         *     at once under the highest-priority workflow matching its project, environment, kind and the
+         *     secret's labels, and records that workflow's id and version: an auto-approving workflow approves
+         *     it on creation (and queues the job), otherwise it waits for `required_approvals` approvals (one
+         *     when no workflow matches). Refused with 404 for an unknown (or another org's) project,
+         *     environment or secret, 409 `PROJECT_ARCHIVED` for an archived project, and 403 `USER_REQUIRED`
+         *     for a credential no user stands behind.
+         */
+        post: operations["createPatchRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an access request
+         * @description One request with its approvals inline. Its requester and holders of `request.read` see it;
+         *     for anyone else, as for another org's, it is 404.
+         */
+        get: operations["getAccessRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an access request
+         * @description Records the caller's approval. The approval that reaches `required_approvals` approves the
+         *     request and queues its job for an agent serving the secret's cluster, in the same transaction.
+         *     Approvers decide with a login (a person's session): an API key is refused with 403
+         *     `HUMAN_DECISION_REQUIRED`, because a key can be scripted and approval is meant to be a person's
+         *     judgement. The requester never decides their own request (403 `SELF_APPROVAL_FORBIDDEN`); when the
+         *     request's workflow names `approver_roles`, the approver must hold one of them (403
+         *     `APPROVER_ROLE_REQUIRED`). `approver_id` must be the caller (403 `ACTOR_MISMATCH`). Each approver
+         *     decides once (409 `ALREADY_DECIDED_BY_YOU`); a request that is no longer pending answers 409
+         *     `REQUEST_NOT_PENDING` (or `REQUEST_EXPIRED` past `expires_at`). Decisions on one request are
+         *     serialized under a row lock, so of concurrent decisions exactly one completes it.
+         */
+        post: operations["approveAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an access request
+         * @description The requester withdraws a pending request (seed 002: only the requester). `actor_id` must be the
+         *     caller (403 `ACTOR_MISMATCH`); anyone else who can see the request is refused with 403
+         *     `NOT_THE_REQUESTER`. A patch request's value (its wrap) is destroyed. A request that is no longer
+         *     pending answers 409 `REQUEST_NOT_PENDING` (`REQUEST_EXPIRED` past `expires_at`).
+         */
+        post: operations["cancelAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject an access request
+         * @description Rejects the request: one rejection ends it, whatever approvals it had. A patch request's
+         *     value (its wrap) is destroyed.
+         *     Approvers decide with a login (a person's session): an API key is refused with 403
+         *     `HUMAN_DECISION_REQUIRED`, because a key can be scripted and approval is meant to be a person's
+         *     judgement. The requester never decides their own request (403 `SELF_APPROVAL_FORBIDDEN`); when the
+         *     request's workflow names `approver_roles`, the approver must hold one of them (403
+         *     `APPROVER_ROLE_REQUIRED`). `approver_id` must be the caller (403 `ACTOR_MISMATCH`). Each approver
+         *     decides once (409 `ALREADY_DECIDED_BY_YOU`); a request that is no longer pending answers 409
+         *     `REQUEST_NOT_PENDING` (or `REQUEST_EXPIRED` past `expires_at`). Decisions on one request are
+         *     serialized under a row lock, so of concurrent decisions exactly one completes it.
+         */
+        post: operations["rejectAccessRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}/wraps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a request's wraps
+         * @description Value-free summaries of the request's wraps: whether each is still `available`, was
+         *     `retrieved` (when, by whom) or `expired`. Whoever may see the request may list them.
+         */
+        get: operations["listRequestWraps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}/wraps/{wrap_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+                /** @description The wrap's `wrp_` id. */
+                wrap_id: components["parameters"]["WrapIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Retrieve a read wrap's value (once)
+         * @description The requester retrieves the value an agent fetched for their read request, in plaintext, once:
+         *     the ciphertext is destroyed in the same transaction, so a second retrieval, or one after
+         *     `expires_at`, answers 410 `WRAP_GONE`; of concurrent retrievals exactly one gets the value.
+         *     Only the requester retrieves (403 `NOT_THE_REQUESTER` for others who can see the request), and
+         *     only read wraps (a patch wrap is for the agent: 404). Recorded in the audit log as
+         *     `wrap.retrieved`, without the value. Send `Cache-Control: no-store`-respecting clients only:
+         *     the answer carries `Cache-Control: no-store`.
+         */
+        get: operations["retrieveRequestWrap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to read a secret's value (read request)
+         * @description Seed 002's read request: asks to see a secret's current value. Once approved, an agent serving
+         *     the secret's cluster fetches it and posts it as a single-shot wrap, which the requester
+         *     retrieves once with `GET /requests/{id}/wraps/{wrap_id}`.
+         *     The caller (a user: a login, or an API key a user made) is the requester. The request is judged
+         *     at once under the highest-priority workflow matching its project, environment, kind and the
+         *     secret's labels, and records that workflow's id and version: an auto-approving workflow approves
+         *     it on creation (and queues the job), otherwise it waits for `required_approvals` approvals (one
+         *     when no workflow matches). Refused with 404 for an unknown (or another org's) project,
+         *     environment or secret, 409 `PROJECT_ARCHIVED` for an archived project, and 403 `USER_REQUIRED`
+         *     for a credential no user stands behind.
+         */
+        post: operations["createReadRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/roles": {
         parameters: {
             query?: never;
@@ -2582,6 +2909,84 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description A person's request to read a secret's value (`kind: read`) or to change it (`kind: patch`),
+         *     decided by approvers under the workflow that matched it, and carried out by an agent through
+         *     a job.
+         *
+         *     `status`: `pending` (collecting approvals until `expires_at`), `approved` (a job is queued for
+         *     an agent serving the secret's cluster), `running` (an agent holds the job), `completed` or
+         *     `failed` (the job ended), `rejected` (an approver said no), `cancelled` (the requester
+         *     withdrew it) or `expired` (still pending at `expires_at`). `pending` moves to `approved`,
+         *     `rejected`, `cancelled` or `expired`; `approved` to `running` (or `cancelled` while no agent
+         *     holds it); `running` to `completed` or `failed`. Every other transition answers 409.
+         *     A request never carries a secret's value: a patch's new value is held as a wrap.
+         */
+        AccessRequest: {
+            approvals: components["schemas"]["AccessRequestApproval"][];
+            /** @description Roles one of which each approver must hold; empty when anyone holding `request.approve` may approve. */
+            approver_roles: string[];
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            /** @description Who rejected or cancelled it. */
+            decided_by: string | null;
+            /** @description The reason given for a rejection. */
+            decision_reason: string | null;
+            environment_id: string;
+            environment_name: string;
+            /**
+             * Format: date-time
+             * @description Until when approvals are collected and a value may be retrieved.
+             */
+            expires_at: string;
+            id: string;
+            /** @description The job carrying it out, once approved. */
+            job_id: string | null;
+            justification: string;
+            /** @enum {string} */
+            kind: "read" | "patch";
+            org_id: string;
+            project_id: string;
+            project_name: string;
+            requester_id: string;
+            /**
+             * Format: int32
+             * @description Approvals needed; 0 when the workflow auto-approves.
+             */
+            required_approvals: number;
+            /** @description Where the secret lives, as its agent reported it (never its value). */
+            secret: {
+                cluster_name: string;
+                provider: string;
+                ref: string;
+            };
+            /** @description The discovered secret the request names. */
+            secret_id: string;
+            /** @enum {string} */
+            status: "pending" | "approved" | "rejected" | "cancelled" | "expired" | "running" | "completed" | "failed";
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The workflow the request was judged under; null when none matched. */
+            workflow_id: string | null;
+            /** Format: int32 */
+            workflow_version: number | null;
+        };
+        /** @description One approver's decision on an access request. Each approver decides a request at most once. */
+        AccessRequestApproval: {
+            /** @description The user who decided. */
+            approver_id: string;
+            /** @description The approver's comment, or the reason given for a rejection. */
+            comment: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @enum {string} */
+            decision: "approved" | "rejected";
+            id: string;
+        };
+        /**
          * @description An action, or a pattern of actions: printable ASCII words separated by single spaces (so the
          *     gateway's default action `METHOD /path` can be named). `*` matches any run of characters,
          *     including none (`chat.*`, `GET /v1/*`, `*`); every other character matches itself, ignoring
@@ -3124,7 +3529,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "USER_REQUIRED" | "ACTOR_MISMATCH" | "HUMAN_DECISION_REQUIRED" | "SELF_APPROVAL_FORBIDDEN" | "APPROVER_ROLE_REQUIRED" | "NOT_THE_REQUESTER" | "REQUEST_NOT_FOUND" | "WRAP_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_EXPIRED" | "ALREADY_DECIDED_BY_YOU" | "REQUEST_JOB_NOT_HELD" | "WRAP_EXISTS" | "WIRE_KEY_MISSING" | "WRAP_GONE" | "WRAP_UNREADABLE";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -3226,6 +3631,23 @@ export interface components {
              * @enum {string}
              */
             status: "ok";
+        };
+        /**
+         * @description A fresh 32-byte data-encryption key (DEK) for one value the agent sends Warden, in two forms:
+         *     `sealed_dek` opens only with the agent's X25519 private key (see `SealedBox`), and
+         *     `wrapped_dek` is the same key wrapped by Warden's key-encryption key, opaque to the agent,
+         *     which it sends back beside the value it encrypted with the key. Warden keeps no copy.
+         */
+        IssuedDek: {
+            dek_id: string;
+            /**
+             * Format: date-time
+             * @description The wrapped DEK is refused after this.
+             */
+            expires_at: string;
+            sealed_dek: components["schemas"]["SealedBox"];
+            /** @description Opaque; send it back unchanged as `wrapped_dek` of `POST /agents/{id}/wraps`. */
+            wrapped_dek: string;
         };
         /** @description A login session for a user: the JWT to send as `Authorization: Bearer`, when it expires, and the user. */
         LoginResult: {
@@ -3481,6 +3903,37 @@ export interface components {
             token_version: number;
         };
         /**
+         * @description Bytes sealed to an agent's registered X25519 wire key (`PUT /agents/{id}/public-key`), so that
+         *     only the holder of the private key opens them. Algorithm `X25519-HKDF-SHA256-AES256GCM`:
+         *     1. Warden makes an ephemeral X25519 key pair and sends its public key as `epk`.
+         *     2. `shared = X25519(agent private key, epk)` (32 bytes).
+         *     3. `key = HKDF-SHA256(ikm = shared, salt = epk ‖ agent public key, info = "warden:v1:seal|" + context, length = 32)`,
+         *        where `context` is this object's `context` field, as UTF-8.
+         *     4. `plaintext = AES-256-GCM-Open(key, nonce, ciphertext, aad = "warden:v1:seal|" + context)`; `ciphertext` ends with the
+         *        16-byte GCM tag.
+         *     All byte strings are standard base64.
+         */
+        SealedBox: {
+            /** @enum {string} */
+            alg: "X25519-HKDF-SHA256-AES256GCM";
+            /** @description AES-256-GCM ciphertext followed by its 16-byte tag. */
+            ciphertext: string;
+            /** @description What is sealed, e.g. `dek|dek_…` or `wrap|wrp_…`; bound into the key and the AAD. */
+            context: string;
+            /** @description The ephemeral X25519 public key (32 bytes). */
+            epk: string;
+            /** @description The 12-byte AES-GCM nonce. */
+            nonce: string;
+        };
+        /** @description The secret a request names - a discovered secret's `sec_` id, or where it lives (cluster, provider, ref). */
+        SecretReferenceInput: {
+            secret_id: string;
+        } | {
+            cluster_name: string;
+            provider: string;
+            ref: string;
+        };
+        /**
          * @description What one SIEM export delivered. The events selected (newest `limit` of those matching the
          *     filters) are sent oldest first in batches; a batch that still fails after the retries counts
          *     all its events as `failed`.
@@ -3696,6 +4149,38 @@ export interface components {
          * @enum {string}
          */
         WorkspaceRole: "admin" | "member" | "viewer";
+        /**
+         * @description A single-shot wrap: one secret value in transit between an agent and a person, encrypted at
+         *     rest under its own data key (wrapped by the key-encryption key). `kind: read` holds a value an
+         *     agent fetched for the requester; `kind: patch` holds the requester's new value for the agent.
+         *     It is retrieved at most once: the ciphertext is destroyed on retrieval or at `expires_at`,
+         *     whichever comes first. This summary never carries the value.
+         */
+        Wrap: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The agent (`agt_`) that posted a read value, or the user (`usr_`) who gave a patch value. */
+            created_by: string;
+            /** Format: date-time */
+            expires_at: string;
+            id: string;
+            /** @enum {string} */
+            kind: "read" | "patch";
+            request_id: string;
+            /** Format: date-time */
+            retrieved_at: string | null;
+            retrieved_by: string | null;
+            /**
+             * Format: int32
+             * @description Length of the value in UTF-8 bytes.
+             */
+            size_bytes: number;
+            /**
+             * @description `available` until retrieved or expired; the value is gone in the other two.
+             * @enum {string}
+             */
+            status: "available" | "retrieved" | "expired";
+        };
     };
     responses: {
         /** @description The outside service (e.g. the SIEM intake) could not be reached or refused every request; `details` says what it answered. */
@@ -3798,6 +4283,24 @@ export interface components {
                  *       "error": "gateway_timeout",
                  *       "message": "The vendor did not answer within 30000 ms.",
                  *       "code": "UPSTREAM_TIMEOUT",
+                 *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The resource existed but is gone for good (a single-shot value already retrieved, or expired). */
+        Gone: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "gone",
+                 *       "message": "The wrap's value was already retrieved; it can be retrieved only once.",
+                 *       "code": "WRAP_GONE",
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
@@ -4010,6 +4513,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The access request's `acr_` id. */
+        AccessRequestIdPath: string;
         /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
         AgentRef: string;
         /** @description The API key's id (`key_…`), never its secret. */
@@ -4040,6 +4545,8 @@ export interface components {
         WorkspaceIdOfPath: string;
         /** @description The workspace's id. */
         WorkspaceIdPath: string;
+        /** @description The wrap's `wrp_` id. */
+        WrapIdPath: string;
     };
     requestBodies: never;
     headers: {
@@ -4532,6 +5039,51 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    issueAgentDek: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key, sealed and wrapped. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "dek_id": "dek_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "sealed_dek": {
+                     *         "alg": "X25519-HKDF-SHA256-AES256GCM",
+                     *         "context": "dek|dek_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "epk": "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=",
+                     *         "nonce": "3q2+7wAAAAAAAAAA",
+                     *         "ciphertext": "q0xTq4WSgBpjD8l2aFvUq4Q9m0xWq7b2yF6d3e8o1lKk1l1Wc2yQ0hJ9bXr7s6Ab"
+                     *       },
+                     *       "wrapped_dek": "v1.dek_01jd4v3k8m2q6r9t1w5y7z0abc.1762077600.local:6b86b273ff34fce1.p2l0Yk2zQ1hJ9bXr7s6Abq0xTq4WSgBpjD8l2aFvUq4Q9m0xWq7b2yF6d3e8o1lKk1l1Wc2yQ0hJ9bXr7s6A",
+                     *       "expires_at": "2026-11-02T10:15:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["IssuedDek"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     enableAgent: {
         parameters: {
             query?: never;
@@ -4884,6 +5436,129 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAgentWrap: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "wrapped_dek": "v1.dek_01jd4v3k8m2q6r9t1w5y7z0abc.1762077600.local:6b86b273ff34fce1.p2l0Yk2zQ1hJ9bXr7s6Abq0xTq4WSgBpjD8l2aFvUq4Q9m0xWq7b2yF6d3e8o1lKk1l1Wc2yQ0hJ9bXr7s6A",
+                 *       "nonce": "3q2+7wAAAAAAAAAA",
+                 *       "ciphertext": "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description AES-256-GCM ciphertext ‖ 16-byte tag, base64. */
+                    ciphertext: string;
+                    /** @description The 12-byte AES-GCM nonce, base64. */
+                    nonce: string;
+                    request_id: string;
+                    /** @description The `wrapped_dek` Warden issued. */
+                    wrapped_dek: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The wrap, value-free. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wrp_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "read",
+                     *       "status": "available",
+                     *       "created_by": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "size_bytes": 42,
+                     *       "expires_at": "2026-11-03T10:00:00Z",
+                     *       "retrieved_at": null,
+                     *       "retrieved_by": null,
+                     *       "created_at": "2026-11-02T10:06:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Wrap"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrieveAgentWrap: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+                /** @description The wrap's `wrp_` id. */
+                wrap_id: components["parameters"]["WrapIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The wrap and its value, sealed to the agent. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wrp_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "patch",
+                     *       "status": "retrieved",
+                     *       "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "size_bytes": 42,
+                     *       "expires_at": "2026-11-03T10:00:00Z",
+                     *       "retrieved_at": "2026-11-02T10:07:00Z",
+                     *       "retrieved_by": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "sealed_value": {
+                     *         "alg": "X25519-HKDF-SHA256-AES256GCM",
+                     *         "context": "wrap|wrp_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "epk": "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=",
+                     *         "nonce": "3q2+7wAAAAAAAAAA",
+                     *         "ciphertext": "q0xTq4WSgBpjD8l2aFvUq4Q9m0xWq7b2yF6d3e8o1lKk1l1Wc2yQ0hJ9bXr7s6Ab"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Wrap"] & {
+                        sealed_value: components["schemas"]["SealedBox"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -9092,6 +9767,725 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAccessRequests: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only requests of this user. */
+                requester_id?: string;
+                /** @description Only requests in this state. */
+                status?: "pending" | "approved" | "rejected" | "cancelled" | "expired" | "running" | "completed" | "failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of requests. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "requests": [
+                     *         {
+                     *           "id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "kind": "read",
+                     *           "status": "pending",
+                     *           "requester_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "project_name": "payments",
+                     *           "environment_id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "environment_name": "production",
+                     *           "secret_id": "sec_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "secret": {
+                     *             "cluster_name": "prod-eu-1",
+                     *             "provider": "kubernetes",
+                     *             "ref": "payments/stripe-api-key"
+                     *           },
+                     *           "justification": "INC-4521: verify the live key matches the dashboard",
+                     *           "expires_at": "2026-11-03T10:00:00Z",
+                     *           "workflow_id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "workflow_version": 3,
+                     *           "required_approvals": 2,
+                     *           "approver_roles": [
+                     *             "security"
+                     *           ],
+                     *           "approvals": [],
+                     *           "job_id": null,
+                     *           "decided_by": null,
+                     *           "decision_reason": null,
+                     *           "decided_at": null,
+                     *           "completed_at": null,
+                     *           "created_at": "2026-11-02T10:00:00Z",
+                     *           "updated_at": "2026-11-02T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        requests: components["schemas"]["AccessRequest"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPatchRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "environment_id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "secret": {
+                 *         "cluster_name": "prod-eu-1",
+                 *         "provider": "kubernetes",
+                 *         "ref": "payments/stripe-api-key"
+                 *       },
+                 *       "justification": "Rotate the Stripe key after INC-4521",
+                 *       "value": "sk_live_new_value_from_the_stripe_dashboard",
+                 *       "expires_in": 86400
+                 *     }
+                 */
+                "application/json": {
+                    /** @description An environment of that project. */
+                    environment_id: string;
+                    /**
+                     * Format: int32
+                     * @description Seconds until the request expires (5 minutes to 7 days; default 24 hours): approvals are collected, and a value may be retrieved, until then.
+                     * @default 86400
+                     */
+                    expires_in?: number;
+                    /** @description Why the access is needed; approvers read it. */
+                    justification: string;
+                    /** @description The project (workspace) the secret belongs to. */
+                    project_id: string;
+                    secret: components["schemas"]["SecretReferenceInput"];
+                    /** @description The secret's new value. Never stored or shown in plaintext. */
+                    value: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The request, pending (or approved when its workflow auto-approves). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "patch",
+                     *       "status": "pending",
+                     *       "requester_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_name": "payments",
+                     *       "environment_id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "environment_name": "production",
+                     *       "secret_id": "sec_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "secret": {
+                     *         "cluster_name": "prod-eu-1",
+                     *         "provider": "kubernetes",
+                     *         "ref": "payments/stripe-api-key"
+                     *       },
+                     *       "justification": "INC-4521: verify the live key matches the dashboard",
+                     *       "expires_at": "2026-11-03T10:00:00Z",
+                     *       "workflow_id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workflow_version": 3,
+                     *       "required_approvals": 2,
+                     *       "approver_roles": [
+                     *         "security"
+                     *       ],
+                     *       "approvals": [],
+                     *       "job_id": null,
+                     *       "decided_by": null,
+                     *       "decision_reason": null,
+                     *       "decided_at": null,
+                     *       "completed_at": null,
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "read",
+                     *       "status": "approved",
+                     *       "requester_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_name": "payments",
+                     *       "environment_id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "environment_name": "production",
+                     *       "secret_id": "sec_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "secret": {
+                     *         "cluster_name": "prod-eu-1",
+                     *         "provider": "kubernetes",
+                     *         "ref": "payments/stripe-api-key"
+                     *       },
+                     *       "justification": "INC-4521: verify the live key matches the dashboard",
+                     *       "expires_at": "2026-11-03T10:00:00Z",
+                     *       "workflow_id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workflow_version": 3,
+                     *       "required_approvals": 2,
+                     *       "approver_roles": [
+                     *         "security"
+                     *       ],
+                     *       "approvals": [
+                     *         {
+                     *           "id": "rqa_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "approver_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *           "decision": "approved",
+                     *           "comment": null,
+                     *           "created_at": "2026-11-02T10:02:00Z"
+                     *         },
+                     *         {
+                     *           "id": "rqa_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *           "approver_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abe",
+                     *           "decision": "approved",
+                     *           "comment": "Checked the incident",
+                     *           "created_at": "2026-11-02T10:05:00Z"
+                     *         }
+                     *       ],
+                     *       "job_id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "decided_by": null,
+                     *       "decision_reason": null,
+                     *       "decided_at": "2026-11-02T10:05:00Z",
+                     *       "completed_at": null,
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "updated_at": "2026-11-02T10:05:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    approveAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "approver_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abe",
+                 *       "comment": "Checked the incident"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The caller's own user id. */
+                    approver_id: string;
+                    comment?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The request after the approval (`approved` once enough approvals are in). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "read",
+                     *       "status": "approved",
+                     *       "requester_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_name": "payments",
+                     *       "environment_id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "environment_name": "production",
+                     *       "secret_id": "sec_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "secret": {
+                     *         "cluster_name": "prod-eu-1",
+                     *         "provider": "kubernetes",
+                     *         "ref": "payments/stripe-api-key"
+                     *       },
+                     *       "justification": "INC-4521: verify the live key matches the dashboard",
+                     *       "expires_at": "2026-11-03T10:00:00Z",
+                     *       "workflow_id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workflow_version": 3,
+                     *       "required_approvals": 2,
+                     *       "approver_roles": [
+                     *         "security"
+                     *       ],
+                     *       "approvals": [
+                     *         {
+                     *           "id": "rqa_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "approver_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *           "decision": "approved",
+                     *           "comment": null,
+                     *           "created_at": "2026-11-02T10:02:00Z"
+                     *         },
+                     *         {
+                     *           "id": "rqa_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *           "approver_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abe",
+                     *           "decision": "approved",
+                     *           "comment": "Checked the incident",
+                     *           "created_at": "2026-11-02T10:05:00Z"
+                     *         }
+                     *       ],
+                     *       "job_id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "decided_by": null,
+                     *       "decision_reason": null,
+                     *       "decided_at": "2026-11-02T10:05:00Z",
+                     *       "completed_at": null,
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "updated_at": "2026-11-02T10:05:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "actor_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The caller's own user id (the requester). */
+                    actor_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The cancelled request. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "read",
+                     *       "status": "cancelled",
+                     *       "requester_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_name": "payments",
+                     *       "environment_id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "environment_name": "production",
+                     *       "secret_id": "sec_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "secret": {
+                     *         "cluster_name": "prod-eu-1",
+                     *         "provider": "kubernetes",
+                     *         "ref": "payments/stripe-api-key"
+                     *       },
+                     *       "justification": "INC-4521: verify the live key matches the dashboard",
+                     *       "expires_at": "2026-11-03T10:00:00Z",
+                     *       "workflow_id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workflow_version": 3,
+                     *       "required_approvals": 2,
+                     *       "approver_roles": [
+                     *         "security"
+                     *       ],
+                     *       "approvals": [],
+                     *       "job_id": null,
+                     *       "decided_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "decision_reason": null,
+                     *       "decided_at": "2026-11-02T10:01:00Z",
+                     *       "completed_at": null,
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rejectAccessRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "approver_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abd",
+                 *       "reason": "Use the read-only dashboard instead"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The caller's own user id. */
+                    approver_id: string;
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The rejected request. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "read",
+                     *       "status": "rejected",
+                     *       "requester_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_name": "payments",
+                     *       "environment_id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "environment_name": "production",
+                     *       "secret_id": "sec_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "secret": {
+                     *         "cluster_name": "prod-eu-1",
+                     *         "provider": "kubernetes",
+                     *         "ref": "payments/stripe-api-key"
+                     *       },
+                     *       "justification": "INC-4521: verify the live key matches the dashboard",
+                     *       "expires_at": "2026-11-03T10:00:00Z",
+                     *       "workflow_id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workflow_version": 3,
+                     *       "required_approvals": 2,
+                     *       "approver_roles": [
+                     *         "security"
+                     *       ],
+                     *       "approvals": [
+                     *         {
+                     *           "id": "rqa_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "approver_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *           "decision": "rejected",
+                     *           "comment": "Use the read-only dashboard instead",
+                     *           "created_at": "2026-11-02T10:02:00Z"
+                     *         }
+                     *       ],
+                     *       "job_id": null,
+                     *       "decided_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *       "decision_reason": "Use the read-only dashboard instead",
+                     *       "decided_at": "2026-11-02T10:02:00Z",
+                     *       "completed_at": null,
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRequestWraps: {
+        parameters: {
+            query?: {
+                /** @description Seed 002's stop-gap identity; accepted only when it is the caller's own user id (403 `ACTOR_MISMATCH` otherwise). */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request's wraps, oldest first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "wraps": [
+                     *         {
+                     *           "id": "wrp_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "kind": "read",
+                     *           "status": "available",
+                     *           "created_by": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "size_bytes": 42,
+                     *           "expires_at": "2026-11-03T10:00:00Z",
+                     *           "retrieved_at": null,
+                     *           "retrieved_by": null,
+                     *           "created_at": "2026-11-02T10:06:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        wraps: components["schemas"]["Wrap"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrieveRequestWrap: {
+        parameters: {
+            query?: {
+                /** @description Seed 002's stop-gap identity; accepted only when it is the caller's own user id (403 `ACTOR_MISMATCH` otherwise). */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The access request's `acr_` id. */
+                id: components["parameters"]["AccessRequestIdPath"];
+                /** @description The wrap's `wrp_` id. */
+                wrap_id: components["parameters"]["WrapIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The wrap and its value. The value is never shown again. */
+            200: {
+                headers: {
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wrp_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "read",
+                     *       "status": "retrieved",
+                     *       "created_by": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "size_bytes": 42,
+                     *       "expires_at": "2026-11-03T10:00:00Z",
+                     *       "retrieved_at": "2026-11-02T10:07:00Z",
+                     *       "retrieved_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "created_at": "2026-11-02T10:06:00Z",
+                     *       "value": "sk_live_the_current_value_fetched_by_agent"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Wrap"] & {
+                        /** @description The secret's value. */
+                        value: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createReadRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "environment_id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "secret": {
+                 *         "secret_id": "sec_01jd4v3k8m2q6r9t1w5y7z0abc"
+                 *       },
+                 *       "justification": "INC-4521: verify the live key matches the dashboard"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description An environment of that project. */
+                    environment_id: string;
+                    /**
+                     * Format: int32
+                     * @description Seconds until the request expires (5 minutes to 7 days; default 24 hours): approvals are collected, and a value may be retrieved, until then.
+                     * @default 86400
+                     */
+                    expires_in?: number;
+                    /** @description Why the access is needed; approvers read it. */
+                    justification: string;
+                    /** @description The project (workspace) the secret belongs to. */
+                    project_id: string;
+                    secret: components["schemas"]["SecretReferenceInput"];
+                };
+            };
+        };
+        responses: {
+            /** @description The request, pending (or approved when its workflow auto-approves). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "read",
+                     *       "status": "pending",
+                     *       "requester_id": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_name": "payments",
+                     *       "environment_id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "environment_name": "production",
+                     *       "secret_id": "sec_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "secret": {
+                     *         "cluster_name": "prod-eu-1",
+                     *         "provider": "kubernetes",
+                     *         "ref": "payments/stripe-api-key"
+                     *       },
+                     *       "justification": "INC-4521: verify the live key matches the dashboard",
+                     *       "expires_at": "2026-11-03T10:00:00Z",
+                     *       "workflow_id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workflow_version": 3,
+                     *       "required_approvals": 2,
+                     *       "approver_roles": [
+                     *         "security"
+                     *       ],
+                     *       "approvals": [],
+                     *       "job_id": null,
+                     *       "decided_by": null,
+                     *       "decision_reason": null,
+                     *       "decided_at": null,
+                     *       "completed_at": null,
+                     *       "created_at": "2026-11-02T10:00:00Z",
+                     *       "updated_at": "2026-11-02T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AccessRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -16,6 +16,7 @@ import { loadContractDocuments } from './modules/system';
  * drain in-flight requests before closing. The bench starts it with a padded spec.
  */
 const MAINTENANCE_INTERVAL_MS = 3_600_000;
+const BROKER_SWEEP_INTERVAL_MS = 60_000;
 
 type SpecOptions = Pick<AppOptions, 'contract' | 'handlers'> & {
   /** Where generate compiled the contract's spec (default generated/binding). */
@@ -65,6 +66,14 @@ async function main(spec: SpecOptions): Promise<void> {
     ]).catch((error: Error) => logger.error({ err_message: error.message }, 'maintenance failed'));
   const maintenanceTimer = setInterval(maintain, MAINTENANCE_INTERVAL_MS);
   maintenanceTimer.unref();
+  // Every minute: access requests still pending past their deadline are written expired, and wrap
+  // values past theirs are destroyed (reads already refuse both; this keeps no ciphertext past its time).
+  const expireBroker = () =>
+    Promise.all([services.accessRequests.expireDue(), services.wraps.destroyExpired()]).catch((error: Error) =>
+      logger.error({ err_message: error.message }, 'broker expiry sweep failed'),
+    );
+  const brokerTimer = setInterval(expireBroker, BROKER_SWEEP_INTERVAL_MS);
+  brokerTimer.unref();
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -72,6 +81,7 @@ async function main(spec: SpecOptions): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     clearInterval(maintenanceTimer);
+    clearInterval(brokerTimer);
     const force = setTimeout(() => {
       logger.warn('in-flight requests did not finish in time; closing their connections');
       server.closeAllConnections();

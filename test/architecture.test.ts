@@ -88,6 +88,9 @@ const TABLE_OWNERS: Record<string, string> = {
   data_keys: 'src/crypto/data-key-store.ts',
   vendors: 'src/modules/vendors/vendor-store.ts',
   gateway_keys: 'src/modules/gateway-keys/gateway-key-store.ts',
+  access_requests: 'src/modules/access-requests/access-request-store.ts',
+  access_request_approvals: 'src/modules/access-requests/access-request-store.ts',
+  wraps: 'src/modules/wraps/wrap-store.ts',
 };
 
 describe('the shape of the house', () => {

@@ -72,6 +72,12 @@ export class ConflictError extends ApiError {
   readonly kind = 'conflict';
 }
 
+/** A single-shot value that existed but is gone for good (retrieved once, or expired). */
+export class GoneError extends ApiError {
+  readonly status = 410;
+  readonly kind = 'gone';
+}
+
 export class PayloadTooLargeError extends ApiError {
   readonly status = 413;
   readonly kind = 'payload_too_large';

@@ -166,6 +166,29 @@ export const ERROR_CODES = {
   },
   UPSTREAM_REFUSED: { status: 502, meaning: 'The vendor’s address is one Warden may not call (SSRF rules) or does not resolve.' },
   UPSTREAM_TIMEOUT: { status: 504, meaning: 'The vendor did not answer in time.' },
+  // access requests and wraps
+  USER_REQUIRED: { status: 403, meaning: 'The operation needs a person behind the credential: a login, or an API key a user made.' },
+  ACTOR_MISMATCH: { status: 403, meaning: 'A user id in the body or query (approver_id, actor_id, user_id) is not the caller’s own.' },
+  HUMAN_DECISION_REQUIRED: { status: 403, meaning: 'Access requests are decided by a person’s login session, not by an API key.' },
+  SELF_APPROVAL_FORBIDDEN: { status: 403, meaning: 'A requester never approves or rejects their own access request.' },
+  APPROVER_ROLE_REQUIRED: { status: 403, meaning: 'The request’s workflow lets only holders of its approver_roles decide it.' },
+  NOT_THE_REQUESTER: { status: 403, meaning: 'Only the requester may do this with the access request (cancel it, retrieve its value).' },
+  REQUEST_NOT_FOUND: { status: 404, meaning: 'No such access request in this org, or not one the caller may see.' },
+  WRAP_NOT_FOUND: { status: 404, meaning: 'No such wrap of this access request (or not one the caller may retrieve).' },
+  REQUEST_NOT_PENDING: {
+    status: 409,
+    meaning: 'The access request is no longer pending: it was already decided, cancelled or carried out.',
+  },
+  REQUEST_EXPIRED: { status: 409, meaning: 'The access request expired (expires_at passed) before it was decided or carried out.' },
+  ALREADY_DECIDED_BY_YOU: { status: 409, meaning: 'The caller has already approved or rejected this access request.' },
+  REQUEST_JOB_NOT_HELD: { status: 409, meaning: 'The agent does not hold the running job of this access request.' },
+  WRAP_EXISTS: { status: 409, meaning: 'The access request already has its wrap; each request holds one value.' },
+  WIRE_KEY_MISSING: { status: 409, meaning: 'The agent has no X25519 wire key: set it with PUT /agents/{id}/public-key first.' },
+  WRAP_GONE: { status: 410, meaning: 'The wrap’s value was already retrieved, or expired: it is retrievable only once.' },
+  WRAP_UNREADABLE: {
+    status: 422,
+    meaning: 'The wrapped_dek is not one Warden issued to this agent (or it expired), or the ciphertext does not open.',
+  },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,3 +1,4 @@
+import { accessRequestsHandlers } from './access-requests';
 import { adminHandlers } from './admin';
 import { agentsHandlers } from './agents';
 import { apiKeysHandlers } from './api-keys';
@@ -19,6 +20,7 @@ import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
 import { vendorsHandlers } from './vendors';
 import { workspacesHandlers } from './workspaces';
+import { wrapsHandlers } from './wraps';
 
 /** Every module's handlers, keyed by operationId. */
 export const handlers = {
@@ -42,4 +44,6 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...accessRequestsHandlers,
+  ...wrapsHandlers,
 } satisfies HandlerMap;

@@ -12,6 +12,7 @@ import { Mailer } from '../mail/mailer';
 import type { Metrics } from '../metrics/metrics';
 import { OutboundHttp, outboundPolicy } from '../outbound/outbound-http';
 import { AdminService } from './admin';
+import { AccessRequestService } from './access-requests';
 import { AgentService } from './agents';
 import { ApiKeyService } from './api-keys';
 import { ApprovalNotifier, ApprovalService } from './approvals';
@@ -31,6 +32,7 @@ import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
 import { VendorService } from './vendors';
+import { WrapService } from './wraps';
 import { EnvironmentService, WorkspaceService } from './workspaces';
 
 export interface ServiceOptions {
@@ -81,15 +83,13 @@ export function createServices(options: ServiceOptions) {
   const outbound = new OutboundHttp(outboundPolicy(config.outbound));
   const rbac = new RbacService(db, orgs, users, owners);
   // Secrets Warden reads back (vendor credentials): sealed under per-org data keys wrapped by the KEK.
-  const cipher = new EnvelopeCipher(
-    db,
-    keyManagerFor({
-      configured: config.encryptionKey,
-      embedded: database.embedded,
-      dataDir: config.dataDir,
-      warn: (message) => logger.warn(message),
-    }),
-  );
+  const keys = keyManagerFor({
+    configured: config.encryptionKey,
+    embedded: database.embedded,
+    dataDir: config.dataDir,
+    warn: (message) => logger.warn(message),
+  });
+  const cipher = new EnvelopeCipher(db, keys);
   const vendors = new VendorService(db, orgs, outbound, cipher);
   const gatewayKeys = new GatewayKeyService(db, orgs, agents, vendors);
   const billing = new BillingService(db, orgs, new ConfiguredFeeSettings(config.billing));
@@ -105,6 +105,16 @@ export function createServices(options: ServiceOptions) {
     { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
   );
   const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
+  // Access requests and wraps call each other (a patch value is a wrap; a wrap's reader is checked against its request).
+  const wraps: WrapService = new WrapService(db, agents, keys, audit, () => ({ requests: accessRequests, jobs: BROKER_PENDING }));
+  const accessRequests: AccessRequestService = new AccessRequestService(db, orgs, () => ({
+    workspaces: BROKER_PENDING,
+    workflows: BROKER_PENDING,
+    secrets: BROKER_PENDING,
+    jobs: BROKER_PENDING,
+    gitops: BROKER_PENDING,
+    wraps,
+  }));
   return {
     config,
     database,
@@ -136,7 +146,12 @@ export function createServices(options: ServiceOptions) {
     vendors,
     gatewayKeys,
     decisions,
+    accessRequests,
+    wraps,
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
   };
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: TEMPORARY until A-D land on main
+const BROKER_PENDING: any = new Proxy({}, { get: () => () => Promise.reject(new Error('broker dependency not landed yet')) });

@@ -1,0 +1,2 @@
+export { type AccessRequest, AccessRequestService } from './access-request-service';
+export { accessRequestsHandlers } from './handlers';

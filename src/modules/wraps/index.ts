@@ -1,0 +1,2 @@
+export { wrapsHandlers } from './handlers';
+export { type WrapDependencies, WrapService } from './wrap-service';
