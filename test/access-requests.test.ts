@@ -1,0 +1,297 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import {
+  approveWith,
+  type Broker,
+  createWireAgent,
+  createWorkflow,
+  readRequestBody,
+  SECRET_REF,
+  setUpBroker,
+} from './support/broker';
+import { assertNoSecretAtRest, theAuditEventOf } from './support/identity';
+import { startTestApp, type TestApp } from './support/test-app';
+
+describe('access requests: create, list, approve, reject, cancel, expire (seed 002)', () => {
+  let warden: TestApp;
+  let broker: Broker;
+  let other: Broker;
+  const handled: string[] = [];
+
+  const createRead = (extra: Record<string, unknown> = {}, as = broker.requester.auth) =>
+    warden.request.post('/api/v1/requests/read').set(as).send(readRequestBody(broker, extra));
+  const createPatch = (value: string, extra: Record<string, unknown> = {}) =>
+    warden.request
+      .post('/api/v1/requests')
+      .set(broker.requester.auth)
+      .send({ ...readRequestBody(broker, extra), value });
+  const decide = (id: string, verb: 'approve' | 'reject', who: { id: string; auth: object }, body: Record<string, unknown> = {}) =>
+    warden.request
+      .post(`/api/v1/requests/${id}/${verb}`)
+      .set(who.auth)
+      .send({ approver_id: who.id, ...(verb === 'reject' ? { reason: 'Not during the freeze' } : {}), ...body });
+
+  before(async () => {
+    warden = await startTestApp({ config: { encryptionKey: randomBytes(32) } });
+    broker = await setUpBroker(warden);
+    other = await setUpBroker(warden, 'Other org');
+    await createWireAgent(warden, broker, 'agent-one');
+    await createWireAgent(warden, other, 'agent-other');
+    // Production reads and patches need two approvals from the security role.
+    await createWorkflow(warden, broker, {
+      match: { environment_names: ['production'] },
+      required_approvals: 2,
+      approver_roles: ['security'],
+    });
+  });
+  after(async () => {
+    await assertNoSecretAtRest(warden, handled);
+    await warden.close();
+  });
+
+  it('POST /requests/read judges the request under the matching workflow and records its version', async () => {
+    const res = await createRead().expect(201);
+    assert.match(res.body.id, /^acr_[0-9a-z]{26}$/);
+    assert.equal(res.body.kind, 'read');
+    assert.equal(res.body.status, 'pending');
+    assert.equal(res.body.requester_id, broker.requester.id);
+    assert.equal(res.body.project_name, 'payments');
+    assert.equal(res.body.environment_name, 'production');
+    assert.deepEqual(res.body.secret, SECRET_REF);
+    assert.match(res.body.secret_id, /^sec_/);
+    assert.match(res.body.workflow_id, /^wf_/);
+    assert.equal(res.body.workflow_version, 1);
+    assert.equal(res.body.required_approvals, 2);
+    assert.deepEqual(res.body.approver_roles, ['security']);
+    assert.deepEqual(res.body.approvals, []);
+    assert.equal(res.body.job_id, null);
+    const hours = (Date.parse(res.body.expires_at) - Date.parse(res.body.created_at)) / 3_600_000;
+    assert.ok(hours > 23.9 && hours <= 24, 'expires in 24 hours by default');
+    const event = await theAuditEventOf(warden, res);
+    assert.equal(event.action, 'access_request.created');
+    assert.equal(event.resource_id, res.body.id);
+    const got = await warden.request.get(`/api/v1/requests/${res.body.id}`).set(broker.requester.auth).expect(200);
+    assert.deepEqual(got.body, res.body);
+  });
+
+  it('POST /requests stores a patch value only as an encrypted wrap; no answer or event repeats it', async () => {
+    const value = `sk_live_${randomBytes(18).toString('hex')}`;
+    handled.push(value);
+    const res = await createPatch(value, { expires_in: 3600 }).expect(201);
+    assert.equal(res.body.kind, 'patch');
+    assert.ok(!JSON.stringify(res.body).includes(value));
+    await theAuditEventOf(warden, res, [value]);
+    const wraps = await warden.request.get(`/api/v1/requests/${res.body.id}/wraps`).set(broker.requester.auth).expect(200);
+    assert.equal(wraps.body.wraps.length, 1);
+    assert.equal(wraps.body.wraps[0].kind, 'patch');
+    assert.equal(wraps.body.wraps[0].status, 'available');
+    assert.equal(wraps.body.wraps[0].size_bytes, value.length);
+    assert.equal(wraps.body.wraps[0].expires_at, res.body.expires_at);
+    // The patch value is the agent's to retrieve, not the requester's.
+    const refused = await warden.request
+      .get(`/api/v1/requests/${res.body.id}/wraps/${wraps.body.wraps[0].id}`)
+      .set(broker.requester.auth)
+      .expect(404);
+    assert.equal(refused.body.code, 'WRAP_NOT_FOUND');
+  });
+
+  it('approvals: a person with the role, once each, never the requester; the second approval queues the job', async () => {
+    const { body: request } = await createRead().expect(201);
+    const [first, second] = broker.approvers;
+    const viaKey = await warden.request
+      .post(`/api/v1/requests/${request.id}/approve`)
+      .set(broker.owner)
+      .send({ approver_id: first.id })
+      .expect(403);
+    assert.equal(viaKey.body.code, 'HUMAN_DECISION_REQUIRED');
+    assert.equal((await decide(request.id, 'approve', { id: second.id, auth: first.auth }).expect(403)).body.code, 'ACTOR_MISMATCH');
+    assert.equal((await decide(request.id, 'approve', broker.requester).expect(403)).body.code, 'SELF_APPROVAL_FORBIDDEN');
+    assert.equal((await decide(request.id, 'approve', broker.outsider).expect(403)).body.code, 'APPROVER_ROLE_REQUIRED');
+
+    const once = await decide(request.id, 'approve', first, { comment: 'Checked INC-4521' }).expect(200);
+    assert.equal(once.body.status, 'pending');
+    assert.deepEqual(
+      once.body.approvals.map((a: Record<string, unknown>) => [a.approver_id, a.decision, a.comment]),
+      [[first.id, 'approved', 'Checked INC-4521']],
+    );
+    const event = await theAuditEventOf(warden, once);
+    assert.equal(event.action, 'access_request.approved');
+    assert.equal((event.details.before as { status: string }).status, 'pending');
+    assert.equal((await decide(request.id, 'approve', first).expect(409)).body.code, 'ALREADY_DECIDED_BY_YOU');
+
+    const twice = await decide(request.id, 'approve', second).expect(200);
+    assert.equal(twice.body.status, 'approved');
+    assert.match(twice.body.job_id, /^job_/);
+    assert.ok(twice.body.decided_at);
+    const [job] = await warden.database.dataSource.query('SELECT kind, cluster_name, request_id, status FROM jobs WHERE id = $1', [
+      twice.body.job_id,
+    ]);
+    assert.deepEqual(job, { kind: 'read', cluster_name: SECRET_REF.cluster_name, request_id: request.id, status: 'queued' });
+    assert.equal((await decide(request.id, 'reject', second).expect(409)).body.code, 'REQUEST_NOT_PENDING');
+  });
+
+  it('a member without request.approve is refused with 403', async () => {
+    const { body: request } = await createRead().expect(201);
+    const member = { id: broker.requester.id, auth: broker.requester.auth };
+    const res = await decide(request.id, 'approve', member);
+    // The requester is a member: members ask, they do not approve.
+    assert.equal(res.status, 403);
+    assert.equal(res.body.code, 'PERMISSION_DENIED');
+  });
+
+  it('one rejection ends the request and destroys a patch value', async () => {
+    const value = `pw-${randomBytes(12).toString('hex')}`;
+    handled.push(value);
+    const { body: request } = await createPatch(value).expect(201);
+    await decide(request.id, 'approve', broker.approvers[0]).expect(200);
+    const res = await decide(request.id, 'reject', broker.approvers[1], { reason: 'Use the rotation runbook' }).expect(200);
+    assert.equal(res.body.status, 'rejected');
+    assert.equal(res.body.decided_by, broker.approvers[1].id);
+    assert.equal(res.body.decision_reason, 'Use the rotation runbook');
+    assert.deepEqual(
+      res.body.approvals.map((a: Record<string, unknown>) => a.decision),
+      ['approved', 'rejected'],
+    );
+    assert.equal((await theAuditEventOf(warden, res)).action, 'access_request.rejected');
+    const [wrap] = await warden.database.dataSource.query('SELECT ciphertext, wrapped_dek FROM wraps WHERE request_id = $1', [request.id]);
+    assert.deepEqual(wrap, { ciphertext: null, wrapped_dek: null });
+    const wraps = await warden.request.get(`/api/v1/requests/${request.id}/wraps`).set(broker.requester.auth).expect(200);
+    assert.equal(wraps.body.wraps[0].status, 'expired');
+    const cancel = await warden.request
+      .post(`/api/v1/requests/${request.id}/cancel`)
+      .set(broker.requester.auth)
+      .send({ actor_id: broker.requester.id })
+      .expect(409);
+    assert.equal(cancel.body.code, 'REQUEST_NOT_PENDING');
+  });
+
+  it('only the requester cancels, naming themselves', async () => {
+    const { body: request } = await createRead().expect(201);
+    const cancel = (who: { auth: object }, actorId: string) =>
+      warden.request.post(`/api/v1/requests/${request.id}/cancel`).set(who.auth).send({ actor_id: actorId });
+    assert.equal((await cancel(broker.approvers[0], broker.requester.id).expect(403)).body.code, 'ACTOR_MISMATCH');
+    assert.equal((await cancel(broker.approvers[0], broker.approvers[0].id).expect(403)).body.code, 'NOT_THE_REQUESTER');
+    const res = await cancel(broker.requester, broker.requester.id).expect(200);
+    assert.equal(res.body.status, 'cancelled');
+    assert.equal(res.body.decided_by, broker.requester.id);
+    const event = await theAuditEventOf(warden, res);
+    assert.equal(event.action, 'access_request.cancelled');
+    assert.equal((await decide(request.id, 'approve', broker.approvers[0]).expect(409)).body.code, 'REQUEST_NOT_PENDING');
+  });
+
+  it('concurrent decisions on a request: exactly one wins', async () => {
+    await createWorkflow(warden, broker, { match: { kinds: ['read'], labels: { app: 'payments' } }, required_approvals: 1, priority: 200 });
+    const { body: request } = await createRead().expect(201);
+    assert.equal(request.required_approvals, 1);
+    const results = await Promise.all([
+      decide(request.id, 'approve', broker.approvers[0]),
+      decide(request.id, 'reject', broker.approvers[1]),
+      decide(request.id, 'approve', broker.outsider),
+    ]);
+    const statuses = results.map((res) => res.status);
+    assert.equal(statuses.filter((status) => status === 200).length, 1, `one winner: ${statuses}`);
+    for (const res of results.filter((r) => r.status !== 200)) assert.equal(res.body.code, 'REQUEST_NOT_PENDING');
+    const [{ jobs }] = await warden.database.dataSource.query('SELECT count(*)::int AS jobs FROM jobs WHERE request_id = $1', [request.id]);
+    const winner = results.find((res) => res.status === 200)!;
+    assert.equal(jobs, winner.body.status === 'approved' ? 1 : 0);
+    await warden.request.delete(`/api/v1/workflows/${winner.body.workflow_id}`).set(broker.owner).expect(204);
+  });
+
+  it('an auto-approving workflow approves on creation and queues the job', async () => {
+    const workflowId = await createWorkflow(warden, broker, { match: { kinds: ['read'] }, auto_approve: true, priority: 300 });
+    const res = await createRead().expect(201);
+    assert.equal(res.body.status, 'approved');
+    assert.equal(res.body.required_approvals, 0);
+    assert.equal(res.body.workflow_id, workflowId);
+    assert.match(res.body.job_id, /^job_/);
+    await warden.request.delete(`/api/v1/workflows/${workflowId}`).set(broker.owner).expect(204);
+  });
+
+  it('a pending request past expires_at is expired: listed so, refused decisions, written by the sweep', async () => {
+    const value = `pw-${randomBytes(12).toString('hex')}`;
+    handled.push(value);
+    const { body: request } = await createPatch(value, { expires_in: 300 }).expect(201);
+    await warden.database.dataSource.query(`UPDATE access_requests SET expires_at = now() - interval '1 second' WHERE id = $1`, [request.id]);
+    await warden.database.dataSource.query(`UPDATE wraps SET expires_at = now() - interval '1 second' WHERE request_id = $1`, [request.id]);
+    const got = await warden.request.get(`/api/v1/requests/${request.id}`).set(broker.requester.auth).expect(200);
+    assert.equal(got.body.status, 'expired');
+    assert.equal((await decide(request.id, 'approve', broker.approvers[0]).expect(409)).body.code, 'REQUEST_EXPIRED');
+    const listed = await warden.request.get('/api/v1/requests?status=expired').set(broker.requester.auth).expect(200);
+    assert.ok(listed.body.requests.some((r: { id: string }) => r.id === request.id));
+    const pending = await warden.request.get('/api/v1/requests?status=pending').set(broker.requester.auth).expect(200);
+    assert.ok(!pending.body.requests.some((r: { id: string }) => r.id === request.id));
+    assert.ok((await warden.services.accessRequests.expireDue()) >= 1);
+    assert.ok((await warden.services.wraps.destroyExpired()) >= 0);
+    const [row] = await warden.database.dataSource.query(
+      `SELECT r.status, w.ciphertext FROM access_requests r JOIN wraps w ON w.request_id = r.id WHERE r.id = $1`,
+      [request.id],
+    );
+    assert.deepEqual(row, { status: 'expired', ciphertext: null });
+  });
+
+  it('GET /requests filters by requester and status and pages with a cursor', async () => {
+    const mine = await warden.request.get(`/api/v1/requests?requester_id=${broker.requester.id}&limit=2`).set(broker.approvers[0].auth);
+    assert.equal(mine.status, 200);
+    assert.equal(mine.body.requests.length, 2);
+    assert.equal(mine.body.has_more, true);
+    const next = await warden.request
+      .get(`/api/v1/requests?requester_id=${broker.requester.id}&limit=2&cursor=${mine.body.next_cursor}`)
+      .set(broker.approvers[0].auth)
+      .expect(200);
+    assert.ok(next.body.requests[0].id < mine.body.requests[1].id, 'newest first, no overlap');
+    const cancelled = await warden.request.get('/api/v1/requests?status=cancelled').set(broker.owner).expect(200);
+    assert.ok(cancelled.body.requests.length >= 1);
+    assert.ok(cancelled.body.requests.every((r: { status: string }) => r.status === 'cancelled'));
+    const nobody = await warden.request.get(`/api/v1/requests?requester_id=${broker.approvers[1].id}`).set(broker.owner).expect(200);
+    assert.deepEqual(nobody.body.requests, []);
+    assert.equal((await warden.request.get('/api/v1/requests?cursor=!!').set(broker.owner).expect(400)).body.code, 'INVALID_CURSOR');
+    await warden.request.get('/api/v1/requests').expect(401);
+  });
+
+  it("another org's requests are 404; unknown projects, environments and secrets are 404; archived projects 409", async () => {
+    const { body: request } = await createRead().expect(201);
+    const foreign = await warden.request.get(`/api/v1/requests/${request.id}`).set(other.approvers[0].auth).expect(404);
+    assert.equal(foreign.body.code, 'REQUEST_NOT_FOUND');
+    assert.equal((await decide(request.id, 'approve', other.approvers[0]).expect(404)).body.code, 'REQUEST_NOT_FOUND');
+    const theirs = await warden.request.get('/api/v1/requests').set(other.owner).expect(200);
+    assert.ok(!theirs.body.requests.some((r: { id: string }) => r.id === request.id));
+    const wrongEnv = await createRead({ environment_id: other.environmentId }).expect(404);
+    assert.equal(wrongEnv.body.code, 'ENVIRONMENT_NOT_FOUND');
+    const wrongProject = await createRead({ project_id: other.projectId }).expect(404);
+    assert.equal(wrongProject.body.code, 'PROJECT_NOT_FOUND');
+    const unknownSecret = await createRead({ secret: { ...SECRET_REF, ref: 'payments/unknown' } }).expect(404);
+    assert.equal(unknownSecret.body.code, 'SECRET_NOT_FOUND');
+    await warden.request.get('/api/v1/requests/acr_nonexistent0000000000000000').set(broker.requester.auth).expect(404);
+
+    await warden.request.put(`/api/v1/projects/${other.projectId}/status`).set(other.owner).send({ status: 'archived' }).expect(200);
+    const archived = await warden.request
+      .post('/api/v1/requests/read')
+      .set(other.requester.auth)
+      .send(readRequestBody(other))
+      .expect(409);
+    assert.equal(archived.body.code, 'PROJECT_ARCHIVED');
+  });
+
+  it('bad input: 422 for a body off its schema, 400 for a malformed id, 403 without a person behind the credential', async () => {
+    const missing = await warden.request
+      .post('/api/v1/requests')
+      .set(broker.requester.auth)
+      .send(readRequestBody(broker))
+      .expect(422);
+    assert.ok(missing.body.details.some((d: { field: string }) => d.field.includes('value')));
+    await createRead({ expires_in: 10 }).expect(422);
+    await createRead({ secret: { secret_id: 'sec_x', ref: 'also' } }).expect(422);
+    await warden.request.get('/api/v1/requests/not-an-id').set(broker.requester.auth).expect(400);
+    const keyOnly = await createRead({}, broker.owner).expect(403);
+    assert.equal(keyOnly.body.code, 'USER_REQUIRED');
+    const cancelBad = await warden.request
+      .post('/api/v1/requests/acr_nonexistent0000000000000000/cancel')
+      .set(broker.requester.auth)
+      .send({ actor_id: 'me' })
+      .expect(422);
+    assert.equal(cancelBad.body.code, 'VALIDATION_FAILED');
+    await warden.request.post('/api/v1/requests/acr_x/cancel').set(broker.requester.auth).send({ actor_id: broker.requester.id }).expect(404);
+    await approveWith(warden, (await createRead().expect(201)).body.id, broker.approvers);
+  });
+});
