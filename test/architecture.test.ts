@@ -78,6 +78,7 @@ const TABLE_OWNERS: Record<string, string> = {
   superseded_refresh_tokens: 'src/modules/installations/installation-store.ts',
   audit_events: 'src/audit/audit-store.ts',
   audit_chain_heads: 'src/audit/audit-store.ts',
+  audit_pending: 'src/audit/audit-store.ts',
   audit_checkpoints: 'src/audit/audit-store.ts',
   billing_events: 'src/modules/billing/billing-store.ts',
   agent_daily_spend: 'src/modules/billing/billing-store.ts',

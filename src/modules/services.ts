@@ -55,7 +55,7 @@ export function createServices(options: ServiceOptions) {
   const mailer = new Mailer(db, logger, config.smtpUrl, config.mailFrom);
   const signingKey = new SigningKey(secrets);
   const orgs = new OrgService(db, config.upgradeUrl);
-  const audit = new AuditService(db, signingKey, orgs);
+  const audit = new AuditService(db, signingKey, orgs, logger);
   const owners = new OwnerGuard(db, orgs);
   const apiKeys = new ApiKeyService(db, orgs, owners);
   const users = new UserService(db, orgs, owners, apiKeys);
