@@ -5,7 +5,7 @@ import { newId } from '../db/ids';
 import { Batcher } from '../lib/batcher';
 import { canonicalJson } from '../lib/canonical-json';
 import type { NewAuditEvent } from './audit-event';
-import { type AuditEventRow, AuditStore } from './audit-store';
+import { type AuditEventRow, AuditStore, type ReservedSeqs } from './audit-store';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 export type HashedFields = Omit<AuditEvent, 'prev_hash' | 'hash'>;
@@ -88,12 +88,10 @@ export class AuditChain {
    * transaction returns. An operation so holds no lock through its commit flush, and the events of
    * operations that commit together are chained in one batch.
    */
-  append(event: NewAuditEvent): Promise<void> {
+  async append(event: NewAuditEvent): Promise<void> {
     const chain = event.orgId ?? PLATFORM_CHAIN;
-    return this.db.transaction(async () => {
-      await this.store.insertPending(chain, pendingEvent(chain, event, new Date()));
-      await this.db.settleAfterCommit(() => this.chainPending(chain).catch((error: Error) => this.chainingFailed(chain, error)));
-    });
+    await this.store.insertPending(chain, pendingEvent(chain, event, new Date()));
+    await this.db.settleAfterCommit(() => this.chainPending(chain).catch((error: Error) => this.chainingFailed(chain, error)));
   }
 
   /** Chains the chain's pending events; resolves once every event pending when it was called is chained. */
@@ -150,8 +148,8 @@ export class AuditChain {
   private async drainPending(chain: string): Promise<void> {
     for (;;) {
       const taken = await this.db.transaction(async () => {
-        const events = await this.store.takePending(chain, PENDING_BATCH);
-        if (events.length > 0) await this.appendMany(chain, events);
+        const { events, head } = await this.store.takePending(chain, PENDING_BATCH);
+        if (events.length > 0) await this.appendMany(chain, events, head);
         return events.length;
       });
       if (taken < PENDING_BATCH) return;
@@ -159,11 +157,12 @@ export class AuditChain {
   }
 
   /**
-   * Reserves the next seqs by bumping the locked head (one statement), hashes each event onto
-   * its predecessor, then inserts them and moves the head's hash (one statement).
+   * Reserves the next seqs by bumping the locked head (one statement, unless taking the pending
+   * events did), hashes each event onto its predecessor, then inserts them and moves the head's
+   * hash (one statement).
    */
-  private async appendMany(chain: string, events: PendingEvent[]): Promise<void> {
-    let head = await this.store.reserveSeqs(chain, events.length);
+  private async appendMany(chain: string, events: PendingEvent[], reserved?: ReservedSeqs): Promise<void> {
+    let head = reserved ?? (await this.store.reserveSeqs(chain, events.length));
     if (!head) {
       await this.store.createHead(chain, GENESIS);
       head = (await this.store.reserveSeqs(chain, events.length))!;

@@ -28,6 +28,12 @@ export interface AuditEventRow {
   hash: Buffer;
 }
 
+/** Seqs given out on a chain's locked head: the last one before them, and the hash of its event. */
+export interface ReservedSeqs {
+  last_seq: string;
+  hash: Buffer;
+}
+
 /** A row of `audit_chain_heads`: the last seq given out in a chain and the hash of its event. */
 export interface ChainHeadRow {
   org_id: string;
@@ -85,7 +91,7 @@ export class AuditStore {
   constructor(private readonly db: Db) {}
 
   /** Bumps the chain's head by `count` under its row lock; the seq before the bump and the head's hash, or undefined for a new chain. */
-  async reserveSeqs(chain: string, count: number): Promise<{ last_seq: string; hash: Buffer } | undefined> {
+  async reserveSeqs(chain: string, count: number): Promise<ReservedSeqs | undefined> {
     const { rows } = await this.db.query<{ last_seq: string; hash: Buffer }>(
       `UPDATE audit_chain_heads SET seq = seq + $2 WHERE org_id = $1 RETURNING seq - $2 AS last_seq, hash`,
       [chain, count],
@@ -118,16 +124,24 @@ export class AuditStore {
   }
 
   /**
-   * Takes up to `limit` of the chain's pending events, oldest first. A chainer elsewhere taking the
-   * same rows waits for this transaction and then skips them, so each event is chained once.
+   * Takes up to `limit` of the chain's pending events, oldest first, and reserves as many seqs on
+   * the chain's head, in one statement (no head yet: nothing reserved). A chainer elsewhere taking
+   * the same rows waits for this transaction and then skips them, so each event is chained once.
    */
-  async takePending(chain: string, limit: number): Promise<PendingEvent[]> {
-    const { rows } = await this.db.query<{ id: string; event: PendingEvent }>(
-      `DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending WHERE org_id = $1 ORDER BY id LIMIT $2 FOR UPDATE)
-       RETURNING id, event`,
+  async takePending(chain: string, limit: number): Promise<{ events: PendingEvent[]; head: ReservedSeqs | undefined }> {
+    const { rows } = await this.db.query<{ id: string; event: PendingEvent; last_seq: string | null; hash: Buffer | null }>(
+      `WITH taken AS (
+         DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending WHERE org_id = $1 ORDER BY id LIMIT $2 FOR UPDATE)
+         RETURNING id, event),
+       head AS (
+         UPDATE audit_chain_heads SET seq = seq + (SELECT count(*) FROM taken) WHERE org_id = $1 AND EXISTS (SELECT 1 FROM taken)
+         RETURNING seq - (SELECT count(*) FROM taken) AS last_seq, hash)
+       SELECT taken.id, taken.event, head.last_seq, head.hash FROM taken LEFT JOIN head ON true`,
       [chain, limit],
     );
-    return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => row.event);
+    const first = rows[0];
+    const head = first?.last_seq != null && first.hash ? { last_seq: first.last_seq, hash: first.hash } : undefined;
+    return { events: rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => row.event), head };
   }
 
   /** The chains with events waiting to be chained. */
