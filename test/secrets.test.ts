@@ -33,7 +33,8 @@ describe('secrets: agents report discovered secrets in bulk, people list and rea
        FROM discovered_secrets WHERE org_id = $1 ORDER BY cluster_name, provider, ref`,
       [orgId],
     );
-  const list = (query: string, owner: TestOrg = org) => warden.request.get(`/api/v1/secrets${query}`).set('X-API-Key', owner.key).expect(200);
+  const list = (query: string, owner: TestOrg = org) =>
+    warden.request.get(`/api/v1/secrets${query}`).set('X-API-Key', owner.key).expect(200);
   const refsOf = (res: { body: { secrets: Array<{ ref: string }> } }) => res.body.secrets.map((secret) => secret.ref).sort();
 
   before(async () => {
@@ -50,7 +51,13 @@ describe('secrets: agents report discovered secrets in bulk, people list and rea
     const agent = await mintAgent(org, 'discoverer');
     const batch: Reported[] = [
       { cluster_name: 'prod-eu-1', provider: 'kubernetes', ref: 'payments/db', labels: { app: 'payments', env: 'production' } },
-      { cluster_name: 'prod-eu-1', provider: 'vault', ref: 'secret/data/payments/stripe', status: 'active', last_seen: '2026-11-25T09:00:00Z' },
+      {
+        cluster_name: 'prod-eu-1',
+        provider: 'vault',
+        ref: 'secret/data/payments/stripe',
+        status: 'active',
+        last_seen: '2026-11-25T09:00:00Z',
+      },
     ];
     const first = await report(agent, batch).expect(200);
     assert.deepEqual(first.body, { received: 2, created: 2, updated: 0, unchanged: 0 });
@@ -147,7 +154,9 @@ describe('secrets: agents report discovered secrets in bulk, people list and rea
   it('a label value that looks like a credential is stored and shown as the metadata it is', async () => {
     const agent = await mintAgent(org, 'labeller');
     const lookalike = `sk_live_${'A'.repeat(30)}`;
-    const res = await report(agent, [{ cluster_name: 'labels-1', provider: 'vault', ref: 'kv/odd', labels: { note: lookalike } }]).expect(200);
+    const res = await report(agent, [{ cluster_name: 'labels-1', provider: 'vault', ref: 'kv/odd', labels: { note: lookalike } }]).expect(
+      200,
+    );
     assert.equal(res.body.created, 1);
     const listed = await list('?cluster_name=labels-1');
     assert.deepEqual(listed.body.secrets[0].labels, { note: lookalike });
@@ -159,10 +168,16 @@ describe('secrets: agents report discovered secrets in bulk, people list and rea
     const secret = { cluster_name: 'self-1', provider: 'kubernetes', ref: 'ns/x' };
     const foreign = await report({ id: sibling.id, auth: agent.auth }, [secret]).expect(403);
     assert.equal(foreign.body.code, 'NOT_THIS_AGENT');
-    const byKey = await warden.request.post(`/api/v1/agents/${agent.id}/secrets/bulk`).set('X-API-Key', org.key).send({ secrets: [secret] });
+    const byKey = await warden.request
+      .post(`/api/v1/agents/${agent.id}/secrets/bulk`)
+      .set('X-API-Key', org.key)
+      .send({ secrets: [secret] });
     assert.equal(byKey.status, 403);
     assert.equal(byKey.body.code, 'CREDENTIAL_NOT_ACCEPTED');
-    await warden.request.post(`/api/v1/agents/${agent.id}/secrets/bulk`).send({ secrets: [secret] }).expect(401);
+    await warden.request
+      .post(`/api/v1/agents/${agent.id}/secrets/bulk`)
+      .send({ secrets: [secret] })
+      .expect(401);
 
     await warden.request.post(`/api/v1/kill-switch/${agent.id}`).set('X-API-Key', org.key).send({ reason: 'test' }).expect(200);
     assert.equal((await report(agent, [secret]).expect(401)).body.code, 'CREDENTIAL_REVOKED');
@@ -290,7 +305,10 @@ describe('secrets: agents report discovered secrets in bulk, people list and rea
       answers.map((res) => res.status),
       [200, 200, 200],
     );
-    assert.equal(answers.reduce((sum, res) => sum + res.body.created, 0), 200);
+    assert.equal(
+      answers.reduce((sum, res) => sum + res.body.created, 0),
+      200,
+    );
     const [{ n }] = await warden.database.dataSource.query(
       `SELECT count(*)::int AS n FROM discovered_secrets WHERE org_id = $1 AND cluster_name = 'race-1'`,
       [org.id],

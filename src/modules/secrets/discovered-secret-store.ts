@@ -94,11 +94,10 @@ export class DiscoveredSecretStore {
   }
 
   async find(orgId: string, id: string): Promise<DiscoveredSecretRow | undefined> {
-    const { rows } = await this.db.query<DiscoveredSecretRow>(
-      `SELECT ${COLUMNS} FROM discovered_secrets WHERE org_id = $1 AND id = $2`,
-      [orgId, id],
-      { prepared: true },
-    );
+    const { rows } = await this.db.query<DiscoveredSecretRow>(`SELECT ${COLUMNS} FROM discovered_secrets WHERE org_id = $1 AND id = $2`, [
+      orgId,
+      id,
+    ]);
     return rows[0];
   }
 
@@ -106,7 +105,6 @@ export class DiscoveredSecretStore {
     const { rows } = await this.db.query<DiscoveredSecretRow>(
       `SELECT ${COLUMNS} FROM discovered_secrets WHERE org_id = $1 AND cluster_name = $2 AND provider = $3 AND ref = $4`,
       [orgId, clusterName, provider, ref],
-      { prepared: true },
     );
     return rows[0];
   }

@@ -124,7 +124,13 @@ function assertReportable(input: BulkInput): void {
     const place = JSON.stringify([secret.cluster_name, secret.provider, secret.ref]);
     const first = seen.get(place);
     if (first === undefined) seen.set(place, index);
-    else problems.push({ location: 'body', field: `secrets/${index}`, message: `names the same secret as secrets/${first}`, rule: 'uniqueItems' });
+    else
+      problems.push({
+        location: 'body',
+        field: `secrets/${index}`,
+        message: `names the same secret as secrets/${first}`,
+        rule: 'uniqueItems',
+      });
   });
   if (problems.length > 0) throw new ValidationError('The report is not valid.', 'VALIDATION_FAILED', problems);
 }
