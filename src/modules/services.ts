@@ -25,6 +25,7 @@ import { InstallationService } from './installations';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
+import { SecretService } from './secrets';
 import { StateService } from './state';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
@@ -77,6 +78,7 @@ export function createServices(options: ServiceOptions) {
   const policies: PolicyService = new PolicyService(db, orgs, () => ({ agents, workspaces }));
   const agents = new AgentService(db, orgs, workspaces, audit, policies);
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
+  const discoveredSecrets = new SecretService(db, orgs, agents);
   // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).
   const outbound = new OutboundHttp(outboundPolicy(config.outbound));
   const rbac = new RbacService(db, orgs, users, owners);
@@ -138,5 +140,6 @@ export function createServices(options: ServiceOptions) {
     decisions,
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
+    secrets: discoveredSecrets,
   };
 }
