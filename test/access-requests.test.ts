@@ -26,7 +26,7 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
       .post('/api/v1/requests')
       .set(broker.requester.auth)
       .send({ ...readRequestBody(broker, extra), value });
-  const decide = (id: string, verb: 'approve' | 'reject', who: { id: string; auth: object }, body: Record<string, unknown> = {}) =>
+  const decide = (id: string, verb: 'approve' | 'reject', who: { id: string; auth: Record<string, string> }, body: Record<string, unknown> = {}) =>
     warden.request
       .post(`/api/v1/requests/${id}/${verb}`)
       .set(who.auth)
@@ -168,7 +168,7 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
 
   it('only the requester cancels, naming themselves', async () => {
     const { body: request } = await createRead().expect(201);
-    const cancel = (who: { auth: object }, actorId: string) =>
+    const cancel = (who: { auth: Record<string, string> }, actorId: string) =>
       warden.request.post(`/api/v1/requests/${request.id}/cancel`).set(who.auth).send({ actor_id: actorId });
     assert.equal((await cancel(broker.approvers[0], broker.requester.id).expect(403)).body.code, 'ACTOR_MISMATCH');
     assert.equal((await cancel(broker.approvers[0], broker.approvers[0].id).expect(403)).body.code, 'NOT_THE_REQUESTER');

@@ -166,6 +166,8 @@ export const ERROR_CODES = {
   },
   UPSTREAM_REFUSED: { status: 502, meaning: 'The vendor’s address is one Warden may not call (SSRF rules) or does not resolve.' },
   UPSTREAM_TIMEOUT: { status: 504, meaning: 'The vendor did not answer in time.' },
+  // secrets
+  SECRET_NOT_FOUND: { status: 404, meaning: 'No such discovered secret in this org.' },
   // access requests and wraps
   USER_REQUIRED: { status: 403, meaning: 'The operation needs a person behind the credential: a login, or an API key a user made.' },
   ACTOR_MISMATCH: { status: 403, meaning: 'A user id in the body or query (approver_id, actor_id, user_id) is not the caller’s own.' },

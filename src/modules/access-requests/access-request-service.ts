@@ -6,6 +6,7 @@ import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
+import type { SecretReference, SecretService } from '../secrets';
 import type { WrapService } from '../wraps';
 import { type AccessRequestRow, AccessRequestStore, type ApprovalRow, type RequestKind, type RequestStatus } from './access-request-store';
 
@@ -43,12 +44,7 @@ export interface AccessRequestDependencies {
       autoApprove: boolean;
     }>;
   };
-  secrets: {
-    resolve(
-      orgId: string,
-      reference: { secretId: string } | { clusterName: string; provider: string; ref: string },
-    ): Promise<{ id: string; cluster_name: string; provider: string; ref: string; labels: Record<string, string> }>;
-  };
+  secrets: Pick<SecretService, 'resolve'>;
   jobs: {
     enqueue(job: {
       orgId: string;
@@ -370,7 +366,7 @@ export class AccessRequestService {
   }
 }
 
-function referenceOf(secret: SecretInput): { secretId: string } | { clusterName: string; provider: string; ref: string } {
+function referenceOf(secret: SecretInput): SecretReference {
   return 'secret_id' in secret
     ? { secretId: secret.secret_id }
     : { clusterName: secret.cluster_name, provider: secret.provider, ref: secret.ref };
