@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import {
-  approveWith,
-  type Broker,
-  createWireAgent,
-  createWorkflow,
-  readRequestBody,
-  SECRET_REF,
-  setUpBroker,
-} from './support/broker';
+import { approveWith, type Broker, createWireAgent, createWorkflow, readRequestBody, SECRET_REF, setUpBroker } from './support/broker';
 import { assertNoSecretAtRest, theAuditEventOf } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -26,7 +18,12 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
       .post('/api/v1/requests')
       .set(broker.requester.auth)
       .send({ ...readRequestBody(broker, extra), value });
-  const decide = (id: string, verb: 'approve' | 'reject', who: { id: string; auth: Record<string, string> }, body: Record<string, unknown> = {}) =>
+  const decide = (
+    id: string,
+    verb: 'approve' | 'reject',
+    who: { id: string; auth: Record<string, string> },
+    body: Record<string, unknown> = {},
+  ) =>
     warden.request
       .post(`/api/v1/requests/${id}/${verb}`)
       .set(who.auth)
@@ -212,7 +209,9 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
     const value = `pw-${randomBytes(12).toString('hex')}`;
     handled.push(value);
     const { body: request } = await createPatch(value, { expires_in: 300 }).expect(201);
-    await warden.database.dataSource.query(`UPDATE access_requests SET expires_at = now() - interval '1 second' WHERE id = $1`, [request.id]);
+    await warden.database.dataSource.query(`UPDATE access_requests SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+      request.id,
+    ]);
     await warden.database.dataSource.query(`UPDATE wraps SET expires_at = now() - interval '1 second' WHERE request_id = $1`, [request.id]);
     const got = await warden.request.get(`/api/v1/requests/${request.id}`).set(broker.requester.auth).expect(200);
     assert.equal(got.body.status, 'expired');
@@ -265,20 +264,12 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
     await warden.request.get('/api/v1/requests/acr_nonexistent0000000000000000').set(broker.requester.auth).expect(404);
 
     await warden.request.put(`/api/v1/projects/${other.projectId}/status`).set(other.owner).send({ status: 'archived' }).expect(200);
-    const archived = await warden.request
-      .post('/api/v1/requests/read')
-      .set(other.requester.auth)
-      .send(readRequestBody(other))
-      .expect(409);
+    const archived = await warden.request.post('/api/v1/requests/read').set(other.requester.auth).send(readRequestBody(other)).expect(409);
     assert.equal(archived.body.code, 'PROJECT_ARCHIVED');
   });
 
   it('bad input: 422 for a body off its schema, 400 for a malformed id, 403 without a person behind the credential', async () => {
-    const missing = await warden.request
-      .post('/api/v1/requests')
-      .set(broker.requester.auth)
-      .send(readRequestBody(broker))
-      .expect(422);
+    const missing = await warden.request.post('/api/v1/requests').set(broker.requester.auth).send(readRequestBody(broker)).expect(422);
     assert.ok(missing.body.details.some((d: { field: string }) => d.field.includes('value')));
     await createRead({ expires_in: 10 }).expect(422);
     await createRead({ secret: { secret_id: 'sec_x', ref: 'also' } }).expect(422);
@@ -291,7 +282,11 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
       .send({ actor_id: 'me' })
       .expect(422);
     assert.equal(cancelBad.body.code, 'VALIDATION_FAILED');
-    await warden.request.post('/api/v1/requests/acr_x/cancel').set(broker.requester.auth).send({ actor_id: broker.requester.id }).expect(404);
+    await warden.request
+      .post('/api/v1/requests/acr_x/cancel')
+      .set(broker.requester.auth)
+      .send({ actor_id: broker.requester.id })
+      .expect(404);
     await approveWith(warden, (await createRead().expect(201)).body.id, broker.approvers);
   });
 });

@@ -61,7 +61,9 @@ describe('secrets broker end to end (seed 002)', () => {
 
   /** Both agents long-poll for work; exactly one gets the request's job. */
   async function raceForJob(requestId: string) {
-    const claims = await Promise.all(agents.map((agent) => warden.request.post(`/api/v1/agents/${agent.id}/jobs/claim?wait=2`).set(agent.auth)));
+    const claims = await Promise.all(
+      agents.map((agent) => warden.request.post(`/api/v1/agents/${agent.id}/jobs/claim?wait=2`).set(agent.auth)),
+    );
     assert.deepEqual(claims.map((res) => res.status).sort(), [200, 204], 'exactly one agent gets the job');
     const index = claims.findIndex((res) => res.status === 200);
     assert.equal(claims[index]!.body.request_id, requestId);
@@ -96,7 +98,11 @@ describe('secrets broker end to end (seed 002)', () => {
       .set(agent.auth)
       .send(await encryptForWrap(warden, agent, requestId, value))
       .expect(201);
-    await warden.request.post(`/api/v1/agents/${agent.id}/jobs/${job.id}/complete`).set(agent.auth).send({ status: 'completed' }).expect(204);
+    await warden.request
+      .post(`/api/v1/agents/${agent.id}/jobs/${job.id}/complete`)
+      .set(agent.auth)
+      .send({ status: 'completed' })
+      .expect(204);
 
     const listed = await warden.request.get(`/api/v1/requests/${requestId}/wraps`).set(broker.requester.auth).expect(200);
     assert.deepEqual(
@@ -112,13 +118,7 @@ describe('secrets broker end to end (seed 002)', () => {
 
     const steps = (await verifiedChain()).filter((e) => [requestId, wrap.body.id, agent.id].includes(e.resource_id ?? ''));
     const actions = steps.map((e) => e.action);
-    for (const action of [
-      'access_request.created',
-      'access_request.approved',
-      'agent.dek_issued',
-      'wrap.created',
-      'wrap.retrieved',
-    ]) {
+    for (const action of ['access_request.created', 'access_request.approved', 'agent.dek_issued', 'wrap.created', 'wrap.retrieved']) {
       assert.ok(actions.includes(action), `the chain shows ${action}: ${actions.join(', ')}`);
     }
     assert.equal(actions.filter((a) => a === 'access_request.approved').length, 2);
@@ -135,7 +135,13 @@ describe('secrets broker end to end (seed 002)', () => {
     await warden.request
       .post('/api/v1/gitops-app-mappings')
       .set(broker.owner)
-      .send({ argocd_endpoint_id: endpoint.body.id, app_name: 'payments-api', cluster_name: CLUSTER, provider: 'kubernetes', ref_prefix: 'payments/' })
+      .send({
+        argocd_endpoint_id: endpoint.body.id,
+        app_name: 'payments-api',
+        cluster_name: CLUSTER,
+        provider: 'kubernetes',
+        ref_prefix: 'payments/',
+      })
       .expect(201);
     const value = `sk_live_${randomBytes(24).toString('hex')}`;
     handled.push(value);
@@ -152,10 +158,17 @@ describe('secrets broker end to end (seed 002)', () => {
     const wrapId = job.payload.wrap_id as string;
     const got = await warden.request.get(`/api/v1/agents/${agent.id}/wraps/${wrapId}`).set(agent.auth).expect(200);
     assert.equal(openSealed(agent, got.body.sealed_value).toString('utf8'), value);
-    assert.equal((await warden.request.get(`/api/v1/agents/${agent.id}/wraps/${wrapId}`).set(agent.auth).expect(410)).body.code, 'WRAP_GONE');
+    assert.equal(
+      (await warden.request.get(`/api/v1/agents/${agent.id}/wraps/${wrapId}`).set(agent.auth).expect(410)).body.code,
+      'WRAP_GONE',
+    );
     // The agent writes the secret in the cluster; Argo CD sees the app drift, then sync.
     argocd.set('payments-api', { sync: 'OutOfSync', health: 'Healthy' });
-    await warden.request.post(`/api/v1/agents/${agent.id}/jobs/${job.id}/complete`).set(agent.auth).send({ status: 'completed' }).expect(204);
+    await warden.request
+      .post(`/api/v1/agents/${agent.id}/jobs/${job.id}/complete`)
+      .set(agent.auth)
+      .send({ status: 'completed' })
+      .expect(204);
     const done = await warden.request.get(`/api/v1/requests/${requestId}`).set(broker.requester.auth).expect(200);
     assert.equal(done.body.status, 'completed');
 

@@ -30,7 +30,11 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
 
   /** An approved read request whose job `agent` holds. */
   async function runningRead(): Promise<string> {
-    const { body } = await warden.request.post('/api/v1/requests/read').set(broker.requester.auth).send(readRequestBody(broker)).expect(201);
+    const { body } = await warden.request
+      .post('/api/v1/requests/read')
+      .set(broker.requester.auth)
+      .send(readRequestBody(broker))
+      .expect(201);
     await approveWith(warden, body.id, [broker.approvers[0]]);
     await claimJobOf(warden, agent, body.id);
     return body.id;
@@ -121,7 +125,9 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
     assert.ok(!JSON.stringify(event).includes(value));
     const gone = await warden.request.get(url).set(broker.requester.auth).expect(410);
     assert.equal(gone.body.code, 'WRAP_GONE');
-    const [row] = await warden.database.dataSource.query('SELECT ciphertext, wrapped_dek, kek_id FROM wraps WHERE id = $1', [posted.body.id]);
+    const [row] = await warden.database.dataSource.query('SELECT ciphertext, wrapped_dek, kek_id FROM wraps WHERE id = $1', [
+      posted.body.id,
+    ]);
     assert.deepEqual(row, { ciphertext: null, wrapped_dek: null, kek_id: null });
     await warden.request.get(`/api/v1/requests/${requestId}/wraps/wrp_nonexistent0000000000000000`).set(broker.requester.auth).expect(404);
     await warden.request.get(`/api/v1/requests/${requestId}/wraps`).expect(401);
@@ -181,7 +187,11 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
     assert.equal(openSealed(agent, got.body.sealed_value).toString('utf8'), value);
     assert.equal(got.body.retrieved_by, agent.id);
     assert.ok(!JSON.stringify(got.body).includes(value));
-    await warden.request.post(`/api/v1/agents/${agent.id}/jobs/${job.id}/complete`).set(agent.auth).send({ status: 'completed' }).expect(204);
+    await warden.request
+      .post(`/api/v1/agents/${agent.id}/jobs/${job.id}/complete`)
+      .set(agent.auth)
+      .send({ status: 'completed' })
+      .expect(204);
     const done = await warden.request.get(`/api/v1/requests/${request.id}`).set(broker.requester.auth).expect(200);
     assert.equal(done.body.status, 'completed');
     assert.ok(done.body.completed_at);
@@ -189,7 +199,10 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
 
   it('a patch agent without a wire key is told so before anything is consumed', async () => {
     const keyless = await createWireAgent(warden, broker, 'agent-keyless-2', false);
-    const res = await warden.request.get(`/api/v1/agents/${keyless.id}/wraps/wrp_nonexistent0000000000000000`).set(keyless.auth).expect(409);
+    const res = await warden.request
+      .get(`/api/v1/agents/${keyless.id}/wraps/wrp_nonexistent0000000000000000`)
+      .set(keyless.auth)
+      .expect(409);
     assert.equal(res.body.code, 'WIRE_KEY_MISSING');
   });
 });

@@ -11,8 +11,8 @@ import { InstanceSecrets } from '../db/instance-secrets';
 import { Mailer } from '../mail/mailer';
 import type { Metrics } from '../metrics/metrics';
 import { OutboundHttp, outboundPolicy } from '../outbound/outbound-http';
-import { AdminService } from './admin';
 import { AccessRequestService } from './access-requests';
+import { AdminService } from './admin';
 import { AgentService } from './agents';
 import { ApiKeyService } from './api-keys';
 import { ApprovalNotifier, ApprovalService } from './approvals';
@@ -33,8 +33,8 @@ import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
 import { VendorService } from './vendors';
-import { WrapService } from './wraps';
 import { EnvironmentService, WorkspaceService } from './workspaces';
+import { WrapService } from './wraps';
 
 export interface ServiceOptions {
   config: Config;

@@ -98,7 +98,11 @@ export async function createWireAgent(warden: TestApp, broker: Broker, name: str
   const { privateKey, publicKey } = generateKeyPairSync('x25519');
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
   if (withWireKey) {
-    await warden.request.put(`/api/v1/agents/${minted.body.id}/public-key`).set(auth).send({ public_key: raw.toString('base64') }).expect(200);
+    await warden.request
+      .put(`/api/v1/agents/${minted.body.id}/public-key`)
+      .set(auth)
+      .send({ public_key: raw.toString('base64') })
+      .expect(200);
   }
   await warden.request
     .post(`/api/v1/agents/${minted.body.id}/secrets/bulk`)
@@ -119,7 +123,10 @@ export function readRequestBody(broker: Broker, extra: Record<string, unknown> =
 }
 
 /** What an agent author writes to open a SealedBox (the spec's algorithm), with nothing but node:crypto. */
-export function openSealed(agent: WireAgent, box: { alg: string; context: string; epk: string; nonce: string; ciphertext: string }): Buffer {
+export function openSealed(
+  agent: WireAgent,
+  box: { alg: string; context: string; epk: string; nonce: string; ciphertext: string },
+): Buffer {
   assert.equal(box.alg, 'X25519-HKDF-SHA256-AES256GCM');
   const epk = Buffer.from(box.epk, 'base64');
   const ephemeral = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: epk.toString('base64url') }, format: 'jwk' });
@@ -169,4 +176,3 @@ export async function claimJobOf(warden: TestApp, agent: WireAgent, requestId: s
   assert.equal(res.body.request_id, requestId);
   return res.body as { id: string; request_id: string; payload: Record<string, unknown> };
 }
-
