@@ -18,6 +18,7 @@ import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
 import { vendorsHandlers } from './vendors';
+import { workflowsHandlers } from './workflows';
 import { workspacesHandlers } from './workspaces';
 
 /** Every module's handlers, keyed by operationId. */
@@ -42,4 +43,5 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...workflowsHandlers,
 } satisfies HandlerMap;

@@ -31,6 +31,7 @@ import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
 import { VendorService } from './vendors';
+import { WorkflowService } from './workflows';
 import { EnvironmentService, WorkspaceService } from './workspaces';
 
 export interface ServiceOptions {
@@ -136,6 +137,7 @@ export function createServices(options: ServiceOptions) {
     vendors,
     gatewayKeys,
     decisions,
+    workflows: new WorkflowService(db, orgs, rbac),
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
   };
