@@ -144,7 +144,7 @@ describe('workflows: CRUD with immutable versions, validation, and judge() (seed
     assert.deepEqual((await warden.request.get(`${base}?version=1`).set(key).expect(200)).body, v1.body);
     assert.deepEqual((await warden.request.get(`${base}?version=2`).set(key).expect(200)).body, v2.body);
     assert.deepEqual((await warden.request.get(base).set(key).expect(200)).body, v2.body);
-    const missing = await warden.request.get(`${base}?version=3`).set(key).expect(404);
+    const missing = await warden.request.get(`${base}?version=9`).set(key).expect(404);
     assert.equal(missing.body.code, 'WORKFLOW_VERSION_NOT_FOUND');
     await warden.request.get(`${base}?version=0`).set(key).expect(400);
     const rows = await warden.database.dataSource.query(
@@ -155,6 +155,21 @@ describe('workflows: CRUD with immutable versions, validation, and judge() (seed
       { version: 1, required_approvals: 2 },
       { version: 2, required_approvals: 3 },
     ]);
+
+    // Concurrent replacements take turns on the workflow's row: each becomes its own version, none is lost.
+    const racing = await Promise.all(
+      [4, 5].map((n) => warden.request.put(base).set(key).send({ name: 'versioned', required_approvals: n })),
+    );
+    assert.deepEqual(
+      racing.map((res) => res.status),
+      [200, 200],
+    );
+    assert.deepEqual(racing.map((res) => res.body.version).sort(), [3, 4]);
+    const [{ latest }] = await warden.database.dataSource.query(
+      `SELECT array_agg(required_approvals ORDER BY version) AS latest FROM workflow_versions WHERE workflow_id = $1 AND version > 2`,
+      [v1.body.id],
+    );
+    assert.deepEqual([...latest].sort(), [4, 5]);
 
     await warden.request
       .put(base)
