@@ -181,6 +181,8 @@ export const ERROR_CODES = {
     meaning: 'The workflow contradicts itself (auto_approve with required approvals, or no approvals without auto_approve).',
   },
   UNKNOWN_ROLE: { status: 422, meaning: 'A role name given is neither a built-in role nor a custom role of this org.' },
+  // secrets
+  SECRET_NOT_FOUND: { status: 404, meaning: 'No such discovered secret in this org.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

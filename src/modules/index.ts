@@ -13,6 +13,7 @@ import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
+import { secretsHandlers } from './secrets';
 import { stateHandlers } from './state';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
@@ -44,4 +45,5 @@ export const handlers = {
   ...stateHandlers,
   ...gatewayHandlers,
   ...workflowsHandlers,
+  ...secretsHandlers,
 } satisfies HandlerMap;
