@@ -20,6 +20,7 @@ import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
 import { vendorsHandlers } from './vendors';
+import { workflowsHandlers } from './workflows';
 import { workspacesHandlers } from './workspaces';
 import { wrapsHandlers } from './wraps';
 
@@ -45,6 +46,7 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...workflowsHandlers,
   ...secretsHandlers,
   ...accessRequestsHandlers,
   ...wrapsHandlers,

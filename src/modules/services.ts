@@ -33,6 +33,7 @@ import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
 import { VendorService } from './vendors';
+import { WorkflowService } from './workflows';
 import { EnvironmentService, WorkspaceService } from './workspaces';
 import { WrapService } from './wraps';
 
@@ -84,6 +85,7 @@ export function createServices(options: ServiceOptions) {
   // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).
   const outbound = new OutboundHttp(outboundPolicy(config.outbound));
   const rbac = new RbacService(db, orgs, users, owners);
+  const workflows = new WorkflowService(db, orgs, rbac);
   // Secrets Warden reads back (vendor credentials): sealed under per-org data keys wrapped by the KEK.
   const keys = keyManagerFor({
     configured: config.encryptionKey,
@@ -110,8 +112,8 @@ export function createServices(options: ServiceOptions) {
   // Access requests and wraps call each other (a patch value is a wrap; a wrap's reader is checked against its request).
   const wraps: WrapService = new WrapService(db, agents, keys, audit, () => ({ requests: accessRequests, jobs: BROKER_PENDING }));
   const accessRequests: AccessRequestService = new AccessRequestService(db, orgs, () => ({
-    workspaces: BROKER_PENDING,
-    workflows: BROKER_PENDING,
+    workspaces,
+    workflows,
     secrets: discoveredSecrets,
     jobs: BROKER_PENDING,
     gitops: BROKER_PENDING,
@@ -148,6 +150,7 @@ export function createServices(options: ServiceOptions) {
     vendors,
     gatewayKeys,
     decisions,
+    workflows,
     accessRequests,
     wraps,
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),

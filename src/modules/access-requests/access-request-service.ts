@@ -7,6 +7,8 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
 import type { SecretReference, SecretService } from '../secrets';
+import type { WorkflowService } from '../workflows';
+import type { WorkspaceService } from '../workspaces';
 import type { WrapService } from '../wraps';
 import { type AccessRequestRow, AccessRequestStore, type ApprovalRow, type RequestKind, type RequestStatus } from './access-request-store';
 
@@ -25,25 +27,8 @@ export interface RequestJob {
 
 /** What access requests need of the other modules, reached lazily: several of them call back into this one. */
 export interface AccessRequestDependencies {
-  workspaces: {
-    projectForRequest(
-      orgId: string,
-      projectId: string,
-      environmentId: string,
-    ): Promise<{ projectId: string; projectName: string; environmentId: string; environmentName: string }>;
-  };
-  workflows: {
-    judge(
-      orgId: string,
-      subject: { projectId: string; environmentId: string; environmentName: string; kind: RequestKind; labels: Record<string, string> },
-    ): Promise<{
-      workflowId: string | null;
-      workflowVersion: number | null;
-      requiredApprovals: number;
-      approverRoles: string[];
-      autoApprove: boolean;
-    }>;
-  };
+  workspaces: Pick<WorkspaceService, 'projectForRequest'>;
+  workflows: Pick<WorkflowService, 'judge'>;
   secrets: Pick<SecretService, 'resolve'>;
   jobs: {
     enqueue(job: {
