@@ -69,6 +69,9 @@ describe('spec hygiene', () => {
       gatewayPut: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
       gatewayPatch: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
       gatewayDelete: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
+      issueAgentDek: 'the event must not carry the sealed and wrapped key as its after, only its id',
+      retrieveRequestWrap: 'the event must not carry the secret value the answer does',
+      retrieveAgentWrap: 'the event must not carry the sealed value the answer does',
     };
     const { body } = await warden.request.get('/openapi.json').expect(200);
     const recordedByService = Object.values(body.paths as Record<string, Record<string, Record<string, unknown>>>)
