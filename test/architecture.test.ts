@@ -90,6 +90,7 @@ const TABLE_OWNERS: Record<string, string> = {
   vendors: 'src/modules/vendors/vendor-store.ts',
   gateway_keys: 'src/modules/gateway-keys/gateway-key-store.ts',
   discovered_secrets: 'src/modules/secrets/discovered-secret-store.ts',
+  oidc_login_attempts: 'src/modules/oidc/oidc-attempt-store.ts',
 };
 
 describe('the shape of the house', () => {
