@@ -6750,7 +6750,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "error": "bad_request",
+                     *       "error": "invalid_request",
                      *       "message": "This sign-in attempt has already been used; start again.",
                      *       "code": "OIDC_STATE_USED",
                      *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"

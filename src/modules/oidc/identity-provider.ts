@@ -125,7 +125,9 @@ export class IdentityProvider {
       const reason = named.error_description ? `${named.error}: ${named.error_description}` : named.error;
       return new UnauthorizedError(`The identity provider did not sign you in (${reason}).`, 'OIDC_PROVIDER_ERROR');
     }
-    const reason = named.name === 'ResponseBodyError' ? `${named.error} from its token endpoint` : named.message;
+    // openid-client's own message is generic ("unexpected JWT claim value encountered"); its cause names the claim.
+    const detail = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    const reason = named.name === 'ResponseBodyError' ? `${named.error} from its token endpoint` : `${named.message}${detail}`;
     return new UnauthorizedError(`The identity provider's answer failed validation: ${reason}.`, 'OIDC_RESPONSE_INVALID');
   }
 }
