@@ -1098,6 +1098,10 @@ export interface paths {
          *     document (`OIDC_ISSUER/.well-known/openid-configuration`), fetched through Warden's outbound
          *     client (https, SSRF rules, `OUTBOUND_ALLOWED_HOSTS`, `OUTBOUND_CA_FILE`).
          *
+         *     A browser gets 302 to the provider. A script or single-page console that sends
+         *     `Accept: application/json` (and not `text/html`) gets 200 with the URL instead, and sends the
+         *     browser there itself.
+         *
          *     `redirect_url` is where the callback sends the browser afterwards with `#token=<jwt>`; its
          *     origin must be in `REDIRECT_ALLOWED_ORIGINS` (422 otherwise). Without it the callback answers
          *     200 with the login as JSON. 404 `OIDC_NOT_CONFIGURED` when SSO is off; 502
@@ -3448,6 +3452,19 @@ export interface components {
             expires_at: string;
             token: string;
             user: components["schemas"]["User"];
+        };
+        /** @description A started single sign-on, for a caller that sends the browser to the provider itself. */
+        OidcAuthorization: {
+            /**
+             * Format: uri
+             * @description The provider's authorization URL with `state`, `nonce` and the PKCE challenge.
+             */
+            authorization_url: string;
+            /**
+             * Format: date-time
+             * @description When the sign-in attempt expires; the callback must come before.
+             */
+            expires_at: string;
         };
         /** @description Whether this Warden offers single sign-on through an OpenID provider. */
         OidcStatus: {
@@ -6856,6 +6873,7 @@ export interface operations {
                     "application/json": components["schemas"]["OidcStatus"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -6874,6 +6892,25 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The authorization URL, for a caller that asked for JSON (`Accept: application/json`). */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "authorization_url": "https://idp.example.com/authorize?response_type=code&client_id=warden&state=k3J9xQ&nonce=Zp4sT1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+                     *       "expires_at": "2026-11-24T18:10:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OidcAuthorization"];
+                };
+            };
             /** @description On to the provider's authorization endpoint. */
             302: {
                 headers: {

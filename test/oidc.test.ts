@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jwt from 'jsonwebtoken';
-import type { OidcConfig } from '../src/config/config';
+import { ConfigError, loadConfig, type OidcConfig } from '../src/config/config';
 import { auditEventsOf, createOrg, createUserAndLogin, PASSWORD, summary, type TestOrg } from './support/identity';
 import { Browser, CLIENT_ID, CLIENT_SECRET, REDIRECT_URL, startOidcProvider, TEST_CA, type TestProvider } from './support/oidc-fixture';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -75,6 +75,7 @@ describe('OIDC single sign-on', () => {
     assert.deepEqual(on.body, { enabled: true, start_url: '/api/v1/auth/oidc/start' });
     const off = await plain.request.get('/api/v1/auth/oidc/enabled').expect(200);
     assert.deepEqual(off.body, { enabled: false, start_url: null });
+    await warden.request.get('/api/v1/auth/oidc/enabled?verbose=1').expect(400);
     const start = await plain.request.get('/api/v1/auth/oidc/start').expect(404);
     assert.equal(start.body.code, 'OIDC_NOT_CONFIGURED');
     const callback = await plain.request.get('/api/v1/auth/oidc/callback?state=abc&code=def').expect(404);
@@ -82,7 +83,12 @@ describe('OIDC single sign-on', () => {
   });
 
   it('walks the whole flow: PKCE S256, state and nonce at the provider, a JIT user in the mapped org and role, a login JWT in the fragment', async () => {
-    provider.accounts.set('alice-sub', { email: 'Alice@acme.test', email_verified: true, tenant: 'acme', groups: ['staff', 'warden-admins'] });
+    provider.accounts.set('alice-sub', {
+      email: 'Alice@acme.test',
+      email_verified: true,
+      tenant: 'acme',
+      groups: ['staff', 'warden-admins'],
+    });
     const { callback, authorizeUrl } = await authorize('alice-sub');
     assert.equal(authorizeUrl.origin, provider.issuer);
     const params = Object.fromEntries(authorizeUrl.searchParams);
@@ -137,8 +143,12 @@ describe('OIDC single sign-on', () => {
     assert.equal((await usersWithEmail('bob@acme.test'))[0]!.email_verified_at, null);
     // Claims that would map elsewhere do not move an existing user.
     provider.accounts.set('bob-sub', { email: 'bob@acme.test', email_verified: true, tenant: 'small', groups: ['warden-admins'] });
-    const { callback } = await authorize('bob-sub', '/api/v1/auth/oidc/start');
-    const done = await warden.request.get(callback).expect(200);
+    // A console that asks for JSON gets the URL and sends the browser there itself.
+    const started = await warden.request.get('/api/v1/auth/oidc/start').set('Accept', 'application/json').expect(200);
+    assert.equal(started.headers['cache-control'], 'no-store');
+    assert.ok(Date.parse(started.body.expires_at) > Date.now());
+    const back = await new Browser().signIn(started.body.authorization_url, 'bob-sub');
+    const done = await warden.request.get(`/api/v1/auth/oidc/callback${back.search}`).expect(200);
     assert.equal(done.body.user.id, bob.id);
     assert.equal(done.body.user.role, 'viewer');
     assert.equal(done.body.user.org_id, acme.id);
@@ -297,7 +307,10 @@ describe('OIDC single sign-on', () => {
     const start = await down.request.get('/api/v1/auth/oidc/start').expect(502);
     assert.equal(start.body.code, 'OIDC_PROVIDER_UNAVAILABLE');
     // Not allow-listed: loopback is refused by the SSRF rules before any request.
-    const refused = await startTestApp({ database, config: { ...warden.config, outbound: { ...warden.config.outbound, allowedHosts: [] } } });
+    const refused = await startTestApp({
+      database,
+      config: { ...warden.config, outbound: { ...warden.config.outbound, allowedHosts: [] } },
+    });
     const blocked = await refused.request.get('/api/v1/auth/oidc/start').expect(502);
     assert.match(blocked.body.message, /loopback/);
     // A sign-in started where the provider was reachable cannot finish where it is not.
@@ -305,5 +318,68 @@ describe('OIDC single sign-on', () => {
     const callback = await refused.request.get((await authorize('mia-sub')).callback).expect(502);
     assert.equal(callback.body.code, 'OIDC_PROVIDER_UNAVAILABLE');
     assert.equal((await usersWithEmail('mia@acme.test')).length, 0);
+  });
+});
+
+describe('OIDC configuration', () => {
+  it('reads the OIDC_* variables: the callback defaults to PUBLIC_URL, the secret is optional (a public client)', () => {
+    const config = loadConfig({
+      PUBLIC_URL: 'https://warden.example.com',
+      OIDC_ISSUER: 'https://idp.example.com/realms/acme',
+      OIDC_CLIENT_ID: 'warden',
+      OIDC_ALLOWED_EMAIL_DOMAINS: 'Acme.com, acme.co.uk',
+      OIDC_ORG_CLAIM: 'tenant',
+      OIDC_ORG_MAP: 'acme=org_abc123, globex=org_def456',
+      OIDC_DEFAULT_ORG: 'org_abc123',
+      OIDC_ROLE_CLAIM: 'groups',
+      OIDC_ROLE_MAP: 'warden-admins=admin,cn=ops=viewer',
+      OIDC_DEFAULT_ROLE: 'viewer',
+      OIDC_SCOPES: 'openid email profile groups',
+    });
+    assert.deepEqual(config.oidc, {
+      issuer: 'https://idp.example.com/realms/acme',
+      clientId: 'warden',
+      clientSecret: undefined,
+      redirectUrl: 'https://warden.example.com/api/v1/auth/oidc/callback',
+      scopes: ['openid', 'email', 'profile', 'groups'],
+      allowedEmailDomains: ['acme.com', 'acme.co.uk'],
+      orgClaim: 'tenant',
+      orgMap: { acme: 'org_abc123', globex: 'org_def456' },
+      defaultOrg: 'org_abc123',
+      roleClaim: 'groups',
+      // The last `=` splits: a claim value may hold one (an LDAP attribute).
+      roleMap: { 'warden-admins': 'admin', 'cn=ops': 'viewer' },
+      defaultRole: 'viewer',
+    });
+    assert.equal(loadConfig({}).oidc, undefined);
+  });
+
+  it('refuses a half or unsafe OIDC configuration at start-up, naming each variable', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          OIDC_ISSUER: 'http://idp.example.com',
+          OIDC_ORG_MAP: 'acme=not-an-org',
+          OIDC_ROLE_MAP: 'admins=superuser',
+          OIDC_DEFAULT_ROLE: 'root',
+          OIDC_DEFAULT_ORG: 'acme',
+          OIDC_SCOPES: 'email profile',
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.problems.map((problem) => problem.split(':')[0]).sort(), [
+          'OIDC_ALLOWED_EMAIL_DOMAINS',
+          'OIDC_CLIENT_ID',
+          'OIDC_DEFAULT_ORG',
+          'OIDC_DEFAULT_ROLE',
+          'OIDC_ISSUER',
+          'OIDC_ORG_MAP',
+          'OIDC_ROLE_MAP',
+          'OIDC_SCOPES',
+        ]);
+        return true;
+      },
+    );
+    assert.throws(() => loadConfig({ OIDC_CLIENT_ID: 'warden' }), /OIDC_CLIENT_ID: is set but OIDC_ISSUER is not/);
   });
 });

@@ -67,8 +67,8 @@ export interface Config {
   gateway: GatewayConfig;
   /** WARDEN_ENCRYPTION_KEY: the 32-byte key-encryption key that wraps each org's data key (vendor credentials). */
   encryptionKey: Buffer | undefined;
-  /** OIDC single sign-on; undefined when OIDC_ISSUER is not set. */
-  oidc: OidcConfig | undefined;
+  /** OIDC single sign-on; absent when OIDC_ISSUER is not set. */
+  oidc?: OidcConfig;
 }
 
 /** The OpenID provider Warden signs users in with, and how its claims map to an org and a built-in role. */
@@ -337,7 +337,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRequestBytes: read('GATEWAY_MAX_REQUEST_BYTES', 32 * 1024 * 1024, integer(0, 1024 * 1024 * 1024)),
     },
     encryptionKey,
-    oidc,
+    ...(oidc && { oidc }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -383,12 +383,14 @@ function oidcConfig(env: Env, publicUrl: string, problems: string[]): OidcConfig
   if (defaultOrg !== undefined && !isOrgId(defaultOrg)) problems.push('OIDC_DEFAULT_ORG: must be an org id (org_…)');
   const defaultRole = env.OIDC_DEFAULT_ROLE?.trim() || 'member';
   if (!isRole(defaultRole)) problems.push(`OIDC_DEFAULT_ROLE: must be one of ${BUILT_IN_ROLES.join(', ')}`);
+  const scopes = (env.OIDC_SCOPES?.trim() || 'openid email profile').split(/\s+/);
+  if (!scopes.includes('openid')) problems.push('OIDC_SCOPES: must include openid');
   return {
     issuer,
     clientId: clientId ?? '',
     clientSecret: env.OIDC_CLIENT_SECRET?.trim() || undefined,
     redirectUrl,
-    scopes: (env.OIDC_SCOPES?.trim() || 'openid email profile').split(/\s+/),
+    scopes,
     allowedEmailDomains,
     orgClaim: env.OIDC_ORG_CLAIM?.trim() || undefined,
     orgMap: pairs(env, 'OIDC_ORG_MAP', problems, isOrgId),

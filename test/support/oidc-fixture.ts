@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type IncomingMessage, request } from 'node:https';
-import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
@@ -39,7 +39,7 @@ export interface TestProvider {
 
 export async function startOidcProvider(): Promise<TestProvider> {
   const accounts = new Map<string, Account>();
-  let handle: (req: IncomingMessage, res: import('node:http').ServerResponse) => void = (_req, res) => res.end();
+  let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
   const server: Server = createServer(TLS, (req, res) => handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -66,6 +66,8 @@ export async function startOidcProvider(): Promise<TestProvider> {
       accounts.has(id) ? { accountId: id, claims: async () => ({ sub: id, ...accounts.get(id) }) } : undefined,
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     features: { devInteractions: { enabled: false } },
+    // Explicit lifetimes, so the provider does not warn about its defaults on every sign-in.
+    ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 600, IdToken: 600, Interaction: 600, Session: 600 },
   });
   const callback = provider.callback();
   handle = (req, res) => {

@@ -12,6 +12,7 @@ import { type Claims, IdentityProvider } from './identity-provider';
 import { OidcAttemptStore } from './oidc-attempt-store';
 
 type OidcStatus = components['schemas']['OidcStatus'];
+type OidcAuthorization = components['schemas']['OidcAuthorization'];
 type BuiltInRoleName = components['schemas']['BuiltInRoleName'];
 
 const ATTEMPT_TTL_MS = 10 * 60_000;
@@ -53,18 +54,19 @@ export class OidcService {
   }
 
   /** The provider's authorization URL for a new attempt, stored (its secrets) until its callback or 10 minutes. */
-  async start(redirectUrl: string | undefined): Promise<string> {
+  async start(redirectUrl: string | undefined): Promise<OidcAuthorization> {
     const provider = this.configured();
     this.auth.assertRedirectAllowed(redirectUrl);
     const { url, secrets } = await provider.authorizationUrl();
+    const expiresAt = new Date(Date.now() + ATTEMPT_TTL_MS);
     await this.attempts.insert({
       state_digest: digestSecret(secrets.state),
       nonce: secrets.nonce,
       code_verifier: secrets.codeVerifier,
       redirect_url: redirectUrl ?? null,
-      expires_at: new Date(Date.now() + ATTEMPT_TTL_MS),
+      expires_at: expiresAt,
     });
-    return url.toString();
+    return { authorization_url: url.toString(), expires_at: expiresAt.toISOString() };
   }
 
   /** Finishes the attempt `state` names, once; a refusal is recorded, then thrown. */
