@@ -1043,7 +1043,8 @@ export interface paths {
          *     applies) with the built-in role they map to (`OIDC_ROLE_CLAIM` + `OIDC_ROLE_MAP`, else
          *     `OIDC_DEFAULT_ROLE`), within the org's plan quota (402). The login is the same JWT and
          *     server-side session as a password or magic-link login: 302 to the attempt's `redirect_url`
-         *     with `#token=<jwt>`, or 200 with the login when the attempt had none.
+         *     with `#token=<jwt>`, or 200 with the login when the attempt had none. Rate-limited per IP
+         *     (with `start`).
          *
          *     Audit: `auth.oidc_login` in the user's org, actor the user, resource the new session (details
          *     `issuer`, `provisioned`); a first login also writes `auth.oidc_user_provisioned` (resource the

@@ -184,6 +184,26 @@ describe('OIDC single sign-on', () => {
     assert.equal((await usersWithEmail('dave@acme.test')).length, 1);
   });
 
+  it('of two concurrent first sign-ins of one person, both sign in and exactly one user is created', async () => {
+    provider.accounts.set('olga-sub', { email: 'olga@acme.test', email_verified: true, tenant: 'acme' });
+    const callbacks = [(await authorize('olga-sub')).callback, (await authorize('olga-sub')).callback];
+    const answers = await Promise.all([warden.request.get(callbacks[0]!), other.request.get(callbacks[1]!)]);
+    assert.deepEqual(
+      answers.map((res) => res.status),
+      [302, 302],
+    );
+    const [user] = await usersWithEmail('olga@acme.test');
+    assert.equal((await usersWithEmail('olga@acme.test')).length, 1);
+    const logins = await Promise.all(answers.map((res) => auditEventsOf(res === answers[0] ? warden : other, res)));
+    assert.deepEqual(
+      logins
+        .flat()
+        .filter((event) => event.action === 'auth.oidc_user_provisioned')
+        .map((event) => event.resource_id),
+      [user!.id],
+    );
+  });
+
   it('refuses a code sent with another attempt’s state (its PKCE verifier does not match): 401 OIDC_RESPONSE_INVALID', async () => {
     provider.accounts.set('erin-sub', { email: 'erin@acme.test', email_verified: true, tenant: 'acme' });
     const stolen = new URLSearchParams((await authorize('erin-sub')).callback.split('?')[1]);
