@@ -92,6 +92,7 @@ const TABLE_OWNERS: Record<string, string> = {
   workflows: 'src/modules/workflows/workflow-store.ts',
   workflow_versions: 'src/modules/workflows/workflow-store.ts',
   discovered_secrets: 'src/modules/secrets/discovered-secret-store.ts',
+  oidc_login_attempts: 'src/modules/oidc/oidc-attempt-store.ts',
   access_requests: 'src/modules/access-requests/access-request-store.ts',
   access_request_approvals: 'src/modules/access-requests/access-request-store.ts',
   wraps: 'src/modules/wraps/wrap-store.ts',

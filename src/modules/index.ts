@@ -11,6 +11,7 @@ import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
+import { oidcHandlers } from './oidc';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
@@ -48,6 +49,7 @@ export const handlers = {
   ...gatewayHandlers,
   ...workflowsHandlers,
   ...secretsHandlers,
+  ...oidcHandlers,
   ...accessRequestsHandlers,
   ...wrapsHandlers,
 } satisfies HandlerMap;
