@@ -295,4 +295,41 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
       .expect(404);
     await approveWith(warden, (await createRead().expect(201)).body.id, broker.approvers);
   });
+  it('answers every documented refusal: 400 malformed, 401 without a credential, 404 unknown, 409 archived, 422 off-schema', async () => {
+    const id = 'acr_nonexistent0000000000000000';
+    const json = (path: string) =>
+      warden.request.post(path).set(broker.requester.auth).set('Content-Type', 'application/json').send('{"project_id":');
+    for (const path of ['/api/v1/requests', '/api/v1/requests/read']) {
+      assert.equal((await json(path).expect(400)).body.code, 'MALFORMED_JSON');
+      await warden.request.post(path).send(readRequestBody(broker)).expect(401);
+    }
+    await warden.request.get(`/api/v1/requests/${id}`).expect(401);
+    for (const verb of ['approve', 'reject', 'cancel']) {
+      await warden.request.post(`/api/v1/requests/not-an-id/${verb}`).set(broker.approvers[0].auth).send({}).expect(400);
+      await warden.request.post(`/api/v1/requests/${id}/${verb}`).send({}).expect(401);
+    }
+    await warden.request.post(`/api/v1/requests/${id}/approve`).set(broker.approvers[0].auth).send({ approver_id: 7 }).expect(422);
+    await warden.request
+      .post(`/api/v1/requests/${id}/reject`)
+      .set(broker.approvers[0].auth)
+      .send({ approver_id: broker.approvers[0].id })
+      .expect(422);
+    const unknown = await decide(id, 'reject', broker.approvers[0]).expect(404);
+    assert.equal(unknown.body.code, 'REQUEST_NOT_FOUND');
+
+    const patch = (as: Record<string, string>, extra: Record<string, unknown>, value = 'x') =>
+      warden.request
+        .post('/api/v1/requests')
+        .set(as)
+        .send({ ...readRequestBody(broker, extra), value });
+    assert.equal((await patch(broker.owner, {}).expect(403)).body.code, 'USER_REQUIRED');
+    const noSecret = await patch(broker.requester.auth, { secret: { secret_id: 'sec_nonexistent0000000000000000' } }).expect(404);
+    assert.equal(noSecret.body.code, 'SECRET_NOT_FOUND');
+    const archived = await warden.request
+      .post('/api/v1/requests')
+      .set(other.requester.auth)
+      .send({ ...readRequestBody(other), value: 'x' });
+    assert.equal(archived.status, 409);
+    assert.equal(archived.body.code, 'PROJECT_ARCHIVED');
+  });
 });

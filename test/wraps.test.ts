@@ -205,4 +205,29 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
       .expect(409);
     assert.equal(res.body.code, 'WIRE_KEY_MISSING');
   });
+  it('answers every documented refusal of the wrap routes: 400, 401, 403, 404', async () => {
+    const wrapId = 'wrp_nonexistent0000000000000000';
+    const { body: request } = await warden.request
+      .post('/api/v1/requests/read')
+      .set(broker.requester.auth)
+      .send(readRequestBody(broker))
+      .expect(201);
+    const wraps = `/api/v1/requests/${request.id}/wraps`;
+    const mismatch = await warden.request.get(`${wraps}?user_id=${broker.approvers[0].id}`).set(broker.requester.auth).expect(403);
+    assert.equal(mismatch.body.code, 'ACTOR_MISMATCH');
+    const stranger = await setUpBroker(warden, 'Stranger org');
+    assert.equal((await warden.request.get(wraps).set(stranger.approvers[0].auth).expect(404)).body.code, 'REQUEST_NOT_FOUND');
+    await warden.request.get(`${wraps}/not-a-wrap`).set(broker.requester.auth).expect(400);
+    await warden.request.get(`${wraps}/${wrapId}`).expect(401);
+
+    await warden.request.post('/api/v1/agents/not-an-agent/wraps').set(agent.auth).send({}).expect(400);
+    await warden.request.post(`/api/v1/agents/${agent.id}/wraps`).send({}).expect(401);
+    const wire = { request_id: request.id, wrapped_dek: 'v1.x', nonce: 'AAAAAAAAAAAAAAAA', ciphertext: 'AAAAAAAAAAAAAAAAAAAAAAAA' };
+    assert.equal(
+      (await warden.request.post(`/api/v1/agents/${idle.id}/wraps`).set(agent.auth).send(wire).expect(403)).body.code,
+      'NOT_THIS_AGENT',
+    );
+    await warden.request.get(`/api/v1/agents/${agent.id}/wraps/not-a-wrap`).set(agent.auth).expect(400);
+    await warden.request.get(`/api/v1/agents/${agent.id}/wraps/${wrapId}`).expect(401);
+  });
 });
