@@ -1,6 +1,7 @@
 import { createDecipheriv, randomBytes } from 'node:crypto';
-import { open, SealBrokenError, seal } from '../../crypto/aes-gcm';
+import { open, seal } from '../../crypto/aes-gcm';
 import { KEY_BYTES, type KeyManager } from '../../crypto/key-manager';
+import { ApiError } from '../../errors/api-error';
 
 /** How long an issued DEK may be sent back: long enough to fetch a value in the cluster, short enough to leave no standing key. */
 export const DEK_TTL_SECONDS = 15 * 60;
@@ -47,10 +48,9 @@ export async function openWireValue(
     decipher.setAuthTag(sealed.subarray(sealed.length - 16));
     return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]);
   } catch (error) {
-    if (error instanceof SealBrokenError || (error instanceof Error && /authenticate|auth/i.test(error.message))) {
-      throw new WrapUnreadableError('wrapped_dek was not issued to this agent, or the ciphertext does not open with it');
-    }
-    throw error;
+    // A KeyManager that cannot serve (no KEK: 503) says so; anything else is a key or ciphertext that does not open.
+    if (error instanceof ApiError) throw error;
+    throw new WrapUnreadableError('wrapped_dek was not issued to this agent, or the ciphertext does not open with it');
   }
 }
 

@@ -114,9 +114,9 @@ export class WrapService {
     return toWrap(row);
   }
 
-  /** The requester's new value of a patch request, sealed at rest in the caller's transaction; its wrap's id. */
-  async storePatchValue(orgId: string, requestId: string, userId: string, value: string, expiresAt: Date): Promise<string> {
-    return (await this.insert(orgId, requestId, 'patch', userId, Buffer.from(value, 'utf8'), expiresAt)).id;
+  /** The requester's new value of a patch request, sealed at rest in the caller's transaction. */
+  async storePatchValue(orgId: string, requestId: string, userId: string, value: string, expiresAt: Date): Promise<void> {
+    await this.insert(orgId, requestId, 'patch', userId, Buffer.from(value, 'utf8'), expiresAt);
   }
 
   /** The id of the request's wrap (a patch request's new value, for its job's payload). */
