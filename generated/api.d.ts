@@ -208,6 +208,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/{id}/jobs/{job_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+                /** @description The job's id (`job_…`). */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a claimed job (agent)
+         * @description Reports the outcome of a job the calling agent holds (seed 002): `completed`, or `failed`
+         *     with an optional `error` (at most 1,000 characters; never a secret's value). Authenticated
+         *     by the agent's own `X-Agent-Secret`; another agent's id is 403 `NOT_THIS_AGENT`. Only the
+         *     holder may complete a job, and only while its lease runs: a job another agent holds, one whose
+         *     lease expired (whether or not it was claimed again), or one already completed or failed is
+         *     409 `JOB_NOT_HELD`. An unknown job, or another org's, is 404 `JOB_NOT_FOUND`. The outcome is
+         *     final: a failed job is not retried. Records `job.completed` or `job.failed`.
+         */
+        post: operations["completeAgentJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/jobs/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim the next job (agent, long-poll with wait)
+         * @description Hands the calling agent the oldest job it may do, or answers 204 when there is none (seed
+         *     002). Authenticated by the agent's own `X-Agent-Secret`; another agent's id is 403
+         *     `NOT_THIS_AGENT`. A job is the agent's to claim when it belongs to the agent's org and is
+         *     pinned to this agent, or is unpinned and names a cluster the agent serves (one it has
+         *     reported secrets of), and it is `queued` or its lease has expired with attempts left.
+         *     Claims lock with `FOR UPDATE SKIP LOCKED`: agents claiming at once get distinct jobs, and a
+         *     job is held by one agent at a time. A claimed job is the agent's until `lease_expires_at`
+         *     (`JOB_VISIBILITY_TIMEOUT_SECONDS` from the claim); complete it before then, or it returns to
+         *     the queue. A job whose lease expired after its last attempt fails for good instead.
+         *
+         *     With `wait` (seconds, at most 30) an empty queue holds the answer until a job the agent may
+         *     claim is enqueued or the wait ends; it then answers 200 or 204. A held request holds no
+         *     database connection. Each Warden instance holds a bounded number of waits (in all, per org,
+         *     and a quarter of its org's per agent); past that it answers 429 `JOB_WAITS_EXHAUSTED` with
+         *     `Retry-After`. A stopped agent (kill switch, revoked) claims nothing: its secret is refused
+         *     with 401, and an agent stopped while it waits gets 204.
+         *
+         *     A claim that hands out a job records `job.claimed`; an empty answer records nothing, so
+         *     polling agents do not fill the audit log.
+         */
+        post: operations["claimAgentJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agents/{id}/policies": {
         parameters: {
             query?: never;
@@ -1452,6 +1524,60 @@ export interface paths {
          *     when the agent has none in the workspace.
          */
         post: operations["recoverInstallation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List jobs
+         * @description The org's jobs, newest first, optionally only those with a `status`, of a `cluster_name`, pinned to or claimed by an `agent_id`, or carrying out a `request_id`.
+         */
+        get: operations["listJobs"];
+        put?: never;
+        /**
+         * Enqueue a job
+         * @description Puts a job on the org's queue (seed 002's admin `POST /jobs`). Without `agent_id` any agent
+         *     of the org serving `cluster_name` may claim it; with `agent_id` only that agent may (404
+         *     `AGENT_NOT_FOUND` when the org has no such agent). `payload` is what the agent needs (at
+         *     most 16 KiB as JSON, nested at most 8 levels: 422 `JOB_PAYLOAD_TOO_LARGE` beyond); never put
+         *     a secret's value in it. `max_attempts` (1-10, default 3) bounds how often an expired lease
+         *     returns the job to the queue. Agents waiting to claim are woken as soon as the job is
+         *     committed. Jobs that carry out access requests are enqueued by Warden itself when a request
+         *     is approved, with the request's id.
+         */
+        post: operations["createJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id (`job_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a job
+         * @description One job of the org; another org's, or an unknown id, is 404 `JOB_NOT_FOUND`.
+         */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3124,7 +3250,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -3227,6 +3353,57 @@ export interface components {
              */
             status: "ok";
         };
+        /**
+         * @description A unit of work for an agent running in a customer's cluster (seed 002's job queue): read a
+         *     secret's value, apply a new one, or an org's own `custom` work. A job is either pinned to one
+         *     agent (`agent_id` set when it was enqueued) or open to every agent of the org that serves its
+         *     `cluster_name` (that has reported secrets of the cluster).
+         *
+         *     `status`: `queued` (waiting for a claim), `claimed` (an agent holds it until
+         *     `lease_expires_at`), `completed` or `failed` (final). A claimed job not completed before its
+         *     lease expires goes back to the queue; after `max_attempts` claims it fails for good with an
+         *     `error` saying so. `agent_id` is the pinned agent, or else the agent that claimed it last.
+         */
+        Job: {
+            agent_id: string | null;
+            /**
+             * Format: int32
+             * @description How many times the job has been claimed.
+             */
+            attempts: number;
+            /** Format: date-time */
+            claimed_at: string | null;
+            /** @description The cluster whose agent does the work. */
+            cluster_name: string;
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Why it failed, as the agent reported it or as Warden decided. */
+            error: string | null;
+            id: string;
+            kind: components["schemas"]["JobKind"];
+            /**
+             * Format: date-time
+             * @description While `claimed`: when the job returns to the queue unless completed.
+             */
+            lease_expires_at: string | null;
+            /** Format: int32 */
+            max_attempts: number;
+            /** @description What the agent needs to do the work (never a secret's value). */
+            payload: {
+                [key: string]: unknown;
+            };
+            /** @description The access request the job carries out, if any. */
+            request_id: string | null;
+            /** @enum {string} */
+            status: "queued" | "claimed" | "completed" | "failed";
+        };
+        /**
+         * @description `read` fetches a secret's value for a read request, `patch` applies a new value for a patch request, `custom` is any other work an admin enqueues.
+         * @enum {string}
+         */
+        JobKind: "read" | "patch" | "custom";
         /** @description A login session for a user: the JWT to send as `Authorization: Bearer`, when it expires, and the user. */
         LoginResult: {
             /** Format: date-time */
@@ -4020,6 +4197,8 @@ export interface components {
         GatewayKeyIdPath: string;
         /** @description The installation's id. */
         InstallationIdPath: string;
+        /** @description The job's id (`job_…`). */
+        JobIdPath: string;
         /** @description How many items a page holds at most. */
         Limit: number;
         /** @description The single-use token from the emailed link. */
@@ -4602,6 +4781,119 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    completeAgentJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+                /** @description The job's id (`job_…`). */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "failed",
+                 *       "error": "vault: permission denied on secret/data/payments/stripe"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Why the job failed (only with `failed`). */
+                    error?: string;
+                    /** @enum {string} */
+                    status: "completed" | "failed";
+                };
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    claimAgentJob: {
+        parameters: {
+            query?: {
+                /** @description Seconds to hold the answer while there is no job to claim (0-30, default 0). */
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The claimed job, now `claimed` by the caller until `lease_expires_at`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "read",
+                     *       "status": "claimed",
+                     *       "cluster_name": "prod-eu-1",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "payload": {
+                     *         "provider": "vault",
+                     *         "ref": "secret/data/payments/stripe"
+                     *       },
+                     *       "attempts": 1,
+                     *       "max_attempts": 3,
+                     *       "claimed_at": "2026-11-25T10:00:00Z",
+                     *       "lease_expires_at": "2026-11-25T10:05:00Z",
+                     *       "completed_at": null,
+                     *       "error": null,
+                     *       "created_at": "2026-11-25T09:59:58Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description This instance holds as many waits as it allows; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many job claims are being waited for; retry in 1 second.",
+                     *       "code": "JOB_WAITS_EXHAUSTED",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -7785,6 +8077,196 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                agent_id?: string;
+                cluster_name?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                request_id?: string;
+                status?: "queued" | "claimed" | "completed" | "failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of jobs. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "jobs": [
+                     *         {
+                     *           "id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "kind": "custom",
+                     *           "status": "completed",
+                     *           "cluster_name": "prod-eu-1",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "request_id": null,
+                     *           "payload": {
+                     *             "action": "rotate-cache-credentials"
+                     *           },
+                     *           "attempts": 1,
+                     *           "max_attempts": 3,
+                     *           "claimed_at": "2026-11-25T10:00:00Z",
+                     *           "lease_expires_at": null,
+                     *           "completed_at": "2026-11-25T10:00:04Z",
+                     *           "error": null,
+                     *           "created_at": "2026-11-25T09:59:58Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        jobs: components["schemas"]["Job"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "cluster_name": "prod-eu-1",
+                 *       "kind": "custom",
+                 *       "payload": {
+                 *         "action": "rotate-cache-credentials",
+                 *         "namespace": "payments"
+                 *       },
+                 *       "agent_id": null,
+                 *       "max_attempts": 3
+                 *     }
+                 */
+                "application/json": {
+                    agent_id?: string | null;
+                    cluster_name: string;
+                    kind: components["schemas"]["JobKind"];
+                    /**
+                     * Format: int32
+                     * @default 3
+                     */
+                    max_attempts?: number;
+                    payload: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The job, `queued`. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "custom",
+                     *       "status": "queued",
+                     *       "cluster_name": "prod-eu-1",
+                     *       "agent_id": null,
+                     *       "request_id": null,
+                     *       "payload": {
+                     *         "action": "rotate-cache-credentials",
+                     *         "namespace": "payments"
+                     *       },
+                     *       "attempts": 0,
+                     *       "max_attempts": 3,
+                     *       "claimed_at": null,
+                     *       "lease_expires_at": null,
+                     *       "completed_at": null,
+                     *       "error": null,
+                     *       "created_at": "2026-11-25T09:59:58Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id (`job_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "custom",
+                     *       "status": "failed",
+                     *       "cluster_name": "prod-eu-1",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "request_id": null,
+                     *       "payload": {
+                     *         "action": "rotate-cache-credentials"
+                     *       },
+                     *       "attempts": 3,
+                     *       "max_attempts": 3,
+                     *       "claimed_at": "2026-11-25T10:10:00Z",
+                     *       "lease_expires_at": null,
+                     *       "completed_at": "2026-11-25T10:15:00Z",
+                     *       "error": "The lease expired on the last of 3 attempts.",
+                     *       "created_at": "2026-11-25T09:59:58Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

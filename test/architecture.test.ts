@@ -88,6 +88,7 @@ const TABLE_OWNERS: Record<string, string> = {
   data_keys: 'src/crypto/data-key-store.ts',
   vendors: 'src/modules/vendors/vendor-store.ts',
   gateway_keys: 'src/modules/gateway-keys/gateway-key-store.ts',
+  jobs: 'src/modules/jobs/job-store.ts',
 };
 
 describe('the shape of the house', () => {
