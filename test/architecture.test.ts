@@ -78,6 +78,7 @@ const TABLE_OWNERS: Record<string, string> = {
   superseded_refresh_tokens: 'src/modules/installations/installation-store.ts',
   audit_events: 'src/audit/audit-store.ts',
   audit_chain_heads: 'src/audit/audit-store.ts',
+  audit_pending: 'src/audit/audit-store.ts',
   audit_checkpoints: 'src/audit/audit-store.ts',
   billing_events: 'src/modules/billing/billing-store.ts',
   agent_daily_spend: 'src/modules/billing/billing-store.ts',
@@ -89,6 +90,10 @@ const TABLE_OWNERS: Record<string, string> = {
   vendors: 'src/modules/vendors/vendor-store.ts',
   gateway_keys: 'src/modules/gateway-keys/gateway-key-store.ts',
   jobs: 'src/modules/jobs/job-store.ts',
+  workflows: 'src/modules/workflows/workflow-store.ts',
+  workflow_versions: 'src/modules/workflows/workflow-store.ts',
+  discovered_secrets: 'src/modules/secrets/discovered-secret-store.ts',
+  oidc_login_attempts: 'src/modules/oidc/oidc-attempt-store.ts',
 };
 
 describe('the shape of the house', () => {

@@ -44,6 +44,13 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
   /** As if the visibility timeout had passed: the lease ends a moment ago. */
   const expireLease = (jobId: string) =>
     warden.database.dataSource.query(`UPDATE jobs SET visible_at = now() - interval '1 second' WHERE id = $1`, [jobId]);
+  /** The agent reports a secret of the cluster, and so serves it. */
+  const serve = async (agent: Agent, cluster: string) =>
+    warden.request
+      .post(`/api/v1/agents/${agent.id}/secrets/bulk`)
+      .set(agent.headers)
+      .send({ secrets: [{ cluster_name: cluster, provider: 'kubernetes', ref: `payments/db-${agent.id}` }] })
+      .expect(200);
   /** Starts a request now (supertest sends only once awaited). */
   const started = <T>(request: PromiseLike<T>) => Promise.resolve().then(() => request);
 
@@ -170,6 +177,39 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
     assert.deepEqual(completions.map((res) => res.status).sort(), [204, 409, 409]);
   });
 
+  it('N agents serving a cluster race for its jobs: each job goes to exactly one agent; other clusters and pins are left alone', async () => {
+    const racers = await Promise.all([0, 1, 2, 3].map((i) => mint(org, `cluster-racer-${i}`)));
+    for (const racer of racers) await serve(racer, 'race-cluster');
+    const outsider = await mint(org, 'other-cluster');
+    await serve(outsider, 'elsewhere');
+    const jobs = await Promise.all(Array.from({ length: 6 }, () => enqueue({ cluster_name: 'race-cluster' })));
+    const elsewhere = await enqueue({ cluster_name: 'elsewhere' });
+    const pinned = await enqueue({ cluster_name: 'race-cluster', agent_id: outsider.id });
+    const answers = await Promise.all(racers.flatMap((racer) => [claim(racer), claim(racer)]));
+    assert.deepEqual(answers.map((res) => res.status).sort(), [200, 200, 200, 200, 200, 200, 204, 204]);
+    const won = answers.filter((res) => res.status === 200);
+    assert.deepEqual(new Set(won.map((res) => res.body.id)), new Set(jobs.map((job) => job.id)));
+    for (const res of won) assert.ok(racers.some((racer) => racer.id === res.body.agent_id));
+    const outsiderGets = await claim(outsider).expect(200);
+    const outsiderNext = await claim(outsider).expect(200);
+    assert.deepEqual(new Set([outsiderGets.body.id, outsiderNext.body.id]), new Set([elsewhere.id, pinned.id]));
+  });
+
+  it('a job whose lease ran out goes to another agent; the first one can no longer complete it (409)', async () => {
+    const [first, second] = [await mint(org, 'slow'), await mint(org, 'quick')];
+    await serve(first, 'handover-cluster');
+    await serve(second, 'handover-cluster');
+    const job = await enqueue({ cluster_name: 'handover-cluster' });
+    await claim(first).expect(200);
+    await claim(second).expect(204);
+    await expireLease(job.id);
+    const taken = await claim(second).expect(200);
+    assert.deepEqual([taken.body.id, taken.body.agent_id, taken.body.attempts], [job.id, second.id, 2]);
+    const late = await complete(first, job.id).expect(409);
+    assert.equal(late.body.code, 'JOB_NOT_HELD');
+    await complete(second, job.id).expect(204);
+  });
+
   it('a lease that runs out returns the job to the queue; after its last attempt it fails for good (job.failed)', async () => {
     const agent = await mint(org, 'forgetful');
     const job = await enqueue({ agent_id: agent.id, max_attempts: 2 });
@@ -265,6 +305,14 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
     assert.equal(res.status, 200);
     assert.equal(res.body.id, job.id);
 
+    // An unpinned job of a cluster it serves wakes it too.
+    await serve(agent, 'waiting-cluster');
+    const forCluster = started(claim(agent, 20));
+    await sleep(300);
+    const clusterJob = await enqueue({ cluster_name: 'waiting-cluster' });
+    const clusterRes = await forCluster;
+    assert.deepEqual([clusterRes.status, clusterRes.body.id], [200, clusterJob.id]);
+
     const second = await startTestApp({ database: warden.database });
     try {
       const before = Date.now();
@@ -324,8 +372,13 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
       .send({ cluster_name: 'prod-eu-1', kind: 'custom', payload: {}, agent_id: agent.id })
       .expect(404);
     assert.equal(pinned.body.code, 'AGENT_NOT_FOUND');
+    // The same cluster name in another org is another cluster.
+    await serve(stranger, 'prod-eu-1');
+    const unpinned = await enqueue({ cluster_name: 'prod-eu-1' });
     await claim(stranger).expect(204);
     await claim(agent).expect(200);
+    const read = await warden.request.get(`/api/v1/jobs/${unpinned.id}`).set(key).expect(200);
+    assert.equal(read.body.status, 'queued');
     const foreign = await complete(stranger, job.id).expect(404);
     assert.equal(foreign.body.code, 'JOB_NOT_FOUND');
   });

@@ -11,14 +11,17 @@ import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { jobsHandlers } from './jobs';
+import { oidcHandlers } from './oidc';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
+import { secretsHandlers } from './secrets';
 import { stateHandlers } from './state';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
 import { vendorsHandlers } from './vendors';
+import { workflowsHandlers } from './workflows';
 import { workspacesHandlers } from './workspaces';
 
 /** Every module's handlers, keyed by operationId. */
@@ -44,4 +47,7 @@ export const handlers = {
   ...stateHandlers,
   ...gatewayHandlers,
   ...jobsHandlers,
+  ...workflowsHandlers,
+  ...secretsHandlers,
+  ...oidcHandlers,
 } satisfies HandlerMap;

@@ -24,15 +24,18 @@ import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
 import { JobService } from './jobs';
+import { OidcService } from './oidc';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
+import { SecretService } from './secrets';
 import { StateService } from './state';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
 import { VendorService } from './vendors';
+import { WorkflowService } from './workflows';
 import { EnvironmentService, WorkspaceService } from './workspaces';
 
 export interface ServiceOptions {
@@ -57,7 +60,7 @@ export function createServices(options: ServiceOptions) {
   const mailer = new Mailer(db, logger, config.smtpUrl, config.mailFrom);
   const signingKey = new SigningKey(secrets);
   const orgs = new OrgService(db, config.upgradeUrl);
-  const audit = new AuditService(db, signingKey, orgs);
+  const audit = new AuditService(db, signingKey, orgs, logger);
   const owners = new OwnerGuard(db, orgs);
   const apiKeys = new ApiKeyService(db, orgs, owners);
   const users = new UserService(db, orgs, owners, apiKeys);
@@ -79,9 +82,11 @@ export function createServices(options: ServiceOptions) {
   const policies: PolicyService = new PolicyService(db, orgs, () => ({ agents, workspaces }));
   const agents = new AgentService(db, orgs, workspaces, audit, policies);
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
+  const discoveredSecrets = new SecretService(db, orgs, agents);
   // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).
   const outbound = new OutboundHttp(outboundPolicy(config.outbound));
   const rbac = new RbacService(db, orgs, users, owners);
+  const workflows = new WorkflowService(db, orgs, rbac);
   // Secrets Warden reads back (vendor credentials): sealed under per-org data keys wrapped by the KEK.
   const cipher = new EnvelopeCipher(
     db,
@@ -117,8 +122,8 @@ export function createServices(options: ServiceOptions) {
     logger,
     // Polling finds what nothing announces: every new job on PGlite, leases that ran out everywhere.
     { ...config.jobs, pollIntervalMs: database.namedStatements ? 2_000 : 250 },
-    // Until the secrets module serves clusters, only jobs pinned to an agent can be claimed.
-    () => ({ clusters: { clustersServedBy: async () => [] }, lifecycle: undefined }),
+    // An agent serves the clusters it has reported secrets of.
+    () => ({ clusters: discoveredSecrets, lifecycle: undefined }),
   );
   const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
   return {
@@ -153,7 +158,10 @@ export function createServices(options: ServiceOptions) {
     vendors,
     gatewayKeys,
     decisions,
+    workflows,
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
+    secrets: discoveredSecrets,
+    oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
   };
 }
