@@ -6,7 +6,7 @@
  *   oldest eligible job under FOR UPDATE SKIP LOCKED) and writes a `job.claimed` audit event in
  *   the same transaction;
  * - bare-express-pg: Express + pg answering the same route with the agent look-up by its
- *   secret's digest and a bare `FOR UPDATE SKIP LOCKED` claim of the agent's oldest queued job,
+ *   secret's digest and a bare `FOR UPDATE SKIP LOCKED` claim of the bench cluster's oldest queued job,
  *   autocommitted: no lease re-queueing, no cluster directory, no audit, no long-poll.
  * Prints `LISTENING <port>`.
  */
@@ -18,7 +18,7 @@ import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config/config';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { createLogger } from '../../src/logging/logger';
-import { BARE_CLAIM } from './jobs';
+import { BARE_CLAIM, BENCH_CLUSTER } from './jobs';
 
 const AGENT_BY_SECRET = `SELECT a.id, a.org_id FROM agents a WHERE a.secret_digest = $1 AND a.status = 'active'`;
 async function build(contender: string, url: string, schema: string | undefined, poolSize: number): Promise<Express> {
@@ -42,7 +42,7 @@ async function build(contender: string, url: string, schema: string | undefined,
       const agent = agents[0];
       if (!agent) return void res.status(401).json({ error: 'unauthorized' });
       if (agent.id !== req.params.id) return void res.status(403).json({ error: 'forbidden' });
-      const { rows } = await pool.query(BARE_CLAIM, [agent.org_id, agent.id]);
+      const { rows } = await pool.query(BARE_CLAIM, [agent.org_id, agent.id, BENCH_CLUSTER]);
       if (!rows[0]) return void res.status(204).end();
       res.json(rows[0]);
     } catch (error) {
