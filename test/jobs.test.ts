@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Principal } from '../src/auth/principal';
+import { Notifications } from '../src/db/notifications';
+import { createLogger } from '../src/logging/logger';
+import { type Job, type JobLifecycle, JobService } from '../src/modules/jobs';
 import { auditEventsOf, createOrg, type TestOrg, theAuditEventOf } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -275,6 +279,73 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
     assert.deepEqual([read.body.status, read.body.error], ['failed', error]);
     // The agent's error text is no log line's content.
     assert.ok(!JSON.stringify(warden.logs).includes('vault: permission denied'));
+  });
+
+  it("the face: enqueue in the caller's transaction wakes a waiting claim once committed; heldBy names the request's held job", async () => {
+    const agent = await mint(org, 'request-worker');
+    await serve(agent, 'request-cluster');
+    const waiting = started(claim(agent, 20));
+    await sleep(300);
+    const enqueued = await warden.services.db.transaction(() =>
+      warden.services.jobs.enqueue({
+        orgId: org.id,
+        clusterName: 'request-cluster',
+        kind: 'read',
+        requestId: 'acr_01jd4v3k8m2q6r9t1w5y7z0abc',
+        payload: { provider: 'kubernetes', ref: 'payments/db-credentials' },
+      }),
+    );
+    assert.equal(enqueued.status, 'queued');
+    const res = await waiting;
+    assert.deepEqual([res.status, res.body.id, res.body.request_id], [200, enqueued.id, 'acr_01jd4v3k8m2q6r9t1w5y7z0abc']);
+    const held = await warden.services.jobs.heldBy(org.id, agent.id, 'acr_01jd4v3k8m2q6r9t1w5y7z0abc');
+    assert.equal(held?.id, enqueued.id);
+    assert.equal(await warden.services.jobs.heldBy(other.id, agent.id, 'acr_01jd4v3k8m2q6r9t1w5y7z0abc'), undefined);
+    await complete(agent, enqueued.id).expect(204);
+    assert.equal(await warden.services.jobs.heldBy(org.id, agent.id, 'acr_01jd4v3k8m2q6r9t1w5y7z0abc'), undefined);
+  });
+
+  it('the lifecycle of a request job hears of its claim, completion and final failure, each inside that transaction', async () => {
+    const heard: Array<[string, string, string, boolean]> = [];
+    const { db, orgs, agents, audit } = warden.services;
+    const lifecycle: JobLifecycle = {
+      claimed: async (job: Job) => void heard.push(['claimed', job.id, job.status, db.inTransaction]),
+      settled: async (job: Job) => void heard.push(['settled', job.id, job.status, db.inTransaction]),
+    };
+    const options = { visibilityTimeoutSeconds: 300, maxWaits: 10, maxWaitsPerOrg: 10, pollIntervalMs: 250 };
+    const jobs = new JobService(
+      db,
+      orgs,
+      agents,
+      audit,
+      new Notifications(null, createLogger('silent')),
+      createLogger('silent'),
+      options,
+      () => ({
+        clusters: { clustersServedBy: async () => ['hooks-cluster'] },
+        lifecycle,
+      }),
+    );
+    const agent = await mint(org, 'hooked');
+    const principal = { kind: 'agent', orgId: org.id, agentId: agent.id, permissions: new Set<string>() } as unknown as Principal;
+    const request = { orgId: org.id, clusterName: 'hooks-cluster', kind: 'patch' as const, payload: {} };
+    const done = await jobs.enqueue({ ...request, requestId: 'acr_done' });
+    const lost = await jobs.enqueue({ ...request, requestId: 'acr_lost' });
+    const plain = await jobs.enqueue({ ...request, requestId: null });
+    assert.equal((await jobs.claim(principal, agent.id, { seconds: 0 }))?.id, done.id);
+    await jobs.complete(principal, agent.id, done.id, { status: 'completed' });
+    assert.equal((await jobs.claim(principal, agent.id, { seconds: 0 }))?.id, lost.id);
+    await warden.database.dataSource.query(
+      `UPDATE jobs SET visible_at = now() - interval '1 second', attempts = max_attempts WHERE id = $1`,
+      [lost.id],
+    );
+    assert.equal((await jobs.claim(principal, agent.id, { seconds: 0 }))?.id, plain.id);
+    assert.deepEqual(heard, [
+      ['claimed', done.id, 'claimed', true],
+      ['settled', done.id, 'completed', true],
+      ['claimed', lost.id, 'claimed', true],
+      ['settled', lost.id, 'failed', true],
+    ]);
   });
 
   it("an agent's secret works only on its own id (403 NOT_THIS_AGENT)", async () => {
