@@ -225,7 +225,8 @@ export interface paths {
         /**
          * Complete a claimed job (agent)
          * @description Reports the outcome of a job the calling agent holds (seed 002): `completed`, or `failed`
-         *     with an optional `error` (at most 1,000 characters; never a secret's value). Authenticated
+         *     with an optional `error` (at most 1,000 characters; never a secret's value; with `completed`
+         *     it is 422). The `error` is kept on the job and in its audit event, never written to the logs. Authenticated
          *     by the agent's own `X-Agent-Secret`; another agent's id is 403 `NOT_THIS_AGENT`. Only the
          *     holder may complete a job, and only while its lease runs: a job another agent holds, one whose
          *     lease expired (whether or not it was claimed again), or one already completed or failed is
