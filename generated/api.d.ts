@@ -271,9 +271,9 @@ export interface paths {
          *     `Retry-After`. A stopped agent (kill switch, revoked) claims nothing: its secret is refused
          *     with 401, and an agent stopped while it waits gets 204.
          *
-         *     A claim that hands out a job records `job.claimed` (once the claim has committed, before the
-         *     answer); an empty answer records nothing, so polling agents do not fill the audit log. A job
-         *     that a claim finds failed for good records `job.failed`.
+         *     A claim that hands out a job records `job.claimed` in the claim's transaction; an empty answer
+         *     records nothing, so polling agents do not fill the audit log. A job that a claim finds failed
+         *     for good records `job.failed` (by `system`).
          */
         post: operations["claimAgentJob"];
         delete?: never;

@@ -100,7 +100,7 @@ export class JobService {
     private readonly db: Db,
     private readonly orgs: Pick<OrgService, 'scope'>,
     private readonly agents: Pick<AgentService, 'row'>,
-    private readonly audit: Pick<AuditService, 'append' | 'record'>,
+    private readonly audit: Pick<AuditService, 'append'>,
     notifications: Notifications,
     private readonly logger: Logger,
     private readonly options: JobOptions,
@@ -241,14 +241,12 @@ export class JobService {
   }
 
   /**
-   * One claim statement in its own transaction, with the lifecycle hooks of what it did. A job that
-   * fails for good is an event of that transaction; a hand-out is recorded once it has committed,
-   * through the chain's group commit (like decisions), so concurrent claims do not queue on the
-   * org's audit chain head. The answer waits for the event: an agent never holds a job whose claim
-   * went unrecorded, and a claim whose event fails answers 500 (its lease runs out unused).
+   * One claim statement in its own transaction, with the lifecycle hooks and the audit events of what
+   * it did: a hand-out (`job.claimed`), and any job it failed for good (`job.failed`, by the system).
+   * An empty claim writes nothing.
    */
-  private async claimOnce(principal: Principal, agent: { orgId: string; id: string }, clusters: string[]): Promise<Job | undefined> {
-    const job = await this.db.transaction(async () => {
+  private claimOnce(principal: Principal, agent: { orgId: string; id: string }, clusters: string[]): Promise<Job | undefined> {
+    return this.db.transaction(async () => {
       const { claimed, failed } = await this.store.claim(agent.orgId, agent.id, clusters, this.options.visibilityTimeoutSeconds);
       for (const row of failed) {
         const job = toJob(row);
@@ -258,10 +256,9 @@ export class JobService {
       if (!claimed) return undefined;
       const job = toJob(claimed);
       if (job.request_id) await this.peers().lifecycle?.claimed(job);
+      await this.audit.append(this.event(agent.orgId, actorOf(principal), 'job.claimed', job, 'claimAgentJob'));
       return job;
     });
-    if (job) await this.audit.record(this.event(agent.orgId, actorOf(principal), 'job.claimed', job, 'claimAgentJob'));
-    return job;
   }
 
   /** Final: `completed`, or `failed` with the agent's reason. Only the holder, within its lease, may say so. */
