@@ -99,8 +99,8 @@ export function addCodeSamples(spec: Spec, platformPermissions: ReadonlySet<stri
       const facts = requestFacts(spec, template, method, shared, operation, platformPermissions);
       operation['x-codeSamples'] = [
         { lang: 'Shell', label: 'curl', source: curl(baseUrl, facts) },
-        { lang: 'TypeScript', label: 'TypeScript (@warden/sdk)', source: typescript(baseUrl, facts) },
-        { lang: 'Python', label: 'Python (requests)', source: python(baseUrl, facts) },
+        { lang: 'TypeScript', label: 'TypeScript', source: typescript(baseUrl, facts) },
+        { lang: 'Python', label: 'Python', source: python(baseUrl, facts) },
       ];
     }
   }

@@ -47,3 +47,17 @@ export function planSection(plans: readonly Plan[]): string {
     ...features.map((feature) => row(`\`${feature}\``, plans.map((plan) => (plan.features.includes(feature) ? '✓' : '—')))),
   ].join('\n');
 }
+
+/**
+ * Ends each operation's description with its operationId: the portal's search indexes
+ * descriptions but not operationIds, and the id is what generated clients and the SDK's
+ * error reports call an operation.
+ */
+export function showOperationIds(paths: Record<string, Record<string, unknown>>): void {
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item) as Array<{ operationId?: string; description?: string }>) {
+      if (!operation?.operationId) continue;
+      operation.description = `${(operation.description ?? '').trimEnd()}\n\nOperation id: \`${operation.operationId}\`.\n`;
+    }
+  }
+}

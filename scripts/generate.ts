@@ -11,7 +11,7 @@ import { PERMISSION_CATALOG } from '../src/auth/permissions';
 import { PLANS } from '../src/auth/plans';
 import { writeCompiledSpec } from '../src/binding/loaded-spec';
 import { addCodeSamples, type Spec } from './code-samples';
-import { errorCodeSection, planSection } from './docs-sections';
+import { errorCodeSection, planSection, showOperationIds } from './docs-sections';
 
 const root = resolve(__dirname, '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
@@ -22,6 +22,7 @@ mkdirSync(join(root, 'generated/docs'), { recursive: true });
 run('redocly', ['bundle', 'openapi/openapi.yaml', '--output', 'generated/openapi.json']);
 const jsonPath = join(root, 'generated/openapi.json');
 const bundle = JSON.parse(readFileSync(jsonPath, 'utf8'));
+showOperationIds(bundle.paths);
 addCodeSamples(bundle as Spec, new Set(PERMISSION_CATALOG.filter((p) => p.scope === 'platform').map((p) => p.name)));
 bundle.info.description = [bundle.info.description.trimEnd(), errorCodeSection(bundle.components.schemas.ErrorCode), planSection(PLANS)]
   .join('\n\n')
@@ -29,15 +30,8 @@ bundle.info.description = [bundle.info.description.trimEnd(), errorCodeSection(b
 // Pretty-printed so reviews of generated/ show readable diffs; the YAML is the same document.
 writeFileSync(jsonPath, `${JSON.stringify(bundle, null, 2)}\n`);
 run('redocly', ['bundle', 'generated/openapi.json', '--output', 'generated/openapi.yaml']);
-run('redocly', [
-  'build-docs',
-  'generated/openapi.json',
-  '--output',
-  'generated/docs/index.html',
-  '--inlineBundle',
-  '--openapi.showExtensions=true',
-  '--openapi.hideDownloadButtons=false',
-]);
+// The portal's options (extensions shown, the code-sample languages) are in redocly.yaml under `openapi`.
+run('redocly', ['build-docs', 'generated/openapi.json', '--output', 'generated/docs/index.html', '--inlineBundle']);
 
 async function generateTypes(): Promise<void> {
   // openapi-typescript is ESM-only; its CLI would also read redocly.yaml's `apis` and
