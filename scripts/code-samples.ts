@@ -241,7 +241,7 @@ function filledPath(facts: RequestFacts): string {
 }
 
 function queryString(query: Record<string, Json>): string {
-  const search = new URLSearchParams(Object.entries(query).map(([name, value]) => [name, String(value)])).toString();
+  const search = new URLSearchParams(Object.entries(query).map(([name, value]): [string, string] => [name, String(value)])).toString();
   return search ? `?${search}` : '';
 }
 
@@ -249,7 +249,9 @@ const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 const bodyText = (value: Json) => (typeof value === 'string' ? value : JSON.stringify(value));
 
 function curl(baseUrl: string, facts: RequestFacts): string {
-  const lines = [`curl${facts.method === 'get' ? '' : ` -X ${facts.method.toUpperCase()}`} ${shellQuote(baseUrl + filledPath(facts) + queryString(facts.query))}`];
+  const lines = [
+    `curl${facts.method === 'get' ? '' : ` -X ${facts.method.toUpperCase()}`} ${shellQuote(baseUrl + filledPath(facts) + queryString(facts.query))}`,
+  ];
   const credential = facts.credential;
   if (credential) lines.push(`-H "${credential.header}: ${credential.prefix}$${credential.env}"`);
   for (const [name, value] of Object.entries(facts.headers)) lines.push(`-H ${shellQuote(`${name}: ${value}`)}`);
@@ -314,7 +316,7 @@ function typescript(baseUrl: string, facts: RequestFacts): string {
     '',
     `const warden = createWardenClient({ baseUrl: '${baseUrl}'${option} });`,
     `const { data, error } = await ${call};`,
-    'if (error) throw new Error(`${error.code}: ${error.message}`);',
+    "if (error) throw new Error(error.code + ': ' + error.message); // Warden's error body: code, message, request_id",
     'console.log(data);',
   ].join('\n');
 }
@@ -348,7 +350,9 @@ function python(baseUrl: string, facts: RequestFacts): string {
   if (headers.length > 0) args.push(`headers={\n        ${headers.join(',\n        ')},\n    }`);
   if (Object.keys(facts.query).length > 0) args.push(`params=${pyLiteral(facts.query, '    ')}`);
   if (facts.body) {
-    args.push(typeof facts.body.value === 'string' ? `data=${JSON.stringify(facts.body.value)}` : `json=${pyLiteral(facts.body.value, '    ')}`);
+    args.push(
+      typeof facts.body.value === 'string' ? `data=${JSON.stringify(facts.body.value)}` : `json=${pyLiteral(facts.body.value, '    ')}`,
+    );
   }
   args.push('timeout=30');
   const read = { json: 'response.json()', text: 'response.text', blob: 'len(response.content)' }[facts.responseType];

@@ -38,13 +38,26 @@ export function planSection(plans: readonly Plan[]): string {
     '## Plans',
     "Each org has a plan (`GET /api/v1/plans`, `GET /api/v1/orgs`). A feature an operation's `x-plan-feature` names is",
     'refused with 402 on plans without it, and a quota that is used up refuses the next create with 402, both with',
-    '`required_plan` and `upgrade_url`. A platform admin changes an org\'s plan with `PUT /api/v1/orgs/{org_id}/plan`.',
+    "`required_plan` and `upgrade_url`. A platform admin changes an org's plan with `PUT /api/v1/orgs/{org_id}/plan`.",
     '',
     `| | ${plans.map((plan) => `**${plan.name}**`).join(' | ')} |`,
     `|---|${plans.map(() => '---').join('|')}|`,
-    ...quotas.map((quota) => row(`${quota} (quota)`, plans.map((plan) => String(plan.quotas[quota] ?? 'unlimited')))),
-    row('audit log retention (days)', plans.map((plan) => String(plan.audit_log_retention_days))),
-    ...features.map((feature) => row(`\`${feature}\``, plans.map((plan) => (plan.features.includes(feature) ? '✓' : '—')))),
+    ...quotas.map((quota) =>
+      row(
+        `${quota} (quota)`,
+        plans.map((plan) => String(plan.quotas[quota] ?? 'unlimited')),
+      ),
+    ),
+    row(
+      'audit log retention (days)',
+      plans.map((plan) => String(plan.audit_log_retention_days)),
+    ),
+    ...features.map((feature) =>
+      row(
+        `\`${feature}\``,
+        plans.map((plan) => (plan.features.includes(feature) ? '✓' : '—')),
+      ),
+    ),
   ].join('\n');
 }
 

@@ -65,9 +65,8 @@ describe('the docs portal in headless Chromium', { skip }, () => {
   });
 
   const show = async (hash: string, text: string) => {
-    await page.evaluate((target) => {
-      window.location.hash = target;
-    }, hash);
+    // Runs in the page, where `location` is the browser's (this file is typed for Node).
+    await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
     await page.getByText(text, { exact: false }).first().waitFor({ timeout: 30_000 });
   };
 

@@ -42,7 +42,9 @@ describe("the README's quickstart", () => {
 
   it('has ten steps, each a block of its own', () => {
     assert.equal(blocks.length, 10);
-    blocks.forEach((block, index) => assert.match(block, new RegExp(`^# ${index + 1}\\. `), `block ${index + 1} starts with its step`));
+    for (const [index, block] of blocks.entries()) {
+      assert.match(block, new RegExp(`^# ${index + 1}\\. `), `block ${index + 1} starts with its step`);
+    }
   });
 
   it('runs from the first key to a verified audit chain, each step doing what its comment says', () => {
