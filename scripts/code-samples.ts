@@ -80,7 +80,7 @@ const ADMIN_SESSION: Credential = { header: 'Authorization', prefix: 'Bearer ', 
 interface RequestFacts {
   method: string;
   template: string;
-  path: Record<string, string>;
+  path: Record<string, Json>;
   catchAll: string[];
   query: Record<string, Json>;
   headers: Record<string, string>;
@@ -134,7 +134,7 @@ function requestFacts(
   );
   for (const parameter of shown) {
     const value = parameterExample(parameter, examples, operation.operationId);
-    if (parameter.in === 'path') facts.path[parameter.name] = String(value);
+    if (parameter.in === 'path') facts.path[parameter.name] = value;
     if (parameter.in === 'query') facts.query[parameter.name] = value;
     if (parameter.in === 'header') facts.headers[parameter.name] = String(value);
     if (parameter['x-catch-all']) facts.catchAll.push(parameter.name);
@@ -235,7 +235,7 @@ function rawContentType(value: Json): string {
 
 function filledPath(facts: RequestFacts): string {
   return facts.template.replace(/\{([^}]+)\}/g, (_, name: string) => {
-    const value = facts.path[name]!;
+    const value = String(facts.path[name]);
     return facts.catchAll.includes(name) ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value);
   });
 }
@@ -316,7 +316,8 @@ function typescript(baseUrl: string, facts: RequestFacts): string {
     '',
     `const warden = createWardenClient({ baseUrl: '${baseUrl}'${option} });`,
     `const { data, error } = await ${call};`,
-    "if (error) throw new Error(error.code + ': ' + error.message); // Warden's error body: code, message, request_id",
+    "// error: the answer of a failed call (Warden's error body: code, message, request_id)",
+    'if (error) throw new Error(JSON.stringify(error));',
     'console.log(data);',
   ].join('\n');
 }
