@@ -11,6 +11,7 @@ import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
+import { jobsHandlers } from './jobs';
 import { oidcHandlers } from './oidc';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
@@ -47,6 +48,7 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...jobsHandlers,
   ...workflowsHandlers,
   ...secretsHandlers,
   ...oidcHandlers,

@@ -5,6 +5,7 @@ import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
+import type { Job, JobLifecycle, JobService } from '../jobs';
 import type { OrgService } from '../orgs';
 import type { SecretReference, SecretService } from '../secrets';
 import type { WorkflowService } from '../workflows';
@@ -17,28 +18,12 @@ type ReadInput = operations['createReadRequest']['requestBody']['content']['appl
 type PatchInput = operations['createPatchRequest']['requestBody']['content']['application/json'];
 type SecretInput = ReadInput['secret'];
 
-/** The job fields a request's lifecycle reads (the jobs module's `Job`). */
-export interface RequestJob {
-  id: string;
-  status: string;
-  request_id: string | null;
-  completed_at: string | null;
-}
-
 /** What access requests need of the other modules, reached lazily: several of them call back into this one. */
 export interface AccessRequestDependencies {
   workspaces: Pick<WorkspaceService, 'projectForRequest'>;
   workflows: Pick<WorkflowService, 'judge'>;
   secrets: Pick<SecretService, 'resolve'>;
-  jobs: {
-    enqueue(job: {
-      orgId: string;
-      clusterName: string;
-      kind: 'read' | 'patch' | 'custom';
-      requestId: string | null;
-      payload: Record<string, unknown>;
-    }): Promise<{ id: string }>;
-  };
+  jobs: Pick<JobService, 'enqueue'>;
   gitops: {
     observePatch(input: {
       orgId: string;
@@ -113,7 +98,7 @@ function userOf(principal: Principal): string {
  * request on to running, then completed or failed. Every transition reads the request under its
  * row lock, so concurrent decisions serialize and exactly one completes (or ends) it.
  */
-export class AccessRequestService {
+export class AccessRequestService implements JobLifecycle {
   private readonly store: AccessRequestStore;
 
   constructor(
@@ -193,14 +178,14 @@ export class AccessRequestService {
   }
 
   /** JobLifecycle: inside the claim's transaction, an approved request's job has an agent now. */
-  async claimed(job: RequestJob): Promise<void> {
+  async claimed(job: Job): Promise<void> {
     if (!job.request_id) return;
     const row = await this.store.lockById(job.request_id);
     if (row?.status === 'approved') await this.store.transition(row.id, { status: 'running' });
   }
 
   /** JobLifecycle: inside the transaction that completes the job, or fails it for good. */
-  async settled(job: RequestJob): Promise<void> {
+  async settled(job: Job): Promise<void> {
     if (!job.request_id) return;
     const row = await this.store.lockById(job.request_id);
     if (!row || (row.status !== 'running' && row.status !== 'approved')) return;

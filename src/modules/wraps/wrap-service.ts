@@ -9,6 +9,7 @@ import { ConflictError, ForbiddenError, GoneError, NotFoundError, ValidationErro
 import type { AccessRequestService } from '../access-requests';
 import type { AgentRow, AgentService } from '../agents';
 import type { AuditService } from '../audit';
+import type { JobService } from '../jobs';
 import { DEK_TTL_SECONDS, issueDek, openAtRest, openWireValue, sealAtRest, WrapUnreadableError } from './wrap-keys';
 import { type SealedWrapRow, type WrapRow, WrapStore } from './wrap-store';
 
@@ -19,7 +20,7 @@ type AgentWrapInput = operations['createAgentWrap']['requestBody']['content']['a
 /** What wraps need of the other modules, reached lazily (access requests call back into wraps). */
 export interface WrapDependencies {
   requests: Pick<AccessRequestService, 'visible' | 'find'>;
-  jobs: { heldBy(orgId: string, agentId: string, requestId: string): Promise<{ id: string } | undefined> };
+  jobs: Pick<JobService, 'heldBy'>;
 }
 
 const SWEEP_BATCH = 500;
