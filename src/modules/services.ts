@@ -22,10 +22,13 @@ import { DecisionService } from './decisions';
 import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
+import { LedgerService } from './ledger';
+import { MarketplaceService } from './marketplace';
 import { OidcService } from './oidc';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
+import { RegistryService } from './registry';
 import { SecretService } from './secrets';
 import { StateService } from './state';
 import type { ContractDocuments } from './system';
@@ -110,6 +113,8 @@ export function createServices(options: ServiceOptions) {
     { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
   );
   const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
+  const registry = new RegistryService(db, orgs, agents);
+  const ledger = new LedgerService(db, orgs, agents, registry, decisions, audit);
   return {
     config,
     database,
@@ -145,6 +150,9 @@ export function createServices(options: ServiceOptions) {
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
     secrets: discoveredSecrets,
+    registry,
+    ledger,
+    marketplace: new MarketplaceService(db, orgs, registry, ledger),
     oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
   };
 }

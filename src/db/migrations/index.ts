@@ -16,6 +16,7 @@ import { AuditPending1733040000000 } from './1733040000000-audit-pending';
 import { ProjectsWorkflows1733100000000 } from './1733100000000-projects-workflows';
 import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
 import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attempts';
+import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -39,4 +40,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   ProjectsWorkflows1733100000000,
   DiscoveredSecrets1733110000000,
   OidcLoginAttempts1733200000000,
+  LedgerMarketplaceRegistry1733310000000,
 ];

@@ -1,0 +1,3 @@
+export { ledgerHandlers } from './handlers';
+export { idempotencyKeyReused, LedgerService, type OrgCharge, requestDigest } from './ledger-service';
+export { assertKnownCurrency } from './currencies';
