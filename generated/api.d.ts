@@ -2299,8 +2299,8 @@ export interface paths {
          * Public transfer statistics of this Warden
          * @description Aggregates over every org's transfers created in [`from`, `to`) - by default the last 30 days - for a
          *     public dashboard: counts, settled volume per currency and hires. It names no org, agent or transfer. No
-         *     credential is needed; answers are computed at most once a minute per period (from and to are rounded down
-         *     to the minute) and the operation is rate-limited per client IP. `from` after `to`, or a period over 366
+         *     credential is needed; answers are computed at most once a minute per period (`from` is rounded down and
+         *     `to` up to a whole minute) and the operation is rate-limited per client IP. `from` after `to`, or a period over 366
          *     days, is 400.
          */
         get: operations["getPublicTxStats"];
@@ -3925,8 +3925,8 @@ export interface components {
             amount: number | null;
             amount_usd: number | null;
             asset: string | null;
-            /** @description The initial charge (`charge_now`) from the hiring org's account to the agent's; null without one. */
-            charge: components["schemas"]["Transfer"] | null;
+            /** @description The initial charge (`charge_now`) from the hiring org's account to the agent's; absent without one. */
+            charge?: components["schemas"]["Transfer"];
             /** Format: date-time */
             created_at: string;
             currency: components["schemas"]["CurrencyCode"];

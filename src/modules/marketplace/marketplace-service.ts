@@ -28,9 +28,10 @@ const invalid = (field: string, message: string) =>
 
 /** [from, to): default the 30 days before now; 400 for a reversed period or one over 366 days. */
 function periodOf(query: { from?: string; to?: string }, roundToMinute: boolean): { from: Date; to: Date } {
-  const floor = (date: Date) => (roundToMinute ? new Date(Math.floor(date.getTime() / 60_000) * 60_000) : date);
-  const to = floor(query.to ? new Date(query.to) : new Date());
-  const from = floor(query.from ? new Date(query.from) : new Date(to.getTime() - 30 * DAY_MS));
+  // Whole minutes, outwards, so a cached answer covers every transfer up to now.
+  const round = (date: Date, to: (minutes: number) => number) => (roundToMinute ? new Date(to(date.getTime() / 60_000) * 60_000) : date);
+  const to = round(query.to ? new Date(query.to) : new Date(), Math.ceil);
+  const from = round(query.from ? new Date(query.from) : new Date(to.getTime() - 30 * DAY_MS), Math.floor);
   if (from.getTime() > to.getTime() || to.getTime() - from.getTime() > 366 * DAY_MS) {
     throw new BadRequestError('The period must run forwards (from before to) and last at most 366 days.', 'INVALID_PARAMETER', [
       { location: 'query', field: 'from', message: 'must be before to, at most 366 days earlier', rule: 'period' },
@@ -122,7 +123,7 @@ export class MarketplaceService {
     return { org_id: orgId, ...(await this.stats(orgId, periodOf(query, false))) };
   }
 
-  /** Every org's aggregates, computed at most once a minute per period (rounded down to the minute). */
+  /** Every org's aggregates, computed at most once a minute per period (widened to whole minutes). */
   async publicStats(query: { from?: string; to?: string }): Promise<TxStats> {
     const period = periodOf(query, true);
     const key = `${period.from.getTime()}-${period.to.getTime()}`;
@@ -148,7 +149,7 @@ export class MarketplaceService {
     return this.toHire(row, row.charge_transfer_id ? await this.ledger.transferById(row.charge_transfer_id) : null);
   }
 
-  private toHire(row: HireRow, charge: Hire['charge']): Hire {
+  private toHire(row: HireRow, charge: Hire['charge'] | null): Hire {
     return {
       id: row.id,
       org_id: row.org_id,
@@ -161,7 +162,7 @@ export class MarketplaceService {
       network: row.network,
       asset: row.asset,
       daily_budget_usd: optionalUsd(row.daily_budget_micros),
-      charge,
+      ...(charge ? { charge } : {}),
       idempotency_key: row.idempotency_key,
       created_at: row.created_at.toISOString(),
     };
