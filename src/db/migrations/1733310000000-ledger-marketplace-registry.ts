@@ -84,7 +84,8 @@ export const LedgerMarketplaceRegistry1733310000000 = sqlMigration(
       created_at timestamptz NOT NULL DEFAULT now(),
       UNIQUE (org_id, agent_id)
     )`,
-    `CREATE UNIQUE INDEX marketplace_hires_idempotency_idx ON marketplace_hires (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL`,
+    `CREATE UNIQUE INDEX marketplace_hires_idempotency_idx ON marketplace_hires (org_id, idempotency_key)
+      WHERE idempotency_key IS NOT NULL`,
     `CREATE INDEX marketplace_hires_created_idx ON marketplace_hires (created_at)`,
     `CREATE TABLE registry_listings (
       id text PRIMARY KEY,
