@@ -218,13 +218,13 @@ describe('the double-entry ledger: deposits, agent transfers, idempotency and th
     const guarded = await createPolicy(warden, org, { approval_actions: ['tx.transfer'], max_cost_per_request: 100 });
     const payer = await agentOf('guarded', [guarded.id]);
     const payee = await agentOf('payee');
-    await deposit(org, { agent_id: payer.id, currency: 'USD', amount: 5_000 }).expect(201);
+    await deposit(org, { agent_id: payer.id, currency: 'USD', amount: 3_000 }).expect(201);
     const body = { to_agent_id: payee.id, currency: 'USD', amount: 4_000, amount_usd: 40, idempotency_key: 'big-one' };
     const pending = await transfer(payer.secret, body).expect(202);
     assert.equal(pending.body.pending_reason, 'approval_required');
     const approvalId = pending.body.approval_id;
     assert.match(approvalId, /^apr_/);
-    assert.equal(await balanceOf(payer.id), 5_000);
+    assert.equal(await balanceOf(payer.id), 3_000);
     // The same request again, before anyone decided, is the same pending transfer.
     assert.equal((await transfer(payer.secret, body).expect(202)).body.id, pending.body.id);
 
@@ -237,6 +237,10 @@ describe('the double-entry ledger: deposits, agent transfers, idempotency and th
     await warden.request.post(`/api/v1/approvals/${approvalId}/approve`).set('Authorization', `Bearer ${approver.token}`).expect(200);
     const other = await transfer(payer.secret, { ...body, amount: 4_001, idempotency_key: 'another', approval_id: approvalId }).expect(409);
     assert.equal(other.body.code, 'TRANSFER_NOT_APPROVED');
+    // Short of funds, the approval is not used up: it settles once the money is there.
+    const short = await transfer(payer.secret, { ...body, approval_id: approvalId }).expect(409);
+    assert.equal(short.body.code, 'INSUFFICIENT_FUNDS');
+    await deposit(org, { agent_id: payer.id, currency: 'USD', amount: 2_000 }).expect(201);
     const settled = await transfer(payer.secret, { ...body, approval_id: approvalId }).expect(201);
     assert.equal(settled.body.id, pending.body.id);
     assert.equal(settled.body.status, 'settled');

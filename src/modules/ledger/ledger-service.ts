@@ -5,7 +5,7 @@ import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
+import { ApiError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import { canonicalJson } from '../../lib/canonical-json';
 import { microsToUsd, usdToMicros } from '../../lib/money';
 import type { AgentService } from '../agents';
@@ -270,12 +270,25 @@ export class LedgerService {
       throw new ConflictError("The approval is for another transfer: repeat that transfer's request as it was.", 'TRANSFER_NOT_APPROVED');
     }
     const call = this.callOf(input, input.approval_id!);
-    // One transaction: an approval is used up only by a transfer that settles (a short balance leaves it approved).
-    return this.db.transaction(async () => {
-      const ruling = await this.decisions.decide(caller, call);
-      if (ruling.decision !== 'allow') return this.refuse(caller, call, ruling);
-      return this.governed(caller, call, ruling, () => this.settleApproved(caller, pending, recipientOrgId));
-    });
+    let ruling: Ruling | undefined;
+    let row: TransferRow | null;
+    try {
+      // One transaction: an approval is used up only by a transfer that settles (a short balance leaves it approved).
+      // The ruling is metered after it, outside: its audit record commits on a connection of its own.
+      row = await this.db.transaction(async () => {
+        ruling = await this.decisions.decide(caller, call);
+        return ruling.decision === 'allow' ? this.settleApproved(caller, pending, recipientOrgId) : null;
+      });
+    } catch (error) {
+      // The reservation rolled back with the transfer: the ruling is metered as having reserved nothing.
+      if (ruling?.decision === 'allow') {
+        const statusCode = error instanceof ApiError ? error.status : 500;
+        await this.decisions.settle(caller, call, { ...ruling, reservedMicros: 0 }, { statusCode, vendorCostMicros: null, released: true });
+      }
+      throw error;
+    }
+    if (!row) return this.refuse(caller, call, ruling!);
+    return this.metered(caller, call, ruling!, row);
   }
 
   private async settleApproved(caller: GovernedCaller, pending: TransferRow, recipientOrgId: string | null): Promise<TransferRow> {
@@ -295,10 +308,15 @@ export class LedgerService {
     try {
       row = await work();
     } catch (error) {
-      const statusCode = error instanceof ConflictError ? 409 : 500;
+      const statusCode = error instanceof ApiError ? error.status : 500;
       await this.decisions.settle(caller, call, ruling, { statusCode, vendorCostMicros: null, released: true });
       throw error;
     }
+    return this.metered(caller, call, ruling, row);
+  }
+
+  /** A settled transfer spends its reservation; one still pending gives it back. */
+  private async metered(caller: GovernedCaller, call: CallToDecide, ruling: Ruling, row: TransferRow): Promise<TransferAnswer> {
     const settled = row.status === 'settled';
     await this.decisions.settle(caller, call, ruling, { statusCode: settled ? 201 : 202, vendorCostMicros: null, released: !settled });
     return answer(row);
