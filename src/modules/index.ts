@@ -10,6 +10,7 @@ import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
+import { jobsHandlers } from './jobs';
 import { ledgerHandlers } from './ledger';
 import { marketplaceHandlers } from './marketplace';
 import { oidcHandlers } from './oidc';
@@ -48,6 +49,7 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...jobsHandlers,
   ...workflowsHandlers,
   ...secretsHandlers,
   ...oidcHandlers,
