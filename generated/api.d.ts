@@ -4941,7 +4941,7 @@ export interface components {
          * @enum {string}
          */
         TransferRail: "ledger" | "card" | "ach" | "wire" | "stablecoin" | "x402" | "spt";
-        /** @description Aggregates of the transfers created in [`from`, `to`); `org_id` is absent from the public statistics. */
+        /** @description Aggregates of the transfers (agents' transfers and hire charges; deposits are not counted) created in [`from`, `to`); `org_id` is absent from the public statistics. */
         TxStats: {
             /** @description The declared US-dollar value of the settled transfers. */
             amount_usd_total: number;
