@@ -94,6 +94,11 @@ const TABLE_OWNERS: Record<string, string> = {
   workflow_versions: 'src/modules/workflows/workflow-store.ts',
   discovered_secrets: 'src/modules/secrets/discovered-secret-store.ts',
   oidc_login_attempts: 'src/modules/oidc/oidc-attempt-store.ts',
+  ledger_accounts: 'src/modules/ledger/ledger-store.ts',
+  ledger_transfers: 'src/modules/ledger/ledger-store.ts',
+  ledger_entries: 'src/modules/ledger/ledger-store.ts',
+  marketplace_hires: 'src/modules/marketplace/hire-store.ts',
+  registry_listings: 'src/modules/registry/listing-store.ts',
 };
 
 describe('the shape of the house', () => {

@@ -179,6 +179,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   siem_export: { perIp: { limit: 120, windowSeconds: 3600 }, perOrg: { limit: 60, windowSeconds: 3600 } },
   // Each SSO start stores an attempt and each callback calls the identity provider.
   oidc: { perIp: { limit: 60, windowSeconds: 300 } },
+  // The public statistics need no credential: a client may not make Warden aggregate for it without end.
+  public_stats: { perIp: { limit: 60, windowSeconds: 60 } },
 };
 
 export class ConfigError extends Error {

@@ -205,6 +205,23 @@ export const ERROR_CODES = {
   OIDC_EMAIL_DOMAIN_NOT_ALLOWED: { status: 403, meaning: 'The email’s domain is not in OIDC_ALLOWED_EMAIL_DOMAINS.' },
   OIDC_NO_ORG: { status: 403, meaning: 'The user is new and their claims map to no org (OIDC_ORG_MAP, OIDC_DEFAULT_ORG).' },
   OIDC_PROVIDER_UNAVAILABLE: { status: 502, meaning: 'The identity provider could not be reached, or its answer could not be read.' },
+  REGISTRY_NETWORK_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include the registry network.' },
+  UNKNOWN_CURRENCY: { status: 422, meaning: 'The currency is not an ISO 4217 code Warden knows.' },
+  TRANSFER_RECIPIENT_INVALID: {
+    status: 422,
+    meaning:
+      'A transfer needs exactly one recipient (to_agent_id or to_address; an address only off the ledger rail), never the payer itself.',
+  },
+  INSUFFICIENT_FUNDS: { status: 409, meaning: 'The paying account’s balance is lower than the amount; nothing was written.' },
+  TRANSFER_DENIED: {
+    status: 403,
+    meaning: 'Governance refused the transfer (the agent’s policies or daily budget); the message names the reason.',
+  },
+  TRANSFER_NOT_APPROVED: { status: 409, meaning: 'The approval given is pending, denied, expired, used or for another transfer.' },
+  TRANSFER_NOT_FOUND: { status: 404, meaning: 'No transfer of this agent is waiting for this approval.' },
+  AGENT_NOT_LISTED: { status: 404, meaning: 'No active agent with this id is listed on the registry network.' },
+  AGENT_ALREADY_HIRED: { status: 409, meaning: 'The org has already hired this agent.' },
+  LISTING_NOT_FOUND: { status: 404, meaning: 'The agent is not listed on the registry network.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
