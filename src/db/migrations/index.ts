@@ -14,6 +14,7 @@ import { Approvals1733020000000 } from './1733020000000-approvals';
 import { Billing1733030000000 } from './1733030000000-billing';
 import { AuditPending1733040000000 } from './1733040000000-audit-pending';
 import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
+import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -35,4 +36,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   Vendors1733010000000,
   AuditPending1733040000000,
   DiscoveredSecrets1733110000000,
+  ApiKeyDevices1733210000000,
 ];

@@ -60,6 +60,11 @@ export class ApiKeyStore {
     return rows[0];
   }
 
+  async findSummaryInOrg(orgId: string, keyId: string): Promise<Pick<ApiKeyRow, 'id'> | undefined> {
+    const { rows } = await this.db.query<Pick<ApiKeyRow, 'id'>>(`SELECT id FROM api_keys WHERE id = $1 AND org_id = $2`, [keyId, orgId]);
+    return rows[0];
+  }
+
   async lockForUpdate(orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
     const { rows } = await this.db.query<ApiKeyRow>(`SELECT * FROM api_keys WHERE id = $1 AND org_id = $2 FOR UPDATE`, [keyId, orgId]);
     return rows[0];
@@ -111,18 +116,22 @@ export class ApiKeyStore {
   /**
    * The key a secret belongs to, with what authentication needs in the same statement: the
    * secret's retirement, the org's plan, and the creating user's built-in role and assigned roles
-   * (the creator's columns are null when the creator is gone).
+   * (the creator's columns are null when the creator is gone), and the device binding: whether
+   * the key has devices, and the one the request names (two probes of the devices' unique index).
    */
-  async findCredential(secretDigest: Buffer): Promise<ApiKeyCredential | undefined> {
+  async findCredential(secretDigest: Buffer, deviceFingerprint: string | null): Promise<ApiKeyCredential | undefined> {
     const { rows } = await this.db.query<ApiKeyCredential>(
       `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, s.retires_at, o.plan,
          u.role AS creator_role, COALESCE((
            SELECT json_agg(json_build_object('role_id', ur.role_id, 'name', r.name, 'permissions', r.permissions) ORDER BY ur.id)
-           FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]') AS creator_assigned
+           FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]') AS creator_assigned,
+         EXISTS (SELECT 1 FROM api_key_devices ad WHERE ad.api_key_id = k.id) AS device_bound, d.id AS device_id,
+         d.last_seen_at AS device_seen_at
        FROM api_key_secrets s JOIN api_keys k ON k.id = s.api_key_id JOIN orgs o ON o.id = k.org_id
          LEFT JOIN users u ON u.id = k.created_by AND u.org_id = k.org_id
+         LEFT JOIN api_key_devices d ON d.api_key_id = k.id AND d.fingerprint = $2
        WHERE s.secret_digest = $1`,
-      [secretDigest],
+      [secretDigest, deviceFingerprint],
       { prepared: true },
     );
     return rows[0];
