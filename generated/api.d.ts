@@ -436,6 +436,10 @@ export interface paths {
          *     they default to all of the caller's org permissions. `mode` `test` makes an
          *     `sk_test_` key. Only a SHA-256 digest of the secret is stored. Counts against the plan's
          *     API key quota (402).
+         *
+         *     `rate_limit_per_minute` sets the key's own request budget (1–100000 a minute; omitted or
+         *     null: the server's default). Every request with the key counts against it, whatever the
+         *     operation; over it Warden answers 429 with `Retry-After`.
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -467,7 +471,17 @@ export interface paths {
         delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit an API key
+         * @description Changes a key's name, description, permissions or request budget (seed 003: "edit the key
+         *     and add the missing permission"); fields left out stay. `permissions` replaces the list and
+         *     must stay within the editor's own: every permission in it, kept or added, must be one the
+         *     caller holds (403 `PRIVILEGE_ESCALATION` naming the others), so a weaker credential can never
+         *     hand a key more than it has. Taking `owner.grant` from the org's last owner credential is 409
+         *     `LAST_OWNER`. `rate_limit_per_minute` is 1–100000, or null for the server's default. The
+         *     key's secret, expiry and mode do not change.
+         */
+        patch: operations["updateApiKey"];
         trace?: never;
     };
     "/api/v1/api-keys/{id}/devices": {
@@ -1665,6 +1679,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My profile (seed 003)
+         * @description Seed 003's "first API call": who the credential belongs to, as `uuid`, `email`, `firstname`
+         *     and `lastname`, with the org, the credential kind and its effective permissions. Works with
+         *     any credential (`Authorization: Bearer sk_live_…` as seed 003 shows, `X-API-Key`, a login
+         *     JWT, an admin session) and needs no permission. For an API key it reports the user who
+         *     created the key; a key no user created (the one printed at first start) reports the org's
+         *     first owner (`user_source: org_owner`). `GET /api/v1/auth/me` answers the full principal.
+         *
+         *     It answers a device-bound key from an unbound device too (`api_key.device_id: null`), so a
+         *     client can verify a key before binding the device it runs on.
+         */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs": {
         parameters: {
             query?: never;
@@ -2823,6 +2865,11 @@ export interface components {
             permissions: string[];
             /** @description The first 12 characters of the secret, e.g. `sk_live_3kTq`. */
             prefix: string;
+            /**
+             * Format: int32
+             * @description The key's own request budget per minute; null means the server's default (`API_KEY_RATE_LIMIT_PER_MINUTE`, 1200 unless configured).
+             */
+            rate_limit_per_minute?: number | null;
             /** Format: date-time */
             revoked_at: string | null;
         };
@@ -3442,6 +3489,42 @@ export interface components {
             token: string;
             user: components["schemas"]["User"];
         };
+        /**
+         * @description Seed 003's profile of the caller (`uuid`, `email`, `firstname`, `lastname`), with the org and
+         *     the credential. `user_source` says whose profile it is: the logged-in user (`login`), the user
+         *     who created the API key (`key_creator`), the org's first owner for a key no user created, such
+         *     as the one printed at first start (`org_owner`), the platform admin of an admin session
+         *     (`platform_admin`: `email` only), or nobody (`none`: a creator-less key in an org with no owner
+         *     user yet; every profile field is null).
+         */
+        Me: {
+            /** @description The API key used, and whether the device named in `X-Warden-Device` is bound to it; absent for other credentials. */
+            api_key?: {
+                /** @description The key is bound to devices, so other requests must name one. */
+                device_binding_required: boolean;
+                /** @description The key's device this request named; null when it named none of them. */
+                device_id: string | null;
+                id: string;
+                name: string;
+                prefix: string;
+            };
+            /** Format: email */
+            email: string | null;
+            firstname: string | null;
+            lastname: string | null;
+            /** @description The caller's org; absent for a platform admin session. */
+            org?: components["schemas"]["Org"];
+            permissions: string[];
+            /**
+             * @description The kind of credential presented.
+             * @enum {string}
+             */
+            type: "user" | "api_key" | "admin_session";
+            /** @enum {string} */
+            user_source: "login" | "key_creator" | "org_owner" | "platform_admin" | "none";
+            /** @description The user's id (`usr_…`). */
+            uuid: string | null;
+        };
         /** @description An organization (tenant). Every other object belongs to exactly one. */
         Org: {
             /** Format: date-time */
@@ -3831,9 +3914,13 @@ export interface components {
             email_verified: boolean;
             /** Format: date-time */
             email_verified_at: string | null;
+            /** @description Given name; null when not set. Seed 003's `/me` reports it as `firstname`. */
+            first_name?: string | null;
             id: string;
             /** Format: date-time */
             last_login_at: string | null;
+            /** @description Family name; null when not set. Seed 003's `/me` reports it as `lastname`. */
+            last_name?: string | null;
             org_id: string;
             role: components["schemas"]["BuiltInRoleName"];
         };
@@ -4176,7 +4263,9 @@ export interface components {
         /** @description Too many requests in the current window; retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                 "RateLimit-Reset": components["headers"]["RateLimitReset"];
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -4285,10 +4374,20 @@ export interface components {
     requestBodies: never;
     headers: {
         /**
+         * @description What is left of the API key's budget (IETF httpapi RateLimit header fields draft): `r` requests
+         *     remain in the current window, which ends in `t` seconds, e.g. `"api-key";r=1187;t=42`.
+         */
+        RateLimit: string;
+        /**
          * @description Requests allowed in the current window of the operation's `x-rate-limit` bucket, for the
          *     tightest of the limits that apply to this request (per IP, per email, per org).
          */
         RateLimitLimit: number;
+        /**
+         * @description The API key's request budget (IETF httpapi RateLimit header fields draft): policy `"api-key"`,
+         *     `q` requests per `w` seconds, e.g. `"api-key";q=1200;w=60`. Sent on every answer to a request made with an API key.
+         */
+        RateLimitPolicy: string;
         /** @description Requests left in the current window of that limit, this one counted; 0 means the next one is refused with 429. */
         RateLimitRemaining: number;
         /** @description Seconds until that limit's window ends and its count starts again. */
@@ -5399,6 +5498,8 @@ export interface operations {
                     mode?: "live" | "test";
                     name: string;
                     permissions?: string[];
+                    /** Format: int32 */
+                    rate_limit_per_minute?: number | null;
                 };
             };
         };
@@ -5488,6 +5589,78 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "permissions": [
+                 *         "workspace.read",
+                 *         "agent.read"
+                 *       ],
+                 *       "rate_limit_per_minute": 600
+                 *     }
+                 */
+                "application/json": {
+                    description?: string;
+                    name?: string;
+                    permissions?: string[];
+                    /** Format: int32 */
+                    rate_limit_per_minute?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The key as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "CI deploys",
+                     *       "description": "Used by the deploy pipeline",
+                     *       "mode": "live",
+                     *       "prefix": "sk_live_1hSY",
+                     *       "last_four": "CVBC",
+                     *       "permissions": [
+                     *         "workspace.read",
+                     *         "agent.read"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "expires_at": "2027-05-23T09:00:00Z",
+                     *       "last_used_at": null,
+                     *       "revoked_at": null,
+                     *       "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "rate_limit_per_minute": 600
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -8541,6 +8714,62 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's profile. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "uuid": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "email": "dev@example.com",
+                     *       "firstname": "Jane",
+                     *       "lastname": "Doe",
+                     *       "user_source": "key_creator",
+                     *       "type": "api_key",
+                     *       "org": {
+                     *         "id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "name": "Acme Corp",
+                     *         "plan": "starter",
+                     *         "created_at": "2026-11-01T08:59:00Z"
+                     *       },
+                     *       "api_key": {
+                     *         "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "name": "CLI",
+                     *         "prefix": "sk_live_1hSY",
+                     *         "device_binding_required": true,
+                     *         "device_id": "dev_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *       },
+                     *       "permissions": [
+                     *         "org.read",
+                     *         "workspace.read"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listOrgs: {
         parameters: {
             query?: {
@@ -10421,12 +10650,16 @@ export interface operations {
                  * @example {
                  *       "email": "jane@example.com",
                  *       "password": "correct horse battery staple",
-                 *       "role": "admin"
+                 *       "role": "admin",
+                 *       "first_name": "Jane",
+                 *       "last_name": "Doe"
                  *     }
                  */
                 "application/json": {
                     /** Format: email */
                     email: string;
+                    first_name?: string;
+                    last_name?: string;
                     org_id?: string;
                     password: string;
                     role?: components["schemas"]["BuiltInRoleName"];

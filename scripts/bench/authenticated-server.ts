@@ -29,7 +29,8 @@ import type { AuthenticatedContender } from './bench-spec';
  * the database for the same work: the key's creator and roles are read too, because a key acts
  * only within its creator's current permissions, and the lease reads whether the agent is stopped.
  */
-const API_KEY_LOOKUP = `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, s.retires_at, o.plan,
+const API_KEY_LOOKUP = `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, k.rate_limit_per_minute,
+         s.retires_at, o.plan,
          u.role AS creator_role, COALESCE((
            SELECT json_agg(json_build_object('role_id', ur.role_id, 'name', r.name, 'permissions', r.permissions) ORDER BY ur.id)
            FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]') AS creator_assigned,

@@ -24,6 +24,8 @@ export interface ApiKeyCredential {
   /** When the secret used stops working (it was rolled); null while it is the current one. */
   retires_at: Date | null;
   last_used_at: Date | null;
+  /** The key's own budget of requests per minute; null for the configured default. */
+  rate_limit_per_minute: number | null;
   plan: PlanName;
   /** The creator's built-in role; null when the key has no creator, or its creator is gone. */
   creator_role: string | null;
@@ -82,6 +84,7 @@ type CredentialKind = 'api_key' | 'admin_session' | 'login_jwt' | 'agent_secret'
 const ACCEPTED_BY_SCHEME: Record<string, CredentialKind[]> = {
   ApiKeyAuth: ['api_key'],
   BearerAuth: ['api_key', 'admin_session', 'login_jwt'],
+  SecuAdminToken: ['admin_session'],
   AgentSecret: ['agent_secret'],
   RuntimeToken: ['runtime_token'],
   GatewayKey: ['gateway_key'],
@@ -204,6 +207,7 @@ export class Authenticator {
       ),
       expiresAt: key.retires_at && key.retires_at < key.expires_at ? key.retires_at : key.expires_at,
       device: { required: key.device_bound, id: key.device_id },
+      rateLimitPerMinute: key.rate_limit_per_minute,
     };
   }
 
@@ -280,6 +284,12 @@ function credentialOf(req: Request): string {
   if (typeof agentSecret === 'string' && agentSecret.trim() !== '') return agentSecret.trim();
   const apiKey = req.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  // Seed 001's header for the platform admin's session, the same token `Authorization: Bearer` carries.
+  const adminToken = req.headers['x-secu-admin-token'];
+  if (typeof adminToken === 'string' && adminToken.trim() !== '') {
+    if (!adminToken.trim().startsWith(`${ADMIN_SESSION_PREFIX}_`)) throw malformed();
+    return adminToken.trim();
+  }
   const authorization = req.headers.authorization;
   if (authorization === undefined || authorization.trim() === '') throw missing();
   const match = /^Bearer +(\S+) *$/i.exec(authorization);

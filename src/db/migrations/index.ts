@@ -15,6 +15,7 @@ import { Billing1733030000000 } from './1733030000000-billing';
 import { AuditPending1733040000000 } from './1733040000000-audit-pending';
 import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
 import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
+import { EntryPoints1733210000001 } from './1733210000001-entry-points';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -37,4 +38,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   AuditPending1733040000000,
   DiscoveredSecrets1733110000000,
   ApiKeyDevices1733210000000,
+  EntryPoints1733210000001,
 ];

@@ -17,6 +17,7 @@ type ApiKey = components['schemas']['ApiKey'];
 type ApiKeyWithSecret = components['schemas']['ApiKeyWithSecret'];
 type ApiKeySummary = NonNullable<components['schemas']['Principal']['api_key']>;
 type CreateApiKey = operations['createApiKey']['requestBody']['content']['application/json'];
+type UpdateApiKey = operations['updateApiKey']['requestBody']['content']['application/json'];
 type ApiKeyDevice = components['schemas']['ApiKeyDevice'];
 type BindDevice = operations['bindApiKeyDevice']['requestBody']['content']['application/json'];
 
@@ -42,6 +43,7 @@ const toApiKey = (row: ApiKeyRow): ApiKey => ({
   last_used_at: row.last_used_at?.toISOString() ?? null,
   revoked_at: row.revoked_at?.toISOString() ?? null,
   created_by: row.created_by,
+  rate_limit_per_minute: row.rate_limit_per_minute,
 });
 
 const toDevice = (row: ApiKeyDeviceRow): ApiKeyDevice => ({
@@ -103,6 +105,7 @@ export class ApiKeyService implements ApiKeyCredentials {
         mode: input.mode ?? 'live',
         permissions,
         expiresAt,
+        rateLimitPerMinute: input.rate_limit_per_minute ?? null,
       });
     });
   }
@@ -116,6 +119,8 @@ export class ApiKeyService implements ApiKeyCredentials {
     mode: 'live' | 'test';
     permissions: string[];
     expiresAt: Date;
+    /** The key's own budget of requests per minute; null or absent for the configured default. */
+    rateLimitPerMinute?: number | null;
   }): Promise<ApiKeyWithSecret> {
     const secret = newSecret(`sk_${key.mode}`);
     const row = await this.store.insert({
@@ -129,6 +134,7 @@ export class ApiKeyService implements ApiKeyCredentials {
       prefix: secret.slice(0, SHOWN_PREFIX_LENGTH),
       last_four: secret.slice(-4),
       expires_at: key.expiresAt,
+      rate_limit_per_minute: key.rateLimitPerMinute ?? null,
     });
     await this.store.insertSecret({ secret_digest: digestSecret(secret), api_key_id: row.id });
     return { ...toApiKey(row), key: secret };
@@ -155,6 +161,30 @@ export class ApiKeyService implements ApiKeyCredentials {
       noteBefore({ revoked_at: row.revoked_before?.toISOString() ?? null });
       return toApiKey(row);
     });
+  }
+
+  /**
+   * Seed 003's "edit the key and add the missing permission". The new list must lie within the
+   * caller's own permissions, kept ones included, so editing never hands a key more than the
+   * editor has; taking owner.grant from the last owner credential is refused like a revocation.
+   */
+  async update(principal: Principal, keyId: string, input: UpdateApiKey): Promise<ApiKey> {
+    const orgId = await this.orgs.scope(principal);
+    const { permissions } = input;
+    if (permissions) {
+      assertOrgPermissions(permissions);
+      assertCanGrant(principal, permissions, `the API key '${keyId}' with these permissions`);
+    }
+    const change = async () => {
+      const key = await this.store.lockForUpdate(orgId, keyId);
+      if (!key) throw keyNotFound(keyId);
+      const { name, description, rate_limit_per_minute } = key;
+      noteBefore({ name, description, permissions: key.permissions, rate_limit_per_minute });
+      return toApiKey(await this.store.update(keyId, input));
+    };
+    return permissions
+      ? this.owners.keepingAnOwner(orgId, `Changing the permissions of API key '${keyId}'`, change)
+      : this.db.transaction(change);
   }
 
   /** Revokes every key the user created; call it inside the transaction that deletes the user. */

@@ -15,6 +15,7 @@ export interface ApiKeyRow {
   expires_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  rate_limit_per_minute: number | null;
 }
 
 export interface ApiKeySecretRow {
@@ -30,9 +31,43 @@ export class ApiKeyStore {
 
   async insert(key: Omit<ApiKeyRow, 'created_at' | 'last_used_at' | 'revoked_at'>): Promise<ApiKeyRow> {
     const { rows } = await this.db.query<ApiKeyRow>(
-      `INSERT INTO api_keys (id, org_id, created_by, name, description, mode, permissions, prefix, last_four, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-      [key.id, key.org_id, key.created_by, key.name, key.description, key.mode, key.permissions, key.prefix, key.last_four, key.expires_at],
+      `INSERT INTO api_keys
+         (id, org_id, created_by, name, description, mode, permissions, prefix, last_four, expires_at, rate_limit_per_minute)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+      [
+        key.id,
+        key.org_id,
+        key.created_by,
+        key.name,
+        key.description,
+        key.mode,
+        key.permissions,
+        key.prefix,
+        key.last_four,
+        key.expires_at,
+        key.rate_limit_per_minute,
+      ],
+    );
+    return rows[0]!;
+  }
+
+  /** Sets the fields given (undefined leaves one as it is; a null budget means the default). */
+  async update(
+    keyId: string,
+    change: Partial<Pick<ApiKeyRow, 'name' | 'description' | 'permissions' | 'rate_limit_per_minute'>>,
+  ): Promise<ApiKeyRow> {
+    const { rows } = await this.db.query<ApiKeyRow>(
+      `UPDATE api_keys SET name = COALESCE($2, name), description = COALESCE($3, description), permissions = COALESCE($4, permissions),
+         rate_limit_per_minute = CASE WHEN $5 THEN $6 ELSE rate_limit_per_minute END
+       WHERE id = $1 RETURNING *`,
+      [
+        keyId,
+        change.name ?? null,
+        change.description ?? null,
+        change.permissions ?? null,
+        change.rate_limit_per_minute !== undefined,
+        change.rate_limit_per_minute ?? null,
+      ],
     );
     return rows[0]!;
   }
@@ -121,7 +156,8 @@ export class ApiKeyStore {
    */
   async findCredential(secretDigest: Buffer, deviceFingerprint: string | null): Promise<ApiKeyCredential | undefined> {
     const { rows } = await this.db.query<ApiKeyCredential>(
-      `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, s.retires_at, o.plan,
+      `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, k.rate_limit_per_minute,
+         s.retires_at, o.plan,
          u.role AS creator_role, COALESCE((
            SELECT json_agg(json_build_object('role_id', ur.role_id, 'name', r.name, 'permissions', r.permissions) ORDER BY ur.id)
            FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]') AS creator_assigned,

@@ -5,6 +5,7 @@ import { listApiKeys } from './listApiKeys';
 import { revokeApiKey } from './revokeApiKey';
 import { rollApiKey } from './rollApiKey';
 import { unbindApiKeyDevice } from './unbindApiKeyDevice';
+import { updateApiKey } from './updateApiKey';
 
 export const apiKeysHandlers = {
   listApiKeys,
@@ -14,4 +15,5 @@ export const apiKeysHandlers = {
   bindApiKeyDevice,
   listApiKeyDevices,
   unbindApiKeyDevice,
+  updateApiKey,
 };
