@@ -497,7 +497,7 @@ export interface paths {
         /**
          * List an API key's devices
          * @description The devices the key is bound to, oldest first (at most 10). The key itself may list its own
-         *     devices; any other caller needs `api_key.read`. Another org's key answers 404.
+         *     devices; any other caller needs `api_key.read` or `api_key.edit`. Another org's key answers 404.
          */
         get: operations["listApiKeyDevices"];
         put?: never;

@@ -38,7 +38,7 @@ export class RateLimiter {
     dataSource: DataSource,
     private readonly limits: RateLimits,
     private readonly apiKeyLimit: ApiKeyRateLimit,
-    private readonly logger?: Logger,
+    private readonly logger: Logger,
   ) {
     this.store = new RateLimitStore(dataSource);
     this.keySync = new Batcher((windows) => this.syncKeyWindows(windows), KEY_SYNC_BATCH);
@@ -87,7 +87,7 @@ export class RateLimiter {
       // The hits stay counted here and go with the next write.
       window.pending += window.writing;
       window.writing = 0;
-      this.logger?.warn({ err: error, api_key_id: window.keyId }, 'Could not share API key rate-limit counts');
+      this.logger.warn({ err: error, api_key_id: window.keyId }, 'Could not share API key rate-limit counts');
     });
   }
 

@@ -241,7 +241,7 @@ export class ApiKeyService implements ApiKeyCredentials {
 
   async listDevices(principal: Principal, keyId: string): Promise<{ devices: ApiKeyDevice[] }> {
     const orgId = await this.orgs.scope(principal);
-    this.assertMayManageDevices(principal, keyId, 'api_key.read');
+    this.assertMayManageDevices(principal, keyId, 'api_key.read', 'api_key.edit');
     if (!(await this.store.findSummaryInOrg(orgId, keyId))) throw keyNotFound(keyId);
     return { devices: (await this.devices.list(keyId)).map(toDevice) };
   }
@@ -255,10 +255,13 @@ export class ApiKeyService implements ApiKeyCredentials {
     noteBefore(toDevice(removed));
   }
 
-  /** A key manages its own devices; anyone else needs the permission. */
-  private assertMayManageDevices(principal: Principal, keyId: string, permission: string): void {
-    if (principal.apiKeyId === keyId || principal.permissions.has(permission)) return;
-    throw new ForbiddenError(`This operation needs the '${permission}' permission, or the API key itself.`, 'PERMISSION_DENIED');
+  /** A key manages its own devices; anyone else needs one of the permissions. */
+  private assertMayManageDevices(principal: Principal, keyId: string, ...permissions: string[]): void {
+    if (principal.apiKeyId === keyId || permissions.some((permission) => principal.permissions.has(permission))) return;
+    throw new ForbiddenError(
+      `This operation needs the '${permissions.join("' or '")}' permission, or the API key itself.`,
+      'PERMISSION_DENIED',
+    );
   }
 
   findCredential(secretDigest: Buffer, deviceFingerprint: string | null): Promise<ApiKeyCredential | undefined> {
