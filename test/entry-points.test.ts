@@ -215,6 +215,7 @@ describe('seed-compatible entry points: /me, editing a key, X-Secu-Admin-Token, 
       assert.ok(orgs.body.orgs.length >= 2, 'a platform admin lists every org');
       assert.equal((await me({ 'X-Secu-Admin-Token': org.key }).expect(401)).body.code, 'CREDENTIAL_MALFORMED');
       assert.equal((await me({ 'X-Secu-Admin-Token': `adm_${'x'.repeat(38)}` }).expect(401)).body.code, 'CREDENTIAL_MALFORMED');
+      assert.ok(!JSON.stringify(warden.logs).includes(token), 'the admin token never reaches a log line');
       await warden.request.post('/api/v1/auth/logout').set('X-Secu-Admin-Token', token).expect(200);
       assert.equal((await me({ 'X-Secu-Admin-Token': token }).expect(401)).body.code, 'CREDENTIAL_REVOKED');
     });
