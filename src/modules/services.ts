@@ -22,6 +22,7 @@ import { DecisionService } from './decisions';
 import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
+import { OidcService } from './oidc';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
@@ -32,6 +33,7 @@ import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
 import { VendorService } from './vendors';
+import { WorkflowService } from './workflows';
 import { EnvironmentService, WorkspaceService } from './workspaces';
 
 export interface ServiceOptions {
@@ -82,6 +84,7 @@ export function createServices(options: ServiceOptions) {
   // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).
   const outbound = new OutboundHttp(outboundPolicy(config.outbound));
   const rbac = new RbacService(db, orgs, users, owners);
+  const workflows = new WorkflowService(db, orgs, rbac);
   // Secrets Warden reads back (vendor credentials): sealed under per-org data keys wrapped by the KEK.
   const cipher = new EnvelopeCipher(
     db,
@@ -138,8 +141,10 @@ export function createServices(options: ServiceOptions) {
     vendors,
     gatewayKeys,
     decisions,
+    workflows,
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
     secrets: discoveredSecrets,
+    oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
   };
 }

@@ -13,7 +13,9 @@ import { Vendors1733010000000 } from './1733010000000-vendors';
 import { Approvals1733020000000 } from './1733020000000-approvals';
 import { Billing1733030000000 } from './1733030000000-billing';
 import { AuditPending1733040000000 } from './1733040000000-audit-pending';
+import { ProjectsWorkflows1733100000000 } from './1733100000000-projects-workflows';
 import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
+import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attempts';
 import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
 import { EntryPoints1733210000001 } from './1733210000001-entry-points';
 
@@ -36,7 +38,9 @@ export const migrations: Array<new () => MigrationInterface> = [
   Policies1733000000000,
   Vendors1733010000000,
   AuditPending1733040000000,
+  ProjectsWorkflows1733100000000,
   DiscoveredSecrets1733110000000,
+  OidcLoginAttempts1733200000000,
   ApiKeyDevices1733210000000,
   EntryPoints1733210000001,
 ];
