@@ -584,6 +584,10 @@ export interface paths {
          *     `sk_test_` key. Only a SHA-256 digest of the secret is stored. Counts against the plan's
          *     API key quota (402).
          *
+         *     `rate_limit_per_minute` sets the key's own request budget (1–100000 a minute; omitted or
+         *     null: the server's default). Every request with the key counts against it, whatever the
+         *     operation; over it Warden answers 429 with `Retry-After`.
+         *
          *     Operation id: `createApiKey`.
          */
         post: operations["createApiKey"];
@@ -616,6 +620,93 @@ export interface paths {
          *     Operation id: `revokeApiKey`.
          */
         delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit an API key
+         * @description Changes a key's name, description, permissions or request budget (seed 003: "edit the key
+         *     and add the missing permission"); fields left out stay. `permissions` replaces the list and
+         *     must stay within the editor's own: every permission in it, kept or added, must be one the
+         *     caller holds (403 `PRIVILEGE_ESCALATION` naming the others), so a weaker credential can never
+         *     hand a key more than it has. Taking `owner.grant` from the org's last owner credential is 409
+         *     `LAST_OWNER`. `rate_limit_per_minute` is 1–100000, or null for the server's default. The
+         *     key's secret, expiry and mode do not change.
+         *
+         *     Operation id: `updateApiKey`.
+         */
+        patch: operations["updateApiKey"];
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an API key's devices
+         * @description The devices the key is bound to, oldest first (at most 10). The key itself may list its own
+         *     devices; any other caller needs `api_key.read` or `api_key.edit`. Another org's key answers 404.
+         *
+         *     Operation id: `listApiKeyDevices`.
+         */
+        get: operations["listApiKeyDevices"];
+        put?: never;
+        /**
+         * Bind an API key to a device
+         * @description Binds the key to a device (seed 004's `warden login`: "API Key verified and bound to this
+         *     device"). From then on every request with the key must send `X-Warden-Device: <fingerprint>`
+         *     naming one of its devices, or it answers 401 `DEVICE_NOT_BOUND`; a key with no devices is
+         *     unaffected. `fingerprint` is the SHA-256 (hex) of stable machine facts the client computes;
+         *     the facts never leave the device.
+         *
+         *     The key itself may bind the device it is used from: this operation (and `GET /api/v1/me`,
+         *     `GET /api/v1/auth/me`) answer a key sent from a device it is not bound to, which is how
+         *     `warden login` re-verifies a key on a new machine. Binding another key, or binding from an
+         *     unbound device with another key, needs `api_key.edit` and a bound device.
+         *
+         *     Idempotent per fingerprint: binding a fingerprint the key already has answers 200 with that
+         *     device, unchanged. A key holds at most 10 devices (409 `API_KEY_DEVICE_LIMIT_REACHED`:
+         *     remove one first). Another org's key answers 404.
+         *
+         *     Operation id: `bindApiKeyDevice`.
+         */
+        post: operations["bindApiKeyDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}/devices/{device_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device's id (`dev_…`). */
+                device_id: components["parameters"]["ApiKeyDeviceIdPath"];
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a device from an API key
+         * @description Unbinds the device: requests naming its fingerprint answer 401 `DEVICE_NOT_BOUND` from then
+         *     on, unless it was the key's last device (a key with no devices works from anywhere again).
+         *     The key itself may remove its own devices; any other caller needs `api_key.edit`.
+         *     Another org's key, or a device of another key, answers 404.
+         *
+         *     Operation id: `unbindApiKeyDevice`.
+         */
+        delete: operations["unbindApiKeyDevice"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2131,6 +2222,36 @@ export interface paths {
          *     Operation id: `hireAgent`.
          */
         post: operations["hireAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My profile (seed 003)
+         * @description Seed 003's "first API call": who the credential belongs to, as `uuid`, `email`, `firstname`
+         *     and `lastname`, with the org, the credential kind and its effective permissions. Works with
+         *     any credential (`Authorization: Bearer sk_live_…` as seed 003 shows, `X-API-Key`, a login
+         *     JWT, an admin session) and needs no permission. For an API key it reports the user who
+         *     created the key; a key no user created (the one printed at first start) reports the org's
+         *     first owner (`user_source: org_owner`). `GET /api/v1/auth/me` answers the full principal.
+         *
+         *     It answers a device-bound key from an unbound device too (`api_key.device_id: null`), so a
+         *     client can verify a key before binding the device it runs on.
+         *
+         *     Operation id: `getMe`.
+         */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3735,8 +3856,31 @@ export interface components {
             permissions: string[];
             /** @description The first 12 characters of the secret, e.g. `sk_live_3kTq`. */
             prefix: string;
+            /**
+             * Format: int32
+             * @description The key's own request budget per minute; null means the server's default (`API_KEY_RATE_LIMIT_PER_MINUTE`, 1200 unless configured).
+             */
+            rate_limit_per_minute?: number | null;
             /** Format: date-time */
             revoked_at: string | null;
+        };
+        /** @description A device an API key is bound to. Once a key has one, every request with it must name one of its devices in `X-Warden-Device`. */
+        ApiKeyDevice: {
+            api_key_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description SHA-256 (lowercase hex) of the device's stable machine facts, computed by the client; never the facts themselves. */
+            fingerprint: string;
+            id: string;
+            /**
+             * Format: date-time
+             * @description The last request made with the key from this device, to within a minute; null before the first.
+             */
+            last_seen_at: string | null;
+            /** @description The device's name as the client reported it, e.g. its host name. */
+            name: string;
+            /** @description The operating system as the client reported it, e.g. `linux`, `macos`. */
+            os: string;
         };
         /** @description A newly created or rolled API key, with its secret. The secret is never shown again. */
         ApiKeyWithSecret: components["schemas"]["ApiKey"] & {
@@ -4235,7 +4379,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -4448,6 +4592,42 @@ export interface components {
             expires_at: string;
             token: string;
             user: components["schemas"]["User"];
+        };
+        /**
+         * @description Seed 003's profile of the caller (`uuid`, `email`, `firstname`, `lastname`), with the org and
+         *     the credential. `user_source` says whose profile it is: the logged-in user (`login`), the user
+         *     who created the API key (`key_creator`), the org's first owner for a key no user created, such
+         *     as the one printed at first start (`org_owner`), the platform admin of an admin session
+         *     (`platform_admin`: `email` only), or nobody (`none`: a creator-less key in an org with no owner
+         *     user yet; every profile field is null).
+         */
+        Me: {
+            /** @description The API key used, and whether the device named in `X-Warden-Device` is bound to it; absent for other credentials. */
+            api_key?: {
+                /** @description The key is bound to devices, so other requests must name one. */
+                device_binding_required: boolean;
+                /** @description The key's device this request named; null when it named none of them. */
+                device_id: string | null;
+                id: string;
+                name: string;
+                prefix: string;
+            };
+            /** Format: email */
+            email: string | null;
+            firstname: string | null;
+            lastname: string | null;
+            /** @description The caller's org; absent for a platform admin session. */
+            org?: components["schemas"]["Org"];
+            permissions: string[];
+            /**
+             * @description The kind of credential presented.
+             * @enum {string}
+             */
+            type: "user" | "api_key" | "admin_session";
+            /** @enum {string} */
+            user_source: "login" | "key_creator" | "org_owner" | "platform_admin" | "none";
+            /** @description The user's id (`usr_…`). */
+            uuid: string | null;
         };
         /**
          * Format: int64
@@ -4984,9 +5164,13 @@ export interface components {
             email_verified: boolean;
             /** Format: date-time */
             email_verified_at: string | null;
+            /** @description Given name; null when not set. Seed 003's `/me` reports it as `firstname`. */
+            first_name?: string | null;
             id: string;
             /** Format: date-time */
             last_login_at: string | null;
+            /** @description Family name; null when not set. Seed 003's `/me` reports it as `lastname`. */
+            last_name?: string | null;
             org_id: string;
             role: components["schemas"]["BuiltInRoleName"];
         };
@@ -5410,7 +5594,9 @@ export interface components {
         /** @description Too many requests in the current window; retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                 "RateLimit-Reset": components["headers"]["RateLimitReset"];
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -5483,6 +5669,8 @@ export interface components {
     parameters: {
         /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
         AgentRef: string;
+        /** @description The device's id (`dev_…`). */
+        ApiKeyDeviceIdPath: string;
         /** @description The API key's id (`key_…`), never its secret. */
         ApiKeyIdPath: string;
         /** @description The `next_cursor` of the previous page. Omit it for the first page. */
@@ -5535,10 +5723,20 @@ export interface components {
     requestBodies: never;
     headers: {
         /**
+         * @description What is left of the API key's budget (IETF httpapi RateLimit header fields draft): `r` requests
+         *     remain in the current window, which ends in `t` seconds, e.g. `"api-key";r=1187;t=42`.
+         */
+        RateLimit: string;
+        /**
          * @description Requests allowed in the current window of the operation's `x-rate-limit` bucket, for the
          *     tightest of the limits that apply to this request (per IP, per email, per org).
          */
         RateLimitLimit: number;
+        /**
+         * @description The API key's request budget (IETF httpapi RateLimit header fields draft): policy `"api-key"`,
+         *     `q` requests per `w` seconds, e.g. `"api-key";q=1200;w=60`. Sent on every answer to a request made with an API key.
+         */
+        RateLimitPolicy: string;
         /** @description Requests left in the current window of that limit, this one counted; 0 means the next one is refused with 429. */
         RateLimitRemaining: number;
         /** @description Seconds until that limit's window ends and its count starts again. */
@@ -6842,6 +7040,8 @@ export interface operations {
                     mode?: "live" | "test";
                     name: string;
                     permissions?: string[];
+                    /** Format: int32 */
+                    rate_limit_per_minute?: number | null;
                 };
             };
         };
@@ -6931,6 +7131,228 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "permissions": [
+                 *         "workspace.read",
+                 *         "agent.read"
+                 *       ],
+                 *       "rate_limit_per_minute": 600
+                 *     }
+                 */
+                "application/json": {
+                    description?: string;
+                    name?: string;
+                    permissions?: string[];
+                    /** Format: int32 */
+                    rate_limit_per_minute?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The key as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "CI deploys",
+                     *       "description": "Used by the deploy pipeline",
+                     *       "mode": "live",
+                     *       "prefix": "sk_live_1hSY",
+                     *       "last_four": "CVBC",
+                     *       "permissions": [
+                     *         "workspace.read",
+                     *         "agent.read"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "expires_at": "2027-05-23T09:00:00Z",
+                     *       "last_used_at": null,
+                     *       "revoked_at": null,
+                     *       "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "rate_limit_per_minute": 600
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listApiKeyDevices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key's devices. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "devices": [
+                     *         {
+                     *           "id": "dev_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "api_key_id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "fingerprint": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                     *           "name": "MacBook-Pro",
+                     *           "os": "macos",
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "last_seen_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        devices: components["schemas"]["ApiKeyDevice"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    bindApiKeyDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "fingerprint": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                 *       "name": "MacBook-Pro",
+                 *       "os": "macos"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description SHA-256, hex; stored lower-cased. */
+                    fingerprint: string;
+                    name: string;
+                    os: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The key was already bound to this fingerprint; the existing device. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "dev_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "api_key_id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "fingerprint": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                     *       "name": "MacBook-Pro",
+                     *       "os": "macos",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "last_seen_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyDevice"];
+                };
+            };
+            /** @description The new device. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "dev_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "api_key_id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "fingerprint": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                     *       "name": "MacBook-Pro",
+                     *       "os": "macos",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "last_seen_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyDevice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unbindApiKeyDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device's id (`dev_…`). */
+                device_id: components["parameters"]["ApiKeyDeviceIdPath"];
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -10666,6 +11088,62 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's profile. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "uuid": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "email": "dev@example.com",
+                     *       "firstname": "Jane",
+                     *       "lastname": "Doe",
+                     *       "user_source": "key_creator",
+                     *       "type": "api_key",
+                     *       "org": {
+                     *         "id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "name": "Acme Corp",
+                     *         "plan": "starter",
+                     *         "created_at": "2026-11-01T08:59:00Z"
+                     *       },
+                     *       "api_key": {
+                     *         "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "name": "CLI",
+                     *         "prefix": "sk_live_1hSY",
+                     *         "device_binding_required": true,
+                     *         "device_id": "dev_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *       },
+                     *       "permissions": [
+                     *         "org.read",
+                     *         "workspace.read"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listOrgs: {
         parameters: {
             query?: {
@@ -13161,12 +13639,16 @@ export interface operations {
                  * @example {
                  *       "email": "jane@example.com",
                  *       "password": "correct horse battery staple",
-                 *       "role": "admin"
+                 *       "role": "admin",
+                 *       "first_name": "Jane",
+                 *       "last_name": "Doe"
                  *     }
                  */
                 "application/json": {
                     /** Format: email */
                     email: string;
+                    first_name?: string;
+                    last_name?: string;
                     org_id?: string;
                     password: string;
                     role?: components["schemas"]["BuiltInRoleName"];

@@ -64,6 +64,7 @@ const TABLE_OWNERS: Record<string, string> = {
   user_roles: 'src/modules/rbac/rbac-store.ts',
   api_keys: 'src/modules/api-keys/api-key-store.ts',
   api_key_secrets: 'src/modules/api-keys/api-key-store.ts',
+  api_key_devices: 'src/modules/api-keys/api-key-device-store.ts',
   sessions: 'src/modules/auth/session-store.ts',
   login_links: 'src/modules/auth/login-link-store.ts',
   signup_idempotency_keys: 'src/modules/auth/signup-key-store.ts',

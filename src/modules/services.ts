@@ -142,7 +142,7 @@ export function createServices(options: ServiceOptions) {
     audit,
     siem: new SiemExportService(audit, outbound, config.siem),
     compliance: new ComplianceService(orgs, agents, installations, workspaces, audit),
-    rateLimits: new RateLimiter(database.dataSource, config.rateLimits),
+    rateLimits: new RateLimiter(database.dataSource, config.rateLimits, config.apiKeyRateLimit, logger),
     system: new SystemService(database),
     auth,
     admin: new AdminService(db, mailer, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes, audit, auth),

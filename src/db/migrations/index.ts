@@ -18,6 +18,8 @@ import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secre
 import { Jobs1733120000000 } from './1733120000000-jobs';
 import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attempts';
 import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
+import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
+import { EntryPoints1733210000001 } from './1733210000001-entry-points';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -43,4 +45,6 @@ export const migrations: Array<new () => MigrationInterface> = [
   OidcLoginAttempts1733200000000,
   Jobs1733120000000,
   LedgerMarketplaceRegistry1733310000000,
+  ApiKeyDevices1733210000000,
+  EntryPoints1733210000001,
 ];
