@@ -88,6 +88,9 @@ const TABLE_OWNERS: Record<string, string> = {
   data_keys: 'src/crypto/data-key-store.ts',
   vendors: 'src/modules/vendors/vendor-store.ts',
   gateway_keys: 'src/modules/gateway-keys/gateway-key-store.ts',
+  argocd_endpoints: 'src/modules/gitops/argocd-endpoint-store.ts',
+  gitops_app_mappings: 'src/modules/gitops/gitops-app-mapping-store.ts',
+  gitops_observations: 'src/modules/gitops/gitops-observation-store.ts',
 };
 
 describe('the shape of the house', () => {

@@ -166,6 +166,18 @@ export const ERROR_CODES = {
   },
   UPSTREAM_REFUSED: { status: 502, meaning: 'The vendor’s address is one Warden may not call (SSRF rules) or does not resolve.' },
   UPSTREAM_TIMEOUT: { status: 504, meaning: 'The vendor did not answer in time.' },
+  ARGOCD_ENDPOINT_NOT_FOUND: { status: 404, meaning: 'No such Argo CD endpoint in this org.' },
+  ARGOCD_ENDPOINT_NAME_TAKEN: { status: 409, meaning: 'The org already has an Argo CD endpoint with this name.' },
+  ARGOCD_ENDPOINT_DISABLED: { status: 409, meaning: 'The Argo CD endpoint is disabled; enable it before Warden calls it.' },
+  ARGOCD_URL_REFUSED: { status: 422, meaning: 'base_url is not https, carries a query or credentials, or reaches a non-public address.' },
+  ARGOCD_UNREACHABLE: { status: 502, meaning: 'Argo CD could not be reached in time, or its address is one Warden may not call.' },
+  ARGOCD_REQUEST_FAILED: {
+    status: 502,
+    meaning: 'Argo CD answered with an error status (401/403: the token is not accepted) or an unreadable body.',
+  },
+  GITOPS_APP_MAPPING_NOT_FOUND: { status: 404, meaning: 'No such GitOps application mapping in this org.' },
+  GITOPS_APP_MAPPING_EXISTS: { status: 409, meaning: 'The same application is already mapped to the same secrets.' },
+  ACTOR_MISMATCH: { status: 403, meaning: 'The user named in the request (user_id, actor_id, approver_id) is not the caller.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,6 +8,7 @@ import { billingHandlers } from './billing';
 import { decisionsHandlers } from './decisions';
 import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
+import { gitopsHandlers } from './gitops';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
@@ -42,4 +43,5 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...gitopsHandlers,
 } satisfies HandlerMap;

@@ -21,6 +21,7 @@ import { BillingService, ConfiguredFeeSettings } from './billing';
 import { DecisionService } from './decisions';
 import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
+import { GitopsService } from './gitops';
 import { InstallationService } from './installations';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
@@ -105,6 +106,8 @@ export function createServices(options: ServiceOptions) {
     { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
   );
   const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
+  // Argo CD tokens are sealed like vendor credentials; access requests (their own module) say who may read observations.
+  const gitops = new GitopsService(db, orgs, outbound, cipher, { ...config.gitops, timeoutMs: config.outbound.timeoutMs }, () => ({}));
   return {
     config,
     database,
@@ -137,6 +140,7 @@ export function createServices(options: ServiceOptions) {
     gatewayKeys,
     decisions,
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
+    gitops,
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
   };
 }

@@ -12,6 +12,7 @@ import { Policies1733000000000 } from './1733000000000-policies';
 import { Vendors1733010000000 } from './1733010000000-vendors';
 import { Approvals1733020000000 } from './1733020000000-approvals';
 import { Billing1733030000000 } from './1733030000000-billing';
+import { Gitops1733130000000 } from './1733130000000-gitops';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -31,4 +32,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   Approvals1733020000000,
   Policies1733000000000,
   Vendors1733010000000,
+  Gitops1733130000000,
 ];
