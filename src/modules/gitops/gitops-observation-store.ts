@@ -70,8 +70,8 @@ export class GitopsObservationStore {
   /** Records one look at Argo CD made at `checkedAt`; a final state is settled then. */
   async update(id: string, change: ObservationUpdate, checkedAt: Date): Promise<void> {
     await this.db.query(
-      `UPDATE gitops_observations SET state = $2, transitions = $3::jsonb, last_error = $4, last_checked_at = $5,
-         settled_at = CASE WHEN $2 IN ('synced', 'timed_out') THEN $5 ELSE NULL END
+      `UPDATE gitops_observations SET state = $2::text, transitions = $3::jsonb, last_error = $4, last_checked_at = $5::timestamptz,
+         settled_at = CASE WHEN $2::text IN ('synced', 'timed_out') THEN $5::timestamptz ELSE NULL END
        WHERE id = $1`,
       [id, change.state, JSON.stringify(change.transitions), change.last_error, checkedAt],
     );
