@@ -2,12 +2,12 @@ import type { components, operations } from '../../../generated/api';
 import { noteBefore } from '../../audit/audited-change';
 import type { Principal } from '../../auth/principal';
 import type { GitopsConfig } from '../../config/config';
-import type { EnvelopeCipher, SecretContext } from '../../crypto/envelope';
+import { type EnvelopeCipher, type SecretContext, SecretUnreadableError } from '../../crypto/envelope';
 import type { Db } from '../../db/db';
 import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
+import { ApiError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import { DestinationRefusedError, DestinationUnresolvableError, type OutboundHttp } from '../../outbound/outbound-http';
 import type { OrgService } from '../orgs';
 import { type ArgocdApp, ArgocdClient, type ArgocdTarget } from './argocd-client';
@@ -244,7 +244,10 @@ export class GitopsService {
     return { request_id: requestId, observations: (await this.refreshedObservations(orgId, requestId)).map(toObservation) };
   }
 
-  /** The observations with each open one not asked about within recheckSeconds refreshed; the calls run side by side, outside any transaction. */
+  /**
+   * The observations, each open one not asked about within recheckSeconds refreshed first; the
+   * calls run side by side, outside any transaction.
+   */
   async refreshedObservations(orgId: string, requestId: string): Promise<GitopsObservationRow[]> {
     const rows = await this.observations.ofRequest(orgId, requestId);
     const now = Date.now();
@@ -267,7 +270,9 @@ export class GitopsService {
       else if ('disabled' in target) error = 'the Argo CD endpoint is disabled';
       else seen = await this.argocd.application(target, row.app_name);
     } catch (caught) {
-      error = caught instanceof Error ? caught.message : String(caught);
+      // Argo CD's failures (and a token this instance cannot open) are what the observation reports; anything else is a bug.
+      if (!(caught instanceof ApiError || caught instanceof SecretUnreadableError)) throw caught;
+      error = caught.message;
     }
     const checkedAt = new Date();
     await this.db.transaction(async () => {

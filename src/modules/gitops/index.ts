@@ -1,2 +1,2 @@
-export { gitopsHandlers } from './handlers';
 export { GitopsService, type PatchApplied, type RequestVisibility } from './gitops-service';
+export { gitopsHandlers } from './handlers';
