@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config';
-import { type ArgocdFixture, startArgocdFixture } from './support/argocd-fixture';
+import { ARGOCD_CA, type ArgocdFixture, startArgocdFixture } from './support/argocd-fixture';
 import { assertNoSecretAtRest, createOrg, createUserAndLogin, type TestOrg, theAuditEventOf } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 import { openTestDatabase, type TestDatabase } from './support/test-database';
@@ -55,7 +55,8 @@ describe('gitops', () => {
   before(async () => {
     database = await openTestDatabase();
     const defaults = loadConfig({});
-    const outbound = { ...defaults.outbound, allowedHosts: ['127.0.0.1'], timeoutMs: 2000, retryBaseMs: 10 };
+    // 127.0.0.1 is loopback: only an allow-listed host may be; its certificate chains to OUTBOUND_CA_FILE.
+    const outbound = { ...defaults.outbound, allowedHosts: ['127.0.0.1'], timeoutMs: 2000, retryBaseMs: 10, caFile: ARGOCD_CA };
     warden = await startTestApp({
       database,
       config: { encryptionKey: randomBytes(32), outbound, gitops: { enabled: true, observationWindowMinutes: 30, recheckSeconds: 0 } },
@@ -214,7 +215,7 @@ describe('gitops', () => {
   });
 
   it('answers 502 when Argo CD is down, refuses the token or answers nonsense; 409 for a disabled endpoint', async () => {
-    const down = await createEndpoint({ name: 'down', base_url: `http://127.0.0.1:${await closedPort()}`, token }).expect(201);
+    const down = await createEndpoint({ name: 'down', base_url: `https://127.0.0.1:${await closedPort()}`, token }).expect(201);
     const unreachable = await warden.request.get(`/api/v1/argocd-endpoints/${down.body.id}/discovered-apps`).set(key).expect(502);
     assert.equal(unreachable.body.code, 'ARGOCD_UNREACHABLE');
     assert.ok(!JSON.stringify(unreachable.body).includes(token));

@@ -1,5 +1,12 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+const TLS = join(__dirname, '..', 'fixtures', 'tls');
+/** The fixture's certificate (CN and SAN 127.0.0.1): Warden trusts it through OUTBOUND_CA_FILE, as an internal CA. */
+export const ARGOCD_CA = join(TLS, 'self-signed-cert.pem');
 
 /** What a test sets of one application; the rest of its JSON is as Argo CD v2.13 answers it. */
 export interface AppState {
@@ -90,13 +97,13 @@ function application(name: string, project: string, state: AppState) {
 const grpcError = (code: number, message: string) => JSON.stringify({ error: message, code, message });
 
 /**
- * A small Argo CD API server on 127.0.0.1: it accepts one bearer token and serves the applications
+ * A small Argo CD API server on https://127.0.0.1 (Argo CD serves its API over TLS only): it accepts one bearer token and serves the applications
  * the test sets, listed or one by one, and keeps every request it gets.
  */
 export async function startArgocdFixture(token: string, apps: Record<string, { project: string } & AppState>): Promise<ArgocdFixture> {
   const requests: ArgocdFixture['requests'] = [];
   const state = new Map(Object.entries(apps));
-  const server = createServer((req, res) => {
+  const server = createServer({ cert: readFileSync(ARGOCD_CA), key: readFileSync(join(TLS, 'self-signed-key.pem')) }, (req, res) => {
     requests.push({ method: req.method!, path: req.url!, headers: req.headers });
     const send = (status: number, body: string) => {
       res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -122,7 +129,7 @@ export async function startArgocdFixture(token: string, apps: Record<string, { p
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `https://127.0.0.1:${port}`,
     requests,
     set: (name, next) => state.set(name, { project: state.get(name)?.project ?? 'default', ...next }),
     close: () =>
