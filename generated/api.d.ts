@@ -284,6 +284,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/{id}/secrets/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report discovered secrets (agent)
+         * @description The agent reports up to 1,000 secrets it found in its cluster (seed 002 discovery). Each is
+         *     upserted on (org, `cluster_name`, `provider`, `ref`): a new one is created, a known one takes
+         *     the report's `labels`, `status` and reporting agent. Sending the same body again changes
+         *     nothing and answers `unchanged` for every item. A report older than what Warden already holds
+         *     (its `last_seen` before the stored one) changes neither labels nor status. `last_seen`
+         *     defaults to now and is capped at now; `labels` default to `{}`, `status` to `active`.
+         *
+         *     Never a value: an item has exactly the fields below, so a `value` (or any other field) is
+         *     refused with 422, as are two items naming the same secret, and label keys outside the
+         *     documented form. The whole batch is written in one statement in one transaction, with one
+         *     audit event (`secret.discovered`, with the counts) per call.
+         *
+         *     Authenticated by the agent's own `X-Agent-Secret`, on its own id only (403
+         *     `NOT_THIS_AGENT` on another agent's, 401 when it is revoked or disabled by the kill switch).
+         */
+        post: operations["bulkUpsertDiscoveredSecrets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agents/{id}/verify": {
         parameters: {
             query?: never;
@@ -2170,6 +2206,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List discovered secrets
+         * @description The secrets the org's agents have reported, newest first, without values (Warden holds
+         *     none). Filters combine with AND: `cluster_name`, `provider` and `status` match exactly,
+         *     `ref_prefix` matches refs starting with it (literally: `%` and `_` are plain characters),
+         *     and each `label=key:value` (repeatable, split at the first `:`) must be among the secret's
+         *     labels.
+         */
+        get: operations["listDiscoveredSecrets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/secrets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The discovered secret's id (`sec_…`). */
+                id: components["parameters"]["SecretIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a discovered secret
+         * @description One discovered secret of the org (never its value); 404 `SECRET_NOT_FOUND` when unknown or another org's.
+         */
+        get: operations["getDiscoveredSecret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/state": {
         parameters: {
             query?: never;
@@ -3338,6 +3421,44 @@ export interface components {
             request_id: string;
         };
         /**
+         * @description A secret an agent found in a cluster: where it lives (cluster, provider, ref), its labels and
+         *     status, and who reported it when. Warden never holds its value: reading or changing one goes
+         *     through an access request.
+         */
+        DiscoveredSecret: {
+            /** @description The agent that reported it last; null once that agent is deleted. */
+            agent_id: string | null;
+            cluster_name: components["schemas"]["SecretClusterName"];
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description The earliest `last_seen` any report gave.
+             */
+            first_seen: string;
+            id: string;
+            labels: components["schemas"]["SecretLabels"];
+            /**
+             * Format: date-time
+             * @description The latest `last_seen` any report gave (never in the future).
+             */
+            last_seen: string;
+            provider: components["schemas"]["SecretProvider"];
+            ref: components["schemas"]["SecretRef"];
+            status: components["schemas"]["DiscoveredSecretStatus"];
+            /**
+             * Format: date-time
+             * @description When its labels, status or reporting agent last changed.
+             */
+            updated_at: string;
+        };
+        /**
+         * @description What the reporting agent last saw: `active` (the secret exists in the cluster), `deleted` (it
+         *     is gone), `error` (the agent could not read its metadata).
+         * @enum {string}
+         */
+        DiscoveredSecretStatus: "active" | "deleted" | "error";
+        /**
          * @description How a link was delivered. `email`: to the user's mailbox, or, when `SMTP_URL` is unset, to the
          *     server log for the operator; the token is never in the answer, because whoever asks for a
          *     link must not be the one who gets it (anyone can ask for anyone's magic link).
@@ -3366,7 +3487,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "SECRET_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -3784,6 +3905,35 @@ export interface components {
             /** Format: int32 */
             token_version: number;
         };
+        /**
+         * @description The name of the cluster the secret lives in, as its agent reports it.
+         * @example prod-eu-1
+         */
+        SecretClusterName: string;
+        /**
+         * @description Free-form metadata, at most 32 labels. Keys are 1–128 characters of letters, digits, `.`, `_`,
+         *     `/` and `-`, starting with a letter or digit (a `:` would make `label=k:v` filters ambiguous);
+         *     values are strings of at most 256 characters. Labels are plain metadata, shown to everyone
+         *     holding `secret.read`: never put a value in one.
+         * @example {
+         *       "app": "payments",
+         *       "env": "production"
+         *     }
+         */
+        SecretLabels: {
+            [key: string]: string;
+        };
+        /**
+         * @description Where the secret is kept in the cluster, e.g. `kubernetes`, `vault`, `aws-secrets-manager`.
+         * @example kubernetes
+         */
+        SecretProvider: string;
+        /**
+         * @description The secret's name in its provider, e.g. `payments/db-credentials` (Kubernetes namespace/name)
+         *     or `secret/data/payments/db` (a Vault path). Any printable text; never the value.
+         * @example payments/db-credentials
+         */
+        SecretRef: string;
         /**
          * @description What one SIEM export delivered. The events selected (newest `limit` of those matching the
          *     filters) are sent oldest first in batches; a batch that still fails after the retries counts
@@ -4338,6 +4488,8 @@ export interface components {
         PolicyIdPath: string;
         /** @description The role's id. */
         RoleIdPath: string;
+        /** @description The discovered secret's id (`sec_…`). */
+        SecretIdPath: string;
         /** @description The user's id. */
         UserIdPath: string;
         /** @description The assignment's id. */
@@ -5072,6 +5224,109 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    bulkUpsertDiscoveredSecrets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "secrets": [
+                 *         {
+                 *           "cluster_name": "prod-eu-1",
+                 *           "provider": "kubernetes",
+                 *           "ref": "payments/db-credentials",
+                 *           "labels": {
+                 *             "app": "payments",
+                 *             "env": "production"
+                 *           },
+                 *           "status": "active",
+                 *           "last_seen": "2026-11-25T09:00:00Z"
+                 *         },
+                 *         {
+                 *           "cluster_name": "prod-eu-1",
+                 *           "provider": "vault",
+                 *           "ref": "secret/data/payments/stripe",
+                 *           "labels": {
+                 *             "app": "payments"
+                 *           },
+                 *           "status": "active",
+                 *           "last_seen": "2026-11-25T09:00:00Z"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    secrets: {
+                        cluster_name: components["schemas"]["SecretClusterName"];
+                        labels?: components["schemas"]["SecretLabels"];
+                        /**
+                         * Format: date-time
+                         * @description When the agent last saw it (default now).
+                         */
+                        last_seen?: string;
+                        provider: components["schemas"]["SecretProvider"];
+                        ref: components["schemas"]["SecretRef"];
+                        status?: components["schemas"]["DiscoveredSecretStatus"];
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description How many of the reported secrets were new, changed, or already known as reported. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "received": 2,
+                     *       "created": 1,
+                     *       "updated": 1,
+                     *       "unchanged": 0
+                     *     }
+                     */
+                    "application/json": {
+                        /**
+                         * Format: int32
+                         * @description Secrets Warden did not know.
+                         */
+                        created: number;
+                        /**
+                         * Format: int32
+                         * @description Items in the report.
+                         */
+                        received: number;
+                        /**
+                         * Format: int32
+                         * @description Known secrets the report left as they were (their `last_seen` may have moved forward).
+                         */
+                        unchanged: number;
+                        /**
+                         * Format: int32
+                         * @description Known secrets whose labels, status or reporting agent changed.
+                         */
+                        updated: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -10170,6 +10425,130 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDiscoveredSecrets: {
+        parameters: {
+            query?: {
+                /** @description Only secrets in this cluster. */
+                cluster_name?: components["schemas"]["SecretClusterName"];
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description `key:value`; repeat it to require several labels (all must match).
+                 * @example [
+                 *       "env:production",
+                 *       "app:payments"
+                 *     ]
+                 */
+                label?: string[];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only secrets kept by this provider. */
+                provider?: components["schemas"]["SecretProvider"];
+                /**
+                 * @description Only secrets whose `ref` starts with this text.
+                 * @example payments/
+                 */
+                ref_prefix?: string;
+                /** @description Only secrets with this status. */
+                status?: components["schemas"]["DiscoveredSecretStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of discovered secrets. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "secrets": [
+                     *         {
+                     *           "id": "sec_01jdc8w2f4k6m8p0r2t4v6x8z0",
+                     *           "cluster_name": "prod-eu-1",
+                     *           "provider": "kubernetes",
+                     *           "ref": "payments/db-credentials",
+                     *           "labels": {
+                     *             "app": "payments",
+                     *             "env": "production"
+                     *           },
+                     *           "status": "active",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "first_seen": "2026-11-24T09:00:00Z",
+                     *           "last_seen": "2026-11-25T09:00:00Z",
+                     *           "created_at": "2026-11-24T09:00:02Z",
+                     *           "updated_at": "2026-11-24T09:00:02Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        secrets: components["schemas"]["DiscoveredSecret"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDiscoveredSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The discovered secret's id (`sec_…`). */
+                id: components["parameters"]["SecretIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The discovered secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "sec_01jdc8w2f4k6m8p0r2t4v6x8z0",
+                     *       "cluster_name": "prod-eu-1",
+                     *       "provider": "kubernetes",
+                     *       "ref": "payments/db-credentials",
+                     *       "labels": {
+                     *         "app": "payments",
+                     *         "env": "production"
+                     *       },
+                     *       "status": "active",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "first_seen": "2026-11-24T09:00:00Z",
+                     *       "last_seen": "2026-11-25T09:00:00Z",
+                     *       "created_at": "2026-11-24T09:00:02Z",
+                     *       "updated_at": "2026-11-24T09:00:02Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["DiscoveredSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -53,7 +53,7 @@ async function main(spec: SpecOptions): Promise<void> {
 
   // Hourly maintenance, and once at start-up: expired audit events go (each cut leaves a signed
   // checkpoint), so do rate-limit windows that ended over a day ago and refresh-token replays
-  // whose grace window has closed.
+  // whose grace window has closed; audit events a crash left unchained are chained.
   const maintain = () =>
     Promise.all([
       services.orgs
@@ -62,6 +62,9 @@ async function main(spec: SpecOptions): Promise<void> {
         .then((purged) => Object.keys(purged).length > 0 && logger.info({ purged }, 'expired audit events purged')),
       services.rateLimits.prune(),
       services.installations.forgetExpiredReplays(),
+      services.audit
+        .sweepPending()
+        .then((chains) => chains > 0 && logger.warn({ chains }, 'audit events left unchained (a crash or an outage) are now chained')),
     ]).catch((error: Error) => logger.error({ err_message: error.message }, 'maintenance failed'));
   const maintenanceTimer = setInterval(maintain, MAINTENANCE_INTERVAL_MS);
   maintenanceTimer.unref();

@@ -124,8 +124,9 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     const before = (await events(org.id)).length;
     await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Audited' }).expect(409);
     assert.equal((await events(org.id)).length, before, 'a 409 writes no event');
+    // The event is written in the operation's own transaction (to audit_pending, chained after the commit).
     await warden.database.dataSource.query(
-      `ALTER TABLE audit_events ADD CONSTRAINT refuse_environment CHECK (action <> 'environment.created')`,
+      `ALTER TABLE audit_pending ADD CONSTRAINT refuse_environment CHECK (event->>'action' <> 'environment.created')`,
     );
     try {
       const ws = await warden.request.get(`/api/v1/orgs/${org.id}/workspaces`).set(key).expect(200);
@@ -137,8 +138,35 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
       const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM environments`);
       assert.equal(n, 0, 'the environment rolled back with its event');
     } finally {
-      await warden.database.dataSource.query(`ALTER TABLE audit_events DROP CONSTRAINT refuse_environment`);
+      await warden.database.dataSource.query(`ALTER TABLE audit_pending DROP CONSTRAINT refuse_environment`);
     }
+  });
+
+  it('an event committed with its change but not chained (a crash, an outage) waits, and the sweep chains it in order', async () => {
+    const org = await createOrg(warden, 'professional', 'Chained later');
+    const key = { 'X-API-Key': org.key };
+    await warden.database.dataSource.query(
+      `ALTER TABLE audit_events ADD CONSTRAINT refuse_workspace CHECK (action <> 'workspace.created') NOT VALID`,
+    );
+    let created: { body: { id: string } };
+    try {
+      created = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Chained later' }).expect(201);
+    } finally {
+      await warden.database.dataSource.query(`ALTER TABLE audit_events DROP CONSTRAINT refuse_workspace`);
+    }
+    const waiting = await warden.database.dataSource.query(`SELECT event->>'action' AS action FROM audit_pending WHERE org_id = $1`, [
+      org.id,
+    ]);
+    assert.deepEqual(waiting, [{ action: 'workspace.created' }], 'the change committed, and its event waits to be chained');
+    assert.ok(warden.logs.some((line) => line.msg?.toString().startsWith('audit events committed but not chained yet')));
+
+    assert.equal(await warden.services.audit.sweepPending(), 1);
+    const [last] = (await events(org.id)).slice(-1);
+    assert.equal(last.action, 'workspace.created');
+    assert.equal(last.resource_id, created.body.id);
+    assert.deepEqual(await warden.database.dataSource.query(`SELECT 1 FROM audit_pending`), []);
+    const verified = await warden.request.get('/api/v1/audit/verify').set(key).expect(200);
+    assert.equal(verified.body.valid, true);
   });
 
   it('security events without an operation: failed logins, plan denials, refresh-token reuse, PIN lockouts', async () => {

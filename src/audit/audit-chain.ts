@@ -5,7 +5,7 @@ import { newId } from '../db/ids';
 import { Batcher } from '../lib/batcher';
 import { canonicalJson } from '../lib/canonical-json';
 import type { NewAuditEvent } from './audit-event';
-import { type AuditEventRow, AuditStore } from './audit-store';
+import { type AuditEventRow, AuditStore, type ReservedSeqs } from './audit-store';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 export type HashedFields = Omit<AuditEvent, 'prev_hash' | 'hash'>;
@@ -16,6 +16,8 @@ export const PLATFORM_CHAIN = 'platform';
 export const GENESIS = Buffer.alloc(32);
 /** At most this many queued security events go into one transaction. */
 const RECORD_BATCH = 500;
+/** At most this many pending events are chained in one transaction. */
+const PENDING_BATCH = 1000;
 
 /** The hashed fields, exactly as the AuditEvent schema documents: everything but the two hashes. */
 export function hashedFields(row: Omit<AuditEventRow, 'prev_hash' | 'hash'>): HashedFields {
@@ -57,23 +59,60 @@ export function chainHash(prevHash: Buffer, fields: HashedFields): Buffer {
 /** What writes to the audit log: the access gate and every module that records events. */
 export type AuditWriter = Pick<AuditChain, 'append' | 'record'>;
 
+/** A pending event as `audit_pending` keeps it: the row to chain, short of its seq and hashes. */
+export type PendingEvent = Omit<AuditEventRow, 'seq' | 'prev_hash' | 'hash' | 'occurred_at'> & { occurred_at: string };
+
 /**
  * The writer of the tamper-evident audit log: per org, events numbered from 1 without gaps, each
- * hash covering its predecessor's. An append locks the chain's head row, so concurrent writers on
+ * hash covering its predecessor's. Chaining locks the chain's head row, so concurrent writers on
  * any connection or instance take turns and the chain stays one line.
  */
 export class AuditChain {
   private readonly store: AuditStore;
   /** Each chain's group commit of recorded events, while it has some queued or being written. */
   private readonly recorders = new Map<string, Batcher<NewAuditEvent>>();
+  /** Each chain's chainer of pending events, while some wait for it. */
+  private readonly chainers = new Map<string, Batcher<void>>();
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** Told when chaining fails after a commit: the events wait in `audit_pending` for the next chainer or sweep. */
+    private readonly chainingFailed: (chain: string, error: Error) => void = () => undefined,
+  ) {
     this.store = new AuditStore(db);
   }
 
-  /** Appends inside the caller's transaction: the event commits or rolls back with the change. */
-  append(event: NewAuditEvent): Promise<void> {
-    return this.db.transaction(() => this.appendMany(event.orgId ?? PLATFORM_CHAIN, [event]));
+  /**
+   * Writes the event in the caller's transaction (it commits or rolls back with the change) without
+   * taking the chain's lock; the event is chained right after the commit, before the caller's
+   * transaction returns. An operation so holds no lock through its commit flush, and the events of
+   * operations that commit together are chained in one batch.
+   */
+  async append(event: NewAuditEvent): Promise<void> {
+    const chain = event.orgId ?? PLATFORM_CHAIN;
+    await this.store.insertPending(chain, pendingEvent(chain, event, new Date()));
+    await this.db.settleAfterCommit(() => this.chainPending(chain).catch((error: Error) => this.chainingFailed(chain, error)));
+  }
+
+  /** Chains the chain's pending events; resolves once every event pending when it was called is chained. */
+  chainPending(chain: string): Promise<void> {
+    let chainer = this.chainers.get(chain);
+    if (!chainer) {
+      chainer = new Batcher<void>(
+        () => this.db.detached(() => this.drainPending(chain)),
+        Number.MAX_SAFE_INTEGER,
+        () => this.chainers.delete(chain),
+      );
+      this.chainers.set(chain, chainer);
+    }
+    return chainer.add();
+  }
+
+  /** Chains what a crash (or a failed chaining) left pending, in every chain; how many chains had some. */
+  async sweepPending(): Promise<number> {
+    const chains = await this.store.chainsWithPending();
+    for (const chain of chains) await this.chainPending(chain);
+    return chains.length;
   }
 
   /**
@@ -86,7 +125,17 @@ export class AuditChain {
     let batcher = this.recorders.get(chain);
     if (!batcher) {
       batcher = new Batcher(
-        (events: NewAuditEvent[]) => this.db.detached(() => this.db.transaction(() => this.appendMany(chain, events))),
+        (events: NewAuditEvent[]) => {
+          const occurredAt = new Date();
+          return this.db.detached(() =>
+            this.db.transaction(() =>
+              this.appendMany(
+                chain,
+                events.map((event) => pendingEvent(chain, event, occurredAt)),
+              ),
+            ),
+          );
+        },
         RECORD_BATCH,
         () => this.recorders.delete(chain),
       );
@@ -95,42 +144,58 @@ export class AuditChain {
     return batcher.add(event);
   }
 
+  /** One transaction per batch of pending events, oldest first, until none is left. */
+  private async drainPending(chain: string): Promise<void> {
+    for (;;) {
+      const taken = await this.db.transaction(async () => {
+        const { events, head } = await this.store.takePending(chain, PENDING_BATCH);
+        if (events.length > 0) await this.appendMany(chain, events, head);
+        return events.length;
+      });
+      if (taken < PENDING_BATCH) return;
+    }
+  }
+
   /**
-   * Reserves the next seqs by bumping the locked head (one statement), hashes each event onto
-   * its predecessor, then inserts them and moves the head's hash (one statement).
+   * Reserves the next seqs by bumping the locked head (one statement, unless taking the pending
+   * events did), hashes each event onto its predecessor, then inserts them and moves the head's
+   * hash (one statement).
    */
-  private async appendMany(chain: string, events: NewAuditEvent[]): Promise<void> {
-    let head = await this.store.reserveSeqs(chain, events.length);
+  private async appendMany(chain: string, events: PendingEvent[], reserved?: ReservedSeqs): Promise<void> {
+    let head = reserved ?? (await this.store.reserveSeqs(chain, events.length));
     if (!head) {
       await this.store.createHead(chain, GENESIS);
       head = (await this.store.reserveSeqs(chain, events.length))!;
     }
     let prevHash = head.hash;
     let seq = Number(head.last_seq);
-    const occurredAt = new Date();
     const rows = events.map((event) => {
-      const fields = {
-        id: newId('evt'),
-        org_id: chain,
-        seq: String(++seq),
-        occurred_at: occurredAt,
-        actor_type: event.actor.type,
-        actor_id: event.actor.id,
-        workspace_id: event.workspaceId ?? null,
-        action: event.action,
-        resource_type: event.resourceType ?? event.action.split('.')[0]!,
-        resource_id: event.resourceId ?? null,
-        outcome: event.outcome,
-        request_id: event.requestId ?? null,
-        ip: event.ip ?? null,
-        user_agent: event.userAgent?.slice(0, 512) ?? null,
-        details: event.details ?? {},
-      };
+      const fields = { ...event, seq: String(++seq) };
       const hash = chainHash(prevHash, hashedFields(fields));
       const row = { ...fields, prev_hash: prevHash, hash };
       prevHash = hash;
       return row;
     });
-    await this.store.insertEvents(chain, occurredAt, rows, prevHash);
+    await this.store.insertEvents(chain, rows, prevHash);
   }
+}
+
+/** The event's row short of its place in the chain. */
+function pendingEvent(chain: string, event: NewAuditEvent, occurredAt: Date): PendingEvent {
+  return {
+    id: newId('evt'),
+    org_id: chain,
+    occurred_at: occurredAt.toISOString(),
+    actor_type: event.actor.type,
+    actor_id: event.actor.id,
+    workspace_id: event.workspaceId ?? null,
+    action: event.action,
+    resource_type: event.resourceType ?? event.action.split('.')[0]!,
+    resource_id: event.resourceId ?? null,
+    outcome: event.outcome,
+    request_id: event.requestId ?? null,
+    ip: event.ip ?? null,
+    user_agent: event.userAgent?.slice(0, 512) ?? null,
+    details: event.details ?? {},
+  };
 }

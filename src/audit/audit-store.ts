@@ -1,6 +1,7 @@
 import type { ClientBase } from 'pg';
 import type { components } from '../../generated/api';
 import type { Db } from '../db/db';
+import type { PendingEvent } from './audit-chain';
 import { WALK_COLUMNS } from './chain-walk';
 import { copyOut } from './copy-out';
 
@@ -24,6 +25,12 @@ export interface AuditEventRow {
   user_agent: string | null;
   details: Record<string, unknown>;
   prev_hash: Buffer;
+  hash: Buffer;
+}
+
+/** Seqs given out on a chain's locked head: the last one before them, and the hash of its event. */
+export interface ReservedSeqs {
+  last_seq: string;
   hash: Buffer;
 }
 
@@ -79,12 +86,12 @@ const filterValues = (filters: ExportFilters) => [
   filters.until ?? null,
 ];
 
-/** Every statement on the audit tables: `audit_events`, `audit_chain_heads`, `audit_checkpoints`. */
+/** Every statement on the audit tables: `audit_events`, `audit_pending`, `audit_chain_heads`, `audit_checkpoints`. */
 export class AuditStore {
   constructor(private readonly db: Db) {}
 
   /** Bumps the chain's head by `count` under its row lock; the seq before the bump and the head's hash, or undefined for a new chain. */
-  async reserveSeqs(chain: string, count: number): Promise<{ last_seq: string; hash: Buffer } | undefined> {
+  async reserveSeqs(chain: string, count: number): Promise<ReservedSeqs | undefined> {
     const { rows } = await this.db.query<{ last_seq: string; hash: Buffer }>(
       `UPDATE audit_chain_heads SET seq = seq + $2 WHERE org_id = $1 RETURNING seq - $2 AS last_seq, hash`,
       [chain, count],
@@ -111,17 +118,44 @@ export class AuditStore {
     await this.db.query(`SELECT 1 FROM audit_chain_heads WHERE org_id = $1 FOR UPDATE`, [chain]);
   }
 
+  /** An event written in an operation's transaction, to be chained after its commit. */
+  async insertPending(chain: string, event: PendingEvent): Promise<void> {
+    await this.db.query(`INSERT INTO audit_pending (org_id, event) VALUES ($1, $2)`, [chain, JSON.stringify(event)]);
+  }
+
   /**
-   * Inserts events of one chain, all occurred at one time, and moves the chain's head to the last
-   * one's hash, in one statement: one round trip fewer while the head row is locked, which is
-   * what every other writer of the chain waits for.
+   * Takes up to `limit` of the chain's pending events, oldest first, and reserves as many seqs on
+   * the chain's head, in one statement (no head yet: nothing reserved). A chainer elsewhere taking
+   * the same rows waits for this transaction and then skips them, so each event is chained once.
    */
-  async insertEvents(
-    chain: string,
-    occurredAt: Date,
-    rows: Array<Omit<AuditEventRow, 'org_id' | 'occurred_at'>>,
-    headHash: Buffer,
-  ): Promise<void> {
+  async takePending(chain: string, limit: number): Promise<{ events: PendingEvent[]; head: ReservedSeqs | undefined }> {
+    const { rows } = await this.db.query<{ id: string; event: PendingEvent; last_seq: string | null; hash: Buffer | null }>(
+      `WITH taken AS (
+         DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending WHERE org_id = $1 ORDER BY id LIMIT $2 FOR UPDATE)
+         RETURNING id, event),
+       head AS (
+         UPDATE audit_chain_heads SET seq = seq + (SELECT count(*) FROM taken) WHERE org_id = $1 AND EXISTS (SELECT 1 FROM taken)
+         RETURNING seq - (SELECT count(*) FROM taken) AS last_seq, hash)
+       SELECT taken.id, taken.event, head.last_seq, head.hash FROM taken LEFT JOIN head ON true`,
+      [chain, limit],
+    );
+    const first = rows[0];
+    const head = first?.last_seq != null && first.hash ? { last_seq: first.last_seq, hash: first.hash } : undefined;
+    return { events: rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => row.event), head };
+  }
+
+  /** The chains with events waiting to be chained. */
+  async chainsWithPending(): Promise<string[]> {
+    const { rows } = await this.db.query<{ org_id: string }>(`SELECT DISTINCT org_id FROM audit_pending`);
+    return rows.map((row) => row.org_id);
+  }
+
+  /**
+   * Inserts events of one chain and moves the chain's head to the last one's hash, in one
+   * statement: one round trip fewer while the head row is locked, which is what every other
+   * chainer of the chain waits for.
+   */
+  async insertEvents(chain: string, rows: Array<Omit<AuditEventRow, 'org_id'>>, headHash: Buffer): Promise<void> {
     const columns = [
       rows.map((row) => row.id),
       rows.map((row) => row.seq),
@@ -138,18 +172,19 @@ export class AuditStore {
       rows.map((row) => JSON.stringify(row.details)),
       rows.map((row) => row.prev_hash),
       rows.map((row) => row.hash),
+      rows.map((row) => (typeof row.occurred_at === 'string' ? row.occurred_at : row.occurred_at.toISOString())),
     ];
     await this.db.query(
-      `WITH moved AS (UPDATE audit_chain_heads SET hash = $18 WHERE org_id = $16)
+      `WITH moved AS (UPDATE audit_chain_heads SET hash = $18 WHERE org_id = $17)
        INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
          outcome, request_id, ip, user_agent, details, prev_hash, hash)
-       SELECT id, $16, seq, $17, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip,
-         user_agent, details::jsonb, prev_hash, hash
+       SELECT id, $17, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id,
+         ip, user_agent, details::jsonb, prev_hash, hash
        FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-         $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[], $15::bytea[])
+         $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[], $15::bytea[], $16::timestamptz[])
          AS t(id, seq, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details,
-           prev_hash, hash)`,
-      [...columns, chain, occurredAt, headHash],
+           prev_hash, hash, occurred_at)`,
+      [...columns, chain, headHash],
     );
   }
 

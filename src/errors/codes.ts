@@ -166,6 +166,8 @@ export const ERROR_CODES = {
   },
   UPSTREAM_REFUSED: { status: 502, meaning: 'The vendor’s address is one Warden may not call (SSRF rules) or does not resolve.' },
   UPSTREAM_TIMEOUT: { status: 504, meaning: 'The vendor did not answer in time.' },
+  // secrets
+  SECRET_NOT_FOUND: { status: 404, meaning: 'No such discovered secret in this org.' },
   ARGOCD_ENDPOINT_NOT_FOUND: { status: 404, meaning: 'No such Argo CD endpoint in this org.' },
   ARGOCD_ENDPOINT_NAME_TAKEN: { status: 409, meaning: 'The org already has an Argo CD endpoint with this name.' },
   ARGOCD_ENDPOINT_DISABLED: { status: 409, meaning: 'The Argo CD endpoint is disabled; enable it before Warden calls it.' },

@@ -14,6 +14,7 @@ import { installationsHandlers } from './installations';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
+import { secretsHandlers } from './secrets';
 import { stateHandlers } from './state';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
@@ -43,5 +44,6 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...secretsHandlers,
   ...gitopsHandlers,
 } satisfies HandlerMap;

@@ -26,6 +26,7 @@ import { InstallationService } from './installations';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
+import { SecretService } from './secrets';
 import { StateService } from './state';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
@@ -56,7 +57,7 @@ export function createServices(options: ServiceOptions) {
   const mailer = new Mailer(db, logger, config.smtpUrl, config.mailFrom);
   const signingKey = new SigningKey(secrets);
   const orgs = new OrgService(db, config.upgradeUrl);
-  const audit = new AuditService(db, signingKey, orgs);
+  const audit = new AuditService(db, signingKey, orgs, logger);
   const owners = new OwnerGuard(db, orgs);
   const apiKeys = new ApiKeyService(db, orgs, owners);
   const users = new UserService(db, orgs, owners, apiKeys);
@@ -78,6 +79,7 @@ export function createServices(options: ServiceOptions) {
   const policies: PolicyService = new PolicyService(db, orgs, () => ({ agents, workspaces }));
   const agents = new AgentService(db, orgs, workspaces, audit, policies);
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
+  const discoveredSecrets = new SecretService(db, orgs, agents);
   // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).
   const outbound = new OutboundHttp(outboundPolicy(config.outbound));
   const rbac = new RbacService(db, orgs, users, owners);
@@ -142,5 +144,6 @@ export function createServices(options: ServiceOptions) {
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     gitops,
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
+    secrets: discoveredSecrets,
   };
 }

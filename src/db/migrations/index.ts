@@ -12,6 +12,8 @@ import { Policies1733000000000 } from './1733000000000-policies';
 import { Vendors1733010000000 } from './1733010000000-vendors';
 import { Approvals1733020000000 } from './1733020000000-approvals';
 import { Billing1733030000000 } from './1733030000000-billing';
+import { AuditPending1733040000000 } from './1733040000000-audit-pending';
+import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
 import { Gitops1733130000000 } from './1733130000000-gitops';
 
 /**
@@ -32,5 +34,7 @@ export const migrations: Array<new () => MigrationInterface> = [
   Approvals1733020000000,
   Policies1733000000000,
   Vendors1733010000000,
+  AuditPending1733040000000,
+  DiscoveredSecrets1733110000000,
   Gitops1733130000000,
 ];

@@ -282,7 +282,8 @@ export class AgentService {
     });
   }
 
-  private async assertSelf(principal: Principal, ref: string): Promise<void> {
+  /** 403 unless the caller is the agent `ref` names (by id or sekuire_id): other modules' agent routes use it too. */
+  async assertSelf(principal: Principal, ref: string): Promise<void> {
     const self = principal.agentId === ref || (!ref.startsWith('agt_') && (await this.store.isNamedBySekuireId(principal.agentId!, ref)));
     if (!self) throw new ForbiddenError("An agent secret works only on its own agent's routes.", 'NOT_THIS_AGENT');
   }

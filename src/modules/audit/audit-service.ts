@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { components, operations } from '../../../generated/api';
 import { AuditChain, GENESIS, hashedFields, PLATFORM_CHAIN } from '../../audit/audit-chain';
 import type { NewAuditEvent } from '../../audit/audit-event';
@@ -50,9 +51,20 @@ export class AuditService {
     private readonly db: Db,
     private readonly signingKey: SigningKey,
     private readonly orgs: Pick<OrgService, 'scope'>,
+    logger?: Pick<Logger, 'error'>,
   ) {
     this.store = new AuditStore(db);
-    this.chain = new AuditChain(db);
+    this.chain = new AuditChain(db, (chain, error) =>
+      logger?.error(
+        { chain, err_message: error.message },
+        'audit events committed but not chained yet: the next chainer or sweep takes them',
+      ),
+    );
+  }
+
+  /** Chains the events a crash or a failed chaining left waiting; how many chains had some. */
+  sweepPending(): Promise<number> {
+    return this.chain.sweepPending();
   }
 
   /** Appends inside the caller's transaction: the event commits or rolls back with the change. */

@@ -1,0 +1,2 @@
+export { secretsHandlers } from './handlers';
+export { type DiscoveredSecret, type SecretReference, SecretService } from './secret-service';
