@@ -337,6 +337,64 @@ describe('gitops', () => {
     await warden.request.get('/api/v1/gitops-app-mappings?limit=0').set(bearer).expect(400);
   });
 
+  it('answers 400 for a malformed id or parameter, 401 without a credential, 403 to a key without integration.read', async () => {
+    const limited = await warden.services.apiKeys.insert({
+      orgId: org.id,
+      createdBy: null,
+      name: 'agents only',
+      description: '',
+      mode: 'live',
+      permissions: ['agent.read'],
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
+    const limitedKey = { 'X-API-Key': limited.key };
+    for (const path of [
+      '/api/v1/argocd-endpoints',
+      '/api/v1/gitops-app-mappings',
+      '/api/v1/argocd-endpoints/argo_0000000000/discovered-apps',
+    ]) {
+      const res = await warden.request.get(path).set(limitedKey).expect(403);
+      assert.match(res.body.message, /integration\.read/);
+    }
+    await warden.request.put('/api/v1/argocd-endpoints/not-an-id/enabled').set(key).send({ enabled: true }).expect(400);
+    await warden.request.delete('/api/v1/argocd-endpoints/not-an-id').set(key).expect(400);
+    await warden.request.delete('/api/v1/gitops-app-mappings/not-an-id').set(key).expect(400);
+    await warden.request.get('/api/v1/argocd-endpoints/not-an-id/discovered-apps').set(key).expect(400);
+    await warden.request.get('/api/v1/requests/not-an-id/gitops').set(key).expect(400);
+    await warden.request.post('/api/v1/argocd-endpoints').set(key).set('Content-Type', 'application/json').send('{"name":').expect(400);
+    await warden.request
+      .post('/api/v1/gitops-app-mappings')
+      .set(key)
+      .set('Content-Type', 'application/json')
+      .send('{"app_name":')
+      .expect(400);
+    await warden.request.put('/api/v1/argocd-endpoints/argo_0000000000/enabled').send({ enabled: true }).expect(401);
+    await warden.request.delete('/api/v1/argocd-endpoints/argo_0000000000').expect(401);
+    await warden.request.post('/api/v1/gitops-app-mappings').send({}).expect(401);
+    await warden.request.delete('/api/v1/gitops-app-mappings/gam_0000000000').expect(401);
+  });
+
+  it('on a real Postgres without WARDEN_ENCRYPTION_KEY: 503 ENCRYPTION_KEY_MISSING to store a token, as for vendor keys', async (t) => {
+    if (database.embedded) {
+      t.skip('the embedded database generates a key into its data directory');
+      return;
+    }
+    const keyless = await startTestApp({
+      database,
+      config: { encryptionKey: undefined, gitops: { enabled: true, observationWindowMinutes: 30, recheckSeconds: 0 } },
+    });
+    const secret = argocdToken();
+    tokens.push(secret);
+    const res = await keyless.request
+      .post('/api/v1/argocd-endpoints')
+      .set(key)
+      .send({ name: 'keyless', base_url: 'https://1.1.1.1', token: secret })
+      .expect(503);
+    assert.equal(res.body.code, 'ENCRYPTION_KEY_MISSING');
+    assert.ok(!JSON.stringify(keyless.logs).includes(secret));
+    await keyless.close();
+  });
+
   it('observes a patch: pending in the patch transaction (no call out), then OutOfSync → Synced/Progressing → Synced/Healthy', async () => {
     const endpoint = await prodEndpoint();
     // Mappings that must not match: another cluster, another ref prefix, a disabled endpoint.
