@@ -20,6 +20,7 @@ import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
 import { vendorsHandlers } from './vendors';
+import { workflowsHandlers } from './workflows';
 import { workspacesHandlers } from './workspaces';
 
 /** Every module's handlers, keyed by operationId. */
@@ -44,6 +45,7 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...workflowsHandlers,
   ...secretsHandlers,
   ...gitopsHandlers,
 } satisfies HandlerMap;
