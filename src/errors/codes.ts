@@ -187,7 +187,10 @@ export const ERROR_CODES = {
   ARGOCD_ENDPOINT_NAME_TAKEN: { status: 409, meaning: 'The org already has an Argo CD endpoint with this name.' },
   ARGOCD_ENDPOINT_DISABLED: { status: 409, meaning: 'The Argo CD endpoint is disabled; enable it before Warden calls it.' },
   ARGOCD_URL_REFUSED: { status: 422, meaning: 'base_url is not https, carries a query or credentials, or reaches a non-public address.' },
-  ARGOCD_UNREACHABLE: { status: 502, meaning: 'Argo CD could not be reached in time, or its address is one Warden may not call.' },
+  ARGOCD_UNREACHABLE: {
+    status: 502,
+    meaning: 'Argo CD could not be reached, its answer did not arrive in full in time, or its address is refused.',
+  },
   ARGOCD_REQUEST_FAILED: {
     status: 502,
     meaning: 'Argo CD answered with an error status (401/403: the token is not accepted) or an unreadable body.',

@@ -34,7 +34,7 @@ const MAX_APP_BYTES = 1024 * 1024;
 const MAX_APPS = 5000;
 
 const unreachable = (reason: string) =>
-  new BadGatewayError(`Argo CD could not be reached: ${reason}.`, 'ARGOCD_UNREACHABLE', [
+  new BadGatewayError(`Argo CD could not be reached, or its answer did not arrive in full: ${reason}.`, 'ARGOCD_UNREACHABLE', [
     { location: 'upstream', field: 'base_url', message: reason, rule: 'reachable' },
   ]);
 const failed = (reason: string) =>
@@ -55,9 +55,10 @@ export class ArgocdClient {
 
   async applications(target: ArgocdTarget): Promise<ArgocdApp[]> {
     const body = await this.get(target, '/api/v1/applications', MAX_LIST_BYTES);
-    const items = (body as { items?: unknown }).items;
-    if (items !== null && !Array.isArray(items)) throw failed('the answer is not an application list');
-    return (items ?? []).slice(0, MAX_APPS).map(toApp);
+    // An empty list comes with `items` null or left out (Go's nil slice), but always with its metadata.
+    const { items, metadata } = body as { items?: unknown; metadata?: unknown };
+    if (metadata === undefined || (items != null && !Array.isArray(items))) throw failed('the answer is not an application list');
+    return ((items as unknown[] | null | undefined) ?? []).slice(0, MAX_APPS).map(toApp);
   }
 
   async application(target: ArgocdTarget, name: string): Promise<ArgocdApp> {
