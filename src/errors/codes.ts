@@ -189,7 +189,7 @@ export const ERROR_CODES = {
   ARGOCD_URL_REFUSED: { status: 422, meaning: 'base_url is not https, carries a query or credentials, or reaches a non-public address.' },
   ARGOCD_UNREACHABLE: {
     status: 502,
-    meaning: 'Argo CD could not be reached, its answer did not arrive in full in time, or its address is refused.',
+    meaning: 'Argo CD could not be reached, no answer came in time, its answer broke off or was too large, or its address is refused.',
   },
   ARGOCD_REQUEST_FAILED: {
     status: 502,
