@@ -197,7 +197,7 @@ export const ERROR_CODES = {
   },
   GITOPS_APP_MAPPING_NOT_FOUND: { status: 404, meaning: 'No such GitOps application mapping in this org.' },
   GITOPS_APP_MAPPING_EXISTS: { status: 409, meaning: 'The same application is already mapped to the same secrets.' },
-  ACTOR_MISMATCH: { status: 403, meaning: 'The user named in the request (user_id, actor_id, approver_id) is not the caller.' },
+  ACTOR_MISMATCH: { status: 403, meaning: 'A user id in the body or query (approver_id, actor_id, user_id) is not the caller’s own.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
