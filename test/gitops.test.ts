@@ -62,10 +62,14 @@ describe('gitops', () => {
       config: { encryptionKey: randomBytes(32), outbound, gitops: { enabled: true, observationWindowMinutes: 30, recheckSeconds: 0 } },
     });
     off = await startTestApp({ database, config: { encryptionKey: randomBytes(32), outbound } });
-    argocd = await startArgocdFixture(token, {
-      'payments-api': { project: 'payments', sync: 'Synced', health: 'Healthy' },
-      ledger: { project: 'finance', sync: 'OutOfSync', health: 'Degraded' },
-    });
+    argocd = await startArgocdFixture(
+      token,
+      {
+        'payments-api': { project: 'payments', sync: 'Synced', health: 'Healthy' },
+        ledger: { project: 'finance', sync: 'OutOfSync', health: 'Degraded' },
+      },
+      { tls: true },
+    );
     org = await createOrg(warden, 'enterprise', 'GitOps org');
     other = await createOrg(warden, 'enterprise', 'Other org');
     key = { 'X-API-Key': org.key };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { IncomingHttpHeaders } from 'node:http';
-import { createServer } from 'node:https';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
@@ -97,13 +97,19 @@ function application(name: string, project: string, state: AppState) {
 const grpcError = (code: number, message: string) => JSON.stringify({ error: message, code, message });
 
 /**
- * A small Argo CD API server on https://127.0.0.1 (Argo CD serves its API over TLS only): it accepts one bearer token and serves the applications
- * the test sets, listed or one by one, and keeps every request it gets.
+ * A small Argo CD API server on 127.0.0.1: it accepts one bearer token and serves the applications
+ * the test sets, listed or one by one, and keeps every request it gets. With `tls` it serves https
+ * as Argo CD does (the app must trust ARGOCD_CA through OUTBOUND_CA_FILE); else plain http, which
+ * the outbound client allows for an allow-listed host.
  */
-export async function startArgocdFixture(token: string, apps: Record<string, { project: string } & AppState>): Promise<ArgocdFixture> {
+export async function startArgocdFixture(
+  token: string,
+  apps: Record<string, { project: string } & AppState>,
+  options: { tls?: boolean } = {},
+): Promise<ArgocdFixture> {
   const requests: ArgocdFixture['requests'] = [];
   const state = new Map(Object.entries(apps));
-  const server = createServer({ cert: readFileSync(ARGOCD_CA), key: readFileSync(join(TLS, 'self-signed-key.pem')) }, (req, res) => {
+  const handle: RequestListener = (req, res) => {
     requests.push({ method: req.method!, path: req.url!, headers: req.headers });
     const send = (status: number, body: string) => {
       res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -125,11 +131,14 @@ export async function startArgocdFixture(token: string, apps: Record<string, { p
     if (req.method === 'GET' && one)
       send(app ? 200 : 403, app ? JSON.stringify(application(one[1]!, app.project, app)) : grpcError(7, 'permission denied'));
     else send(404, grpcError(5, 'Not Found'));
-  });
+  };
+  const server = options.tls
+    ? createHttpsServer({ cert: readFileSync(ARGOCD_CA), key: readFileSync(join(TLS, 'self-signed-key.pem')) }, handle)
+    : createHttpServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     set: (name, next) => state.set(name, { project: state.get(name)?.project ?? 'default', ...next }),
     close: () =>
