@@ -54,6 +54,9 @@ describe('configuration from the environment', () => {
       BILLING_TAKE_RATE_BPS: '250',
       BILLING_FEE_PER_ACTION_USD: '0.0025',
       WARDEN_ENCRYPTION_KEY: '00'.repeat(32),
+      GITOPS_ENABLED: 'yes',
+      GITOPS_OBSERVATION_WINDOW_MINUTES: '45',
+      GITOPS_RECHECK_SECONDS: '0',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -94,6 +97,7 @@ describe('configuration from the environment', () => {
       approvals: { ttlMinutes: 15, maxWaits: 200, maxWaitsPerOrg: 20 },
       gateway: { timeoutMs: 60000, maxRequestBytes: 33554432 },
       encryptionKey: Buffer.alloc(32),
+      gitops: { enabled: true, observationWindowMinutes: 45, recheckSeconds: 0 },
     });
   });
 
