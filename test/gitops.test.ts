@@ -61,7 +61,7 @@ describe('gitops', () => {
       database,
       config: { encryptionKey: randomBytes(32), outbound, gitops: { enabled: true, observationWindowMinutes: 30, recheckSeconds: 0 } },
     });
-    off = await startTestApp({ database, config: { encryptionKey: randomBytes(32), outbound } });
+    off = await startTestApp({ database, config: { encryptionKey: randomBytes(32), outbound, gitops: defaults.gitops } });
     argocd = await startArgocdFixture(
       token,
       {
