@@ -92,6 +92,7 @@ const TABLE_OWNERS: Record<string, string> = {
   workflows: 'src/modules/workflows/workflow-store.ts',
   workflow_versions: 'src/modules/workflows/workflow-store.ts',
   discovered_secrets: 'src/modules/secrets/discovered-secret-store.ts',
+  oidc_login_attempts: 'src/modules/oidc/oidc-attempt-store.ts',
   argocd_endpoints: 'src/modules/gitops/argocd-endpoint-store.ts',
   gitops_app_mappings: 'src/modules/gitops/gitops-app-mapping-store.ts',
   gitops_observations: 'src/modules/gitops/gitops-observation-store.ts',

@@ -11,6 +11,7 @@ import { gatewayKeysHandlers } from './gateway-keys';
 import { gitopsHandlers } from './gitops';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
+import { oidcHandlers } from './oidc';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
@@ -47,5 +48,6 @@ export const handlers = {
   ...gatewayHandlers,
   ...workflowsHandlers,
   ...secretsHandlers,
+  ...oidcHandlers,
   ...gitopsHandlers,
 } satisfies HandlerMap;

@@ -23,6 +23,7 @@ import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
 import { GitopsService } from './gitops';
 import { InstallationService } from './installations';
+import { OidcService } from './oidc';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
@@ -148,5 +149,6 @@ export function createServices(options: ServiceOptions) {
     gitops,
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
     secrets: discoveredSecrets,
+    oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
   };
 }
