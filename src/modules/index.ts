@@ -11,6 +11,7 @@ import { gatewayKeysHandlers } from './gateway-keys';
 import { gitopsHandlers } from './gitops';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
+import { jobsHandlers } from './jobs';
 import { oidcHandlers } from './oidc';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
@@ -46,6 +47,7 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...jobsHandlers,
   ...workflowsHandlers,
   ...secretsHandlers,
   ...oidcHandlers,
