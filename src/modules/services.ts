@@ -108,7 +108,7 @@ export function createServices(options: ServiceOptions) {
     logger,
     { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
   );
-  const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
+  const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors, gatewayKeys);
   return {
     config,
     database,
