@@ -57,7 +57,7 @@ function invalidationCases(
   });
 
   it("a rotated vendor credential is the one the next call carries; a deleted vendor's key is refused", async () => {
-    const { vendor, call, manage } = await governed();
+    const { vendor, key, call, manage } = await governed();
     await manage('post', `/api/v1/vendors/${vendor.id}/rotate-credential`).send({ api_key: 'rotated-secret-9876543210' }).expect(200);
     await call().expect(200);
     assert.deepEqual(
@@ -66,6 +66,12 @@ function invalidationCases(
     );
     await manage('delete', `/api/v1/vendors/${vendor.id}`).expect(204);
     assert.equal((await call().expect(403)).body.code, 'GATEWAY_KEY_VENDOR_DELETED');
+    const asked = await caller()
+      .request.post('/api/v1/decisions')
+      .set('Authorization', `Bearer ${key.key}`)
+      .send({ method: 'GET', path: '/v1/chat' })
+      .expect(403);
+    assert.equal(asked.body.code, 'GATEWAY_KEY_VENDOR_DELETED');
     assert.equal(vendorApi().requests.length, 2);
   });
 

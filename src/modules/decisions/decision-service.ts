@@ -108,7 +108,11 @@ export class DecisionService {
     const vendorId = input.vendor_id ?? principal.gatewayKey?.vendorId ?? null;
     if (vendorId !== null) {
       if (principal.gatewayKey && principal.gatewayKey.vendorId !== vendorId) throw vendorNotFound(vendorId);
-      await this.vendors.assertInOrg(caller.orgId, vendorId);
+      await this.vendors.assertInOrg(caller.orgId, vendorId).catch(async (error: unknown) => {
+        // A remembered key's vendor may be what was deleted: refuse as its authentication now would.
+        if (caller.keyId) await this.keys.assertLive(caller.keyId);
+        throw error;
+      });
     }
     const call: CallToDecide = {
       action: input.action ?? `${input.method} ${input.path}`,
