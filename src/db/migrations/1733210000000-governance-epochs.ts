@@ -24,8 +24,8 @@ const WATCHED: Array<{ table: string; changed: string }> = [
  * change takes: no lock-order cycle). No foreign key: an org's deletion cascades into agents
  * whose triggers still bump it at commit.
  */
-export const GovernanceEpochs1733190000000 = sqlMigration(
-  'GovernanceEpochs1733190000000',
+export const GovernanceEpochs1733210000000 = sqlMigration(
+  'GovernanceEpochs1733210000000',
   [
     `CREATE TABLE governance_epochs (
       org_id text PRIMARY KEY,
