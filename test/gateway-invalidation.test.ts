@@ -122,11 +122,12 @@ function invalidationCases(
 }
 
 const defaults = loadConfig({});
+/** Both instances read the vendor credentials the other sealed: one key-encryption key. */
+const sharedKey = randomBytes(32);
 const config = () => ({
   encryptionKey: sharedKey,
   outbound: { ...defaults.outbound, allowedHosts: ['127.0.0.1'] },
 });
-const sharedKey = randomBytes(32);
 
 describe('remembered gateway keys, governance and vendors are forgotten the moment they change: one instance', () => {
   let warden: TestApp;
