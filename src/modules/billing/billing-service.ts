@@ -16,25 +16,6 @@ type SummaryQuery = NonNullable<operations['getBillingSummary']['parameters']['q
 
 /** At most this many billing events go into one statement (17 parameters each). */
 const EVENT_BATCH = 200;
-/** At most this many concurrent reservations of one agent go into one statement. */
-const RESERVATION_BATCH = 100;
-
-/** What a reservation is made on: one agent's UTC day, its budget, the commit mode and the basis of the ruling. */
-interface DayReservation {
-  orgId: string;
-  agentId: string;
-  day: string;
-  budget: number | null;
-  relaxed: boolean;
-  basis: GovernanceBasis | null;
-}
-
-/** A reservation waiting for its group's statement, and how to answer it. */
-interface QueuedReservation {
-  costMicros: number;
-  now: Date;
-  settle: (result: BudgetReservation | StaleReservation) => void;
-}
 
 export interface BudgetReservationRequest {
   orgId: string;
@@ -124,16 +105,13 @@ const toEvent = (row: BillingEventRow): BillingEvent => ({
 
 /**
  * Daily budgets and billing telemetry. The budget guarantee: reservations never take an agent's
- * spend for a UTC day past its budget, however many run at once (each is one atomic statement,
- * or one of a group that fits whole in one).
+ * spend for a UTC day past its budget, however many run at once (each is one atomic statement).
  * Only a correction to a vendor-reported cost above the declared one (adjustSpend) can pass it,
  * by at most that one call's difference; the next reservation then finds no room.
  */
 export class BillingService {
   private readonly store: BillingStore;
   private readonly events: Batcher<BillingEventRow>;
-  /** Each agent's day's group commit of reservations, while it has some queued or being written. */
-  private readonly reserving = new Map<string, Batcher<QueuedReservation>>();
 
   constructor(
     private readonly db: Db,
@@ -150,77 +128,15 @@ export class BillingService {
     assertMicros('costMicros', input.costMicros);
     if (input.dailyBudgetMicros !== null) assertMicros('dailyBudgetMicros', input.dailyBudgetMicros);
     const now = input.now ?? new Date();
-    const inTransaction = this.db.inTransaction;
-    const request: DayReservation = {
-      orgId: input.orgId,
-      agentId: input.agentId,
-      day: utcDay(now),
-      budget: input.dailyBudgetMicros,
-      // Relaxed only where the reservation is its own commit: inside a transaction it would relax everything else in it.
-      relaxed: input.relaxedCommit === true && !inTransaction,
-      basis: input.basis ?? null,
-    };
-    // Inside a transaction the reservation must commit or roll back with it: it goes alone.
-    if (inTransaction) return this.reserveOne(request, input.costMicros, now);
-    return new Promise((resolve, reject) => {
-      this.queueFor(request).add({ costMicros: input.costMicros, now, settle: resolve }).catch(reject);
-    });
-  }
-
-  /** The group commit of reservations on the same agent's day, budget and basis. */
-  private queueFor(request: DayReservation): Batcher<QueuedReservation> {
-    const key = JSON.stringify(request);
-    let queue = this.reserving.get(key);
-    if (!queue) {
-      queue = new Batcher(
-        (items) => this.db.detached(() => this.reserveTogether(request, items)),
-        RESERVATION_BATCH,
-        () => this.reserving.delete(key),
-      );
-      this.reserving.set(key, queue);
-    }
-    return queue;
-  }
-
-  /**
-   * Reservations that queued while the previous ones were written, in one statement when together
-   * they fit (the common case: one lock of the day's row and one round trip for many calls), else
-   * each in turn; either way granted as if made one by one in their order.
-   */
-  private async reserveTogether(request: DayReservation, items: QueuedReservation[]): Promise<void> {
-    const total = items.reduce((sum, item) => sum + item.costMicros, 0);
-    if (items.length > 1 && Number.isSafeInteger(total)) {
-      const { standing, spent } = await this.store.reserve(
-        request.orgId,
-        request.agentId,
-        request.day,
-        total,
-        request.budget,
-        request.relaxed,
-        request.basis,
-      );
-      if (!standing) {
-        for (const item of items) item.settle({ ok: false, stale: true });
-        return;
-      }
-      if (spent !== null) {
-        let before = spent - total;
-        for (const item of items) {
-          before += item.costMicros;
-          item.settle({ ok: true, remainingMicros: request.budget === null ? null : request.budget - before, day: request.day });
-        }
-        return;
-      }
-    }
-    for (const item of items) item.settle(await this.reserveOne(request, item.costMicros, item.now));
-  }
-
-  private async reserveOne(request: DayReservation, costMicros: number, now: Date): Promise<BudgetReservation | StaleReservation> {
-    const { orgId, agentId, day, budget } = request;
-    const { standing, spent } = await this.store.reserve(orgId, agentId, day, costMicros, budget, request.relaxed, request.basis);
+    const day = utcDay(now);
+    const budget = input.dailyBudgetMicros;
+    // Relaxed only where the reservation is its own commit: inside a transaction it would relax everything else in it.
+    const relaxed = input.relaxedCommit === true && !this.db.inTransaction;
+    const basis = input.basis ?? null;
+    const { standing, spent } = await this.store.reserve(input.orgId, input.agentId, day, input.costMicros, budget, relaxed, basis);
     if (!standing) return { ok: false, stale: true };
     if (spent !== null) return { ok: true, remainingMicros: budget === null ? null : budget - spent, day };
-    const current = await this.store.spentOn(agentId, day);
+    const current = await this.store.spentOn(input.agentId, day);
     return { ok: false, remainingMicros: Math.max(0, budget! - current), resetsAt: utcMidnightAfter(now), day };
   }
 
