@@ -20,6 +20,7 @@ import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attem
 import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
 import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
 import { EntryPoints1733210000001 } from './1733210000001-entry-points';
+import { GovernanceEpochs1733220000000 } from './1733220000000-governance-epochs';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -47,4 +48,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   LedgerMarketplaceRegistry1733310000000,
   ApiKeyDevices1733210000000,
   EntryPoints1733210000001,
+  GovernanceEpochs1733220000000,
 ];
