@@ -9,6 +9,7 @@ import { billingHandlers } from './billing';
 import { decisionsHandlers } from './decisions';
 import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
+import { gitopsHandlers } from './gitops';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { jobsHandlers } from './jobs';
@@ -58,6 +59,7 @@ export const handlers = {
   ...registryHandlers,
   ...ledgerHandlers,
   ...marketplaceHandlers,
+  ...gitopsHandlers,
   ...accessRequestsHandlers,
   ...wrapsHandlers,
 } satisfies HandlerMap;

@@ -23,6 +23,7 @@ import { BillingService, ConfiguredFeeSettings } from './billing';
 import { DecisionService } from './decisions';
 import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
+import { GitopsService } from './gitops';
 import { InstallationService } from './installations';
 import { JobService } from './jobs';
 import { LedgerService } from './ledger';
@@ -128,9 +129,13 @@ export function createServices(options: ServiceOptions) {
     // An agent serves the clusters it has reported secrets of.
     () => ({ clusters: discoveredSecrets, lifecycle: accessRequests }),
   );
-  const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
+  const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors, gatewayKeys);
   const registry = new RegistryService(db, orgs, agents);
   const ledger = new LedgerService(db, orgs, agents, registry, decisions, audit);
+  // Argo CD tokens are sealed like vendor credentials; access requests (their own module) say who may read observations.
+  const gitops = new GitopsService(db, orgs, outbound, cipher, { ...config.gitops, timeoutMs: config.outbound.timeoutMs }, () => ({
+    requests: accessRequests,
+  }));
   // Access requests and wraps call each other (a patch value is a wrap; a wrap's reader is checked against its request).
   const wraps: WrapService = new WrapService(db, agents, keys, audit, () => ({ requests: accessRequests, jobs }));
   const accessRequests: AccessRequestService = new AccessRequestService(db, orgs, () => ({
@@ -138,7 +143,7 @@ export function createServices(options: ServiceOptions) {
     workflows,
     secrets: discoveredSecrets,
     jobs,
-    gitops: BROKER_PENDING,
+    gitops,
     wraps,
   }));
   return {
@@ -177,6 +182,7 @@ export function createServices(options: ServiceOptions) {
     accessRequests,
     wraps,
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
+    gitops,
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
     secrets: discoveredSecrets,
     registry,
@@ -185,6 +191,3 @@ export function createServices(options: ServiceOptions) {
     oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
   };
 }
-
-// biome-ignore lint/suspicious/noExplicitAny: TEMPORARY until A-D land on main
-const BROKER_PENDING: any = new Proxy({}, { get: () => () => Promise.reject(new Error('broker dependency not landed yet')) });

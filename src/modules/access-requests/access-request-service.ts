@@ -5,6 +5,7 @@ import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
+import type { GitopsService } from '../gitops';
 import type { Job, JobLifecycle, JobService } from '../jobs';
 import type { OrgService } from '../orgs';
 import type { SecretReference, SecretService } from '../secrets';
@@ -24,14 +25,7 @@ export interface AccessRequestDependencies {
   workflows: Pick<WorkflowService, 'judge'>;
   secrets: Pick<SecretService, 'resolve'>;
   jobs: Pick<JobService, 'enqueue'>;
-  gitops: {
-    observePatch(input: {
-      orgId: string;
-      requestId: string;
-      secret: { clusterName: string; provider: string; ref: string };
-      appliedAt: Date;
-    }): Promise<void>;
-  };
+  gitops: Pick<GitopsService, 'observePatch'>;
   wraps: Pick<WrapService, 'storePatchValue' | 'destroyFor' | 'idOf'>;
 }
 
