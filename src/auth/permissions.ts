@@ -61,6 +61,8 @@ export const PERMISSION_CATALOG: readonly Permission[] = [
     description: 'Add, enable, disable and delete Argo CD endpoints and GitOps application mappings.',
     scope: 'org',
   },
+  { name: 'support.read', description: "See the org's support tickets.", scope: 'org' },
+  { name: 'support.create', description: 'Open support tickets (email, priority, Slack, CSM as the plan allows).', scope: 'org' },
   { name: 'owner.grant', description: 'Make other users owners (only owners hold it).', scope: 'org' },
   { name: 'org.create', description: 'Create orgs.', scope: 'platform' },
   { name: 'org.plan.edit', description: "Change an org's plan.", scope: 'platform' },
@@ -92,7 +94,7 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     id: 'rol_member',
     name: 'member',
     description: 'Reads everything and works in workspaces.',
-    permissions: [...READ_PERMISSIONS, 'workspace.edit', 'environment.edit', 'agent.mint', 'install_token.create', 'request.create'],
+    permissions: [...READ_PERMISSIONS, 'workspace.edit', 'environment.edit', 'agent.mint', 'install_token.create', 'request.create', 'support.create'],
   },
   { id: 'rol_viewer', name: 'viewer', description: 'Reads everything, changes nothing.', permissions: READ_PERMISSIONS },
 ];

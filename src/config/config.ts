@@ -70,6 +70,15 @@ export interface Config {
   encryptionKey: Buffer | undefined;
   /** OIDC single sign-on; absent when OIDC_ISSUER is not set. */
   oidc?: OidcConfig;
+  support: SupportConfig;
+}
+
+/** Where support tickets go: without an address or webhook a ticket is kept but marked not delivered. */
+export interface SupportConfig {
+  /** SUPPORT_EMAIL: the support team's mailbox (email, priority and CSM tickets). */
+  email: string | undefined;
+  /** SUPPORT_SLACK_WEBHOOK_URL: the Slack incoming webhook of the support channel (a credential). */
+  slackWebhookUrl: string | undefined;
 }
 
 /** The OpenID provider Warden signs users in with, and how its claims map to an org and a built-in role. */
@@ -179,6 +188,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   siem_export: { perIp: { limit: 120, windowSeconds: 3600 }, perOrg: { limit: 60, windowSeconds: 3600 } },
   // Each SSO start stores an attempt and each callback calls the identity provider.
   oidc: { perIp: { limit: 60, windowSeconds: 300 } },
+  // Each ticket sends a mail or a Slack message to the support team: nobody may flood them.
+  support: { perIp: { limit: 60, windowSeconds: 3600 }, perOrg: { limit: 30, windowSeconds: 3600 } },
 };
 
 export class ConfigError extends Error {
@@ -353,6 +364,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     encryptionKey,
     ...(oidc && { oidc }),
+    support: supportConfig(env, url, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -431,4 +443,11 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** SUPPORT_*: the mailbox must be one address (it becomes a mail header), the webhook an absolute URL. */
+function supportConfig(env: Env, url: (name: string) => string | undefined, problems: string[]): SupportConfig {
+  const email = env.SUPPORT_EMAIL?.trim() || undefined;
+  if (email !== undefined && !/^[^\s@,<>]+@[^\s@,<>]+$/.test(email)) problems.push('SUPPORT_EMAIL: must be one email address');
+  return { email, slackWebhookUrl: url('SUPPORT_SLACK_WEBHOOK_URL') };
 }

@@ -17,6 +17,7 @@ import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
 import { secretsHandlers } from './secrets';
 import { stateHandlers } from './state';
+import { supportHandlers } from './support';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
@@ -50,4 +51,5 @@ export const handlers = {
   ...workflowsHandlers,
   ...secretsHandlers,
   ...oidcHandlers,
+  ...supportHandlers,
 } satisfies HandlerMap;

@@ -30,6 +30,7 @@ import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
 import { SecretService } from './secrets';
 import { StateService } from './state';
+import { SupportService } from './support';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
 import { TrustService } from './trust';
@@ -163,5 +164,6 @@ export function createServices(options: ServiceOptions) {
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
     secrets: discoveredSecrets,
     oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
+    support: new SupportService(db, orgs, workspaces, audit, mailer, outbound, config.support),
   };
 }
