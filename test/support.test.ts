@@ -35,7 +35,10 @@ describe('support channels: plan gates, tickets with SLAs, delivery by mail and 
   let receiver: HttpReceiver;
 
   const post = (channel: Channel, org: TestOrg, body: unknown) =>
-    warden.request.post(`/api/v1/support/${channel}`).set('X-API-Key', org.key).send(body as object);
+    warden.request
+      .post(`/api/v1/support/${channel}`)
+      .set('X-API-Key', org.key)
+      .send(body as object);
   const ticketRow = async (id: string) =>
     (await warden.database.dataSource.query(`SELECT * FROM support_tickets WHERE id = $1`, [id]))[0] as Record<string, unknown>;
 

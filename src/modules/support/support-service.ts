@@ -132,7 +132,11 @@ export class SupportService {
     if (!url) return { status: 'not_configured', attempts: 0, error: 'SUPPORT_SLACK_WEBHOOK_URL is not set' };
     const text = slackEscaped(`*${oneLine(ticket.subject)}*\n${describe(ticket)}\n\n${ticket.message}`);
     try {
-      const delivery = await this.outbound.post(await this.outbound.destination(url), { 'Content-Type': 'application/json' }, JSON.stringify({ text }));
+      const delivery = await this.outbound.post(
+        await this.outbound.destination(url),
+        { 'Content-Type': 'application/json' },
+        JSON.stringify({ text }),
+      );
       if (delivery.ok) return { status: 'delivered', attempts: delivery.attempts, error: null };
       return { status: 'failed', attempts: delivery.attempts, error: `Slack webhook: ${delivery.reason}` };
     } catch (error) {
