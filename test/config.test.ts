@@ -54,6 +54,8 @@ describe('configuration from the environment', () => {
       BILLING_TAKE_RATE_BPS: '250',
       BILLING_FEE_PER_ACTION_USD: '0.0025',
       WARDEN_ENCRYPTION_KEY: '00'.repeat(32),
+      SUPPORT_EMAIL: 'support@example.com',
+      SUPPORT_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/xyz',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -95,7 +97,15 @@ describe('configuration from the environment', () => {
       jobs: { visibilityTimeoutSeconds: 300, maxWaits: 400, maxWaitsPerOrg: 80 },
       gateway: { timeoutMs: 60000, maxRequestBytes: 33554432 },
       encryptionKey: Buffer.alloc(32),
+      support: { email: 'support@example.com', slackWebhookUrl: 'https://hooks.slack.com/services/T000/B000/xyz' },
     });
+  });
+
+  it('refuses a SUPPORT_EMAIL that is not one address (it becomes a mail header) and a webhook that is not a URL', () => {
+    assert.throws(
+      () => loadConfig({ SUPPORT_EMAIL: 'a@example.com,\r\nBcc: b@example.com', SUPPORT_SLACK_WEBHOOK_URL: 'hooks.slack.com' }),
+      (error: ConfigError) => error.problems.length === 2,
+    );
   });
 
   it('names every bad variable at once, and never echoes DATABASE_URL (it may hold a password)', () => {
