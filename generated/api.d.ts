@@ -10722,7 +10722,8 @@ export interface operations {
                      *           "features": [
                      *             "audit_logs",
                      *             "custom_roles",
-                     *             "fleet_ops"
+                     *             "fleet_ops",
+                     *             "email_support"
                      *           ],
                      *           "quotas": {
                      *             "workspaces": 5,
@@ -10740,7 +10741,9 @@ export interface operations {
                      *             "fleet_ops",
                      *             "siem_export",
                      *             "priority_support",
-                     *             "registry_network"
+                     *             "registry_network",
+                     *             "email_support",
+                     *             "slack_support"
                      *           ],
                      *           "quotas": {
                      *             "workspaces": 25,
@@ -10761,7 +10764,9 @@ export interface operations {
                      *             "registry_network",
                      *             "custom_retention",
                      *             "compliance_reports",
-                     *             "dedicated_csm"
+                     *             "dedicated_csm",
+                     *             "email_support",
+                     *             "slack_support"
                      *           ],
                      *           "quotas": {
                      *             "workspaces": null,
