@@ -2692,7 +2692,7 @@ export interface paths {
          *     The ticket is committed (with its audit event `support.ticket_created`) before anything is
          *     sent, so a failing mailbox or webhook never loses it; the answer waits for the delivery and
          *     carries its outcome in `delivery_status`. A failed delivery stays `failed` with its reason;
-         *     open the ticket again to retry it. Counts against the `support` rate limit: 30 an hour per
+         *     retry it with `POST /api/v1/support/tickets/{id}/retry-delivery`. Counts against the `support` rate limit: 30 an hour per
          *     org and 60 per client IP (429 with `Retry-After`). Another org's `organization_id`, or a
          *     `workspace_id` not in the caller's org, answers 404.
          *
@@ -2722,7 +2722,7 @@ export interface paths {
          *     The ticket is committed (with its audit event `support.ticket_created`) before anything is
          *     sent, so a failing mailbox or webhook never loses it; the answer waits for the delivery and
          *     carries its outcome in `delivery_status`. A failed delivery stays `failed` with its reason;
-         *     open the ticket again to retry it. Counts against the `support` rate limit: 30 an hour per
+         *     retry it with `POST /api/v1/support/tickets/{id}/retry-delivery`. Counts against the `support` rate limit: 30 an hour per
          *     org and 60 per client IP (429 with `Retry-After`). Another org's `organization_id`, or a
          *     `workspace_id` not in the caller's org, answers 404.
          *
@@ -2752,7 +2752,7 @@ export interface paths {
          *     The ticket is committed (with its audit event `support.ticket_created`) before anything is
          *     sent, so a failing mailbox or webhook never loses it; the answer waits for the delivery and
          *     carries its outcome in `delivery_status`. A failed delivery stays `failed` with its reason;
-         *     open the ticket again to retry it. Counts against the `support` rate limit: 30 an hour per
+         *     retry it with `POST /api/v1/support/tickets/{id}/retry-delivery`. Counts against the `support` rate limit: 30 an hour per
          *     org and 60 per client IP (429 with `Retry-After`). Another org's `organization_id`, or a
          *     `workspace_id` not in the caller's org, answers 404.
          *
@@ -2782,7 +2782,7 @@ export interface paths {
          *     The ticket is committed (with its audit event `support.ticket_created`) before anything is
          *     sent, so a failing mailbox or webhook never loses it; the answer waits for the delivery and
          *     carries its outcome in `delivery_status`. A failed delivery stays `failed` with its reason;
-         *     open the ticket again to retry it. Counts against the `support` rate limit: 30 an hour per
+         *     retry it with `POST /api/v1/support/tickets/{id}/retry-delivery`. Counts against the `support` rate limit: 30 an hour per
          *     org and 60 per client IP (429 with `Retry-After`). Another org's `organization_id`, or a
          *     `workspace_id` not in the caller's org, answers 404.
          *
@@ -2811,6 +2811,34 @@ export interface paths {
         get: operations["listSupportTickets"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/tickets/{id}/retry-delivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a ticket's delivery
+         * @description Sends a ticket whose delivery `failed` or was `not_configured` to the support team again,
+         *     by its channel's route (mail to `SUPPORT_EMAIL`, or the Slack webhook), and answers with the
+         *     new outcome; `delivery_attempts` counts every attempt so far. A ticket left `pending` for
+         *     over 10 minutes (its delivery was cut short) may be retried too. One retry runs at a time:
+         *     a ticket that was delivered, or whose delivery is under way, answers 409
+         *     `SUPPORT_DELIVERY_NOT_RETRYABLE`. Each retry is an audit event `support.delivery_retried`
+         *     (`success` when delivered, `failure` otherwise). Counts against the `support` rate limit.
+         *
+         *     Operation id: `retrySupportTicketDelivery`.
+         */
+        post: operations["retrySupportTicketDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4111,7 +4139,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "EMAIL_SUPPORT_REQUIRES_UPGRADE" | "PRIORITY_SUPPORT_REQUIRES_UPGRADE" | "SLACK_SUPPORT_REQUIRES_UPGRADE" | "DEDICATED_CSM_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "EMAIL_SUPPORT_REQUIRES_UPGRADE" | "PRIORITY_SUPPORT_REQUIRES_UPGRADE" | "SLACK_SUPPORT_REQUIRES_UPGRADE" | "DEDICATED_CSM_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "SUPPORT_TICKET_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "SUPPORT_DELIVERY_NOT_RETRYABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -4705,7 +4733,9 @@ export interface components {
          *     `created_at`. `delivery_status` says whether the ticket reached the support team:
          *     `delivered`, `failed` (with `delivery_error`), `not_configured` (this Warden has no
          *     `SUPPORT_EMAIL` or `SUPPORT_SLACK_WEBHOOK_URL` for the channel, or no `SMTP_URL`), or
-         *     `pending` while it is being sent.
+         *     `pending` while it is being sent. A `failed` or `not_configured` ticket is sent again with
+         *     `POST /api/v1/support/tickets/{id}/retry-delivery`; `delivery_attempts` counts every attempt
+         *     (the Slack client itself tries up to three times per delivery on 429, 5xx and network errors).
          */
         SupportTicket: {
             category: string;
@@ -5166,7 +5196,7 @@ export interface components {
             };
         };
         /** @description The ticket, with how its delivery to the support team went. */
-        SupportTicketCreated: {
+        SupportTicketDelivered: {
             headers: {
                 "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                 "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
@@ -5299,6 +5329,8 @@ export interface components {
         RoleIdPath: string;
         /** @description The discovered secret's id (`sec_…`). */
         SecretIdPath: string;
+        /** @description The ticket's id (`tkt_…`). */
+        SupportTicketIdPath: string;
         /** @description The user's id. */
         UserIdPath: string;
         /** @description The assignment's id. */
@@ -11877,7 +11909,7 @@ export interface operations {
             };
         };
         responses: {
-            201: components["responses"]["SupportTicketCreated"];
+            201: components["responses"]["SupportTicketDelivered"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
@@ -11912,7 +11944,7 @@ export interface operations {
             };
         };
         responses: {
-            201: components["responses"]["SupportTicketCreated"];
+            201: components["responses"]["SupportTicketDelivered"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
@@ -11947,7 +11979,7 @@ export interface operations {
             };
         };
         responses: {
-            201: components["responses"]["SupportTicketCreated"];
+            201: components["responses"]["SupportTicketDelivered"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
@@ -11982,7 +12014,7 @@ export interface operations {
             };
         };
         responses: {
-            201: components["responses"]["SupportTicketCreated"];
+            201: components["responses"]["SupportTicketDelivered"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
@@ -12048,6 +12080,29 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrySupportTicketDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ticket's id (`tkt_…`). */
+                id: components["parameters"]["SupportTicketIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["SupportTicketDelivered"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -78,6 +78,7 @@ describe('spec hygiene', () => {
           'the ticket and its event commit before the delivery, which the gate’s transaction would hold through an SMTP or Slack call',
         ]),
       ),
+      retrySupportTicketDelivery: 'the event carries the delivery’s outcome, known only once the mail or Slack call is over',
       completeAgentJob: 'the event names the job and its outcome (job.completed or job.failed), which the 204 answer does not carry',
     };
     const { body } = await warden.request.get('/openapi.json').expect(200);

@@ -156,6 +156,41 @@ describe('support channels: plan gates, tickets with SLAs, delivery by mail and 
     );
   });
 
+  it('retries a failed delivery on request: exactly one of two concurrent retries sends, a delivered ticket is 409', async () => {
+    const org = await createOrg(warden, 'professional');
+    const other = await createOrg(warden, 'professional');
+    const viewer = await createUserAndLogin(warden, org, 'viewer@retry.test', 'viewer');
+    receiver.reset();
+    receiver.reply(status(500), status(500), status(500), status(500), status(500), status(500));
+    const [first, second] = [await post('slack', org, request()).expect(201), await post('slack', org, request()).expect(201)];
+    assert.deepEqual([first.body.delivery_status, second.body.delivery_status], ['failed', 'failed']);
+    const retry = (id: string, credential: Record<string, string> = { 'X-API-Key': org.key }) =>
+      warden.request.post(`/api/v1/support/tickets/${id}/retry-delivery`).set(credential);
+
+    receiver.reset();
+    const retried = await retry(first.body.id).expect(200);
+    assert.deepEqual(
+      [retried.body.id, retried.body.delivery_status, retried.body.delivery_attempts, retried.body.delivery_error],
+      [first.body.id, 'delivered', 4, null],
+    );
+    assert.equal(receiver.requests.length, 1);
+    const event = await theAuditEventOf(warden, retried);
+    assert.deepEqual([event.action, event.resource_id, event.outcome], ['support.delivery_retried', first.body.id, 'success']);
+    assert.equal((await retry(first.body.id).expect(409)).body.code, 'SUPPORT_DELIVERY_NOT_RETRYABLE');
+
+    receiver.reset();
+    const race = await Promise.all([retry(second.body.id), retry(second.body.id)]);
+    assert.deepEqual(race.map((res) => res.status).sort(), [200, 409]);
+    assert.equal(receiver.requests.length, 1, 'the ticket went out once');
+    assert.equal((await ticketRow(second.body.id)).delivery_status, 'delivered');
+
+    const elsewhere = await retry(second.body.id, { 'X-API-Key': other.key }).expect(404);
+    assert.equal(elsewhere.body.code, 'SUPPORT_TICKET_NOT_FOUND');
+    await retry(second.body.id, { Authorization: `Bearer ${viewer.token}` }).expect(403);
+    await warden.request.post(`/api/v1/support/tickets/${second.body.id}/retry-delivery`).expect(401);
+    await retry('ticket-1').expect(400);
+  });
+
   it('records a mail that the SMTP server refuses, and says when a channel has nowhere to go', async () => {
     const broken = await startTestApp({
       database: warden.database,
@@ -173,6 +208,13 @@ describe('support channels: plan gates, tickets with SLAs, delivery by mail and 
         [nowhere.body.delivery_status, nowhere.body.delivery_attempts, nowhere.body.delivery_error],
         ['not_configured', 0, 'SUPPORT_SLACK_WEBHOOK_URL is not set'],
       );
+      // Once the operator sets it (here: the app the other tests use), the same ticket can go out.
+      receiver.reset();
+      const sent = await warden.request
+        .post(`/api/v1/support/tickets/${nowhere.body.id}/retry-delivery`)
+        .set('X-API-Key', org.key)
+        .expect(200);
+      assert.deepEqual([sent.body.delivery_status, sent.body.delivery_attempts, receiver.requests.length], ['delivered', 1, 1]);
     } finally {
       await broken.close();
     }
@@ -291,6 +333,10 @@ describe('support channels: plan gates, tickets with SLAs, delivery by mail and 
       assert.equal(res.body.code, 'RATE_LIMITED');
       assert.ok(Number(res.headers['retry-after']) > 0);
     }
+    await warden.request
+      .post('/api/v1/support/tickets/tkt_0000000000000000000000000a/retry-delivery')
+      .set('X-API-Key', org.key)
+      .expect(429);
     const { body } = await warden.request.get('/api/v1/support/tickets').set('X-API-Key', org.key).expect(200);
     assert.equal(body.tickets.length, 6);
   });

@@ -25,6 +25,8 @@ export const SupportTickets1733320000000 = sqlMigration(
       delivery_attempts integer NOT NULL DEFAULT 0,
       delivery_error text,
       delivered_at timestamptz,
+      -- When the current delivery began: a retry may take over one that a crash left pending.
+      delivery_started_at timestamptz NOT NULL DEFAULT now(),
       created_at timestamptz NOT NULL DEFAULT now()
     )`,
     `CREATE INDEX support_tickets_org_idx ON support_tickets (org_id, id DESC)`,

@@ -5,6 +5,7 @@ import type { SupportConfig } from '../../config/config';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
+import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { Mailer } from '../../mail/mailer';
 import type { OutboundHttp } from '../../outbound/outbound-http';
 import type { AuditService } from '../audit';
@@ -61,7 +62,7 @@ export class SupportService {
     private readonly db: Db,
     private readonly orgs: Pick<OrgService, 'scope'>,
     private readonly workspaces: Pick<WorkspaceService, 'assertInOrg'>,
-    private readonly audit: Pick<AuditService, 'append'>,
+    private readonly audit: Pick<AuditService, 'append' | 'record'>,
     private readonly mailer: Pick<Mailer, 'deliver'>,
     private readonly outbound: Pick<OutboundHttp, 'destination' | 'post'>,
     private readonly config: SupportConfig,
@@ -101,6 +102,32 @@ export class SupportService {
       return row;
     });
     return toTicket(await this.store.recordDelivery(created.id, await this.deliver(created)));
+  }
+
+  /** One more delivery of a failed, undelivered or stalled ticket; the audit event carries its outcome. */
+  async retryDelivery(principal: Principal, id: string): Promise<Ticket> {
+    const orgId = await this.orgs.scope(principal);
+    const claimed = await this.store.claimRetry(orgId, id);
+    if (!claimed) {
+      if (await this.store.exists(orgId, id)) {
+        throw new ConflictError('The ticket was delivered, or its delivery is under way.', 'SUPPORT_DELIVERY_NOT_RETRYABLE');
+      }
+      throw new NotFoundError(`No support ticket '${id}' exists in this org.`, 'SUPPORT_TICKET_NOT_FOUND');
+    }
+    const outcome = await this.deliver(claimed);
+    const ticket = await this.store.recordDelivery(id, outcome);
+    await this.audit.record({
+      orgId,
+      actor: actorOf(principal),
+      workspaceId: ticket.workspace_id,
+      action: 'support.delivery_retried',
+      resourceType: 'support_ticket',
+      resourceId: id,
+      outcome: outcome.status === 'delivered' ? 'success' : 'failure',
+      ...currentRequestFacts(),
+      details: { operation_id: 'retrySupportTicketDelivery', channel: ticket.channel, ...outcome },
+    });
+    return toTicket(ticket);
   }
 
   async list(principal: Principal, query: { limit: number; cursor?: string }) {

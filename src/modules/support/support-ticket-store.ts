@@ -63,6 +63,27 @@ export class SupportTicketStore {
     return rows[0]!;
   }
 
+  /**
+   * Takes the ticket for one more delivery: only a failed or undelivered one, or one a cut-short
+   * delivery left pending for over 10 minutes. The row update is the lock: of two retries at
+   * once exactly one gets the row. Undefined when the ticket is the org's but not retryable.
+   */
+  async claimRetry(orgId: string, id: string): Promise<SupportTicketRow | undefined> {
+    const { rows } = await this.db.query<SupportTicketRow>(
+      `UPDATE support_tickets SET delivery_status = 'pending', delivery_started_at = now()
+       WHERE org_id = $1 AND id = $2 AND (delivery_status IN ('failed', 'not_configured')
+         OR (delivery_status = 'pending' AND delivery_started_at < now() - interval '10 minutes'))
+       RETURNING ${COLUMNS}`,
+      [orgId, id],
+    );
+    return rows[0];
+  }
+
+  async exists(orgId: string, id: string): Promise<boolean> {
+    const { rows } = await this.db.query(`SELECT 1 FROM support_tickets WHERE org_id = $1 AND id = $2`, [orgId, id]);
+    return rows.length > 0;
+  }
+
   /** Adds this delivery's attempts to the ticket's count and sets its outcome. */
   async recordDelivery(id: string, outcome: DeliveryOutcome): Promise<SupportTicketRow> {
     const { rows } = await this.db.query<SupportTicketRow>(

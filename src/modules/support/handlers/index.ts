@@ -3,6 +3,7 @@ import { createSupportRequestEmail } from './createSupportRequestEmail';
 import { createSupportRequestPriority } from './createSupportRequestPriority';
 import { createSupportRequestSlack } from './createSupportRequestSlack';
 import { listSupportTickets } from './listSupportTickets';
+import { retrySupportTicketDelivery } from './retrySupportTicketDelivery';
 
 export const supportHandlers = {
   createSupportRequestEmail,
@@ -10,4 +11,5 @@ export const supportHandlers = {
   createSupportRequestSlack,
   createSupportRequestCsm,
   listSupportTickets,
+  retrySupportTicketDelivery,
 };
