@@ -11,10 +11,13 @@ import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { jobsHandlers } from './jobs';
+import { ledgerHandlers } from './ledger';
+import { marketplaceHandlers } from './marketplace';
 import { oidcHandlers } from './oidc';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
+import { registryHandlers } from './registry';
 import { secretsHandlers } from './secrets';
 import { stateHandlers } from './state';
 import { supportHandlers } from './support';
@@ -51,5 +54,8 @@ export const handlers = {
   ...workflowsHandlers,
   ...secretsHandlers,
   ...oidcHandlers,
+  ...registryHandlers,
+  ...ledgerHandlers,
+  ...marketplaceHandlers,
   ...supportHandlers,
 } satisfies HandlerMap;
