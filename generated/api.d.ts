@@ -3549,6 +3549,176 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/support/csm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a ticket with your customer success manager
+         * @description The dedicated CSM workflow (Enterprise plan and up; feature `dedicated_csm`). Opens a ticket (`tkt_…`, channel `csm`, first answer
+         *     due in 1 hour) and delivers it to the support team: a mail to `SUPPORT_EMAIL`, its subject marked `[csm]`.
+         *
+         *     The ticket is committed (with its audit event `support.ticket_created`) before anything is
+         *     sent, so a failing mailbox or webhook never loses it; the answer waits for the delivery and
+         *     carries its outcome in `delivery_status`. A failed delivery stays `failed` with its reason;
+         *     retry it with `POST /api/v1/support/tickets/{id}/retry-delivery`. Counts against the `support` rate limit: 30 an hour per
+         *     org and 60 per client IP (429 with `Retry-After`). Another org's `organization_id`, or a
+         *     `workspace_id` not in the caller's org, answers 404.
+         *
+         *     Operation id: `createSupportRequestCsm`.
+         */
+        post: operations["createSupportRequestCsm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open an email support ticket
+         * @description Email support (Starter plan and up; feature `email_support`). Opens a ticket (`tkt_…`, channel `email`, first answer
+         *     due in 48 hours) and delivers it to the support team: a mail to `SUPPORT_EMAIL` through the configured SMTP server (`SMTP_URL`).
+         *
+         *     The ticket is committed (with its audit event `support.ticket_created`) before anything is
+         *     sent, so a failing mailbox or webhook never loses it; the answer waits for the delivery and
+         *     carries its outcome in `delivery_status`. A failed delivery stays `failed` with its reason;
+         *     retry it with `POST /api/v1/support/tickets/{id}/retry-delivery`. Counts against the `support` rate limit: 30 an hour per
+         *     org and 60 per client IP (429 with `Retry-After`). Another org's `organization_id`, or a
+         *     `workspace_id` not in the caller's org, answers 404.
+         *
+         *     Operation id: `createSupportRequestEmail`.
+         */
+        post: operations["createSupportRequestEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/priority": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a priority support ticket
+         * @description Priority support (Professional plan and up; feature `priority_support`). Opens a ticket (`tkt_…`, channel `priority`, first answer
+         *     due in 4 hours) and delivers it to the support team: a mail to `SUPPORT_EMAIL`, its subject marked `[priority]`.
+         *
+         *     The ticket is committed (with its audit event `support.ticket_created`) before anything is
+         *     sent, so a failing mailbox or webhook never loses it; the answer waits for the delivery and
+         *     carries its outcome in `delivery_status`. A failed delivery stays `failed` with its reason;
+         *     retry it with `POST /api/v1/support/tickets/{id}/retry-delivery`. Counts against the `support` rate limit: 30 an hour per
+         *     org and 60 per client IP (429 with `Retry-After`). Another org's `organization_id`, or a
+         *     `workspace_id` not in the caller's org, answers 404.
+         *
+         *     Operation id: `createSupportRequestPriority`.
+         */
+        post: operations["createSupportRequestPriority"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/slack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a ticket in the Slack support channel
+         * @description The Slack support channel (Professional plan and up; feature `slack_support`). Opens a ticket (`tkt_…`, channel `slack`, first answer
+         *     due in 8 hours) and delivers it to the support team: a message to the Slack incoming webhook `SUPPORT_SLACK_WEBHOOK_URL` through Warden's outbound client (https; plain http only for hosts in `OUTBOUND_ALLOWED_HOSTS`; retried three times on 429, 5xx and network failures; Slack markup in the text is escaped).
+         *
+         *     The ticket is committed (with its audit event `support.ticket_created`) before anything is
+         *     sent, so a failing mailbox or webhook never loses it; the answer waits for the delivery and
+         *     carries its outcome in `delivery_status`. A failed delivery stays `failed` with its reason;
+         *     retry it with `POST /api/v1/support/tickets/{id}/retry-delivery`. Counts against the `support` rate limit: 30 an hour per
+         *     org and 60 per client IP (429 with `Retry-After`). Another org's `organization_id`, or a
+         *     `workspace_id` not in the caller's org, answers 404.
+         *
+         *     Operation id: `createSupportRequestSlack`.
+         */
+        post: operations["createSupportRequestSlack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List support tickets
+         * @description The caller's org's support tickets of every channel, newest first, with when each is due and how its delivery went.
+         *
+         *     Operation id: `listSupportTickets`.
+         */
+        get: operations["listSupportTickets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/tickets/{id}/retry-delivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a ticket's delivery
+         * @description Sends a ticket whose delivery `failed` or was `not_configured` to the support team again,
+         *     by its channel's route (mail to `SUPPORT_EMAIL`, or the Slack webhook), and answers with the
+         *     new outcome; `delivery_attempts` counts every attempt so far. A ticket left `pending` for
+         *     over 10 minutes (its delivery was cut short) may be retried too. One retry runs at a time:
+         *     a ticket that was delivered, or whose delivery is under way, answers 409
+         *     `SUPPORT_DELIVERY_NOT_RETRYABLE`. Each retry is an audit event `support.delivery_retried`
+         *     (`success` when delivered, `failure` otherwise). Counts against the `support` rate limit.
+         *
+         *     Operation id: `retrySupportTicketDelivery`.
+         */
+        post: operations["retrySupportTicketDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/trust/headers": {
         parameters: {
             query?: never;
@@ -5068,7 +5238,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH" | "USER_REQUIRED" | "HUMAN_DECISION_REQUIRED" | "SELF_APPROVAL_FORBIDDEN" | "APPROVER_ROLE_REQUIRED" | "NOT_THE_REQUESTER" | "REQUEST_NOT_FOUND" | "WRAP_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_EXPIRED" | "ALREADY_DECIDED_BY_YOU" | "REQUEST_JOB_NOT_HELD" | "WRAP_EXISTS" | "WIRE_KEY_MISSING" | "WRAP_GONE" | "WRAP_UNREADABLE";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "EMAIL_SUPPORT_REQUIRES_UPGRADE" | "PRIORITY_SUPPORT_REQUIRES_UPGRADE" | "SLACK_SUPPORT_REQUIRES_UPGRADE" | "DEDICATED_CSM_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "SUPPORT_TICKET_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "SUPPORT_DELIVERY_NOT_RETRYABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH" | "USER_REQUIRED" | "HUMAN_DECISION_REQUIRED" | "SELF_APPROVAL_FORBIDDEN" | "APPROVER_ROLE_REQUIRED" | "NOT_THE_REQUESTER" | "REQUEST_NOT_FOUND" | "WRAP_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_EXPIRED" | "ALREADY_DECIDED_BY_YOU" | "REQUEST_JOB_NOT_HELD" | "WRAP_EXISTS" | "WIRE_KEY_MISSING" | "WRAP_GONE" | "WRAP_UNREADABLE";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -5865,6 +6035,69 @@ export interface components {
             vendors: components["schemas"]["Vendor"][];
         };
         /**
+         * @description The body every support channel takes (seed 000). `organization_id` may be given and must be
+         *     the caller's org; `workspace_id`, when given, must be one of its workspaces. `subject` is one
+         *     line (it becomes a mail subject: no control characters).
+         * @example {
+         *       "organization_id": "org_abc123",
+         *       "workspace_id": "ws_abc123",
+         *       "subject": "Need help with SIEM export",
+         *       "message": "Datadog export returned 502 at 2026-02-18T12:00:00Z",
+         *       "category": "integrations",
+         *       "contact_email": "ops@example.com"
+         *     }
+         */
+        SupportRequest: {
+            /**
+             * @description A free label for triage, e.g. `integrations`, `billing`, `security`.
+             * @default general
+             */
+            category: string;
+            /**
+             * Format: email
+             * @description Where the support team answers.
+             */
+            contact_email: string;
+            message: string;
+            organization_id?: string;
+            subject: string;
+            workspace_id?: string;
+        };
+        /**
+         * @description A support request as Warden keeps it. `sla_due_at` is when a first answer is due, from the
+         *     channel: `csm` 1 hour, `priority` 4 hours, `slack` 8 hours, `email` 48 hours after
+         *     `created_at`. `delivery_status` says whether the ticket reached the support team:
+         *     `delivered`, `failed` (with `delivery_error`), `not_configured` (this Warden has no
+         *     `SUPPORT_EMAIL` or `SUPPORT_SLACK_WEBHOOK_URL` for the channel, or no `SMTP_URL`), or
+         *     `pending` while it is being sent. A `failed` or `not_configured` ticket is sent again with
+         *     `POST /api/v1/support/tickets/{id}/retry-delivery`; `delivery_attempts` counts every attempt
+         *     (the Slack client itself tries up to three times per delivery on 429, 5xx and network errors).
+         */
+        SupportTicket: {
+            category: string;
+            /** @enum {string} */
+            channel: "email" | "priority" | "slack" | "csm";
+            contact_email: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at: string | null;
+            /** Format: int32 */
+            delivery_attempts: number;
+            delivery_error: string | null;
+            /** @enum {string} */
+            delivery_status: "pending" | "delivered" | "failed" | "not_configured";
+            id: string;
+            message: string;
+            org_id: string;
+            /** Format: date-time */
+            sla_due_at: string;
+            /** @enum {string} */
+            status: "open";
+            subject: string;
+            workspace_id: string | null;
+        };
+        /**
          * @description One movement of money. A settled ledger transfer is two ledger entries that sum to zero: `amount`
          *     leaves the payer's account and reaches the payee's. `kind` says what made it: an agent's
          *     `POST /tx/transfer`, a hire's initial charge (`hire_charge`) or a recorded deposit (`deposit`).
@@ -6440,6 +6673,38 @@ export interface components {
                 "application/json": components["schemas"]["SiemExportResult"];
             };
         };
+        /** @description The ticket, with how its delivery to the support team went. */
+        SupportTicketDelivered: {
+            headers: {
+                "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "id": "tkt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "org_id": "org_abc123",
+                 *       "workspace_id": "ws_abc123",
+                 *       "channel": "priority",
+                 *       "status": "open",
+                 *       "subject": "Need help with SIEM export",
+                 *       "message": "Datadog export returned 502 at 2026-02-18T12:00:00Z",
+                 *       "category": "integrations",
+                 *       "contact_email": "ops@example.com",
+                 *       "sla_due_at": "2026-02-18T16:05:00Z",
+                 *       "delivery_status": "delivered",
+                 *       "delivery_attempts": 1,
+                 *       "delivery_error": null,
+                 *       "delivered_at": "2026-02-18T12:05:01Z",
+                 *       "created_at": "2026-02-18T12:05:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SupportTicket"];
+            };
+        };
         /** @description Too many requests in the current window; retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
@@ -6562,6 +6827,8 @@ export interface components {
          * @example 2026-11-25T00:00:00Z
          */
         StatsTo: string;
+        /** @description The ticket's id (`tkt_…`). */
+        SupportTicketIdPath: string;
         /** @description The user's id. */
         UserIdPath: string;
         /** @description The assignment's id. */
@@ -13214,7 +13481,8 @@ export interface operations {
                      *           "features": [
                      *             "audit_logs",
                      *             "custom_roles",
-                     *             "fleet_ops"
+                     *             "fleet_ops",
+                     *             "email_support"
                      *           ],
                      *           "quotas": {
                      *             "workspaces": 5,
@@ -13232,7 +13500,9 @@ export interface operations {
                      *             "fleet_ops",
                      *             "siem_export",
                      *             "priority_support",
-                     *             "registry_network"
+                     *             "registry_network",
+                     *             "email_support",
+                     *             "slack_support"
                      *           ],
                      *           "quotas": {
                      *             "workspaces": 25,
@@ -13253,7 +13523,9 @@ export interface operations {
                      *             "registry_network",
                      *             "custom_retention",
                      *             "compliance_reports",
-                     *             "dedicated_csm"
+                     *             "dedicated_csm",
+                     *             "email_support",
+                     *             "slack_support"
                      *           ],
                      *           "quotas": {
                      *             "workspaces": null,
@@ -15323,6 +15595,227 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSupportRequestCsm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "org_abc123",
+                 *       "workspace_id": "ws_abc123",
+                 *       "subject": "Need help with SIEM export",
+                 *       "message": "Datadog export returned 502 at 2026-02-18T12:00:00Z",
+                 *       "category": "integrations",
+                 *       "contact_email": "ops@example.com"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SupportRequest"];
+            };
+        };
+        responses: {
+            201: components["responses"]["SupportTicketDelivered"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSupportRequestEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "org_abc123",
+                 *       "workspace_id": "ws_abc123",
+                 *       "subject": "Need help with SIEM export",
+                 *       "message": "Datadog export returned 502 at 2026-02-18T12:00:00Z",
+                 *       "category": "integrations",
+                 *       "contact_email": "ops@example.com"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SupportRequest"];
+            };
+        };
+        responses: {
+            201: components["responses"]["SupportTicketDelivered"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSupportRequestPriority: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "org_abc123",
+                 *       "workspace_id": "ws_abc123",
+                 *       "subject": "Need help with SIEM export",
+                 *       "message": "Datadog export returned 502 at 2026-02-18T12:00:00Z",
+                 *       "category": "integrations",
+                 *       "contact_email": "ops@example.com"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SupportRequest"];
+            };
+        };
+        responses: {
+            201: components["responses"]["SupportTicketDelivered"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createSupportRequestSlack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organization_id": "org_abc123",
+                 *       "workspace_id": "ws_abc123",
+                 *       "subject": "Need help with SIEM export",
+                 *       "message": "Datadog export returned 502 at 2026-02-18T12:00:00Z",
+                 *       "category": "integrations",
+                 *       "contact_email": "ops@example.com"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SupportRequest"];
+            };
+        };
+        responses: {
+            201: components["responses"]["SupportTicketDelivered"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSupportTickets: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tickets. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "tickets": [
+                     *         {
+                     *           "id": "tkt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_abc123",
+                     *           "workspace_id": "ws_abc123",
+                     *           "channel": "email",
+                     *           "status": "open",
+                     *           "subject": "Need help with SIEM export",
+                     *           "message": "Datadog export returned 502 at 2026-02-18T12:00:00Z",
+                     *           "category": "integrations",
+                     *           "contact_email": "ops@example.com",
+                     *           "sla_due_at": "2026-02-20T12:05:00Z",
+                     *           "delivery_status": "failed",
+                     *           "delivery_attempts": 1,
+                     *           "delivery_error": "SMTP: connect ECONNREFUSED",
+                     *           "delivered_at": null,
+                     *           "created_at": "2026-02-18T12:05:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        tickets: components["schemas"]["SupportTicket"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retrySupportTicketDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The ticket's id (`tkt_…`). */
+                id: components["parameters"]["SupportTicketIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["SupportTicketDelivered"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

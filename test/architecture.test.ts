@@ -58,6 +58,7 @@ const scriptImports = scripts.flatMap(importsOf);
 
 /** Which store owns each table (README "Where things live"): only it writes the table. */
 const TABLE_OWNERS: Record<string, string> = {
+  support_tickets: 'src/modules/support/support-ticket-store.ts',
   orgs: 'src/modules/orgs/org-store.ts',
   users: 'src/modules/users/user-store.ts',
   roles: 'src/modules/rbac/rbac-store.ts',

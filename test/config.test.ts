@@ -59,6 +59,8 @@ describe('configuration from the environment', () => {
       GITOPS_ENABLED: 'yes',
       GITOPS_OBSERVATION_WINDOW_MINUTES: '45',
       GITOPS_RECHECK_SECONDS: '0',
+      SUPPORT_EMAIL: 'support@example.com',
+      SUPPORT_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/xyz',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -102,7 +104,15 @@ describe('configuration from the environment', () => {
       gateway: { timeoutMs: 60000, maxRequestBytes: 33554432 },
       encryptionKey: Buffer.alloc(32),
       gitops: { enabled: true, observationWindowMinutes: 45, recheckSeconds: 0 },
+      support: { email: 'support@example.com', slackWebhookUrl: 'https://hooks.slack.com/services/T000/B000/xyz' },
     });
+  });
+
+  it('refuses a SUPPORT_EMAIL that is not one address (it becomes a mail header) and a webhook that is not a URL', () => {
+    assert.throws(
+      () => loadConfig({ SUPPORT_EMAIL: 'a@example.com,\r\nBcc: b@example.com', SUPPORT_SLACK_WEBHOOK_URL: 'hooks.slack.com' }),
+      (error: ConfigError) => error.problems.length === 2,
+    );
   });
 
   it('names every bad variable at once, and never echoes DATABASE_URL (it may hold a password)', () => {

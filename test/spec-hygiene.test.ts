@@ -73,6 +73,13 @@ describe('spec hygiene', () => {
       gatewayPatch: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
       gatewayDelete: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
       claimAgentJob: 'conditional: only a claim that hands out a job (or fails one for good) is an event; an empty poll is none',
+      ...Object.fromEntries(
+        ['Email', 'Priority', 'Slack', 'Csm'].map((channel) => [
+          `createSupportRequest${channel}`,
+          'the ticket and its event commit before the delivery, which the gate’s transaction would hold through an SMTP or Slack call',
+        ]),
+      ),
+      retrySupportTicketDelivery: 'the event carries the delivery’s outcome, known only once the mail or Slack call is over',
       completeAgentJob: 'the event names the job and its outcome (job.completed or job.failed), which the 204 answer does not carry',
       issueAgentDek: 'the event must not carry the sealed and wrapped key as its after, only its id',
       retrieveRequestWrap: 'the event must not carry the secret value the answer does',

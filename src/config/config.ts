@@ -72,6 +72,15 @@ export interface Config {
   gitops: GitopsConfig;
   /** OIDC single sign-on; absent when OIDC_ISSUER is not set. */
   oidc?: OidcConfig;
+  support: SupportConfig;
+}
+
+/** Where support tickets go: without an address or webhook a ticket is kept but marked not delivered. */
+export interface SupportConfig {
+  /** SUPPORT_EMAIL: the support team's mailbox (email, priority and CSM tickets). */
+  email: string | undefined;
+  /** SUPPORT_SLACK_WEBHOOK_URL: the Slack incoming webhook of the support channel (a credential). */
+  slackWebhookUrl: string | undefined;
 }
 
 /** The Argo CD integration (seed 002): off by default, when its routes answer 404 and patches observe nothing. */
@@ -201,6 +210,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   oidc: { perIp: { limit: 60, windowSeconds: 300 } },
   // The public statistics need no credential: a client may not make Warden aggregate for it without end.
   public_stats: { perIp: { limit: 60, windowSeconds: 60 } },
+  // Each ticket sends a mail or a Slack message to the support team: nobody may flood them.
+  support: { perIp: { limit: 60, windowSeconds: 3600 }, perOrg: { limit: 30, windowSeconds: 3600 } },
 };
 
 export class ConfigError extends Error {
@@ -384,6 +395,7 @@ export function loadConfig(env: Env = process.env): Config {
       recheckSeconds: read('GITOPS_RECHECK_SECONDS', 5, integer(0, 300)),
     },
     ...(oidc && { oidc }),
+    support: supportConfig(env, url, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -462,4 +474,11 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** SUPPORT_*: the mailbox must be one address (it becomes a mail header), the webhook an absolute URL. */
+function supportConfig(env: Env, url: (name: string) => string | undefined, problems: string[]): SupportConfig {
+  const email = env.SUPPORT_EMAIL?.trim() || undefined;
+  if (email !== undefined && !/^[^\s@,<>]+@[^\s@,<>]+$/.test(email)) problems.push('SUPPORT_EMAIL: must be one email address');
+  return { email, slackWebhookUrl: url('SUPPORT_SLACK_WEBHOOK_URL') };
 }

@@ -45,6 +45,10 @@ export const ERROR_CODES = {
   CUSTOM_RETENTION_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include a custom audit retention.' },
   CUSTOM_ROLES_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include custom roles.' },
   SIEM_EXPORT_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include SIEM export.' },
+  EMAIL_SUPPORT_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include email support.' },
+  PRIORITY_SUPPORT_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include priority support.' },
+  SLACK_SUPPORT_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include the Slack support channel.' },
+  DEDICATED_CSM_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include a dedicated customer success manager.' },
   AGENTS_LIMIT_REACHED: { status: 402, meaning: 'The org’s plan allows no more agents.' },
   API_KEYS_LIMIT_REACHED: { status: 402, meaning: 'The org’s plan allows no more live API keys.' },
   USERS_LIMIT_REACHED: { status: 402, meaning: 'The org’s plan allows no more users.' },
@@ -75,6 +79,7 @@ export const ERROR_CODES = {
   AGENT_NOT_FOUND: { status: 404, meaning: 'No such agent in this org.' },
   INSTALLATION_NOT_FOUND: { status: 404, meaning: 'No such installation in this org.' },
   VENDOR_NOT_FOUND: { status: 404, meaning: 'No such vendor in this org.' },
+  SUPPORT_TICKET_NOT_FOUND: { status: 404, meaning: 'No such support ticket in this org.' },
   GATEWAY_KEY_NOT_FOUND: { status: 404, meaning: 'No such gateway key in this org.' },
 
   // 405, 408
@@ -105,6 +110,7 @@ export const ERROR_CODES = {
   KEY_NOT_PROVEN: { status: 409, meaning: 'Warden vouches only for keys whose possession this org has proven.' },
   KEY_PROVEN_ELSEWHERE: { status: 409, meaning: 'Another org has already proven possession of this key.' },
   VENDOR_NAME_TAKEN: { status: 409, meaning: 'The org already has a vendor with this name.' },
+  SUPPORT_DELIVERY_NOT_RETRYABLE: { status: 409, meaning: 'The support ticket was delivered, or its delivery is under way.' },
 
   // 413, 415
   PAYLOAD_TOO_LARGE: { status: 413, meaning: 'The request body is over the size limit.' },

@@ -40,7 +40,15 @@ export class Mailer {
       .catch((error: Error) => this.logger.error({ mail_to: message.to, err_message: error.message }, 'mail could not be dispatched'));
   }
 
-  private async send(message: MailMessage): Promise<void> {
+  /**
+   * Sends the message now and says how it went, for a caller that records the outcome itself
+   * (support tickets). Call it outside any transaction: an SMTP server's pace must hold no lock.
+   */
+  async deliver(message: MailMessage): Promise<OutboxStatus> {
+    return this.send(message);
+  }
+
+  private async send(message: MailMessage): Promise<OutboxStatus> {
     let status: OutboxStatus;
     if (!this.smtpUrl) {
       this.logger.warn(
@@ -60,6 +68,7 @@ export class Mailer {
       }
     }
     await this.record(message.to, message.subject, status);
+    return status;
   }
 
   /** Notes a message in the outbox; `in_response` when its content went back in the API answer instead (DEV_RETURN_LINK_TOKENS). */

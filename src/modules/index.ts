@@ -22,6 +22,7 @@ import { rbacHandlers } from './rbac';
 import { registryHandlers } from './registry';
 import { secretsHandlers } from './secrets';
 import { stateHandlers } from './state';
+import { supportHandlers } from './support';
 import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
@@ -62,4 +63,5 @@ export const handlers = {
   ...gitopsHandlers,
   ...accessRequestsHandlers,
   ...wrapsHandlers,
+  ...supportHandlers,
 } satisfies HandlerMap;

@@ -35,6 +35,7 @@ import { OwnerGuard, RbacService } from './rbac';
 import { RegistryService } from './registry';
 import { SecretService } from './secrets';
 import { StateService } from './state';
+import { SupportService } from './support';
 import type { ContractDocuments } from './system';
 import { SystemService } from './system';
 import { TrustService } from './trust';
@@ -189,5 +190,6 @@ export function createServices(options: ServiceOptions) {
     ledger,
     marketplace: new MarketplaceService(db, orgs, registry, ledger),
     oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
+    support: new SupportService(db, orgs, workspaces, audit, mailer, outbound, config.support),
   };
 }

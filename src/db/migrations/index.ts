@@ -23,6 +23,7 @@ import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
 import { EntryPoints1733210000001 } from './1733210000001-entry-points';
 import { GovernanceEpochs1733220000000 } from './1733220000000-governance-epochs';
 import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
+import { SupportTickets1733320000000 } from './1733320000000-support-tickets';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -53,4 +54,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   GovernanceEpochs1733220000000,
   Gitops1733130000000,
   AccessRequests1733140000000,
+  SupportTickets1733320000000,
 ];

@@ -1,0 +1,2 @@
+export { supportHandlers } from './handlers';
+export { SLA_HOURS, SupportService } from './support-service';
