@@ -66,12 +66,14 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
   let home: string;
   let configDir: string;
   /** Warden's API with the owner key, from the device the CLI bound it to (a bound key must say which). */
-  const api = (path: string, init: RequestInit & { key?: string } = {}) => {
+  const api = (path: string, init: { method?: string; body?: string; key?: string } = {}) => {
     const authFile = join(configDir, 'auth.json');
-    const device = existsSync(authFile) ? { 'X-Warden-Device': JSON.parse(readFileSync(authFile, 'utf8')).device_fingerprint } : {};
+    const device: Record<string, string> = existsSync(authFile)
+      ? { 'X-Warden-Device': JSON.parse(readFileSync(authFile, 'utf8')).device_fingerprint }
+      : {};
     return fetch(`${server.url}${path}`, {
       ...init,
-      headers: { 'X-API-Key': init.key ?? server.ownerKey, 'Content-Type': 'application/json', ...device, ...init.headers },
+      headers: { 'X-API-Key': init.key ?? server.ownerKey, 'Content-Type': 'application/json', ...device },
     });
   };
 
