@@ -1209,6 +1209,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/environments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the org's environments
+         * @description Seed 002: every environment of every project of the org, oldest first, or only one
+         *     project's with `project_id` (a project of another org, or none, answers 404).
+         */
+        get: operations["listOrgEnvironments"];
+        put?: never;
+        /**
+         * Create an environment in a project
+         * @description Seed 002's form of `POST /api/v1/workspaces/{workspace_id}/environments`, with the project in
+         *     the body. Names are unique in a project, case-insensitively (409 `ENVIRONMENT_NAME_TAKEN`);
+         *     an archived project takes no new environments (409 `PROJECT_ARCHIVED`).
+         */
+        post: operations["createProjectEnvironment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/environments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The environment's `env_` id. An environment of another org answers 404. */
+                id: components["parameters"]["EnvironmentIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an environment
+         * @description Seed 002's form of `DELETE /api/v1/workspaces/{workspace_id}/environments/{environment_id}`, by the environment's id alone.
+         */
+        delete: operations["deleteProjectEnvironment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/gateway/{vendor_id}/{path}": {
         parameters: {
             query?: {
@@ -1930,6 +1980,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List projects
+         * @description Seed 002's name for a workspace: the org's projects are its workspaces (same rows, same
+         *     `ws_` ids as `GET /api/v1/orgs/{org_id}/workspaces`), newest first, optionally only the
+         *     `active` or `archived` ones.
+         */
+        get: operations["listProjects"];
+        put?: never;
+        /**
+         * Create a project
+         * @description Seed 002's name for a workspace: creates a workspace, exactly as `POST
+         *     /api/v1/orgs/{org_id}/workspaces` does (the same quota, 402 when it is used up; a user who
+         *     creates it becomes its admin member). Names are unique in an org, case-insensitively (409
+         *     `PROJECT_NAME_TAKEN`). A new project is `active`.
+         */
+        post: operations["createProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's id (a workspace's `ws_` id). A project of another org answers 404. */
+                id: components["parameters"]["ProjectIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a project
+         * @description Seed 002's name for a workspace; the same object as `GET /api/v1/orgs/{org_id}/workspaces/{id}`.
+         */
+        get: operations["getProject"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/environments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's id (a workspace's `ws_` id). A project of another org answers 404. */
+                id: components["parameters"]["ProjectIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a project's environments
+         * @description Seed 002's name for a workspace's environments; the same list as `GET /api/v1/workspaces/{workspace_id}/environments`, oldest first.
+         */
+        get: operations["listProjectEnvironments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's id (a workspace's `ws_` id). A project of another org answers 404. */
+                id: components["parameters"]["ProjectIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Archive or reactivate a project
+         * @description Seed 002's name for a workspace. `archived` closes the project to new environments and new
+         *     access requests (409 `PROJECT_ARCHIVED`); what it holds stays readable, and pending requests
+         *     run their course. `active` reopens it. Idempotent: setting the status it has changes nothing
+         *     (`archived_at` keeps the first archiving).
+         */
+        put: operations["setProjectStatus"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/roles": {
         parameters: {
             query?: never;
@@ -2397,6 +2548,68 @@ export interface paths {
          */
         post: operations["rotateVendorCredential"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List workflows
+         * @description The org's live workflows at their current versions, newest first.
+         */
+        get: operations["listWorkflows"];
+        put?: never;
+        /**
+         * Create a workflow
+         * @description Creates an approval workflow at version 1. When an access request is made, the live workflow
+         *     whose `match` fits it with the highest `priority` (on a tie, the oldest) decides how many
+         *     approvals it needs and from which roles; no workflow fitting means one approval from anyone
+         *     holding `request.approve`. Names are unique among the org's live workflows,
+         *     case-insensitively (409 `WORKFLOW_NAME_TAKEN`).
+         */
+        post: operations["createWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workflow's `wf_` id. A workflow of another org answers 404. */
+                id: components["parameters"]["WorkflowIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a workflow
+         * @description The workflow at its current version, or with `version` as it read at that version (the one
+         *     an access request records); a given version stays readable after the workflow is deleted.
+         */
+        get: operations["getWorkflow"];
+        /**
+         * Replace a workflow
+         * @description Replaces the whole workflow (omitted fields take their defaults) as its next version; earlier
+         *     versions never change, and requests already judged keep the version they recorded.
+         */
+        put: operations["updateWorkflow"];
+        post?: never;
+        /**
+         * Delete a workflow
+         * @description The workflow stops judging new requests at once; its versions stay readable (`?version=`)
+         *     for the requests that recorded them.
+         */
+        delete: operations["deleteWorkflow"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3232,12 +3445,16 @@ export interface components {
             /** @description Only when `delivery` is `response` (DEV_RETURN_LINK_TOKENS). */
             token?: string;
         };
-        /** @description A named stage inside a workspace (seed 002), such as `staging` or `production`. */
+        /**
+         * @description A named stage inside a workspace (seed 002), such as `staging` or `production`. `project_id`
+         *     is seed 002's name for `workspace_id`: the two always hold the same id.
+         */
         Environment: {
             /** Format: date-time */
             created_at: string;
             id: string;
             name: string;
+            project_id: string;
             workspace_id: string;
         };
         /**
@@ -3245,7 +3462,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "SECRET_NOT_FOUND";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -3791,14 +4008,89 @@ export interface components {
          * @enum {string}
          */
         VendorAuthType: "bearer" | "header" | "query" | "basic";
+        /**
+         * @description An approval workflow (seed 002) at its current `version`: which access requests it governs
+         *     (`match`) and how they are approved. Every change makes a new, immutable version; an access
+         *     request records the workflow id and version it was judged under.
+         */
+        Workflow: {
+            approver_roles: string[];
+            auto_approve: boolean;
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            id: string;
+            match: components["schemas"]["WorkflowMatch"];
+            name: string;
+            org_id: string;
+            /** Format: int32 */
+            priority: number;
+            /** Format: int32 */
+            required_approvals: number;
+            /**
+             * Format: date-time
+             * @description When the current version was made.
+             */
+            updated_at: string;
+            /**
+             * Format: int32
+             * @description 1 when created, one more on each change.
+             */
+            version: number;
+        };
+        /**
+         * @description A whole workflow: PUT replaces every field (an omitted one takes its default). `auto_approve`
+         *     and `required_approvals: 0` mean the same thing and are kept in step: `auto_approve: true`
+         *     alone sets 0 approvals, `required_approvals: 0` alone sets `auto_approve`, and the two
+         *     contradicting each other is 422 `WORKFLOW_INVALID`. Without either, one approval is needed.
+         *     `approver_roles` must name roles of the org (built-in or custom), else 422 `UNKNOWN_ROLE`.
+         */
+        WorkflowInput: {
+            /** @description Role names whose holders may approve; empty = anyone holding `request.approve`. */
+            approver_roles?: string[];
+            auto_approve?: boolean;
+            /** @default  */
+            description: string;
+            match?: components["schemas"]["WorkflowMatch"];
+            name: string;
+            /**
+             * Format: int32
+             * @description Among matching workflows the highest priority wins; on a tie the oldest workflow.
+             * @default 0
+             */
+            priority: number;
+            /** Format: int32 */
+            required_approvals?: number;
+        };
+        /**
+         * @description Which access requests a workflow governs. Every criterion given must hold (AND); inside a list
+         *     any entry may match (OR); an absent or empty criterion matches everything. `environment_names`
+         *     compare case-insensitively; `labels` match when the secret carries every label given with the
+         *     same value. Ids are not checked: one that names nothing simply never matches.
+         */
+        WorkflowMatch: {
+            environment_ids?: string[];
+            environment_names?: string[];
+            kinds?: ("read" | "patch")[];
+            labels?: {
+                [key: string]: string;
+            };
+            project_ids?: string[];
+        };
         /** @description A workspace (seed 002's "project") groups agents, installations and environments inside an org. */
         Workspace: {
+            /**
+             * Format: date-time
+             * @description When it was archived; null while active.
+             */
+            archived_at: string | null;
             /** Format: date-time */
             created_at: string;
             description: string;
             id: string;
             name: string;
             org_id: string;
+            status: components["schemas"]["WorkspaceStatus"];
             /** Format: date-time */
             updated_at: string;
         };
@@ -3846,6 +4138,12 @@ export interface components {
          * @enum {string}
          */
         WorkspaceRole: "admin" | "member" | "viewer";
+        /**
+         * @description `active`, or `archived`: an archived workspace (project) takes no new environments and no new
+         *     access requests; everything in it stays readable, and setting it `active` again reopens it.
+         * @enum {string}
+         */
+        WorkspaceStatus: "active" | "archived";
     };
     responses: {
         /** @description The outside service (e.g. the SIEM intake) could not be reached or refused every request; `details` says what it answered. */
@@ -4166,6 +4464,8 @@ export interface components {
         ApiKeyIdPath: string;
         /** @description The `next_cursor` of the previous page. Omit it for the first page. */
         Cursor: string;
+        /** @description The environment's `env_` id. An environment of another org answers 404. */
+        EnvironmentIdPath: string;
         /** @description The gateway key's id (`gwk_…`), never its secret. */
         GatewayKeyIdPath: string;
         /** @description The installation's id. */
@@ -4178,6 +4478,8 @@ export interface components {
         OrgIdPath: string;
         /** @description The policy's `pol_` id. A policy of another org answers 404. */
         PolicyIdPath: string;
+        /** @description The project's id (a workspace's `ws_` id). A project of another org answers 404. */
+        ProjectIdPath: string;
         /** @description The role's id. */
         RoleIdPath: string;
         /** @description The discovered secret's id (`sec_…`). */
@@ -4188,6 +4490,8 @@ export interface components {
         UserRoleIdPath: string;
         /** @description The vendor's id (`vnd_…`). */
         VendorIdPath: string;
+        /** @description The workflow's `wf_` id. A workflow of another org answers 404. */
+        WorkflowIdPath: string;
         /** @description The workspace's id. A workspace of another org answers 404. */
         WorkspaceIdOfPath: string;
         /** @description The workspace's id. */
@@ -6997,6 +7301,129 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listOrgEnvironments: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only this project's environments. */
+                project_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of environments. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "environments": [
+                     *         {
+                     *           "id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "production",
+                     *           "created_at": "2026-11-24T18:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        environments: components["schemas"]["Environment"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createProjectEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "name": "production"
+                 *     }
+                 */
+                "application/json": {
+                    name: string;
+                    project_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new environment. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "production",
+                     *       "created_at": "2026-11-24T18:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Environment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteProjectEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The environment's `env_` id. An environment of another org answers 404. */
+                id: components["parameters"]["EnvironmentIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     gatewayGet: {
         parameters: {
             query?: {
@@ -8478,6 +8905,8 @@ export interface operations {
                      *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *           "name": "Production",
                      *           "description": "Production workspace",
+                     *           "status": "active",
+                     *           "archived_at": null,
                      *           "created_at": "2026-11-02T10:00:00Z",
                      *           "updated_at": "2026-11-02T10:00:00Z"
                      *         }
@@ -8537,6 +8966,8 @@ export interface operations {
                      *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "name": "Production",
                      *       "description": "Production workspace",
+                     *       "status": "active",
+                     *       "archived_at": null,
                      *       "created_at": "2026-11-02T10:00:00Z",
                      *       "updated_at": "2026-11-02T10:00:00Z"
                      *     }
@@ -8582,6 +9013,8 @@ export interface operations {
                      *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "name": "Production",
                      *       "description": "Production workspace",
+                     *       "status": "active",
+                     *       "archived_at": null,
                      *       "created_at": "2026-11-02T10:00:00Z",
                      *       "updated_at": "2026-11-02T10:00:00Z"
                      *     }
@@ -8637,6 +9070,8 @@ export interface operations {
                      *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "name": "Production",
                      *       "description": "Production workspace",
+                     *       "status": "active",
+                     *       "archived_at": null,
                      *       "created_at": "2026-11-02T10:00:00Z",
                      *       "updated_at": "2026-11-02T10:00:00Z"
                      *     }
@@ -9347,6 +9782,261 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listProjects: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only projects with this status. */
+                status?: components["schemas"]["WorkspaceStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of projects. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "projects": [
+                     *         {
+                     *           "id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "payments",
+                     *           "description": "Payments platform",
+                     *           "status": "active",
+                     *           "archived_at": null,
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "updated_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        projects: components["schemas"]["Workspace"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "payments",
+                 *       "description": "Payments platform"
+                 *     }
+                 */
+                "application/json": {
+                    description?: string;
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new project. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "payments",
+                     *       "description": "Payments platform",
+                     *       "status": "active",
+                     *       "archived_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's id (a workspace's `ws_` id). A project of another org answers 404. */
+                id: components["parameters"]["ProjectIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "payments",
+                     *       "description": "Payments platform",
+                     *       "status": "active",
+                     *       "archived_at": null,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listProjectEnvironments: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The project's id (a workspace's `ws_` id). A project of another org answers 404. */
+                id: components["parameters"]["ProjectIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of environments. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "environments": [
+                     *         {
+                     *           "id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "production",
+                     *           "created_at": "2026-11-24T18:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        environments: components["schemas"]["Environment"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setProjectStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's id (a workspace's `ws_` id). A project of another org answers 404. */
+                id: components["parameters"]["ProjectIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "archived"
+                 *     }
+                 */
+                "application/json": {
+                    status: components["schemas"]["WorkspaceStatus"];
+                };
+            };
+        };
+        responses: {
+            /** @description The project with its new status. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "payments",
+                     *       "description": "Payments platform",
+                     *       "status": "archived",
+                     *       "archived_at": "2026-11-25T12:00:00Z",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-25T12:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Workspace"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -10607,6 +11297,305 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listWorkflows: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of workflows. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "workflows": [
+                     *         {
+                     *           "id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "production patches",
+                     *           "description": "Two security approvers for any change in production",
+                     *           "match": {
+                     *             "environment_names": [
+                     *               "production"
+                     *             ],
+                     *             "kinds": [
+                     *               "patch"
+                     *             ]
+                     *           },
+                     *           "required_approvals": 2,
+                     *           "approver_roles": [
+                     *             "security"
+                     *           ],
+                     *           "auto_approve": false,
+                     *           "priority": 100,
+                     *           "version": 1,
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "updated_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        workflows: components["schemas"]["Workflow"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "production patches",
+                 *       "description": "Two security approvers for any change in production",
+                 *       "match": {
+                 *         "environment_names": [
+                 *           "production"
+                 *         ],
+                 *         "kinds": [
+                 *           "patch"
+                 *         ]
+                 *       },
+                 *       "required_approvals": 2,
+                 *       "approver_roles": [
+                 *         "security"
+                 *       ],
+                 *       "priority": 100
+                 *     }
+                 */
+                "application/json": components["schemas"]["WorkflowInput"];
+            };
+        };
+        responses: {
+            /** @description The new workflow. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "production patches",
+                     *       "description": "Two security approvers for any change in production",
+                     *       "match": {
+                     *         "environment_names": [
+                     *           "production"
+                     *         ],
+                     *         "kinds": [
+                     *           "patch"
+                     *         ]
+                     *       },
+                     *       "required_approvals": 2,
+                     *       "approver_roles": [
+                     *         "security"
+                     *       ],
+                     *       "auto_approve": false,
+                     *       "priority": 100,
+                     *       "version": 1,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWorkflow: {
+        parameters: {
+            query?: {
+                /** @description A past (or the current) version instead of the current one. */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The workflow's `wf_` id. A workflow of another org answers 404. */
+                id: components["parameters"]["WorkflowIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workflow. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "production patches",
+                     *       "description": "Two security approvers for any change in production",
+                     *       "match": {
+                     *         "environment_names": [
+                     *           "production"
+                     *         ],
+                     *         "kinds": [
+                     *           "patch"
+                     *         ]
+                     *       },
+                     *       "required_approvals": 2,
+                     *       "approver_roles": [
+                     *         "security"
+                     *       ],
+                     *       "auto_approve": false,
+                     *       "priority": 100,
+                     *       "version": 1,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workflow's `wf_` id. A workflow of another org answers 404. */
+                id: components["parameters"]["WorkflowIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "production patches",
+                 *       "description": "Two security approvers for any change in production",
+                 *       "match": {
+                 *         "environment_names": [
+                 *           "production"
+                 *         ],
+                 *         "kinds": [
+                 *           "patch"
+                 *         ]
+                 *       },
+                 *       "required_approvals": 2,
+                 *       "approver_roles": [
+                 *         "security"
+                 *       ],
+                 *       "priority": 100
+                 *     }
+                 */
+                "application/json": components["schemas"]["WorkflowInput"];
+            };
+        };
+        responses: {
+            /** @description The workflow at its new version. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "wf_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "production patches",
+                     *       "description": "Two security approvers for any change in production",
+                     *       "match": {
+                     *         "environment_names": [
+                     *           "production"
+                     *         ],
+                     *         "kinds": [
+                     *           "patch"
+                     *         ]
+                     *       },
+                     *       "required_approvals": 2,
+                     *       "approver_roles": [
+                     *         "security"
+                     *       ],
+                     *       "auto_approve": false,
+                     *       "priority": 100,
+                     *       "version": 1,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Workflow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The workflow's `wf_` id. A workflow of another org answers 404. */
+                id: components["parameters"]["WorkflowIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getWorkspacePolicy: {
         parameters: {
             query?: never;
@@ -10795,6 +11784,7 @@ export interface operations {
                      *         {
                      *           "id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *           "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *           "name": "staging",
                      *           "created_at": "2026-11-24T18:00:00Z"
                      *         }
@@ -10850,6 +11840,7 @@ export interface operations {
                      * @example {
                      *       "id": "env_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "workspace_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "project_id": "ws_01jd4v3k8m2q6r9t1w5y7z0abc",
                      *       "name": "staging",
                      *       "created_at": "2026-11-24T18:00:00Z"
                      *     }

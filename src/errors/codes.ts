@@ -166,6 +166,21 @@ export const ERROR_CODES = {
   },
   UPSTREAM_REFUSED: { status: 502, meaning: 'The vendor’s address is one Warden may not call (SSRF rules) or does not resolve.' },
   UPSTREAM_TIMEOUT: { status: 504, meaning: 'The vendor did not answer in time.' },
+  // projects and workflows (seed 002)
+  PROJECT_NOT_FOUND: { status: 404, meaning: 'No such project (workspace) in this org.' },
+  PROJECT_NAME_TAKEN: { status: 409, meaning: 'A project (workspace) with this name already exists in this org.' },
+  PROJECT_ARCHIVED: {
+    status: 409,
+    meaning: 'The project is archived: it takes no new environments or access requests until it is active again.',
+  },
+  WORKFLOW_NOT_FOUND: { status: 404, meaning: 'No such workflow in this org (or it was deleted).' },
+  WORKFLOW_VERSION_NOT_FOUND: { status: 404, meaning: 'The workflow has no such version.' },
+  WORKFLOW_NAME_TAKEN: { status: 409, meaning: 'A workflow with this name already exists in this org.' },
+  WORKFLOW_INVALID: {
+    status: 422,
+    meaning: 'The workflow contradicts itself (auto_approve with required approvals, or no approvals without auto_approve).',
+  },
+  UNKNOWN_ROLE: { status: 422, meaning: 'A role name given is neither a built-in role nor a custom role of this org.' },
   // secrets
   SECRET_NOT_FOUND: { status: 404, meaning: 'No such discovered secret in this org.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;

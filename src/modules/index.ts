@@ -19,6 +19,7 @@ import { systemHandlers } from './system';
 import { trustHandlers } from './trust';
 import { usersHandlers } from './users';
 import { vendorsHandlers } from './vendors';
+import { workflowsHandlers } from './workflows';
 import { workspacesHandlers } from './workspaces';
 
 /** Every module's handlers, keyed by operationId. */
@@ -43,5 +44,6 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...workflowsHandlers,
   ...secretsHandlers,
 } satisfies HandlerMap;

@@ -32,6 +32,7 @@ import { SystemService } from './system';
 import { TrustService } from './trust';
 import { UserService } from './users';
 import { VendorService } from './vendors';
+import { WorkflowService } from './workflows';
 import { EnvironmentService, WorkspaceService } from './workspaces';
 
 export interface ServiceOptions {
@@ -82,6 +83,7 @@ export function createServices(options: ServiceOptions) {
   // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).
   const outbound = new OutboundHttp(outboundPolicy(config.outbound));
   const rbac = new RbacService(db, orgs, users, owners);
+  const workflows = new WorkflowService(db, orgs, rbac);
   // Secrets Warden reads back (vendor credentials): sealed under per-org data keys wrapped by the KEK.
   const cipher = new EnvelopeCipher(
     db,
@@ -138,6 +140,7 @@ export function createServices(options: ServiceOptions) {
     vendors,
     gatewayKeys,
     decisions,
+    workflows,
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
     secrets: discoveredSecrets,

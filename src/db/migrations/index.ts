@@ -13,6 +13,7 @@ import { Vendors1733010000000 } from './1733010000000-vendors';
 import { Approvals1733020000000 } from './1733020000000-approvals';
 import { Billing1733030000000 } from './1733030000000-billing';
 import { AuditPending1733040000000 } from './1733040000000-audit-pending';
+import { ProjectsWorkflows1733100000000 } from './1733100000000-projects-workflows';
 import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
 
 /**
@@ -34,5 +35,6 @@ export const migrations: Array<new () => MigrationInterface> = [
   Policies1733000000000,
   Vendors1733010000000,
   AuditPending1733040000000,
+  ProjectsWorkflows1733100000000,
   DiscoveredSecrets1733110000000,
 ];

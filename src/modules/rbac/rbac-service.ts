@@ -70,6 +70,14 @@ export class RbacService {
     );
   }
 
+  /** Those of the names that are neither a built-in role nor one of the org's custom roles (workflows name approver roles). */
+  async unknownRoleNames(orgId: string, names: string[]): Promise<string[]> {
+    const unknown = names.filter((name) => !BUILT_IN_ROLES.some((role) => role.name === name));
+    if (unknown.length === 0) return [];
+    const custom = new Set((await this.store.listRoles(orgId)).map((row) => row.name));
+    return unknown.filter((name) => !custom.has(name));
+  }
+
   async listRoles(principal: Principal): Promise<Role[]> {
     const orgId = await this.orgs.scope(principal);
     const rows = await this.store.listRoles(orgId);

@@ -20,6 +20,17 @@ export class EnvironmentStore {
     return rows;
   }
 
+  /** The org's environments (of one workspace, or all), as list pages them. */
+  async listInOrg(orgId: string, workspaceId: string | null, afterId: string | null, limit: number): Promise<EnvironmentRow[]> {
+    const { rows } = await this.db.query<EnvironmentRow>(
+      `SELECT e.* FROM environments e JOIN workspaces w ON w.id = e.workspace_id
+       WHERE w.org_id = $1 AND ($2::text IS NULL OR e.workspace_id = $2) AND ($3::text IS NULL OR e.id > $3)
+       ORDER BY e.id LIMIT $4`,
+      [orgId, workspaceId, afterId, limit],
+    );
+    return rows;
+  }
+
   async insert(environment: { id: string; workspaceId: string; name: string }): Promise<EnvironmentRow> {
     const { rows } = await this.db.query<EnvironmentRow>(
       `INSERT INTO environments (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING *`,
@@ -28,12 +39,21 @@ export class EnvironmentStore {
     return rows[0]!;
   }
 
-  /** The environment as it was; undefined when the workspace had no such environment. */
-  async delete(workspaceId: string, environmentId: string): Promise<{ name: string } | undefined> {
-    const { rows } = await this.db.query<{ name: string }>(`DELETE FROM environments WHERE id = $1 AND workspace_id = $2 RETURNING name`, [
-      environmentId,
-      workspaceId,
-    ]);
+  /**
+   * The environment as it was; undefined when the org (or, when one is named, the workspace)
+   * had no such environment.
+   */
+  async delete(
+    orgId: string,
+    environmentId: string,
+    workspaceId: string | null,
+  ): Promise<{ name: string; workspace_id: string } | undefined> {
+    const { rows } = await this.db.query<{ name: string; workspace_id: string }>(
+      `DELETE FROM environments e USING workspaces w
+       WHERE e.id = $1 AND w.id = e.workspace_id AND w.org_id = $2 AND ($3::text IS NULL OR e.workspace_id = $3)
+       RETURNING e.name, e.workspace_id`,
+      [environmentId, orgId, workspaceId],
+    );
     return rows[0];
   }
 }

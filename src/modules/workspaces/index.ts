@@ -1,3 +1,3 @@
 export { EnvironmentService } from './environment-service';
 export { workspacesHandlers } from './handlers';
-export { WorkspaceService } from './workspace-service';
+export { type RequestPlace, WorkspaceService, type WorkspaceTerm } from './workspace-service';

@@ -10,7 +10,7 @@ import type { AgentService } from '../agents';
 import type { InstallationService } from '../installations';
 import type { OrgService } from '../orgs';
 import type { UserService } from '../users';
-import { type MemberRow, type WorkspaceRow, WorkspaceStore } from './workspace-store';
+import { type MemberRow, type WorkspaceRow, type WorkspaceStatus, WorkspaceStore } from './workspace-store';
 
 type Workspace = components['schemas']['Workspace'];
 type WorkspaceMember = components['schemas']['WorkspaceMember'];
@@ -27,6 +27,8 @@ const toWorkspace = (row: WorkspaceRow): Workspace => ({
   org_id: row.org_id,
   name: row.name,
   description: row.description,
+  status: row.status,
+  archived_at: row.archived_at?.toISOString() ?? null,
   created_at: row.created_at.toISOString(),
   updated_at: row.updated_at.toISOString(),
 });
@@ -40,8 +42,34 @@ const toMember = (row: MemberRow): WorkspaceMember => ({
 /** How many dependents of each kind a 409 names. */
 const NAMED_DEPENDENTS = 20;
 
-const workspaceNotFound = (id: string) => new NotFoundError(`No workspace '${id}' exists in this org.`, 'WORKSPACE_NOT_FOUND');
-const nameTaken = (name: string) => new ConflictError(`A workspace named '${name}' already exists in this org.`, 'WORKSPACE_NAME_TAKEN');
+/**
+ * Seed 000 says workspace where seed 002 says project: one row, answered in the words of the path
+ * family the caller used (their error codes too), so a seed-002 client never meets a "workspace".
+ */
+export type WorkspaceTerm = 'workspace' | 'project';
+
+const CODES = {
+  workspace: { notFound: 'WORKSPACE_NOT_FOUND', nameTaken: 'WORKSPACE_NAME_TAKEN' },
+  project: { notFound: 'PROJECT_NOT_FOUND', nameTaken: 'PROJECT_NAME_TAKEN' },
+} as const;
+
+const workspaceNotFound = (id: string, term: WorkspaceTerm = 'workspace') =>
+  new NotFoundError(`No ${term} '${id}' exists in this org.`, CODES[term].notFound);
+const nameTaken = (name: string, term: WorkspaceTerm = 'workspace') =>
+  new ConflictError(`A ${term} named '${name}' already exists in this org.`, CODES[term].nameTaken);
+const archived = (id: string, term: WorkspaceTerm) =>
+  new ConflictError(
+    `The ${term} '${id}' is archived: it takes no new environments or access requests until it is active again.`,
+    'PROJECT_ARCHIVED',
+  );
+
+/** Where an access request points (WorkspaceService.projectForRequest). */
+export interface RequestPlace {
+  projectId: string;
+  projectName: string;
+  environmentId: string;
+  environmentName: string;
+}
 
 export class WorkspaceService {
   private readonly store: WorkspaceStore;
@@ -60,24 +88,55 @@ export class WorkspaceService {
   }
 
   /** 404 unless the workspace belongs to the org: other modules check workspaces they are handed this way. */
-  async assertInOrg(orgId: string, workspaceId: string): Promise<void> {
-    if (!(await this.store.exists(orgId, workspaceId))) throw workspaceNotFound(workspaceId);
+  async assertInOrg(orgId: string, workspaceId: string, term: WorkspaceTerm = 'workspace'): Promise<void> {
+    if (!(await this.store.exists(orgId, workspaceId))) throw workspaceNotFound(workspaceId, term);
   }
 
-  async list(principal: Principal, orgId: string, page: { limit: number; cursor?: string }) {
+  /**
+   * 404 unless the workspace belongs to the org, 409 `PROJECT_ARCHIVED` when it is archived; it
+   * stays share-locked until the caller's transaction ends, so it is not archived under what the caller adds.
+   */
+  async assertOpen(orgId: string, workspaceId: string, term: WorkspaceTerm): Promise<void> {
+    const status = await this.store.shareLockStatus(orgId, workspaceId);
+    if (!status) throw workspaceNotFound(workspaceId, term);
+    if (status === 'archived') throw archived(workspaceId, term);
+  }
+
+  /**
+   * The project (= workspace) and environment a new access request names; 404 `PROJECT_NOT_FOUND`
+   * / `ENVIRONMENT_NOT_FOUND` (also for another org's, or an environment of another project),
+   * 409 `PROJECT_ARCHIVED`. The project stays share-locked until the caller's transaction ends.
+   */
+  async projectForRequest(orgId: string, projectId: string, environmentId: string): Promise<RequestPlace> {
+    const place = await this.store.requestPlace(orgId, projectId, environmentId);
+    if (!place) throw workspaceNotFound(projectId, 'project');
+    if (place.environment_name === null) {
+      throw new NotFoundError(`No environment '${environmentId}' exists in project '${projectId}'.`, 'ENVIRONMENT_NOT_FOUND');
+    }
+    if (place.status === 'archived') throw archived(projectId, 'project');
+    return { projectId, projectName: place.project_name, environmentId, environmentName: place.environment_name };
+  }
+
+  /** `orgId` is the path's (seed 000); seed 002's paths name none, so the credential's org is used. */
+  async list(principal: Principal, orgId: string | undefined, page: { limit: number; cursor?: string; status?: WorkspaceStatus }) {
     const scoped = await this.orgs.scope(principal, orgId);
-    const rows = await this.store.list(scoped, decodeCursor(page.cursor), page.limit + 1);
+    const rows = await this.store.list(scoped, page.status ?? null, decodeCursor(page.cursor), page.limit + 1);
     const result = pageOf(rows, page.limit);
     return { workspaces: result.items.map(toWorkspace), has_more: result.has_more, next_cursor: result.next_cursor };
   }
 
-  async get(principal: Principal, orgId: string, workspaceId: string): Promise<Workspace> {
+  async get(principal: Principal, orgId: string | undefined, workspaceId: string, term: WorkspaceTerm = 'workspace'): Promise<Workspace> {
     const scoped = await this.orgs.scope(principal, orgId);
-    return toWorkspace(await this.row(scoped, workspaceId));
+    return toWorkspace(await this.row(scoped, workspaceId, term));
   }
 
   /** Creates the workspace, counted against the plan's quota; a user creating it becomes its admin. */
-  async create(principal: Principal, orgId: string, input: { name: string; description?: string }): Promise<Workspace> {
+  async create(
+    principal: Principal,
+    orgId: string | undefined,
+    input: { name: string; description?: string },
+    term: WorkspaceTerm = 'workspace',
+  ): Promise<Workspace> {
     const scoped = await this.orgs.scope(principal, orgId);
     return this.db.transaction(async () => {
       await this.orgs.reserveQuota(scoped, 'workspaces', () => this.store.count(scoped));
@@ -85,12 +144,21 @@ export class WorkspaceService {
       try {
         row = await this.store.insert({ id: newId('ws'), orgId: scoped, name: input.name, description: input.description ?? '' });
       } catch (error) {
-        if (isUniqueViolation(error)) throw nameTaken(input.name);
+        if (isUniqueViolation(error)) throw nameTaken(input.name, term);
         throw error;
       }
       if (principal.kind === 'user' && principal.userId) await this.store.setMember(row.id, principal.userId, 'admin');
       return toWorkspace(row);
     });
+  }
+
+  /** Archives or reactivates; setting the status it has changes nothing. */
+  async setStatus(principal: Principal, workspaceId: string, status: WorkspaceStatus, term: WorkspaceTerm): Promise<Workspace> {
+    const orgId = await this.orgs.scope(principal);
+    const old = await this.store.lockStatus(orgId, workspaceId);
+    if (!old) throw workspaceNotFound(workspaceId, term);
+    noteBefore({ status: old.status, archived_at: old.archived_at?.toISOString() ?? null });
+    return toWorkspace(await this.store.setStatus(workspaceId, status));
   }
 
   async update(
@@ -196,9 +264,9 @@ export class WorkspaceService {
     return this.store.forgetPolicy(orgId, policyId);
   }
 
-  private async row(orgId: string, workspaceId: string): Promise<WorkspaceRow> {
+  private async row(orgId: string, workspaceId: string, term: WorkspaceTerm = 'workspace'): Promise<WorkspaceRow> {
     const row = await this.store.find(orgId, workspaceId);
-    if (!row) throw workspaceNotFound(workspaceId);
+    if (!row) throw workspaceNotFound(workspaceId, term);
     return row;
   }
 }

@@ -2,14 +2,24 @@ import type { components } from '../../../generated/api';
 import type { Db } from '../../db/db';
 
 type WorkspaceRole = components['schemas']['WorkspaceRole'];
+export type WorkspaceStatus = components['schemas']['WorkspaceStatus'];
 
 export interface WorkspaceRow {
   id: string;
   org_id: string;
   name: string;
   description: string;
+  status: WorkspaceStatus;
+  archived_at: Date | null;
   created_at: Date;
   updated_at: Date;
+}
+
+/** What an access request names, read in one statement (WorkspaceService.projectForRequest). */
+export interface RequestPlaceRow {
+  project_name: string;
+  status: WorkspaceStatus;
+  environment_name: string | null;
 }
 
 export interface MemberRow {
@@ -26,7 +36,7 @@ export class WorkspaceStore {
   async find(orgId: string, workspaceId: string): Promise<WorkspaceRow | undefined> {
     // Prepared (the authenticated GET), so the columns are named: a `*` would fail once a migration adds one.
     const { rows } = await this.db.query<WorkspaceRow>(
-      `SELECT id, org_id, name, description, created_at, updated_at FROM workspaces WHERE id = $1 AND org_id = $2`,
+      `SELECT id, org_id, name, description, status, archived_at, created_at, updated_at FROM workspaces WHERE id = $1 AND org_id = $2`,
       [workspaceId, orgId],
       { prepared: true },
     );
@@ -38,13 +48,58 @@ export class WorkspaceStore {
     return rows.length > 0;
   }
 
-  /** Newest first, from before the cursor id; one more than `limit` tells whether there is more. */
-  async list(orgId: string, beforeId: string | null, limit: number): Promise<WorkspaceRow[]> {
+  /** Newest first, from before the cursor id, of one status or any; one more than `limit` tells whether there is more. */
+  async list(orgId: string, status: WorkspaceStatus | null, beforeId: string | null, limit: number): Promise<WorkspaceRow[]> {
     const { rows } = await this.db.query<WorkspaceRow>(
-      `SELECT * FROM workspaces WHERE org_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
-      [orgId, beforeId, limit],
+      `SELECT * FROM workspaces WHERE org_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR id < $3)
+       ORDER BY id DESC LIMIT $4`,
+      [orgId, status, beforeId, limit],
     );
     return rows;
+  }
+
+  /** The status, under a share lock: the workspace is not archived before the caller's transaction ends. */
+  async shareLockStatus(orgId: string, workspaceId: string): Promise<WorkspaceStatus | undefined> {
+    const { rows } = await this.db.query<{ status: WorkspaceStatus }>(
+      `SELECT status FROM workspaces WHERE id = $1 AND org_id = $2 FOR SHARE`,
+      [workspaceId, orgId],
+    );
+    return rows[0]?.status;
+  }
+
+  async lockStatus(orgId: string, workspaceId: string): Promise<Pick<WorkspaceRow, 'status' | 'archived_at'> | undefined> {
+    const { rows } = await this.db.query<Pick<WorkspaceRow, 'status' | 'archived_at'>>(
+      `SELECT status, archived_at FROM workspaces WHERE id = $1 AND org_id = $2 FOR UPDATE`,
+      [workspaceId, orgId],
+    );
+    return rows[0];
+  }
+
+  /** A status it already has changes nothing (archived_at keeps the first archiving); the caller holds the row lock. */
+  async setStatus(workspaceId: string, status: WorkspaceStatus): Promise<WorkspaceRow> {
+    const { rows } = await this.db.query<WorkspaceRow>(
+      `UPDATE workspaces SET status = $2,
+         archived_at = CASE WHEN $2 = 'active' THEN NULL WHEN status = 'archived' THEN archived_at ELSE now() END,
+         updated_at = CASE WHEN status = $2 THEN updated_at ELSE now() END
+       WHERE id = $1 RETURNING *`,
+      [workspaceId, status],
+    );
+    return rows[0]!;
+  }
+
+  /**
+   * The project's name and status and, when it is one of the project's, the environment's name;
+   * the workspace share-locked so it is not archived under a request being made. Undefined when
+   * the org has no such workspace.
+   */
+  async requestPlace(orgId: string, workspaceId: string, environmentId: string): Promise<RequestPlaceRow | undefined> {
+    const { rows } = await this.db.query<RequestPlaceRow>(
+      `SELECT w.name AS project_name, w.status, e.name AS environment_name
+       FROM workspaces w LEFT JOIN environments e ON e.workspace_id = w.id AND e.id = $3
+       WHERE w.id = $1 AND w.org_id = $2 FOR SHARE OF w`,
+      [workspaceId, orgId, environmentId],
+    );
+    return rows[0];
   }
 
   async count(orgId: string): Promise<number> {
