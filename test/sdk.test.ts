@@ -16,10 +16,12 @@ import {
   startAgentRuntime,
   unwrap,
   type WardenClient,
+  type WardenClientOptions,
   WardenError,
 } from '@warden/sdk';
 import { PROJECT_ROOT } from '../src/config/paths';
 import { keyProof, registerAgent } from './support/agents';
+import { ContractChecker } from './support/contract-checker';
 import { startHttpReceiver, status } from './support/http-receiver';
 import { createOrg, createUserAndLogin, type TestOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -40,14 +42,28 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
   let org: TestOrg;
   let client: WardenClient;
   let workspaceId: string;
+  /** fetch that checks every answer Warden gives the SDK against the spec, as the supertest client does. */
+  let checkedFetch: (request: Request) => Promise<Response>;
+  const connect = (options: Omit<WardenClientOptions, 'baseUrl'> = {}): WardenClient =>
+    createWardenClient({ baseUrl, fetch: checkedFetch, ...options });
 
   before(async () => {
     warden = await startTestApp();
     server = createServer(warden.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const checker = new ContractChecker(warden.binding.spec, true);
+    checkedFetch = async (request) => {
+      const response = await fetch(request);
+      const text = await response.clone().text();
+      const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
+      const body = type.includes('json') && text ? JSON.parse(text) : text;
+      const seen = { status: response.status, headers: Object.fromEntries(response.headers), body, type };
+      checker.check(request.method, request.url, seen as unknown as Parameters<ContractChecker['check']>[2]);
+      return response;
+    };
     org = await createOrg(warden, 'enterprise');
-    client = createWardenClient({ baseUrl, apiKey: org.key });
+    client = connect({ apiKey: org.key });
     const ws = await unwrap(
       client.POST('/api/v1/orgs/{org_id}/workspaces', { params: { path: { org_id: org.id } }, body: { name: 'Prod' } }),
     );
@@ -73,13 +89,13 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
     assert.equal(data?.sekuire_id, agent.sekuireId);
 
     const user = await createUserAndLogin(warden, org, 'sdk-user@example.com', 'admin');
-    const asUser = createWardenClient({ baseUrl, token: user.token });
+    const asUser = connect({ token: user.token });
     const me = await unwrap(asUser.GET('/api/v1/auth/me'));
     assert.equal(me.type, 'user');
     assert.equal(me.user?.email, 'sdk-user@example.com');
 
     const minted = await unwrap(client.POST('/api/v1/agents', { body: { name: 'billing-bot' } }));
-    const asAgent = createWardenClient({ baseUrl, agentSecret: minted.agent_secret });
+    const asAgent = connect({ agentSecret: minted.agent_secret });
     const beat = await asAgent.POST('/api/v1/agents/{id}/heartbeat', { params: { path: { id: minted.id } } });
     assert.equal(beat.response.status, 204);
   });
@@ -97,7 +113,7 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
     assert.ok(invalid.details?.some((detail) => JSON.stringify(detail).includes('name')));
     assert.match(invalid.requestId, /^req_/);
 
-    const anonymous = createWardenClient({ baseUrl });
+    const anonymous = connect();
     const refused = await unwrap(anonymous.GET('/api/v1/agents')).catch((caught: unknown) => caught);
     assert.ok(refused instanceof WardenError);
     assert.equal(refused.code, 'CREDENTIAL_MISSING');
@@ -105,7 +121,7 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
 
   it('paginate walks every cursor page as one async iterator', async () => {
     const own = await createOrg(warden, 'enterprise', 'Paged org');
-    const paged = createWardenClient({ baseUrl, apiKey: own.key });
+    const paged = connect({ apiKey: own.key });
     const made: string[] = [];
     for (let i = 0; i < 7; i++) made.push((await unwrap(paged.POST('/api/v1/agents', { body: { name: `bot-${i}` } }))).id);
     const seen: string[] = [];
@@ -117,17 +133,18 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
     for await (const key of paged.paginate('/api/v1/api-keys')) keys.push(key.id);
     assert.deepEqual(keys, [own.keyId]);
 
-    const anonymous = createWardenClient({ baseUrl });
+    const anonymous = connect();
     await assert.rejects(
       anonymous.paginate('/api/v1/agents').next(),
       (thrown: unknown) => thrown instanceof WardenError && thrown.status === 401,
     );
   });
 
-  it('retries 429 and 503 as Retry-After asks, replaying the body and its Idempotency-Key; a long Retry-After is returned', async () => {
+  it('retries 429 and 503 as Retry-After asks, replaying the body, device and Idempotency-Key; a long Retry-After is returned', async () => {
     const receiver = await startHttpReceiver();
     try {
-      const flaky = createWardenClient({ baseUrl: receiver.url(''), apiKey: org.key, retry: { baseDelayMs: 1 } });
+      const device = 'a1b2'.repeat(16);
+      const flaky = createWardenClient({ baseUrl: receiver.url(''), apiKey: org.key, device, retry: { baseDelayMs: 1 } });
       receiver.reply(status(429, { 'Retry-After': '0' }), status(503), status(201, {}, '{"id":"agt_1"}'));
       const headers = idempotencyKey();
       const { data, response } = await flaky.POST('/api/v1/agents', { body: { name: 'retried' }, headers });
@@ -138,6 +155,8 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
         assert.equal(request.body, '{"name":"retried"}');
         assert.equal(request.headers['idempotency-key'], headers['Idempotency-Key']);
         assert.equal(request.headers['x-api-key'], org.key);
+        assert.equal(request.headers['x-warden-device'], device, 'a device-bound key names its device');
+        assert.match(request.headers['user-agent'] ?? '', /^warden-sdk\/\d+\.\d+\.\d+$/);
       }
 
       receiver.reset();
@@ -177,6 +196,7 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
     const stored: string[] = [];
     const runtime = await startAgentRuntime({
       baseUrl,
+      fetch: checkedFetch,
       installToken: await installToken(agent.id),
       upstreamUrl: 'http://my-agent:8000',
       capabilities: ['data_analysis'],
@@ -242,7 +262,7 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
       assert.equal(lease.command, null);
       assert.notEqual(runtime.credentials.runtimeToken, beforeRefresh.runtimeToken);
       assert.notEqual(runtime.credentials.refreshToken, beforeRefresh.refreshToken);
-      const asOldToken = createWardenClient({ baseUrl, token: beforeRefresh.runtimeToken });
+      const asOldToken = connect({ token: beforeRefresh.runtimeToken });
       const stale = await asOldToken.POST('/api/v1/installations/{id}/lease', { params: { path: { id: runtime.installationId } } });
       assert.equal(stale.response.status, 401);
       runtime.stop();
@@ -268,7 +288,9 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
   it('agent runtime: a spent install token is refused with its code', async () => {
     const token = await installToken((await registerAgent(warden, org.key)).id);
     await warden.database.dataSource.query(`UPDATE install_tokens SET expires_at = now() - interval '1 second' WHERE used_at IS NULL`);
-    const refused = await startAgentRuntime({ baseUrl, installToken: token, onShutdown: () => undefined }).catch((e: unknown) => e);
+    const refused = await startAgentRuntime({ baseUrl, fetch: checkedFetch, installToken: token, onShutdown: () => undefined }).catch(
+      (e: unknown) => e,
+    );
     assert.ok(refused instanceof WardenError);
     assert.equal(refused.status, 401);
     assert.match(refused.code, /^INSTALL_TOKEN_/);
@@ -281,13 +303,13 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
     const signed = await signTrustHeaders(client, agent.sekuireId, body);
     assert.equal(signed.headers['X-Warden-Agent'], `did:sekuire:${agent.sekuireId}`);
 
-    const receiver = createTrustVerifier({ baseUrl });
+    const receiver = createTrustVerifier({ baseUrl, fetch: checkedFetch });
     const verdict = await receiver.verify(signed.headers, body);
     assert.equal(verdict.valid, true);
     assert.equal(verdict.valid && verdict.sekuireId, agent.sekuireId);
     assert.deepEqual(await receiver.verify(signed.headers, body), { valid: false, reason: 'replayed' });
 
-    const fresh = createTrustVerifier({ baseUrl });
+    const fresh = createTrustVerifier({ baseUrl, fetch: checkedFetch });
     assert.deepEqual(await fresh.verify(signed.headers, JSON.stringify({ amount: 4200 })), { valid: false, reason: 'body_mismatch' });
     const forged = { ...signed.headers, 'X-Warden-Agent': `did:sekuire:${'0'.repeat(64)}` };
     assert.deepEqual(await fresh.verify(forged, body), { valid: false, reason: 'signature_invalid' });
@@ -296,7 +318,7 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
     const { 'X-Warden-Signature': _dropped, ...unsigned } = signed.headers;
     assert.deepEqual(await fresh.verify(unsigned, body), { valid: false, reason: 'missing_header' });
 
-    const old = createTrustVerifier({ baseUrl, maxAgeMs: -1 });
+    const old = createTrustVerifier({ baseUrl, fetch: checkedFetch, maxAgeMs: -1 });
     assert.deepEqual(await old.verify(signed.headers, body), { valid: false, reason: 'expired' });
 
     const proof = signTrustContext(agent.privateKey, agent.sekuireId, { purpose: 'sdk-test' });
