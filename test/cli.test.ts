@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -190,6 +191,13 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
       /^Current User Information:\nAuthenticated as:\nEmail: .+\nUser ID: .+\nOrganization: Default org \(org_\w+\)\n/,
     );
     assert.match(whoami.stdout, /\n\nDevice Info:\nDevice: .+\nOS: linux\nFingerprint: [0-9a-f]{8}\.\.\.\n$/);
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const nobody = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const unreachable = await warden(['auth', 'whoami', '--backend-url', nobody], { configDir });
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /^Error: could not reach Warden \(connect ECONNREFUSED .+\)\. Check --backend/);
     const asJson = json<{ type: string; org: { name: string } }>(await warden(['auth', 'whoami', '--json'], { configDir }));
     assert.equal(asJson.type, 'api_key');
     assert.equal(asJson.org.name, 'Default org');
@@ -349,7 +357,8 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     assert.equal(statSync(csvFile).mode & 0o777, 0o600);
   });
 
-  it('login on a real terminal: the prompt hides what is typed', async () => {
+  const noScript = spawnSync('script', ['--version']).error !== undefined && 'script(1) is not installed';
+  it('login on a real terminal: the prompt hides what is typed', { skip: noScript }, async () => {
     const terminalDir = join(home, 'terminal');
     const run = await loginOnTerminal(server.url, server.ownerKey, terminalDir);
     assert.equal(run.code, 0, run.stdout);

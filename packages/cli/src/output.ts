@@ -53,8 +53,12 @@ export function report(error: unknown, json: boolean): number {
     process.stderr.write(json ? `${JSON.stringify({ error: 'cli_error', message: error.message })}\n` : `Error: ${error.message}\n`);
     return error.exitCode;
   }
-  const message = error instanceof Error ? error.message : String(error);
   const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
-  process.stderr.write(`Error: ${message}${cause}\n`);
+  // Node's fetch says only "fetch failed" when the backend is unreachable; say where to look.
+  const message =
+    error instanceof TypeError && error.message === 'fetch failed'
+      ? `could not reach Warden${cause}. Check --backend, WARDEN_BACKEND_URL or the backend you logged in to.`
+      : `${error instanceof Error ? error.message : String(error)}${cause}`;
+  process.stderr.write(`Error: ${message}\n`);
   return 1;
 }
