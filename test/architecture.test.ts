@@ -92,6 +92,7 @@ const TABLE_OWNERS: Record<string, string> = {
   workflows: 'src/modules/workflows/workflow-store.ts',
   workflow_versions: 'src/modules/workflows/workflow-store.ts',
   discovered_secrets: 'src/modules/secrets/discovered-secret-store.ts',
+  oidc_login_attempts: 'src/modules/oidc/oidc-attempt-store.ts',
 };
 
 describe('the shape of the house', () => {

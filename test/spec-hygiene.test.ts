@@ -26,7 +26,7 @@ describe('spec hygiene', () => {
   it('every operation that changes state, or opens a session, names the audit event it writes', async () => {
     const { body } = await warden.request.get('/openapi.json').expect(200);
     // GETs read, except the emailed links' landing pages, which log the caller in.
-    const opensSession = new Set(['completeMagicLink', 'completeEmailVerification']);
+    const opensSession = new Set(['completeMagicLink', 'completeEmailVerification', 'completeOidcLogin']);
     const silent: string[] = [];
     for (const [path, item] of Object.entries(
       body.paths as Record<string, Record<string, { operationId?: string; [key: string]: unknown }>>,
@@ -61,6 +61,8 @@ describe('spec hygiene', () => {
       completeMagicLink: 'the actor is the user the link names; a refused link is an event too',
       startEmailVerification: 'the event is written once the link is issued, by the user it is for',
       completeEmailVerification: 'the actor is the user the link names; a refused link is an event too',
+      completeOidcLogin:
+        'the actor is the user the provider vouches for (created by the operation on a first login); a refusal is an event too',
       requestAdminPin: 'answers the same for unknown emails; the event belongs to the platform chain',
       verifyAdminPin: 'a refused PIN is an event too, on the platform chain',
       createDecision: 'every ruling is an event, a denial too, written with its billing event through the group-committed record',

@@ -67,7 +67,34 @@ export interface Config {
   gateway: GatewayConfig;
   /** WARDEN_ENCRYPTION_KEY: the 32-byte key-encryption key that wraps each org's data key (vendor credentials). */
   encryptionKey: Buffer | undefined;
+  /** OIDC single sign-on; absent when OIDC_ISSUER is not set. */
+  oidc?: OidcConfig;
 }
+
+/** The OpenID provider Warden signs users in with, and how its claims map to an org and a built-in role. */
+export interface OidcConfig {
+  /** An https issuer URL; its discovery document is at `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  clientId: string;
+  /** Without it Warden is a public client (PKCE only, token endpoint auth `none`). */
+  clientSecret: string | undefined;
+  /** Warden's callback as registered at the provider. */
+  redirectUrl: string;
+  scopes: string[];
+  /** Lower-case email domains that may sign in; `['*']` allows any. */
+  allowedEmailDomains: string[];
+  /** The claim whose value (or values) `orgMap` looks up. */
+  orgClaim: string | undefined;
+  orgMap: Record<string, string>;
+  /** Where a new user goes when the org claim maps to nothing; without it such a user is refused. */
+  defaultOrg: string | undefined;
+  roleClaim: string | undefined;
+  roleMap: Record<string, BuiltInRoleName>;
+  defaultRole: BuiltInRoleName;
+}
+
+export type BuiltInRoleName = components['schemas']['BuiltInRoleName'];
+const BUILT_IN_ROLES = ['owner', 'admin', 'member', 'viewer'] as const satisfies readonly BuiltInRoleName[];
 
 /** The gateway's limits on one forwarded call. */
 export interface GatewayConfig {
@@ -140,6 +167,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   magic_link: { perIp: { limit: 30, windowSeconds: 900 }, perEmail: { limit: 5, windowSeconds: 900 } },
   // Each export makes up to hundreds of outbound requests: an org may not turn Warden into a traffic source.
   siem_export: { perIp: { limit: 120, windowSeconds: 3600 }, perOrg: { limit: 60, windowSeconds: 3600 } },
+  // Each SSO start stores an attempt and each callback calls the identity provider.
+  oidc: { perIp: { limit: 60, windowSeconds: 300 } },
 };
 
 export class ConfigError extends Error {
@@ -248,6 +277,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (typeof parsedEncryptionKey === 'string') problems.push(`WARDEN_ENCRYPTION_KEY: ${parsedEncryptionKey}`);
   const encryptionKey = typeof parsedEncryptionKey === 'string' ? undefined : parsedEncryptionKey;
 
+  const oidc = oidcConfig(env, publicUrl, problems);
+
   const config: Config = {
     port: read('PORT', 9300, integer(0, 65535)),
     host: env.HOST?.trim() || '0.0.0.0',
@@ -306,9 +337,68 @@ export function loadConfig(env: Env = process.env): Config {
       maxRequestBytes: read('GATEWAY_MAX_REQUEST_BYTES', 32 * 1024 * 1024, integer(0, 1024 * 1024 * 1024)),
     },
     encryptionKey,
+    ...(oidc && { oidc }),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** `a=b,c=d` into a record; a malformed pair is a problem named after the variable. */
+function pairs(env: Env, name: string, problems: string[], valid: (value: string) => boolean): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const entry of (env[name] ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const at = entry.lastIndexOf('=');
+    const [key, value] = [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
+    if (at > 0 && key && valid(value)) result[key] = value;
+    else problems.push(`${name}: ${JSON.stringify(entry)} is not claim-value=target with a valid target`);
+  }
+  return result;
+}
+
+/** OIDC_* variables: all of issuer, client id and allowed domains, or none (SSO off). */
+function oidcConfig(env: Env, publicUrl: string, problems: string[]): OidcConfig | undefined {
+  const issuer = env.OIDC_ISSUER?.trim() || undefined;
+  const clientId = env.OIDC_CLIENT_ID?.trim() || undefined;
+  if (issuer === undefined) {
+    if (clientId !== undefined) problems.push('OIDC_CLIENT_ID: is set but OIDC_ISSUER is not');
+    return undefined;
+  }
+  // openid-client speaks only https to a provider; an internal one needs OUTBOUND_CA_FILE, not plain http.
+  if (!isHttpUrl(issuer) || new URL(issuer).protocol !== 'https:') problems.push('OIDC_ISSUER: must be an https:// URL');
+  if (clientId === undefined) problems.push('OIDC_CLIENT_ID: is required with OIDC_ISSUER');
+  const redirectUrl = env.OIDC_REDIRECT_URL?.trim() || `${publicUrl}/api/v1/auth/oidc/callback`;
+  if (!isHttpUrl(redirectUrl)) problems.push('OIDC_REDIRECT_URL: must be an http:// or https:// URL');
+  const allowedEmailDomains = (env.OIDC_ALLOWED_EMAIL_DOMAINS ?? '')
+    .split(',')
+    .map((domain) => domain.trim().toLowerCase())
+    .filter(Boolean);
+  // A multi-tenant provider (Google, Entra ID) signs in anyone with an account: "any domain" must be said out loud.
+  if (allowedEmailDomains.length === 0) problems.push('OIDC_ALLOWED_EMAIL_DOMAINS: is required with OIDC_ISSUER (a list, or * for any)');
+  const isRole = (value: string) => (BUILT_IN_ROLES as readonly string[]).includes(value);
+  const isOrgId = (value: string) => /^org_[A-Za-z0-9]{1,64}$/.test(value);
+  const defaultOrg = env.OIDC_DEFAULT_ORG?.trim() || undefined;
+  if (defaultOrg !== undefined && !isOrgId(defaultOrg)) problems.push('OIDC_DEFAULT_ORG: must be an org id (org_…)');
+  const defaultRole = env.OIDC_DEFAULT_ROLE?.trim() || 'member';
+  if (!isRole(defaultRole)) problems.push(`OIDC_DEFAULT_ROLE: must be one of ${BUILT_IN_ROLES.join(', ')}`);
+  const scopes = (env.OIDC_SCOPES?.trim() || 'openid email profile').split(/\s+/);
+  if (!scopes.includes('openid')) problems.push('OIDC_SCOPES: must include openid');
+  return {
+    issuer,
+    clientId: clientId ?? '',
+    clientSecret: env.OIDC_CLIENT_SECRET?.trim() || undefined,
+    redirectUrl,
+    scopes,
+    allowedEmailDomains,
+    orgClaim: env.OIDC_ORG_CLAIM?.trim() || undefined,
+    orgMap: pairs(env, 'OIDC_ORG_MAP', problems, isOrgId),
+    defaultOrg,
+    roleClaim: env.OIDC_ROLE_CLAIM?.trim() || undefined,
+    roleMap: pairs(env, 'OIDC_ROLE_MAP', problems, isRole) as Record<string, BuiltInRoleName>,
+    defaultRole: defaultRole as BuiltInRoleName,
+  };
 }
 
 function isReadableFile(path: string): boolean {

@@ -183,6 +183,23 @@ export const ERROR_CODES = {
   UNKNOWN_ROLE: { status: 422, meaning: 'A role name given is neither a built-in role nor a custom role of this org.' },
   // secrets
   SECRET_NOT_FOUND: { status: 404, meaning: 'No such discovered secret in this org.' },
+  // oidc
+  OIDC_NOT_CONFIGURED: { status: 404, meaning: 'Single sign-on is not configured on this Warden (OIDC_ISSUER and friends).' },
+  OIDC_STATE_INVALID: {
+    status: 400,
+    meaning: 'The callback names no sign-in attempt Warden started (state missing or unknown); start again.',
+  },
+  OIDC_STATE_USED: { status: 400, meaning: 'The sign-in attempt has already been used; start again.' },
+  OIDC_STATE_EXPIRED: { status: 400, meaning: 'The sign-in attempt is older than 10 minutes; start again.' },
+  OIDC_PROVIDER_ERROR: { status: 401, meaning: 'The identity provider did not sign the user in (it answered with an error).' },
+  OIDC_RESPONSE_INVALID: {
+    status: 401,
+    meaning: 'The identity provider refused the code, or its tokens failed validation (signature, issuer, audience, nonce, expiry).',
+  },
+  OIDC_EMAIL_UNVERIFIED: { status: 403, meaning: 'The identity provider vouches for no verified email of the user.' },
+  OIDC_EMAIL_DOMAIN_NOT_ALLOWED: { status: 403, meaning: 'The email’s domain is not in OIDC_ALLOWED_EMAIL_DOMAINS.' },
+  OIDC_NO_ORG: { status: 403, meaning: 'The user is new and their claims map to no org (OIDC_ORG_MAP, OIDC_DEFAULT_ORG).' },
+  OIDC_PROVIDER_UNAVAILABLE: { status: 502, meaning: 'The identity provider could not be reached, or its answer could not be read.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

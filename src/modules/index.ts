@@ -10,6 +10,7 @@ import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
+import { oidcHandlers } from './oidc';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
@@ -46,4 +47,5 @@ export const handlers = {
   ...gatewayHandlers,
   ...workflowsHandlers,
   ...secretsHandlers,
+  ...oidcHandlers,
 } satisfies HandlerMap;

@@ -22,6 +22,7 @@ import { DecisionService } from './decisions';
 import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
+import { OidcService } from './oidc';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
@@ -144,5 +145,6 @@ export function createServices(options: ServiceOptions) {
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
     secrets: discoveredSecrets,
+    oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
   };
 }

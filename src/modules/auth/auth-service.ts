@@ -163,11 +163,28 @@ export class AuthService implements SessionCredentials {
       await this.users.markEmailVerified(userId);
       return { redirectUrl, session: await this.openSession(userId, LINK_LOGIN_ACTIONS[kind]) };
     });
-    const login = await this.signed(session);
-    if (!redirectUrl) return { redirectTo: null, login };
-    const target = new URL(redirectUrl);
-    target.hash = `token=${encodeURIComponent(login.token)}`;
-    return { redirectTo: target.toString(), login };
+    return this.redirected(await this.signed(session), redirectUrl);
+  }
+
+  /** 422 unless the redirect URL's origin is allow-listed, for other ways in that end as a link does (single sign-on). */
+  assertRedirectAllowed(redirectUrl: string | undefined): void {
+    this.links.assertRedirectAllowed(redirectUrl);
+  }
+
+  /**
+   * Logs in a user another module vouched for (single sign-on), answering as a followed link
+   * does: `authenticate` runs in the session's transaction and names the user.
+   */
+  async completeExternalLogin(
+    action: string,
+    redirectUrl: string | null,
+    authenticate: () => Promise<{ userId: string; details: Record<string, unknown> }>,
+  ): Promise<LinkOutcome> {
+    const session = await this.db.transaction(async () => {
+      const { userId, details } = await authenticate();
+      return this.openSession(userId, action, details);
+    });
+    return this.redirected(await this.signed(session), redirectUrl);
   }
 
   /** Revokes the caller's login or admin session; admin sessions belong to no org, so theirs is a platform event. */
@@ -283,6 +300,14 @@ export class AuthService implements SessionCredentials {
       expires_at: session.expiresAt.toISOString(),
       user: session.user,
     };
+  }
+
+  /** On to the redirect URL with the JWT in its fragment, where the browser keeps it from servers and logs; or the login itself. */
+  private redirected(login: LoginResult, redirectUrl: string | null): LinkOutcome {
+    if (!redirectUrl) return { redirectTo: null, login };
+    const target = new URL(redirectUrl);
+    target.hash = `token=${encodeURIComponent(login.token)}`;
+    return { redirectTo: target.toString(), login };
   }
 
   /** The signup body minus its key, canonical (sorted keys), keyed by a per-database secret. */

@@ -1,3 +1,3 @@
-export { AuthService } from './auth-service';
+export { AuthService, type LinkOutcome } from './auth-service';
 export { authHandlers } from './handlers';
 export { LoginLinkService } from './login-link-service';

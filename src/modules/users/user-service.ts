@@ -1,6 +1,6 @@
 import type { components } from '../../../generated/api';
 import { noteBefore } from '../../audit/audited-change';
-import { hashPassword } from '../../auth/credentials';
+import { hashPassword, UNUSABLE_PASSWORD_HASH } from '../../auth/credentials';
 import { builtInRole } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
@@ -106,6 +106,21 @@ export class UserService {
 
   async markEmailVerified(userId: string): Promise<void> {
     await this.store.markEmailVerified(userId);
+  }
+
+  /**
+   * Inside a transaction: the user single sign-on vouched for, created now (no usable password,
+   * email verified) unless a user has the email already, within the org's user quota (402). The
+   * org is locked before the email is looked up, so of two first sign-ins of one person exactly
+   * one creates the user and the other finds them.
+   */
+  async provision(orgId: string, email: string, role: BuiltInRoleName): Promise<{ user: User; created: boolean }> {
+    await this.orgs.reserveQuota(orgId, 'users', () => this.store.countInOrg(orgId));
+    const existing = await this.store.findByEmail(email);
+    if (existing) return { user: toUser(existing), created: false };
+    const { id } = await this.insert(orgId, email, UNUSABLE_PASSWORD_HASH, role);
+    await this.store.markEmailVerified(id);
+    return { user: (await this.find(id))!, created: true };
   }
 
   /** Stamps the user's last login; the user as it now is. */

@@ -1,0 +1,2 @@
+export { oidcHandlers } from './handlers';
+export { OidcService } from './oidc-service';
