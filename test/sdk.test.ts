@@ -9,6 +9,7 @@ import {
   createWardenClient,
   idempotencyKey,
   type Lease,
+  retryAfterMs,
   SDK_VERSION,
   type ShutdownCommand,
   signTrustContext,
@@ -172,6 +173,9 @@ describe('@warden/sdk against a real Warden on 127.0.0.1', () => {
       assert.equal(down.response.status, 503);
       assert.equal(receiver.requests.length, 4, 'the first attempt and three retries');
 
+      const inTwoSeconds = retryAfterMs(new Date(Date.now() + 2000).toUTCString());
+      assert.ok(inTwoSeconds !== undefined && inTwoSeconds > 0 && inTwoSeconds <= 2000, 'Retry-After as an HTTP date');
+      assert.equal(retryAfterMs('soon'), undefined);
       assert.notEqual(idempotencyKey()['Idempotency-Key'], idempotencyKey()['Idempotency-Key']);
       assert.deepEqual(idempotencyKey('order-42'), { 'Idempotency-Key': 'order-42' });
     } finally {
