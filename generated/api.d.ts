@@ -12,6 +12,8 @@ export interface paths {
          * @description The Ed25519 public keys Warden signs trust headers with, as a JSON Web Key Set (RFC 7517,
          *     OKP keys per RFC 8037). Public and cacheable; receivers verify `POST /api/v1/trust/headers`
          *     output with it, offline.
+         *
+         *     Operation id: `getJwks`.
          */
         get: operations["getJwks"];
         put?: never;
@@ -41,6 +43,8 @@ export interface paths {
          *
          *     Audit: `admin.pin_requested` in the platform chain (actor `anonymous` with the email,
          *     resource the challenge); outcome `failure` when the email is not an admin's.
+         *
+         *     Operation id: `requestAdminPin`.
          */
         post: operations["requestAdminPin"];
         delete?: never;
@@ -68,6 +72,8 @@ export interface paths {
          *
          *     Audit: `admin.login` in the platform chain, actor the admin (`admin_session`, the email),
          *     resource the new session; the fifth wrong PIN is `admin.pin_locked`.
+         *
+         *     Operation id: `verifyAdminPin`.
          */
         post: operations["verifyAdminPin"];
         delete?: never;
@@ -86,6 +92,8 @@ export interface paths {
         /**
          * List agents
          * @description The org's agents, newest first, optionally by status or workspace. Never carries credentials.
+         *
+         *     Operation id: `listAgents`.
          */
         get: operations["listAgents"];
         put?: never;
@@ -95,6 +103,8 @@ export interface paths {
          *     as `X-Agent-Secret` on its own routes. `org_id` may be given and must be the caller's org
          *     (a platform admin names any org). Counts against the plan's agent quota. `policy_ids` must
          *     name live policies of the agent's org (422 `UNKNOWN_POLICY` listing the others).
+         *
+         *     Operation id: `createAgent`.
          */
         post: operations["createAgent"];
         delete?: never;
@@ -116,6 +126,8 @@ export interface paths {
         /**
          * Get an agent
          * @description One agent, by `agt_` id or `sekuire_id`.
+         *
+         *     Operation id: `getAgent`.
          */
         get: operations["getAgent"];
         put?: never;
@@ -147,6 +159,8 @@ export interface paths {
          *     (default) answers the report as JSON; `format=markdown` answers the same report as a
          *     Markdown document for auditors. The agent is named by its `agt_` id or its 64-hex
          *     `sekuire_id`; an agent or workspace of another org is 404. Enterprise plan.
+         *
+         *     Operation id: `getComplianceReport`.
          */
         get: operations["getComplianceReport"];
         put?: never;
@@ -172,6 +186,8 @@ export interface paths {
         /**
          * Lift the kill switch
          * @description Re-enables an agent disabled by the kill switch. A revoked agent stays revoked (409).
+         *
+         *     Operation id: `enableAgent`.
          */
         post: operations["enableAgent"];
         delete?: never;
@@ -200,8 +216,88 @@ export interface paths {
          *     org's retention budget) in liveness noise. Only the transition is audited: the first
          *     heartbeat, or the first after 15 minutes of silence, records `agent.online`; the pings in
          *     between change nothing but `last_seen_at`.
+         *
+         *     Operation id: `recordAgentHeartbeat`.
          */
         post: operations["recordAgentHeartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/jobs/{job_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+                /** @description The job's id (`job_…`). */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a claimed job (agent)
+         * @description Reports the outcome of a job the calling agent holds (seed 002): `completed`, or `failed`
+         *     with an optional `error` (at most 1,000 characters; never a secret's value; with `completed`
+         *     it is 422). The `error` is kept on the job and in its audit event, never written to the logs. Authenticated
+         *     by the agent's own `X-Agent-Secret`; another agent's id is 403 `NOT_THIS_AGENT`. Only the
+         *     holder may complete a job, and only while its lease runs: a job another agent holds, one whose
+         *     lease expired (whether or not it was claimed again), or one already completed or failed is
+         *     409 `JOB_NOT_HELD`. An unknown job, or another org's, is 404 `JOB_NOT_FOUND`. The outcome is
+         *     final: a failed job is not retried. Records `job.completed` or `job.failed`.
+         *
+         *     Operation id: `completeAgentJob`.
+         */
+        post: operations["completeAgentJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/jobs/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim the next job (agent, long-poll with wait)
+         * @description Hands the calling agent the oldest job it may do, or answers 204 when there is none (seed
+         *     002). Authenticated by the agent's own `X-Agent-Secret`; another agent's id is 403
+         *     `NOT_THIS_AGENT`. A job is the agent's to claim when it belongs to the agent's org and is
+         *     pinned to this agent, or is unpinned and names a cluster the agent serves (one it has
+         *     reported secrets of), and it is `queued` or its lease has expired with attempts left.
+         *     Claims lock with `FOR UPDATE SKIP LOCKED`: agents claiming at once get distinct jobs, and a
+         *     job is held by one agent at a time. A claimed job is the agent's until `lease_expires_at`
+         *     (`JOB_VISIBILITY_TIMEOUT_SECONDS` from the claim); complete it before then, or it returns to
+         *     the queue. A job whose lease expired after its last attempt fails for good instead.
+         *
+         *     With `wait` (seconds, at most 30) an empty queue holds the answer until a job the agent may
+         *     claim is enqueued or the wait ends; it then answers 200 or 204. A held request holds no
+         *     database connection. Each Warden instance holds a bounded number of waits (in all, per org,
+         *     and a quarter of its org's per agent); past that it answers 429 `JOB_WAITS_EXHAUSTED` with
+         *     `Retry-After`. A stopped agent (kill switch, revoked) claims nothing: its secret is refused
+         *     with 401, and an agent stopped while it waits gets 204.
+         *
+         *     A claim that hands out a job records `job.claimed` in the claim's transaction; an empty answer
+         *     records nothing, so polling agents do not fill the audit log. A job that a claim finds failed
+         *     for good records `job.failed` (by `system`).
+         *
+         *     Operation id: `claimAgentJob`.
+         */
+        post: operations["claimAgentJob"];
         delete?: never;
         options?: never;
         head?: never;
@@ -224,6 +320,8 @@ export interface paths {
          * @description Replaces the list of policies the agent names, in evaluation order (an empty list names
          *     none; the agent still inherits its workspace's). Every id must be a live policy of the
          *     agent's org (422 `UNKNOWN_POLICY` naming the others; another org's policy reads as unknown).
+         *
+         *     Operation id: `setAgentPolicies`.
          */
         put: operations["setAgentPolicies"];
         post?: never;
@@ -250,6 +348,8 @@ export interface paths {
          *     the agent's own `X-Agent-Secret`; a secret works only on its own agent's routes (403 on
          *     another agent's, 401 when revoked or disabled). Base64 or base64url; answered in base64.
          *     Audited with the key it replaced as `before`.
+         *
+         *     Operation id: `setAgentPublicKey`.
          */
         put: operations["setAgentPublicKey"];
         post?: never;
@@ -276,6 +376,8 @@ export interface paths {
          * @description Revokes the agent for good. From the moment this returns, every credential of the agent is
          *     refused (its secret, install tokens, runtime and refresh tokens), and each installation's
          *     next lease answers the `shutdown` command. Revoking a revoked agent is a no-op.
+         *
+         *     Operation id: `revokeAgent`.
          */
         post: operations["revokeAgent"];
         delete?: never;
@@ -312,6 +414,8 @@ export interface paths {
          *
          *     Authenticated by the agent's own `X-Agent-Secret`, on its own id only (403
          *     `NOT_THIS_AGENT` on another agent's, 401 when it is revoked or disabled by the kill switch).
+         *
+         *     Operation id: `bulkUpsertDiscoveredSecrets`.
          */
         post: operations["bulkUpsertDiscoveredSecrets"];
         delete?: never;
@@ -336,6 +440,8 @@ export interface paths {
          *     disabled and revoked agents and for a registered key not yet proven; an unknown agent (or
          *     another org's) is 404. While the key is unproven, `proof_message` is the exact text the
          *     agent signs to prove it (see `POST` on this path), good for 5 minutes.
+         *
+         *     Operation id: `verifyAgent`.
          */
         get: operations["verifyAgent"];
         put?: never;
@@ -356,6 +462,8 @@ export interface paths {
          *     const message = JSON.stringify({ org_id, purpose: 'warden.agent_key_proof', sekuire_id, timestamp }); // RFC 8785: keys already sorted
          *     const signature = sign(null, Buffer.from(message), privateKey).toString('base64url');
          *     ```
+         *
+         *     Operation id: `proveAgentKey`.
          */
         post: operations["proveAgentKey"];
         delete?: never;
@@ -406,6 +514,8 @@ export interface paths {
          *     const signature = sign(null, Buffer.from(message), privateKey).toString('base64url');
          *     const body = { sekuire_id, name: 'My Agent', public_key, proof: { timestamp, signature } };
          *     ```
+         *
+         *     Operation id: `registerAgent`.
          */
         post: operations["registerAgent"];
         delete?: never;
@@ -425,6 +535,8 @@ export interface paths {
          * List API keys
          * @description The org's API keys, newest first, revoked ones included (with `revoked_at`). Secrets are
          *     never listed: only each key's prefix and last four characters.
+         *
+         *     Operation id: `listApiKeys`.
          */
         get: operations["listApiKeys"];
         put?: never;
@@ -436,6 +548,8 @@ export interface paths {
          *     they default to all of the caller's org permissions. `mode` `test` makes an
          *     `sk_test_` key. Only a SHA-256 digest of the secret is stored. Counts against the plan's
          *     API key quota (402).
+         *
+         *     Operation id: `createApiKey`.
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -463,6 +577,8 @@ export interface paths {
          *     revoked key is a no-op. The org's last owner credential cannot be revoked: when no user
          *     holds `owner.grant`, revoking the last key that still carries it is 409 `LAST_OWNER`
          *     (create an owner user first).
+         *
+         *     Operation id: `revokeApiKey`.
          */
         delete: operations["revokeApiKey"];
         options?: never;
@@ -492,6 +608,8 @@ export interface paths {
          *     The new secret carries every permission of the key, so the caller must hold all of them:
          *     otherwise 403 `PRIVILEGE_ESCALATION` naming the ones it lacks (an `api_key.edit` holder
          *     cannot roll an owner's key into a secret of its own).
+         *
+         *     Operation id: `rollApiKey`.
          */
         post: operations["rollApiKey"];
         delete?: never;
@@ -510,6 +628,8 @@ export interface paths {
         /**
          * Get approval notification settings
          * @description Where Warden announces new approvals besides email. Never shows the Slack webhook's path or the signing secret.
+         *
+         *     Operation id: `getApprovalSettings`.
          */
         get: operations["getApprovalSettings"];
         /**
@@ -520,6 +640,8 @@ export interface paths {
          *     `DESTINATION_NOT_ALLOWED`. Setting `webhook_url` issues a new signing secret, returned once
          *     as `secret` (the previous one stops being used); see ApprovalSettings for verifying deliveries.
          *     Deliveries happen after the approval is committed and never fail the call that opened it.
+         *
+         *     Operation id: `updateApprovalSettings`.
          */
         put: operations["updateApprovalSettings"];
         post?: never;
@@ -541,6 +663,8 @@ export interface paths {
          * @description The org's approvals, newest first (seed 001), optionally only those in one `status`. A
          *     pending approval past its `expires_at` is listed, and filtered, as `expired`. `org_id`
          *     may be given and must be the caller's org (a platform admin names any org).
+         *
+         *     Operation id: `listApprovals`.
          */
         get: operations["listApprovals"];
         put?: never;
@@ -572,6 +696,8 @@ export interface paths {
          *     Callers: a user or API key with `approval.read` (checked by the operation, since an agent
          *     holds no permissions), or the agent that asked, with its own `X-Agent-Secret` or a gateway key bound to it; an agent
          *     reading another agent's approval gets 404.
+         *
+         *     Operation id: `getApproval`.
          */
         get: operations["getApproval"];
         put?: never;
@@ -603,6 +729,8 @@ export interface paths {
          *     and the rest answer 409 `APPROVAL_ALREADY_DECIDED` (or `APPROVAL_EXPIRED` once `expires_at`
          *     has passed). Only people and API keys decide: an agent's own credentials (agent secret,
          *     runtime token, gateway key) are refused with 403, so no agent can approve its own request.
+         *
+         *     Operation id: `approveApproval`.
          */
         post: operations["approveApproval"];
         delete?: never;
@@ -630,6 +758,8 @@ export interface paths {
          *     and the rest answer 409 `APPROVAL_ALREADY_DECIDED` (or `APPROVAL_EXPIRED` once `expires_at`
          *     has passed). Only people and API keys decide: an agent's own credentials (agent secret,
          *     runtime token, gateway key) are refused with 403, so no agent can approve its own request.
+         *
+         *     Operation id: `denyApproval`.
          */
         post: operations["denyApproval"];
         delete?: never;
@@ -650,6 +780,8 @@ export interface paths {
          * @description The caller's org's audit events, newest first, filtered as seed 002 does: `actor` (an actor
          *     id), `action`, `resource` (a resource id), `correlation_id` (the request id), and the
          *     time window `since`/`until` (inclusive, exclusive). Same plan gate as `GET /api/v1/audit-logs`.
+         *
+         *     Operation id: `listAuditEvents`.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -673,6 +805,8 @@ export interface paths {
          *     `audit_logs` plan feature (Starter and up). A platform admin names any org with
          *     `organization_id`, or `platform` for the events of no org (failed logins for unknown
          *     emails, admin actions); anyone else may name only their own.
+         *
+         *     Operation id: `listAuditLogs`.
          */
         get: operations["listAuditLogs"];
         put?: never;
@@ -721,6 +855,8 @@ export interface paths {
          *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
          *     destination is 422 `DESTINATION_NOT_ALLOWED`. Exports count against the `siem_export` rate
          *     limit: 60 an hour per org and 120 per client IP (429 with `Retry-After`).
+         *
+         *     Operation id: `exportAuditLogsToDatadog`.
          */
         post: operations["exportAuditLogsToDatadog"];
         delete?: never;
@@ -768,6 +904,8 @@ export interface paths {
          *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
          *     destination is 422 `DESTINATION_NOT_ALLOWED`. Exports count against the `siem_export` rate
          *     limit: 60 an hour per org and 120 per client IP (429 with `Retry-After`).
+         *
+         *     Operation id: `exportAuditLogsToPagerDuty`.
          */
         post: operations["exportAuditLogsToPagerDuty"];
         delete?: never;
@@ -814,6 +952,8 @@ export interface paths {
          *     timeout (`OUTBOUND_TIMEOUT_MS`) and the answer is read to at most 64 KiB. A refused
          *     destination is 422 `DESTINATION_NOT_ALLOWED`. Exports count against the `siem_export` rate
          *     limit: 60 an hour per org and 120 per client IP (429 with `Retry-After`).
+         *
+         *     Operation id: `exportAuditLogsToSplunk`.
          */
         post: operations["exportAuditLogsToSplunk"];
         delete?: never;
@@ -835,6 +975,8 @@ export interface paths {
          *     `AuditEvent` fields; `details` as JSON). A cell that starts with `=`, `+`, `-`, `@`, a tab or
          *     a carriage return is prefixed with `'` so spreadsheets do not run it as a formula. Same
          *     filters and plan gate as `GET /api/v1/audit-events`.
+         *
+         *     Operation id: `exportAuditCsv`.
          */
         get: operations["exportAuditCsv"];
         put?: never;
@@ -858,6 +1000,8 @@ export interface paths {
          *     line, each with its `prev_hash` and `hash`: an unfiltered export re-verifies offline as the
          *     `AuditEvent` schema describes. Read in batches, so memory stays flat for any size. Same
          *     filters as `GET /api/v1/audit-events`; same plan gate.
+         *
+         *     Operation id: `exportAuditJsonl`.
          */
         get: operations["exportAuditJsonl"];
         put?: never;
@@ -884,6 +1028,8 @@ export interface paths {
          *     signature fails). Org admins verify their
          *     org; a platform admin names one with `organization_id`, or `platform` for the chain of
          *     events that belong to no org.
+         *
+         *     Operation id: `verifyAuditChain`.
          */
         get: operations["verifyAuditChain"];
         put?: never;
@@ -912,6 +1058,8 @@ export interface paths {
          *
          *     Audit: `auth.login` in the user's org, actor the user, resource the new session; a refusal is
          *     `auth.login_failed` (outcome `failure`; in the platform chain when no user has the email).
+         *
+         *     Operation id: `login`.
          */
         post: operations["login"];
         delete?: never;
@@ -937,6 +1085,8 @@ export interface paths {
          *
          *     Audit: `auth.logout`, actor the caller, resource the session; in the caller's org, or in the
          *     platform chain for an admin session.
+         *
+         *     Operation id: `logout`.
          */
         post: operations["logout"];
         delete?: never;
@@ -959,6 +1109,8 @@ export interface paths {
          *     expired or unknown token is 401. Following the link also verifies the email.
          *
          *     Audit: `auth.magic_link_login` in the user's org, actor the user, resource the new session.
+         *
+         *     Operation id: `completeMagicLink`.
          */
         get: operations["completeMagicLink"];
         put?: never;
@@ -989,6 +1141,8 @@ export interface paths {
          *
          *     Audit: `auth.magic_link_requested` (actor `anonymous` with the email), in the user's org with
          *     the user as resource, or, for an unknown email, in the platform chain with outcome `failure`.
+         *
+         *     Operation id: `startMagicLink`.
          */
         post: operations["startMagicLink"];
         delete?: never;
@@ -1009,6 +1163,8 @@ export interface paths {
          * @description The principal behind the credential: a user (login JWT), an API key (with the user who
          *     created it) or a platform admin session; its org, roles, effective permissions and when
          *     the credential expires. Needs no permission beyond a valid credential.
+         *
+         *     Operation id: `getCurrentPrincipal`.
          */
         get: operations["getCurrentPrincipal"];
         put?: never;
@@ -1051,6 +1207,8 @@ export interface paths {
          *     user). A refused callback writes `auth.oidc_login_failed` (outcome `failure`, actor
          *     `anonymous` with the email when known) in the user's org when the email names one, else in
          *     the platform chain.
+         *
+         *     Operation id: `completeOidcLogin`.
          */
         get: operations["completeOidcLogin"];
         put?: never;
@@ -1073,6 +1231,8 @@ export interface paths {
          * @description Tells a login page whether to offer "Sign in with SSO": `enabled` is true when the operator
          *     configured an OpenID provider (`OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_ALLOWED_EMAIL_DOMAINS`).
          *     It does not contact the provider.
+         *
+         *     Operation id: `getOidcStatus`.
          */
         get: operations["getOidcStatus"];
         put?: never;
@@ -1108,6 +1268,8 @@ export interface paths {
          *     200 with the login as JSON. 404 `OIDC_NOT_CONFIGURED` when SSO is off; 502
          *     `OIDC_PROVIDER_UNAVAILABLE` when the provider's discovery document cannot be read.
          *     Rate-limited per IP.
+         *
+         *     Operation id: `startOidcLogin`.
          */
         get: operations["startOidcLogin"];
         put?: never;
@@ -1145,6 +1307,8 @@ export interface paths {
          *     `daily_budget_usd`, `network`, `create_wallet` and `stripe_email` are accepted for
          *     compatibility with seed-001 clients and ignored: billing and wallets are not part of this
          *     Warden. Rate-limited per IP and per email.
+         *
+         *     Operation id: `signup`.
          */
         post: operations["signup"];
         delete?: never;
@@ -1166,6 +1330,8 @@ export interface paths {
          *     `#token=<jwt>`, or 200 with the token. A used, superseded, expired or unknown token is 401.
          *
          *     Audit: `auth.email_verified` in the user's org, actor the user, resource the new session.
+         *
+         *     Operation id: `completeEmailVerification`.
          */
         get: operations["completeEmailVerification"];
         put?: never;
@@ -1193,6 +1359,8 @@ export interface paths {
          *     verified; 409 for credentials that are not a user login.
          *
          *     Audit: `auth.email_verification_requested` in the user's org, actor and resource the user.
+         *
+         *     Operation id: `startEmailVerification`.
          */
         post: operations["startEmailVerification"];
         delete?: never;
@@ -1214,6 +1382,8 @@ export interface paths {
          *     or denied, with its cost and Warden's fee. `org_id` may be given and must be the caller's org
          *     (another org answers 404; a platform admin names any org). `agent_id` narrows the list to one
          *     agent; an agent of another org simply has no events here.
+         *
+         *     Operation id: `listBillingEvents`.
          */
         get: operations["listBillingEvents"];
         put?: never;
@@ -1240,6 +1410,8 @@ export interface paths {
          *     range is this month. `from` must be before `to` and the range at most 366 days (422
          *     `INVALID_TIME_RANGE`). `org_id` may be given and must be the caller's org (another org
          *     answers 404; a platform admin names any org).
+         *
+         *     Operation id: `getBillingSummary`.
          */
         get: operations["getBillingSummary"];
         put?: never;
@@ -1273,6 +1445,8 @@ export interface paths {
          *     Approval flow: `approval_required` opens an approval (or answers the pending one); when a human has
          *     approved it, ask again with `approval_id` and the same method and path and a cost no higher:
          *     that one ask is allowed, and the approval is used up.
+         *
+         *     Operation id: `createDecision`.
          */
         post: operations["createDecision"];
         delete?: never;
@@ -1299,6 +1473,8 @@ export interface paths {
          *     hourly purge deletes older events; at each cut it stores a checkpoint of the chain at the cut
          *     (seq and hash) signed with Warden's Ed25519 key (the JWKS key), and verification continues
          *     from that checkpoint.
+         *
+         *     Operation id: `setAuditRetention`.
          */
         put: operations["setAuditRetention"];
         post?: never;
@@ -1319,6 +1495,8 @@ export interface paths {
          * List the org's environments
          * @description Seed 002: every environment of every project of the org, oldest first, or only one
          *     project's with `project_id` (a project of another org, or none, answers 404).
+         *
+         *     Operation id: `listOrgEnvironments`.
          */
         get: operations["listOrgEnvironments"];
         put?: never;
@@ -1327,6 +1505,8 @@ export interface paths {
          * @description Seed 002's form of `POST /api/v1/workspaces/{workspace_id}/environments`, with the project in
          *     the body. Names are unique in a project, case-insensitively (409 `ENVIRONMENT_NAME_TAKEN`);
          *     an archived project takes no new environments (409 `PROJECT_ARCHIVED`).
+         *
+         *     Operation id: `createProjectEnvironment`.
          */
         post: operations["createProjectEnvironment"];
         delete?: never;
@@ -1351,6 +1531,8 @@ export interface paths {
         /**
          * Delete an environment
          * @description Seed 002's form of `DELETE /api/v1/workspaces/{workspace_id}/environments/{environment_id}`, by the environment's id alone.
+         *
+         *     Operation id: `deleteProjectEnvironment`.
          */
         delete: operations["deleteProjectEnvironment"];
         options?: never;
@@ -1410,6 +1592,8 @@ export interface paths {
          *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
          *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
          *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         *
+         *     Operation id: `gatewayGet`.
          */
         get: operations["gatewayGet"];
         /**
@@ -1422,6 +1606,8 @@ export interface paths {
          *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
          *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
          *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         *
+         *     Operation id: `gatewayPut`.
          */
         put: operations["gatewayPut"];
         /**
@@ -1434,6 +1620,8 @@ export interface paths {
          *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
          *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
          *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         *
+         *     Operation id: `gatewayPost`.
          */
         post: operations["gatewayPost"];
         /**
@@ -1446,6 +1634,8 @@ export interface paths {
          *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
          *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
          *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         *
+         *     Operation id: `gatewayDelete`.
          */
         delete: operations["gatewayDelete"];
         options?: never;
@@ -1460,6 +1650,8 @@ export interface paths {
          *     `Transfer-Encoding`, `Upgrade`) and `Host` are not forwarded either way. Redirects are passed
          *     back, not followed. The vendor's status, headers and body come back as they are; Warden's own
          *     answers (202, 4xx, 502, 504) carry `X-Request-Id` and the error shape.
+         *
+         *     Operation id: `gatewayPatch`.
          */
         patch: operations["gatewayPatch"];
         trace?: never;
@@ -1479,6 +1671,8 @@ export interface paths {
         /**
          * Register a liveness beacon
          * @description Records where the installation runs (seed 000), e.g. a Kubernetes pod; a later call replaces it.
+         *
+         *     Operation id: `registerInstallationBeacon`.
          */
         post: operations["registerInstallationBeacon"];
         delete?: never;
@@ -1518,6 +1712,8 @@ export interface paths {
          *     runtime token is audited (`x-audit-recorded-by: service`), as
          *     `installation.runtime_token_renewed` in the same transaction,
          *     with the new token's version and expiry but not the token.
+         *
+         *     Operation id: `renewInstallationLease`.
          */
         post: operations["renewInstallationLease"];
         delete?: never;
@@ -1553,6 +1749,8 @@ export interface paths {
          *
          *     Each answered refresh is an `installation.token_refreshed` event, by the installation, with
          *     the tokens redacted.
+         *
+         *     Operation id: `refreshInstallationToken`.
          */
         post: operations["refreshInstallationToken"];
         delete?: never;
@@ -1581,6 +1779,8 @@ export interface paths {
          *     `shutdown_deadline` the installation has to finish its work, and is 0 from then on (stop
          *     now). The runtime token reaches nothing but that lease, which never hands out a new token
          *     again. Revoking again is a no-op.
+         *
+         *     Operation id: `revokeInstallation`.
          */
         post: operations["revokeInstallation"];
         delete?: never;
@@ -1611,6 +1811,8 @@ export interface paths {
          *     Every answered bootstrap, a repeat too (it hands the credentials out again), is an
          *     `installation.bootstrapped` event in the installation's org, by the installation, with the
          *     tokens redacted.
+         *
+         *     Operation id: `bootstrapInstallation`.
          */
         post: operations["bootstrapInstallation"];
         delete?: never;
@@ -1635,8 +1837,70 @@ export interface paths {
          *     runtime token and a new refresh token; every earlier refresh token of that installation
          *     dies, and presenting one later revokes the installation's tokens. Creates the installation
          *     when the agent has none in the workspace.
+         *
+         *     Operation id: `recoverInstallation`.
          */
         post: operations["recoverInstallation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List jobs
+         * @description The org's jobs, newest first, optionally only those with a `status`, of a `cluster_name`, pinned to or claimed by an `agent_id`, or carrying out a `request_id`.
+         *
+         *     Operation id: `listJobs`.
+         */
+        get: operations["listJobs"];
+        put?: never;
+        /**
+         * Enqueue a job
+         * @description Puts a job on the org's queue (seed 002's admin `POST /jobs`). Without `agent_id` any agent
+         *     of the org serving `cluster_name` may claim it; with `agent_id` only that agent may (404
+         *     `AGENT_NOT_FOUND` when the org has no such agent). `payload` is what the agent needs (at
+         *     most 16 KiB as JSON, nested at most 8 levels: 422 `JOB_PAYLOAD_TOO_LARGE` beyond); never put
+         *     a secret's value in it. `max_attempts` (1-10, default 3) bounds how often an expired lease
+         *     returns the job to the queue. Agents waiting to claim are woken as soon as the job is
+         *     committed. Jobs that carry out access requests are enqueued by Warden itself when a request
+         *     is approved, with the request's id.
+         *
+         *     Operation id: `createJob`.
+         */
+        post: operations["createJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id (`job_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a job
+         * @description One job of the org; another org's, or an unknown id, is 404 `JOB_NOT_FOUND`.
+         *
+         *     Operation id: `getJob`.
+         */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1654,6 +1918,8 @@ export interface paths {
          * List gateway keys
          * @description The org's gateway keys, newest first, revoked ones included (with `revoked_at`), optionally
          *     for one agent or one vendor. Secrets are never listed: only each key's prefix and last four characters.
+         *
+         *     Operation id: `listGatewayKeys`.
          */
         get: operations["listGatewayKeys"];
         put?: never;
@@ -1663,6 +1929,8 @@ export interface paths {
          *     `key` (`sgk_…`, with a CRC32 checksum suffix) and stored only as a SHA-256 digest. The agent
          *     or the vendor of another org, or a deleted vendor, is 404; a revoked agent is 409
          *     `AGENT_REVOKED` (a disabled one may get keys, which work once the kill switch lifts).
+         *
+         *     Operation id: `createGatewayKey`.
          */
         post: operations["createGatewayKey"];
         delete?: never;
@@ -1688,6 +1956,8 @@ export interface paths {
          * Revoke a gateway key
          * @description Revokes the key: the next call with it gets 401 `CREDENTIAL_REVOKED`. The key stays listed
          *     with `revoked_at`; revoking a revoked key is a no-op.
+         *
+         *     Operation id: `revokeGatewayKey`.
          */
         delete: operations["revokeGatewayKey"];
         options?: never;
@@ -1708,6 +1978,8 @@ export interface paths {
          *     while the key works, so it doubles as a check: 401 `CREDENTIAL_REVOKED` once the key is
          *     revoked, 403 `GATEWAY_KEY_AGENT_STOPPED` while its agent is disabled or revoked, 403
          *     `GATEWAY_KEY_VENDOR_DELETED` once its vendor is deleted.
+         *
+         *     Operation id: `getCurrentGatewayKey`.
          */
         get: operations["getCurrentGatewayKey"];
         put?: never;
@@ -1737,6 +2009,8 @@ export interface paths {
          *     From the moment this returns every credential of the agent is refused, and each
          *     installation's next lease answers the `shutdown` command. `POST /api/v1/agents/{id}/enable`
          *     lifts it. A revoked agent cannot be disabled (409).
+         *
+         *     Operation id: `killAgent`.
          */
         post: operations["killAgent"];
         delete?: never;
@@ -1756,6 +2030,8 @@ export interface paths {
          * List orgs
          * @description The orgs the caller can see: its own org for a user or API key, every org for a platform
          *     admin. Newest first.
+         *
+         *     Operation id: `listOrgs`.
          */
         get: operations["listOrgs"];
         put?: never;
@@ -1764,6 +2040,8 @@ export interface paths {
          * @description Creates an org on the free plan, or the plan given. Only platform admins hold
          *     `org.create`. To give the org its first user, follow with `POST /api/v1/users` and
          *     `org_id`, or let people sign up with `POST /api/v1/auth/signup`.
+         *
+         *     Operation id: `createOrg`.
          */
         post: operations["createOrg"];
         delete?: never;
@@ -1785,6 +2063,8 @@ export interface paths {
          * @description Moves an org to another plan. Takes effect on the next request: features and quotas are
          *     read from the plan table each time. Objects over a smaller plan's quota stay; only new
          *     ones are refused.
+         *
+         *     Operation id: `setOrgPlan`.
          */
         put: operations["setOrgPlan"];
         post?: never;
@@ -1807,6 +2087,8 @@ export interface paths {
         /**
          * List workspaces
          * @description The org's workspaces, newest first.
+         *
+         *     Operation id: `listWorkspaces`.
          */
         get: operations["listWorkspaces"];
         put?: never;
@@ -1814,6 +2096,8 @@ export interface paths {
          * Create a workspace
          * @description Creates a workspace. Names are unique in an org (case-insensitive; 409 otherwise). A user
          *     who creates one becomes its admin member. Counts against the plan's workspace quota (402).
+         *
+         *     Operation id: `createWorkspace`.
          */
         post: operations["createWorkspace"];
         delete?: never;
@@ -1837,11 +2121,15 @@ export interface paths {
         /**
          * Get a workspace
          * @description One workspace of the org.
+         *
+         *     Operation id: `getWorkspace`.
          */
         get: operations["getWorkspace"];
         /**
          * Update a workspace
          * @description Replaces the workspace's name and description (omitting `description` keeps it).
+         *
+         *     Operation id: `updateWorkspace`.
          */
         put: operations["updateWorkspace"];
         post?: never;
@@ -1851,6 +2139,8 @@ export interface paths {
          *     agents or installations is 409 `WORKSPACE_NOT_EMPTY`, naming them (up to 20 ids each);
          *     `?force=true` deletes them too: the agents, their installations, install tokens and runtime
          *     and refresh tokens, in the same transaction.
+         *
+         *     Operation id: `deleteWorkspace`.
          */
         delete: operations["deleteWorkspace"];
         options?: never;
@@ -1873,6 +2163,8 @@ export interface paths {
         /**
          * List a workspace's members
          * @description The workspace's members with their workspace roles, oldest membership first.
+         *
+         *     Operation id: `listWorkspaceMembers`.
          */
         get: operations["listWorkspaceMembers"];
         put?: never;
@@ -1902,12 +2194,16 @@ export interface paths {
          * Add a member or change their role
          * @description Makes a user of the same org a member of the workspace with the given role, or changes the
          *     role of an existing member. Idempotent.
+         *
+         *     Operation id: `setWorkspaceMember`.
          */
         put: operations["setWorkspaceMember"];
         post?: never;
         /**
          * Remove a member
          * @description Ends the user's membership of the workspace (404 when they are not a member).
+         *
+         *     Operation id: `removeWorkspaceMember`.
          */
         delete: operations["removeWorkspaceMember"];
         options?: never;
@@ -1927,6 +2223,8 @@ export interface paths {
          * @description Every permission Warden knows, with what it allows. Roles, API keys and every operation's
          *     `x-permission` use these names. The catalog changes only with a new Warden version, so
          *     the answer may be cached for 5 minutes.
+         *
+         *     Operation id: `listPermissions`.
          */
         get: operations["listPermissions"];
         put?: never;
@@ -1952,6 +2250,8 @@ export interface paths {
          *     402 with `current_usage`). Plans are listed cheapest first; each includes everything the
          *     cheaper ones do. The example below is the table as this version ships it (a test keeps the
          *     two equal).
+         *
+         *     Operation id: `listPlans`.
          */
         get: operations["listPlans"];
         put?: never;
@@ -1972,6 +2272,8 @@ export interface paths {
         /**
          * List policies
          * @description The org's live policies at their current versions, newest first.
+         *
+         *     Operation id: `listPolicies`.
          */
         get: operations["listPolicies"];
         put?: never;
@@ -1987,6 +2289,8 @@ export interface paths {
          *     An agent is governed by its own policies, then its workspace's, in order: the first denial
          *     wins, then the first approval rule that applies. An agent with no policy at all is denied
          *     every call (`no_policy`): Warden denies by default.
+         *
+         *     Operation id: `createPolicy`.
          */
         post: operations["createPolicy"];
         delete?: never;
@@ -2008,6 +2312,8 @@ export interface paths {
         /**
          * Get a policy
          * @description One live policy at its current version. A deleted policy answers 404 (its versions stay readable).
+         *
+         *     Operation id: `getPolicy`.
          */
         get: operations["getPolicy"];
         /**
@@ -2015,6 +2321,8 @@ export interface paths {
          * @description Replaces the policy's whole content (omitted fields take their defaults) as a new version,
          *     one more than the current. Earlier versions stay readable. Agents and workspaces naming the
          *     policy are governed by the new version from the next call. Rules as for `createPolicy`.
+         *
+         *     Operation id: `updatePolicy`.
          */
         put: operations["updatePolicy"];
         post?: never;
@@ -2024,6 +2332,8 @@ export interface paths {
          *     stay readable so past decisions can be explained. A policy that agents or workspaces still
          *     name is 409 `POLICY_IN_USE`, naming them (up to 20 ids each); `?force=true` deletes it and
          *     removes it from them, in one transaction.
+         *
+         *     Operation id: `deletePolicy`.
          */
         delete: operations["deletePolicy"];
         options?: never;
@@ -2044,6 +2354,8 @@ export interface paths {
         /**
          * List a policy's versions
          * @description Every version of the policy, newest first; also for a deleted policy, so past decisions can be explained.
+         *
+         *     Operation id: `listPolicyVersions`.
          */
         get: operations["listPolicyVersions"];
         put?: never;
@@ -2069,6 +2381,8 @@ export interface paths {
         /**
          * Get one version of a policy
          * @description One version of the policy, as a decision that recorded it saw it; also for a deleted policy.
+         *
+         *     Operation id: `getPolicyVersion`.
          */
         get: operations["getPolicyVersion"];
         put?: never;
@@ -2091,6 +2405,8 @@ export interface paths {
          * @description Seed 002's name for a workspace: the org's projects are its workspaces (same rows, same
          *     `ws_` ids as `GET /api/v1/orgs/{org_id}/workspaces`), newest first, optionally only the
          *     `active` or `archived` ones.
+         *
+         *     Operation id: `listProjects`.
          */
         get: operations["listProjects"];
         put?: never;
@@ -2100,6 +2416,8 @@ export interface paths {
          *     /api/v1/orgs/{org_id}/workspaces` does (the same quota, 402 when it is used up; a user who
          *     creates it becomes its admin member). Names are unique in an org, case-insensitively (409
          *     `PROJECT_NAME_TAKEN`). A new project is `active`.
+         *
+         *     Operation id: `createProject`.
          */
         post: operations["createProject"];
         delete?: never;
@@ -2121,6 +2439,8 @@ export interface paths {
         /**
          * Get a project
          * @description Seed 002's name for a workspace; the same object as `GET /api/v1/orgs/{org_id}/workspaces/{id}`.
+         *
+         *     Operation id: `getProject`.
          */
         get: operations["getProject"];
         put?: never;
@@ -2144,6 +2464,8 @@ export interface paths {
         /**
          * List a project's environments
          * @description Seed 002's name for a workspace's environments; the same list as `GET /api/v1/workspaces/{workspace_id}/environments`, oldest first.
+         *
+         *     Operation id: `listProjectEnvironments`.
          */
         get: operations["listProjectEnvironments"];
         put?: never;
@@ -2171,6 +2493,8 @@ export interface paths {
          *     access requests (409 `PROJECT_ARCHIVED`); what it holds stays readable, and pending requests
          *     run their course. `active` reopens it. Idempotent: setting the status it has changes nothing
          *     (`archived_at` keeps the first archiving).
+         *
+         *     Operation id: `setProjectStatus`.
          */
         put: operations["setProjectStatus"];
         post?: never;
@@ -2190,6 +2514,8 @@ export interface paths {
         /**
          * List roles
          * @description The built-in roles, then the org's custom roles oldest first.
+         *
+         *     Operation id: `listRoles`.
          */
         get: operations["listRoles"];
         put?: never;
@@ -2198,6 +2524,8 @@ export interface paths {
          * @description Creates a role from catalog permissions. Every permission must be in the catalog (422
          *     otherwise), of `org` scope, and held by the caller (403 names the ones you lack). Custom
          *     roles need the `custom_roles` plan feature (Starter and up).
+         *
+         *     Operation id: `createRole`.
          */
         post: operations["createRole"];
         delete?: never;
@@ -2219,6 +2547,8 @@ export interface paths {
         /**
          * Get a role
          * @description One built-in or custom role.
+         *
+         *     Operation id: `getRole`.
          */
         get: operations["getRole"];
         put?: never;
@@ -2229,6 +2559,8 @@ export interface paths {
          *     of the role (403 `PRIVILEGE_ESCALATION`). Built-in roles cannot be deleted
          *     (409 `ROLE_BUILT_IN`), nor a role whose assignments give the org's last owner
          *     `owner.grant` (409 `LAST_OWNER`).
+         *
+         *     Operation id: `deleteRole`.
          */
         delete: operations["deleteRole"];
         options?: never;
@@ -2255,6 +2587,8 @@ export interface paths {
          *     holding the role, and the API keys they created, get the new set on their next request.
          *     Taking `owner.grant` away from the role when it is all that makes the org's last owner one
          *     is 409 `LAST_OWNER`.
+         *
+         *     Operation id: `setRolePermissions`.
          */
         put: operations["setRolePermissions"];
         post?: never;
@@ -2278,6 +2612,8 @@ export interface paths {
          *     `ref_prefix` matches refs starting with it (literally: `%` and `_` are plain characters),
          *     and each `label=key:value` (repeatable, split at the first `:`) must be among the secret's
          *     labels.
+         *
+         *     Operation id: `listDiscoveredSecrets`.
          */
         get: operations["listDiscoveredSecrets"];
         put?: never;
@@ -2301,6 +2637,8 @@ export interface paths {
         /**
          * Get a discovered secret
          * @description One discovered secret of the org (never its value); 404 `SECRET_NOT_FOUND` when unknown or another org's.
+         *
+         *     Operation id: `getDiscoveredSecret`.
          */
         get: operations["getDiscoveredSecret"];
         put?: never;
@@ -2325,6 +2663,8 @@ export interface paths {
          *     four only) and the approvals waiting for a human. Each list holds at most 1000 items;
          *     `truncated` says when one stopped there. A platform admin names any org with `org_id`; for
          *     anyone else `org_id` must be their own org (another org answers 404).
+         *
+         *     Operation id: `getStateSnapshot`.
          */
         get: operations["getStateSnapshot"];
         put?: never;
@@ -2367,6 +2707,8 @@ export interface paths {
          *     `after`. The service writes it (`x-audit-recorded-by: service`) after signing: Warden's
          *     key is read (on first use) on a connection of its own, which the embedded database cannot
          *     give inside an operation's transaction.
+         *
+         *     Operation id: `createTrustHeaders`.
          */
         post: operations["createTrustHeaders"];
         delete?: never;
@@ -2391,6 +2733,8 @@ export interface paths {
          *     and its fingerprint, status and revocation, installations (a lapsed lease shows as
          *     `stale`) and when it was last seen. `verified` is true only once this org has proven the
          *     key (`key_proven_at`); relying parties should not trust an unverified profile.
+         *
+         *     Operation id: `getTrustProfile`.
          */
         get: operations["getTrustProfile"];
         put?: never;
@@ -2423,6 +2767,8 @@ export interface paths {
          *     point, no whitespace, numbers in their shortest ECMAScript form. `signature` is the 64-byte
          *     Ed25519 signature in base64 or base64url. Example: for `context {"workspace_id": "ws_abc123"}`
          *     the bytes are `{"context":{"workspace_id":"ws_abc123"},"sekuire_id":"21fe…21b9"}`.
+         *
+         *     Operation id: `verifyTrust`.
          */
         post: operations["verifyTrust"];
         delete?: never;
@@ -2441,6 +2787,8 @@ export interface paths {
         /**
          * List role assignments
          * @description The org's role assignments, newest first, optionally for one user or one role.
+         *
+         *     Operation id: `listUserRoles`.
          */
         get: operations["listUserRoles"];
         put?: never;
@@ -2449,6 +2797,8 @@ export interface paths {
          * @description Gives a user of the org a role on top of their built-in role. Nobody grants a role holding
          *     permissions they lack themselves (403 names them). Assigning a role the user already has
          *     is 409.
+         *
+         *     Operation id: `assignUserRole`.
          */
         post: operations["assignUserRole"];
         delete?: never;
@@ -2476,6 +2826,8 @@ export interface paths {
          *     the API keys they created. The caller must hold every permission of the role (403
          *     `PRIVILEGE_ESCALATION`), as to grant it. Taking `owner.grant` from the org's last owner (no
          *     other owner user, no first-start owner key left) is 409 `LAST_OWNER`.
+         *
+         *     Operation id: `removeUserRole`.
          */
         delete: operations["removeUserRole"];
         options?: never;
@@ -2494,6 +2846,8 @@ export interface paths {
          * List users
          * @description The users of the caller's org, newest first. A platform admin lists any org's users with
          *     `org_id`; for anyone else `org_id` must be their own org (another org answers 404).
+         *
+         *     Operation id: `listUsers`.
          */
         get: operations["listUsers"];
         put?: never;
@@ -2503,6 +2857,8 @@ export interface paths {
          *     `role` is a built-in role, `member` by default; nobody can create a user holding
          *     permissions they lack themselves, and only an owner creates owners. Passwords are stored as
          *     scrypt hashes (N=2^14, r=8, p=5) and never returned. Counts against the plan's user quota.
+         *
+         *     Operation id: `createUser`.
          */
         post: operations["createUser"];
         delete?: never;
@@ -2531,6 +2887,8 @@ export interface paths {
          *     user holds, through any role (403 `PRIVILEGE_ESCALATION` naming the others: an admin cannot
          *     delete an owner, a key holding only `user.edit` cannot delete an admin), and the org's last
          *     owner cannot be deleted (409 `LAST_OWNER`: make another owner first).
+         *
+         *     Operation id: `deleteUser`.
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -2551,6 +2909,8 @@ export interface paths {
         /**
          * List a user's roles
          * @description The user's built-in role first, then the roles assigned to them, with their permissions.
+         *
+         *     Operation id: `listRolesOfUser`.
          */
         get: operations["listRolesOfUser"];
         put?: never;
@@ -2571,6 +2931,8 @@ export interface paths {
         /**
          * List vendors
          * @description The org's vendors, newest first (deleted ones are gone). Credentials are never listed, only their last four characters.
+         *
+         *     Operation id: `listVendors`.
          */
         get: operations["listVendors"];
         put?: never;
@@ -2586,6 +2948,8 @@ export interface paths {
          *     `bearer` and `basic`. With `basic` the `api_key` is `user:password`. `org_id` may be
          *     given and must be the caller's org. 503 `ENCRYPTION_KEY_MISSING` when this Warden has no
          *     key-encryption key (`WARDEN_ENCRYPTION_KEY` on a real Postgres).
+         *
+         *     Operation id: `createVendor`.
          */
         post: operations["createVendor"];
         delete?: never;
@@ -2607,6 +2971,8 @@ export interface paths {
         /**
          * Get a vendor
          * @description One vendor of the org, without its credential.
+         *
+         *     Operation id: `getVendor`.
          */
         get: operations["getVendor"];
         put?: never;
@@ -2615,6 +2981,8 @@ export interface paths {
          * Delete a vendor
          * @description Deletes the vendor and erases its encrypted credential. From the moment this returns, every
          *     gateway key for it is refused (403 `GATEWAY_KEY_VENDOR_DELETED`); they stay listed.
+         *
+         *     Operation id: `deleteVendor`.
          */
         delete: operations["deleteVendor"];
         options?: never;
@@ -2624,6 +2992,8 @@ export interface paths {
          * @description Changes the fields given; the others keep their values. The credential changes only through
          *     rotate-credential. A new `base_url` is checked as at creation (422 `VENDOR_URL_REFUSED`);
          *     `auth_type` and `header_name` must fit together after the change.
+         *
+         *     Operation id: `updateVendor`.
          */
         patch: operations["updateVendor"];
         trace?: never;
@@ -2644,6 +3014,8 @@ export interface paths {
          * Rotate a vendor's credential
          * @description Replaces the vendor's `api_key` (encrypted at rest, never returned); the next forwarded call
          *     uses the new one. Gateway keys are unaffected. 503 `ENCRYPTION_KEY_MISSING` without a key-encryption key.
+         *
+         *     Operation id: `rotateVendorCredential`.
          */
         post: operations["rotateVendorCredential"];
         delete?: never;
@@ -2662,6 +3034,8 @@ export interface paths {
         /**
          * List workflows
          * @description The org's live workflows at their current versions, newest first.
+         *
+         *     Operation id: `listWorkflows`.
          */
         get: operations["listWorkflows"];
         put?: never;
@@ -2672,6 +3046,8 @@ export interface paths {
          *     approvals it needs and from which roles; no workflow fitting means one approval from anyone
          *     holding `request.approve`. Names are unique among the org's live workflows,
          *     case-insensitively (409 `WORKFLOW_NAME_TAKEN`).
+         *
+         *     Operation id: `createWorkflow`.
          */
         post: operations["createWorkflow"];
         delete?: never;
@@ -2694,12 +3070,16 @@ export interface paths {
          * Get a workflow
          * @description The workflow at its current version, or with `version` as it read at that version (the one
          *     an access request records); a given version stays readable after the workflow is deleted.
+         *
+         *     Operation id: `getWorkflow`.
          */
         get: operations["getWorkflow"];
         /**
          * Replace a workflow
          * @description Replaces the whole workflow (omitted fields take their defaults) as its next version; earlier
          *     versions never change, and requests already judged keep the version they recorded.
+         *
+         *     Operation id: `updateWorkflow`.
          */
         put: operations["updateWorkflow"];
         post?: never;
@@ -2707,6 +3087,8 @@ export interface paths {
          * Delete a workflow
          * @description The workflow stops judging new requests at once; its versions stay readable (`?version=`)
          *     for the requests that recorded them.
+         *
+         *     Operation id: `deleteWorkflow`.
          */
         delete: operations["deleteWorkflow"];
         options?: never;
@@ -2730,6 +3112,8 @@ export interface paths {
          *     and what they add up to. An agent in the workspace is governed by its own policies, then
          *     these (the same policy counts once). A workspace naming no policy leaves its agents to
          *     their own; an agent with no policy at all is denied every call (`no_policy`).
+         *
+         *     Operation id: `getWorkspacePolicy`.
          */
         get: operations["getWorkspacePolicy"];
         /**
@@ -2737,6 +3121,8 @@ export interface paths {
          * @description Replaces the list of policies the workspace names (an empty list names none). Every id must
          *     be a live policy of the org (422 `UNKNOWN_POLICY` naming the others). Agents in the
          *     workspace inherit them from their next call. Answers the new effective policy.
+         *
+         *     Operation id: `setWorkspacePolicies`.
          */
         put: operations["setWorkspacePolicies"];
         post?: never;
@@ -2759,12 +3145,16 @@ export interface paths {
         /**
          * List a workspace's environments
          * @description The workspace's environments, oldest first.
+         *
+         *     Operation id: `listEnvironments`.
          */
         get: operations["listEnvironments"];
         put?: never;
         /**
          * Create an environment
          * @description Adds a named environment to the workspace. Names are unique in a workspace (case-insensitive; 409).
+         *
+         *     Operation id: `createEnvironment`.
          */
         post: operations["createEnvironment"];
         delete?: never;
@@ -2791,6 +3181,8 @@ export interface paths {
         /**
          * Delete an environment
          * @description Deletes the environment.
+         *
+         *     Operation id: `deleteEnvironment`.
          */
         delete: operations["deleteEnvironment"];
         options?: never;
@@ -2815,6 +3207,8 @@ export interface paths {
          * @description A single-use `skt_…` token that lets one deployment of the agent bootstrap into this
          *     workspace (seed 000), valid `expiry_minutes` (1–1440, 15 by default). Shown once; stored as
          *     a SHA-256 digest. A disabled or revoked agent gets none (409).
+         *
+         *     Operation id: `createInstallToken`.
          */
         post: operations["createInstallToken"];
         delete?: never;
@@ -2834,6 +3228,8 @@ export interface paths {
          * The API reference portal
          * @description This reference as a self-contained HTML page, built from the same document with Redocly.
          *     It loads nothing from other hosts.
+         *
+         *     Operation id: `getDocs`.
          */
         get: operations["getDocs"];
         put?: never;
@@ -2855,6 +3251,8 @@ export interface paths {
          * The docs portal's icon
          * @description A 16×16 icon built into Warden, so the docs portal (and a browser's tab) shows one without
          *     fetching anything from another host.
+         *
+         *     Operation id: `getFavicon`.
          */
         get: operations["getFavicon"];
         put?: never;
@@ -2876,6 +3274,8 @@ export interface paths {
          * Liveness probe
          * @description Answers 200 while the process serves requests, whatever the state of its dependencies.
          *     Point a liveness probe here; point a readiness probe at `/readyz`.
+         *
+         *     Operation id: `getHealth`.
          */
         get: operations["getHealth"];
         put?: never;
@@ -2900,6 +3300,8 @@ export interface paths {
          *     (unmatched routes count as `operation_id="unmatched"`), database pool gauges
          *     (`warden_db_pool_connections`, by `state`), and the process's own metrics
          *     (`process_*`, `nodejs_*`).
+         *
+         *     Operation id: `getMetrics`.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -2920,6 +3322,8 @@ export interface paths {
         /**
          * The API contract as JSON
          * @description This document, bundled into one OpenAPI 3.0.3 JSON file. Generate clients from it.
+         *
+         *     Operation id: `getOpenApiJson`.
          */
         get: operations["getOpenApiJson"];
         put?: never;
@@ -2940,6 +3344,8 @@ export interface paths {
         /**
          * The API contract as YAML
          * @description The same bundled OpenAPI 3.0.3 document as `/openapi.json`, in YAML.
+         *
+         *     Operation id: `getOpenApiYaml`.
          */
         get: operations["getOpenApiYaml"];
         put?: never;
@@ -2962,6 +3368,8 @@ export interface paths {
          * @description Answers 200 when the database answers and every migration this build knows is applied;
          *     503 otherwise, with the outcome of each check so an operator sees which one failed.
          *     Each check has a short time limit, so the probe answers even while the database hangs.
+         *
+         *     Operation id: `getReadiness`.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -3561,7 +3969,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -3664,6 +4072,57 @@ export interface components {
              */
             status: "ok";
         };
+        /**
+         * @description A unit of work for an agent running in a customer's cluster (seed 002's job queue): read a
+         *     secret's value, apply a new one, or an org's own `custom` work. A job is either pinned to one
+         *     agent (`agent_id` set when it was enqueued) or open to every agent of the org that serves its
+         *     `cluster_name` (that has reported secrets of the cluster).
+         *
+         *     `status`: `queued` (waiting for a claim), `claimed` (an agent holds it until
+         *     `lease_expires_at`), `completed` or `failed` (final). A claimed job not completed before its
+         *     lease expires goes back to the queue; after `max_attempts` claims it fails for good with an
+         *     `error` saying so. `agent_id` is the pinned agent, or else the agent that claimed it last.
+         */
+        Job: {
+            agent_id: string | null;
+            /**
+             * Format: int32
+             * @description How many times the job has been claimed.
+             */
+            attempts: number;
+            /** Format: date-time */
+            claimed_at: string | null;
+            /** @description The cluster whose agent does the work. */
+            cluster_name: string;
+            /** Format: date-time */
+            completed_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Why it failed, as the agent reported it or as Warden decided. */
+            error: string | null;
+            id: string;
+            kind: components["schemas"]["JobKind"];
+            /**
+             * Format: date-time
+             * @description While `claimed`: when the job returns to the queue unless completed.
+             */
+            lease_expires_at: string | null;
+            /** Format: int32 */
+            max_attempts: number;
+            /** @description What the agent needs to do the work (never a secret's value). */
+            payload: {
+                [key: string]: unknown;
+            };
+            /** @description The access request the job carries out, if any. */
+            request_id: string | null;
+            /** @enum {string} */
+            status: "queued" | "claimed" | "completed" | "failed";
+        };
+        /**
+         * @description `read` fetches a secret's value for a read request, `patch` applies a new value for a patch request, `custom` is any other work an admin enqueues.
+         * @enum {string}
+         */
+        JobKind: "read" | "patch" | "custom";
         /** @description A login session for a user: the JWT to send as `Authorization: Bearer`, when it expires, and the user. */
         LoginResult: {
             /** Format: date-time */
@@ -4589,6 +5048,8 @@ export interface components {
         GatewayKeyIdPath: string;
         /** @description The installation's id. */
         InstallationIdPath: string;
+        /** @description The job's id (`job_…`). */
+        JobIdPath: string;
         /** @description How many items a page holds at most. */
         Limit: number;
         /** @description The single-use token from the emailed link. */
@@ -5177,6 +5638,119 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    completeAgentJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+                /** @description The job's id (`job_…`). */
+                job_id: components["parameters"]["JobIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "failed",
+                 *       "error": "vault: permission denied on secret/data/payments/stripe"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Why the job failed (only with `failed`). */
+                    error?: string;
+                    /** @enum {string} */
+                    status: "completed" | "failed";
+                };
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    claimAgentJob: {
+        parameters: {
+            query?: {
+                /** @description Seconds to hold the answer while there is no job to claim (0-30, default 0). */
+                wait?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The claimed job, now `claimed` by the caller until `lease_expires_at`. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "read",
+                     *       "status": "claimed",
+                     *       "cluster_name": "prod-eu-1",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "payload": {
+                     *         "provider": "vault",
+                     *         "ref": "secret/data/payments/stripe"
+                     *       },
+                     *       "attempts": 1,
+                     *       "max_attempts": 3,
+                     *       "claimed_at": "2026-11-25T10:00:00Z",
+                     *       "lease_expires_at": "2026-11-25T10:05:00Z",
+                     *       "completed_at": null,
+                     *       "error": null,
+                     *       "created_at": "2026-11-25T09:59:58Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description This instance holds as many waits as it allows; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "rate_limited",
+                     *       "message": "Too many job claims are being waited for; retry in 1 second.",
+                     *       "code": "JOB_WAITS_EXHAUSTED",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -8866,6 +9440,196 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                agent_id?: string;
+                cluster_name?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                request_id?: string;
+                status?: "queued" | "claimed" | "completed" | "failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of jobs. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "jobs": [
+                     *         {
+                     *           "id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "kind": "custom",
+                     *           "status": "completed",
+                     *           "cluster_name": "prod-eu-1",
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "request_id": null,
+                     *           "payload": {
+                     *             "action": "rotate-cache-credentials"
+                     *           },
+                     *           "attempts": 1,
+                     *           "max_attempts": 3,
+                     *           "claimed_at": "2026-11-25T10:00:00Z",
+                     *           "lease_expires_at": null,
+                     *           "completed_at": "2026-11-25T10:00:04Z",
+                     *           "error": null,
+                     *           "created_at": "2026-11-25T09:59:58Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        jobs: components["schemas"]["Job"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "cluster_name": "prod-eu-1",
+                 *       "kind": "custom",
+                 *       "payload": {
+                 *         "action": "rotate-cache-credentials",
+                 *         "namespace": "payments"
+                 *       },
+                 *       "agent_id": null,
+                 *       "max_attempts": 3
+                 *     }
+                 */
+                "application/json": {
+                    agent_id?: string | null;
+                    cluster_name: string;
+                    kind: components["schemas"]["JobKind"];
+                    /**
+                     * Format: int32
+                     * @default 3
+                     */
+                    max_attempts?: number;
+                    payload: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The job, `queued`. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "custom",
+                     *       "status": "queued",
+                     *       "cluster_name": "prod-eu-1",
+                     *       "agent_id": null,
+                     *       "request_id": null,
+                     *       "payload": {
+                     *         "action": "rotate-cache-credentials",
+                     *         "namespace": "payments"
+                     *       },
+                     *       "attempts": 0,
+                     *       "max_attempts": 3,
+                     *       "claimed_at": null,
+                     *       "lease_expires_at": null,
+                     *       "completed_at": null,
+                     *       "error": null,
+                     *       "created_at": "2026-11-25T09:59:58Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job's id (`job_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "job_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "custom",
+                     *       "status": "failed",
+                     *       "cluster_name": "prod-eu-1",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "request_id": null,
+                     *       "payload": {
+                     *         "action": "rotate-cache-credentials"
+                     *       },
+                     *       "attempts": 3,
+                     *       "max_attempts": 3,
+                     *       "claimed_at": "2026-11-25T10:10:00Z",
+                     *       "lease_expires_at": null,
+                     *       "completed_at": "2026-11-25T10:15:00Z",
+                     *       "error": "The lease expired on the last of 3 attempts.",
+                     *       "created_at": "2026-11-25T09:59:58Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

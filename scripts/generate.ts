@@ -1,12 +1,17 @@
 /**
- * Rebuilds everything in generated/ from openapi/: the bundled spec (JSON and YAML), the
+ * Rebuilds everything in generated/ from openapi/: the bundled spec (JSON and YAML, with code
+ * samples on every operation and the error-code and plan tables in its introduction), the
  * TypeScript types, the docs portal, and the binding's operation table and request validators
  * as standalone Ajv code. CI runs this and fails when generated/ changes.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PERMISSION_CATALOG } from '../src/auth/permissions';
+import { PLANS } from '../src/auth/plans';
 import { writeCompiledSpec } from '../src/binding/loaded-spec';
+import { addCodeSamples, type Spec } from './code-samples';
+import { errorCodeSection, planSection, showOperationIds } from './docs-sections';
 
 const root = resolve(__dirname, '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
@@ -15,16 +20,18 @@ const run = (name: string, args: string[]) => execFileSync(bin(name), args, { cw
 mkdirSync(join(root, 'generated/docs'), { recursive: true });
 
 run('redocly', ['bundle', 'openapi/openapi.yaml', '--output', 'generated/openapi.json']);
-run('redocly', ['bundle', 'openapi/openapi.yaml', '--output', 'generated/openapi.yaml']);
-run('redocly', [
-  'build-docs',
-  'generated/openapi.json',
-  '--output',
-  'generated/docs/index.html',
-  '--inlineBundle',
-  '--openapi.showExtensions=true',
-  '--openapi.hideDownloadButtons=false',
-]);
+const jsonPath = join(root, 'generated/openapi.json');
+const bundle = JSON.parse(readFileSync(jsonPath, 'utf8'));
+showOperationIds(bundle.paths);
+addCodeSamples(bundle as Spec, new Set(PERMISSION_CATALOG.filter((p) => p.scope === 'platform').map((p) => p.name)));
+bundle.info.description = [bundle.info.description.trimEnd(), errorCodeSection(bundle.components.schemas.ErrorCode), planSection(PLANS)]
+  .join('\n\n')
+  .concat('\n');
+// Pretty-printed so reviews of generated/ show readable diffs; the YAML is the same document.
+writeFileSync(jsonPath, `${JSON.stringify(bundle, null, 2)}\n`);
+run('redocly', ['bundle', 'generated/openapi.json', '--output', 'generated/openapi.yaml']);
+// The portal's options (extensions shown, the code-sample languages) are in redocly.yaml under `openapi`.
+run('redocly', ['build-docs', 'generated/openapi.json', '--output', 'generated/docs/index.html', '--inlineBundle']);
 
 async function generateTypes(): Promise<void> {
   // openapi-typescript is ESM-only; its CLI would also read redocly.yaml's `apis` and
@@ -50,9 +57,6 @@ function selfContainedDocs(html: string): string {
 const docsPath = join(root, 'generated/docs/index.html');
 writeFileSync(docsPath, selfContainedDocs(readFileSync(docsPath, 'utf8')));
 
-// Pretty-print the bundle so reviews of generated/ show readable diffs.
-const jsonPath = join(root, 'generated/openapi.json');
-writeFileSync(jsonPath, `${JSON.stringify(JSON.parse(readFileSync(jsonPath, 'utf8')), null, 2)}\n`);
 // The binding's operation table and standalone validators: start-up loads them instead of compiling.
 Promise.all([generateTypes(), writeCompiledSpec(JSON.parse(readFileSync(jsonPath, 'utf8')))]).then(
   () => console.log('generated/: openapi.json, openapi.yaml, api.d.ts, docs/index.html, binding/ (operation table, validators)'),

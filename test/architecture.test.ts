@@ -89,6 +89,7 @@ const TABLE_OWNERS: Record<string, string> = {
   data_keys: 'src/crypto/data-key-store.ts',
   vendors: 'src/modules/vendors/vendor-store.ts',
   gateway_keys: 'src/modules/gateway-keys/gateway-key-store.ts',
+  jobs: 'src/modules/jobs/job-store.ts',
   workflows: 'src/modules/workflows/workflow-store.ts',
   workflow_versions: 'src/modules/workflows/workflow-store.ts',
   discovered_secrets: 'src/modules/secrets/discovered-secret-store.ts',

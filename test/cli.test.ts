@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../src/config/paths';
-import { type SpawnedWarden, spawnWarden } from './support/warden-process';
+import { startFreshWarden, type WardenProcess } from './support/warden-process';
 
 const BIN = join(PROJECT_ROOT, 'packages/cli/bin/warden.js');
 
@@ -63,7 +63,7 @@ const json = <T>(run: Run): T => {
 };
 
 describe('the warden CLI (seed 004) against a spawned Warden', () => {
-  let server: SpawnedWarden;
+  let server: WardenProcess;
   let home: string;
   let configDir: string;
   /** Warden's API with the owner key, from the device the CLI bound it to (a bound key must say which). */
@@ -74,12 +74,12 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
       : {};
     return fetch(`${server.url}${path}`, {
       ...init,
-      headers: { 'X-API-Key': init.key ?? server.ownerKey, 'Content-Type': 'application/json', ...device },
+      headers: { 'X-API-Key': init.key ?? server.firstKey, 'Content-Type': 'application/json', ...device },
     });
   };
 
   before(async () => {
-    server = await spawnWarden();
+    server = await startFreshWarden();
     home = mkdtempSync(join(tmpdir(), 'warden-cli-'));
     configDir = join(home, '.warden');
   });
@@ -151,19 +151,19 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
   });
 
   it('login reads the key from stdin, verifies it, and stores seed 004 fields in auth.json with mode 0600', async () => {
-    const run = await warden(['login', '--backend', server.url], { configDir, input: `${server.ownerKey}\n` });
+    const run = await warden(['login', '--backend', server.url], { configDir, input: `${server.firstKey}\n` });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Warden Login\n\nTo authenticate:\n1\. Go to: http:\/\/127\.0\.0\.1:\d+\/docs#tag\/api-keys\n/);
     assert.match(run.stdout, /Enter your API Key: /);
     assert.match(run.stdout, /Login successful! API Key verified/);
     assert.match(run.stdout, /\nDevice: .+\nOS: linux\nFingerprint: [0-9a-f]{12}\.\.\.\n$/);
-    assert.doesNotMatch(run.stdout, new RegExp(server.ownerKey), 'the key is not printed back');
+    assert.doesNotMatch(run.stdout, new RegExp(server.firstKey), 'the key is not printed back');
 
     const file = join(configDir, 'auth.json');
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(statSync(configDir).mode & 0o777, 0o700);
     const auth = JSON.parse(readFileSync(file, 'utf8'));
-    assert.equal(auth.api_key, server.ownerKey);
+    assert.equal(auth.api_key, server.firstKey);
     assert.match(auth.device_fingerprint, /^[0-9a-f]{64}$/);
     assert.doesNotMatch(JSON.stringify(auth), /machine-a/, 'the machine facts are hashed, never stored');
     assert.match(auth.org_id, /^org_/);
@@ -174,7 +174,7 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
   it('status shows the key masked, the device and the org; whoami asks the backend', async () => {
     const status = await warden(['status'], { configDir });
     assert.equal(status.code, 0);
-    const secret = server.ownerKey.slice('sk_live_'.length);
+    const secret = server.firstKey.slice('sk_live_'.length);
     assert.match(
       status.stdout,
       new RegExp(
@@ -182,7 +182,7 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
           'Device Fingerprint: [0-9a-f]{8}\\.\\.\\.\\nDevice: .+\\nOS: linux\\nOrganization: org_\\w+\\n',
       ),
     );
-    assert.doesNotMatch(status.stdout, new RegExp(server.ownerKey));
+    assert.doesNotMatch(status.stdout, new RegExp(server.firstKey));
 
     const whoami = await warden(['auth', 'whoami'], { configDir });
     assert.equal(whoami.code, 0, whoami.stderr);
@@ -321,7 +321,7 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     assert.match(created.token, /^skt_/);
     assert.equal(created.workspace_id, ws.id);
 
-    const relogin = await warden(['login', '--backend', server.url, '--workspace', ws.id], { configDir, input: `${server.ownerKey}\n` });
+    const relogin = await warden(['login', '--backend', server.url, '--workspace', ws.id], { configDir, input: `${server.firstKey}\n` });
     assert.equal(relogin.code, 0, relogin.stderr);
     assert.match((await warden(['status'], { configDir })).stdout, new RegExp(`Workspace: ${ws.id}`));
     const human = await warden(['install-token', 'create', '--agent', agent.id], { configDir });
@@ -360,12 +360,12 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
   const noScript = spawnSync('script', ['--version']).error !== undefined && 'script(1) is not installed';
   it('login on a real terminal: the prompt hides what is typed', { skip: noScript }, async () => {
     const terminalDir = join(home, 'terminal');
-    const run = await loginOnTerminal(server.url, server.ownerKey, terminalDir);
+    const run = await loginOnTerminal(server.url, server.firstKey, terminalDir);
     assert.equal(run.code, 0, run.stdout);
     assert.match(run.stdout, /Enter your API Key: \r?\n/);
     assert.match(run.stdout, /Login successful!/);
-    assert.doesNotMatch(run.stdout, new RegExp(server.ownerKey.slice(8)), 'no echo of the key');
-    assert.equal(JSON.parse(readFileSync(join(terminalDir, 'auth.json'), 'utf8')).api_key, server.ownerKey);
+    assert.doesNotMatch(run.stdout, new RegExp(server.firstKey.slice(8)), 'no echo of the key');
+    assert.equal(JSON.parse(readFileSync(join(terminalDir, 'auth.json'), 'utf8')).api_key, server.firstKey);
   });
 
   it('logout removes the credentials file and says which', async () => {
@@ -391,7 +391,7 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
       [[fingerprint, 'linux']],
       'one device, whichever login bound it',
     );
-    const login = await warden(['login', '--backend', server.url], { configDir, input: `${server.ownerKey}\n` });
+    const login = await warden(['login', '--backend', server.url], { configDir, input: `${server.firstKey}\n` });
     assert.match(login.stdout, /Login successful! API Key verified and bound to this device\.\n/);
 
     const copied = join(home, 'copied');
@@ -406,7 +406,7 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     const relogin = await warden(['login', '--backend', server.url], {
       configDir: copied,
       machine: 'machine-b',
-      input: `${server.ownerKey}\n`,
+      input: `${server.firstKey}\n`,
     });
     assert.equal(relogin.code, 0, relogin.stderr);
     assert.equal((await warden(['agents', 'list'], { configDir: copied, machine: 'machine-b' })).code, 0);

@@ -92,6 +92,7 @@ describe('configuration from the environment', () => {
       },
       billing: { feeMode: 'per_action', takeRateBps: 250, feePerActionMicros: 2500 },
       approvals: { ttlMinutes: 15, maxWaits: 200, maxWaitsPerOrg: 20 },
+      jobs: { visibilityTimeoutSeconds: 300, maxWaits: 400, maxWaitsPerOrg: 80 },
       gateway: { timeoutMs: 60000, maxRequestBytes: 33554432 },
       encryptionKey: Buffer.alloc(32),
     });

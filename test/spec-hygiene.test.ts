@@ -71,6 +71,8 @@ describe('spec hygiene', () => {
       gatewayPut: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
       gatewayPatch: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
       gatewayDelete: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
+      claimAgentJob: 'conditional: only a claim that hands out a job (or fails one for good) is an event; an empty poll is none',
+      completeAgentJob: 'the event names the job and its outcome (job.completed or job.failed), which the 204 answer does not carry',
     };
     const { body } = await warden.request.get('/openapi.json').expect(200);
     const recordedByService = Object.values(body.paths as Record<string, Record<string, Record<string, unknown>>>)

@@ -262,21 +262,20 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     assert.deepEqual(verdict.body.reasons, ['signature_valid', 'key_unproven', 'agent_active']);
   });
 
-  it('a signature whose R is a small-order point is invalid, though OpenSSL verifies it', async () => {
+  it('a signature whose R is a small-order point is invalid, though OpenSSL 3.0 verifies it', async () => {
     const context = { anything: 'at all' };
     const signature = identityRSignature(agent, Buffer.from(canonicalJson({ context, sekuire_id: agent.sekuireId }), 'utf8'));
-    assert.equal(
-      verify(
-        null,
-        Buffer.from(canonicalJson({ context, sekuire_id: agent.sekuireId }), 'utf8'),
-        createPublicKey({
-          key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(agent.publicKey, 'base64').toString('base64url') },
-          format: 'jwk',
-        }),
-        signature,
-      ),
-      true,
+    // OpenSSL 3.0 (Node 20 and 22) accepts it; the 3.5 of Node 24 refuses it as well. Warden refuses it on either.
+    const opensslVerifies = verify(
+      null,
+      Buffer.from(canonicalJson({ context, sekuire_id: agent.sekuireId }), 'utf8'),
+      createPublicKey({
+        key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(agent.publicKey, 'base64').toString('base64url') },
+        format: 'jwk',
+      }),
+      signature,
     );
+    if (process.versions.openssl.startsWith('3.0.')) assert.equal(opensslVerifies, true);
     const verdict = await warden.request
       .post('/api/v1/trust/verify')
       .set(key)

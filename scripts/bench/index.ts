@@ -7,10 +7,11 @@
  * Then two database-backed scenarios, an authenticated GET (API key, permission, one read) and a
  * lease renewal (runtime token, lease update), through Warden's whole app against bare Express
  * + pg issuing the same queries. Then start-up time (scripts/bench/startup.ts), and last the gateway's
- * overhead on a call to a local upstream (scripts/bench/gateway.ts).
+ * overhead on a call to a local upstream (scripts/bench/gateway.ts), the decisions endpoint, and job claims
+ * draining a queue (scripts/bench/jobs.ts).
  *
  * BENCH_DURATION (seconds per run, default 8) and BENCH_CONNECTIONS (default 32) tune it;
- * BENCH_ONLY=binding, =database, =audit, =startup, =gateway or =decisions runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
+ * BENCH_ONLY=binding, =database, =audit, =startup, =gateway, =decisions or =jobs runs one part; BENCH_AUDIT_EVENTS (default 1,000,000)
  * sets the length of the chain the audit part verifies.
  */
 import { digestSecret, newSecret } from '../../src/auth/credentials';
@@ -21,6 +22,7 @@ import { benchOrgWithKey, withBenchDatabase } from './bench-database';
 import { AUTHENTICATED_CONTENDERS, BENCH_BODY, BENCH_PATH, CONTENDERS, type Contender } from './bench-spec';
 import { decisionsScenario } from './decisions';
 import { gatewayScenario } from './gateway';
+import { jobsScenario } from './jobs';
 import { CONNECTIONS, DURATION, type Load, load, type Measured, printTable } from './load';
 import { startupScenarios } from './startup';
 
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
   if (!ONLY || ONLY === 'startup') await startupScenarios(printTable);
   if (!ONLY || ONLY === 'gateway') await gatewayScenario();
   if (!ONLY || ONLY === 'decisions') await decisionsScenario();
+  if (!ONLY || ONLY === 'jobs') await jobsScenario();
 }
 
 async function bindingScenarios(): Promise<void> {

@@ -64,6 +64,7 @@ export interface Config {
   siem: SiemConfig;
   billing: BillingConfig;
   approvals: ApprovalsConfig;
+  jobs: JobsConfig;
   gateway: GatewayConfig;
   /** WARDEN_ENCRYPTION_KEY: the 32-byte key-encryption key that wraps each org's data key (vendor credentials). */
   encryptionKey: Buffer | undefined;
@@ -109,6 +110,15 @@ export interface ApprovalsConfig {
   /** Minutes a pending approval waits for a decision, and an approved one for its use. */
   ttlMinutes: number;
   /** Long-polls (`GET /approvals/{id}?wait=`) held at once by this instance, in all and per org. */
+  maxWaits: number;
+  maxWaitsPerOrg: number;
+}
+
+/** The agents' job queue: how long a claim holds a job, and how many claim long-polls one instance holds. */
+export interface JobsConfig {
+  /** Seconds a claimed job stays the claimer's; not completed by then, it returns to the queue. */
+  visibilityTimeoutSeconds: number;
+  /** Long-polls (`POST /agents/{id}/jobs/claim?wait=`) held at once by this instance, in all and per org. */
   maxWaits: number;
   maxWaitsPerOrg: number;
 }
@@ -331,6 +341,11 @@ export function loadConfig(env: Env = process.env): Config {
       ttlMinutes: read('APPROVAL_TTL_MINUTES', 15, integer(1, 7 * 24 * 60)),
       maxWaits: read('APPROVAL_MAX_WAITS', 200, integer(1, 10_000)),
       maxWaitsPerOrg: read('APPROVAL_MAX_WAITS_PER_ORG', 20, integer(1, 10_000)),
+    },
+    jobs: {
+      visibilityTimeoutSeconds: read('JOB_VISIBILITY_TIMEOUT_SECONDS', 300, integer(1, 86_400)),
+      maxWaits: read('JOB_MAX_WAITS', 400, integer(1, 10_000)),
+      maxWaitsPerOrg: read('JOB_MAX_WAITS_PER_ORG', 80, integer(1, 10_000)),
     },
     gateway: {
       timeoutMs: read('GATEWAY_TIMEOUT_MS', 60_000, integer(100, 600_000)),

@@ -166,6 +166,11 @@ export const ERROR_CODES = {
   },
   UPSTREAM_REFUSED: { status: 502, meaning: 'The vendor’s address is one Warden may not call (SSRF rules) or does not resolve.' },
   UPSTREAM_TIMEOUT: { status: 504, meaning: 'The vendor did not answer in time.' },
+  // jobs
+  JOB_NOT_FOUND: { status: 404, meaning: 'No such job in this org.' },
+  JOB_NOT_HELD: { status: 409, meaning: 'The agent does not hold the job: another agent does, its lease expired, or it is finished.' },
+  JOB_PAYLOAD_TOO_LARGE: { status: 422, meaning: 'The job payload is over 16 KiB as JSON or nested deeper than 8 levels.' },
+  JOB_WAITS_EXHAUSTED: { status: 429, meaning: 'Too many job claims are being waited for; retry after Retry-After seconds.' },
   // projects and workflows (seed 002)
   PROJECT_NOT_FOUND: { status: 404, meaning: 'No such project (workspace) in this org.' },
   PROJECT_NAME_TAKEN: { status: 409, meaning: 'A project (workspace) with this name already exists in this org.' },

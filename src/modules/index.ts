@@ -10,6 +10,7 @@ import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
+import { jobsHandlers } from './jobs';
 import { oidcHandlers } from './oidc';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
@@ -45,6 +46,7 @@ export const handlers = {
   ...decisionsHandlers,
   ...stateHandlers,
   ...gatewayHandlers,
+  ...jobsHandlers,
   ...workflowsHandlers,
   ...secretsHandlers,
   ...oidcHandlers,

@@ -8,6 +8,7 @@ import { keyManagerFor } from '../crypto/key-manager';
 import type { Database } from '../db/database';
 import { Db } from '../db/db';
 import { InstanceSecrets } from '../db/instance-secrets';
+import { Notifications } from '../db/notifications';
 import { Mailer } from '../mail/mailer';
 import type { Metrics } from '../metrics/metrics';
 import { OutboundHttp, outboundPolicy } from '../outbound/outbound-http';
@@ -22,6 +23,7 @@ import { DecisionService } from './decisions';
 import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
+import { JobService } from './jobs';
 import { OidcService } from './oidc';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
@@ -98,16 +100,30 @@ export function createServices(options: ServiceOptions) {
   const vendors = new VendorService(db, orgs, outbound, cipher);
   const gatewayKeys = new GatewayKeyService(db, orgs, agents, vendors);
   const billing = new BillingService(db, orgs, new ConfiguredFeeSettings(config.billing));
+  // One LISTEN connection for every long-poll. PGlite (one session, `namedStatements` false) cannot spare
+  // a connection to LISTEN on: its waits poll.
+  const notifications = new Notifications(database.namedStatements ? database.url : null, logger);
   const approvals = new ApprovalService(
     db,
     orgs,
     new ApprovalNotifier(rbac, mailer, outbound, secrets, logger, config.publicUrl),
     outbound,
     secrets,
-    // PGlite (one session, `namedStatements` false) cannot spare a connection to LISTEN on: its waits poll.
-    database.namedStatements ? database.url : null,
+    notifications,
     logger,
     { ...config.approvals, pollIntervalMs: database.namedStatements ? 5_000 : 250 },
+  );
+  const jobs: JobService = new JobService(
+    db,
+    orgs,
+    agents,
+    audit,
+    notifications,
+    logger,
+    // Polling finds what nothing announces: every new job on PGlite, leases that ran out everywhere.
+    { ...config.jobs, pollIntervalMs: database.namedStatements ? 2_000 : 250 },
+    // An agent serves the clusters it has reported secrets of.
+    () => ({ clusters: discoveredSecrets, lifecycle: undefined }),
   );
   const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
   return {
@@ -136,6 +152,7 @@ export function createServices(options: ServiceOptions) {
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
     billing,
     approvals,
+    jobs,
     policies,
     cipher,
     vendors,

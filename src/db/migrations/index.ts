@@ -15,6 +15,7 @@ import { Billing1733030000000 } from './1733030000000-billing';
 import { AuditPending1733040000000 } from './1733040000000-audit-pending';
 import { ProjectsWorkflows1733100000000 } from './1733100000000-projects-workflows';
 import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
+import { Jobs1733120000000 } from './1733120000000-jobs';
 import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attempts';
 
 /**
@@ -39,4 +40,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   ProjectsWorkflows1733100000000,
   DiscoveredSecrets1733110000000,
   OidcLoginAttempts1733200000000,
+  Jobs1733120000000,
 ];

@@ -6,14 +6,15 @@ import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import type { InstanceSecrets } from '../../db/instance-secrets';
+import type { NotificationChannel, Notifications } from '../../db/notifications';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import { microsToUsd } from '../../lib/money';
+import { Alarm, WaitSlots, Wakers } from '../../lib/waits';
 import { DestinationRefusedError, DestinationUnresolvableError, type OutboundHttp } from '../../outbound/outbound-http';
 import type { OrgService } from '../orgs';
 import { type ApprovalNotifier, webhookSecret } from './approval-notifier';
-import { type ApprovalRow, type ApprovalSettingsRow, type ApprovalStatus, ApprovalStore, DecisionListener } from './approval-store';
-import { Alarm, ApprovalWaits } from './approval-waits';
+import { type ApprovalRow, type ApprovalSettingsRow, type ApprovalStatus, ApprovalStore, DECISION_CHANNEL } from './approval-store';
 
 export type Approval = components['schemas']['Approval'];
 type ApprovalSettings = components['schemas']['ApprovalSettings'];
@@ -102,8 +103,10 @@ const approvalNotFound = (id: string) => new NotFoundError(`No approval '${id}' 
  */
 export class ApprovalService {
   private readonly store: ApprovalStore;
-  private readonly waits: ApprovalWaits;
-  private readonly listener: DecisionListener | null;
+  private readonly slots: WaitSlots;
+  /** The waits on each approval, by its id. */
+  private readonly wakers = new Wakers<void>();
+  private readonly decisions: NotificationChannel;
 
   constructor(
     private readonly db: Db,
@@ -111,14 +114,18 @@ export class ApprovalService {
     private readonly notifier: Pick<ApprovalNotifier, 'notify'>,
     private readonly outbound: Pick<OutboundHttp, 'destination'>,
     private readonly secrets: InstanceSecrets,
-    /** Where decisions are announced: null where the database cannot spare a connection to LISTEN on (PGlite), and waits poll. */
-    listenUrl: string | null,
+    /** Where decisions are announced, whichever instance made them (not at all on PGlite, where waits poll). */
+    notifications: Notifications,
     private readonly logger: Logger,
     private readonly options: ApprovalOptions,
   ) {
-    this.store = new ApprovalStore(db, listenUrl !== null);
-    this.waits = new ApprovalWaits(options);
-    this.listener = listenUrl === null ? null : new DecisionListener(listenUrl, logger, (id) => this.waits.wake(id));
+    this.store = new ApprovalStore(db, notifications.enabled);
+    this.slots = new WaitSlots(options, {
+      message: 'Too many approvals are being waited for; retry in 1 second.',
+      code: 'APPROVAL_WAITS_EXHAUSTED',
+    });
+    // A lost connection (null) may have hidden any decision: every wait re-reads.
+    this.decisions = notifications.channel(DECISION_CHANNEL, (id) => (id === null ? this.wakers.wakeAll() : this.wakers.wake(id)));
   }
 
   /**
@@ -240,17 +247,15 @@ export class ApprovalService {
     read: () => Promise<ApprovalRow>,
     wait: { seconds: number; signal?: AbortSignal },
   ): Promise<ApprovalRow> {
-    const leave = this.waits.enter(orgId, agentId);
+    const leave = this.slots.enter(orgId, agentId);
     const alarm = new Alarm();
-    const unsubscribe = this.waits.subscribe(id, alarm.ring);
+    const unsubscribe = this.wakers.subscribe(id, alarm.ring);
     let stopListening = () => {};
     try {
-      if (this.listener) {
-        stopListening = await this.listener.hold().catch((error: Error) => {
-          this.logger.warn({ err_message: error.message }, 'approval wait falls back to polling: LISTEN failed');
-          return () => {};
-        });
-      }
+      stopListening = await this.decisions.hold().catch((error: Error) => {
+        this.logger.warn({ err_message: error.message }, 'approval wait falls back to polling: LISTEN failed');
+        return () => {};
+      });
       const deadline = Date.now() + wait.seconds * 1000;
       // Read again now that a decision would wake us: one made before watching is seen here.
       let row = await read();
@@ -289,7 +294,7 @@ export class ApprovalService {
       ttlMinutes: this.options.ttlMinutes,
     });
     if (decided) {
-      this.db.afterCommit(() => this.waits.wake(id));
+      this.db.afterCommit(() => this.wakers.wake(id));
       return toApproval(decided);
     }
     const row = await this.store.find(orgId, id);

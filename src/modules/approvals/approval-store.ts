@@ -1,5 +1,3 @@
-import { Client } from 'pg';
-import type { Logger } from 'pino';
 import type { Db } from '../../db/db';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'used';
@@ -188,70 +186,5 @@ export class ApprovalStore {
       ],
     );
     return rows[0]!;
-  }
-}
-
-/**
- * One LISTEN connection per process, outside the pool, held only while someone waits: it passes
- * on the ids decisions name, whichever instance decided, and `null` when the connection is lost
- * (a waiter then re-reads its approval; its periodic re-read covers the gap).
- */
-export class DecisionListener {
-  private client: Promise<Client> | undefined;
-  private holders = 0;
-  /** Which connection is current, so the end of a closed one does not forget its successor. */
-  private generation = 0;
-
-  constructor(
-    private readonly url: string,
-    private readonly logger: Logger,
-    private readonly decided: (id: string | null) => void,
-  ) {}
-
-  /** Keeps the connection listening until the returned release is called. */
-  async hold(): Promise<() => void> {
-    this.holders++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      if (--this.holders === 0) this.close();
-    };
-    try {
-      this.client ??= this.connect();
-      await this.client;
-    } catch (error) {
-      release();
-      throw error;
-    }
-    return release;
-  }
-
-  private async connect(): Promise<Client> {
-    const client = new Client({ connectionString: this.url, application_name: 'warden-approvals' });
-    const generation = ++this.generation;
-    const lost = (error?: Error) => {
-      if (error) this.logger.warn({ err_message: error.message }, 'approval decision listener lost its connection');
-      if (this.generation === generation) this.client = undefined;
-      this.decided(null);
-    };
-    client.on('notification', (message) => this.decided(message.payload ?? null));
-    client.on('error', lost);
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${DECISION_CHANNEL}`);
-    } catch (error) {
-      this.client = undefined;
-      await client.end().catch(() => undefined);
-      throw error;
-    }
-    client.on('end', () => lost());
-    return client;
-  }
-
-  private close(): void {
-    const closing = this.client;
-    this.client = undefined;
-    closing?.then((client) => client.end()).catch(() => undefined);
   }
 }

@@ -1,5 +1,5 @@
+import { disconnection } from '../../../binding/disconnection';
 import type { Handler } from '../../handler';
-import { disconnection } from './disconnection';
 
 export const getApproval: Handler<'getApproval'> = async ({ services, principal, params, query, req }) => ({
   status: 200,

@@ -1,0 +1,162 @@
+import type { components } from '../../../generated/api';
+import type { Db } from '../../db/db';
+
+type JobKind = components['schemas']['JobKind'];
+export type JobStatus = components['schemas']['Job']['status'];
+
+export interface JobRow {
+  id: string;
+  org_id: string;
+  kind: JobKind;
+  /** As it reads now: a claimed job whose lease ran out is queued again, or failed after its last attempt. */
+  status: JobStatus;
+  cluster_name: string;
+  /** The agent the job is pinned to, if any. */
+  agent_id: string | null;
+  /** The agent holding it, or that held it last. */
+  claimed_by: string | null;
+  request_id: string | null;
+  payload: Record<string, unknown>;
+  attempts: number;
+  max_attempts: number;
+  /** When the job may next be claimed: enqueued while queued, the lease's end while claimed. */
+  visible_at: Date;
+  claimed_at: Date | null;
+  completed_at: Date | null;
+  error: string | null;
+  created_at: Date;
+}
+
+export interface NewJob {
+  id: string;
+  org_id: string;
+  kind: JobKind;
+  cluster_name: string;
+  agent_id: string | null;
+  request_id: string | null;
+  payload: Record<string, unknown>;
+  max_attempts: number;
+}
+
+/** What a claim statement did: the job it handed out, and the jobs whose last lease it found expired and failed. */
+export interface ClaimResult {
+  claimed: JobRow | undefined;
+  failed: JobRow[];
+}
+
+/** A claimed job whose lease ran out: back in the queue, or failed once its attempts are used up, whatever the row says. */
+const LAPSED = `(j.status = 'claimed' AND j.visible_at <= now())`;
+const EXHAUSTED = `(${LAPSED} AND j.attempts >= j.max_attempts)`;
+/** The reason a job whose lease ran out on its last attempt fails with. */
+const EXHAUSTED_ERROR = `'The lease expired on the last of ' || j.max_attempts || ' attempts.'`;
+const STATUS = `CASE WHEN ${EXHAUSTED} THEN 'failed' WHEN ${LAPSED} THEN 'queued' ELSE j.status END`;
+const COLUMNS = `j.id, j.org_id, j.kind, ${STATUS} AS status,
+  j.cluster_name, j.agent_id, j.claimed_by, j.request_id, j.payload, j.attempts, j.max_attempts, j.visible_at, j.claimed_at,
+  CASE WHEN ${EXHAUSTED} THEN j.visible_at ELSE j.completed_at END AS completed_at,
+  CASE WHEN ${EXHAUSTED} THEN ${EXHAUSTED_ERROR} ELSE j.error END AS error, j.created_at`;
+/** At most this many exhausted jobs are failed by one claim, so a claim stays short. */
+const SWEEP_LIMIT = 20;
+
+/**
+ * One statement per claim: the agent must be live (a kill switch or revocation during a long-poll
+ * stops it here); jobs whose lease ran out on their last attempt fail; and the oldest job the agent
+ * may take is locked, skipping any another claim has locked, and leased to it. Both scans walk a
+ * partial index in `visible_at` order, so neither reads past what is due.
+ */
+const CLAIM = `WITH live AS (
+    SELECT 1 FROM agents a WHERE a.id = $2 AND a.org_id = $1 AND a.status <> 'revoked'
+      AND NOT (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))
+  ), exhausted AS (
+    UPDATE jobs j SET status = 'failed', completed_at = j.visible_at, error = ${EXHAUSTED_ERROR}
+    WHERE j.id IN (
+      SELECT x.id FROM jobs x WHERE x.org_id = $1 AND x.status = 'claimed' AND x.visible_at <= now() AND x.attempts >= x.max_attempts
+      ORDER BY x.visible_at LIMIT ${SWEEP_LIMIT} FOR UPDATE SKIP LOCKED)
+    RETURNING ${COLUMNS}
+  ), next AS (
+    SELECT x.id FROM jobs x
+    WHERE x.org_id = $1 AND x.status IN ('queued', 'claimed') AND x.visible_at <= now() AND x.attempts < x.max_attempts
+      AND (x.agent_id = $2 OR (x.agent_id IS NULL AND x.cluster_name = ANY ($3::text[]))) AND EXISTS (SELECT 1 FROM live)
+    ORDER BY x.visible_at, x.id LIMIT 1 FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE jobs j SET status = 'claimed', claimed_by = $2, attempts = j.attempts + 1, claimed_at = now(),
+      visible_at = now() + make_interval(secs => $4)
+    FROM next WHERE j.id = next.id
+    RETURNING ${COLUMNS}
+  )
+  SELECT true AS handed_out, * FROM claimed UNION ALL SELECT false, * FROM exhausted`;
+
+/** Every SQL statement on `jobs`. */
+export class JobStore {
+  constructor(
+    private readonly db: Db,
+    /** Whether anyone may LISTEN (a real Postgres): otherwise NOTIFY is not sent. */
+    private readonly announce: boolean,
+  ) {}
+
+  async insert(job: NewJob): Promise<JobRow> {
+    const { rows } = await this.db.query<JobRow>(
+      `INSERT INTO jobs AS j (id, org_id, kind, cluster_name, agent_id, request_id, payload, max_attempts)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+      [job.id, job.org_id, job.kind, job.cluster_name, job.agent_id, job.request_id, JSON.stringify(job.payload), job.max_attempts],
+    );
+    return rows[0]!;
+  }
+
+  /** Tells listeners on `channel`, once the transaction commits (Postgres holds NOTIFY until then). */
+  async notify(channel: string, payload: string): Promise<void> {
+    if (this.announce) await this.db.query(`SELECT pg_notify($1, $2)`, [channel, payload]);
+  }
+
+  async claim(orgId: string, agentId: string, clusters: string[], leaseSeconds: number): Promise<ClaimResult> {
+    const { rows } = await this.db.query<JobRow & { handed_out: boolean }>(CLAIM, [orgId, agentId, clusters, leaseSeconds]);
+    return { claimed: rows.find((row) => row.handed_out), failed: rows.filter((row) => !row.handed_out) };
+  }
+
+  /** The outcome, only if the agent holds the job (claimed by it, lease running): of concurrent completions exactly one finds it so. */
+  async complete(
+    orgId: string,
+    agentId: string,
+    id: string,
+    outcome: { status: 'completed' | 'failed'; error: string | null },
+  ): Promise<JobRow | undefined> {
+    const { rows } = await this.db.query<JobRow>(
+      `UPDATE jobs j SET status = $4, error = $5, completed_at = now()
+       WHERE j.org_id = $1 AND j.id = $3 AND j.claimed_by = $2 AND j.status = 'claimed' AND j.visible_at > now()
+       RETURNING ${COLUMNS}`,
+      [orgId, agentId, id, outcome.status, outcome.error],
+    );
+    return rows[0];
+  }
+
+  async find(orgId: string, id: string): Promise<JobRow | undefined> {
+    const { rows } = await this.db.query<JobRow>(`SELECT ${COLUMNS} FROM jobs j WHERE j.org_id = $1 AND j.id = $2`, [orgId, id]);
+    return rows[0];
+  }
+
+  async findHeld(orgId: string, agentId: string, requestId: string): Promise<JobRow | undefined> {
+    const { rows } = await this.db.query<JobRow>(
+      `SELECT ${COLUMNS} FROM jobs j
+       WHERE j.org_id = $1 AND j.claimed_by = $2 AND j.request_id = $3 AND j.status = 'claimed' AND j.visible_at > now()
+       ORDER BY j.id DESC LIMIT 1`,
+      [orgId, agentId, requestId],
+    );
+    return rows[0];
+  }
+
+  /** Newest first, from before the cursor id; one more than `limit` tells whether there is more. */
+  async list(
+    orgId: string,
+    filter: { status: JobStatus | null; clusterName: string | null; agentId: string | null; requestId: string | null },
+    page: { beforeId: string | null; limit: number },
+  ): Promise<JobRow[]> {
+    const { rows } = await this.db.query<JobRow>(
+      `SELECT ${COLUMNS} FROM jobs j
+       WHERE j.org_id = $1 AND ($2::text IS NULL OR ${STATUS} = $2)
+         AND ($3::text IS NULL OR j.cluster_name = $3) AND ($4::text IS NULL OR j.agent_id = $4 OR j.claimed_by = $4)
+         AND ($5::text IS NULL OR j.request_id = $5) AND ($6::text IS NULL OR j.id < $6)
+       ORDER BY j.id DESC LIMIT $7`,
+      [orgId, filter.status, filter.clusterName, filter.agentId, filter.requestId, page.beforeId, page.limit],
+    );
+    return rows;
+  }
+}
