@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   CREDENTIAL_INVALID: { status: 401, meaning: 'The credential is not valid.' },
   CREDENTIAL_EXPIRED: { status: 401, meaning: 'The credential has expired.' },
   CREDENTIAL_REVOKED: { status: 401, meaning: 'The credential, its agent or its creator has been revoked, disabled or removed.' },
+  DEVICE_NOT_BOUND: {
+    status: 401,
+    meaning: 'The API key is bound to devices and X-Warden-Device names none of them: run `warden login` again.',
+  },
   LOGIN_FAILED: { status: 401, meaning: 'The email or password is wrong.' },
   LINK_INVALID: { status: 401, meaning: 'The magic or verification link is not valid.' },
   LINK_USED: { status: 401, meaning: 'The link has already been used, or a newer one replaced it.' },
@@ -67,6 +71,7 @@ export const ERROR_CODES = {
   ROLE_NOT_FOUND: { status: 404, meaning: 'No such role in this org.' },
   USER_ROLE_NOT_FOUND: { status: 404, meaning: 'No such role assignment in this org.' },
   API_KEY_NOT_FOUND: { status: 404, meaning: 'No such API key in this org.' },
+  API_KEY_DEVICE_NOT_FOUND: { status: 404, meaning: 'No such device is bound to this API key.' },
   AGENT_NOT_FOUND: { status: 404, meaning: 'No such agent in this org.' },
   INSTALLATION_NOT_FOUND: { status: 404, meaning: 'No such installation in this org.' },
   VENDOR_NOT_FOUND: { status: 404, meaning: 'No such vendor in this org.' },
@@ -92,6 +97,7 @@ export const ERROR_CODES = {
   LAST_OWNER: { status: 409, meaning: 'The change would leave the org without an owner.' },
   API_KEY_REVOKED: { status: 409, meaning: 'A revoked API key cannot be rolled.' },
   API_KEY_EXPIRED: { status: 409, meaning: 'An expired API key cannot be rolled.' },
+  API_KEY_DEVICE_LIMIT_REACHED: { status: 409, meaning: 'The API key already has the most devices it can be bound to (10).' },
   AGENT_REVOKED: { status: 409, meaning: 'The agent is revoked; revocation is permanent.' },
   AGENT_STOPPED: { status: 409, meaning: 'The agent is revoked or disabled.' },
   AGENT_HAS_NO_KEY: { status: 409, meaning: 'The agent has no registered key to prove.' },
@@ -205,6 +211,23 @@ export const ERROR_CODES = {
   OIDC_EMAIL_DOMAIN_NOT_ALLOWED: { status: 403, meaning: 'The email’s domain is not in OIDC_ALLOWED_EMAIL_DOMAINS.' },
   OIDC_NO_ORG: { status: 403, meaning: 'The user is new and their claims map to no org (OIDC_ORG_MAP, OIDC_DEFAULT_ORG).' },
   OIDC_PROVIDER_UNAVAILABLE: { status: 502, meaning: 'The identity provider could not be reached, or its answer could not be read.' },
+  REGISTRY_NETWORK_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include the registry network.' },
+  UNKNOWN_CURRENCY: { status: 422, meaning: 'The currency is not an ISO 4217 code Warden knows.' },
+  TRANSFER_RECIPIENT_INVALID: {
+    status: 422,
+    meaning:
+      'A transfer needs exactly one recipient (to_agent_id or to_address; an address only off the ledger rail), never the payer itself.',
+  },
+  INSUFFICIENT_FUNDS: { status: 409, meaning: 'The paying account’s balance is lower than the amount; nothing was written.' },
+  TRANSFER_DENIED: {
+    status: 403,
+    meaning: 'Governance refused the transfer (the agent’s policies or daily budget); the message names the reason.',
+  },
+  TRANSFER_NOT_APPROVED: { status: 409, meaning: 'The approval given is pending, denied, expired, used or for another transfer.' },
+  TRANSFER_NOT_FOUND: { status: 404, meaning: 'No transfer of this agent is waiting for this approval.' },
+  AGENT_NOT_LISTED: { status: 404, meaning: 'No active agent with this id is listed on the registry network.' },
+  AGENT_ALREADY_HIRED: { status: 409, meaning: 'The org has already hired this agent.' },
+  LISTING_NOT_FOUND: { status: 404, meaning: 'The agent is not listed on the registry network.' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

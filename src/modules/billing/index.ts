@@ -7,5 +7,6 @@ export {
   utcDay,
   utcMidnightAfter,
 } from './billing-service';
+export type { GovernanceBasis } from './billing-store';
 export { ConfiguredFeeSettings, type FeeSettings, type FeeSettingsSource, feeMicros } from './fees';
 export { billingHandlers } from './handlers';
