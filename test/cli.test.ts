@@ -188,7 +188,7 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     assert.equal(whoami.code, 0, whoami.stderr);
     assert.match(
       whoami.stdout,
-      /^Current User Information:\nAuthenticated as:\nEmail: .+\nUser ID: .+\nOrganization: Default org \(org_\w+\)\n/,
+      /^Current User Information:\nAuthenticated as:\nEmail: - \(no user made this key\)\nUser ID: -\nOrganization: Default org \(org_\w+\)\n/,
     );
     assert.match(whoami.stdout, /\n\nDevice Info:\nDevice: .+\nOS: linux\nFingerprint: [0-9a-f]{8}\.\.\.\n$/);
     const closed = createServer();
@@ -198,14 +198,20 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     const unreachable = await warden(['auth', 'whoami', '--backend-url', nobody], { configDir });
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /^Error: could not reach Warden \(connect ECONNREFUSED .+\)\. Check --backend/);
-    const asJson = json<{ type: string; org: { name: string } }>(await warden(['auth', 'whoami', '--json'], { configDir }));
+    const asJson = json<{ type: string; user_source: string; org: { name: string } }>(
+      await warden(['auth', 'whoami', '--json'], { configDir }),
+    );
     assert.equal(asJson.type, 'api_key');
+    assert.equal(asJson.user_source, 'none');
     assert.equal(asJson.org.name, 'Default org');
 
     // A key a person made reports that person.
     const password = 'correct horse battery staple';
     const user = (await (
-      await api('/api/v1/users', { method: 'POST', body: JSON.stringify({ email: 'dev@example.com', password, role: 'admin' }) })
+      await api('/api/v1/users', {
+        method: 'POST',
+        body: JSON.stringify({ email: 'dev@example.com', password, role: 'admin', first_name: 'Jane', last_name: 'Doe' }),
+      })
     ).json()) as { id: string };
     const session = (await (
       await fetch(`${server.url}/api/v1/auth/login`, {
@@ -224,7 +230,10 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     const devDir = join(home, 'dev');
     assert.equal((await warden(['login', '--backend', server.url], { configDir: devDir, input: `${made.key}\n` })).code, 0);
     const dev = await warden(['auth', 'whoami', '--backend-url', server.url], { configDir: devDir });
-    assert.match(dev.stdout, new RegExp(`Authenticated as:\nEmail: dev@example.com\nUser ID: ${user.id}\nOrganization: Default org`));
+    assert.match(
+      dev.stdout,
+      new RegExp(`Authenticated as:\nEmail: dev@example.com\nUser ID: ${user.id}\nName: Jane Doe\nOrganization: Default org`),
+    );
   });
 
   it('refuses a credentials file others can read, like ssh, and works again once it is 0600', async () => {

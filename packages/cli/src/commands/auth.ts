@@ -79,20 +79,22 @@ export function authCommands(program: Command): void {
     .command('auth')
     .description('Authentication details from the backend')
     .command('whoami')
-    .description('Fetch detailed user information from the backend using your API key')
+    .description('Fetch detailed user information from the backend using your API key (GET /api/v1/me)')
     .option('--backend-url <URL>', 'Warden backend URL (default: the one you logged in to)')
     .option('--json', 'print the result as JSON')
     .action(async (options: JsonOption & { backendUrl?: string }) => {
       const { client, auth } = session(options.backendUrl);
-      const me = await unwrap(client.GET('/api/v1/auth/me'));
+      const me = await unwrap(client.GET('/api/v1/me'));
       const device = thisDevice();
+      const name = [me.firstname, me.lastname].filter(Boolean).join(' ');
       emit(options, { ...me, device: { name: device.name, os: device.os, fingerprint: device.fingerprint } }, () =>
         [
           'Current User Information:',
           'Authenticated as:',
-          `Email: ${me.user?.email ?? me.admin?.email ?? '(no user: the key was not made by a user)'}`,
-          `User ID: ${me.user?.id ?? '-'}`,
-          `Organization: ${me.org?.name ?? '-'}${me.org ? ` (${me.org.id})` : ''}`,
+          `Email: ${me.email ?? '-'}${PROFILE_NOTES[me.user_source] ?? ''}`,
+          `User ID: ${me.uuid ?? '-'}`,
+          ...(name ? [`Name: ${name}`] : []),
+          `Organization: ${me.org ? `${me.org.name} (${me.org.id})` : '-'}`,
           ...(me.api_key ? [`API Key: ${me.api_key.name} (${me.api_key.id})`] : []),
           '',
           'Device Info:',
@@ -103,6 +105,12 @@ export function authCommands(program: Command): void {
       );
     });
 }
+
+/** Whose profile /me answered when it is not the caller's own (seed 003 reports a person for a key). */
+const PROFILE_NOTES: Record<string, string> = {
+  org_owner: " (the org's first owner: no user made this key)",
+  none: ' (no user made this key)',
+};
 
 async function login(options: JsonOption & { webUrl?: string; backend?: string; workspace?: string }): Promise<void> {
   const previous = (() => {
@@ -134,7 +142,7 @@ async function login(options: JsonOption & { webUrl?: string; backend?: string; 
 
   const device = thisDevice();
   const client = createWardenClient({ baseUrl: backend, apiKey, device: device.fingerprint });
-  const me = await unwrap(client.GET('/api/v1/auth/me'));
+  const me = await unwrap(client.GET('/api/v1/me'));
   if (!me.api_key || !me.org) throw new CliError('That credential is not an API key of an organization.');
   const bound = await bindDevice(client, me.api_key.id, device);
   const auth: AuthFile = {
