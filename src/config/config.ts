@@ -70,6 +70,19 @@ export interface Config {
   encryptionKey: Buffer | undefined;
   /** OIDC single sign-on; absent when OIDC_ISSUER is not set. */
   oidc?: OidcConfig;
+  stripe: StripeConfig;
+}
+
+/**
+ * Stripe invoicing. Without a secret key the Stripe operations answer 503 and everything else works.
+ * `apiBase` is operator configuration, trusted like DATABASE_URL: the SDK calls it directly, not
+ * through the outbound client that guards URLs callers supply.
+ */
+export interface StripeConfig {
+  secretKey: string | undefined;
+  /** STRIPE_API_BASE: where the SDK sends its requests (default https://api.stripe.com). */
+  apiBase: string;
+  webhookSecret: string | undefined;
 }
 
 /** The OpenID provider Warden signs users in with, and how its claims map to an org and a built-in role. */
@@ -353,6 +366,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     encryptionKey,
     ...(oidc && { oidc }),
+    stripe: {
+      secretKey: env.STRIPE_SECRET_KEY?.trim() || undefined,
+      apiBase: url('STRIPE_API_BASE', 'https://api.stripe.com')!,
+      webhookSecret: env.STRIPE_WEBHOOK_SECRET?.trim() || undefined,
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -205,6 +205,17 @@ export const ERROR_CODES = {
   OIDC_EMAIL_DOMAIN_NOT_ALLOWED: { status: 403, meaning: 'The email’s domain is not in OIDC_ALLOWED_EMAIL_DOMAINS.' },
   OIDC_NO_ORG: { status: 403, meaning: 'The user is new and their claims map to no org (OIDC_ORG_MAP, OIDC_DEFAULT_ORG).' },
   OIDC_PROVIDER_UNAVAILABLE: { status: 502, meaning: 'The identity provider could not be reached, or its answer could not be read.' },
+  STRIPE_NOT_CONFIGURED: {
+    status: 503,
+    meaning: 'Stripe is not configured on this server (STRIPE_SECRET_KEY, or STRIPE_WEBHOOK_SECRET for webhooks).',
+  },
+  STRIPE_ERROR: { status: 502, meaning: 'Stripe refused the request or could not be reached.' },
+  STRIPE_CUSTOMER_REQUIRED: { status: 409, meaning: 'The org has no Stripe customer yet.' },
+  STRIPE_DISABLED: { status: 409, meaning: "Stripe invoicing is off in the org's billing settings (stripe_enabled)." },
+  WEBHOOK_SIGNATURE_INVALID: {
+    status: 400,
+    meaning: "The webhook's signature header is missing, malformed, stale or does not match its body.",
+  },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -17,6 +17,7 @@ import { ProjectsWorkflows1733100000000 } from './1733100000000-projects-workflo
 import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
 import { Jobs1733120000000 } from './1733120000000-jobs';
 import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attempts';
+import { BillingStripe1733300000000 } from './1733300000000-billing-stripe';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -41,4 +42,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   DiscoveredSecrets1733110000000,
   OidcLoginAttempts1733200000000,
   Jobs1733120000000,
+  BillingStripe1733300000000,
 ];

@@ -7,5 +7,7 @@ export {
   utcDay,
   utcMidnightAfter,
 } from './billing-service';
+export { BillingSettingsService, OrgFeeSettings } from './billing-settings-service';
 export { ConfiguredFeeSettings, type FeeSettings, type FeeSettingsSource, feeMicros } from './fees';
 export { billingHandlers } from './handlers';
+export { StripeBillingService } from './stripe-service';
