@@ -201,7 +201,8 @@ export class StripeBillingService {
       period_to: row.period_to.toISOString(),
       amount_due_usd: row.amount_due_cents / 100,
     });
-    return { created: existing === undefined, invoice: toInvoice(row) };
+    // Created by this call, a retry that finished a claim a failed call left included.
+    return { created: true, invoice: toInvoice(row) };
   }
 
   async listInvoices(principal: Principal, query: { org_id?: string; limit?: number }) {

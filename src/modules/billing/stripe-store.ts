@@ -40,9 +40,9 @@ export class StripeStore {
    */
   async feeLines(orgId: string, from: Date, to: Date): Promise<FeeLine[]> {
     const { rows } = await this.db.query<{ agent_id: string; fee_cents: string }>(
-      `SELECT agent_id, (sum(fee_micros) + 5000) / 10000 AS fee_cents FROM billing_events
+      `SELECT agent_id, div(sum(fee_micros) + 5000, 10000) AS fee_cents FROM billing_events
        WHERE org_id = $1 AND occurred_at >= $2 AND occurred_at < $3
-       GROUP BY agent_id HAVING (sum(fee_micros) + 5000) / 10000 > 0 ORDER BY agent_id`,
+       GROUP BY agent_id HAVING div(sum(fee_micros) + 5000, 10000) > 0 ORDER BY agent_id`,
       [orgId, from, to],
     );
     return rows.map((row) => ({ agent_id: row.agent_id, fee_cents: Number(row.fee_cents) }));
