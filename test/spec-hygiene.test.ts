@@ -73,6 +73,10 @@ describe('spec hygiene', () => {
       gatewayDelete: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
       claimAgentJob: 'conditional: only a claim that hands out a job (or fails one for good) is an event; an empty poll is none',
       completeAgentJob: 'the event names the job and its outcome (job.completed or job.failed), which the 204 answer does not carry',
+      createStripeCustomer: 'calls out: Stripe is never called inside a transaction; the event is written once Stripe answered',
+      createStripeInvoice: 'calls out: Stripe is never called inside a transaction; the event is written once Stripe answered',
+      receiveStripeWebhook:
+        'no caller: the event goes to the org of the invoice the delivery concerns, by the system (none for an unknown one)',
     };
     const { body } = await warden.request.get('/openapi.json').expect(200);
     const recordedByService = Object.values(body.paths as Record<string, Record<string, Record<string, unknown>>>)

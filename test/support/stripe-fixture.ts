@@ -103,8 +103,7 @@ export async function startStripeFixture(secretKey: string): Promise<StripeFixtu
     }
     if (req.method === 'POST' && path === '/v1/invoiceitems') {
       const invoice = invoices.get(form.invoice ?? '');
-      if (!invoice || invoice.status !== 'draft')
-        return { status: 400, body: stripeError('invalid_request_error', 'No such draft invoice') };
+      if (invoice?.status !== 'draft') return { status: 400, body: stripeError('invalid_request_error', 'No such draft invoice') };
       if (!/^\d+$/.test(form.amount ?? '')) return { status: 400, body: stripeError('invalid_request_error', 'Invalid integer: amount') };
       const item = {
         id: id('ii'),
