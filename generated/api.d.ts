@@ -304,6 +304,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/{id}/listing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * List an agent on the registry network
+         * @description Opts one of the org's agents into the registry network (Professional plan and up), or changes its
+         *     category and description. Other Professional+ orgs find it with `GET /registry/network/agents` and may
+         *     hire it (`POST /marketplace/hire`). `verified` is not set here: it is true while the agent has a
+         *     registered Ed25519 identity whose possession was proven and is active (its trust profile says verified).
+         *     A revoked agent cannot be listed (409 `AGENT_STOPPED`); one stopped later stays listed but cannot be hired.
+         *
+         *     Operation id: `putAgentListing`.
+         */
+        put: operations["putAgentListing"];
+        post?: never;
+        /**
+         * Take an agent off the registry network
+         * @description Removes the agent's listing; existing hires stay. 404 when the agent is not listed (or not the org's).
+         *
+         *     Operation id: `deleteAgentListing`.
+         */
+        delete: operations["deleteAgentListing"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agents/{id}/policies": {
         parameters: {
             query?: never;
@@ -549,6 +584,10 @@ export interface paths {
          *     `sk_test_` key. Only a SHA-256 digest of the secret is stored. Counts against the plan's
          *     API key quota (402).
          *
+         *     `rate_limit_per_minute` sets the key's own request budget (1–100000 a minute; omitted or
+         *     null: the server's default). Every request with the key counts against it, whatever the
+         *     operation; over it Warden answers 429 with `Retry-After`.
+         *
          *     Operation id: `createApiKey`.
          */
         post: operations["createApiKey"];
@@ -581,6 +620,93 @@ export interface paths {
          *     Operation id: `revokeApiKey`.
          */
         delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit an API key
+         * @description Changes a key's name, description, permissions or request budget (seed 003: "edit the key
+         *     and add the missing permission"); fields left out stay. `permissions` replaces the list and
+         *     must stay within the editor's own: every permission in it, kept or added, must be one the
+         *     caller holds (403 `PRIVILEGE_ESCALATION` naming the others), so a weaker credential can never
+         *     hand a key more than it has. Taking `owner.grant` from the org's last owner credential is 409
+         *     `LAST_OWNER`. `rate_limit_per_minute` is 1–100000, or null for the server's default. The
+         *     key's secret, expiry and mode do not change.
+         *
+         *     Operation id: `updateApiKey`.
+         */
+        patch: operations["updateApiKey"];
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an API key's devices
+         * @description The devices the key is bound to, oldest first (at most 10). The key itself may list its own
+         *     devices; any other caller needs `api_key.read` or `api_key.edit`. Another org's key answers 404.
+         *
+         *     Operation id: `listApiKeyDevices`.
+         */
+        get: operations["listApiKeyDevices"];
+        put?: never;
+        /**
+         * Bind an API key to a device
+         * @description Binds the key to a device (seed 004's `warden login`: "API Key verified and bound to this
+         *     device"). From then on every request with the key must send `X-Warden-Device: <fingerprint>`
+         *     naming one of its devices, or it answers 401 `DEVICE_NOT_BOUND`; a key with no devices is
+         *     unaffected. `fingerprint` is the SHA-256 (hex) of stable machine facts the client computes;
+         *     the facts never leave the device.
+         *
+         *     The key itself may bind the device it is used from: this operation (and `GET /api/v1/me`,
+         *     `GET /api/v1/auth/me`) answer a key sent from a device it is not bound to, which is how
+         *     `warden login` re-verifies a key on a new machine. Binding another key, or binding from an
+         *     unbound device with another key, needs `api_key.edit` and a bound device.
+         *
+         *     Idempotent per fingerprint: binding a fingerprint the key already has answers 200 with that
+         *     device, unchanged. A key holds at most 10 devices (409 `API_KEY_DEVICE_LIMIT_REACHED`:
+         *     remove one first). Another org's key answers 404.
+         *
+         *     Operation id: `bindApiKeyDevice`.
+         */
+        post: operations["bindApiKeyDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}/devices/{device_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device's id (`dev_…`). */
+                device_id: components["parameters"]["ApiKeyDeviceIdPath"];
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a device from an API key
+         * @description Unbinds the device: requests naming its fingerprint answer 401 `DEVICE_NOT_BOUND` from then
+         *     on, unless it was the key's last device (a key with no devices works from anywhere again).
+         *     The key itself may remove its own devices; any other caller needs `api_key.edit`.
+         *     Another org's key, or a device of another key, answers 404.
+         *
+         *     Operation id: `unbindApiKeyDevice`.
+         */
+        delete: operations["unbindApiKeyDevice"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2164,6 +2290,119 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ledger/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the org's ledger accounts
+         * @description The ledger accounts of the org and of its agents, one per owner and currency, with their balances
+         *     in minor units, oldest first. `agent_id` narrows to one agent's accounts. `org_id` may be given and
+         *     must be the caller's org (404 otherwise).
+         *
+         *     Operation id: `listLedgerAccounts`.
+         */
+        get: operations["listLedgerAccounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/deposits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record money paid into the org's ledger
+         * @description Records money the org paid in from outside Warden (a bank transfer, a card payment) and credits it to
+         *     the org's account in `currency`, or to one of its agents' accounts with `agent_id`. The ledger books it
+         *     as a transfer (`kind: deposit`) from its outside-world account, so every entry still has its
+         *     counter-entry. The account is opened on first use. `idempotency_key` works as on transfers (24 hours,
+         *     409 `IDEMPOTENCY_KEY_REUSED` for another body).
+         *
+         *     Operation id: `createLedgerDeposit`.
+         */
+        post: operations["createLedgerDeposit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/marketplace/hire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hire an agent listed on the registry network
+         * @description Seed 001's hire: links the caller's org to an agent listed on the registry network (`to_agent_id`;
+         *     an agent that is not listed, or not active, is 404 `AGENT_NOT_LISTED`), on the terms given. An org hires
+         *     an agent once (409 `AGENT_ALREADY_HIRED`); its own agents are not for hire (422 `TRANSFER_RECIPIENT_INVALID`).
+         *
+         *     With `charge_now` and an `amount`, the initial charge goes through the ledger in the same transaction:
+         *     `amount` leaves the hiring org's account in `currency` and reaches the agent's account (`rail` must be
+         *     `ledger`, the default; 409 `INSUFFICIENT_FUNDS` and nothing is written when the org's balance is short).
+         *     `idempotency_key` works as on transfers (24 hours; 409 `IDEMPOTENCY_KEY_REUSED` for another body).
+         *
+         *     No credential is returned: Warden's gateway keys bind an agent to a vendor of the agent's own org, so a
+         *     key "for the hired agent" would let the hirer act as that agent inside its owner's org. The hire record is
+         *     what the hirer and the agent's owner reconcile against.
+         *
+         *     Operation id: `hireAgent`.
+         */
+        post: operations["hireAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My profile (seed 003)
+         * @description Seed 003's "first API call": who the credential belongs to, as `uuid`, `email`, `firstname`
+         *     and `lastname`, with the org, the credential kind and its effective permissions. Works with
+         *     any credential (`Authorization: Bearer sk_live_…` as seed 003 shows, `X-API-Key`, a login
+         *     JWT, an admin session) and needs no permission. For an API key it reports the user who
+         *     created the key; a key no user created (the one printed at first start) reports the org's
+         *     first owner (`user_source: org_owner`). `GET /api/v1/auth/me` answers the full principal.
+         *
+         *     It answers a device-bound key from an unbound device too (`api_key.device_id: null`), so a
+         *     client can verify a key before binding the device it runs on.
+         *
+         *     Operation id: `getMe`.
+         */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orgs": {
         parameters: {
             query?: never;
@@ -2649,6 +2888,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/tx/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public transfer statistics of this Warden
+         * @description Aggregates over every org's transfers created in [`from`, `to`) - by default the last 30 days - for a
+         *     public dashboard: counts, settled volume per currency and hires. It names no org, agent or transfer. No
+         *     credential is needed; answers are computed at most once a minute per period (`from` is rounded down and
+         *     `to` up to a whole minute) and the operation is rate-limited per client IP. `from` after `to`, or a period over 366
+         *     days, is 400.
+         *
+         *     Operation id: `getPublicTxStats`.
+         */
+        get: operations["getPublicTxStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/registry/network/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agents on the registry network
+         * @description Seed 000's registry network agents (Professional plan and up; 402 `plan_limit_exceeded` otherwise): the
+         *     agents every org has listed, oldest listing first, with seed 000's query - `category`, `verified_only`,
+         *     `limit` (1-100, default 20) and `offset`. `total` counts every match. Revoked agents are left out.
+         *
+         *     Operation id: `listRegistryNetworkAgents`.
+         */
+        get: operations["listRegistryNetworkAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/registry/network/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Registry network summary
+         * @description Seed 000's registry network summary (Professional plan and up; 402 `plan_limit_exceeded` otherwise):
+         *     how many agents every org has listed, how many of them are verified, and the count per category. It
+         *     names no org.
+         *
+         *     Operation id: `getRegistryNetworkSummary`.
+         */
+        get: operations["getRegistryNetworkSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/roles": {
         parameters: {
             query?: never;
@@ -2916,6 +3229,75 @@ export interface paths {
          *     Operation id: `verifyTrust`.
          */
         post: operations["verifyTrust"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tx/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Transfer statistics of the org
+         * @description Counts and volumes of the transfers the org made (as payer) created in [`from`, `to`) - by default the
+         *     last 30 days - with the settled volume per currency in minor units, and the hires it made. `org_id` may be
+         *     given and must be the caller's org (404 otherwise). `from` after `to`, or a period over 366 days, is 400.
+         *
+         *     Operation id: `getTxStats`.
+         */
+        get: operations["getTxStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tx/transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfer money from an agent's account
+         * @description Seed 001's transfer, made by an **agent** with its own credential (its `sas_` agent secret, or a
+         *     gateway key bound to it). The money leaves the agent's ledger account in `currency`.
+         *
+         *     Recipient: `to_agent_id` (an agent of the caller's org, or one listed on the registry network) or
+         *     `to_address` (an outside destination, not on the `ledger` rail); exactly one, never the paying agent
+         *     itself: otherwise 422 `TRANSFER_RECIPIENT_INVALID`. `amount` is a whole number of the currency's minor unit
+         *     (422 for zero, negative or fractional amounts; 422 `UNKNOWN_CURRENCY` for a code Warden does not know).
+         *
+         *     Governance: the transfer is the action `tx.transfer`, its cost `amount_usd`, checked by the same
+         *     evaluator as the gateway and `POST /decisions` (kill switch, the agent's policies, its daily budget,
+         *     human approval), metered as a billing event. A denial is 403 `TRANSFER_DENIED` naming the reason. When
+         *     a human must approve, the transfer is recorded `pending` (`approval_required`, 202) with its
+         *     `approval_id`; once approved, repeat the same request with `approval_id`: that transfer settles (201), and
+         *     the approval is used up. An approval still pending, denied, expired or for another transfer is 409
+         *     `TRANSFER_NOT_APPROVED`.
+         *
+         *     Rails: `ledger` settles at once (201): the two entries are written and both balances change in one
+         *     transaction, under row locks taken in a fixed order; a balance that would go below zero is 409
+         *     `INSUFFICIENT_FUNDS` and nothing is written. Other rails are recorded `pending` with
+         *     `rail_not_supported` (202) and move nothing.
+         *
+         *     `idempotency_key`: for 24 hours, repeating the request with the same key and the same body answers the
+         *     same transfer again (not a second one); the same key with another body is 409 `IDEMPOTENCY_KEY_REUSED`.
+         *     `shared_payment_token` is a secret: it is never stored, logged or audited.
+         *
+         *     Operation id: `createTransfer`.
+         */
+        post: operations["createTransfer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3619,8 +4001,31 @@ export interface components {
             permissions: string[];
             /** @description The first 12 characters of the secret, e.g. `sk_live_3kTq`. */
             prefix: string;
+            /**
+             * Format: int32
+             * @description The key's own request budget per minute; null means the server's default (`API_KEY_RATE_LIMIT_PER_MINUTE`, 1200 unless configured).
+             */
+            rate_limit_per_minute?: number | null;
             /** Format: date-time */
             revoked_at: string | null;
+        };
+        /** @description A device an API key is bound to. Once a key has one, every request with it must name one of its devices in `X-Warden-Device`. */
+        ApiKeyDevice: {
+            api_key_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description SHA-256 (lowercase hex) of the device's stable machine facts, computed by the client; never the facts themselves. */
+            fingerprint: string;
+            id: string;
+            /**
+             * Format: date-time
+             * @description The last request made with the key from this device, to within a minute; null before the first.
+             */
+            last_seen_at: string | null;
+            /** @description The device's name as the client reported it, e.g. its host name. */
+            name: string;
+            /** @description The operating system as the client reported it, e.g. `linux`, `macos`. */
+            os: string;
         };
         /** @description A newly created or rolled API key, with its secret. The secret is never shown again. */
         ApiKeyWithSecret: components["schemas"]["ApiKey"] & {
@@ -4051,6 +4456,11 @@ export interface components {
             workspace_id: string;
         };
         /**
+         * @description An ISO 4217 currency code Warden knows (amounts are integers in its minor unit, e.g. cents for `USD`, yen for `JPY`); another code is 422 `UNKNOWN_CURRENCY`.
+         * @example USD
+         */
+        CurrencyCode: string;
+        /**
          * @description What Warden decided about one call an agent is about to make. `allow` means the call may go
          *     ahead and its cost has been counted against the agent's daily budget; `deny` says why in
          *     `deny_reason`; `approval_required` means a human must approve first: wait on
@@ -4155,7 +4565,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "STRIPE_NOT_CONFIGURED" | "STRIPE_ERROR" | "STRIPE_CUSTOMER_REQUIRED" | "STRIPE_DISABLED" | "WEBHOOK_SIGNATURE_INVALID";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "STRIPE_NOT_CONFIGURED" | "STRIPE_ERROR" | "STRIPE_CUSTOMER_REQUIRED" | "STRIPE_DISABLED" | "WEBHOOK_SIGNATURE_INVALID";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -4259,6 +4669,36 @@ export interface components {
             status: "ok";
         };
         /**
+         * @description The hiring org's link to a listed agent of the registry network, with the terms it hired on and
+         *     the initial charge, if one was made. No credential is issued: a gateway key binds an agent to a
+         *     vendor of the agent's own org, so the hirer reaches the hired agent the way its owner publishes it.
+         */
+        Hire: {
+            /** @description The hired agent. */
+            agent_id: string;
+            /**
+             * Format: int64
+             * @description The agreed price in minor units.
+             */
+            amount: number | null;
+            amount_usd: number | null;
+            asset: string | null;
+            /** @description The initial charge (`charge_now`) from the hiring org's account to the agent's; absent without one. */
+            charge?: components["schemas"]["Transfer"];
+            /** Format: date-time */
+            created_at: string;
+            currency: components["schemas"]["CurrencyCode"];
+            daily_budget_usd: number | null;
+            id: string;
+            idempotency_key: string | null;
+            network: string | null;
+            /** @description The hiring org. */
+            org_id: string;
+            /** @enum {string} */
+            pricing_model: "per_task" | "per_hour" | "per_day" | "subscription" | "free";
+            rail: components["schemas"]["TransferRail"];
+        };
+        /**
          * @description A unit of work for an agent running in a customer's cluster (seed 002's job queue): read a
          *     secret's value, apply a new one, or an org's own `custom` work. A job is either pinned to one
          *     agent (`agent_id` set when it was enqueued) or open to every agent of the org that serves its
@@ -4309,12 +4749,90 @@ export interface components {
          * @enum {string}
          */
         JobKind: "read" | "patch" | "custom";
+        /** @description A ledger account of the org or of one of its agents, in one currency. Its balance never goes below zero. */
+        LedgerAccount: {
+            agent_id: string | null;
+            /**
+             * Format: int64
+             * @description In the currency's minor unit.
+             */
+            balance: number;
+            /** Format: date-time */
+            created_at: string;
+            currency: components["schemas"]["CurrencyCode"];
+            /**
+             * Format: int32
+             * @description How many decimals the minor unit is: `balance` 12345 with exponent 2 is 123.45.
+             */
+            exponent: number;
+            id: string;
+            /** @description The network named when the account was opened (signup's wallet), for information. */
+            network: string | null;
+            org_id: string;
+            /** @enum {string} */
+            owner_type: "org" | "agent";
+        };
         /** @description A login session for a user: the JWT to send as `Authorization: Bearer`, when it expires, and the user. */
         LoginResult: {
             /** Format: date-time */
             expires_at: string;
             token: string;
             user: components["schemas"]["User"];
+        };
+        /**
+         * @description Seed 003's profile of the caller (`uuid`, `email`, `firstname`, `lastname`), with the org and
+         *     the credential. `user_source` says whose profile it is: the logged-in user (`login`), the user
+         *     who created the API key (`key_creator`), the org's first owner for a key no user created, such
+         *     as the one printed at first start (`org_owner`), the platform admin of an admin session
+         *     (`platform_admin`: `email` only), or nobody (`none`: a creator-less key in an org with no owner
+         *     user yet; every profile field is null).
+         */
+        Me: {
+            /** @description The API key used, and whether the device named in `X-Warden-Device` is bound to it; absent for other credentials. */
+            api_key?: {
+                /** @description The key is bound to devices, so other requests must name one. */
+                device_binding_required: boolean;
+                /** @description The key's device this request named; null when it named none of them. */
+                device_id: string | null;
+                id: string;
+                name: string;
+                prefix: string;
+            };
+            /** Format: email */
+            email: string | null;
+            firstname: string | null;
+            lastname: string | null;
+            /** @description The caller's org; absent for a platform admin session. */
+            org?: components["schemas"]["Org"];
+            permissions: string[];
+            /**
+             * @description The kind of credential presented.
+             * @enum {string}
+             */
+            type: "user" | "api_key" | "admin_session";
+            /** @enum {string} */
+            user_source: "login" | "key_creator" | "org_owner" | "platform_admin" | "none";
+            /** @description The user's id (`usr_…`). */
+            uuid: string | null;
+        };
+        /**
+         * Format: int64
+         * @description An amount in the currency's minor unit (cents for `USD`, yen for `JPY`, fils for `KWD`); never a fraction.
+         * @example 2500
+         */
+        MinorUnits: number;
+        /** @description A listed agent as the registry network shows it to other orgs. */
+        NetworkAgent: {
+            /** @description What `POST /marketplace/hire` takes as `to_agent_id`. */
+            agent_id: string;
+            category: components["schemas"]["RegistryCategory"];
+            description: string;
+            /** Format: date-time */
+            listed_at: string;
+            name: string;
+            /** @description The agent's registered identity, for `GET /trust/profile/did:sekuire:{sekuire_id}`. */
+            sekuire_id: string | null;
+            verified: boolean;
         };
         /** @description A started single sign-on, for a caller that sends the browser to the provider itself. */
         OidcAuthorization: {
@@ -4561,6 +5079,25 @@ export interface components {
         RefreshResult: components["schemas"]["RuntimeToken"] & {
             refresh_token: string;
         };
+        /**
+         * @description A lowercase category slug (letters, digits, `-`, `_`), e.g. `security`, `data-analysis`.
+         * @example security
+         */
+        RegistryCategory: string;
+        /** @description An agent of the org listed on the registry network. `verified` is computed on every read. */
+        RegistryListing: {
+            agent_id: string;
+            category: components["schemas"]["RegistryCategory"];
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            id: string;
+            org_id: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The agent has a registered Ed25519 identity whose possession was proven, and is active - its trust profile says `verified` - right now. */
+            verified: boolean;
+        };
         /** @description A role is a named set of permissions. Built-in roles (owner, admin, member, viewer) are the same in every org and cannot be changed. */
         Role: {
             built_in: boolean;
@@ -4748,6 +5285,94 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description One movement of money. A settled ledger transfer is two ledger entries that sum to zero: `amount`
+         *     leaves the payer's account and reaches the payee's. `kind` says what made it: an agent's
+         *     `POST /tx/transfer`, a hire's initial charge (`hire_charge`) or a recorded deposit (`deposit`).
+         *     The shared payment token, when one was given, is never stored or returned: `has_shared_payment_token` says one came.
+         */
+        Transfer: {
+            amount: components["schemas"]["MinorUnits"];
+            /** @description The value in US dollars the payer declared; what governance counts against the daily budget. */
+            amount_usd: number | null;
+            approval_id: string | null;
+            asset: string | null;
+            /** Format: date-time */
+            created_at: string;
+            currency: components["schemas"]["CurrencyCode"];
+            /** @description The paying agent; null when the org's own account paid, or for a deposit. */
+            from_agent_id: string | null;
+            has_shared_payment_token: boolean;
+            id: string;
+            idempotency_key: string | null;
+            /** @enum {string} */
+            kind: "transfer" | "hire_charge" | "deposit";
+            mandate_id: string | null;
+            /** @description The caller's own string labels, returned as given. */
+            metadata: {
+                [key: string]: string;
+            };
+            network: string | null;
+            /** @description The paying org (for a deposit, the org credited). */
+            org_id: string;
+            /**
+             * @description `approval_required`: a human must approve (`approval_id`), then repeat the request with `approval_id`. `rail_not_supported`: recorded, not moved.
+             * @enum {string|null}
+             */
+            pending_reason: "rail_not_supported" | "approval_required" | null;
+            rail: components["schemas"]["TransferRail"];
+            /** Format: date-time */
+            settled_at: string | null;
+            /**
+             * @description `settled`: the ledger entries are written. `pending`: see `pending_reason`.
+             * @enum {string}
+             */
+            status: "settled" | "pending";
+            /** @description An outside destination (non-ledger rails). */
+            to_address: string | null;
+            /** @description The agent paid; null for an org account or an outside address. */
+            to_agent_id: string | null;
+        };
+        /**
+         * @description How the money moves. `ledger` is Warden's own double-entry ledger and settles at once. The others
+         *     (`card`, `ach`, `wire`, `stablecoin`, `x402`, `spt` — a shared payment token) are recorded as
+         *     `pending` with `pending_reason: rail_not_supported`: Warden moves no money on them.
+         * @example ledger
+         * @enum {string}
+         */
+        TransferRail: "ledger" | "card" | "ach" | "wire" | "stablecoin" | "x402" | "spt";
+        /** @description Aggregates of the transfers (agents' transfers and hire charges; deposits are not counted) created in [`from`, `to`); `org_id` is absent from the public statistics. */
+        TxStats: {
+            /** @description The declared US-dollar value of the settled transfers. */
+            amount_usd_total: number;
+            /** Format: date-time */
+            from: string;
+            /**
+             * Format: int64
+             * @description Hires made in the period.
+             */
+            hires: number;
+            org_id?: string;
+            /** Format: int64 */
+            pending: number;
+            /** Format: int64 */
+            settled: number;
+            /** Format: date-time */
+            to: string;
+            /**
+             * Format: int64
+             * @description Transfers of every kind and status.
+             */
+            transfers: number;
+            /** @description Settled volume per currency, in minor units. */
+            volume: {
+                /** Format: int64 */
+                amount: number;
+                /** Format: int64 */
+                count: number;
+                currency: components["schemas"]["CurrencyCode"];
+            }[];
+        };
         /** @description US dollars, at most 6 decimal places (Warden keeps whole micro-dollars); null for none. */
         UsdAmount: number | null;
         /** @description A person who signs in. `role` is the built-in role the user holds in the org; more roles come from user-role assignments. */
@@ -4759,9 +5384,13 @@ export interface components {
             email_verified: boolean;
             /** Format: date-time */
             email_verified_at: string | null;
+            /** @description Given name; null when not set. Seed 003's `/me` reports it as `firstname`. */
+            first_name?: string | null;
             id: string;
             /** Format: date-time */
             last_login_at: string | null;
+            /** @description Family name; null when not set. Seed 003's `/me` reports it as `lastname`. */
+            last_name?: string | null;
             org_id: string;
             role: components["schemas"]["BuiltInRoleName"];
         };
@@ -5185,7 +5814,9 @@ export interface components {
         /** @description Too many requests in the current window; retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
+                RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                 "RateLimit-Reset": components["headers"]["RateLimitReset"];
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -5258,6 +5889,8 @@ export interface components {
     parameters: {
         /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
         AgentRef: string;
+        /** @description The device's id (`dev_…`). */
+        ApiKeyDeviceIdPath: string;
         /** @description The API key's id (`key_…`), never its secret. */
         ApiKeyIdPath: string;
         /** @description The `next_cursor` of the previous page. Omit it for the first page. */
@@ -5284,6 +5917,16 @@ export interface components {
         RoleIdPath: string;
         /** @description The discovered secret's id (`sec_…`). */
         SecretIdPath: string;
+        /**
+         * @description Start of the period (inclusive); default 30 days before `to`.
+         * @example 2026-10-26T00:00:00Z
+         */
+        StatsFrom: string;
+        /**
+         * @description End of the period (exclusive); default now.
+         * @example 2026-11-25T00:00:00Z
+         */
+        StatsTo: string;
         /** @description The user's id. */
         UserIdPath: string;
         /** @description The assignment's id. */
@@ -5300,10 +5943,20 @@ export interface components {
     requestBodies: never;
     headers: {
         /**
+         * @description What is left of the API key's budget (IETF httpapi RateLimit header fields draft): `r` requests
+         *     remain in the current window, which ends in `t` seconds, e.g. `"api-key";r=1187;t=42`.
+         */
+        RateLimit: string;
+        /**
          * @description Requests allowed in the current window of the operation's `x-rate-limit` bucket, for the
          *     tightest of the limits that apply to this request (per IP, per email, per org).
          */
         RateLimitLimit: number;
+        /**
+         * @description The API key's request budget (IETF httpapi RateLimit header fields draft): policy `"api-key"`,
+         *     `q` requests per `w` seconds, e.g. `"api-key";q=1200;w=60`. Sent on every answer to a request made with an API key.
+         */
+        RateLimitPolicy: string;
         /** @description Requests left in the current window of that limit, this one counted; 0 means the next one is refused with 429. */
         RateLimitRemaining: number;
         /** @description Seconds until that limit's window ends and its count starts again. */
@@ -5975,6 +6628,86 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    putAgentListing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "category": "security",
+                 *       "description": "Reviews pull requests for leaked secrets."
+                 *     }
+                 */
+                "application/json": {
+                    category: components["schemas"]["RegistryCategory"];
+                    /** @default  */
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The listing. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "lst_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *       "category": "security",
+                     *       "description": "Reviews pull requests for leaked secrets.",
+                     *       "verified": true,
+                     *       "created_at": "2026-11-25T10:00:00Z",
+                     *       "updated_at": "2026-11-25T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RegistryListing"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteAgentListing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The agent's `agt_` id or its 64-hex `sekuire_id`. */
+                id: components["parameters"]["AgentRef"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     setAgentPolicies: {
         parameters: {
             query?: never;
@@ -6527,6 +7260,8 @@ export interface operations {
                     mode?: "live" | "test";
                     name: string;
                     permissions?: string[];
+                    /** Format: int32 */
+                    rate_limit_per_minute?: number | null;
                 };
             };
         };
@@ -6616,6 +7351,228 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "permissions": [
+                 *         "workspace.read",
+                 *         "agent.read"
+                 *       ],
+                 *       "rate_limit_per_minute": 600
+                 *     }
+                 */
+                "application/json": {
+                    description?: string;
+                    name?: string;
+                    permissions?: string[];
+                    /** Format: int32 */
+                    rate_limit_per_minute?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The key as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "CI deploys",
+                     *       "description": "Used by the deploy pipeline",
+                     *       "mode": "live",
+                     *       "prefix": "sk_live_1hSY",
+                     *       "last_four": "CVBC",
+                     *       "permissions": [
+                     *         "workspace.read",
+                     *         "agent.read"
+                     *       ],
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "expires_at": "2027-05-23T09:00:00Z",
+                     *       "last_used_at": null,
+                     *       "revoked_at": null,
+                     *       "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "rate_limit_per_minute": 600
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listApiKeyDevices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key's devices. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "devices": [
+                     *         {
+                     *           "id": "dev_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "api_key_id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "fingerprint": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                     *           "name": "MacBook-Pro",
+                     *           "os": "macos",
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "last_seen_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        devices: components["schemas"]["ApiKeyDevice"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    bindApiKeyDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "fingerprint": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                 *       "name": "MacBook-Pro",
+                 *       "os": "macos"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description SHA-256, hex; stored lower-cased. */
+                    fingerprint: string;
+                    name: string;
+                    os: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The key was already bound to this fingerprint; the existing device. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "dev_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "api_key_id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "fingerprint": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                     *       "name": "MacBook-Pro",
+                     *       "os": "macos",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "last_seen_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyDevice"];
+                };
+            };
+            /** @description The new device. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "dev_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "api_key_id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "fingerprint": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                     *       "name": "MacBook-Pro",
+                     *       "os": "macos",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "last_seen_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ApiKeyDevice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    unbindApiKeyDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The device's id (`dev_…`). */
+                device_id: components["parameters"]["ApiKeyDeviceIdPath"];
+                /** @description The API key's id (`key_…`), never its secret. */
+                id: components["parameters"]["ApiKeyIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -10594,6 +11551,301 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listLedgerAccounts: {
+        parameters: {
+            query?: {
+                agent_id?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+                org_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accounts. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "accounts": [
+                     *         {
+                     *           "id": "acct_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "owner_type": "org",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "agent_id": null,
+                     *           "currency": "USD",
+                     *           "exponent": 2,
+                     *           "network": null,
+                     *           "balance": 100000,
+                     *           "created_at": "2026-11-25T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        accounts: components["schemas"]["LedgerAccount"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createLedgerDeposit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "currency": "USD",
+                 *       "amount": 100000,
+                 *       "reference": "wire 2026-11-25 ACME",
+                 *       "idempotency_key": "dep-2026-11-25"
+                 *     }
+                 */
+                "application/json": {
+                    agent_id?: string;
+                    amount: components["schemas"]["MinorUnits"];
+                    currency: components["schemas"]["CurrencyCode"];
+                    idempotency_key?: string;
+                    org_id?: string;
+                    /** @description Where the money came from (a bank reference), kept in `metadata.reference`. */
+                    reference?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The deposit, settled. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "tr_01jd4v3k8m2q6r9t1w5y7z0abf",
+                     *       "kind": "deposit",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "from_agent_id": null,
+                     *       "to_agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "to_address": null,
+                     *       "rail": "ledger",
+                     *       "currency": "USD",
+                     *       "amount": 100000,
+                     *       "amount_usd": null,
+                     *       "network": null,
+                     *       "asset": null,
+                     *       "mandate_id": null,
+                     *       "has_shared_payment_token": false,
+                     *       "status": "settled",
+                     *       "pending_reason": null,
+                     *       "approval_id": null,
+                     *       "idempotency_key": "dep-2026-11-25",
+                     *       "metadata": {
+                     *         "reference": "wire 2026-11-25 ACME"
+                     *       },
+                     *       "created_at": "2026-11-25T10:00:00Z",
+                     *       "settled_at": "2026-11-25T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    hireAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "to_agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abd",
+                 *       "pricing_model": "per_task",
+                 *       "rail": "ledger",
+                 *       "currency": "USD",
+                 *       "amount": 5000,
+                 *       "amount_usd": 50,
+                 *       "daily_budget_usd": 100,
+                 *       "charge_now": true,
+                 *       "idempotency_key": "hire-7731"
+                 *     }
+                 */
+                "application/json": {
+                    amount?: components["schemas"]["MinorUnits"];
+                    amount_usd?: number;
+                    asset?: string;
+                    /** @default false */
+                    charge_now?: boolean;
+                    currency?: components["schemas"]["CurrencyCode"];
+                    daily_budget_usd?: number;
+                    idempotency_key?: string;
+                    network?: string;
+                    org_id?: string;
+                    /**
+                     * @default per_task
+                     * @enum {string}
+                     */
+                    pricing_model?: "per_task" | "per_hour" | "per_day" | "subscription" | "free";
+                    rail?: components["schemas"]["TransferRail"];
+                    to_agent_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The hire, with its initial charge if one was made. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "hire_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *       "pricing_model": "per_task",
+                     *       "rail": "ledger",
+                     *       "currency": "USD",
+                     *       "amount": 5000,
+                     *       "amount_usd": 50,
+                     *       "network": null,
+                     *       "asset": null,
+                     *       "daily_budget_usd": 100,
+                     *       "charge": {
+                     *         "id": "tr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "kind": "hire_charge",
+                     *         "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "from_agent_id": null,
+                     *         "to_agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *         "to_address": null,
+                     *         "rail": "ledger",
+                     *         "currency": "USD",
+                     *         "amount": 5000,
+                     *         "amount_usd": 50,
+                     *         "network": null,
+                     *         "asset": null,
+                     *         "mandate_id": null,
+                     *         "has_shared_payment_token": false,
+                     *         "status": "settled",
+                     *         "pending_reason": null,
+                     *         "approval_id": null,
+                     *         "idempotency_key": null,
+                     *         "metadata": {
+                     *           "hire_id": "hire_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *         },
+                     *         "created_at": "2026-11-25T10:00:00Z",
+                     *         "settled_at": "2026-11-25T10:00:00Z"
+                     *       },
+                     *       "idempotency_key": "hire-7731",
+                     *       "created_at": "2026-11-25T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Hire"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's profile. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "uuid": "usr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "email": "dev@example.com",
+                     *       "firstname": "Jane",
+                     *       "lastname": "Doe",
+                     *       "user_source": "key_creator",
+                     *       "type": "api_key",
+                     *       "org": {
+                     *         "id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "name": "Acme Corp",
+                     *         "plan": "starter",
+                     *         "created_at": "2026-11-01T08:59:00Z"
+                     *       },
+                     *       "api_key": {
+                     *         "id": "key_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "name": "CLI",
+                     *         "prefix": "sk_live_1hSY",
+                     *         "device_binding_required": true,
+                     *         "device_id": "dev_01jd4v3k8m2q6r9t1w5y7z0abc"
+                     *       },
+                     *       "permissions": [
+                     *         "org.read",
+                     *         "workspace.read"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listOrgs: {
         parameters: {
             query?: {
@@ -11906,6 +13158,186 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getPublicTxStats: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Start of the period (inclusive); default 30 days before `to`.
+                 * @example 2026-10-26T00:00:00Z
+                 */
+                from?: components["parameters"]["StatsFrom"];
+                /**
+                 * @description End of the period (exclusive); default now.
+                 * @example 2026-11-25T00:00:00Z
+                 */
+                to?: components["parameters"]["StatsTo"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The aggregates. */
+            200: {
+                headers: {
+                    /**
+                     * @description How long the answer may be cached.
+                     * @example public, max-age=60
+                     */
+                    "Cache-Control"?: string;
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "from": "2026-10-26T00:00:00Z",
+                     *       "to": "2026-11-25T00:00:00Z",
+                     *       "transfers": 1042,
+                     *       "settled": 1001,
+                     *       "pending": 41,
+                     *       "volume": [
+                     *         {
+                     *           "currency": "USD",
+                     *           "amount": 9125000,
+                     *           "count": 990
+                     *         },
+                     *         {
+                     *           "currency": "EUR",
+                     *           "amount": 120000,
+                     *           "count": 11
+                     *         }
+                     *       ],
+                     *       "amount_usd_total": 91250,
+                     *       "hires": 57
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TxStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRegistryNetworkAgents: {
+        parameters: {
+            query?: {
+                category?: components["schemas"]["RegistryCategory"];
+                limit?: number;
+                offset?: number;
+                verified_only?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of listed agents. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "agents": [
+                     *         {
+                     *           "agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *           "sekuire_id": "3f6c1b0e8a9d4c2b7e5f1a0d9c8b7a6e5f4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b",
+                     *           "name": "secret-scanner",
+                     *           "category": "security",
+                     *           "description": "Reviews pull requests for leaked secrets.",
+                     *           "verified": true,
+                     *           "listed_at": "2026-11-25T10:00:00Z"
+                     *         }
+                     *       ],
+                     *       "total": 1,
+                     *       "limit": 20,
+                     *       "offset": 0
+                     *     }
+                     */
+                    "application/json": {
+                        agents: components["schemas"]["NetworkAgent"][];
+                        /** Format: int32 */
+                        limit: number;
+                        /** Format: int32 */
+                        offset: number;
+                        /** Format: int64 */
+                        total: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRegistryNetworkSummary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "total_agents": 12,
+                     *       "verified_agents": 9,
+                     *       "categories": [
+                     *         {
+                     *           "category": "security",
+                     *           "agents": 5,
+                     *           "verified_agents": 4
+                     *         },
+                     *         {
+                     *           "category": "data-analysis",
+                     *           "agents": 7,
+                     *           "verified_agents": 5
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        categories: {
+                            /** Format: int64 */
+                            agents: number;
+                            category: components["schemas"]["RegistryCategory"];
+                            /** Format: int64 */
+                            verified_agents: number;
+                        }[];
+                        /** Format: int64 */
+                        total_agents: number;
+                        /** Format: int64 */
+                        verified_agents: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listRoles: {
         parameters: {
             query?: never;
@@ -12545,6 +13977,178 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getTxStats: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Start of the period (inclusive); default 30 days before `to`.
+                 * @example 2026-10-26T00:00:00Z
+                 */
+                from?: components["parameters"]["StatsFrom"];
+                org_id?: string;
+                /**
+                 * @description End of the period (exclusive); default now.
+                 * @example 2026-11-25T00:00:00Z
+                 */
+                to?: components["parameters"]["StatsTo"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The org's aggregates. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "from": "2026-10-26T00:00:00Z",
+                     *       "to": "2026-11-25T00:00:00Z",
+                     *       "transfers": 42,
+                     *       "settled": 40,
+                     *       "pending": 2,
+                     *       "volume": [
+                     *         {
+                     *           "currency": "USD",
+                     *           "amount": 125000,
+                     *           "count": 40
+                     *         }
+                     *       ],
+                     *       "amount_usd_total": 1250,
+                     *       "hires": 3
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TxStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createTransfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    amount: components["schemas"]["MinorUnits"];
+                    /** @description The value in US dollars, counted against the daily budget; 0 when omitted. */
+                    amount_usd?: number;
+                    /** @description The approved approval of a transfer that answered 202 `approval_required`. */
+                    approval_id?: string;
+                    asset?: string;
+                    currency: components["schemas"]["CurrencyCode"];
+                    idempotency_key?: string;
+                    mandate_id?: string;
+                    metadata?: {
+                        [key: string]: string;
+                    };
+                    network?: string;
+                    rail?: components["schemas"]["TransferRail"];
+                    /** @description A secret; never stored, returned, logged or audited. */
+                    shared_payment_token?: string;
+                    to_address?: string;
+                    to_agent_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Settled on the ledger (or the same transfer again, for a repeated idempotency key). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "tr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "kind": "transfer",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "from_agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "to_agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abd",
+                     *       "to_address": null,
+                     *       "rail": "ledger",
+                     *       "currency": "USD",
+                     *       "amount": 2500,
+                     *       "amount_usd": 25,
+                     *       "network": null,
+                     *       "asset": null,
+                     *       "mandate_id": null,
+                     *       "has_shared_payment_token": false,
+                     *       "status": "settled",
+                     *       "pending_reason": null,
+                     *       "approval_id": null,
+                     *       "idempotency_key": "order-7731",
+                     *       "metadata": {
+                     *         "task": "summarise-q3"
+                     *       },
+                     *       "created_at": "2026-11-25T10:00:00Z",
+                     *       "settled_at": "2026-11-25T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            /** @description Recorded, not settled - waiting for a human's approval, or on a rail Warden does not move money on. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "tr_01jd4v3k8m2q6r9t1w5y7z0abe",
+                     *       "kind": "transfer",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "from_agent_id": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "to_agent_id": null,
+                     *       "to_address": "merchant_acct_9921",
+                     *       "rail": "spt",
+                     *       "currency": "EUR",
+                     *       "amount": 1999,
+                     *       "amount_usd": 21.6,
+                     *       "network": null,
+                     *       "asset": null,
+                     *       "mandate_id": null,
+                     *       "has_shared_payment_token": true,
+                     *       "status": "pending",
+                     *       "pending_reason": "rail_not_supported",
+                     *       "approval_id": null,
+                     *       "idempotency_key": "order-7732",
+                     *       "metadata": {},
+                     *       "created_at": "2026-11-25T10:00:00Z",
+                     *       "settled_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listUserRoles: {
         parameters: {
             query?: {
@@ -12737,12 +14341,16 @@ export interface operations {
                  * @example {
                  *       "email": "jane@example.com",
                  *       "password": "correct horse battery staple",
-                 *       "role": "admin"
+                 *       "role": "admin",
+                 *       "first_name": "Jane",
+                 *       "last_name": "Doe"
                  *     }
                  */
                 "application/json": {
                     /** Format: email */
                     email: string;
+                    first_name?: string;
+                    last_name?: string;
                     org_id?: string;
                     password: string;
                     role?: components["schemas"]["BuiltInRoleName"];

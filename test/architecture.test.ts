@@ -64,6 +64,7 @@ const TABLE_OWNERS: Record<string, string> = {
   user_roles: 'src/modules/rbac/rbac-store.ts',
   api_keys: 'src/modules/api-keys/api-key-store.ts',
   api_key_secrets: 'src/modules/api-keys/api-key-store.ts',
+  api_key_devices: 'src/modules/api-keys/api-key-device-store.ts',
   sessions: 'src/modules/auth/session-store.ts',
   login_links: 'src/modules/auth/login-link-store.ts',
   signup_idempotency_keys: 'src/modules/auth/signup-key-store.ts',
@@ -97,6 +98,11 @@ const TABLE_OWNERS: Record<string, string> = {
   workflow_versions: 'src/modules/workflows/workflow-store.ts',
   discovered_secrets: 'src/modules/secrets/discovered-secret-store.ts',
   oidc_login_attempts: 'src/modules/oidc/oidc-attempt-store.ts',
+  ledger_accounts: 'src/modules/ledger/ledger-store.ts',
+  ledger_transfers: 'src/modules/ledger/ledger-store.ts',
+  ledger_entries: 'src/modules/ledger/ledger-store.ts',
+  marketplace_hires: 'src/modules/marketplace/hire-store.ts',
+  registry_listings: 'src/modules/registry/listing-store.ts',
 };
 
 describe('the shape of the house', () => {

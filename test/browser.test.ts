@@ -47,7 +47,15 @@ describe('browser-facing defaults: nosniff, CORS, a self-contained docs page', (
     assert.equal(res.headers['access-control-allow-origin'], CONSOLE);
     assert.deepEqual(res.headers['access-control-allow-methods']!.split(', '), ['GET', 'HEAD', 'POST']);
     const allowedHeaders = res.headers['access-control-allow-headers']!.toLowerCase().split(', ');
-    for (const header of ['authorization', 'x-api-key', 'x-agent-secret', 'content-type', 'idempotency-key']) {
+    for (const header of [
+      'authorization',
+      'x-api-key',
+      'x-agent-secret',
+      'content-type',
+      'idempotency-key',
+      'x-warden-device',
+      'x-secu-admin-token',
+    ]) {
       assert.ok(allowedHeaders.includes(header), header);
     }
     assert.match(res.headers.vary!, /Origin/);
@@ -77,7 +85,12 @@ describe('browser-facing defaults: nosniff, CORS, a self-contained docs page', (
   it('lets an allowed origin read the answer and X-Request-Id / Retry-After, errors included', async () => {
     const ok = await warden.request.get('/api/v1/users').set('Origin', CONSOLE).set('X-API-Key', org.key).expect(200);
     assert.equal(ok.headers['access-control-allow-origin'], CONSOLE);
-    assert.deepEqual(ok.headers['access-control-expose-headers']!.split(', ').sort(), ['Retry-After', 'X-Request-Id']);
+    assert.deepEqual(ok.headers['access-control-expose-headers']!.split(', ').sort(), [
+      'RateLimit',
+      'RateLimit-Policy',
+      'Retry-After',
+      'X-Request-Id',
+    ]);
     assert.match(ok.headers.vary!, /Origin/);
     const refused = await warden.request.get('/api/v1/users').set('Origin', CONSOLE).expect(401);
     assert.equal(refused.headers['access-control-allow-origin'], CONSOLE);

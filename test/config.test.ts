@@ -54,6 +54,8 @@ describe('configuration from the environment', () => {
       BILLING_TAKE_RATE_BPS: '250',
       BILLING_FEE_PER_ACTION_USD: '0.0025',
       WARDEN_ENCRYPTION_KEY: '00'.repeat(32),
+      API_KEY_RATE_LIMIT_PER_MINUTE: '600',
+      API_KEY_RATE_LIMIT_SYNC_MS: '250',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -80,6 +82,7 @@ describe('configuration from the environment', () => {
       upgradeUrl: 'https://example.com/billing',
       defaultOrgPlan: 'free',
       rateLimits: DEFAULT_RATE_LIMITS,
+      apiKeyRateLimit: { perMinute: 600, syncMs: 250 },
       outbound: { allowedHosts: ['splunk.internal:8088', '127.0.0.1', '[::1]'], timeoutMs: 2500, retryBaseMs: 100, caFile: 'package.json' },
       siem: {
         datadogApiKey: 'dd-key',

@@ -66,6 +66,7 @@ describe('spec hygiene', () => {
       requestAdminPin: 'answers the same for unknown emails; the event belongs to the platform chain',
       verifyAdminPin: 'a refused PIN is an event too, on the platform chain',
       createDecision: 'every ruling is an event, a denial too, written with its billing event through the group-committed record',
+      createTransfer: 'the ruling and its metering commit on their own (a refused transfer still meters), the transfer with its event',
       gatewayGet: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
       gatewayPost: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',
       gatewayPut: 'every call is an event, a refused one too, recorded once the vendor answered (its status is in the event)',

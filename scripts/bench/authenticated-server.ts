@@ -29,12 +29,16 @@ import type { AuthenticatedContender } from './bench-spec';
  * the database for the same work: the key's creator and roles are read too, because a key acts
  * only within its creator's current permissions, and the lease reads whether the agent is stopped.
  */
-const API_KEY_LOOKUP = `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, s.retires_at, o.plan,
+const API_KEY_LOOKUP = `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, k.rate_limit_per_minute,
+         s.retires_at, o.plan,
          u.role AS creator_role, COALESCE((
            SELECT json_agg(json_build_object('role_id', ur.role_id, 'name', r.name, 'permissions', r.permissions) ORDER BY ur.id)
-           FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]') AS creator_assigned
+           FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]') AS creator_assigned,
+         EXISTS (SELECT 1 FROM api_key_devices ad WHERE ad.api_key_id = k.id) AS device_bound, d.id AS device_id,
+         d.last_seen_at AS device_seen_at
        FROM api_key_secrets s JOIN api_keys k ON k.id = s.api_key_id JOIN orgs o ON o.id = k.org_id
          LEFT JOIN users u ON u.id = k.created_by AND u.org_id = k.org_id
+         LEFT JOIN api_key_devices d ON d.api_key_id = k.id AND d.fingerprint = $2
        WHERE s.secret_digest = $1`;
 const WORKSPACE_READ = `SELECT id, org_id, name, description, created_at, updated_at FROM workspaces WHERE id = $1 AND org_id = $2`;
 const RUNTIME_TOKEN_LOOKUP = `SELECT t.expires_at, t.token_version = i.token_version AS current, i.id, i.org_id, i.agent_id
@@ -73,13 +77,14 @@ async function build(contender: AuthenticatedContender, url: string, schema: str
     try {
       const secret = req.get('x-api-key');
       if (!secret) return void res.status(401).json({ error: 'unauthorized' });
-      const { rows: keys } = await statement(API_KEY_LOOKUP, [createHash('sha256').update(secret).digest()]);
+      const { rows: keys } = await statement(API_KEY_LOOKUP, [createHash('sha256').update(secret).digest(), null]);
       const key = keys[0];
       const now = new Date();
       if (!key || key.revoked_at || (key.created_by !== null && key.creator_role === null)) {
         return void res.status(401).json({ error: 'unauthorized' });
       }
       if (key.expires_at <= now || (key.retires_at && key.retires_at <= now)) return void res.status(401).json({ error: 'unauthorized' });
+      if (key.device_bound && key.device_id === null) return void res.status(401).json({ error: 'device_not_bound' });
       // The key's own permissions, bounded by its creator's roles as they are now (the owner role without a creator).
       const bound = key.creator_role === null ? OWNER_PERMISSIONS : rolesAndPermissions(key.creator_role, key.creator_assigned).permissions;
       if (!key.permissions.includes('workspace.read') || !bound.has('workspace.read')) {

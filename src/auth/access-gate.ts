@@ -85,7 +85,12 @@ export function createAccessGate(options: {
 
   return {
     anonymous: ANONYMOUS,
-    authenticate: (req: Request, operation: BoundOperation) => options.authenticator.authenticate(req, operation),
+    async authenticate(req: Request, operation: BoundOperation) {
+      const principal = await options.authenticator.authenticate(req, operation);
+      // Every request made with an API key counts against the key's budget, whatever the operation.
+      if (principal.apiKeyId) req.res!.set(options.rateLimiter.admitApiKey(principal));
+      return principal;
+    },
     async authorize(caller: unknown, operation: BoundOperation, req: Request) {
       const principal = caller as Principal;
       const { permission, planFeature } = operation.extensions;

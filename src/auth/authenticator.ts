@@ -24,16 +24,24 @@ export interface ApiKeyCredential {
   /** When the secret used stops working (it was rolled); null while it is the current one. */
   retires_at: Date | null;
   last_used_at: Date | null;
+  /** The key's own budget of requests per minute; null for the configured default. */
+  rate_limit_per_minute: number | null;
   plan: PlanName;
   /** The creator's built-in role; null when the key has no creator, or its creator is gone. */
   creator_role: string | null;
   creator_assigned: RoleAssignment[];
+  /** Whether the key is bound to any device; then each request must name one in `X-Warden-Device`. */
+  device_bound: boolean;
+  /** The key's device the request names, and when it was last seen; null when it names none of them. */
+  device_id: string | null;
+  device_seen_at: Date | null;
 }
 
 /** API keys are looked up by the api-keys module, which owns their tables: one statement per authentication. */
 export interface ApiKeyCredentials {
-  findCredential(secretDigest: Buffer): Promise<ApiKeyCredential | undefined>;
+  findCredential(secretDigest: Buffer, deviceFingerprint: string | null): Promise<ApiKeyCredential | undefined>;
   markUsed(keyId: string): Promise<void>;
+  markDeviceSeen(deviceId: string): Promise<void>;
 }
 
 export interface AdminSessionCredential {
@@ -76,6 +84,7 @@ type CredentialKind = 'api_key' | 'admin_session' | 'login_jwt' | 'agent_secret'
 const ACCEPTED_BY_SCHEME: Record<string, CredentialKind[]> = {
   ApiKeyAuth: ['api_key'],
   BearerAuth: ['api_key', 'admin_session', 'login_jwt'],
+  SecuAdminToken: ['admin_session'],
   AgentSecret: ['agent_secret'],
   RuntimeToken: ['runtime_token'],
   GatewayKey: ['gateway_key'],
@@ -89,8 +98,15 @@ const NOT_ACCEPTED: Record<CredentialKind, string> = {
   gateway_key: "A gateway key works only on the gateway's operations, for its own agent and vendor.",
 };
 const RETIRING_SECRET_LOSES = 'api_key.edit';
-/** A key's `last_used_at` is written at most this often, so a busy key costs no write per request. */
+/** A key's `last_used_at` (and its device's `last_seen_at`) is written at most this often, so a busy key costs no write per request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/**
+ * The operations a key answers from a device it is not bound to: who am I, and binding the key to
+ * the device it is used from. That is `warden login` on a new machine (seed 004's re-verification);
+ * anything else from an unbound device is 401 DEVICE_NOT_BOUND.
+ */
+const ANSWERED_FROM_UNBOUND_DEVICES = new Set(['getMe', 'getCurrentPrincipal', 'bindApiKeyDevice']);
+const DEVICE_FINGERPRINT = /^[0-9a-f]{64}$/;
 const OWNER_PERMISSION_SET: ReadonlySet<string> = new Set(builtInRole('owner')!.permissions);
 
 const missing = () =>
@@ -100,6 +116,12 @@ const malformed = () =>
 const invalid = () => new UnauthorizedError('The credential is not valid.', 'CREDENTIAL_INVALID');
 const expired = () => new UnauthorizedError('The credential has expired.', 'CREDENTIAL_EXPIRED');
 const revoked = () => new UnauthorizedError('The credential has been revoked.', 'CREDENTIAL_REVOKED');
+export const deviceNotBound = () =>
+  new UnauthorizedError(
+    'This API key is bound to other devices: run `warden login` again on this device to bind it ' +
+      '(or send X-Warden-Device naming a bound one).',
+    'DEVICE_NOT_BOUND',
+  );
 const creatorGone = () =>
   new UnauthorizedError('The user who created this API key no longer exists, so the key no longer works.', 'CREDENTIAL_REVOKED');
 
@@ -132,7 +154,7 @@ export class Authenticator {
     if (!accepted) throw new ForbiddenError(NOT_ACCEPTED[kind], 'CREDENTIAL_NOT_ACCEPTED');
     switch (kind) {
       case 'api_key':
-        return this.apiKey(credential);
+        return this.apiKey(credential, req, operation);
       case 'admin_session':
         return this.adminSession(credential);
       case 'login_jwt':
@@ -152,17 +174,19 @@ export class Authenticator {
    * working when that user is gone. Keys made with no creating user (first start, the admin
    * script) are bounded by the owner role.
    */
-  private async apiKey(secret: string): Promise<Principal> {
+  private async apiKey(secret: string, req: Request, operation: BoundOperation): Promise<Principal> {
     if (!API_KEY_PREFIXES.some((prefix) => isWellFormedSecret(secret, prefix))) throw malformed();
-    const key = await this.apiKeys.findCredential(digestSecret(secret));
+    const key = await this.apiKeys.findCredential(digestSecret(secret), deviceOf(req));
     if (!key) throw invalid();
     const now = Date.now();
     if (key.revoked_at) throw revoked();
     if (key.created_by !== null && key.creator_role === null) throw creatorGone();
     if (key.expires_at.getTime() <= now || (key.retires_at && key.retires_at.getTime() <= now)) throw expired();
-    if (!key.last_used_at || now - key.last_used_at.getTime() > LAST_USED_RESOLUTION_MS) {
-      await this.apiKeys.markUsed(key.id);
-    }
+    const unboundDevice = key.device_bound && key.device_id === null;
+    if (unboundDevice && !ANSWERED_FROM_UNBOUND_DEVICES.has(operation.operationId)) throw deviceNotBound();
+    const stale = (at: Date | null) => !at || now - at.getTime() > LAST_USED_RESOLUTION_MS;
+    if (stale(key.last_used_at)) await this.apiKeys.markUsed(key.id);
+    if (key.device_id && stale(key.device_seen_at)) await this.apiKeys.markDeviceSeen(key.device_id);
     const bound =
       key.creator_role === null ? OWNER_PERMISSION_SET : rolesAndPermissions(key.creator_role, key.creator_assigned).permissions;
     return {
@@ -182,6 +206,8 @@ export class Authenticator {
         key.permissions.filter((permission) => bound.has(permission) && !(key.retires_at && permission === RETIRING_SECRET_LOSES)),
       ),
       expiresAt: key.retires_at && key.retires_at < key.expires_at ? key.retires_at : key.expires_at,
+      device: { required: key.device_bound, id: key.device_id },
+      rateLimitPerMinute: key.rate_limit_per_minute,
     };
   }
 
@@ -245,11 +271,25 @@ function kindOf(credential: string): CredentialKind | undefined {
   return undefined;
 }
 
+/** The device fingerprint the request names; anything but 64 hex characters names no device. */
+function deviceOf(req: Request): string | null {
+  const header = req.headers['x-warden-device'];
+  if (typeof header !== 'string') return null;
+  const fingerprint = header.trim().toLowerCase();
+  return DEVICE_FINGERPRINT.test(fingerprint) ? fingerprint : null;
+}
+
 function credentialOf(req: Request): string {
   const agentSecret = req.headers['x-agent-secret'];
   if (typeof agentSecret === 'string' && agentSecret.trim() !== '') return agentSecret.trim();
   const apiKey = req.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  // Seed 001's header for the platform admin's session, the same token `Authorization: Bearer` carries.
+  const adminToken = req.headers['x-secu-admin-token'];
+  if (typeof adminToken === 'string' && adminToken.trim() !== '') {
+    if (!adminToken.trim().startsWith(`${ADMIN_SESSION_PREFIX}_`)) throw malformed();
+    return adminToken.trim();
+  }
   const authorization = req.headers.authorization;
   if (authorization === undefined || authorization.trim() === '') throw missing();
   const match = /^Bearer +(\S+) *$/i.exec(authorization);

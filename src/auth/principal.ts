@@ -19,6 +19,13 @@ export interface Principal {
   roles: string[];
   permissions: ReadonlySet<string>;
   expiresAt: Date | null;
+  /**
+   * An API key's device binding: whether the key is bound to devices, and the one this request
+   * named (null when it named none of them, which only a few operations answer).
+   */
+  device?: { required: boolean; id: string | null };
+  /** An API key's own budget of requests per minute; null (or absent) for the configured default. */
+  rateLimitPerMinute?: number | null;
   /** The gateway key a `gateway_key` caller presented, and the one vendor it opens (its agent is `agentId`). */
   gatewayKey?: { id: string; vendorId: string };
 }

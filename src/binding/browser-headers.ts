@@ -2,8 +2,9 @@ import type { RequestHandler } from 'express';
 import { methodsAt, type RouteMatcher } from './route-matcher';
 
 /** Every request header a Warden client sends: credentials, the body's type, idempotency and tracing. */
-const ALLOWED_HEADERS = 'Authorization, Content-Type, X-API-Key, X-Agent-Secret, Idempotency-Key, X-Request-Id';
-const EXPOSED_HEADERS = 'X-Request-Id, Retry-After';
+const ALLOWED_HEADERS =
+  'Authorization, Content-Type, X-API-Key, X-Agent-Secret, Idempotency-Key, X-Request-Id, X-Warden-Device, X-Secu-Admin-Token';
+const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, RateLimit-Policy, RateLimit';
 const PREFLIGHT_MAX_AGE_SECONDS = '600';
 
 /**

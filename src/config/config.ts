@@ -60,6 +60,7 @@ export interface Config {
   /** The plan of the org made at first start. */
   defaultOrgPlan: PlanName;
   rateLimits: RateLimits;
+  apiKeyRateLimit: ApiKeyRateLimit;
   outbound: OutboundConfig;
   siem: SiemConfig;
   billing: BillingConfig;
@@ -183,6 +184,14 @@ export interface RateLimitRule {
 /** Per `x-rate-limit` bucket: how many requests one IP, one email (named in the body) and one org (the caller's) may make per window. */
 export type RateLimits = Record<string, { perIp: RateLimitRule; perEmail?: RateLimitRule; perOrg?: RateLimitRule }>;
 
+/** Every API key's budget of requests per minute (a key may carry its own), counted across instances. */
+export interface ApiKeyRateLimit {
+  /** API_KEY_RATE_LIMIT_PER_MINUTE: the budget of a key without one of its own. */
+  perMinute: number;
+  /** API_KEY_RATE_LIMIT_SYNC_MS: how often, at most, an instance shares a key's count through Postgres (and reads the others'). */
+  syncMs: number;
+}
+
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   login: { perIp: { limit: 100, windowSeconds: 300 }, perEmail: { limit: 10, windowSeconds: 300 } },
   admin_pin: { perIp: { limit: 30, windowSeconds: 900 }, perEmail: { limit: 10, windowSeconds: 900 } },
@@ -192,6 +201,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   siem_export: { perIp: { limit: 120, windowSeconds: 3600 }, perOrg: { limit: 60, windowSeconds: 3600 } },
   // Each SSO start stores an attempt and each callback calls the identity provider.
   oidc: { perIp: { limit: 60, windowSeconds: 300 } },
+  // The public statistics need no credential: a client may not make Warden aggregate for it without end.
+  public_stats: { perIp: { limit: 60, windowSeconds: 60 } },
 };
 
 export class ConfigError extends Error {
@@ -330,6 +341,10 @@ export function loadConfig(env: Env = process.env): Config {
     upgradeUrl: env.UPGRADE_URL?.trim() || 'http://localhost:9300/docs#tag/orgs',
     defaultOrgPlan: defaultOrgPlan as PlanName,
     rateLimits: DEFAULT_RATE_LIMITS,
+    apiKeyRateLimit: {
+      perMinute: read('API_KEY_RATE_LIMIT_PER_MINUTE', 1200, integer(1, 100_000)),
+      syncMs: read('API_KEY_RATE_LIMIT_SYNC_MS', 1000, integer(0, 60_000)),
+    },
     outbound: {
       allowedHosts: outboundAllowedHosts,
       timeoutMs: read('OUTBOUND_TIMEOUT_MS', 10_000, integer(100, 120_000)),

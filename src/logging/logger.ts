@@ -9,6 +9,7 @@ const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
   'req.headers["x-agent-secret"]',
+  'req.headers["x-secu-admin-token"]',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
   '*.password',

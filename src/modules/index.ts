@@ -11,10 +11,13 @@ import { gatewayKeysHandlers } from './gateway-keys';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { jobsHandlers } from './jobs';
+import { ledgerHandlers } from './ledger';
+import { marketplaceHandlers } from './marketplace';
 import { oidcHandlers } from './oidc';
 import { orgsHandlers } from './orgs';
 import { policiesHandlers } from './policies';
 import { rbacHandlers } from './rbac';
+import { registryHandlers } from './registry';
 import { secretsHandlers } from './secrets';
 import { stateHandlers } from './state';
 import { systemHandlers } from './system';
@@ -50,4 +53,7 @@ export const handlers = {
   ...workflowsHandlers,
   ...secretsHandlers,
   ...oidcHandlers,
+  ...registryHandlers,
+  ...ledgerHandlers,
+  ...marketplaceHandlers,
 } satisfies HandlerMap;

@@ -24,10 +24,13 @@ import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
 import { InstallationService } from './installations';
 import { JobService } from './jobs';
+import { LedgerService } from './ledger';
+import { MarketplaceService } from './marketplace';
 import { OidcService } from './oidc';
 import { OrgService } from './orgs';
 import { PolicyService } from './policies';
 import { OwnerGuard, RbacService } from './rbac';
+import { RegistryService } from './registry';
 import { SecretService } from './secrets';
 import { StateService } from './state';
 import type { ContractDocuments } from './system';
@@ -128,6 +131,8 @@ export function createServices(options: ServiceOptions) {
     () => ({ clusters: discoveredSecrets, lifecycle: undefined }),
   );
   const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
+  const registry = new RegistryService(db, orgs, agents);
+  const ledger = new LedgerService(db, orgs, agents, registry, decisions, audit);
   return {
     config,
     database,
@@ -139,7 +144,7 @@ export function createServices(options: ServiceOptions) {
     audit,
     siem: new SiemExportService(audit, outbound, config.siem),
     compliance: new ComplianceService(orgs, agents, installations, workspaces, audit),
-    rateLimits: new RateLimiter(database.dataSource, config.rateLimits),
+    rateLimits: new RateLimiter(database.dataSource, config.rateLimits, config.apiKeyRateLimit, logger),
     system: new SystemService(database),
     auth,
     admin: new AdminService(db, mailer, secrets, new Set(config.platformAdminEmails), config.adminSessionTtlMinutes, audit, auth),
@@ -166,6 +171,9 @@ export function createServices(options: ServiceOptions) {
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
     secrets: discoveredSecrets,
+    registry,
+    ledger,
+    marketplace: new MarketplaceService(db, orgs, registry, ledger),
     oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
   };
 }

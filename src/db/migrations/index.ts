@@ -17,7 +17,10 @@ import { ProjectsWorkflows1733100000000 } from './1733100000000-projects-workflo
 import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
 import { Jobs1733120000000 } from './1733120000000-jobs';
 import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attempts';
+import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
+import { EntryPoints1733210000001 } from './1733210000001-entry-points';
 import { BillingStripe1733300000000 } from './1733300000000-billing-stripe';
+import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -42,5 +45,8 @@ export const migrations: Array<new () => MigrationInterface> = [
   DiscoveredSecrets1733110000000,
   OidcLoginAttempts1733200000000,
   Jobs1733120000000,
+  LedgerMarketplaceRegistry1733310000000,
+  ApiKeyDevices1733210000000,
+  EntryPoints1733210000001,
   BillingStripe1733300000000,
 ];

@@ -1,27 +1,33 @@
 import type { components, operations } from '../../../generated/api';
 import { noteBefore } from '../../audit/audited-change';
-import type { ApiKeyCredential, ApiKeyCredentials } from '../../auth/authenticator';
+import { type ApiKeyCredential, type ApiKeyCredentials, deviceNotBound } from '../../auth/authenticator';
 import { digestSecret, newSecret } from '../../auth/credentials';
 import { ORG_PERMISSIONS } from '../../auth/permissions';
 import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
 import { assertCanGrant, assertOrgPermissions, type OwnerGuard } from '../rbac';
+import { type ApiKeyDeviceRow, ApiKeyDeviceStore } from './api-key-device-store';
 import { type ApiKeyRow, ApiKeyStore } from './api-key-store';
 
 type ApiKey = components['schemas']['ApiKey'];
 type ApiKeyWithSecret = components['schemas']['ApiKeyWithSecret'];
 type ApiKeySummary = NonNullable<components['schemas']['Principal']['api_key']>;
 type CreateApiKey = operations['createApiKey']['requestBody']['content']['application/json'];
+type UpdateApiKey = operations['updateApiKey']['requestBody']['content']['application/json'];
+type ApiKeyDevice = components['schemas']['ApiKeyDevice'];
+type BindDevice = operations['bindApiKeyDevice']['requestBody']['content']['application/json'];
 
 const DAY_MS = 86_400_000;
 const MAX_LIFETIME_MS = 365 * DAY_MS;
 const DEFAULT_LIFETIME_DAYS = 365;
 /** The prefix shown in listings: `sk_live_` and four characters, enough to tell keys apart. */
 const SHOWN_PREFIX_LENGTH = 12;
+/** Devices one key may be bound to: a person's machines, not a fleet (a fleet wants a key per machine). */
+const MAX_DEVICES_PER_KEY = 10;
 
 const toApiKey = (row: ApiKeyRow): ApiKey => ({
   id: row.id,
@@ -37,6 +43,17 @@ const toApiKey = (row: ApiKeyRow): ApiKey => ({
   last_used_at: row.last_used_at?.toISOString() ?? null,
   revoked_at: row.revoked_at?.toISOString() ?? null,
   created_by: row.created_by,
+  rate_limit_per_minute: row.rate_limit_per_minute,
+});
+
+const toDevice = (row: ApiKeyDeviceRow): ApiKeyDevice => ({
+  id: row.id,
+  api_key_id: row.api_key_id,
+  fingerprint: row.fingerprint,
+  name: row.name,
+  os: row.os,
+  created_at: row.created_at.toISOString(),
+  last_seen_at: row.last_seen_at?.toISOString() ?? null,
 });
 
 const keyNotFound = (id: string) => new NotFoundError(`No API key '${id}' exists in this org.`, 'API_KEY_NOT_FOUND');
@@ -60,6 +77,7 @@ function expiryOf(input: Pick<CreateApiKey, 'expires_in_days' | 'expires_at'>, n
 /** API keys; also the authenticator's way to them (`ApiKeyCredentials`). */
 export class ApiKeyService implements ApiKeyCredentials {
   private readonly store: ApiKeyStore;
+  private readonly devices: ApiKeyDeviceStore;
 
   constructor(
     private readonly db: Db,
@@ -67,6 +85,7 @@ export class ApiKeyService implements ApiKeyCredentials {
     private readonly owners: Pick<OwnerGuard, 'keepingAnOwner'>,
   ) {
     this.store = new ApiKeyStore(db);
+    this.devices = new ApiKeyDeviceStore(db);
   }
 
   async create(principal: Principal, input: CreateApiKey): Promise<ApiKeyWithSecret> {
@@ -86,6 +105,7 @@ export class ApiKeyService implements ApiKeyCredentials {
         mode: input.mode ?? 'live',
         permissions,
         expiresAt,
+        rateLimitPerMinute: input.rate_limit_per_minute ?? null,
       });
     });
   }
@@ -99,6 +119,8 @@ export class ApiKeyService implements ApiKeyCredentials {
     mode: 'live' | 'test';
     permissions: string[];
     expiresAt: Date;
+    /** The key's own budget of requests per minute; null or absent for the configured default. */
+    rateLimitPerMinute?: number | null;
   }): Promise<ApiKeyWithSecret> {
     const secret = newSecret(`sk_${key.mode}`);
     const row = await this.store.insert({
@@ -112,6 +134,7 @@ export class ApiKeyService implements ApiKeyCredentials {
       prefix: secret.slice(0, SHOWN_PREFIX_LENGTH),
       last_four: secret.slice(-4),
       expires_at: key.expiresAt,
+      rate_limit_per_minute: key.rateLimitPerMinute ?? null,
     });
     await this.store.insertSecret({ secret_digest: digestSecret(secret), api_key_id: row.id });
     return { ...toApiKey(row), key: secret };
@@ -138,6 +161,30 @@ export class ApiKeyService implements ApiKeyCredentials {
       noteBefore({ revoked_at: row.revoked_before?.toISOString() ?? null });
       return toApiKey(row);
     });
+  }
+
+  /**
+   * Seed 003's "edit the key and add the missing permission". The new list must lie within the
+   * caller's own permissions, kept ones included, so editing never hands a key more than the
+   * editor has; taking owner.grant from the last owner credential is refused like a revocation.
+   */
+  async update(principal: Principal, keyId: string, input: UpdateApiKey): Promise<ApiKey> {
+    const orgId = await this.orgs.scope(principal);
+    const { permissions } = input;
+    if (permissions) {
+      assertOrgPermissions(permissions);
+      assertCanGrant(principal, permissions, `the API key '${keyId}' with these permissions`);
+    }
+    const change = async () => {
+      const key = await this.store.lockForUpdate(orgId, keyId);
+      if (!key) throw keyNotFound(keyId);
+      const { name, description, rate_limit_per_minute } = key;
+      noteBefore({ name, description, permissions: key.permissions, rate_limit_per_minute });
+      return toApiKey(await this.store.update(keyId, input));
+    };
+    return permissions
+      ? this.owners.keepingAnOwner(orgId, `Changing the permissions of API key '${keyId}'`, change)
+      : this.db.transaction(change);
   }
 
   /** Revokes every key the user created; call it inside the transaction that deletes the user. */
@@ -167,11 +214,65 @@ export class ApiKeyService implements ApiKeyCredentials {
     });
   }
 
-  findCredential(secretDigest: Buffer): Promise<ApiKeyCredential | undefined> {
-    return this.store.findCredential(secretDigest);
+  /**
+   * Binds the key to a device, or answers the device it already has with that fingerprint
+   * (`created: false`). The key's row is locked, so concurrent binds cannot pass the cap together.
+   */
+  async bindDevice(principal: Principal, keyId: string, input: BindDevice): Promise<{ created: boolean; device: ApiKeyDevice }> {
+    const orgId = await this.orgs.scope(principal);
+    this.assertMayManageDevices(principal, keyId, 'api_key.edit');
+    // An unbound device reaches this operation only to bind itself to the key it uses.
+    if (principal.device?.required && principal.device.id === null && principal.apiKeyId !== keyId) throw deviceNotBound();
+    return this.db.transaction(async () => {
+      if (!(await this.store.lockForUpdate(orgId, keyId))) throw keyNotFound(keyId);
+      const fingerprint = input.fingerprint.toLowerCase();
+      const existing = await this.devices.findByFingerprint(keyId, fingerprint);
+      if (existing) return { created: false, device: toDevice(existing) };
+      if ((await this.devices.count(keyId)) >= MAX_DEVICES_PER_KEY) {
+        throw new ConflictError(
+          `The API key is already bound to ${MAX_DEVICES_PER_KEY} devices; remove one first.`,
+          'API_KEY_DEVICE_LIMIT_REACHED',
+        );
+      }
+      const row = await this.devices.insert({ id: newId('dev'), api_key_id: keyId, fingerprint, name: input.name, os: input.os });
+      return { created: true, device: toDevice(row) };
+    });
+  }
+
+  async listDevices(principal: Principal, keyId: string): Promise<{ devices: ApiKeyDevice[] }> {
+    const orgId = await this.orgs.scope(principal);
+    this.assertMayManageDevices(principal, keyId, 'api_key.read', 'api_key.edit');
+    if (!(await this.store.findSummaryInOrg(orgId, keyId))) throw keyNotFound(keyId);
+    return { devices: (await this.devices.list(keyId)).map(toDevice) };
+  }
+
+  async unbindDevice(principal: Principal, keyId: string, deviceId: string): Promise<void> {
+    const orgId = await this.orgs.scope(principal);
+    this.assertMayManageDevices(principal, keyId, 'api_key.edit');
+    if (!(await this.store.findSummaryInOrg(orgId, keyId))) throw keyNotFound(keyId);
+    const removed = await this.devices.delete(keyId, deviceId);
+    if (!removed) throw new NotFoundError(`The API key '${keyId}' has no device '${deviceId}'.`, 'API_KEY_DEVICE_NOT_FOUND');
+    noteBefore(toDevice(removed));
+  }
+
+  /** A key manages its own devices; anyone else needs one of the permissions. */
+  private assertMayManageDevices(principal: Principal, keyId: string, ...permissions: string[]): void {
+    if (principal.apiKeyId === keyId || permissions.some((permission) => principal.permissions.has(permission))) return;
+    throw new ForbiddenError(
+      `This operation needs the '${permissions.join("' or '")}' permission, or the API key itself.`,
+      'PERMISSION_DENIED',
+    );
+  }
+
+  findCredential(secretDigest: Buffer, deviceFingerprint: string | null): Promise<ApiKeyCredential | undefined> {
+    return this.store.findCredential(secretDigest, deviceFingerprint);
   }
 
   markUsed(keyId: string): Promise<void> {
     return this.store.markUsed(keyId);
+  }
+
+  markDeviceSeen(deviceId: string): Promise<void> {
+    return this.devices.markSeen(deviceId);
   }
 }

@@ -15,6 +15,7 @@ export interface ApiKeyRow {
   expires_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  rate_limit_per_minute: number | null;
 }
 
 export interface ApiKeySecretRow {
@@ -30,9 +31,43 @@ export class ApiKeyStore {
 
   async insert(key: Omit<ApiKeyRow, 'created_at' | 'last_used_at' | 'revoked_at'>): Promise<ApiKeyRow> {
     const { rows } = await this.db.query<ApiKeyRow>(
-      `INSERT INTO api_keys (id, org_id, created_by, name, description, mode, permissions, prefix, last_four, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-      [key.id, key.org_id, key.created_by, key.name, key.description, key.mode, key.permissions, key.prefix, key.last_four, key.expires_at],
+      `INSERT INTO api_keys
+         (id, org_id, created_by, name, description, mode, permissions, prefix, last_four, expires_at, rate_limit_per_minute)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+      [
+        key.id,
+        key.org_id,
+        key.created_by,
+        key.name,
+        key.description,
+        key.mode,
+        key.permissions,
+        key.prefix,
+        key.last_four,
+        key.expires_at,
+        key.rate_limit_per_minute,
+      ],
+    );
+    return rows[0]!;
+  }
+
+  /** Sets the fields given (undefined leaves one as it is; a null budget means the default). */
+  async update(
+    keyId: string,
+    change: Partial<Pick<ApiKeyRow, 'name' | 'description' | 'permissions' | 'rate_limit_per_minute'>>,
+  ): Promise<ApiKeyRow> {
+    const { rows } = await this.db.query<ApiKeyRow>(
+      `UPDATE api_keys SET name = COALESCE($2, name), description = COALESCE($3, description), permissions = COALESCE($4, permissions),
+         rate_limit_per_minute = CASE WHEN $5 THEN $6 ELSE rate_limit_per_minute END
+       WHERE id = $1 RETURNING *`,
+      [
+        keyId,
+        change.name ?? null,
+        change.description ?? null,
+        change.permissions ?? null,
+        change.rate_limit_per_minute !== undefined,
+        change.rate_limit_per_minute ?? null,
+      ],
     );
     return rows[0]!;
   }
@@ -57,6 +92,11 @@ export class ApiKeyStore {
       `SELECT id, name, mode, prefix, expires_at FROM api_keys WHERE id = $1`,
       [keyId],
     );
+    return rows[0];
+  }
+
+  async findSummaryInOrg(orgId: string, keyId: string): Promise<Pick<ApiKeyRow, 'id'> | undefined> {
+    const { rows } = await this.db.query<Pick<ApiKeyRow, 'id'>>(`SELECT id FROM api_keys WHERE id = $1 AND org_id = $2`, [keyId, orgId]);
     return rows[0];
   }
 
@@ -111,18 +151,23 @@ export class ApiKeyStore {
   /**
    * The key a secret belongs to, with what authentication needs in the same statement: the
    * secret's retirement, the org's plan, and the creating user's built-in role and assigned roles
-   * (the creator's columns are null when the creator is gone).
+   * (the creator's columns are null when the creator is gone), and the device binding: whether
+   * the key has devices, and the one the request names (two probes of the devices' unique index).
    */
-  async findCredential(secretDigest: Buffer): Promise<ApiKeyCredential | undefined> {
+  async findCredential(secretDigest: Buffer, deviceFingerprint: string | null): Promise<ApiKeyCredential | undefined> {
     const { rows } = await this.db.query<ApiKeyCredential>(
-      `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, s.retires_at, o.plan,
+      `SELECT k.id, k.org_id, k.created_by, k.permissions, k.expires_at, k.revoked_at, k.last_used_at, k.rate_limit_per_minute,
+         s.retires_at, o.plan,
          u.role AS creator_role, COALESCE((
            SELECT json_agg(json_build_object('role_id', ur.role_id, 'name', r.name, 'permissions', r.permissions) ORDER BY ur.id)
-           FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]') AS creator_assigned
+           FROM user_roles ur LEFT JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '[]') AS creator_assigned,
+         EXISTS (SELECT 1 FROM api_key_devices ad WHERE ad.api_key_id = k.id) AS device_bound, d.id AS device_id,
+         d.last_seen_at AS device_seen_at
        FROM api_key_secrets s JOIN api_keys k ON k.id = s.api_key_id JOIN orgs o ON o.id = k.org_id
          LEFT JOIN users u ON u.id = k.created_by AND u.org_id = k.org_id
+         LEFT JOIN api_key_devices d ON d.api_key_id = k.id AND d.fingerprint = $2
        WHERE s.secret_digest = $1`,
-      [secretDigest],
+      [secretDigest, deviceFingerprint],
       { prepared: true },
     );
     return rows[0];

@@ -23,6 +23,7 @@ import { SessionStore } from './session-store';
 import { SignupKeyStore } from './signup-key-store';
 
 type PrincipalBody = components['schemas']['Principal'];
+type Me = components['schemas']['Me'];
 type LoginResult = components['schemas']['LoginResult'];
 type User = components['schemas']['User'];
 type Signup = operations['signup']['requestBody']['content']['application/json'];
@@ -52,7 +53,10 @@ export class AuthService implements SessionCredentials {
     private readonly db: Db,
     private readonly loginTokens: LoginTokens,
     private readonly orgs: Pick<OrgService, 'create' | 'get'>,
-    private readonly users: Pick<UserService, 'find' | 'findLogin' | 'insert' | 'isEmailVerified' | 'markEmailVerified' | 'recordLogin'>,
+    private readonly users: Pick<
+      UserService,
+      'find' | 'findFirstOwner' | 'findLogin' | 'insert' | 'isEmailVerified' | 'markEmailVerified' | 'recordLogin'
+    >,
     private readonly apiKeys: Pick<ApiKeyService, 'summary'>,
     private readonly links: LoginLinkService,
     private readonly secrets: Pick<InstanceSecrets, 'get'>,
@@ -225,6 +229,47 @@ export class AuthService implements SessionCredentials {
     if (principal.apiKeyId) body.api_key = await this.apiKeys.summary(principal.apiKeyId);
     if (principal.adminEmail) body.admin = { email: principal.adminEmail };
     return body;
+  }
+
+  /**
+   * Seed 003's profile: the logged-in user, the key's creator, or for a key no user created the
+   * org's first owner; a platform admin has only an email.
+   */
+  async profile(principal: Principal): Promise<Me> {
+    const { kind } = principal;
+    if (kind !== 'user' && kind !== 'api_key' && kind !== 'admin_session') throw new UnauthorizedError();
+    const creator = principal.userId ? await this.users.find(principal.userId) : undefined;
+    const owner = !creator && kind === 'api_key' ? await this.users.findFirstOwner(principal.orgId!) : undefined;
+    const user = creator ?? owner;
+    const me: Me = {
+      uuid: user?.id ?? null,
+      email: user?.email ?? principal.adminEmail,
+      firstname: user?.first_name ?? null,
+      lastname: user?.last_name ?? null,
+      user_source: creator
+        ? kind === 'user'
+          ? 'login'
+          : 'key_creator'
+        : owner
+          ? 'org_owner'
+          : principal.adminEmail
+            ? 'platform_admin'
+            : 'none',
+      type: kind,
+      permissions: [...principal.permissions].sort(),
+    };
+    if (principal.orgId) me.org = await this.orgs.get(principal.orgId);
+    if (principal.apiKeyId) {
+      const { id, name, prefix } = await this.apiKeys.summary(principal.apiKeyId);
+      me.api_key = {
+        id,
+        name,
+        prefix,
+        device_binding_required: principal.device?.required ?? false,
+        device_id: principal.device?.id ?? null,
+      };
+    }
+    return me;
   }
 
   /**

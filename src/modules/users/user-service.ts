@@ -25,7 +25,11 @@ const toUser = (row: ShownUserRow): User => ({
   email_verified_at: row.email_verified_at?.toISOString() ?? null,
   created_at: row.created_at.toISOString(),
   last_login_at: row.last_login_at?.toISOString() ?? null,
+  first_name: row.first_name,
+  last_name: row.last_name,
 });
+
+type UserNames = { first_name?: string; last_name?: string };
 
 export class UserService {
   private readonly store: UserStore;
@@ -64,21 +68,33 @@ export class UserService {
     return row && { user: toUser(row), passwordHash: row.password_hash };
   }
 
-  async create(principal: Principal, input: { org_id?: string; email: string; password: string; role?: BuiltInRoleName }): Promise<User> {
+  async create(
+    principal: Principal,
+    input: { org_id?: string; email: string; password: string; role?: BuiltInRoleName } & UserNames,
+  ): Promise<User> {
     const orgId = await this.orgs.scope(principal, input.org_id);
     const role = input.role ?? 'member';
     assertCanGrant(principal, builtInRole(role)!.permissions, `the ${role} role`);
     const passwordHash = await hashPassword(input.password);
     return this.db.transaction(async () => {
       await this.orgs.reserveQuota(orgId, 'users', () => this.store.countInOrg(orgId));
-      return this.insert(orgId, input.email, passwordHash, role);
+      return this.insert(orgId, input.email, passwordHash, role, input);
     });
   }
 
   /** A new user of the org; 409 `EMAIL_TAKEN` when any org has a user with the email. */
-  async insert(orgId: string, email: string, passwordHash: string, role: BuiltInRoleName): Promise<User> {
+  async insert(orgId: string, email: string, passwordHash: string, role: BuiltInRoleName, names: UserNames = {}): Promise<User> {
     try {
-      return toUser(await this.store.insert({ id: newId('usr'), org_id: orgId, email, password_hash: passwordHash, role }));
+      const row = await this.store.insert({
+        id: newId('usr'),
+        org_id: orgId,
+        email,
+        password_hash: passwordHash,
+        role,
+        first_name: names.first_name ?? null,
+        last_name: names.last_name ?? null,
+      });
+      return toUser(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError(`A user with the email ${email} already exists.`, 'EMAIL_TAKEN');
       throw error;
@@ -98,6 +114,12 @@ export class UserService {
       await this.apiKeys.revokeCreatedBy(userId);
       await this.store.delete(userId);
     });
+  }
+
+  /** The org's first owner user, whom `/me` reports for an API key no user created. */
+  async findFirstOwner(orgId: string): Promise<User | undefined> {
+    const row = await this.store.findFirstOwner(orgId);
+    return row && toUser(row);
   }
 
   async isEmailVerified(userId: string): Promise<boolean> {

@@ -12,12 +12,14 @@ export interface UserRow {
   email_verified_at: Date | null;
   created_at: Date;
   last_login_at: Date | null;
+  first_name: string | null;
+  last_name: string | null;
 }
 
 /** A user as the API shows it: every column but the password hash. */
 export type ShownUserRow = Omit<UserRow, 'password_hash'>;
 
-const SHOWN_COLUMNS = 'id, org_id, email, role, email_verified_at, created_at, last_login_at';
+const SHOWN_COLUMNS = 'id, org_id, email, role, email_verified_at, created_at, last_login_at, first_name, last_name';
 
 /** Every SQL statement on `users`. */
 export class UserStore {
@@ -49,15 +51,27 @@ export class UserStore {
     return rows[0];
   }
 
+  /** The org's first owner user (the oldest), if it has one. */
+  async findFirstOwner(orgId: string): Promise<ShownUserRow | undefined> {
+    const { rows } = await this.db.query<ShownUserRow>(
+      `SELECT ${SHOWN_COLUMNS} FROM users WHERE org_id = $1 AND role = 'owner' ORDER BY id LIMIT 1`,
+      [orgId],
+    );
+    return rows[0];
+  }
+
   async countInOrg(orgId: string): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE org_id = $1`, [orgId]);
     return rows[0]!.n;
   }
 
-  async insert(user: Pick<UserRow, 'id' | 'org_id' | 'email' | 'password_hash' | 'role'>): Promise<ShownUserRow> {
+  async insert(
+    user: Pick<UserRow, 'id' | 'org_id' | 'email' | 'password_hash' | 'role' | 'first_name' | 'last_name'>,
+  ): Promise<ShownUserRow> {
     const { rows } = await this.db.query<ShownUserRow>(
-      `INSERT INTO users (id, org_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5) RETURNING ${SHOWN_COLUMNS}`,
-      [user.id, user.org_id, user.email, user.password_hash, user.role],
+      `INSERT INTO users (id, org_id, email, password_hash, role, first_name, last_name) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       RETURNING ${SHOWN_COLUMNS}`,
+      [user.id, user.org_id, user.email, user.password_hash, user.role, user.first_name, user.last_name],
     );
     return rows[0]!;
   }

@@ -1,6 +1,7 @@
 import { completeEmailVerification } from './completeEmailVerification';
 import { completeMagicLink } from './completeMagicLink';
 import { getCurrentPrincipal } from './getCurrentPrincipal';
+import { getMe } from './getMe';
 import { login } from './login';
 import { logout } from './logout';
 import { signup } from './signup';
@@ -16,4 +17,5 @@ export const authHandlers = {
   completeMagicLink,
   startEmailVerification,
   completeEmailVerification,
+  getMe,
 };

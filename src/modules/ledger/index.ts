@@ -1,0 +1,3 @@
+export { assertKnownCurrency } from './currencies';
+export { ledgerHandlers } from './handlers';
+export { idempotencyKeyReused, LedgerService, type OrgCharge, requestDigest } from './ledger-service';

@@ -1,0 +1,2 @@
+export { marketplaceHandlers } from './handlers';
+export { MarketplaceService } from './marketplace-service';

@@ -1,0 +1,2 @@
+export { registryHandlers } from './handlers';
+export { type ListedAgent, RegistryService } from './registry-service';
