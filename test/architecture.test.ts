@@ -103,6 +103,7 @@ const TABLE_OWNERS: Record<string, string> = {
   ledger_entries: 'src/modules/ledger/ledger-store.ts',
   marketplace_hires: 'src/modules/marketplace/hire-store.ts',
   registry_listings: 'src/modules/registry/listing-store.ts',
+  governance_epochs: 'src/modules/policies/policy-store.ts',
 };
 
 describe('the shape of the house', () => {

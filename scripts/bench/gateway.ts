@@ -1,8 +1,10 @@
 /**
  * Gateway overhead: an agent's GET to a vendor on 127.0.0.1, made directly, through a bare Node
  * reverse proxy (no checks), and through Warden's gateway (gateway key, kill switch, three
- * policies, the daily budget counted, the vendor credential decrypted and injected, a billing
- * event and an audit event per call). Prints requests/s, the ratios, and the p50 latency Warden
+ * policies, the daily budget counted, the vendor credential injected, a billing event and an audit
+ * event per call; the key, the agent's governance and the decrypted credential remembered in
+ * process and verified by the one statement per call, the budget reservation, which carries the
+ * kill switch and key revocation too). Prints requests/s, the ratios, and the p50 latency Warden
  * adds over direct. The fixture (policies, agent, vendor, gateway key) is created through the API.
  */
 import { Db } from '../../src/db/db';

@@ -67,9 +67,13 @@ export interface SessionCredentials {
   findUserSession(sessionId: string, userId: string): Promise<UserSessionCredential | undefined>;
 }
 
-/** Gateway keys are looked up by the gateway-keys module, which owns their table: one statement per authentication. */
+/**
+ * Gateway keys are looked up by the gateway-keys module, which owns their table. It is told the
+ * operation: on the governed ones (the gateway, decisions), whose every call re-checks the key's
+ * standing in its own statement, it may answer from memory.
+ */
 export interface GatewayKeyCredentials {
-  authenticateGatewayKey(secret: string): Promise<Principal>;
+  authenticateGatewayKey(secret: string, operationId: string): Promise<Principal>;
 }
 
 export const API_KEY_PREFIXES = ['sk_live', 'sk_test'] as const;
@@ -164,7 +168,7 @@ export class Authenticator {
       case 'runtime_token':
         return this.agents.authenticateInstallation(credential);
       case 'gateway_key':
-        return this.gatewayKeys.authenticateGatewayKey(credential);
+        return this.gatewayKeys.authenticateGatewayKey(credential, operation.operationId);
     }
   }
 

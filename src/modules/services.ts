@@ -130,7 +130,7 @@ export function createServices(options: ServiceOptions) {
     // An agent serves the clusters it has reported secrets of.
     () => ({ clusters: discoveredSecrets, lifecycle: undefined }),
   );
-  const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors);
+  const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors, gatewayKeys);
   const registry = new RegistryService(db, orgs, agents);
   const ledger = new LedgerService(db, orgs, agents, registry, decisions, audit);
   return {

@@ -19,6 +19,7 @@ import { Jobs1733120000000 } from './1733120000000-jobs';
 import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attempts';
 import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
 import { EntryPoints1733210000001 } from './1733210000001-entry-points';
+import { GovernanceEpochs1733220000000 } from './1733220000000-governance-epochs';
 import { BillingStripe1733300000000 } from './1733300000000-billing-stripe';
 import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
 
@@ -48,5 +49,6 @@ export const migrations: Array<new () => MigrationInterface> = [
   LedgerMarketplaceRegistry1733310000000,
   ApiKeyDevices1733210000000,
   EntryPoints1733210000001,
+  GovernanceEpochs1733220000000,
   BillingStripe1733300000000,
 ];

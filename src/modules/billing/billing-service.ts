@@ -7,7 +7,7 @@ import { BadRequestError, ValidationError } from '../../errors/api-error';
 import { Batcher } from '../../lib/batcher';
 import { microsToUsd } from '../../lib/money';
 import type { OrgService } from '../orgs';
-import { type BillingEventRow, BillingStore } from './billing-store';
+import { type BillingEventRow, BillingStore, type GovernanceBasis } from './billing-store';
 import { type FeeSettingsSource, feeMicros } from './fees';
 
 type BillingEvent = components['schemas']['BillingEvent'];
@@ -29,12 +29,20 @@ export interface BudgetReservationRequest {
    * where it would relax every write of it. Default false.
    */
   relaxedCommit?: boolean;
+  /** What the call was decided on: if given, nothing is reserved unless it still stands (`stale` then). */
+  basis?: GovernanceBasis;
 }
 
 /** `day` is the UTC day (YYYY-MM-DD) the reservation counted on: pass it to adjustSpend. */
 export type BudgetReservation =
   | { ok: true; remainingMicros: number | null; day: string }
   | { ok: false; remainingMicros: number; resetsAt: Date; day: string };
+
+/** A reservation refused because what the call was decided on no longer stands (its `basis`). */
+export interface StaleReservation {
+  ok: false;
+  stale: true;
+}
 
 export interface SpendAdjustment {
   orgId: string;
@@ -114,7 +122,9 @@ export class BillingService {
     this.events = new Batcher((rows) => this.db.detached(() => this.store.insertEvents(rows)), EVENT_BATCH);
   }
 
-  async reserveBudget(input: BudgetReservationRequest): Promise<BudgetReservation> {
+  reserveBudget(input: BudgetReservationRequest & { basis: GovernanceBasis }): Promise<BudgetReservation | StaleReservation>;
+  reserveBudget(input: BudgetReservationRequest): Promise<BudgetReservation>;
+  async reserveBudget(input: BudgetReservationRequest): Promise<BudgetReservation | StaleReservation> {
     assertMicros('costMicros', input.costMicros);
     if (input.dailyBudgetMicros !== null) assertMicros('dailyBudgetMicros', input.dailyBudgetMicros);
     const now = input.now ?? new Date();
@@ -122,10 +132,17 @@ export class BillingService {
     const budget = input.dailyBudgetMicros;
     // Relaxed only where the reservation is its own commit: inside a transaction it would relax everything else in it.
     const relaxed = input.relaxedCommit === true && !this.db.inTransaction;
-    const spent = await this.store.reserve(input.orgId, input.agentId, day, input.costMicros, budget, relaxed);
+    const basis = input.basis ?? null;
+    const { standing, spent } = await this.store.reserve(input.orgId, input.agentId, day, input.costMicros, budget, relaxed, basis);
+    if (!standing) return { ok: false, stale: true };
     if (spent !== null) return { ok: true, remainingMicros: budget === null ? null : budget - spent, day };
     const current = await this.store.spentOn(input.agentId, day);
     return { ok: false, remainingMicros: Math.max(0, budget! - current), resetsAt: utcMidnightAfter(now), day };
+  }
+
+  /** Whether what a call was decided on still stands, for a ruling that reserves nothing (a refusal). */
+  stands(orgId: string, agentId: string, basis: GovernanceBasis): Promise<boolean> {
+    return this.store.stands(orgId, agentId, basis);
   }
 
   async adjustSpend(input: SpendAdjustment): Promise<void> {

@@ -40,6 +40,25 @@ const toEventRow = (row: SelectedEventRow): BillingEventRow => ({
   fee_micros: Number(row.fee_micros),
 });
 
+/** What a governed call was decided on: the org's governance epoch (null: not checked) and its gateway key, if any. */
+export interface GovernanceBasis {
+  epoch: number | null;
+  keyId: string | null;
+}
+
+/**
+ * Whether what a call was decided on still stands, as of the statement: the org's governance
+ * epoch is the one it was read under (any change to the agent's state, budget or policies, a
+ * policy, a key or a vendor moves it, in the change's own transaction), and, checked directly
+ * besides, the agent is live and its gateway key unrevoked with its vendor not deleted.
+ */
+const STANDING = (checked: string, org: string, agent: string, epoch: string, key: string) => `(NOT ${checked}::boolean OR (
+    (${epoch}::bigint IS NULL OR COALESCE((SELECT g.epoch FROM governance_epochs g WHERE g.org_id = ${org}), 0) = ${epoch}::bigint)
+    AND EXISTS (SELECT 1 FROM agents a WHERE a.id = ${agent} AND a.org_id = ${org}
+      AND (a.status = 'active' OR (a.status = 'disabled' AND a.disabled_until <= now())))
+    AND (${key}::text IS NULL OR EXISTS (SELECT 1 FROM gateway_keys k JOIN vendors v ON v.id = k.vendor_id
+      WHERE k.id = ${key} AND k.org_id = ${org} AND k.revoked_at IS NULL AND v.deleted_at IS NULL))))`;
+
 /** Every SQL statement on `billing_events` and `agent_daily_spend`. */
 export class BillingStore {
   constructor(private readonly db: Db) {}
@@ -48,6 +67,7 @@ export class BillingStore {
    * Adds `cost` to the agent's spend of `day` if the total stays within `budget` (null: no limit),
    * in one statement: ON CONFLICT DO UPDATE locks the day's row and re-checks its WHERE against the
    * latest committed spend, so concurrent reservations take turns and none sees a stale total.
+   * Only while the call's governance still stands (`standing`, unless null; nothing is reserved otherwise).
    * The new spend, or null when the reservation would pass the budget (nothing changed then).
    *
    * `relaxed`: the statement, run as its own transaction, commits without waiting for its WAL
@@ -63,19 +83,34 @@ export class BillingStore {
     cost: number,
     budget: number | null,
     relaxed: boolean,
-  ): Promise<number | null> {
-    const { rows } = await this.db.query<{ spent_micros: string }>(
-      `INSERT INTO agent_daily_spend AS s (org_id, agent_id, day, spent_micros)
-       SELECT $1, $2, $3::date, $4::bigint
-       FROM (SELECT CASE WHEN $6::boolean THEN set_config('synchronous_commit', 'off', true) END) AS commit_mode
-       WHERE $5::bigint IS NULL OR $4::bigint <= $5::bigint
-       ON CONFLICT (agent_id, day) DO UPDATE SET spent_micros = s.spent_micros + EXCLUDED.spent_micros
-       WHERE s.org_id = EXCLUDED.org_id AND ($5::bigint IS NULL OR s.spent_micros + EXCLUDED.spent_micros <= $5::bigint)
-       RETURNING spent_micros`,
-      [orgId, agentId, day, cost, budget, relaxed],
+    standing: GovernanceBasis | null,
+  ): Promise<{ standing: boolean; spent: number | null }> {
+    const { rows } = await this.db.query<{ standing: boolean; spent_micros: string | null }>(
+      `WITH standing AS (SELECT ${STANDING('$9', '$1', '$2', '$7', '$8')} AS ok),
+       reserved AS (
+         INSERT INTO agent_daily_spend AS s (org_id, agent_id, day, spent_micros)
+         SELECT $1, $2, $3::date, $4::bigint
+         FROM standing, (SELECT CASE WHEN $6::boolean THEN set_config('synchronous_commit', 'off', true) END) AS commit_mode
+         WHERE standing.ok AND ($5::bigint IS NULL OR $4::bigint <= $5::bigint)
+         ON CONFLICT (agent_id, day) DO UPDATE SET spent_micros = s.spent_micros + EXCLUDED.spent_micros
+         WHERE s.org_id = EXCLUDED.org_id AND ($5::bigint IS NULL OR s.spent_micros + EXCLUDED.spent_micros <= $5::bigint)
+         RETURNING spent_micros)
+       SELECT standing.ok AS standing, (SELECT spent_micros FROM reserved) AS spent_micros FROM standing`,
+      [orgId, agentId, day, cost, budget, relaxed, standing?.epoch ?? null, standing?.keyId ?? null, standing !== null],
       { prepared: true },
     );
-    return rows[0] ? Number(rows[0].spent_micros) : null;
+    const row = rows[0]!;
+    return { standing: row.standing, spent: row.spent_micros === null ? null : Number(row.spent_micros) };
+  }
+
+  /** Whether a call's governance still stands (see STANDING), for a ruling that reserves nothing. */
+  async stands(orgId: string, agentId: string, standing: GovernanceBasis): Promise<boolean> {
+    const { rows } = await this.db.query<{ ok: boolean }>(
+      `SELECT ${STANDING('true', '$1', '$2', '$3', '$4')} AS ok`,
+      [orgId, agentId, standing.epoch, standing.keyId],
+      { prepared: true },
+    );
+    return rows[0]!.ok;
   }
 
   async spentOn(agentId: string, day: string): Promise<number> {

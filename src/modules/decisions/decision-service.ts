@@ -8,8 +8,9 @@ import { microsToUsd, usdToMicros } from '../../lib/money';
 import { effectiveStatus } from '../agents';
 import type { ApprovalService } from '../approvals';
 import type { AuditService } from '../audit';
-import { type BillingService, utcDay, utcMidnightAfter } from '../billing';
-import { evaluatePolicies, type PolicyService } from '../policies';
+import { type BillingService, type GovernanceBasis, utcDay, utcMidnightAfter } from '../billing';
+import type { GatewayKeyService } from '../gateway-keys';
+import { type AgentGovernance, evaluatePolicies, type PolicyService } from '../policies';
 import { type VendorService, vendorNotFound } from '../vendors';
 
 type Decision = components['schemas']['Decision'];
@@ -50,6 +51,8 @@ export interface Ruling {
   /** Counted against the agent's budget for `day`; released by `settle` when the call does not happen. */
   reservedMicros: number;
   day: string;
+  /** The governance epoch an `allow`'s reservation found current (null: unchecked): what it was decided on held then. */
+  epoch: number | null;
 }
 
 /** How a governed call ended, for its billing event. */
@@ -60,6 +63,12 @@ export interface Settlement {
   /** The call never reached the vendor (refused, failed): nothing is spent. */
   released: boolean;
 }
+
+/** How many times a call whose basis changed while it was decided is decided again, checked, on fresh reads. */
+const CHECKED_ATTEMPTS = 3;
+
+/** What a ruling was made on no longer stands (DecisionService.decide makes it again). */
+class StaleGovernance extends Error {}
 
 /** The agent an agent secret or a gateway key speaks for; the binding admits no other credential here. */
 export function governedCaller(principal: Principal): GovernedCaller {
@@ -84,9 +93,10 @@ export class DecisionService {
     private readonly db: Db,
     private readonly policies: Pick<PolicyService, 'governanceOf'>,
     private readonly approvals: Pick<ApprovalService, 'open' | 'redeem'>,
-    private readonly billing: Pick<BillingService, 'reserveBudget' | 'adjustSpend' | 'recordEvent'>,
+    private readonly billing: Pick<BillingService, 'reserveBudget' | 'stands' | 'adjustSpend' | 'recordEvent'>,
     private readonly audit: Pick<AuditService, 'record'>,
     private readonly vendors: Pick<VendorService, 'assertInOrg'>,
+    private readonly keys: Pick<GatewayKeyService, 'assertLive'>,
   ) {}
 
   /**
@@ -98,7 +108,11 @@ export class DecisionService {
     const vendorId = input.vendor_id ?? principal.gatewayKey?.vendorId ?? null;
     if (vendorId !== null) {
       if (principal.gatewayKey && principal.gatewayKey.vendorId !== vendorId) throw vendorNotFound(vendorId);
-      await this.vendors.assertInOrg(caller.orgId, vendorId);
+      await this.vendors.assertInOrg(caller.orgId, vendorId).catch(async (error: unknown) => {
+        // A remembered key's vendor may be what was deleted: refuse as its authentication now would.
+        if (caller.keyId) await this.keys.assertLive(caller.keyId);
+        throw error;
+      });
     }
     const call: CallToDecide = {
       action: input.action ?? `${input.method} ${input.path}`,
@@ -114,10 +128,37 @@ export class DecisionService {
     return this.present(ruling);
   }
 
-  /** Rules on a call; an `allow` has already counted its cost against today's budget. */
+  /**
+   * Rules on a call; an `allow` has already counted its cost against today's budget. The agent's
+   * governance (and the caller's gateway key) may come from memory: every ruling is checked in a
+   * statement of its own against the org's governance epoch and the agent's and key's standing (an
+   * allow in its budget reservation, a refusal before it is answered), and one that no longer
+   * stands is made again on fresh reads. A kill switch, a revoked key, a changed policy, budget or
+   * vendor so governs the next call on every instance, whenever its notification would arrive.
+   */
   async decide(caller: GovernedCaller, call: CallToDecide, now = new Date()): Promise<Ruling> {
-    const governance = await this.policies.governanceOf(caller.orgId, caller.agentId);
-    if (!governance) throw new NotFoundError(`No agent '${caller.agentId}' exists in this org.`, 'AGENT_NOT_FOUND');
+    for (let attempt = 1; ; attempt++) {
+      const governance = await this.policies.governanceOf(caller.orgId, caller.agentId, attempt === 1);
+      if (!governance) throw new NotFoundError(`No agent '${caller.agentId}' exists in this org.`, 'AGENT_NOT_FOUND');
+      // Under a storm of changes, a fresh read is decided unchecked in the end, as a read and a write apart would be.
+      const basis = attempt <= CHECKED_ATTEMPTS ? { epoch: governance.epoch, keyId: caller.keyId } : null;
+      try {
+        return await this.ruleOn(caller, call, governance, basis, now);
+      } catch (error) {
+        if (!(error instanceof StaleGovernance)) throw error;
+      }
+      // The key itself may be what changed: refuse as its authentication now would.
+      if (caller.keyId) await this.keys.assertLive(caller.keyId);
+    }
+  }
+
+  private async ruleOn(
+    caller: GovernedCaller,
+    call: CallToDecide,
+    governance: AgentGovernance,
+    basis: GovernanceBasis | null,
+    now: Date,
+  ): Promise<Ruling> {
     const status = effectiveStatus({ status: governance.status, disabled_until: governance.disabledUntil });
     if (status !== 'active') throw new ConflictError(`Agent '${caller.agentId}' is ${status}; its calls are refused.`, 'AGENT_STOPPED');
     const budgetMicros = governance.dailyBudget === null ? null : usdToMicros(Number(governance.dailyBudget));
@@ -133,8 +174,11 @@ export class DecisionService {
       budgetResetsAt: utcMidnightAfter(now),
       reservedMicros: 0,
       day: utcDay(now),
+      epoch: null,
       ...fields,
     });
+    const refusing = verdict.outcome === 'deny' || (verdict.outcome === 'approval_required' && !call.approvalId);
+    if (refusing && basis && !(await this.billing.stands(caller.orgId, caller.agentId, basis))) throw new StaleGovernance();
     if (verdict.outcome === 'deny') return ruling('deny', { denyReason: verdict.denyReason });
     if (verdict.outcome === 'approval_required' && !call.approvalId) {
       const approval = await this.approvals.open({
@@ -153,7 +197,7 @@ export class DecisionService {
     }
     const redeeming = verdict.outcome === 'approval_required';
     const counted = async (): Promise<Ruling> => {
-      const budget = await this.billing.reserveBudget({
+      const request = {
         orgId: caller.orgId,
         agentId: caller.agentId,
         costMicros: call.costMicros,
@@ -161,7 +205,10 @@ export class DecisionService {
         now,
         // A plain call's reservation is its own commit; it need not wait for the disk (BillingStore.reserve).
         relaxedCommit: !redeeming,
-      });
+      };
+      const budget = basis ? await this.billing.reserveBudget({ ...request, basis }) : await this.billing.reserveBudget(request);
+      // Thrown, so that a redemption in the same transaction rolls back with it.
+      if ('stale' in budget) throw new StaleGovernance();
       if (!budget.ok) {
         return ruling('deny', {
           denyReason: 'budget_exceeded',
@@ -175,6 +222,7 @@ export class DecisionService {
         budgetRemainingMicros: budget.remainingMicros,
         reservedMicros: call.costMicros,
         day: budget.day,
+        epoch: basis?.epoch ?? null,
       });
     };
     if (!redeeming) return counted();

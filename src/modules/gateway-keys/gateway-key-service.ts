@@ -7,10 +7,11 @@ import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../errors/api-error';
+import { ExpiringCache } from '../../lib/expiring-cache';
 import type { AgentService } from '../agents';
 import type { OrgService } from '../orgs';
 import type { VendorService } from '../vendors';
-import { type GatewayKeyRow, GatewayKeyStore } from './gateway-key-store';
+import { type GatewayKeyCredentialRow, type GatewayKeyRow, GatewayKeyStore } from './gateway-key-store';
 
 type GatewayKey = components['schemas']['GatewayKey'];
 type GatewayKeyWithSecret = components['schemas']['GatewayKeyWithSecret'];
@@ -38,6 +39,31 @@ const toGatewayKey = (row: GatewayKeyRow): GatewayKey => ({
   revoked_at: row.revoked_at?.toISOString() ?? null,
 });
 
+/** Keys that worked when last read: at most this many, each for at most this long. */
+const CACHED_KEYS = 10_000;
+const CACHE_TTL_MS = 60_000;
+
+/** The operations whose every call checks the key's standing again (DecisionService): they may use a remembered key. */
+const GOVERNED_OPERATIONS: ReadonlySet<string> = new Set([
+  'gatewayGet',
+  'gatewayPost',
+  'gatewayPut',
+  'gatewayPatch',
+  'gatewayDelete',
+  'createDecision',
+]);
+
+/** The caller a found key names, or the refusal a key that does not work gets. */
+function callerOf(key: GatewayKeyCredentialRow | undefined): GatewayCaller {
+  if (!key) throw new UnauthorizedError('The credential is not valid.', 'CREDENTIAL_INVALID');
+  if (key.revoked) throw new UnauthorizedError('The gateway key has been revoked.', 'CREDENTIAL_REVOKED');
+  if (key.agent_stopped) {
+    throw new ForbiddenError("The gateway key's agent is disabled by the kill switch or revoked.", 'GATEWAY_KEY_AGENT_STOPPED');
+  }
+  if (key.vendor_deleted) throw new ForbiddenError("The gateway key's vendor has been deleted.", 'GATEWAY_KEY_VENDOR_DELETED');
+  return { keyId: key.id, orgId: key.org_id, agentId: key.agent_id, vendorId: key.vendor_id };
+}
+
 const keyNotFound = (id: string) => new NotFoundError(`No gateway key '${id}' exists in this org.`, 'GATEWAY_KEY_NOT_FOUND');
 
 /**
@@ -47,9 +73,11 @@ const keyNotFound = (id: string) => new NotFoundError(`No gateway key '${id}' ex
  */
 export class GatewayKeyService implements GatewayKeyCredentials {
   private readonly store: GatewayKeyStore;
+  /** Working keys by the digest of their secret. */
+  private readonly working = new ExpiringCache<string, GatewayCaller>(CACHED_KEYS, CACHE_TTL_MS);
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly orgs: Pick<OrgService, 'scope'>,
     private readonly agents: Pick<AgentService, 'row'>,
     private readonly vendors: Pick<VendorService, 'assertInOrg'>,
@@ -111,25 +139,37 @@ export class GatewayKeyService implements GatewayKeyCredentials {
 
   /**
    * 401 for a malformed, unknown or revoked key; 403 while its agent is stopped or once its
-   * vendor is deleted (the key itself is fine, what it opens is not).
+   * vendor is deleted (the key itself is fine, what it opens is not). With `fromMemory`, a key
+   * that worked is answered from memory (what it names never changes): only for callers that
+   * verify the key's standing in their own statement and call `assertLive` when it no longer
+   * stands (the decisions module's governed calls).
    */
-  async authenticate(secret: string): Promise<GatewayCaller> {
+  async authenticate(secret: string, fromMemory = false): Promise<GatewayCaller> {
     if (!isWellFormedSecret(secret, GATEWAY_KEY_PREFIX)) {
       throw new UnauthorizedError('The credential is not a well-formed Warden gateway key.', 'CREDENTIAL_MALFORMED');
     }
-    const key = await this.store.findCredential(digestSecret(secret));
-    if (!key) throw new UnauthorizedError('The credential is not valid.', 'CREDENTIAL_INVALID');
-    if (key.revoked) throw new UnauthorizedError('The gateway key has been revoked.', 'CREDENTIAL_REVOKED');
-    if (key.agent_stopped) {
-      throw new ForbiddenError("The gateway key's agent is disabled by the kill switch or revoked.", 'GATEWAY_KEY_AGENT_STOPPED');
+    const digest = digestSecret(secret);
+    const cacheKey = digest.toString('base64');
+    const cached = fromMemory ? this.working.get(cacheKey) : undefined;
+    if (cached) return cached;
+    const caller = callerOf(await this.store.findCredential(digest));
+    if (!this.db.inTransaction) this.working.set(cacheKey, caller);
+    return caller;
+  }
+
+  /** Throws as `authenticate` would unless the key still works; a key that does not is forgotten. */
+  async assertLive(keyId: string): Promise<void> {
+    try {
+      callerOf(await this.store.findCredentialById(keyId));
+    } catch (error) {
+      this.working.deleteWhere((caller) => caller.keyId === keyId);
+      throw error;
     }
-    if (key.vendor_deleted) throw new ForbiddenError("The gateway key's vendor has been deleted.", 'GATEWAY_KEY_VENDOR_DELETED');
-    return { keyId: key.id, orgId: key.org_id, agentId: key.agent_id, vendorId: key.vendor_id };
   }
 
   /** The Authenticator's view: a principal with no permissions, carrying the key, its agent and its vendor. */
-  async authenticateGatewayKey(secret: string): Promise<Principal> {
-    const caller = await this.authenticate(secret);
+  async authenticateGatewayKey(secret: string, operationId: string): Promise<Principal> {
+    const caller = await this.authenticate(secret, GOVERNED_OPERATIONS.has(operationId));
     return {
       kind: 'gateway_key',
       orgId: caller.orgId,

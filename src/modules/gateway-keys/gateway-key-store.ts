@@ -24,6 +24,13 @@ export interface GatewayKeyCredentialRow {
 
 const COLUMNS = 'id, org_id, agent_id, vendor_id, prefix, last_four, created_at, revoked_at';
 
+const CREDENTIAL = `SELECT k.id, k.org_id, k.agent_id, k.vendor_id, k.revoked_at IS NOT NULL AS revoked,
+    (a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))) AS agent_stopped,
+    v.deleted_at IS NOT NULL AS vendor_deleted
+  FROM gateway_keys k
+  JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id
+  JOIN vendors v ON v.id = k.vendor_id AND v.org_id = k.org_id`;
+
 /** Every SQL statement on `gateway_keys`. */
 export class GatewayKeyStore {
   constructor(private readonly db: Db) {}
@@ -67,22 +74,17 @@ export class GatewayKeyStore {
   }
 
   /**
-   * The gateway's hot path: one statement reads the key, its agent's kill switch (a disabled_until
-   * in the past has lifted it) and whether its vendor was deleted, so a change to any of the three
-   * is seen by the next call.
+   * The key whose secret has this digest, with its agent's kill switch (a disabled_until in the
+   * past has lifted it) and whether its vendor was deleted, read in one statement.
    */
   async findCredential(digest: Buffer): Promise<GatewayKeyCredentialRow | undefined> {
-    const { rows } = await this.db.query<GatewayKeyCredentialRow>(
-      `SELECT k.id, k.org_id, k.agent_id, k.vendor_id, k.revoked_at IS NOT NULL AS revoked,
-         (a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))) AS agent_stopped,
-         v.deleted_at IS NOT NULL AS vendor_deleted
-       FROM gateway_keys k
-       JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id
-       JOIN vendors v ON v.id = k.vendor_id AND v.org_id = k.org_id
-       WHERE k.secret_digest = $1`,
-      [digest],
-      { prepared: true },
-    );
+    const { rows } = await this.db.query<GatewayKeyCredentialRow>(`${CREDENTIAL} WHERE k.secret_digest = $1`, [digest], { prepared: true });
+    return rows[0];
+  }
+
+  /** The same facts by the key's id (a cached key checked again). */
+  async findCredentialById(id: string): Promise<GatewayKeyCredentialRow | undefined> {
+    const { rows } = await this.db.query<GatewayKeyCredentialRow>(`${CREDENTIAL} WHERE k.id = $1`, [id]);
     return rows[0];
   }
 }

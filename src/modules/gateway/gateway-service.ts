@@ -120,7 +120,7 @@ export class GatewayService {
     let answer: ForwardedResponse;
     let upstream: VendorUpstream | null;
     try {
-      upstream = await this.vendors.upstreamFor(caller.orgId, call.vendorId!);
+      upstream = await this.vendors.upstreamFor(caller.orgId, call.vendorId!, ruling.epoch);
       if (!upstream) throw vendorNotFound(call.vendorId!);
       answer = await this.send(
         request,

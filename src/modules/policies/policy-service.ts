@@ -7,6 +7,7 @@ import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import type { ErrorDetail } from '../../errors/api-error';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
+import { ExpiringCache } from '../../lib/expiring-cache';
 import { microsToUsd, usdToMicros } from '../../lib/money';
 import type { AgentService } from '../agents';
 import type { OrgService } from '../orgs';
@@ -58,8 +59,16 @@ const toVersion = (row: PolicyVersionRow): PolicyVersion => ({
   created_at: row.created_at.toISOString(),
 });
 
+/** How many agents' governance is kept in memory, and for how long at most. */
+const REMEMBERED_AGENTS = 10_000;
+const REMEMBERED_MS = 60_000;
+
 /** What governs an agent's next call (PolicyService.governanceOf). */
 export interface AgentGovernance {
+  /** The org's governance epoch it was read under: a statement that finds the epoch unchanged knows it still holds. */
+  epoch: number;
+  /** Read from memory rather than the database just now. */
+  remembered: boolean;
   /** USD, as the numeric column reads; null: no daily budget. */
   dailyBudget: string | null;
   status: 'active' | 'disabled' | 'revoked';
@@ -155,6 +164,8 @@ function decodeVersionCursor(cursor: string | undefined): number | null {
 
 export class PolicyService {
   private readonly store: PolicyStore;
+  /** Live agents' governance by org and agent, as last read. */
+  private readonly remembered = new ExpiringCache<string, AgentGovernance>(REMEMBERED_AGENTS, REMEMBERED_MS);
 
   /** `holders` is called only when needed: the agents and workspaces modules are built after this one. */
   constructor(
@@ -308,15 +319,28 @@ export class PolicyService {
    * What governs an agent's next call, read in one statement: its daily budget and state, and its
    * own policies then its workspace's, each once, at their current versions. Null when the org has no such agent.
    */
-  async governanceOf(orgId: string, agentId: string): Promise<AgentGovernance | null> {
+  /**
+   * What governs the agent's next call; null when the org has no such agent. `fromMemory`: what an
+   * earlier call read may do, for a caller that checks its epoch in the statement that acts on it.
+   * Only a live agent's governance is remembered, so a refusal for a stopped agent is always read fresh.
+   */
+  async governanceOf(orgId: string, agentId: string, fromMemory = false): Promise<AgentGovernance | null> {
+    const cacheKey = `${orgId}/${agentId}`;
+    const remembered = fromMemory ? this.remembered.get(cacheKey) : undefined;
+    if (remembered) return remembered;
     const row = await this.store.governanceOf(orgId, agentId);
     if (!row) return null;
-    return {
+    const governance: AgentGovernance = {
+      epoch: Number(row.epoch),
+      remembered: false,
       dailyBudget: row.daily_budget,
       status: row.status,
       disabledUntil: row.disabled_until,
       policies: row.policies.map(toEffective),
     };
+    // Inside a transaction the read may see its own uncommitted change, whose epoch bump comes only at commit.
+    if (row.status === 'active' && !this.db.inTransaction) this.remembered.set(cacheKey, { ...governance, remembered: true });
+    return governance;
   }
 
   /** One version as a decision that recorded it used it, also of a deleted policy; null when the org never had it. */

@@ -47,9 +47,11 @@ const CURRENT = `policies p JOIN policy_versions v ON v.policy_id = p.id AND v.v
  * What governs an agent's next call, in the one statement on the hot path of every governed call:
  * its budget and state, and as JSON its own policies, then its workspace's, each once (where it
  * first appears), at their current versions; deleted ones and (defensively) other orgs' are
- * skipped. No row: no such agent in the org. (The decisions bench's bare baseline issues it too.)
+ * skipped; and the org's governance epoch it was read under (see the governance_epochs migration).
+ * No row: no such agent in the org. (The decisions bench's bare baseline issues it too.)
  */
 export const GOVERNANCE_OF_AGENT = `SELECT a.daily_budget, a.status, a.disabled_until,
+    COALESCE((SELECT g.epoch FROM governance_epochs g WHERE g.org_id = $1), 0) AS epoch,
     (SELECT COALESCE(json_agg(effective ORDER BY effective.ord), '[]'::json) FROM (
       SELECT DISTINCT ON (p.id) ${VERSION_COLUMNS}, u.ord
       FROM workspaces w
@@ -63,6 +65,8 @@ export const GOVERNANCE_OF_AGENT = `SELECT a.daily_budget, a.status, a.disabled_
 /** An agent's budget, state and effective policies (JSON: numbers where the columns are bigint). */
 export interface GovernanceRow {
   daily_budget: string | null;
+  /** bigint, as pg hands it over. */
+  epoch: string;
   status: 'active' | 'disabled' | 'revoked';
   disabled_until: Date | null;
   policies: Array<

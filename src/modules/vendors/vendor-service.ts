@@ -7,6 +7,7 @@ import { isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors/api-error';
+import { ExpiringCache } from '../../lib/expiring-cache';
 import { DestinationRefusedError, DestinationUnresolvableError, type OutboundHttp } from '../../outbound/outbound-http';
 import type { OrgService } from '../orgs';
 import { checkCredential, checkedCostHeader, checkedHeaderName, lastFourOf, type VendorUpstream } from './vendor-auth';
@@ -17,6 +18,9 @@ type CreateVendorInput = operations['createVendor']['requestBody']['content']['a
 type UpdateVendorInput = operations['updateVendor']['requestBody']['content']['application/json'];
 
 const PURPOSE = 'vendor.api_key';
+/** How many vendors' decrypted credentials are kept in memory, and for how long at most. */
+const REMEMBERED_VENDORS = 1_000;
+const REMEMBERED_MS = 60_000;
 
 const toVendor = (row: VendorRow): Vendor => ({
   id: row.id,
@@ -48,6 +52,8 @@ const secretOf = (orgId: string, vendorId: string): SecretContext => ({ orgId, p
  */
 export class VendorService {
   private readonly store: VendorStore;
+  /** Live vendors the gateway called, credential decrypted, with the governance epoch they were read under. */
+  private readonly remembered = new ExpiringCache<string, { epoch: number; upstream: VendorUpstream }>(REMEMBERED_VENDORS, REMEMBERED_MS);
 
   constructor(
     private readonly db: Db,
@@ -153,11 +159,20 @@ export class VendorService {
     await this.store.markDeleted(orgId, id);
   }
 
-  /** The gateway's view of a live vendor, credential decrypted; null when absent, deleted or another org's. */
-  async upstreamFor(orgId: string, vendorId: string): Promise<VendorUpstream | null> {
-    const row = await this.store.findWithSecret(orgId, vendorId);
+  /**
+   * The gateway's view of a live vendor, credential decrypted; null when absent, deleted or
+   * another org's. `epoch`: the org's governance epoch the caller has verified as current (its
+   * budget reservation did), so a vendor remembered under that same epoch has not changed since;
+   * without one, or remembered under another, it is read again. The decrypted credential is held
+   * in memory only (bounded in number and time), never logged.
+   */
+  async upstreamFor(orgId: string, vendorId: string, epoch: number | null = null): Promise<VendorUpstream | null> {
+    const cacheKey = `${orgId}/${vendorId}`;
+    const remembered = epoch === null ? undefined : this.remembered.get(cacheKey);
+    if (remembered && remembered.epoch === epoch) return remembered.upstream;
+    const row = await this.store.findUpstream(orgId, vendorId);
     if (!row) return null;
-    return {
+    const upstream: VendorUpstream = {
       id: row.id,
       orgId: row.org_id,
       baseUrl: row.base_url,
@@ -166,6 +181,9 @@ export class VendorService {
       apiKey: await this.cipher.decrypt(secretOf(orgId, vendorId), row.api_key_ciphertext),
       costHeader: row.cost_header,
     };
+    // Inside a transaction the read may see its own uncommitted change, whose epoch bump comes only at commit.
+    if (!this.db.inTransaction) this.remembered.set(cacheKey, { epoch: Number(row.epoch), upstream });
+    return upstream;
   }
 
   /** Throws 404 unless the org has this live vendor. */

@@ -65,7 +65,17 @@ export class VendorStore {
     const { rows } = await this.db.query<VendorSecretRow>(
       `SELECT ${COLUMNS}, api_key_ciphertext FROM vendors WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL${lock ? ' FOR UPDATE' : ''}`,
       [orgId, id],
-      { prepared: !lock },
+    );
+    return rows[0];
+  }
+
+  /** The gateway's read of a live vendor: its ciphertext, and the org's governance epoch in the same snapshot. */
+  async findUpstream(orgId: string, id: string): Promise<(VendorSecretRow & { epoch: string }) | undefined> {
+    const { rows } = await this.db.query<VendorSecretRow & { epoch: string }>(
+      `SELECT ${COLUMNS}, api_key_ciphertext, COALESCE((SELECT g.epoch FROM governance_epochs g WHERE g.org_id = $1), 0) AS epoch
+       FROM vendors WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL`,
+      [orgId, id],
+      { prepared: true },
     );
     return rows[0];
   }
