@@ -1430,9 +1430,10 @@ export interface paths {
          *     the same key with a different body is 409 `IDEMPOTENCY_KEY_REUSED`. Keys are kept 24 hours.
          *     Concurrent requests with one key create one account.
          *
-         *     `daily_budget_usd`, `network`, `create_wallet` and `stripe_email` are accepted for
-         *     compatibility with seed-001 clients and ignored: billing and wallets are not part of this
-         *     Warden. Rate-limited per IP and per email.
+         *     Seed 001's billing fields are applied with the new org: `stripe_email` becomes its billing
+         *     email (`GET /api/v1/billing/settings`), `daily_budget_usd` the daily budget its agents start
+         *     with when minted without one, and `create_wallet` opens its USD ledger account (on `network`
+         *     when given). Rate-limited per IP and per email.
          *
          *     Operation id: `signup`.
          */

@@ -375,6 +375,53 @@ describe('billing settings and Stripe (seed 001)', () => {
   });
 });
 
+describe("signup's seed-001 billing fields", () => {
+  let warden: TestApp;
+
+  before(async () => {
+    warden = await startTestApp();
+  });
+  after(() => warden.close());
+
+  it('makes stripe_email the billing email, daily_budget_usd the budget new agents start with, and create_wallet a ledger account', async () => {
+    const res = await warden.request
+      .post('/api/v1/auth/signup')
+      .send({
+        email: 'founder@example.com',
+        password: 'correct horse battery staple',
+        stripe_email: 'Invoices@Example.com',
+        daily_budget_usd: 25,
+        create_wallet: true,
+        network: 'base',
+      })
+      .expect(201);
+    const auth = { Authorization: `Bearer ${res.body.token}` };
+    const settings = await warden.request.get('/api/v1/billing/settings').set(auth).expect(200);
+    assert.equal(settings.body.billing_email, 'invoices@example.com');
+    const defaulted = await warden.request.post('/api/v1/agents').set(auth).send({ name: 'first' }).expect(201);
+    assert.equal(defaulted.body.daily_budget, 25);
+    const own = await warden.request.post('/api/v1/agents').set(auth).send({ name: 'second', daily_budget: 3 }).expect(201);
+    assert.equal(own.body.daily_budget, 3);
+    const accounts = await warden.database.dataSource.query(
+      `SELECT owner_type, currency, network, balance::int AS balance FROM ledger_accounts WHERE org_id = $1`,
+      [res.body.org.id],
+    );
+    assert.deepEqual(accounts, [{ owner_type: 'org', currency: 'USD', network: 'base', balance: 0 }]);
+
+    const plain = await warden.request
+      .post('/api/v1/auth/signup')
+      .send({ email: 'plain@example.com', password: 'correct horse battery staple' });
+    assert.equal(plain.status, 201);
+    const plainAuth = { Authorization: `Bearer ${plain.body.token}` };
+    const agent = await warden.request.post('/api/v1/agents').set(plainAuth).send({ name: 'unbudgeted' }).expect(201);
+    assert.equal(agent.body.daily_budget, null);
+    const none = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM ledger_accounts WHERE org_id = $1`, [
+      plain.body.org.id,
+    ]);
+    assert.equal(none[0].n, 0);
+  });
+});
+
 describe('billing without Stripe configured', () => {
   let warden: TestApp;
   let org: TestOrg;

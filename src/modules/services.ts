@@ -80,10 +80,12 @@ export function createServices(options: ServiceOptions) {
     }),
     secrets,
     audit,
+    // Built below; signup reaches them only once everything is composed.
+    (orgId, input) => billingSettings.seedSignup(orgId, input, ledger),
   );
   const workspaces: WorkspaceService = new WorkspaceService(db, orgs, users, () => ({ agents, installations }));
   const policies: PolicyService = new PolicyService(db, orgs, () => ({ agents, workspaces }));
-  const agents = new AgentService(db, orgs, workspaces, audit, policies);
+  const agents = new AgentService(db, orgs, workspaces, audit, policies, (orgId) => billingSettings.defaultDailyBudgetUsd(orgId));
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
   const discoveredSecrets = new SecretService(db, orgs, agents);
   // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).

@@ -4,12 +4,17 @@ import type { Principal } from '../../auth/principal';
 import type { BillingConfig } from '../../config/config';
 import type { Db } from '../../db/db';
 import { microsToUsd, usdToMicros } from '../../lib/money';
+import type { LedgerService } from '../ledger';
 import type { OrgService } from '../orgs';
 import { type BillingSettingsChange, type BillingSettingsRow, BillingSettingsStore } from './billing-settings-store';
 import type { FeeSettings, FeeSettingsSource } from './fees';
 
 type BillingSettings = components['schemas']['BillingSettings'];
 type SettingsBody = operations['updateBillingSettings']['requestBody']['content']['application/json'];
+type SignupSeed = Pick<
+  operations['signup']['requestBody']['content']['application/json'],
+  'stripe_email' | 'daily_budget_usd' | 'create_wallet' | 'network'
+>;
 
 /** How long a fee setting read for the metering hot path is reused: a change reaches other instances within it. */
 const FEE_CACHE_MS = 5_000;
@@ -108,17 +113,24 @@ export class BillingSettingsService {
     return this.view(orgId, row);
   }
 
-  /** Signup's seed fields: the billing email and the budget new agents start with. */
-  async seed(orgId: string, seed: { billingEmail?: string; defaultDailyBudgetUsd?: number }): Promise<void> {
-    if (seed.billingEmail === undefined && seed.defaultDailyBudgetUsd === undefined) return;
-    await this.store.upsert(orgId, {
-      billing_email: seed.billingEmail?.toLowerCase(),
-      default_daily_budget_micros: seed.defaultDailyBudgetUsd === undefined ? undefined : usdToMicros(seed.defaultDailyBudgetUsd),
-    });
+  /**
+   * Signup's seed-001 fields, in the signup's transaction: `stripe_email` is the billing email,
+   * `daily_budget_usd` the budget the org's new agents start with, `create_wallet` (with `network`)
+   * opens the org's ledger account.
+   */
+  async seedSignup(orgId: string, input: SignupSeed, ledger: Pick<LedgerService, 'ensureOrgAccount'>): Promise<void> {
+    if (input.stripe_email !== undefined || input.daily_budget_usd !== undefined) {
+      await this.store.upsert(orgId, {
+        billing_email: input.stripe_email?.toLowerCase(),
+        default_daily_budget_micros: input.daily_budget_usd === undefined ? undefined : usdToMicros(input.daily_budget_usd),
+      });
+    }
+    if (input.create_wallet) await ledger.ensureOrgAccount(orgId, 'USD', input.network ?? null);
   }
 
-  /** The budget the org's new agents start with, in micro-dollars; undefined where signup set none. */
-  async defaultDailyBudgetMicros(orgId: string): Promise<number | undefined> {
-    return (await this.store.find(orgId))?.default_daily_budget_micros ?? undefined;
+  /** The budget (US dollars) the org's new agents start with; null where signup set none. */
+  async defaultDailyBudgetUsd(orgId: string): Promise<number | null> {
+    const micros = (await this.store.find(orgId))?.default_daily_budget_micros;
+    return micros === undefined || micros === null ? null : microsToUsd(micros);
   }
 }
