@@ -208,6 +208,11 @@ describe('billing settings and Stripe (seed 001)', () => {
     assert.equal(fixture.requests.length, before + 1, 'nothing more was sent to Stripe');
     const settings = await warden.request.get('/api/v1/billing/settings').set(key).expect(200);
     assert.equal(settings.body.stripe_customer_id, first.body.stripe_customer_id);
+    const orgs = await warden.request.get('/api/v1/orgs').set(key).expect(200);
+    assert.deepEqual(
+      orgs.body.orgs.map((listed: { id: string; stripe_customer_id: string | null }) => [listed.id, listed.stripe_customer_id]),
+      [[org.id, first.body.stripe_customer_id]],
+    );
     await warden.request.post('/api/v1/billing/stripe/customer').set(key).send({ org_id: other.id }).expect(404);
     await warden.request.post('/api/v1/billing/stripe/customer').set(key).send({ email: 'not an email' }).expect(422);
   });

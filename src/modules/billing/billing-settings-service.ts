@@ -87,6 +87,12 @@ export class BillingSettingsService {
     };
   }
 
+  /** The Stripe customers of these orgs (orgs without one are absent). */
+  async stripeCustomers(orgIds: string[]): Promise<Map<string, string>> {
+    const rows = orgIds.length === 0 ? [] : await this.store.customers(orgIds);
+    return new Map(rows.map((row) => [row.org_id, row.stripe_customer_id]));
+  }
+
   async get(principal: Principal, requestedOrgId?: string): Promise<BillingSettings> {
     const orgId = await this.orgs.scope(principal, requestedOrgId);
     return this.view(orgId, await this.store.find(orgId));

@@ -61,6 +61,14 @@ export class BillingSettingsStore {
     return rows[0] && toRow(rows[0]);
   }
 
+  async customers(orgIds: string[]): Promise<Array<{ org_id: string; stripe_customer_id: string }>> {
+    const { rows } = await this.db.query<{ org_id: string; stripe_customer_id: string }>(
+      `SELECT org_id, stripe_customer_id FROM billing_settings WHERE org_id = ANY($1::text[]) AND stripe_customer_id IS NOT NULL`,
+      [orgIds],
+    );
+    return rows;
+  }
+
   /** Sets the given columns (creating the org's row with defaults for the others). */
   async upsert(orgId: string, change: BillingSettingsChange): Promise<BillingSettingsRow> {
     const entries = Object.entries(change).filter(
