@@ -9688,9 +9688,9 @@ export interface operations {
     receiveStripeWebhook: {
         parameters: {
             query?: never;
-            header: {
-                /** @description Stripe's signature of the body. */
-                "Stripe-Signature": string;
+            header?: {
+                /** @description Stripe's signature of the body (without it: 400). */
+                "Stripe-Signature"?: string;
             };
             path?: never;
             cookie?: never;
@@ -9710,7 +9710,18 @@ export interface operations {
                  *       }
                  *     }
                  */
-                "application/json": Record<string, never>;
+                "application/json": {
+                    data: {
+                        /** @description Stripe's object the event is about. */
+                        object?: {
+                            [key: string]: unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    id: string;
+                    type: string;
+                };
             };
         };
         responses: {
