@@ -279,6 +279,22 @@ describe('billing settings and Stripe (seed 001)', () => {
     assert.equal(retried.body.amount_due_usd, 500);
   });
 
+  it('makes one invoice of concurrent requests for one period', async () => {
+    const invoicesBefore = fixture.invoices.size;
+    const period = { from: '2026-05-01', to: '2026-06-01' };
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => warden.request.post('/api/v1/billing/stripe/invoice').set(key).send(period)),
+    );
+    assert.ok(answers.every((res) => res.status === 200 || res.status === 201));
+    assert.equal(new Set(answers.map((res) => res.body.stripe_invoice_id)).size, 1);
+    assert.equal(fixture.invoices.size, invoicesBefore + 1);
+    const rows = await warden.database.dataSource.query(
+      `SELECT count(*)::int AS n FROM stripe_invoices WHERE org_id = $1 AND period_from = '2026-05-01T00:00:00Z'`,
+      [org.id],
+    );
+    assert.equal(rows[0].n, 1);
+  });
+
   it('refuses an empty or backwards period (422), an org without a customer (409) or with Stripe disabled (409)', async () => {
     const empty = await warden.request
       .post('/api/v1/billing/stripe/invoice')
@@ -347,26 +363,26 @@ describe('billing settings and Stripe (seed 001)', () => {
   });
 
   it('marks a failed payment and a deleted customer on the invoice rows, and detaches the customer', async () => {
-    // April's invoice was paid (above); March's payment fails, then Stripe deletes the customer.
-    const [april, march] = (await warden.request.get('/api/v1/billing/stripe/invoices').set(key).expect(200)).body.invoices;
+    // May's invoice was paid (above); March's payment fails, then Stripe deletes the customer.
+    const [may, , march] = (await warden.request.get('/api/v1/billing/stripe/invoices').set(key).expect(200)).body.invoices;
     await deliver(warden, stripeEvent('invoice.payment_failed', { id: march.stripe_invoice_id, object: 'invoice' })).expect(200);
     let listed = (await warden.request.get('/api/v1/billing/stripe/invoices').set(key).expect(200)).body.invoices;
     assert.deepEqual(
       listed.map((invoice: { status: string }) => invoice.status),
-      ['paid', 'payment_failed'],
+      ['paid', 'open', 'payment_failed'],
     );
-    await deliver(warden, stripeEvent('customer.deleted', { id: april.stripe_customer_id, object: 'customer', deleted: true })).expect(200);
+    await deliver(warden, stripeEvent('customer.deleted', { id: may.stripe_customer_id, object: 'customer', deleted: true })).expect(200);
     listed = (await warden.request.get('/api/v1/billing/stripe/invoices').set(key).expect(200)).body.invoices;
     assert.deepEqual(
       listed.map((invoice: { status: string }) => invoice.status),
-      ['paid', 'customer_deleted'],
+      ['paid', 'customer_deleted', 'customer_deleted'],
       'a paid invoice stays paid',
     );
     const settings = await warden.request.get('/api/v1/billing/settings').set(key).expect(200);
     assert.equal(settings.body.stripe_customer_id, null);
     const recreated = await warden.request.post('/api/v1/billing/stripe/customer').set(key).send({}).expect(200);
     assert.equal(recreated.body.created, true);
-    assert.notEqual(recreated.body.stripe_customer_id, april.stripe_customer_id);
+    assert.notEqual(recreated.body.stripe_customer_id, may.stripe_customer_id);
   });
 
   it('refuses a webhook body over 256 KiB (413)', async () => {
