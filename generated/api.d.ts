@@ -894,6 +894,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/argocd-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Argo CD endpoints
+         * @description The org's Argo CD endpoints, newest first. Tokens are never listed, only their last four characters. 404 while `GITOPS_ENABLED` is off.
+         *
+         *     Operation id: `listArgocdEndpoints`.
+         */
+        get: operations["listArgocdEndpoints"];
+        put?: never;
+        /**
+         * Register an Argo CD endpoint
+         * @description Registers an Argo CD API server and the API token Warden presents to it (an Argo CD account
+         *     token with `applications, get`; create one with `argocd account generate-token`). The token is
+         *     encrypted at rest and never returned, logged or audited. `base_url` must be an https URL
+         *     (plain http only for hosts in `OUTBOUND_ALLOWED_HOSTS`) without query, fragment or credentials
+         *     whose host resolves to public addresses only: otherwise 422 `ARGOCD_URL_REFUSED`. The same
+         *     check runs again on every call. New endpoints are enabled. 409 `ARGOCD_ENDPOINT_NAME_TAKEN`
+         *     for a name the org uses already; 503 `ENCRYPTION_KEY_MISSING` when this Warden has no
+         *     key-encryption key. 404 while `GITOPS_ENABLED` is off.
+         *
+         *     Operation id: `createArgocdEndpoint`.
+         */
+        post: operations["createArgocdEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/argocd-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Argo CD endpoint's id (`argo_…`). */
+                id: components["parameters"]["ArgocdEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an Argo CD endpoint
+         * @description Deletes the endpoint with its encrypted token and its application mappings. Observations
+         *     already recorded stay readable; those still open are no longer refreshed and time out. 404
+         *     while `GITOPS_ENABLED` is off.
+         *
+         *     Operation id: `deleteArgocdEndpoint`.
+         */
+        delete: operations["deleteArgocdEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/argocd-endpoints/{id}/discovered-apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Argo CD endpoint's id (`argo_…`). */
+                id: components["parameters"]["ArgocdEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the applications an Argo CD endpoint knows
+         * @description Calls Argo CD's `GET /api/v1/applications` with the endpoint's token (through Warden's
+         *     outbound client: SSRF rules, pinned address, timeout) and answers each application's name,
+         *     project, sync and health status and last sync operation, and whether a mapping names it.
+         *     409 `ARGOCD_ENDPOINT_DISABLED` for a disabled endpoint; 502 `ARGOCD_UNREACHABLE` when Argo CD
+         *     cannot be reached in time (or its address is now refused), 502 `ARGOCD_REQUEST_FAILED` when it
+         *     answers with an error status (401/403: the token is not accepted) or a body that is not an
+         *     application list; `details` say which. 404 while `GITOPS_ENABLED` is off.
+         *
+         *     Operation id: `listArgocdDiscoveredApps`.
+         */
+        get: operations["listArgocdDiscoveredApps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/argocd-endpoints/{id}/enabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Argo CD endpoint's id (`argo_…`). */
+                id: components["parameters"]["ArgocdEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Enable or disable an Argo CD endpoint
+         * @description A disabled endpoint is not called: its discovered-apps answer 409 `ARGOCD_ENDPOINT_DISABLED`,
+         *     patches record no observations for its mappings, and open observations are not refreshed. 404
+         *     while `GITOPS_ENABLED` is off.
+         *
+         *     Operation id: `setArgocdEndpointEnabled`.
+         */
+        put: operations["setArgocdEndpointEnabled"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-events": {
         parameters: {
             query?: never;
@@ -1928,6 +2048,64 @@ export interface paths {
         patch: operations["gatewayPatch"];
         trace?: never;
     };
+    "/api/v1/gitops-app-mappings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List GitOps application mappings
+         * @description The org's mappings, newest first, optionally those of one Argo CD endpoint. 404 while `GITOPS_ENABLED` is off.
+         *
+         *     Operation id: `listGitopsAppMappings`.
+         */
+        get: operations["listGitopsAppMappings"];
+        put?: never;
+        /**
+         * Map an Argo CD application to the secrets it consumes
+         * @description Says that Argo CD application `app_name` on endpoint `argocd_endpoint_id` consumes the
+         *     discovered secrets of `cluster_name` (of `provider` and with refs starting with `ref_prefix`,
+         *     where given). After a patch of such a secret completes, Warden observes the application until
+         *     Argo CD reports it Synced and Healthy (`GET /requests/{id}/gitops`). 404
+         *     `ARGOCD_ENDPOINT_NOT_FOUND` for an endpoint not in the org; 409 `GITOPS_APP_MAPPING_EXISTS`
+         *     for the same mapping twice. 404 while `GITOPS_ENABLED` is off.
+         *
+         *     Operation id: `createGitopsAppMapping`.
+         */
+        post: operations["createGitopsAppMapping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/gitops-app-mappings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The mapping's id (`gam_…`). */
+                id: components["parameters"]["GitopsAppMappingIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a GitOps application mapping
+         * @description Later patches no longer observe the application through this mapping; observations already recorded stay. 404 while `GITOPS_ENABLED` is off.
+         *
+         *     Operation id: `deleteGitopsAppMapping`.
+         */
+        delete: operations["deleteGitopsAppMapping"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/installations/{id}/beacon/register": {
         parameters: {
             query?: never;
@@ -2955,6 +3133,38 @@ export interface paths {
          *     Operation id: `getRegistryNetworkSummary`.
          */
         get: operations["getRegistryNetworkSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{id}/gitops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The access request's id (`acr_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * See which Argo CD applications picked up a patch
+         * @description After a patch request's job completes, one observation per mapped Argo CD application that
+         *     consumes the secret, with each sync/health transition Warden saw (e.g. `OutOfSync` at t1, then
+         *     `Synced`/`Healthy` at t2) and the final state. Open observations are refreshed while you read:
+         *     Warden asks Argo CD (`GET /api/v1/applications/{name}`) for each one it has not asked within
+         *     the last few seconds, outside any database transaction; an Argo CD that fails leaves
+         *     `last_error` set, not an error answer. Visible to the requester and to holders of
+         *     `request.read` in its org; 404 otherwise. The seed's `?user_id=` is accepted when it names
+         *     the caller, else 403 `ACTOR_MISMATCH`. 404 while `GITOPS_ENABLED` is off.
+         *
+         *     Operation id: `getRequestGitops`.
+         */
+        get: operations["getRequestGitops"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4105,6 +4315,56 @@ export interface components {
             webhook_url: string | null;
         };
         /**
+         * @description One Argo CD application as Argo CD's `GET /api/v1/applications` reports it: `metadata.name`,
+         *     `metadata.namespace`, `spec.project`, `spec.destination`, `status.sync`, `status.health` and
+         *     `status.operationState`. Statuses are Argo CD's own words (sync `Synced`, `OutOfSync`, `Unknown`;
+         *     health `Healthy`, `Progressing`, `Degraded`, `Suspended`, `Missing`, `Unknown`); null where Argo
+         *     CD reported none.
+         */
+        ArgocdApplication: {
+            destination: {
+                name: string | null;
+                namespace: string | null;
+                server: string | null;
+            };
+            health_status: string | null;
+            /** @description Whether a GitOps application mapping of this org names the application on this endpoint. */
+            mapped: boolean;
+            name: string;
+            /** @description The namespace the Application resource lives in (usually `argocd`). */
+            namespace: string | null;
+            /** @description When the last sync operation finished (as Argo CD wrote it). */
+            operation_finished_at: string | null;
+            /** @description The phase of the last sync operation (`Running`, `Succeeded`, `Failed`, `Error`, `Terminating`). */
+            operation_phase: string | null;
+            project: string | null;
+            /** @description When Argo CD last compared the application with its source. */
+            reconciled_at: string | null;
+            /** @description The revision Argo CD compared against (`status.sync.revision`). */
+            revision: string | null;
+            sync_status: string | null;
+        };
+        /**
+         * @description An Argo CD API server Warden asks which applications are in sync. Its API token is encrypted at
+         *     rest (AES-256-GCM under the org's data key) and never returned, logged or audited; at most its
+         *     last four characters are shown.
+         */
+        ArgocdEndpoint: {
+            /** @description The Argo CD server, e.g. `https://argocd.example.com`; Warden calls `{base_url}/api/v1/applications`. */
+            base_url: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Whether Warden calls it: a disabled endpoint lists no applications and records no observations. */
+            enabled: boolean;
+            id: string;
+            name: string;
+            org_id: string;
+            /** @description The token's last four characters; null when it is shorter than 16 characters. */
+            token_last_four: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
          * @description Whose audit chain: an org id, or `platform` for the chain of events that belong to no org
          *     (failed logins for unknown emails, platform-admin actions). Only a platform admin session may
          *     name another org or `platform`; an org credential naming `platform` gets 403
@@ -4566,7 +4826,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "STRIPE_NOT_CONFIGURED" | "STRIPE_ERROR" | "STRIPE_CUSTOMER_REQUIRED" | "STRIPE_DISABLED" | "WEBHOOK_SIGNATURE_INVALID";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH" | "STRIPE_NOT_CONFIGURED" | "STRIPE_ERROR" | "STRIPE_CUSTOMER_REQUIRED" | "STRIPE_DISABLED" | "WEBHOOK_SIGNATURE_INVALID";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -4660,6 +4920,68 @@ export interface components {
         GatewayKeyWithSecret: components["schemas"]["GatewayKey"] & {
             /** @description The secret, for the agent: `Authorization: Bearer sgk_…`. Its last six characters are a CRC32 checksum of the rest. */
             key: string;
+        };
+        /**
+         * @description Which Argo CD application consumes which secrets: a patch of a discovered secret on
+         *     `cluster_name` (and `provider`, and a `ref` starting with `ref_prefix`, where given) makes Warden
+         *     watch the application until Argo CD reports it Synced and Healthy.
+         */
+        GitopsAppMapping: {
+            app_name: string;
+            argocd_endpoint_id: string;
+            cluster_name: string;
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            org_id: string;
+            /** @description Only secrets of this provider; null = any. */
+            provider: string | null;
+            /** @description Only secrets whose ref starts with this; null = any. */
+            ref_prefix: string | null;
+        };
+        /**
+         * @description What Warden saw of one mapped Argo CD application after a patch of a secret it consumes. Each
+         *     change of Argo CD's sync or health status is a transition with the time Warden observed it.
+         *     `state`: `pending` (not looked at yet), `observing` (seen, not yet Synced and Healthy since the
+         *     patch), `synced` (Synced and Healthy after the patch: final), `timed_out` (not synced within the
+         *     observation window: final).
+         */
+        GitopsObservation: {
+            app_name: string;
+            /**
+             * Format: date-time
+             * @description When the agent reported the patch applied.
+             */
+            applied_at: string;
+            argocd_endpoint_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description The latest health status seen. */
+            health_status: string | null;
+            id: string;
+            /** Format: date-time */
+            last_checked_at: string | null;
+            /** @description Why the last look at Argo CD failed; null when it worked. */
+            last_error: string | null;
+            /** @description The mapping that matched (it may have been deleted since). */
+            mapping_id: string;
+            request_id: string;
+            /**
+             * Format: date-time
+             * @description When the state became final.
+             */
+            settled_at: string | null;
+            /** @enum {string} */
+            state: "pending" | "observing" | "synced" | "timed_out";
+            /** @description The latest sync status seen. */
+            sync_status: string | null;
+            transitions: {
+                health_status: string | null;
+                /** Format: date-time */
+                observed_at: string;
+                revision: string | null;
+                sync_status: string | null;
+            }[];
         };
         /** @description Liveness of the process. */
         Health: {
@@ -5894,12 +6216,16 @@ export interface components {
         ApiKeyDeviceIdPath: string;
         /** @description The API key's id (`key_…`), never its secret. */
         ApiKeyIdPath: string;
+        /** @description The Argo CD endpoint's id (`argo_…`). */
+        ArgocdEndpointIdPath: string;
         /** @description The `next_cursor` of the previous page. Omit it for the first page. */
         Cursor: string;
         /** @description The environment's `env_` id. An environment of another org answers 404. */
         EnvironmentIdPath: string;
         /** @description The gateway key's id (`gwk_…`), never its secret. */
         GatewayKeyIdPath: string;
+        /** @description The mapping's id (`gam_…`). */
+        GitopsAppMappingIdPath: string;
         /** @description The installation's id. */
         InstallationIdPath: string;
         /** @description The job's id (`job_…`). */
@@ -7992,6 +8318,294 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listArgocdEndpoints: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of Argo CD endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "argocd_endpoints": [
+                     *         {
+                     *           "id": "argo_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "name": "prod-argocd",
+                     *           "base_url": "https://argocd.example.com",
+                     *           "enabled": true,
+                     *           "token_last_four": "Qz9x",
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "updated_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        argocd_endpoints: components["schemas"]["ArgocdEndpoint"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description GitOps is off on this Warden (`GITOPS_ENABLED`), so the route is absent; or no such object in your org. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createArgocdEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "prod-argocd",
+                 *       "base_url": "https://argocd.example.com",
+                 *       "token": "eyJhbGciOiJIUzI1NiJ9.example-not-a-real-token.Qz9x"
+                 *     }
+                 */
+                "application/json": {
+                    base_url: string;
+                    name: string;
+                    /** @description The Argo CD API token (a JWT); write-only. */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new endpoint (without its token). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "argo_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "prod-argocd",
+                     *       "base_url": "https://argocd.example.com",
+                     *       "enabled": true,
+                     *       "token_last_four": "Qz9x",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ArgocdEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description GitOps is off on this Warden (`GITOPS_ENABLED`), so the route is absent; or no such object in your org. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteArgocdEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Argo CD endpoint's id (`argo_…`). */
+                id: components["parameters"]["ArgocdEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description GitOps is off on this Warden (`GITOPS_ENABLED`), so the route is absent; or no such object in your org. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listArgocdDiscoveredApps: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Argo CD endpoint's id (`argo_…`). */
+                id: components["parameters"]["ArgocdEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The applications, in Argo CD's order. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "argocd_endpoint_id": "argo_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "applications": [
+                     *         {
+                     *           "name": "payments-api",
+                     *           "namespace": "argocd",
+                     *           "project": "payments",
+                     *           "sync_status": "Synced",
+                     *           "health_status": "Healthy",
+                     *           "revision": "9f2c1e7b4a",
+                     *           "operation_phase": "Succeeded",
+                     *           "operation_finished_at": "2026-11-24T09:00:12Z",
+                     *           "reconciled_at": "2026-11-24T09:02:00Z",
+                     *           "destination": {
+                     *             "server": "https://kubernetes.default.svc",
+                     *             "name": null,
+                     *             "namespace": "payments"
+                     *           },
+                     *           "mapped": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        applications: components["schemas"]["ArgocdApplication"][];
+                        argocd_endpoint_id: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description GitOps is off on this Warden (`GITOPS_ENABLED`), so the route is absent; or no such object in your org. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setArgocdEndpointEnabled: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The Argo CD endpoint's id (`argo_…`). */
+                id: components["parameters"]["ArgocdEndpointIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled": false
+                 *     }
+                 */
+                "application/json": {
+                    enabled: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint as it is now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "argo_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "name": "prod-argocd",
+                     *       "base_url": "https://argocd.example.com",
+                     *       "enabled": true,
+                     *       "token_last_four": "Qz9x",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "updated_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ArgocdEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description GitOps is off on this Warden (`GITOPS_ENABLED`), so the route is absent; or no such object in your org. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -10727,6 +11341,169 @@ export interface operations {
             };
         };
     };
+    listGitopsAppMappings: {
+        parameters: {
+            query?: {
+                /** @description Only the mappings of this endpoint. */
+                argocd_endpoint_id?: string;
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of mappings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "gitops_app_mappings": [
+                     *         {
+                     *           "id": "gam_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "argocd_endpoint_id": "argo_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "app_name": "payments-api",
+                     *           "cluster_name": "prod-eu-1",
+                     *           "provider": "kubernetes",
+                     *           "ref_prefix": "payments/",
+                     *           "created_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        gitops_app_mappings: components["schemas"]["GitopsAppMapping"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description GitOps is off on this Warden (`GITOPS_ENABLED`), so the route is absent; or no such object in your org. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createGitopsAppMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "argocd_endpoint_id": "argo_01jd4v3k8m2q6r9t1w5y7z0abc",
+                 *       "app_name": "payments-api",
+                 *       "cluster_name": "prod-eu-1",
+                 *       "provider": "kubernetes",
+                 *       "ref_prefix": "payments/"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The Argo CD application's name (`metadata.name`). */
+                    app_name: string;
+                    argocd_endpoint_id: string;
+                    cluster_name: string;
+                    provider?: string | null;
+                    ref_prefix?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The new mapping. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "gam_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "argocd_endpoint_id": "argo_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "app_name": "payments-api",
+                     *       "cluster_name": "prod-eu-1",
+                     *       "provider": "kubernetes",
+                     *       "ref_prefix": "payments/",
+                     *       "created_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GitopsAppMapping"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description GitOps is off on this Warden (`GITOPS_ENABLED`), so the route is absent; or no such object in your org. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteGitopsAppMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The mapping's id (`gam_…`). */
+                id: components["parameters"]["GitopsAppMappingIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description GitOps is off on this Warden (`GITOPS_ENABLED`), so the route is absent; or no such object in your org. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     registerInstallationBeacon: {
         parameters: {
             query?: never;
@@ -13346,6 +14123,93 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRequestGitops: {
+        parameters: {
+            query?: {
+                /** @description Seed 002's stop-gap; must be the caller's own user id. */
+                user_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The access request's id (`acr_…`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request's observations, oldest first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "observations": [
+                     *         {
+                     *           "id": "gob_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "argocd_endpoint_id": "argo_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "mapping_id": "gam_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "app_name": "payments-api",
+                     *           "state": "synced",
+                     *           "sync_status": "Synced",
+                     *           "health_status": "Healthy",
+                     *           "applied_at": "2026-11-24T09:00:00Z",
+                     *           "transitions": [
+                     *             {
+                     *               "sync_status": "OutOfSync",
+                     *               "health_status": "Healthy",
+                     *               "revision": "9f2c1e7b4a",
+                     *               "observed_at": "2026-11-24T09:00:05Z"
+                     *             },
+                     *             {
+                     *               "sync_status": "Synced",
+                     *               "health_status": "Progressing",
+                     *               "revision": "9f2c1e7b4a",
+                     *               "observed_at": "2026-11-24T09:00:20Z"
+                     *             },
+                     *             {
+                     *               "sync_status": "Synced",
+                     *               "health_status": "Healthy",
+                     *               "revision": "9f2c1e7b4a",
+                     *               "observed_at": "2026-11-24T09:00:41Z"
+                     *             }
+                     *           ],
+                     *           "last_checked_at": "2026-11-24T09:00:41Z",
+                     *           "last_error": null,
+                     *           "settled_at": "2026-11-24T09:00:41Z",
+                     *           "created_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        observations: components["schemas"]["GitopsObservation"][];
+                        request_id: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description GitOps is off on this Warden (`GITOPS_ENABLED`), so the route is absent; or no such object in your org. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -49,6 +49,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     services,
     bodyLimitBytes: config.bodyLimitBytes,
     validateResponses: config.validateResponses,
+    featureFlags: new Set(config.gitops.enabled ? ['GITOPS_ENABLED'] : []),
     gate: (operations) =>
       createAccessGate({
         operations,

@@ -104,6 +104,9 @@ const TABLE_OWNERS: Record<string, string> = {
   marketplace_hires: 'src/modules/marketplace/hire-store.ts',
   registry_listings: 'src/modules/registry/listing-store.ts',
   governance_epochs: 'src/modules/policies/policy-store.ts',
+  argocd_endpoints: 'src/modules/gitops/argocd-endpoint-store.ts',
+  gitops_app_mappings: 'src/modules/gitops/gitops-app-mapping-store.ts',
+  gitops_observations: 'src/modules/gitops/gitops-observation-store.ts',
 };
 
 describe('the shape of the house', () => {

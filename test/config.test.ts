@@ -56,6 +56,9 @@ describe('configuration from the environment', () => {
       WARDEN_ENCRYPTION_KEY: '00'.repeat(32),
       API_KEY_RATE_LIMIT_PER_MINUTE: '600',
       API_KEY_RATE_LIMIT_SYNC_MS: '250',
+      GITOPS_ENABLED: 'yes',
+      GITOPS_OBSERVATION_WINDOW_MINUTES: '45',
+      GITOPS_RECHECK_SECONDS: '0',
       STRIPE_SECRET_KEY: 'sk_test_123',
       STRIPE_API_BASE: 'http://stripe-mock:12111',
       STRIPE_WEBHOOK_SECRET: 'whsec_123',
@@ -101,6 +104,7 @@ describe('configuration from the environment', () => {
       jobs: { visibilityTimeoutSeconds: 300, maxWaits: 400, maxWaitsPerOrg: 80 },
       gateway: { timeoutMs: 60000, maxRequestBytes: 33554432 },
       encryptionKey: Buffer.alloc(32),
+      gitops: { enabled: true, observationWindowMinutes: 45, recheckSeconds: 0 },
       stripe: { secretKey: 'sk_test_123', apiBase: 'http://stripe-mock:12111', webhookSecret: 'whsec_123' },
     });
   });

@@ -51,6 +51,8 @@ export interface BindingOptions<Services> {
   validateResponses?: boolean;
   /** Builds the gate from the operation table; without one, secured operations answer 401 (fail closed). */
   gate?: (operations: BoundOperation[]) => RequestGate;
+  /** Flags that are on; an operation whose `x-feature-flag` is not among them is not routed (404, as if absent). */
+  featureFlags?: ReadonlySet<string>;
 }
 
 export interface Binding {
@@ -87,7 +89,9 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
   const unknown = Object.keys(options.handlers).filter((operationId) => !operationIds.has(operationId));
   if (missing.length > 0 || unknown.length > 0) throw new HandlerRegistryError(missing.sort(), unknown.sort());
 
-  const matcher = new RouteMatcher(operations);
+  const matcher = new RouteMatcher(
+    operations.filter(({ extensions }) => !extensions.featureFlag || options.featureFlags?.has(extensions.featureFlag)),
+  );
   const gate = options.gate?.(operations);
   const parseJson = express.json({
     limit: options.bodyLimitBytes,

@@ -22,6 +22,8 @@ export interface OperationExtensions {
   serviceAudit?: string;
   /** `x-rate-limit`: the rate-limit bucket the operation counts against. */
   rateLimit?: string;
+  /** `x-feature-flag`: the configuration flag (e.g. `GITOPS_ENABLED`) without which the operation is absent (404). */
+  featureFlag?: string;
 }
 
 export interface BoundOperation {
@@ -85,6 +87,7 @@ const EXTENSION_RULES: Record<string, { key: keyof OperationExtensions; pattern:
   'x-plan-feature': { key: 'planFeature', pattern: /^[a-z][a-z0-9_]*$/, example: 'fleet_ops' },
   'x-audit': { key: 'audit', pattern: /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/, example: 'workspace.created' },
   'x-rate-limit': { key: 'rateLimit', pattern: /^[a-z][a-z0-9_]*$/, example: 'login' },
+  'x-feature-flag': { key: 'featureFlag', pattern: /^[A-Z][A-Z0-9_]*$/, example: 'GITOPS_ENABLED' },
 };
 
 export class OperationTableError extends Error {

@@ -69,6 +69,7 @@ export interface Config {
   gateway: GatewayConfig;
   /** WARDEN_ENCRYPTION_KEY: the 32-byte key-encryption key that wraps each org's data key (vendor credentials). */
   encryptionKey: Buffer | undefined;
+  gitops: GitopsConfig;
   /** OIDC single sign-on; absent when OIDC_ISSUER is not set. */
   oidc?: OidcConfig;
   stripe: StripeConfig;
@@ -84,6 +85,16 @@ export interface StripeConfig {
   /** STRIPE_API_BASE: where the SDK sends its requests (default https://api.stripe.com). */
   apiBase: string;
   webhookSecret: string | undefined;
+}
+
+/** The Argo CD integration (seed 002): off by default, when its routes answer 404 and patches observe nothing. */
+export interface GitopsConfig {
+  /** GITOPS_ENABLED */
+  enabled: boolean;
+  /** How long after a patch Warden waits for a mapped application to be Synced and Healthy before the observation times out. */
+  observationWindowMinutes: number;
+  /** A read of a request's observations asks Argo CD again about an open one only this long after the last time. */
+  recheckSeconds: number;
 }
 
 /** The OpenID provider Warden signs users in with, and how its claims map to an org and a built-in role. */
@@ -380,6 +391,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxRequestBytes: read('GATEWAY_MAX_REQUEST_BYTES', 32 * 1024 * 1024, integer(0, 1024 * 1024 * 1024)),
     },
     encryptionKey,
+    gitops: {
+      enabled: read('GITOPS_ENABLED', false, boolean),
+      observationWindowMinutes: read('GITOPS_OBSERVATION_WINDOW_MINUTES', 30, integer(1, 24 * 60)),
+      recheckSeconds: read('GITOPS_RECHECK_SECONDS', 5, integer(0, 300)),
+    },
     ...(oidc && { oidc }),
     stripe: {
       secretKey: env.STRIPE_SECRET_KEY?.trim() || undefined,

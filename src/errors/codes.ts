@@ -228,6 +228,21 @@ export const ERROR_CODES = {
   AGENT_NOT_LISTED: { status: 404, meaning: 'No active agent with this id is listed on the registry network.' },
   AGENT_ALREADY_HIRED: { status: 409, meaning: 'The org has already hired this agent.' },
   LISTING_NOT_FOUND: { status: 404, meaning: 'The agent is not listed on the registry network.' },
+  ARGOCD_ENDPOINT_NOT_FOUND: { status: 404, meaning: 'No such Argo CD endpoint in this org.' },
+  ARGOCD_ENDPOINT_NAME_TAKEN: { status: 409, meaning: 'The org already has an Argo CD endpoint with this name.' },
+  ARGOCD_ENDPOINT_DISABLED: { status: 409, meaning: 'The Argo CD endpoint is disabled; enable it before Warden calls it.' },
+  ARGOCD_URL_REFUSED: { status: 422, meaning: 'base_url is not https, carries a query or credentials, or reaches a non-public address.' },
+  ARGOCD_UNREACHABLE: {
+    status: 502,
+    meaning: 'Argo CD could not be reached, no answer came in time, its answer broke off or was too large, or its address is refused.',
+  },
+  ARGOCD_REQUEST_FAILED: {
+    status: 502,
+    meaning: 'Argo CD answered with an error status (401/403: the token is not accepted) or an unreadable body.',
+  },
+  GITOPS_APP_MAPPING_NOT_FOUND: { status: 404, meaning: 'No such GitOps application mapping in this org.' },
+  GITOPS_APP_MAPPING_EXISTS: { status: 409, meaning: 'The same application is already mapped to the same secrets.' },
+  ACTOR_MISMATCH: { status: 403, meaning: 'A user id in the body or query (approver_id, actor_id, user_id) is not the caller’s own.' },
   STRIPE_NOT_CONFIGURED: {
     status: 503,
     meaning: 'Stripe is not configured on this server (STRIPE_SECRET_KEY, or STRIPE_WEBHOOK_SECRET for webhooks).',

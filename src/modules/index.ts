@@ -8,6 +8,7 @@ import { billingHandlers } from './billing';
 import { decisionsHandlers } from './decisions';
 import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
+import { gitopsHandlers } from './gitops';
 import type { HandlerMap } from './handler';
 import { installationsHandlers } from './installations';
 import { jobsHandlers } from './jobs';
@@ -56,4 +57,5 @@ export const handlers = {
   ...registryHandlers,
   ...ledgerHandlers,
   ...marketplaceHandlers,
+  ...gitopsHandlers,
 } satisfies HandlerMap;

@@ -22,6 +22,7 @@ import { BillingService, BillingSettingsService, StripeBillingService } from './
 import { DecisionService } from './decisions';
 import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
+import { GitopsService } from './gitops';
 import { InstallationService } from './installations';
 import { JobService } from './jobs';
 import { LedgerService } from './ledger';
@@ -135,6 +136,8 @@ export function createServices(options: ServiceOptions) {
   const decisions = new DecisionService(db, policies, approvals, billing, audit, vendors, gatewayKeys);
   const registry = new RegistryService(db, orgs, agents);
   const ledger = new LedgerService(db, orgs, agents, registry, decisions, audit);
+  // Argo CD tokens are sealed like vendor credentials; access requests (their own module) say who may read observations.
+  const gitops = new GitopsService(db, orgs, outbound, cipher, { ...config.gitops, timeoutMs: config.outbound.timeoutMs }, () => ({}));
   return {
     config,
     database,
@@ -171,6 +174,7 @@ export function createServices(options: ServiceOptions) {
     decisions,
     workflows,
     gateway: new GatewayService({ decisions, vendors, outbound, limits: config.gateway }),
+    gitops,
     state: new StateService(orgs, agents, policies, vendors, gatewayKeys, approvals, billing),
     secrets: discoveredSecrets,
     registry,

@@ -39,6 +39,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logLevel: 'debug',
     // As in development: a response off its spec, or an audited overwrite that noted no before, is a 500 the test sees.
     validateResponses: true,
+    // Feature-flagged operations are routed, so the sweeps over every operation reach them; a test of the flag turns it off.
+    gitops: { ...defaults.gitops, enabled: true },
     ...options.config,
     rateLimits: { ...defaults.rateLimits, ...options.config?.rateLimits },
   };

@@ -16,6 +16,7 @@ import { AuditPending1733040000000 } from './1733040000000-audit-pending';
 import { ProjectsWorkflows1733100000000 } from './1733100000000-projects-workflows';
 import { DiscoveredSecrets1733110000000 } from './1733110000000-discovered-secrets';
 import { Jobs1733120000000 } from './1733120000000-jobs';
+import { Gitops1733130000000 } from './1733130000000-gitops';
 import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attempts';
 import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
 import { EntryPoints1733210000001 } from './1733210000001-entry-points';
@@ -50,5 +51,6 @@ export const migrations: Array<new () => MigrationInterface> = [
   ApiKeyDevices1733210000000,
   EntryPoints1733210000001,
   GovernanceEpochs1733220000000,
+  Gitops1733130000000,
   BillingStripe1733300000000,
 ];

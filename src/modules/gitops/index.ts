@@ -1,0 +1,2 @@
+export { GitopsService, type PatchApplied, type RequestVisibility } from './gitops-service';
+export { gitopsHandlers } from './handlers';
