@@ -1649,9 +1649,10 @@ export interface paths {
          *     the same key with a different body is 409 `IDEMPOTENCY_KEY_REUSED`. Keys are kept 24 hours.
          *     Concurrent requests with one key create one account.
          *
-         *     `daily_budget_usd`, `network`, `create_wallet` and `stripe_email` are accepted for
-         *     compatibility with seed-001 clients and ignored: billing and wallets are not part of this
-         *     Warden. Rate-limited per IP and per email.
+         *     Seed 001's billing fields are applied with the new org: `stripe_email` becomes its billing
+         *     email (`GET /api/v1/billing/settings`), `daily_budget_usd` the daily budget its agents start
+         *     with when minted without one, and `create_wallet` opens its USD ledger account (on `network`
+         *     when given). Rate-limited per IP and per email.
          *
          *     Operation id: `signup`.
          */
@@ -1733,6 +1734,151 @@ export interface paths {
         get: operations["listBillingEvents"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get billing settings
+         * @description The org's billing settings (seed 001): Stripe customer, billing email, retainer, invoice
+         *     terms and the fee settings in force (the operator's defaults where the org has set none).
+         *     `org_id` may be given and must be the caller's org (another org answers 404).
+         *
+         *     Operation id: `getBillingSettings`.
+         */
+        get: operations["getBillingSettings"];
+        put?: never;
+        /**
+         * Update billing settings
+         * @description Sets the fields given and keeps the others (seed 001's body). The fee settings apply to
+         *     billing events recorded from now on; events already recorded keep their fee. `org_id` may be
+         *     given and must be the caller's org (another org answers 404). Audit: `billing.settings_updated`
+         *     with the settings before and after.
+         *
+         *     Operation id: `updateBillingSettings`.
+         */
+        post: operations["updateBillingSettings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/stripe/customer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create the org's Stripe customer
+         * @description Creates the org's customer in Stripe and records its id in the billing settings (seed 001).
+         *     Idempotent: when the org already has a customer, the answer is 200 with `created: false` and
+         *     nothing is sent to Stripe. Concurrent calls create one customer (Stripe `Idempotency-Key`
+         *     derived from the org). Without `STRIPE_SECRET_KEY` the answer is 503 `STRIPE_NOT_CONFIGURED`;
+         *     a Stripe failure is 502 `STRIPE_ERROR`. Audit: `billing.stripe_customer_created`, written once
+         *     Stripe answered (never inside a transaction that waits on Stripe).
+         *
+         *     Operation id: `createStripeCustomer`.
+         */
+        post: operations["createStripeCustomer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/stripe/invoice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invoice a period's fees in Stripe
+         * @description Creates one Stripe invoice for the org's fees over `[from, to)` (seed 001): one invoice item
+         *     per agent with fees, plus the monthly retainer when it is set, totalled in Postgres from the
+         *     billing events in whole cents, then finalizes it. `from` and `to` are dates or RFC 3339
+         *     date-times (a date is its UTC midnight); `from` must be before `to`, at most 366 days apart
+         *     (422 `INVALID_TIME_RANGE`). The org needs a Stripe customer (409 `STRIPE_CUSTOMER_REQUIRED`)
+         *     and `stripe_enabled` (409 `STRIPE_DISABLED`).
+         *
+         *     Idempotent per period: invoicing the same period again returns the existing invoice (200)
+         *     instead of a second one (201); every Stripe request carries an `Idempotency-Key` derived from
+         *     the period, so a retry after a failure cannot bill twice. `collection_method` and
+         *     `days_until_due` default to the billing settings. Without `STRIPE_SECRET_KEY`: 503
+         *     `STRIPE_NOT_CONFIGURED`. Audit: `billing.stripe_invoice_created`, written once Stripe answered.
+         *
+         *     Operation id: `createStripeInvoice`.
+         */
+        post: operations["createStripeInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/stripe/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Stripe invoices
+         * @description The org's Stripe invoices, newest period first (seed 001), with the status Stripe's webhooks
+         *     last reported. Reads Warden's own records: works without `STRIPE_SECRET_KEY`. `org_id` may be
+         *     given and must be the caller's org (another org answers 404).
+         *
+         *     Operation id: `listStripeInvoices`.
+         */
+        get: operations["listStripeInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/stripe/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a Stripe webhook
+         * @description Stripe's event delivery. The `Stripe-Signature` header is verified over the raw body with
+         *     `STRIPE_WEBHOOK_SECRET` (tolerance 300 s); a missing or bad signature is 400
+         *     `WEBHOOK_SIGNATURE_INVALID` and nothing is read or written. `invoice.paid`,
+         *     `invoice.payment_failed` and `customer.deleted` update the invoice rows they concern; other
+         *     event types are acknowledged and ignored. Each event id is processed once: a redelivery answers
+         *     200 with `duplicate: true`. Without `STRIPE_WEBHOOK_SECRET`: 503 `STRIPE_NOT_CONFIGURED`.
+         *     Audit: `billing.stripe_webhook_received` in the invoice's org, by the system.
+         *
+         *     Operation id: `receiveStripeWebhook`.
+         */
+        post: operations["receiveStripeWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4902,6 +5048,42 @@ export interface components {
             timestamp: string;
         };
         /**
+         * @description An org's billing settings (seed 001). Fee settings left unset fall back to the operator's
+         *     configured defaults (`BILLING_FEE_MODE`, `BILLING_TAKE_RATE_BPS`, `BILLING_FEE_PER_ACTION_USD`);
+         *     this resource shows the values in force.
+         */
+        BillingSettings: {
+            /** Format: email */
+            billing_email: string | null;
+            collection_method: components["schemas"]["CollectionMethod"];
+            /**
+             * @description The invoices' currency (fees are metered in US dollars).
+             * @enum {string}
+             */
+            currency: "usd";
+            /**
+             * Format: int32
+             * @description Days a `send_invoice` invoice gives to pay.
+             */
+            days_until_due: number;
+            fee_mode: components["schemas"]["FeeMode"];
+            fee_per_action_usd: number;
+            /** @description Added to every invoice as its own line. */
+            monthly_retainer_usd: number;
+            /** @example org_01jd4v3k8m2q6r9t1w5y7z0abc */
+            org_id: string;
+            stripe_customer_id: string | null;
+            /** @description Whether invoices may be created in Stripe for this org. */
+            stripe_enabled: boolean;
+            /** Format: int32 */
+            take_rate_bps: number;
+            /**
+             * Format: date-time
+             * @description Null while the org has only the defaults.
+             */
+            updated_at: string | null;
+        };
+        /**
          * @description Usage of an org (or one of its agents) over `[from, to)` (seed 001), summed by the database.
          *     `total_cost_usd` counts allowed calls only (a denied call reached no vendor); `total_fee_usd`
          *     is the fees the events carry. The fee settings are the org's current ones.
@@ -4982,6 +5164,11 @@ export interface components {
             reason: "edited" | "deleted" | "reordered" | null;
             valid: boolean;
         };
+        /**
+         * @description How Stripe collects an invoice (Stripe's `collection_method`).
+         * @enum {string}
+         */
+        CollectionMethod: "charge_automatically" | "send_invoice";
         /**
          * @description `soc2`: AICPA SOC 2 Trust Services Criteria (2017, common criteria); `hipaa`: the HIPAA Security Rule technical and administrative safeguards (45 CFR 164.308, 164.312).
          * @enum {string}
@@ -5238,7 +5425,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "EMAIL_SUPPORT_REQUIRES_UPGRADE" | "PRIORITY_SUPPORT_REQUIRES_UPGRADE" | "SLACK_SUPPORT_REQUIRES_UPGRADE" | "DEDICATED_CSM_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "SUPPORT_TICKET_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "SUPPORT_DELIVERY_NOT_RETRYABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH" | "USER_REQUIRED" | "HUMAN_DECISION_REQUIRED" | "SELF_APPROVAL_FORBIDDEN" | "APPROVER_ROLE_REQUIRED" | "NOT_THE_REQUESTER" | "REQUEST_NOT_FOUND" | "WRAP_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_EXPIRED" | "ALREADY_DECIDED_BY_YOU" | "REQUEST_JOB_NOT_HELD" | "WRAP_EXISTS" | "WIRE_KEY_MISSING" | "WRAP_GONE" | "WRAP_UNREADABLE";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "EMAIL_SUPPORT_REQUIRES_UPGRADE" | "PRIORITY_SUPPORT_REQUIRES_UPGRADE" | "SLACK_SUPPORT_REQUIRES_UPGRADE" | "DEDICATED_CSM_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "SUPPORT_TICKET_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "SUPPORT_DELIVERY_NOT_RETRYABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH" | "USER_REQUIRED" | "HUMAN_DECISION_REQUIRED" | "SELF_APPROVAL_FORBIDDEN" | "APPROVER_ROLE_REQUIRED" | "NOT_THE_REQUESTER" | "REQUEST_NOT_FOUND" | "WRAP_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_EXPIRED" | "ALREADY_DECIDED_BY_YOU" | "REQUEST_JOB_NOT_HELD" | "WRAP_EXISTS" | "WIRE_KEY_MISSING" | "WRAP_GONE" | "WRAP_UNREADABLE" | "STRIPE_NOT_CONFIGURED" | "STRIPE_ERROR" | "STRIPE_CUSTOMER_REQUIRED" | "STRIPE_DISABLED" | "WEBHOOK_SIGNATURE_INVALID";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -5614,6 +5801,8 @@ export interface components {
             id: string;
             name: string;
             plan: components["schemas"]["PlanName"];
+            /** @description The org's Stripe customer (billing settings); absent where not loaded. */
+            stripe_customer_id?: string | null;
         };
         /**
          * @description Returned beside every page of a list. Pass `next_cursor` as `cursor` to get the next page;
@@ -6033,6 +6222,38 @@ export interface components {
             /** @description True when a list stopped at 1000 items; page through the resource's own list operation for the rest. */
             truncated?: boolean;
             vendors: components["schemas"]["Vendor"][];
+        };
+        /** @description An invoice Warden created in Stripe for one billing period (seed 001), with what Stripe reported since. */
+        StripeInvoice: {
+            /** @description The invoice total (fees and retainer), exact to the cent. */
+            amount_due_usd: number;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            hosted_invoice_url: string | null;
+            /** @example inv_01jd4v3k8m2q6r9t1w5y7z0abc */
+            id: string;
+            /**
+             * Format: int32
+             * @description Invoice items: one per agent with fees, and the retainer.
+             */
+            line_count: number;
+            org_id: string;
+            /** Format: date-time */
+            period_from: string;
+            /** Format: date-time */
+            period_to: string;
+            /**
+             * @description Stripe's status, or what its webhooks last reported (`payment_failed`, `customer_deleted`).
+             * @enum {string}
+             */
+            status: "draft" | "open" | "paid" | "payment_failed" | "void" | "uncollectible" | "customer_deleted";
+            /** @example cus_QabcdEFGhijKL */
+            stripe_customer_id: string;
+            /** @example in_1QabcdEFGhijKLmn */
+            stripe_invoice_id: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /**
          * @description The body every support channel takes (seed 000). `organization_id` may be given and must be
@@ -10630,6 +10851,499 @@ export interface operations {
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBillingSettings: {
+        parameters: {
+            query?: {
+                /** @description Whose settings; defaults to the caller's org. */
+                org_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "stripe_customer_id": "cus_QabcdEFGhijKL",
+                     *       "billing_email": "billing@example.com",
+                     *       "monthly_retainer_usd": 500,
+                     *       "currency": "usd",
+                     *       "collection_method": "send_invoice",
+                     *       "days_until_due": 30,
+                     *       "stripe_enabled": true,
+                     *       "take_rate_bps": 250,
+                     *       "fee_mode": "take_rate",
+                     *       "fee_per_action_usd": 0,
+                     *       "updated_at": "2026-11-24T18:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BillingSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateBillingSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "billing_email": "billing@example.com",
+                 *       "monthly_retainer_usd": 500,
+                 *       "collection_method": "send_invoice",
+                 *       "days_until_due": 30,
+                 *       "take_rate_bps": 250
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: email */
+                    billing_email?: string | null;
+                    collection_method?: components["schemas"]["CollectionMethod"];
+                    /** @enum {string} */
+                    currency?: "usd";
+                    /** Format: int32 */
+                    days_until_due?: number;
+                    fee_mode?: components["schemas"]["FeeMode"];
+                    fee_per_action_usd?: number;
+                    monthly_retainer_usd?: number;
+                    org_id?: string;
+                    stripe_customer_id?: string | null;
+                    stripe_enabled?: boolean;
+                    /** Format: int32 */
+                    take_rate_bps?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The settings now in force. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "stripe_customer_id": "cus_QabcdEFGhijKL",
+                     *       "billing_email": "billing@example.com",
+                     *       "monthly_retainer_usd": 500,
+                     *       "currency": "usd",
+                     *       "collection_method": "send_invoice",
+                     *       "days_until_due": 30,
+                     *       "stripe_enabled": true,
+                     *       "take_rate_bps": 250,
+                     *       "fee_mode": "take_rate",
+                     *       "fee_per_action_usd": 0,
+                     *       "updated_at": "2026-11-24T18:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BillingSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createStripeCustomer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Acme Corp",
+                 *       "email": "billing@example.com"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @description Defaults to the billing email.
+                     */
+                    email?: string;
+                    /** @description Defaults to the org's name. */
+                    name?: string;
+                    org_id?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The org's customer (`created` says whether this call created it). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "stripe_customer_id": "cus_QabcdEFGhijKL",
+                     *       "created": true
+                     *     }
+                     */
+                    "application/json": {
+                        created: boolean;
+                        org_id: string;
+                        stripe_customer_id: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            /** @description Stripe refused the request or could not be reached; nothing was recorded. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "bad_gateway",
+                     *       "message": "Stripe refused the request: No such customer.",
+                     *       "code": "STRIPE_ERROR",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Stripe is not configured (`STRIPE_SECRET_KEY`), or the database is unavailable. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "service_unavailable",
+                     *       "message": "Stripe is not configured on this server (STRIPE_SECRET_KEY).",
+                     *       "code": "STRIPE_NOT_CONFIGURED",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createStripeInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "2026-11-01",
+                 *       "to": "2026-12-01",
+                 *       "collection_method": "send_invoice",
+                 *       "days_until_due": 30
+                 *     }
+                 */
+                "application/json": {
+                    collection_method?: components["schemas"]["CollectionMethod"];
+                    /** Format: int32 */
+                    days_until_due?: number;
+                    from: string;
+                    org_id?: string;
+                    to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The period was invoiced before; its invoice. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "inv_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "stripe_invoice_id": "in_1QabcdEFGhijKLmn",
+                     *       "stripe_customer_id": "cus_QabcdEFGhijKL",
+                     *       "period_from": "2026-11-01T00:00:00.000Z",
+                     *       "period_to": "2026-12-01T00:00:00.000Z",
+                     *       "amount_due_usd": 507.82,
+                     *       "currency": "usd",
+                     *       "status": "open",
+                     *       "hosted_invoice_url": "https://invoice.stripe.com/i/acct_123/test_abc",
+                     *       "line_count": 3,
+                     *       "created_at": "2026-12-01T09:00:00.000Z",
+                     *       "updated_at": "2026-12-01T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["StripeInvoice"];
+                };
+            };
+            /** @description The invoice, created and finalized. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "inv_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "stripe_invoice_id": "in_1QabcdEFGhijKLmn",
+                     *       "stripe_customer_id": "cus_QabcdEFGhijKL",
+                     *       "period_from": "2026-11-01T00:00:00.000Z",
+                     *       "period_to": "2026-12-01T00:00:00.000Z",
+                     *       "amount_due_usd": 507.82,
+                     *       "currency": "usd",
+                     *       "status": "open",
+                     *       "hosted_invoice_url": "https://invoice.stripe.com/i/acct_123/test_abc",
+                     *       "line_count": 3,
+                     *       "created_at": "2026-12-01T09:00:00.000Z",
+                     *       "updated_at": "2026-12-01T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["StripeInvoice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The org has no Stripe customer yet, or Stripe is disabled in its settings. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "conflict",
+                     *       "message": "The org has no Stripe customer: create one first (POST /api/v1/billing/stripe/customer).",
+                     *       "code": "STRIPE_CUSTOMER_REQUIRED",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            /** @description Stripe refused the request or could not be reached; a retry continues the same invoice. */
+            502: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "bad_gateway",
+                     *       "message": "Stripe refused the request: No such customer.",
+                     *       "code": "STRIPE_ERROR",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Stripe is not configured (`STRIPE_SECRET_KEY`), or the database is unavailable. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "service_unavailable",
+                     *       "message": "Stripe is not configured on this server (STRIPE_SECRET_KEY).",
+                     *       "code": "STRIPE_NOT_CONFIGURED",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listStripeInvoices: {
+        parameters: {
+            query?: {
+                /** @description At most this many (default 50). */
+                limit?: number;
+                /** @description Whose invoices; defaults to the caller's org. */
+                org_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoices. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "invoices": [
+                     *         {
+                     *           "id": "inv_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "stripe_invoice_id": "in_1QabcdEFGhijKLmn",
+                     *           "stripe_customer_id": "cus_QabcdEFGhijKL",
+                     *           "period_from": "2026-11-01T00:00:00.000Z",
+                     *           "period_to": "2026-12-01T00:00:00.000Z",
+                     *           "amount_due_usd": 507.82,
+                     *           "currency": "usd",
+                     *           "status": "paid",
+                     *           "hosted_invoice_url": "https://invoice.stripe.com/i/acct_123/test_abc",
+                     *           "line_count": 3,
+                     *           "created_at": "2026-12-01T09:00:00.000Z",
+                     *           "updated_at": "2026-12-03T10:00:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        invoices: components["schemas"]["StripeInvoice"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    receiveStripeWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Stripe's signature of the body (without it: 400). */
+                "Stripe-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "evt_1QabcdEFGhijKL",
+                 *       "type": "invoice.paid",
+                 *       "data": {
+                 *         "object": {
+                 *           "id": "in_1QabcdEFGhijKLmn",
+                 *           "object": "invoice",
+                 *           "customer": "cus_QabcdEFGhijKL"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    data: {
+                        /** @description Stripe's object the event is about. */
+                        object?: {
+                            [key: string]: unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    id: string;
+                    type: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The event was verified and recorded (or had been before). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "received": true,
+                     *       "duplicate": false
+                     *     }
+                     */
+                    "application/json": {
+                        duplicate: boolean;
+                        received: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            /** @description The webhook secret is not configured (`STRIPE_WEBHOOK_SECRET`), or the database is unavailable. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "service_unavailable",
+                     *       "message": "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET).",
+                     *       "code": "STRIPE_NOT_CONFIGURED",
+                     *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     getBillingSummary: {

@@ -61,6 +61,9 @@ describe('configuration from the environment', () => {
       GITOPS_RECHECK_SECONDS: '0',
       SUPPORT_EMAIL: 'support@example.com',
       SUPPORT_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T000/B000/xyz',
+      STRIPE_SECRET_KEY: 'sk_test_123',
+      STRIPE_API_BASE: 'http://stripe-mock:12111',
+      STRIPE_WEBHOOK_SECRET: 'whsec_123',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -105,6 +108,7 @@ describe('configuration from the environment', () => {
       encryptionKey: Buffer.alloc(32),
       gitops: { enabled: true, observationWindowMinutes: 45, recheckSeconds: 0 },
       support: { email: 'support@example.com', slackWebhookUrl: 'https://hooks.slack.com/services/T000/B000/xyz' },
+      stripe: { secretKey: 'sk_test_123', apiBase: 'http://stripe-mock:12111', webhookSecret: 'whsec_123' },
     });
   });
 

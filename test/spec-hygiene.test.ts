@@ -84,6 +84,10 @@ describe('spec hygiene', () => {
       issueAgentDek: 'the event must not carry the sealed and wrapped key as its after, only its id',
       retrieveRequestWrap: 'the event must not carry the secret value the answer does',
       retrieveAgentWrap: 'the event must not carry the sealed value the answer does',
+      createStripeCustomer: 'calls out: Stripe is never called inside a transaction; the event is written once Stripe answered',
+      createStripeInvoice: 'calls out: Stripe is never called inside a transaction; the event is written once Stripe answered',
+      receiveStripeWebhook:
+        'no caller: the event goes to the org of the invoice the delivery concerns, by the system (none for an unknown one)',
     };
     const { body } = await warden.request.get('/openapi.json').expect(200);
     const recordedByService = Object.values(body.paths as Record<string, Record<string, Record<string, unknown>>>)

@@ -43,6 +43,7 @@ export const PERMISSION_CATALOG: readonly Permission[] = [
   { name: 'approval.read', description: 'See approval requests.', scope: 'org' },
   { name: 'approval.decide', description: "Approve or deny an agent's request, and set who is notified.", scope: 'org' },
   { name: 'billing.read', description: 'See billing events, usage summaries and the state snapshot.', scope: 'org' },
+  { name: 'billing.edit', description: 'Change billing settings, create the Stripe customer and invoice fees in Stripe.', scope: 'org' },
   { name: 'workflow.read', description: 'See approval workflows and their versions.', scope: 'org' },
   {
     name: 'workflow.edit',

@@ -73,6 +73,7 @@ export interface Config {
   /** OIDC single sign-on; absent when OIDC_ISSUER is not set. */
   oidc?: OidcConfig;
   support: SupportConfig;
+  stripe: StripeConfig;
 }
 
 /** Where support tickets go: without an address or webhook a ticket is kept but marked not delivered. */
@@ -81,6 +82,18 @@ export interface SupportConfig {
   email: string | undefined;
   /** SUPPORT_SLACK_WEBHOOK_URL: the Slack incoming webhook of the support channel (a credential). */
   slackWebhookUrl: string | undefined;
+}
+
+/**
+ * Stripe invoicing. Without a secret key the Stripe operations answer 503 and everything else works.
+ * `apiBase` is operator configuration, trusted like DATABASE_URL: the SDK calls it directly, not
+ * through the outbound client that guards URLs callers supply.
+ */
+export interface StripeConfig {
+  secretKey: string | undefined;
+  /** STRIPE_API_BASE: where the SDK sends its requests (default https://api.stripe.com). */
+  apiBase: string;
+  webhookSecret: string | undefined;
 }
 
 /** The Argo CD integration (seed 002): off by default, when its routes answer 404 and patches observe nothing. */
@@ -396,6 +409,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     ...(oidc && { oidc }),
     support: supportConfig(env, url, problems),
+    stripe: {
+      secretKey: env.STRIPE_SECRET_KEY?.trim() || undefined,
+      apiBase: url('STRIPE_API_BASE', 'https://api.stripe.com')!,
+      webhookSecret: env.STRIPE_WEBHOOK_SECRET?.trim() || undefined,
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

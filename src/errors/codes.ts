@@ -270,6 +270,16 @@ export const ERROR_CODES = {
   WRAP_UNREADABLE: {
     status: 422,
     meaning: 'The wrapped_dek is not one Warden issued to this agent (or it expired), or the ciphertext does not open.',
+  STRIPE_NOT_CONFIGURED: {
+    status: 503,
+    meaning: 'Stripe is not configured on this server (STRIPE_SECRET_KEY, or STRIPE_WEBHOOK_SECRET for webhooks).',
+  },
+  STRIPE_ERROR: { status: 502, meaning: 'Stripe refused the request or could not be reached.' },
+  STRIPE_CUSTOMER_REQUIRED: { status: 409, meaning: 'The org has no Stripe customer yet.' },
+  STRIPE_DISABLED: { status: 409, meaning: "Stripe invoicing is off in the org's billing settings (stripe_enabled)." },
+  WEBHOOK_SIGNATURE_INVALID: {
+    status: 400,
+    meaning: "The webhook's signature header is missing, malformed, stale or does not match its body.",
   },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

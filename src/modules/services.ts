@@ -19,7 +19,7 @@ import { ApiKeyService } from './api-keys';
 import { ApprovalNotifier, ApprovalService } from './approvals';
 import { AuditService, ComplianceService, SiemExportService } from './audit';
 import { AuthService, LoginLinkService } from './auth';
-import { BillingService, ConfiguredFeeSettings } from './billing';
+import { BillingService, BillingSettingsService, StripeBillingService } from './billing';
 import { DecisionService } from './decisions';
 import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
@@ -84,10 +84,12 @@ export function createServices(options: ServiceOptions) {
     }),
     secrets,
     audit,
+    // Built below; signup reaches them only once everything is composed.
+    (orgId, input) => billingSettings.seedSignup(orgId, input, ledger),
   );
   const workspaces: WorkspaceService = new WorkspaceService(db, orgs, users, () => ({ agents, installations }));
   const policies: PolicyService = new PolicyService(db, orgs, () => ({ agents, workspaces }));
-  const agents = new AgentService(db, orgs, workspaces, audit, policies);
+  const agents = new AgentService(db, orgs, workspaces, audit, policies, (orgId) => billingSettings.defaultDailyBudgetUsd(orgId));
   const installations = new InstallationService(db, orgs, workspaces, agents, logger, audit);
   const discoveredSecrets = new SecretService(db, orgs, agents);
   // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).
@@ -104,7 +106,9 @@ export function createServices(options: ServiceOptions) {
   const cipher = new EnvelopeCipher(db, keys);
   const vendors = new VendorService(db, orgs, outbound, cipher);
   const gatewayKeys = new GatewayKeyService(db, orgs, agents, vendors);
-  const billing = new BillingService(db, orgs, new ConfiguredFeeSettings(config.billing));
+  // Fee settings per org (billing_settings), the operator's configured ones where an org set none.
+  const billingSettings = new BillingSettingsService(db, orgs, config.billing);
+  const billing = new BillingService(db, orgs, billingSettings.fees);
   // One LISTEN connection for every long-poll. PGlite (one session, `namedStatements` false) cannot spare
   // a connection to LISTEN on: its waits poll.
   const notifications = new Notifications(database.namedStatements ? database.url : null, logger);
@@ -172,6 +176,8 @@ export function createServices(options: ServiceOptions) {
     installations,
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
     billing,
+    billingSettings,
+    stripeBilling: new StripeBillingService(db, orgs, billingSettings, audit, config.stripe),
     approvals,
     jobs,
     policies,

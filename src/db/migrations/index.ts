@@ -22,6 +22,7 @@ import { OidcLoginAttempts1733200000000 } from './1733200000000-oidc-login-attem
 import { ApiKeyDevices1733210000000 } from './1733210000000-api-key-devices';
 import { EntryPoints1733210000001 } from './1733210000001-entry-points';
 import { GovernanceEpochs1733220000000 } from './1733220000000-governance-epochs';
+import { BillingStripe1733300000000 } from './1733300000000-billing-stripe';
 import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
 import { SupportTickets1733320000000 } from './1733320000000-support-tickets';
 
@@ -55,4 +56,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   Gitops1733130000000,
   AccessRequests1733140000000,
   SupportTickets1733320000000,
+  BillingStripe1733300000000,
 ];

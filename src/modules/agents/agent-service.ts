@@ -74,6 +74,8 @@ export class AgentService {
     private readonly workspaces: Pick<WorkspaceService, 'assertInOrg'>,
     private readonly audit: Pick<AuditService, 'append'>,
     private readonly policies: Pick<PolicyService, 'assertLive'>,
+    /** The daily budget (US dollars) an agent minted without one starts with: its org's default, or none. */
+    private readonly defaultBudget: (orgId: string) => Promise<number | null> = async () => null,
   ) {
     this.store = new AgentStore(db);
   }
@@ -137,7 +139,7 @@ export class AgentService {
     const secret = newSecret(AGENT_SECRET_PREFIX);
     const agent = await this.insert(orgId, input.workspace_id, {
       name: input.name,
-      daily_budget: input.daily_budget ?? null,
+      daily_budget: input.daily_budget !== undefined ? input.daily_budget : await this.defaultBudget(orgId),
       policy_ids: input.policy_ids ?? [],
       secret_digest: digestSecret(secret),
     });

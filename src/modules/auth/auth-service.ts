@@ -61,6 +61,8 @@ export class AuthService implements SessionCredentials {
     private readonly links: LoginLinkService,
     private readonly secrets: Pick<InstanceSecrets, 'get'>,
     private readonly audit: Pick<AuditService, 'append' | 'record'>,
+    /** Signup's seed-001 billing fields (billing email, default agent budget, wallet), applied with the new org. */
+    private readonly seedOrg: (orgId: string, input: Signup) => Promise<void> = async () => undefined,
   ) {
     this.sessions = new SessionStore(db);
     this.signupKeys = new SignupKeyStore(db);
@@ -112,6 +114,7 @@ export class AuthService implements SessionCredentials {
       }
       const org = await this.orgs.create(input.org_name ?? input.email.split('@')[1]!, 'free');
       const user = await this.users.insert(org.id, input.email, passwordHash, 'owner');
+      await this.seedOrg(org.id, input);
       if (input.idempotency_key) await this.signupKeys.setAccount(input.idempotency_key, org.id, user.id);
       return signedUp(org.id, user.id, false);
     });

@@ -231,7 +231,7 @@ export class BillingService {
 }
 
 /** A query's date-time, or date (its UTC midnight); the spec's pattern has checked the shape, not the calendar. */
-function instant(raw: string, field: string): Date {
+export function instant(raw: string, field: string): Date {
   const value = new Date(raw.length === 10 ? `${raw}T00:00:00Z` : raw);
   // Date rolls 2026-02-30 over into March: a date that does not exist is refused, not moved.
   const [year, month, date] = raw.slice(0, 10).split('-').map(Number) as [number, number, number];
@@ -244,6 +244,6 @@ function instant(raw: string, field: string): Date {
   return value;
 }
 
-function rangeError(field: string, message: string): ValidationError {
+export function rangeError(field: string, message: string): ValidationError {
   return new ValidationError(`${field} ${message}.`, 'INVALID_TIME_RANGE', [{ location: 'query', field, message, rule: 'range' }]);
 }
