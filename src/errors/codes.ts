@@ -270,6 +270,7 @@ export const ERROR_CODES = {
   WRAP_UNREADABLE: {
     status: 422,
     meaning: 'The wrapped_dek is not one Warden issued to this agent (or it expired), or the ciphertext does not open.',
+  },
   STRIPE_NOT_CONFIGURED: {
     status: 503,
     meaning: 'Stripe is not configured on this server (STRIPE_SECRET_KEY, or STRIPE_WEBHOOK_SECRET for webhooks).',
