@@ -96,6 +96,8 @@ describe('a database outage', () => {
         // Agent, install and runtime credentials are refused by their checksum before any lookup,
         // so with an API key only the operations that take one reach the database.
         const takesApiKey = (operation.security ?? [{ ApiKeyAuth: [] }]).some((scheme) => 'ApiKeyAuth' in (scheme as object));
+        // An integration this test leaves unconfigured (Stripe) answers its own 503 before any lookup.
+        if (res.status === 503 && res.body.code?.endsWith('_NOT_CONFIGURED')) continue;
         if (res.status === 503) assert.equal(res.body.code, 'DATABASE_UNAVAILABLE', operation.operationId);
         else if (takesApiKey || res.status >= 500)
           answers.push(`${operation.operationId} ${method.toUpperCase()} ${path} → ${res.status} ${res.body?.code ?? ''}`);
