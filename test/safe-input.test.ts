@@ -71,6 +71,8 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
         judge(`${operation.operationId} ${parameter.in} ${parameter.name}`, res, parameter.in, parameter.name);
         if (res.status === 400) refusedNamingField++;
       }
+      // A raw body the handler reads itself (a Stripe webhook checked against its signature) is no field's.
+      if ((operation as unknown as Record<string, unknown>)['x-stream-body']) continue;
       const content = operation.requestBody?.content?.['application/json'];
       const example = (content?.example ?? Object.values(content?.examples ?? {})[0]?.value) as Record<string, unknown> | undefined;
       if (!example || typeof example !== 'object') continue;

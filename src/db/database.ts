@@ -94,6 +94,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenDatabase
   };
   try {
     await dataSource.initialize();
+    // A connection lost while a caller holds it between statements (an outage) fails that caller's
+    // next statement; pg would otherwise raise the loss itself as an uncaught exception and stop Warden.
+    (dataSource.driver as unknown as { master?: Pool }).master?.on('connect', (client) => client.on('error', () => undefined));
     // A restart finds nothing to apply in one query, and then takes no lock and asks TypeORM nothing more.
     namedStatements = !embedded && !(await store.version()).includes('PGlite');
     if ((options.migrate ?? true) && (await pendingMigrations()).length > 0) {
