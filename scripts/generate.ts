@@ -23,6 +23,7 @@ run('redocly', ['bundle', 'openapi/openapi.yaml', '--output', 'generated/openapi
 const jsonPath = join(root, 'generated/openapi.json');
 const bundle = JSON.parse(readFileSync(jsonPath, 'utf8'));
 showOperationIds(bundle.paths);
+documentApiKeyRateLimit(bundle);
 addCodeSamples(bundle as Spec, new Set(PERMISSION_CATALOG.filter((p) => p.scope === 'platform').map((p) => p.name)));
 bundle.info.description = [bundle.info.description.trimEnd(), errorCodeSection(bundle.components.schemas.ErrorCode), planSection(PLANS)]
   .join('\n\n')
@@ -65,3 +66,21 @@ Promise.all([generateTypes(), writeCompiledSpec(JSON.parse(readFileSync(jsonPath
     process.exit(1);
   },
 );
+
+/**
+ * Every answer to an API key counts against the key's per-minute budget (RateLimit-Policy "api-key"),
+ * so every operation an API key may call can answer 429: said once here rather than in each path file.
+ */
+function documentApiKeyRateLimit(spec: {
+  security?: Array<Record<string, unknown>>;
+  paths: Record<string, Record<string, { security?: Array<Record<string, unknown>>; responses?: Record<string, unknown> }>>;
+}): void {
+  for (const item of Object.values(spec.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (!['get', 'post', 'put', 'patch', 'delete'].includes(method) || !operation.responses) continue;
+      const security = operation.security ?? spec.security ?? [];
+      if (!security.some((requirement) => 'ApiKeyAuth' in requirement) || operation.responses['429']) continue;
+      operation.responses['429'] = { $ref: '#/components/responses/TooManyRequests' };
+    }
+  }
+}
