@@ -332,4 +332,64 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
     assert.equal(archived.status, 409);
     assert.equal(archived.body.code, 'PROJECT_ARCHIVED');
   });
+  it('the environment is vouched for by the secret: a named "dev" never unlocks a production secret', async () => {
+    const victim = await setUpBroker(warden, 'Environment org');
+    const agent = await createWireAgent(warden, victim, 'agent-env');
+    const secret = (ref: string, labels: Record<string, string>) => ({ ...SECRET_REF, ref: `payments/${ref}`, labels });
+    await warden.request
+      .post(`/api/v1/agents/${agent.id}/secrets/bulk`)
+      .set(agent.auth)
+      .send({
+        secrets: [
+          secret('prod-db', { app: 'payments', environment: 'production' }),
+          secret('unlabelled', { app: 'payments' }),
+          secret('dev-db', { app: 'payments', env: 'DEV' }),
+        ],
+      })
+      .expect(200);
+    await createWorkflow(warden, victim, { auto_approve: true, match: { environment_names: ['dev'] } });
+    // Members no longer make environments; the attacker picks one an admin made.
+    const denied = await warden.request
+      .post('/api/v1/environments')
+      .set(victim.requester.auth)
+      .send({ project_id: victim.projectId, name: 'dev' })
+      .expect(403);
+    assert.match(denied.body.message, /'environment\.edit'/);
+    const dev = await warden.request
+      .post('/api/v1/environments')
+      .set(victim.owner)
+      .send({ project_id: victim.projectId, name: 'dev' })
+      .expect(201);
+    const ask = (ref: string) =>
+      warden.request
+        .post('/api/v1/requests/read')
+        .set(victim.requester.auth)
+        .send(readRequestBody(victim, { environment_id: dev.body.id, secret: { ...SECRET_REF, ref: `payments/${ref}` } }));
+
+    const attack = await ask('prod-db').expect(422);
+    assert.equal(attack.body.code, 'ENVIRONMENT_MISMATCH');
+    const [{ n }] = await warden.database.dataSource.query('SELECT count(*)::int AS n FROM access_requests WHERE org_id = $1', [
+      victim.org.id,
+    ]);
+    assert.equal(n, 0, 'nothing was recorded, no job queued');
+    const patch = await warden.request
+      .post('/api/v1/requests')
+      .set(victim.requester.auth)
+      .send({ ...readRequestBody(victim, { environment_id: dev.body.id, secret: { ...SECRET_REF, ref: 'payments/prod-db' } }), value: 'x' })
+      .expect(422);
+    assert.equal(patch.body.code, 'ENVIRONMENT_MISMATCH');
+
+    // No environment label: the named environment is unverified and earns no environment-matched auto-approval.
+    const unverified = await ask('unlabelled').expect(201);
+    assert.equal(unverified.body.status, 'pending');
+    assert.equal(unverified.body.workflow_id, null);
+    assert.equal(unverified.body.required_approvals, 1);
+    assert.equal(unverified.body.job_id, null);
+
+    // A label that names the environment (in any case) vouches for it: the dev workflow auto-approves.
+    const vouched = await ask('dev-db').expect(201);
+    assert.equal(vouched.body.status, 'approved');
+    assert.equal(vouched.body.required_approvals, 0);
+    assert.match(vouched.body.job_id, /^job_/);
+  });
 });

@@ -216,11 +216,11 @@ describe('projects and environments at seed 002 paths: the same workspaces, the 
     assert.deepEqual(row, { status: 'active', archived_at: null });
   });
 
-  it('POST /environments takes the project in the body; names unique per project; members may, viewers may not', async () => {
+  it('POST /environments takes the project in the body; names unique per project; admins may, members and viewers may not', async () => {
     const project = await createProject('env-home').expect(201);
     const created = await warden.request
       .post('/api/v1/environments')
-      .set(member)
+      .set(key)
       .send({ project_id: project.body.id, name: 'production' })
       .expect(201);
     assert.match(created.body.id, /^env_[0-9a-z]{26}$/);
@@ -247,6 +247,13 @@ describe('projects and environments at seed 002 paths: the same workspaces, the 
     await warden.request.post('/api/v1/environments').set(key).send({ name: 'no-project' }).expect(422);
     await warden.request.post('/api/v1/environments').set(key).set('Content-Type', 'application/json').send('{"name":').expect(400);
     await warden.request.post('/api/v1/environments').send({ project_id: project.body.id, name: 'anon' }).expect(401);
+    // Members do not hold environment.edit: a made-up environment could otherwise steer a workflow's match.
+    const memberDenied = await warden.request
+      .post('/api/v1/environments')
+      .set({ Authorization: member.Authorization })
+      .send({ project_id: project.body.id, name: 'dev' })
+      .expect(403);
+    assert.match(memberDenied.body.message, /'environment\.edit'/);
     const denied = await warden.request
       .post('/api/v1/environments')
       .set(viewer)

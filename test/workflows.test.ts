@@ -17,6 +17,7 @@ const subject = (overrides: Partial<WorkflowSubject> = {}): WorkflowSubject => (
   projectId: 'ws_payments',
   environmentId: 'env_production',
   environmentName: 'production',
+  environmentVerified: true,
   kind: 'patch',
   labels: {},
   ...overrides,
@@ -342,6 +343,8 @@ describe('workflows: CRUD with immutable versions, validation, and judge() (seed
       201,
     );
     assert.equal((await judge({ environmentId: 'env_special' })).workflowId, byEnvironment.body.id);
+    // An environment the secret does not vouch for matches no environment criterion: only pci's labels could.
+    assert.equal((await judge({ environmentId: 'env_special', environmentVerified: false })).workflowId, null);
 
     // Another org's workflows never judge this org's requests.
     assert.equal((await warden.services.workflows.judge(other.id, subject())).workflowId, null);

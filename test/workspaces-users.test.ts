@@ -169,7 +169,7 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     assert.equal(n, 0);
   });
 
-  it('environments (seed 002): create, list, delete; names unique per workspace; members may, viewers may not', async () => {
+  it('environments (seed 002): create, list, delete; names unique per workspace; admins may, members and viewers may not', async () => {
     const ws = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'With environments' }).expect(201);
     const base = `/api/v1/workspaces/${ws.body.id}/environments`;
     const staging = await warden.request.post(base).set(key).send({ name: 'staging' }).expect(201);
@@ -191,7 +191,9 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     );
 
     const member = await createUserAndLogin(warden, org, 'env-member@example.com', 'member');
-    await warden.request.post(base).set('Authorization', `Bearer ${member.token}`).send({ name: 'dev' }).expect(201);
+    // Members do not hold environment.edit: a made-up environment could otherwise steer a workflow's match.
+    const refused = await warden.request.post(base).set('Authorization', `Bearer ${member.token}`).send({ name: 'dev' }).expect(403);
+    assert.match(refused.body.message, /'environment\.edit'/);
     const viewer = await createUserAndLogin(warden, org, 'env-viewer@example.com', 'viewer');
     const denied = await warden.request.post(base).set('Authorization', `Bearer ${viewer.token}`).send({ name: 'qa' }).expect(403);
     assert.match(denied.body.message, /'environment\.edit'/);

@@ -103,15 +103,7 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     id: 'rol_member',
     name: 'member',
     description: 'Reads everything and works in workspaces.',
-    permissions: [
-      ...READ_PERMISSIONS,
-      'workspace.edit',
-      'environment.edit',
-      'agent.mint',
-      'install_token.create',
-      'request.create',
-      'support.create',
-    ],
+    permissions: [...READ_PERMISSIONS, 'workspace.edit', 'agent.mint', 'install_token.create', 'request.create', 'support.create'],
   },
   { id: 'rol_viewer', name: 'viewer', description: 'Reads everything, changes nothing.', permissions: READ_PERMISSIONS },
 ];

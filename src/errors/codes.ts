@@ -127,6 +127,10 @@ export const ERROR_CODES = {
   REDIRECT_NOT_ALLOWED: { status: 422, meaning: 'redirect_url is not on this Warden’s list of allowed origins.' },
   INVALID_PUBLIC_KEY: { status: 422, meaning: 'The public key is not the base64 of a 32-byte Ed25519 key.' },
   WEAK_PUBLIC_KEY: { status: 422, meaning: 'The public key is of small order (it would verify forged signatures).' },
+  ENVIRONMENT_MISMATCH: {
+    status: 422,
+    meaning: "The secret's environment (or env) label names another environment than the request's.",
+  },
   INVALID_SIGNATURE_ENCODING: { status: 422, meaning: 'The signature is not the base64 of 64 bytes.' },
   INVALID_PROOF: { status: 422, meaning: 'The proof-of-possession signature does not verify.' },
   PROOF_EXPIRED: { status: 422, meaning: 'The proof’s timestamp is more than 5 minutes from the server clock.' },

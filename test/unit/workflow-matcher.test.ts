@@ -6,6 +6,7 @@ const SUBJECT: WorkflowSubject = {
   projectId: 'ws_a',
   environmentId: 'env_prod',
   environmentName: 'Production',
+  environmentVerified: true,
   kind: 'patch',
   labels: { team: 'payments', compliance: 'pci' },
 };
@@ -38,6 +39,20 @@ describe('workflow matching', () => {
   it('environment names compare without case', () => {
     assert.ok(matches({ environment_names: ['production'] }, SUBJECT));
     assert.ok(!matches({ environment_names: ['prod'] }, SUBJECT));
+  });
+
+  it('an environment the secret does not vouch for satisfies no environment criterion', () => {
+    const unverified = { ...SUBJECT, environmentVerified: false };
+    assert.ok(!matches({ environment_names: ['production'] }, unverified));
+    assert.ok(!matches({ environment_ids: ['env_prod'] }, unverified));
+    assert.ok(matches({ environment_names: [], environment_ids: [] }, unverified), 'empty criteria still hold');
+    assert.ok(matches({ project_ids: ['ws_a'], kinds: ['patch'] }, unverified), 'other criteria are unaffected');
+    const autoDev = workflow('wf_auto', { priority: 9, autoApprove: true, match: { environment_names: ['production'] } });
+    const plain = workflow('wf_plain', { priority: 1, requiredApprovals: 2 });
+    assert.equal(judgeAmong([autoDev], unverified).autoApprove, false);
+    assert.deepEqual(judgeAmong([autoDev], unverified), NO_WORKFLOW);
+    assert.equal(judgeAmong([autoDev, plain], unverified).workflowId, 'wf_plain');
+    assert.equal(judgeAmong([autoDev, plain], SUBJECT).workflowId, 'wf_auto');
   });
 
   it('labels fit when the request carries each with the same value', () => {

@@ -4,7 +4,7 @@ import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../errors/api-error';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { GitopsService } from '../gitops';
 import type { Job, JobLifecycle, JobService } from '../jobs';
 import type { OrgService } from '../orgs';
@@ -31,6 +31,22 @@ export interface AccessRequestDependencies {
 
 const MAX_APPROVALS_INLINE = 50;
 const SWEEP_BATCH = 500;
+
+/**
+ * The requester names the environment, so only the secret's own `environment` (or `env`) label
+ * vouches for it: a request naming another environment is refused, and one the secret carries no
+ * label for is unverified (true: vouched for, false: unverified).
+ */
+function vouchedEnvironment(labels: Record<string, string>, environmentName: string): boolean {
+  const label = labels.environment ?? labels.env;
+  if (label === undefined) return false;
+  if (label.toLowerCase() !== environmentName.toLowerCase()) {
+    throw new ValidationError(`The secret belongs to environment "${label}", not "${environmentName}".`, 'ENVIRONMENT_MISMATCH', [
+      { location: 'body', field: 'environment_id', message: `The secret's environment label is "${label}".`, rule: 'environment' },
+    ]);
+  }
+  return true;
+}
 
 const isExpired = (row: AccessRequestRow) => row.status === 'pending' && row.expires_at.getTime() <= Date.now();
 
@@ -221,6 +237,7 @@ export class AccessRequestService implements JobLifecycle {
       projectId: project.projectId,
       environmentId: project.environmentId,
       environmentName: project.environmentName,
+      environmentVerified: vouchedEnvironment(secret.labels, project.environmentName),
       kind,
       labels: secret.labels,
     });

@@ -7,6 +7,8 @@ export interface WorkflowSubject {
   projectId: string;
   environmentId: string;
   environmentName: string;
+  /** Whether the secret vouches for the environment (its `environment`/`env` label); the requester alone names it otherwise. */
+  environmentVerified: boolean;
   kind: 'read' | 'patch';
   labels: Record<string, string>;
 }
@@ -47,13 +49,16 @@ const anyOf = <T>(entries: T[] | undefined, holds: (entry: T) => boolean) => !en
 /**
  * Whether the match fits the subject: every criterion given holds (AND), any entry of a list
  * (OR); environment names case-insensitively; labels when the subject carries each with that value.
+ * An environment the secret does not vouch for satisfies no environment criterion: the requester
+ * names it, so it must not earn a workflow's (possibly automatic) approval.
  */
 export function matches(match: WorkflowMatch, subject: WorkflowSubject): boolean {
   const environmentName = subject.environmentName.toLowerCase();
+  const verified = subject.environmentVerified;
   return (
     anyOf(match.project_ids, (id) => id === subject.projectId) &&
-    anyOf(match.environment_ids, (id) => id === subject.environmentId) &&
-    anyOf(match.environment_names, (name) => name.toLowerCase() === environmentName) &&
+    anyOf(match.environment_ids, (id) => verified && id === subject.environmentId) &&
+    anyOf(match.environment_names, (name) => verified && name.toLowerCase() === environmentName) &&
     anyOf(match.kinds, (kind) => kind === subject.kind) &&
     Object.entries(match.labels ?? {}).every(([key, value]) => Object.hasOwn(subject.labels, key) && subject.labels[key] === value)
   );
