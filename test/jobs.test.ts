@@ -113,6 +113,17 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
     const tooBig = await warden.request.post('/api/v1/jobs').set(key).send({ cluster_name: 'c', kind: 'custom', payload: big }).expect(422);
     assert.equal(tooBig.body.code, 'JOB_PAYLOAD_TOO_LARGE');
     await warden.request.post('/api/v1/jobs').set(key).send({ cluster_name: 'c', kind: 'exfiltrate', payload: {} }).expect(422);
+    // Reading or patching a secret goes only through an approved access request: an admin cannot enqueue one.
+    for (const kind of ['read', 'patch']) {
+      const forged = await warden.request
+        .post('/api/v1/jobs')
+        .set(key)
+        .send({ cluster_name: 'c', kind, payload: { value: 'hunter2', request_id: 'acr_01jd4v3k8m2q6r9t1w5y7z0abc' } })
+        .expect(422);
+      assert.equal(forged.body.code, 'VALIDATION_FAILED', kind);
+    }
+    const forgedJobs = await warden.request.get('/api/v1/jobs?cluster_name=c').set(key).expect(200);
+    assert.deepEqual(forgedJobs.body.jobs, []);
     await warden.request.post('/api/v1/jobs').set(key).set('content-type', 'application/json').send('{"cluster_name":').expect(400);
     await warden.request.post('/api/v1/jobs').send({ cluster_name: 'c', kind: 'custom', payload: {} }).expect(401);
 

@@ -88,15 +88,15 @@ describe('the double-entry ledger: deposits, agent transfers, idempotency and th
   it('refuses an overdraft with 409 INSUFFICIENT_FUNDS and writes nothing; the budget is not spent', async () => {
     const payer = await agentOf();
     const payee = await agentOf('payee');
-    await deposit(org, { agent_id: payer.id, currency: 'EUR', amount: 100 }).expect(201);
+    await deposit(org, { agent_id: payer.id, currency: 'USD', amount: 100 }).expect(201);
     const transfers = await count(`SELECT count(*) AS n FROM ledger_transfers WHERE from_agent_id = $1`, [payer.id]);
-    const res = await transfer(payer.secret, { to_agent_id: payee.id, currency: 'EUR', amount: 101, amount_usd: 1 }).expect(409);
+    const res = await transfer(payer.secret, { to_agent_id: payee.id, currency: 'USD', amount: 101, amount_usd: 1.01 }).expect(409);
     assert.equal(res.body.code, 'INSUFFICIENT_FUNDS');
     // An account it never had is an empty one.
-    const none = await transfer(payer.secret, { to_agent_id: payee.id, currency: 'GBP', amount: 1 }).expect(409);
+    const none = await transfer(payee.secret, { to_agent_id: payer.id, currency: 'USD', amount: 1 }).expect(409);
     assert.equal(none.body.code, 'INSUFFICIENT_FUNDS');
-    assert.equal(await balanceOf(payer.id, 'EUR'), 100);
-    assert.equal(await balanceOf(payee.id, 'EUR'), 0);
+    assert.equal(await balanceOf(payer.id), 100);
+    assert.equal(await balanceOf(payee.id), 0);
     assert.equal(await count(`SELECT count(*) AS n FROM ledger_transfers WHERE from_agent_id = $1`, [payer.id]), transfers);
     const spent = await warden.database.dataSource.query(`SELECT spent_micros FROM agent_daily_spend WHERE agent_id = $1`, [payer.id]);
     assert.ok(spent.every((row: { spent_micros: string }) => Number(row.spent_micros) === 0));
@@ -181,9 +181,9 @@ describe('the double-entry ledger: deposits, agent transfers, idempotency and th
     const res = await transfer(payer.secret, {
       to_address: 'merchant_acct_9921',
       rail: 'spt',
-      currency: 'EUR',
+      currency: 'USD',
       amount: 1_999,
-      amount_usd: 21.6,
+      amount_usd: 19.99,
       shared_payment_token: token,
       mandate_id: 'mandate_1',
       idempotency_key: 'order-7732',
@@ -199,6 +199,29 @@ describe('the double-entry ledger: deposits, agent transfers, idempotency and th
     assert.ok(!JSON.stringify(events).includes(token));
     assert.ok(!warden.logs.some((line) => JSON.stringify(line).includes(token)));
     await assertNoSecretAtRest(warden, [token]);
+  });
+
+  it('governs by the value of amount, never the declared amount_usd: a mismatch and other currencies are 422', async () => {
+    const payer = await agentOf();
+    const payee = await agentOf('payee');
+    await deposit(org, { agent_id: payer.id, currency: 'USD', amount: 100_000 }).expect(201);
+    await deposit(org, { agent_id: payer.id, currency: 'EUR', amount: 100_000 }).expect(201);
+    // 500 USD declared as a cent, under the policy's max_cost_per_request of 100.
+    const attack = await transfer(payer.secret, { to_agent_id: payee.id, currency: 'USD', amount: 50_000, amount_usd: 0.01 }).expect(422);
+    assert.equal(attack.body.code, 'AMOUNT_USD_MISMATCH');
+    const euros = await transfer(payer.secret, { to_agent_id: payee.id, currency: 'EUR', amount: 50_000, amount_usd: 0.01 }).expect(422);
+    assert.equal(euros.body.code, 'CURRENCY_NOT_GOVERNABLE');
+    assert.match(euros.body.message, /governed in USD/);
+    const huge = await transfer(payer.secret, { to_agent_id: payee.id, currency: 'USD', amount: 100_000_001 }).expect(422);
+    assert.equal(huge.body.code, 'VALIDATION_FAILED');
+    assert.equal(await count(`SELECT count(*) AS n FROM ledger_transfers WHERE from_agent_id = $1`, [payer.id]), 0);
+    assert.equal(await balanceOf(payer.id), 100_000);
+    // Without amount_usd the value is derived, and governance counts it: 500 USD is over the policy's 100.
+    const derived = await transfer(payer.secret, { to_agent_id: payee.id, currency: 'USD', amount: 50_000 }).expect(403);
+    assert.match(derived.body.message, /cost_exceeds_max/);
+    const fair = await transfer(payer.secret, { to_agent_id: payee.id, currency: 'USD', amount: 1_999 }).expect(201);
+    assert.equal(fair.body.amount_usd, 19.99);
+    assert.equal(await balanceOf(payee.id), 1_999);
   });
 
   it("denies what the agent's governance denies (403 TRANSFER_DENIED), writing nothing", async () => {
@@ -235,7 +258,13 @@ describe('the double-entry ledger: deposits, agent transfers, idempotency and th
 
     const approver = await createUserAndLogin(warden, org, `approver-${Date.now()}@example.com`, 'admin');
     await warden.request.post(`/api/v1/approvals/${approvalId}/approve`).set('Authorization', `Bearer ${approver.token}`).expect(200);
-    const other = await transfer(payer.secret, { ...body, amount: 4_001, idempotency_key: 'another', approval_id: approvalId }).expect(409);
+    const other = await transfer(payer.secret, {
+      ...body,
+      amount: 4_001,
+      amount_usd: 40.01,
+      idempotency_key: 'another',
+      approval_id: approvalId,
+    }).expect(409);
     assert.equal(other.body.code, 'TRANSFER_NOT_APPROVED');
     // Short of funds, the approval is not used up: it settles once the money is there.
     const short = await transfer(payer.secret, { ...body, approval_id: approvalId }).expect(409);
@@ -257,14 +286,14 @@ describe('the double-entry ledger: deposits, agent transfers, idempotency and th
     const payee = await agentOf('payee');
     const vendor = await createVendor(warden, org, 'https://1.1.1.1/v1');
     const key = await createGatewayKey(warden, org, payer.id, vendor.id);
-    await deposit(org, { agent_id: payer.id, currency: 'JPY', amount: 500 }).expect(201);
+    await deposit(org, { agent_id: payer.id, currency: 'USD', amount: 500 }).expect(201);
     const res = await warden.request
       .post('/api/v1/tx/transfer')
       .set('Authorization', `Bearer ${key.key}`)
-      .send({ to_agent_id: payee.id, currency: 'JPY', amount: 500 })
+      .send({ to_agent_id: payee.id, currency: 'USD', amount: 500 })
       .expect(201);
     assert.equal(res.body.from_agent_id, payer.id);
-    assert.equal(await balanceOf(payee.id, 'JPY'), 500);
+    assert.equal(await balanceOf(payee.id), 500);
   });
 
   it("keeps each org's accounts and deposits to itself, and deposits need ledger.fund", async () => {
@@ -301,9 +330,9 @@ describe('the double-entry ledger: deposits, agent transfers, idempotency and th
 
   it('keeps every balance at or above zero and their sum unchanged under 32 concurrent transfers for 10 seconds', async () => {
     const agents = await Promise.all([0, 1, 2, 3].map((i) => agentOf(`ring-${i}`)));
-    for (const agent of agents) await deposit(org, { agent_id: agent.id, currency: 'CHF', amount: 10_000 }).expect(201);
+    for (const agent of agents) await deposit(org, { agent_id: agent.id, currency: 'USD', amount: 10_000 }).expect(201);
     const sum = async () => {
-      const balances = await Promise.all(agents.map((agent) => balanceOf(agent.id, 'CHF')));
+      const balances = await Promise.all(agents.map((agent) => balanceOf(agent.id)));
       return { balances, total: balances.reduce((a, b) => a + b, 0) };
     };
     assert.equal((await sum()).total, 40_000);
@@ -317,7 +346,7 @@ describe('the double-entry ledger: deposits, agent transfers, idempotency and th
         const to = agents[(i * 7 + seed) % 4 === i % 4 ? (i + 1) % 4 : (i * 7 + seed) % 4]!;
         // Amounts up to 6,000 against 10,000 starting balances: many transfers overdraw and must be refused.
         const amount = 1 + ((i * 2_654_435_761 + seed) % 6_000);
-        const res = await transfer(from.secret, { to_agent_id: to.id, currency: 'CHF', amount });
+        const res = await transfer(from.secret, { to_agent_id: to.id, currency: 'USD', amount });
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       }
     };

@@ -113,6 +113,13 @@ describe('the marketplace: hiring listed agents, and transfer statistics (seed 0
       .post('/api/v1/ledger/deposits')
       .set('X-API-Key', buyer.key)
       .send({ agent_id: payer.id, currency: 'USD', amount: 300 });
+    // The cost governance counts is the amount's, not the one declared.
+    const understated = await warden.request
+      .post('/api/v1/tx/transfer')
+      .set('X-Agent-Secret', payer.secret)
+      .send({ to_agent_id: payee.id, currency: 'USD', amount: 300, amount_usd: 0.01 })
+      .expect(422);
+    assert.equal(understated.body.code, 'AMOUNT_USD_MISMATCH');
     const res = await warden.request
       .post('/api/v1/tx/transfer')
       .set('X-Agent-Secret', payer.secret)

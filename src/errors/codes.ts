@@ -235,6 +235,11 @@ export const ERROR_CODES = {
   },
   TRANSFER_NOT_APPROVED: { status: 409, meaning: 'The approval given is pending, denied, expired, used or for another transfer.' },
   TRANSFER_NOT_FOUND: { status: 404, meaning: 'No transfer of this agent is waiting for this approval.' },
+  AMOUNT_USD_MISMATCH: { status: 422, meaning: 'The declared amount_usd is not the USD amount (minor units / 100); Warden derives it.' },
+  CURRENCY_NOT_GOVERNABLE: {
+    status: 422,
+    meaning: 'Transfers are governed in USD; Warden has no exchange rate to count another currency against an agent’s limits.',
+  },
   AGENT_NOT_LISTED: { status: 404, meaning: 'No active agent with this id is listed on the registry network.' },
   AGENT_ALREADY_HIRED: { status: 409, meaning: 'The org has already hired this agent.' },
   LISTING_NOT_FOUND: { status: 404, meaning: 'The agent is not listed on the registry network.' },

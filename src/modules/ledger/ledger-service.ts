@@ -7,7 +7,7 @@ import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ApiError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import { canonicalJson } from '../../lib/canonical-json';
-import { microsToUsd, usdToMicros } from '../../lib/money';
+import { MICROS_PER_USD, microsToUsd } from '../../lib/money';
 import type { AgentService } from '../agents';
 import type { AuditService } from '../audit';
 import { type CallToDecide, type DecisionService, type GovernedCaller, governedCaller, type Ruling } from '../decisions';
@@ -95,6 +95,36 @@ const insufficientFunds = (balance: bigint, amount: bigint, currency: string) =>
     'INSUFFICIENT_FUNDS',
   );
 
+/** The most a governed transfer may be worth: `amount_usd`'s maximum, which keeps its micro-dollars exact. */
+const MAX_GOVERNED_CENTS = 100_000_000;
+
+/**
+ * What governance counts a transfer as, in micro-dollars: derived from `amount` (USD cents), never taken
+ * on the payer's word. Warden has no exchange rates, so a transfer in any other currency has no cost it
+ * could trust, and is refused; a declared `amount_usd` must agree with `amount` exactly.
+ */
+function governedMicros(input: TransferInput): number {
+  if (input.currency !== 'USD') {
+    const message = `Transfers are governed in USD; Warden has no exchange rate for ${input.currency}, so it cannot count the cost.`;
+    throw new ValidationError(message, 'CURRENCY_NOT_GOVERNABLE', [
+      { location: 'body', field: 'currency', message: 'must be USD', rule: 'governance' },
+    ]);
+  }
+  if (input.amount > MAX_GOVERNED_CENTS) {
+    throw new ValidationError('A transfer is worth at most 1,000,000 USD.', 'VALIDATION_FAILED', [
+      { location: 'body', field: 'amount', message: `must be at most ${MAX_GOVERNED_CENTS} cents`, rule: 'maximum' },
+    ]);
+  }
+  // Both sides are the double nearest the same decimal, so equality is exact: 19.99 matches 1999, 19.989999 does not.
+  if (input.amount_usd !== undefined && input.amount_usd !== input.amount / 100) {
+    const message = `amount_usd ${input.amount_usd} is not amount ${input.amount} cents in US dollars (${input.amount / 100}).`;
+    throw new ValidationError(message, 'AMOUNT_USD_MISMATCH', [
+      { location: 'body', field: 'amount_usd', message: 'must equal amount / 100', rule: 'amount_usd' },
+    ]);
+  }
+  return input.amount * (MICROS_PER_USD / 100);
+}
+
 /** A ledger-rail move of money, already governed: who pays, who is paid, and the transfer row it writes. */
 interface Move {
   from: AccountOwner;
@@ -111,7 +141,7 @@ class KeyTakenError extends Error {}
  * The double-entry ledger. Every settled transfer is two entries summing to zero; balances change in
  * the same transaction as the entries, under row locks taken in id order, and the paying balance is
  * checked under its lock, so it never goes below zero (the database refuses it too). An agent's
- * transfer is governed like a gateway call (action `tx.transfer`, cost `amount_usd`).
+ * transfer is governed like a gateway call (action `tx.transfer`, cost its US-dollar value: only USD transfers are governable).
  */
 export class LedgerService {
   private readonly store: LedgerStore;
@@ -218,15 +248,16 @@ export class LedgerService {
 
   private async governedTransfer(caller: GovernedCaller, input: TransferInput): Promise<TransferAnswer> {
     const currency = assertKnownCurrency(input.currency);
+    const costMicros = governedMicros(input);
     const rail = input.rail ?? 'ledger';
     const recipientOrgId = await this.recipientOrg(caller, input, rail);
     const digest = requestDigest(input);
     const earlier = await this.earlier(caller.agentId, input.idempotency_key, digest);
     const awaitingApproval = earlier?.pending_reason === 'approval_required';
     if (earlier && !(awaitingApproval && input.approval_id)) return answer(earlier);
-    if (input.approval_id !== undefined) return this.redeem(caller, input, digest, recipientOrgId);
+    if (input.approval_id !== undefined) return this.redeem(caller, input, costMicros, digest, recipientOrgId);
 
-    const call = this.callOf(input, null);
+    const call = this.callOf(input, costMicros, null);
     const ruling = await this.decisions.decide(caller, call);
     const fields: Move['transfer'] = {
       ...this.blankTransfer('transfer', caller.orgId, currency, input.amount),
@@ -234,7 +265,7 @@ export class LedgerService {
       to_agent_id: input.to_agent_id ?? null,
       to_address: input.to_address ?? null,
       rail,
-      amount_usd_micros: String(usdToMicros(input.amount_usd ?? 0)),
+      amount_usd_micros: String(costMicros),
       network: input.network ?? null,
       asset: input.asset ?? null,
       mandate_id: input.mandate_id ?? null,
@@ -260,6 +291,7 @@ export class LedgerService {
   private async redeem(
     caller: GovernedCaller,
     input: TransferInput,
+    costMicros: number,
     digest: Buffer,
     recipientOrgId: string | null,
   ): Promise<TransferAnswer> {
@@ -269,7 +301,7 @@ export class LedgerService {
     if (!pending.request_digest?.equals(digest)) {
       throw new ConflictError("The approval is for another transfer: repeat that transfer's request as it was.", 'TRANSFER_NOT_APPROVED');
     }
-    const call = this.callOf(input, input.approval_id!);
+    const call = this.callOf(input, costMicros, input.approval_id!);
     let ruling: Ruling | undefined;
     let row: TransferRow | null;
     try {
@@ -332,7 +364,7 @@ export class LedgerService {
   }
 
   /** The call governance rules on; the approval a human gives binds the recipient, amount, currency and rail. */
-  private callOf(input: TransferInput, approvalId: string | null): CallToDecide {
+  private callOf(input: TransferInput, costMicros: number, approvalId: string | null): CallToDecide {
     const to = input.to_agent_id ?? input.to_address!;
     const terms = new URLSearchParams({ to, amount: String(input.amount), currency: input.currency, rail: input.rail ?? 'ledger' });
     return {
@@ -340,7 +372,7 @@ export class LedgerService {
       method: 'POST',
       path: '/tx/transfer',
       query: `?${terms}`,
-      costMicros: usdToMicros(input.amount_usd ?? 0),
+      costMicros,
       vendorId: null,
       approvalId,
     };
