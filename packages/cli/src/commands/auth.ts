@@ -129,7 +129,7 @@ async function login(options: JsonOption & { webUrl?: string; backend?: string; 
         '',
         'To authenticate:',
         `1. Go to: ${webUrl}/docs#tag/api-keys`,
-        '2. Create a new API Key for CLI access (POST /api/v1/api-keys, or use the key Warden printed at its first start)',
+        '2. Create a new API Key for CLI access only (POST /api/v1/api-keys): login binds it to this device',
         "3. Copy the key (you'll only see it once!)",
         '4. Paste it below',
         '',
