@@ -232,6 +232,61 @@ describe('API keys (seeds 003 and 004)', () => {
     assert.deepEqual(rolled.body.permissions, ['api_key.read']);
   });
 
+  it('a weaker credential cannot edit, bind, unbind or revoke a stronger key (403 PRIVILEGE_ESCALATION); equal, stronger and itself may', async () => {
+    const make = async (name: string, permissions: string[]) => {
+      const res = await warden.request.post('/api/v1/api-keys').set(withKey(org.key)).send({ name, permissions }).expect(201);
+      handled.push(res.body.key);
+      return res.body as { id: string; key: string };
+    };
+    const held = ['api_key.edit', 'api_key.read', 'workspace.read'];
+    const weak = await make('weak', held);
+    const peer = await make('peer', held);
+    const strong = await make('strong', [...held, 'workspace.delete']);
+    const asWeak = withKey(weak.key);
+    const device = (n: string) => ({ fingerprint: n.repeat(64), name: 'laptop', os: 'linux' });
+    // The stronger owner key binds a device to the strong key: allowed.
+    const bound = await warden.request.post(`/api/v1/api-keys/${strong.id}/devices`).set(withKey(org.key)).send(device('a')).expect(201);
+
+    const before = await rowCounts(warden, ['api_keys', 'api_key_devices']);
+    const refusals = [
+      warden.request
+        .patch(`/api/v1/api-keys/${org.keyId}`)
+        .set(asWeak)
+        .send({ permissions: ['workspace.read'] }),
+      warden.request.patch(`/api/v1/api-keys/${org.keyId}`).set(asWeak).send({ rate_limit_per_minute: 1 }),
+      warden.request.post(`/api/v1/api-keys/${org.keyId}/devices`).set(asWeak).send(device('b')),
+      warden.request.delete(`/api/v1/api-keys/${strong.id}/devices/${bound.body.id}`).set(asWeak),
+      warden.request.post(`/api/v1/api-keys/${strong.id}/roll`).set(asWeak).send({}),
+      warden.request.delete(`/api/v1/api-keys/${org.keyId}`).set(asWeak),
+      warden.request.delete(`/api/v1/api-keys/${strong.id}`).set(asWeak),
+    ];
+    for (const res of await Promise.all(refusals)) {
+      assert.equal(res.status, 403);
+      assert.equal(res.body.code, 'PRIVILEGE_ESCALATION');
+    }
+    assert.deepEqual(await rowCounts(warden, ['api_keys', 'api_key_devices']), before);
+    const owner = await warden.request.get('/api/v1/auth/me').set(withKey(org.key)).expect(200);
+    assert.equal(owner.body.api_key.id, org.keyId);
+    await warden.request.get('/api/v1/auth/me').set(withKey(strong.key)).set('X-Warden-Device', 'a'.repeat(64)).expect(200);
+    const keys = await warden.request.get('/api/v1/api-keys?limit=100').set(withKey(org.key)).expect(200);
+    const ownerRow = keys.body.api_keys.find((key: { id: string }) => key.id === org.keyId);
+    assert.equal(ownerRow.rate_limit_per_minute, null);
+    assert.equal(ownerRow.revoked_at, null);
+
+    // A key of equal permissions: every change is allowed.
+    await warden.request.patch(`/api/v1/api-keys/${peer.id}`).set(asWeak).send({ rate_limit_per_minute: 50 }).expect(200);
+    const peerDevice = await warden.request.post(`/api/v1/api-keys/${peer.id}/devices`).set(asWeak).send(device('c')).expect(201);
+    await warden.request.delete(`/api/v1/api-keys/${peer.id}/devices/${peerDevice.body.id}`).set(asWeak).expect(204);
+    await warden.request.delete(`/api/v1/api-keys/${peer.id}`).set(asWeak).expect(200);
+    // The stronger owner key acts on the strong key.
+    await warden.request.delete(`/api/v1/api-keys/${strong.id}/devices/${bound.body.id}`).set(withKey(org.key)).expect(204);
+    await warden.request.delete(`/api/v1/api-keys/${strong.id}`).set(withKey(org.key)).expect(200);
+    // A key acting on itself.
+    await warden.request.patch(`/api/v1/api-keys/${weak.id}`).set(asWeak).send({ name: 'weak, renamed' }).expect(200);
+    await warden.request.delete(`/api/v1/api-keys/${weak.id}`).set(asWeak).expect(200);
+    await warden.request.get('/api/v1/auth/me').set(asWeak).expect(401);
+  });
+
   it("a key acts with its permissions ∩ its creator's current ones; a deleted creator's keys stop working", async () => {
     const clerk = await createUserAndLogin(warden, org, 'deployer@example.com', 'viewer');
     const role = await warden.request

@@ -111,11 +111,20 @@ describe('device binding: an API key bound to devices works only from them (seed
     const editor = await warden.request
       .post('/api/v1/api-keys')
       .set('X-API-Key', org.key)
-      .send({ name: 'editor', permissions: ['api_key.edit', 'api_key.read'] })
+      .send({ name: 'editor', permissions: ['api_key.edit', 'api_key.read', 'workspace.read'] })
       .expect(201);
     await bind(editor.body.id, editor.body.key, LAPTOP).expect(201);
     const res = await bind(target.id, editor.body.key, DESKTOP, STRANGER).expect(401);
     assert.equal(res.body.code, 'DEVICE_NOT_BOUND');
+    // From a bound device it still needs every permission of the target key (it lacks org.read)...
+    const weaker = await bind(target.id, editor.body.key, DESKTOP, LAPTOP).expect(403);
+    assert.equal(weaker.body.code, 'PRIVILEGE_ESCALATION');
+    await warden.request
+      .patch(`/api/v1/api-keys/${editor.body.id}`)
+      .set('X-API-Key', org.key)
+      .send({ permissions: ['api_key.edit', 'api_key.read', 'workspace.read', 'org.read'] })
+      .expect(200);
+    // ...and holding them, it binds.
     await bind(target.id, editor.body.key, DESKTOP, LAPTOP).expect(201);
   });
 

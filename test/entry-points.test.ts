@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { adminLogin, createOrg, PASSWORD, summary, type TestOrg, theAuditEventOf } from './support/identity';
+import { adminLogin, createOrg, createUserAndLogin, PASSWORD, summary, type TestOrg, theAuditEventOf } from './support/identity';
 import { type MailCatcher, startMailCatcher } from './support/mail-catcher';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -218,6 +218,16 @@ describe('seed-compatible entry points: /me, editing a key, X-Secu-Admin-Token, 
       assert.ok(!JSON.stringify(warden.logs).includes(token), 'the admin token never reaches a log line');
       await warden.request.post('/api/v1/auth/logout').set('X-Secu-Admin-Token', token).expect(200);
       assert.equal((await me({ 'X-Secu-Admin-Token': token }).expect(401)).body.code, 'CREDENTIAL_REVOKED');
+    });
+
+    it('a malformed admin token is 401 beside a valid key; two different credentials are 400 CREDENTIALS_CONFLICT', async () => {
+      const beside = await me({ 'X-API-Key': org.key, 'X-Secu-Admin-Token': 'adm_x' }).expect(401);
+      assert.equal(beside.body.code, 'CREDENTIAL_MALFORMED');
+      const theirs = await createUserAndLogin(warden, other, 'conflict@example.com', 'viewer');
+      const both = await me({ 'X-API-Key': org.key, Authorization: `Bearer ${theirs.token}` }).expect(400);
+      assert.equal(both.body.code, 'CREDENTIALS_CONFLICT');
+      // The same key in both headers is one credential.
+      await me({ 'X-API-Key': org.key, Authorization: `Bearer ${org.key}` }).expect(200);
     });
   });
 

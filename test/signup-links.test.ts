@@ -128,6 +128,13 @@ describe('signup, magic links and email verification (seed 001), with mail over 
       .expect(422);
     assert.equal(redirect.body.code, 'REDIRECT_NOT_ALLOWED');
     await warden.request.post('/api/v1/auth/signup').send({ email: 'new@acme.example', password: 'short' }).expect(422);
+    // Out-of-range budgets (once a 500 from a bigint of Infinity) and free-text networks are 422.
+    for (const extra of [{ daily_budget_usd: 1e20 }, { daily_budget_usd: 1000001 }, { network: 'Base Mainnet!' }]) {
+      await warden.request
+        .post('/api/v1/auth/signup')
+        .send({ email: 'new@acme.example', password: PASSWORD, ...extra })
+        .expect(422);
+    }
     assert.deepEqual(await rowCounts(warden, tables), before);
   });
 

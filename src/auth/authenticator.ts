@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { BoundOperation } from '../binding/operation-table';
 import type { PlanName } from '../config/config';
-import { ForbiddenError, UnauthorizedError } from '../errors/api-error';
+import { BadRequestError, ForbiddenError, UnauthorizedError } from '../errors/api-error';
 import { digestSecret, isWellFormedSecret } from './credentials';
 import { LoginTokenError, type LoginTokens } from './login-tokens';
 import { ALL_PERMISSIONS, builtInRole, type RoleAssignment, rolesAndPermissions } from './permissions';
@@ -283,20 +283,32 @@ function deviceOf(req: Request): string | null {
   return DEVICE_FINGERPRINT.test(fingerprint) ? fingerprint : null;
 }
 
+/**
+ * The one credential the request presents. X-Secu-Admin-Token promises an admin session, so
+ * anything else in it is 401 whatever else is sent; and an API key, admin token and bearer token
+ * that differ are 400, since answering as one of them may act for an org the caller did not mean.
+ * The agent secret keeps precedence alone: agent routes legitimately carry other headers.
+ */
 function credentialOf(req: Request): string {
-  const agentSecret = req.headers['x-agent-secret'];
-  if (typeof agentSecret === 'string' && agentSecret.trim() !== '') return agentSecret.trim();
-  const apiKey = req.headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  const agentSecret = headerOf(req, 'x-agent-secret');
+  if (agentSecret !== undefined) return agentSecret;
   // Seed 001's header for the platform admin's session, the same token `Authorization: Bearer` carries.
-  const adminToken = req.headers['x-secu-admin-token'];
-  if (typeof adminToken === 'string' && adminToken.trim() !== '') {
-    if (!adminToken.trim().startsWith(`${ADMIN_SESSION_PREFIX}_`)) throw malformed();
-    return adminToken.trim();
+  const adminToken = headerOf(req, 'x-secu-admin-token');
+  if (adminToken !== undefined && !isWellFormedSecret(adminToken, ADMIN_SESSION_PREFIX)) throw malformed();
+  const apiKey = headerOf(req, 'x-api-key');
+  const authorization = headerOf(req, 'authorization');
+  const bearer = authorization === undefined ? undefined : /^Bearer +(\S+)$/i.exec(authorization)?.[1];
+  const presented = new Set([apiKey, adminToken, bearer].filter((credential) => credential !== undefined));
+  if (presented.size > 1) {
+    throw new BadRequestError('The request presents two different credentials; send only one.', 'CREDENTIALS_CONFLICT');
   }
-  const authorization = req.headers.authorization;
-  if (authorization === undefined || authorization.trim() === '') throw missing();
-  const match = /^Bearer +(\S+) *$/i.exec(authorization);
-  if (!match) throw malformed();
-  return match[1]!;
+  const [credential] = presented;
+  if (credential !== undefined) return credential;
+  if (authorization === undefined) throw missing();
+  throw malformed();
+}
+
+function headerOf(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   INCOMPLETE_BODY: { status: 400, meaning: 'The request body ended before its declared length.' },
   JSON_TOO_DEEP: { status: 400, meaning: 'The JSON body nests deeper than Warden accepts.' },
   INVALID_PARAMETER: { status: 400, meaning: 'A path, query or header parameter fails its schema, or is not one the operation takes.' },
+  CREDENTIALS_CONFLICT: { status: 400, meaning: 'The request presents two different credentials; send one.' },
   INVALID_CURSOR: { status: 400, meaning: 'The pagination cursor is not one Warden gave out; pass next_cursor from the previous page.' },
 
   // 401

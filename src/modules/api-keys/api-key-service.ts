@@ -9,7 +9,7 @@ import { newId } from '../../db/ids';
 import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
-import { assertCanGrant, assertOrgPermissions, type OwnerGuard } from '../rbac';
+import { assertCanGrant, assertCanTakeAway, assertOrgPermissions, type OwnerGuard } from '../rbac';
 import { type ApiKeyDeviceRow, ApiKeyDeviceStore } from './api-key-device-store';
 import { type ApiKeyRow, ApiKeyStore } from './api-key-store';
 
@@ -156,6 +156,7 @@ export class ApiKeyService implements ApiKeyCredentials {
   async revoke(principal: Principal, keyId: string): Promise<ApiKey> {
     const orgId = await this.orgs.scope(principal);
     return this.owners.keepingAnOwner(orgId, `Revoking API key '${keyId}'`, async () => {
+      await this.lockAsStrongAs(principal, orgId, keyId);
       const row = await this.store.revoke(orgId, keyId);
       if (!row) throw keyNotFound(keyId);
       noteBefore({ revoked_at: row.revoked_before?.toISOString() ?? null });
@@ -176,8 +177,7 @@ export class ApiKeyService implements ApiKeyCredentials {
       assertCanGrant(principal, permissions, `the API key '${keyId}' with these permissions`);
     }
     const change = async () => {
-      const key = await this.store.lockForUpdate(orgId, keyId);
-      if (!key) throw keyNotFound(keyId);
+      const key = await this.lockAsStrongAs(principal, orgId, keyId);
       const { name, description, rate_limit_per_minute } = key;
       noteBefore({ name, description, permissions: key.permissions, rate_limit_per_minute });
       return toApiKey(await this.store.update(keyId, input));
@@ -224,7 +224,7 @@ export class ApiKeyService implements ApiKeyCredentials {
     // An unbound device reaches this operation only to bind itself to the key it uses.
     if (principal.device?.required && principal.device.id === null && principal.apiKeyId !== keyId) throw deviceNotBound();
     return this.db.transaction(async () => {
-      if (!(await this.store.lockForUpdate(orgId, keyId))) throw keyNotFound(keyId);
+      await this.lockAsStrongAs(principal, orgId, keyId);
       const fingerprint = input.fingerprint.toLowerCase();
       const existing = await this.devices.findByFingerprint(keyId, fingerprint);
       if (existing) return { created: false, device: toDevice(existing) };
@@ -249,10 +249,22 @@ export class ApiKeyService implements ApiKeyCredentials {
   async unbindDevice(principal: Principal, keyId: string, deviceId: string): Promise<void> {
     const orgId = await this.orgs.scope(principal);
     this.assertMayManageDevices(principal, keyId, 'api_key.edit');
-    if (!(await this.store.findSummaryInOrg(orgId, keyId))) throw keyNotFound(keyId);
+    await this.lockAsStrongAs(principal, orgId, keyId);
     const removed = await this.devices.delete(keyId, deviceId);
     if (!removed) throw new NotFoundError(`The API key '${keyId}' has no device '${deviceId}'.`, 'API_KEY_DEVICE_NOT_FOUND');
     noteBefore(toDevice(removed));
+  }
+
+  /**
+   * Locks the key for a change made by `principal`. Changing another key (narrowing, rate-limiting,
+   * binding or unbinding its devices, revoking it) takes from its holder, so like deleting a user it
+   * needs every permission the key holds; a key acting on itself (`warden login`, self-revoke) may.
+   */
+  private async lockAsStrongAs(principal: Principal, orgId: string, keyId: string): Promise<ApiKeyRow> {
+    const key = await this.store.lockForUpdate(orgId, keyId);
+    if (!key) throw keyNotFound(keyId);
+    if (principal.apiKeyId !== keyId) assertCanTakeAway(principal, key.permissions, `from the API key '${key.name}'`);
+    return key;
   }
 
   /** A key manages its own devices; anyone else needs one of the permissions. */
