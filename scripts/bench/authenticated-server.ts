@@ -13,7 +13,6 @@
  * Prints `LISTENING <port>`.
  */
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { Pool } from 'pg';
 import { createApp } from '../../src/app';
@@ -22,6 +21,7 @@ import { loadConfig } from '../../src/config/config';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { createLogger } from '../../src/logging/logger';
 import type { AuthenticatedContender } from './bench-spec';
+import { serveContender } from './serve-contender';
 
 /**
  * The statements Warden issues on these two routes, word for word (ApiKeyStore.findCredential,
@@ -139,17 +139,4 @@ async function build(contender: AuthenticatedContender, url: string, schema: str
   return app;
 }
 
-async function main(): Promise<void> {
-  const [contender, url, schema, poolSize] = process.argv.slice(2);
-  const app = await build(contender as AuthenticatedContender, url!, schema === '-' ? undefined : schema, Number(poolSize));
-  // Exit normally on the bench's SIGTERM, so `node --cpu-prof` can write its profile.
-  process.on('SIGTERM', () => process.exit(0));
-  const server = app.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+serveContender((contender, url, schema, poolSize) => build(contender as AuthenticatedContender, url, schema, poolSize));

@@ -9,7 +9,6 @@
  * Prints `LISTENING <port>`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { Pool } from 'pg';
 import { createApp } from '../../src/app';
@@ -18,6 +17,7 @@ import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { microsToUsd, usdToMicros } from '../../src/lib/money';
 import { createLogger } from '../../src/logging/logger';
 import { evaluatePolicies, GOVERNANCE_OF_AGENT, toEffective } from '../../src/modules/policies';
+import { serveContender } from './serve-contender';
 
 const AGENT_BY_SECRET = `SELECT a.id, a.org_id, a.daily_budget,
     (a.status = 'revoked' OR (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))) AS stopped
@@ -77,16 +77,4 @@ async function build(contender: string, url: string, schema: string | undefined,
   return app;
 }
 
-async function main(): Promise<void> {
-  const [contender, url, schema, poolSize] = process.argv.slice(2);
-  const app = await build(contender!, url!, schema === '-' ? undefined : schema, Number(poolSize));
-  process.on('SIGTERM', () => process.exit(0));
-  const server = app.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+serveContender(build);

@@ -11,7 +11,6 @@
  * Prints `LISTENING <port>`.
  */
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { Pool } from 'pg';
 import { createApp } from '../../src/app';
@@ -19,6 +18,7 @@ import { loadConfig } from '../../src/config/config';
 import { openDatabase, quoteIdentifier } from '../../src/db/database';
 import { createLogger } from '../../src/logging/logger';
 import { BARE_CLAIM, BENCH_CLUSTER } from './jobs';
+import { serveContender } from './serve-contender';
 
 const AGENT_BY_SECRET = `SELECT a.id, a.org_id FROM agents a WHERE a.secret_digest = $1 AND a.status = 'active'`;
 async function build(contender: string, url: string, schema: string | undefined, poolSize: number): Promise<Express> {
@@ -52,16 +52,4 @@ async function build(contender: string, url: string, schema: string | undefined,
   return app;
 }
 
-async function main(): Promise<void> {
-  const [contender, url, schema, poolSize] = process.argv.slice(2);
-  const app = await build(contender!, url!, schema === '-' ? undefined : schema, Number(poolSize));
-  process.on('SIGTERM', () => process.exit(0));
-  const server = app.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);
-  });
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+serveContender(build);
