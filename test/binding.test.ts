@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { HandlerRegistryError } from '../src/binding/binding';
 import type { AnyHandler, RuntimeContext } from '../src/binding/handler-types';
 import { OperationTableError } from '../src/binding/operation-table';
@@ -115,6 +118,49 @@ describe('binding layer: requests are validated against the spec before a handle
     const res = await post(JSON.stringify({ name: 'x'.repeat(4000), size: 1 })).expect(413);
     assert.equal(res.body.error, 'payload_too_large');
     assert.match(res.body.message, /2048-byte limit/);
+  });
+
+  it('a body read as sent: gzip inflated and screened, a BOM skipped, a chunked body over the limit 413, a short one 400', async () => {
+    const gzipped = gzipSync('{"name":"ge\\u0000ar","size":3}');
+    const screened = await warden.request
+      .post('/widgets')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .serialize((bytes: Buffer) => bytes as unknown as string)
+      .send(gzipped);
+    assert.equal(screened.status, 422, 'a NUL escaped inside a compressed body is found too');
+    assert.equal(screened.body.details[0].rule, 'storable');
+    await warden.request
+      .post('/widgets')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .serialize((bytes: Buffer) => bytes as unknown as string)
+      .send(gzipSync('{"name":"gear","size":3}'))
+      .expect(201);
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"gear","size":3}')]);
+    await warden.request
+      .post('/widgets')
+      .set('Content-Type', 'application/json')
+      .serialize((bytes: Buffer) => bytes as unknown as string)
+      .send(bom)
+      .expect(201);
+    const server = warden.app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    after(() => server.close());
+    const { port } = server.address() as AddressInfo;
+    const chunked = await rawExchange(
+      port,
+      `POST /widgets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n` +
+        `${(3000).toString(16)}\r\n${'x'.repeat(3000)}\r\n0\r\n\r\n`,
+    );
+    assert.match(chunked, /^HTTP\/1\.1 413 /);
+    assert.match(chunked, /PAYLOAD_TOO_LARGE/);
+    const short = await rawExchange(
+      port,
+      `POST /widgets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":"gear"`,
+      true,
+    );
+    assert.doesNotMatch(short, /^HTTP\/1\.1 2/, 'a body cut short never reaches the handler');
   });
 
   it('unknown fields → 422 naming each, at any depth', async () => {
@@ -287,3 +333,21 @@ describe('binding layer: start-up refuses a spec and handlers that disagree', ()
     });
   });
 });
+
+/** One request written as raw bytes; the answer as text (empty when the server only closed). */
+function rawExchange(port: number, request: string, halfClose = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(request);
+      if (halfClose) socket.end();
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      answer += chunk;
+      if (/\r\n\r\n/.test(answer) && !halfClose) socket.end();
+    });
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}

@@ -1,28 +1,18 @@
-import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import express, { type Request, type RequestHandler, type Response } from 'express';
-import {
-  BadRequestError,
-  InternalError,
-  MethodNotAllowedError,
-  NotFoundError,
-  UnauthorizedError,
-  UnsupportedMediaTypeError,
-} from '../errors/api-error';
+import type { Request, RequestHandler, Response } from 'express';
+import { InternalError, MethodNotAllowedError, NotFoundError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors/api-error';
 import type { AnyHandler, RuntimeContext, RuntimeResult } from './handler-types';
+import { type JsonBody, jsonBodyReader } from './json-body';
 import type { LoadedSpec } from './loaded-spec';
 import type { BoundOperation } from './operation-table';
 import { type ValidatedInput, validateRequest } from './request-validator';
 import { RouteMatcher } from './route-matcher';
-import { MAX_JSON_DEPTH, scanJsonText } from './safe-input';
 
 declare module 'express-serve-static-core' {
   interface Request {
     /** The operationId the binding matched, for logs and metrics. */
     operationId?: string;
-    /** Whether the JSON body's text could hold a value Postgres cannot store (see scanJsonText). */
-    bodyNeedsScreening?: boolean;
   }
 }
 
@@ -93,23 +83,7 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
     operations.filter(({ extensions }) => !extensions.featureFlag || options.featureFlags?.has(extensions.featureFlag)),
   );
   const gate = options.gate?.(operations);
-  const parseJson = express.json({
-    limit: options.bodyLimitBytes,
-    strict: true,
-    type: () => true,
-    verify: (_req, _res, raw) => {
-      // JSON text is UTF-8 (RFC 8259); the decoder would otherwise store U+FFFD in place of the bad bytes.
-      if (!isUtf8(raw)) throw new BadRequestError('The request body is not valid UTF-8.', 'MALFORMED_JSON');
-      const { mayHoldUnstorable } = scanJsonText(
-        raw,
-        MAX_JSON_DEPTH,
-        () => new BadRequestError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`, 'JSON_TOO_DEEP'),
-      );
-      (_req as Request).bodyNeedsScreening = mayHoldUnstorable;
-    },
-  });
-  const readJsonBody = (req: Request, res: Response) =>
-    new Promise<void>((resolve, reject) => parseJson(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+  const readJsonBody = jsonBodyReader(options.bodyLimitBytes);
 
   const handle = async (req: Request, res: Response): Promise<void> => {
     const match = matcher.match(req.method, req.path);
@@ -121,7 +95,7 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
     if (operation.security.length > 0 && !gate) throw new UnauthorizedError();
     const principal = operation.security.length > 0 ? await gate!.authenticate(req, operation) : gate?.anonymous;
     await gate?.authorize(principal, operation, req);
-    let body: unknown;
+    let body: JsonBody | undefined;
     if (operation.jsonBody && requestHasBody(req)) {
       const contentType = req.headers['content-type'];
       if (contentType !== 'application/json' && !req.is(['application/json', 'application/*+json'])) {
@@ -134,16 +108,15 @@ export function createBinding<Services>(options: BindingOptions<Services>): Bind
       if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
         throw new UnsupportedMediaTypeError(`Unsupported charset "${charset}"; send UTF-8.`, 'UNSUPPORTED_CHARSET');
       }
-      await readJsonBody(req, res);
-      body = req.body;
+      body = await readJsonBody(req, res);
     }
 
     const input = validateRequest(operation, spec.requestValidators.get(operation.operationId)!, {
       params: match.params,
       query: req.query as Record<string, unknown>,
       headers: req.headers,
-      body,
-      bodyNeedsScreening: req.bodyNeedsScreening === true,
+      body: body?.value,
+      bodyNeedsScreening: body?.needsScreening === true,
     });
     if (operation.extensions.rateLimit && gate) await gate.throttle(operation, req, input.body, principal);
     const context = new HandlerContext(operation, input, req, principal, options.services);
