@@ -182,7 +182,7 @@ export class OutboundHttp {
     return this.allowed.some((entry) => entry.hostname === url.hostname && (entry.port === null || entry.port === port));
   }
 
-  /** Throws DestinationRefusedError unless the URL's scheme may be called and it carries no credentials; whether its host is allow-listed. */
+  /** Whether the URL's host is allow-listed; throws DestinationRefusedError for a scheme it may not use or credentials in it. */
   private admitted(url: URL): boolean {
     const allowListed = this.isAllowListed(url);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowListed)) {
