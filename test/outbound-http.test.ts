@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,6 +10,12 @@ import { DestinationRefusedError, DestinationUnresolvableError, OutboundHttp } f
 import { type HttpReceiver, startHttpReceiver, status } from './support/http-receiver';
 
 const policy = { allowedHosts: [] as string[], timeoutMs: 2000, retryBaseMs: 10 };
+
+async function text(body: NodeJS.ReadableStream): Promise<string> {
+  let read = '';
+  for await (const chunk of body) read += String(chunk);
+  return read;
+}
 
 async function refusal(client: OutboundHttp, url: string): Promise<string> {
   const error = await client.destination(url).then(
@@ -205,6 +212,61 @@ describe('outbound HTTP: SSRF defences for URLs callers give Warden', () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
     });
     await assert.rejects(unknown.destination('https://nowhere.invalid/'), DestinationUnresolvableError);
+  });
+
+  it('forward to a route checks a name at each new connection, connects to what it checked, and reuses a kept-alive one without resolving again', async () => {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end(req.headers.host));
+    });
+    let connections = 0;
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const resolved: string[] = [];
+      // A name no real DNS knows: a call can only arrive through the address this resolver gave.
+      const vendor = new OutboundHttp({ ...policy, allowedHosts: [`vendor.test:${port}`] }, async (host) => {
+        resolved.push(host);
+        return [{ address: '127.0.0.1', family: 4 }];
+      });
+      const route = vendor.route(new URL(`http://vendor.test:${port}/v1/ping`));
+      for (let call = 0; call < 3; call++) {
+        const answer = await vendor.forward(route, { method: 'GET', headers: {}, timeoutMs: 2000 });
+        assert.equal(answer.status, 200);
+        assert.equal(await text(answer.body), `vendor.test:${port}`);
+      }
+      assert.deepEqual(resolved, ['vendor.test'], 'resolved for the one connection, not per call');
+      assert.equal(connections, 1, 'the kept-alive connection served every call');
+      vendor.close();
+
+      // Not allow-listed: every address the name resolves to is checked before the connection is made.
+      const rebound = new OutboundHttp(policy, async () => [
+        { address: '93.184.216.34', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ]);
+      const refused = await rebound
+        .forward(rebound.route(new URL(`https://rebound.example:${port}/`)), { method: 'GET', headers: {}, timeoutMs: 2000 })
+        .then(
+          () => assert.fail('a name resolving to loopback was called'),
+          (error: unknown) => error,
+        );
+      assert.ok(refused instanceof DestinationRefusedError, String(refused));
+      assert.match(refused.message, /rebound\.example resolves to 127\.0\.0\.1, which is a loopback address/);
+      assert.equal(connections, 1, 'nothing connected');
+      const nowhere = new OutboundHttp(policy, async () => []);
+      await assert.rejects(
+        nowhere.forward(nowhere.route(new URL('https://nowhere.invalid/')), { method: 'GET', headers: {}, timeoutMs: 2000 }),
+        DestinationUnresolvableError,
+      );
+      // An IP literal is connected to without a lookup: its address is checked when the route is made.
+      assert.throws(() => rebound.route(new URL('https://169.254.169.254/latest/meta-data/')), /metadata/);
+      assert.throws(() => rebound.route(new URL(`http://vendor.test:${port}/`)), /must use https/);
+      assert.throws(() => rebound.route(new URL('https://user:secret@vendor.example/')), /user name or password/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('an allow-list entry with a port allows only that port', async () => {

@@ -43,6 +43,16 @@ export interface Destination {
   family: 4 | 6;
 }
 
+/**
+ * A URL whose scheme and credentials were checked (and its address, when the host is an IP
+ * literal), and whose host name is resolved and checked as each connection to it is made: what
+ * `forward` connects to over kept-alive connections, so a call that reuses one resolves nothing.
+ */
+export interface Route {
+  url: URL;
+  allowListed: boolean;
+}
+
 export interface Delivery {
   ok: boolean;
   /** The last HTTP status, or null when no answer came. */
@@ -71,6 +81,12 @@ export interface ForwardRequest {
   maxResponseBytes?: number;
   /** Aborting it (the caller went away) tears down the upstream request at any stage. */
   signal?: AbortSignal;
+  /**
+   * The caller's own response, for a proxy: its `close` before the answer's headers arrive tears the
+   * upstream request down, as an abort would (after them, piping the answer to it does). An event
+   * listener costs a proxied call less than an AbortController and its EventTarget.
+   */
+  closedBy?: { once(event: 'close', listener: () => void): unknown; off(event: 'close', listener: () => void): unknown };
 }
 
 export interface ForwardedResponse {
@@ -106,16 +122,22 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * (the connection's own) and `Expect` (answered by the hop that received it).
  */
 export function endToEndHeaders(headers: IncomingHttpHeaders | OutgoingHttpHeaders): Record<string, string | string[]> {
-  const named = new Set(
-    String(headers.connection ?? headers.Connection ?? '')
-      .split(',')
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const connection = headers.connection ?? headers.Connection;
+  // Most messages name nothing in Connection (or only keep-alive/close): no set to build then.
+  const named =
+    connection === undefined
+      ? null
+      : new Set(
+          String(connection)
+            .split(',')
+            .map((name) => name.trim().toLowerCase())
+            .filter(Boolean),
+        );
   const kept: Record<string, string | string[]> = {};
-  for (const [rawName, value] of Object.entries(headers)) {
+  for (const rawName in headers) {
+    const value = headers[rawName];
     const name = rawName.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('proxy-')) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('proxy-')) continue;
     if (name === 'host' || name === 'expect') continue;
     kept[name] = Array.isArray(value) ? value.map(String) : String(value);
   }
@@ -160,14 +182,8 @@ export class OutboundHttp {
     return this.allowed.some((entry) => entry.hostname === url.hostname && (entry.port === null || entry.port === port));
   }
 
-  /** Parses, resolves and checks a URL; throws DestinationRefusedError or DestinationUnresolvableError. */
-  async destination(rawUrl: string): Promise<Destination> {
-    let url: URL;
-    try {
-      url = new URL(rawUrl);
-    } catch {
-      throw new DestinationRefusedError('is not a valid absolute URL');
-    }
+  /** Whether the URL's host is allow-listed; throws DestinationRefusedError for a scheme it may not use or credentials in it. */
+  private admitted(url: URL): boolean {
     const allowListed = this.isAllowListed(url);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowListed)) {
       throw new DestinationRefusedError(
@@ -177,6 +193,36 @@ export class OutboundHttp {
       );
     }
     if (url.username || url.password) throw new DestinationRefusedError('must not carry a user name or password');
+    return allowListed;
+  }
+
+  /**
+   * Checks a URL for `forward` without resolving it: its scheme and credentials now, and its
+   * address now if the host is an IP literal (Node connects to those without a lookup); a host
+   * name's addresses are resolved and every one checked as each new connection is made, and the
+   * connection goes to those checked addresses (see `checkingLookup`). A kept-alive connection was
+   * checked when it was made, so reusing it costs no resolution and no rebinding can redirect it.
+   * Throws DestinationRefusedError.
+   */
+  route(url: URL): Route {
+    const allowListed = this.admitted(url);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (!allowListed && isIP(host)) {
+      const reason = forbiddenAddressReason(host);
+      if (reason) throw new DestinationRefusedError(`${host} is ${reason}`);
+    }
+    return { url, allowListed };
+  }
+
+  /** Parses, resolves and checks a URL; throws DestinationRefusedError or DestinationUnresolvableError. */
+  async destination(rawUrl: string): Promise<Destination> {
+    let url: URL;
+    try {
+      url = new URL(rawUrl);
+    } catch {
+      throw new DestinationRefusedError('is not a valid absolute URL');
+    }
+    const allowListed = this.admitted(url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     let addresses: Array<{ address: string; family: number }>;
     if (isIP(host)) {
@@ -189,13 +235,36 @@ export class OutboundHttp {
       }
       if (addresses.length === 0) throw new DestinationUnresolvableError(`${host} does not resolve`);
     }
-    if (!allowListed) {
-      for (const { address } of addresses) {
-        const reason = forbiddenAddressReason(address);
-        if (reason) throw new DestinationRefusedError(`${host === address ? host : `${host} resolves to ${address}, which`} is ${reason}`);
-      }
-    }
+    if (!allowListed) assertPermitted(host, addresses);
     return { url, address: addresses[0]!.address, family: addresses[0]!.family === 6 ? 6 : 4 };
+  }
+
+  /**
+   * The lookup of each new connection `forward` makes to a route: the host resolved now, every
+   * address it resolves to checked (unless allow-listed), and the connection made to those
+   * addresses only, so the check holds for the address actually connected to.
+   */
+  private checkingLookup({ url, allowListed }: Route): LookupFunction {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    return (_hostname, options, callback) => {
+      const answer = callback as (
+        error: Error | null,
+        address: string | Array<{ address: string; family: number }>,
+        family?: number,
+      ) => void;
+      this.resolve(host)
+        .catch(() => [])
+        .then((resolved) => {
+          if (resolved.length === 0) throw new DestinationUnresolvableError(`${host} does not resolve`);
+          if (!allowListed) assertPermitted(host, resolved);
+          const wanted =
+            options.family === 4 || options.family === 6 ? resolved.filter((entry) => entry.family === options.family) : resolved;
+          if (wanted.length === 0) throw new DestinationUnresolvableError(`${host} has no IPv${options.family} address`);
+          if ((options as { all?: boolean }).all) answer(null, wanted);
+          else answer(null, wanted[0]!.address, wanted[0]!.family);
+        })
+        .catch((error: Error) => answer(error, ''));
+    };
   }
 
   /** Closes the connections `forward` keeps for reuse (at shutdown). */
@@ -216,24 +285,30 @@ export class OutboundHttp {
   }
 
   /**
-   * Proxies one request to the checked destination over a pinned connection, streaming the body
-   * both ways with backpressure: no retry (the request need not be idempotent), no redirect
+   * Proxies one request to a checked destination (every connection to its pinned address) or a
+   * route (every new connection to the addresses its lookup resolved and checked; a kept-alive one
+   * reused as it is), streaming the body both ways with backpressure: no retry (the request need not be idempotent), no redirect
    * followed (a 3xx comes back as any answer does). Resolves with the answer's status and headers
    * once they arrive; throws UpstreamTimeoutError when they do not within `timeoutMs`, and
-   * UpstreamFailureError when the connection or the protocol fails first. A failure of the
-   * request body itself (the caller's upload) rejects with that body's own error.
+   * UpstreamFailureError when the connection or the protocol fails first (a route's address
+   * refused or unresolvable: DestinationRefusedError or DestinationUnresolvableError, nothing sent).
+   * A failure of the request body itself (the caller's upload) rejects with that body's own error.
    */
-  forward(destination: Destination, request: ForwardRequest): Promise<ForwardedResponse> {
-    const { url } = destination;
-    const { body, signal, timeoutMs } = request;
+  forward(target: Destination | Route, request: ForwardRequest): Promise<ForwardedResponse> {
+    const { url } = target;
+    const { body, signal, closedBy, timeoutMs } = request;
     if (signal?.aborted) return Promise.reject(new UpstreamFailureError('the caller went away before the request was sent', true));
     return new Promise<ForwardedResponse>((resolve, reject) => {
       let answered = false;
-      const fail = (error: Error) => {
-        if (answered) return;
+      const settled = () => {
         answered = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', abort);
+        closedBy?.off('close', abort);
+      };
+      const fail = (error: Error) => {
+        if (answered) return;
+        settled();
         req.destroy();
         reject(error);
       };
@@ -241,25 +316,29 @@ export class OutboundHttp {
       const req = client.request(url, {
         method: request.method,
         agent: this.pools[url.protocol as 'http:' | 'https:'],
-        lookup: pinnedLookup(destination),
+        lookup: 'address' in target ? pinnedLookup(target) : this.checkingLookup(target),
         ...(this.trusted ? { ca: this.trusted } : {}),
         headers: endToEndHeaders(request.headers),
       });
       const timer = setTimeout(() => fail(new UpstreamTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
       const abort = () => fail(new UpstreamFailureError('the caller went away'));
       signal?.addEventListener('abort', abort, { once: true });
+      closedBy?.once('close', abort);
       req.on('error', (error: NodeJS.ErrnoException) =>
-        fail(new UpstreamFailureError(error.code ?? error.message, CONNECT_FAILURES.has(error.code ?? ''))),
+        fail(
+          // A route's connection refused by the address policy (or unresolvable) sent nothing.
+          error instanceof DestinationRefusedError || error instanceof DestinationUnresolvableError
+            ? error
+            : new UpstreamFailureError(error.code ?? error.message, CONNECT_FAILURES.has(error.code ?? '')),
+        ),
       );
       req.on('response', (res) => {
         if (answered) {
           res.destroy();
           return;
         }
-        answered = true;
-        clearTimeout(timer);
         // Past the headers the caller's stream owns the connection: an abort now tears down the body it pipes.
-        signal?.removeEventListener('abort', abort);
+        settled();
         // Silence while the reader holds the stream back (backpressure) is the reader's, not the upstream's.
         const stalled = () => {
           if (res.readableFlowing === false) res.setTimeout(timeoutMs, stalled);
@@ -340,6 +419,14 @@ export class OutboundHttp {
       req.on('error', (error) => finish(networkFailure(error)));
       req.end(payload);
     });
+  }
+}
+
+/** Throws DestinationRefusedError when any address the host resolved to is one Warden may not reach. */
+function assertPermitted(host: string, addresses: ReadonlyArray<{ address: string }>): void {
+  for (const { address } of addresses) {
+    const reason = forbiddenAddressReason(address);
+    if (reason) throw new DestinationRefusedError(`${host === address ? host : `${host} resolves to ${address}, which`} is ${reason}`);
   }
 }
 

@@ -245,59 +245,68 @@ export class DecisionService {
 
   /**
    * Meters a ruled call: corrects the budget to what the call really cost (nothing when it never
-   * reached the vendor), writes its billing event and records it in the audit log.
+   * reached the vendor), writes its billing event and records it in the audit log. The three writes
+   * are independent and go at once (each waits for its own group commit, so one after another a
+   * call waited for two or three commits in turn); all are attempted, the first failure is thrown.
    */
   async settle(caller: GovernedCaller, call: CallToDecide, ruling: Ruling, settlement: Settlement): Promise<void> {
     const allowed = ruling.decision === 'allow' && !settlement.released;
     const costMicros = allowed ? (settlement.vendorCostMicros ?? call.costMicros) : 0;
+    const facts = currentRequestFacts();
+    const writes: Array<Promise<void>> = [];
     if (ruling.reservedMicros !== costMicros) {
-      await this.billing.adjustSpend({
+      writes.push(
+        this.billing.adjustSpend({
+          orgId: caller.orgId,
+          agentId: caller.agentId,
+          day: ruling.day,
+          deltaMicros: costMicros - ruling.reservedMicros,
+        }),
+      );
+    }
+    writes.push(
+      this.billing.recordEvent({
+        requestId: facts.requestId ?? '',
         orgId: caller.orgId,
         agentId: caller.agentId,
-        day: ruling.day,
-        deltaMicros: costMicros - ruling.reservedMicros,
-      });
-    }
-    const facts = currentRequestFacts();
-    await this.billing.recordEvent({
-      requestId: facts.requestId ?? '',
-      orgId: caller.orgId,
-      agentId: caller.agentId,
-      keyId: caller.keyId,
-      action: call.action,
-      allow: allowed,
-      statusCode: settlement.statusCode,
-      authorizedCostMicros: ruling.decision === 'allow' ? ruling.reservedMicros : 0,
-      costMicros,
-      policyId: ruling.policyId,
-      policyVersion: ruling.policyVersion,
-      // A call waiting for a human is not allowed (yet): its event says why, like a denial's.
-      denyReason: ruling.decision === 'approval_required' ? 'approval_required' : ruling.denyReason,
-      meteringSource: allowed && settlement.vendorCostMicros !== null ? 'vendor' : 'declared',
-    });
-    await this.audit.record({
-      orgId: caller.orgId,
-      actor: caller.actor,
-      action: 'decision.made',
-      resourceType: 'agent',
-      resourceId: caller.agentId,
-      outcome: ruling.decision === 'allow' ? 'success' : 'denied',
-      ...facts,
-      details: {
-        decision: ruling.decision,
+        keyId: caller.keyId,
         action: call.action,
-        method: call.method,
-        path: call.path.slice(0, 512),
-        cost_usd: microsToUsd(costMicros),
-        vendor_id: call.vendorId,
-        key_id: caller.keyId,
-        policy_id: ruling.policyId,
-        policy_version: ruling.policyVersion,
-        deny_reason: ruling.denyReason,
-        approval_id: ruling.approvalId,
-        status_code: settlement.statusCode,
-      },
-    });
+        allow: allowed,
+        statusCode: settlement.statusCode,
+        authorizedCostMicros: ruling.decision === 'allow' ? ruling.reservedMicros : 0,
+        costMicros,
+        policyId: ruling.policyId,
+        policyVersion: ruling.policyVersion,
+        // A call waiting for a human is not allowed (yet): its event says why, like a denial's.
+        denyReason: ruling.decision === 'approval_required' ? 'approval_required' : ruling.denyReason,
+        meteringSource: allowed && settlement.vendorCostMicros !== null ? 'vendor' : 'declared',
+      }),
+      this.audit.record({
+        orgId: caller.orgId,
+        actor: caller.actor,
+        action: 'decision.made',
+        resourceType: 'agent',
+        resourceId: caller.agentId,
+        outcome: ruling.decision === 'allow' ? 'success' : 'denied',
+        ...facts,
+        details: {
+          decision: ruling.decision,
+          action: call.action,
+          method: call.method,
+          path: call.path.slice(0, 512),
+          cost_usd: microsToUsd(costMicros),
+          vendor_id: call.vendorId,
+          key_id: caller.keyId,
+          policy_id: ruling.policyId,
+          policy_version: ruling.policyVersion,
+          deny_reason: ruling.denyReason,
+          approval_id: ruling.approvalId,
+          status_code: settlement.statusCode,
+        },
+      }),
+    );
+    const failed = (await Promise.allSettled(writes)).find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** The API shape of a ruling. */

@@ -162,29 +162,26 @@ export class GatewayService {
     const headers = forwardedHeaders(request.headers);
     applyVendorCredential(upstream, url, headers);
     headers[HOP_HEADER] = '1';
-    const destination = await this.outbound.destination(url.href).catch((error: unknown) => {
-      if (error instanceof DestinationRefusedError || error instanceof DestinationUnresolvableError) {
-        throw new BadGatewayError(`Warden may not call this vendor's address: it ${error.message}.`, 'UPSTREAM_REFUSED');
-      }
-      throw error;
-    });
-    const chunked = request.headers['transfer-encoding'] !== undefined;
-    // Node's parser holds a declared length to what arrives, so only a chunked body needs counting.
-    const body = chunked ? capped(req, this.limits.maxRequestBytes) : declared > 0 ? req : undefined;
-    // The caller leaving before the answer's headers cancels the call; after them, the piped answer's own teardown does.
-    const cancelled = new AbortController();
-    const leave = () => cancelled.abort();
-    req.res?.once('close', leave);
     try {
+      // Checked here (scheme, an IP literal's address) and at each new connection (what the name resolves to).
+      const route = this.outbound.route(url);
+      const chunked = request.headers['transfer-encoding'] !== undefined;
+      // Node's parser holds a declared length to what arrives, so only a chunked body needs counting.
+      const body = chunked ? capped(req, this.limits.maxRequestBytes) : declared > 0 ? req : undefined;
       sending();
-      return await this.outbound.forward(destination, {
+      return await this.outbound.forward(route, {
         method: req.method ?? 'GET',
         headers,
         ...(body ? { body } : {}),
         timeoutMs: this.limits.timeoutMs,
-        signal: cancelled.signal,
+        // The caller leaving before the answer's headers cancels the call; after them, the piped answer's own teardown does.
+        ...(req.res ? { closedBy: req.res } : {}),
       });
     } catch (error) {
+      if (error instanceof DestinationRefusedError || error instanceof DestinationUnresolvableError) {
+        notSent();
+        throw new BadGatewayError(`Warden may not call this vendor's address: it ${error.message}.`, 'UPSTREAM_REFUSED');
+      }
       if (error instanceof UpstreamTimeoutError) {
         throw new GatewayTimeoutError(`The vendor did not answer within ${this.limits.timeoutMs} ms.`, 'UPSTREAM_TIMEOUT');
       }
@@ -193,8 +190,6 @@ export class GatewayService {
         throw new BadGatewayError(`The vendor could not be reached or broke the connection (${error.message}).`, 'UPSTREAM_UNREACHABLE');
       }
       throw error;
-    } finally {
-      req.res?.off('close', leave);
     }
   }
 }
