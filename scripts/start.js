@@ -5,6 +5,7 @@
  * The bundle is rebuilt when any file it was built from has changed, appeared or gone.
  * Plain JavaScript, so that nothing has to be compiled before it runs.
  */
+const { createHash } = require('node:crypto');
 const { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 
@@ -14,7 +15,9 @@ const root = resolve(__dirname, '..');
 const entry = process.argv[2] ?? 'src/main.ts';
 process.argv.splice(2, 1);
 const cacheDir = join(root, 'node_modules/.cache/warden');
-const bundle = join(cacheDir, `${entry.replace(/[/\\.]/g, '_')}.js`);
+// Named after the checkout too: checkouts that share one node_modules (git worktrees) never load each other's bundle.
+const checkout = createHash('sha256').update(root).digest('hex').slice(0, 12);
+const bundle = join(cacheDir, `${checkout}-${entry.replace(/[/\\.]/g, '_')}.js`);
 const manifestPath = `${bundle}.inputs.json`;
 
 /** size and mtime of a file, or null when it is gone */
