@@ -200,7 +200,8 @@ export class RegistryClient {
       if (answer.status === 401 || answer.status === 403) {
         answer.body.resume();
         throw new ScanFailure(
-          `the registry refused access (HTTP ${answer.status}); ${this.target.auth ? 'check' : 'add'} a registry credential for ${this.target.registry}`,
+          `the registry refused access (HTTP ${answer.status}); ` +
+            `${this.target.auth ? 'check' : 'add'} a registry credential for ${this.target.registry}`,
         );
       }
       if ([301, 302, 303, 307, 308].includes(answer.status)) {

@@ -81,8 +81,17 @@ export function compareApk(a: string, b: string): number | null {
   return Math.sign(Number(x[4] ?? 0) - Number(y[4] ?? 0));
 }
 
-const PEP440 =
-  /^v?(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\d*))?(?:(?:-(\d+))|(?:[-_.]?(?:post|rev|r)[-_.]?(\d*)))?(?:[-_.]?dev[-_.]?(\d*))?(?:\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?$/i;
+/** PEP 440 (public part): `[N!]N(.N)*[{a|b|rc}N][.postN][.devN][+local]`, with the spellings it normalizes. */
+const PEP440 = new RegExp(
+  [
+    '^v?(?:(\\d+)!)?(\\d+(?:\\.\\d+)*)',
+    '(?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\\d*))?',
+    '(?:(?:-(\\d+))|(?:[-_.]?(?:post|rev|r)[-_.]?(\\d*)))?',
+    '(?:[-_.]?dev[-_.]?(\\d*))?',
+    '(?:\\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?$',
+  ].join(''),
+  'i',
+);
 const PRE: Record<string, number> = { a: 0, alpha: 0, b: 1, beta: 1, c: 2, rc: 2, pre: 2, preview: 2 };
 
 /** PyPI, PEP 440: epoch, release, then dev < pre-release < release < post-release (local labels ignored). */
