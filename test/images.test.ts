@@ -461,6 +461,37 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
     }
     await warden.request.get('/api/v1/images?limit=0').set(key()).expect(400);
     await warden.request.get('/api/v1/image-scans/not-an-id').set(key()).expect(400);
+    await warden.request.get('/api/v1/image-registry-credentials?limit=500').set(key()).expect(400);
+    await warden.request
+      .post('/api/v1/image-registry-credentials')
+      .set(key())
+      .set('Content-Type', 'application/json')
+      .send('{"registry":')
+      .expect(400);
+    await warden.request.delete('/api/v1/image-registry-credentials/not-an-id').set(key()).expect(400);
+    await warden.request.get('/api/v1/images/UPPER%2Fcase/scan-report').set(key()).expect(400);
+    // Every operation: 401 without a credential, 403 to a key that holds no image permission.
+    const unrelated = await warden.services.apiKeys.insert({
+      orgId: org.id,
+      createdBy: null,
+      name: 'agents only',
+      description: '',
+      mode: 'live',
+      permissions: ['agent.read'],
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
+    for (const [method, url] of [
+      ['get', '/api/v1/images'],
+      ['post', '/api/v1/images/my-org%2Fmy-agent:v1.0.0/scan'],
+      ['get', '/api/v1/images/my-org%2Fmy-agent:v1.0.0/scan-report'],
+      ['get', '/api/v1/image-scans/iscan_0000000000'],
+      ['get', '/api/v1/image-registry-credentials'],
+      ['post', '/api/v1/image-registry-credentials'],
+      ['delete', '/api/v1/image-registry-credentials/rcred_0000000000'],
+    ] as const) {
+      await warden.request[method](url).send({ registry: 'r.example.com', token: 't' }).expect(401);
+      await warden.request[method](url).set('X-API-Key', unrelated.key).send({ registry: 'r.example.com', token: 't' }).expect(403);
+    }
   });
 
   it('deletes a credential (audited with its before, no secret), and pages the image list', async () => {
