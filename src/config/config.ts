@@ -437,7 +437,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     images: {
       osvDataDir: env.OSV_DATA_DIR?.trim() || undefined,
-      defaultRegistry: hostOf('IMAGE_DEFAULT_REGISTRY', env.IMAGE_DEFAULT_REGISTRY?.trim().toLowerCase() || 'registry-1.docker.io', problems),
+      defaultRegistry: hostOf(
+        'IMAGE_DEFAULT_REGISTRY',
+        env.IMAGE_DEFAULT_REGISTRY?.trim().toLowerCase() || 'registry-1.docker.io',
+        problems,
+      ),
       insecureRegistries: (env.IMAGE_INSECURE_REGISTRIES ?? '')
         .split(',')
         .map((entry) => entry.trim().toLowerCase())
