@@ -9,12 +9,16 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
+import { loadConfig } from '../src/config/config';
 import { ImageFiles, LayerChanges } from '../src/modules/images/image-files';
 import { parseImageRef } from '../src/modules/images/image-ref';
+import { ImageScanner } from '../src/modules/images/image-scanner';
 import { cvss3BaseScore, findingsFor, OsvDatabase } from '../src/modules/images/osv-database';
+import type { RegistryAuth } from '../src/modules/images/registry-client';
 import { type TarEntry, TarReader } from '../src/modules/images/tar-reader';
 import { compareApk, compareDpkg, comparePep440, compareSemver, type VersionCompare } from '../src/modules/images/versions';
-import { tar } from './support/oci-registry-fixture';
+import { OutboundHttp } from '../src/outbound/outbound-http';
+import { OciRegistryFixture, tar } from './support/oci-registry-fixture';
 
 /** Each list is in ascending order; equal neighbours are written as [a, b]. */
 function assertAscending(compare: VersionCompare, versions: Array<string | [string, string]>): void {
@@ -242,5 +246,52 @@ describe('image scan units', () => {
       files.packages().map((p) => p.name),
       ['kept', 'fresh'],
     );
+  });
+
+  it('reads images with HTTP Basic and with a static bearer token, refuses wrong credentials, and bounds a scan in time', async () => {
+    const outbound = new OutboundHttp({ allowedHosts: ['127.0.0.1'], timeoutMs: 1000, retryBaseMs: 10 });
+    const scannerFor = (host: string, scanTimeoutMs = 10_000) =>
+      new ImageScanner(outbound, { ...loadConfig({}).images, insecureRegistries: [host], scanTimeoutMs }, 1000, new OsvDatabase(undefined));
+    const layer = tar([{ path: 'app/node_modules/x/package.json', content: JSON.stringify({ name: 'x', version: '1.0.0' }) }]);
+    const cases: Array<['basic' | 'static-token', RegistryAuth, RegistryAuth]> = [
+      ['basic', { kind: 'basic', username: 'u', password: 'p-basic' }, { kind: 'basic', username: 'u', password: 'wrong' }],
+      ['static-token', { kind: 'token', token: 'p-token' }, { kind: 'token', token: 'wrong' }],
+    ];
+    for (const [scheme, good, bad] of cases) {
+      const registry = await new OciRegistryFixture(
+        { username: 'u', password: scheme === 'basic' ? 'p-basic' : 'p-token' },
+        scheme,
+      ).start();
+      try {
+        const pushed = registry.push('o/i', 'v1', [layer]);
+        const scanner = scannerFor(registry.host);
+        const report = await scanner.scan({ registry: registry.host, repository: 'o/i', reference: 'v1', auth: good });
+        assert.deepEqual(
+          [report.digest, report.packages.map((p) => p.name), report.verdict],
+          [pushed.digest, ['x'], 'no_advisories_loaded'],
+        );
+        await assert.rejects(
+          scanner.scan({ registry: registry.host, repository: 'o/i', reference: 'v1', auth: bad }),
+          /refused (access|the credential) \(HTTP 401\)/,
+        );
+        await assert.rejects(scanner.scan({ registry: registry.host, repository: 'o/i', reference: 'v1', auth: null }), /HTTP 401/);
+        // A registry that trickles a layer (never silent long enough for the call's timeout) meets the scan's own.
+        registry.overrides.set(`/v2/o/i/blobs/${pushed.layerDigests[0]}`, (_req, res) => {
+          const blob = registry.blobs.get(pushed.layerDigests[0]!)!;
+          res.writeHead(200, { 'Content-Length': blob.length });
+          let sent = 0;
+          const timer = setInterval(() => res.write(blob.subarray(sent, ++sent)), 50);
+          res.on('close', () => clearInterval(timer));
+        });
+        const slow = scannerFor(registry.host, 400);
+        await assert.rejects(
+          slow.scan({ registry: registry.host, repository: 'o/i', reference: 'v1', auth: good }),
+          /took longer than IMAGE_SCAN_TIMEOUT_MS \(400 ms\)/,
+        );
+      } finally {
+        await registry.close();
+      }
+    }
+    outbound.close();
   });
 });

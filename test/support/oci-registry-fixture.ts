@@ -102,7 +102,16 @@ export class OciRegistryFixture {
   private server = createServer((req, res) => this.handle(req, res));
   host = '';
 
-  constructor(readonly credentials: { username: string; password: string }) {}
+  /**
+   * `bearer`: Docker's token flow (401 with a Bearer challenge, tokens from /token for HTTP Basic);
+   * `basic`: HTTP Basic on every request; `static-token`: one long-lived token, sent as Bearer.
+   */
+  constructor(
+    readonly credentials: { username: string; password: string },
+    readonly scheme: 'bearer' | 'basic' | 'static-token' = 'bearer',
+  ) {
+    if (scheme === 'static-token') this.tokens.add(credentials.password);
+  }
 
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -166,7 +175,13 @@ export class OciRegistryFixture {
     }
     const override = [...this.overrides].find(([prefix]) => url.pathname.startsWith(prefix))?.[1];
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (url.pathname.startsWith('/v2/') && !(bearer && this.tokens.has(bearer))) {
+    const basic = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+    if (this.scheme === 'basic' && url.pathname.startsWith('/v2/') && req.headers.authorization !== basic) {
+      res.writeHead(401, { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Basic realm="fixture-registry"' });
+      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
+      return;
+    }
+    if (this.scheme !== 'basic' && url.pathname.startsWith('/v2/') && !(bearer && this.tokens.has(bearer))) {
       const repository = /^\/v2\/(.+)\/(manifests|blobs)\//.exec(url.pathname)?.[1] ?? '';
       res.writeHead(401, {
         'Content-Type': 'application/json',
