@@ -169,6 +169,13 @@ export class OciRegistryFixture {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', `http://${this.host}`);
     this.requests.push({ method: req.method ?? '', path: url.pathname, authorization: req.headers.authorization });
+    if (url.pathname.startsWith('/storage/')) {
+      // Blob storage a registry redirects to (S3-style): no registry auth here.
+      const stored = this.blobs.get(url.pathname.slice('/storage/'.length));
+      res.writeHead(stored ? 200 : 404, { 'Content-Type': 'application/octet-stream' });
+      res.end(stored ?? '');
+      return;
+    }
     if (url.pathname === '/token') {
       this.token(req, res, url);
       return;
