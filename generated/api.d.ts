@@ -2348,7 +2348,8 @@ export interface paths {
          *     running answers 202 with that scan (no second one starts). A registry that cannot be
          *     reached, refuses the credential, or answers garbage gives a scan that is `failed` at once,
          *     with the reason. Starter plan and up (feature `fleet_ops`); audited as `image.scan_requested`
-         *     when a scan is created. A malformed reference answers 400 `IMAGE_REF_INVALID`.
+         *     when a scan is created. A malformed reference answers 400 `IMAGE_REF_INVALID`. Counts against
+         *     the `image_scan` rate limit: 120 an hour per org and 240 per client IP (429 with `Retry-After`).
          *
          *     Operation id: `scanImage`.
          */
@@ -13158,6 +13159,9 @@ export interface operations {
                 headers: {
                     /** @description The scan's status resource. */
                     Location?: string;
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
                     "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };

@@ -110,6 +110,7 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
     warden = await startTestApp({
       config: {
         encryptionKey: randomBytes(32),
+        rateLimits: { image_scan: { perIp: { limit: 1000, windowSeconds: 3600 }, perOrg: { limit: 40, windowSeconds: 3600 } } },
         outbound: { allowedHosts: ['127.0.0.1'], timeoutMs: 1500, retryBaseMs: 10, caFile: undefined },
         images: {
           ...defaults.images,
@@ -521,6 +522,25 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
       await warden.request[method](url).send({ registry: 'r.example.com', token: 't' }).expect(401);
       await warden.request[method](url).set('X-API-Key', unrelated.key).send({ registry: 'r.example.com', token: 't' }).expect(403);
     }
+  });
+
+  it('counts scans against the image_scan rate limit per org (429 with Retry-After)', async () => {
+    const busy = await createOrg(warden, 'starter', 'Busy org');
+    for (let i = 0; i < 40; i++) {
+      const res = await warden.request
+        .post(`/api/v1/images/${path(`nothing/here:v${i}`)}/scan`)
+        .set('X-API-Key', busy.key)
+        .expect(202);
+      assert.match(res.body.reason, /HTTP 401|HTTP 404/);
+      assert.ok(Number(res.headers['ratelimit-remaining']) >= 0);
+    }
+    const limited = await warden.request
+      .post(`/api/v1/images/${path('nothing/here:v41')}/scan`)
+      .set('X-API-Key', busy.key)
+      .expect(429);
+    assert.ok(Number(limited.headers['retry-after']) > 0);
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM image_scans WHERE org_id = $1`, [busy.id]);
+    assert.equal(n, 40);
   });
 
   it('deletes a credential (audited with its before, no secret), and pages the image list', async () => {

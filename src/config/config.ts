@@ -246,6 +246,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   public_stats: { perIp: { limit: 60, windowSeconds: 60 } },
   // Each ticket sends a mail or a Slack message to the support team: nobody may flood them.
   support: { perIp: { limit: 60, windowSeconds: 3600 }, perOrg: { limit: 30, windowSeconds: 3600 } },
+  // Each image scan reads up to IMAGE_SCAN_MAX_TOTAL_BYTES from a registry: an org may not make Warden a download engine.
+  image_scan: { perIp: { limit: 240, windowSeconds: 3600 }, perOrg: { limit: 120, windowSeconds: 3600 } },
 };
 
 export class ConfigError extends Error {
