@@ -242,6 +242,11 @@ describe('image scan units', () => {
       ]),
     );
     assert.deepEqual(files.os(), { id: 'debian', version_id: '12', pretty_name: null });
+    // A package file too large to read fails the scan rather than report its packages missing.
+    await assert.rejects(
+      layer(tar([{ path: 'c/node_modules/huge/package.json', content: 'x'.repeat(1024 * 1024 + 1) }])),
+      /c\/node_modules\/huge\/package.json is 1048577 bytes, over the 1048576 a scan reads/,
+    );
     assert.deepEqual(
       files.packages().map((p) => p.name),
       ['kept', 'fresh'],

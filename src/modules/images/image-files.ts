@@ -41,9 +41,15 @@ export class LayerChanges implements TarVisitor {
       return 0;
     }
     if (entry.type === 'directory') return 0;
+    // Only paths the inventory reads are remembered (a layer may hold millions of others): a member
+    // there hides what a lower layer had, even one Warden does not keep (a symlinked os-release).
+    const max = WANTED.find((wanted) => wanted.pattern.test(entry.path))?.max;
+    if (max === undefined) return 0;
     this.added.set(entry.path, null);
     if (entry.type !== 'file') return 0;
-    return WANTED.find((wanted) => wanted.pattern.test(entry.path))?.max ?? 0;
+    // Skipping it would report a package database as empty: the scan fails instead.
+    if (entry.size > max) throw new ScanFailure(`${entry.path.slice(0, 512)} is ${entry.size} bytes, over the ${max} a scan reads`);
+    return max;
   }
 
   file(entry: TarEntry, content: Buffer): void {
