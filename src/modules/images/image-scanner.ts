@@ -22,6 +22,8 @@ export interface ScanTarget {
 }
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
+/** The most packages (and so findings per severity) one report lists. */
+const MAX_PACKAGES = 100_000;
 
 /** A stream step that hashes and counts what passes, failing past `limit` bytes. */
 function meter(limit: number, tooMuch: () => string) {
@@ -119,13 +121,17 @@ export class ImageScanner {
     }
     const os = files.os();
     const packages = files.packages();
+    if (packages.length > MAX_PACKAGES)
+      throw new ScanFailure(`the image holds ${packages.length} packages, over the ${MAX_PACKAGES} a report lists`);
     const advisories = await this.osv.index();
     const findings = findingsFor(advisories, packages, os);
     const grouped = Object.fromEntries(SEVERITIES.map((severity) => [severity, [] as Finding[]])) as Report['findings'];
     for (const finding of findings.sort((a, b) => a.package.localeCompare(b.package) || a.advisory_id.localeCompare(b.advisory_id))) {
-      grouped[finding.severity].push(finding);
+      if (grouped[finding.severity].length < MAX_PACKAGES) grouped[finding.severity].push(finding);
     }
-    const counts = Object.fromEntries(SEVERITIES.map((severity) => [severity, grouped[severity].length])) as Report['counts'];
+    const counts = Object.fromEntries(
+      SEVERITIES.map((severity) => [severity, findings.filter((f) => f.severity === severity).length]),
+    ) as Report['counts'];
     counts.total = findings.length;
     return {
       digest: manifest.digest,

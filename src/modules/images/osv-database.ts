@@ -220,7 +220,10 @@ export function findingsFor(index: OsvIndex, packages: ImagePackage[], os: OsRel
       seen.add(key);
       findings.push({
         advisory_id: candidate.record.id.slice(0, 256),
-        aliases: (candidate.record.aliases ?? []).filter((alias) => typeof alias === 'string').slice(0, 100),
+        aliases: (Array.isArray(candidate.record.aliases) ? candidate.record.aliases : [])
+          .filter((alias) => typeof alias === 'string')
+          .slice(0, 100)
+          .map((alias) => alias.slice(0, 256)),
         summary: (candidate.record.summary ?? candidate.record.details ?? '').slice(0, 1000) || null,
         severity: severityOf(candidate.record, candidate.affected),
         ecosystem: pkg.ecosystem,

@@ -168,7 +168,10 @@ export class TarReader extends Writable {
       if (size === 0) this.onBody(this.state);
       return;
     }
-    if (this.pax.size !== undefined) size = Number(this.pax.size);
+    if (this.pax.size !== undefined) {
+      size = Number(this.pax.size);
+      if (!/^\d+$/.test(this.pax.size) || !Number.isSafeInteger(size)) throw new TarFormatError('a pax header has a malformed size');
+    }
     const entry: TarEntry = {
       path: normalizePath(this.pax.path ?? this.longName ?? (prefix ? `${prefix}/${name}` : name)),
       type: typeflag === '0' || typeflag === '\0' || typeflag === '7' ? 'file' : typeflag === '5' ? 'directory' : 'other',
