@@ -125,6 +125,7 @@ export class RegistryClient {
     reference: string,
   ): Promise<{ digest: string; mediaType: string; json: Record<string, unknown> & { layers?: unknown[] } }> {
     const answer = await this.get(`${this.base}/manifests/${reference}`, ACCEPT, MAX_MANIFEST_BYTES);
+    if (answer.status !== 200) answer.body.destroy();
     if (answer.status === 404) throw new ScanFailure(`the registry has no manifest '${reference}' in ${this.target.repository} (HTTP 404)`);
     if (answer.status !== 200) throw new ScanFailure(`the registry answered HTTP ${answer.status} for manifest '${reference}'`);
     const bytes = await this.read(answer.body, MAX_MANIFEST_BYTES, 'the manifest');
