@@ -262,7 +262,9 @@ export class RegistryClient {
       });
     } catch (error) {
       if (this.options.signal?.aborted) throw new ScanFailure('the scan took longer than IMAGE_SCAN_TIMEOUT_MS');
-      throw new ScanFailure(`the registry could not be reached: ${new URL(url).host} ${(error as Error).message}`);
+      const { host } = new URL(url);
+      const message = (error as Error).message;
+      throw new ScanFailure(`the registry could not be reached: ${message.includes(host) ? message : `${host}: ${message}`}`);
     }
   }
 }
