@@ -262,9 +262,9 @@ export class RegistryClient {
       });
     } catch (error) {
       if (this.options.signal?.aborted) throw new ScanFailure('the scan took longer than IMAGE_SCAN_TIMEOUT_MS');
-      const { host } = new URL(url);
+      const { host, hostname } = new URL(url);
       const message = (error as Error).message;
-      throw new ScanFailure(`the registry could not be reached: ${message.includes(host) ? message : `${host}: ${message}`}`);
+      throw new ScanFailure(`the registry could not be reached: ${message.includes(hostname) ? message : `${host}: ${message}`}`);
     }
   }
 }
