@@ -2211,6 +2211,191 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/image-registry-credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List registry credentials
+         * @description The org's registry credentials, newest first; never their secrets, at most their last four characters.
+         *
+         *     Operation id: `listImageRegistryCredentials`.
+         */
+        get: operations["listImageRegistryCredentials"];
+        put?: never;
+        /**
+         * Add a registry credential
+         * @description Stores what Warden presents to one registry host when it reads the org's images: `username`
+         *     and `password`, or an access `token` (one or the other: 422 `REGISTRY_CREDENTIAL_INVALID`
+         *     otherwise). The secret is encrypted at rest and never returned, logged or audited. One
+         *     credential per registry host: 409 `REGISTRY_CREDENTIAL_EXISTS` for a host that has one
+         *     (delete it first). 503 `ENCRYPTION_KEY_MISSING` when this Warden has no key-encryption key.
+         *
+         *     Operation id: `createImageRegistryCredential`.
+         */
+        post: operations["createImageRegistryCredential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/image-registry-credentials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registry credential's id (`rcred_…`). */
+                id: components["parameters"]["RegistryCredentialIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a registry credential
+         * @description Deletes the credential and its ciphertext; later scans of that registry go anonymously. Another org's credential answers 404.
+         *
+         *     Operation id: `deleteImageRegistryCredential`.
+         */
+        delete: operations["deleteImageRegistryCredential"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/image-scans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The scan's id (`iscan_…`). */
+                id: components["parameters"]["ImageScanIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a scan's status
+         * @description One scan of the org's (the 202 of `POST /api/v1/images/{ref}/scan` points here): `queued`,
+         *     `running`, `succeeded` or `failed` with its reason. A scan of another org answers 404.
+         *
+         *     Operation id: `getImageScan`.
+         */
+        get: operations["getImageScan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List scanned images
+         * @description The images the org has asked Warden to scan (seed 000), one per reference, newest first, each
+         *     with its latest scan's id and status. Starter plan and up (feature `fleet_ops`).
+         *
+         *     Operation id: `listImages`.
+         */
+        get: operations["listImages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/images/{ref}/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The image reference, percent-encoded as one path segment (`my-org%2Fmy-agent:v1.0.0`):
+                 *     `[registry/]repository[:tag][@sha256:digest]`. Without a registry host (a first component with
+                 *     a `.` or `:`, or `localhost`) the image is on `IMAGE_DEFAULT_REGISTRY`; without a tag or digest
+                 *     the tag is `latest`.
+                 * @example my-org%2Fmy-agent:v1.0.0
+                 */
+                ref: components["parameters"]["ImageRefPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scan an image
+         * @description Seed 000's image scan. Warden asks the image's registry (OCI Distribution API, through the
+         *     outbound client, with the org's credential for that registry if it has one) which digest
+         *     the reference points to, then answers 202 with the scan while a background worker reads the
+         *     manifest, config and layers, extracts the package inventory and matches it against the OSV
+         *     advisories in `OSV_DATA_DIR`; poll `GET /api/v1/image-scans/{id}` and read the result at
+         *     `GET /api/v1/images/{ref}/scan-report`.
+         *
+         *     One scan runs at a time per image digest in an org: asking again while one is queued or
+         *     running answers 202 with that scan (no second one starts). A registry that cannot be
+         *     reached, refuses the credential, or answers garbage gives a scan that is `failed` at once,
+         *     with the reason. Starter plan and up (feature `fleet_ops`); audited as `image.scan_requested`
+         *     when a scan is created. A malformed reference answers 400 `IMAGE_REF_INVALID`. Counts against
+         *     the `image_scan` rate limit: 120 an hour per org and 240 per client IP (429 with `Retry-After`).
+         *
+         *     Operation id: `scanImage`.
+         */
+        post: operations["scanImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/images/{ref}/scan-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The image reference, percent-encoded as one path segment (`my-org%2Fmy-agent:v1.0.0`):
+                 *     `[registry/]repository[:tag][@sha256:digest]`. Without a registry host (a first component with
+                 *     a `.` or `:`, or `localhost`) the image is on `IMAGE_DEFAULT_REGISTRY`; without a tag or digest
+                 *     the tag is `latest`.
+                 * @example my-org%2Fmy-agent:v1.0.0
+                 */
+                ref: components["parameters"]["ImageRefPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an image's scan report
+         * @description The report of the latest succeeded scan of this reference (seed 000): digest, size, layers,
+         *     base OS, the package inventory, and the findings grouped by severity with their fixed
+         *     versions. When no advisories were loaded (`OSV_DATA_DIR` unset or empty) the report says so
+         *     (`advisories.loaded` false, `verdict` `no_advisories_loaded`) instead of calling the image
+         *     clean. 404 `IMAGE_SCAN_REPORT_NOT_FOUND` when no scan of the reference has succeeded in the
+         *     caller's org (the message says whether one is under way or failed, and why).
+         *
+         *     Operation id: `getImageScanReport`.
+         */
+        get: operations["getImageScanReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/installations/{id}/beacon/register": {
         parameters: {
             query?: never;
@@ -5450,7 +5635,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIALS_CONFLICT" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "EMAIL_SUPPORT_REQUIRES_UPGRADE" | "PRIORITY_SUPPORT_REQUIRES_UPGRADE" | "SLACK_SUPPORT_REQUIRES_UPGRADE" | "DEDICATED_CSM_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "SUPPORT_TICKET_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "SUPPORT_DELIVERY_NOT_RETRYABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "ENVIRONMENT_MISMATCH" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AMOUNT_USD_MISMATCH" | "CURRENCY_NOT_GOVERNABLE" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH" | "USER_REQUIRED" | "HUMAN_DECISION_REQUIRED" | "SELF_APPROVAL_FORBIDDEN" | "APPROVER_ROLE_REQUIRED" | "NOT_THE_REQUESTER" | "REQUEST_NOT_FOUND" | "WRAP_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_EXPIRED" | "ALREADY_DECIDED_BY_YOU" | "REQUEST_JOB_NOT_HELD" | "WRAP_EXISTS" | "WIRE_KEY_MISSING" | "WRAP_GONE" | "WRAP_UNREADABLE" | "STRIPE_NOT_CONFIGURED" | "STRIPE_ERROR" | "STRIPE_CUSTOMER_REQUIRED" | "STRIPE_DISABLED" | "WEBHOOK_SIGNATURE_INVALID";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIALS_CONFLICT" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "EMAIL_SUPPORT_REQUIRES_UPGRADE" | "PRIORITY_SUPPORT_REQUIRES_UPGRADE" | "SLACK_SUPPORT_REQUIRES_UPGRADE" | "DEDICATED_CSM_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "SUPPORT_TICKET_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "SUPPORT_DELIVERY_NOT_RETRYABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "ENVIRONMENT_MISMATCH" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "FLEET_OPS_REQUIRES_UPGRADE" | "IMAGE_REF_INVALID" | "IMAGE_SCAN_NOT_FOUND" | "IMAGE_SCAN_REPORT_NOT_FOUND" | "REGISTRY_CREDENTIAL_INVALID" | "REGISTRY_CREDENTIAL_EXISTS" | "REGISTRY_CREDENTIAL_NOT_FOUND" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AMOUNT_USD_MISMATCH" | "CURRENCY_NOT_GOVERNABLE" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH" | "USER_REQUIRED" | "HUMAN_DECISION_REQUIRED" | "SELF_APPROVAL_FORBIDDEN" | "APPROVER_ROLE_REQUIRED" | "NOT_THE_REQUESTER" | "REQUEST_NOT_FOUND" | "WRAP_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_EXPIRED" | "ALREADY_DECIDED_BY_YOU" | "REQUEST_JOB_NOT_HELD" | "WRAP_EXISTS" | "WIRE_KEY_MISSING" | "WRAP_GONE" | "WRAP_UNREADABLE" | "STRIPE_NOT_CONFIGURED" | "STRIPE_ERROR" | "STRIPE_CUSTOMER_REQUIRED" | "STRIPE_DISABLED" | "WEBHOOK_SIGNATURE_INVALID";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -5644,6 +5829,159 @@ export interface components {
             /** @enum {string} */
             pricing_model: "per_task" | "per_hour" | "per_day" | "subscription" | "free";
             rail: components["schemas"]["TransferRail"];
+        };
+        /** @description An image the org has asked Warden to scan, with its latest scan. */
+        Image: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description What the reference pointed to at the latest scan. */
+            digest: string | null;
+            id: string;
+            latest_scan_id: string;
+            /** @enum {string} */
+            latest_scan_status: "queued" | "running" | "succeeded" | "failed";
+            org_id: string;
+            ref: string;
+            registry: string;
+            repository: string;
+            tag: string | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description One advisory that applies to one installed package. */
+        ImageFinding: {
+            /** @description The OSV record's id (`CVE-…`, `GHSA-…`, `DSA-…`). */
+            advisory_id: string;
+            aliases: string[];
+            /** @enum {string} */
+            ecosystem: "Debian" | "Alpine" | "npm" | "PyPI";
+            /** @description Versions that fix it, lowest first; empty when no fix is known. */
+            fixed_versions: string[];
+            installed_version: string;
+            package: string;
+            /** @enum {string} */
+            severity: "critical" | "high" | "medium" | "low" | "unknown";
+            summary: string | null;
+        };
+        /** @description One installed package found in the image's file system (after every layer's deletions). */
+        ImagePackage: {
+            /** @enum {string} */
+            ecosystem: "Debian" | "Alpine" | "npm" | "PyPI";
+            name: string;
+            /** @description The file it was read from (`var/lib/dpkg/status`, `app/node_modules/x/package.json`). */
+            path: string;
+            /** @description The source package (dpkg `Source:`, apk origin) advisories of Debian and Alpine name. */
+            source: string | null;
+            version: string;
+        };
+        /**
+         * @description What Warden presents to one registry host when it reads an image of the org: a user name and
+         *     password (HTTP Basic, or at the registry's token service when it answers with a Bearer
+         *     challenge) or an access token (sent as `Bearer`). The secret is encrypted at rest (AES-256-GCM
+         *     under the org's data key) and never returned, logged or audited; at most its last four
+         *     characters are shown.
+         */
+        ImageRegistryCredential: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            /**
+             * @description `basic`: user name and password; `token`: an access token sent as `Bearer`.
+             * @enum {string}
+             */
+            kind: "basic" | "token";
+            org_id: string;
+            /** @description The registry host, with its port when not the default (`ghcr.io`, `registry.example.com:5000`). */
+            registry: string;
+            /** @description The password's or token's last four characters; null when it is shorter than 16 characters. */
+            secret_last_four: string | null;
+            username: string | null;
+        };
+        /**
+         * @description One scan of a container image: `queued` until a worker takes it, `running` while Warden reads
+         *     the image from its registry, then `succeeded` (its report is at
+         *     `GET /api/v1/images/{ref}/scan-report`) or `failed` with the reason in `reason`.
+         */
+        ImageScan: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description What the reference pointed to when the scan was asked for (an image index's digest for a multi-platform image); null when the registry could not tell. */
+            digest: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            id: string;
+            org_id: string;
+            /** @description Why the scan failed, in words; null unless `failed`. */
+            reason: string | null;
+            /** @description The full reference scanned: `registry/repository:tag` or `registry/repository@sha256:…`. */
+            ref: string;
+            registry: string;
+            repository: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed";
+            tag: string | null;
+        };
+        /**
+         * @description The latest succeeded scan of an image: what Warden read from the registry (digest, size,
+         *     layers, platform, base OS), the installed packages (dpkg, apk, Node `package.json`s, Python
+         *     `*.dist-info/METADATA`) and the advisories from `OSV_DATA_DIR` that apply to them, by severity
+         *     with their fixed versions. `advisories.loaded` false means no advisories were loaded: no
+         *     finding then says nothing about the image, and `verdict` is `no_advisories_loaded`, never
+         *     `clean`.
+         */
+        ImageScanReport: {
+            advisories: {
+                /** @description Whether any OSV record was loaded from `OSV_DATA_DIR`. */
+                loaded: boolean;
+                /** Format: int32 */
+                records: number;
+            };
+            counts: {
+                /** Format: int32 */
+                critical: number;
+                /** Format: int32 */
+                high: number;
+                /** Format: int32 */
+                low: number;
+                /** Format: int32 */
+                medium: number;
+                /** Format: int32 */
+                total: number;
+                /** Format: int32 */
+                unknown: number;
+            };
+            digest: string;
+            /** @description The findings grouped by severity, most severe first within the report. */
+            findings: {
+                critical: components["schemas"]["ImageFinding"][];
+                high: components["schemas"]["ImageFinding"][];
+                low: components["schemas"]["ImageFinding"][];
+                medium: components["schemas"]["ImageFinding"][];
+                unknown: components["schemas"]["ImageFinding"][];
+            };
+            /** Format: int32 */
+            layer_count: number;
+            /** @description The platform manifest read (differs from `digest` for an image index). */
+            manifest_digest: string;
+            /** @description The base OS from `/etc/os-release` (or `/usr/lib/os-release`); null when the image has none. */
+            os: {
+                id: string | null;
+                pretty_name: string | null;
+                version_id: string | null;
+            } | null;
+            packages: components["schemas"]["ImagePackage"][];
+            /** @example linux/amd64 */
+            platform: string;
+            scan: components["schemas"]["ImageScan"];
+            /**
+             * Format: int64
+             * @description The config and compressed layers, as the manifest declares them.
+             */
+            size_bytes: number;
+            /** @enum {string} */
+            verdict: "vulnerable" | "no_known_vulnerabilities" | "no_advisories_loaded";
         };
         /**
          * @description A fresh 32-byte data-encryption key (DEK) for one value the agent sends Warden, in two forms:
@@ -7045,6 +7383,16 @@ export interface components {
         GatewayKeyIdPath: string;
         /** @description The mapping's id (`gam_…`). */
         GitopsAppMappingIdPath: string;
+        /**
+         * @description The image reference, percent-encoded as one path segment (`my-org%2Fmy-agent:v1.0.0`):
+         *     `[registry/]repository[:tag][@sha256:digest]`. Without a registry host (a first component with
+         *     a `.` or `:`, or `localhost`) the image is on `IMAGE_DEFAULT_REGISTRY`; without a tag or digest
+         *     the tag is `latest`.
+         * @example my-org%2Fmy-agent:v1.0.0
+         */
+        ImageRefPath: string;
+        /** @description The scan's id (`iscan_…`). */
+        ImageScanIdPath: string;
         /** @description The installation's id. */
         InstallationIdPath: string;
         /** @description The job's id (`job_…`). */
@@ -7059,6 +7407,8 @@ export interface components {
         PolicyIdPath: string;
         /** @description The project's id (a workspace's `ws_` id). A project of another org answers 404. */
         ProjectIdPath: string;
+        /** @description The registry credential's id (`rcred_…`). */
+        RegistryCredentialIdPath: string;
         /** @description The role's id. */
         RoleIdPath: string;
         /** @description The discovered secret's id (`sec_…`). */
@@ -12542,6 +12892,420 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listImageRegistryCredentials: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of registry credentials. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "registry_credentials": [
+                     *         {
+                     *           "id": "rcred_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "registry": "ghcr.io",
+                     *           "kind": "basic",
+                     *           "username": "ci-bot",
+                     *           "secret_last_four": "Qz9x",
+                     *           "created_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        registry_credentials: components["schemas"]["ImageRegistryCredential"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createImageRegistryCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "registry": "ghcr.io",
+                 *       "username": "ci-bot",
+                 *       "password": "ghp_example0not0a0real0tokenQz9x"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Write-only. */
+                    password?: string;
+                    /** @description The registry host (lower case), with its port when not the default. */
+                    registry: string;
+                    /** @description An access token sent as `Bearer`; write-only. */
+                    token?: string;
+                    username?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The credential (without its secret). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "rcred_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "registry": "ghcr.io",
+                     *       "kind": "basic",
+                     *       "username": "ci-bot",
+                     *       "secret_last_four": "Qz9x",
+                     *       "created_at": "2026-11-24T09:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ImageRegistryCredential"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteImageRegistryCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registry credential's id (`rcred_…`). */
+                id: components["parameters"]["RegistryCredentialIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getImageScan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The scan's id (`iscan_…`). */
+                id: components["parameters"]["ImageScanIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scan. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "iscan_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "ref": "registry-1.docker.io/my-org/my-agent:v1.0.0",
+                     *       "registry": "registry-1.docker.io",
+                     *       "repository": "my-org/my-agent",
+                     *       "tag": "v1.0.0",
+                     *       "digest": "sha256:2b7f4e1a9c3d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7",
+                     *       "status": "failed",
+                     *       "reason": "layer sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 is 2147483648 bytes, over IMAGE_SCAN_MAX_LAYER_BYTES (536870912)",
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "started_at": "2026-11-24T09:00:01Z",
+                     *       "finished_at": "2026-11-24T09:00:01Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ImageScan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listImages: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. Omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description How many items a page holds at most. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of images. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "images": [
+                     *         {
+                     *           "id": "img_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "ref": "registry-1.docker.io/my-org/my-agent:v1.0.0",
+                     *           "registry": "registry-1.docker.io",
+                     *           "repository": "my-org/my-agent",
+                     *           "tag": "v1.0.0",
+                     *           "digest": "sha256:2b7f4e1a9c3d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7",
+                     *           "latest_scan_id": "iscan_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *           "latest_scan_status": "succeeded",
+                     *           "created_at": "2026-11-24T09:00:00Z",
+                     *           "updated_at": "2026-11-24T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "has_more": false,
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Pagination"] & {
+                        images: components["schemas"]["Image"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    scanImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The image reference, percent-encoded as one path segment (`my-org%2Fmy-agent:v1.0.0`):
+                 *     `[registry/]repository[:tag][@sha256:digest]`. Without a registry host (a first component with
+                 *     a `.` or `:`, or `localhost`) the image is on `IMAGE_DEFAULT_REGISTRY`; without a tag or digest
+                 *     the tag is `latest`.
+                 * @example my-org%2Fmy-agent:v1.0.0
+                 */
+                ref: components["parameters"]["ImageRefPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scan (queued, running, or failed at once), new or the one already under way for this digest. */
+            202: {
+                headers: {
+                    /** @description The scan's status resource. */
+                    Location?: string;
+                    "RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "iscan_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *       "ref": "registry-1.docker.io/my-org/my-agent:v1.0.0",
+                     *       "registry": "registry-1.docker.io",
+                     *       "repository": "my-org/my-agent",
+                     *       "tag": "v1.0.0",
+                     *       "digest": "sha256:2b7f4e1a9c3d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7",
+                     *       "status": "queued",
+                     *       "reason": null,
+                     *       "created_at": "2026-11-24T09:00:00Z",
+                     *       "started_at": null,
+                     *       "finished_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ImageScan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getImageScanReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The image reference, percent-encoded as one path segment (`my-org%2Fmy-agent:v1.0.0`):
+                 *     `[registry/]repository[:tag][@sha256:digest]`. Without a registry host (a first component with
+                 *     a `.` or `:`, or `localhost`) the image is on `IMAGE_DEFAULT_REGISTRY`; without a tag or digest
+                 *     the tag is `latest`.
+                 * @example my-org%2Fmy-agent:v1.0.0
+                 */
+                ref: components["parameters"]["ImageRefPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest report. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "scan": {
+                     *         "id": "iscan_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "org_id": "org_01jd4v3k8m2q6r9t1w5y7z0abc",
+                     *         "ref": "registry-1.docker.io/my-org/my-agent:v1.0.0",
+                     *         "registry": "registry-1.docker.io",
+                     *         "repository": "my-org/my-agent",
+                     *         "tag": "v1.0.0",
+                     *         "digest": "sha256:2b7f4e1a9c3d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7",
+                     *         "status": "succeeded",
+                     *         "reason": null,
+                     *         "created_at": "2026-11-24T09:00:00Z",
+                     *         "started_at": "2026-11-24T09:00:01Z",
+                     *         "finished_at": "2026-11-24T09:00:09Z"
+                     *       },
+                     *       "digest": "sha256:2b7f4e1a9c3d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7",
+                     *       "manifest_digest": "sha256:2b7f4e1a9c3d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7",
+                     *       "platform": "linux/amd64",
+                     *       "size_bytes": 31457280,
+                     *       "layer_count": 3,
+                     *       "os": {
+                     *         "id": "debian",
+                     *         "version_id": "12",
+                     *         "pretty_name": "Debian GNU/Linux 12 (bookworm)"
+                     *       },
+                     *       "packages": [
+                     *         {
+                     *           "ecosystem": "Debian",
+                     *           "name": "openssl",
+                     *           "version": "3.0.11-1~deb12u1",
+                     *           "source": "openssl",
+                     *           "path": "var/lib/dpkg/status"
+                     *         },
+                     *         {
+                     *           "ecosystem": "npm",
+                     *           "name": "lodash",
+                     *           "version": "4.17.20",
+                     *           "source": null,
+                     *           "path": "app/node_modules/lodash/package.json"
+                     *         }
+                     *       ],
+                     *       "advisories": {
+                     *         "loaded": true,
+                     *         "records": 1250
+                     *       },
+                     *       "verdict": "vulnerable",
+                     *       "counts": {
+                     *         "critical": 0,
+                     *         "high": 1,
+                     *         "medium": 0,
+                     *         "low": 0,
+                     *         "unknown": 0,
+                     *         "total": 1
+                     *       },
+                     *       "findings": {
+                     *         "critical": [],
+                     *         "high": [
+                     *           {
+                     *             "advisory_id": "GHSA-35jh-r3h4-6jhm",
+                     *             "aliases": [
+                     *               "CVE-2021-23337"
+                     *             ],
+                     *             "summary": "Command Injection in lodash",
+                     *             "severity": "high",
+                     *             "ecosystem": "npm",
+                     *             "package": "lodash",
+                     *             "installed_version": "4.17.20",
+                     *             "fixed_versions": [
+                     *               "4.17.21"
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "medium": [],
+                     *         "low": [],
+                     *         "unknown": []
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ImageScanReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -77,6 +77,13 @@ async function main(spec: SpecOptions): Promise<void> {
     );
   const brokerTimer = setInterval(expireBroker, BROKER_SWEEP_INTERVAL_MS);
   brokerTimer.unref();
+  // At start-up and every minute: image scans a stopped instance left running are marked failed
+  // (never re-run on their own), and queued ones are taken by this instance's workers.
+  const recoverScans = () =>
+    services.images.recover().catch((error: Error) => logger.error({ err_message: error.message }, 'image scan recovery failed'));
+  const scanTimer = setInterval(recoverScans, BROKER_SWEEP_INTERVAL_MS);
+  scanTimer.unref();
+  void recoverScans();
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -85,6 +92,7 @@ async function main(spec: SpecOptions): Promise<void> {
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     clearInterval(maintenanceTimer);
     clearInterval(brokerTimer);
+    clearInterval(scanTimer);
     const force = setTimeout(() => {
       logger.warn('in-flight requests did not finish in time; closing their connections');
       server.closeAllConnections();

@@ -59,6 +59,9 @@ const scriptImports = scripts.flatMap(importsOf);
 /** Which store owns each table (README "Where things live"): only it writes the table. */
 const TABLE_OWNERS: Record<string, string> = {
   support_tickets: 'src/modules/support/support-ticket-store.ts',
+  image_registry_credentials: 'src/modules/images/registry-credential-store.ts',
+  images: 'src/modules/images/image-store.ts',
+  image_scans: 'src/modules/images/image-scan-store.ts',
   orgs: 'src/modules/orgs/org-store.ts',
   users: 'src/modules/users/user-store.ts',
   roles: 'src/modules/rbac/rbac-store.ts',

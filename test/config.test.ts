@@ -64,6 +64,14 @@ describe('configuration from the environment', () => {
       STRIPE_SECRET_KEY: 'sk_test_123',
       STRIPE_API_BASE: 'http://stripe-mock:12111',
       STRIPE_WEBHOOK_SECRET: 'whsec_123',
+      OSV_DATA_DIR: '/var/lib/osv',
+      IMAGE_DEFAULT_REGISTRY: 'registry.example.com',
+      IMAGE_INSECURE_REGISTRIES: 'Registry.Internal:5000, localhost',
+      IMAGE_SCAN_MAX_LAYER_BYTES: '1048576',
+      IMAGE_SCAN_MAX_TOTAL_BYTES: '4194304',
+      IMAGE_SCAN_MAX_UNPACKED_BYTES: '8388608',
+      IMAGE_SCAN_TIMEOUT_MS: '60000',
+      IMAGE_SCAN_CONCURRENCY: '4',
     });
     assert.deepEqual(config, {
       port: 8080,
@@ -109,7 +117,26 @@ describe('configuration from the environment', () => {
       gitops: { enabled: true, observationWindowMinutes: 45, recheckSeconds: 0 },
       support: { email: 'support@example.com', slackWebhookUrl: 'https://hooks.slack.com/services/T000/B000/xyz' },
       stripe: { secretKey: 'sk_test_123', apiBase: 'http://stripe-mock:12111', webhookSecret: 'whsec_123' },
+      images: {
+        osvDataDir: '/var/lib/osv',
+        defaultRegistry: 'registry.example.com',
+        insecureRegistries: ['registry.internal:5000', 'localhost'],
+        maxLayerBytes: 1048576,
+        maxTotalBytes: 4194304,
+        maxUnpackedBytes: 8388608,
+        scanTimeoutMs: 60000,
+        concurrency: 4,
+      },
     });
+  });
+
+  it('refuses an image registry that is not a host or host:port', () => {
+    assert.throws(
+      () => loadConfig({ IMAGE_DEFAULT_REGISTRY: 'https://registry.example.com/', IMAGE_INSECURE_REGISTRIES: 'ok.example.com, bad host' }),
+      (error: Error) =>
+        /IMAGE_DEFAULT_REGISTRY: "https:\/\/registry.example.com\/" is not a host/.test(error.message) &&
+        /IMAGE_INSECURE_REGISTRIES: "bad host" is not a host/.test(error.message),
+    );
   });
 
   it('refuses a SUPPORT_EMAIL that is not one address (it becomes a mail header) and a webhook that is not a URL', () => {

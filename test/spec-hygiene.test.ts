@@ -80,6 +80,7 @@ describe('spec hygiene', () => {
         ]),
       ),
       retrySupportTicketDelivery: 'the event carries the delivery’s outcome, known only once the mail or Slack call is over',
+      scanImage: 'calls out: the registry is asked for the digest outside any transaction; the scan and its event commit after',
       completeAgentJob: 'the event names the job and its outcome (job.completed or job.failed), which the 204 answer does not carry',
       issueAgentDek: 'the event must not carry the sealed and wrapped key as its after, only its id',
       retrieveRequestWrap: 'the event must not carry the secret value the answer does',

@@ -74,6 +74,27 @@ export interface Config {
   oidc?: OidcConfig;
   support: SupportConfig;
   stripe: StripeConfig;
+  images: ImagesConfig;
+}
+
+/** Container image scans: where advisories come from, which registries, and the bounds of one scan. */
+export interface ImagesConfig {
+  /** OSV_DATA_DIR: a directory of OSV JSON records; unset = reports say no advisories are loaded. */
+  osvDataDir: string | undefined;
+  /** IMAGE_DEFAULT_REGISTRY: the registry host of a reference that names none. */
+  defaultRegistry: string;
+  /** IMAGE_INSECURE_REGISTRIES: hosts (`name` or `name:port`) spoken to over plain http (they must be in OUTBOUND_ALLOWED_HOSTS too). */
+  insecureRegistries: string[];
+  /** IMAGE_SCAN_MAX_LAYER_BYTES: the largest compressed layer read. */
+  maxLayerBytes: number;
+  /** IMAGE_SCAN_MAX_TOTAL_BYTES: the largest image (config and compressed layers) read. */
+  maxTotalBytes: number;
+  /** IMAGE_SCAN_MAX_UNPACKED_BYTES: the most bytes all layers may unpack to (a gzip bomb stops here). */
+  maxUnpackedBytes: number;
+  /** IMAGE_SCAN_TIMEOUT_MS: the longest one scan may take; also the longest silence of one registry call is OUTBOUND_TIMEOUT_MS. */
+  scanTimeoutMs: number;
+  /** IMAGE_SCAN_CONCURRENCY: scans one instance runs at once. */
+  concurrency: number;
 }
 
 /** Where support tickets go: without an address or webhook a ticket is kept but marked not delivered. */
@@ -225,6 +246,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   public_stats: { perIp: { limit: 60, windowSeconds: 60 } },
   // Each ticket sends a mail or a Slack message to the support team: nobody may flood them.
   support: { perIp: { limit: 60, windowSeconds: 3600 }, perOrg: { limit: 30, windowSeconds: 3600 } },
+  // Each image scan reads up to IMAGE_SCAN_MAX_TOTAL_BYTES from a registry: an org may not make Warden a download engine.
+  image_scan: { perIp: { limit: 240, windowSeconds: 3600 }, perOrg: { limit: 120, windowSeconds: 3600 } },
 };
 
 export class ConfigError extends Error {
@@ -414,6 +437,24 @@ export function loadConfig(env: Env = process.env): Config {
       apiBase: url('STRIPE_API_BASE', 'https://api.stripe.com')!,
       webhookSecret: env.STRIPE_WEBHOOK_SECRET?.trim() || undefined,
     },
+    images: {
+      osvDataDir: env.OSV_DATA_DIR?.trim() || undefined,
+      defaultRegistry: hostOf(
+        'IMAGE_DEFAULT_REGISTRY',
+        env.IMAGE_DEFAULT_REGISTRY?.trim().toLowerCase() || 'registry-1.docker.io',
+        problems,
+      ),
+      insecureRegistries: (env.IMAGE_INSECURE_REGISTRIES ?? '')
+        .split(',')
+        .map((entry) => entry.trim().toLowerCase())
+        .filter(Boolean)
+        .map((host) => hostOf('IMAGE_INSECURE_REGISTRIES', host, problems)),
+      maxLayerBytes: read('IMAGE_SCAN_MAX_LAYER_BYTES', 512 * 1024 * 1024, integer(1024, 64 * 1024 ** 3)),
+      maxTotalBytes: read('IMAGE_SCAN_MAX_TOTAL_BYTES', 2 * 1024 ** 3, integer(1024, 256 * 1024 ** 3)),
+      maxUnpackedBytes: read('IMAGE_SCAN_MAX_UNPACKED_BYTES', 8 * 1024 ** 3, integer(1024, 1024 ** 4)),
+      scanTimeoutMs: read('IMAGE_SCAN_TIMEOUT_MS', 600_000, integer(1000, 24 * 3_600_000)),
+      concurrency: read('IMAGE_SCAN_CONCURRENCY', 2, integer(1, 64)),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -492,6 +533,13 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A registry host (`name` or `name:port`, lower case). */
+function hostOf(name: string, host: string, problems: string[]): string {
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/.test(host))
+    problems.push(`${name}: ${JSON.stringify(host)} is not a host or host:port`);
+  return host;
 }
 
 /** SUPPORT_*: the mailbox must be one address (it becomes a mail header), the webhook an absolute URL. */

@@ -222,6 +222,13 @@ export const ERROR_CODES = {
   OIDC_EMAIL_DOMAIN_NOT_ALLOWED: { status: 403, meaning: 'The email’s domain is not in OIDC_ALLOWED_EMAIL_DOMAINS.' },
   OIDC_NO_ORG: { status: 403, meaning: 'The user is new and their claims map to no org (OIDC_ORG_MAP, OIDC_DEFAULT_ORG).' },
   OIDC_PROVIDER_UNAVAILABLE: { status: 502, meaning: 'The identity provider could not be reached, or its answer could not be read.' },
+  FLEET_OPS_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include fleet operations (container image scans).' },
+  IMAGE_REF_INVALID: { status: 400, meaning: 'The image reference is not `[registry/]repository[:tag][@sha256:digest]`.' },
+  IMAGE_SCAN_NOT_FOUND: { status: 404, meaning: 'No image scan with this id exists in your org.' },
+  IMAGE_SCAN_REPORT_NOT_FOUND: { status: 404, meaning: 'No scan of this image reference has succeeded in your org (yet).' },
+  REGISTRY_CREDENTIAL_INVALID: { status: 422, meaning: 'A registry credential needs a username and password, or a token, not both.' },
+  REGISTRY_CREDENTIAL_EXISTS: { status: 409, meaning: 'The org already has a credential for this registry host; delete it first.' },
+  REGISTRY_CREDENTIAL_NOT_FOUND: { status: 404, meaning: 'No registry credential with this id exists in your org.' },
   REGISTRY_NETWORK_REQUIRES_UPGRADE: { status: 402, meaning: 'The org’s plan does not include the registry network.' },
   UNKNOWN_CURRENCY: { status: 422, meaning: 'The currency is not an ISO 4217 code Warden knows.' },
   TRANSFER_RECIPIENT_INVALID: {

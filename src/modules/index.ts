@@ -11,6 +11,7 @@ import { gatewayHandlers } from './gateway';
 import { gatewayKeysHandlers } from './gateway-keys';
 import { gitopsHandlers } from './gitops';
 import type { HandlerMap } from './handler';
+import { imagesHandlers } from './images';
 import { installationsHandlers } from './installations';
 import { jobsHandlers } from './jobs';
 import { ledgerHandlers } from './ledger';
@@ -64,4 +65,5 @@ export const handlers = {
   ...accessRequestsHandlers,
   ...wrapsHandlers,
   ...supportHandlers,
+  ...imagesHandlers,
 } satisfies HandlerMap;

@@ -24,6 +24,7 @@ import { DecisionService } from './decisions';
 import { GatewayService } from './gateway';
 import { GatewayKeyService } from './gateway-keys';
 import { GitopsService } from './gitops';
+import { ImageService } from './images';
 import { InstallationService } from './installations';
 import { JobService } from './jobs';
 import { LedgerService } from './ledger';
@@ -197,5 +198,7 @@ export function createServices(options: ServiceOptions) {
     marketplace: new MarketplaceService(db, orgs, registry, ledger),
     oidc: new OidcService(db, config.oidc, outbound, config.outbound.timeoutMs, auth, users, audit),
     support: new SupportService(db, orgs, workspaces, audit, mailer, outbound, config.support),
+    // Registry credentials are sealed like vendor credentials; registry calls go through the outbound client.
+    images: new ImageService(db, orgs, audit, outbound, cipher, { ...config.images, timeoutMs: config.outbound.timeoutMs }, logger),
   };
 }

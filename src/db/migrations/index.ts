@@ -25,6 +25,7 @@ import { GovernanceEpochs1733220000000 } from './1733220000000-governance-epochs
 import { BillingStripe1733300000000 } from './1733300000000-billing-stripe';
 import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
 import { SupportTickets1733320000000 } from './1733320000000-support-tickets';
+import { ImageScans1733400000000 } from './1733400000000-image-scans';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -56,5 +57,6 @@ export const migrations: Array<new () => MigrationInterface> = [
   Gitops1733130000000,
   AccessRequests1733140000000,
   SupportTickets1733320000000,
+  ImageScans1733400000000,
   BillingStripe1733300000000,
 ];

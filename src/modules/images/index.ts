@@ -1,0 +1,2 @@
+export { imagesHandlers } from './handlers';
+export { ImageService, INTERRUPTED, STALE_SECONDS } from './images-service';
