@@ -136,13 +136,37 @@ export class UserService {
    * org is locked before the email is looked up, so of two first sign-ins of one person exactly
    * one creates the user and the other finds them.
    */
-  async provision(orgId: string, email: string, role: BuiltInRoleName): Promise<{ user: User; created: boolean }> {
+  async provision(
+    orgId: string,
+    email: string,
+    role: BuiltInRoleName,
+    names: UserNames = {},
+  ): Promise<{ user: User; created: boolean }> {
     await this.orgs.reserveQuota(orgId, 'users', () => this.store.countInOrg(orgId));
     const existing = await this.store.findByEmail(email);
     if (existing) return { user: toUser(existing), created: false };
-    const { id } = await this.insert(orgId, email, UNUSABLE_PASSWORD_HASH, role);
+    const { id } = await this.insert(orgId, email, UNUSABLE_PASSWORD_HASH, role, names);
     await this.store.markEmailVerified(id);
     return { user: (await this.find(id))!, created: true };
+  }
+
+  /**
+   * Sets the names an identity provider vouches for; a name it did not send is left as it is.
+   * The names changed (before and after), none when they already matched.
+   */
+  async updateNames(userId: string, names: UserNames): Promise<{ before: UserNames; after: UserNames } | undefined> {
+    const current = (await this.store.findById(userId))!;
+    const before: UserNames = {};
+    const after: UserNames = {};
+    for (const field of ['first_name', 'last_name'] as const) {
+      const value = names[field];
+      if (value === undefined || value === current[field]) continue;
+      before[field] = current[field] ?? undefined;
+      after[field] = value;
+    }
+    if (Object.keys(after).length === 0) return undefined;
+    await this.store.setNames(userId, { first_name: after.first_name ?? current.first_name, last_name: after.last_name ?? current.last_name });
+    return { before, after };
   }
 
   /** Stamps the user's last login; the user as it now is. */

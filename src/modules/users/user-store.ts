@@ -90,6 +90,10 @@ export class UserStore {
     await this.db.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [userId]);
   }
 
+  async setNames(userId: string, names: Pick<UserRow, 'first_name' | 'last_name'>): Promise<void> {
+    await this.db.query(`UPDATE users SET first_name = $2, last_name = $3 WHERE id = $1`, [userId, names.first_name, names.last_name]);
+  }
+
   async markLoggedIn(userId: string): Promise<ShownUserRow | undefined> {
     const { rows } = await this.db.query<ShownUserRow>(`UPDATE users SET last_login_at = now() WHERE id = $1 RETURNING ${SHOWN_COLUMNS}`, [
       userId,
