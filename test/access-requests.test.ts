@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { approveWith, type Broker, createWireAgent, createWorkflow, readRequestBody, SECRET_REF, setUpBroker } from './support/broker';
-import { assertNoSecretAtRest, theAuditEventOf } from './support/identity';
+import { assertNoSecretAtRest, PASSWORD, rowCounts, theAuditEventOf } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('access requests: create, list, approve, reject, cancel, expire (seed 002)', () => {
@@ -132,6 +132,68 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
     const { body: request } = await createRead({}, approver.auth).expect(201);
     assert.equal((await decide(request.id, 'approve', approver).expect(403)).body.code, 'SELF_APPROVAL_FORBIDDEN');
     assert.equal((await decide(request.id, 'reject', approver).expect(403)).body.code, 'SELF_APPROVAL_FORBIDDEN');
+  });
+
+  it('the four-eyes rule survives a malicious admin: no sock-puppet user can be made an approver of their own request', async () => {
+    // An org whose production workflow wants one approval from anyone holding request.approve.
+    const org = await setUpBroker(warden, 'Four eyes org');
+    await createWireAgent(warden, org, 'agent-four-eyes');
+    await createWorkflow(warden, org, { match: { environment_names: ['production'] }, required_approvals: 1, approver_roles: [] });
+    const admin = org.outsider;
+    const { body: request } = await warden.request.post('/api/v1/requests/read').set(admin.auth).send(readRequestBody(org)).expect(201);
+    assert.equal(request.status, 'pending');
+    assert.equal((await decide(request.id, 'approve', admin).expect(403)).body.code, 'SELF_APPROVAL_FORBIDDEN');
+    const tables = ['users', 'roles', 'user_roles'];
+    const before = await rowCounts(warden, tables);
+
+    // A second user the admin controls, made an admin or given an approver role: refused.
+    const puppetEmail = `puppet-${Date.now()}@example.com`;
+    const asAdmin = await warden.request
+      .post('/api/v1/users')
+      .set(admin.auth)
+      .send({ email: puppetEmail, password: PASSWORD, role: 'admin' })
+      .expect(403);
+    assert.equal(asAdmin.body.code, 'GRANT_REQUIRES_OWNER');
+    const created = await warden.request.post('/api/v1/users').set(admin.auth).send({ email: puppetEmail, password: PASSWORD }).expect(201);
+    const login = await warden.request.post('/api/v1/auth/login').send({ email: puppetEmail, password: PASSWORD }).expect(200);
+    const puppet = { id: created.body.id as string, auth: { Authorization: `Bearer ${login.body.token}` } };
+    const security = (await warden.request.get('/api/v1/roles').set(admin.auth).expect(200)).body.roles.find(
+      (role: { name: string }) => role.name === 'security',
+    );
+    for (const roleId of ['rol_admin', security.id]) {
+      const grant = await warden.request.post('/api/v1/user-roles').set(admin.auth).send({ user_id: puppet.id, role_id: roleId }).expect(403);
+      assert.equal(grant.body.code, 'GRANT_REQUIRES_OWNER');
+    }
+    const stamp = await warden.request
+      .post('/api/v1/roles')
+      .set(admin.auth)
+      .send({ name: 'rubber-stamp', permissions: ['request.approve'] })
+      .expect(403);
+    assert.equal(stamp.body.code, 'GRANT_REQUIRES_OWNER');
+    // A harmless role the puppet holds cannot be widened afterwards either.
+    const reader = await warden.request.post('/api/v1/roles').set(admin.auth).send({ name: 'reader', permissions: ['request.read'] }).expect(201);
+    await warden.request.post('/api/v1/user-roles').set(admin.auth).send({ user_id: puppet.id, role_id: reader.body.id }).expect(201);
+    const widen = await warden.request
+      .put(`/api/v1/roles/${reader.body.id}/permissions`)
+      .set(admin.auth)
+      .send({ permissions: ['request.read', 'request.approve'] })
+      .expect(403);
+    assert.equal(widen.body.code, 'GRANT_REQUIRES_OWNER');
+    assert.deepEqual(await rowCounts(warden, tables), {
+      users: before.users! + 1,
+      roles: before.roles! + 1,
+      user_roles: before.user_roles! + 1,
+    });
+
+    // So the puppet cannot approve, and the request is still waiting for a second person.
+    const attempt = await decide(request.id, 'approve', puppet).expect(403);
+    assert.equal(attempt.body.code, 'PERMISSION_DENIED');
+    const still = await warden.request.get(`/api/v1/requests/${request.id}`).set(admin.auth).expect(200);
+    assert.equal(still.body.status, 'pending');
+    assert.deepEqual(still.body.approvals, []);
+    // A real approver the owner appointed decides it.
+    const approved = await decide(request.id, 'approve', org.approvers[0]).expect(200);
+    assert.equal(approved.body.status, 'approved');
   });
 
   it('a member without request.approve is refused with 403', async () => {

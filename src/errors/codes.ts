@@ -61,6 +61,10 @@ export const ERROR_CODES = {
   ORG_CREDENTIAL_REQUIRED: { status: 403, meaning: 'The operation acts inside an org, and the credential belongs to none.' },
   PLATFORM_ADMIN_REQUIRED: { status: 403, meaning: 'Only a platform admin session may do this.' },
   PRIVILEGE_ESCALATION: { status: 403, meaning: 'The change would grant or remove more than the caller holds.' },
+  GRANT_REQUIRES_OWNER: {
+    status: 403,
+    meaning: 'Only an org owner grants a person the power to decide requests and approvals or to manage users and roles.',
+  },
   NOT_THIS_AGENT: { status: 403, meaning: 'An agent secret works only on its own agent’s routes.' },
   NOT_THIS_INSTALLATION: { status: 403, meaning: 'A runtime token works only on its own installation’s lease.' },
   GATEWAY_KEY_AGENT_STOPPED: { status: 403, meaning: 'The gateway key’s agent is disabled by the kill switch or revoked.' },

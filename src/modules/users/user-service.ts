@@ -10,7 +10,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { ApiKeyService } from '../api-keys';
 import type { OrgService } from '../orgs';
-import { assertCanGrant, assertCanTakeAway, type OwnerGuard } from '../rbac';
+import { assertCanGrantToPeople, assertCanTakeAway, type OwnerGuard } from '../rbac';
 import { type ShownUserRow, UserStore } from './user-store';
 
 type User = components['schemas']['User'];
@@ -74,7 +74,7 @@ export class UserService {
   ): Promise<User> {
     const orgId = await this.orgs.scope(principal, input.org_id);
     const role = input.role ?? 'member';
-    assertCanGrant(principal, builtInRole(role)!.permissions, `the ${role} role`);
+    assertCanGrantToPeople(principal, builtInRole(role)!.permissions, `the ${role} role`);
     const passwordHash = await hashPassword(input.password);
     return this.db.transaction(async () => {
       await this.orgs.reserveQuota(orgId, 'users', () => this.store.countInOrg(orgId));
