@@ -3462,7 +3462,10 @@ export interface paths {
         /**
          * List a request's wraps
          * @description Value-free summaries of the request's wraps: whether each is still `available`, was
-         *     `retrieved` (when, by whom) or `expired`. Whoever may see the request may list them.
+         *     `retrieved` (when, by whom) or `expired`. Whoever may see the request may list them (its
+         *     requester, and holders of `request.read`), but only the requester — who alone unwraps a read
+         *     value, and who wrote a patch value — is told each value's length: for everyone else
+         *     `size_bytes` is left out, since a length hints at the value (a 4-digit PIN, a token's format).
          *
          *     Operation id: `listRequestWraps`.
          */
@@ -6645,7 +6648,8 @@ export interface components {
          *     rest under its own data key (wrapped by the key-encryption key). `kind: read` holds a value an
          *     agent fetched for the requester; `kind: patch` holds the requester's new value for the agent.
          *     It is retrieved at most once: the ciphertext is destroyed on retrieval or at `expires_at`,
-         *     whichever comes first. This summary never carries the value.
+         *     whichever comes first. This summary never carries the value, and carries its length
+         *     (`size_bytes`) only to a caller who may know it.
          */
         Wrap: {
             /** Format: date-time */
@@ -6663,9 +6667,9 @@ export interface components {
             retrieved_by: string | null;
             /**
              * Format: int32
-             * @description Length of the value in UTF-8 bytes.
+             * @description Length of the value in UTF-8 bytes. Left out when `GET /requests/{id}/wraps` answers anyone but the requester (a length hints at the value: a PIN, a token format); the agent that posted or retrieves a wrap and the requester who retrieves it always see it.
              */
-            size_bytes: number;
+            size_bytes?: number;
             /**
              * @description `available` until retrieved or expired; the value is gone in the other two.
              * @enum {string}
@@ -15881,24 +15885,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "wraps": [
-                     *         {
-                     *           "id": "wrp_01jd4v3k8m2q6r9t1w5y7z0abc",
-                     *           "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
-                     *           "kind": "read",
-                     *           "status": "available",
-                     *           "created_by": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
-                     *           "size_bytes": 42,
-                     *           "expires_at": "2026-11-03T10:00:00Z",
-                     *           "retrieved_at": null,
-                     *           "retrieved_by": null,
-                     *           "created_at": "2026-11-02T10:06:00Z"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": {
                         wraps: components["schemas"]["Wrap"][];
                     };
