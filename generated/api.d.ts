@@ -1794,7 +1794,7 @@ export interface paths {
          *     Idempotent: when the org already has a customer, the answer is 200 with `created: false` and
          *     nothing is sent to Stripe. Concurrent calls create one customer (Stripe `Idempotency-Key`
          *     derived from the org). Without `STRIPE_SECRET_KEY` the answer is 503 `STRIPE_NOT_CONFIGURED`;
-         *     a Stripe failure is 502 `STRIPE_ERROR`. Audit: `billing.stripe_customer_created`, written once
+         *     a Stripe failure, or a `STRIPE_API_BASE` the outbound rules refuse, is 502 `STRIPE_ERROR`. Audit: `billing.stripe_customer_created`, written once
          *     Stripe answered (never inside a transaction that waits on Stripe).
          *
          *     Operation id: `createStripeCustomer`.
@@ -11127,7 +11127,7 @@ export interface operations {
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            /** @description Stripe refused the request or could not be reached; nothing was recorded. */
+            /** @description Stripe refused the request or could not be reached, or Warden's outbound rules refuse `STRIPE_API_BASE` (not https, or a private address not in `OUTBOUND_ALLOWED_HOSTS`; then nothing is sent); nothing was recorded. */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -11272,7 +11272,7 @@ export interface operations {
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            /** @description Stripe refused the request or could not be reached; a retry continues the same invoice. */
+            /** @description Stripe refused the request or could not be reached, or Warden's outbound rules refuse `STRIPE_API_BASE` (nothing is sent); a retry continues the same invoice. */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];

@@ -161,7 +161,11 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
       (role: { name: string }) => role.name === 'security',
     );
     for (const roleId of ['rol_admin', security.id]) {
-      const grant = await warden.request.post('/api/v1/user-roles').set(admin.auth).send({ user_id: puppet.id, role_id: roleId }).expect(403);
+      const grant = await warden.request
+        .post('/api/v1/user-roles')
+        .set(admin.auth)
+        .send({ user_id: puppet.id, role_id: roleId })
+        .expect(403);
       assert.equal(grant.body.code, 'GRANT_REQUIRES_OWNER');
     }
     const stamp = await warden.request
@@ -171,7 +175,11 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
       .expect(403);
     assert.equal(stamp.body.code, 'GRANT_REQUIRES_OWNER');
     // A harmless role the puppet holds cannot be widened afterwards either.
-    const reader = await warden.request.post('/api/v1/roles').set(admin.auth).send({ name: 'reader', permissions: ['request.read'] }).expect(201);
+    const reader = await warden.request
+      .post('/api/v1/roles')
+      .set(admin.auth)
+      .send({ name: 'reader', permissions: ['request.read'] })
+      .expect(201);
     await warden.request.post('/api/v1/user-roles').set(admin.auth).send({ user_id: puppet.id, role_id: reader.body.id }).expect(201);
     const widen = await warden.request
       .put(`/api/v1/roles/${reader.body.id}/permissions`)

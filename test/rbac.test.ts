@@ -152,7 +152,11 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
       ]);
     }
     // The built-in admin role carries them all: an admin neither assigns it nor creates users with it.
-    const assign = await warden.request.post('/api/v1/user-roles').set(as(deputy)).send({ user_id: worker.id, role_id: 'rol_admin' }).expect(403);
+    const assign = await warden.request
+      .post('/api/v1/user-roles')
+      .set(as(deputy))
+      .send({ user_id: worker.id, role_id: 'rol_admin' })
+      .expect(403);
     assert.equal(assign.body.code, 'GRANT_REQUIRES_OWNER');
     assert.match(assign.body.message, /request\.approve\. Only an org owner grants/);
     const newAdmin = await warden.request
@@ -175,7 +179,9 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
       .expect(403);
     assert.equal(widen.body.code, 'GRANT_REQUIRES_OWNER');
     assert.match(widen.body.message, /request\.approve/);
-    assert.deepEqual((await warden.request.get(`/api/v1/roles/${helper.body.id}`).set(as(deputy)).expect(200)).body.permissions, ['request.read']);
+    assert.deepEqual((await warden.request.get(`/api/v1/roles/${helper.body.id}`).set(as(deputy)).expect(200)).body.permissions, [
+      'request.read',
+    ]);
     assert.deepEqual(await rowCounts(warden, tables), { ...before, roles: before.roles! + 1, user_roles: before.user_roles! + 1 });
 
     // An owner may do each of these.
@@ -190,7 +196,11 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
       .send({ permissions: ['request.read', 'request.approve', 'agent.read'] })
       .expect(200);
     assert.deepEqual(kept.body.permissions, ['request.read', 'request.approve', 'agent.read']);
-    await warden.request.put(`/api/v1/roles/${helper.body.id}/permissions`).set(as(deputy)).send({ permissions: ['agent.read'] }).expect(200);
+    await warden.request
+      .put(`/api/v1/roles/${helper.body.id}/permissions`)
+      .set(as(deputy))
+      .send({ permissions: ['agent.read'] })
+      .expect(200);
     const approver = await warden.request
       .post('/api/v1/roles')
       .set(as(boss))

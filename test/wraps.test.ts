@@ -177,8 +177,9 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
       .send({ ...readRequestBody(broker), value })
       .expect(201);
     await approveWith(warden, request.id, [broker.approvers[1]]);
-    const [{ id: wrapId, size_bytes }] = (await warden.request.get(`/api/v1/requests/${request.id}/wraps`).set(broker.requester.auth).expect(200))
-      .body.wraps;
+    const [{ id: wrapId, size_bytes }] = (
+      await warden.request.get(`/api/v1/requests/${request.id}/wraps`).set(broker.requester.auth).expect(200)
+    ).body.wraps;
     // The requester wrote the new value and is told its length; the approver, who only sees the request, is not.
     assert.equal(size_bytes, Buffer.byteLength(value));
     const approverView = await warden.request.get(`/api/v1/requests/${request.id}/wraps`).set(broker.approvers[1].auth).expect(200);

@@ -289,7 +289,10 @@ export const ERROR_CODES = {
     status: 503,
     meaning: 'Stripe is not configured on this server (STRIPE_SECRET_KEY, or STRIPE_WEBHOOK_SECRET for webhooks).',
   },
-  STRIPE_ERROR: { status: 502, meaning: 'Stripe refused the request or could not be reached.' },
+  STRIPE_ERROR: {
+    status: 502,
+    meaning: 'Stripe refused the request or could not be reached, or the outbound rules refuse STRIPE_API_BASE.',
+  },
   STRIPE_CUSTOMER_REQUIRED: { status: 409, meaning: 'The org has no Stripe customer yet.' },
   STRIPE_DISABLED: { status: 409, meaning: "Stripe invoicing is off in the org's billing settings (stripe_enabled)." },
   WEBHOOK_SIGNATURE_INVALID: {

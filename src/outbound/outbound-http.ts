@@ -344,7 +344,7 @@ export class OutboundHttp {
 }
 
 /** Every connection to the destination goes to the address that was checked, whatever DNS says now. */
-function pinnedLookup({ address, family }: Destination): LookupFunction {
+export function pinnedLookup({ address, family }: Destination): LookupFunction {
   // Node asks for all addresses when it races IPv4 and IPv6; either way it gets the checked one.
   return (_host, options, callback) => {
     if ((options as { all?: boolean }).all)

@@ -136,12 +136,7 @@ export class UserService {
    * org is locked before the email is looked up, so of two first sign-ins of one person exactly
    * one creates the user and the other finds them.
    */
-  async provision(
-    orgId: string,
-    email: string,
-    role: BuiltInRoleName,
-    names: UserNames = {},
-  ): Promise<{ user: User; created: boolean }> {
+  async provision(orgId: string, email: string, role: BuiltInRoleName, names: UserNames = {}): Promise<{ user: User; created: boolean }> {
     await this.orgs.reserveQuota(orgId, 'users', () => this.store.countInOrg(orgId));
     const existing = await this.store.findByEmail(email);
     if (existing) return { user: toUser(existing), created: false };
@@ -165,7 +160,10 @@ export class UserService {
       after[field] = value;
     }
     if (Object.keys(after).length === 0) return undefined;
-    await this.store.setNames(userId, { first_name: after.first_name ?? current.first_name, last_name: after.last_name ?? current.last_name });
+    await this.store.setNames(userId, {
+      first_name: after.first_name ?? current.first_name,
+      last_name: after.last_name ?? current.last_name,
+    });
     return { before, after };
   }
 
