@@ -1548,13 +1548,15 @@ export interface paths {
          *     marked verified. Otherwise the user is created just in time in the org the claims map to
          *     (`OIDC_ORG_CLAIM` + `OIDC_ORG_MAP`, else `OIDC_DEFAULT_ORG`; 403 `OIDC_NO_ORG` when neither
          *     applies) with the built-in role they map to (`OIDC_ROLE_CLAIM` + `OIDC_ROLE_MAP`, else
-         *     `OIDC_DEFAULT_ROLE`), within the org's plan quota (402). The login is the same JWT and
+         *     `OIDC_DEFAULT_ROLE`), within the org's plan quota (402). Either way the user's `first_name` and
+         *     `last_name` follow the provider: `given_name`/`family_name`, else `name` split at its first
+         *     space, cut to 100 characters; a name the provider does not send is left as it is. The login is the same JWT and
          *     server-side session as a password or magic-link login: 302 to the attempt's `redirect_url`
          *     with `#token=<jwt>`, or 200 with the login when the attempt had none. Rate-limited per IP
          *     (with `start`).
          *
          *     Audit: `auth.oidc_login` in the user's org, actor the user, resource the new session (details
-         *     `issuer`, `provisioned`); a first login also writes `auth.oidc_user_provisioned` (resource the
+         *     `issuer`, `provisioned`, and `names_updated` {before, after} when a sign-in changed a name); a first login also writes `auth.oidc_user_provisioned` (resource the
          *     user). A refused callback writes `auth.oidc_login_failed` (outcome `failure`, actor
          *     `anonymous` with the email when known) in the user's org when the email names one, else in
          *     the platform chain.
