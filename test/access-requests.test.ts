@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { approveWith, type Broker, createWireAgent, createWorkflow, readRequestBody, SECRET_REF, setUpBroker } from './support/broker';
+import {
+  approveWith,
+  type Broker,
+  createWireAgent,
+  createWorkflow,
+  type Person,
+  readRequestBody,
+  SECRET_REF,
+  setUpBroker,
+} from './support/broker';
 import { assertNoSecretAtRest, PASSWORD, rowCounts, theAuditEventOf } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -202,6 +211,66 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
     // A real approver the owner appointed decides it.
     const approved = await decide(request.id, 'approve', org.approvers[0]).expect(200);
     assert.equal(approved.body.status, 'approved');
+  });
+
+  it('reverse puppet: whoever created the requester never decides their request (403 CREATOR_DECISION_FORBIDDEN)', async () => {
+    const org = await setUpBroker(warden, 'Reverse puppet org');
+    await createWireAgent(warden, org, 'agent-reverse-puppet');
+    await createWorkflow(warden, org, { match: { environment_names: ['production'] }, required_approvals: 1, approver_roles: [] });
+    const admin = org.outsider; // an admin: holds user.edit and request.approve
+    // Users the owner's first-start key made have no creator in the org.
+    const listed = await warden.request.get('/api/v1/users?limit=200').set(admin.auth).expect(200);
+    const adminRow = listed.body.users.find((user: { id: string }) => user.id === admin.id);
+    assert.equal(adminRow.created_by, null);
+
+    // The admin creates a member (with their login, and with an API key they made) ...
+    const puppets: Person[] = [];
+    // The key needs every permission of the member role it hands out, and user.edit.
+    const member = await warden.request.get('/api/v1/roles/rol_member').set(admin.auth).expect(200);
+    const adminKey = await warden.request
+      .post('/api/v1/api-keys')
+      .set(admin.auth)
+      .send({ name: 'provisioning', permissions: [...member.body.permissions, 'user.edit'] })
+      .expect(201);
+    for (const credential of [admin.auth, { 'X-API-Key': adminKey.body.key as string }]) {
+      const email = `member-${puppets.length}-${Date.now()}@example.com`;
+      const created = await warden.request.post('/api/v1/users').set(credential).send({ email, password: PASSWORD }).expect(201);
+      assert.equal(created.body.role, 'member');
+      assert.equal(created.body.created_by, admin.id);
+      const [row] = await warden.database.dataSource.query('SELECT created_by FROM users WHERE id = $1', [created.body.id]);
+      assert.deepEqual(row, { created_by: admin.id });
+      const login = await warden.request.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+      assert.equal(login.body.user.created_by, admin.id);
+      puppets.push({ id: created.body.id, token: login.body.token, auth: { Authorization: `Bearer ${login.body.token}` } });
+    }
+
+    for (const puppet of puppets) {
+      // ... the member files a request, and the admin tries to decide it: refused, nothing recorded.
+      const { body: request } = await warden.request.post('/api/v1/requests/read').set(puppet.auth).send(readRequestBody(org)).expect(201);
+      assert.equal(request.status, 'pending');
+      for (const verb of ['approve', 'reject'] as const) {
+        const refused = await decide(request.id, verb, admin).expect(403);
+        assert.equal(refused.body.code, 'CREATOR_DECISION_FORBIDDEN');
+        assert.match(refused.body.message, /You created the requester/);
+        assert.match(refused.body.request_id, /^req_/);
+      }
+      const still = await warden.request.get(`/api/v1/requests/${request.id}`).set(admin.auth).expect(200);
+      assert.equal(still.body.status, 'pending');
+      assert.deepEqual(still.body.approvals, []);
+      assert.equal(still.body.job_id, null);
+      const [{ n }] = await warden.database.dataSource.query(
+        'SELECT count(*)::int AS n FROM access_request_approvals WHERE request_id = $1',
+        [request.id],
+      );
+      assert.equal(n, 0);
+      // Another approver, who did not create the member, decides it.
+      const approved = await decide(request.id, 'approve', org.approvers[0]).expect(200);
+      assert.equal(approved.body.status, 'approved');
+      assert.deepEqual(
+        approved.body.approvals.map((a: { approver_id: string }) => a.approver_id),
+        [org.approvers[0].id],
+      );
+    }
   });
 
   it('a member without request.approve is refused with 403', async () => {

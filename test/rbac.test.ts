@@ -140,7 +140,14 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     const worker = await createUserAndLogin(warden, org, 'worker@example.com', 'member');
     const before = await rowCounts(warden, tables);
     const ownerOnly = ['request.approve', 'approval.decide', 'workflow.edit', 'user.edit', 'user_role.edit', 'role.edit'];
-    for (const permission of ownerOnly) {
+    // The admin role lacks workflow.edit (workflows are owner-governed), so granting it is an escalation.
+    const lacking = await warden.request
+      .post('/api/v1/roles')
+      .set(as(deputy))
+      .send({ name: 'deputy-workflow-edit', permissions: ['agent.read', 'workflow.edit'] })
+      .expect(403);
+    assert.equal(lacking.body.code, 'PRIVILEGE_ESCALATION');
+    for (const permission of ownerOnly.filter((name) => name !== 'workflow.edit')) {
       const role = await warden.request
         .post('/api/v1/roles')
         .set(as(deputy))
@@ -373,7 +380,8 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     const keyholder = await warden.request
       .post('/api/v1/roles')
       .set(withKey)
-      .send({ name: 'keyholder', permissions: ['owner.grant'] })
+      // With workflow.edit, which the admin role lacks: Alice then holds every owner permission.
+      .send({ name: 'keyholder', permissions: ['owner.grant', 'workflow.edit'] })
       .expect(201);
     const viaCustom = await warden.request
       .post('/api/v1/user-roles')
@@ -407,7 +415,7 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     assert.equal(drop.body.code, 'LAST_OWNER');
     assert.deepEqual(await rowCounts(warden, ['roles', 'user_roles']), before);
     const role = await warden.request.get(`/api/v1/roles/${keyholder.body.id}`).set(asAlice).expect(200);
-    assert.deepEqual(role.body.permissions, ['owner.grant']);
+    assert.deepEqual(role.body.permissions, ['owner.grant', 'workflow.edit']);
     assert.equal(await events('user_role.removed'), 1);
 
     // Two owners demoting each other at once: exactly one of them wins.

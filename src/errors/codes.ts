@@ -267,6 +267,10 @@ export const ERROR_CODES = {
   USER_REQUIRED: { status: 403, meaning: 'The operation needs a person behind the credential: a login, or an API key a user made.' },
   HUMAN_DECISION_REQUIRED: { status: 403, meaning: 'Access requests are decided by a person’s login session, not by an API key.' },
   SELF_APPROVAL_FORBIDDEN: { status: 403, meaning: 'A requester never approves or rejects their own access request.' },
+  CREATOR_DECISION_FORBIDDEN: {
+    status: 403,
+    meaning: 'Nobody approves or rejects an access request of a user they created (created_by): another approver must.',
+  },
   APPROVER_ROLE_REQUIRED: { status: 403, meaning: 'The request’s workflow lets only holders of its approver_roles decide it.' },
   NOT_THE_REQUESTER: { status: 403, meaning: 'Only the requester may do this with the access request (cancel it, retrieve its value).' },
   REQUEST_NOT_FOUND: { status: 404, meaning: 'No such access request in this org, or not one the caller may see.' },

@@ -150,6 +150,7 @@ export function createServices(options: ServiceOptions) {
     jobs,
     gitops,
     wraps,
+    users,
   }));
   return {
     config,

@@ -25,6 +25,7 @@ import { GovernanceEpochs1733220000000 } from './1733220000000-governance-epochs
 import { BillingStripe1733300000000 } from './1733300000000-billing-stripe';
 import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
 import { SupportTickets1733320000000 } from './1733320000000-support-tickets';
+import { UserCreator1733410000000 } from './1733410000000-user-creator';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -57,4 +58,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   AccessRequests1733140000000,
   SupportTickets1733320000000,
   BillingStripe1733300000000,
+  UserCreator1733410000000,
 ];

@@ -27,9 +27,12 @@ const toUser = (row: ShownUserRow): User => ({
   last_login_at: row.last_login_at?.toISOString() ?? null,
   first_name: row.first_name,
   last_name: row.last_name,
+  created_by: row.created_by,
 });
 
 type UserNames = { first_name?: string; last_name?: string };
+/** Who creates a user: the person behind a login or an API key they made; nobody for other callers. */
+const creatorOf = (principal: Principal) => (principal.kind === 'user' || principal.kind === 'api_key' ? principal.userId : null);
 
 export class UserService {
   private readonly store: UserStore;
@@ -78,12 +81,19 @@ export class UserService {
     const passwordHash = await hashPassword(input.password);
     return this.db.transaction(async () => {
       await this.orgs.reserveQuota(orgId, 'users', () => this.store.countInOrg(orgId));
-      return this.insert(orgId, input.email, passwordHash, role, input);
+      return this.insert(orgId, input.email, passwordHash, role, input, creatorOf(principal));
     });
   }
 
   /** A new user of the org; 409 `EMAIL_TAKEN` when any org has a user with the email. */
-  async insert(orgId: string, email: string, passwordHash: string, role: BuiltInRoleName, names: UserNames = {}): Promise<User> {
+  async insert(
+    orgId: string,
+    email: string,
+    passwordHash: string,
+    role: BuiltInRoleName,
+    names: UserNames = {},
+    createdBy: string | null = null,
+  ): Promise<User> {
     try {
       const row = await this.store.insert({
         id: newId('usr'),
@@ -93,6 +103,7 @@ export class UserService {
         role,
         first_name: names.first_name ?? null,
         last_name: names.last_name ?? null,
+        created_by: createdBy,
       });
       return toUser(row);
     } catch (error) {
@@ -120,6 +131,11 @@ export class UserService {
   async findFirstOwner(orgId: string): Promise<User | undefined> {
     const row = await this.store.findFirstOwner(orgId);
     return row && toUser(row);
+  }
+
+  /** Who created the user (null: nobody in the org, or unknown); undefined when there is no such user. */
+  async creatorOf(userId: string): Promise<string | null | undefined> {
+    return (await this.store.findById(userId))?.created_by;
   }
 
   async isEmailVerified(userId: string): Promise<boolean> {
