@@ -1548,13 +1548,15 @@ export interface paths {
          *     marked verified. Otherwise the user is created just in time in the org the claims map to
          *     (`OIDC_ORG_CLAIM` + `OIDC_ORG_MAP`, else `OIDC_DEFAULT_ORG`; 403 `OIDC_NO_ORG` when neither
          *     applies) with the built-in role they map to (`OIDC_ROLE_CLAIM` + `OIDC_ROLE_MAP`, else
-         *     `OIDC_DEFAULT_ROLE`), within the org's plan quota (402). The login is the same JWT and
+         *     `OIDC_DEFAULT_ROLE`), within the org's plan quota (402). Either way the user's `first_name` and
+         *     `last_name` follow the provider: `given_name`/`family_name`, else `name` split at its first
+         *     space, cut to 100 characters; a name the provider does not send is left as it is. The login is the same JWT and
          *     server-side session as a password or magic-link login: 302 to the attempt's `redirect_url`
          *     with `#token=<jwt>`, or 200 with the login when the attempt had none. Rate-limited per IP
          *     (with `start`).
          *
          *     Audit: `auth.oidc_login` in the user's org, actor the user, resource the new session (details
-         *     `issuer`, `provisioned`); a first login also writes `auth.oidc_user_provisioned` (resource the
+         *     `issuer`, `provisioned`, and `names_updated` {before, after} when a sign-in changed a name); a first login also writes `auth.oidc_user_provisioned` (resource the
          *     user). A refused callback writes `auth.oidc_login_failed` (outcome `failure`, actor
          *     `anonymous` with the email when known) in the user's org when the email names one, else in
          *     the platform chain.
@@ -1794,7 +1796,7 @@ export interface paths {
          *     Idempotent: when the org already has a customer, the answer is 200 with `created: false` and
          *     nothing is sent to Stripe. Concurrent calls create one customer (Stripe `Idempotency-Key`
          *     derived from the org). Without `STRIPE_SECRET_KEY` the answer is 503 `STRIPE_NOT_CONFIGURED`;
-         *     a Stripe failure is 502 `STRIPE_ERROR`. Audit: `billing.stripe_customer_created`, written once
+         *     a Stripe failure, or a `STRIPE_API_BASE` the outbound rules refuse, is 502 `STRIPE_ERROR`. Audit: `billing.stripe_customer_created`, written once
          *     Stripe answered (never inside a transaction that waits on Stripe).
          *
          *     Operation id: `createStripeCustomer`.
@@ -3524,7 +3526,10 @@ export interface paths {
          *     request and queues its job for an agent serving the secret's cluster, in the same transaction.
          *     Approvers decide with a login (a person's session): an API key is refused with 403
          *     `HUMAN_DECISION_REQUIRED`, because a key can be scripted and approval is meant to be a person's
-         *     judgement. The requester never decides their own request (403 `SELF_APPROVAL_FORBIDDEN`); when the
+         *     judgement. The requester never decides their own request (403 `SELF_APPROVAL_FORBIDDEN`), nor
+         *     does the user who created the requester (the requester's `created_by`; 403
+         *     `CREATOR_DECISION_FORBIDDEN`), so an admin cannot create a member, file a request as that
+         *     member and decide it themselves; when the
          *     request's workflow names `approver_roles`, the approver must hold one of them (403
          *     `APPROVER_ROLE_REQUIRED`). `approver_id` must be the caller (403 `ACTOR_MISMATCH`). Each approver
          *     decides once (409 `ALREADY_DECIDED_BY_YOU`); a request that is no longer pending answers 409
@@ -3618,7 +3623,10 @@ export interface paths {
          *     value (its wrap) is destroyed.
          *     Approvers decide with a login (a person's session): an API key is refused with 403
          *     `HUMAN_DECISION_REQUIRED`, because a key can be scripted and approval is meant to be a person's
-         *     judgement. The requester never decides their own request (403 `SELF_APPROVAL_FORBIDDEN`); when the
+         *     judgement. The requester never decides their own request (403 `SELF_APPROVAL_FORBIDDEN`), nor
+         *     does the user who created the requester (the requester's `created_by`; 403
+         *     `CREATOR_DECISION_FORBIDDEN`), so an admin cannot create a member, file a request as that
+         *     member and decide it themselves; when the
          *     request's workflow names `approver_roles`, the approver must hold one of them (403
          *     `APPROVER_ROLE_REQUIRED`). `approver_id` must be the caller (403 `ACTOR_MISMATCH`). Each approver
          *     decides once (409 `ALREADY_DECIDED_BY_YOU`); a request that is no longer pending answers 409
@@ -3647,7 +3655,10 @@ export interface paths {
         /**
          * List a request's wraps
          * @description Value-free summaries of the request's wraps: whether each is still `available`, was
-         *     `retrieved` (when, by whom) or `expired`. Whoever may see the request may list them.
+         *     `retrieved` (when, by whom) or `expired`. Whoever may see the request may list them (its
+         *     requester, and holders of `request.read`), but only the requester — who alone unwraps a read
+         *     value, and who wrote a patch value — is told each value's length: for everyone else
+         *     `size_bytes` is left out, since a length hints at the value (a 4-digit PIN, a token's format).
          *
          *     Operation id: `listRequestWraps`.
          */
@@ -3746,8 +3757,11 @@ export interface paths {
         /**
          * Create a custom role
          * @description Creates a role from catalog permissions. Every permission must be in the catalog (422
-         *     otherwise), of `org` scope, and held by the caller (403 names the ones you lack). Custom
-         *     roles need the `custom_roles` plan feature (Starter and up).
+         *     otherwise), of `org` scope, and held by the caller (403 names the ones you lack). Only an
+         *     org owner creates a role carrying decision power or admin power over people
+         *     (`request.approve`, `approval.decide`, `workflow.edit`, `user.edit`, `user_role.edit`,
+         *     `role.edit`, `owner.grant`): anyone else gets 403 `GRANT_REQUIRES_OWNER`. Custom roles need
+         *     the `custom_roles` plan feature (Starter and up).
          *
          *     Operation id: `createRole`.
          */
@@ -3807,7 +3821,10 @@ export interface paths {
          * Replace a role's permissions
          * @description Replaces the custom role's permissions, under the same rules as creating one: catalog
          *     permissions of org scope that the caller holds; the permissions it takes away must be the
-         *     caller's too (403 `PRIVILEGE_ESCALATION`). Built-in roles cannot change (409). Users
+         *     caller's too (403 `PRIVILEGE_ESCALATION`). Adding an owner-only permission (`request.approve`,
+         *     `approval.decide`, `workflow.edit`, `user.edit`, `user_role.edit`, `role.edit`,
+         *     `owner.grant`) that the role does not have yet needs an org owner (403
+         *     `GRANT_REQUIRES_OWNER`); keeping or removing one does not. Built-in roles cannot change (409). Users
          *     holding the role, and the API keys they created, get the new set on their next request.
          *     Taking `owner.grant` away from the role when it is all that makes the org's last owner one
          *     is 409 `LAST_OWNER`.
@@ -4264,8 +4281,11 @@ export interface paths {
         /**
          * Assign a role to a user
          * @description Gives a user of the org a role on top of their built-in role. Nobody grants a role holding
-         *     permissions they lack themselves (403 names them). Assigning a role the user already has
-         *     is 409.
+         *     permissions they lack themselves (403 `PRIVILEGE_ESCALATION` names them), and only an org
+         *     owner grants a role carrying decision power or admin power over people (`request.approve`,
+         *     `approval.decide`, `workflow.edit`, `user.edit`, `user_role.edit`, `role.edit`, so the
+         *     built-in `admin` role too): 403 `GRANT_REQUIRES_OWNER` otherwise, so an admin cannot make a
+         *     second user an approver of their own requests. Assigning a role the user already has is 409.
          *
          *     Operation id: `assignUserRole`.
          */
@@ -4324,7 +4344,11 @@ export interface paths {
          * Create a user
          * @description Adds a user with a password to the caller's org (a platform admin names `org_id`).
          *     `role` is a built-in role, `member` by default; nobody can create a user holding
-         *     permissions they lack themselves, and only an owner creates owners. Passwords are stored as
+         *     permissions they lack themselves (403 `PRIVILEGE_ESCALATION`), and only an owner creates
+         *     owners and admins (403 `GRANT_REQUIRES_OWNER`: the admin role decides requests and manages
+         *     users and roles). The caller (the user behind the login or API key) is recorded as the new
+         *     user's `created_by`, and never decides that user's access requests (403
+         *     `CREATOR_DECISION_FORBIDDEN`). Passwords are stored as
          *     scrypt hashes (N=2^14, r=8, p=5) and never returned. Counts against the plan's user quota.
          *
          *     Operation id: `createUser`.
@@ -4515,6 +4539,9 @@ export interface paths {
          *     approvals it needs and from which roles; no workflow fitting means one approval from anyone
          *     holding `request.approve`. Names are unique among the org's live workflows,
          *     case-insensitively (409 `WORKFLOW_NAME_TAKEN`).
+         *     Workflows are owner-governed: `workflow.edit` is held by the built-in owner role (not admin),
+         *     or by a custom role only an owner can grant, because a workflow can auto-approve and an
+         *     admin who wrote one for their own request would approve it alone.
          *
          *     Operation id: `createWorkflow`.
          */
@@ -4547,6 +4574,7 @@ export interface paths {
          * Replace a workflow
          * @description Replaces the whole workflow (omitted fields take their defaults) as its next version; earlier
          *     versions never change, and requests already judged keep the version they recorded.
+         *     Like creating one, it needs `workflow.edit`, which only owners hold among the built-in roles.
          *
          *     Operation id: `updateWorkflow`.
          */
@@ -4556,6 +4584,7 @@ export interface paths {
          * Delete a workflow
          * @description The workflow stops judging new requests at once; its versions stay readable (`?version=`)
          *     for the requests that recorded them.
+         *     Owners (not admins) hold `workflow.edit`: deleting a strict workflow would loosen approvals too.
          *
          *     Operation id: `deleteWorkflow`.
          */
@@ -5345,7 +5374,7 @@ export interface components {
             runtime_token: string;
         };
         /**
-         * @description A built-in role. Owners hold every org permission; admins too, but only an owner can make another owner; members read and work in workspaces; viewers only read.
+         * @description A built-in role. Owners hold every org permission; admins all but `owner.grant` and `workflow.edit` (only an owner makes another owner or writes the approval workflows); members read and work in workspaces; viewers only read.
          * @enum {string}
          */
         BuiltInRoleName: "owner" | "admin" | "member" | "viewer";
@@ -5635,7 +5664,7 @@ export interface components {
          *     here with its HTTP status; a code is never renamed or reused for another meaning.
          * @enum {string}
          */
-        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIALS_CONFLICT" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "EMAIL_SUPPORT_REQUIRES_UPGRADE" | "PRIORITY_SUPPORT_REQUIRES_UPGRADE" | "SLACK_SUPPORT_REQUIRES_UPGRADE" | "DEDICATED_CSM_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "SUPPORT_TICKET_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "SUPPORT_DELIVERY_NOT_RETRYABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "ENVIRONMENT_MISMATCH" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "FLEET_OPS_REQUIRES_UPGRADE" | "IMAGE_REF_INVALID" | "IMAGE_SCAN_NOT_FOUND" | "IMAGE_SCAN_REPORT_NOT_FOUND" | "REGISTRY_CREDENTIAL_INVALID" | "REGISTRY_CREDENTIAL_EXISTS" | "REGISTRY_CREDENTIAL_NOT_FOUND" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AMOUNT_USD_MISMATCH" | "CURRENCY_NOT_GOVERNABLE" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH" | "USER_REQUIRED" | "HUMAN_DECISION_REQUIRED" | "SELF_APPROVAL_FORBIDDEN" | "APPROVER_ROLE_REQUIRED" | "NOT_THE_REQUESTER" | "REQUEST_NOT_FOUND" | "WRAP_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_EXPIRED" | "ALREADY_DECIDED_BY_YOU" | "REQUEST_JOB_NOT_HELD" | "WRAP_EXISTS" | "WIRE_KEY_MISSING" | "WRAP_GONE" | "WRAP_UNREADABLE" | "STRIPE_NOT_CONFIGURED" | "STRIPE_ERROR" | "STRIPE_CUSTOMER_REQUIRED" | "STRIPE_DISABLED" | "WEBHOOK_SIGNATURE_INVALID";
+        ErrorCode: "MALFORMED_HTTP" | "MALFORMED_JSON" | "MALFORMED_CONTENT_ENCODING" | "MALFORMED_PATH" | "INCOMPLETE_BODY" | "JSON_TOO_DEEP" | "INVALID_PARAMETER" | "INVALID_CURSOR" | "CREDENTIALS_CONFLICT" | "CREDENTIAL_MISSING" | "CREDENTIAL_MALFORMED" | "CREDENTIAL_INVALID" | "CREDENTIAL_EXPIRED" | "CREDENTIAL_REVOKED" | "DEVICE_NOT_BOUND" | "LOGIN_FAILED" | "LINK_INVALID" | "LINK_USED" | "LINK_EXPIRED" | "PIN_INVALID" | "PIN_USED" | "PIN_EXPIRED" | "PIN_ATTEMPTS_EXCEEDED" | "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED" | "REFRESH_TOKEN_INVALID" | "REFRESH_TOKEN_REUSED" | "AUDIT_LOGS_REQUIRES_UPGRADE" | "COMPLIANCE_REPORTS_REQUIRES_UPGRADE" | "CUSTOM_RETENTION_REQUIRES_UPGRADE" | "CUSTOM_ROLES_REQUIRES_UPGRADE" | "SIEM_EXPORT_REQUIRES_UPGRADE" | "EMAIL_SUPPORT_REQUIRES_UPGRADE" | "PRIORITY_SUPPORT_REQUIRES_UPGRADE" | "SLACK_SUPPORT_REQUIRES_UPGRADE" | "DEDICATED_CSM_REQUIRES_UPGRADE" | "AGENTS_LIMIT_REACHED" | "API_KEYS_LIMIT_REACHED" | "USERS_LIMIT_REACHED" | "WORKSPACES_LIMIT_REACHED" | "PERMISSION_DENIED" | "CREDENTIAL_NOT_ACCEPTED" | "ORG_CREDENTIAL_REQUIRED" | "PLATFORM_ADMIN_REQUIRED" | "PRIVILEGE_ESCALATION" | "GRANT_REQUIRES_OWNER" | "NOT_THIS_AGENT" | "NOT_THIS_INSTALLATION" | "GATEWAY_KEY_AGENT_STOPPED" | "GATEWAY_KEY_VENDOR_DELETED" | "ROUTE_NOT_FOUND" | "ORG_NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "ENVIRONMENT_NOT_FOUND" | "MEMBER_NOT_FOUND" | "USER_NOT_FOUND" | "ROLE_NOT_FOUND" | "USER_ROLE_NOT_FOUND" | "API_KEY_NOT_FOUND" | "API_KEY_DEVICE_NOT_FOUND" | "AGENT_NOT_FOUND" | "INSTALLATION_NOT_FOUND" | "VENDOR_NOT_FOUND" | "SUPPORT_TICKET_NOT_FOUND" | "GATEWAY_KEY_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "ALREADY_EXISTS" | "EMAIL_TAKEN" | "EMAIL_ALREADY_VERIFIED" | "NOT_A_USER_LOGIN" | "NOT_A_SESSION" | "IDEMPOTENCY_KEY_REUSED" | "WORKSPACE_NAME_TAKEN" | "WORKSPACE_NOT_EMPTY" | "ENVIRONMENT_NAME_TAKEN" | "ROLE_NAME_TAKEN" | "ROLE_BUILT_IN" | "ROLE_ALREADY_ASSIGNED" | "LAST_OWNER" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_DEVICE_LIMIT_REACHED" | "AGENT_REVOKED" | "AGENT_STOPPED" | "AGENT_HAS_NO_KEY" | "AGENT_IN_OTHER_WORKSPACE" | "KEY_NOT_PROVEN" | "KEY_PROVEN_ELSEWHERE" | "VENDOR_NAME_TAKEN" | "SUPPORT_DELIVERY_NOT_RETRYABLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNSUPPORTED_CHARSET" | "UNSUPPORTED_ENCODING" | "VALIDATION_FAILED" | "BODY_REQUIRED" | "EXPIRY_AMBIGUOUS" | "EXPIRY_OUT_OF_RANGE" | "UNKNOWN_PERMISSION" | "REDIRECT_NOT_ALLOWED" | "INVALID_PUBLIC_KEY" | "WEAK_PUBLIC_KEY" | "INVALID_SIGNATURE_ENCODING" | "ENVIRONMENT_MISMATCH" | "INVALID_PROOF" | "PROOF_EXPIRED" | "SEKUIRE_ID_MISMATCH" | "SIEM_INTAKE_REQUIRED" | "SIEM_CREDENTIAL_REQUIRED" | "DESTINATION_NOT_ALLOWED" | "INVALID_TIME_RANGE" | "VENDOR_URL_REFUSED" | "VENDOR_AUTH_INVALID" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SIEM_DELIVERY_FAILED" | "DESTINATION_UNRESOLVABLE" | "DATABASE_UNAVAILABLE" | "APPROVAL_NOT_FOUND" | "APPROVAL_ALREADY_DECIDED" | "APPROVAL_EXPIRED" | "APPROVAL_WAITS_EXHAUSTED" | "POLICY_NOT_FOUND" | "POLICY_VERSION_NOT_FOUND" | "POLICY_NAME_TAKEN" | "POLICY_IN_USE" | "UNKNOWN_POLICY" | "ENCRYPTION_KEY_MISSING" | "GATEWAY_PATH_REFUSED" | "GATEWAY_LOOP" | "ACTION_MISMATCH" | "POLICY_DENIED" | "BUDGET_EXCEEDED" | "UPSTREAM_UNREACHABLE" | "UPSTREAM_REFUSED" | "UPSTREAM_TIMEOUT" | "JOB_NOT_FOUND" | "JOB_NOT_HELD" | "JOB_PAYLOAD_TOO_LARGE" | "JOB_WAITS_EXHAUSTED" | "PROJECT_NOT_FOUND" | "PROJECT_NAME_TAKEN" | "PROJECT_ARCHIVED" | "WORKFLOW_NOT_FOUND" | "WORKFLOW_VERSION_NOT_FOUND" | "WORKFLOW_NAME_TAKEN" | "WORKFLOW_INVALID" | "UNKNOWN_ROLE" | "SECRET_NOT_FOUND" | "OIDC_NOT_CONFIGURED" | "OIDC_STATE_INVALID" | "OIDC_STATE_USED" | "OIDC_STATE_EXPIRED" | "OIDC_PROVIDER_ERROR" | "OIDC_RESPONSE_INVALID" | "OIDC_EMAIL_UNVERIFIED" | "OIDC_EMAIL_DOMAIN_NOT_ALLOWED" | "OIDC_NO_ORG" | "OIDC_PROVIDER_UNAVAILABLE" | "REGISTRY_NETWORK_REQUIRES_UPGRADE" | "FLEET_OPS_REQUIRES_UPGRADE" | "IMAGE_REF_INVALID" | "IMAGE_SCAN_NOT_FOUND" | "IMAGE_SCAN_REPORT_NOT_FOUND" | "REGISTRY_CREDENTIAL_INVALID" | "REGISTRY_CREDENTIAL_EXISTS" | "REGISTRY_CREDENTIAL_NOT_FOUND" | "UNKNOWN_CURRENCY" | "TRANSFER_RECIPIENT_INVALID" | "INSUFFICIENT_FUNDS" | "TRANSFER_DENIED" | "TRANSFER_NOT_APPROVED" | "TRANSFER_NOT_FOUND" | "AMOUNT_USD_MISMATCH" | "CURRENCY_NOT_GOVERNABLE" | "AGENT_NOT_LISTED" | "AGENT_ALREADY_HIRED" | "LISTING_NOT_FOUND" | "ARGOCD_ENDPOINT_NOT_FOUND" | "ARGOCD_ENDPOINT_NAME_TAKEN" | "ARGOCD_ENDPOINT_DISABLED" | "ARGOCD_URL_REFUSED" | "ARGOCD_UNREACHABLE" | "ARGOCD_REQUEST_FAILED" | "GITOPS_APP_MAPPING_NOT_FOUND" | "GITOPS_APP_MAPPING_EXISTS" | "ACTOR_MISMATCH" | "USER_REQUIRED" | "HUMAN_DECISION_REQUIRED" | "SELF_APPROVAL_FORBIDDEN" | "CREATOR_DECISION_FORBIDDEN" | "APPROVER_ROLE_REQUIRED" | "NOT_THE_REQUESTER" | "REQUEST_NOT_FOUND" | "WRAP_NOT_FOUND" | "REQUEST_NOT_PENDING" | "REQUEST_EXPIRED" | "ALREADY_DECIDED_BY_YOU" | "REQUEST_JOB_NOT_HELD" | "WRAP_EXISTS" | "WIRE_KEY_MISSING" | "WRAP_GONE" | "WRAP_UNREADABLE" | "STRIPE_NOT_CONFIGURED" | "STRIPE_ERROR" | "STRIPE_CUSTOMER_REQUIRED" | "STRIPE_DISABLED" | "WEBHOOK_SIGNATURE_INVALID";
         /** @description One reason a request was refused, usually one failing field. */
         ErrorDetail: {
             /** @description JSON-pointer-like path of the field inside its location (`name`, `members/0/role`); empty for the whole location. */
@@ -6775,6 +6804,8 @@ export interface components {
         User: {
             /** Format: date-time */
             created_at: string;
+            /** @description The user who created this one (through `POST /users`, with a login or an API key they made); null when nobody in the org did (signup's first owner, single sign-on, a key made with no user, a platform admin) or the user predates the record. A user never decides an access request of a user they created (403 `CREATOR_DECISION_FORBIDDEN`). */
+            created_by?: string | null;
             /** Format: email */
             email: string;
             email_verified: boolean;
@@ -6972,7 +7003,8 @@ export interface components {
          *     rest under its own data key (wrapped by the key-encryption key). `kind: read` holds a value an
          *     agent fetched for the requester; `kind: patch` holds the requester's new value for the agent.
          *     It is retrieved at most once: the ciphertext is destroyed on retrieval or at `expires_at`,
-         *     whichever comes first. This summary never carries the value.
+         *     whichever comes first. This summary never carries the value, and carries its length
+         *     (`size_bytes`) only to a caller who may know it.
          */
         Wrap: {
             /** Format: date-time */
@@ -6990,9 +7022,9 @@ export interface components {
             retrieved_by: string | null;
             /**
              * Format: int32
-             * @description Length of the value in UTF-8 bytes.
+             * @description Length of the value in UTF-8 bytes. Left out when `GET /requests/{id}/wraps` answers anyone but the requester (a length hints at the value: a PIN, a token format); the agent that posted or retrieves a wrap and the requester who retrieves it always see it.
              */
-            size_bytes: number;
+            size_bytes?: number;
             /**
              * @description `available` until retrieved or expired; the value is gone in the other two.
              * @enum {string}
@@ -7071,6 +7103,23 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
+        /**
+         * @description The caller may not decide this request: they lack `request.approve` (`PERMISSION_DENIED`),
+         *     use an API key instead of a login (`HUMAN_DECISION_REQUIRED`), name another user as
+         *     `approver_id`/`actor_id` (`ACTOR_MISMATCH`), are its requester (`SELF_APPROVAL_FORBIDDEN`),
+         *     created its requester (`CREATOR_DECISION_FORBIDDEN`: the requester's `created_by` is the
+         *     caller, so the requester could be the caller's sock puppet), or lack the workflow's
+         *     `approver_roles` (`APPROVER_ROLE_REQUIRED`).
+         */
+        DecisionForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
         /** @description The credential is valid but lacks the permission the operation needs. */
         Forbidden: {
             headers: {
@@ -7122,6 +7171,23 @@ export interface components {
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }
                  */
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /**
+         * @description The caller lacks the operation's permission (`PERMISSION_DENIED`), would grant a permission
+         *     they do not hold (`PRIVILEGE_ESCALATION`), or — not being an org owner — would give a person
+         *     decision power or admin power over people: `request.approve`, `approval.decide`,
+         *     `workflow.edit`, `user.edit`, `user_role.edit`, `role.edit` or `owner.grant`
+         *     (`GRANT_REQUIRES_OWNER`). The last keeps the four-eyes rule: an admin cannot create a second
+         *     user, make it an approver and approve their own request.
+         */
+        GrantForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
@@ -11445,7 +11511,7 @@ export interface operations {
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            /** @description Stripe refused the request or could not be reached; nothing was recorded. */
+            /** @description Stripe refused the request or could not be reached, or Warden's outbound rules refuse `STRIPE_API_BASE` (not https, or a private address not in `OUTBOUND_ALLOWED_HOSTS`; then nothing is sent); nothing was recorded. */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -11590,7 +11656,7 @@ export interface operations {
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            /** @description Stripe refused the request or could not be reached; a retry continues the same invoice. */
+            /** @description Stripe refused the request or could not be reached, or Warden's outbound rules refuse `STRIPE_API_BASE` (nothing is sent); a retry continues the same invoice. */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["RequestId"];
@@ -16328,7 +16394,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["DecisionForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
@@ -16586,7 +16652,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["DecisionForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
@@ -16617,24 +16683,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "wraps": [
-                     *         {
-                     *           "id": "wrp_01jd4v3k8m2q6r9t1w5y7z0abc",
-                     *           "request_id": "acr_01jd4v3k8m2q6r9t1w5y7z0abc",
-                     *           "kind": "read",
-                     *           "status": "available",
-                     *           "created_by": "agt_01jd4v3k8m2q6r9t1w5y7z0abc",
-                     *           "size_bytes": 42,
-                     *           "expires_at": "2026-11-03T10:00:00Z",
-                     *           "retrieved_at": null,
-                     *           "retrieved_by": null,
-                     *           "created_at": "2026-11-02T10:06:00Z"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": {
                         wraps: components["schemas"]["Wrap"][];
                     };
@@ -16900,7 +16948,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["GrantForbidden"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
@@ -17027,7 +17075,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["GrantForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
@@ -17940,7 +17988,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["GrantForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
@@ -18006,7 +18054,8 @@ export interface operations {
                      *           "email_verified": false,
                      *           "email_verified_at": null,
                      *           "created_at": "2026-11-01T08:59:00Z",
-                     *           "last_login_at": null
+                     *           "last_login_at": null,
+                     *           "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abd"
                      *         }
                      *       ],
                      *       "has_more": false,
@@ -18073,7 +18122,8 @@ export interface operations {
                      *       "email_verified": false,
                      *       "email_verified_at": null,
                      *       "created_at": "2026-11-01T08:59:00Z",
-                     *       "last_login_at": null
+                     *       "last_login_at": null,
+                     *       "created_by": "usr_01jd4v3k8m2q6r9t1w5y7z0abd"
                      *     }
                      */
                     "application/json": components["schemas"]["User"];
@@ -18082,7 +18132,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["GrantForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];

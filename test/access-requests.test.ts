@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { approveWith, type Broker, createWireAgent, createWorkflow, readRequestBody, SECRET_REF, setUpBroker } from './support/broker';
-import { assertNoSecretAtRest, theAuditEventOf } from './support/identity';
+import {
+  approveWith,
+  type Broker,
+  createWireAgent,
+  createWorkflow,
+  type Person,
+  readRequestBody,
+  SECRET_REF,
+  setUpBroker,
+} from './support/broker';
+import { assertNoSecretAtRest, PASSWORD, rowCounts, theAuditEventOf } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
 describe('access requests: create, list, approve, reject, cancel, expire (seed 002)', () => {
@@ -132,6 +141,136 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
     const { body: request } = await createRead({}, approver.auth).expect(201);
     assert.equal((await decide(request.id, 'approve', approver).expect(403)).body.code, 'SELF_APPROVAL_FORBIDDEN');
     assert.equal((await decide(request.id, 'reject', approver).expect(403)).body.code, 'SELF_APPROVAL_FORBIDDEN');
+  });
+
+  it('the four-eyes rule survives a malicious admin: no sock-puppet user can be made an approver of their own request', async () => {
+    // An org whose production workflow wants one approval from anyone holding request.approve.
+    const org = await setUpBroker(warden, 'Four eyes org');
+    await createWireAgent(warden, org, 'agent-four-eyes');
+    await createWorkflow(warden, org, { match: { environment_names: ['production'] }, required_approvals: 1, approver_roles: [] });
+    const admin = org.outsider;
+    const { body: request } = await warden.request.post('/api/v1/requests/read').set(admin.auth).send(readRequestBody(org)).expect(201);
+    assert.equal(request.status, 'pending');
+    assert.equal((await decide(request.id, 'approve', admin).expect(403)).body.code, 'SELF_APPROVAL_FORBIDDEN');
+    const tables = ['users', 'roles', 'user_roles'];
+    const before = await rowCounts(warden, tables);
+
+    // A second user the admin controls, made an admin or given an approver role: refused.
+    const puppetEmail = `puppet-${Date.now()}@example.com`;
+    const asAdmin = await warden.request
+      .post('/api/v1/users')
+      .set(admin.auth)
+      .send({ email: puppetEmail, password: PASSWORD, role: 'admin' })
+      .expect(403);
+    assert.equal(asAdmin.body.code, 'GRANT_REQUIRES_OWNER');
+    const created = await warden.request.post('/api/v1/users').set(admin.auth).send({ email: puppetEmail, password: PASSWORD }).expect(201);
+    const login = await warden.request.post('/api/v1/auth/login').send({ email: puppetEmail, password: PASSWORD }).expect(200);
+    const puppet = { id: created.body.id as string, auth: { Authorization: `Bearer ${login.body.token}` } };
+    const security = (await warden.request.get('/api/v1/roles').set(admin.auth).expect(200)).body.roles.find(
+      (role: { name: string }) => role.name === 'security',
+    );
+    for (const roleId of ['rol_admin', security.id]) {
+      const grant = await warden.request
+        .post('/api/v1/user-roles')
+        .set(admin.auth)
+        .send({ user_id: puppet.id, role_id: roleId })
+        .expect(403);
+      assert.equal(grant.body.code, 'GRANT_REQUIRES_OWNER');
+    }
+    const stamp = await warden.request
+      .post('/api/v1/roles')
+      .set(admin.auth)
+      .send({ name: 'rubber-stamp', permissions: ['request.approve'] })
+      .expect(403);
+    assert.equal(stamp.body.code, 'GRANT_REQUIRES_OWNER');
+    // A harmless role the puppet holds cannot be widened afterwards either.
+    const reader = await warden.request
+      .post('/api/v1/roles')
+      .set(admin.auth)
+      .send({ name: 'reader', permissions: ['request.read'] })
+      .expect(201);
+    await warden.request.post('/api/v1/user-roles').set(admin.auth).send({ user_id: puppet.id, role_id: reader.body.id }).expect(201);
+    const widen = await warden.request
+      .put(`/api/v1/roles/${reader.body.id}/permissions`)
+      .set(admin.auth)
+      .send({ permissions: ['request.read', 'request.approve'] })
+      .expect(403);
+    assert.equal(widen.body.code, 'GRANT_REQUIRES_OWNER');
+    assert.deepEqual(await rowCounts(warden, tables), {
+      users: before.users! + 1,
+      roles: before.roles! + 1,
+      user_roles: before.user_roles! + 1,
+    });
+
+    // So the puppet cannot approve, and the request is still waiting for a second person.
+    const attempt = await decide(request.id, 'approve', puppet).expect(403);
+    assert.equal(attempt.body.code, 'PERMISSION_DENIED');
+    const still = await warden.request.get(`/api/v1/requests/${request.id}`).set(admin.auth).expect(200);
+    assert.equal(still.body.status, 'pending');
+    assert.deepEqual(still.body.approvals, []);
+    // A real approver the owner appointed decides it.
+    const approved = await decide(request.id, 'approve', org.approvers[0]).expect(200);
+    assert.equal(approved.body.status, 'approved');
+  });
+
+  it('reverse puppet: whoever created the requester never decides their request (403 CREATOR_DECISION_FORBIDDEN)', async () => {
+    const org = await setUpBroker(warden, 'Reverse puppet org');
+    await createWireAgent(warden, org, 'agent-reverse-puppet');
+    await createWorkflow(warden, org, { match: { environment_names: ['production'] }, required_approvals: 1, approver_roles: [] });
+    const admin = org.outsider; // an admin: holds user.edit and request.approve
+    // Users the owner's first-start key made have no creator in the org.
+    const listed = await warden.request.get('/api/v1/users?limit=200').set(admin.auth).expect(200);
+    const adminRow = listed.body.users.find((user: { id: string }) => user.id === admin.id);
+    assert.equal(adminRow.created_by, null);
+
+    // The admin creates a member (with their login, and with an API key they made) ...
+    const puppets: Person[] = [];
+    // The key needs every permission of the member role it hands out, and user.edit.
+    const member = await warden.request.get('/api/v1/roles/rol_member').set(admin.auth).expect(200);
+    const adminKey = await warden.request
+      .post('/api/v1/api-keys')
+      .set(admin.auth)
+      .send({ name: 'provisioning', permissions: [...member.body.permissions, 'user.edit'] })
+      .expect(201);
+    for (const credential of [admin.auth, { 'X-API-Key': adminKey.body.key as string }]) {
+      const email = `member-${puppets.length}-${Date.now()}@example.com`;
+      const created = await warden.request.post('/api/v1/users').set(credential).send({ email, password: PASSWORD }).expect(201);
+      assert.equal(created.body.role, 'member');
+      assert.equal(created.body.created_by, admin.id);
+      const [row] = await warden.database.dataSource.query('SELECT created_by FROM users WHERE id = $1', [created.body.id]);
+      assert.deepEqual(row, { created_by: admin.id });
+      const login = await warden.request.post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+      assert.equal(login.body.user.created_by, admin.id);
+      puppets.push({ id: created.body.id, token: login.body.token, auth: { Authorization: `Bearer ${login.body.token}` } });
+    }
+
+    for (const puppet of puppets) {
+      // ... the member files a request, and the admin tries to decide it: refused, nothing recorded.
+      const { body: request } = await warden.request.post('/api/v1/requests/read').set(puppet.auth).send(readRequestBody(org)).expect(201);
+      assert.equal(request.status, 'pending');
+      for (const verb of ['approve', 'reject'] as const) {
+        const refused = await decide(request.id, verb, admin).expect(403);
+        assert.equal(refused.body.code, 'CREATOR_DECISION_FORBIDDEN');
+        assert.match(refused.body.message, /You created the requester/);
+        assert.match(refused.body.request_id, /^req_/);
+      }
+      const still = await warden.request.get(`/api/v1/requests/${request.id}`).set(admin.auth).expect(200);
+      assert.equal(still.body.status, 'pending');
+      assert.deepEqual(still.body.approvals, []);
+      assert.equal(still.body.job_id, null);
+      const [{ n }] = await warden.database.dataSource.query(
+        'SELECT count(*)::int AS n FROM access_request_approvals WHERE request_id = $1',
+        [request.id],
+      );
+      assert.equal(n, 0);
+      // Another approver, who did not create the member, decides it.
+      const approved = await decide(request.id, 'approve', org.approvers[0]).expect(200);
+      assert.equal(approved.body.status, 'approved');
+      assert.deepEqual(
+        approved.body.approvals.map((a: { approver_id: string }) => a.approver_id),
+        [org.approvers[0].id],
+      );
+    }
   });
 
   it('a member without request.approve is refused with 403', async () => {

@@ -30,7 +30,7 @@ describe('OIDC single sign-on', () => {
       clientId: CLIENT_ID,
       clientSecret: CLIENT_SECRET,
       redirectUrl: REDIRECT_URL,
-      scopes: ['openid', 'email'],
+      scopes: ['openid', 'email', 'profile'],
       allowedEmailDomains: ['acme.test', 'small.test', 'nowhere.test'],
       orgClaim: 'tenant',
       orgMap: { acme: acme.id, small: small.id, gone: 'org_deleted0000' },
@@ -88,6 +88,8 @@ describe('OIDC single sign-on', () => {
       email_verified: true,
       tenant: 'acme',
       groups: ['staff', 'warden-admins'],
+      given_name: 'Alice',
+      family_name: 'Liddell',
     });
     const { callback, authorizeUrl } = await authorize('alice-sub');
     assert.equal(authorizeUrl.origin, provider.issuer);
@@ -113,6 +115,8 @@ describe('OIDC single sign-on', () => {
     assert.equal(me.body.user.org_id, acme.id);
     assert.equal(me.body.user.role, 'admin');
     assert.equal(me.body.user.email_verified, true);
+    assert.equal(me.body.user.first_name, 'Alice');
+    assert.equal(me.body.user.last_name, 'Liddell');
     assert.equal((jwt.decode(token) as { sub: string }).sub, me.body.user.id);
 
     const events = (await auditEventsOf(other, done)).map(summary);
@@ -162,6 +166,55 @@ describe('OIDC single sign-on', () => {
 
     await warden.request.post('/api/v1/auth/logout').set('Authorization', `Bearer ${done.body.token}`).expect(200);
     await warden.request.get('/api/v1/auth/me').set('Authorization', `Bearer ${done.body.token}`).expect(401);
+  });
+
+  it('takes first and last names from given_name/family_name (else splits name), and a later sign-in updates what the provider changed', async () => {
+    const signIn = async (accountId: string) => {
+      const done = await warden.request.get((await authorize(accountId)).callback).expect(302);
+      const token = decodeURIComponent(new URL(done.headers.location!).hash.replace(/^#token=/, ''));
+      const me = await warden.request.get('/api/v1/me').set('Authorization', `Bearer ${token}`).expect(200);
+      return { me: me.body, done };
+    };
+    provider.accounts.set('dana-sub', { email: 'dana@acme.test', email_verified: true, tenant: 'acme', name: '  Dana  van der Berg ' });
+    const first = await signIn('dana-sub');
+    assert.equal(first.me.user_source, 'login');
+    assert.equal(first.me.email, 'dana@acme.test');
+    assert.deepEqual([first.me.firstname, first.me.lastname], ['Dana', 'van der Berg']);
+
+    // The provider now sends given_name/family_name, which win over name; the change is in the login's audit event.
+    provider.accounts.set('dana-sub', {
+      email: 'dana@acme.test',
+      email_verified: true,
+      name: 'Dana Smith',
+      given_name: 'Danielle',
+      family_name: 'Smith',
+    });
+    const second = await signIn('dana-sub');
+    assert.equal(second.me.uuid, first.me.uuid);
+    assert.deepEqual([second.me.firstname, second.me.lastname], ['Danielle', 'Smith']);
+    const [login] = await auditEventsOf(warden, second.done);
+    assert.deepEqual(login!.details.names_updated, {
+      before: { first_name: 'Dana', last_name: 'van der Berg' },
+      after: { first_name: 'Danielle', last_name: 'Smith' },
+    });
+    const rows = await database.dataSource.query(`SELECT first_name, last_name FROM users WHERE id = $1`, [first.me.uuid]);
+    assert.deepEqual(rows, [{ first_name: 'Danielle', last_name: 'Smith' }]);
+
+    // A provider that says nothing of a name leaves it; an unchanged name is no update; an overlong one is cut to the schema's 100.
+    provider.accounts.set('dana-sub', { email: 'dana@acme.test', email_verified: true, family_name: 'Smith' });
+    const third = await signIn('dana-sub');
+    assert.deepEqual([third.me.firstname, third.me.lastname], ['Danielle', 'Smith']);
+    assert.equal((await auditEventsOf(warden, third.done))[0]!.details.names_updated, undefined);
+    provider.accounts.set('dana-sub', { email: 'dana@acme.test', email_verified: true, given_name: 'D'.repeat(300) });
+    const fourth = await signIn('dana-sub');
+    assert.deepEqual([fourth.me.firstname, fourth.me.lastname], ['D'.repeat(100), 'Smith']);
+
+    // Names the user resource shows too, and an existing password user gains the provider's names at their first SSO sign-in.
+    const password = await createUserAndLogin(warden, acme, 'gwen@acme.test', 'member');
+    provider.accounts.set('gwen-sub', { email: 'gwen@acme.test', email_verified: true, name: 'Gwen' });
+    const gwen = await signIn('gwen-sub');
+    assert.equal(gwen.me.uuid, password.id);
+    assert.deepEqual([gwen.me.firstname, gwen.me.lastname], ['Gwen', null]);
   });
 
   it('uses a sign-in attempt once: the same callback again (a replayed code) is 400 OIDC_STATE_USED', async () => {

@@ -132,6 +132,103 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     await warden.request.delete(`/api/v1/roles/${role.body.id}`).set(as(admin)).expect(404);
   });
 
+  it('decision and people-admin power is granted by owners only: an admin gets 403 GRANT_REQUIRES_OWNER, an owner may', async () => {
+    const tables = ['roles', 'user_roles', 'users'];
+    const boss = await createUserAndLogin(warden, org, 'boss@example.com', 'owner');
+    const deputy = await createUserAndLogin(warden, org, 'deputy@example.com', 'member');
+    await warden.request.post('/api/v1/user-roles').set(as(boss)).send({ user_id: deputy.id, role_id: 'rol_admin' }).expect(201);
+    const worker = await createUserAndLogin(warden, org, 'worker@example.com', 'member');
+    const before = await rowCounts(warden, tables);
+    const ownerOnly = ['request.approve', 'approval.decide', 'workflow.edit', 'user.edit', 'user_role.edit', 'role.edit'];
+    // The admin role lacks workflow.edit (workflows are owner-governed), so granting it is an escalation.
+    const lacking = await warden.request
+      .post('/api/v1/roles')
+      .set(as(deputy))
+      .send({ name: 'deputy-workflow-edit', permissions: ['agent.read', 'workflow.edit'] })
+      .expect(403);
+    assert.equal(lacking.body.code, 'PRIVILEGE_ESCALATION');
+    for (const permission of ownerOnly.filter((name) => name !== 'workflow.edit')) {
+      const role = await warden.request
+        .post('/api/v1/roles')
+        .set(as(deputy))
+        .send({ name: `deputy-${permission.replace(/[._]/g, '-')}`, permissions: ['agent.read', permission] })
+        .expect(403);
+      assert.equal(role.body.code, 'GRANT_REQUIRES_OWNER', permission);
+      assert.deepEqual(role.body.details, [
+        { location: 'body', field: 'permissions', message: `only an owner grants ${permission}`, rule: 'owner_only' },
+      ]);
+    }
+    // The built-in admin role carries them all: an admin neither assigns it nor creates users with it.
+    const assign = await warden.request
+      .post('/api/v1/user-roles')
+      .set(as(deputy))
+      .send({ user_id: worker.id, role_id: 'rol_admin' })
+      .expect(403);
+    assert.equal(assign.body.code, 'GRANT_REQUIRES_OWNER');
+    assert.match(assign.body.message, /request\.approve\. Only an org owner grants/);
+    const newAdmin = await warden.request
+      .post('/api/v1/users')
+      .set(as(deputy))
+      .send({ email: 'admin3@example.com', password: 'long enough password', role: 'admin' })
+      .expect(403);
+    assert.equal(newAdmin.body.code, 'GRANT_REQUIRES_OWNER');
+    // Nor does an admin widen a role to them; keeping one a role has, or removing it, is fine.
+    const helper = await warden.request
+      .post('/api/v1/roles')
+      .set(as(deputy))
+      .send({ name: 'helper', permissions: ['request.read'] })
+      .expect(201);
+    await warden.request.post('/api/v1/user-roles').set(as(deputy)).send({ user_id: worker.id, role_id: helper.body.id }).expect(201);
+    const widen = await warden.request
+      .put(`/api/v1/roles/${helper.body.id}/permissions`)
+      .set(as(deputy))
+      .send({ permissions: ['request.read', 'request.approve'] })
+      .expect(403);
+    assert.equal(widen.body.code, 'GRANT_REQUIRES_OWNER');
+    assert.match(widen.body.message, /request\.approve/);
+    assert.deepEqual((await warden.request.get(`/api/v1/roles/${helper.body.id}`).set(as(deputy)).expect(200)).body.permissions, [
+      'request.read',
+    ]);
+    assert.deepEqual(await rowCounts(warden, tables), { ...before, roles: before.roles! + 1, user_roles: before.user_roles! + 1 });
+
+    // An owner may do each of these.
+    await warden.request
+      .put(`/api/v1/roles/${helper.body.id}/permissions`)
+      .set(as(boss))
+      .send({ permissions: ['request.read', 'request.approve'] })
+      .expect(200);
+    const kept = await warden.request
+      .put(`/api/v1/roles/${helper.body.id}/permissions`)
+      .set(as(deputy))
+      .send({ permissions: ['request.read', 'request.approve', 'agent.read'] })
+      .expect(200);
+    assert.deepEqual(kept.body.permissions, ['request.read', 'request.approve', 'agent.read']);
+    await warden.request
+      .put(`/api/v1/roles/${helper.body.id}/permissions`)
+      .set(as(deputy))
+      .send({ permissions: ['agent.read'] })
+      .expect(200);
+    const approver = await warden.request
+      .post('/api/v1/roles')
+      .set(as(boss))
+      .send({ name: 'approver', permissions: ownerOnly })
+      .expect(201);
+    await warden.request.post('/api/v1/user-roles').set(as(boss)).send({ user_id: worker.id, role_id: approver.body.id }).expect(201);
+    await warden.request.post('/api/v1/user-roles').set(as(boss)).send({ user_id: worker.id, role_id: 'rol_admin' }).expect(201);
+    const made = await warden.request
+      .post('/api/v1/users')
+      .set(as(boss))
+      .send({ email: 'admin3@example.com', password: 'long enough password', role: 'admin' })
+      .expect(201);
+    assert.equal(made.body.role, 'admin');
+    // Members and viewers stay an admin's to create.
+    await warden.request
+      .post('/api/v1/users')
+      .set(as(deputy))
+      .send({ email: 'member3@example.com', password: 'long enough password', role: 'member' })
+      .expect(201);
+  });
+
   it('no privilege escalation: roles, assignments and users with permissions the caller lacks are 403; nothing changes', async () => {
     const tables = ['roles', 'user_roles', 'users'];
     const before = await rowCounts(warden, tables);
@@ -283,7 +380,8 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     const keyholder = await warden.request
       .post('/api/v1/roles')
       .set(withKey)
-      .send({ name: 'keyholder', permissions: ['owner.grant'] })
+      // With workflow.edit, which the admin role lacks: Alice then holds every owner permission.
+      .send({ name: 'keyholder', permissions: ['owner.grant', 'workflow.edit'] })
       .expect(201);
     const viaCustom = await warden.request
       .post('/api/v1/user-roles')
@@ -317,7 +415,7 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     assert.equal(drop.body.code, 'LAST_OWNER');
     assert.deepEqual(await rowCounts(warden, ['roles', 'user_roles']), before);
     const role = await warden.request.get(`/api/v1/roles/${keyholder.body.id}`).set(asAlice).expect(200);
-    assert.deepEqual(role.body.permissions, ['owner.grant']);
+    assert.deepEqual(role.body.permissions, ['owner.grant', 'workflow.edit']);
     assert.equal(await events('user_role.removed'), 1);
 
     // Two owners demoting each other at once: exactly one of them wins.

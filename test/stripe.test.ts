@@ -6,6 +6,7 @@ import type { MeteredCall } from '../src/modules/billing';
 import { createOrg, createUserAndLogin, type TestOrg, theAuditEventOf } from './support/identity';
 import { type StripeFixture, startStripeFixture } from './support/stripe-fixture';
 import { startTestApp, type TestApp } from './support/test-app';
+import { openTestDatabase, type TestDatabase } from './support/test-database';
 
 const SECRET_KEY = `sk_test_${randomBytes(12).toString('hex')}`;
 const WEBHOOK_SECRET = `whsec_${randomBytes(16).toString('hex')}`;
@@ -73,6 +74,8 @@ describe('billing settings and Stripe (seed 001)', () => {
       config: {
         billing: { feeMode: 'take_rate', takeRateBps: 100, feePerActionMicros: 0 },
         stripe: { secretKey: SECRET_KEY, apiBase: fixture.url, webhookSecret: WEBHOOK_SECRET },
+        // The SDK goes through the outbound client: a fixture on plain http at a loopback address is reachable only allow-listed.
+        outbound: { allowedHosts: [new URL(fixture.url).host], timeoutMs: 5000, retryBaseMs: 10, caFile: undefined },
       },
     });
     org = await createOrg(warden);
@@ -471,5 +474,72 @@ describe('billing without Stripe configured', () => {
     assert.equal(hook.body.code, 'STRIPE_NOT_CONFIGURED');
     await warden.request.get('/api/v1/billing/stripe/invoices').set(key).expect(200);
     await warden.request.post('/api/v1/billing/settings').set(key).send({ take_rate_bps: 10 }).expect(200);
+  });
+});
+
+describe('Stripe goes through the outbound client (issue 16)', () => {
+  let fixture: StripeFixture;
+  let database: TestDatabase;
+  const apps: TestApp[] = [];
+
+  before(async () => {
+    fixture = await startStripeFixture(SECRET_KEY);
+    database = await openTestDatabase();
+  });
+  after(async () => {
+    for (const app of apps) await app.close();
+    await database.close();
+    await fixture.close();
+  });
+
+  /** A Warden whose STRIPE_API_BASE is `apiBase`, with `allowedHosts` in OUTBOUND_ALLOWED_HOSTS. */
+  async function wardenCalling(apiBase: string, allowedHosts: string[]) {
+    const app = await startTestApp({
+      database,
+      config: {
+        stripe: { secretKey: SECRET_KEY, apiBase, webhookSecret: WEBHOOK_SECRET },
+        outbound: { allowedHosts, timeoutMs: 5000, retryBaseMs: 10, caFile: undefined },
+      },
+    });
+    apps.push(app);
+    return app;
+  }
+
+  it('refuses a STRIPE_API_BASE the outbound rules forbid with 502 STRIPE_ERROR naming why; no request leaves', async () => {
+    const port = new URL(fixture.url).port;
+    const cases: Array<[string, string[], RegExp]> = [
+      // The fixture itself, not allow-listed: plain http, and a loopback address.
+      [fixture.url, [], /must use https \(plain http only for hosts in OUTBOUND_ALLOWED_HOSTS\)/],
+      [`https://127.0.0.1:${port}`, [], /127\.0\.0\.1 is a loopback address/],
+      // A name that resolves to loopback is checked by the address it resolves to.
+      [`https://localhost:${port}`, ['127.0.0.1'], /localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/],
+      // Allow-listed on another port only.
+      [`http://127.0.0.1:${port}`, ['127.0.0.1:1'], /must use https/],
+      // Cloud metadata, as an IP literal (Node calls no DNS lookup for it).
+      ['https://169.254.169.254', [], /: 169\.254\.169\.254 is a cloud metadata address/],
+      ['http://[::ffff:169.254.169.254]', ['127.0.0.1'], /must use https/],
+      ['https://[::ffff:169.254.169.254]', [], /inside ::ffff:0:0\/96/],
+    ];
+    for (const [apiBase, allowedHosts, why] of cases) {
+      const warden = await wardenCalling(apiBase, allowedHosts);
+      const org = await createOrg(warden);
+      const res = await warden.request.post('/api/v1/billing/stripe/customer').set('X-API-Key', org.key).send({ name: 'Acme' }).expect(502);
+      assert.equal(res.body.code, 'STRIPE_ERROR', apiBase);
+      assert.match(res.body.message, /outbound rules refuse STRIPE_API_BASE, so Stripe was not called: /, apiBase);
+      assert.match(res.body.message, why, apiBase);
+      assert.ok(!JSON.stringify(res.body).includes(SECRET_KEY));
+      // Nothing was created half-way: no customer id on the org's settings.
+      const settings = await warden.request.get('/api/v1/billing/settings').set('X-API-Key', org.key).expect(200);
+      assert.equal(settings.body.stripe_customer_id, null, apiBase);
+    }
+    assert.deepEqual(fixture.requests, [], 'no request reached the Stripe fixture');
+  });
+
+  it('reaches the fixture once its host:port is in OUTBOUND_ALLOWED_HOSTS', async () => {
+    const warden = await wardenCalling(fixture.url, [new URL(fixture.url).host]);
+    const org = await createOrg(warden);
+    const res = await warden.request.post('/api/v1/billing/stripe/customer').set('X-API-Key', org.key).send({ name: 'Acme' }).expect(200);
+    assert.match(res.body.stripe_customer_id, /^cus_/);
+    assert.equal(fixture.requests.length, 1);
   });
 });

@@ -257,6 +257,51 @@ describe('workflows: CRUD with immutable versions, validation, and judge() (seed
     await warden.request.delete(base).set(key).expect(204);
   });
 
+  it('workflows are owner-governed: an admin (login or key) is 403 on create, update and delete; an owner is not', async () => {
+    const admin = await createUserAndLogin(warden, org, 'admin@workflows.example', 'admin');
+    const owner = await createUserAndLogin(warden, org, 'owner@workflows.example', 'owner');
+    const asAdmin = { Authorization: `Bearer ${admin.token}` };
+    const asOwner = { Authorization: `Bearer ${owner.token}` };
+    const me = await warden.request.get('/api/v1/me').set(asAdmin).expect(200);
+    assert.ok(!me.body.permissions.includes('workflow.edit'), 'the built-in admin role lacks workflow.edit');
+    assert.ok(me.body.permissions.includes('workflow.read'));
+    // Nor can an admin hand workflow.edit to a key of their own.
+    const keyAttempt = await warden.request
+      .post('/api/v1/api-keys')
+      .set(asAdmin)
+      .send({ name: 'wf', permissions: ['workflow.read', 'workflow.edit'] })
+      .expect(403);
+    assert.equal(keyAttempt.body.code, 'PRIVILEGE_ESCALATION');
+    const adminKey = await warden.request
+      .post('/api/v1/api-keys')
+      .set(asAdmin)
+      .send({ name: 'wf', permissions: ['workflow.read'] })
+      .expect(201);
+
+    const made = await create({ name: 'owned', required_approvals: 2 }, asOwner).expect(201);
+    const base = `/api/v1/workflows/${made.body.id}`;
+    const rubberStamp = { name: 'rubber stamp', auto_approve: true, priority: 1000 };
+    for (const credential of [asAdmin, { 'X-API-Key': adminKey.body.key as string }]) {
+      for (const denied of [
+        await create(rubberStamp, credential),
+        await warden.request.put(base).set(credential).send(rubberStamp),
+        await warden.request.delete(base).set(credential),
+      ]) {
+        assert.equal(denied.status, 403);
+        assert.equal(denied.body.code, 'PERMISSION_DENIED');
+        assert.match(denied.body.message, /'workflow\.edit'/);
+      }
+    }
+    const list = await warden.request.get('/api/v1/workflows').set(asAdmin).expect(200);
+    assert.ok(!list.body.workflows.some((w: { name: string }) => w.name === 'rubber stamp'), 'nothing was written');
+    const kept = await warden.request.get(base).set(asAdmin).expect(200);
+    assert.deepEqual([kept.body.version, kept.body.required_approvals, kept.body.auto_approve], [1, 2, false]);
+
+    const updated = await warden.request.put(base).set(asOwner).send({ name: 'owned', required_approvals: 1 }).expect(200);
+    assert.equal(updated.body.version, 2);
+    await warden.request.delete(base).set(asOwner).expect(204);
+  });
+
   it('GET /workflows pages newest first with a cursor', async () => {
     const fresh = await createOrg(warden, 'enterprise', 'Paging org');
     const freshKey = { 'X-API-Key': fresh.key };

@@ -109,6 +109,14 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
 
     const listed = await warden.request.get(`/api/v1/requests/${requestId}/wraps`).set(broker.requester.auth).expect(200);
     assert.deepEqual(listed.body.wraps, [posted.body]);
+    // The requester, who may unwrap it, learns the value's length; anyone else who sees the request does not.
+    assert.equal(listed.body.wraps[0].size_bytes, Buffer.byteLength(value));
+    for (const other of [broker.approvers[0].auth, broker.outsider.auth, broker.owner]) {
+      const seen = await warden.request.get(`/api/v1/requests/${requestId}/wraps`).set(other).expect(200);
+      const { size_bytes: _size, ...rest } = posted.body;
+      assert.deepEqual(seen.body.wraps, [rest]);
+      assert.ok(!('size_bytes' in seen.body.wraps[0]));
+    }
     const url = `/api/v1/requests/${requestId}/wraps/${posted.body.id}`;
     const mismatch = await warden.request.get(`${url}?user_id=${broker.approvers[0].id}`).set(broker.requester.auth).expect(403);
     assert.equal(mismatch.body.code, 'ACTOR_MISMATCH');
@@ -169,8 +177,14 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
       .send({ ...readRequestBody(broker), value })
       .expect(201);
     await approveWith(warden, request.id, [broker.approvers[1]]);
-    const [{ id: wrapId }] = (await warden.request.get(`/api/v1/requests/${request.id}/wraps`).set(broker.requester.auth).expect(200)).body
-      .wraps;
+    const [{ id: wrapId, size_bytes }] = (
+      await warden.request.get(`/api/v1/requests/${request.id}/wraps`).set(broker.requester.auth).expect(200)
+    ).body.wraps;
+    // The requester wrote the new value and is told its length; the approver, who only sees the request, is not.
+    assert.equal(size_bytes, Buffer.byteLength(value));
+    const approverView = await warden.request.get(`/api/v1/requests/${request.id}/wraps`).set(broker.approvers[1].auth).expect(200);
+    assert.equal(approverView.body.wraps[0].id, wrapId);
+    assert.equal(approverView.body.wraps[0].size_bytes, undefined);
     const url = (who: WireAgent) => `/api/v1/agents/${who.id}/wraps/${wrapId}`;
     const early = await warden.request.get(url(agent)).set(agent.auth).expect(409);
     assert.equal(early.body.code, 'REQUEST_JOB_NOT_HELD');

@@ -47,7 +47,8 @@ export const PERMISSION_CATALOG: readonly Permission[] = [
   { name: 'workflow.read', description: 'See approval workflows and their versions.', scope: 'org' },
   {
     name: 'workflow.edit',
-    description: 'Create, change and delete the workflows that decide how access requests are approved.',
+    description:
+      'Create, change and delete the workflows that decide how access requests are approved (owners only among the built-in roles).',
     scope: 'org',
   },
   { name: 'request.read', description: 'See every access request of the org (a requester always sees their own).', scope: 'org' },
@@ -97,14 +98,22 @@ export interface BuiltInRole {
   permissions: readonly string[];
 }
 
+/**
+ * What the built-in admin role lacks: making owners, and writing the workflows that say who
+ * decides access requests and which auto-approve. An admin who could write an auto-approving
+ * workflow for their own request would approve it alone, so workflows are owner-governed (a
+ * custom role may carry `workflow.edit`, but only an owner grants it).
+ */
+const OWNER_ONLY: ReadonlySet<string> = new Set(['owner.grant', 'workflow.edit']);
+
 /** The same four roles in every org; their permissions follow the catalog as it grows. */
 export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
   { id: 'rol_owner', name: 'owner', description: 'Everything in the org, including making other owners.', permissions: ORG_PERMISSIONS },
   {
     id: 'rol_admin',
     name: 'admin',
-    description: 'Everything in the org except making owners.',
-    permissions: ORG_PERMISSIONS.filter((name) => name !== 'owner.grant'),
+    description: 'Everything in the org except making owners and writing approval workflows.',
+    permissions: ORG_PERMISSIONS.filter((name) => !OWNER_ONLY.has(name)),
   },
   {
     id: 'rol_member',

@@ -107,8 +107,8 @@ export interface SupportConfig {
 
 /**
  * Stripe invoicing. Without a secret key the Stripe operations answer 503 and everything else works.
- * `apiBase` is operator configuration, trusted like DATABASE_URL: the SDK calls it directly, not
- * through the outbound client that guards URLs callers supply.
+ * The SDK calls `apiBase` through the outbound client's agent, under the same SSRF rules as every
+ * call out: a private or plain-http base (a local fixture, an internal proxy) goes in OUTBOUND_ALLOWED_HOSTS.
  */
 export interface StripeConfig {
   secretKey: string | undefined;

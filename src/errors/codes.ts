@@ -61,6 +61,10 @@ export const ERROR_CODES = {
   ORG_CREDENTIAL_REQUIRED: { status: 403, meaning: 'The operation acts inside an org, and the credential belongs to none.' },
   PLATFORM_ADMIN_REQUIRED: { status: 403, meaning: 'Only a platform admin session may do this.' },
   PRIVILEGE_ESCALATION: { status: 403, meaning: 'The change would grant or remove more than the caller holds.' },
+  GRANT_REQUIRES_OWNER: {
+    status: 403,
+    meaning: 'Only an org owner grants a person the power to decide requests and approvals or to manage users and roles.',
+  },
   NOT_THIS_AGENT: { status: 403, meaning: 'An agent secret works only on its own agent’s routes.' },
   NOT_THIS_INSTALLATION: { status: 403, meaning: 'A runtime token works only on its own installation’s lease.' },
   GATEWAY_KEY_AGENT_STOPPED: { status: 403, meaning: 'The gateway key’s agent is disabled by the kill switch or revoked.' },
@@ -270,6 +274,10 @@ export const ERROR_CODES = {
   USER_REQUIRED: { status: 403, meaning: 'The operation needs a person behind the credential: a login, or an API key a user made.' },
   HUMAN_DECISION_REQUIRED: { status: 403, meaning: 'Access requests are decided by a person’s login session, not by an API key.' },
   SELF_APPROVAL_FORBIDDEN: { status: 403, meaning: 'A requester never approves or rejects their own access request.' },
+  CREATOR_DECISION_FORBIDDEN: {
+    status: 403,
+    meaning: 'Nobody approves or rejects an access request of a user they created (created_by): another approver must.',
+  },
   APPROVER_ROLE_REQUIRED: { status: 403, meaning: 'The request’s workflow lets only holders of its approver_roles decide it.' },
   NOT_THE_REQUESTER: { status: 403, meaning: 'Only the requester may do this with the access request (cancel it, retrieve its value).' },
   REQUEST_NOT_FOUND: { status: 404, meaning: 'No such access request in this org, or not one the caller may see.' },
@@ -292,7 +300,10 @@ export const ERROR_CODES = {
     status: 503,
     meaning: 'Stripe is not configured on this server (STRIPE_SECRET_KEY, or STRIPE_WEBHOOK_SECRET for webhooks).',
   },
-  STRIPE_ERROR: { status: 502, meaning: 'Stripe refused the request or could not be reached.' },
+  STRIPE_ERROR: {
+    status: 502,
+    meaning: 'Stripe refused the request or could not be reached, or the outbound rules refuse STRIPE_API_BASE.',
+  },
   STRIPE_CUSTOMER_REQUIRED: { status: 409, meaning: 'The org has no Stripe customer yet.' },
   STRIPE_DISABLED: { status: 409, meaning: "Stripe invoicing is off in the org's billing settings (stripe_enabled)." },
   WEBHOOK_SIGNATURE_INVALID: {

@@ -151,6 +151,7 @@ export function createServices(options: ServiceOptions) {
     jobs,
     gitops,
     wraps,
+    users,
   }));
   return {
     config,
@@ -178,7 +179,7 @@ export function createServices(options: ServiceOptions) {
     trust: new TrustService(db, orgs, agents, installations, signingKey, audit),
     billing,
     billingSettings,
-    stripeBilling: new StripeBillingService(db, orgs, billingSettings, audit, config.stripe),
+    stripeBilling: new StripeBillingService(db, orgs, billingSettings, audit, config.stripe, outbound),
     approvals,
     jobs,
     policies,

@@ -431,7 +431,7 @@ function assertPermitted(host: string, addresses: ReadonlyArray<{ address: strin
 }
 
 /** Every connection to the destination goes to the address that was checked, whatever DNS says now. */
-function pinnedLookup({ address, family }: Destination): LookupFunction {
+export function pinnedLookup({ address, family }: Destination): LookupFunction {
   // Node asks for all addresses when it races IPv4 and IPv6; either way it gets the checked one.
   return (_host, options, callback) => {
     if ((options as { all?: boolean }).all)

@@ -20,6 +20,9 @@ export interface Account {
   email_verified?: boolean | string;
   tenant?: string;
   groups?: string[];
+  name?: string;
+  given_name?: string;
+  family_name?: string;
 }
 
 /** The parts of oidc-provider (ESM, untyped) the fixture uses. */
@@ -61,7 +64,7 @@ export async function startOidcProvider(): Promise<TestProvider> {
     jwks: { keys: [{ ...signingKey, kid: 'test-key', use: 'sig', alg: 'RS256' }] },
     cookies: { keys: ['oidc-fixture-cookie-key'] },
     // Custom claims ride on the email scope; the provider puts scope claims in userinfo, not the ID token.
-    claims: { openid: ['sub'], email: ['email', 'email_verified', 'tenant', 'groups'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified', 'tenant', 'groups'], profile: ['name', 'given_name', 'family_name'] },
     findAccount: async (_ctx: unknown, id: string) =>
       accounts.has(id) ? { accountId: id, claims: async () => ({ sub: id, ...accounts.get(id) }) } : undefined,
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },

@@ -26,6 +26,7 @@ import { BillingStripe1733300000000 } from './1733300000000-billing-stripe';
 import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-marketplace-registry';
 import { SupportTickets1733320000000 } from './1733320000000-support-tickets';
 import { ImageScans1733400000000 } from './1733400000000-image-scans';
+import { UserCreator1733410000000 } from './1733410000000-user-creator';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -59,4 +60,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   SupportTickets1733320000000,
   ImageScans1733400000000,
   BillingStripe1733300000000,
+  UserCreator1733410000000,
 ];

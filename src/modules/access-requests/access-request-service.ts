@@ -9,6 +9,7 @@ import type { GitopsService } from '../gitops';
 import type { Job, JobLifecycle, JobService } from '../jobs';
 import type { OrgService } from '../orgs';
 import type { SecretReference, SecretService } from '../secrets';
+import type { UserService } from '../users';
 import type { WorkflowService } from '../workflows';
 import type { WorkspaceService } from '../workspaces';
 import type { WrapService } from '../wraps';
@@ -27,6 +28,7 @@ export interface AccessRequestDependencies {
   jobs: Pick<JobService, 'enqueue'>;
   gitops: Pick<GitopsService, 'observePatch'>;
   wraps: Pick<WrapService, 'storePatchValue' | 'destroyFor' | 'idOf'>;
+  users: Pick<UserService, 'creatorOf'>;
 }
 
 const MAX_APPROVALS_INLINE = 50;
@@ -307,6 +309,14 @@ export class AccessRequestService implements JobLifecycle {
       if (!row) throw requestNotFound(id);
       if (row.requester_id === userId) {
         throw new ForbiddenError('A requester never decides their own request.', 'SELF_APPROVAL_FORBIDDEN');
+      }
+      // Nor does whoever created the requester: an admin may create members, so a member they
+      // made could be their sock puppet, asking for what the admin then approves.
+      if ((await this.deps().users.creatorOf(row.requester_id)) === userId) {
+        throw new ForbiddenError(
+          'You created the requester, so you do not decide their requests: another approver must.',
+          'CREATOR_DECISION_FORBIDDEN',
+        );
       }
       if (row.approver_roles.length > 0 && !row.approver_roles.some((role) => principal.roles.includes(role))) {
         throw new ForbiddenError(

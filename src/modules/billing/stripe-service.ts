@@ -6,6 +6,8 @@ import type { StripeConfig } from '../../config/config';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
 import { BadGatewayError, BadRequestError, ConflictError, ServiceUnavailableError } from '../../errors/api-error';
+import { outboundAgent } from '../../outbound/outbound-agent';
+import { DestinationRefusedError, DestinationUnresolvableError, type OutboundHttp } from '../../outbound/outbound-http';
 import type { AuditService } from '../audit';
 import type { OrgService } from '../orgs';
 import { instant, rangeError } from './billing-service';
@@ -40,26 +42,40 @@ const toInvoice = (row: StripeInvoiceRow): StripeInvoice => ({
 const notConfigured = (variable: string) =>
   new ServiceUnavailableError(`Stripe is not configured on this server (${variable}).`, 'STRIPE_NOT_CONFIGURED');
 
-/** The SDK's client for the configured API base (host, port and protocol: the SDK takes no URL). */
-function stripeClient(config: StripeConfig): Stripe | undefined {
+/**
+ * The SDK's client for the configured API base (host, port and protocol: the SDK takes no URL),
+ * connecting through an agent of the outbound client: every connection obeys the SSRF rules.
+ */
+function stripeClient(config: StripeConfig, outbound: OutboundHttp): Stripe | undefined {
   if (config.secretKey === undefined) return undefined;
   const base = new URL(config.apiBase);
   const protocol = base.protocol === 'http:' ? 'http' : 'https';
   return new Stripe(config.secretKey, {
-    host: base.hostname,
+    host: base.hostname.replace(/^\[|\]$/g, ''),
     port: base.port || (protocol === 'http' ? 80 : 443),
     protocol,
+    httpClient: Stripe.createNodeHttpClient(outboundAgent(outbound, `${protocol}:`)),
     maxNetworkRetries: 2,
     timeout: 30_000,
     telemetry: false,
   });
 }
 
-/** A Stripe call; its failures become 502 STRIPE_ERROR (what Stripe said, never the key). */
+/** A Stripe call; its failures become 502 STRIPE_ERROR (what Stripe said, or why it may not be called; never the key). */
 async function calling<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
+    if (error instanceof Stripe.errors.StripeConnectionError) {
+      const detail = error.detail;
+      if (detail instanceof DestinationRefusedError || detail instanceof DestinationUnresolvableError) {
+        throw new BadGatewayError(
+          `Warden's outbound rules refuse STRIPE_API_BASE, so Stripe was not called: ${detail.message}. ` +
+            'An internal Stripe-compatible host must be listed in OUTBOUND_ALLOWED_HOSTS.',
+          'STRIPE_ERROR',
+        );
+      }
+    }
     if (error instanceof Stripe.errors.StripeError)
       throw new BadGatewayError(`Stripe refused the request: ${error.message}`, 'STRIPE_ERROR');
     throw error;
@@ -71,8 +87,9 @@ async function calling<T>(call: () => Promise<T>): Promise<T> {
  * any transaction: a claim row is committed first, Stripe is called with idempotency keys derived
  * from it, and the answer is written after, so a failure half-way is finished by the next try.
  *
- * STRIPE_API_BASE is operator configuration, trusted like DATABASE_URL; the SDK calls it with its
- * own client rather than the outbound client that guards URLs callers supply.
+ * The SDK connects through the outbound client's agent (src/outbound/outbound-agent.ts), like
+ * every call out: STRIPE_API_BASE must be https and reach a public address unless its host is in
+ * OUTBOUND_ALLOWED_HOSTS, or the call fails with 502 STRIPE_ERROR before anything is sent.
  */
 export class StripeBillingService {
   private readonly store: StripeStore;
@@ -84,9 +101,10 @@ export class StripeBillingService {
     private readonly settings: BillingSettingsService,
     private readonly audit: Pick<AuditService, 'record'>,
     private readonly config: StripeConfig,
+    outbound: OutboundHttp,
   ) {
     this.store = new StripeStore(db);
-    this.client = stripeClient(config);
+    this.client = stripeClient(config, outbound);
   }
 
   private stripe(): Stripe {

@@ -42,7 +42,7 @@ export class OidcService {
     outbound: OutboundHttp,
     outboundTimeoutMs: number,
     private readonly auth: Pick<AuthService, 'assertRedirectAllowed' | 'completeExternalLogin'>,
-    private readonly users: Pick<UserService, 'findLogin' | 'provision' | 'markEmailVerified'>,
+    private readonly users: Pick<UserService, 'findLogin' | 'provision' | 'markEmailVerified' | 'updateNames'>,
     private readonly audit: Pick<AuditService, 'append' | 'record'>,
   ) {
     this.attempts = new OidcAttemptStore(db);
@@ -127,14 +127,16 @@ export class OidcService {
    */
   private async signIn(claims: Claims, email: string): Promise<{ userId: string; details: Record<string, unknown> }> {
     const details = { issuer: this.config!.issuer, subject: claims.sub };
+    const names = namesOf(claims);
     const existing = await this.users.findLogin(email);
     if (existing) {
       await this.users.markEmailVerified(existing.user.id);
-      return { userId: existing.user.id, details: { ...details, provisioned: false } };
+      const changed = await this.users.updateNames(existing.user.id, names);
+      return { userId: existing.user.id, details: { ...details, provisioned: false, ...(changed && { names_updated: changed }) } };
     }
     const orgId = this.orgFor(claims);
     const role = this.roleFor(claims);
-    const { user, created } = await this.users.provision(orgId, email, role).catch((error: unknown) => {
+    const { user, created } = await this.users.provision(orgId, email, role, names).catch((error: unknown) => {
       if (error instanceof ApiError && error.code === 'ORG_NOT_FOUND') throw noOrg(`the org ${orgId} it maps to does not exist`);
       throw error;
     });
@@ -181,6 +183,31 @@ export class OidcService {
       details: { issuer: this.config!.issuer, code: error.code },
     });
   }
+}
+
+/** Users' names are at most this long (the User schema's maxLength); a longer claim is cut, not refused. */
+const MAX_NAME_LENGTH = 100;
+
+/** A claim as a name: trimmed, cut to the schema's length (by code point), undefined when absent or blank. */
+function nameClaim(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.replace(/\s+/g, ' ').trim();
+  return trimmed === '' ? undefined : [...trimmed].slice(0, MAX_NAME_LENGTH).join('').trim();
+}
+
+/**
+ * The first and last names the provider vouches for: `given_name` and `family_name` (OIDC Core
+ * §5.1), else `name` split at its first space (the rest is the last name). A name the claims do not
+ * carry is undefined, so it is left as it is.
+ */
+function namesOf(claims: Claims): { first_name?: string; last_name?: string } {
+  const given = nameClaim(claims.given_name);
+  const family = nameClaim(claims.family_name);
+  if (given !== undefined || family !== undefined) return { first_name: given, last_name: family };
+  const full = nameClaim(claims.name);
+  if (full === undefined) return {};
+  const space = full.indexOf(' ');
+  return space < 0 ? { first_name: full } : { first_name: full.slice(0, space), last_name: full.slice(space + 1) };
 }
 
 function noOrg(why: string): ForbiddenError {

@@ -21,6 +21,47 @@ export function assertCanTakeAway(principal: Principal, permissions: Iterable<st
   refuseBeyondCaller(principal, permissions, `You cannot take away ${what}`);
 }
 
+/**
+ * Permissions only an org owner (a holder of `owner.grant`) may hand to a person, through a role,
+ * a new user's built-in role or a custom role's permissions. Decision power: deciding access
+ * requests and agent approvals, and writing the workflows that say who decides them (and which
+ * auto-approve). Admin power over people: creating users, making and assigning roles. Without
+ * this an admin could create a second user, give it `request.approve` and approve their own
+ * request: the four-eyes rule would hold one person only.
+ */
+export const OWNER_GRANTED_PERMISSIONS: ReadonlySet<string> = new Set([
+  'request.approve',
+  'approval.decide',
+  'workflow.edit',
+  'user.edit',
+  'user_role.edit',
+  'role.edit',
+  'owner.grant',
+]);
+
+/**
+ * {@link assertCanGrant} for grants to people (roles, users, custom roles): besides holding every
+ * permission, only an owner grants one of {@link OWNER_GRANTED_PERMISSIONS} (403 `GRANT_REQUIRES_OWNER`).
+ */
+export function assertCanGrantToPeople(principal: Principal, permissions: Iterable<string>, what: string): void {
+  const granted = [...permissions];
+  refuseBeyondCaller(principal, granted, `You cannot grant ${what}`);
+  if (principal.permissions.has('owner.grant')) return;
+  const ownerOnly = granted.filter((permission) => OWNER_GRANTED_PERMISSIONS.has(permission));
+  if (ownerOnly.length === 0) return;
+  throw new ForbiddenError(
+    `You cannot grant ${what}: it carries ${ownerOnly.join(', ')}. Only an org owner grants the power ` +
+      'to decide requests and approvals or to manage users and roles; ask an owner.',
+    'GRANT_REQUIRES_OWNER',
+    ownerOnly.map((permission) => ({
+      location: 'body',
+      field: 'permissions',
+      message: `only an owner grants ${permission}`,
+      rule: 'owner_only',
+    })),
+  );
+}
+
 function refuseBeyondCaller(principal: Principal, permissions: Iterable<string>, refusal: string): void {
   const lacking = missingPermissions(permissions, principal.permissions);
   if (lacking.length > 0) {

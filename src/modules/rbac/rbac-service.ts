@@ -9,7 +9,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
 import type { UserService } from '../users';
-import { assertCanGrant, assertCanTakeAway, assertOrgPermissions } from './grants';
+import { assertCanGrant, assertCanGrantToPeople, assertCanTakeAway, assertOrgPermissions } from './grants';
 import type { OwnerGuard } from './owners';
 import { type NamedUserRoleRow, RbacStore, type RoleRow } from './rbac-store';
 
@@ -99,7 +99,7 @@ export class RbacService {
   async createRole(principal: Principal, input: { name: string; description?: string; permissions: string[] }): Promise<Role> {
     const orgId = await this.orgs.scope(principal);
     assertOrgPermissions(input.permissions);
-    assertCanGrant(principal, input.permissions, `the role '${input.name}'`);
+    assertCanGrantToPeople(principal, input.permissions, `the role '${input.name}'`);
     if (builtInRole(input.name)) throw new ConflictError(`'${input.name}' is the name of a built-in role.`, 'ROLE_NAME_TAKEN');
     try {
       const row = await this.store.insertRole({
@@ -126,6 +126,13 @@ export class RbacService {
       const old = await this.store.lockRolePermissions(orgId, roleId);
       if (old) {
         noteBefore(old);
+        // What the role's holders gain: an owner-only permission the role already has is kept, not granted anew.
+        const had = new Set(old.permissions);
+        assertCanGrantToPeople(
+          principal,
+          permissions.filter((permission) => !had.has(permission)),
+          `role '${roleId}' these permissions`,
+        );
         const kept = new Set(permissions);
         assertCanTakeAway(
           principal,
@@ -155,7 +162,7 @@ export class RbacService {
     const orgId = await this.orgs.scope(principal);
     await this.users.get(orgId, input.user_id);
     const role = await this.roleIn(orgId, input.role_id);
-    assertCanGrant(principal, role.permissions, `the role '${role.name}'`);
+    assertCanGrantToPeople(principal, role.permissions, `the role '${role.name}'`);
     try {
       const row = await this.store.insertAssignment(
         { id: newId('ura'), org_id: orgId, user_id: input.user_id, role_id: input.role_id },

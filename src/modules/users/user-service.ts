@@ -10,7 +10,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { ApiKeyService } from '../api-keys';
 import type { OrgService } from '../orgs';
-import { assertCanGrant, assertCanTakeAway, type OwnerGuard } from '../rbac';
+import { assertCanGrantToPeople, assertCanTakeAway, type OwnerGuard } from '../rbac';
 import { type ShownUserRow, UserStore } from './user-store';
 
 type User = components['schemas']['User'];
@@ -27,9 +27,12 @@ const toUser = (row: ShownUserRow): User => ({
   last_login_at: row.last_login_at?.toISOString() ?? null,
   first_name: row.first_name,
   last_name: row.last_name,
+  created_by: row.created_by,
 });
 
 type UserNames = { first_name?: string; last_name?: string };
+/** Who creates a user: the person behind a login or an API key they made; nobody for other callers. */
+const creatorOf = (principal: Principal) => (principal.kind === 'user' || principal.kind === 'api_key' ? principal.userId : null);
 
 export class UserService {
   private readonly store: UserStore;
@@ -74,16 +77,23 @@ export class UserService {
   ): Promise<User> {
     const orgId = await this.orgs.scope(principal, input.org_id);
     const role = input.role ?? 'member';
-    assertCanGrant(principal, builtInRole(role)!.permissions, `the ${role} role`);
+    assertCanGrantToPeople(principal, builtInRole(role)!.permissions, `the ${role} role`);
     const passwordHash = await hashPassword(input.password);
     return this.db.transaction(async () => {
       await this.orgs.reserveQuota(orgId, 'users', () => this.store.countInOrg(orgId));
-      return this.insert(orgId, input.email, passwordHash, role, input);
+      return this.insert(orgId, input.email, passwordHash, role, input, creatorOf(principal));
     });
   }
 
   /** A new user of the org; 409 `EMAIL_TAKEN` when any org has a user with the email. */
-  async insert(orgId: string, email: string, passwordHash: string, role: BuiltInRoleName, names: UserNames = {}): Promise<User> {
+  async insert(
+    orgId: string,
+    email: string,
+    passwordHash: string,
+    role: BuiltInRoleName,
+    names: UserNames = {},
+    createdBy: string | null = null,
+  ): Promise<User> {
     try {
       const row = await this.store.insert({
         id: newId('usr'),
@@ -93,6 +103,7 @@ export class UserService {
         role,
         first_name: names.first_name ?? null,
         last_name: names.last_name ?? null,
+        created_by: createdBy,
       });
       return toUser(row);
     } catch (error) {
@@ -122,6 +133,11 @@ export class UserService {
     return row && toUser(row);
   }
 
+  /** Who created the user (null: nobody in the org, or unknown); undefined when there is no such user. */
+  async creatorOf(userId: string): Promise<string | null | undefined> {
+    return (await this.store.findById(userId))?.created_by;
+  }
+
   async isEmailVerified(userId: string): Promise<boolean> {
     return (await this.store.emailVerifiedAt(userId))!.email_verified_at !== null;
   }
@@ -136,13 +152,35 @@ export class UserService {
    * org is locked before the email is looked up, so of two first sign-ins of one person exactly
    * one creates the user and the other finds them.
    */
-  async provision(orgId: string, email: string, role: BuiltInRoleName): Promise<{ user: User; created: boolean }> {
+  async provision(orgId: string, email: string, role: BuiltInRoleName, names: UserNames = {}): Promise<{ user: User; created: boolean }> {
     await this.orgs.reserveQuota(orgId, 'users', () => this.store.countInOrg(orgId));
     const existing = await this.store.findByEmail(email);
     if (existing) return { user: toUser(existing), created: false };
-    const { id } = await this.insert(orgId, email, UNUSABLE_PASSWORD_HASH, role);
+    const { id } = await this.insert(orgId, email, UNUSABLE_PASSWORD_HASH, role, names);
     await this.store.markEmailVerified(id);
     return { user: (await this.find(id))!, created: true };
+  }
+
+  /**
+   * Sets the names an identity provider vouches for; a name it did not send is left as it is.
+   * The names changed (before and after), none when they already matched.
+   */
+  async updateNames(userId: string, names: UserNames): Promise<{ before: UserNames; after: UserNames } | undefined> {
+    const current = (await this.store.findById(userId))!;
+    const before: UserNames = {};
+    const after: UserNames = {};
+    for (const field of ['first_name', 'last_name'] as const) {
+      const value = names[field];
+      if (value === undefined || value === current[field]) continue;
+      before[field] = current[field] ?? undefined;
+      after[field] = value;
+    }
+    if (Object.keys(after).length === 0) return undefined;
+    await this.store.setNames(userId, {
+      first_name: after.first_name ?? current.first_name,
+      last_name: after.last_name ?? current.last_name,
+    });
+    return { before, after };
   }
 
   /** Stamps the user's last login; the user as it now is. */

@@ -14,12 +14,14 @@ export interface UserRow {
   last_login_at: Date | null;
   first_name: string | null;
   last_name: string | null;
+  /** The user who created this one through the API; null when nobody in the org did. */
+  created_by: string | null;
 }
 
 /** A user as the API shows it: every column but the password hash. */
 export type ShownUserRow = Omit<UserRow, 'password_hash'>;
 
-const SHOWN_COLUMNS = 'id, org_id, email, role, email_verified_at, created_at, last_login_at, first_name, last_name';
+const SHOWN_COLUMNS = 'id, org_id, email, role, email_verified_at, created_at, last_login_at, first_name, last_name, created_by';
 
 /** Every SQL statement on `users`. */
 export class UserStore {
@@ -66,12 +68,12 @@ export class UserStore {
   }
 
   async insert(
-    user: Pick<UserRow, 'id' | 'org_id' | 'email' | 'password_hash' | 'role' | 'first_name' | 'last_name'>,
+    user: Pick<UserRow, 'id' | 'org_id' | 'email' | 'password_hash' | 'role' | 'first_name' | 'last_name' | 'created_by'>,
   ): Promise<ShownUserRow> {
     const { rows } = await this.db.query<ShownUserRow>(
-      `INSERT INTO users (id, org_id, email, password_hash, role, first_name, last_name) VALUES ($1, $2, $3, $4, $5, $6, $7)
-       RETURNING ${SHOWN_COLUMNS}`,
-      [user.id, user.org_id, user.email, user.password_hash, user.role, user.first_name, user.last_name],
+      `INSERT INTO users (id, org_id, email, password_hash, role, first_name, last_name, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${SHOWN_COLUMNS}`,
+      [user.id, user.org_id, user.email, user.password_hash, user.role, user.first_name, user.last_name, user.created_by],
     );
     return rows[0]!;
   }
@@ -88,6 +90,10 @@ export class UserStore {
 
   async markEmailVerified(userId: string): Promise<void> {
     await this.db.query(`UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()) WHERE id = $1`, [userId]);
+  }
+
+  async setNames(userId: string, names: Pick<UserRow, 'first_name' | 'last_name'>): Promise<void> {
+    await this.db.query(`UPDATE users SET first_name = $2, last_name = $3 WHERE id = $1`, [userId, names.first_name, names.last_name]);
   }
 
   async markLoggedIn(userId: string): Promise<ShownUserRow | undefined> {

@@ -25,13 +25,14 @@ export interface WrapDependencies {
 
 const SWEEP_BATCH = 500;
 
-const toWrap = (row: WrapRow): Wrap => ({
+/** A wrap's summary; `size_bytes` only for a caller who may know the value's length (else it is left out). */
+const toWrap = (row: WrapRow, showSize = true): Wrap => ({
   id: row.id,
   request_id: row.request_id,
   kind: row.kind,
   status: row.retrieved_at ? 'retrieved' : row.expires_at.getTime() <= Date.now() ? 'expired' : 'available',
   created_by: row.created_by,
-  size_bytes: row.size_bytes,
+  ...(showSize && { size_bytes: row.size_bytes }),
   expires_at: row.expires_at.toISOString(),
   retrieved_at: row.retrieved_at?.toISOString() ?? null,
   retrieved_by: row.retrieved_by,
@@ -125,10 +126,16 @@ export class WrapService {
     return (await this.store.listForRequest(orgId, requestId))[0]?.id ?? null;
   }
 
+  /**
+   * Whoever sees the request sees its wraps, but a value's length is a clue to the value (a
+   * 4-digit PIN, a 40-character token): only the requester, who unwraps a read value and wrote a
+   * patch value, is told `size_bytes`; for anyone else (request.read holders, approvers) it is left out.
+   */
   async list(principal: Principal, requestId: string, userId: string | undefined): Promise<{ wraps: Wrap[] }> {
     assertCaller(principal, userId);
     const request = await this.deps().requests.visible(principal, requestId);
-    return { wraps: (await this.store.listForRequest(request.org_id, request.id)).map(toWrap) };
+    const mayUnwrap = principal.userId !== null && request.requester_id === principal.userId;
+    return { wraps: (await this.store.listForRequest(request.org_id, request.id)).map((row) => toWrap(row, mayUnwrap)) };
   }
 
   /** GET /requests/{id}/wraps/{wrap_id}: the requester takes the read value, once. */
