@@ -1,4 +1,5 @@
 import type { Db } from '../../db/db';
+import type { ScanStatus } from './image-scan-store';
 
 export interface ImageRow {
   id: string;
@@ -9,7 +10,7 @@ export interface ImageRow {
   tag: string | null;
   digest: string | null;
   latest_scan_id: string;
-  latest_scan_status: 'queued' | 'running' | 'succeeded' | 'failed';
+  latest_scan_status: ScanStatus;
   created_at: Date;
   updated_at: Date;
 }
