@@ -216,6 +216,15 @@ describe('billing settings and Stripe (seed 001)', () => {
       orgs.body.orgs.map((listed: { id: string; stripe_customer_id: string | null }) => [listed.id, listed.stripe_customer_id]),
       [[org.id, first.body.stripe_customer_id]],
     );
+    // Another org cannot take (or probe with a 500) a customer id that is attached here.
+    const taken = await warden.request
+      .post('/api/v1/billing/settings')
+      .set({ 'X-API-Key': other.key })
+      .send({ stripe_customer_id: first.body.stripe_customer_id })
+      .expect(409);
+    assert.equal(taken.body.code, 'STRIPE_CUSTOMER_UNAVAILABLE');
+    const untouched = await warden.request.get('/api/v1/billing/settings').set({ 'X-API-Key': other.key }).expect(200);
+    assert.equal(untouched.body.stripe_customer_id, null);
     await warden.request.post('/api/v1/billing/stripe/customer').set(key).send({ org_id: other.id }).expect(404);
     await warden.request.post('/api/v1/billing/stripe/customer').set(key).send({ email: 'not an email' }).expect(422);
   });

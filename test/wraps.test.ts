@@ -98,7 +98,11 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
     assert.equal(posted.body.kind, 'read');
     assert.equal(posted.body.status, 'available');
     assert.equal(posted.body.created_by, agent.id);
-    assert.equal((await theAuditEventOf(warden, posted, [value])).action, 'wrap.created');
+    const created = await theAuditEventOf(warden, posted, [value]);
+    assert.equal(created.action, 'wrap.created');
+    // Neither the answer nor the audit event (which audit.read holders see) tells the value's length.
+    assert.ok(!('size_bytes' in posted.body));
+    assert.ok(!JSON.stringify(created.details).includes('size_bytes'));
     const twice = await warden.request.post(`/api/v1/agents/${agent.id}/wraps`).set(agent.auth).send(wire).expect(409);
     assert.equal(twice.body.code, 'WRAP_EXISTS');
     await warden.request
@@ -108,13 +112,11 @@ describe('wraps: DEKs sealed to agents, single-shot values end to end (seed 002)
       .expect(404);
 
     const listed = await warden.request.get(`/api/v1/requests/${requestId}/wraps`).set(broker.requester.auth).expect(200);
-    assert.deepEqual(listed.body.wraps, [posted.body]);
+    assert.deepEqual(listed.body.wraps, [{ ...posted.body, size_bytes: Buffer.byteLength(value) }]);
     // The requester, who may unwrap it, learns the value's length; anyone else who sees the request does not.
-    assert.equal(listed.body.wraps[0].size_bytes, Buffer.byteLength(value));
     for (const other of [broker.approvers[0].auth, broker.outsider.auth, broker.owner]) {
       const seen = await warden.request.get(`/api/v1/requests/${requestId}/wraps`).set(other).expect(200);
-      const { size_bytes: _size, ...rest } = posted.body;
-      assert.deepEqual(seen.body.wraps, [rest]);
+      assert.deepEqual(seen.body.wraps, [posted.body]);
       assert.ok(!('size_bytes' in seen.body.wraps[0]));
     }
     const url = `/api/v1/requests/${requestId}/wraps/${posted.body.id}`;

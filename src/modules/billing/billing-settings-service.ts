@@ -3,6 +3,8 @@ import { noteBefore } from '../../audit/audited-change';
 import type { Principal } from '../../auth/principal';
 import type { BillingConfig } from '../../config/config';
 import type { Db } from '../../db/db';
+import { isUniqueViolation } from '../../db/errors';
+import { ConflictError } from '../../errors/api-error';
 import { microsToUsd, usdToMicros } from '../../lib/money';
 import type { LedgerService } from '../ledger';
 import type { OrgService } from '../orgs';
@@ -114,7 +116,13 @@ export class BillingSettingsService {
       fee_mode: body.fee_mode,
       fee_per_action_micros: body.fee_per_action_usd === undefined ? undefined : usdToMicros(body.fee_per_action_usd),
     };
-    const row = await this.store.upsert(orgId, change);
+    const row = await this.store.upsert(orgId, change).catch((error: unknown) => {
+      // The customer id is unique across orgs (webhooks find the org by it); Stripe's ids are not guessable.
+      if (isUniqueViolation(error)) {
+        throw new ConflictError('This Stripe customer cannot be attached to this org.', 'STRIPE_CUSTOMER_UNAVAILABLE');
+      }
+      throw error;
+    });
     this.fees.forget(orgId);
     return this.view(orgId, row);
   }

@@ -113,7 +113,8 @@ export class WrapService {
     }
     const row = await this.insert(agent.org_id, request.id, 'read', agent.id, value, new Date(request.expires_at));
     value.fill(0);
-    return toWrap(row);
+    // The agent sent the value and knows its length; the answer (which the audit log keeps as `after`) does not repeat it.
+    return toWrap(row, false);
   }
 
   /** The requester's new value of a patch request, sealed at rest in the caller's transaction. */
