@@ -332,12 +332,10 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
       new Notifications(null, createLogger('silent')),
       createLogger('silent'),
       options,
-      () => ({
-        clusters: { clustersServedBy: async () => ['hooks-cluster'] },
-        lifecycle,
-      }),
+      () => ({ clusters: warden.services.secrets, lifecycle }),
     );
     const agent = await mint(org, 'hooked');
+    await serve(agent, 'hooks-cluster');
     const principal = { kind: 'agent', orgId: org.id, agentId: agent.id, permissions: new Set<string>() } as unknown as Principal;
     const request = { orgId: org.id, clusterName: 'hooks-cluster', kind: 'patch' as const, payload: {} };
     const done = await jobs.enqueue({ ...request, requestId: 'acr_done' });
