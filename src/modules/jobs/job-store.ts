@@ -38,7 +38,7 @@ export interface NewJob {
   max_attempts: number;
 }
 
-/** What a claim statement did: the job it handed out to each member (in order), and the jobs whose last lease it found expired and failed. */
+/** What a claim statement did: the job handed out to each member, in order, and the jobs it failed (last lease expired). */
 export interface ClaimResult {
   claimed: Array<JobRow | undefined>;
   failed: JobRow[];
