@@ -112,10 +112,7 @@ export class JobService {
   private readonly wakers = new Wakers<Enqueued>();
   private readonly enqueued: NotificationChannel;
   /** Claims made at once share a transaction (see ClaimBatches). */
-  private readonly claims = new ClaimBatches<ClaimRequest, Job | undefined>(
-    (requests, committed) => this.claimBatch(requests, committed),
-    MAX_CLAIM_BATCH,
-  );
+  private readonly claims = new ClaimBatches<ClaimRequest, Job | undefined>((requests) => this.claimBatch(requests), MAX_CLAIM_BATCH);
 
   constructor(
     private readonly db: Db,
@@ -276,12 +273,11 @@ export class JobService {
    * A batch of claims: one claim statement, with the lifecycle hooks and the audit events of what it
    * did, in one transaction outside any caller's: a hand-out (`job.claimed`, with the facts of the
    * request it answers), and any job it failed for good (`job.failed`, by the system). An empty claim
-   * writes nothing. `committed` lets the next batch start while this one's events are chained.
+   * writes nothing. It returns once the events are chained.
    */
-  private claimBatch(requests: ClaimRequest[], committed: () => void): Promise<Array<Job | undefined>> {
+  private claimBatch(requests: ClaimRequest[]): Promise<Array<Job | undefined>> {
     return this.db.detached(() =>
       this.db.transaction(async () => {
-        this.db.afterCommit(committed);
         // A caller gone before its batch started claims nothing.
         const claiming = requests.filter((request) => !request.signal?.aborted);
         if (claiming.length === 0) return requests.map(() => undefined);

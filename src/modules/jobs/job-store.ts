@@ -134,11 +134,11 @@ export class JobStore {
 
   /** Claims for each member (an agent of an org), in one statement: see CLAIM. */
   async claim(members: Array<{ orgId: string; agentId: string }>, leaseSeconds: number): Promise<ClaimResult> {
-    const { rows } = await this.db.query<JobRow & { member: string | null }>(CLAIM, [
-      members.map((member) => member.orgId),
-      members.map((member) => member.agentId),
-      leaseSeconds,
-    ]);
+    const { rows } = await this.db.query<JobRow & { member: string | null }>(
+      CLAIM,
+      [members.map((member) => member.orgId), members.map((member) => member.agentId), leaseSeconds],
+      { prepared: true },
+    );
     const claimed: Array<JobRow | undefined> = members.map(() => undefined);
     const failed: JobRow[] = [];
     for (const { member, ...row } of rows) {
