@@ -7,8 +7,12 @@
  *   this process (no HTTP, no authentication, no audit);
  * - bare express + pg: that claim behind an HTTP route with the agent's secret looked up
  *   (scripts/bench/jobs-server.ts), loaded by the same client loop as Warden;
- * - warden: `POST /api/v1/agents/{id}/jobs/claim?wait=5` through the whole app (long-poll, cluster
- *   directory, lease re-queueing, a `job.claimed` audit event per claim in the claim's transaction).
+ * - warden: `POST /api/v1/agents/{id}/jobs/claim?wait=5` through the whole app (long-poll, served
+ *   clusters, lease re-queueing, a `job.claimed` audit event per claim in the claim's transaction,
+ *   claims made at once sharing one transaction and one claim statement).
+ * Besides jobs/s and latency: each server's CPU time per job. BENCH_JOBS_BASELINE=<dir of another
+ * checkout> adds that checkout's Warden as a fourth contender, measured in the same run (before and
+ * after a change, on the same machine at the same time).
  */
 import { spawn } from 'node:child_process';
 import { join, relative } from 'node:path';
