@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { withRequestFacts } from '../src/audit/audit-event';
 import type { Principal } from '../src/auth/principal';
 import { Notifications } from '../src/db/notifications';
 import { createLogger } from '../src/logging/logger';
@@ -332,12 +333,10 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
       new Notifications(null, createLogger('silent')),
       createLogger('silent'),
       options,
-      () => ({
-        clusters: { clustersServedBy: async () => ['hooks-cluster'] },
-        lifecycle,
-      }),
+      () => ({ clusters: warden.services.secrets, lifecycle }),
     );
     const agent = await mint(org, 'hooked');
+    await serve(agent, 'hooks-cluster');
     const principal = { kind: 'agent', orgId: org.id, agentId: agent.id, permissions: new Set<string>() } as unknown as Principal;
     const request = { orgId: org.id, clusterName: 'hooks-cluster', kind: 'patch' as const, payload: {} };
     const done = await jobs.enqueue({ ...request, requestId: 'acr_done' });
@@ -357,6 +356,101 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
       ['claimed', lost.id, 'claimed', true],
       ['settled', lost.id, 'failed', true],
     ]);
+  });
+
+  it('claims made at once share one transaction and one statement, each answered as if it had claimed alone', async () => {
+    const { jobs } = warden.services;
+    const names = ['first', 'second', 'pinned', 'stopped', 'elsewhere', 'idle'];
+    const [first, second, pinnedTo, stopped, elsewhere, idle] = (await Promise.all(names.map((name) => mint(org, `batch-${name}`)))) as [
+      Agent,
+      Agent,
+      Agent,
+      Agent,
+      Agent,
+      Agent,
+    ];
+    for (const agent of [first, second, stopped]) await serve(agent, 'batch-cluster');
+    await serve(elsewhere, 'batch-elsewhere');
+    const pinned = await enqueue({ cluster_name: 'batch-cluster', agent_id: pinnedTo.id });
+    const queue = [];
+    for (let i = 0; i < 3; i++) queue.push(await enqueue({ cluster_name: 'batch-cluster' }));
+    const far = await enqueue({ cluster_name: 'batch-elsewhere' });
+    const stoppedOwn = await enqueue({ cluster_name: 'batch-cluster', agent_id: stopped.id });
+    await warden.request.post(`/api/v1/kill-switch/${stopped.id}`).set(key).send({ reason: 'compromised' }).expect(200);
+    const principal = (agent: Agent) =>
+      ({ kind: 'agent', orgId: org.id, agentId: agent.id, permissions: new Set<string>() }) as unknown as Principal;
+    const claimAs = (agent: Agent, n: number) =>
+      withRequestFacts({ requestId: `req_batch_${n}`, ip: '127.0.0.1', userAgent: 'batch' }, () =>
+        jobs.claim(principal(agent), agent.id, { seconds: 0 }),
+      );
+    // The first claim runs alone; the seven made while it runs go together, in this order.
+    const order = [idle, first, pinnedTo, second, stopped, elsewhere, first, second];
+    const answers = await Promise.all(order.map((agent, n) => claimAs(agent, n)));
+    assert.deepEqual(
+      answers.map((job) => job?.id),
+      [undefined, queue[0]!.id, pinned.id, queue[1]!.id, undefined, far.id, queue[2]!.id, undefined],
+    );
+    // One transaction: one now() for every claim of the batch.
+    assert.equal(new Set(answers.flatMap((job) => (job ? [job.claimed_at] : []))).size, 1);
+    for (const [n, job] of answers.entries()) {
+      if (!job) continue;
+      assert.deepEqual([job.status, job.agent_id, job.attempts], ['claimed', order[n]!.id, 1]);
+      const events = await warden.database.dataSource.query(
+        `SELECT action, actor_id, resource_id FROM audit_events WHERE request_id = $1 ORDER BY seq`,
+        [`req_batch_${n}`],
+      );
+      assert.deepEqual(events, [{ action: 'job.claimed', actor_id: order[n]!.id, resource_id: job.id }]);
+    }
+    const untouched = await warden.request.get(`/api/v1/jobs/${stoppedOwn.id}`).set(key).expect(200);
+    assert.deepEqual([untouched.body.status, untouched.body.attempts], ['queued', 0]);
+    const verified = await warden.request.get('/api/v1/audit/verify').set(key).expect(200);
+    assert.equal(verified.body.valid, true);
+  });
+
+  it('a claim that fails in a batch fails alone: the others of its batch get their jobs, its job stays queued', async () => {
+    const { db, orgs, agents, audit, secrets } = warden.services;
+    const lifecycle: JobLifecycle = {
+      claimed: async (job: Job) => {
+        if (job.request_id === 'acr_batchbad') throw new Error('the request cannot start');
+      },
+      settled: async () => undefined,
+    };
+    const options = { visibilityTimeoutSeconds: 300, maxWaits: 10, maxWaitsPerOrg: 10, pollIntervalMs: 250 };
+    const silent = createLogger('silent');
+    const jobs = new JobService(db, orgs, agents, audit, new Notifications(null, silent), silent, options, () => ({
+      clusters: secrets,
+      lifecycle,
+    }));
+    const names = ['idle', 'bad', 'good', 'better'];
+    const [idle, bad, good, better] = (await Promise.all(names.map((name) => mint(org, `failing-${name}`)))) as [
+      Agent,
+      Agent,
+      Agent,
+      Agent,
+    ];
+    const request = { orgId: org.id, clusterName: 'failing-cluster', kind: 'read' as const, payload: {} };
+    const badJob = await jobs.enqueue({ ...request, requestId: 'acr_batchbad', agentId: bad.id });
+    const goodJob = await jobs.enqueue({ ...request, requestId: 'acr_batchgood', agentId: good.id });
+    const betterJob = await jobs.enqueue({ ...request, requestId: null, agentId: better.id });
+    const principal = (agent: Agent) =>
+      ({ kind: 'agent', orgId: org.id, agentId: agent.id, permissions: new Set<string>() }) as unknown as Principal;
+    const outcomes = await Promise.allSettled(
+      [idle, good, bad, better].map((agent) => jobs.claim(principal(agent), agent.id, { seconds: 0 })),
+    );
+    assert.deepEqual(
+      outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value?.id : (outcome.reason as Error).message)),
+      [undefined, goodJob.id, 'the request cannot start', betterJob.id],
+    );
+    const read = await warden.request.get(`/api/v1/jobs/${badJob.id}`).set(key).expect(200);
+    assert.deepEqual([read.body.status, read.body.attempts], ['queued', 0]);
+    const claimedEvents = await warden.database.dataSource.query(
+      `SELECT resource_id FROM audit_events WHERE action = 'job.claimed' AND resource_id = ANY ($1) ORDER BY resource_id`,
+      [[badJob.id, goodJob.id, betterJob.id]],
+    );
+    assert.deepEqual(
+      claimedEvents.map((event: { resource_id: string }) => event.resource_id),
+      [goodJob.id, betterJob.id].sort(),
+    );
   });
 
   it("an agent's secret works only on its own id (403 NOT_THIS_AGENT)", async () => {

@@ -1,16 +1,19 @@
 /**
  * One contender of the jobs bench, alone in its own process:
  * `jobs-server.ts <warden|bare-express-pg> <database url> <schema or -> <pool size>`.
- * - warden: Warden's whole app; `POST /api/v1/agents/{id}/jobs/claim` authenticates the agent,
- *   asks which clusters it serves, claims in one statement (live agent, exhausted leases, the
- *   oldest eligible job under FOR UPDATE SKIP LOCKED) and writes a `job.claimed` audit event in
- *   the same transaction;
+ * - warden: Warden's whole app; `POST /api/v1/agents/{id}/jobs/claim` authenticates the agent and
+ *   claims in one statement (live agent, served clusters, exhausted leases, the oldest eligible job
+ *   under FOR UPDATE SKIP LOCKED), writing a `job.claimed` audit event in the same transaction;
+ *   claims made at once share the transaction and the statement;
  * - bare-express-pg: Express + pg answering the same route with the agent look-up by its
  *   secret's digest and a bare `FOR UPDATE SKIP LOCKED` claim of the bench cluster's oldest queued job,
  *   autocommitted: no lease re-queueing, no cluster directory, no audit, no long-poll.
- * Prints `LISTENING <port>`.
+ * Prints `LISTENING <port>`, and `CPU <port>`: a port of its own answering the process's CPU time so
+ * far (`process.cpuUsage()`, microseconds), so the bench can tell the CPU each claim cost the server.
  */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { Pool } from 'pg';
 import { createApp } from '../../src/app';
@@ -51,5 +54,12 @@ async function build(contender: string, url: string, schema: string | undefined,
   });
   return app;
 }
+
+const cpu = createServer((_req, res) => {
+  const { user, system } = process.cpuUsage();
+  res.end(JSON.stringify({ user, system }));
+});
+cpu.listen(0, '127.0.0.1', () => process.stdout.write(`CPU ${(cpu.address() as AddressInfo).port}\n`));
+cpu.unref();
 
 serveContender(build);

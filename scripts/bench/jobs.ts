@@ -7,14 +7,20 @@
  *   this process (no HTTP, no authentication, no audit);
  * - bare express + pg: that claim behind an HTTP route with the agent's secret looked up
  *   (scripts/bench/jobs-server.ts), loaded by the same client loop as Warden;
- * - warden: `POST /api/v1/agents/{id}/jobs/claim?wait=5` through the whole app (long-poll, cluster
- *   directory, lease re-queueing, a `job.claimed` audit event per claim in the claim's transaction).
+ * - warden: `POST /api/v1/agents/{id}/jobs/claim?wait=5` through the whole app (long-poll, served
+ *   clusters, lease re-queueing, a `job.claimed` audit event per claim in the claim's transaction,
+ *   claims made at once sharing one transaction and one claim statement).
+ * Besides jobs/s and latency: each server's CPU time per job. BENCH_JOBS_BASELINE=<dir of another
+ * checkout> adds that checkout's Warden as a fourth contender, measured in the same run (before and
+ * after a change, on the same machine at the same time).
  */
+import { spawn } from 'node:child_process';
+import { join, relative } from 'node:path';
 import { Pool } from 'pg';
 import { quoteIdentifier } from '../../src/db/database';
 import { Db } from '../../src/db/db';
 import { benchOrgWithKey, fixturePoster, withBenchDatabase } from './bench-database';
-import { printTable, startServer } from './load';
+import { printTable, type StartedServer, startServer } from './load';
 
 /** The textbook queue claim: the oldest queued job of the cluster, skipping those another claim has locked. */
 export const BARE_CLAIM = `UPDATE jobs SET status = 'claimed', claimed_by = $2, attempts = attempts + 1, claimed_at = now(),
@@ -27,12 +33,45 @@ export const BENCH_CLUSTER = 'bench-cluster';
 const AGENTS = 8;
 const JOBS = Number(process.env.BENCH_JOBS ?? 10_000);
 const WARM_UP_JOBS = 800;
+/** Another checkout of Warden (e.g. the commit before a change) to measure beside this one in the same run. */
+const BASELINE = process.env.BENCH_JOBS_BASELINE;
+
+/** This bench's server script started from another checkout, as startServer starts it from this one. */
+function startBaseline(root: string, args: string[]): Promise<StartedServer> {
+  const child = spawn(
+    process.execPath,
+    ['scripts/start.js', relative(join(__dirname, '../..'), join(__dirname, 'jobs-server.ts')), ...args],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /LISTENING (\d+)/.exec(output);
+      if (match) resolve({ port: Number(match[1]), output: () => output, stop: () => child.kill() });
+    });
+    child.once('exit', (code) => reject(new Error(`the baseline's jobs-server exited with ${code} before listening`)));
+  });
+}
 
 interface Drained {
   jobsPerSecond: number;
   p50: number;
   p99: number;
   claimed: number;
+  /** The server process's CPU time (user + system) per job handed out, where a server process answers the claims. */
+  cpuMsPerJob?: number;
+}
+
+/** The CPU time a bench server process has used so far, in ms, from the port it printed as `CPU <port>`. */
+async function serverCpuMs(server: StartedServer): Promise<number> {
+  const port = /CPU (\d+)/.exec(server.output())?.[1];
+  if (!port) throw new Error('the jobs server printed no CPU port');
+  const { user, system } = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { user: number; system: number };
+  return (user + system) / 1000;
 }
 
 interface Claimer {
@@ -115,11 +154,14 @@ export async function jobsScenario(): Promise<void> {
       );
       await db.query(`VACUUM ANALYZE jobs`);
     };
-    const measure = async (claimer: Claimer) => {
+    const measure = async (claimer: Claimer, server?: StartedServer) => {
       await fill(WARM_UP_JOBS);
       await drain(claimer, WARM_UP_JOBS);
       await fill(JOBS);
-      return drain(claimer, JOBS);
+      const cpuBefore = server && (await serverCpuMs(server));
+      const drained = await drain(claimer, JOBS);
+      if (server) drained.cpuMsPerJob = ((await serverCpuMs(server)) - cpuBefore!) / JOBS;
+      return drained;
     };
 
     const warden = await startServer('jobs-server.ts', ['warden', ...args]);
@@ -133,15 +175,24 @@ export async function jobsScenario(): Promise<void> {
         agents.push({ id: agent.id!, secret: agent.agent_secret! });
         await reportSecret(warden.port, agents[i]!, i);
       }
-      measuredWarden = await measure(httpClaimer(warden.port, agents, 5));
+      measuredWarden = await measure(httpClaimer(warden.port, agents, 5), warden);
     } finally {
       warden.stop();
+    }
+    let measuredBaseline: Drained | undefined;
+    if (BASELINE) {
+      const baseline = await startBaseline(BASELINE, ['warden', ...args]);
+      try {
+        measuredBaseline = await measure(httpClaimer(baseline.port, agents, 5), baseline);
+      } finally {
+        baseline.stop();
+      }
     }
     const agentIds = agents.map((agent) => agent.id);
     const bare = await startServer('jobs-server.ts', ['bare-express-pg', ...args]);
     let measuredExpress: Drained;
     try {
-      measuredExpress = await measure(httpClaimer(bare.port, agents, 0));
+      measuredExpress = await measure(httpClaimer(bare.port, agents, 0), bare);
     } finally {
       bare.stop();
     }
@@ -167,9 +218,10 @@ export async function jobsScenario(): Promise<void> {
       ['bare pg SKIP LOCKED loop', measuredLoop],
       ['bare express + pg', measuredExpress],
       ['warden', measuredWarden],
+      ...(measuredBaseline ? [[`warden at ${BASELINE}`, measuredBaseline] as [string, Drained]] : []),
     ];
     printTable(
-      ['contender', 'jobs/s', 'p50 ms', 'p99 ms', 'vs bare loop', 'vs bare express', 'claimed'],
+      ['contender', 'jobs/s', 'p50 ms', 'p99 ms', 'vs bare loop', 'vs bare express', 'server CPU ms/job', 'claimed'],
       rows.map(([name, r]) => [
         name,
         String(Math.round(r.jobsPerSecond)),
@@ -177,6 +229,7 @@ export async function jobsScenario(): Promise<void> {
         String(r.p99),
         `${(r.jobsPerSecond / measuredLoop.jobsPerSecond).toFixed(2)}x`,
         `${(r.jobsPerSecond / measuredExpress.jobsPerSecond).toFixed(2)}x`,
+        r.cpuMsPerJob === undefined ? '-' : r.cpuMsPerJob.toFixed(2),
         String(r.claimed),
       ]),
     );

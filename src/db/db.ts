@@ -26,7 +26,7 @@ export interface DbOptions {
 }
 
 export interface QueryOptions {
-  /** A hot statement outside any transaction: a named prepared statement where the Db allows them. Its text must not vary. */
+  /** A hot statement: a named prepared statement where the Db allows them (in a transaction too). Its text must not vary. */
   prepared?: boolean;
 }
 
@@ -73,6 +73,7 @@ export class Db {
     options?: QueryOptions,
   ): Promise<QueryResult<Row>> {
     const manager = this.ambient.getStore();
+    if (manager && options?.prepared && this.namedStatements) return this.queryNamedIn<Row>(manager, sql, parameters);
     const pool = manager ? undefined : (this.dataSource.driver as unknown as { master?: Pool }).master;
     if (pool === undefined) return this.queryThroughTypeorm<Row>(manager ?? this.dataSource.manager, sql, parameters);
     const config: QueryConfig = { text: sql, values: parameters };
@@ -103,6 +104,18 @@ export class Db {
   private async queryAfter<Row>(client: PoolClient, sql: string, parameters?: unknown[]): Promise<QueryResult<Row>> {
     try {
       const result = await client.query<Row & Record<string, unknown>>(sql, parameters);
+      return { rows: result.rows, affected: result.rowCount ?? result.rows.length };
+    } catch (error) {
+      throw new QueryFailedError(sql, parameters, error as Error);
+    }
+  }
+
+  /** A named prepared statement on the transaction's own connection (TypeORM's runner takes only text). */
+  private async queryNamedIn<Row>(manager: EntityManager, sql: string, parameters?: unknown[]): Promise<QueryResult<Row>> {
+    const client = (manager.queryRunner as unknown as { databaseConnection?: PoolClient } | undefined)?.databaseConnection;
+    if (!client) return this.queryThroughTypeorm<Row>(manager, sql, parameters);
+    try {
+      const result = await client.query<Row & Record<string, unknown>>({ name: statementName(sql), text: sql, values: parameters });
       return { rows: result.rows, affected: result.rowCount ?? result.rows.length };
     } catch (error) {
       throw new QueryFailedError(sql, parameters, error as Error);

@@ -89,6 +89,8 @@ export class AgentStore {
     const { rows } = await this.db.query<{ id: string; org_id: string; stopped: boolean }>(
       `SELECT a.id, a.org_id, ${STOPPED} AS stopped FROM agents a WHERE a.secret_digest = $1`,
       [digest],
+      // Every request an agent makes with its secret (job claims, heartbeats) starts here.
+      { prepared: true },
     );
     return rows[0];
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { components, operations } from '../../../generated/api';
-import { actorOf, currentRequestFacts, type NewAuditEvent } from '../../audit/audit-event';
+import { actorOf, currentRequestFacts, type NewAuditEvent, type RequestFacts, withRequestFacts } from '../../audit/audit-event';
 import type { Principal } from '../../auth/principal';
 import type { Db } from '../../db/db';
 import { newId } from '../../db/ids';
@@ -11,6 +11,7 @@ import { Alarm, WaitSlots, Wakers } from '../../lib/waits';
 import type { AgentService } from '../agents';
 import type { AuditService } from '../audit';
 import type { OrgService } from '../orgs';
+import { ClaimBatches } from './claim-batches';
 import { type JobRow, type JobStatus, JobStore } from './job-store';
 
 export type Job = components['schemas']['Job'];
@@ -25,7 +26,11 @@ export interface JobLifecycle {
   settled(job: Job): Promise<void>;
 }
 
-/** Which clusters an agent serves: those it has reported secrets of (the secrets module knows). */
+/**
+ * Which clusters an agent serves: those it has reported secrets of (the secrets module knows). A
+ * waiting claim asks it which announcements concern the agent; the claim statement itself reads
+ * the same rows (see the job store), so that a claim is one statement.
+ */
 export interface ClusterDirectory {
   clustersServedBy(orgId: string, agentId: string): Promise<string[]>;
 }
@@ -49,6 +54,17 @@ const ENQUEUED_CHANNEL = 'warden_job_enqueued';
 const DEFAULT_MAX_ATTEMPTS = 3;
 const MAX_PAYLOAD_BYTES = 16 * 1024;
 const MAX_PAYLOAD_DEPTH = 8;
+/** At most this many claims share one transaction. */
+const MAX_CLAIM_BATCH = 16;
+
+/** One claim statement to make for a caller: who, and the facts of its request (its audit event records them). */
+interface ClaimRequest {
+  principal: Principal;
+  agent: { orgId: string; id: string };
+  facts: RequestFacts;
+  /** The caller's disconnection: a caller gone before its batch starts claims nothing. */
+  signal: AbortSignal | undefined;
+}
 
 const toJob = (row: JobRow): Job => ({
   id: row.id,
@@ -95,6 +111,8 @@ export class JobService {
   /** The waiting claims, by org. */
   private readonly wakers = new Wakers<Enqueued>();
   private readonly enqueued: NotificationChannel;
+  /** Claims made at once share a transaction (see ClaimBatches). */
+  private readonly claims = new ClaimBatches<ClaimRequest, Job | undefined>((requests) => this.claimBatch(requests), MAX_CLAIM_BATCH);
 
   constructor(
     private readonly db: Db,
@@ -199,19 +217,25 @@ export class JobService {
    */
   async claim(principal: Principal, ref: string, wait: { seconds: number; signal?: AbortSignal }): Promise<Job | undefined> {
     const agent = await this.self(principal, ref);
-    const clusters = await this.peers().clusters.clustersServedBy(agent.orgId, agent.id);
-    const job = await this.claimOnce(principal, agent, clusters);
+    const job = await this.claimOnce(principal, agent, wait.signal);
     if (job || wait.seconds === 0 || wait.signal?.aborted) return job;
-    return this.waitToClaim(principal, agent, clusters, wait);
+    return this.waitToClaim(principal, agent, wait);
   }
 
   private async waitToClaim(
     principal: Principal,
     agent: { orgId: string; id: string },
-    clusters: string[],
     wait: { seconds: number; signal?: AbortSignal },
   ): Promise<Job | undefined> {
     const leave = this.slots.enter(agent.orgId, agent.id);
+    let clusters: string[];
+    try {
+      // Which announcements may concern this agent (each claim statement reads the clusters afresh).
+      clusters = await this.peers().clusters.clustersServedBy(agent.orgId, agent.id);
+    } catch (error) {
+      leave();
+      throw error;
+    }
     const alarm = new Alarm();
     const mayTake = (news: Enqueued | null) =>
       news === null || news.agentId === agent.id || (news.agentId === null && clusters.includes(news.clusterName));
@@ -228,7 +252,7 @@ export class JobService {
       // Claim again now that an enqueue would wake us: a job enqueued before listening is found here.
       for (;;) {
         if (wait.signal?.aborted) return undefined;
-        const job = await this.claimOnce(principal, agent, clusters);
+        const job = await this.claimOnce(principal, agent, wait.signal);
         const left = deadline - Date.now();
         if (job || left <= 0) return job;
         await alarm.sleep(Math.min(left, this.options.pollIntervalMs), wait.signal);
@@ -240,25 +264,48 @@ export class JobService {
     }
   }
 
+  /** One claim statement, in the transaction of the batch of claims made at the same time. */
+  private claimOnce(principal: Principal, agent: { orgId: string; id: string }, signal: AbortSignal | undefined): Promise<Job | undefined> {
+    return this.claims.add({ principal, agent, facts: currentRequestFacts(), signal });
+  }
+
   /**
-   * One claim statement in its own transaction, with the lifecycle hooks and the audit events of what
-   * it did: a hand-out (`job.claimed`), and any job it failed for good (`job.failed`, by the system).
-   * An empty claim writes nothing.
+   * A batch of claims: one claim statement, with the lifecycle hooks and the audit events of what it
+   * did, in one transaction outside any caller's: a hand-out (`job.claimed`, with the facts of the
+   * request it answers), and any job it failed for good (`job.failed`, by the system). An empty claim
+   * writes nothing. It returns once the events are chained.
    */
-  private claimOnce(principal: Principal, agent: { orgId: string; id: string }, clusters: string[]): Promise<Job | undefined> {
-    return this.db.transaction(async () => {
-      const { claimed, failed } = await this.store.claim(agent.orgId, agent.id, clusters, this.options.visibilityTimeoutSeconds);
-      for (const row of failed) {
-        const job = toJob(row);
-        if (job.request_id) await this.peers().lifecycle?.settled(job);
-        await this.audit.append(this.event(agent.orgId, { type: 'system', id: null }, 'job.failed', job, 'claimAgentJob'));
-      }
-      if (!claimed) return undefined;
-      const job = toJob(claimed);
-      if (job.request_id) await this.peers().lifecycle?.claimed(job);
-      await this.audit.append(this.event(agent.orgId, actorOf(principal), 'job.claimed', job, 'claimAgentJob'));
-      return job;
-    });
+  private claimBatch(requests: ClaimRequest[]): Promise<Array<Job | undefined>> {
+    return this.db.detached(() =>
+      this.db.transaction(async () => {
+        // A caller gone before its batch started claims nothing.
+        const claiming = requests.filter((request) => !request.signal?.aborted);
+        if (claiming.length === 0) return requests.map(() => undefined);
+        const members = claiming.map(({ agent }) => ({ orgId: agent.orgId, agentId: agent.id }));
+        const { claimed, failed } = await this.store.claim(members, this.options.visibilityTimeoutSeconds);
+        for (const row of failed) {
+          const job = toJob(row);
+          await withRequestFacts(claiming[0]!.facts, async () => {
+            if (job.request_id) await this.peers().lifecycle?.settled(job);
+            await this.audit.append(this.event(row.org_id, { type: 'system', id: null }, 'job.failed', job, 'claimAgentJob'));
+          });
+        }
+        const handedOut = new Map<ClaimRequest, Job>();
+        for (const [index, request] of claiming.entries()) {
+          const row = claimed[index];
+          if (row) handedOut.set(request, await withRequestFacts(request.facts, () => this.handedOut(request, row)));
+        }
+        return requests.map((request) => handedOut.get(request));
+      }),
+    );
+  }
+
+  /** A job a claim handed out: its request (if any) is running, and the hand-out is audited. */
+  private async handedOut({ principal, agent }: ClaimRequest, row: JobRow): Promise<Job> {
+    const job = toJob(row);
+    if (job.request_id) await this.peers().lifecycle?.claimed(job);
+    await this.audit.append(this.event(agent.orgId, actorOf(principal), 'job.claimed', job, 'claimAgentJob'));
+    return job;
   }
 
   /** Final: `completed`, or `failed` with the agent's reason. Only the holder, within its lease, may say so. */

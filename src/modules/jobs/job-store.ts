@@ -38,9 +38,9 @@ export interface NewJob {
   max_attempts: number;
 }
 
-/** What a claim statement did: the job it handed out, and the jobs whose last lease it found expired and failed. */
+/** What a claim statement did: the job handed out to each member, in order, and the jobs it failed (last lease expired). */
 export interface ClaimResult {
-  claimed: JobRow | undefined;
+  claimed: Array<JobRow | undefined>;
   failed: JobRow[];
 }
 
@@ -58,32 +58,57 @@ const COLUMNS = `j.id, j.org_id, j.kind, ${STATUS} AS status,
 const SWEEP_LIMIT = 20;
 
 /**
- * One statement per claim: the agent must be live (a kill switch or revocation during a long-poll
- * stops it here); jobs whose lease ran out on their last attempt fail; and the oldest job the agent
- * may take is locked, skipping any another claim has locked, and leased to it. Both scans walk a
- * partial index in `visible_at` order, so neither reads past what is due.
+ * The clusters member `l` serves: those its agent has reported secrets of (`discovered_secrets`, the
+ * secrets module's table, read here as its ClusterDirectory reads it, so that a claim is one statement).
  */
-const CLAIM = `WITH live AS (
-    SELECT 1 FROM agents a WHERE a.id = $2 AND a.org_id = $1 AND a.status <> 'revoked'
-      AND NOT (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))
+const SERVED_CLUSTERS = `ARRAY(SELECT DISTINCT s.cluster_name FROM discovered_secrets s
+    WHERE s.org_id = l.org_id AND s.reported_by @> ARRAY[l.agent_id])`;
+
+/**
+ * One statement for a batch of claims ($1 orgs and $2 agents, one member each, in order; an agent may
+ * be a member twice), each a claim as it would be alone:
+ * - a member's agent must be live (a kill switch or revocation during a long-poll stops it here);
+ * - jobs of the members' orgs whose lease ran out on their last attempt fail;
+ * - each live member locks the oldest jobs it may take (pinned to its agent, or of a cluster the agent
+ *   serves), as many as its place in the batch, skipping any another transaction has locked; then,
+ *   member after member, each takes the oldest of its jobs no member before it took, and is leased it.
+ * A member's place bounds what it needs: the members before it took at most that many less one.
+ * Every scan walks a partial index in `visible_at` order, so none reads past what is due.
+ */
+const CLAIM = `WITH RECURSIVE members AS (
+    SELECT m.n, m.org_id, m.agent_id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS m (org_id, agent_id, n)
+  ), live AS (
+    SELECT m.n, m.org_id, m.agent_id FROM members m JOIN agents a ON a.id = m.agent_id AND a.org_id = m.org_id
+    WHERE a.status <> 'revoked' AND NOT (a.status = 'disabled' AND (a.disabled_until IS NULL OR a.disabled_until > now()))
   ), exhausted AS (
     UPDATE jobs j SET status = 'failed', completed_at = j.visible_at, error = ${EXHAUSTED_ERROR}
     WHERE j.id IN (
-      SELECT x.id FROM jobs x WHERE x.org_id = $1 AND x.status = 'claimed' AND x.visible_at <= now() AND x.attempts >= x.max_attempts
+      SELECT x.id FROM jobs x
+      WHERE x.org_id = ANY ($1::text[]) AND x.status = 'claimed' AND x.visible_at <= now() AND x.attempts >= x.max_attempts
       ORDER BY x.visible_at LIMIT ${SWEEP_LIMIT} FOR UPDATE SKIP LOCKED)
     RETURNING ${COLUMNS}
-  ), next AS (
-    SELECT x.id FROM jobs x
-    WHERE x.org_id = $1 AND x.status IN ('queued', 'claimed') AND x.visible_at <= now() AND x.attempts < x.max_attempts
-      AND (x.agent_id = $2 OR (x.agent_id IS NULL AND x.cluster_name = ANY ($3::text[]))) AND EXISTS (SELECT 1 FROM live)
-    ORDER BY x.visible_at, x.id LIMIT 1 FOR UPDATE SKIP LOCKED
+  ), candidates AS (
+    SELECT l.n, c.id, c.visible_at FROM live l CROSS JOIN LATERAL (
+      SELECT x.id, x.visible_at FROM jobs x
+      WHERE x.org_id = l.org_id AND x.status IN ('queued', 'claimed') AND x.visible_at <= now() AND x.attempts < x.max_attempts
+        AND (x.agent_id = l.agent_id OR (x.agent_id IS NULL AND x.cluster_name = ANY (${SERVED_CLUSTERS})))
+      ORDER BY x.visible_at, x.id LIMIT l.n FOR UPDATE SKIP LOCKED) c
+  ), assigned (n, id, taken) AS (
+    SELECT 0::bigint, NULL::text, ARRAY[]::text[]
+    UNION ALL
+    SELECT a.n + 1, pick.id, CASE WHEN pick.id IS NULL THEN a.taken ELSE a.taken || pick.id END
+    FROM assigned a LEFT JOIN LATERAL (
+      SELECT c.id FROM candidates c WHERE c.n = a.n + 1 AND c.id <> ALL (a.taken) ORDER BY c.visible_at, c.id LIMIT 1
+    ) pick ON true
+    WHERE a.n < cardinality($1::text[])
   ), claimed AS (
-    UPDATE jobs j SET status = 'claimed', claimed_by = $2, attempts = j.attempts + 1, claimed_at = now(),
-      visible_at = now() + make_interval(secs => $4)
-    FROM next WHERE j.id = next.id
-    RETURNING ${COLUMNS}
+    UPDATE jobs j SET status = 'claimed', claimed_by = m.agent_id, attempts = j.attempts + 1, claimed_at = now(),
+      visible_at = now() + make_interval(secs => $3)
+    FROM assigned a JOIN members m ON m.n = a.n
+    WHERE j.id = a.id
+    RETURNING m.n AS member, ${COLUMNS}
   )
-  SELECT true AS handed_out, * FROM claimed UNION ALL SELECT false, * FROM exhausted`;
+  SELECT * FROM claimed UNION ALL SELECT NULL, * FROM exhausted`;
 
 /** Every SQL statement on `jobs`. */
 export class JobStore {
@@ -107,9 +132,20 @@ export class JobStore {
     if (this.announce) await this.db.query(`SELECT pg_notify($1, $2)`, [channel, payload]);
   }
 
-  async claim(orgId: string, agentId: string, clusters: string[], leaseSeconds: number): Promise<ClaimResult> {
-    const { rows } = await this.db.query<JobRow & { handed_out: boolean }>(CLAIM, [orgId, agentId, clusters, leaseSeconds]);
-    return { claimed: rows.find((row) => row.handed_out), failed: rows.filter((row) => !row.handed_out) };
+  /** Claims for each member (an agent of an org), in one statement: see CLAIM. */
+  async claim(members: Array<{ orgId: string; agentId: string }>, leaseSeconds: number): Promise<ClaimResult> {
+    const { rows } = await this.db.query<JobRow & { member: string | null }>(
+      CLAIM,
+      [members.map((member) => member.orgId), members.map((member) => member.agentId), leaseSeconds],
+      { prepared: true },
+    );
+    const claimed: Array<JobRow | undefined> = members.map(() => undefined);
+    const failed: JobRow[] = [];
+    for (const { member, ...row } of rows) {
+      if (member === null) failed.push(row);
+      else claimed[Number(member) - 1] = row;
+    }
+    return { claimed, failed };
   }
 
   /** The outcome, only if the agent holds the job (claimed by it, lease running): of concurrent completions exactly one finds it so. */
