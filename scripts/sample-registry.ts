@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const host = `localhost:${port}`;
   console.log(`Sample registry on http://${host} (plain http, no auth): ${host}/sample/agent:1.0 = ${image.digest}`);
   console.log(`Start Warden with OUTBOUND_ALLOWED_HOSTS=${host} IMAGE_INSECURE_REGISTRIES=${host} OSV_DATA_DIR=test/fixtures/osv`);
-  console.log(`and scan ${encodeURIComponent(`${host}/sample/agent:1.0`)} (POST /api/v1/images/{ref}/scan). Ctrl-C stops.`);
+  console.log(`and scan ${host}%2Fsample%2Fagent:1.0 (POST /api/v1/images/{ref}/scan). Ctrl-C stops.`);
   const stop = () => void registry.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
