@@ -145,6 +145,38 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
     assert.deepEqual([event.action, event.outcome, event.resource_id], ['image.scan_requested', 'failure', res.body.id]);
   });
 
+  it('names the setting that fixes a loopback registry (OUTBOUND_ALLOWED_HOSTS) or a plain-http one (IMAGE_INSECURE_REGISTRIES)', async () => {
+    const local = await createOrg(warden, 'starter', 'Local registry org');
+    // localhost is not allow-listed (only 127.0.0.1 is): the address policy refuses it before anything is sent.
+    const port = registry.host.split(':')[1];
+    const refused = await warden.request
+      .post(`/api/v1/images/${path(`localhost:${port}/my-org/private:v1`)}/scan`)
+      .set('X-API-Key', local.key)
+      .expect(202);
+    assert.equal(refused.body.status, 'failed');
+    assert.match(
+      refused.body.reason,
+      /^the registry could not be reached: localhost resolves to (127\.0\.0\.1|::1), which is a loopback address \([^)]*\) \(allow it with OUTBOUND_ALLOWED_HOSTS\)$/,
+    );
+    // Allow-listed but not insecure: Warden speaks TLS to a registry that answers in plain http.
+    const plain = await new OciRegistryFixture({ username: 'ci-bot', password: PASSWORD }).start();
+    try {
+      const res = await warden.request
+        .post(`/api/v1/images/${path(`${plain.host}/my-org/private:v1`)}/scan`)
+        .set('X-API-Key', local.key)
+        .expect(202);
+      assert.equal(res.body.status, 'failed');
+      assert.equal(
+        res.body.reason,
+        `the registry could not be reached: ${plain.host}: EPROTO ` +
+          `(TLS handshake failed: ${plain.host} speaks plain http? list it in IMAGE_INSECURE_REGISTRIES)`,
+      );
+      assert.equal(plain.requests.length, 0, 'no HTTP request reached the plain registry');
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('stores a registry credential encrypted, never returned, logged or audited; one per registry host', async () => {
     const res = await warden.request
       .post('/api/v1/image-registry-credentials')

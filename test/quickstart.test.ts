@@ -18,7 +18,7 @@ const blocks = [...README.matchAll(/^```sh quickstart\n([\s\S]*?)^```$/gm)].map(
 /** Puts in what only the reader knows; each placeholder must appear exactly once. */
 function asRun(script: string, warden: WardenProcess): string {
   const fills: Array<[string, string]> = [
-    ['KEY=sk_live_…', `KEY=${warden.firstKey}`],
+    ['FIRST_KEY=sk_live_…', `FIRST_KEY=${warden.firstKey}`],
     ['WARDEN=http://localhost:9300', `WARDEN=${warden.url}`],
   ];
   for (const [placeholder, value] of fills) {
@@ -47,7 +47,7 @@ describe("the README's quickstart", () => {
     }
   });
 
-  it('runs from the first key to a verified audit chain, each step doing what its comment says', () => {
+  it('runs from the first key to a verified audit chain, each step doing what its comment says', async () => {
     // Markers between the steps, and a newline after every curl answer (curl reads ~/.curlrc from
     // CURL_HOME), so that the answers can be told apart; the commands themselves run verbatim.
     writeFileSync(join(folder, '.curlrc'), 'write-out = "\\n"\n');
@@ -67,9 +67,13 @@ describe("the README's quickstart", () => {
         .map((line) => JSON.parse(line));
     assert.equal(steps.length, 10);
 
-    const [user] = answers(2);
+    const [user, revoked] = answers(2);
     assert.equal(user.role, 'owner');
     assert.equal(user.email, 'you@example.com');
+    assert.equal(revoked.name, 'First-start owner key');
+    assert.ok(revoked.revoked_at, 'step 2 revokes the first-start key');
+    const firstKey = await fetch(`${warden.url}/api/v1/auth/me`, { headers: { 'X-API-Key': warden.firstKey } });
+    assert.equal(firstKey.status, 401, 'the first-start key no longer works');
 
     const register = JSON.parse(readFileSync(join(folder, 'register.json'), 'utf8'));
     assert.match(register.sekuire_id, /^[0-9a-f]{64}$/);

@@ -104,18 +104,20 @@ export class OciRegistryFixture {
 
   /**
    * `bearer`: Docker's token flow (401 with a Bearer challenge, tokens from /token for HTTP Basic);
-   * `basic`: HTTP Basic on every request; `static-token`: one long-lived token, sent as Bearer.
+   * `basic`: HTTP Basic on every request; `static-token`: one long-lived token, sent as Bearer;
+   * `anonymous`: no auth at all (scripts/sample-registry.ts).
    */
   constructor(
     readonly credentials: { username: string; password: string },
-    readonly scheme: 'bearer' | 'basic' | 'static-token' = 'bearer',
+    readonly scheme: 'bearer' | 'basic' | 'static-token' | 'anonymous' = 'bearer',
   ) {
     if (scheme === 'static-token') this.tokens.add(credentials.password);
   }
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.host = `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  /** Listens on `hostname` (a loopback name or address) and `port` (0: a free one). */
+  async start(port = 0, hostname = '127.0.0.1'): Promise<this> {
+    await new Promise<void>((resolve, reject) => this.server.once('error', reject).listen(port, hostname, resolve));
+    this.host = `${hostname}:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
@@ -188,7 +190,8 @@ export class OciRegistryFixture {
       res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
       return;
     }
-    if (this.scheme !== 'basic' && url.pathname.startsWith('/v2/') && !(bearer && this.tokens.has(bearer))) {
+    const tokenScheme = this.scheme === 'bearer' || this.scheme === 'static-token';
+    if (tokenScheme && url.pathname.startsWith('/v2/') && !(bearer && this.tokens.has(bearer))) {
       const repository = /^\/v2\/(.+)\/(manifests|blobs)\//.exec(url.pathname)?.[1] ?? '';
       res.writeHead(401, {
         'Content-Type': 'application/json',

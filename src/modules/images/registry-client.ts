@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import type { ForwardedResponse, OutboundHttp } from '../../outbound/outbound-http';
+import { DestinationRefusedError, type ForwardedResponse, type OutboundHttp, UpstreamFailureError } from '../../outbound/outbound-http';
 
 /** What the org presents to a registry: HTTP Basic (or at its token service), or a bearer token. */
 export type RegistryAuth = { kind: 'basic'; username: string; password: string } | { kind: 'token'; token: string };
@@ -264,7 +264,22 @@ export class RegistryClient {
       if (this.options.signal?.aborted) throw new ScanFailure('the scan took longer than IMAGE_SCAN_TIMEOUT_MS');
       const { host, hostname } = new URL(url);
       const message = (error as Error).message;
-      throw new ScanFailure(`the registry could not be reached: ${message.includes(hostname) ? message : `${host}: ${message}`}`);
+      const reason = message.includes(hostname) ? message : `${host}: ${message}`;
+      throw new ScanFailure(`the registry could not be reached: ${reason}${remedyFor(error, url)}`);
     }
   }
+}
+
+/**
+ * The setting that fixes a refusal a local or plain-http registry meets: a loopback or private
+ * address needs OUTBOUND_ALLOWED_HOSTS (never suggested for a cloud metadata address), and a
+ * TLS handshake answered in plain http (EPROTO) needs IMAGE_INSECURE_REGISTRIES.
+ */
+function remedyFor(error: unknown, url: string): string {
+  const { host, protocol } = new URL(url);
+  if (error instanceof DestinationRefusedError && / is an? [^(]*address\b/.test(error.message) && !/metadata/.test(error.message))
+    return ' (allow it with OUTBOUND_ALLOWED_HOSTS)';
+  if (error instanceof UpstreamFailureError && error.message === 'EPROTO' && protocol === 'https:')
+    return ` (TLS handshake failed: ${host} speaks plain http? list it in IMAGE_INSECURE_REGISTRIES)`;
+  return '';
 }
