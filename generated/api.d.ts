@@ -5942,7 +5942,7 @@ export interface components {
             org_id: string;
             /** @description Why the scan failed, in words; null unless `failed`. */
             reason: string | null;
-            /** @description The full reference scanned: `registry/repository:tag` or `registry/repository@sha256:…`. */
+            /** @description The full reference asked for: `registry/repository:tag` or `registry/repository@sha256:…`. Requests for two references that resolve to one digest while its scan is queued or running share that scan; each request's answer and each reference's report show it under the reference asked for. */
             ref: string;
             registry: string;
             repository: string;

@@ -70,6 +70,7 @@ describe('configuration from the environment', () => {
       IMAGE_SCAN_MAX_LAYER_BYTES: '1048576',
       IMAGE_SCAN_MAX_TOTAL_BYTES: '4194304',
       IMAGE_SCAN_MAX_UNPACKED_BYTES: '8388608',
+      IMAGE_SCAN_MAX_COMPRESSION_RATIO: '250',
       IMAGE_SCAN_TIMEOUT_MS: '60000',
       IMAGE_SCAN_CONCURRENCY: '4',
     });
@@ -124,10 +125,19 @@ describe('configuration from the environment', () => {
         maxLayerBytes: 1048576,
         maxTotalBytes: 4194304,
         maxUnpackedBytes: 8388608,
+        maxCompressionRatio: 250,
         scanTimeoutMs: 60000,
         concurrency: 4,
       },
     });
+  });
+
+  it('defaults the image layer compression ratio to 100 and refuses one below 2', () => {
+    assert.equal(loadConfig({}).images.maxCompressionRatio, 100);
+    assert.throws(
+      () => loadConfig({ IMAGE_SCAN_MAX_COMPRESSION_RATIO: '1' }),
+      /IMAGE_SCAN_MAX_COMPRESSION_RATIO.*must be a whole number from 2 to 100000/,
+    );
   });
 
   it('refuses an image registry that is not a host or host:port', () => {

@@ -12,7 +12,8 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config';
 import { ImageFiles, LayerChanges } from '../src/modules/images/image-files';
 import { parseImageRef } from '../src/modules/images/image-ref';
-import { ImageScanner } from '../src/modules/images/image-scanner';
+import { capReason, MAX_REASON_CHARS } from '../src/modules/images/image-scan-store';
+import { ImageScanner, RATIO_FLOOR_BYTES } from '../src/modules/images/image-scanner';
 import { cvss3BaseScore, findingsFor, OsvDatabase } from '../src/modules/images/osv-database';
 import type { RegistryAuth } from '../src/modules/images/registry-client';
 import { type TarEntry, TarReader } from '../src/modules/images/tar-reader';
@@ -298,5 +299,57 @@ describe('image scan units', () => {
       }
     }
     outbound.close();
+  });
+  it('fails a gzip bomb layer on its compression ratio within the floor, long before the unpacked-bytes bound', async () => {
+    const outbound = new OutboundHttp({ allowedHosts: ['127.0.0.1'], timeoutMs: 5000, retryBaseMs: 10 });
+    const registry = await new OciRegistryFixture({ username: 'u', password: 'p' }, 'basic').start();
+    try {
+      // 64 MiB of zeros gzips to about 64 KiB: a ratio near 1000.
+      const pushed = registry.push('o/bomb', 'v1', [tar([{ path: 'zeros', content: Buffer.alloc(64 * 1024 * 1024) }])]);
+      const compressed = registry.blobs.get(pushed.layerDigests[0]!)!.length;
+      assert.ok(compressed < 200_000, `bomb layer is ${compressed} bytes`);
+      const scannerWith = (maxCompressionRatio: number) =>
+        new ImageScanner(
+          outbound,
+          { ...loadConfig({}).images, insecureRegistries: [registry.host], maxCompressionRatio },
+          5000,
+          new OsvDatabase(undefined),
+        );
+      const target = {
+        registry: registry.host,
+        repository: 'o/bomb',
+        reference: 'v1',
+        auth: { kind: 'basic', username: 'u', password: 'p' },
+      } as const;
+      const started = performance.now();
+      const error = await scannerWith(100)
+        .scan(target)
+        .then(
+          () => assert.fail('the bomb was scanned'),
+          (failure: Error) => failure,
+        );
+      const elapsed = performance.now() - started;
+      assert.match(
+        error.message,
+        /^layer 1 \(sha256:[a-f0-9]{64}\) unpacked \d+ bytes from \d+ compressed, more than IMAGE_SCAN_MAX_COMPRESSION_RATIO \(100\) times/,
+      );
+      const unpacked = Number(/unpacked (\d+) bytes/.exec(error.message)![1]);
+      assert.ok(unpacked > RATIO_FLOOR_BYTES && unpacked < RATIO_FLOOR_BYTES + 1024 * 1024, `stopped after ${unpacked} bytes`);
+      console.log(`bomb layer (${compressed} bytes → 64 MiB) failed after ${unpacked} bytes unpacked in ${elapsed.toFixed(0)} ms`);
+      // The same layer under a ratio it keeps to is read in full: the ratio, not another bound, stopped it.
+      const report = await scannerWith(5000).scan(target);
+      assert.deepEqual([report.layer_count, report.packages], [1, []]);
+    } finally {
+      await registry.close();
+      outbound.close();
+    }
+  });
+
+  it('caps a failure reason at 1,000 characters with a count of what was left out', () => {
+    assert.equal(capReason('short reason'), 'short reason');
+    assert.equal(capReason('x'.repeat(MAX_REASON_CHARS)), 'x'.repeat(MAX_REASON_CHARS));
+    const capped = capReason('y'.repeat(1_500_000));
+    assert.ok(capped.length <= MAX_REASON_CHARS);
+    assert.equal(capped, `${'y'.repeat(960)}… (1499040 more characters)`);
   });
 });

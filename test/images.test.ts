@@ -459,6 +459,165 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
     await warden.database.dataSource.query(`DELETE FROM image_scans WHERE id = $1`, [fresh]);
   });
 
+  /** Holds a layer: the registry trickles it a byte every 100 ms (never silent long enough to time out) until the gate opens. */
+  function gate(repository: string, digest: string): () => void {
+    let open = false;
+    registry.overrides.set(`/v2/${repository}/blobs/${digest}`, (_req, res) => {
+      const blob = registry.blobs.get(digest)!;
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': blob.length });
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (open || sent >= blob.length - 1) {
+          clearInterval(timer);
+          res.end(blob.subarray(sent));
+        } else res.write(blob.subarray(sent, ++sent));
+      }, 100);
+      res.on('close', () => clearInterval(timer));
+    });
+    return () => {
+      open = true;
+    };
+  }
+  const slowLayers = () => [
+    tar([
+      { path: 'app/node_modules/x/package.json', content: pkg('x', '1.0.0') },
+      { path: 'pad', content: randomBytes(4000) },
+    ]),
+  ];
+  const statusOf = async (id: string) =>
+    (await warden.database.dataSource.query(`SELECT status, started_at FROM image_scans WHERE id = $1`, [id]))[0] as {
+      status: string;
+      started_at: Date | null;
+    };
+
+  it("records a request that joins another reference's in-flight scan of the same digest under its own reference", async () => {
+    const pushed = registry.push('merge/app', 'a', slowLayers());
+    registry.manifests.set('merge/app:b', registry.manifests.get('merge/app:a')!);
+    const release = gate('merge/app', pushed.layerDigests[0]!);
+    const refA = `${registry.host}/merge/app:a`;
+    const refB = `${registry.host}/merge/app:b`;
+    const first = await warden.request
+      .post(`/api/v1/images/${path(refA)}/scan`)
+      .set(key())
+      .expect(202);
+    const joined = await warden.request
+      .post(`/api/v1/images/${path(refB)}/scan`)
+      .set(key())
+      .expect(202);
+    assert.equal(joined.body.id, first.body.id, 'one scan of the digest');
+    assert.deepEqual([joined.body.ref, joined.body.tag, joined.body.digest], [refB, 'b', pushed.digest]);
+    const event = await theAuditEventOf(warden, joined);
+    assert.deepEqual(
+      [event.action, event.resource_id, event.details?.ref, event.details?.joined_scan_of],
+      ['image.scan_requested', first.body.id, refB, refA],
+    );
+    const images = (await warden.request.get('/api/v1/images').set(key()).expect(200)).body.images as Array<Record<string, unknown>>;
+    const listed = images.find((image) => image.ref === refB);
+    assert.ok(listed, 'GET /images lists B');
+    assert.deepEqual([listed.latest_scan_id, listed.digest], [first.body.id, pushed.digest]);
+    assert.ok(['queued', 'running'].includes(String(listed.latest_scan_status)));
+    const pending = await warden.request
+      .get(`/api/v1/images/${path(refB)}/scan-report`)
+      .set(key())
+      .expect(404);
+    assert.match(pending.body.message, new RegExp(`its scan ${first.body.id} is (queued|running)`));
+    release();
+    assert.equal((await finished(first.body.id)).status, 'succeeded');
+    for (const ref of [refA, refB]) {
+      const report = (
+        await warden.request
+          .get(`/api/v1/images/${path(ref)}/scan-report`)
+          .set(key())
+          .expect(200)
+      ).body;
+      assert.deepEqual([report.scan.id, report.scan.ref, report.digest], [first.body.id, ref, pushed.digest]);
+      assert.deepEqual(
+        report.packages.map((p: { name: string }) => p.name),
+        ['x'],
+      );
+    }
+    const [{ n }] = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM image_scans WHERE digest = $1`, [pushed.digest]);
+    assert.equal(n, 1);
+    registry.overrides.delete(`/v2/merge/app/blobs/${pushed.layerDigests[0]}`);
+  });
+
+  it('keeps a failure reason short: an index of 12,000 platforms is summarised, every reason capped at 1,000 characters', async () => {
+    const manifests = Array.from({ length: 12_000 }, (_, i) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha256(Buffer.from(`p${i}`)),
+      size: 100,
+      platform: { os: 'linux', architecture: `arch${i}-${'x'.repeat(100)}` },
+    }));
+    registry.overrides.set('/v2/wide/index/manifests/', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json' });
+      res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
+    });
+    const res = await warden.request
+      .post(`/api/v1/images/${path('wide/index:v1')}/scan`)
+      .set(key())
+      .expect(202);
+    assert.equal(res.body.status, 'failed');
+    const reason = String(res.body.reason);
+    assert.ok(reason.length <= 1000, `reason is ${reason.length} characters`);
+    assert.match(reason, /^the image index has no linux\/amd64 manifest \(it has 12000 platforms; first: linux\/arch0-x{26}, /);
+    assert.match(reason, /, … and 11990 more\)$/);
+    const [row] = await warden.database.dataSource.query(`SELECT reason FROM image_scans WHERE id = $1`, [res.body.id]);
+    assert.equal(row.reason, reason);
+    const event = await theAuditEventOf(warden, res);
+    assert.equal(event.details?.reason, reason);
+    assert.ok(JSON.stringify(event).length < 4000, 'the audit event stays small');
+    registry.overrides.delete('/v2/wide/index/manifests/');
+  });
+
+  it("shares workers between orgs: a scan of an org with none running starts before another org's backlog", async () => {
+    assert.equal(loadConfig({}).images.concurrency, 2, 'the app runs two workers');
+    const [busy, idle] = [await createOrg(warden, 'starter', 'Busy scans'), await createOrg(warden, 'starter', 'Idle scans')];
+    for (const who of [busy, idle]) {
+      await warden.request
+        .post('/api/v1/image-registry-credentials')
+        .set('X-API-Key', who.key)
+        .send({ registry: registry.host, username: 'ci-bot', password: PASSWORD })
+        .expect(201);
+    }
+    const releases = new Map<string, () => void>();
+    const backlog: string[] = [];
+    for (let i = 1; i <= 4; i++) {
+      const pushed = registry.push(`fair/a${i}`, 'v1', slowLayers());
+      const res = await warden.request
+        .post(`/api/v1/images/${path(`fair/a${i}:v1`)}/scan`)
+        .set('X-API-Key', busy.key)
+        .expect(202);
+      releases.set(res.body.id, gate(`fair/a${i}`, pushed.layerDigests[0]!));
+      backlog.push(res.body.id);
+    }
+    // Both workers are busy with two of the busy org's scans; two more of its scans are queued.
+    let running: string[] = [];
+    for (let i = 0; i < 100 && running.length < 2; i++, await sleep(50)) {
+      running = [];
+      for (const id of backlog) if ((await statusOf(id)).status === 'running') running.push(id);
+    }
+    assert.equal(running.length, 2);
+    const waiting = backlog.filter((id) => !running.includes(id));
+    registry.push('fair/b', 'v1', slowLayers());
+    const other = await warden.request
+      .post(`/api/v1/images/${path('fair/b:v1')}/scan`)
+      .set('X-API-Key', idle.key)
+      .expect(202);
+    assert.equal(other.body.status, 'queued');
+    // One worker frees up: it takes the idle org's scan, though the busy org's queued ones are older.
+    releases.get(running[0]!)!();
+    const done = await finished(other.body.id, idle);
+    assert.equal(done.status, 'succeeded');
+    const later = await Promise.all(waiting.map(statusOf));
+    assert.ok(
+      later.some((scan) => scan.status === 'queued'),
+      'one of the backlog is still queued',
+    );
+    for (const scan of later) if (scan.started_at) assert.ok(scan.started_at >= new Date(String(done.started_at)));
+    for (const release of releases.values()) release();
+    for (const id of backlog) assert.equal((await finished(id, busy)).status, 'succeeded');
+  });
+
   it('keeps orgs apart: another org sees none of the images, scans, reports or credentials', async () => {
     const other = await createOrg(warden, 'starter', 'Other org');
     const mine = (await warden.request.get('/api/v1/images').set(key()).expect(200)).body.images;

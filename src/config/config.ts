@@ -91,6 +91,11 @@ export interface ImagesConfig {
   maxTotalBytes: number;
   /** IMAGE_SCAN_MAX_UNPACKED_BYTES: the most bytes all layers may unpack to (a gzip bomb stops here). */
   maxUnpackedBytes: number;
+  /**
+   * IMAGE_SCAN_MAX_COMPRESSION_RATIO: once a layer has unpacked 32 MiB, the most bytes it may unpack to per compressed
+   * byte read (a gzip bomb fails within 32 MiB, not after IMAGE_SCAN_MAX_UNPACKED_BYTES).
+   */
+  maxCompressionRatio: number;
   /** IMAGE_SCAN_TIMEOUT_MS: the longest one scan may take; also the longest silence of one registry call is OUTBOUND_TIMEOUT_MS. */
   scanTimeoutMs: number;
   /** IMAGE_SCAN_CONCURRENCY: scans one instance runs at once. */
@@ -452,6 +457,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxLayerBytes: read('IMAGE_SCAN_MAX_LAYER_BYTES', 512 * 1024 * 1024, integer(1024, 64 * 1024 ** 3)),
       maxTotalBytes: read('IMAGE_SCAN_MAX_TOTAL_BYTES', 2 * 1024 ** 3, integer(1024, 256 * 1024 ** 3)),
       maxUnpackedBytes: read('IMAGE_SCAN_MAX_UNPACKED_BYTES', 8 * 1024 ** 3, integer(1024, 1024 ** 4)),
+      maxCompressionRatio: read('IMAGE_SCAN_MAX_COMPRESSION_RATIO', 100, integer(2, 100_000)),
       scanTimeoutMs: read('IMAGE_SCAN_TIMEOUT_MS', 600_000, integer(1000, 24 * 3_600_000)),
       concurrency: read('IMAGE_SCAN_CONCURRENCY', 2, integer(1, 64)),
     },

@@ -24,6 +24,15 @@ export interface ImageScanReportRow extends ImageScanRow {
 }
 
 const COLUMNS = 'id, org_id, ref, registry, repository, tag, digest, status, reason, created_at, started_at, finished_at';
+/** The longest failure reason kept (in the scan row and the audit event); a longer one is cut with a count of what was left out. */
+export const MAX_REASON_CHARS = 1000;
+
+/** A failure reason within MAX_REASON_CHARS: a long one keeps its start, then "… (N more characters)". */
+export function capReason(reason: string): string {
+  if (reason.length <= MAX_REASON_CHARS) return reason;
+  const left = reason.length - (MAX_REASON_CHARS - 40);
+  return `${reason.slice(0, MAX_REASON_CHARS - 40)}… (${left} more characters)`;
+}
 
 /** Every SQL statement on `image_scans`. */
 export class ImageScanStore {
@@ -42,7 +51,11 @@ export class ImageScanStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $8 = 'failed' THEN now() END)
        ON CONFLICT (org_id, digest) WHERE status IN ('queued', 'running') AND digest IS NOT NULL DO NOTHING
        RETURNING ${COLUMNS}`,
-      [row.id, row.org_id, row.ref, row.registry, row.repository, row.tag, row.digest, row.status, row.reason, row.created_by],
+      [
+        ...[row.id, row.org_id, row.ref, row.registry, row.repository, row.tag, row.digest, row.status],
+        row.reason === null ? null : capReason(row.reason),
+        row.created_by,
+      ],
     );
     return rows[0];
   }
@@ -60,28 +73,39 @@ export class ImageScanStore {
     return rows[0];
   }
 
-  /** The newest scan of the reference that succeeded, with its report. */
-  async latestReport(orgId: string, ref: string): Promise<ImageScanReportRow | undefined> {
+  /**
+   * The newest scan of the reference that succeeded, with its report: one asked for by this
+   * reference, or `sharedId`, the scan a request for it joined (another reference's, same digest).
+   */
+  async latestReport(orgId: string, ref: string, sharedId: string | null): Promise<ImageScanReportRow | undefined> {
     const { rows } = await this.db.query<ImageScanReportRow>(
-      `SELECT ${COLUMNS}, report FROM image_scans WHERE org_id = $1 AND ref = $2 AND status = 'succeeded' ORDER BY id DESC LIMIT 1`,
-      [orgId, ref],
+      `SELECT ${COLUMNS}, report FROM image_scans
+        WHERE org_id = $1 AND (ref = $2 OR id = $3) AND status = 'succeeded' ORDER BY id DESC LIMIT 1`,
+      [orgId, ref, sharedId],
     );
     return rows[0];
   }
 
-  async latest(orgId: string, ref: string): Promise<ImageScanRow | undefined> {
+  /** The newest scan asked for by the reference, or `sharedId` (see latestReport). */
+  async latest(orgId: string, ref: string, sharedId: string | null): Promise<ImageScanRow | undefined> {
     const { rows } = await this.db.query<ImageScanRow>(
-      `SELECT ${COLUMNS} FROM image_scans WHERE org_id = $1 AND ref = $2 ORDER BY id DESC LIMIT 1`,
-      [orgId, ref],
+      `SELECT ${COLUMNS} FROM image_scans WHERE org_id = $1 AND (ref = $2 OR id = $3) ORDER BY id DESC LIMIT 1`,
+      [orgId, ref, sharedId],
     );
     return rows[0];
   }
 
-  /** Takes the oldest queued scan of any org for this worker (SKIP LOCKED: instances never take the same one). */
+  /**
+   * Takes a queued scan for this worker: of the org with the fewest scans running (so one org's
+   * backlog cannot hold every worker while another org waits), the oldest of those. SKIP LOCKED:
+   * instances never take the same one (two claiming at once may both favour one idle org; the next claim evens it out).
+   */
   async claim(): Promise<ImageScanRow | undefined> {
     const { rows } = await this.db.query<ImageScanRow>(
       `UPDATE image_scans SET status = 'running', started_at = now(), heartbeat_at = now()
-        WHERE id = (SELECT id FROM image_scans WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+        WHERE id = (SELECT q.id FROM image_scans q WHERE q.status = 'queued'
+                     ORDER BY (SELECT count(*) FROM image_scans r WHERE r.status = 'running' AND r.org_id = q.org_id), q.id
+                     LIMIT 1 FOR UPDATE SKIP LOCKED)
         RETURNING ${COLUMNS}`,
     );
     return rows[0];
@@ -105,7 +129,7 @@ export class ImageScanStore {
     const { affected } = await this.db.query(
       `UPDATE image_scans SET status = 'failed', reason = $2, finished_at = now(), heartbeat_at = NULL
         WHERE id = $1 AND status = 'running'`,
-      [id, reason.slice(0, 1000)],
+      [id, capReason(reason)],
     );
     return affected > 0;
   }
@@ -115,7 +139,7 @@ export class ImageScanStore {
     const { affected } = await this.db.query(
       `UPDATE image_scans SET status = 'failed', reason = $2, finished_at = now(), heartbeat_at = NULL
         WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1)`,
-      [staleSeconds, reason],
+      [staleSeconds, capReason(reason)],
     );
     return affected;
   }

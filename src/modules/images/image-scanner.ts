@@ -22,17 +22,20 @@ export interface ScanTarget {
 }
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
+/** A layer is held to IMAGE_SCAN_MAX_COMPRESSION_RATIO once it has unpacked more than this (small layers compress as they like). */
+export const RATIO_FLOOR_BYTES = 32 * 1024 * 1024;
 /** The most packages (and so findings per severity) one report lists. */
 const MAX_PACKAGES = 100_000;
 
-/** A stream step that hashes and counts what passes, failing past `limit` bytes. */
-function meter(limit: number, tooMuch: () => string) {
+/** A stream step that hashes and counts what passes, failing once `tooMuch` (given the count so far) names a reason. */
+function meter(tooMuch: (bytes: number) => string | null) {
   const hash = createHash('sha256');
   let bytes = 0;
   const step = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       bytes += chunk.length;
-      if (bytes > limit) return done(new ScanFailure(tooMuch()));
+      const reason = tooMuch(bytes);
+      if (reason !== null) return done(new ScanFailure(reason));
       hash.update(chunk);
       done(null, chunk);
     },
@@ -80,7 +83,7 @@ export class ImageScanner {
   }
 
   private async read(target: ScanTarget, signal: AbortSignal): Promise<Report> {
-    const { maxLayerBytes, maxTotalBytes, maxUnpackedBytes } = this.config;
+    const { maxLayerBytes, maxTotalBytes, maxUnpackedBytes, maxCompressionRatio } = this.config;
     const client = this.client(target, signal);
     const manifest = await client.manifest(target.reference);
     for (const layer of manifest.layers) {
@@ -94,11 +97,19 @@ export class ImageScanner {
     const files = new ImageFiles();
     let unpacked = 0;
     for (const [index, layer] of manifest.layers.entries()) {
-      const packed = meter(layer.size, () => `layer ${layer.digest} is longer than the ${layer.size} bytes declared`);
-      const plain = meter(
-        maxUnpackedBytes - unpacked,
-        () => `the layers unpack to more than IMAGE_SCAN_MAX_UNPACKED_BYTES (${maxUnpackedBytes})`,
+      const packed = meter((bytes) =>
+        bytes > layer.size ? `layer ${layer.digest} is longer than the ${layer.size} bytes declared` : null,
       );
+      // A gzip bomb fails here within RATIO_FLOOR_BYTES of unpacking, not after IMAGE_SCAN_MAX_UNPACKED_BYTES of it.
+      const plain = meter((bytes) => {
+        if (unpacked + bytes > maxUnpackedBytes)
+          return `the layers unpack to more than IMAGE_SCAN_MAX_UNPACKED_BYTES (${maxUnpackedBytes})`;
+        if (bytes <= RATIO_FLOOR_BYTES || bytes <= maxCompressionRatio * packed.bytes()) return null;
+        return (
+          `layer ${index + 1} (${layer.digest}) unpacked ${bytes} bytes from ${packed.bytes()} compressed, ` +
+          `more than IMAGE_SCAN_MAX_COMPRESSION_RATIO (${maxCompressionRatio}) times as many: a decompression bomb`
+        );
+      });
       const changes = new LayerChanges();
       const body: Readable = await client.blob(layer);
       try {

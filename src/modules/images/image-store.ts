@@ -32,6 +32,15 @@ export class ImageStore {
     );
   }
 
+  /** The scan the reference's latest request points at (its own, or the one it joined), if it was ever asked for. */
+  async latestScanId(orgId: string, ref: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ latest_scan_id: string }>(`SELECT latest_scan_id FROM images WHERE org_id = $1 AND ref = $2`, [
+      orgId,
+      ref,
+    ]);
+    return rows[0]?.latest_scan_id ?? null;
+  }
+
   /** Newest first, from before the cursor id, with the status of each one's latest scan. */
   async list(orgId: string, beforeId: string | null, limit: number): Promise<ImageRow[]> {
     const { rows } = await this.db.query<ImageRow>(

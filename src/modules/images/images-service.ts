@@ -14,7 +14,7 @@ import type { OutboundHttp } from '../../outbound/outbound-http';
 import type { AuditService } from '../audit';
 import type { OrgService } from '../orgs';
 import { parseImageRef } from './image-ref';
-import { type ImageScanRow, ImageScanStore } from './image-scan-store';
+import { capReason, type ImageScanRow, ImageScanStore } from './image-scan-store';
 import { ImageScanner } from './image-scanner';
 import { type ImageRow, ImageStore } from './image-store';
 import { OsvDatabase } from './osv-database';
@@ -39,13 +39,14 @@ export const STALE_SECONDS = 60;
 export const INTERRUPTED = 'interrupted: the Warden instance running the scan stopped before it finished; scan again';
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
-const toScan = (row: ImageScanRow): ImageScan => ({
+/** A scan as the API shows it, under `asked`, the reference it was asked for by (a scan a request joined is another's). */
+const toScan = (row: ImageScanRow, asked: Pick<ImageScanRow, 'ref' | 'registry' | 'repository' | 'tag'> = row): ImageScan => ({
   id: row.id,
   org_id: row.org_id,
-  ref: row.ref,
-  registry: row.registry,
-  repository: row.repository,
-  tag: row.tag,
+  ref: asked.ref,
+  registry: asked.registry,
+  repository: asked.repository,
+  tag: asked.tag,
   digest: row.digest,
   status: row.status,
   reason: row.reason,
@@ -134,7 +135,8 @@ export class ImageService {
   /**
    * Asks the registry which digest the reference points to (outside any transaction), then
    * queues a scan of it, unless one of that digest is queued or running in the org already:
-   * that one is the answer. A registry that fails the question gives a scan failed at once.
+   * the request joins that one (the reference's image row points at it, the request is audited,
+   * and the answer names this reference). A registry that fails the question gives a scan failed at once.
    */
   async requestScan(principal: Principal, rawRef: string): Promise<ImageScan> {
     const orgId = await this.orgs.scope(principal);
@@ -147,12 +149,12 @@ export class ImageService {
       digest = (await client.manifest(ref.digest ?? ref.tag!)).digest;
     } catch (error) {
       if (!(error instanceof ScanFailure)) throw error;
-      reason = error.message;
+      reason = capReason(error.message);
     }
     const actor = actorOf(principal);
     for (;;) {
-      const created = await this.db.transaction(async () => {
-        const row = await this.scans.insert({
+      const answer = await this.db.transaction(async () => {
+        const inserted = await this.scans.insert({
           id: newId('iscan'),
           org_id: orgId,
           ref: ref.ref,
@@ -164,6 +166,8 @@ export class ImageService {
           reason,
           created_by: actor.id,
         });
+        // Another request won the digest: this one joins its scan (unless it finished in between: then try again).
+        const row = inserted ?? (await this.scans.activeFor(orgId, digest!));
         if (!row) return undefined;
         await this.images.upsert({ ...ref, id: newId('img'), org_id: orgId, digest, latest_scan_id: row.id });
         await this.audit.append({
@@ -174,17 +178,19 @@ export class ImageService {
           resourceId: row.id,
           outcome: reason === null ? 'success' : 'failure',
           ...currentRequestFacts(),
-          details: { operation_id: 'scanImage', ref: ref.ref, digest, ...(reason ? { reason } : {}) },
+          details: {
+            operation_id: 'scanImage',
+            ref: ref.ref,
+            digest,
+            ...(reason ? { reason } : {}),
+            ...(inserted ? {} : { joined_scan_of: row.ref }),
+          },
         });
-        return row;
+        return { row, inserted: inserted !== undefined };
       });
-      if (created) {
-        if (created.status === 'queued') this.db.afterCommit(() => this.kick());
-        return toScan(created);
-      }
-      // Another request won the digest: its scan is the answer (unless it finished in between: then try again).
-      const active = await this.scans.activeFor(orgId, digest!);
-      if (active) return toScan(active);
+      if (!answer) continue;
+      if (answer.inserted && answer.row.status === 'queued') this.db.afterCommit(() => this.kick());
+      return toScan(answer.row, ref);
     }
   }
 
@@ -198,12 +204,13 @@ export class ImageService {
   async report(principal: Principal, rawRef: string): Promise<ImageScanReport> {
     const orgId = await this.orgs.scope(principal);
     const ref = parseImageRef(rawRef, this.settings.defaultRegistry);
-    const row = await this.scans.latestReport(orgId, ref.ref);
+    const shared = await this.images.latestScanId(orgId, ref.ref);
+    const row = await this.scans.latestReport(orgId, ref.ref, shared);
     if (row) {
       const { report, ...scan } = row;
-      return { scan: toScan(scan), ...report };
+      return { scan: toScan(scan, ref), ...report };
     }
-    const latest = await this.scans.latest(orgId, ref.ref);
+    const latest = await this.scans.latest(orgId, ref.ref, shared);
     const state = !latest
       ? 'it has not been scanned'
       : latest.status === 'failed'
@@ -275,7 +282,8 @@ export class ImageService {
       await this.scans.succeed(scan.id, report);
     } catch (error) {
       const known = error instanceof ScanFailure;
-      if (!known) this.logger.error({ err_message: (error as Error).message, scan_id: scan.id }, 'image scan failed unexpectedly');
+      if (!known)
+        this.logger.error({ err_message: capReason(String((error as Error).message)), scan_id: scan.id }, 'image scan failed unexpectedly');
       await this.scans.fail(scan.id, known ? error.message : 'an internal error stopped the scan (see the server log)');
     } finally {
       clearInterval(heartbeat);

@@ -66,6 +66,21 @@ function descriptorOf(value: unknown, what: string): Descriptor {
   return { mediaType: typeof d.mediaType === 'string' ? d.mediaType : '', digest: d.digest, size: d.size };
 }
 
+/** The most platforms a failure reason names; past it the reason counts the rest. */
+const LISTED_PLATFORMS = 10;
+
+/** "it has linux/arm64, linux/s390x", or for a wide index "it has 12000 platforms; first: a, b, … and 11990 more". */
+function platformsOf(entries: Array<Record<string, unknown>>): string {
+  if (entries.length === 0) return 'it has none';
+  const names = entries.slice(0, LISTED_PLATFORMS).map((entry) => {
+    const p = entry.platform as { os?: unknown; architecture?: unknown } | undefined;
+    const part = (value: unknown) => (typeof value === 'string' ? value.slice(0, 32) : '?');
+    return `${part(p?.os)}/${part(p?.architecture)}`;
+  });
+  if (entries.length <= LISTED_PLATFORMS) return `it has ${names.join(', ')}`;
+  return `it has ${entries.length} platforms; first: ${names.join(', ')}, … and ${entries.length - LISTED_PLATFORMS} more`;
+}
+
 /**
  * An OCI Distribution API client for one registry and repository, calling only through the
  * outbound client (SSRF rules, pinned addresses; redirects followed by hand, each hop checked).
@@ -98,11 +113,7 @@ export class RegistryClient {
         return platform?.os === PLATFORM.os && platform?.architecture === PLATFORM.architecture;
       });
       if (!match) {
-        const offered = entries.map((entry) => {
-          const p = entry.platform as { os?: string; architecture?: string } | undefined;
-          return `${p?.os ?? '?'}/${p?.architecture ?? '?'}`;
-        });
-        throw new ScanFailure(`the image index has no linux/amd64 manifest (it has ${offered.join(', ') || 'none'})`);
+        throw new ScanFailure(`the image index has no linux/amd64 manifest (${platformsOf(entries)})`);
       }
       chosen = await this.manifestDocument(descriptorOf(match, 'index entry').digest);
       if (INDEX_TYPES.has(chosen.mediaType) || Array.isArray(chosen.json.manifests))
