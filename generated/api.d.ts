@@ -3761,7 +3761,9 @@ export interface paths {
          *     org owner creates a role carrying decision power or admin power over people
          *     (`request.approve`, `approval.decide`, `workflow.edit`, `user.edit`, `user_role.edit`,
          *     `role.edit`, `owner.grant`): anyone else gets 403 `GRANT_REQUIRES_OWNER`. Custom roles need
-         *     the `custom_roles` plan feature (Starter and up).
+         *     the `custom_roles` plan feature (Starter and up). Creating a role whose name a live workflow
+         *     lists in `approver_roles` (a decision role, say one deleted since) is owner-only too: 403
+         *     `GRANT_REQUIRES_OWNER` naming the workflow.
          *
          *     Operation id: `createRole`.
          */
@@ -3796,7 +3798,9 @@ export interface paths {
          * @description Deletes the role and every assignment of it, at once. The caller must hold every permission
          *     of the role (403 `PRIVILEGE_ESCALATION`). Built-in roles cannot be deleted
          *     (409 `ROLE_BUILT_IN`), nor a role whose assignments give the org's last owner
-         *     `owner.grant` (409 `LAST_OWNER`).
+         *     `owner.grant` (409 `LAST_OWNER`). Only an org owner deletes a decision role, one whose name a
+         *     live workflow lists in `approver_roles` (or a pending access request waits on): 403
+         *     `GRANT_REQUIRES_OWNER` naming the workflow, and nothing is deleted.
          *
          *     Operation id: `deleteRole`.
          */
@@ -3827,7 +3831,9 @@ export interface paths {
          *     `GRANT_REQUIRES_OWNER`); keeping or removing one does not. Built-in roles cannot change (409). Users
          *     holding the role, and the API keys they created, get the new set on their next request.
          *     Taking `owner.grant` away from the role when it is all that makes the org's last owner one
-         *     is 409 `LAST_OWNER`.
+         *     is 409 `LAST_OWNER`. Only an org owner changes the permissions of a decision role, one whose
+         *     name a live workflow lists in `approver_roles` (or a pending access request waits on), even to
+         *     narrow them: 403 `GRANT_REQUIRES_OWNER` naming the workflow.
          *
          *     Operation id: `setRolePermissions`.
          */
@@ -4285,7 +4291,10 @@ export interface paths {
          *     owner grants a role carrying decision power or admin power over people (`request.approve`,
          *     `approval.decide`, `workflow.edit`, `user.edit`, `user_role.edit`, `role.edit`, so the
          *     built-in `admin` role too): 403 `GRANT_REQUIRES_OWNER` otherwise, so an admin cannot make a
-         *     second user an approver of their own requests. Assigning a role the user already has is 409.
+         *     second user an approver of their own requests. Nor does anyone but an owner assign a decision
+         *     role, one whose name a live workflow lists in `approver_roles` (or a pending access request
+         *     waits on), whatever its permissions: 403 `GRANT_REQUIRES_OWNER` naming the workflow.
+         *     Assigning a role the user already has is 409.
          *
          *     Operation id: `assignUserRole`.
          */
@@ -4314,7 +4323,9 @@ export interface paths {
          * @description Takes the role away from the user; their next request no longer has its permissions, nor do
          *     the API keys they created. The caller must hold every permission of the role (403
          *     `PRIVILEGE_ESCALATION`), as to grant it. Taking `owner.grant` from the org's last owner (no
-         *     other owner user, no first-start owner key left) is 409 `LAST_OWNER`.
+         *     other owner user, no first-start owner key left) is 409 `LAST_OWNER`. Only an org owner
+         *     removes a decision role, one whose name a live workflow lists in `approver_roles` (or a
+         *     pending access request waits on): 403 `GRANT_REQUIRES_OWNER` naming the workflow.
          *
          *     Operation id: `removeUserRole`.
          */
@@ -7275,6 +7286,27 @@ export interface components {
                  *     }
                  */
                 "application/json": components["schemas"]["PlanLimitError"];
+            };
+        };
+        /**
+         * @description The caller lacks the operation's permission (`PERMISSION_DENIED`), would grant or take away a
+         *     permission they do not hold (`PRIVILEGE_ESCALATION`), or is not an org owner and would
+         *     (`GRANT_REQUIRES_OWNER`) either give a person decision power or admin power over people
+         *     (`request.approve`, `approval.decide`, `workflow.edit`, `user.edit`, `user_role.edit`,
+         *     `role.edit`, `owner.grant`), or touch a decision role: a role whose name a live workflow of the
+         *     org lists in `approver_roles` (or a pending access request still waits on). Creating a role of
+         *     that name, changing its permissions, deleting it, and assigning it to or removing it from a user
+         *     are owner-only, and the message names the workflow rule. Approval checks compare role names, so
+         *     otherwise an admin (who holds `request.approve` through the built-in admin role) could narrow
+         *     the role, assign it to themselves and approve, or delete it and create a harmless namesake.
+         */
+        RoleGrantForbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
             };
         };
         /** @description Warden's database cannot be reached right now (refused, dropped, or no connection within `DB_CONNECT_TIMEOUT_MS`); nothing was changed. Retry after `Retry-After` seconds. */
@@ -16965,7 +16997,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
-            403: components["responses"]["GrantForbidden"];
+            403: components["responses"]["RoleGrantForbidden"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
             429: components["responses"]["TooManyRequests"];
@@ -17033,7 +17065,7 @@ export interface operations {
             204: components["responses"]["NoContent"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["RoleGrantForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
@@ -17092,7 +17124,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["GrantForbidden"];
+            403: components["responses"]["RoleGrantForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
@@ -18005,7 +18037,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["GrantForbidden"];
+            403: components["responses"]["RoleGrantForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableEntity"];
@@ -18029,7 +18061,7 @@ export interface operations {
             204: components["responses"]["NoContent"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["RoleGrantForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];

@@ -273,6 +273,153 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
     }
   });
 
+  it('decision roles are owner-governed: an admin cannot narrow, assign, delete or re-create a role a workflow names', async () => {
+    const org = await setUpBroker(warden, 'Decision role org');
+    await createWireAgent(warden, org, 'agent-decision-role');
+    const admin = org.outsider; // an admin: holds request.approve, role.edit and user_role.edit through the built-in admin role
+    const createRole = (as: Record<string, string>, name: string, permissions: string[]) =>
+      warden.request.post('/api/v1/roles').set(as).send({ name, permissions });
+    const sec3 = await createRole(org.owner, 'sec3', ['request.approve', 'request.read']).expect(201);
+    const workflowId = await createWorkflow(warden, org, {
+      name: 'prod-sec3',
+      match: { environment_names: ['production'] },
+      required_approvals: 1,
+      approver_roles: ['sec3'],
+    });
+    const { body: request } = await warden.request
+      .post('/api/v1/requests/read')
+      .set(org.requester.auth)
+      .send(readRequestBody(org))
+      .expect(201);
+    assert.deepEqual(request.approver_roles, ['sec3']);
+    assert.equal((await decide(request.id, 'approve', admin).expect(403)).body.code, 'APPROVER_ROLE_REQUIRED');
+
+    const snapshot = async () => ({
+      roles: await warden.database.dataSource.query('SELECT id, name, permissions FROM roles WHERE org_id = $1 ORDER BY id', [org.org.id]),
+      user_roles: await warden.database.dataSource.query('SELECT id, user_id, role_id FROM user_roles WHERE org_id = $1 ORDER BY id', [
+        org.org.id,
+      ]),
+    });
+    const refusedAsDecisionRole = (res: { body: Record<string, unknown> }, field: string) => {
+      assert.equal(res.body.code, 'GRANT_REQUIRES_OWNER');
+      assert.match(res.body.message as string, new RegExp(`approver role of workflow 'prod-sec3' \\(${workflowId}\\)`));
+      assert.match(res.body.request_id as string, /^req_/);
+      assert.equal((res.body.details as Array<{ field: string; rule: string }>)[0]!.field, field);
+      assert.equal((res.body.details as Array<{ field: string; rule: string }>)[0]!.rule, 'owner_only');
+    };
+    // An owner-appointed approver holds sec3 (the admin must not be able to take it away either).
+    const approverAssignment = await warden.request
+      .post('/api/v1/user-roles')
+      .set(org.owner)
+      .send({ user_id: org.approvers[0].id, role_id: sec3.body.id })
+      .expect(201);
+    const before = await snapshot();
+
+    // Route 1: narrow the role to harmless permissions, then assign it to themselves.
+    refusedAsDecisionRole(
+      await warden.request
+        .put(`/api/v1/roles/${sec3.body.id}/permissions`)
+        .set(admin.auth)
+        .send({ permissions: ['request.read'] })
+        .expect(403),
+      'id',
+    );
+    const selfAssign = await warden.request
+      .post('/api/v1/user-roles')
+      .set(admin.auth)
+      .send({ user_id: admin.id, role_id: sec3.body.id })
+      .expect(403);
+    assert.equal(selfAssign.body.code, 'GRANT_REQUIRES_OWNER');
+    // Route 2: delete it, and create a harmless namesake.
+    refusedAsDecisionRole(await warden.request.delete(`/api/v1/roles/${sec3.body.id}`).set(admin.auth).expect(403), 'id');
+    refusedAsDecisionRole(await createRole(admin.auth, 'sec3', ['request.read']).expect(403), 'name');
+    // Nor may the admin take the role from the approver the owner appointed.
+    refusedAsDecisionRole(
+      await warden.request.delete(`/api/v1/user-roles/${approverAssignment.body.id}`).set(admin.auth).expect(403),
+      'id',
+    );
+    // A decision role carrying no owner-only permission: assigning it is refused for being one.
+    const harmless = await createRole(org.owner, 'sec3-readers', ['request.read']).expect(201);
+    await warden.request
+      .put(`/api/v1/workflows/${workflowId}`)
+      .set(org.owner)
+      .send({
+        name: 'prod-sec3',
+        match: { environment_names: ['production'] },
+        required_approvals: 1,
+        approver_roles: ['sec3', 'sec3-readers'],
+        priority: 100,
+      })
+      .expect(200);
+    const assignHarmless = await warden.request
+      .post('/api/v1/user-roles')
+      .set(admin.auth)
+      .send({ user_id: admin.id, role_id: harmless.body.id })
+      .expect(403);
+    assert.equal(assignHarmless.body.code, 'GRANT_REQUIRES_OWNER');
+    assert.match(
+      assignHarmless.body.message,
+      /You cannot assign the role 'sec3-readers': 'sec3-readers' is an approver role of workflow 'prod-sec3'/,
+    );
+    assert.deepEqual((await snapshot()).roles.length, before.roles.length + 1);
+    assert.deepEqual((await snapshot()).user_roles, before.user_roles);
+    assert.deepEqual(
+      (await snapshot()).roles.filter((role: { id: string }) => role.id !== harmless.body.id),
+      before.roles,
+    );
+    // So the admin still cannot decide, and the request waits for its approver.
+    assert.equal((await decide(request.id, 'approve', admin).expect(403)).body.code, 'APPROVER_ROLE_REQUIRED');
+    const still = await warden.request.get(`/api/v1/requests/${request.id}`).set(admin.auth).expect(200);
+    assert.equal(still.body.status, 'pending');
+    assert.deepEqual(still.body.approvals, []);
+
+    // Tenancy: this org's workflow naming sec3 makes nothing of another org's namesake.
+    const otherAdmin = other.outsider;
+    const otherSec3 = await createRole(otherAdmin.auth, 'sec3', ['request.read']).expect(201);
+    const mine = await warden.request
+      .post('/api/v1/user-roles')
+      .set(otherAdmin.auth)
+      .send({ user_id: otherAdmin.id, role_id: otherSec3.body.id })
+      .expect(201);
+    await warden.request.delete(`/api/v1/user-roles/${mine.body.id}`).set(otherAdmin.auth).expect(204);
+    await warden.request.delete(`/api/v1/roles/${otherSec3.body.id}`).set(otherAdmin.auth).expect(204);
+
+    // The workflow changed (or gone), a pending request still waits on sec3: still owner-only.
+    await warden.request.delete(`/api/v1/workflows/${workflowId}`).set(org.owner).expect(204);
+    const pending = await warden.request
+      .put(`/api/v1/roles/${sec3.body.id}/permissions`)
+      .set(admin.auth)
+      .send({ permissions: ['request.read'] })
+      .expect(403);
+    assert.equal(pending.body.code, 'GRANT_REQUIRES_OWNER');
+    assert.match(pending.body.message, new RegExp(`'sec3' is an approver role that pending access request ${request.id} waits on`));
+    // ... while sec3-readers, named by no live workflow and no pending request, is an ordinary role again.
+    await warden.request.post('/api/v1/user-roles').set(admin.auth).send({ user_id: admin.id, role_id: harmless.body.id }).expect(201);
+
+    // An owner does each of them.
+    await warden.request
+      .put(`/api/v1/roles/${sec3.body.id}/permissions`)
+      .set(org.owner)
+      .send({ permissions: ['request.read'] })
+      .expect(200);
+    await warden.request.delete(`/api/v1/user-roles/${approverAssignment.body.id}`).set(org.owner).expect(204);
+    await warden.request.delete(`/api/v1/roles/${sec3.body.id}`).set(org.owner).expect(204);
+    const recreated = await createRole(org.owner, 'sec3', ['request.approve', 'request.read']).expect(201);
+    await warden.request
+      .post('/api/v1/user-roles')
+      .set(org.owner)
+      .send({ user_id: org.approvers[1].id, role_id: recreated.body.id })
+      .expect(201);
+    const decided = await decide(request.id, 'approve', org.approvers[1]).expect(200);
+    assert.equal(decided.body.status, 'approved');
+    // Decided, the request no longer makes sec3 a decision role: an admin manages it like any role.
+    await warden.request
+      .put(`/api/v1/roles/${recreated.body.id}/permissions`)
+      .set(admin.auth)
+      .send({ permissions: ['request.read'] })
+      .expect(200);
+  });
+
   it('a member without request.approve is refused with 403', async () => {
     const { body: request } = await createRead().expect(201);
     const member = { id: broker.requester.id, auth: broker.requester.auth };

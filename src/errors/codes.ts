@@ -63,7 +63,9 @@ export const ERROR_CODES = {
   PRIVILEGE_ESCALATION: { status: 403, meaning: 'The change would grant or remove more than the caller holds.' },
   GRANT_REQUIRES_OWNER: {
     status: 403,
-    meaning: 'Only an org owner grants a person the power to decide requests and approvals or to manage users and roles.',
+    meaning:
+      'Only an org owner grants a person the power to decide requests and approvals or to manage users and roles, ' +
+      'or touches a role a workflow names in approver_roles.',
   },
   NOT_THIS_AGENT: { status: 403, meaning: 'An agent secret works only on its own agent’s routes.' },
   NOT_THIS_INSTALLATION: { status: 403, meaning: 'A runtime token works only on its own installation’s lease.' },

@@ -95,7 +95,8 @@ export function createServices(options: ServiceOptions) {
   const discoveredSecrets = new SecretService(db, orgs, agents);
   // The one client for every call out of Warden (SIEM intakes, vendors, approval notifications).
   const outbound = new OutboundHttp(outboundPolicy(config.outbound));
-  const rbac = new RbacService(db, orgs, users, owners);
+  // Roles that workflows (and the pending requests they judged) name as approver roles are owner-governed.
+  const rbac: RbacService = new RbacService(db, orgs, users, owners, () => ({ workflows, requests: accessRequests }));
   const workflows = new WorkflowService(db, orgs, rbac);
   // Secrets Warden reads back (vendor credentials): sealed under per-org data keys wrapped by the KEK.
   const keys = keyManagerFor({

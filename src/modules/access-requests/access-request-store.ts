@@ -157,6 +157,20 @@ export class AccessRequestStore {
     return rows.length === 1;
   }
 
+  /** The org's still decidable requests (pending, not expired) whose approver_roles list one of `roleNames`, oldest first. */
+  async pendingNamingApproverRoles(
+    orgId: string,
+    roleNames: string[],
+    limit: number,
+  ): Promise<Array<Pick<AccessRequestRow, 'id' | 'workflow_id' | 'approver_roles'>>> {
+    const { rows } = await this.db.query<Pick<AccessRequestRow, 'id' | 'workflow_id' | 'approver_roles'>>(
+      `SELECT id, workflow_id, approver_roles FROM access_requests
+       WHERE org_id = $1 AND status = 'pending' AND expires_at > now() AND approver_roles && $2::text[] ORDER BY id LIMIT $3`,
+      [orgId, roleNames, limit],
+    );
+    return rows;
+  }
+
   async approvalsOf(requestIds: string[]): Promise<ApprovalRow[]> {
     const { rows } = await this.db.query<ApprovalRow>(
       `SELECT id, request_id, approver_id, decision, comment, created_at FROM access_request_approvals

@@ -9,6 +9,7 @@ import { decodeCursor, pageOf } from '../../db/pagination';
 import { ConflictError, NotFoundError } from '../../errors/api-error';
 import type { OrgService } from '../orgs';
 import type { UserService } from '../users';
+import { type DecisionRoleSources, DecisionRoles } from './decision-roles';
 import { assertCanGrant, assertCanGrantToPeople, assertCanTakeAway, assertOrgPermissions } from './grants';
 import type { OwnerGuard } from './owners';
 import { type NamedUserRoleRow, RbacStore, type RoleRow } from './rbac-store';
@@ -48,14 +49,17 @@ const builtInIsFixed = (role: BuiltInRole) =>
 
 export class RbacService {
   private readonly store: RbacStore;
+  private readonly decisionRoles: DecisionRoles;
 
   constructor(
     db: Db,
     private readonly orgs: Pick<OrgService, 'scope'>,
     private readonly users: Pick<UserService, 'get'>,
     private readonly owners: Pick<OwnerGuard, 'keepingAnOwner'>,
+    decisionRoleSources: () => DecisionRoleSources,
   ) {
     this.store = new RbacStore(db);
+    this.decisionRoles = new DecisionRoles(decisionRoleSources);
   }
 
   /** Who to tell about something only holders of `permission` may act on: their emails, at most `limit`. */
@@ -101,6 +105,11 @@ export class RbacService {
     assertOrgPermissions(input.permissions);
     assertCanGrantToPeople(principal, input.permissions, `the role '${input.name}'`);
     if (builtInRole(input.name)) throw new ConflictError(`'${input.name}' is the name of a built-in role.`, 'ROLE_NAME_TAKEN');
+    // A workflow may still name a role that was deleted: whoever creates its namesake makes its holders approvers.
+    await this.decisionRoles.assertOwnerFor(principal, orgId, input.name, `create the role '${input.name}'`, {
+      location: 'body',
+      field: 'name',
+    });
     try {
       const row = await this.store.insertRole({
         id: newId('rol'),
@@ -125,7 +134,11 @@ export class RbacService {
     return this.owners.keepingAnOwner(orgId, `Taking these permissions from role '${roleId}'`, async () => {
       const old = await this.store.lockRolePermissions(orgId, roleId);
       if (old) {
-        noteBefore(old);
+        await this.decisionRoles.assertOwnerFor(principal, orgId, old.name, `change the permissions of role '${old.name}'`, {
+          location: 'path',
+          field: 'id',
+        });
+        noteBefore({ permissions: old.permissions });
         // What the role's holders gain: an owner-only permission the role already has is kept, not granted anew.
         const had = new Set(old.permissions);
         assertCanGrantToPeople(
@@ -153,6 +166,11 @@ export class RbacService {
     await this.owners.keepingAnOwner(orgId, `Deleting role '${roleId}'`, async () => {
       const deleted = await this.store.deleteRole(orgId, roleId);
       if (!deleted) throw roleNotFound(roleId);
+      // Refusals roll the deletion back: the transaction ends with the throw.
+      await this.decisionRoles.assertOwnerFor(principal, orgId, deleted.name, `delete the role '${deleted.name}'`, {
+        location: 'path',
+        field: 'id',
+      });
       assertCanTakeAway(principal, deleted.permissions, `the role '${deleted.name}' from its holders`);
       noteBefore({ name: deleted.name, description: deleted.description, permissions: deleted.permissions });
     });
@@ -163,6 +181,10 @@ export class RbacService {
     await this.users.get(orgId, input.user_id);
     const role = await this.roleIn(orgId, input.role_id);
     assertCanGrantToPeople(principal, role.permissions, `the role '${role.name}'`);
+    await this.decisionRoles.assertOwnerFor(principal, orgId, role.name, `assign the role '${role.name}'`, {
+      location: 'body',
+      field: 'role_id',
+    });
     try {
       const row = await this.store.insertAssignment(
         { id: newId('ura'), org_id: orgId, user_id: input.user_id, role_id: input.role_id },
@@ -193,6 +215,10 @@ export class RbacService {
       const deleted = await this.store.deleteAssignment(orgId, assignmentId);
       if (!deleted) throw new NotFoundError(`No role assignment '${assignmentId}' exists in this org.`, 'USER_ROLE_NOT_FOUND');
       const role = await this.roleIn(orgId, deleted.role_id);
+      await this.decisionRoles.assertOwnerFor(principal, orgId, role.name, `remove the role '${role.name}' from a user`, {
+        location: 'path',
+        field: 'id',
+      });
       assertCanTakeAway(principal, role.permissions, `the role '${role.name}'`);
       noteBefore(deleted);
     });

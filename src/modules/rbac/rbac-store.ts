@@ -43,9 +43,9 @@ export class RbacStore {
     return rows[0]!;
   }
 
-  async lockRolePermissions(orgId: string, roleId: string): Promise<{ permissions: string[] } | undefined> {
-    const { rows } = await this.db.query<{ permissions: string[] }>(
-      `SELECT permissions FROM roles WHERE id = $1 AND org_id = $2 FOR UPDATE`,
+  async lockRolePermissions(orgId: string, roleId: string): Promise<{ name: string; permissions: string[] } | undefined> {
+    const { rows } = await this.db.query<{ name: string; permissions: string[] }>(
+      `SELECT name, permissions FROM roles WHERE id = $1 AND org_id = $2 FOR UPDATE`,
       [roleId, orgId],
     );
     return rows[0];

@@ -123,6 +123,16 @@ export class WorkflowStore {
     return rows;
   }
 
+  /** The org's live workflows whose current version lists one of `roleNames` in approver_roles, oldest first. */
+  async namingApproverRoles(orgId: string, roleNames: string[]): Promise<Array<Pick<WorkflowRow, 'id' | 'name' | 'approver_roles'>>> {
+    const { rows } = await this.db.query<Pick<WorkflowRow, 'id' | 'name' | 'approver_roles'>>(
+      `SELECT w.id, v.name, v.approver_roles FROM ${CURRENT}
+       WHERE w.org_id = $1 AND w.deleted_at IS NULL AND v.approver_roles && $2::text[] ORDER BY w.created_at, w.id`,
+      [orgId, roleNames],
+    );
+    return rows;
+  }
+
   /** Every live workflow of the org at its current version, in the order judging tries them. */
   async live(orgId: string): Promise<WorkflowRow[]> {
     const { rows } = await this.db.query<WorkflowRow>(
