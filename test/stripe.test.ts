@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Stripe from 'stripe';
 import type { MeteredCall } from '../src/modules/billing';
-import { createOrg, createUserAndLogin, type TestOrg, theAuditEventOf } from './support/identity';
+import { adminLogin, createOrg, createUserAndLogin, type TestOrg, theAuditEventOf } from './support/identity';
+import { type MailCatcher, startMailCatcher } from './support/mail-catcher';
 import { type StripeFixture, startStripeFixture } from './support/stripe-fixture';
 import { startTestApp, type TestApp } from './support/test-app';
 import { openTestDatabase, type TestDatabase } from './support/test-database';
@@ -61,17 +62,25 @@ const stripeEvent = (type: string, object: Record<string, unknown>) => ({
   data: { object },
 });
 
+const OPERATOR_EMAIL = 'operator@example.com';
+
 describe('billing settings and Stripe (seed 001)', () => {
   let fixture: StripeFixture;
   let warden: TestApp;
   let org: TestOrg;
   let other: TestOrg;
   let key: { 'X-API-Key': string };
+  let mail: MailCatcher;
+  /** The operator: a platform admin session, which alone sets the terms an org is billed on. */
+  let operator: { 'X-Secu-Admin-Token': string };
 
   before(async () => {
     fixture = await startStripeFixture(SECRET_KEY);
+    mail = await startMailCatcher();
     warden = await startTestApp({
       config: {
+        smtpUrl: mail.url,
+        platformAdminEmails: [OPERATOR_EMAIL],
         billing: { feeMode: 'take_rate', takeRateBps: 100, feePerActionMicros: 0 },
         stripe: { secretKey: SECRET_KEY, apiBase: fixture.url, webhookSecret: WEBHOOK_SECRET },
         // The SDK goes through the outbound client: a fixture on plain http at a loopback address is reachable only allow-listed.
@@ -81,10 +90,12 @@ describe('billing settings and Stripe (seed 001)', () => {
     org = await createOrg(warden);
     other = await createOrg(warden, 'enterprise', 'Other org');
     key = { 'X-API-Key': org.key };
+    operator = { 'X-Secu-Admin-Token': await adminLogin(warden, mail, OPERATOR_EMAIL) };
   });
   after(async () => {
     await warden.close();
     await fixture.close();
+    await mail.close();
   });
 
   it('shows the configured fee defaults until the org sets its own, which then price its calls (other orgs keep the defaults)', async () => {
@@ -106,10 +117,22 @@ describe('billing settings and Stripe (seed 001)', () => {
         updated_at: undefined,
       },
     );
+    // The terms are the operator's: the org's own owner key may not set (say, zero) them, and nothing changes.
+    const terms = { monthly_retainer_usd: 500, fee_mode: 'per_action', fee_per_action_usd: 0.01 };
+    for (const term of [{ take_rate_bps: 0 }, { fee_per_action_usd: 0 }, { monthly_retainer_usd: 0 }, { fee_mode: 'per_action' }, terms]) {
+      const refused = await warden.request
+        .post('/api/v1/billing/settings')
+        .set(key)
+        .send({ billing_email: 'owner@example.com', ...term })
+        .expect(403);
+      assert.equal(refused.body.code, 'BILLING_TERMS_OPERATOR_ONLY');
+    }
+    const unchanged = await warden.request.get('/api/v1/billing/settings').set(key).expect(200);
+    assert.deepEqual(unchanged.body, defaults.body);
     const res = await warden.request
       .post('/api/v1/billing/settings')
-      .set(key)
-      .send({ billing_email: 'Billing@Example.com', monthly_retainer_usd: 500, fee_mode: 'per_action', fee_per_action_usd: 0.01 })
+      .set(operator)
+      .send({ org_id: org.id, billing_email: 'Billing@Example.com', ...terms })
       .expect(200);
     assert.equal(res.body.billing_email, 'billing@example.com');
     assert.equal(res.body.monthly_retainer_usd, 500);
@@ -134,7 +157,11 @@ describe('billing settings and Stripe (seed 001)', () => {
     );
     assert.equal(fees[0].org_id, org.id);
     // $0.01 per action for this org; 1 % of $1 for the other: both 10 000 µ$ by design, so the modes differ but not the sums.
-    await warden.request.post('/api/v1/billing/settings').set(key).send({ fee_mode: 'take_rate', take_rate_bps: 250 }).expect(200);
+    await warden.request
+      .post('/api/v1/billing/settings')
+      .set(operator)
+      .send({ org_id: org.id, fee_mode: 'take_rate', take_rate_bps: 250 })
+      .expect(200);
     await warden.services.billing.recordEvent(call(org, mine, 1_000_000, new Date(at.getTime() + 1000)));
     const [latest] = await warden.database.dataSource.query(
       `SELECT fee_micros::int AS fee FROM billing_events WHERE org_id = $1 ORDER BY occurred_at DESC LIMIT 1`,
@@ -482,7 +509,7 @@ describe('billing without Stripe configured', () => {
       .expect(503);
     assert.equal(hook.body.code, 'STRIPE_NOT_CONFIGURED');
     await warden.request.get('/api/v1/billing/stripe/invoices').set(key).expect(200);
-    await warden.request.post('/api/v1/billing/settings').set(key).send({ take_rate_bps: 10 }).expect(200);
+    await warden.request.post('/api/v1/billing/settings').set(key).send({ billing_email: 'ops@example.com' }).expect(200);
   });
 });
 

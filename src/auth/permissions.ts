@@ -83,6 +83,12 @@ export const PERMISSION_CATALOG: readonly Permission[] = [
   { name: 'owner.grant', description: 'Make other users owners (only owners hold it).', scope: 'org' },
   { name: 'org.create', description: 'Create orgs.', scope: 'platform' },
   { name: 'org.plan.edit', description: "Change an org's plan.", scope: 'platform' },
+  {
+    name: 'billing.terms.edit',
+    description:
+      "Set the terms an org is billed on (fee mode, take rate, per-action fee, monthly retainer): the operator's to set, not the org's.",
+    scope: 'platform',
+  },
 ];
 
 export const ALL_PERMISSIONS: ReadonlySet<string> = new Set(PERMISSION_CATALOG.map((permission) => permission.name));

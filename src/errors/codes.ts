@@ -307,6 +307,10 @@ export const ERROR_CODES = {
     meaning: 'Stripe refused the request or could not be reached, or the outbound rules refuse STRIPE_API_BASE.',
   },
   STRIPE_CUSTOMER_REQUIRED: { status: 409, meaning: 'The org has no Stripe customer yet.' },
+  BILLING_TERMS_OPERATOR_ONLY: {
+    status: 403,
+    meaning: "The org's fee mode, take rate, per-action fee and retainer are set by the operator (a platform admin session).",
+  },
   STRIPE_CUSTOMER_UNAVAILABLE: { status: 409, meaning: 'The Stripe customer id given cannot be attached to this org.' },
   STRIPE_DISABLED: { status: 409, meaning: "Stripe invoicing is off in the org's billing settings (stripe_enabled)." },
   WEBHOOK_SIGNATURE_INVALID: {

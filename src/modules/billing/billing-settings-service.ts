@@ -4,7 +4,7 @@ import type { Principal } from '../../auth/principal';
 import type { BillingConfig } from '../../config/config';
 import type { Db } from '../../db/db';
 import { isUniqueViolation } from '../../db/errors';
-import { ConflictError } from '../../errors/api-error';
+import { ConflictError, ForbiddenError } from '../../errors/api-error';
 import { microsToUsd, usdToMicros } from '../../lib/money';
 import type { LedgerService } from '../ledger';
 import type { OrgService } from '../orgs';
@@ -102,6 +102,7 @@ export class BillingSettingsService {
 
   async update(principal: Principal, body: SettingsBody): Promise<BillingSettings> {
     const orgId = await this.orgs.scope(principal, body.org_id);
+    assertMayChangeTerms(principal, body);
     const before = await this.store.find(orgId, true);
     noteBefore(this.view(orgId, before));
     const change: BillingSettingsChange = {
@@ -147,4 +148,16 @@ export class BillingSettingsService {
     const micros = (await this.store.find(orgId))?.default_daily_budget_micros;
     return micros === undefined || micros === null ? null : microsToUsd(micros);
   }
+}
+
+/** The fields that say what the operator charges the org: an org's own owner or admin may not lower them. */
+const BILLING_TERMS = ['take_rate_bps', 'fee_mode', 'fee_per_action_usd', 'monthly_retainer_usd'] as const;
+
+function assertMayChangeTerms(principal: Principal, body: SettingsBody): void {
+  const terms = BILLING_TERMS.filter((field) => body[field] !== undefined);
+  if (terms.length === 0 || principal.permissions.has('billing.terms.edit')) return;
+  throw new ForbiddenError(
+    `${terms.join(', ')}: the terms an org is billed on are set by the operator (a platform admin session), not by the org.`,
+    'BILLING_TERMS_OPERATOR_ONLY',
+  );
 }
