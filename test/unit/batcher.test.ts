@@ -11,6 +11,8 @@ describe('Batcher: group commit of independent writes', () => {
       if (batches.length === 1) await new Promise<void>((resolve) => (release = resolve));
     }, 3);
     const first = batcher.add(1);
+    // The first batch starts from a microtask; the items added after that wait for the next.
+    await Promise.resolve();
     const rest = [2, 3, 4, 5].map((item) => batcher.add(item));
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(batches, [[1]]);
@@ -19,16 +21,28 @@ describe('Batcher: group commit of independent writes', () => {
     assert.deepEqual(batches, [[1], [2, 3, 4], [5]]);
   });
 
+  it('takes the items added in one turn (a transaction settling its callbacks) into the first batch', async () => {
+    const batches: string[][] = [];
+    const batcher = new Batcher<string>(async (items) => {
+      batches.push(items);
+    }, 10);
+    await Promise.all([batcher.add('a'), batcher.add('b')]);
+    assert.deepEqual(batches, [['a', 'b']]);
+  });
+
   it('rejects exactly the items of a failed batch, then goes on; tells when it runs dry', async () => {
     let idle = 0;
     const batcher = new Batcher<string>(
       async (items) => {
+        await new Promise((resolve) => setImmediate(resolve));
         if (items.includes('bad')) throw new Error('write failed');
       },
       10,
       () => idle++,
     );
-    const results = await Promise.allSettled([batcher.add('bad'), batcher.add('good')]);
+    const bad = batcher.add('bad');
+    await Promise.resolve();
+    const results = await Promise.allSettled([bad, batcher.add('good')]);
     assert.equal(results[0]!.status, 'rejected');
     assert.equal(results[1]!.status, 'fulfilled');
     assert.equal(idle, 1);
