@@ -14,6 +14,12 @@ import { createOrg } from './support/identity';
 import { startTestApp, type TestApp } from './support/test-app';
 
 /**
+ * The gateway's silence limit here: short, so the stall tests are quick, yet long enough that a test
+ * process starved of CPU under a loaded CI machine is not taken for a silent vendor (400 ms was not).
+ */
+const SILENCE_MS = 1500;
+
+/**
  * The gateway's mechanics, end to end through the app: the catch-all route, a body the binding
  * leaves unread, and OutboundHttp.forward streaming to an upstream on 127.0.0.1 and back, with
  * real gateway keys, vendors (credentials encrypted) and a policy that allows every call.
@@ -78,7 +84,7 @@ describe('the gateway: catch-all route, streamed bodies, streaming forward, thro
       config: {
         encryptionKey: randomBytes(32),
         outbound: { ...defaults.outbound, allowedHosts: ['127.0.0.1'] },
-        gateway: { timeoutMs: 400, maxRequestBytes: 12 * 1024 * 1024 },
+        gateway: { timeoutMs: SILENCE_MS, maxRequestBytes: 12 * 1024 * 1024 },
       },
     });
     server = warden.app.listen(0, '127.0.0.1');
@@ -320,7 +326,7 @@ describe('the gateway: catch-all route, streamed bodies, streaming forward, thro
     const res = await warden.request.get(`/api/v1/gateway/${vendor.up}/slow`).set('Authorization', `Bearer ${KEY}`).expect(504);
     assert.equal(res.body.code, 'UPSTREAM_TIMEOUT');
     assert.equal(res.body.error, 'gateway_timeout');
-    assert.ok(Date.now() - started < 2000);
+    assert.ok(Date.now() - started < SILENCE_MS + 2000);
   });
 
   it('answers 502 UPSTREAM_UNREACHABLE when the vendor refuses the connection or breaks the protocol', async () => {
@@ -399,8 +405,8 @@ describe('the gateway: catch-all route, streamed bodies, streaming forward, thro
     request.end();
     const res = await response;
     res.pause();
-    // Longer than the gateway's 400 ms silence limit: a reader holding the stream back is not a stalled vendor.
-    await sleep(700);
+    // Longer than the gateway's silence limit: a reader holding the stream back is not a stalled vendor.
+    await sleep(SILENCE_MS + 300);
     // The agent reads nothing: socket buffers fill and the vendor must wait, not Warden's heap.
     assert.ok(written < size, `the vendor wrote ${written} bytes to a reader that read none`);
     const got = createHash('sha256');
