@@ -244,7 +244,7 @@ export class OutboundHttp {
    * address it resolves to checked (unless allow-listed), and the connection made to those
    * addresses only, so the check holds for the address actually connected to.
    */
-  private checkingLookup({ url, allowListed }: Route): LookupFunction {
+  checkingLookup({ url, allowListed }: Route): LookupFunction {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     return (_hostname, options, callback) => {
       const answer = callback as (
@@ -431,7 +431,7 @@ function assertPermitted(host: string, addresses: ReadonlyArray<{ address: strin
 }
 
 /** Every connection to the destination goes to the address that was checked, whatever DNS says now. */
-export function pinnedLookup({ address, family }: Destination): LookupFunction {
+function pinnedLookup({ address, family }: Destination): LookupFunction {
   // Node asks for all addresses when it races IPv4 and IPv6; either way it gets the checked one.
   return (_host, options, callback) => {
     if ((options as { all?: boolean }).all)
