@@ -346,6 +346,8 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
 
   it('runs one scan per digest: parallel requests all get the same scan, exactly one row', async () => {
     const pushed = registry.push('my-org/parallel', 'v1', debianLayers());
+    // Held until every request is answered: a scan that finished mid-burst would rightly let a later request start another.
+    const release = gate('my-org/parallel', pushed.layerDigests[0]!);
     const answers = await Promise.all(
       Array.from({ length: 8 }, () =>
         warden.request
@@ -358,6 +360,7 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
     assert.equal(ids.size, 1, `one scan for all, got ${[...ids]}`);
     const rows = await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM image_scans WHERE digest = $1`, [pushed.digest]);
     assert.equal(rows[0].n, 1);
+    release();
     assert.equal((await finished([...ids][0]!)).status, 'succeeded');
     // Once finished, asking again starts a new scan.
     const next = await warden.request
