@@ -326,7 +326,7 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
       .expect(401);
   });
   const auditEvents = (orgId: string, action: string) =>
-    warden.database.dataSource.query(
+    warden.auditRows(
       `SELECT actor_type, actor_id, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`,
       [orgId, action],
     );

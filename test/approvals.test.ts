@@ -177,7 +177,7 @@ describe('approvals: open, list, decide, wait, redeem, notify (seed 001)', () =>
       results.filter((res) => res.status !== 200).every((res) => res.status === 409 && res.body.code === 'APPROVAL_ALREADY_DECIDED'),
     );
     assert.equal(await storedStatus(approval.id), winners[0]!.body.status);
-    const events = await warden.database.dataSource.query(`SELECT action FROM audit_events WHERE resource_id = $1`, [approval.id]);
+    const events = await warden.auditRows(`SELECT action FROM audit_events WHERE resource_id = $1`, [approval.id]);
     assert.equal(events.length, 1);
   });
 

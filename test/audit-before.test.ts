@@ -28,7 +28,10 @@ describe('the gate: an audited overwrite must say what it overwrote (noteBefore)
   let validating: TestApp;
   let production: TestApp;
   const eventsOf = (resourceId: string): Promise<Array<{ action: string; details: Record<string, unknown> }>> =>
-    database.dataSource.query(`SELECT action, details FROM audit_events WHERE resource_id = $1 ORDER BY seq`, [resourceId]);
+    // Both apps write to the one database: each chains what it wrote before the read.
+    Promise.all([validating.services.audit.settled(), production.services.audit.settled()]).then(() =>
+      database.dataSource.query(`SELECT action, details FROM audit_events WHERE resource_id = $1 ORDER BY seq`, [resourceId]),
+    );
 
   before(async () => {
     database = await openTestDatabase();

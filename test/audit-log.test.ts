@@ -10,7 +10,7 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
   let org: TestOrg;
   let key: { 'X-API-Key': string };
   let mail: MailCatcher;
-  const events = (orgId: string) => warden.database.dataSource.query(`SELECT * FROM audit_events WHERE org_id = $1 ORDER BY seq`, [orgId]);
+  const events = (orgId: string) => warden.auditRows(`SELECT * FROM audit_events WHERE org_id = $1 ORDER BY seq`, [orgId]);
 
   before(async () => {
     mail = await startMailCatcher();
@@ -151,6 +151,8 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     let created: { body: { id: string } };
     try {
       created = await warden.request.post(`/api/v1/orgs/${org.id}/workspaces`).set(key).send({ name: 'Chained later' }).expect(201);
+      // The operation answered before its event was chained; chaining it now fails, as it did after the commit.
+      await assert.rejects(warden.services.audit.settled(org.id), /refuse_workspace/);
     } finally {
       await warden.database.dataSource.query(`ALTER TABLE audit_events DROP CONSTRAINT refuse_workspace`);
     }
@@ -259,7 +261,7 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
       checkpoint: null,
     });
 
-    const query = (sql: string) => warden.database.dataSource.query(sql, [chain.id]);
+    const query = (sql: string) => warden.auditRows(sql, [chain.id]);
     const verdict = async () => (await warden.request.get('/api/v1/audit/verify').set(chainKey).expect(200)).body;
     const snapshot = await query(`SELECT * FROM audit_events WHERE org_id = $1 ORDER BY seq`);
     const restore = async () => {

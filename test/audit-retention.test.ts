@@ -36,7 +36,7 @@ describe('retention: custom retention (Enterprise), purge with a signed checkpoi
         .expect(402);
       assert.equal(gated.body.required_plan, 'enterprise');
       await warden.request.put(`/api/v1/enterprise/orgs/${pro.id}/retention`).set(key).send({ audit_log_retention_days: 730 }).expect(404);
-      const [event] = await warden.database.dataSource.query(
+      const [event] = await warden.auditRows(
         `SELECT action FROM audit_events WHERE org_id = $1 AND action = 'audit.retention_set'`,
         [enterprise.id],
       );
@@ -57,7 +57,7 @@ describe('retention: custom retention (Enterprise), purge with a signed checkpoi
           .set(key)
           .send({ name: `r${i}` })
           .expect(201);
-      const rows = await warden.database.dataSource.query(
+      const rows = await warden.auditRows(
         `SELECT seq::int AS seq, occurred_at FROM audit_events WHERE org_id = $1 ORDER BY seq`,
         [org.id],
       );
@@ -65,7 +65,7 @@ describe('retention: custom retention (Enterprise), purge with a signed checkpoi
       const now = new Date(rows[2].occurred_at.getTime() + 90 * 86_400_000 + 1);
       const purged = await warden.services.audit.purgeExpired(await warden.services.orgs.auditRetentionDays(), now);
       assert.equal(purged[org.id], 3);
-      const left = await warden.database.dataSource.query(`SELECT seq::int AS seq FROM audit_events WHERE org_id = $1 ORDER BY seq`, [
+      const left = await warden.auditRows(`SELECT seq::int AS seq FROM audit_events WHERE org_id = $1 ORDER BY seq`, [
         org.id,
       ]);
       assert.deepEqual(

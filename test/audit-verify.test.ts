@@ -127,7 +127,7 @@ describe('chain verification reads the chain as binary COPY and hashes exactly w
     const valid = { valid: true, org_id: org, events_checked: 10, head_seq: 10, first_broken_seq: null, reason: null, checkpoint: null };
     for (const range of [1, 3, 10, 100]) assert.deepEqual(await verify(range), valid);
 
-    const sql = (text: string, parameters: unknown[] = []) => warden.database.dataSource.query(text, [org, ...parameters]);
+    const sql = (text: string, parameters: unknown[] = []) => warden.auditRows(text, [org, ...parameters]);
     await sql(`CREATE TABLE verify_walk_backup AS SELECT * FROM audit_events WHERE org_id = $1`);
     const restore = async () => {
       await sql(`DELETE FROM audit_events WHERE org_id = $1`);
@@ -205,7 +205,7 @@ describe('chain verification reads the chain as binary COPY and hashes exactly w
   it('a long chain is hashed on a second thread as well as this one; the first break is found wherever it is', async () => {
     const org = 'org_verify_long';
     const length = 30_000;
-    const sql = (text: string, parameters: unknown[] = []) => warden.database.dataSource.query(text, parameters);
+    const sql = (text: string, parameters: unknown[] = []) => warden.auditRows(text, parameters);
     let prev: Buffer = GENESIS;
     const occurredAt = new Date('2026-11-25T10:00:00.000Z');
     for (let first = 1; first <= length; first += 5000) {
@@ -275,10 +275,12 @@ describe('chain verification reads the chain as binary COPY and hashes exactly w
     const append = (i: number) =>
       audit.append({ orgId: org, actor: { type: 'system', id: null }, action: 'test.live', outcome: 'success', details: { i } });
     for (let i = 0; i < 5; i++) await append(i);
+    await audit.settled(org);
     const store = new AuditStore(new Db(warden.database.dataSource));
     const seen = await store.snapshot(async (snapshot) => {
       const head = await snapshot.head(org);
-      for (let i = 5; i < 8; i++) await append(i); // committed on other connections, mid-snapshot
+      for (let i = 5; i < 8; i++) await append(i);
+      await audit.settled(org); // committed and chained on other connections, mid-snapshot
       const walk = new ChainWalk(1, GENESIS);
       await snapshot.copy(org, 1, 100, (chunk) => walk.push(chunk));
       return { headSeq: head!.seq, walked: walk.rowsRead, broken: walk.broken, atHead: walk.prevHash.equals(head!.hash) };

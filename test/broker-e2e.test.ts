@@ -73,7 +73,7 @@ describe('secrets broker end to end (seed 002)', () => {
   async function verifiedChain(): Promise<Array<{ action: string; resource_id: string | null }>> {
     const verify = await warden.request.get('/api/v1/audit/verify').set(broker.owner).expect(200);
     assert.equal(verify.body.valid, true, JSON.stringify(verify.body));
-    return warden.database.dataSource.query('SELECT action, resource_id FROM audit_events WHERE org_id = $1 ORDER BY seq', [broker.org.id]);
+    return warden.auditRows('SELECT action, resource_id FROM audit_events WHERE org_id = $1 ORDER BY seq', [broker.org.id]);
   }
 
   it('read: two approvals, one agent, the value once, then 410; every step in a chain that verifies', async () => {

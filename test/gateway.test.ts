@@ -175,7 +175,7 @@ describe('the gateway governs every call: policy, budget, approval, metering, ki
     const killed = await call('get', '/v1/ping').expect(403);
     assert.equal(killed.body.code, 'GATEWAY_KEY_AGENT_STOPPED');
     assert.equal(vendorApi.requests.length, 1);
-    const [event] = await warden.database.dataSource.query(
+    const [event] = await warden.auditRows(
       `SELECT action, outcome, details FROM audit_events WHERE org_id = $1 AND request_id = $2`,
       [org.id, ok.headers['x-request-id']],
     );

@@ -395,7 +395,7 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
     for (const [n, job] of answers.entries()) {
       if (!job) continue;
       assert.deepEqual([job.status, job.agent_id, job.attempts], ['claimed', order[n]!.id, 1]);
-      const events = await warden.database.dataSource.query(
+      const events = await warden.auditRows(
         `SELECT action, actor_id, resource_id FROM audit_events WHERE request_id = $1 ORDER BY seq`,
         [`req_batch_${n}`],
       );
@@ -443,7 +443,7 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
     );
     const read = await warden.request.get(`/api/v1/jobs/${badJob.id}`).set(key).expect(200);
     assert.deepEqual([read.body.status, read.body.attempts], ['queued', 0]);
-    const claimedEvents = await warden.database.dataSource.query(
+    const claimedEvents = await warden.auditRows(
       `SELECT resource_id FROM audit_events WHERE action = 'job.claimed' AND resource_id = ANY ($1) ORDER BY resource_id`,
       [[badJob.id, goodJob.id, betterJob.id]],
     );

@@ -358,7 +358,7 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     const withKey = { 'X-API-Key': fresh.key };
     const events = async (action: string) =>
       (
-        await warden.database.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE org_id = $1 AND action = $2`, [
+        await warden.auditRows(`SELECT count(*)::int AS n FROM audit_events WHERE org_id = $1 AND action = $2`, [
           fresh.id,
           action,
         ])

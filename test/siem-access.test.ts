@@ -47,7 +47,7 @@ describe('SIEM exports: who may export what (platform chain, credentials, plan, 
       assert.ok(sent.length > 0 && sent.every((event) => event.org_id === 'platform' && event.action === 'auth.login_failed'));
       assert.ok(sent.some((event) => event.actor_id === 'nobody-siem@example.com'));
       sent.forEach(assertVerifies);
-      const [{ n }] = await platform.database.dataSource.query(
+      const [{ n }] = await platform.auditRows(
         `SELECT count(*)::int AS n FROM audit_events WHERE org_id = 'platform' AND action = 'audit.siem_exported' AND actor_id = 'siem-admin@example.com'`,
       );
       assert.equal(n, 1, 'the export is recorded in the platform chain, by the admin');

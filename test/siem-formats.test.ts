@@ -98,7 +98,7 @@ describe("SIEM exports: each vendor's intake format (Datadog, Splunk HEC, PagerD
         ['environment.created', workspaceId],
       ],
     );
-    const all = await warden.database.dataSource.query(
+    const all = await warden.auditRows(
       `SELECT seq FROM audit_events WHERE org_id = $1 AND action = 'environment.created' ORDER BY seq DESC LIMIT 2`,
       [org.id],
     );

@@ -233,7 +233,7 @@ describe('trust protocol: verify, profile, signed headers and the JWKS (seed 000
     assert.deepEqual(verdict.body.reasons, ['signature_valid', 'key_proven', 'agent_disabled']);
   });
   const auditEvents = (action: string) =>
-    warden.database.dataSource.query(
+    warden.auditRows(
       `SELECT actor_type, actor_id, resource_type, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`,
       [org.id, action],
     );

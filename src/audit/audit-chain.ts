@@ -84,14 +84,15 @@ export class AuditChain {
 
   /**
    * Writes the event in the caller's transaction (it commits or rolls back with the change) without
-   * taking the chain's lock; the event is chained right after the commit, before the caller's
-   * transaction returns. An operation so holds no lock through its commit flush, and the events of
-   * operations that commit together are chained in one batch.
+   * taking the chain's lock, and chains it right after the commit without the caller waiting: the
+   * event is durable with its change, and no operation holds the chain, or waits for a second
+   * commit, to answer. Every read of the log first chains what is pending (`settled`), so a reader
+   * never sees the log short of an event whose change it can see.
    */
   async append(event: NewAuditEvent): Promise<void> {
     const chain = event.orgId ?? PLATFORM_CHAIN;
     await this.store.insertPending(chain, pendingEvent(chain, event, new Date()));
-    await this.db.settleAfterCommit(() => this.chainPending(chain).catch((error: Error) => this.chainingFailed(chain, error)));
+    this.db.afterCommit(() => void this.chainPending(chain).catch((error: Error) => this.chainingFailed(chain, error)));
   }
 
   /** Chains the chain's pending events; resolves once every event pending when it was called is chained. */
@@ -108,9 +109,21 @@ export class AuditChain {
     return chainer.add();
   }
 
-  /** Chains what a crash (or a failed chaining) left pending, in every chain; how many chains had some. */
-  async sweepPending(): Promise<number> {
-    const chains = await this.store.chainsWithPending();
+  /**
+   * Resolves once every event committed before the call is chained, in `chain` or in every chain;
+   * rejects if chaining fails. A chainer elsewhere holding some of them is waited for (takePending).
+   */
+  async settled(chain?: string): Promise<void> {
+    const chains = chain === undefined ? await this.store.chainsWithPending(0) : [chain];
+    await Promise.all(chains.map((each) => this.chainPending(each)));
+  }
+
+  /**
+   * Chains the events left pending for over `minAgeSeconds` (a crash, a failed chaining: younger
+   * ones are normally on their way), with the rest of their chains; how many chains had some.
+   */
+  async sweepPending(minAgeSeconds: number): Promise<number> {
+    const chains = await this.store.chainsWithPending(minAgeSeconds);
     for (const chain of chains) await this.chainPending(chain);
     return chains.length;
   }

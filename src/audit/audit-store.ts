@@ -144,9 +144,12 @@ export class AuditStore {
     return { events: rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => row.event), head };
   }
 
-  /** The chains with events waiting to be chained. */
-  async chainsWithPending(): Promise<string[]> {
-    const { rows } = await this.db.query<{ org_id: string }>(`SELECT DISTINCT org_id FROM audit_pending`);
+  /** The chains with events waiting to be chained for over `minAgeSeconds`. */
+  async chainsWithPending(minAgeSeconds: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ org_id: string }>(
+      `SELECT DISTINCT org_id FROM audit_pending WHERE (event->>'occurred_at')::timestamptz <= now() - make_interval(secs => $1)`,
+      [minAgeSeconds],
+    );
     return rows.map((row) => row.org_id);
   }
 

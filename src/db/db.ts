@@ -50,8 +50,6 @@ export class Db {
   private readonly ambient = new AsyncLocalStorage<EntityManager>();
   /** What to run after each open transaction commits, by its manager. */
   private readonly onCommit = new WeakMap<EntityManager, Array<() => void>>();
-  /** What each open transaction's caller waits for after the commit, by its manager. */
-  private readonly onSettle = new WeakMap<EntityManager, Array<() => Promise<void>>>();
   private readonly namedStatements: boolean;
 
   constructor(
@@ -145,28 +143,12 @@ export class Db {
   async transaction<T>(work: () => Promise<T>): Promise<T> {
     if (this.ambient.getStore()) return work();
     const committed: Array<() => void> = [];
-    const settling: Array<() => Promise<void>> = [];
     const result = await this.dataSource.transaction((manager) => {
       this.onCommit.set(manager, committed);
-      this.onSettle.set(manager, settling);
       return this.ambient.run(manager, work);
     });
     for (const callback of committed) callback();
-    if (settling.length > 0) await Promise.all(settling.map((settle) => settle()));
     return result;
-  }
-
-  /**
-   * Runs `work` once the current transaction has committed, and the transaction's caller waits for
-   * it: for the second half of a write that must not hold locks through the commit (chaining the
-   * audit events the transaction wrote). `work` must not throw; outside a transaction it runs now.
-   */
-  settleAfterCommit(work: () => Promise<void>): Promise<void> {
-    const manager = this.ambient.getStore();
-    const queue = manager && this.onSettle.get(manager);
-    if (!queue) return work();
-    queue.push(work);
-    return Promise.resolve();
   }
 
   /**

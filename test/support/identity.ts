@@ -116,7 +116,7 @@ export interface RecordedEvent {
 export async function auditEventsOf(warden: TestApp, res: { headers: Record<string, string | undefined> }): Promise<RecordedEvent[]> {
   const requestId = res.headers['x-request-id'];
   assert.ok(requestId, 'the answer names its request');
-  const rows = await warden.database.dataSource.query(
+  const rows = await warden.auditRows(
     `SELECT org_id, seq::int AS seq, action, actor_type, actor_id, resource_type, resource_id, outcome, details
      FROM audit_events WHERE request_id = $1 ORDER BY org_id, seq`,
     [requestId],

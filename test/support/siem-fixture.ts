@@ -65,7 +65,7 @@ export function siemFixture() {
   });
   return Object.assign(fixture, {
     siemEvents: (orgId: string) =>
-      fixture.warden.database.dataSource.query(
+      fixture.warden.auditRows(
         `SELECT * FROM audit_events WHERE org_id = $1 AND action = 'audit.siem_exported' ORDER BY seq`,
         [orgId],
       ),

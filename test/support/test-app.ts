@@ -17,6 +17,11 @@ export interface TestApp extends App {
   config: Config;
   /** Every log line the app wrote, parsed. */
   logs: Array<Record<string, unknown>>;
+  /**
+   * A query on the audit log's tables once every event committed so far is chained (operations
+   * answer before their events are chained; the API's own reads settle the same way).
+   */
+  auditRows(sql: string, params?: unknown[]): Promise<any[]>;
   close(): Promise<void>;
 }
 
@@ -79,7 +84,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       database,
       config,
       logs,
+      auditRows: async (sql, params) => {
+        await app.services.audit.settled();
+        return database.dataSource.query(sql, params);
+      },
       close: async () => {
+        // Events still on their way to their chain would otherwise meet a closed database.
+        await app.services.audit.settled().catch(() => undefined);
         if (!options.database) await database.close();
       },
     };

@@ -62,9 +62,17 @@ export class AuditService {
     );
   }
 
-  /** Chains the events a crash or a failed chaining left waiting; how many chains had some. */
-  sweepPending(): Promise<number> {
-    return this.chain.sweepPending();
+  /**
+   * Chains the events a crash or a failed chaining left waiting for over `minAgeSeconds` (younger
+   * ones are normally being chained); how many chains had some.
+   */
+  sweepPending(minAgeSeconds = 0): Promise<number> {
+    return this.chain.sweepPending(minAgeSeconds);
+  }
+
+  /** Resolves once every event committed so far is chained: in `chain`, or in every chain. */
+  settled(chain?: string): Promise<void> {
+    return this.chain.settled(chain);
   }
 
   /** Appends inside the caller's transaction: the event commits or rolls back with the change. */
@@ -109,6 +117,7 @@ export class AuditService {
 
   /** A page of a chain's events, newest first, by the filters. */
   async page(chain: string, filters: Page) {
+    await this.chain.settled(chain);
     const rows = await this.store.page(chain, filters, decodeSeqCursor(filters.cursor), filters.limit + 1);
     const hasMore = rows.length > filters.limit;
     const page = hasMore ? rows.slice(0, filters.limit) : rows;
@@ -124,6 +133,7 @@ export class AuditService {
    * count and the first and last time, and the newest `recent` events.
    */
   async trailOf(orgId: string, subjects: string[], recent: number) {
+    await this.chain.settled(orgId);
     const byAction = await this.store.tallyAbout(orgId, subjects);
     const rows = await this.store.newestAbout(orgId, subjects, recent);
     return { byAction, recent: rows.map(toAuditEvent) };
@@ -134,6 +144,7 @@ export class AuditService {
    * batch in memory; the consumer's pace (stream backpressure) sets the pace of the reads.
    */
   private async *events(chain: string, filters: ExportFilters): AsyncGenerator<AuditEvent> {
+    await this.chain.settled(chain);
     let after = '0';
     for (;;) {
       const rows = await this.store.after(chain, filters, after, EXPORT_BATCH);
@@ -149,6 +160,7 @@ export class AuditService {
    * after it closes (loading the key may need a connection, and the embedded database has one).
    */
   async verifyChain(orgId: string, range = VERIFY_RANGE, parallelFrom = PARALLEL_HASHING_FROM): Promise<ChainVerdict> {
+    await this.chain.settled(orgId);
     const { head, checkpointRow, walk } = await CHAIN_STREAMS.run(() =>
       this.store.snapshot(async (snapshot) => {
         const head = await snapshot.head(orgId);

@@ -4,9 +4,9 @@
  * statement, one BEGIN, one COMMIT (one flush of the log) and one chaining of its audit events,
  * where each claim alone would pay one of each. Alone, a claim waits for nothing.
  *
- * The next batch starts once the previous one is over, its audit events chained: the claims that
- * arrive meanwhile make the next batch larger, which is what saves statements under load (starting
- * it at the previous commit instead made batches smaller and cost more statements per claim).
+ * The next batch starts once the previous one has committed (its audit events are chained after,
+ * without it waiting): the claims that arrive meanwhile make the next batch larger, which is what
+ * saves statements under load.
  * When a batch of several fails (one claim's error rolls back the whole transaction), each of its
  * claims runs again alone, so an error reaches only the caller whose claim caused it.
  */

@@ -273,7 +273,7 @@ export class JobService {
    * A batch of claims: one claim statement, with the lifecycle hooks and the audit events of what it
    * did, in one transaction outside any caller's: a hand-out (`job.claimed`, with the facts of the
    * request it answers), and any job it failed for good (`job.failed`, by the system). An empty claim
-   * writes nothing. It returns once the events are chained.
+   * writes nothing.
    */
   private claimBatch(requests: ClaimRequest[]): Promise<Array<Job | undefined>> {
     return this.db.detached(() =>
