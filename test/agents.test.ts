@@ -326,10 +326,10 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
       .expect(401);
   });
   const auditEvents = (orgId: string, action: string) =>
-    warden.auditRows(
-      `SELECT actor_type, actor_id, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`,
-      [orgId, action],
-    );
+    warden.auditRows(`SELECT actor_type, actor_id, resource_id, details FROM audit_events WHERE org_id = $1 AND action = $2 ORDER BY seq`, [
+      orgId,
+      action,
+    ]);
 
   it("a copied public key buys another org nothing: no trust headers, no 409 to the key's owner, and it can never be proven there", async () => {
     const owner = await createOrg(warden, 'enterprise', 'Key owner');

@@ -64,9 +64,7 @@ describe('the chain stays one gap-free line under concurrent writers', () => {
         reason: null,
         checkpoint: null,
       });
-      const seqs = await warden.auditRows(
-        `SELECT seq::int AS seq FROM audit_events WHERE org_id = 'org_two_instances' ORDER BY seq`,
-      );
+      const seqs = await warden.auditRows(`SELECT seq::int AS seq FROM audit_events WHERE org_id = 'org_two_instances' ORDER BY seq`);
       assert.deepEqual(
         seqs.map((row: { seq: number }) => row.seq),
         Array.from({ length: 32 }, (_, i) => i + 1),

@@ -36,10 +36,9 @@ describe('retention: custom retention (Enterprise), purge with a signed checkpoi
         .expect(402);
       assert.equal(gated.body.required_plan, 'enterprise');
       await warden.request.put(`/api/v1/enterprise/orgs/${pro.id}/retention`).set(key).send({ audit_log_retention_days: 730 }).expect(404);
-      const [event] = await warden.auditRows(
-        `SELECT action FROM audit_events WHERE org_id = $1 AND action = 'audit.retention_set'`,
-        [enterprise.id],
-      );
+      const [event] = await warden.auditRows(`SELECT action FROM audit_events WHERE org_id = $1 AND action = 'audit.retention_set'`, [
+        enterprise.id,
+      ]);
       assert.ok(event, 'the change is audited');
     } finally {
       await warden.close();
@@ -57,17 +56,12 @@ describe('retention: custom retention (Enterprise), purge with a signed checkpoi
           .set(key)
           .send({ name: `r${i}` })
           .expect(201);
-      const rows = await warden.auditRows(
-        `SELECT seq::int AS seq, occurred_at FROM audit_events WHERE org_id = $1 ORDER BY seq`,
-        [org.id],
-      );
+      const rows = await warden.auditRows(`SELECT seq::int AS seq, occurred_at FROM audit_events WHERE org_id = $1 ORDER BY seq`, [org.id]);
       // The starter plan keeps 90 days: purge as of 90 days after event 3, so events 1..3 expire.
       const now = new Date(rows[2].occurred_at.getTime() + 90 * 86_400_000 + 1);
       const purged = await warden.services.audit.purgeExpired(await warden.services.orgs.auditRetentionDays(), now);
       assert.equal(purged[org.id], 3);
-      const left = await warden.auditRows(`SELECT seq::int AS seq FROM audit_events WHERE org_id = $1 ORDER BY seq`, [
-        org.id,
-      ]);
+      const left = await warden.auditRows(`SELECT seq::int AS seq FROM audit_events WHERE org_id = $1 ORDER BY seq`, [org.id]);
       assert.deepEqual(
         left.map((row: { seq: number }) => row.seq),
         [4, 5],

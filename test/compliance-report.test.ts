@@ -164,9 +164,7 @@ describe('compliance report: evidence about an agent in a workspace, mapped to S
     assert.match(removal.evidence.at(-1)!, new RegExp(`The agent is disabled but ${leased.installation_id} still hold a current lease`));
     assert.equal(control(body.controls, '164.308(a)(6)(ii)').status, 'attention');
 
-    const [{ seq }] = await warden.auditRows(`SELECT seq FROM audit_events WHERE org_id = $1 ORDER BY seq LIMIT 1`, [
-      org.id,
-    ]);
+    const [{ seq }] = await warden.auditRows(`SELECT seq FROM audit_events WHERE org_id = $1 ORDER BY seq LIMIT 1`, [org.id]);
     await warden.database.dataSource.query(`UPDATE audit_events SET ip = '10.9.9.9' WHERE org_id = $1 AND seq = $2`, [org.id, seq]);
     const tampered = (await report(agent.id)).body;
     assert.deepEqual(

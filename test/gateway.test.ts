@@ -175,10 +175,10 @@ describe('the gateway governs every call: policy, budget, approval, metering, ki
     const killed = await call('get', '/v1/ping').expect(403);
     assert.equal(killed.body.code, 'GATEWAY_KEY_AGENT_STOPPED');
     assert.equal(vendorApi.requests.length, 1);
-    const [event] = await warden.auditRows(
-      `SELECT action, outcome, details FROM audit_events WHERE org_id = $1 AND request_id = $2`,
-      [org.id, ok.headers['x-request-id']],
-    );
+    const [event] = await warden.auditRows(`SELECT action, outcome, details FROM audit_events WHERE org_id = $1 AND request_id = $2`, [
+      org.id,
+      ok.headers['x-request-id'],
+    ]);
     assert.equal(event.action, 'decision.made');
     assert.equal(event.details.decision, 'allow');
     assert.equal(event.details.status_code, 200);

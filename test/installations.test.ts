@@ -51,10 +51,7 @@ describe('installations: install tokens, bootstrap, lease, refresh, recovery, be
   const replayBootstrap = (token: string) => warden.request.post('/api/v1/installations/bootstrap').send({ install_token: token });
   /** The org's audit events about one installation, oldest first. */
   const eventsOf = async (installationId: string) =>
-    warden.auditRows(`SELECT * FROM audit_events WHERE org_id = $1 AND resource_id = $2 ORDER BY seq`, [
-      org.id,
-      installationId,
-    ]);
+    warden.auditRows(`SELECT * FROM audit_events WHERE org_id = $1 AND resource_id = $2 ORDER BY seq`, [org.id, installationId]);
 
   before(async () => {
     warden = await startTestApp();

@@ -395,10 +395,9 @@ describe('jobs: enqueue, claim (SKIP LOCKED, long-poll), lease expiry, complete 
     for (const [n, job] of answers.entries()) {
       if (!job) continue;
       assert.deepEqual([job.status, job.agent_id, job.attempts], ['claimed', order[n]!.id, 1]);
-      const events = await warden.auditRows(
-        `SELECT action, actor_id, resource_id FROM audit_events WHERE request_id = $1 ORDER BY seq`,
-        [`req_batch_${n}`],
-      );
+      const events = await warden.auditRows(`SELECT action, actor_id, resource_id FROM audit_events WHERE request_id = $1 ORDER BY seq`, [
+        `req_batch_${n}`,
+      ]);
       assert.deepEqual(events, [{ action: 'job.claimed', actor_id: order[n]!.id, resource_id: job.id }]);
     }
     const untouched = await warden.request.get(`/api/v1/jobs/${stoppedOwn.id}`).set(key).expect(200);

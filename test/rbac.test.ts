@@ -357,12 +357,7 @@ describe('RBAC: permission catalog, roles, assignments, enforced from x-permissi
     const fresh = await createOrg(warden, 'enterprise', 'Owner guard org');
     const withKey = { 'X-API-Key': fresh.key };
     const events = async (action: string) =>
-      (
-        await warden.auditRows(`SELECT count(*)::int AS n FROM audit_events WHERE org_id = $1 AND action = $2`, [
-          fresh.id,
-          action,
-        ])
-      )[0].n;
+      (await warden.auditRows(`SELECT count(*)::int AS n FROM audit_events WHERE org_id = $1 AND action = $2`, [fresh.id, action]))[0].n;
 
     // The first-start key is the only owner: it cannot revoke itself.
     const lastKey = await warden.request.delete(`/api/v1/api-keys/${fresh.keyId}`).set(withKey).expect(409);

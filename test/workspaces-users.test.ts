@@ -238,10 +238,9 @@ describe('workspaces, members and users (seeds 000, 001, 002)', () => {
     await warden.request.post('/api/v1/auth/login').send({ email: 'admin@deletion.example', password: PASSWORD }).expect(401);
     const keys = await warden.request.get('/api/v1/api-keys').set(asOwner).expect(200);
     assert.ok(keys.body.api_keys.find((k: { id: string }) => k.id === adminKey.body.id).revoked_at);
-    const [event] = await warden.auditRows(
-      `SELECT resource_id, details FROM audit_events WHERE org_id = $1 AND action = 'user.deleted'`,
-      [fresh.id],
-    );
+    const [event] = await warden.auditRows(`SELECT resource_id, details FROM audit_events WHERE org_id = $1 AND action = 'user.deleted'`, [
+      fresh.id,
+    ]);
     assert.equal(event.resource_id, admin.id);
     assert.equal(event.details.before.email, 'admin@deletion.example');
 

@@ -65,9 +65,6 @@ export function siemFixture() {
   });
   return Object.assign(fixture, {
     siemEvents: (orgId: string) =>
-      fixture.warden.auditRows(
-        `SELECT * FROM audit_events WHERE org_id = $1 AND action = 'audit.siem_exported' ORDER BY seq`,
-        [orgId],
-      ),
+      fixture.warden.auditRows(`SELECT * FROM audit_events WHERE org_id = $1 AND action = 'audit.siem_exported' ORDER BY seq`, [orgId]),
   });
 }
