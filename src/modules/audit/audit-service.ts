@@ -80,6 +80,11 @@ export class AuditService {
     return this.chain.append(event);
   }
 
+  /** Chains the events in the caller's transaction at once, holding their chains until the commit (AuditChain.appendChained). */
+  appendChained(events: NewAuditEvent[]): Promise<void> {
+    return this.chain.appendChained(events);
+  }
+
   /** A security event of its own (a failed login, a plan denial), committed on its own. */
   record(event: NewAuditEvent): Promise<void> {
     return this.chain.record(event);

@@ -118,7 +118,7 @@ export class JobService {
     private readonly db: Db,
     private readonly orgs: Pick<OrgService, 'scope'>,
     private readonly agents: Pick<AgentService, 'row'>,
-    private readonly audit: Pick<AuditService, 'append'>,
+    private readonly audit: Pick<AuditService, 'append' | 'appendChained'>,
     notifications: Notifications,
     private readonly logger: Logger,
     private readonly options: JobOptions,
@@ -272,8 +272,8 @@ export class JobService {
   /**
    * A batch of claims: one claim statement, with the lifecycle hooks and the audit events of what it
    * did, in one transaction outside any caller's: a hand-out (`job.claimed`, with the facts of the
-   * request it answers), and any job it failed for good (`job.failed`, by the system). An empty claim
-   * writes nothing.
+   * request it answers), and any job it failed for good (`job.failed`, by the system), chained in the
+   * batch's transaction (two statements for the lot). An empty claim writes nothing.
    */
   private claimBatch(requests: ClaimRequest[]): Promise<Array<Job | undefined>> {
     return this.db.detached(() =>
@@ -283,29 +283,30 @@ export class JobService {
         if (claiming.length === 0) return requests.map(() => undefined);
         const members = claiming.map(({ agent }) => ({ orgId: agent.orgId, agentId: agent.id }));
         const { claimed, failed } = await this.store.claim(members, this.options.visibilityTimeoutSeconds);
+        const events: NewAuditEvent[] = [];
         for (const row of failed) {
           const job = toJob(row);
           await withRequestFacts(claiming[0]!.facts, async () => {
             if (job.request_id) await this.peers().lifecycle?.settled(job);
-            await this.audit.append(this.event(row.org_id, { type: 'system', id: null }, 'job.failed', job, 'claimAgentJob'));
+            events.push(this.event(row.org_id, { type: 'system', id: null }, 'job.failed', job, 'claimAgentJob'));
           });
         }
         const handedOut = new Map<ClaimRequest, Job>();
         for (const [index, request] of claiming.entries()) {
           const row = claimed[index];
-          if (row) handedOut.set(request, await withRequestFacts(request.facts, () => this.handedOut(request, row)));
+          if (!row) continue;
+          const job = toJob(row);
+          await withRequestFacts(request.facts, async () => {
+            if (job.request_id) await this.peers().lifecycle?.claimed(job);
+            events.push(this.event(request.agent.orgId, actorOf(request.principal), 'job.claimed', job, 'claimAgentJob'));
+          });
+          handedOut.set(request, job);
         }
+        // Last, so that the chains' heads are held for the commit alone.
+        if (events.length > 0) await this.audit.appendChained(events);
         return requests.map((request) => handedOut.get(request));
       }),
     );
-  }
-
-  /** A job a claim handed out: its request (if any) is running, and the hand-out is audited. */
-  private async handedOut({ principal, agent }: ClaimRequest, row: JobRow): Promise<Job> {
-    const job = toJob(row);
-    if (job.request_id) await this.peers().lifecycle?.claimed(job);
-    await this.audit.append(this.event(agent.orgId, actorOf(principal), 'job.claimed', job, 'claimAgentJob'));
-    return job;
   }
 
   /** Final: `completed`, or `failed` with the agent's reason. Only the holder, within its lease, may say so. */
