@@ -169,5 +169,9 @@ describe('strings Postgres cannot store, deep JSON and far date-time offsets nev
     assert.equal(since.status, 200);
     const far = await call('get', `/api/v1/audit-events?since=${encodeURIComponent('0000-01-01T00:00:00Z')}`).expect(400);
     assert.equal(far.body.details[0].field, 'since');
+    // The whole documented range: year 1 is year 1 (not 1901, as Date.UTC would read it).
+    for (const edge of ['0001-01-01T00:00:00Z', '1900-12-31T23:59:59Z', '9999-12-31T23:59:59.999Z']) {
+      await call('get', `/api/v1/audit-events?since=${encodeURIComponent(edge)}`).expect(200);
+    }
   });
 });

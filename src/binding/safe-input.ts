@@ -112,7 +112,7 @@ export function dateTimePaths(schema: unknown, prefix: DateTimePath = [], seen =
 }
 
 /** Earliest and latest instants Postgres and RFC 3339's four-digit years agree on. */
-const EARLIEST = Date.UTC(1, 0, 1);
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z'); // Date.UTC would read year 1 as 1901
 const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
