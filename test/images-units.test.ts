@@ -172,7 +172,9 @@ describe('image scan units', () => {
     assert.equal(ref('localhost:5000/a/b').ref, 'localhost:5000/a/b:latest');
     const digest = `sha256:${'a'.repeat(64)}`;
     assert.deepEqual([ref(`ghcr.io/o/i:1@${digest}`).ref, ref(`ghcr.io/o/i:1@${digest}`).tag], [`ghcr.io/o/i@${digest}`, '1']);
-    for (const bad of ['', 'UPPER/case', 'a//b', 'a/b:', 'a/b@sha256:zz', `${'a'.repeat(300)}/b`, 'a/b:-tag']) {
+    // A port has one spelling: `05000` would be 5000 to a connection but another host to a comparison of names.
+    const badPorts = ['localhost:05000/a/b', 'localhost:0/a/b', 'localhost:99999/a/b'];
+    for (const bad of ['', 'UPPER/case', 'a//b', 'a/b:', 'a/b@sha256:zz', `${'a'.repeat(300)}/b`, 'a/b:-tag', ...badPorts]) {
       assert.throws(() => ref(bad), { code: 'IMAGE_REF_INVALID' }, bad);
     }
   });

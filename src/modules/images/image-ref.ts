@@ -13,7 +13,7 @@ export interface ImageRef {
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/;
+const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[1-9]\d{0,4})?$/;
 const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
 const invalid = (raw: string, why: string) =>
@@ -47,7 +47,7 @@ export function parseImageRef(raw: string, defaultRegistry: string): ImageRef {
   let registry = defaultRegistry;
   const first = parts[0]!;
   if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    if (!HOST.test(first)) throw invalid(raw, `'${first}' is not a registry host`);
+    if (!HOST.test(first) || Number(first.split(':')[1] ?? 0) > 65535) throw invalid(raw, `'${first}' is not a registry host`);
     registry = first.toLowerCase();
     parts.shift();
   }
