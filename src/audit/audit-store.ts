@@ -95,6 +95,7 @@ export class AuditStore {
     const { rows } = await this.db.query<{ last_seq: string; hash: Buffer }>(
       `UPDATE audit_chain_heads SET seq = seq + $2 WHERE org_id = $1 RETURNING seq - $2 AS last_seq, hash`,
       [chain, count],
+      { prepared: true },
     );
     return rows[0];
   }
@@ -120,7 +121,8 @@ export class AuditStore {
 
   /** An event written in an operation's transaction, to be chained after its commit. */
   async insertPending(chain: string, event: PendingEvent): Promise<void> {
-    await this.db.query(`INSERT INTO audit_pending (org_id, event) VALUES ($1, $2)`, [chain, JSON.stringify(event)]);
+    // Prepared: every audited operation runs it.
+    await this.db.query(`INSERT INTO audit_pending (org_id, event) VALUES ($1, $2)`, [chain, JSON.stringify(event)], { prepared: true });
   }
 
   /**
@@ -138,6 +140,7 @@ export class AuditStore {
          RETURNING seq - (SELECT count(*) FROM taken) AS last_seq, hash)
        SELECT taken.id, taken.event, head.last_seq, head.hash FROM taken LEFT JOIN head ON true`,
       [chain, limit],
+      { prepared: true },
     );
     const first = rows[0];
     const head = first?.last_seq != null && first.hash ? { last_seq: first.last_seq, hash: first.hash } : undefined;
@@ -188,6 +191,7 @@ export class AuditStore {
          AS t(id, seq, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details,
            prev_hash, hash, occurred_at)`,
       [...columns, chain, headHash],
+      { prepared: true },
     );
   }
 
