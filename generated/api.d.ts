@@ -2762,7 +2762,9 @@ export interface paths {
          *     Seed 001 sends no body at all; that disables the agent with no reason, until enabled.
          *     From the moment this returns every credential of the agent is refused, and each
          *     installation's next lease answers the `shutdown` command. `POST /api/v1/agents/{id}/enable`
-         *     lifts it. A revoked agent cannot be disabled (409).
+         *     lifts it. A revoked agent cannot be disabled (409). A kill never shortens a kill in force:
+         *     the later end stands, and one without `expires_at` (until enabled) outlasts any; to end a
+         *     stop sooner, enable the agent.
          *
          *     Operation id: `killAgent`.
          */

@@ -246,6 +246,26 @@ describe('agents: register, mint, list, verify, kill switch, revoke, self-servic
       .send({ reason: 'cool down', expires_at: until })
       .expect(200);
     assert.equal(timed.body.disabled_until, until);
+    // A kill never shortens the stop in force: a sooner end is ignored, a later one or none extends it.
+    const sooner = await warden.request
+      .post(`/api/v1/kill-switch/${minted.body.id}`)
+      .set(key)
+      .send({ reason: 'shorter', expires_at: new Date(Date.now() + 5_000).toISOString() })
+      .expect(200);
+    assert.deepEqual([sooner.body.disabled_until, sooner.body.disabled_reason], [until, 'shorter']);
+    await warden.request.post(`/api/v1/kill-switch/${minted.body.id}`).set(key).send({ reason: 'indefinite' }).expect(200);
+    const after = await warden.request
+      .post(`/api/v1/kill-switch/${minted.body.id}`)
+      .set(key)
+      .send({ reason: 'timed again', expires_at: new Date(Date.now() + 5_000).toISOString() })
+      .expect(200);
+    assert.equal(after.body.disabled_until, null, 'a timed kill does not end an indefinite one');
+    await warden.request.post(`/api/v1/agents/${minted.body.id}/enable`).set(key).expect(200);
+    await warden.request
+      .post(`/api/v1/kill-switch/${minted.body.id}`)
+      .set(key)
+      .send({ reason: 'cool down', expires_at: until })
+      .expect(200);
     await warden.database.dataSource.query(`UPDATE agents SET disabled_until = now() - interval '1 second' WHERE id = $1`, [
       minted.body.id,
     ]);

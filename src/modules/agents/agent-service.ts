@@ -28,6 +28,16 @@ export function keyFingerprint(publicKey: string): string {
 }
 
 /** A kill switch with `expires_at` lifts itself: the agent reads as active once it has passed. */
+/**
+ * When a kill ends, given the stop in force: a kill never shortens another (a timed one must not
+ * quietly end an "until further notice"); the later end stands, and none outlasts any.
+ */
+function laterEnd(old: Pick<AgentRow, 'status' | 'disabled_until'>, until: string | null): string | null {
+  if (effectiveStatus(old) !== 'disabled') return until;
+  if (old.disabled_until === null || until === null) return null;
+  return old.disabled_until.getTime() > Date.parse(until) ? old.disabled_until.toISOString() : until;
+}
+
 export function effectiveStatus(row: Pick<AgentRow, 'status' | 'disabled_until'>): Agent['status'] {
   return row.status === 'disabled' && row.disabled_until && row.disabled_until.getTime() <= Date.now() ? 'active' : row.status;
 }
@@ -227,7 +237,8 @@ export class AgentService {
     const orgId = await this.orgs.scope(principal);
     const old = await this.store.lockStatus(orgId, ref);
     if (old) noteBefore({ ...old, disabled_until: old.disabled_until?.toISOString() ?? null });
-    const row = await this.store.setStatus(orgId, ref, status, reason, until);
+    const end = status === 'disabled' && old ? laterEnd(old, until) : until;
+    const row = await this.store.setStatus(orgId, ref, status, reason, end);
     if (row) return toAgent(row);
     await this.row(orgId, ref);
     throw new ConflictError('The agent is revoked; revocation is permanent.', 'AGENT_REVOKED');
