@@ -113,7 +113,11 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
       ['install-token'],
       ['install-token', 'create'],
     ];
-    const runs = await Promise.all(commands.map((command) => warden([...command, '--help'], { configDir })));
+    const [runs, unknown, badFormat] = await Promise.all([
+      Promise.all(commands.map((command) => warden([...command, '--help'], { configDir }))),
+      warden(['frobnicate'], { configDir }),
+      warden(['audit', 'export', '--format', 'xml'], { configDir }),
+    ]);
     runs.forEach((run, i) => {
       assert.equal(run.code, 0, `${commands[i]!.join(' ')} --help`);
       assert.match(run.stdout, new RegExp(`^Usage: warden ${commands[i]!.join(' ')}`.trimEnd()), commands[i]!.join(' '));
@@ -122,29 +126,31 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     assert.match(runs[1]!.stdout, /--backend <URL>/);
     assert.match(runs[5]!.stdout, /--backend-url <URL>/);
 
-    const unknown = await warden(['frobnicate'], { configDir });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
-    const badFormat = await warden(['audit', 'export', '--format', 'xml'], { configDir });
     assert.equal(badFormat.code, 2);
     assert.match(badFormat.stderr, /Allowed choices are jsonl, csv/);
   });
 
   it('status before login: "Not logged in", exit 1; commands that need a key say to log in', async () => {
-    const status = await warden(['status'], { configDir });
+    const [status, list] = await Promise.all([
+      warden(['status'], { configDir }),
+      warden(['agents', 'list'], { configDir, backend: server.url }),
+    ]);
     assert.equal(status.code, 1);
     assert.equal(status.stdout, "Not logged in\nRun 'warden login' to authenticate\n");
-    const list = await warden(['agents', 'list'], { configDir, backend: server.url });
     assert.equal(list.code, 1);
     assert.match(list.stderr, /Not logged in\. Run 'warden login'/);
   });
 
   it('login refuses what is not a key, and a key Warden does not know, writing nothing', async () => {
-    const garbage = await warden(['login', '--backend', server.url], { configDir, input: 'hunter2\n' });
+    const unknownKey = `sk_live_${'A'.repeat(38)}`;
+    const [garbage, refused] = await Promise.all([
+      warden(['login', '--backend', server.url], { configDir, input: 'hunter2\n' }),
+      warden(['login', '--backend', server.url], { configDir, input: `${unknownKey}\n` }),
+    ]);
     assert.equal(garbage.code, 1);
     assert.match(garbage.stderr, /not a Warden API key/);
-    const unknownKey = `sk_live_${'A'.repeat(38)}`;
-    const refused = await warden(['login', '--backend', server.url], { configDir, input: `${unknownKey}\n` });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^Error: .+\n\(CREDENTIAL_(MALFORMED|INVALID), HTTP 401, request req_/);
     assert.equal(existsSync(join(configDir, 'auth.json')), false);
@@ -172,7 +178,16 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
   });
 
   it('status shows the key masked, the device and the org; whoami asks the backend', async () => {
-    const status = await warden(['status'], { configDir });
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const nobody = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const [status, whoami, unreachable, whoamiJson] = await Promise.all([
+      warden(['status'], { configDir }),
+      warden(['auth', 'whoami'], { configDir }),
+      warden(['auth', 'whoami', '--backend-url', nobody], { configDir }),
+      warden(['auth', 'whoami', '--json'], { configDir }),
+    ]);
     assert.equal(status.code, 0);
     const secret = server.firstKey.slice('sk_live_'.length);
     assert.match(
@@ -184,23 +199,15 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     );
     assert.doesNotMatch(status.stdout, new RegExp(server.firstKey));
 
-    const whoami = await warden(['auth', 'whoami'], { configDir });
     assert.equal(whoami.code, 0, whoami.stderr);
     assert.match(
       whoami.stdout,
       /^Current User Information:\nAuthenticated as:\nEmail: - \(no user made this key\)\nUser ID: -\nOrganization: Default org \(org_\w+\)\n/,
     );
     assert.match(whoami.stdout, /\n\nDevice Info:\nDevice: .+\nOS: linux\nFingerprint: [0-9a-f]{8}\.\.\.\n$/);
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const nobody = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
-    await new Promise((resolve) => closed.close(resolve));
-    const unreachable = await warden(['auth', 'whoami', '--backend-url', nobody], { configDir });
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /^Error: could not reach Warden \(connect ECONNREFUSED .+\)\. Check --backend/);
-    const asJson = json<{ type: string; user_source: string; org: { name: string } }>(
-      await warden(['auth', 'whoami', '--json'], { configDir }),
-    );
+    const asJson = json<{ type: string; user_source: string; org: { name: string } }>(whoamiJson);
     assert.equal(asJson.type, 'api_key');
     assert.equal(asJson.user_source, 'none');
     assert.equal(asJson.org.name, 'Default org');
@@ -254,14 +261,18 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     const minted = (await (await api('/api/v1/agents', { method: 'POST', body: JSON.stringify({ name: 'billing-bot' }) })).json()) as {
       id: string;
     };
-    const table = await warden(['agents', 'list'], { configDir });
+    const [table, listedRun, got, missing] = await Promise.all([
+      warden(['agents', 'list'], { configDir }),
+      warden(['agents', 'list', '--json', '--status', 'active'], { configDir }),
+      warden(['agents', 'get', minted.id], { configDir }),
+      warden(['agents', 'get', 'agt_nosuchagent', '--json'], { configDir }),
+    ]);
     assert.equal(table.code, 0);
     assert.match(table.stdout, /^ID\s+NAME\s+STATUS\s+WORKSPACE\s+LAST SEEN\n/);
     assert.match(table.stdout, new RegExp(`${minted.id}\\s+billing-bot\\s+active\\s+-\\s+-`));
-    const listed = json<Array<{ id: string }>>(await warden(['agents', 'list', '--json', '--status', 'active'], { configDir }));
+    const listed = json<Array<{ id: string }>>(listedRun);
     assert.ok(listed.some((agent) => agent.id === minted.id));
 
-    const got = await warden(['agents', 'get', minted.id], { configDir });
     assert.match(got.stdout, new RegExp(`^ID:\\s+${minted.id}\\nName:\\s+billing-bot\\nStatus:\\s+active\\n`));
 
     const killed = json<{ status: string; disabled_reason: string }>(
@@ -276,7 +287,6 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     assert.equal(again.code, 1, 'a revoked agent cannot be disabled');
     assert.match(again.stderr, /\(AGENT_REVOKED|\(\w+, HTTP 409/);
 
-    const missing = await warden(['agents', 'get', 'agt_nosuchagent', '--json'], { configDir });
     assert.equal(missing.code, 1);
     const body = JSON.parse(missing.stderr);
     assert.equal(body.code, 'AGENT_NOT_FOUND');
@@ -292,7 +302,11 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     assert.match(created.key, /^sk_live_/);
     assert.equal((await api('/api/v1/agents', { key: created.key })).status, 200);
 
-    const list = await warden(['keys', 'list'], { configDir });
+    const [list, unknownDays] = await Promise.all([
+      warden(['keys', 'list'], { configDir }),
+      warden(['keys', 'create', '--name', 'x', '--expires-in-days', '7'], { configDir }),
+    ]);
+    assert.equal(unknownDays.code, 2);
     assert.match(list.stdout, /^ID\s+NAME\s+MODE\s+KEY\s+EXPIRES\s+LAST USED\s+REVOKED\n/);
     assert.match(list.stdout, new RegExp(`${created.id}\\s+CI deploys\\s+live\\s+sk_live_\\w{4}\\.\\.\\.\\w{4}`));
     assert.doesNotMatch(list.stdout, new RegExp(created.key));
@@ -307,8 +321,6 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     const revoked = await warden(['keys', 'revoke', created.id], { configDir });
     assert.match(revoked.stdout, new RegExp(`^Revoked API key: ${created.id} \\(CI deploys`));
     assert.equal((await api('/api/v1/agents', { key: newSecret })).status, 401);
-    const unknownDays = await warden(['keys', 'create', '--name', 'x', '--expires-in-days', '7'], { configDir });
-    assert.equal(unknownDays.code, 2);
   });
 
   it('install-token create, with --workspace or the one given at login', async () => {
@@ -319,31 +331,38 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
     const agent = (await (await api('/api/v1/agents', { method: 'POST', body: JSON.stringify({ name: 'deployer' }) })).json()) as {
       id: string;
     };
-    const noWorkspace = await warden(['install-token', 'create', '--agent', agent.id], { configDir });
+    const [noWorkspace, createdRun] = await Promise.all([
+      warden(['install-token', 'create', '--agent', agent.id], { configDir }),
+      warden(['install-token', 'create', '--agent', agent.id, '--workspace', ws.id, '--expiry-minutes', '5', '--json'], { configDir }),
+    ]);
     assert.equal(noWorkspace.code, 2);
     assert.match(noWorkspace.stderr, /--workspace/);
-    const created = json<{ token: string; workspace_id: string }>(
-      await warden(['install-token', 'create', '--agent', agent.id, '--workspace', ws.id, '--expiry-minutes', '5', '--json'], {
-        configDir,
-      }),
-    );
+    const created = json<{ token: string; workspace_id: string }>(createdRun);
     assert.match(created.token, /^skt_/);
     assert.equal(created.workspace_id, ws.id);
 
     const relogin = await warden(['login', '--backend', server.url, '--workspace', ws.id], { configDir, input: `${server.firstKey}\n` });
     assert.equal(relogin.code, 0, relogin.stderr);
-    assert.match((await warden(['status'], { configDir })).stdout, new RegExp(`Workspace: ${ws.id}`));
-    const human = await warden(['install-token', 'create', '--agent', agent.id], { configDir });
+    const [status, human] = await Promise.all([
+      warden(['status'], { configDir }),
+      warden(['install-token', 'create', '--agent', agent.id], { configDir }),
+    ]);
+    assert.match(status.stdout, new RegExp(`Workspace: ${ws.id}`));
     assert.match(human.stdout, /^Install token \(shown only once\):\s+skt_\w+\nAgent:\s+agt_\w+\nWorkspace:\s+ws_\w+\nExpires:/);
   });
 
   it('audit verify reports the intact chain; audit export streams JSON Lines or CSV, to stdout or a file', async () => {
-    const verify = await warden(['audit', 'verify'], { configDir });
+    const csvFile = join(home, 'audit.csv');
+    const [verify, verifyJson, jsonl, csv] = await Promise.all([
+      warden(['audit', 'verify'], { configDir }),
+      warden(['audit', 'verify', '--json'], { configDir }),
+      warden(['audit', 'export', '--format', 'jsonl'], { configDir }),
+      warden(['audit', 'export', '--format', 'csv', '--action', 'agent.revoked', '--output', csvFile], { configDir }),
+    ]);
     assert.equal(verify.code, 0);
     assert.match(verify.stdout, /^Audit chain of org_\w+ is intact: \d+ events checked \(head seq \d+\)\.\n$/);
-    assert.equal(json<{ valid: boolean }>(await warden(['audit', 'verify', '--json'], { configDir })).valid, true);
+    assert.equal(json<{ valid: boolean }>(verifyJson).valid, true);
 
-    const jsonl = await warden(['audit', 'export', '--format', 'jsonl'], { configDir });
     assert.equal(jsonl.code, 0, jsonl.stderr);
     const events = jsonl.stdout
       .trim()
@@ -356,8 +375,6 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
       'the whole chain, in order',
     );
 
-    const csvFile = join(home, 'audit.csv');
-    const csv = await warden(['audit', 'export', '--format', 'csv', '--action', 'agent.revoked', '--output', csvFile], { configDir });
     assert.equal(csv.code, 0, csv.stderr);
     assert.equal(csv.stdout, `Exported the audit log to ${csvFile}\n`);
     const lines = readFileSync(csvFile, 'utf8').trim().split('\n');
@@ -405,11 +422,13 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
 
     const copied = join(home, 'copied');
     cpSync(configDir, copied, { recursive: true });
-    const elsewhere = await warden(['agents', 'list'], { configDir: copied, machine: 'machine-b' });
+    const [elsewhere, status] = await Promise.all([
+      warden(['agents', 'list'], { configDir: copied, machine: 'machine-b' }),
+      warden(['status'], { configDir: copied, machine: 'machine-b' }),
+    ]);
     assert.equal(elsewhere.code, 1);
     assert.match(elsewhere.stderr, /warden login/);
     assert.match(elsewhere.stderr, /\(DEVICE_NOT_BOUND, HTTP 401/);
-    const status = await warden(['status'], { configDir: copied, machine: 'machine-b' });
     assert.match(status.stdout, /Warning: this is not the device the key was bound on/);
 
     const relogin = await warden(['login', '--backend', server.url], {
@@ -418,7 +437,11 @@ describe('the warden CLI (seed 004) against a spawned Warden', () => {
       input: `${server.firstKey}\n`,
     });
     assert.equal(relogin.code, 0, relogin.stderr);
-    assert.equal((await warden(['agents', 'list'], { configDir: copied, machine: 'machine-b' })).code, 0);
-    assert.equal((await warden(['agents', 'list'], { configDir })).code, 0, 'the first device stays bound');
+    const [there, here] = await Promise.all([
+      warden(['agents', 'list'], { configDir: copied, machine: 'machine-b' }),
+      warden(['agents', 'list'], { configDir }),
+    ]);
+    assert.equal(there.code, 0);
+    assert.equal(here.code, 0, 'the first device stays bound');
   });
 });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../src/config/paths';
 
 /** `npm start` as an operator runs it: the real entry point in a process of its own. */
@@ -59,7 +59,8 @@ async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 
   }
 }
 
-describe('the server process', () => {
+// The tests own their processes, ports and data directories, so they run side by side.
+describe('the server process', { concurrency: true }, () => {
   it('refuses to start on bad configuration, naming the variable, without a stack trace', async () => {
     const warden = startWarden({ PORT: 'eighty', LOG_LEVEL: 'chatty' });
     assert.equal(await warden.exit, 1);
@@ -69,85 +70,92 @@ describe('the server process', () => {
     assert.doesNotMatch(warden.output(), /\n\s+at /);
   });
 
-  it('serves on the embedded database, and on SIGTERM finishes the request in flight before exiting 0', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'warden-process-'));
-    const warden = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
-    try {
-      const port = await listeningPort(warden.output);
-      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-      assert.equal(health.status, 200);
+  // The embedded database's first start (its initdb) is most of a start's cost, and these three
+  // need only one: they share a data directory, in this order. Each passes on a fresh one too.
+  describe('on one embedded data directory', { concurrency: false }, () => {
+    let dataDir: string;
+    before(() => {
+      dataDir = mkdtempSync(join(tmpdir(), 'warden-process-'));
+    });
+    after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-      // A request whose headers are still arriving when SIGTERM lands.
-      const socket = connect(port, '127.0.0.1');
-      let response = '';
-      socket.on('data', (chunk) => (response += chunk));
-      await new Promise((resolve) => socket.once('connect', resolve));
-      socket.write('GET /readyz HTTP/1.1\r\nHost: localhost\r\n');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      warden.child.kill('SIGTERM');
-      await waitFor(() => (warden.output().includes('shutting down') ? true : undefined), 'the shutdown line');
-      await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'no new connections are accepted');
-      socket.write('\r\n');
-
-      assert.equal(await warden.exit, 0);
-      assert.match(response, /^HTTP\/1\.1 200 OK/);
-      assert.match(response, /"status":"ready"/);
-      assert.match(warden.output(), /"msg":"stopped"/);
-    } finally {
-      warden.child.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
-
-  it('`npm start` passes SIGTERM on: stopping the pid npm gives drains the server and leaves no process behind', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'warden-npm-start-'));
-    const warden = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir }, ['npm', ['start']]);
-    try {
-      const port = await listeningPort(warden.output);
-      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
-
-      warden.child.kill('SIGTERM');
-      await warden.exit;
-      assert.match(warden.output(), /"msg":"stopped"/);
-      // An orphaned server would still hold the port.
-      await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'the server is gone');
-    } finally {
-      warden.child.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
-
-  it('on first start creates an org and prints its owner API key once, outside the JSON log; never again', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'warden-first-start-'));
-    try {
+    it('on first start creates an org and prints its owner API key once, outside the JSON log; never again', async () => {
       const first = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
-      const port = await listeningPort(first.output);
-      const key = await printedKey(first.output);
-      const me = await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`, { headers: { 'X-API-Key': key } });
-      assert.equal(me.status, 200);
-      const principal = (await me.json()) as { type: string; permissions: string[]; org: { name: string } };
-      assert.equal(principal.type, 'api_key');
-      assert.equal(principal.org.name, 'Default org');
-      assert.ok(principal.permissions.includes('owner.grant'));
-      const jsonLines = first
-        .output()
-        .split('\n')
-        .filter((line) => line.startsWith('{'));
-      assert.ok(
-        jsonLines.every((line) => !line.includes(key)),
-        'the key is not in the structured log',
-      );
-      first.child.kill('SIGTERM');
-      assert.equal(await first.exit, 0);
+      let second: ReturnType<typeof startWarden> | undefined;
+      try {
+        const port = await listeningPort(first.output);
+        const key = await printedKey(first.output);
+        const me = await fetch(`http://127.0.0.1:${port}/api/v1/auth/me`, { headers: { 'X-API-Key': key } });
+        assert.equal(me.status, 200);
+        const principal = (await me.json()) as { type: string; permissions: string[]; org: { name: string } };
+        assert.equal(principal.type, 'api_key');
+        assert.equal(principal.org.name, 'Default org');
+        assert.ok(principal.permissions.includes('owner.grant'));
+        const jsonLines = first
+          .output()
+          .split('\n')
+          .filter((line) => line.startsWith('{'));
+        assert.ok(
+          jsonLines.every((line) => !line.includes(key)),
+          'the key is not in the structured log',
+        );
+        first.child.kill('SIGTERM');
+        assert.equal(await first.exit, 0);
 
-      const second = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
-      await listeningPort(second.output);
-      second.child.kill('SIGTERM');
-      assert.equal(await second.exit, 0);
-      assert.doesNotMatch(second.output(), /sk_live_|First start/);
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+        second = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
+        await listeningPort(second.output);
+        second.child.kill('SIGTERM');
+        assert.equal(await second.exit, 0);
+        assert.doesNotMatch(second.output(), /sk_live_|First start/);
+      } finally {
+        first.child.kill('SIGKILL');
+        second?.child.kill('SIGKILL');
+      }
+    });
+
+    it('serves on the embedded database, and on SIGTERM finishes the request in flight before exiting 0', async () => {
+      const warden = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir });
+      try {
+        const port = await listeningPort(warden.output);
+        const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+        assert.equal(health.status, 200);
+
+        // A request whose headers are still arriving when SIGTERM lands.
+        const socket = connect(port, '127.0.0.1');
+        let response = '';
+        socket.on('data', (chunk) => (response += chunk));
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write('GET /readyz HTTP/1.1\r\nHost: localhost\r\n');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        warden.child.kill('SIGTERM');
+        await waitFor(() => (warden.output().includes('shutting down') ? true : undefined), 'the shutdown line');
+        await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'no new connections are accepted');
+        socket.write('\r\n');
+
+        assert.equal(await warden.exit, 0);
+        assert.match(response, /^HTTP\/1\.1 200 OK/);
+        assert.match(response, /"status":"ready"/);
+        assert.match(warden.output(), /"msg":"stopped"/);
+      } finally {
+        warden.child.kill('SIGKILL');
+      }
+    });
+
+    it('`npm start` passes SIGTERM on: stopping the pid npm gives drains the server and leaves no process behind', async () => {
+      const warden = startWarden({ PORT: '0', HOST: '127.0.0.1', WARDEN_DATA_DIR: dataDir }, ['npm', ['start']]);
+      try {
+        const port = await listeningPort(warden.output);
+        assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+
+        warden.child.kill('SIGTERM');
+        await warden.exit;
+        assert.match(warden.output(), /"msg":"stopped"/);
+        // An orphaned server would still hold the port.
+        await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'the server is gone');
+      } finally {
+        warden.child.kill('SIGKILL');
+      }
+    });
   });
 
   it('a first start that cannot bind its port creates nothing, so the next start creates the org and prints its key', async () => {
