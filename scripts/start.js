@@ -75,16 +75,15 @@ function build() {
  * this itself (module.enableCompileCache); on Node 20 it is done here, as the v8-compile-cache
  * package did: Module.prototype._compile compiles through vm.Script with cachedData. A module is
  * looked up by its path and the hash of its source, so an edited file is compiled anew (V8 itself
- * checks only the source's length). Modules compiled without a usable cache are saved a second
- * after the last of them, by then with the functions that start-up ran compiled too, and at exit.
+ * checks only the source's length). Returns what saves the modules compiled without a usable
+ * cache; they are saved again five seconds after the last of them (with the functions that
+ * start-up ran compiled by then), and at exit.
  */
 function useCompileCache() {
   mkdirSync(cacheDir, { recursive: true });
   if (typeof Module.enableCompileCache === 'function') {
     Module.enableCompileCache(join(cacheDir, 'v8'));
-    // Node writes it at exit, which a process stopped by a signal never reaches.
-    if (typeof Module.flushCompileCache === 'function') setTimeout(() => Module.flushCompileCache(), 5_000).unref();
-    return;
+    return () => Module.flushCompileCache?.();
   }
   const file = join(cacheDir, `${checkout}-compile-cache-${process.version}-${process.arch}.bin`);
   /** @type {Map<string, { hash: string, data: Buffer }>} */
@@ -96,10 +95,8 @@ function useCompileCache() {
   const uncached = new Map();
   let saveTimer;
   const save = () => {
-    clearTimeout(saveTimer);
     if (uncached.size === 0) return;
     for (const [filename, { hash, script }] of uncached) cached.set(filename, { hash, data: script.createCachedData() });
-    uncached.clear();
     for (const filename of cached.keys()) if (!existsSync(filename)) cached.delete(filename);
     try {
       // Renamed into place: processes starting together each write a whole file, and the last one stays.
@@ -108,6 +105,13 @@ function useCompileCache() {
     } catch {}
   };
   process.once('exit', save);
+  const saveLater = () => {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => {
+      save();
+      uncached.clear();
+    }, 5_000).unref();
+  };
   const nodeCompile = Module.prototype._compile;
   Module.prototype._compile = function compile(content, filename, format) {
     // ES modules (require(esm)) are Node's to load; so is a module that may call import(), whose
@@ -127,12 +131,12 @@ function useCompileCache() {
     }
     if (entry?.hash !== hash || script.cachedDataRejected) {
       uncached.set(filename, { hash, script });
-      clearTimeout(saveTimer);
-      saveTimer = setTimeout(save, 1000).unref();
+      saveLater();
     }
     const wrapper = script.runInThisContext({ displayErrors: true });
     return Reflect.apply(wrapper, this.exports, [this.exports, requireFrom(this), this, filename, dirname(filename)]);
   };
+  return save;
 }
 
 /** The `require` a module sees, as Node makes it. */
@@ -146,6 +150,8 @@ function requireFrom(module) {
   return require;
 }
 
-useCompileCache();
+const saveCompileCache = useCompileCache();
 if (!isFresh()) build();
 require(bundle);
+// Saved now too, not only later: a process stopped as soon as it answers (the bench's) still leaves it.
+saveCompileCache();
