@@ -38,11 +38,19 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 // A V8 flag is the process's, but PGlite is the only WebAssembly that Warden runs hot.
 require('node:v8').setFlagsFromString('--wasm-tiering-budget=' + workerData.wasmTieringBudget);
+const { readFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
 const load = require('node:module').createRequire(workerData.packageJson);
-const { PGlite } = load('@electric-sql/pglite');
-const { PGLiteSocketServer } = load('@electric-sql/pglite-socket');
 (async () => {
-  const db = await PGlite.create(workerData.dataDir);
+  // PGlite reads and compiles its WebAssembly only once its JavaScript has loaded and its files are
+  // unpacked; begun first, V8 compiles it on other threads meanwhile. Handed both files, PGlite
+  // also starts no ES module loader in this thread to read them (its import('fs/promises')).
+  const dist = dirname(load.resolve('@electric-sql/pglite'));
+  const wasm = WebAssembly.compile(readFileSync(join(dist, 'pglite.wasm')));
+  const fsBundle = new Blob([readFileSync(join(dist, 'pglite.data'))]);
+  const { PGlite } = load('@electric-sql/pglite');
+  const { PGLiteSocketServer } = load('@electric-sql/pglite-socket');
+  const db = await PGlite.create(workerData.dataDir, { pgliteWasmModule: await wasm, fsBundle });
   const server = new PGLiteSocketServer({ db, path: workerData.socketPath, maxConnections: 1 });
   await server.start();
   parentPort.once('message', async () => {
