@@ -111,15 +111,19 @@ async function main(spec: SpecOptions): Promise<void> {
     orgs: services.orgs,
     apiKeys: services.apiKeys,
     plan: config.defaultOrgPlan,
+  }).catch((error: unknown) => {
+    // A stop meanwhile closed the database under it: that is the stop, not a failed start.
+    if (stopping) return undefined;
+    throw error;
   });
 
-  void recoverScans();
+  if (!stopping) void recoverScans();
 
   // Announced only once the signal handlers are in place: a supervisor that stops Warden as soon
   // as it reports listening must get a drained shutdown, not the default kill.
   logger.info({ port }, `Warden listening on http://localhost:${port} (docs at http://localhost:${port}/docs)`);
   if (firstStart) printFirstStartCredential(firstStart.org.id, firstStart.apiKey.key, port);
-  void maintain();
+  if (!stopping) void maintain();
 }
 
 /**
