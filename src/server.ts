@@ -39,18 +39,9 @@ async function main(spec: SpecOptions): Promise<void> {
   const { app, services } = await createApp({ config, database, logger, handlers: spec.handlers, contract, spec: compiled });
   const server = app.listen(config.port, config.host);
   answerClientErrors(server, logger);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  // Only once the port is ours: the first-start key is printed below without another await, so
-  // a start that fails (port taken) creates nothing, and one that creates the key prints it.
-  const firstStart = await ensureFirstOrg({
-    orgs: services.orgs,
-    apiKeys: services.apiKeys,
-    plan: config.defaultOrgPlan,
-  });
+  // The signal handlers below are in place before a request can be answered: a supervisor (or the
+  // bench) that stops Warden at its first /healthz 200 got the default kill, and the embedded
+  // database was not closed (its next start recovered it).
 
   // Hourly maintenance, and once at start-up: expired audit events go (each cut leaves a signed
   // checkpoint), so do rate-limit windows that ended over a day ago and refresh-token replays
@@ -84,7 +75,6 @@ async function main(spec: SpecOptions): Promise<void> {
     services.images.recover().catch((error: Error) => logger.error({ err_message: error.message }, 'image scan recovery failed'));
   const scanTimer = setInterval(recoverScans, BROKER_SWEEP_INTERVAL_MS);
   scanTimer.unref();
-  void recoverScans();
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -113,12 +103,30 @@ async function main(spec: SpecOptions): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  // Only once the port is ours: the first-start key is printed below without another await, so
+  // a start that fails (port taken) creates nothing, and one that creates the key prints it.
+  const firstStart = await ensureFirstOrg({
+    orgs: services.orgs,
+    apiKeys: services.apiKeys,
+    plan: config.defaultOrgPlan,
+  }).catch((error: unknown) => {
+    // A stop meanwhile closed the database under it: that is the stop, not a failed start.
+    if (stopping) return undefined;
+    throw error;
+  });
+
+  if (!stopping) void recoverScans();
 
   // Announced only once the signal handlers are in place: a supervisor that stops Warden as soon
   // as it reports listening must get a drained shutdown, not the default kill.
   logger.info({ port }, `Warden listening on http://localhost:${port} (docs at http://localhost:${port}/docs)`);
   if (firstStart) printFirstStartCredential(firstStart.org.id, firstStart.apiKey.key, port);
-  void maintain(0);
+  if (!stopping) void maintain(0);
 }
 
 /**

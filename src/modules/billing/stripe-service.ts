@@ -1,4 +1,4 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import type { components, operations } from '../../../generated/api';
 import { actorOf, currentRequestFacts } from '../../audit/audit-event';
 import type { Principal } from '../../auth/principal';
@@ -39,6 +39,9 @@ const toInvoice = (row: StripeInvoiceRow): StripeInvoice => ({
   updated_at: row.updated_at.toISOString(),
 });
 
+/** The SDK is some 200 modules: loaded with the first Stripe call, not on every start-up. */
+const stripeSdk = () => require('stripe') as typeof Stripe;
+
 const notConfigured = (variable: string) =>
   new ServiceUnavailableError(`Stripe is not configured on this server (${variable}).`, 'STRIPE_NOT_CONFIGURED');
 
@@ -50,11 +53,12 @@ function stripeClient(config: StripeConfig, outbound: OutboundHttp): Stripe | un
   if (config.secretKey === undefined) return undefined;
   const base = new URL(config.apiBase);
   const protocol = base.protocol === 'http:' ? 'http' : 'https';
-  return new Stripe(config.secretKey, {
+  const StripeSdk = stripeSdk();
+  return new StripeSdk(config.secretKey, {
     host: base.hostname.replace(/^\[|\]$/g, ''),
     port: base.port || (protocol === 'http' ? 80 : 443),
     protocol,
-    httpClient: Stripe.createNodeHttpClient(outboundAgent(outbound, `${protocol}:`)),
+    httpClient: StripeSdk.createNodeHttpClient(outboundAgent(outbound, `${protocol}:`)),
     maxNetworkRetries: 2,
     timeout: 30_000,
     telemetry: false,
@@ -66,7 +70,7 @@ async function calling<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof Stripe.errors.StripeConnectionError) {
+    if (error instanceof stripeSdk().errors.StripeConnectionError) {
       const detail = error.detail;
       if (detail instanceof DestinationRefusedError || detail instanceof DestinationUnresolvableError) {
         throw new BadGatewayError(
@@ -76,7 +80,7 @@ async function calling<T>(call: () => Promise<T>): Promise<T> {
         );
       }
     }
-    if (error instanceof Stripe.errors.StripeError)
+    if (error instanceof stripeSdk().errors.StripeError)
       throw new BadGatewayError(`Stripe refused the request: ${error.message}`, 'STRIPE_ERROR');
     throw error;
   }
@@ -93,7 +97,8 @@ async function calling<T>(call: () => Promise<T>): Promise<T> {
  */
 export class StripeBillingService {
   private readonly store: StripeStore;
-  private readonly client: Stripe | undefined;
+  /** Made on first use, so that the SDK is not loaded before. */
+  private client: Stripe | undefined;
 
   constructor(
     private readonly db: Db,
@@ -101,15 +106,20 @@ export class StripeBillingService {
     private readonly settings: BillingSettingsService,
     private readonly audit: Pick<AuditService, 'record'>,
     private readonly config: StripeConfig,
-    outbound: OutboundHttp,
+    private readonly outbound: OutboundHttp,
   ) {
     this.store = new StripeStore(db);
-    this.client = stripeClient(config, outbound);
+  }
+
+  private configuredClient(): Stripe | undefined {
+    this.client ??= stripeClient(this.config, this.outbound);
+    return this.client;
   }
 
   private stripe(): Stripe {
-    if (!this.client) throw notConfigured('STRIPE_SECRET_KEY');
-    return this.client;
+    const client = this.configuredClient();
+    if (!client) throw notConfigured('STRIPE_SECRET_KEY');
+    return client;
   }
 
   private record(principal: Principal, orgId: string, action: string, resourceId: string, details: Record<string, unknown>) {
@@ -234,7 +244,7 @@ export class StripeBillingService {
     let event: Stripe.Event;
     try {
       // The SDK's verifier needs no API key: a server with only the webhook secret still checks signatures.
-      event = (this.client ?? new Stripe('sk_unused')).webhooks.constructEvent(
+      event = (this.configuredClient() ?? new (stripeSdk())('sk_unused')).webhooks.constructEvent(
         raw,
         signature ?? '',
         this.config.webhookSecret,
