@@ -27,6 +27,7 @@ import { LedgerMarketplaceRegistry1733310000000 } from './1733310000000-ledger-m
 import { SupportTickets1733320000000 } from './1733320000000-support-tickets';
 import { ImageScans1733400000000 } from './1733400000000-image-scans';
 import { UserCreator1733410000000 } from './1733410000000-user-creator';
+import { LighterAuditPending1733420000000 } from './1733420000000-lighter-audit-pending';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -61,4 +62,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   ImageScans1733400000000,
   BillingStripe1733300000000,
   UserCreator1733410000000,
+  LighterAuditPending1733420000000,
 ];
