@@ -279,6 +279,8 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
     const admin = org.outsider; // an admin: holds request.approve, role.edit and user_role.edit through the built-in admin role
     const createRole = (as: Record<string, string>, name: string, permissions: string[]) =>
       warden.request.post('/api/v1/roles').set(as).send({ name, permissions });
+    const assignToSelf = (roleId: string) =>
+      warden.request.post('/api/v1/user-roles').set(admin.auth).send({ user_id: admin.id, role_id: roleId });
     const sec3 = await createRole(org.owner, 'sec3', ['request.approve', 'request.read']).expect(201);
     const workflowId = await createWorkflow(warden, org, {
       name: 'prod-sec3',
@@ -324,11 +326,7 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
         .expect(403),
       'id',
     );
-    const selfAssign = await warden.request
-      .post('/api/v1/user-roles')
-      .set(admin.auth)
-      .send({ user_id: admin.id, role_id: sec3.body.id })
-      .expect(403);
+    const selfAssign = await assignToSelf(sec3.body.id).expect(403);
     assert.equal(selfAssign.body.code, 'GRANT_REQUIRES_OWNER');
     // Route 2: delete it, and create a harmless namesake.
     refusedAsDecisionRole(await warden.request.delete(`/api/v1/roles/${sec3.body.id}`).set(admin.auth).expect(403), 'id');
@@ -351,11 +349,7 @@ describe('access requests: create, list, approve, reject, cancel, expire (seed 0
         priority: 100,
       })
       .expect(200);
-    const assignHarmless = await warden.request
-      .post('/api/v1/user-roles')
-      .set(admin.auth)
-      .send({ user_id: admin.id, role_id: harmless.body.id })
-      .expect(403);
+    const assignHarmless = await assignToSelf(harmless.body.id).expect(403);
     assert.equal(assignHarmless.body.code, 'GRANT_REQUIRES_OWNER');
     assert.match(
       assignHarmless.body.message,

@@ -294,12 +294,7 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
       .expect(202);
     assert.equal(res.body.digest, pushed.digest);
     assert.equal((await finished(res.body.id)).status, 'succeeded');
-    const report = (
-      await warden.request
-        .get(`/api/v1/images/${path(ref)}/scan-report`)
-        .set(key())
-        .expect(200)
-    ).body;
+    const report = await reportOf(ref);
     assert.deepEqual([report.digest, report.manifest_digest], [pushed.digest, pushed.manifestDigest]);
     assert.equal(report.os.id, 'alpine');
     const brief = (f: { package: string; severity: string; fixed_versions: string[] }) =>
@@ -462,6 +457,16 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
     await warden.database.dataSource.query(`DELETE FROM image_scans WHERE id = $1`, [fresh]);
   });
 
+  /** The scan report of a reference, as the API answers it (200). */
+  async function reportOf(ref: string) {
+    return (
+      await warden.request
+        .get(`/api/v1/images/${path(ref)}/scan-report`)
+        .set(key())
+        .expect(200)
+    ).body;
+  }
+
   /** Holds a layer: the registry trickles it a byte every 100 ms (never silent long enough to time out) until the gate opens. */
   function gate(repository: string, digest: string): () => void {
     let open = false;
@@ -527,12 +532,7 @@ describe('container image scans: OCI registry, inventory, OSV advisories (issue 
     release();
     assert.equal((await finished(first.body.id)).status, 'succeeded');
     for (const ref of [refA, refB]) {
-      const report = (
-        await warden.request
-          .get(`/api/v1/images/${path(ref)}/scan-report`)
-          .set(key())
-          .expect(200)
-      ).body;
+      const report = await reportOf(ref);
       assert.deepEqual([report.scan.id, report.scan.ref, report.digest], [first.body.id, ref, pushed.digest]);
       assert.deepEqual(
         report.packages.map((p: { name: string }) => p.name),

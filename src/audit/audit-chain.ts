@@ -134,8 +134,7 @@ export class AuditChain {
    * rejects if chaining fails. A chainer elsewhere holding some of them is waited for (takePending).
    */
   async settled(chain?: string): Promise<void> {
-    const chains = chain === undefined ? await this.store.chainsWithPending(0) : [chain];
-    await Promise.all(chains.map((each) => this.chainPending(each)));
+    await (chain === undefined ? this.sweepPending(0) : this.chainPending(chain));
   }
 
   /**

@@ -123,16 +123,12 @@ export class AccessRequestService implements JobLifecycle {
   }
 
   /**
-   * Which of the role names pending requests still wait on: a request keeps the approver_roles its
-   * workflow had when it was made, so a role stays decisive after its workflow changes or goes.
-   * The roles module asks, to keep such roles owner-governed; a few examples suffice.
+   * Ids of a few pending requests that still wait on the role: a request keeps the approver_roles
+   * its workflow had when it was made, so a role stays decisive after its workflow changes or goes.
+   * The roles module asks, to keep such roles owner-governed.
    */
-  async pendingApproverRoleUses(orgId: string, roleNames: string[]): Promise<Array<{ role: string; request_id: string }>> {
-    if (roleNames.length === 0) return [];
-    const rows = await this.store.pendingNamingApproverRoles(orgId, roleNames, 5);
-    return rows.flatMap((row) =>
-      roleNames.filter((role) => row.approver_roles.includes(role)).map((role) => ({ role, request_id: row.id })),
-    );
+  pendingWaitingOnRole(orgId: string, roleName: string): Promise<string[]> {
+    return this.store.pendingNamingApproverRole(orgId, roleName, 5);
   }
 
   createRead(principal: Principal, input: ReadInput): Promise<AccessRequest> {

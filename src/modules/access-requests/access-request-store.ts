@@ -157,18 +157,14 @@ export class AccessRequestStore {
     return rows.length === 1;
   }
 
-  /** The org's still decidable requests (pending, not expired) whose approver_roles list one of `roleNames`, oldest first. */
-  async pendingNamingApproverRoles(
-    orgId: string,
-    roleNames: string[],
-    limit: number,
-  ): Promise<Array<Pick<AccessRequestRow, 'id' | 'workflow_id' | 'approver_roles'>>> {
-    const { rows } = await this.db.query<Pick<AccessRequestRow, 'id' | 'workflow_id' | 'approver_roles'>>(
-      `SELECT id, workflow_id, approver_roles FROM access_requests
-       WHERE org_id = $1 AND status = 'pending' AND expires_at > now() AND approver_roles && $2::text[] ORDER BY id LIMIT $3`,
-      [orgId, roleNames, limit],
+  /** Ids of the org's still decidable requests (pending, not expired) whose approver_roles list `roleName`, oldest first. */
+  async pendingNamingApproverRole(orgId: string, roleName: string, limit: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM access_requests
+       WHERE org_id = $1 AND status = 'pending' AND expires_at > now() AND $2 = ANY (approver_roles) ORDER BY id LIMIT $3`,
+      [orgId, roleName, limit],
     );
-    return rows;
+    return rows.map((row) => row.id);
   }
 
   async approvalsOf(requestIds: string[]): Promise<ApprovalRow[]> {

@@ -149,7 +149,7 @@ export class ImageService {
       digest = (await client.manifest(ref.digest ?? ref.tag!)).digest;
     } catch (error) {
       if (!(error instanceof ScanFailure)) throw error;
-      reason = capReason(error.message);
+      reason = error.message;
     }
     const actor = actorOf(principal);
     for (;;) {
@@ -182,7 +182,8 @@ export class ImageService {
             operation_id: 'scanImage',
             ref: ref.ref,
             digest,
-            ...(reason ? { reason } : {}),
+            // As stored (capped); a failed scan is always a row of its own.
+            ...(reason ? { reason: row.reason } : {}),
             ...(inserted ? {} : { joined_scan_of: row.ref }),
           },
         });

@@ -5,8 +5,8 @@ import type { WorkflowService } from '../workflows';
 
 /** Where role names decide access requests: workflows name them, pending requests recorded them. Reached lazily (they need roles). */
 export interface DecisionRoleSources {
-  workflows: Pick<WorkflowService, 'approverRoleUses'>;
-  requests: Pick<AccessRequestService, 'pendingApproverRoleUses'>;
+  workflows: Pick<WorkflowService, 'namingApproverRole'>;
+  requests: Pick<AccessRequestService, 'pendingWaitingOnRole'>;
 }
 
 /** Which value of the refused request named the role. */
@@ -32,16 +32,18 @@ export class DecisionRoles {
   async assertOwnerFor(principal: Principal, orgId: string, roleName: string, action: string, where: RoleField): Promise<void> {
     if (principal.permissions.has('owner.grant')) return;
     const { workflows, requests } = this.sources();
-    const named = await workflows.approverRoleUses(orgId, [roleName]);
-    const rule =
-      named.length > 0
-        ? named.map((use) => `workflow '${use.workflow_name}' (${use.workflow_id})`).join(', ')
-        : (await requests.pendingApproverRoleUses(orgId, [roleName])).map((use) => `pending access request ${use.request_id}`).join(', ');
-    if (rule === '') return;
-    const reason =
-      named.length > 0
-        ? `'${roleName}' is an approver role of ${rule}, which lists it in approver_roles`
-        : `'${roleName}' is an approver role that ${rule} waits on`;
+    const workflowsNaming = await workflows.namingApproverRole(orgId, roleName);
+    let rule: string;
+    let reason: string;
+    if (workflowsNaming.length > 0) {
+      rule = workflowsNaming.map((workflow) => `workflow '${workflow.name}' (${workflow.id})`).join(', ');
+      reason = `'${roleName}' is an approver role of ${rule}, which lists it in approver_roles`;
+    } else {
+      const waiting = await requests.pendingWaitingOnRole(orgId, roleName);
+      if (waiting.length === 0) return;
+      rule = waiting.map((id) => `pending access request ${id}`).join(', ');
+      reason = `'${roleName}' is an approver role that ${rule} waits on`;
+    }
     throw new ForbiddenError(
       `You cannot ${action}: ${reason}. Only an org owner creates, changes, deletes, assigns or removes a role ` +
         'that decides access requests; ask an owner.',

@@ -150,16 +150,9 @@ export class WorkflowService {
     );
   }
 
-  /**
-   * Which of the role names decide access requests: for each live workflow listing one of them in
-   * `approver_roles`, the role and the workflow. Roles module asks, to keep such roles owner-governed.
-   */
-  async approverRoleUses(orgId: string, roleNames: string[]): Promise<Array<{ role: string; workflow_id: string; workflow_name: string }>> {
-    if (roleNames.length === 0) return [];
-    const rows = await this.store.namingApproverRoles(orgId, roleNames);
-    return rows.flatMap((row) =>
-      roleNames.filter((role) => row.approver_roles.includes(role)).map((role) => ({ role, workflow_id: row.id, workflow_name: row.name })),
-    );
+  /** The live workflows listing the role in `approver_roles`: the roles module asks, to keep such roles owner-governed. */
+  namingApproverRole(orgId: string, roleName: string): Promise<Array<{ id: string; name: string }>> {
+    return this.store.namingApproverRole(orgId, roleName);
   }
 
   /** The rules to write, defaults filled in, or 422 for approver roles the org does not have. */

@@ -123,12 +123,12 @@ export class WorkflowStore {
     return rows;
   }
 
-  /** The org's live workflows whose current version lists one of `roleNames` in approver_roles, oldest first. */
-  async namingApproverRoles(orgId: string, roleNames: string[]): Promise<Array<Pick<WorkflowRow, 'id' | 'name' | 'approver_roles'>>> {
-    const { rows } = await this.db.query<Pick<WorkflowRow, 'id' | 'name' | 'approver_roles'>>(
-      `SELECT w.id, v.name, v.approver_roles FROM ${CURRENT}
-       WHERE w.org_id = $1 AND w.deleted_at IS NULL AND v.approver_roles && $2::text[] ORDER BY w.created_at, w.id`,
-      [orgId, roleNames],
+  /** The org's live workflows whose current version lists `roleName` in approver_roles, oldest first. */
+  async namingApproverRole(orgId: string, roleName: string): Promise<Array<Pick<WorkflowRow, 'id' | 'name'>>> {
+    const { rows } = await this.db.query<Pick<WorkflowRow, 'id' | 'name'>>(
+      `SELECT w.id, v.name FROM ${CURRENT}
+       WHERE w.org_id = $1 AND w.deleted_at IS NULL AND $2 = ANY (v.approver_roles) ORDER BY w.created_at, w.id`,
+      [orgId, roleName],
     );
     return rows;
   }
