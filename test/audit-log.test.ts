@@ -126,7 +126,7 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     assert.equal((await events(org.id)).length, before, 'a 409 writes no event');
     // The event is written in the operation's own transaction (to audit_pending, chained after the commit).
     await warden.database.dataSource.query(
-      `ALTER TABLE audit_pending ADD CONSTRAINT refuse_environment CHECK (event->>'action' <> 'environment.created')`,
+      `ALTER TABLE audit_pending ADD CONSTRAINT refuse_environment CHECK (canonical_before_seq NOT LIKE '{"action":"environment.created",%')`,
     );
     try {
       const ws = await warden.request.get(`/api/v1/orgs/${org.id}/workspaces`).set(key).expect(200);
@@ -156,9 +156,10 @@ describe('audit log: written with each change, hash-chained, verifiable, searcha
     } finally {
       await warden.database.dataSource.query(`ALTER TABLE audit_events DROP CONSTRAINT refuse_workspace`);
     }
-    const waiting = await warden.database.dataSource.query(`SELECT event->>'action' AS action FROM audit_pending WHERE org_id = $1`, [
-      org.id,
-    ]);
+    const waiting = await warden.database.dataSource.query(
+      `SELECT (canonical_before_seq || '0' || canonical_after_seq)::json->>'action' AS action FROM audit_pending WHERE org_id = $1`,
+      [org.id],
+    );
     assert.deepEqual(waiting, [{ action: 'workspace.created' }], 'the change committed, and its event waits to be chained');
     assert.ok(warden.logs.some((line) => line.msg?.toString().startsWith('audit events committed but not chained yet')));
 

@@ -5,7 +5,7 @@ import { newId } from '../db/ids';
 import { Batcher } from '../lib/batcher';
 import { canonicalJson } from '../lib/canonical-json';
 import type { NewAuditEvent } from './audit-event';
-import { type AuditEventRow, AuditStore, type ReservedSeqs } from './audit-store';
+import { type AuditEventRow, AuditStore } from './audit-store';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 export type HashedFields = Omit<AuditEvent, 'prev_hash' | 'hash'>;
@@ -16,7 +16,7 @@ export const PLATFORM_CHAIN = 'platform';
 export const GENESIS = Buffer.alloc(32);
 /** At most this many queued security events go into one transaction. */
 const RECORD_BATCH = 500;
-/** At most this many pending events are chained in one transaction. */
+/** At most this many pending events are chained by one statement. */
 const PENDING_BATCH = 1000;
 
 /** The hashed fields, exactly as the AuditEvent schema documents: everything but the two hashes. */
@@ -41,26 +41,41 @@ export function hashedFields(row: Omit<AuditEventRow, 'prev_hash' | 'hash'>): Ha
 }
 
 /**
+ * The RFC 8785 canonical JSON of an event's hashed fields, cut where its seq goes: `before + seq +
+ * after` is the text chainHash hashes. An event's text is made once, when it is written, and
+ * chaining only puts its seq in. The top-level keys are fixed, so they are written in their sorted
+ * order directly; `details` goes through the general canonicalizer.
+ */
+export function canonicalParts(fields: Omit<HashedFields, 'seq'>): [before: string, after: string] {
+  const text = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
+  return [
+    `{"action":${text(fields.action)},"actor_id":${text(fields.actor_id)},"actor_type":${text(fields.actor_type)},` +
+      `"details":${canonicalJson(fields.details)},"id":${text(fields.id)},"ip":${text(fields.ip)},` +
+      `"occurred_at":${text(fields.occurred_at)},"org_id":${text(fields.org_id)},"outcome":${text(fields.outcome)},` +
+      `"request_id":${text(fields.request_id)},"resource_id":${text(fields.resource_id)},` +
+      `"resource_type":${text(fields.resource_type)},"seq":`,
+    `,"user_agent":${text(fields.user_agent)},"workspace_id":${text(fields.workspace_id)}}`,
+  ];
+}
+
+/**
  * SHA-256 of the predecessor's hash and the RFC 8785 canonical JSON of the event's fields. The
- * top-level keys are fixed, so they are written in their sorted order directly (this runs once
- * per event in verification); `details` goes through the general canonicalizer.
+ * database computes the same when it chains pending events (audit_chain_pending, migration
+ * 1733430000000): sha256(prev_hash || UTF-8 of before || seq || after).
  */
 export function chainHash(prevHash: Buffer, fields: HashedFields): Buffer {
-  const text = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
-  const canonical =
-    `{"action":${text(fields.action)},"actor_id":${text(fields.actor_id)},"actor_type":${text(fields.actor_type)},` +
-    `"details":${canonicalJson(fields.details)},"id":${text(fields.id)},"ip":${text(fields.ip)},` +
-    `"occurred_at":${text(fields.occurred_at)},"org_id":${text(fields.org_id)},"outcome":${text(fields.outcome)},` +
-    `"request_id":${text(fields.request_id)},"resource_id":${text(fields.resource_id)},"resource_type":${text(fields.resource_type)},` +
-    `"seq":${JSON.stringify(fields.seq)},"user_agent":${text(fields.user_agent)},"workspace_id":${text(fields.workspace_id)}}`;
-  return createHash('sha256').update(prevHash).update(canonical, 'utf8').digest();
+  const [before, after] = canonicalParts(fields);
+  return createHash('sha256')
+    .update(prevHash)
+    .update(`${before}${JSON.stringify(fields.seq)}${after}`, 'utf8')
+    .digest();
 }
 
 /** What writes to the audit log: the access gate and every module that records events. */
 export type AuditWriter = Pick<AuditChain, 'append' | 'record'>;
 
-/** A pending event as `audit_pending` keeps it: the row to chain, short of its seq and hashes. */
-export type PendingEvent = Omit<AuditEventRow, 'seq' | 'prev_hash' | 'hash' | 'occurred_at'> & { occurred_at: string };
+/** A pending event as `audit_pending` keeps it: its canonical text around its seq (canonicalParts). */
+export type PendingEvent = [before: string, after: string];
 
 /**
  * The writer of the tamper-evident audit log: per org, events numbered from 1 without gaps, each
@@ -91,17 +106,17 @@ export class AuditChain {
    */
   async append(event: NewAuditEvent): Promise<void> {
     const chain = event.orgId ?? PLATFORM_CHAIN;
-    await this.store.insertPending(chain, pendingEvent(chain, event, new Date()));
+    await this.store.insertPending(chain, [pendingEvent(chain, event, new Date())]);
     this.db.afterCommit(() => void this.chainPending(chain).catch((error: Error) => this.chainingFailed(chain, error)));
   }
 
   /**
    * Chains events in the caller's transaction at once, each chain's head locked until the commit:
    * for a writer that gathers many events in one transaction already (a batch of job claims), two
-   * statements per chain, where appending costs a pending row per event and a chaining after.
+   * statements per chain, where appending costs a statement per event and a chaining after.
    */
   async appendChained(events: NewAuditEvent[]): Promise<void> {
-    // Outside a transaction the seqs reserved and the events inserted would commit apart: a crash between leaves a gap.
+    // Outside a transaction the events would be chained apart from the change they record.
     if (!this.db.inTransaction) throw new Error('appendChained runs inside a transaction');
     const occurredAt = new Date();
     const byChain = new Map<string, PendingEvent[]>();
@@ -112,7 +127,7 @@ export class AuditChain {
       byChain.set(chain, pending);
     }
     // Heads locked in one order, so that two such transactions never wait for each other's.
-    for (const chain of [...byChain.keys()].sort()) await this.appendMany(chain, byChain.get(chain)!);
+    for (const chain of [...byChain.keys()].sort()) await this.writeChained(chain, byChain.get(chain)!);
   }
 
   /** Chains the chain's pending events; resolves once every event pending when it was called is chained. */
@@ -120,7 +135,7 @@ export class AuditChain {
     let chainer = this.chainers.get(chain);
     if (!chainer) {
       chainer = new Batcher<void>(
-        () => this.db.detached(() => this.drainPending(chain)),
+        () => this.db.detached(() => this.chainAllPending(chain)),
         Number.MAX_SAFE_INTEGER,
         () => this.chainers.delete(chain),
       );
@@ -131,7 +146,7 @@ export class AuditChain {
 
   /**
    * Resolves once every event committed before the call is chained, in `chain` or in every chain;
-   * rejects if chaining fails. A chainer elsewhere holding some of them is waited for (takePending).
+   * rejects if chaining fails. A chainer elsewhere holding the chain's head is waited for.
    */
   async settled(chain?: string): Promise<void> {
     await (chain === undefined ? this.sweepPending(0) : this.chainPending(chain));
@@ -159,14 +174,8 @@ export class AuditChain {
       batcher = new Batcher(
         (events: NewAuditEvent[]) => {
           const occurredAt = new Date();
-          return this.db.detached(() =>
-            this.db.transaction(() =>
-              this.appendMany(
-                chain,
-                events.map((event) => pendingEvent(chain, event, occurredAt)),
-              ),
-            ),
-          );
+          const pending = events.map((event) => pendingEvent(chain, event, occurredAt));
+          return this.db.detached(() => this.db.transaction(() => this.writeChained(chain, pending)));
         },
         RECORD_BATCH,
         () => this.recorders.delete(chain),
@@ -176,45 +185,26 @@ export class AuditChain {
     return batcher.add(event);
   }
 
-  /** One transaction per batch of pending events, oldest first, until none is left. */
-  private async drainPending(chain: string): Promise<void> {
-    for (;;) {
-      const taken = await this.db.transaction(async () => {
-        const { events, head } = await this.store.takePending(chain, PENDING_BATCH);
-        if (events.length > 0) await this.appendMany(chain, events, head);
-        return events.length;
-      });
-      if (taken < PENDING_BATCH) return;
-    }
+  /** Writes the events as pending and chains them, with whatever else of the chain is pending, in the caller's transaction. */
+  private async writeChained(chain: string, events: PendingEvent[]): Promise<void> {
+    await this.store.insertPending(chain, events);
+    await this.chainAllPending(chain);
   }
 
   /**
-   * Reserves the next seqs by bumping the locked head (one statement, unless taking the pending
-   * events did), hashes each event onto its predecessor, then inserts them and moves the head's
-   * hash (one statement).
+   * Chains the chain's pending events, oldest first, a batch per statement until none is left.
+   * The database numbers and hashes them under the head's row lock, in the statement that moves
+   * them (audit_chain_pending): nothing is read out to be hashed and written back, and no lock is
+   * held across a round trip.
    */
-  private async appendMany(chain: string, events: PendingEvent[], reserved?: ReservedSeqs): Promise<void> {
-    let head = reserved ?? (await this.store.reserveSeqs(chain, events.length));
-    if (!head) {
-      await this.store.createHead(chain, GENESIS);
-      head = (await this.store.reserveSeqs(chain, events.length))!;
-    }
-    let prevHash = head.hash;
-    let seq = Number(head.last_seq);
-    const rows = events.map((event) => {
-      const fields = { ...event, seq: String(++seq) };
-      const hash = chainHash(prevHash, hashedFields(fields));
-      const row = { ...fields, prev_hash: prevHash, hash };
-      prevHash = hash;
-      return row;
-    });
-    await this.store.insertEvents(chain, rows, prevHash);
+  private async chainAllPending(chain: string): Promise<void> {
+    while ((await this.store.chainPending(chain, PENDING_BATCH)) === PENDING_BATCH);
   }
 }
 
-/** The event's row short of its place in the chain. */
+/** The event's canonical text short of its seq: everything it is but its place in the chain. */
 function pendingEvent(chain: string, event: NewAuditEvent, occurredAt: Date): PendingEvent {
-  return {
+  return canonicalParts({
     id: newId('evt'),
     org_id: chain,
     occurred_at: occurredAt.toISOString(),
@@ -228,6 +218,7 @@ function pendingEvent(chain: string, event: NewAuditEvent, occurredAt: Date): Pe
     request_id: event.requestId ?? null,
     ip: event.ip ?? null,
     user_agent: event.userAgent?.slice(0, 512) ?? null,
-    details: event.details ?? {},
-  };
+    // As JSON has them (a Date as its string, undefined left out), which is what is stored and read back.
+    details: JSON.parse(JSON.stringify(event.details ?? {})),
+  });
 }

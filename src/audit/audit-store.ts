@@ -28,15 +28,8 @@ export interface AuditEventRow {
   hash: Buffer;
 }
 
-/** Seqs given out on a chain's locked head: the last one before them, and the hash of its event. */
-export interface ReservedSeqs {
-  last_seq: string;
-  hash: Buffer;
-}
-
-/** A row of `audit_chain_heads`: the last seq given out in a chain and the hash of its event. */
-export interface ChainHeadRow {
-  org_id: string;
+/** A chain's head (a row of `audit_chain_heads`): the last seq given out in it and the hash of its event. */
+export interface ChainHead {
   seq: string;
   hash: Buffer;
 }
@@ -90,27 +83,8 @@ const filterValues = (filters: ExportFilters) => [
 export class AuditStore {
   constructor(private readonly db: Db) {}
 
-  /** Bumps the chain's head by `count` under its row lock; the seq before the bump and the head's hash, or undefined for a new chain. */
-  async reserveSeqs(chain: string, count: number): Promise<ReservedSeqs | undefined> {
-    const { rows } = await this.db.query<{ last_seq: string; hash: Buffer }>(
-      `UPDATE audit_chain_heads SET seq = seq + $2 WHERE org_id = $1 RETURNING seq - $2 AS last_seq, hash`,
-      [chain, count],
-      { prepared: true },
-    );
-    return rows[0];
-  }
-
-  async createHead(chain: string, genesis: Buffer): Promise<void> {
-    await this.db.query(`INSERT INTO audit_chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING`, [
-      chain,
-      genesis,
-    ]);
-  }
-
-  async findHead(chain: string): Promise<Omit<ChainHeadRow, 'org_id'> | undefined> {
-    const { rows } = await this.db.query<Omit<ChainHeadRow, 'org_id'>>(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [
-      chain,
-    ]);
+  async findHead(chain: string): Promise<ChainHead | undefined> {
+    const { rows } = await this.db.query<ChainHead>(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [chain]);
     return rows[0];
   }
 
@@ -119,80 +93,45 @@ export class AuditStore {
     await this.db.query(`SELECT 1 FROM audit_chain_heads WHERE org_id = $1 FOR UPDATE`, [chain]);
   }
 
-  /** An event written in an operation's transaction, to be chained after its commit. */
-  async insertPending(chain: string, event: PendingEvent): Promise<void> {
-    // Prepared: every audited operation runs it.
-    await this.db.query(`INSERT INTO audit_pending (org_id, event) VALUES ($1, $2)`, [chain, JSON.stringify(event)], { prepared: true });
+  /** Events written in an operation's transaction, to be chained after its commit (or in it: chainPending). */
+  async insertPending(chain: string, events: PendingEvent[]): Promise<void> {
+    if (events.length === 1) {
+      // Prepared, and without arrays to encode: every audited operation runs it.
+      await this.db.query(
+        `INSERT INTO audit_pending (org_id, canonical_before_seq, canonical_after_seq) VALUES ($1, $2, $3)`,
+        [chain, ...events[0]!],
+        { prepared: true },
+      );
+      return;
+    }
+    await this.db.query(
+      `INSERT INTO audit_pending (org_id, canonical_before_seq, canonical_after_seq)
+       SELECT $1, before, after FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(before, after, n) ORDER BY n`,
+      [chain, events.map(([before]) => before), events.map(([, after]) => after)],
+    );
   }
 
   /**
-   * Takes up to `limit` of the chain's pending events, oldest first, and reserves as many seqs on
-   * the chain's head, in one statement (no head yet: nothing reserved). A chainer elsewhere taking
-   * the same rows waits for this transaction and then skips them, so each event is chained once.
+   * Chains up to `limit` of the chain's pending events, oldest first, in one statement: the
+   * database locks the head, numbers and hashes them and moves them into `audit_events`
+   * (audit_chain_pending, migration 1733430000000). How many it chained.
    */
-  async takePending(chain: string, limit: number): Promise<{ events: PendingEvent[]; head: ReservedSeqs | undefined }> {
-    const { rows } = await this.db.query<{ id: string; event: PendingEvent; last_seq: string | null; hash: Buffer | null }>(
-      `WITH taken AS (
-         DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending WHERE org_id = $1 ORDER BY id LIMIT $2 FOR UPDATE)
-         RETURNING id, event),
-       head AS (
-         UPDATE audit_chain_heads SET seq = seq + (SELECT count(*) FROM taken) WHERE org_id = $1 AND EXISTS (SELECT 1 FROM taken)
-         RETURNING seq - (SELECT count(*) FROM taken) AS last_seq, hash)
-       SELECT taken.id, taken.event, head.last_seq, head.hash FROM taken LEFT JOIN head ON true`,
-      [chain, limit],
-      { prepared: true },
-    );
-    const first = rows[0];
-    const head = first?.last_seq != null && first.hash ? { last_seq: first.last_seq, hash: first.hash } : undefined;
-    return { events: rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => row.event), head };
+  async chainPending(chain: string, limit: number): Promise<number> {
+    const { rows } = await this.db.query<{ chained: number }>(`SELECT audit_chain_pending($1, $2) AS chained`, [chain, limit], {
+      prepared: true,
+    });
+    return rows[0]!.chained;
   }
 
   /** The chains with events waiting to be chained for over `minAgeSeconds`. */
   async chainsWithPending(minAgeSeconds: number): Promise<string[]> {
     const { rows } = await this.db.query<{ org_id: string }>(
-      `SELECT DISTINCT org_id FROM audit_pending WHERE (event->>'occurred_at')::timestamptz <= now() - make_interval(secs => $1)`,
+      `SELECT DISTINCT org_id FROM audit_pending
+       WHERE ((canonical_before_seq || '0' || canonical_after_seq)::json->>'occurred_at')::timestamptz
+         <= now() - make_interval(secs => $1)`,
       [minAgeSeconds],
     );
     return rows.map((row) => row.org_id);
-  }
-
-  /**
-   * Inserts events of one chain and moves the chain's head to the last one's hash, in one
-   * statement: one round trip fewer while the head row is locked, which is what every other
-   * chainer of the chain waits for.
-   */
-  async insertEvents(chain: string, rows: Array<Omit<AuditEventRow, 'org_id'>>, headHash: Buffer): Promise<void> {
-    const columns = [
-      rows.map((row) => row.id),
-      rows.map((row) => row.seq),
-      rows.map((row) => row.actor_type),
-      rows.map((row) => row.actor_id),
-      rows.map((row) => row.workspace_id),
-      rows.map((row) => row.action),
-      rows.map((row) => row.resource_type),
-      rows.map((row) => row.resource_id),
-      rows.map((row) => row.outcome),
-      rows.map((row) => row.request_id),
-      rows.map((row) => row.ip),
-      rows.map((row) => row.user_agent),
-      rows.map((row) => JSON.stringify(row.details)),
-      rows.map((row) => row.prev_hash),
-      rows.map((row) => row.hash),
-      rows.map((row) => (typeof row.occurred_at === 'string' ? row.occurred_at : row.occurred_at.toISOString())),
-    ];
-    await this.db.query(
-      `WITH moved AS (UPDATE audit_chain_heads SET hash = $18 WHERE org_id = $17)
-       INSERT INTO audit_events (id, org_id, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id,
-         outcome, request_id, ip, user_agent, details, prev_hash, hash)
-       SELECT id, $17, seq, occurred_at, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id,
-         ip, user_agent, details::jsonb, prev_hash, hash
-       FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-         $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[], $15::bytea[], $16::timestamptz[])
-         AS t(id, seq, actor_type, actor_id, workspace_id, action, resource_type, resource_id, outcome, request_id, ip, user_agent, details,
-           prev_hash, hash, occurred_at)`,
-      [...columns, chain, headHash],
-      { prepared: true },
-    );
   }
 
   /** A page of the chain's events, newest first, older than `beforeSeq` when given. */
@@ -287,7 +226,7 @@ export class AuditStore {
 
 /** What a verification reads inside its snapshot. */
 export interface ChainSnapshot {
-  head(chain: string): Promise<Omit<ChainHeadRow, 'org_id'> | undefined>;
+  head(chain: string): Promise<ChainHead | undefined>;
   checkpoint(chain: string): Promise<CheckpointRow | undefined>;
   /**
    * Streams at most `limit` of the chain's events from seq `from` on, in seq order, to `sink` as

@@ -28,6 +28,7 @@ import { SupportTickets1733320000000 } from './1733320000000-support-tickets';
 import { ImageScans1733400000000 } from './1733400000000-image-scans';
 import { UserCreator1733410000000 } from './1733410000000-user-creator';
 import { LighterAuditPending1733420000000 } from './1733420000000-lighter-audit-pending';
+import { AuditChainedInDatabase1733430000000 } from './1733430000000-audit-chained-in-database';
 
 /**
  * Every migration Warden knows, oldest first. Start-up applies the pending ones and
@@ -63,4 +64,5 @@ export const migrations: Array<new () => MigrationInterface> = [
   BillingStripe1733300000000,
   UserCreator1733410000000,
   LighterAuditPending1733420000000,
+  AuditChainedInDatabase1733430000000,
 ];
