@@ -131,6 +131,8 @@ describe('the chain stays one gap-free line under concurrent writers', () => {
         { numbers: [0, -0, 1e21, 1.5e-7, 0.1, -42, 2 ** 53, 123456789.125], flags: [true, false, null] },
         { z: 1, a: 2, é: 3, E: 4, 'e\u0301': 5, '': 6, nested: { b: [{ y: 1, x: 2 }], a: {} } },
         { at: new Date('2026-01-02T03:04:05.678Z'), skipped: undefined, list: [undefined, 1] },
+        // What PostgreSQL cannot store as text becomes U+FFFD; a backslash before "u0000" is only text.
+        { nul: 'a\u0000b', lone: 'x\ud800y\udc00', 'key\u0000': 1, literal: '\\u0000 \\\u0000' },
       ];
       for (const [i, entry] of details.entries()) {
         await audit.append({
@@ -140,7 +142,8 @@ describe('the chain stays one gap-free line under concurrent writers', () => {
           outcome: 'success',
           resourceId: 'res_"é"',
           ip: '::1',
-          userAgent: `agent/1 ${'ü'.repeat(600)}`,
+          // The user agent is cut at 512 UTF-16 units: here inside a surrogate pair.
+          userAgent: `agent/1 ${'ü'.repeat(503)}🦀🦀`,
           details: entry as Record<string, unknown>,
         });
       }
@@ -152,7 +155,7 @@ describe('the chain stays one gap-free line under concurrent writers', () => {
         details: { i: 4 },
       });
       const verdict = await audit.verifyChain(org);
-      assert.deepEqual([verdict.valid, verdict.events_checked, verdict.reason], [true, 5, null]);
+      assert.deepEqual([verdict.valid, verdict.events_checked, verdict.reason], [true, 6, null]);
       const rows = await warden.auditRows(`SELECT * FROM audit_events WHERE org_id = $1 ORDER BY seq`, [org]);
       let prev = GENESIS;
       for (const row of rows) {
@@ -162,7 +165,8 @@ describe('the chain stays one gap-free line under concurrent writers', () => {
         prev = row.hash;
       }
       assert.deepEqual(rows[3].details, { at: '2026-01-02T03:04:05.678Z', list: [null, 1] });
-      assert.equal(rows[0].user_agent.length, 512);
+      assert.equal(rows[0].user_agent, `agent/1 ${'ü'.repeat(503)}\uFFFD`);
+      assert.deepEqual(rows[4].details, { nul: 'a\uFFFDb', lone: 'x\uFFFDy\uFFFD', 'key\uFFFD': 1, literal: '\\u0000 \\\uFFFD' });
       assert.deepEqual(rows[1].details.numbers, [0, 0, 1e21, 1.5e-7, 0.1, -42, 2 ** 53, 123456789.125]);
     } finally {
       await warden.close();

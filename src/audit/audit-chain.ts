@@ -202,9 +202,15 @@ export class AuditChain {
   }
 }
 
+/**
+ * A `\u` escape that JSON.stringify writes for what PostgreSQL cannot store as text (NUL, an
+ * unpaired surrogate), not itself escaped by a preceding backslash.
+ */
+const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/g;
+
 /** The event's canonical text short of its seq: everything it is but its place in the chain. */
 function pendingEvent(chain: string, event: NewAuditEvent, occurredAt: Date): PendingEvent {
-  return canonicalParts({
+  const fields = {
     id: newId('evt'),
     org_id: chain,
     occurred_at: occurredAt.toISOString(),
@@ -218,7 +224,10 @@ function pendingEvent(chain: string, event: NewAuditEvent, occurredAt: Date): Pe
     request_id: event.requestId ?? null,
     ip: event.ip ?? null,
     user_agent: event.userAgent?.slice(0, 512) ?? null,
-    // As JSON has them (a Date as its string, undefined left out), which is what is stored and read back.
-    details: JSON.parse(JSON.stringify(event.details ?? {})),
-  });
+    details: event.details ?? {},
+  };
+  // As JSON has them (a Date as its string, undefined left out), which is what is stored and read
+  // back; a character PostgreSQL cannot store as text (from an outside system's answer, say)
+  // becomes U+FFFD, as it would otherwise fail its chain's every chaining from then on.
+  return canonicalParts(JSON.parse(JSON.stringify(fields).replace(UNSTORABLE_ESCAPE, '$1\uFFFD')));
 }
