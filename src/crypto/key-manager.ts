@@ -119,7 +119,8 @@ export function keyManagerFor(options: {
   if (options.embedded) {
     options.warn(
       `WARDEN_ENCRYPTION_KEY is not set: vendor credentials are encrypted with a key generated into ` +
-        `${join(options.dataDir, GENERATED_KEY_FILE)} (mode 0600). Back it up with the data directory, or set WARDEN_ENCRYPTION_KEY.`,
+        `${join(options.dataDir, GENERATED_KEY_FILE)} (mode 0600) when the first one is stored. ` +
+        'Back it up with the data directory, or set WARDEN_ENCRYPTION_KEY.',
     );
     return new LocalKeyManager(dataDirKey(options.dataDir));
   }
