@@ -158,7 +158,9 @@ export interface paths {
          *     of the requested frameworks with its status and the evidence behind it. `format=json`
          *     (default) answers the report as JSON; `format=markdown` answers the same report as a
          *     Markdown document for auditors. The agent is named by its `agt_` id or its 64-hex
-         *     `sekuire_id`; an agent or workspace of another org is 404. Enterprise plan.
+         *     `sekuire_id`; an agent or workspace of another org is 404. Enterprise plan. The report holds
+         *     what `agent.read` shows and a chain verification, so besides `audit.read` it needs those:
+         *     403 `PERMISSION_DENIED` names the one missing.
          *
          *     Operation id: `getComplianceReport`.
          */

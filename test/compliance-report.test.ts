@@ -235,7 +235,7 @@ describe('compliance report: evidence about an agent in a workspace, mapped to S
     }
   });
 
-  it("needs Enterprise (402), audit.read (403), and the caller's own agent and workspace (404); bad queries are 400", async () => {
+  it("needs Enterprise (402), audit.read with agent.read and audit.verify (403), and the caller's own agent and workspace (404); bad queries are 400", async () => {
     const professional = await createOrg(warden, 'professional', 'Pro');
     const proWs = (
       await warden.request
@@ -257,6 +257,32 @@ describe('compliance report: evidence about an agent in a workspace, mapped to S
       .set('Authorization', `Bearer ${viewer.token}`)
       .expect(403);
     assert.match(refused.body.message, /audit\.read/);
+
+    // audit.read alone is no way round agent.read (the report shows the agent) or audit.verify (it verifies the chain).
+    const keyWith = async (permissions: string[]) =>
+      (
+        await warden.request
+          .post('/api/v1/api-keys')
+          .set(key)
+          .send({ name: permissions.join(' '), permissions })
+          .expect(201)
+      ).body.key;
+    for (const [permissions, missing] of [
+      [['audit.read'], 'agent.read'],
+      [['audit.read', 'agent.read'], 'audit.verify'],
+      [['audit.read', 'audit.verify'], 'agent.read'],
+    ] as const) {
+      const narrow = await warden.request
+        .get(`/api/v1/agents/${agent.id}/compliance/${workspaceId}/report`)
+        .set('X-API-Key', await keyWith([...permissions]))
+        .expect(403);
+      assert.equal(narrow.body.code, 'PERMISSION_DENIED');
+      assert.match(narrow.body.message, new RegExp(`'${missing.replace('.', '\\.')}'`));
+    }
+    await warden.request
+      .get(`/api/v1/agents/${agent.id}/compliance/${workspaceId}/report`)
+      .set('X-API-Key', await keyWith(['audit.read', 'agent.read', 'audit.verify']))
+      .expect(200);
 
     const other = await createOrg(warden, 'enterprise', 'Other');
     const otherWs = (

@@ -1,5 +1,6 @@
 import type { components } from '../../../generated/api';
 import type { Principal } from '../../auth/principal';
+import { ForbiddenError } from '../../errors/api-error';
 import { type AgentService, effectiveStatus, keyFingerprint } from '../agents';
 import { type InstallationService, installationStatus } from '../installations';
 import type { OrgService } from '../orgs';
@@ -12,6 +13,8 @@ type Control = ComplianceReport['controls'][number];
 type Status = Control['status'];
 
 const RECENT_EVENTS = 20;
+/** What a report shows besides the audit trail: the agent (agent.read) and a fresh verification of the chain (audit.verify). */
+const REPORT_ALSO_NEEDS = ['agent.read', 'audit.verify'] as const;
 const DAY_MS = 86_400_000;
 
 /** Evidence in, a status and its reasons out: one control of one framework. */
@@ -37,6 +40,12 @@ export class ComplianceService {
   ) {}
 
   async report(principal: Principal, agentRef: string, workspaceId: string, frameworks: Framework[]): Promise<ComplianceReport> {
+    // The report shows the agent and verifies the chain: audit.read alone must not be a way round either permission.
+    for (const permission of REPORT_ALSO_NEEDS) {
+      if (!principal.permissions.has(permission)) {
+        throw new ForbiddenError(`A compliance report also needs the '${permission}' permission.`, 'PERMISSION_DENIED');
+      }
+    }
     const orgId = await this.orgs.scope(principal);
     const agent = await this.agents.row(orgId, agentRef);
     await this.workspaces.assertInOrg(orgId, workspaceId);
