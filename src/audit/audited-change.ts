@@ -60,13 +60,23 @@ const SECRET_FIELDS = new Set([
 const SECRET_VALUE = /^((sk_live|sk_test|sas|skt|srt|srf|adm|mgl|vfy|sgk)_[A-Za-z0-9]{20,}|eyJ[\w-]+\.[\w-]+\.[\w-]*)$/;
 const MAX_DEPTH = 4;
 const MAX_ITEMS = 50;
+const MAX_TEXT = 1000;
 
-/** A copy safe to keep in the audit log: secret fields and secret-looking strings become `[REDACTED]`. */
+/**
+ * A copy safe and small enough to keep in the audit log: secret fields and secret-looking strings
+ * become `[REDACTED]`; a longer string, a longer list or a deeper value is cut, and says so.
+ */
 export function redacted(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return SECRET_VALUE.test(value) ? '[REDACTED]' : value.slice(0, 1000);
+  if (typeof value === 'string') {
+    if (SECRET_VALUE.test(value)) return '[REDACTED]';
+    return value.length > MAX_TEXT ? `${value.slice(0, MAX_TEXT)}…[${value.length - MAX_TEXT} more characters]` : value;
+  }
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[…]';
-  if (Array.isArray(value)) return value.slice(0, MAX_ITEMS).map((item) => redacted(item, depth + 1));
+  if (Array.isArray(value)) {
+    const kept = value.slice(0, MAX_ITEMS).map((item) => redacted(item, depth + 1));
+    return value.length > MAX_ITEMS ? [...kept, `[…${value.length - MAX_ITEMS} more items]`] : kept;
+  }
   return Object.fromEntries(
     Object.entries(value as Record<string, unknown>).map(([field, item]) => [
       field,
