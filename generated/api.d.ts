@@ -7331,7 +7331,7 @@ export interface components {
                 /**
                  * @example {
                  *       "error": "service_unavailable",
-                 *       "message": "The database is unavailable; retry in a few seconds.",
+                 *       "message": "The database did not answer in time (unreachable, or every connection busy); retry in a few seconds.",
                  *       "code": "DATABASE_UNAVAILABLE",
                  *       "request_id": "req_8f14e45fceea167a5a36dedd4bea2543"
                  *     }

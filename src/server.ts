@@ -113,6 +113,7 @@ async function main(spec: SpecOptions): Promise<void> {
   const firstStart = await ensureFirstOrg({
     orgs: services.orgs,
     apiKeys: services.apiKeys,
+    audit: services.audit,
     plan: config.defaultOrgPlan,
   }).catch((error: unknown) => {
     // A stop meanwhile closed the database under it: that is the stop, not a failed start.

@@ -91,6 +91,26 @@ describe('the server process', { concurrency: true }, () => {
         assert.equal(principal.type, 'api_key');
         assert.equal(principal.org.name, 'Default org');
         assert.ok(principal.permissions.includes('owner.grant'));
+        // The org's chain starts with its own making and the key's, by the first start.
+        const logs = await fetch(`http://127.0.0.1:${port}/api/v1/audit-logs?limit=10`, { headers: { 'X-API-Key': key } });
+        const { events } = (await logs.json()) as {
+          events: Array<Record<string, unknown> & { details: { after: Record<string, unknown> } }>;
+        };
+        assert.deepEqual(
+          events
+            .filter((event) => (event.seq as number) <= 2)
+            .map((event) => [
+              event.seq,
+              event.action,
+              event.actor_type,
+              event.actor_id,
+              event.details.after.key ?? event.details.after.name,
+            ]),
+          [
+            [2, 'api_key.created', 'system', 'first start', '[REDACTED]'],
+            [1, 'org.created', 'system', 'first start', 'Default org'],
+          ],
+        );
         const jsonLines = first
           .output()
           .split('\n')
@@ -222,12 +242,20 @@ describe('the server process', { concurrency: true }, () => {
         assert.equal(me.status, 200);
         const principal = (await me.json()) as { permissions: string[]; api_key: { id: string } };
         assert.ok(principal.permissions.includes('owner.grant'));
-        const audit = await fetch(`http://127.0.0.1:${port}/api/v1/audit-events?action=api_key.created`, { headers: { 'X-API-Key': key } });
+        const audit = await fetch(
+          `http://127.0.0.1:${port}/api/v1/audit-events?actor=${encodeURIComponent('npm run admin -- create-owner-key')}`,
+          {
+            headers: { 'X-API-Key': key },
+          },
+        );
         assert.equal(audit.status, 200);
         const { events } = (await audit.json()) as {
-          events: Array<{ actor_type: string; resource_id: string; details: { after: { key: string } } }>;
+          events: Array<{ action: string; actor_type: string; resource_id: string; details: { after: { key: string } } }>;
         };
-        assert.equal(events.length, 1);
+        assert.deepEqual(
+          events.map((event) => event.action),
+          ['api_key.created'],
+        );
         assert.equal(events[0]!.actor_type, 'system');
         assert.equal(events[0]!.resource_id, principal.api_key.id);
         assert.equal(events[0]!.details.after.key, '[REDACTED]');

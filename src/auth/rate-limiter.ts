@@ -87,7 +87,10 @@ export class RateLimiter {
       // The hits stay counted here and go with the next write.
       window.pending += window.writing;
       window.writing = 0;
-      this.logger.warn({ err: error, api_key_id: window.keyId }, 'Could not share API key rate-limit counts');
+      this.logger.warn(
+        { err_message: error instanceof Error ? error.message : String(error), api_key_id: window.keyId },
+        'Could not share API key rate-limit counts',
+      );
     });
   }
 

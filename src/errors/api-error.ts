@@ -138,7 +138,7 @@ export class ServiceUnavailableError extends ApiError {
 /** Warden's own database refused, dropped or did not hand out a connection in time: worth retrying, not a bug. */
 export class DatabaseUnavailableError extends ServiceUnavailableError {
   constructor(retryAfterSeconds = 5) {
-    super('The database is unavailable; retry in a few seconds.', 'DATABASE_UNAVAILABLE');
+    super('The database did not answer in time (unreachable, or every connection busy); retry in a few seconds.', 'DATABASE_UNAVAILABLE');
     this.headers['Retry-After'] = String(retryAfterSeconds);
   }
 }

@@ -158,7 +158,10 @@ export const ERROR_CODES = {
   INTERNAL_ERROR: { status: 500, meaning: 'An unexpected failure; quote the request_id when reporting it.' },
   SIEM_DELIVERY_FAILED: { status: 502, meaning: 'The SIEM intake refused the export or could not be reached.' },
   DESTINATION_UNRESOLVABLE: { status: 502, meaning: 'The outbound host does not resolve.' },
-  DATABASE_UNAVAILABLE: { status: 503, meaning: 'Warden’s database is unavailable; retry after Retry-After seconds.' },
+  DATABASE_UNAVAILABLE: {
+    status: 503,
+    meaning: 'Warden’s database did not answer in time (unreachable, or every connection busy); retry after Retry-After seconds.',
+  },
 
   // approvals
   APPROVAL_NOT_FOUND: { status: 404, meaning: 'No such approval in your organization.' },

@@ -41,16 +41,37 @@ function insertOwnerKey(
 export async function ensureFirstOrg(options: {
   orgs: Pick<OrgService, 'createFirst'>;
   apiKeys: Pick<ApiKeyService, 'insert'>;
+  audit: Pick<AuditService, 'append'>;
   plan: PlanName;
 }): Promise<{ org: Org; apiKey: ApiKeyWithSecret } | null> {
-  const first = await options.orgs.createFirst('Default org', options.plan, (org) =>
-    insertOwnerKey(
+  const first = await options.orgs.createFirst('Default org', options.plan, async (org) => {
+    const apiKey = await insertOwnerKey(
       options.apiKeys,
       org.id,
       'First-start owner key',
       'Created at first start. Create an owner user with it, then revoke it.',
-    ),
-  );
+    );
+    // The org's chain starts with its own making, in the same transaction.
+    const actor = { type: 'system' as const, id: 'first start' };
+    await options.audit.append({
+      orgId: org.id,
+      actor,
+      action: 'org.created',
+      resourceId: org.id,
+      outcome: 'success',
+      details: { after: org },
+    });
+    await options.audit.append({
+      orgId: org.id,
+      actor,
+      action: 'api_key.created',
+      resourceType: 'api_key',
+      resourceId: apiKey.id,
+      outcome: 'success',
+      details: { after: redacted(apiKey) },
+    });
+    return apiKey;
+  });
   return first && { org: first.org, apiKey: first.equipment };
 }
 
