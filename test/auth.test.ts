@@ -206,6 +206,20 @@ describe('login, logout and who-am-i', () => {
       [`email:${email}`],
     );
     assert.equal(row.hits, 6);
+    // The first refusal in the window is recorded (in the platform chain: nobody is logged in); the ones after it repeat it.
+    await warden.request.post('/api/v1/auth/login').send({ email, password: 'guess' }).expect(429);
+    const recorded = await warden.auditRows(`SELECT * FROM audit_events WHERE org_id = 'platform' AND action = 'rate_limit.exceeded'`);
+    assert.equal(recorded.length, 1);
+    assert.deepEqual(
+      [recorded[0].actor_type, recorded[0].resource_id, recorded[0].outcome, recorded[0].request_id, recorded[0].details],
+      [
+        'anonymous',
+        'login',
+        'denied',
+        res.headers['x-request-id'],
+        { operation: 'login', email, over: [{ subject: 'email', limit: 5, window_seconds: recorded[0].details.over[0].window_seconds }] },
+      ],
+    );
     // Another email from the same IP is not limited by it.
     await warden.request.post('/api/v1/auth/login').send({ email: 'jane@example.com', password: PASSWORD }).expect(200);
   });

@@ -6,7 +6,7 @@ import type { RequestGate } from '../binding/binding';
 import type { RuntimeContext, RuntimeResult } from '../binding/handler-types';
 import type { BoundOperation } from '../binding/operation-table';
 import type { Db } from '../db/db';
-import { ForbiddenError } from '../errors/api-error';
+import { ForbiddenError, RateLimitedError } from '../errors/api-error';
 import type { Authenticator } from './authenticator';
 import { ALL_PERMISSIONS } from './permissions';
 import { assertPlanFeature, isPlanFeature, PlanLimitError } from './plans';
@@ -120,11 +120,34 @@ export function createAccessGate(options: {
     },
     async throttle(operation: BoundOperation, req: Request, body: unknown, caller: unknown) {
       const email = (body as { email?: unknown } | undefined)?.email;
-      const headers = await options.rateLimiter.hit(operation.extensions.rateLimit!, {
-        ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-        email: typeof email === 'string' ? email : undefined,
-        org: (caller as Principal).orgId,
-      });
+      const principal = caller as Principal;
+      const bucket = operation.extensions.rateLimit!;
+      const headers = await options.rateLimiter
+        .hit(bucket, {
+          ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+          email: typeof email === 'string' ? email : undefined,
+          org: principal.orgId,
+        })
+        .catch(async (error: unknown) => {
+          // A burst past a limit (guessing passwords, say) leaves one event per limit and window, not one per request.
+          if (error instanceof RateLimitedError && error.firstOver.length > 0) {
+            await audit.record({
+              orgId: principal.orgId ?? null,
+              actor: actorOf(principal),
+              action: 'rate_limit.exceeded',
+              resourceType: 'rate_limit',
+              resourceId: bucket,
+              outcome: 'denied',
+              ...requestFactsOf(req),
+              details: {
+                operation: operation.operationId,
+                email: typeof email === 'string' ? email.toLowerCase() : null,
+                over: error.firstOver,
+              },
+            });
+          }
+          throw error;
+        });
       // Set before the handler runs, so its answer carries them whatever its status.
       req.res!.set(headers);
     },

@@ -124,18 +124,23 @@ export class RateLimiter {
   async hit(bucket: string, subjects: { ip: string; email?: string; org?: string | null }): Promise<Record<string, string>> {
     const rules = this.limits[bucket];
     if (!rules) throw new Error(`No rate limits are configured for the x-rate-limit bucket '${bucket}'`);
-    const checks: Array<[string, RateLimitRule]> = [[`ip:${subjects.ip}`, rules.perIp]];
-    if (subjects.email && rules.perEmail) checks.push([`email:${subjects.email.toLowerCase()}`, rules.perEmail]);
-    if (subjects.org && rules.perOrg) checks.push([`org:${subjects.org}`, rules.perOrg]);
+    const checks: Array<[string, RateLimitRule, RateLimitedError['firstOver'][number]['subject']]> = [
+      [`ip:${subjects.ip}`, rules.perIp, 'ip'],
+    ];
+    if (subjects.email && rules.perEmail) checks.push([`email:${subjects.email.toLowerCase()}`, rules.perEmail, 'email']);
+    if (subjects.org && rules.perOrg) checks.push([`org:${subjects.org}`, rules.perOrg, 'org']);
     let retryAfter = 0;
+    const firstOver: RateLimitedError['firstOver'] = [];
     let tightest: { limit: number; remaining: number; reset: number } | undefined;
-    for (const [subject, rule] of checks) {
+    for (const [subject, rule, kind] of checks) {
       const windowMs = rule.windowSeconds * 1000;
       const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
       const hits = await this.store.hit(bucket, subject, new Date(windowStart));
       const reset = Math.max(1, Math.ceil((windowStart + windowMs - Date.now()) / 1000));
       const remaining = Math.max(0, rule.limit - hits);
       if (hits > rule.limit) retryAfter = Math.max(retryAfter, reset);
+      // The count is shared by every instance, so exactly one request is the first over it.
+      if (hits === rule.limit + 1) firstOver.push({ subject: kind, limit: rule.limit, window_seconds: rule.windowSeconds });
       if (!tightest || remaining < tightest.remaining || (remaining === tightest.remaining && reset > tightest.reset)) {
         tightest = { limit: rule.limit, remaining, reset };
       }
@@ -146,7 +151,7 @@ export class RateLimiter {
       'RateLimit-Reset': String(tightest!.reset),
     };
     if (retryAfter > 0) {
-      const refusal = new RateLimitedError(retryAfter);
+      const refusal = new RateLimitedError(retryAfter, undefined, firstOver);
       Object.assign(refusal.headers, headers);
       throw refusal;
     }

@@ -104,7 +104,12 @@ export class ValidationError extends ApiError {
 export class RateLimitedError extends ApiError {
   readonly status = 429;
   readonly kind = 'rate_limited';
-  constructor(retryAfterSeconds: number, message = `Too many requests; retry in ${retryAfterSeconds} seconds.`) {
+  constructor(
+    retryAfterSeconds: number,
+    message = `Too many requests; retry in ${retryAfterSeconds} seconds.`,
+    /** The limits this request was the first in its window to go over (the refusal worth recording; the rest repeat it). */
+    readonly firstOver: Array<{ subject: 'ip' | 'email' | 'org'; limit: number; window_seconds: number }> = [],
+  ) {
     super(message, 'RATE_LIMITED');
     this.headers['Retry-After'] = String(retryAfterSeconds);
   }
