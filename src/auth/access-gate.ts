@@ -131,20 +131,23 @@ export function createAccessGate(options: {
         .catch(async (error: unknown) => {
           // A burst past a limit (guessing passwords, say) leaves one event per limit and window, not one per request.
           if (error instanceof RateLimitedError && error.firstOver.length > 0) {
-            await audit.record({
-              orgId: principal.orgId ?? null,
-              actor: actorOf(principal),
-              action: 'rate_limit.exceeded',
-              resourceType: 'rate_limit',
-              resourceId: bucket,
-              outcome: 'denied',
-              ...requestFactsOf(req),
-              details: {
-                operation: operation.operationId,
-                email: typeof email === 'string' ? email.toLowerCase() : null,
-                over: error.firstOver,
-              },
-            });
+            // The refusal stands whether or not it could be recorded: a failed record does not turn the 429 into a 500.
+            await audit
+              .record({
+                orgId: principal.orgId ?? null,
+                actor: actorOf(principal),
+                action: 'rate_limit.exceeded',
+                resourceType: 'rate_limit',
+                resourceId: bucket,
+                outcome: 'denied',
+                ...requestFactsOf(req),
+                details: {
+                  operation: operation.operationId,
+                  email: typeof email === 'string' ? email.toLowerCase() : null,
+                  over: error.firstOver,
+                },
+              })
+              .catch((failure: Error) => req.log.error({ err_message: failure.message }, 'rate limit refusal not recorded'));
           }
           throw error;
         });
