@@ -83,11 +83,6 @@ const filterValues = (filters: ExportFilters) => [
 export class AuditStore {
   constructor(private readonly db: Db) {}
 
-  async findHead(chain: string): Promise<ChainHead | undefined> {
-    const { rows } = await this.db.query<ChainHead>(`SELECT seq, hash FROM audit_chain_heads WHERE org_id = $1`, [chain]);
-    return rows[0];
-  }
-
   /** Holds the chain's head row until the transaction ends, so no append interleaves. */
   async lockHead(chain: string): Promise<void> {
     await this.db.query(`SELECT 1 FROM audit_chain_heads WHERE org_id = $1 FOR UPDATE`, [chain]);
